@@ -1,0 +1,381 @@
+// The two user journeys. Each exported flow is one iteration: the scripts call them
+// from scenario `exec` functions.
+import { check, sleep } from 'k6'
+import exec from 'k6/execution'
+import http from 'k6/http'
+import { BASE_URL, HTTP_TIMEOUT, REPLAY_RATIO } from './config.js'
+import { pickDistinct, randomCustomer, randomInt, randomQuantity, uuidv4 } from './data.js'
+import {
+  ORDER_NUMBER_RE,
+  orderNumberFromLocation,
+  parseOrderForm,
+  resolveLocation,
+} from './html.js'
+import {
+  flowDuration,
+  idempotencyReplayOk,
+  NAMES,
+  ordersCreated,
+  ordersOutOfStock,
+  ordersRejected,
+} from './metrics.js'
+
+/**
+ * @typedef {import('k6/http').Response} Response
+ * @typedef {import('k6/http').Params} Params
+ * @typedef {{ sku: string, name: string, priceCents: number, stock: number | null }} Product
+ * @typedef {{ ok: boolean, products: number, totalStock: number | null }} SetupInfo
+ */
+
+// Order submissions may legitimately answer 409 (stock exhausted); keep those out of
+// http_req_failed and count them in orders_out_of_stock instead.
+const ORDER_STATUSES = http.expectedStatuses({ min: 200, max: 399 }, 409)
+const ONLY_404 = http.expectedStatuses(404)
+const ONLY_400 = http.expectedStatuses(400)
+
+/**
+ * Request params with the `name` and `flow` tags set.
+ * @param {string} name
+ * @param {string} flow
+ * @param {Params} [extra]
+ * @returns {Params}
+ */
+function params(name, flow, extra) {
+  return Object.assign({ tags: { name, flow }, timeout: HTTP_TIMEOUT }, extra || {})
+}
+
+/**
+ * @param {Response} res
+ * @returns {string}
+ */
+function bodyText(res) {
+  return typeof res.body === 'string' ? res.body : ''
+}
+
+/**
+ * Case-insensitive response header lookup.
+ * @param {Response} res
+ * @param {string} name
+ * @returns {string | undefined}
+ */
+function header(res, name) {
+  const wanted = name.toLowerCase()
+  for (const key of Object.keys(res.headers || {})) {
+    if (key.toLowerCase() === wanted) return res.headers[key]
+  }
+  return undefined
+}
+
+/**
+ * @param {unknown} value
+ * @returns {value is Record<string, unknown>}
+ */
+function isRecord(value) {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/**
+ * The parsed JSON body, or undefined when the body is not JSON.
+ * @param {Response} res
+ * @returns {unknown}
+ */
+function jsonBody(res) {
+  const text = bodyText(res)
+  if (text === '') return undefined
+  try {
+    return JSON.parse(text)
+  } catch (_err) {
+    return undefined
+  }
+}
+
+/**
+ * Products from a GET /api/products body; entries without a sku are dropped.
+ * @param {unknown} body
+ * @returns {Product[]}
+ */
+function toProducts(body) {
+  if (!Array.isArray(body)) return []
+  /** @type {Product[]} */
+  const out = []
+  for (const p of body) {
+    if (!isRecord(p) || typeof p.sku !== 'string') continue
+    out.push({
+      sku: p.sku,
+      name: typeof p.name === 'string' ? p.name : '',
+      priceCents: typeof p.priceCents === 'number' ? p.priceCents : 0,
+      stock: typeof p.stock === 'number' ? p.stock : null,
+    })
+  }
+  return out
+}
+
+/**
+ * Records the outcome of an order submission that did not succeed.
+ * @param {Response} res
+ * @param {string} flow
+ * @returns {boolean} true when the outcome was out-of-stock (expected), false otherwise
+ */
+function recordOrderFailure(res, flow) {
+  if (res.status === 409) {
+    ordersOutOfStock.add(1, { flow })
+    return true
+  }
+  if (res.status === 400) {
+    ordersRejected.add(1, { flow })
+    console.warn(`${flow}: order rejected with 400: ${bodyText(res).slice(0, 300)}`)
+  }
+  return false
+}
+
+/**
+ * Browser journey: load the form, submit it url-encoded, follow the 303 to the
+ * confirmation page. The redirect is followed by hand (redirects: 0) so the POST and
+ * the confirmation GET get separate latency numbers.
+ * @param {number} [think] seconds to pause between page view and submit
+ */
+export function shopperFlow(think = 0) {
+  const flow = 'shopper'
+  const started = Date.now()
+  const page = http.get(`${BASE_URL}/`, params(NAMES.home, flow))
+  const form = parseOrderForm(page.status === 200 ? bodyText(page) : '')
+  const pageOk = check(page, {
+    'GET / is 200': (r) => r.status === 200,
+    'GET / lists products': () => form.skus.length > 0,
+    'GET / has an idempotencyKey': () => form.idempotencyKey !== null,
+  })
+  if (!pageOk || form.idempotencyKey === null || form.skus.length === 0) return
+
+  if (think > 0) sleep(think)
+
+  const [sku] = pickDistinct(form.skus, 1)
+  const customer = randomCustomer(form.states)
+  /** @type {Record<string, string>} */
+  const fields = {
+    sku: sku || '',
+    quantity: String(randomQuantity()),
+    name: customer.name,
+    email: customer.email,
+    address: customer.address,
+    city: customer.city,
+    state: customer.state,
+    zip: customer.zip,
+    idempotencyKey: form.idempotencyKey,
+  }
+  // An object body is sent as application/x-www-form-urlencoded, like a browser.
+  const res = http.post(
+    `${BASE_URL}/orders`,
+    fields,
+    params(NAMES.formOrder, flow, { redirects: 0, responseCallback: ORDER_STATUSES }),
+  )
+  const location = header(res, 'Location')
+  const orderNumber = orderNumberFromLocation(location)
+  const outOfStock = res.status === 409
+  check(res, {
+    'POST /orders is 303 (or 409 out of stock)': (r) => r.status === 303 || r.status === 409,
+  })
+  if (res.status !== 303) {
+    recordOrderFailure(res, flow)
+    if (!outOfStock) flowDuration.add(Date.now() - started, { flow })
+    return
+  }
+  const redirectOk = check(res, {
+    'POST /orders redirects to /orders/<orderNumber>': () =>
+      orderNumber !== null && ORDER_NUMBER_RE.test(orderNumber),
+  })
+  if (!redirectOk || location === undefined || orderNumber === null) return
+  ordersCreated.add(1, { flow })
+
+  const confirmation = http.get(resolveLocation(BASE_URL, location), params(NAMES.confirmation, flow))
+  const html = bodyText(confirmation)
+  check(confirmation, {
+    'confirmation is 200': (r) => r.status === 200,
+    'confirmation shows the order number': () => html.indexOf(orderNumber) !== -1,
+    'confirmation shows "Most popular in"': () => html.indexOf('Most popular in') !== -1,
+  })
+  flowDuration.add(Date.now() - started, { flow })
+}
+
+/**
+ * JSON API journey: list products, create an order with an Idempotency-Key (sometimes
+ * re-sending it to check the same order comes back), read it back, read the state's
+ * top products.
+ * @param {number} [think] seconds to pause between listing products and ordering
+ * @param {number} [replayRatio] probability of re-sending the order with the same key
+ */
+export function apiFlow(think = 0, replayRatio = REPLAY_RATIO) {
+  const flow = 'api'
+  const started = Date.now()
+  const json = { Accept: 'application/json' }
+  const listRes = http.get(
+    `${BASE_URL}/api/products`,
+    params(NAMES.apiProducts, flow, { headers: json }),
+  )
+  const products = toProducts(jsonBody(listRes))
+  const available = products.filter((p) => p.stock === null || p.stock > 0)
+  const listOk = check(listRes, {
+    'GET /api/products is 200': (r) => r.status === 200,
+    'GET /api/products is a non-empty list': () => products.length > 0,
+  })
+  if (!listOk) return
+  if (available.length === 0) {
+    // Everything sold out: nothing left to order. Not a service error.
+    ordersOutOfStock.add(1, { flow })
+    return
+  }
+
+  if (think > 0) sleep(think)
+
+  const chosen = pickDistinct(available, randomInt(1, Math.min(3, available.length)))
+  const items = chosen.map((p) => ({
+    sku: p.sku,
+    quantity: p.stock === null ? randomQuantity() : Math.min(randomQuantity(), p.stock),
+  }))
+  const customer = randomCustomer()
+  const payload = JSON.stringify({ items, customer })
+  const key = uuidv4()
+  const headers = Object.assign({ 'Content-Type': 'application/json', 'Idempotency-Key': key }, json)
+
+  const res = http.post(
+    `${BASE_URL}/api/orders`,
+    payload,
+    params(NAMES.apiCreate, flow, { headers, responseCallback: ORDER_STATUSES }),
+  )
+  check(res, {
+    'POST /api/orders is 201 (or 409 out of stock)': (r) => r.status === 201 || r.status === 409,
+  })
+  if (res.status !== 201) {
+    const outOfStock = recordOrderFailure(res, flow)
+    if (!outOfStock) flowDuration.add(Date.now() - started, { flow })
+    return
+  }
+  const order = jsonBody(res)
+  const orderNumber = isRecord(order) && typeof order.orderNumber === 'string' ? order.orderNumber : ''
+  const created = check(res, {
+    'POST /api/orders returns an orderNumber': () => ORDER_NUMBER_RE.test(orderNumber),
+    'POST /api/orders sets Location': () => (header(res, 'Location') || '').indexOf(orderNumber) !== -1,
+    'POST /api/orders totals add up': () => totalsAddUp(order, items.length),
+  })
+  if (!created || orderNumber === '') return
+  ordersCreated.add(1, { flow })
+
+  if (Math.random() < replayRatio) {
+    const replay = http.post(
+      `${BASE_URL}/api/orders`,
+      payload,
+      params(NAMES.apiReplay, flow, { headers, responseCallback: ORDER_STATUSES }),
+    )
+    const again = jsonBody(replay)
+    const same =
+      (replay.status === 200 || replay.status === 201) &&
+      isRecord(again) &&
+      again.orderNumber === orderNumber
+    idempotencyReplayOk.add(same)
+    check(replay, { 'same Idempotency-Key returns the same order': () => same })
+  }
+
+  const readBack = http.get(
+    `${BASE_URL}/api/orders/${encodeURIComponent(orderNumber)}`,
+    params(NAMES.apiGetOrder, flow, { headers: json }),
+  )
+  const fetched = jsonBody(readBack)
+  check(readBack, {
+    'GET /api/orders/:n is 200': (r) => r.status === 200,
+    'GET /api/orders/:n is the same order': () =>
+      isRecord(fetched) && fetched.orderNumber === orderNumber,
+  })
+
+  const top = http.get(
+    `${BASE_URL}/api/states/${customer.state}/top-products`,
+    params(NAMES.apiTopProducts, flow, { headers: json }),
+  )
+  const topBody = jsonBody(top)
+  check(top, {
+    'GET top-products is 200': (r) => r.status === 200,
+    'GET top-products lists products for the state': () =>
+      isRecord(topBody) && topBody.state === customer.state && Array.isArray(topBody.products),
+  })
+  flowDuration.add(Date.now() - started, { flow })
+}
+
+/**
+ * Checks totalCents == sum(quantity * unitPriceCents) and the item count.
+ * @param {unknown} order
+ * @param {number} expectedItems
+ * @returns {boolean}
+ */
+function totalsAddUp(order, expectedItems) {
+  if (!isRecord(order) || !Array.isArray(order.items) || typeof order.totalCents !== 'number') {
+    return false
+  }
+  let sum = 0
+  for (const item of order.items) {
+    if (!isRecord(item) || typeof item.quantity !== 'number') return false
+    if (typeof item.unitPriceCents !== 'number') return false
+    sum += item.quantity * item.unitPriceCents
+  }
+  return order.items.length === expectedItems && sum === order.totalCents
+}
+
+/**
+ * Error paths, for the smoke test: unknown orders are 404, an empty form is 400.
+ * Tagged with their own names so they do not mix with the happy-path latencies.
+ */
+export function negativeChecks() {
+  const flow = 'negative'
+  const unknownPage = http.get(
+    `${BASE_URL}/orders/00000-00000`,
+    params('GET /orders/:n (unknown)', flow, { responseCallback: ONLY_404 }),
+  )
+  const unknownApi = http.get(
+    `${BASE_URL}/api/orders/00000-00000`,
+    params('GET /api/orders/:n (unknown)', flow, { responseCallback: ONLY_404 }),
+  )
+  const invalid = http.post(
+    `${BASE_URL}/orders`,
+    { sku: '', quantity: '0' },
+    params('POST /orders (invalid)', flow, { redirects: 0, responseCallback: ONLY_400 }),
+  )
+  check(unknownPage, { 'unknown order page is 404': (r) => r.status === 404 })
+  check(unknownApi, { 'unknown API order is 404': (r) => r.status === 404 })
+  check(invalid, { 'invalid form is 400': (r) => r.status === 400 })
+}
+
+/**
+ * setup(): aborts the run with a clear message when the service is not reachable or
+ * has no products, and warns when stock looks too small for the planned number of
+ * orders (409s would then dominate the run).
+ * @param {number} expectedOrders rough number of orders the run will place
+ * @returns {SetupInfo}
+ */
+export function checkService(expectedOrders) {
+  const health = http.get(`${BASE_URL}/healthz`, { tags: { name: NAMES.health }, timeout: '5s' })
+  if (health.status !== 200) {
+    exec.test.abort(
+      `service not healthy: GET ${BASE_URL}/healthz -> ${health.status} ${health.error || ''}. ` +
+        'Start it (with RATE_LIMIT_MAX=0) or set BASE_URL.',
+    )
+  }
+  const list = http.get(`${BASE_URL}/api/products`, {
+    tags: { name: 'GET /api/products (setup)' },
+    headers: { Accept: 'application/json' },
+    timeout: '5s',
+  })
+  const products = toProducts(jsonBody(list))
+  if (products.length === 0) {
+    exec.test.abort(`GET ${BASE_URL}/api/products returned no products (status ${list.status})`)
+  }
+  let totalStock = /** @type {number | null} */ (0)
+  for (const p of products) {
+    if (p.stock === null) totalStock = null
+    else if (totalStock !== null) totalStock += p.stock
+  }
+  const unitsNeeded = Math.round(expectedOrders * 2)
+  if (totalStock !== null && totalStock < unitsNeeded) {
+    console.warn(
+      `total stock ${totalStock} may run out: this run places ~${Math.round(expectedOrders)} orders ` +
+        `(~${unitsNeeded} units); expect 409s counted in orders_out_of_stock`,
+    )
+  }
+  return { ok: true, products: products.length, totalStock }
+}

@@ -1,0 +1,138 @@
+import type {
+  DeploymentExtended,
+  DeploymentProperties,
+  DeploymentsClient,
+} from '@azure/arm-resourcesdeployments'
+import type { TokenCredential } from '@azure/identity'
+import { formatArmError } from './arm-error.ts'
+import { type ArmClientOptions, createArmClients } from './clients.ts'
+import { DeployError } from './errors.ts'
+import { formatOutputs } from './outputs.ts'
+import { loadParameterFile, resolveParameters } from './parameters.ts'
+import { ensureResourceGroup } from './resource-group.ts'
+import { loadTemplate } from './template.ts'
+import { validateTemplate } from './validate.ts'
+import { formatWhatIf } from './what-if.ts'
+
+export interface DeployOptions {
+  resourceGroup: string
+  /** Region used only when the resource group has to be created. */
+  location?: string
+  templateFile: string
+  parametersFile?: string
+  /** `--set name=value` pairs; they win over the parameter file. */
+  overrides: Record<string, string>
+  whatIf: boolean
+  deploymentName: string
+}
+
+export interface DeployDeps {
+  credential: TokenCredential
+  subscriptionId: string
+  clientOptions?: ArmClientOptions
+  log: (line: string) => void
+  /** Undefined lets ARM's Retry-After pace the polling. */
+  pollIntervalMs?: number
+  now?: () => number
+}
+
+export async function deploy(options: DeployOptions, deps: DeployDeps): Promise<void> {
+  const { resourceGroup, deploymentName } = options
+  const { log } = deps
+
+  const template = await loadTemplate(options.templateFile)
+  const fileValues = options.parametersFile ? await loadParameterFile(options.parametersFile) : {}
+  const parameters = resolveParameters(template, fileValues, options.overrides)
+  const properties: DeploymentProperties = { mode: 'Incremental', template, parameters }
+
+  const { resources, deployments } = createArmClients(
+    deps.credential,
+    deps.subscriptionId,
+    deps.clientOptions,
+  )
+  await ensureResourceGroup(
+    resources,
+    { name: resourceGroup, location: options.location, create: !options.whatIf },
+    log,
+  )
+
+  log(`Validating deployment ${deploymentName}...`)
+  await validateTemplate(
+    deployments,
+    resourceGroup,
+    deploymentName,
+    properties,
+    deps.pollIntervalMs,
+  )
+  log('Template is valid.')
+
+  if (options.whatIf) {
+    const result = await deployments.deployments.whatIf(
+      resourceGroup,
+      deploymentName,
+      { properties: { ...properties, whatIfSettings: { resultFormat: 'FullResourcePayloads' } } },
+      { updateIntervalInMs: deps.pollIntervalMs },
+    )
+    if (result.error) {
+      throw new DeployError(['What-if failed:', ...formatArmError(result.error, 1)].join('\n'), 1)
+    }
+    for (const line of formatWhatIf(result)) log(line)
+    return
+  }
+
+  const deployment = await createDeployment(deployments, options, properties, deps)
+  for (const line of formatOutputs(deployment.properties?.outputs)) log(line)
+}
+
+async function createDeployment(
+  deployments: DeploymentsClient,
+  options: DeployOptions,
+  properties: DeploymentProperties,
+  deps: DeployDeps,
+): Promise<DeploymentExtended> {
+  const { resourceGroup, deploymentName } = options
+  const now = deps.now ?? Date.now
+  const started = now()
+  const elapsed = () => `${Math.round((now() - started) / 1000)}s`
+
+  deps.log(`Deploying ${deploymentName} to resource group ${resourceGroup}...`)
+  const poller = deployments.deployments.createOrUpdate(
+    resourceGroup,
+    deploymentName,
+    { properties },
+    { updateIntervalInMs: deps.pollIntervalMs },
+  )
+  poller.onProgress((state) => {
+    if (state.status === 'running') deps.log(`  still running (${elapsed()})`)
+  })
+  try {
+    const deployment = await poller
+    deps.log(`Deployment succeeded in ${elapsed()}.`)
+    return deployment
+  } catch (err) {
+    throw await deploymentFailure(deployments, resourceGroup, deploymentName, err)
+  }
+}
+
+/**
+ * The poller's error only carries the top-level code ("DeploymentFailed"); the
+ * deployment record has the per-resource details, so fetch it.
+ */
+async function deploymentFailure(
+  deployments: DeploymentsClient,
+  resourceGroup: string,
+  deploymentName: string,
+  cause: unknown,
+): Promise<unknown> {
+  try {
+    const failed = await deployments.deployments.get(resourceGroup, deploymentName)
+    const error = failed.properties?.error
+    if (!error) return cause
+    return new DeployError(
+      [`Deployment ${deploymentName} failed:`, ...formatArmError(error, 1)].join('\n'),
+      1,
+    )
+  } catch {
+    return cause
+  }
+}

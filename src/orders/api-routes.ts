@@ -1,0 +1,91 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { sendError } from '../plugins/errors.ts'
+import { normalizeOrderNumber, orderNumberPattern } from './order-number.ts'
+import { placeOrder } from './place-order.ts'
+import { findOrderByNumber } from './queries.ts'
+import {
+  ErrorResponse,
+  IdempotencyKey,
+  Order,
+  OrderNumberParams,
+  OrderRequestBody,
+} from './schemas.ts'
+
+const validNumber = new RegExp(orderNumberPattern)
+
+const orderApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.post(
+    '/api/orders',
+    {
+      schema: {
+        tags: ['orders'],
+        summary: 'Place an order',
+        description:
+          'Retrying with the same Idempotency-Key and body returns the same order; the same key with another body is refused with 422.',
+        headers: Type.Object({ 'idempotency-key': IdempotencyKey }),
+        body: OrderRequestBody,
+        response: {
+          200: Order,
+          201: Order,
+          400: ErrorResponse,
+          409: ErrorResponse,
+          422: ErrorResponse,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { items, customer } = request.body
+      const result = await placeOrder(app.db, {
+        items,
+        customer,
+        idempotencyKey: `api:${request.headers['idempotency-key']}`,
+      })
+      switch (result.kind) {
+        case 'placed':
+        case 'replayed':
+          return reply
+            .code(result.kind === 'placed' ? 201 : 200)
+            .header('location', `/api/orders/${result.order.orderNumber}`)
+            .send(result.order)
+        case 'key-reused':
+          return sendError(
+            request,
+            reply,
+            422,
+            'This Idempotency-Key was already used for a different order.',
+          )
+        case 'out-of-stock':
+          return sendError(
+            request,
+            reply,
+            409,
+            `Not enough stock left for ${result.skus.join(', ')}.`,
+          )
+        case 'unknown-product':
+          return sendError(request, reply, 400, `items: unknown product ${result.skus.join(', ')}.`)
+      }
+    },
+  )
+
+  app.get(
+    '/api/orders/:orderNumber',
+    {
+      schema: {
+        tags: ['orders'],
+        summary: 'An order by its number',
+        params: OrderNumberParams,
+        response: { 200: Order, 404: ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      const { orderNumber } = request.params
+      const order = validNumber.test(orderNumber)
+        ? await findOrderByNumber(app.db, normalizeOrderNumber(orderNumber))
+        : undefined
+      return order ?? sendError(request, reply, 404, `There is no order ${orderNumber}.`)
+    },
+  )
+}
+
+export default orderApiRoutes

@@ -1,0 +1,131 @@
+import { randomUUID } from 'node:crypto'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyReply } from 'fastify'
+import { sendError } from '../plugins/errors.ts'
+import { listProducts } from '../products/queries.ts'
+import { usStates } from '../us-states.ts'
+import { describe, fieldName } from '../validation.ts'
+import { normalizeOrderNumber, orderNumberPattern } from './order-number.ts'
+import { placeOrder } from './place-order.ts'
+import { findOrderByNumber } from './queries.ts'
+import { OrderForm, OrderNumberParams } from './schemas.ts'
+
+const labels: Record<string, string> = {
+  sku: 'Product',
+  quantity: 'Quantity',
+  name: 'Name',
+  email: 'E-mail',
+  address: 'Street address',
+  city: 'City',
+  state: 'State',
+  zip: 'ZIP code',
+  idempotencyKey: 'This form',
+}
+
+const validNumber = new RegExp(orderNumberPattern)
+
+interface FormState {
+  values?: Record<string, string>
+  errors?: Record<string, string>
+  notice?: string
+  idempotencyKey?: string
+}
+
+/** What the shopper typed, as strings, so a re-rendered form keeps every value. */
+function typedValues(body: unknown): Record<string, string> {
+  const values: Record<string, string> = {}
+  if (body && typeof body === 'object') {
+    for (const [k, v] of Object.entries(body)) {
+      const first = Array.isArray(v) ? v[0] : v
+      if (k in labels && first !== undefined && first !== null) values[k] = String(first)
+    }
+  }
+  return values
+}
+
+const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  async function renderForm(reply: FastifyReply, status: number, state: FormState = {}) {
+    const products = await listProducts(app.db)
+    return reply.code(status).view('order-form.eta', {
+      products,
+      values: state.values ?? {},
+      errors: state.errors ?? {},
+      notice: state.notice,
+      idempotencyKey: state.idempotencyKey ?? randomUUID(),
+    })
+  }
+
+  app.get('/', { schema: { hide: true } }, (_request, reply) => renderForm(reply, 200))
+
+  app.post(
+    '/orders',
+    { schema: { hide: true, body: OrderForm }, attachValidation: true },
+    async (request, reply) => {
+      const values = typedValues(request.body)
+      if (request.validationError) {
+        const errors: Record<string, string> = {}
+        for (const e of request.validationError.validation) {
+          const field = fieldName(e) || 'idempotencyKey'
+          errors[field] ??=
+            e.keyword === 'required'
+              ? `${labels[field] ?? field} is required.`
+              : `${labels[field] ?? field} ${describe(e)}.`
+        }
+        const key =
+          values.idempotencyKey && !errors.idempotencyKey ? values.idempotencyKey : undefined
+        return renderForm(reply, 400, { values, errors, idempotencyKey: key })
+      }
+
+      const { sku, quantity, idempotencyKey, ...customer } = request.body
+      const result = await placeOrder(app.db, {
+        items: [{ sku, quantity }],
+        customer,
+        idempotencyKey: `form:${idempotencyKey}`,
+      })
+      switch (result.kind) {
+        case 'placed':
+        case 'replayed':
+          return reply.redirect(`/orders/${result.order.orderNumber}`, 303)
+        case 'key-reused':
+          return renderForm(reply, 422, {
+            values,
+            notice: `This form was already used for order ${result.orderNumber}. Submit again to place a new order.`,
+          })
+        case 'out-of-stock':
+          return renderForm(reply, 409, {
+            values,
+            idempotencyKey,
+            errors: { sku: 'Sorry, there is not enough stock left for that quantity.' },
+          })
+        case 'unknown-product':
+          return renderForm(reply, 400, {
+            values,
+            idempotencyKey,
+            errors: { sku: 'Choose a product from the list.' },
+          })
+      }
+    },
+  )
+
+  app.get(
+    '/orders/:orderNumber',
+    { schema: { hide: true, params: OrderNumberParams } },
+    async (request, reply) => {
+      const { orderNumber } = request.params
+      const order = validNumber.test(orderNumber)
+        ? await findOrderByNumber(app.db, normalizeOrderNumber(orderNumber))
+        : undefined
+      if (!order) return sendError(request, reply, 404, `We could not find order ${orderNumber}.`)
+      const topProducts = await app.topProducts(order.customer.state)
+      // The page shows a shopper's address: never keep it in a shared cache.
+      reply.header('cache-control', 'private, no-store')
+      return reply.view('confirmation.eta', {
+        order,
+        topProducts,
+        stateName: usStates[order.customer.state] ?? order.customer.state,
+      })
+    },
+  )
+}
+
+export default pageRoutes

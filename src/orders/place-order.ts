@@ -1,0 +1,146 @@
+import { createHash } from 'node:crypto'
+import { type Kysely, sql } from 'kysely'
+import type { Database } from '../db/schema.ts'
+import type { Order, OrderRequest } from './order.ts'
+import { newOrderNumber } from './order-number.ts'
+import { findOrderByIdempotencyKey } from './queries.ts'
+
+export type PlaceOrderResult =
+  | { kind: 'placed'; order: Order }
+  /** The same idempotency key and the same request again: the order it made the first time. */
+  | { kind: 'replayed'; order: Order }
+  /** The same idempotency key with a different request. */
+  | { kind: 'key-reused'; orderNumber: string }
+  | { kind: 'out-of-stock'; skus: string[] }
+  | { kind: 'unknown-product'; skus: string[] }
+
+interface PlacedRow {
+  sku: string
+  name: string
+  quantity: number
+  price_cents: number
+  stock: number
+  created_at: Date | string | null
+  status: string | null
+}
+
+/**
+ * Places an order in one SQL statement, so it is one short transaction and one round trip:
+ * lock the products in id order (no deadlocks between multi-line orders), decide whether
+ * every line has stock, and only then take stock, insert the order with its price-captured
+ * lines, and queue the sale for the insights folder. A reused idempotency key violates a
+ * unique index, which aborts the whole statement: nothing is taken twice.
+ */
+export async function placeOrder(
+  db: Kysely<Database>,
+  request: OrderRequest,
+): Promise<PlaceOrderResult> {
+  const items = mergeLines(request.items)
+  const requestHash = hashRequest(items, request)
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await insertOrder(db, request, items, requestHash, newOrderNumber())
+    } catch (err) {
+      const constraint = uniqueViolation(err)
+      if (constraint === 'orders_idempotency_key_key') {
+        const existing = await findOrderByIdempotencyKey(db, request.idempotencyKey)
+        if (!existing) throw err
+        return existing.requestHash === requestHash
+          ? { kind: 'replayed', order: existing.order }
+          : { kind: 'key-reused', orderNumber: existing.order.orderNumber }
+      }
+      // 50 random bits make a clash rare; drawing again makes it harmless.
+      if (constraint === 'orders_order_number_key' && attempt < 3) continue
+      throw err
+    }
+  }
+}
+
+async function insertOrder(
+  db: Kysely<Database>,
+  { customer, idempotencyKey }: OrderRequest,
+  items: OrderRequest['items'],
+  requestHash: string,
+  orderNumber: string,
+): Promise<PlaceOrderResult> {
+  const skus = items.map((i) => i.sku)
+  const quantities = items.map((i) => i.quantity)
+  const { rows } = await sql<PlacedRow>`
+    with req as (
+      select * from unnest(${skus}::text[], ${quantities}::int[]) as r(sku, quantity)
+    ), locked as (
+      select p.id, p.sku, p.name, p.price_cents, p.stock, req.quantity
+      from products p join req on req.sku = p.sku
+      order by p.id
+      for update of p
+    ), verdict as (
+      select count(*) = ${items.length} and coalesce(bool_and(stock >= quantity), false) as ok,
+             coalesce(sum(price_cents::bigint * quantity), 0) as total
+      from locked
+    ), taken as (
+      update products p set stock = p.stock - l.quantity
+      from locked l, verdict v
+      where v.ok and p.id = l.id
+    ), placed as (
+      insert into orders (order_number, idempotency_key, request_hash, customer_name, email,
+                          address, city, state, zip, total_cents)
+      select ${orderNumber}, ${idempotencyKey}, ${requestHash}, ${customer.name}, ${customer.email},
+             ${customer.address}, ${customer.city}, ${customer.state}, ${customer.zip}, v.total
+      from verdict v where v.ok
+      returning id, created_at, status
+    ), lines as (
+      insert into order_lines (order_id, product_id, quantity, unit_price_cents)
+      select o.id, l.id, l.quantity, l.price_cents from placed o, locked l
+    ), sale as (
+      insert into sales_queue (state, product_id, units)
+      select ${customer.state}, l.id, l.quantity from placed o, locked l
+    )
+    select l.sku, l.name, l.quantity, l.price_cents, l.stock, o.created_at, o.status
+    from locked l left join placed o on true
+    order by l.sku
+  `.execute(db)
+
+  const placed = rows[0]
+  if (rows.length === items.length && placed?.created_at) {
+    return {
+      kind: 'placed',
+      order: {
+        orderNumber,
+        status: placed.status ?? 'placed',
+        totalCents: rows.reduce((sum, r) => sum + r.price_cents * r.quantity, 0),
+        items: rows.map((r) => ({
+          sku: r.sku,
+          name: r.name,
+          quantity: r.quantity,
+          unitPriceCents: r.price_cents,
+        })),
+        customer,
+        createdAt: new Date(placed.created_at).toISOString(),
+      },
+    }
+  }
+  const found = new Set(rows.map((r) => r.sku))
+  const unknown = skus.filter((s) => !found.has(s))
+  if (unknown.length > 0) return { kind: 'unknown-product', skus: unknown }
+  return { kind: 'out-of-stock', skus: rows.filter((r) => r.stock < r.quantity).map((r) => r.sku) }
+}
+
+/** One line per product: two lines of the same SKU are one line with the summed quantity. */
+function mergeLines(items: OrderRequest['items']): OrderRequest['items'] {
+  const bySku = new Map<string, number>()
+  for (const { sku, quantity } of items) bySku.set(sku, (bySku.get(sku) ?? 0) + quantity)
+  return [...bySku]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([sku, quantity]) => ({ sku, quantity }))
+}
+
+function hashRequest(items: OrderRequest['items'], { customer }: OrderRequest): string {
+  const { name, email, address, city, state, zip } = customer
+  const canonical = JSON.stringify([items, [name, email, address, city, state, zip]])
+  return createHash('sha256').update(canonical).digest('base64url')
+}
+
+function uniqueViolation(err: unknown): string | undefined {
+  const e = err as { code?: string; constraint?: string }
+  return e?.code === '23505' ? e.constraint : undefined
+}

@@ -1,0 +1,24 @@
+import fastifySwagger from '@fastify/swagger'
+import fastifySwaggerUi from '@fastify/swagger-ui'
+import fp from 'fastify-plugin'
+
+/** The OpenAPI description of /api at /openapi.json, and Swagger UI at /docs. */
+export default fp(
+  async (app) => {
+    await app.register(fastifySwagger, {
+      openapi: {
+        openapi: '3.1.0',
+        info: {
+          title: 'Order service API',
+          version: '1.0.0',
+          description:
+            'Place orders, read them back, and see what sells best in each US state. Money is in integer cents.',
+        },
+        tags: [{ name: 'products' }, { name: 'orders' }, { name: 'insights' }],
+      },
+    })
+    await app.register(fastifySwaggerUi, { routePrefix: '/docs' })
+    app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger())
+  },
+  { name: 'openapi' },
+)

@@ -1,0 +1,28 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { listProducts } from './queries.ts'
+
+const Product = Type.Object({
+  sku: Type.String(),
+  name: Type.String(),
+  description: Type.String(),
+  priceCents: Type.Integer(),
+  imageUrl: Type.String(),
+  stock: Type.Integer(),
+})
+
+const productRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/api/products',
+    {
+      schema: {
+        tags: ['products'],
+        summary: 'The catalogue, with current stock',
+        response: { 200: Type.Array(Product) },
+      },
+    },
+    () => listProducts(app.db),
+  )
+}
+
+export default productRoutes

@@ -1,0 +1,39 @@
+import type { FastifySchemaValidationError } from 'fastify/types/schema.js'
+
+/** `/items/0/quantity` -> `items[0].quantity`, the way a person reads a field name. */
+export function fieldName(error: FastifySchemaValidationError): string {
+  const parts = error.instancePath.split('/').filter(Boolean)
+  const missing = (error.params as { missingProperty?: string }).missingProperty
+  if (error.keyword === 'required' && missing) parts.push(missing)
+  return parts.reduce(
+    (name, p) => (/^\d+$/.test(p) ? `${name}[${p}]` : name ? `${name}.${p}` : p),
+    '',
+  )
+}
+
+/** A sentence about one invalid value; schemas may give their own in `errorMessage`. */
+export function describe(error: FastifySchemaValidationError): string {
+  const custom = (error as { parentSchema?: { errorMessage?: string } }).parentSchema?.errorMessage
+  if (custom && error.keyword !== 'required') return custom
+  switch (error.keyword) {
+    case 'required':
+      return 'is required'
+    case 'additionalProperties':
+      return `has an unknown field "${(error.params as { additionalProperty: string }).additionalProperty}"`
+    default:
+      return error.message ?? 'is invalid'
+  }
+}
+
+/** Fastify's schemaErrorFormatter: one message naming every bad field. */
+export function formatSchemaErrors(errors: FastifySchemaValidationError[], dataVar: string): Error {
+  const seen = new Set<string>()
+  const parts: string[] = []
+  for (const e of errors) {
+    const name = fieldName(e)
+    const text = `${name || dataVar} ${describe(e)}`
+    if (!seen.has(text)) parts.push(text)
+    seen.add(text)
+  }
+  return new Error(parts.join('; '))
+}
