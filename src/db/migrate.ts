@@ -3,10 +3,11 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Kysely } from 'kysely'
 import { FileMigrationProvider, Migrator } from 'kysely/migration'
+import type { Database } from './schema.ts'
 
 const migrationFolder = fileURLToPath(new URL('../../migrations', import.meta.url))
 
-export function migrator(db: Kysely<unknown>): Migrator {
+export function migrator(db: Kysely<Database>): Migrator {
   return new Migrator({
     db,
     provider: new FileMigrationProvider({ fs, path, migrationFolder }),
@@ -14,14 +15,14 @@ export function migrator(db: Kysely<unknown>): Migrator {
 }
 
 /** Applies every pending migration; throws the first failure. */
-export async function migrateToLatest(db: Kysely<unknown>): Promise<string[]> {
+export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
   const { error, results = [] } = await migrator(db).migrateToLatest()
   if (error) throw error instanceof Error ? error : new Error(String(error))
   return results.filter((r) => r.status === 'Success').map((r) => r.migrationName)
 }
 
 /** True when the database has every migration in the folder applied. */
-export async function isMigrated(db: Kysely<unknown>): Promise<boolean> {
+export async function isMigrated(db: Kysely<Database>): Promise<boolean> {
   const migrations = await migrator(db).getMigrations()
   return migrations.every((m) => m.executedAt !== undefined)
 }
