@@ -133,7 +133,7 @@ export function thinkTime(fallback) {
 
 /**
  * VU pool for an arrival-rate scenario. An iteration of either flow is 3-5 requests;
- * preallocate for ~0.5 s per iteration and allow up to ~4 s before k6 starts dropping
+ * preallocate for ~0.5 s per iteration and allow up to ~2 s before k6 starts dropping
  * iterations (which then show up in `dropped_iterations`). PRE_VUS / MAX_VUS override
  * the totals; they are split across scenarios by `share`.
  * @param {number} rate iterations per second for this scenario
@@ -148,7 +148,7 @@ export function vusFor(rate, share = 1) {
     : Math.max(2, Math.ceil(rate * 0.5))
   const maxVUs = maxOverride
     ? Math.max(preAllocatedVUs, Math.ceil(maxOverride * share))
-    : Math.max(preAllocatedVUs, 10, Math.ceil(rate * 4))
+    : Math.max(preAllocatedVUs, 10, Math.ceil(rate * 2))
   return { preAllocatedVUs, maxVUs }
 }
 

@@ -186,7 +186,10 @@ export function shopperFlow(think = 0) {
   if (!redirectOk || location === undefined || orderNumber === null) return
   ordersCreated.add(1, { flow })
 
-  const confirmation = http.get(resolveLocation(BASE_URL, location), params(NAMES.confirmation, flow))
+  const confirmation = http.get(
+    resolveLocation(BASE_URL, location),
+    params(NAMES.confirmation, flow),
+  )
   const html = bodyText(confirmation)
   check(confirmation, {
     'confirmation is 200': (r) => r.status === 200,
@@ -234,7 +237,10 @@ export function apiFlow(think = 0, replayRatio = REPLAY_RATIO) {
   const customer = randomCustomer()
   const payload = JSON.stringify({ items, customer })
   const key = uuidv4()
-  const headers = Object.assign({ 'Content-Type': 'application/json', 'Idempotency-Key': key }, json)
+  const headers = Object.assign(
+    { 'Content-Type': 'application/json', 'Idempotency-Key': key },
+    json,
+  )
 
   const res = http.post(
     `${BASE_URL}/api/orders`,
@@ -250,10 +256,12 @@ export function apiFlow(think = 0, replayRatio = REPLAY_RATIO) {
     return
   }
   const order = jsonBody(res)
-  const orderNumber = isRecord(order) && typeof order.orderNumber === 'string' ? order.orderNumber : ''
+  const orderNumber =
+    isRecord(order) && typeof order.orderNumber === 'string' ? order.orderNumber : ''
   const created = check(res, {
     'POST /api/orders returns an orderNumber': () => ORDER_NUMBER_RE.test(orderNumber),
-    'POST /api/orders sets Location': () => (header(res, 'Location') || '').indexOf(orderNumber) !== -1,
+    'POST /api/orders sets Location': () =>
+      (header(res, 'Location') || '').indexOf(orderNumber) !== -1,
     'POST /api/orders totals add up': () => totalsAddUp(order, items.length),
   })
   if (!created || orderNumber === '') return

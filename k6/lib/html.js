@@ -57,7 +57,8 @@ export function parseAttributes(source) {
  * @returns {boolean}
  */
 function has(attrs, key) {
-  return Object.prototype.hasOwnProperty.call(attrs, key)
+  // Values are always strings ('' for valueless attributes), so undefined means absent.
+  return attrs[key] !== undefined
 }
 
 /**
@@ -132,7 +133,7 @@ export function parseOrderForm(html) {
 export function orderNumberFromLocation(location) {
   if (!location) return null
   const m = /\/orders\/([^/?#]+)\/?(?:[?#].*)?$/.exec(location)
-  if (!m || !m[1]) return null
+  if (!m?.[1]) return null
   try {
     return decodeURIComponent(m[1])
   } catch (_err) {

@@ -60,7 +60,11 @@ export function rampingArrival(startRate, stages) {
   for (const flow of FLOWS) {
     const share = shareOf(flow)
     if (share <= 0) continue
-    const vus = vusFor(Math.max(1, Math.round(peak * share)), share)
+    // Preallocate for the starting rate; k6 adds VUs up to maxVUs (sized for the peak)
+    // as the rate climbs.
+    const atStart = vusFor(Math.max(1, Math.round(startRate * share)), share)
+    const atPeak = vusFor(Math.max(1, Math.round(peak * share)), share)
+    const vus = { preAllocatedVUs: atStart.preAllocatedVUs, maxVUs: atPeak.maxVUs }
     scenarios[flow] = {
       executor: 'ramping-arrival-rate',
       exec: flow,

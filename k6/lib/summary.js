@@ -254,7 +254,9 @@ function csvField(value) {
 export function latencyCsv(rows) {
   const lines = ['kind,name,count,p50_ms,p90_ms,p95_ms,p99_ms,max_ms,avg_ms']
   for (const r of rows) {
-    const nums = [r.p50, r.p90, r.p95, r.p99, r.max, r.avg].map((n) => n.toFixed(2))
+    const nums = [r.p50, r.p90, r.p95, r.p99, r.max, r.avg].map((n) =>
+      Number.isFinite(n) ? n.toFixed(2) : '',
+    )
     lines.push([r.kind, csvField(r.name), String(r.count)].concat(nums).join(','))
   }
   return `${lines.join('\n')}\n`
@@ -273,7 +275,7 @@ export function thresholdResults(metrics) {
     if (!metric) continue
     for (const expression of Object.keys(metric.thresholds)) {
       const stat = /^\s*([a-z]+(?:\(\d+(?:\.\d+)?\))?)/.exec(expression)
-      const key = stat && stat[1] ? (stat[1] === 'p(50)' ? 'med' : stat[1]) : ''
+      const key = stat?.[1] ? (stat[1] === 'p(50)' ? 'med' : stat[1]) : ''
       const result = metric.thresholds[expression]
       out.push({
         metric: name,

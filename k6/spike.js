@@ -1,0 +1,61 @@
+// Spike test: steady baseline, a sudden jump to many times the rate, then a drop back
+// to baseline to watch recovery (latency and errors should return to baseline levels).
+//   BASE_RATE=20 SPIKE_RATE=400 SPIKE_DURATION=1m k6 run k6/spike.js
+// Latency budgets are relaxed (LATENCY_SCALE defaults to 3 here) and up to 5% failed
+// requests are tolerated during the spike.
+import { envDuration, envNumber, parseDurationSeconds, thinkTime } from './lib/config.js'
+import { apiFlow, checkService, shopperFlow } from './lib/flows.js'
+import { baseOptions, buildThresholds } from './lib/options.js'
+import { rampingArrival } from './lib/scenarios.js'
+import { buildSummary } from './lib/summary.js'
+
+const BASE_RATE = envNumber('BASE_RATE', 20, 1)
+const SPIKE_RATE = envNumber('SPIKE_RATE', 400, 1)
+const WARMUP = envDuration('WARMUP_DURATION', '1m')
+const SPIKE_DURATION = envDuration('SPIKE_DURATION', '1m')
+const RECOVERY = envDuration('RECOVERY_DURATION', '2m')
+const THINK = thinkTime(0)
+
+/** @type {import('k6/options').Stage[]} */
+const STAGES = [
+  { duration: WARMUP, target: BASE_RATE }, // baseline
+  { duration: '10s', target: SPIKE_RATE }, // sudden jump
+  { duration: SPIKE_DURATION, target: SPIKE_RATE }, // hold the spike
+  { duration: '10s', target: BASE_RATE }, // sudden drop
+  { duration: RECOVERY, target: BASE_RATE }, // recovery at baseline
+  { duration: '10s', target: 0 },
+]
+
+export const options = baseOptions(
+  'spike',
+  rampingArrival(BASE_RATE, STAGES),
+  buildThresholds({
+    scenarios: ['shopper', 'api'],
+    scale: envNumber('LATENCY_SCALE', 3),
+    maxFailedRate: envNumber('MAX_FAILED_RATE', 0.05),
+    minChecksRate: 0.95,
+  }),
+)
+
+export function setup() {
+  let orders = 0
+  let from = BASE_RATE
+  for (const s of STAGES) {
+    orders += ((from + s.target) / 2) * parseDurationSeconds(s.duration)
+    from = s.target
+  }
+  return checkService(orders)
+}
+
+export function shopper() {
+  shopperFlow(THINK)
+}
+
+export function api() {
+  apiFlow(THINK)
+}
+
+/** @param {unknown} data */
+export function handleSummary(data) {
+  return buildSummary(data, { testType: 'spike' })
+}
