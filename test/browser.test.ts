@@ -7,7 +7,8 @@ import { buildTestApp, type TestApp } from './helpers/context.ts'
 const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 // On a developer's machine without Chromium the test says so and skips; in CI it must run.
 const available = existsSync(executablePath)
-if (!available && process.env.CI) throw new Error(`Chromium not found at ${executablePath} (set CHROMIUM_PATH)`)
+if (!available && process.env.CI)
+  throw new Error(`Chromium not found at ${executablePath} (set CHROMIUM_PATH)`)
 
 describe.skipIf(!available)('in a real browser', () => {
   let t: TestApp
@@ -43,7 +44,9 @@ describe.skipIf(!available)('in a real browser', () => {
 
     await page.waitForURL(/\/orders\/[0-9A-Z]{5}-[0-9A-Z]{5}$/)
     const orderNumber = page.url().split('/').pop() as string
-    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toContain(orderNumber)
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toContain(
+      orderNumber,
+    )
     const body = (await page.textContent('main')) ?? ''
     expect(body).toContain('Wool Blanket')
     expect(body).toContain('$318.00')

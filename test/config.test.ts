@@ -5,7 +5,12 @@ import { ConfigError, loadConfig } from '../src/config.ts'
 describe('configuration', () => {
   it('has sane defaults', () => {
     const config = loadConfig({})
-    expect(config).toMatchObject({ PORT: 3000, HOST: '0.0.0.0', DATA_DIR: './data', LOG_LEVEL: 'info' })
+    expect(config).toMatchObject({
+      PORT: 3000,
+      HOST: '0.0.0.0',
+      DATA_DIR: './data',
+      LOG_LEVEL: 'info',
+    })
     expect(config.DATABASE_URL).toBeUndefined()
   })
 

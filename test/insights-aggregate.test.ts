@@ -64,7 +64,9 @@ describe('the top-three aggregate', () => {
       await new Promise((r) => setTimeout(r, t.config.TOP_PRODUCTS_CACHE_MS + 20)) // let the cache expire
       const { products } = (await t.app.inject(`/api/states/${state}/top-products`)).json()
       expect(products).toHaveLength(Math.min(3, expected.length))
-      expect(products.map((p: { units: number }) => p.units)).toEqual(expected.slice(0, 3).map((e) => e.units))
+      expect(products.map((p: { units: number }) => p.units)).toEqual(
+        expected.slice(0, 3).map((e) => e.units),
+      )
       for (const p of products) expect(truth[`${state}:${p.sku}`]).toBe(p.units)
     }
     expect(stateCodes).toContain('DC')

@@ -12,7 +12,13 @@ afterAll(() => t.close())
 const setStock = (sku: string, stock: number) =>
   t.app.db.updateTable('products').set({ stock }).where('sku', '=', sku).execute()
 const stockOf = async (sku: string) =>
-  (await t.app.db.selectFrom('products').select('stock').where('sku', '=', sku).executeTakeFirstOrThrow()).stock
+  (
+    await t.app.db
+      .selectFrom('products')
+      .select('stock')
+      .where('sku', '=', sku)
+      .executeTakeFirstOrThrow()
+  ).stock
 const linesOf = async (sku: string) =>
   Number(
     (
@@ -53,8 +59,14 @@ describe('concurrent orders', () => {
         placeOrder(t.app.db, {
           items:
             i % 2 === 0
-              ? [{ sku: 'KNF-008', quantity: 1 }, { sku: 'PRS-012', quantity: 2 }]
-              : [{ sku: 'PRS-012', quantity: 1 }, { sku: 'KNF-008', quantity: 2 }],
+              ? [
+                  { sku: 'KNF-008', quantity: 1 },
+                  { sku: 'PRS-012', quantity: 2 },
+                ]
+              : [
+                  { sku: 'PRS-012', quantity: 1 },
+                  { sku: 'KNF-008', quantity: 2 },
+                ],
           customer,
           idempotencyKey: randomUUID(),
         }),
@@ -76,7 +88,11 @@ describe('concurrent orders', () => {
     const before = await stockOf('MUG-001')
     const results = await Promise.all(
       Array.from({ length: 20 }, () =>
-        placeOrder(t.app.db, { items: [{ sku: 'MUG-001', quantity: 2 }], customer, idempotencyKey: key }),
+        placeOrder(t.app.db, {
+          items: [{ sku: 'MUG-001', quantity: 2 }],
+          customer,
+          idempotencyKey: key,
+        }),
       ),
     )
     const numbers = new Set(results.map((r) => ('order' in r ? r.order.orderNumber : r.kind)))

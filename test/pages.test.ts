@@ -26,14 +26,31 @@ const submitForm = (fields: Record<string, string | number>) =>
   })
 
 const countOrders = async () =>
-  Number((await t.app.db.selectFrom('orders').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n)
+  Number(
+    (
+      await t.app.db
+        .selectFrom('orders')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
+  )
 
 describe('GET /', () => {
   it('renders the order form with every field, the catalogue and a fresh key', async () => {
     const res = await t.app.inject({ url: '/', headers: html })
     expect(res.statusCode).toBe(200)
     expect(res.headers['content-type']).toContain('text/html')
-    for (const name of ['sku', 'quantity', 'name', 'email', 'address', 'city', 'state', 'zip', 'idempotencyKey']) {
+    for (const name of [
+      'sku',
+      'quantity',
+      'name',
+      'email',
+      'address',
+      'city',
+      'state',
+      'zip',
+      'idempotencyKey',
+    ]) {
       expect(res.body).toContain(`name="${name}"`)
     }
     for (const name of ['quantity', 'name', 'email', 'address', 'city', 'state', 'zip']) {
@@ -73,19 +90,32 @@ describe('POST /orders', () => {
 
   it('shows the top three of the state, with units, once folded', async () => {
     const ny = { city: 'Albany', state: 'NY', zip: '12207' }
-    for (const [sku, quantity] of [['HMK-011', 7], ['GLV-013', 4], ['CHR-014', 2], ['NTB-009', 1]] as const) {
+    for (const [sku, quantity] of [
+      ['HMK-011', 7],
+      ['GLV-013', 4],
+      ['CHR-014', 2],
+      ['NTB-009', 1],
+    ] as const) {
       expect((await submitForm(form({ sku, quantity, ...ny }))).statusCode).toBe(303)
     }
     const last = await submitForm(form({ sku: 'NTB-009', quantity: 1, ...ny }))
     await foldSales(t.app.db)
     const page = await t.app.inject({ url: last.headers.location as string, headers: html })
     const popular = page.body.slice(page.body.indexOf('Most popular in New York'))
-    expect(popular).toMatch(/Travel Hammock.*7 sold.*Leather Work Gloves.*4 sold.*(Camp Chair|Field Notebook).*2 sold/s)
+    expect(popular).toMatch(
+      /Travel Hammock.*7 sold.*Leather Work Gloves.*4 sold.*(Camp Chair|Field Notebook).*2 sold/s,
+    )
     expect(popular.match(/<li>/g)).toHaveLength(3)
   })
 
   it('re-renders with 400, a message by each bad field and every typed value kept', async () => {
-    const typed = form({ quantity: '0', email: 'ada-at-example', zip: '7870', state: 'ZZ', name: 'Ada <Lovelace>' })
+    const typed = form({
+      quantity: '0',
+      email: 'ada-at-example',
+      zip: '7870',
+      state: 'ZZ',
+      name: 'Ada <Lovelace>',
+    })
     const res = await submitForm(typed)
     expect(res.statusCode).toBe(400)
     expect(res.body).toContain('id="quantity-error"')
@@ -104,7 +134,16 @@ describe('POST /orders', () => {
   it('names each missing field', async () => {
     const res = await submitForm({ idempotencyKey: randomUUID() })
     expect(res.statusCode).toBe(400)
-    for (const label of ['Product', 'Quantity', 'Name', 'E-mail', 'Street address', 'City', 'State', 'ZIP code']) {
+    for (const label of [
+      'Product',
+      'Quantity',
+      'Name',
+      'E-mail',
+      'Street address',
+      'City',
+      'State',
+      'ZIP code',
+    ]) {
       expect(res.body).toContain(`${label} is required.`)
     }
   })
@@ -132,7 +171,9 @@ describe('POST /orders', () => {
 
   it('escapes what the shopper typed', async () => {
     const xss = '<script>alert(1)</script>"\'&'
-    const res = await submitForm(form({ name: xss, address: `<img src=x onerror=alert(1)>`, city: xss }))
+    const res = await submitForm(
+      form({ name: xss, address: `<img src=x onerror=alert(1)>`, city: xss }),
+    )
     expect(res.statusCode).toBe(303)
     const page = await t.app.inject({ url: res.headers.location as string, headers: html })
     expect(page.body).not.toContain('<script>alert(1)</script>')
