@@ -24,3 +24,9 @@ typecheck:
 
 migrate:
 	npm run migrate
+
+# Runs k6/$(SCENARIO).js with k6 if installed; says how to get k6 otherwise.
+SCENARIO ?= smoke
+.PHONY: load-test
+load-test:
+	bash k6/run.sh $(SCENARIO)

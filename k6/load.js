@@ -14,11 +14,13 @@ const DURATION = envDuration('DURATION', '2m')
 const THINK = thinkTime(0)
 const EXPECTED_ITERATIONS = RATE * parseDurationSeconds(DURATION)
 
+const SCENARIOS = constantArrival(RATE, DURATION)
+
 export const options = baseOptions(
   'load',
-  constantArrival(RATE, DURATION),
+  SCENARIOS,
   buildThresholds({
-    scenarios: ['shopper', 'api'],
+    scenarios: Object.keys(SCENARIOS),
     extra: { dropped_iterations: [`count<${Math.max(1, Math.ceil(EXPECTED_ITERATIONS * 0.01))}`] },
   }),
 )

@@ -13,11 +13,13 @@ const DURATION = envDuration('DURATION', '1h')
 const THINK = thinkTime(0)
 const EXPECTED_ITERATIONS = RATE * parseDurationSeconds(DURATION)
 
+const SCENARIOS = constantArrival(RATE, DURATION)
+
 export const options = baseOptions(
   'soak',
-  constantArrival(RATE, DURATION),
+  SCENARIOS,
   buildThresholds({
-    scenarios: ['shopper', 'api'],
+    scenarios: Object.keys(SCENARIOS),
     extra: { dropped_iterations: [`count<${Math.max(1, Math.ceil(EXPECTED_ITERATIONS * 0.01))}`] },
   }),
 )

@@ -26,11 +26,13 @@ const STAGES = [
   { duration: '10s', target: 0 },
 ]
 
+const SCENARIOS = rampingArrival(BASE_RATE, STAGES)
+
 export const options = baseOptions(
   'spike',
-  rampingArrival(BASE_RATE, STAGES),
+  SCENARIOS,
   buildThresholds({
-    scenarios: ['shopper', 'api'],
+    scenarios: Object.keys(SCENARIOS),
     scale: envNumber('LATENCY_SCALE', 3),
     maxFailedRate: envNumber('MAX_FAILED_RATE', 0.05),
     minChecksRate: 0.95,

@@ -36,11 +36,13 @@ STAGES.push({ duration: '30s', target: 0 })
 /** @param {string} threshold */
 const abort = (threshold) => ({ threshold, abortOnFail: true, delayAbortEval: '30s' })
 
+const SCENARIOS = rampingArrival(START_RATE, STAGES)
+
 export const options = baseOptions(
   'stress',
-  rampingArrival(START_RATE, STAGES),
+  SCENARIOS,
   buildThresholds({
-    scenarios: ['shopper', 'api'],
+    scenarios: Object.keys(SCENARIOS),
     extra: {
       http_req_failed: [abort(`rate<${ABORT_ERROR_RATE}`)],
       http_req_duration: [abort(`p(95)<${ABORT_P95_MS}`)],
