@@ -30,3 +30,17 @@ SCENARIO ?= smoke
 .PHONY: load-test
 load-test:
 	bash k6/run.sh $(SCENARIO)
+
+IMAGE ?= order-service:local
+.PHONY: docker-build docker-run deploy
+
+docker-build:
+	docker build -t $(IMAGE) .
+
+# DATABASE_URL is passed through when set; without it the container uses its embedded database.
+docker-run:
+	docker run --rm -p 3000:3000 $(if $(DATABASE_URL),-e DATABASE_URL) $(IMAGE)
+
+# make deploy RG=rg-orders-prod ARGS='--what-if --set-from-env postgresAdminPassword=POSTGRES_ADMIN_PASSWORD'
+deploy:
+	npm run deploy -- --resource-group $(RG) --parameters arm/azuredeploy.parameters.json $(ARGS)

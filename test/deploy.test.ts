@@ -272,7 +272,8 @@ async function runCli(
   const out: string[] = []
   const err: string[] = []
   let credentialsCreated = 0
-  const code = await runDeployCli(argv, options.env ?? { AZURE_SUBSCRIPTION_ID: subscriptionId }, {
+  const env = options.env ?? { AZURE_SUBSCRIPTION_ID: subscriptionId, TEST_PG_PASSWORD: password }
+  const code = await runDeployCli(argv, env, {
     log: (line) => out.push(line),
     error: (line) => err.push(line),
     createCredential: () => {
@@ -294,9 +295,10 @@ const baseArgs = [
   parametersFile,
   '--name',
   deploymentName,
-  '--set',
-  'postgresAdminPassword=p@ss:w/rd#1',
+  '--set-from-env',
+  'postgresAdminPassword=TEST_PG_PASSWORD',
 ]
+const password = 'p@ss:w/rd#1'
 
 describe('deploy command against a fake ARM endpoint', () => {
   let arm: Awaited<ReturnType<typeof startFakeArm>> | undefined
@@ -347,7 +349,8 @@ describe('deploy command against a fake ARM endpoint', () => {
     expect(properties.mode).toBe('Incremental')
     expect((properties.template as { resources: unknown[] }).resources.length).toBeGreaterThan(0)
     const parameters = properties.parameters as Record<string, { value: unknown }>
-    expect(parameters.postgresAdminPassword).toEqual({ value: 'p@ss:w/rd#1' })
+    expect(parameters.postgresAdminPassword).toEqual({ value: password })
+    expect([...result.out, ...result.err].join('\n')).not.toContain(password)
     // --set values are typed from the template: int parameters arrive as numbers.
     expect(parameters.autoscaleMaxInstances).toEqual({ value: 5 })
     expect(parameters.dockerImage).toEqual({ value: 'ghcr.io/acme/os:abc' })
@@ -503,7 +506,18 @@ describe('deploy command input checks (no Azure calls)', () => {
 
     expect(result.code).toBe(2)
     expect(result.err).toEqual([
-      'Missing value for template parameter(s) postgresAdminPassword: add them to the parameter file or pass --set postgresAdminPassword=...',
+      'Missing value for template parameter(s) postgresAdminPassword: add them to the parameter file or pass --set-from-env postgresAdminPassword=ENV_VARIABLE',
+    ])
+  })
+
+  it('names the environment variable a secret was supposed to come from', async () => {
+    const result = await runCli(baseArgs, undefined, {
+      env: { AZURE_SUBSCRIPTION_ID: subscriptionId },
+    })
+
+    expect(result.code).toBe(2)
+    expect(result.err).toEqual([
+      '--set-from-env postgresAdminPassword=TEST_PG_PASSWORD: environment variable TEST_PG_PASSWORD is not set or empty',
     ])
   })
 

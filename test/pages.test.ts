@@ -22,7 +22,9 @@ const submitForm = (fields: Record<string, string | number>) =>
     method: 'POST',
     url: '/orders',
     headers: { ...html, 'content-type': 'application/x-www-form-urlencoded' },
-    payload: new URLSearchParams(Object.entries(fields).map(([k, v]) => [k, String(v)])).toString(),
+    payload: new URLSearchParams(
+      Object.entries(fields).map(([k, v]): [string, string] => [k, String(v)]),
+    ).toString(),
   })
 
 const countOrders = async () =>

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util'
 import type { DeployOptions } from './deploy.ts'
 import { DeployError } from './errors.ts'
-import { parseOverrides } from './parameters.ts'
+import { parseEnvOverrides, parseOverrides } from './parameters.ts'
 import { defaultTemplateFile } from './template.ts'
 
 export const usage = `Usage: npm run deploy -- --resource-group RG [options]
@@ -13,6 +13,9 @@ Options:
   -l, --location REGION     region for the resource group if it has to be created
   -p, --parameters FILE     ARM parameters file (e.g. arm/azuredeploy.parameters.json)
       --set NAME=VALUE      set one template parameter; repeatable, wins over the file
+      --set-from-env NAME=VAR
+                            like --set, reading the value from environment variable
+                            VAR; use it for secrets (npm echoes command lines)
       --what-if             validate and show what would change, without deploying
       --name NAME           deployment name (default: order-service-<UTC timestamp>)
       --template FILE       template to deploy (default: arm/azuredeploy.json)
@@ -25,7 +28,11 @@ Environment:
 
 export type ParsedArgs = { help: true } | { help: false; options: DeployOptions }
 
-export function parseDeployArgs(argv: readonly string[], now: Date): ParsedArgs {
+export function parseDeployArgs(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  now: Date,
+): ParsedArgs {
   let values: ReturnType<typeof parse>['values']
   try {
     values = parse(argv).values
@@ -44,7 +51,10 @@ export function parseDeployArgs(argv: readonly string[], now: Date): ParsedArgs 
       location: values.location,
       parametersFile: values.parameters,
       templateFile: values.template ?? defaultTemplateFile,
-      overrides: parseOverrides(values.set ?? []),
+      overrides: {
+        ...parseOverrides(values.set ?? []),
+        ...parseEnvOverrides(values['set-from-env'] ?? [], env),
+      },
       whatIf: values['what-if'] ?? false,
       deploymentName: values.name ?? defaultDeploymentName(now),
     },
@@ -61,6 +71,7 @@ function parse(argv: readonly string[]) {
       location: { type: 'string', short: 'l' },
       parameters: { type: 'string', short: 'p' },
       set: { type: 'string', multiple: true },
+      'set-from-env': { type: 'string', multiple: true },
       'what-if': { type: 'boolean' },
       name: { type: 'string' },
       template: { type: 'string' },

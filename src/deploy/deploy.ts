@@ -20,7 +20,7 @@ export interface DeployOptions {
   location?: string
   templateFile: string
   parametersFile?: string
-  /** `--set name=value` pairs; they win over the parameter file. */
+  /** `--set` and `--set-from-env` values; they win over the parameter file. */
   overrides: Record<string, string>
   whatIf: boolean
   deploymentName: string

@@ -27,7 +27,8 @@ export function describeFailure(err: unknown): Failure {
     const details = (err.details as { error?: Parameters<typeof formatArmError>[0] } | undefined)
       ?.error
     const status = err.statusCode ? ` (HTTP ${err.statusCode})` : ''
-    const lines = details ? formatArmError(details, 1) : [`  ${firstLine(err.message)}`]
+    const code = err.code ? `${err.code}: ` : ''
+    const lines = details ? formatArmError(details, 1) : [`  ${code}${firstLine(err.message)}`]
     return { message: [`Azure request failed${status}:`, ...lines].join('\n'), exitCode: 1 }
   }
   const message = err instanceof Error ? err.message : String(err)

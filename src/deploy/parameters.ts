@@ -35,6 +35,32 @@ export function parseOverrides(pairs: readonly string[]): Record<string, string>
 }
 
 /**
+ * Resolves repeated `--set-from-env name=VARIABLE` flags. Secrets travel this
+ * way so they never appear in argv, which npm echoes when it runs a script.
+ */
+export function parseEnvOverrides(
+  pairs: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): Record<string, string> {
+  const overrides: Record<string, string> = {}
+  for (const pair of pairs) {
+    const at = pair.indexOf('=')
+    if (at <= 0 || at === pair.length - 1) {
+      throw new DeployError(`--set-from-env expects name=ENV_VARIABLE, got "${pair}"`)
+    }
+    const variable = pair.slice(at + 1)
+    const value = env[variable]
+    if (!value) {
+      throw new DeployError(
+        `--set-from-env ${pair}: environment variable ${variable} is not set or empty`,
+      )
+    }
+    overrides[pair.slice(0, at)] = value
+  }
+  return overrides
+}
+
+/**
  * Merges file values with command-line overrides and checks them against the
  * template here, so a typo or a forgotten secret fails before any Azure call.
  */
@@ -56,13 +82,20 @@ export function resolveParameters(
   if (unknown.length > 0) {
     throw new DeployError(`Unknown template parameter(s): ${[...new Set(unknown)].join(', ')}`)
   }
-  const missing = Object.entries(declared)
-    .filter(([name, definition]) => !('defaultValue' in definition) && !(name in values))
-    .map(([name]) => name)
+  const missing = Object.entries(declared).filter(
+    ([name, definition]) => !('defaultValue' in definition) && !(name in values),
+  )
   if (missing.length > 0) {
-    const hint = missing.map((name) => `--set ${name}=...`).join(' ')
+    const names = missing.map(([name]) => name).join(', ')
+    const hint = missing
+      .map(([name, definition]) =>
+        definition.type.toLowerCase().startsWith('secure')
+          ? `--set-from-env ${name}=ENV_VARIABLE`
+          : `--set ${name}=...`,
+      )
+      .join(' ')
     throw new DeployError(
-      `Missing value for template parameter(s) ${missing.join(', ')}: add them to the parameter file or pass ${hint}`,
+      `Missing value for template parameter(s) ${names}: add them to the parameter file or pass ${hint}`,
     )
   }
   return values

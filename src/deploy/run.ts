@@ -22,7 +22,7 @@ export async function runDeployCli(
   io: CliIo,
 ): Promise<number> {
   try {
-    const parsed = parseDeployArgs(argv, new Date(io.now?.() ?? Date.now()))
+    const parsed = parseDeployArgs(argv, env, new Date(io.now?.() ?? Date.now()))
     if (parsed.help) {
       io.log(usage)
       return 0
