@@ -6,6 +6,7 @@ import insights from './insights/plugin.ts'
 import insightsRoutes from './insights/routes.ts'
 import orderApiRoutes from './orders/api-routes.ts'
 import pageRoutes from './orders/page-routes.ts'
+import recentOrders from './orders/recent-orders.ts'
 import db from './plugins/db.ts'
 import errors from './plugins/errors.ts'
 import openapi from './plugins/openapi.ts'
@@ -39,6 +40,7 @@ export async function buildApp({ config, logger, folder = true }: BuildOptions) 
   await app.register(db, { config })
   await app.register(insights, { config, folder })
 
+  await app.register(recentOrders)
   await app.register(productRoutes)
   await app.register(orderApiRoutes)
   await app.register(insightsRoutes)

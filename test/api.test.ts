@@ -234,12 +234,15 @@ describe('OpenAPI', () => {
   it('serves the description at /openapi.json and the UI at /docs', async () => {
     const spec = (await t.app.inject('/openapi.json')).json()
     expect(spec.openapi).toMatch(/^3\./)
-    expect(Object.keys(spec.paths).sort()).toEqual([
-      '/api/orders',
-      '/api/orders/{orderNumber}',
-      '/api/products',
-      '/api/states/{state}/top-products',
-    ])
+    expect(Object.keys(spec.paths)).toEqual(
+      expect.arrayContaining([
+        '/api/orders',
+        '/api/orders/{orderNumber}',
+        '/api/products',
+        '/api/states/{state}/top-products',
+      ]),
+    )
+    expect(Object.keys(spec.paths).every((p) => p.startsWith('/api/'))).toBe(true)
     const ui = await t.app.inject('/docs/')
     expect(ui.statusCode).toBe(200)
     expect(ui.body).toContain('swagger')

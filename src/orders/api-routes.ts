@@ -3,7 +3,7 @@ import { Type } from 'typebox'
 import { sendError } from '../plugins/errors.ts'
 import { normalizeOrderNumber, orderNumberPattern } from './order-number.ts'
 import { placeOrder } from './place-order.ts'
-import { findOrderByNumber } from './queries.ts'
+import { findOrder } from './recent-orders.ts'
 import {
   ErrorResponse,
   IdempotencyKey,
@@ -41,6 +41,7 @@ const orderApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
         customer,
         idempotencyKey: `api:${request.headers['idempotency-key']}`,
       })
+      if (result.kind === 'placed') app.recentOrders.add(result.order)
       switch (result.kind) {
         case 'placed':
         case 'replayed':
@@ -81,7 +82,7 @@ const orderApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { orderNumber } = request.params
       const order = validNumber.test(orderNumber)
-        ? await findOrderByNumber(app.db, normalizeOrderNumber(orderNumber))
+        ? await findOrder(app, normalizeOrderNumber(orderNumber))
         : undefined
       return order ?? sendError(request, reply, 404, `There is no order ${orderNumber}.`)
     },

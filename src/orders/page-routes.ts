@@ -3,11 +3,12 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
 import { sendError } from '../plugins/errors.ts'
 import { listProducts } from '../products/queries.ts'
+import { ttlCache } from '../ttl-cache.ts'
 import { usStates } from '../us-states.ts'
 import { describe, fieldName } from '../validation.ts'
 import { normalizeOrderNumber, orderNumberPattern } from './order-number.ts'
 import { placeOrder } from './place-order.ts'
-import { findOrderByNumber } from './queries.ts'
+import { findOrder } from './recent-orders.ts'
 import { OrderForm, OrderNumberParams } from './schemas.ts'
 
 const labels: Record<string, string> = {
@@ -44,8 +45,11 @@ function typedValues(body: unknown): Record<string, string> {
 }
 
 const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  // Every form render lists the catalogue; stock shown a second late is fine (the order checks it).
+  const catalogue = ttlCache((_: 'all') => listProducts(app.db), 1000)
+
   async function renderForm(reply: FastifyReply, status: number, state: FormState = {}) {
-    const products = await listProducts(app.db)
+    const products = await catalogue('all')
     return reply.code(status).view('order-form.eta', {
       products,
       values: state.values ?? {},
@@ -82,6 +86,7 @@ const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
         customer,
         idempotencyKey: `form:${idempotencyKey}`,
       })
+      if (result.kind === 'placed') app.recentOrders.add(result.order)
       switch (result.kind) {
         case 'placed':
         case 'replayed':
@@ -113,7 +118,7 @@ const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { orderNumber } = request.params
       const order = validNumber.test(orderNumber)
-        ? await findOrderByNumber(app.db, normalizeOrderNumber(orderNumber))
+        ? await findOrder(app, normalizeOrderNumber(orderNumber))
         : undefined
       if (!order) return sendError(request, reply, 404, `We could not find order ${orderNumber}.`)
       const topProducts = await app.topProducts(order.customer.state)

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely'
 import { jsonArrayFrom } from 'kysely/helpers/postgres'
+import { precompile } from '../db/precompile.ts'
 import type { Database } from '../db/schema.ts'
 import type { Order } from './order.ts'
 
@@ -56,11 +57,16 @@ export function toOrder(row: OrderRow): Order {
   }
 }
 
+// Every confirmation page runs this: compiled once, not per request.
+const selectByNumber = precompile(['orderNumber'], (db, { orderNumber }: { orderNumber: string }) =>
+  selectOrders(db).where('o.order_number', '=', orderNumber),
+)
+
 export async function findOrderByNumber(
   db: Kysely<Database>,
   orderNumber: string,
 ): Promise<Order | undefined> {
-  const row = await selectOrders(db).where('o.order_number', '=', orderNumber).executeTakeFirst()
+  const [row] = await selectByNumber(db, { orderNumber })
   return row && toOrder(row)
 }
 

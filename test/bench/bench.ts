@@ -1,0 +1,344 @@
+/**
+ * `npm run bench`: the service in production mode on a real PostgreSQL, driven by autocannon
+ * case by case for a fixed time and connection count, next to a hello-world Fastify (the HTTP
+ * ceiling of this machine) and pgbench running the naive order transaction, all in one run so
+ * the ratios are comparable. Writes docs/bench/latest.json and docs/bench/latest.svg.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import { parseArgs } from 'node:util'
+import autocannon from 'autocannon'
+import { sql } from 'kysely'
+import pg from 'pg'
+import { connect } from '../../src/db/connect.ts'
+import type { OrderRequest } from '../../src/orders/order.ts'
+import { placeOrder } from '../../src/orders/place-order.ts'
+import { chart } from './chart.ts'
+import { apiOrderBody, formBody, pick, shopperFlow, skus, states } from './flows.ts'
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '50' },
+    workers: { type: 'string', default: process.env.WEB_CONCURRENCY ?? '1' },
+    only: { type: 'string' },
+    out: { type: 'string', default: 'docs/bench/latest' },
+  },
+})
+const duration = Number(args.duration)
+const connections = Number(args.connections)
+const serverUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+const dbName = 'order_bench'
+const databaseUrl = Object.assign(new URL(serverUrl), { pathname: `/${dbName}` }).toString()
+const servicePort = 3300
+const helloPort = 3301
+const node = process.execPath
+
+interface Row {
+  case: string
+  tool: string
+  rps: number
+  p50: number
+  p90: number
+  p99: number
+  max: number
+  errors: number
+  note?: string
+}
+const rows: Row[] = []
+const children: ChildProcess[] = []
+
+function start(script: string, env: Record<string, string>): ChildProcess {
+  const child = spawn(node, [script], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  })
+  children.push(child)
+  return child
+}
+
+async function waitFor(url: string) {
+  for (let i = 0; i < 200; i++) {
+    try {
+      if ((await fetch(url)).ok) return
+    } catch {}
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  throw new Error(`${url} did not come up`)
+}
+
+/** Peak resident memory (VmHWM) of a process and its children (cluster workers), in MB. */
+function peakRssMb(pid: number): number {
+  const pids = [pid]
+  try {
+    pids.push(
+      ...execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+        .split('\n')
+        .filter(Boolean)
+        .map(Number),
+    )
+  } catch {}
+  return Math.max(
+    ...pids.map((p) => {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))
+      return m ? Number(m[1]) / 1024 : 0
+    }),
+  )
+}
+
+async function run(
+  name: string,
+  options: autocannon.Options,
+  expected: number[],
+  note?: string,
+): Promise<Row> {
+  const result = await autocannon({ connections, duration, ...options })
+  let unexpected = 0
+  for (const [code, { count = 0 }] of Object.entries(result.statusCodeStats ?? {})) {
+    if (!expected.includes(Number(code))) unexpected += count
+  }
+  const row: Row = {
+    case: name,
+    tool: 'autocannon',
+    rps: Math.round(result.requests.total / result.duration),
+    p50: result.latency.p50,
+    p90: result.latency.p90,
+    p99: result.latency.p99,
+    max: result.latency.max,
+    errors: result.errors + result.timeouts + unexpected,
+    ...(note ? { note } : {}),
+  }
+  rows.push(row)
+  console.log(JSON.stringify(row))
+  return row
+}
+
+const wanted = (name: string) => !args.only || name.includes(args.only)
+
+async function main() {
+  const admin = new pg.Client({ connectionString: serverUrl })
+  await admin.connect()
+  await admin.query(`drop database if exists ${dbName} with (force)`)
+  await admin.query(`create database ${dbName}`)
+  await admin.end()
+
+  start('test/bench/hello.ts', { PORT: String(helloPort) })
+  const service = start('src/server.ts', {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    RATE_LIMIT_MAX: '0',
+    PORT: String(servicePort),
+    HOST: '127.0.0.1',
+    DATABASE_URL: databaseUrl,
+    WEB_CONCURRENCY: args.workers,
+  })
+  const base = `http://127.0.0.1:${servicePort}`
+  await waitFor(`http://127.0.0.1:${helloPort}/`)
+  await waitFor(`${base}/api/products`)
+
+  // Enough stock that no case runs out. The orders to look up are placed from here, not through
+  // the service, so its cache of the orders it placed itself never answers them: every
+  // GET /orders/:n below reads PostgreSQL.
+  const db = connect({ databaseUrl, dataDir: '', poolSize: 10 })
+  await db.updateTable('products').set({ stock: 1_000_000_000 }).execute()
+  const orderNumbers: string[] = []
+  for (let i = 0; i < 20; i++) {
+    const batch = await Promise.all(
+      Array.from({ length: 100 }, () =>
+        placeOrder(db, {
+          ...(JSON.parse(apiOrderBody()) as Omit<OrderRequest, 'idempotencyKey'>),
+          idempotencyKey: randomUUID(),
+        }),
+      ),
+    )
+    for (const r of batch) if (r.kind === 'placed') orderNumbers.push(r.order.orderNumber)
+  }
+  await sql`analyze`.execute(db)
+  await new Promise((r) => setTimeout(r, 500))
+
+  // Warm-up: JIT, template cache, pool connections.
+  await autocannon({ url: `${base}/`, connections, duration: 3 })
+  await autocannon({ url: `${base}/orders/${orderNumbers[0]}`, connections, duration: 2 })
+
+  const hello = await run('hello-world Fastify', { url: `http://127.0.0.1:${helloPort}/` }, [200])
+  if (wanted('GET /')) await run('GET / (order form)', { url: `${base}/` }, [200])
+  if (wanted('POST /orders'))
+    await run(
+      'POST /orders (form, 303)',
+      {
+        url: base,
+        requests: [
+          {
+            method: 'POST',
+            path: '/orders',
+            setupRequest: (req) => ({
+              ...req,
+              headers: { 'content-type': 'application/x-www-form-urlencoded' },
+              body: formBody(randomUUID(), pick(skus)),
+            }),
+          },
+        ],
+      },
+      [303],
+    )
+  if (wanted('GET /orders/'))
+    await run(
+      'GET /orders/:n (confirmation)',
+      {
+        url: base,
+        requests: [{ setupRequest: (req) => ({ ...req, path: `/orders/${pick(orderNumbers)}` }) }],
+      },
+      [200],
+    )
+  if (wanted('GET /api/orders/'))
+    await run(
+      'GET /api/orders/:n',
+      {
+        url: base,
+        requests: [
+          { setupRequest: (req) => ({ ...req, path: `/api/orders/${pick(orderNumbers)}` }) },
+        ],
+      },
+      [200],
+    )
+  if (wanted('top-products'))
+    await run(
+      'GET /api/states/:s/top-products',
+      {
+        url: base,
+        requests: [
+          { setupRequest: (req) => ({ ...req, path: `/api/states/${pick(states)}/top-products` }) },
+        ],
+      },
+      [200],
+    )
+  let mixed: Row | undefined
+  if (wanted('shopper')) {
+    mixed = await run(
+      'shopper flow (GET / -> POST /orders -> GET /orders/:n)',
+      { url: base, requests: shopperFlow },
+      [200, 303],
+    )
+    await run(
+      'shopper flow at half the max rate',
+      { url: base, requests: shopperFlow, overallRate: Math.round(mixed.rps / 2) },
+      [200, 303],
+      `constant arrival at ${Math.round(mixed.rps / 2)} req/s`,
+    )
+  }
+
+  const rss = peakRssMb(service.pid as number)
+  const pgbench = wanted('pgbench') ? runPgbench() : undefined
+  await db.destroy()
+  report(hello, mixed, rss, pgbench)
+}
+
+function runPgbench(): number {
+  const out = execFileSync(
+    'pgbench',
+    [
+      '-n',
+      '-c',
+      '16',
+      '-j',
+      '2',
+      '-T',
+      String(duration),
+      '-f',
+      'test/bench/order-tx.sql',
+      databaseUrl,
+    ],
+    { encoding: 'utf8' },
+  )
+  const tps = Number(/tps = ([\d.]+)/.exec(out)?.[1] ?? 0)
+  rows.push({
+    case: 'pgbench naive order transaction (16 clients)',
+    tool: 'pgbench',
+    rps: Math.round(tps),
+    p50: 0,
+    p90: 0,
+    p99: 0,
+    max: 0,
+    errors: 0,
+    note: 'transactions/s',
+  })
+  return tps
+}
+
+function report(hello: Row, mixed: Row | undefined, rssMb: number, pgbenchTps: number | undefined) {
+  const ratio = (name: string) => {
+    const r = rows.find((x) => x.case.startsWith(name))
+    return r ? r.rps / hello.rps : Number.NaN
+  }
+  const post = rows.find((r) => r.case.startsWith('POST /orders'))
+  const half = rows.find((r) => r.case.startsWith('shopper flow at half'))
+  const targets = [
+    [
+      'GET /orders/:n >= 25% of hello-world',
+      ratio('GET /orders/:n') >= 0.25,
+      `${(ratio('GET /orders/:n') * 100).toFixed(0)}%`,
+    ],
+    [
+      'GET /api/orders/:n >= 33% of hello-world',
+      ratio('GET /api/orders/:n') >= 0.33,
+      `${(ratio('GET /api/orders/:n') * 100).toFixed(0)}%`,
+    ],
+    [
+      'top products >= 50% of hello-world',
+      ratio('GET /api/states') >= 0.5,
+      `${(ratio('GET /api/states') * 100).toFixed(0)}%`,
+    ],
+    [
+      'POST /orders >= 1.25x pgbench tps',
+      post && pgbenchTps ? post.rps >= 1.25 * pgbenchTps : false,
+      post && pgbenchTps ? `${(post.rps / pgbenchTps).toFixed(2)}x` : 'n/a',
+    ],
+    [
+      'shopper flow >= 10,000 req/s, 0 errors, p99 < 50 ms',
+      mixed ? mixed.rps >= 10_000 && mixed.errors === 0 && mixed.p99 < 50 : false,
+      mixed ? `${mixed.rps} req/s, ${mixed.errors} errors, p99 ${mixed.p99} ms` : 'n/a',
+    ],
+    [
+      'p99 < 10 ms at half the max rate',
+      half ? half.p99 < 10 : false,
+      half ? `p99 ${half.p99} ms` : 'n/a',
+    ],
+    ['peak RSS of a service process < 250 MB', rssMb < 250, `${rssMb.toFixed(0)} MB`],
+  ] as const
+
+  const lines = [
+    `| case | tool | req/s | p50 ms | p90 ms | p99 ms | max ms | errors |`,
+    `|---|---|--:|--:|--:|--:|--:|--:|`,
+    ...rows.map((r) =>
+      r.tool === 'pgbench'
+        ? `| ${r.case} | pgbench | ${r.rps} tps | | | | | |`
+        : `| ${r.case}${r.note ? ` (${r.note})` : ''} | ${r.tool} | ${r.rps} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.max} | ${r.errors} |`,
+    ),
+    '',
+    '| target | met | measured |',
+    '|---|---|---|',
+    ...targets.map(([t, ok, v]) => `| ${t} | ${ok ? 'yes' : 'NO'} | ${v} |`),
+  ]
+  console.log(`\n${lines.join('\n')}`)
+  const meta = {
+    date: new Date().toISOString(),
+    machine: `${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.cpus()[0]?.model}`,
+    node: process.version,
+    duration,
+    connections,
+    workers: Number(args.workers),
+    peakRssMb: Math.round(rssMb),
+  }
+  mkdirSync('docs/bench', { recursive: true })
+  writeFileSync(`${args.out}.json`, `${JSON.stringify({ ...meta, rows, targets }, null, 2)}\n`)
+  writeFileSync(`${args.out}.svg`, chart(rows, meta))
+  console.log(`\nwrote ${args.out}.json and ${args.out}.svg`)
+}
+
+try {
+  await main()
+} finally {
+  for (const c of children) c.kill('SIGTERM')
+}
