@@ -1,0 +1,40 @@
+// A constant-arrival-rate test of both flows, shared by load.js and soak.js, which differ only
+// in their default rate and duration. Arrival-rate executors start iterations on schedule no
+// matter how slow the service is, so latency is measured without coordinated omission; if the
+// VU pool runs out, k6 counts dropped_iterations (a threshold keeps that under 1%).
+import { envDuration, envNumber, parseDurationSeconds, thinkTime } from './config.js'
+import { apiFlow, checkService, shopperFlow } from './flows.js'
+import { baseOptions, buildThresholds } from './options.js'
+import { constantArrival } from './scenarios.js'
+import { buildSummary } from './summary.js'
+
+/**
+ * @param {string} testType
+ * @param {number} defaultRate iterations per second when RATE is not set
+ * @param {string} defaultDuration when DURATION is not set
+ */
+export function constantRateTest(testType, defaultRate, defaultDuration) {
+  const rate = envNumber('RATE', defaultRate, 1)
+  const duration = envDuration('DURATION', defaultDuration)
+  const think = thinkTime(0)
+  const expectedIterations = rate * parseDurationSeconds(duration)
+  const scenarios = constantArrival(rate, duration)
+
+  return {
+    options: baseOptions(
+      testType,
+      scenarios,
+      buildThresholds({
+        scenarios: Object.keys(scenarios),
+        extra: {
+          dropped_iterations: [`count<${Math.max(1, Math.ceil(expectedIterations * 0.01))}`],
+        },
+      }),
+    ),
+    setup: () => checkService(expectedIterations),
+    shopper: () => shopperFlow(think),
+    api: () => apiFlow(think),
+    /** @param {unknown} data */
+    handleSummary: (data) => buildSummary(data, { testType }),
+  }
+}
