@@ -1,12 +1,15 @@
 import { Type } from 'typebox'
 import { stateCodes } from '../us-states.ts'
 
-// Printable text only: control characters (NUL above all) have no place in a name or address.
+// Printable text only: control characters (NUL above all) have no place in a name or address,
+// nor do lone UTF-16 surrogates (JSON's "\ud800"): they cannot be stored as UTF-8, so the
+// database would keep U+FFFD while the reply echoed what was sent. (Ajv compiles patterns with
+// the u flag, so a surrogate pair, one emoji, is one code point outside that range.)
 const text = (maxLength: number, what: string) =>
   Type.String({
     minLength: 1,
     maxLength,
-    pattern: '^(?=.*\\S)[^\\u0000-\\u001f\\u007f]+$',
+    pattern: '^(?=.*\\S)[^\\u0000-\\u001f\\u007f\\ud800-\\udfff]+$',
     errorMessage: `must be ${what} of 1 to ${maxLength} printable characters`,
   })
 
@@ -17,6 +20,11 @@ export const Sku = Type.String({
 export const Quantity = Type.Integer({
   minimum: 1,
   maximum: 100,
+  // Ajv (8.20) coerces the string "1e309" to Infinity and then skips minimum and maximum, which
+  // it checks on finite numbers only: that quantity reached SQL and failed there (a 500).
+  // The inner maximum, skipped the same way, holds for a non-finite number, so this `not`
+  // refuses exactly those (any finite quantity of 1 or more is above 0 and passes).
+  not: { maximum: 0 },
   errorMessage: 'must be a whole number from 1 to 100',
 })
 export const StateCode = Type.String({
