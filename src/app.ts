@@ -1,6 +1,7 @@
 import fastifyFormbody from '@fastify/formbody'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import Fastify, { type FastifyServerOptions } from 'fastify'
+import Fastify from 'fastify'
+import type { DestinationStream } from 'pino'
 import type { Config } from './config.ts'
 import insights from './insights/plugin.ts'
 import insightsRoutes from './insights/routes.ts'
@@ -9,21 +10,30 @@ import pageRoutes from './orders/page-routes.ts'
 import recentOrders from './orders/recent-orders.ts'
 import db from './plugins/db.ts'
 import errors from './plugins/errors.ts'
+import health from './plugins/health.ts'
+import logging, { createLogger, RequestLog, requestId } from './plugins/logging.ts'
+import metrics from './plugins/metrics.ts'
 import openapi from './plugins/openapi.ts'
+import security, { trustProxy } from './plugins/security.ts'
 import views from './plugins/views.ts'
 import productRoutes from './products/routes.ts'
 import { formatSchemaErrors } from './validation.ts'
 
 export interface BuildOptions {
   config: Config
-  logger?: FastifyServerOptions['logger']
+  /** Where log lines go instead of stdout (tests read them). */
+  logStream?: DestinationStream
   /** Run the background folder (tests that fold by hand turn it off). */
   folder?: boolean
 }
 
-export async function buildApp({ config, logger, folder = true }: BuildOptions) {
+export async function buildApp({ config, logStream, folder = true }: BuildOptions) {
   const app = Fastify({
-    logger: logger ?? { level: config.LOG_LEVEL },
+    loggerInstance: createLogger(config, logStream),
+    logController: new RequestLog(),
+    requestIdHeader: false,
+    genReqId: requestId,
+    trustProxy: trustProxy(config.TRUST_PROXY),
     bodyLimit: 64 * 1024,
     ajv: {
       customOptions: { allErrors: true, verbose: true },
@@ -34,11 +44,15 @@ export async function buildApp({ config, logger, folder = true }: BuildOptions) 
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   await app.register(errors)
+  await app.register(logging)
+  await app.register(security, { config })
   await app.register(fastifyFormbody)
   await app.register(views, { config })
   await app.register(openapi)
   await app.register(db, { config })
   await app.register(insights, { config, folder })
+  await app.register(metrics, { config })
+  await app.register(health)
 
   await app.register(recentOrders)
   await app.register(productRoutes)

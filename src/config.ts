@@ -19,6 +19,20 @@ const ConfigSchema = Type.Object({
   ),
   FOLD_INTERVAL_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 200 }),
   TOP_PRODUCTS_CACHE_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 500 }),
+  // Operations: logs, protection, database outages, shutdown, workers (see README "Operations").
+  LOG_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  RATE_LIMIT_MAX: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 60 }),
+  TRUST_PROXY: Type.String({
+    pattern: '^(true|false|\\d{1,2}|[0-9a-fA-F.:/, ]+)$',
+    default: 'false',
+  }),
+  MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 1000 }),
+  MAX_HEAP_USED_MB: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+  METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
+  DATABASE_CONNECT_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 2000 }),
+  DATABASE_STATEMENT_TIMEOUT_MS: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 10_000 }),
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 600_000, default: 10_000 }),
+  WEB_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
 })
 
 export type Config = Static<typeof ConfigSchema>

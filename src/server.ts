@@ -1,8 +1,10 @@
+import cluster from 'node:cluster'
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.ts'
-import { ConfigError, loadConfig } from './config.ts'
+import { type Config, ConfigError, loadConfig } from './config.ts'
+import { createLogger } from './plugins/logging.ts'
 
-let config: ReturnType<typeof loadConfig>
+let config: Config
 try {
   config = loadConfig()
 } catch (err) {
@@ -11,17 +13,110 @@ try {
   process.exit(1)
 }
 
-const app = await buildApp({ config })
+if (cluster.isPrimary && config.WEB_CONCURRENCY > 1) runPrimary(config)
+else await runWorker(config)
 
-closeWithGrace({ delay: 10_000, logger: app.log }, async ({ signal, err }) => {
-  if (err) app.log.error({ err }, 'closing after an error')
-  else app.log.info({ signal }, 'closing gracefully')
-  await app.close()
-})
+/**
+ * One process serving: builds the app, listens, and on SIGTERM/SIGINT (or the primary's word)
+ * stops accepting, finishes the requests in flight, lets the folder finish its batch, closes the
+ * pool and exits 0; SHUTDOWN_TIMEOUT_MS later it exits 1 whatever is left.
+ */
+async function runWorker(config: Config) {
+  let app: Awaited<ReturnType<typeof buildApp>>
+  try {
+    app = await buildApp({ config })
+  } catch (err) {
+    console.error(`Could not start: ${(err as Error).message}`)
+    process.exit(1)
+  }
 
-try {
-  await app.listen({ port: config.PORT, host: config.HOST })
-} catch (err) {
-  app.log.fatal({ err }, 'could not start')
-  process.exit(1)
+  let closing = false
+  const grace = closeWithGrace(
+    { delay: config.SHUTDOWN_TIMEOUT_MS, logger: app.log },
+    async ({ signal, err, manual }) => {
+      closing = true
+      if (err) app.log.error({ err }, 'closing after an error')
+      else
+        app.log.info({ signal: signal ?? (manual ? 'primary' : undefined) }, 'closing gracefully')
+      await app.close()
+    },
+  )
+  if (cluster.isWorker) {
+    // The primary asks over IPC (a terminal's Ctrl-C may already have signalled us directly);
+    // if the primary is gone, nobody would ever ask: close too.
+    process.on('message', (message) => message === 'shutdown' && !closing && grace.close())
+    process.on('disconnect', () => !closing && grace.close())
+  }
+
+  try {
+    await app.listen({ port: config.PORT, host: config.HOST })
+  } catch (err) {
+    app.log.fatal({ err }, 'could not start')
+    process.exit(1)
+  }
+}
+
+/**
+ * WEB_CONCURRENCY workers sharing the port (node:cluster). A worker that dies is replaced,
+ * unless it never got to listen (a start-up failure would only repeat): then all stop, exit 1.
+ * SIGTERM/SIGINT are passed on; the primary exits when the last worker has, 0 if all exited 0.
+ */
+function runPrimary(config: Config) {
+  const log = createLogger(config)
+  if (!config.DATABASE_URL) {
+    console.error(
+      `WEB_CONCURRENCY=${config.WEB_CONCURRENCY} needs DATABASE_URL: the embedded database can be opened by one process only.`,
+    )
+    process.exit(1)
+  }
+
+  let stopping = false
+  let exitCode = 0
+  const listened = new Set<number>()
+  const workers = () => Object.values(cluster.workers ?? {}).filter((w) => w !== undefined)
+
+  const stop = (code: number) => {
+    if (stopping) return
+    stopping = true
+    exitCode = code
+    if (workers().length === 0) process.exit(exitCode)
+    for (const worker of workers()) if (worker.isConnected()) worker.send('shutdown')
+    // Workers time out on their own after SHUTDOWN_TIMEOUT_MS; this only catches a stuck one.
+    setTimeout(() => {
+      log.error('workers did not stop in time; killing them')
+      for (const worker of workers()) worker.process.kill('SIGKILL')
+      process.exit(1)
+    }, config.SHUTDOWN_TIMEOUT_MS + 5000).unref()
+  }
+
+  cluster.on('listening', (worker) => {
+    listened.add(worker.id)
+    log.info({ worker: worker.process.pid }, 'worker listening')
+  })
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) {
+      if (code !== 0) exitCode = 1
+      if (workers().length === 0) {
+        log.info({ exitCode }, 'all workers stopped')
+        process.exit(exitCode)
+      }
+      return
+    }
+    if (!listened.has(worker.id)) {
+      log.fatal({ worker: worker.process.pid, code, signal }, 'a worker could not start; stopping')
+      stop(1)
+      return
+    }
+    log.error({ worker: worker.process.pid, code, signal }, 'worker died; starting another')
+    cluster.fork()
+  })
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      log.info({ signal }, 'stopping workers')
+      stop(0)
+    })
+  }
+
+  log.info({ workers: config.WEB_CONCURRENCY }, 'starting workers')
+  for (let i = 0; i < config.WEB_CONCURRENCY; i++) cluster.fork()
 }

@@ -33,6 +33,11 @@ const orderApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
           422: ErrorResponse,
         },
       },
+      // Schema failures never reach the handler: count them here.
+      onError: (_request, _reply, err, done) => {
+        if (err.validation) app.metrics.orderRejected('validation')
+        done()
+      },
     },
     async (request, reply) => {
       const { items, customer } = request.body
@@ -42,6 +47,7 @@ const orderApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
         idempotencyKey: `api:${request.headers['idempotency-key']}`,
       })
       if (result.kind === 'placed') app.recentOrders.add(result.order)
+      app.metrics.orderOutcome(result.kind)
       switch (result.kind) {
         case 'placed':
         case 'replayed':

@@ -19,12 +19,23 @@ export default fp(
       databaseUrl: config.DATABASE_URL,
       dataDir: config.DATA_DIR,
       poolSize: config.DATABASE_POOL_SIZE,
+      connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+      statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
     })
     app.decorate('db', db)
     app.addHook('onClose', () => db.destroy())
 
-    const applied = await migrateToLatest(db)
-    if (applied.length > 0) app.log.info({ migrations: applied }, 'migrations applied')
+    // Migrations get a connection without the statement timeout: a backfill may take minutes.
+    // (PGlite is one in-process database: it has no timeout and cannot be opened twice.)
+    const migrationDb = config.DATABASE_URL
+      ? connect({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: 1 })
+      : db
+    try {
+      const applied = await migrateToLatest(migrationDb)
+      if (applied.length > 0) app.log.info({ migrations: applied }, 'migrations applied')
+    } finally {
+      if (migrationDb !== db) await migrationDb.destroy()
+    }
     await seedCatalogue(db)
   },
   { name: 'db' },

@@ -1,0 +1,33 @@
+import fp from 'fastify-plugin'
+import { sql } from 'kysely'
+import { isMigrated } from '../db/migrate.ts'
+import { exemptFromPressure } from './metrics.ts'
+import { within } from './within.ts'
+
+/**
+ * GET /healthz: the process is up and serving (liveness; answers even under pressure).
+ * GET /readyz: it can take orders: the database answers and every migration is applied
+ * (readiness; 503 otherwise, and while shutting down).
+ */
+export default fp(
+  async (app) => {
+    app.get('/healthz', { schema: { hide: true }, config: exemptFromPressure }, async () => ({
+      status: 'ok',
+    }))
+
+    // Once every migration is applied it stays so for this process: checked until true, then not.
+    let migrated = false
+    app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
+      const notReady = (reason: string) =>
+        reply.code(503).header('retry-after', '5').send({ status: 'unavailable', reason })
+      try {
+        await within(sql`select 1`.execute(app.db), 2000, 'the database check')
+        migrated ||= await within(isMigrated(app.db), 2000, 'the migrations check')
+      } catch {
+        return notReady('the database does not answer')
+      }
+      return migrated ? { status: 'ready' } : notReady('migrations are pending')
+    })
+  },
+  { name: 'health', dependencies: ['db'] },
+)

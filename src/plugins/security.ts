@@ -1,0 +1,92 @@
+import { getHeapStatistics } from 'node:v8'
+import fastifyHelmet from '@fastify/helmet'
+import fastifyRateLimit from '@fastify/rate-limit'
+import fastifyUnderPressure from '@fastify/under-pressure'
+import fp from 'fastify-plugin'
+import type { Config } from '../config.ts'
+import { SnapshotStore } from './rate-limit-store.ts'
+
+/**
+ * Fastify's trustProxy from TRUST_PROXY: `true` (trust any front end), `false`, a hop count, or
+ * a comma-separated list of addresses/CIDRs of the front ends to trust. Behind Azure's front end
+ * the client's address then comes from X-Forwarded-For, which the rate limit keys on.
+ */
+export function trustProxy(
+  value: string,
+): boolean | string | ((address: string, hop: number) => boolean) {
+  if (value === 'true') return true
+  if (value === 'false') return false
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value)
+    return (_address, hop) => hop < hops
+  }
+  return value
+}
+
+/** The routes that take orders: the only ones rate limited, sharing one budget per client. */
+const orderRoutes = new Set(['POST /orders', 'POST /api/orders'])
+
+/**
+ * Security headers with a CSP that fits pages without inline scripts or styles; 503 with
+ * Retry-After while the event loop lags or the heap is nearly full; RATE_LIMIT_MAX orders per
+ * minute per client address (0: no limit, for load tests).
+ */
+export default fp(
+  async (app, { config }: { config: Config }) => {
+    await app.register(fastifyHelmet, {
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'self'"],
+          baseUri: ["'self'"],
+          formAction: ["'self'"],
+          frameAncestors: ["'none'"],
+          imgSrc: ["'self'", 'data:'],
+          objectSrc: ["'none'"],
+          scriptSrc: ["'self'"],
+          scriptSrcAttr: ["'none'"],
+          styleSrc: ["'self'"],
+        },
+      },
+    })
+
+    const busy = Object.assign(
+      new Error('The service is busy. Please try again in a few seconds.'),
+      {
+        code: 'FST_UNDER_PRESSURE',
+        statusCode: 503,
+      },
+    )
+    await app.register(fastifyUnderPressure, {
+      maxEventLoopDelay: config.MAX_EVENT_LOOP_DELAY_MS,
+      maxHeapUsedBytes: config.MAX_HEAP_USED_MB
+        ? config.MAX_HEAP_USED_MB * 1024 * 1024
+        : Math.floor(getHeapStatistics().heap_size_limit * 0.9),
+      // An interval with no event loop sample at all (one long synchronous stretch, e.g. while
+      // starting) reads as an infinite delay; that is not saturation, so it does not refuse.
+      pressureHandler: async (_request, reply, type, value) => {
+        if (type === 'eventLoopDelay' && value === Number.POSITIVE_INFINITY) return
+        reply.header('retry-after', '10')
+        throw busy
+      },
+    })
+
+    if (config.RATE_LIMIT_MAX === 0) return
+    await app.register(fastifyRateLimit, {
+      global: false,
+      max: config.RATE_LIMIT_MAX,
+      timeWindow: 60_000,
+      // Not the default LocalStore: it refuses a whole concurrent burst (see rate-limit-store.ts).
+      store: SnapshotStore,
+    })
+    // One limiter for both order routes: a client's form and API orders share its budget.
+    const limit = app.rateLimit()
+    app.addHook('onRoute', (route) => {
+      const methods = Array.isArray(route.method) ? route.method : [route.method]
+      if (!methods.some((m) => orderRoutes.has(`${m} ${route.url}`))) return
+      const own = route.onRequest
+      route.onRequest = [...(own ? (Array.isArray(own) ? own : [own]) : []), limit]
+    })
+  },
+  { name: 'security' },
+)
