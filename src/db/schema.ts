@@ -41,6 +41,10 @@ export interface SalesQueueTable {
   state: string
   product_id: number
   units: number
+  /** The line's quantity times its captured unit price. */
+  revenue_cents: ColumnType<string | number | bigint, number | bigint | undefined, never>
+  /** 1 on the first line of an order, 0 on its others: counts orders per state exactly. */
+  orders: Generated<number>
   created_at: Generated<Date>
 }
 
@@ -48,6 +52,16 @@ export interface StateProductSalesTable {
   state: string
   product_id: number
   units: Int8
+  /** Orders with this product (an order has at most one line per product). */
+  orders: Int8
+  revenue_cents: Int8
+}
+
+export interface StateSalesTable {
+  state: string
+  orders: Int8
+  units: Int8
+  revenue_cents: Int8
 }
 
 export interface Database {
@@ -56,4 +70,5 @@ export interface Database {
   order_lines: OrderLinesTable
   sales_queue: SalesQueueTable
   state_product_sales: StateProductSalesTable
+  state_sales: StateSalesTable
 }

@@ -1,11 +1,24 @@
 import fp from 'fastify-plugin'
 import type { Config } from '../config.ts'
-import { type Folder, startFolder } from './folder.ts'
+import { ttlCache } from '../ttl-cache.ts'
+import { type Folder, type FolderStats, startFolder } from './folder.ts'
+import {
+  type InsightsOverview,
+  insightsOverview,
+  type StateInsights,
+  stateInsights,
+} from './queries.ts'
 import { cachedTopProducts, type TopProduct } from './top-products.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
     topProducts: (state: string) => Promise<TopProduct[]>
+    insights: {
+      overview: () => Promise<InsightsOverview>
+      state: (state: string) => Promise<StateInsights>
+    }
+    /** This instance's share of the folding (zeros while its folder is off). */
+    folderStats: Readonly<FolderStats>
   }
 }
 
@@ -15,12 +28,25 @@ export interface InsightsOptions {
   folder?: boolean
 }
 
-/** The cached top-three read, and the background folder that feeds the aggregate behind it. */
+/**
+ * The cached insights reads (top three, overview, per state; all kept TOP_PRODUCTS_CACHE_MS),
+ * and the background folder that feeds the aggregates behind them.
+ */
 export default fp(
   async (app, { config, folder = true }: InsightsOptions) => {
-    app.decorate('topProducts', cachedTopProducts(app.db, config.TOP_PRODUCTS_CACHE_MS))
-    if (!folder) return
+    const ttl = config.TOP_PRODUCTS_CACHE_MS
+    app.decorate('topProducts', cachedTopProducts(app.db, ttl))
+    const overview = ttlCache((_: 'all') => insightsOverview(app.db), ttl)
+    app.decorate('insights', {
+      overview: () => overview('all'),
+      state: ttlCache((state: string) => stateInsights(app.db, state), ttl),
+    })
+    const idle: FolderStats = { folded: 0, batches: 0 }
     let running: Folder | undefined
+    app.decorate('folderStats', {
+      getter: () => running?.stats ?? idle,
+    })
+    if (!folder) return
     app.addHook('onReady', async () => {
       running = startFolder(app.db, {
         intervalMs: config.FOLD_INTERVAL_MS,

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/schema.ts'
+import { ttlCache } from '../ttl-cache.ts'
 
 export interface TopProduct {
   sku: string
@@ -30,14 +31,5 @@ export async function topProducts(
  * they change slowly. Concurrent misses for one state share one query.
  */
 export function cachedTopProducts(db: Kysely<Database>, ttlMs: number) {
-  const cache = new Map<string, { until: number; value: Promise<TopProduct[]> }>()
-  return (state: string): Promise<TopProduct[]> => {
-    const now = Date.now()
-    const hit = cache.get(state)
-    if (hit && hit.until > now) return hit.value
-    const value = topProducts(db, state)
-    cache.set(state, { until: now + ttlMs, value })
-    value.catch(() => cache.delete(state))
-    return value
-  }
+  return ttlCache((state: string) => topProducts(db, state), ttlMs)
 }

@@ -92,8 +92,9 @@ async function insertOrder(
       insert into order_lines (order_id, product_id, quantity, unit_price_cents)
       select o.id, l.id, l.quantity, l.price_cents from placed o, locked l
     ), sale as (
-      insert into sales_queue (state, product_id, units)
-      select ${customer.state}, l.id, l.quantity from placed o, locked l
+      insert into sales_queue (state, product_id, units, revenue_cents, orders)
+      select ${customer.state}, l.id, l.quantity, l.quantity::bigint * l.price_cents,
+             (row_number() over (order by l.id) = 1)::int from placed o, locked l
     )
     select l.sku, l.name, l.quantity, l.price_cents, l.stock, o.created_at, o.status
     from locked l left join placed o on true

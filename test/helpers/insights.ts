@@ -1,0 +1,91 @@
+import type { FastifyInstance } from 'fastify'
+import { type Kysely, sql } from 'kysely'
+import { buildApp } from '../../src/app.ts'
+import { loadConfig } from '../../src/config.ts'
+import type { Database } from '../../src/db/schema.ts'
+import { testDatabase } from './context.ts'
+
+type Row = Record<string, string | number | bigint>
+const numbers = (rows: Row[], key: (r: Row) => string) =>
+  Object.fromEntries(
+    rows.map((r) => [
+      key(r),
+      { units: Number(r.units), orders: Number(r.orders), revenueCents: Number(r.revenue_cents) },
+    ]),
+  )
+
+/** The truth the aggregates must equal: fresh GROUP BYs over every order line. */
+export async function groupByOrderLines(db: Kysely<Database>) {
+  const byProduct = await sql<Row>`
+    select o.state, l.product_id, sum(l.quantity) as units, count(*) as orders,
+           sum(l.quantity::bigint * l.unit_price_cents) as revenue_cents
+    from order_lines l join orders o on o.id = l.order_id
+    group by o.state, l.product_id
+  `.execute(db)
+  const byState = await sql<Row>`
+    select o.state, sum(l.quantity) as units, count(distinct o.id) as orders,
+           sum(l.quantity::bigint * l.unit_price_cents) as revenue_cents
+    from order_lines l join orders o on o.id = l.order_id
+    group by o.state
+  `.execute(db)
+  return {
+    byProduct: numbers(byProduct.rows, (r) => `${r.state}:${r.product_id}`),
+    byState: numbers(byState.rows, (r) => String(r.state)),
+  }
+}
+
+/** What the folder (or the loader) has put in the aggregates. */
+export async function aggregates(db: Kysely<Database>) {
+  const byProduct = await db.selectFrom('state_product_sales').selectAll().execute()
+  const byState = await db.selectFrom('state_sales').selectAll().execute()
+  return {
+    byProduct: numbers(byProduct as unknown as Row[], (r) => `${r.state}:${r.product_id}`),
+    byState: numbers(byState as unknown as Row[], (r) => String(r.state)),
+  }
+}
+
+export async function queueLength(db: Kysely<Database>): Promise<number> {
+  const { n } = await db
+    .selectFrom('sales_queue')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .executeTakeFirstOrThrow()
+  return Number(n)
+}
+
+export async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000, stepMs = 20) {
+  const until = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`condition not met within ${timeoutMs} ms`)
+    await new Promise((r) => setTimeout(r, stepMs))
+  }
+}
+
+/**
+ * Several instances of the real app on ONE database, as in a scale-out: an in-memory PGlite
+ * cannot be shared, so this needs TEST_DATABASE_URL. `close` closes them all, then drops it.
+ */
+export async function appsOnOneDatabase(
+  count: number,
+  env: Record<string, string> = {},
+  options: { folder?: boolean } = {},
+): Promise<{ apps: FastifyInstance[]; databaseUrl: string; close: () => Promise<void> }> {
+  const database = await testDatabase()
+  const databaseUrl = database.env.DATABASE_URL
+  if (!databaseUrl) throw new Error('appsOnOneDatabase needs TEST_DATABASE_URL')
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', ...database.env, ...env })
+  const apps: FastifyInstance[] = []
+  // One after the other: each migrates and seeds on start (idempotently).
+  for (let i = 0; i < count; i++) {
+    const app = await buildApp({ config, folder: options.folder ?? true })
+    await app.ready()
+    apps.push(app as unknown as FastifyInstance)
+  }
+  return {
+    apps,
+    databaseUrl,
+    close: async () => {
+      await Promise.all(apps.map((a) => a.close()))
+      await database.drop()
+    },
+  }
+}
