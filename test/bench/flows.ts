@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type autocannon from 'autocannon'
+import { catalogue } from '../../src/products/catalogue.ts'
 
 /** What a browser would type into the order form, as an urlencoded body. */
 export function formBody(key: string, sku: string): string {
