@@ -1,21 +1,16 @@
 import { randomUUID } from 'node:crypto'
-import { existsSync, mkdirSync } from 'node:fs'
-import type { AddressInfo } from 'node:net'
-import { type Browser, chromium } from 'playwright-core'
+import { mkdirSync } from 'node:fs'
+import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { foldSales } from '../src/insights/folder.ts'
 import { placeOrder } from '../src/orders/place-order.ts'
 import { stateCodes } from '../src/us-states.ts'
+import { chromiumAvailable, launchChromium, listen } from './helpers/browser.ts'
 import { buildTestApp, customer, type TestApp } from './helpers/context.ts'
-
-const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const available = existsSync(executablePath)
-if (!available && process.env.CI)
-  throw new Error(`Chromium not found at ${executablePath} (set CHROMIUM_PATH)`)
 
 const skus = ['CHR-014', 'MUG-001', 'TEE-002', 'BLK-007', 'NTB-009']
 
-describe.skipIf(!available)('the insights map in a real browser', () => {
+describe.skipIf(!chromiumAvailable)('the insights map in a real browser', () => {
   let t: TestApp
   let browser: Browser
   let baseUrl: string
@@ -38,12 +33,8 @@ describe.skipIf(!available)('the insights map in a real browser', () => {
       })
     }
     while ((await foldSales(t.app.db)) > 0) {}
-    await t.app.listen({ host: '127.0.0.1', port: 0 })
-    baseUrl = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`
-    browser = await chromium.launch({
-      executablePath,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    })
+    baseUrl = await listen(t)
+    browser = await launchChromium()
   })
   afterAll(async () => {
     await browser?.close()

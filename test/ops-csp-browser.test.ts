@@ -1,28 +1,18 @@
 import { randomUUID } from 'node:crypto'
-import { existsSync } from 'node:fs'
-import type { AddressInfo } from 'node:net'
-import { type Browser, chromium } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { chromiumAvailable, launchChromium, listen } from './helpers/browser.ts'
 import { buildTestApp, customer, type TestApp } from './helpers/context.ts'
 
-const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const available = existsSync(executablePath)
-if (!available && process.env.CI)
-  throw new Error(`Chromium not found at ${executablePath} (set CHROMIUM_PATH)`)
-
-describe.skipIf(!available)('the Content-Security-Policy in a real browser', () => {
+describe.skipIf(!chromiumAvailable)('the Content-Security-Policy in a real browser', () => {
   let t: TestApp
   let browser: Browser
   let baseUrl: string
 
   beforeAll(async () => {
     t = await buildTestApp()
-    await t.app.listen({ host: '127.0.0.1', port: 0 })
-    baseUrl = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`
-    browser = await chromium.launch({
-      executablePath,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    })
+    baseUrl = await listen(t)
+    browser = await launchChromium()
   })
   afterAll(async () => {
     await browser?.close()

@@ -18,16 +18,8 @@ export function formBody(key: string, sku: string): string {
 }
 
 export const states = ['CA', 'TX', 'FL', 'NY', 'PA', 'IL', 'OH', 'GA', 'NC', 'MI', 'WA', 'VT']
-export const skus = [
-  'MUG-001',
-  'TEE-002',
-  'CAP-003',
-  'BAG-004',
-  'BTL-005',
-  'LMP-006',
-  'NTB-009',
-  'SCK-010',
-]
+// The whole catalogue: pgbench's order transaction picks among all 14 products too.
+export const skus = catalogue.map((p) => p.sku)
 export const pick = <T>(list: readonly T[]): T => list[Math.floor(Math.random() * list.length)] as T
 
 export function apiOrderBody(): string {
