@@ -41,9 +41,17 @@ export class ConfigError extends Error {}
 
 /** Reads and validates the environment; a bad value throws a one-line ConfigError naming it. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  let config: Config
   try {
-    return envSchema<Config>({ schema: ConfigSchema, data: env })
+    config = envSchema<Config>({ schema: ConfigSchema, data: env })
   } catch (err) {
     throw new ConfigError(`Invalid configuration: ${(err as Error).message.replaceAll('\n', ' ')}`)
   }
+  // Ajv coerces "1e309" to Infinity and then skips minimum and maximum (finite numbers only).
+  for (const [name, value] of Object.entries(config)) {
+    if (typeof value === 'number' && !Number.isFinite(value)) {
+      throw new ConfigError(`Invalid configuration: ${name} must be a finite number`)
+    }
+  }
+  return config
 }

@@ -21,6 +21,8 @@ describe('configuration', () => {
   it.each([
     [{ PORT: 'eighty' }, 'PORT'],
     [{ PORT: '70000' }, 'PORT'],
+    [{ PORT: '1e309' }, 'PORT'],
+    [{ DATABASE_POOL_SIZE: '-Infinity' }, 'DATABASE_POOL_SIZE'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
   ])('refuses %o naming the variable', (env, name) => {
