@@ -6,8 +6,8 @@ import type { Config } from './config.ts'
 import insights from './insights/plugin.ts'
 import insightsRoutes from './insights/routes.ts'
 import orderApiRoutes from './orders/api-routes.ts'
+import ordersRepository from './orders/orders-repository.ts'
 import pageRoutes from './orders/page-routes.ts'
-import recentOrders from './orders/recent-orders.ts'
 import db from './plugins/db.ts'
 import errors from './plugins/errors.ts'
 import health from './plugins/health.ts'
@@ -54,7 +54,7 @@ export async function buildApp({ config, logStream, folder = true }: BuildOption
   await app.register(metrics, { config })
   await app.register(health)
 
-  await app.register(recentOrders)
+  await app.register(ordersRepository, { config })
   await app.register(productRoutes)
   await app.register(orderApiRoutes)
   await app.register(insightsRoutes)

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { placeOrder } from '../src/orders/place-order.ts'
-import { buildTestApp, customer, type TestApp } from './helpers/context.ts'
+import { buildTestApp, customer, stock, type TestApp } from './helpers/context.ts'
 
 let t: TestApp
 beforeAll(async () => {
@@ -9,16 +9,7 @@ beforeAll(async () => {
 })
 afterAll(() => t.close())
 
-const setStock = (sku: string, stock: number) =>
-  t.app.db.updateTable('products').set({ stock }).where('sku', '=', sku).execute()
-const stockOf = async (sku: string) =>
-  (
-    await t.app.db
-      .selectFrom('products')
-      .select('stock')
-      .where('sku', '=', sku)
-      .executeTakeFirstOrThrow()
-  ).stock
+const { set: setStock, of: stockOf } = stock(() => t.app.db)
 const linesOf = async (sku: string) =>
   Number(
     (

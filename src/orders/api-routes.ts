@@ -2,8 +2,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { sendError } from '../plugins/errors.ts'
 import { normalizeOrderNumber, orderNumberPattern } from './order-number.ts'
-import { placeOrder } from './place-order.ts'
-import { findOrder } from './recent-orders.ts'
 import {
   ErrorResponse,
   IdempotencyKey,
@@ -41,12 +39,11 @@ const orderApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const { items, customer } = request.body
-      const result = await placeOrder(app.db, {
+      const result = await app.orders.place({
         items,
         customer,
         idempotencyKey: `api:${request.headers['idempotency-key']}`,
       })
-      if (result.kind === 'placed') app.recentOrders.add(result.order)
       app.metrics.orderOutcome(result.kind)
       switch (result.kind) {
         case 'placed':
@@ -88,7 +85,7 @@ const orderApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { orderNumber } = request.params
       const order = validNumber.test(orderNumber)
-        ? await findOrder(app, normalizeOrderNumber(orderNumber))
+        ? await app.orders.find(normalizeOrderNumber(orderNumber))
         : undefined
       return order ?? sendError(request, reply, 404, `There is no order ${orderNumber}.`)
     },

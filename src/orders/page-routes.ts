@@ -7,8 +7,6 @@ import { ttlCache } from '../ttl-cache.ts'
 import { usStates } from '../us-states.ts'
 import { describe, fieldName } from '../validation.ts'
 import { normalizeOrderNumber, orderNumberPattern } from './order-number.ts'
-import { placeOrder } from './place-order.ts'
-import { findOrder } from './recent-orders.ts'
 import { OrderForm, OrderNumberParams } from './schemas.ts'
 
 const labels: Record<string, string> = {
@@ -102,12 +100,11 @@ const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
 
       const { sku, quantity, idempotencyKey, ...customer } = request.body
-      const result = await placeOrder(app.db, {
+      const result = await app.orders.place({
         items: [{ sku, quantity }],
         customer,
         idempotencyKey: `form:${idempotencyKey}`,
       })
-      if (result.kind === 'placed') app.recentOrders.add(result.order)
       app.metrics.orderOutcome(result.kind)
       switch (result.kind) {
         case 'placed':
@@ -140,7 +137,7 @@ const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { orderNumber } = request.params
       const order = validNumber.test(orderNumber)
-        ? await findOrder(app, normalizeOrderNumber(orderNumber))
+        ? await app.orders.find(normalizeOrderNumber(orderNumber))
         : undefined
       if (!order) return sendError(request, reply, 404, `We could not find order ${orderNumber}.`)
       const topProducts = await app.topProducts(order.customer.state)

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { type Kysely, sql } from 'kysely'
 import type { Database } from '../db/schema.ts'
-import type { Order, OrderRequest } from './order.ts'
+import type { Customer, Order, OrderRequest } from './order.ts'
 import { newOrderNumber } from './order-number.ts'
 import { findOrderByIdempotencyKey } from './queries.ts'
 
@@ -103,22 +103,7 @@ async function insertOrder(
 
   const placed = rows[0]
   if (rows.length === items.length && placed?.created_at) {
-    return {
-      kind: 'placed',
-      order: {
-        orderNumber,
-        status: placed.status ?? 'placed',
-        totalCents: rows.reduce((sum, r) => sum + r.price_cents * r.quantity, 0),
-        items: rows.map((r) => ({
-          sku: r.sku,
-          name: r.name,
-          quantity: r.quantity,
-          unitPriceCents: r.price_cents,
-        })),
-        customer,
-        createdAt: new Date(placed.created_at).toISOString(),
-      },
-    }
+    return placedOrder(orderNumber, customer, placed.status ?? 'placed', placed.created_at, rows)
   }
   const found = new Set(rows.map((r) => r.sku))
   const unknown = skus.filter((s) => !found.has(s))
@@ -126,8 +111,34 @@ async function insertOrder(
   return { kind: 'out-of-stock', skus: rows.filter((r) => r.stock < r.quantity).map((r) => r.sku) }
 }
 
+/** The answer for a placed order, from its lines as the statement returned them. */
+export function placedOrder(
+  orderNumber: string,
+  customer: Customer,
+  status: string,
+  createdAt: Date | string,
+  lines: readonly { sku: string; name: string; quantity: number; price_cents: number }[],
+): PlaceOrderResult {
+  return {
+    kind: 'placed',
+    order: {
+      orderNumber,
+      status,
+      totalCents: lines.reduce((sum, r) => sum + r.price_cents * r.quantity, 0),
+      items: lines.map((r) => ({
+        sku: r.sku,
+        name: r.name,
+        quantity: r.quantity,
+        unitPriceCents: r.price_cents,
+      })),
+      customer,
+      createdAt: new Date(createdAt).toISOString(),
+    },
+  }
+}
+
 /** One line per product: two lines of the same SKU are one line with the summed quantity. */
-function mergeLines(items: OrderRequest['items']): OrderRequest['items'] {
+export function mergeLines(items: OrderRequest['items']): OrderRequest['items'] {
   const bySku = new Map<string, number>()
   for (const { sku, quantity } of items) bySku.set(sku, (bySku.get(sku) ?? 0) + quantity)
   return [...bySku]
@@ -135,7 +146,7 @@ function mergeLines(items: OrderRequest['items']): OrderRequest['items'] {
     .map(([sku, quantity]) => ({ sku, quantity }))
 }
 
-function hashRequest(items: OrderRequest['items'], { customer }: OrderRequest): string {
+export function hashRequest(items: OrderRequest['items'], { customer }: OrderRequest): string {
   const { name, email, address, city, state, zip } = customer
   const canonical = JSON.stringify([items, [name, email, address, city, state, zip]])
   return createHash('sha256').update(canonical).digest('base64url')

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely'
+import { type Kysely, sql } from 'kysely'
 import { jsonArrayFrom } from 'kysely/helpers/postgres'
 import { precompile } from '../db/precompile.ts'
 import type { Database } from '../db/schema.ts'
@@ -57,17 +57,33 @@ export function toOrder(row: OrderRow): Order {
   }
 }
 
-// Every confirmation page runs this: compiled once, not per request.
-const selectByNumber = precompile(['orderNumber'], (db, { orderNumber }: { orderNumber: string }) =>
-  selectOrders(db).where('o.order_number', '=', orderNumber),
+// Every confirmation page runs this: compiled once, not per request. Lookups arriving together
+// share one query (see orders-repository.ts).
+const selectByNumbers = precompile(
+  ['orderNumbers'],
+  (db, { orderNumbers }: { orderNumbers: string[] }) =>
+    selectOrders(db).where('o.order_number', '=', sql<string>`any(${orderNumbers}::text[])`),
 )
+
+/** The orders with these numbers, in the order asked; undefined where there is none. */
+export async function findOrdersByNumber(
+  db: Kysely<Database>,
+  orderNumbers: readonly string[],
+): Promise<(Order | undefined)[]> {
+  const rows = await selectByNumbers(db, { orderNumbers: [...orderNumbers] })
+  const found = new Map(rows.map((row) => [row.order_number, row]))
+  return orderNumbers.map((n) => {
+    const row = found.get(n)
+    return row && toOrder(row)
+  })
+}
 
 export async function findOrderByNumber(
   db: Kysely<Database>,
   orderNumber: string,
 ): Promise<Order | undefined> {
-  const [row] = await selectByNumber(db, { orderNumber })
-  return row && toOrder(row)
+  const [order] = await findOrdersByNumber(db, [orderNumber])
+  return order
 }
 
 export async function findOrderByIdempotencyKey(

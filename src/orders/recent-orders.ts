@@ -1,13 +1,4 @@
-import type { FastifyInstance } from 'fastify'
-import fp from 'fastify-plugin'
 import type { Order } from './order.ts'
-import { findOrderByNumber } from './queries.ts'
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    recentOrders: RecentOrders
-  }
-}
 
 export interface RecentOrders {
   get(orderNumber: string): Order | undefined
@@ -29,19 +20,4 @@ export function recentOrders(max: number): RecentOrders {
       if (orders.size > max) orders.delete(orders.keys().next().value as string)
     },
   }
-}
-
-export default fp(
-  async (app) => {
-    app.decorate('recentOrders', recentOrders(5000))
-  },
-  { name: 'recent-orders' },
-)
-
-/** An order by its canonical number: from this instance's recent orders, else the database. */
-export async function findOrder(
-  app: FastifyInstance,
-  orderNumber: string,
-): Promise<Order | undefined> {
-  return app.recentOrders.get(orderNumber) ?? findOrderByNumber(app.db, orderNumber)
 }

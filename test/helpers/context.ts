@@ -67,3 +67,19 @@ export const customer = {
   state: 'TX',
   zip: '78701',
 }
+
+/** Reads and sets a product's stock straight in the database. */
+export function stock(db: () => FastifyInstance['db']) {
+  return {
+    set: (sku: string, units: number) =>
+      db().updateTable('products').set({ stock: units }).where('sku', '=', sku).execute(),
+    of: async (sku: string) =>
+      (
+        await db()
+          .selectFrom('products')
+          .select('stock')
+          .where('sku', '=', sku)
+          .executeTakeFirstOrThrow()
+      ).stock,
+  }
+}

@@ -258,10 +258,11 @@ export async function faultyProxy(target: { host: string; port: number }) {
         sockets.delete(s)
         for (const other of pair) other.destroy()
       })
-      if (mode === 'stall') s.pause()
     }
     client.pipe(upstream)
     upstream.pipe(client)
+    // After pipe(), which resumes a paused source: a connection opened during a stall stalls too.
+    if (mode === 'stall') for (const s of pair) s.pause()
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as net.AddressInfo

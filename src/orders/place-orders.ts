@@ -1,0 +1,146 @@
+import { type Kysely, sql } from 'kysely'
+import type { Database } from '../db/schema.ts'
+import type { OrderRequest } from './order.ts'
+import { newOrderNumber } from './order-number.ts'
+import {
+  hashRequest,
+  mergeLines,
+  type PlaceOrderResult,
+  placedOrder,
+  placeOrder,
+} from './place-order.ts'
+
+interface PlacedLineRow {
+  idx: string
+  created_at: Date | string
+  status: string
+  sku: string
+  name: string
+  quantity: number
+  price_cents: number
+}
+
+/**
+ * Places several orders in one SQL statement: one round trip, one transaction and one WAL flush
+ * for the lot (group commit), where one statement per order spends most of the database's time
+ * on what every statement costs whatever it does. Each order is still all or nothing: its lines,
+ * its stock and its queue rows are written together or not at all.
+ *
+ * The statement locks every product of the batch in id order, as placeOrder does, and accepts an
+ * order only if each of its lines fits the stock left after the orders before it in the batch
+ * (a running sum per product). That test is conservative: a rejected order's units still count
+ * against the orders after it. So every order the batch does not place (short of stock, unknown
+ * product, a reused idempotency key, an order number drawn twice) is placed afterwards on its own
+ * by placeOrder, whose answer is exact; with stock to spare the batch places them all.
+ */
+export async function placeOrders(
+  db: Kysely<Database>,
+  requests: readonly OrderRequest[],
+): Promise<(PlaceOrderResult | Error)[]> {
+  if (requests.length === 1) return [await placeOrder(db, requests[0] as OrderRequest)]
+
+  // A key twice in one batch would meet itself in the unique index: the later ones wait.
+  const seen = new Set<string>()
+  const batch: number[] = []
+  for (const [i, r] of requests.entries()) {
+    if (!seen.has(r.idempotencyKey)) batch.push(i)
+    seen.add(r.idempotencyKey)
+  }
+
+  const orders = batch.map((i) => {
+    const request = requests[i] as OrderRequest
+    const items = mergeLines(request.items)
+    return { i, request, items, hash: hashRequest(items, request), orderNumber: newOrderNumber() }
+  })
+  const col = <T>(f: (o: (typeof orders)[number]) => T) => orders.map(f)
+  const lines = orders.flatMap((o, n) => o.items.map((item) => ({ idx: n + 1, ...item })))
+
+  let placedRows: PlacedLineRow[]
+  try {
+    placedRows = (
+      await sql<PlacedLineRow>`
+        with req as materialized (
+          select * from unnest(
+            ${col((o) => o.orderNumber)}::text[], ${col((o) => o.request.idempotencyKey)}::text[],
+            ${col((o) => o.hash)}::text[], ${col((o) => o.request.customer.name)}::text[],
+            ${col((o) => o.request.customer.email)}::text[],
+            ${col((o) => o.request.customer.address)}::text[],
+            ${col((o) => o.request.customer.city)}::text[], ${col((o) => o.request.customer.state)}::text[],
+            ${col((o) => o.request.customer.zip)}::text[]
+          ) with ordinality as r(order_number, idempotency_key, request_hash, customer_name, email,
+                                 address, city, state, zip, idx)
+        ), wanted as materialized (
+          select * from unnest(${lines.map((l) => l.idx)}::int[], ${lines.map((l) => l.sku)}::text[],
+                               ${lines.map((l) => l.quantity)}::int[]) as w(idx, sku, quantity)
+        ), locked as materialized (
+          select p.id, p.sku, p.name, p.price_cents, p.stock from products p
+          where p.sku in (select sku from wanted)
+          order by p.id
+          for update
+        ), demand as materialized (
+          select w.idx, w.sku, w.quantity, l.id as product_id, l.name, l.price_cents, l.stock,
+                 sum(w.quantity) over (partition by w.sku order by w.idx) as running
+          from wanted w left join locked l on l.sku = w.sku
+        ), verdict as (
+          select idx, bool_and(product_id is not null and running <= stock) as ok,
+                 sum(price_cents::bigint * quantity) as total
+          from demand group by idx
+        ), placed as (
+          insert into orders (order_number, idempotency_key, request_hash, customer_name, email,
+                              address, city, state, zip, total_cents)
+          select r.order_number, r.idempotency_key, r.request_hash, r.customer_name, r.email,
+                 r.address, r.city, r.state, r.zip, v.total
+          from req r join verdict v using (idx)
+          where v.ok
+          order by r.idx
+          on conflict do nothing
+          returning id, order_number, created_at, status
+        ), placed_lines as materialized (
+          select p.id as order_id, p.created_at, p.status, r.state, d.*
+          from placed p join req r using (order_number) join demand d using (idx)
+        ), order_lines as (
+          insert into order_lines (order_id, product_id, quantity, unit_price_cents)
+          select order_id, product_id, quantity, price_cents from placed_lines
+        ), taken as (
+          update products p set stock = p.stock - t.quantity
+          from (select product_id, sum(quantity) as quantity from placed_lines group by product_id) t
+          where p.id = t.product_id
+        ), sale as (
+          insert into sales_queue (state, product_id, units, revenue_cents, orders)
+          select state, product_id, quantity, quantity::bigint * price_cents,
+                 (row_number() over (partition by order_id order by product_id) = 1)::int
+          from placed_lines
+        )
+        select idx, created_at, status, sku, name, quantity, price_cents
+        from placed_lines order by idx, sku
+      `.execute(db)
+    ).rows
+  } catch (err) {
+    // One order's bad value (a data or constraint error) must not fail its neighbours: on their
+    // own, only it fails. Anything else (the database gone, a timeout) fails them all at once,
+    // as it would have failed each.
+    if (!/^2[23]/.test((err as { code?: string }).code ?? '')) throw err
+    return Promise.all(requests.map((r) => placeOrder(db, r).catch((e: Error) => e)))
+  }
+
+  const results: (PlaceOrderResult | Error | undefined)[] = new Array(requests.length)
+  const byIdx = Map.groupBy(placedRows, (row) => Number(row.idx))
+  for (const [n, o] of orders.entries()) {
+    const rows = byIdx.get(n + 1)
+    if (!rows) continue
+    const first = rows[0] as PlacedLineRow
+    results[o.i] = placedOrder(
+      o.orderNumber,
+      o.request.customer,
+      first.status,
+      first.created_at,
+      rows,
+    )
+  }
+  // The rest, one at a time and in request order, so the first of two racing orders wins.
+  for (const [i, r] of requests.entries()) {
+    if (results[i]) continue
+    results[i] = await placeOrder(db, r).catch((e: Error) => e)
+  }
+  return results as (PlaceOrderResult | Error)[]
+}
