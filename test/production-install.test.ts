@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -47,7 +47,10 @@ describe.skipIf(!usingPostgres)('the production install (PostgreSQL)', () => {
     drop = db.drop
     const port = await freePort()
     base = `http://127.0.0.1:${port}`
-    server = spawn(process.execPath, ['src/server.ts'], {
+    // The arguments the container's CMD gives node (the distroless entrypoint), flags included.
+    const cmd = /^CMD (\[.*\])$/m.exec(readFileSync('Dockerfile', 'utf8'))?.[1]
+    if (!cmd) throw new Error('no exec-form CMD in the Dockerfile')
+    server = spawn(process.execPath, JSON.parse(cmd) as string[], {
       cwd: dir,
       env: {
         PATH: process.env.PATH,

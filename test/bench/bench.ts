@@ -136,7 +136,7 @@ async function main() {
       DATABASE_URL: databaseUrl,
       WEB_CONCURRENCY: args.workers,
     },
-    ['--max-semi-space-size=8'],
+    ['--max-semi-space-size=8', '--max-old-space-size=192'],
   ) // as `npm start` and the Dockerfile run it
   const base = `http://127.0.0.1:${servicePort}`
   await waitFor(`http://127.0.0.1:${helloPort}/`)
