@@ -1,13 +1,16 @@
 /**
- * `npm run bench`: the service in production mode on a real PostgreSQL, driven by autocannon
- * case by case for a fixed time and connection count, next to a hello-world Fastify (the HTTP
- * ceiling of this machine) and pgbench running the naive order transaction, all in one run so
- * the ratios are comparable. Writes docs/bench/latest.json and docs/bench/latest.svg.
+ * `npm run bench`: the service in production mode on a real PostgreSQL, driven case by case for
+ * a fixed time and connection count (by wrk with test/bench/wrk/*.lua when it is installed, else
+ * by autocannon; `--tool` chooses), next to a hello-world Fastify (the HTTP ceiling of this
+ * machine, driven the same way) and pgbench running the naive order transaction, all in one run
+ * so the ratios are comparable. The paced half-rate cases always use autocannon (wrk cannot hold
+ * a rate). Writes docs/bench/latest.json and docs/bench/latest.svg.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
+import path from 'node:path'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import { sql } from 'kysely'
@@ -25,6 +28,7 @@ const { values: args } = parseArgs({
     workers: { type: 'string', default: process.env.WEB_CONCURRENCY ?? '1' },
     only: { type: 'string' },
     out: { type: 'string', default: 'docs/bench/latest' },
+    tool: { type: 'string' },
   },
 })
 const duration = Number(args.duration)
@@ -35,6 +39,16 @@ const databaseUrl = Object.assign(new URL(serverUrl), { pathname: `/${dbName}` }
 const servicePort = 3300
 const helloPort = 3301
 const node = process.execPath
+const hasWrk = spawnSync('wrk', ['--version']).error === undefined
+if (args.tool === 'wrk' && !hasWrk) {
+  console.error('wrk is not installed (Debian: apt-get install -y wrk); or use --tool autocannon')
+  process.exit(2)
+}
+// wrk (C, one thread per core) spends far less CPU per request than autocannon (JavaScript,
+// and more again when it builds each request): on a machine it shares with the service and
+// PostgreSQL, the generator's own cost skews every figure. autocannon stays for the paced cases.
+const tool = (args.tool ?? (hasWrk ? 'wrk' : 'autocannon')) as 'wrk' | 'autocannon'
+const scratch = mkdtempSync(path.join(os.tmpdir(), 'bench-'))
 
 interface Row {
   case: string
@@ -115,6 +129,70 @@ async function run(
   return row
 }
 
+interface WrkResult {
+  requests: number
+  duration_us: number
+  errors: number
+  unexpected: number
+  p50: number
+  p90: number
+  p99: number
+  max: number
+}
+
+/** wrk with one of test/bench/wrk/*.lua, which checks every answer and reports in JSON. */
+function runWrk(name: string, url: string, script: string, scriptArgs: string[]): Row {
+  const out = execFileSync(
+    'wrk',
+    [
+      '-t2',
+      `-c${connections}`,
+      `-d${duration}s`,
+      '-s',
+      `test/bench/wrk/${script}`,
+      url,
+      '--',
+      ...scriptArgs,
+    ],
+    { encoding: 'utf8' },
+  )
+  const json = /^WRK_JSON (.*)$/m.exec(out)?.[1]
+  if (!json) throw new Error(`wrk printed no result for ${name}:\n${out}`)
+  const r = JSON.parse(json) as WrkResult
+  const row: Row = {
+    case: name,
+    tool: 'wrk',
+    rps: Math.round(r.requests / (r.duration_us / 1e6)),
+    p50: r.p50,
+    p90: r.p90,
+    p99: r.p99,
+    max: r.max,
+    errors: r.errors + r.unexpected,
+  }
+  rows.push(row)
+  console.log(JSON.stringify(row))
+  return row
+}
+
+/** A file of paths, one per line, for paths.lua. */
+function pathsFile(name: string, paths: string[]): string {
+  const file = path.join(scratch, `${name}.txt`)
+  writeFileSync(file, `${paths.join('\n')}\n`)
+  return file
+}
+
+/** One case, driven by the chosen generator. */
+function runCase(
+  name: string,
+  expected: number[],
+  withAutocannon: autocannon.Options,
+  withWrk: { url: string; script: string; args: string[] },
+): Promise<Row> | Row {
+  return tool === 'wrk'
+    ? runWrk(name, withWrk.url, withWrk.script, withWrk.args)
+    : run(name, withAutocannon, expected)
+}
+
 const wanted = (name: string) => !args.only || name.includes(args.only)
 
 async function main() {
@@ -166,11 +244,25 @@ async function main() {
   await autocannon({ url: `${base}/`, connections, duration: 3 })
   await autocannon({ url: `${base}/orders/${orderNumbers[0]}`, connections, duration: 2 })
 
-  const hello = await run('hello-world Fastify', { url: `http://127.0.0.1:${helloPort}/` }, [200])
-  if (wanted('GET /')) await run('GET / (order form)', { url: `${base}/` }, [200])
+  const helloUrl = `http://127.0.0.1:${helloPort}`
+  const paths = (name: string, list: string[]) => ({
+    url: base,
+    script: 'paths.lua',
+    args: [pathsFile(name, list)],
+  })
+  const formArgs = [skus.join(','), states.join(',')]
+  const hello = await runCase(
+    'hello-world Fastify',
+    [200],
+    { url: `${helloUrl}/` },
+    { ...paths('hello', ['/']), url: helloUrl },
+  )
+  if (wanted('GET /'))
+    await runCase('GET / (order form)', [200], { url: `${base}/` }, paths('form', ['/']))
   if (wanted('POST /orders'))
-    await run(
+    await runCase(
       'POST /orders (form, 303)',
+      [303],
       {
         url: base,
         requests: [
@@ -185,45 +277,58 @@ async function main() {
           },
         ],
       },
-      [303],
+      { url: base, script: 'orders.lua', args: formArgs },
     )
   if (wanted('GET /orders/'))
-    await run(
+    await runCase(
       'GET /orders/:n (confirmation)',
+      [200],
       {
         url: base,
         requests: [{ setupRequest: (req) => ({ ...req, path: `/orders/${pick(orderNumbers)}` }) }],
       },
-      [200],
+      paths(
+        'confirmations',
+        orderNumbers.map((n) => `/orders/${n}`),
+      ),
     )
   if (wanted('GET /api/orders/'))
-    await run(
+    await runCase(
       'GET /api/orders/:n',
+      [200],
       {
         url: base,
         requests: [
           { setupRequest: (req) => ({ ...req, path: `/api/orders/${pick(orderNumbers)}` }) },
         ],
       },
-      [200],
+      paths(
+        'api-orders',
+        orderNumbers.map((n) => `/api/orders/${n}`),
+      ),
     )
   if (wanted('top-products'))
-    await run(
+    await runCase(
       'GET /api/states/:s/top-products',
+      [200],
       {
         url: base,
         requests: [
           { setupRequest: (req) => ({ ...req, path: `/api/states/${pick(states)}/top-products` }) },
         ],
       },
-      [200],
+      paths(
+        'top-products',
+        states.map((s) => `/api/states/${s}/top-products`),
+      ),
     )
   let mixed: Row | undefined
   if (wanted('shopper')) {
-    mixed = await run(
+    mixed = await runCase(
       'shopper flow (GET / -> POST /orders -> GET /orders/:n)',
-      { url: base, requests: shopperFlow },
       [200, 303],
+      { url: base, requests: shopperFlow },
+      { url: base, script: 'shopper.lua', args: formArgs },
     )
     // autocannon paces each connection with its own timer: spread over 50 connections, a fixed
     // rate alone gives even hello-world a p99 of 40 ms at 3% of its capacity. Ten connections
@@ -355,4 +460,5 @@ try {
   await main()
 } finally {
   for (const c of children) c.kill('SIGTERM')
+  rmSync(scratch, { recursive: true, force: true })
 }
