@@ -220,6 +220,21 @@ describe('metrics', () => {
     expect(delta(series.out_of_stock)).toBe(1)
   })
 
+  it('counts how many orders and lookups shared a statement', async () => {
+    const count = (text: string) => sample(text, 'orders_batch_size_count{kind="place"}') ?? 0
+    const sum = (text: string) => sample(text, 'orders_batch_size_sum{kind="place"}') ?? 0
+    const before = await scrape()
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () => post(orderBody(), randomUUID())),
+    )
+    expect(answers.map((a) => a.statusCode)).toEqual([201, 201, 201, 201, 201])
+    await t.app.inject('/api/orders/ZZZZZ-ZZZZZ') // not one of ours: read from the database
+    const after = await scrape()
+    expect(count(after) - count(before)).toBe(1) // five orders arriving together: one batch
+    expect(sum(after) - sum(before)).toBe(5)
+    expect(after).toMatch(/^orders_batch_size_count\{kind="find"\} \d+$/m)
+  })
+
   it('times requests by route template and status, never by raw URL', async () => {
     await t.app.inject('/api/orders/ZZZZZ-ZZZZZ')
     const text = await scrape()

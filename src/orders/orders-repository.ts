@@ -32,12 +32,16 @@ const noop = () => {}
 
 export function ordersRepository(
   db: Kysely<Database>,
-  { batchMax }: { batchMax: number },
+  {
+    batchMax,
+    onBatch = () => {},
+  }: { batchMax: number; onBatch?: (kind: 'place' | 'find', size: number) => void },
 ): OrdersRepository {
   const nextTurn = (run: () => void) => setImmediate(run)
   let writing: Promise<unknown> | undefined
   const placements = new DataLoader<OrderRequest, PlaceOrderResult>(
     (requests) => {
+      onBatch('place', requests.length)
       const batch = placeOrders(db, requests)
       const done = batch.then(noop, noop)
       writing = done
@@ -53,7 +57,10 @@ export function ordersRepository(
     },
   )
   const lookups = new DataLoader<string, Order | undefined>(
-    (numbers) => findOrdersByNumber(db, numbers),
+    (numbers) => {
+      onBatch('find', numbers.length)
+      return findOrdersByNumber(db, numbers)
+    },
     { cache: false, maxBatchSize: batchMax, batchScheduleFn: nextTurn },
   )
   const recent = recentOrders(5000)
@@ -73,7 +80,10 @@ export function ordersRepository(
 
 export default fp(
   async (app, { config }: { config: Config }) => {
-    app.decorate('orders', ordersRepository(app.db, { batchMax: config.ORDER_BATCH_MAX }))
+    app.decorate(
+      'orders',
+      ordersRepository(app.db, { batchMax: config.ORDER_BATCH_MAX, onBatch: app.metrics.batch }),
+    )
   },
-  { name: 'orders-repository', dependencies: ['db'] },
+  { name: 'orders-repository', dependencies: ['db', 'metrics'] },
 )

@@ -14,6 +14,8 @@ export interface OrderMetrics {
   orderRejected(reason: RejectionReason): void
   /** Counts what placeOrder answered: placed, or rejected for one of the reasons. */
   orderOutcome(kind: PlaceOrderResult['kind']): void
+  /** How many orders (place) or lookups (find) shared one statement. */
+  batch(kind: 'place' | 'find', size: number): void
 }
 
 const reasons: Record<Exclude<PlaceOrderResult['kind'], 'placed'>, RejectionReason> = {
@@ -78,6 +80,14 @@ export default fp(
       rejected.inc({ reason }, 0)
     }
 
+    const batches = new Histogram({
+      name: 'orders_batch_size',
+      help: 'Orders placed (kind="place") or looked up (kind="find") in one statement',
+      labelNames: ['kind'] as const,
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+      registers,
+    })
+
     new Gauge({
       name: 'db_pool_connections',
       help: 'Database pool connections: in_use, idle, and requests waiting for one',
@@ -108,6 +118,7 @@ export default fp(
       orderRejected: (reason: RejectionReason) => rejected.inc({ reason }),
       orderOutcome: (kind: PlaceOrderResult['kind']) =>
         kind === 'placed' ? placed.inc() : rejected.inc({ reason: reasons[kind] }),
+      batch: (kind, size) => batches.observe({ kind }, size),
     } satisfies OrderMetrics)
 
     app.addHook('onResponse', (request, reply, done) => {
