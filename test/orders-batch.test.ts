@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import fc from 'fast-check'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { OrderRequest } from '../src/orders/order.ts'
@@ -139,6 +140,55 @@ describe('placeOrders: several orders in one statement', () => {
     expect(number(results[1])).toBe(number(first))
     expect(number(results[2])).toBe(number(results[0]))
     expect(await stockOf('MUG-001')).toBe(100 - 1 - 1)
+  })
+
+  it('stores every field of every order in a batch exactly as sent, whatever its characters', async () => {
+    await setStock('MUG-001', 1_000_000)
+    // The batch passes each field as one element of a PostgreSQL array: quotes, backslashes,
+    // braces, commas and the word NULL must come back as themselves.
+    const field = fc.oneof(
+      fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }),
+      fc.constantFrom(
+        'NULL',
+        'null',
+        '"',
+        '\\',
+        '\\"',
+        '{}',
+        '{a,b}',
+        ',',
+        "'",
+        ' spaced ',
+        'Zoë 🍕',
+      ),
+    )
+    const someone = fc.record({
+      name: field,
+      email: field,
+      address: field,
+      city: field,
+      state: fc.constantFrom('TX', 'CA', 'VT'),
+      zip: field,
+    })
+    await fc.assert(
+      fc.asyncProperty(fc.array(someone, { minLength: 2, maxLength: 6 }), async (people) => {
+        const sent = people.map((c) => ({
+          ...request([{ sku: 'MUG-001', quantity: 1 }]),
+          customer: c,
+        }))
+        const results = await placeOrders(t.app.db, sent)
+        expect(kinds(results)).toEqual(Array(sent.length).fill('placed'))
+        const { rows } = await sql<Record<string, string>>`
+          select order_number, customer_name as name, email, address, city, state, zip
+          from orders where order_number = any(${numbersOf(results)}::text[])`.execute(t.app.db)
+        const stored = new Map(rows.map(({ order_number, ...c }) => [order_number, c]))
+        for (const [i, r] of results.entries()) {
+          const number = numbersOf([r])[0] as string
+          expect(stored.get(number)).toEqual(sent[i]?.customer)
+        }
+      }),
+      { numRuns: 40 },
+    )
   })
 
   it('fails only the order the database refuses, and places its neighbours', async () => {
