@@ -21,15 +21,36 @@ export interface OrdersRepository {
   find(orderNumber: string): Promise<Order | undefined>
 }
 
-/**
- * Orders as the routes see them. Under load most of a database round trip's cost is the trip
- * itself (a statement, a wake-up of the server process, a socket write each way), whatever the
- * statement does: so the requests that arrive during one turn of the event loop share one. The
- * orders placed in that turn go in one statement and one commit (placeOrders), the lookups in one
- * query. A request waits at most one turn of the loop for its companions; alone, it goes alone.
- */
 const noop = () => {}
 
+/**
+ * A DataLoader schedule in which the next batch gathers while the previous one is with the
+ * database, and goes the moment it is back (group commit); with nothing in flight, a batch
+ * goes on the next turn of the event loop. Bigger batches under load, no wait when idle.
+ */
+function oneInFlight() {
+  let inFlight: Promise<void> | undefined
+  return {
+    schedule: (run: () => void) => (inFlight ? inFlight.then(run) : setImmediate(run)),
+    track<T>(batch: Promise<T>): Promise<T> {
+      const done = batch.then(noop, noop)
+      inFlight = done
+      done.then(() => {
+        if (inFlight === done) inFlight = undefined
+      })
+      return batch
+    },
+  }
+}
+
+/**
+ * Orders as the routes see them. Under load most of a database round trip's cost is the trip
+ * itself (a statement, a commit, a wake-up of the server process, a socket write each way),
+ * whatever the statement does: so requests share it. The orders that arrive while the previous
+ * batch is being written go together in one statement and one commit (placeOrders), the lookups
+ * likewise in one query. A request waits at most for the batch ahead of it; alone, it goes alone
+ * on the next turn of the event loop.
+ */
 export function ordersRepository(
   db: Kysely<Database>,
   {
@@ -37,31 +58,21 @@ export function ordersRepository(
     onBatch = () => {},
   }: { batchMax: number; onBatch?: (kind: 'place' | 'find', size: number) => void },
 ): OrdersRepository {
-  const nextTurn = (run: () => void) => setImmediate(run)
-  let writing: Promise<unknown> | undefined
+  const writes = oneInFlight()
   const placements = new DataLoader<OrderRequest, PlaceOrderResult>(
     (requests) => {
       onBatch('place', requests.length)
-      const batch = placeOrders(db, requests)
-      const done = batch.then(noop, noop)
-      writing = done
-      done.then(() => {
-        if (writing === done) writing = undefined
-      })
-      return batch
+      return writes.track(placeOrders(db, requests))
     },
-    {
-      cache: false,
-      maxBatchSize: batchMax,
-      batchScheduleFn: (run) => (writing ? writing.then(run, run) : nextTurn(run)),
-    },
+    { cache: false, maxBatchSize: batchMax, batchScheduleFn: writes.schedule },
   )
+  const reads = oneInFlight()
   const lookups = new DataLoader<string, Order | undefined>(
     (numbers) => {
       onBatch('find', numbers.length)
-      return findOrdersByNumber(db, numbers)
+      return reads.track(findOrdersByNumber(db, numbers))
     },
-    { cache: false, maxBatchSize: batchMax, batchScheduleFn: nextTurn },
+    { cache: false, maxBatchSize: batchMax, batchScheduleFn: reads.schedule },
   )
   const recent = recentOrders(5000)
 
