@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { getHeapStatistics } from 'node:v8'
 import fastifyRateLimit from '@fastify/rate-limit'
 import fastifyUnderPressure from '@fastify/under-pressure'
@@ -27,33 +28,54 @@ export function trustProxy(
 const orderRoutes = new Set(['POST /orders', 'POST /api/orders'])
 
 /**
+ * The headers helmet sets, taken once from its middleware: with no nonces they depend on the
+ * configuration alone, and one object handed to Fastify per request costs a fraction of helmet's
+ * chain of middleware calling setHeader twelve times (a fifth of the CPU of a cached answer).
+ */
+function helmetHeaders(): Record<string, string> {
+  const middleware = helmet({
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        baseUri: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        imgSrc: ["'self'", 'data:'],
+        objectSrc: ["'none'"],
+        scriptSrc: ["'self'"],
+        scriptSrcAttr: ["'none'"],
+        styleSrc: ["'self'"],
+      },
+    },
+  })
+  const headers: Record<string, string> = {}
+  const response = {
+    setHeader: (name: string, value: unknown) => {
+      headers[name.toLowerCase()] = String(value)
+    },
+    removeHeader: () => {},
+  }
+  let failed: unknown
+  middleware({} as IncomingMessage, response as unknown as ServerResponse, (err?: unknown) => {
+    failed = err
+  })
+  if (failed) throw failed
+  return headers
+}
+
+/**
  * Security headers with a CSP that fits pages without inline scripts or styles; 503 with
  * Retry-After while the event loop lags or the heap is nearly full; RATE_LIMIT_MAX orders per
  * minute per client address (0: no limit, for load tests).
  */
 export default fp(
   async (app, { config }: { config: Config }) => {
-    // helmet's middleware, built once. (@fastify/helmet builds it anew for every request,
-    // parsing the CSP each time: 7% of the CPU of a small cached response.)
-    const securityHeaders = helmet({
-      contentSecurityPolicy: {
-        useDefaults: false,
-        directives: {
-          defaultSrc: ["'self'"],
-          baseUri: ["'self'"],
-          formAction: ["'self'"],
-          frameAncestors: ["'none'"],
-          imgSrc: ["'self'", 'data:'],
-          objectSrc: ["'none'"],
-          scriptSrc: ["'self'"],
-          scriptSrcAttr: ["'none'"],
-          styleSrc: ["'self'"],
-        },
-      },
+    const headers = helmetHeaders()
+    app.addHook('onRequest', (_request, reply, done) => {
+      reply.headers(headers)
+      done()
     })
-    app.addHook('onRequest', (request, reply, done) =>
-      securityHeaders(request.raw, reply.raw, (err) => done(err as Error | undefined)),
-    )
 
     const busy = Object.assign(
       new Error('The service is busy. Please try again in a few seconds.'),
