@@ -93,6 +93,9 @@ export class RequestLog extends LogController {
     request: FastifyRequest,
     reply: FastifyReply,
   ) {
+    // Below the level nothing is written: skip building the line (and routeOptions, an object
+    // Fastify builds anew on every read).
+    if (!err && !(request.log as Logger).isLevelEnabled('info')) return
     const line = {
       method: request.method,
       route: request.routeOptions.url ?? '(none)',
