@@ -278,4 +278,40 @@ describe('the orders repository', () => {
     const first = placed[0]
     expect(found[0]).toEqual(first && 'order' in first ? first.order : 'no order')
   })
+
+  it('reads back orders of several lines as placement answered them, lines in SKU order', async () => {
+    for (const sku of ['MUG-001', 'NTB-009', 'CAP-003', 'TEE-002']) await setStock(sku, 1_000)
+    const results = await placeOrders(t.app.db, [
+      request([
+        { sku: 'TEE-002', quantity: 1 },
+        { sku: 'MUG-001', quantity: 2 },
+        { sku: 'NTB-009', quantity: 3 },
+      ]),
+      request([{ sku: 'CAP-003', quantity: 1 }]),
+      request([
+        { sku: 'NTB-009', quantity: 1 },
+        { sku: 'CAP-003', quantity: 4 },
+      ]),
+    ])
+    const orders = results.map((r) => (!(r instanceof Error) && 'order' in r ? r.order : undefined))
+    const [a, b, c] = numbersOf(results) as [string, string, string]
+    const repository = ordersRepository(t.app.db, { batchMax: 64 })
+    const found = await Promise.all([c, a, 'ZZZZZ-ZZZZZ', b, a].map((n) => repository.find(n)))
+    expect(found).toEqual([orders[2], orders[0], undefined, orders[1], orders[0]])
+    expect(found[1]?.items.map((i) => i.sku)).toEqual(['MUG-001', 'NTB-009', 'TEE-002'])
+
+    // Placement writes lines in SKU order; rows come back in no promised order, so the lookup
+    // sorts. An order whose lines were stored the other way round shows that it does.
+    const { rows } = await sql<{ id: string }>`
+      insert into orders (order_number, idempotency_key, request_hash, customer_name, email,
+        address, city, state, zip, total_cents)
+      values ('REVRS-0RDER', ${randomUUID()}, 'x', 'R', 'r@example.com', '1 Way', 'Austin', 'TX',
+        '78701', 0)
+      returning id`.execute(t.app.db)
+    for (const sku of ['TEE-002', 'NTB-009', 'MUG-001'])
+      await sql`insert into order_lines (order_id, product_id, quantity, unit_price_cents)
+        select ${rows[0]?.id}, id, 1, 0 from products where sku = ${sku}`.execute(t.app.db)
+    const reversed = await ordersRepository(t.app.db, { batchMax: 64 }).find('REVRS-0RDER')
+    expect(reversed?.items.map((i) => i.sku)).toEqual(['MUG-001', 'NTB-009', 'TEE-002'])
+  })
 })
