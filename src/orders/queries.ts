@@ -4,20 +4,25 @@ import { precompile } from '../db/precompile.ts'
 import type { Database } from '../db/schema.ts'
 import type { Order, OrderItem } from './order.ts'
 
+/** What an order shows of itself, besides its lines. */
+const orderColumns = [
+  'o.order_number',
+  'o.status',
+  'o.total_cents',
+  'o.customer_name',
+  'o.email',
+  'o.address',
+  'o.city',
+  'o.state',
+  'o.zip',
+  'o.created_at',
+] as const
+
 function selectOrders(db: Kysely<Database>) {
   return db
     .selectFrom('orders as o')
     .select((eb) => [
-      'o.order_number',
-      'o.status',
-      'o.total_cents',
-      'o.customer_name',
-      'o.email',
-      'o.address',
-      'o.city',
-      'o.state',
-      'o.zip',
-      'o.created_at',
+      ...orderColumns,
       'o.request_hash',
       jsonArrayFrom(
         eb
@@ -77,22 +82,7 @@ const selectLinesByNumbers = precompile(
       .selectFrom('orders as o')
       .innerJoin('order_lines as l', 'l.order_id', 'o.id')
       .innerJoin('products as p', 'p.id', 'l.product_id')
-      .select([
-        'o.order_number',
-        'o.status',
-        'o.total_cents',
-        'o.customer_name',
-        'o.email',
-        'o.address',
-        'o.city',
-        'o.state',
-        'o.zip',
-        'o.created_at',
-        'p.sku',
-        'p.name',
-        'l.quantity',
-        'l.unit_price_cents',
-      ])
+      .select([...orderColumns, 'p.sku', 'p.name', 'l.quantity', 'l.unit_price_cents'])
       .where('o.order_number', '=', sql<string>`any(${orderNumbers}::text[])`),
 )
 
