@@ -128,6 +128,9 @@ describe('arm/azuredeploy.json', () => {
     expect(settings.DATABASE_URL).toContain('fullyQualifiedDomainName')
     expect(settings.DATABASE_URL).toContain('sslmode=require')
     expect(settings.APPLICATIONINSIGHTS_CONNECTION_STRING).toContain('ConnectionString')
+    // App settings are strings; one worker per vCPU is the operator's choice.
+    expect(settings.WEB_CONCURRENCY).toBe("[string(parameters('webConcurrency'))]")
+    expect(template.parameters.webConcurrency).toMatchObject({ type: 'int', defaultValue: 1 })
   })
 
   it('autoscales the plan on CPU within the instance parameters', () => {
