@@ -133,11 +133,13 @@ export function parseOrderForm(html) {
 export function orderNumberFromLocation(location) {
   if (!location) return null
   const m = /\/orders\/([^/?#]+)\/?(?:[?#].*)?$/.exec(location)
-  if (!m?.[1]) return null
+  // No optional chaining: k6 v0.48 parses ECMAScript 2017 (test/k6-syntax.test.ts).
+  const encoded = m ? m[1] : undefined
+  if (!encoded) return null
   try {
-    return decodeURIComponent(m[1])
+    return decodeURIComponent(encoded)
   } catch (_err) {
-    return m[1]
+    return encoded
   }
 }
 

@@ -275,7 +275,8 @@ export function thresholdResults(metrics) {
     if (!metric) continue
     for (const expression of Object.keys(metric.thresholds)) {
       const stat = /^\s*([a-z]+(?:\(\d+(?:\.\d+)?\))?)/.exec(expression)
-      const key = stat?.[1] ? (stat[1] === 'p(50)' ? 'med' : stat[1]) : ''
+      const statName = stat ? stat[1] : undefined
+      const key = statName === undefined ? '' : statName === 'p(50)' ? 'med' : statName
       const result = metric.thresholds[expression]
       out.push({
         metric: name,
