@@ -98,3 +98,44 @@ export function rateAt(startRate, stages, seconds, toSeconds) {
   }
   return from
 }
+
+/**
+ * Iterations a ramping schedule asks for in its first `untilSeconds` (default: all of it): the
+ * area under the rate curve, rates linear within a stage.
+ * @param {number} startRate total iterations per second at the start
+ * @param {Stage[]} stages
+ * @param {(d: string) => number} toSeconds duration parser
+ * @param {number} [untilSeconds]
+ * @returns {number}
+ */
+export function plannedIterations(startRate, stages, toSeconds, untilSeconds = Infinity) {
+  let total = 0
+  let from = startRate
+  let t = 0
+  for (const s of stages) {
+    const d = toSeconds(s.duration)
+    const part = Math.min(d, Math.max(0, untilSeconds - t))
+    const to = d === 0 ? s.target : from + ((s.target - from) * part) / d
+    total += ((from + to) / 2) * part
+    t += d
+    from = s.target
+  }
+  return total
+}
+
+/**
+ * The largest VU pool the arrival-rate scenarios may grow to, summed (0 when there are none):
+ * the figure `dropped_iterations` is judged against in the summary's verdict.
+ * @param {Record<string, Scenario>} scenarios
+ * @returns {number}
+ */
+export function arrivalMaxVUs(scenarios) {
+  let total = 0
+  for (const name of Object.keys(scenarios)) {
+    const s = scenarios[name]
+    if (!s || !/arrival-rate$/.test(s.executor)) continue
+    const pool = /** @type {{ maxVUs?: number, preAllocatedVUs?: number }} */ (s)
+    total += pool.maxVUs || pool.preAllocatedVUs || 0
+  }
+  return total
+}
