@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { type Kysely, sql } from 'kysely'
+import { retryTransient } from '../db/retry.ts'
 import type { Database } from '../db/schema.ts'
 import type { Customer, Order, OrderRequest } from './order.ts'
 import { newOrderNumber } from './order-number.ts'
@@ -20,6 +21,8 @@ interface PlacedRow {
   quantity: number
   price_cents: number
   stock: number
+  /** Whether the order row was written: the one value the outcome is read from. */
+  placed: boolean
   created_at: Date | string | null
   status: string | null
 }
@@ -29,7 +32,8 @@ interface PlacedRow {
  * lock the products in id order (no deadlocks between multi-line orders), decide whether
  * every line has stock, and only then take stock, insert the order with its price-captured
  * lines, and queue the sale for the insights folder. A reused idempotency key violates a
- * unique index, which aborts the whole statement: nothing is taken twice.
+ * unique index, which aborts the whole statement: nothing is taken twice. A deadlock or
+ * serialization failure rolls the statement back whole, so it is run again (retryTransient).
  */
 export async function placeOrder(
   db: Kysely<Database>,
@@ -39,7 +43,8 @@ export async function placeOrder(
   const requestHash = hashRequest(items, request)
   for (let attempt = 0; ; attempt++) {
     try {
-      return await insertOrder(db, request, items, requestHash, newOrderNumber())
+      const orderNumber = newOrderNumber()
+      return await retryTransient(() => insertOrder(db, request, items, requestHash, orderNumber))
     } catch (err) {
       const constraint = uniqueViolation(err)
       if (constraint === 'orders_idempotency_key_key') {
@@ -72,7 +77,7 @@ async function insertOrder(
       select p.id, p.sku, p.name, p.price_cents, p.stock, req.quantity
       from products p join req on req.sku = p.sku
       order by p.id
-      for update of p
+      for no key update of p
     ), verdict as (
       select count(*) = ${items.length} and coalesce(bool_and(stock >= quantity), false) as ok,
              coalesce(sum(price_cents::bigint * quantity), 0) as total
@@ -96,14 +101,21 @@ async function insertOrder(
       select ${customer.state}, l.id, l.quantity, l.quantity::bigint * l.price_cents,
              (row_number() over (order by l.id) = 1)::int from placed o, locked l
     )
-    select l.sku, l.name, l.quantity, l.price_cents, l.stock, o.created_at, o.status
+    select l.sku, l.name, l.quantity, l.price_cents, l.stock, o.id is not null as placed,
+           o.created_at, o.status
     from locked l left join placed o on true
     order by l.sku
   `.execute(db)
 
   const placed = rows[0]
-  if (rows.length === items.length && placed?.created_at) {
-    return placedOrder(orderNumber, customer, placed.status ?? 'placed', placed.created_at, rows)
+  if (placed?.placed) {
+    return placedOrder(
+      orderNumber,
+      customer,
+      placed.status ?? 'placed',
+      placed.created_at ?? new Date(),
+      rows,
+    )
   }
   const found = new Set(rows.map((r) => r.sku))
   const unknown = skus.filter((s) => !found.has(s))

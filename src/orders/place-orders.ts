@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely'
+import { retryTransient } from '../db/retry.ts'
 import type { Database } from '../db/schema.ts'
 import type { OrderRequest } from './order.ts'
 import { newOrderNumber } from './order-number.ts'
@@ -26,7 +27,9 @@ interface PlacedLineRow {
  * on what every statement costs whatever it does. Each order is still all or nothing: its lines,
  * its stock and its queue rows are written together or not at all.
  *
- * The statement locks every product of the batch in id order, as placeOrder does, and accepts an
+ * The statement locks every product of the batch in id order, as placeOrder does, with the
+ * weakest lock that lets it change the stock (FOR NO KEY UPDATE: it does not conflict with the
+ * KEY SHARE locks that foreign-key checks of other statements take), and accepts an
  * order only if each of its lines fits the stock left after the orders before it in the batch
  * (a running sum per product). That test is conservative: a rejected order's units still count
  * against the orders after it. So every order the batch does not place (short of stock, unknown
@@ -57,8 +60,7 @@ export async function placeOrders(
 
   let placedRows: PlacedLineRow[]
   try {
-    placedRows = (
-      await sql<PlacedLineRow>`
+    const statement = sql<PlacedLineRow>`
         with req as materialized (
           select * from unnest(
             ${col((o) => o.orderNumber)}::text[], ${col((o) => o.request.idempotencyKey)}::text[],
@@ -76,7 +78,7 @@ export async function placeOrders(
           select p.id, p.sku, p.name, p.price_cents, p.stock from products p
           where p.sku in (select sku from wanted)
           order by p.id
-          for update
+          for no key update
         ), demand as materialized (
           select w.idx, w.sku, w.quantity, l.id as product_id, l.name, l.price_cents, l.stock,
                  sum(w.quantity) over (partition by w.sku order by w.idx) as running
@@ -113,8 +115,8 @@ export async function placeOrders(
         )
         select idx, created_at, status, sku, name, quantity, price_cents
         from placed_lines order by idx, sku
-      `.execute(db)
-    ).rows
+      `
+    placedRows = (await retryTransient(() => statement.execute(db))).rows
   } catch (err) {
     // One order's bad value (a data or constraint error) must not fail its neighbours: on their
     // own, only it fails. Anything else (the database gone, a timeout) fails them all at once,
