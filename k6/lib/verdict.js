@@ -89,13 +89,13 @@ function generatorHints(metrics, maxVUs) {
   )
   if (maxVUs > 0 && peak >= maxVUs) {
     return [
-      `VUs reached maxVUs (${peak} of ${maxVUs}): the pool is smaller than rate x iteration duration`,
-      'raise MAX_VUS if k6 has CPU to spare, else lower RATE or add a load-generator machine',
+      `VUs reached maxVUs (${peak} of ${maxVUs}): the pool < rate x iteration duration`,
+      'raise MAX_VUS if k6 has CPU to spare, else lower RATE or add a generator machine',
     ]
   }
   const of = maxVUs > 0 ? ` of ${maxVUs} allowed` : ''
   return [
-    `VUs peaked at ${peak}${of}: k6 had VUs to spare and still fell behind, so it was short of CPU`,
+    `VUs peaked at ${peak}${of}: VUs to spare, so k6 was short of CPU`,
     'run k6 on its own machine (or several), or lower RATE',
   ]
 }
