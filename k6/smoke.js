@@ -3,8 +3,9 @@
 //   k6 run k6/smoke.js            BASE_URL, DURATION (30s), THINK_TIME (1)
 import exec from 'k6/execution'
 import { envDuration, parseDurationSeconds, thinkTime } from './lib/config.js'
-import { apiFlow, checkService, negativeChecks, shopperFlow } from './lib/flows.js'
+import { apiFlow, shopperFlow } from './lib/flows.js'
 import { baseOptions, buildThresholds } from './lib/options.js'
+import { checkService, negativeChecks } from './lib/service-checks.js'
 import { buildSummary } from './lib/summary.js'
 
 const DURATION = envDuration('DURATION', '30s')

@@ -6,9 +6,10 @@
 // spike k6 could not generate is no spike the service survived (the summary's verdict says
 // whether the generator or the service fell short).
 import { envDuration, envNumber, parseDurationSeconds, thinkTime } from './lib/config.js'
-import { apiFlow, checkService, shopperFlow } from './lib/flows.js'
+import { apiFlow, shopperFlow } from './lib/flows.js'
 import { baseOptions, buildThresholds } from './lib/options.js'
 import { arrivalMaxVUs, plannedIterations, rampingArrival } from './lib/scenarios.js'
+import { checkService } from './lib/service-checks.js'
 import { buildSummary } from './lib/summary.js'
 import { droppedThreshold } from './lib/verdict.js'
 

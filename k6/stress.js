@@ -12,9 +12,10 @@ import {
   parseDurationSeconds,
   thinkTime,
 } from './lib/config.js'
-import { apiFlow, checkService, shopperFlow } from './lib/flows.js'
+import { apiFlow, shopperFlow } from './lib/flows.js'
 import { baseOptions, buildThresholds } from './lib/options.js'
 import { arrivalMaxVUs, plannedIterations, rampingArrival, rateAt } from './lib/scenarios.js'
+import { checkService } from './lib/service-checks.js'
 import { buildSummary } from './lib/summary.js'
 
 const START_RATE = envNumber('START_RATE', 20, 1)

@@ -4,9 +4,10 @@
 // VU pool runs out or k6 is short of CPU, k6 counts dropped_iterations (a threshold keeps that
 // under 1%, and the summary's verdict says whether the generator or the service fell short).
 import { envDuration, envNumber, parseDurationSeconds, thinkTime } from './config.js'
-import { apiFlow, checkService, shopperFlow } from './flows.js'
+import { apiFlow, shopperFlow } from './flows.js'
 import { baseOptions, buildThresholds } from './options.js'
 import { arrivalMaxVUs, constantArrival } from './scenarios.js'
+import { checkService } from './service-checks.js'
 import { buildSummary } from './summary.js'
 import { droppedThreshold } from './verdict.js'
 

@@ -1,9 +1,8 @@
 // The two user journeys. Each exported flow is one iteration: the scripts call them
 // from scenario `exec` functions.
 import { check, sleep } from 'k6'
-import exec from 'k6/execution'
 import http from 'k6/http'
-import { BASE_URL, HTTP_TIMEOUT, REPLAY_RATIO } from './config.js'
+import { BASE_URL, REPLAY_RATIO } from './config.js'
 import { pickDistinct, randomCustomer, randomInt, randomQuantity, uuidv4 } from './data.js'
 import {
   ORDER_NUMBER_RE,
@@ -17,116 +16,19 @@ import {
   NAMES,
   ordersCreated,
   ordersOutOfStock,
-  ordersRejected,
 } from './metrics.js'
+import {
+  bodyText,
+  header,
+  isRecord,
+  jsonBody,
+  ORDER_STATUSES,
+  params,
+  recordOrderFailure,
+  toProducts,
+} from './responses.js'
 
-/**
- * @typedef {import('k6/http').Response} Response
- * @typedef {import('k6/http').Params} Params
- * @typedef {{ sku: string, name: string, priceCents: number, stock: number | null }} Product
- * @typedef {{ ok: boolean, products: number, totalStock: number | null }} SetupInfo
- */
-
-// Order submissions may legitimately answer 409 (stock exhausted); keep those out of
-// http_req_failed and count them in orders_out_of_stock instead.
-const ORDER_STATUSES = http.expectedStatuses({ min: 200, max: 399 }, 409)
-const ONLY_404 = http.expectedStatuses(404)
-const ONLY_400 = http.expectedStatuses(400)
-
-/**
- * Request params with the `name` and `flow` tags set.
- * @param {string} name
- * @param {string} flow
- * @param {Params} [extra]
- * @returns {Params}
- */
-function params(name, flow, extra) {
-  return Object.assign({ tags: { name, flow }, timeout: HTTP_TIMEOUT }, extra || {})
-}
-
-/**
- * @param {Response} res
- * @returns {string}
- */
-function bodyText(res) {
-  return typeof res.body === 'string' ? res.body : ''
-}
-
-/**
- * Case-insensitive response header lookup.
- * @param {Response} res
- * @param {string} name
- * @returns {string | undefined}
- */
-function header(res, name) {
-  const wanted = name.toLowerCase()
-  for (const key of Object.keys(res.headers || {})) {
-    if (key.toLowerCase() === wanted) return res.headers[key]
-  }
-  return undefined
-}
-
-/**
- * @param {unknown} value
- * @returns {value is Record<string, unknown>}
- */
-function isRecord(value) {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
-/**
- * The parsed JSON body, or undefined when the body is not JSON.
- * @param {Response} res
- * @returns {unknown}
- */
-function jsonBody(res) {
-  const text = bodyText(res)
-  if (text === '') return undefined
-  try {
-    return JSON.parse(text)
-  } catch (_err) {
-    return undefined
-  }
-}
-
-/**
- * Products from a GET /api/products body; entries without a sku are dropped.
- * @param {unknown} body
- * @returns {Product[]}
- */
-function toProducts(body) {
-  if (!Array.isArray(body)) return []
-  /** @type {Product[]} */
-  const out = []
-  for (const p of body) {
-    if (!isRecord(p) || typeof p.sku !== 'string') continue
-    out.push({
-      sku: p.sku,
-      name: typeof p.name === 'string' ? p.name : '',
-      priceCents: typeof p.priceCents === 'number' ? p.priceCents : 0,
-      stock: typeof p.stock === 'number' ? p.stock : null,
-    })
-  }
-  return out
-}
-
-/**
- * Records the outcome of an order submission that did not succeed.
- * @param {Response} res
- * @param {string} flow
- * @returns {boolean} true when the outcome was out-of-stock (expected), false otherwise
- */
-function recordOrderFailure(res, flow) {
-  if (res.status === 409) {
-    ordersOutOfStock.add(1, { flow })
-    return true
-  }
-  if (res.status === 400) {
-    ordersRejected.add(1, { flow })
-    console.warn(`${flow}: order rejected with 400: ${bodyText(res).slice(0, 300)}`)
-  }
-  return false
-}
+/** @typedef {import('./responses.js').Product} Product */
 
 /**
  * Browser journey: load the form, submit it url-encoded, follow the 303 to the
@@ -323,67 +225,4 @@ function totalsAddUp(order, expectedItems) {
     sum += item.quantity * item.unitPriceCents
   }
   return order.items.length === expectedItems && sum === order.totalCents
-}
-
-/**
- * Error paths, for the smoke test: unknown orders are 404, an empty form is 400.
- * Tagged with their own names so they do not mix with the happy-path latencies.
- */
-export function negativeChecks() {
-  const flow = 'negative'
-  const unknownPage = http.get(
-    `${BASE_URL}/orders/00000-00000`,
-    params('GET /orders/:n (unknown)', flow, { responseCallback: ONLY_404 }),
-  )
-  const unknownApi = http.get(
-    `${BASE_URL}/api/orders/00000-00000`,
-    params('GET /api/orders/:n (unknown)', flow, { responseCallback: ONLY_404 }),
-  )
-  const invalid = http.post(
-    `${BASE_URL}/orders`,
-    { sku: '', quantity: '0' },
-    params('POST /orders (invalid)', flow, { redirects: 0, responseCallback: ONLY_400 }),
-  )
-  check(unknownPage, { 'unknown order page is 404': (r) => r.status === 404 })
-  check(unknownApi, { 'unknown API order is 404': (r) => r.status === 404 })
-  check(invalid, { 'invalid form is 400': (r) => r.status === 400 })
-}
-
-/**
- * setup(): aborts the run with a clear message when the service is not reachable or
- * has no products, and warns when stock looks too small for the planned number of
- * orders (409s would then dominate the run).
- * @param {number} expectedOrders rough number of orders the run will place
- * @returns {SetupInfo}
- */
-export function checkService(expectedOrders) {
-  const health = http.get(`${BASE_URL}/healthz`, { tags: { name: NAMES.health }, timeout: '5s' })
-  if (health.status !== 200) {
-    exec.test.abort(
-      `service not healthy: GET ${BASE_URL}/healthz -> ${health.status} ${health.error || ''}. ` +
-        'Start it (with RATE_LIMIT_MAX=0) or set BASE_URL.',
-    )
-  }
-  const list = http.get(`${BASE_URL}/api/products`, {
-    tags: { name: 'GET /api/products (setup)' },
-    headers: { Accept: 'application/json' },
-    timeout: '5s',
-  })
-  const products = toProducts(jsonBody(list))
-  if (products.length === 0) {
-    exec.test.abort(`GET ${BASE_URL}/api/products returned no products (status ${list.status})`)
-  }
-  let totalStock = /** @type {number | null} */ (0)
-  for (const p of products) {
-    if (p.stock === null) totalStock = null
-    else if (totalStock !== null) totalStock += p.stock
-  }
-  const unitsNeeded = Math.round(expectedOrders * 2)
-  if (totalStock !== null && totalStock < unitsNeeded) {
-    console.warn(
-      `total stock ${totalStock} may run out: this run places ~${Math.round(expectedOrders)} orders ` +
-        `(~${unitsNeeded} units); expect 409s counted in orders_out_of_stock`,
-    )
-  }
-  return { ok: true, products: products.length, totalStock }
 }
