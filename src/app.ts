@@ -15,6 +15,7 @@ import logging, { createLogger, RequestLog, requestId } from './plugins/logging.
 import metrics from './plugins/metrics.ts'
 import openapi from './plugins/openapi.ts'
 import security, { trustProxy } from './plugins/security.ts'
+import trailingSlash from './plugins/trailing-slash.ts'
 import views from './plugins/views.ts'
 import productRoutes from './products/routes.ts'
 import { formatSchemaErrors } from './validation.ts'
@@ -36,7 +37,9 @@ export async function buildApp({ config, logStream, folder = true }: BuildOption
     trustProxy: trustProxy(config.TRUST_PROXY),
     bodyLimit: 64 * 1024,
     ajv: {
-      customOptions: { allErrors: true, verbose: true },
+      // No coercion: a JSON quantity of `true` or "0x10" is refused, not read as 1 or 16. Inputs
+      // that are strings by nature (form fields, path parameters) are validated as strings.
+      customOptions: { allErrors: true, verbose: true, coerceTypes: false },
       // errorMessage carries the sentence a person reads (see validation.ts); Ajv itself ignores it.
       plugins: [(ajv) => ajv.addKeyword('errorMessage')],
     },
@@ -46,6 +49,7 @@ export async function buildApp({ config, logStream, folder = true }: BuildOption
   await app.register(errors)
   await app.register(logging)
   await app.register(security, { config })
+  await app.register(trailingSlash)
   await app.register(fastifyFormbody)
   await app.register(views, { config })
   await app.register(openapi)

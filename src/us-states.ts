@@ -54,3 +54,8 @@ export const usStates: Readonly<Record<string, string>> = {
 }
 
 export const stateCodes: readonly string[] = Object.keys(usStates)
+
+/** A state code as typed (`tx`, ` TX `) in its canonical form (`TX`); valid or not is the caller's. */
+export function normaliseStateCode(code: string): string {
+  return code.trim().toUpperCase()
+}

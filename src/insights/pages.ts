@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { sendError } from '../plugins/errors.ts'
-import { usStates } from '../us-states.ts'
+import { normaliseStateCode, usStates } from '../us-states.ts'
 import { barChart, mapView } from './charts.ts'
 
 // Aggregates only, and the same for every visitor: a shared cache may keep them a moment.
@@ -20,7 +20,7 @@ const insightsPages: FastifyPluginAsyncTypebox = async (app) => {
     { schema: { hide: true, params: Type.Object({ state: Type.String({ maxLength: 20 }) }) } },
     async (request, reply) => {
       const { state } = request.params
-      const code = state.toUpperCase()
+      const code = normaliseStateCode(state)
       if (!usStates[code]) {
         return sendError(request, reply, 404, `There is no US state with the code ${state}.`)
       }

@@ -1,8 +1,17 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { preValidationHookHandler } from 'fastify'
 import { Type } from 'typebox'
 import { StateCode } from '../orders/schemas.ts'
+import { normaliseStateCode } from '../us-states.ts'
 import insightsPages from './pages.ts'
 import { InsightsOverview, StateInsights } from './schemas.ts'
+
+/** `tx`, ` TX ` are TX here as on the pages (which redirect) and in orders. */
+const canonicalState: preValidationHookHandler = (request, _reply, done) => {
+  const params = request.params as { state?: unknown }
+  if (typeof params.state === 'string') params.state = normaliseStateCode(params.state)
+  done()
+}
 
 const insightsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
@@ -21,6 +30,7 @@ const insightsRoutes: FastifyPluginAsyncTypebox = async (app) => {
           }),
         },
       },
+      preValidation: canonicalState,
     },
     async (request) => {
       const { state } = request.params
@@ -50,6 +60,7 @@ const insightsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         params: Type.Object({ state: StateCode }),
         response: { 200: StateInsights },
       },
+      preValidation: canonicalState,
     },
     (request) => app.insights.state(request.params.state),
   )

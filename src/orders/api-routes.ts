@@ -5,6 +5,8 @@ import { normalizeOrderNumber, orderNumberPattern } from './order-number.ts'
 import {
   ErrorResponse,
   IdempotencyKey,
+  mergedLinesProblem,
+  normaliseOrderBody,
   Order,
   OrderNumberParams,
   OrderRequestBody,
@@ -29,7 +31,13 @@ const orderApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
           400: ErrorResponse,
           409: ErrorResponse,
           422: ErrorResponse,
+          429: ErrorResponse,
         },
+      },
+      // What is validated is what is stored: trimmed, codes in their canonical case.
+      preValidation: (request, _reply, done) => {
+        normaliseOrderBody(request.body)
+        done()
       },
       // Schema failures never reach the handler: count them here.
       onError: (_request, _reply, err, done) => {
@@ -39,6 +47,11 @@ const orderApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const { items, customer } = request.body
+      const problem = mergedLinesProblem(items)
+      if (problem) {
+        app.metrics.orderRejected('validation')
+        return sendError(request, reply, 400, problem)
+      }
       const result = await app.orders.place({
         items,
         customer,
@@ -83,7 +96,7 @@ const orderApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const { orderNumber } = request.params
+      const orderNumber = request.params.orderNumber.trim()
       const order = validNumber.test(orderNumber)
         ? await app.orders.find(normalizeOrderNumber(orderNumber))
         : undefined

@@ -7,7 +7,7 @@ import { ttlCache } from '../ttl-cache.ts'
 import { usStates } from '../us-states.ts'
 import { describe, fieldName } from '../validation.ts'
 import { normalizeOrderNumber, orderNumberPattern } from './order-number.ts'
-import { OrderForm, OrderNumberParams } from './schemas.ts'
+import { normaliseOrderForm, OrderForm, OrderNumberParams } from './schemas.ts'
 
 const labels: Record<string, string> = {
   sku: 'Product',
@@ -22,6 +22,7 @@ const labels: Record<string, string> = {
 }
 
 const validNumber = new RegExp(orderNumberPattern)
+const validKey = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 interface FormState {
   values?: Record<string, string>
@@ -81,7 +82,28 @@ const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post(
     '/orders',
-    { schema: { hide: true, body: OrderForm }, attachValidation: true },
+    {
+      schema: { hide: true, body: OrderForm },
+      attachValidation: true,
+      // What is validated is what is stored: trimmed, codes in their canonical case.
+      preValidation: (request, _reply, done) => {
+        normaliseOrderForm(request.body)
+        done()
+      },
+      // Over the rate limit (checked once the body is read, see security.ts): the form again,
+      // with what was typed and the reason; any other error goes on to the app's handler.
+      errorHandler: (err: { statusCode?: number; message: string }, request, reply) => {
+        if (err.statusCode !== 429) throw err
+        const values = typedValues(request.body)
+        return renderForm(reply, 429, {
+          values,
+          notice: err.message,
+          idempotencyKey: validKey.test(values.idempotencyKey ?? '')
+            ? values.idempotencyKey
+            : undefined,
+        })
+      },
+    },
     async (request, reply) => {
       const values = typedValues(request.body)
       if (request.validationError) {
@@ -101,7 +123,7 @@ const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
       const { sku, quantity, idempotencyKey, ...customer } = request.body
       const result = await app.orders.place({
-        items: [{ sku, quantity }],
+        items: [{ sku, quantity: Number(quantity) }],
         customer,
         idempotencyKey: `form:${idempotencyKey}`,
       })
@@ -135,11 +157,16 @@ const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/orders/:orderNumber',
     { schema: { hide: true, params: OrderNumberParams } },
     async (request, reply) => {
-      const { orderNumber } = request.params
+      const orderNumber = request.params.orderNumber.trim()
       const order = validNumber.test(orderNumber)
         ? await app.orders.find(normalizeOrderNumber(orderNumber))
         : undefined
       if (!order) return sendError(request, reply, 404, `We could not find order ${orderNumber}.`)
+      // Typed loosely (lower case, no dash, I/L/O for 1/0): the page has one address. Only once
+      // found, so a redirect says no more about a number than the page itself would.
+      if (request.params.orderNumber !== order.orderNumber) {
+        return reply.redirect(`/orders/${order.orderNumber}`, 301)
+      }
       const topProducts = await app.topProducts(order.customer.state)
       // The page shows a shopper's address: never keep it in a shared cache.
       reply.header('cache-control', 'private, no-store')

@@ -107,14 +107,27 @@ export default fp(
       timeWindow: 60_000,
       // Not the default LocalStore: it refuses a whole concurrent burst (see rate-limit-store.ts).
       store: SnapshotStore,
+      // The real reason, with the wait Retry-After gives, for the API's JSON and the form alike.
+      errorResponseBuilder: (_request, { statusCode, max, ttl }) => {
+        const seconds = Math.max(1, Math.ceil(ttl / 1000))
+        return Object.assign(
+          new Error(
+            `Too many orders from your address: at most ${max} a minute. Please try again in ${seconds} second${seconds === 1 ? '' : 's'}.`,
+          ),
+          { statusCode },
+        )
+      },
     })
-    // One limiter for both order routes: a client's form and API orders share its budget.
+    // One limiter for both order routes: a client's form and API orders share its budget. The
+    // form's is checked once its body is read (preHandler), so the refusal can show the form
+    // again with what was typed (page-routes.ts); the API's before the body is read.
     const limit = app.rateLimit()
     app.addHook('onRoute', (route) => {
       const methods = Array.isArray(route.method) ? route.method : [route.method]
       if (!methods.some((m) => orderRoutes.has(`${m} ${route.url}`))) return
-      const own = route.onRequest
-      route.onRequest = [...(own ? (Array.isArray(own) ? own : [own]) : []), limit]
+      const hook = route.url === '/orders' ? 'preHandler' : 'onRequest'
+      const own = route[hook]
+      route[hook] = [...(own ? (Array.isArray(own) ? own : [own]) : []), limit]
     })
   },
   { name: 'security' },

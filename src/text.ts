@@ -1,0 +1,78 @@
+import { Type } from 'typebox'
+
+/**
+ * The one rule for text a person types (name, street address, city, and any free-text field
+ * added later), used by the JSON API and the order form alike: what is "printable" is decided by
+ * Unicode general categories, not by a list of the characters that have bitten us so far.
+ *
+ * Refused anywhere in a field (a 400 naming the field):
+ * - controls, Cc: C0 (NUL, tab, newline), DEL and C1 (`\u009b`, the one-byte CSI);
+ * - format characters, Cf: zero-width space, bidi embeddings, overrides and isolates (Trojan
+ *   Source), soft hyphen, word joiner, a BOM inside the text, tag characters;
+ * - line and paragraph separators, Zl and Zp;
+ * - surrogates, Cs (JSON's lone `\ud800`, which UTF-8 cannot store), private use, Co (a glyph
+ *   only some fonts draw), unassigned code points, Cn (nothing draws them);
+ * - the Hangul fillers U+115F, U+1160, U+3164, U+FFA0: letters by category, blank on screen.
+ *
+ * Except: ZERO WIDTH JOINER and NON-JOINER (U+200D, U+200C) between two letters, marks or
+ * symbols, where they are part of the text: emoji sequences (👩‍👩‍👧), Persian (می‌خواهم),
+ * Indic conjuncts (क्‍ष). At an edge, beside a space or alone they are refused like any format
+ * character.
+ *
+ * A field with nothing visible (no letter, digit, punctuation or symbol once whitespace, marks
+ * and the characters above are set aside) is refused as blank. Before any of this the value is
+ * trimmed (Unicode whitespace, as String.prototype.trim) and put in NFC, and that is what is
+ * validated and stored: "  Ada  " is "Ada", and `e` + U+0301 is `é`.
+ */
+const hidden = '\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Cn}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0'
+const joinable = '[\\p{L}\\p{M}\\p{S}]'
+const joiner = `(?<=${joinable})[\\u200c\\u200d](?=${joinable})`
+
+/** Every character printable (see above); the empty string matches. Ajv compiles it with `u`. */
+export const printablePattern = `^(?:[^${hidden}]|${joiner})*$`
+/** At least one visible character. */
+export const visiblePattern = `[^\\s\\p{M}\\p{Z}${hidden}]`
+/** Only whitespace, marks and hidden characters: what `visiblePattern` refuses as blank. */
+const blankPattern = `^[\\s\\p{M}\\p{Z}${hidden}]*$`
+
+/**
+ * A free-text field's schema: `what` names it in the message ("a name"). Blank (after
+ * trimming, or made only of hidden characters) says so; hidden characters say so; too long or
+ * not a string gets the field's general sentence. Each failure gives one message.
+ */
+export function Text(maxLength: number, what: string) {
+  return Type.String({
+    maxLength,
+    errorMessage: `must be ${what} of 1 to ${maxLength} characters`,
+    allOf: [
+      { pattern: visiblePattern, errorMessage: 'must not be blank' },
+      {
+        // A blank value is already refused above: one message per failure, not two.
+        pattern: `${blankPattern}|${printablePattern}`,
+        errorMessage: `must be ${what} without control, invisible or formatting characters`,
+      },
+    ],
+  })
+}
+
+/** A typed value as it is validated and stored: trimmed, in NFC. */
+export function normaliseText(value: string): string {
+  return value.trim().normalize('NFC')
+}
+
+/**
+ * Rewrites `target[field]` with `normalisers[field]` for each field it owns. The body is
+ * whatever the client sent: a field that is not an own property is left alone, and a value that
+ * is not a string is left for the schema to refuse.
+ */
+export function normaliseFields(
+  target: unknown,
+  normalisers: Readonly<Record<string, (value: string) => string>>,
+): void {
+  if (!target || typeof target !== 'object' || Array.isArray(target)) return
+  const record = target as Record<string, unknown>
+  for (const [field, normalise] of Object.entries(normalisers)) {
+    const value = Object.hasOwn(record, field) ? record[field] : undefined
+    if (typeof value === 'string') record[field] = normalise(value)
+  }
+}
