@@ -1,4 +1,3 @@
-import fastifyFormbody from '@fastify/formbody'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify from 'fastify'
 import type { DestinationStream } from 'pino'
@@ -8,8 +7,9 @@ import insightsRoutes from './insights/routes.ts'
 import orderApiRoutes from './orders/api-routes.ts'
 import ordersRepository from './orders/orders-repository.ts'
 import pageRoutes from './orders/page-routes.ts'
+import bodyParsers from './plugins/body-parsers.ts'
 import db from './plugins/db.ts'
-import errors from './plugins/errors.ts'
+import errors, { clientError, frameworkError } from './plugins/errors.ts'
 import health from './plugins/health.ts'
 import logging, { createLogger, RequestLog, requestId } from './plugins/logging.ts'
 import metrics from './plugins/metrics.ts'
@@ -36,6 +36,13 @@ export async function buildApp({ config, logStream, folder = true }: BuildOption
     genReqId: requestId,
     trustProxy: trustProxy(config.TRUST_PROXY),
     bodyLimit: 64 * 1024,
+    // Errors raised before routing, and what Node's HTTP parser refuses, answer like any other.
+    frameworkErrors: frameworkError,
+    clientErrorHandler: clientError,
+    return503OnClosing: false, // errors.ts answers 503 while closing, with the usual headers
+    // A slow machine is not a broken one: the first start creates the embedded database, which
+    // takes 15 s and more on a busy box. No plugin is failed for taking its time.
+    pluginTimeout: 0,
     ajv: {
       // No coercion: a JSON quantity of `true` or "0x10" is refused, not read as 1 or 16. Inputs
       // that are strings by nature (form fields, path parameters) are validated as strings.
@@ -50,7 +57,7 @@ export async function buildApp({ config, logStream, folder = true }: BuildOption
   await app.register(logging)
   await app.register(security, { config })
   await app.register(trailingSlash)
-  await app.register(fastifyFormbody)
+  await app.register(bodyParsers)
   await app.register(views, { config })
   await app.register(openapi)
   await app.register(db, { config })

@@ -1,6 +1,12 @@
-import { STATUS_CODES } from 'node:http'
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { randomUUID } from 'node:crypto'
+import { maxHeaderSize, STATUS_CODES } from 'node:http'
+import type { Socket } from 'node:net'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { RequestLog } from './logging.ts'
+import { securityHeaders } from './security.ts'
+
+const requestLine = new RequestLog()
 
 const wantsJson = (request: FastifyRequest) =>
   request.url.startsWith('/api/') || !(request.headers.accept ?? '').includes('text/html')
@@ -13,15 +19,109 @@ export function sendError(
   message: string,
 ) {
   reply.code(statusCode)
+  // Errors raised before the hooks that set these (the router's, an early hook's) get them here.
+  if (!reply.hasHeader('x-request-id')) {
+    reply.headers(securityHeaders())
+    reply.header('x-request-id', request.id)
+  }
   if (wantsJson(request)) {
     return reply.send({ statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message })
   }
-  return reply.view('error.eta', {
-    statusCode,
-    title: STATUS_CODES[statusCode] ?? 'Error',
-    message,
-  })
+  const page = { statusCode, title: STATUS_CODES[statusCode] ?? 'Error', message }
+  // A reply Fastify builds before routing (frameworkErrors) is a bare Reply, without the
+  // decorators plugins add: render through the instance instead.
+  if (typeof reply.view === 'function') return reply.view('error.eta', page)
+  return request.server
+    .view('error.eta', page)
+    .then((html) => reply.type('text/html; charset=utf-8').send(html))
 }
+
+/**
+ * Fastify's `frameworkErrors`: the errors its router raises before any route or hook runs (a
+ * URL whose % escapes do not decode, FST_ERR_BAD_URL; a path parameter over maxParamLength,
+ * FST_ERR_MAX_PARAM_LENGTH; a failing async constraint). No hook has run: sendError adds the
+ * security headers and X-Request-Id they would have set, so the answer is like every other
+ * error's, a page or `{statusCode, error, message}`, and this writes its one log line.
+ */
+export function frameworkError(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  // Fastify writes the request's line only for routed requests; this one writes it itself.
+  reply.raw.once('finish', () => requestLine.requestCompleted(null, request, reply))
+  reply.raw.once('error', (failure) => requestLine.requestCompleted(failure, request, reply))
+  if (err.code === 'FST_ERR_BAD_URL') {
+    return sendError(
+      request,
+      reply,
+      400,
+      'This address cannot be read: each % in it must start an escape such as %20 that stands for UTF-8 text.',
+    )
+  }
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return sendError(request, reply, 414, 'This address is longer than any page of this service.')
+  }
+  request.log.error({ err }, 'request failed before routing')
+  return sendError(
+    request,
+    reply,
+    500,
+    'Something went wrong on our side. Please try again shortly.',
+  )
+}
+
+/** What Node's HTTP parser refuses, as `[status, sentence]`; undefined: nothing to answer. */
+function clientErrorAnswer(err: NodeJS.ErrnoException): [number, string] | undefined {
+  if (err.code === 'ECONNRESET') return undefined
+  if (err.code === 'HPE_HEADER_OVERFLOW') {
+    return [
+      431,
+      `The request's address and headers are too large: this service accepts at most ${Math.floor(maxHeaderSize / 1024)} KiB of them.`,
+    ]
+  }
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT')
+    return [408, 'The request took too long to arrive. Please send it again.']
+  return [400, 'The request could not be read: it is not valid HTTP/1.1.']
+}
+
+/**
+ * Fastify's `clientErrorHandler`, for what Node's HTTP parser refuses before Fastify sees a
+ * request (a malformed request line or header, headers over maxHeaderSize, a request that took
+ * longer than headersTimeout). No request exists, so no hook runs and the Accept header may be
+ * unreadable: the answer is always JSON `{statusCode, error, message}` with the security
+ * headers and a fresh X-Request-Id, written straight to the socket, which is then closed; the
+ * log gets one line with that id, the status and the parser's error code.
+ */
+export function clientError(this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket) {
+  const answer = socket.destroyed ? undefined : clientErrorAnswer(err)
+  if (!answer) {
+    socket.destroy()
+    return
+  }
+  const [statusCode, message] = answer
+  const reqId = randomUUID()
+  const error = STATUS_CODES[statusCode] ?? 'Error'
+  const body = JSON.stringify({ statusCode, error, message })
+  const headers: Record<string, string | number> = {
+    ...securityHeaders(),
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'x-request-id': reqId,
+    connection: 'close',
+  }
+  const head = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}`)
+    .join('\r\n')
+  this.log.info({ reqId, route: '(none)', statusCode, err }, 'request refused by the HTTP parser')
+  if (socket.writable) socket.end(`HTTP/1.1 ${statusCode} ${error}\r\n${head}\r\n\r\n${body}`)
+  socket.destroySoon()
+}
+
+const shuttingDown = Object.assign(
+  new Error('The service is restarting. Please try again in a few seconds.'),
+  { code: 'SHUTTING_DOWN', statusCode: 503 },
+)
+
+/** The client closed the connection while its body was still arriving. */
+const clientGone = (err: unknown, request: FastifyRequest) =>
+  request.raw.readableAborted || (request.raw.errored != null && request.raw.errored === err)
 
 const unavailableCodes = new Set([
   // Node socket errors on the way to the server
@@ -85,11 +185,40 @@ export default fp(
         if (m === 'GET') entry.methods.add('HEAD')
       }
     })
+    // Fastify's own 503 while closing (return503OnClosing) is a bare JSON body without our
+    // headers; the app turns it off and refuses here instead, through the error handler.
+    let closing = false
+    app.addHook('preClose', (done) => {
+      closing = true
+      done()
+    })
+    app.addHook('onRequest', (_request, reply, done) => {
+      if (!closing) return done()
+      reply.header('retry-after', '5')
+      done(shuttingDown)
+    })
     const bodyLimitKiB = Math.floor((app.initialConfig.bodyLimit ?? 1024 * 1024) / 1024)
 
     app.setErrorHandler((err: FastifyError, request, reply) => {
+      if (clientGone(err, request)) {
+        // Nobody is left to read an answer, and with no answer Fastify writes no line: this one
+        // is the request's line (the client's reset is not the database's fault: no 503).
+        request.log.info(
+          {
+            method: request.method,
+            route: request.routeOptions.url ?? '(none)',
+            statusCode: 400,
+            ms: Math.round(reply.elapsedTime * 100) / 100,
+            err,
+          },
+          'request aborted by the client before its body arrived',
+        )
+        reply.hijack()
+        request.raw.destroy()
+        return
+      }
       if (isDatabaseUnavailable(err)) {
-        request.log.warn({ err: { code: err.code, message: err.message } }, 'database unavailable')
+        request.log.warn({ err }, 'database unavailable')
         reply.header('retry-after', '5')
         return sendError(
           request,
@@ -100,7 +229,8 @@ export default fp(
       }
       const status =
         err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
-      if (err.code === 'FST_UNDER_PRESSURE') return sendError(request, reply, 503, err.message)
+      if (err.code === 'FST_UNDER_PRESSURE' || err === shuttingDown)
+        return sendError(request, reply, 503, err.message)
       if (status >= 500) {
         request.log.error({ err }, 'request failed')
         return sendError(

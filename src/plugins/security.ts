@@ -64,6 +64,17 @@ function helmetHeaders(): Record<string, string> {
   return headers
 }
 
+let headersOnce: Record<string, string> | undefined
+
+/**
+ * The security headers every answer carries (see helmetHeaders), built on first use: also for
+ * the answers written before or outside Fastify's hooks (errors.ts).
+ */
+export function securityHeaders(): Record<string, string> {
+  headersOnce ??= helmetHeaders()
+  return headersOnce
+}
+
 /**
  * Security headers with a CSP that fits pages without inline scripts or styles; 503 with
  * Retry-After while the event loop lags or the heap is nearly full; RATE_LIMIT_MAX orders per
@@ -71,7 +82,7 @@ function helmetHeaders(): Record<string, string> {
  */
 export default fp(
   async (app, { config }: { config: Config }) => {
-    const headers = helmetHeaders()
+    const headers = securityHeaders()
     app.addHook('onRequest', (_request, reply, done) => {
       reply.headers(headers)
       done()

@@ -1,0 +1,219 @@
+import { MIMEType, TextDecoder } from 'node:util'
+import type { FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+
+/** A body refused before any route sees it: a 4xx whose message says why. */
+export class BodyError extends Error {
+  readonly statusCode: 400 | 415
+  readonly code: string
+
+  constructor(statusCode: 400 | 415, code: string, message: string) {
+    super(message)
+    this.name = 'BodyError'
+    this.statusCode = statusCode
+    this.code = code
+  }
+}
+
+/** The request's declared charset, lower-cased, or undefined when it declares none. */
+function declaredCharset(request: FastifyRequest): string | undefined {
+  const header = request.headers['content-type']
+  if (!header) return undefined
+  try {
+    return new MIMEType(header).params.get('charset')?.toLowerCase()
+  } catch {
+    return undefined // Fastify matched a parser, so the media type itself was readable
+  }
+}
+
+/**
+ * The decoder for a form's declared charset (the WHATWG Encoding Standard's labels, so
+ * `ISO-8859-1` is windows-1252 as in every browser; none declared: UTF-8, the encoding of the
+ * service's pages). Decoding is fatal: a byte sequence the charset does not define is refused,
+ * never replaced by U+FFFD.
+ * @throws BodyError 415 for a charset Node does not know or one that is not ASCII-compatible
+ *   (UTF-16: its `&`, `=` and `%` are not single bytes, so the form cannot even be split).
+ */
+function formDecoder(charset: string | undefined): TextDecoder {
+  let decoder: TextDecoder
+  try {
+    decoder = new TextDecoder(charset ?? 'utf-8', { fatal: true })
+  } catch {
+    throw new BodyError(
+      415,
+      'BODY_UNKNOWN_CHARSET',
+      `This service cannot read a form in the character set "${charset}". Send it as UTF-8.`,
+    )
+  }
+  if (decoder.encoding.startsWith('utf-16')) {
+    throw new BodyError(
+      415,
+      'BODY_UNKNOWN_CHARSET',
+      `A form cannot be sent in ${decoder.encoding.toUpperCase()}. Send it as UTF-8.`,
+    )
+  }
+  return decoder
+}
+
+/** The value of an ASCII hex digit's byte, or -1 for any other byte (or none). */
+function hexValue(byte: number | undefined): number {
+  if (byte === undefined) return -1
+  if (byte >= 0x30 && byte <= 0x39) return byte - 0x30
+  const lower = byte | 0x20
+  return lower >= 0x61 && lower <= 0x66 ? lower - 0x57 : -1
+}
+
+/**
+ * The bytes a form component stands for: `+` is a space and `%XX` the byte XX; a `%` not followed
+ * by two hex digits stays as it is (the WHATWG URL Standard's percent-decode).
+ */
+function percentDecode(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(bytes.length)
+  let n = 0
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i] as number
+    if (byte === 0x2b) out[n++] = 0x20
+    else if (byte === 0x25) {
+      const high = hexValue(bytes[i + 1])
+      const low = hexValue(bytes[i + 2])
+      if (high >= 0 && low >= 0) {
+        out[n++] = high * 16 + low
+        i += 2
+      } else out[n++] = byte
+    } else out[n++] = byte
+  }
+  return out.subarray(0, n)
+}
+
+/**
+ * An `application/x-www-form-urlencoded` body as `{name: value | value[]}` (a null-prototype
+ * object: a field named `__proto__` is just a field), each name and value decoded from the
+ * request's declared charset (the WHATWG URL Standard's urlencoded parser, except that a byte
+ * sequence the charset does not define is refused instead of becoming U+FFFD).
+ * @throws BodyError 415 for a charset it cannot decode, 400 naming the first field whose bytes
+ *   are not text in that charset.
+ */
+export function parseForm(body: Buffer, charset: string | undefined): Record<string, unknown> {
+  const decoder = formDecoder(charset)
+  const fields: Record<string, string | string[]> = Object.create(null)
+  let start = 0
+  while (start <= body.length) {
+    let end = body.indexOf(0x26, start)
+    if (end === -1) end = body.length
+    const pair = body.subarray(start, end)
+    start = end + 1
+    if (pair.length === 0) continue
+    const eq = pair.indexOf(0x3d)
+    const rawName = eq === -1 ? pair : pair.subarray(0, eq)
+    const rawValue = eq === -1 ? pair.subarray(pair.length) : pair.subarray(eq + 1)
+    const name = decodeText(decoder, rawName, undefined)
+    const value = decodeText(decoder, rawValue, name)
+    const seen = fields[name]
+    fields[name] =
+      seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [seen, value]
+  }
+  return fields
+}
+
+function decodeText(decoder: TextDecoder, raw: Uint8Array, field: string | undefined): string {
+  try {
+    return decoder.decode(percentDecode(raw))
+  } catch {
+    const where = field === undefined ? 'A field name' : `The field "${field}"`
+    throw new BodyError(
+      400,
+      'BODY_INVALID_TEXT',
+      `${where} is not valid ${decoder.encoding.toUpperCase()} text, so it cannot be read. Please check it and send the form again.`,
+    )
+  }
+}
+
+/** Why a parsed JSON body is refused: its keys that rewrite objects' prototypes. */
+function refusePrototypeKeys(this: unknown, key: string, value: unknown): unknown {
+  if (key === '__proto__') {
+    throw new BodyError(
+      400,
+      'BODY_PROTOTYPE_KEY',
+      'The body has a "__proto__" key, which this service refuses: it can change how a JavaScript program reads the rest of the body. Send the body without it.',
+    )
+  }
+  if (
+    key === 'constructor' &&
+    value !== null &&
+    typeof value === 'object' &&
+    'prototype' in value
+  ) {
+    throw new BodyError(
+      400,
+      'BODY_PROTOTYPE_KEY',
+      'The body has a "constructor" key holding a "prototype" key, which this service refuses: it can change how a JavaScript program reads the rest of the body. Send the body without it.',
+    )
+  }
+  return value
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+/**
+ * A JSON body (RFC 8259: UTF-8, a leading BOM ignored), refused whole, never cleaned, when any
+ * object in it has a `__proto__` key or a `constructor` key holding `prototype`: a careful
+ * client never sends one, and removing it would act on a body other than the one sent.
+ * @throws BodyError 415 for a declared charset other than UTF-8; 400 for bytes that are not
+ *   UTF-8, an empty body, text that is not JSON, or a prototype key (each with its own sentence).
+ */
+export function parseJson(body: Buffer, charset: string | undefined): unknown {
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    throw new BodyError(
+      415,
+      'BODY_UNKNOWN_CHARSET',
+      `JSON is always UTF-8; this body declares the character set "${charset}". Send it as UTF-8.`,
+    )
+  }
+  if (body.length === 0) {
+    throw new BodyError(400, 'BODY_EMPTY', 'The body is empty; it should be a JSON document.')
+  }
+  let text: string
+  try {
+    text = utf8.decode(body)
+  } catch {
+    throw new BodyError(400, 'BODY_INVALID_TEXT', 'The body is not valid UTF-8 text.')
+  }
+  // The reviver costs a walk over the result; only a text that can spell such a key needs it.
+  const reviver = /__proto__|constructor|\\u/.test(text) ? refusePrototypeKeys : undefined
+  try {
+    return JSON.parse(text, reviver)
+  } catch (err) {
+    if (err instanceof BodyError) throw err
+    throw new BodyError(400, 'BODY_INVALID_JSON', 'The body is not valid JSON.')
+  }
+}
+
+/**
+ * The body parsers: JSON and urlencoded forms, both read as bytes and decoded here (see
+ * parseJson, parseForm), so what is stored is what the client typed, or the body is refused
+ * with a 4xx that says why.
+ */
+export default fp(
+  async (app) => {
+    app.removeContentTypeParser('application/json')
+    app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+      try {
+        done(null, parseJson(body as Buffer, declaredCharset(request)))
+      } catch (err) {
+        done(err as Error, undefined)
+      }
+    })
+    app.addContentTypeParser(
+      'application/x-www-form-urlencoded',
+      { parseAs: 'buffer' },
+      (request, body, done) => {
+        try {
+          done(null, parseForm(body as Buffer, declaredCharset(request)))
+        } catch (err) {
+          done(err as Error, undefined)
+        }
+      },
+    )
+  },
+  { name: 'body-parsers' },
+)
