@@ -17,6 +17,42 @@ export interface ConnectOptions {
   statementTimeoutMs?: number
 }
 
+/**
+ * Settings every session of the service runs with, whatever the server, the database or the
+ * role set (startup options override all three). The first group fixes how values are written
+ * as text, which pg parses back (node-postgres reads timestamps in ISO style only; a database
+ * set to `datestyle = 'SQL, DMY'` made an order's created_at read as 1970). The second keeps the
+ * behaviour the statements were written for. The last keeps the plans they were written for:
+ * every statement the service serves reads by key, and a plan cached while a table was tiny or
+ * its statistics stale (a sequential scan of order_lines) must not outlive the table's growth;
+ * without sequential scans the planner takes the index whatever the statistics say.
+ */
+export const sessionSettings: Readonly<Record<string, string>> = {
+  datestyle: 'ISO,MDY',
+  intervalstyle: 'postgres',
+  timezone: 'UTC',
+  extra_float_digits: '1',
+  bytea_output: 'hex',
+  default_transaction_isolation: 'read committed',
+  default_transaction_read_only: 'off',
+  lock_timeout: '0',
+  enable_seqscan: 'off',
+}
+
+/** sessionSettings as libpq's `options` (`-c name=value`, spaces escaped with a backslash). */
+export function sessionOptions(existing = ''): string {
+  const ours = Object.entries(sessionSettings).map(
+    ([name, value]) => `-c ${name}=${value.replaceAll(' ', '\\ ')}`,
+  )
+  // Ours last: of two settings of one name in the startup options, the later wins.
+  return [existing, ...ours].filter(Boolean).join(' ')
+}
+
+/** sessionSettings as SET statements, for the embedded database (no startup options there). */
+export const sessionSetSql = Object.entries(sessionSettings)
+  .map(([name, value]) => `set ${name} = '${value}';`)
+  .join(' ')
+
 const pools = new WeakMap<Kysely<Database>, pg.Pool>()
 
 /** The pg pool behind a PostgreSQL connection (for its gauges); undefined for PGlite. */
@@ -32,6 +68,7 @@ export function connect({
   if (databaseUrl) {
     const pool = new pg.Pool({
       connectionString: databaseUrl,
+      options: sessionOptions(new URL(databaseUrl).searchParams.get('options') ?? ''),
       max: poolSize,
       keepAlive: true,
       ...(connectTimeoutMs ? { connectionTimeoutMillis: connectTimeoutMs } : {}),
@@ -52,8 +89,20 @@ export function connect({
     return db
   }
   if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true })
-  return new Kysely<Database>({ dialect: new PGliteDialect({ pglite: new PGlite(dataDir) }) })
+  const pglite = new PGlite(dataDir)
+  // Queued before anything else is sent: PGlite runs queries in the order they were asked. If
+  // it fails (a broken data folder), the first real query fails too and reports it.
+  void pglite.exec(sessionSetSql).catch(() => {})
+  return new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) })
 }
+
+/**
+ * Begins a statement that must be planned afresh on every run, for the size its tables have
+ * then: pg sends it unnamed (see prepareStatements). For statements that run rarely and whose
+ * tables swing between empty and large (the sales queue), where a plan cached at one size is
+ * ruinous at the other.
+ */
+export const PLAN_EACH_RUN = '/* planned on every run */'
 
 const dml = /^\s*(select|insert|update|delete|with)\b/i
 const names = new Map<string, string>()

@@ -10,21 +10,29 @@ import type { Database } from './schema.ts'
 export function precompile<A extends Record<string, unknown>, R>(
   keys: readonly (keyof A & string)[],
   build: (db: Kysely<Database>, args: A) => Compilable<R>,
-): (db: Kysely<Database>, args: A) => Promise<R[]> {
+): ((db: Kysely<Database>, args: A) => Promise<R[]>) & {
+  /** The compiled statement (its text names the parameters $1, $2, ...): for plan checks. */
+  compiled: (db: Kysely<Database>) => ReturnType<Compilable<R>['compile']>
+} {
   const markers = Object.fromEntries(keys.map((k) => [k, `\u0000precompiled:${k}`])) as A
   const compiledFor = new WeakMap<Kysely<Database>, ReturnType<Compilable<R>['compile']>>()
-
-  return async (db, args) => {
-    let compiled = compiledFor.get(db)
-    if (!compiled) {
-      compiled = build(db, markers).compile()
-      compiledFor.set(db, compiled)
+  const compiled = (db: Kysely<Database>) => {
+    let c = compiledFor.get(db)
+    if (!c) {
+      c = build(db, markers).compile()
+      compiledFor.set(db, c)
     }
-    const parameters = compiled.parameters.map((p) => {
+    return c
+  }
+
+  const run = async (db: Kysely<Database>, args: A) => {
+    const c = compiled(db)
+    const parameters = c.parameters.map((p) => {
       const key = keys.find((k) => markers[k] === p)
       return key === undefined ? p : args[key]
     })
-    const { rows } = await db.executeQuery<R>({ ...compiled, parameters })
+    const { rows } = await db.executeQuery<R>({ ...c, parameters })
     return rows
   }
+  return Object.assign(run, { compiled })
 }

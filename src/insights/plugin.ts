@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import type { Config } from '../config.ts'
 import { ttlCache } from '../ttl-cache.ts'
-import { type Folder, type FolderStats, startFolder } from './folder.ts'
+import { type Folder, type FolderStats, MAX_FOLD_BATCH, startFolder } from './folder.ts'
 import {
   type InsightsOverview,
   insightsOverview,
@@ -41,7 +41,7 @@ export default fp(
       overview: () => overview('all'),
       state: ttlCache((state: string) => stateInsights(app.db, state), ttl),
     })
-    const idle: FolderStats = { folded: 0, batches: 0 }
+    const idle: FolderStats = { folded: 0, batches: 0, failures: 0, batchLimit: MAX_FOLD_BATCH }
     let running: Folder | undefined
     app.decorate('folderStats', {
       getter: () => running?.stats ?? idle,
@@ -51,6 +51,11 @@ export default fp(
       running = startFolder(app.db, {
         intervalMs: config.FOLD_INTERVAL_MS,
         onError: (err) => app.log.warn({ err }, 'folding sales failed; will retry'),
+        onBehind: (behind) =>
+          app.log.warn(
+            { behindMs: behind.ms, batchLimit: behind.batchLimit, failures: behind.failures },
+            'the sales folder is falling behind: the top three are going stale',
+          ),
       })
     })
     // preClose runs before the pool closes: the batch in flight finishes first.

@@ -75,7 +75,7 @@ function toOrder(row: OrderRow): Order {
 // share one query (see orders-repository.ts). One row per line, grouped here: PostgreSQL spends
 // a fifth less per order than on a JSON aggregate per order (a subplan, a sort and json_agg for
 // each), measured with pgbench over 25-order batches (docs/benchmarks.md).
-const selectLinesByNumbers = precompile(
+export const selectLinesByNumbers = precompile(
   ['orderNumbers'],
   (db, { orderNumbers }: { orderNumbers: string[] }) =>
     db

@@ -114,6 +114,26 @@ export default fp(
       },
     })
 
+    // The folder's own view of itself: a limit below 5,000 means folds have been timing out.
+    new Gauge({
+      name: 'insights_fold_batch_limit',
+      help: 'Most queued sales the next fold takes (lowered after a fold times out)',
+      registers,
+      collect() {
+        this.set(app.folderStats.batchLimit)
+      },
+    })
+    let failuresSeen = 0
+    new Counter({
+      name: 'insights_fold_failures_total',
+      help: 'Fold statements of this process that failed (each is retried)',
+      registers,
+      collect() {
+        this.inc(app.folderStats.failures - failuresSeen)
+        failuresSeen = app.folderStats.failures
+      },
+    })
+
     app.decorate('metrics', {
       orderRejected: (reason: RejectionReason) => rejected.inc({ reason }),
       orderOutcome: (kind: PlaceOrderResult['kind']) =>
