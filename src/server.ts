@@ -2,7 +2,7 @@ import cluster from 'node:cluster'
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.ts'
 import { type Config, ConfigError, loadConfig } from './config.ts'
-import { createLogger } from './plugins/logging.ts'
+import { createLogger, serializeError } from './plugins/logging.ts'
 
 let config: Config
 try {
@@ -26,7 +26,9 @@ async function runWorker(config: Config) {
   try {
     app = await buildApp({ config })
   } catch (err) {
-    console.error(`Could not start: ${(err as Error).message}`)
+    // One line a person reads, keeping what went wrong: class, code and message.
+    const { type, code, message } = serializeError(err)
+    console.error(`Could not start: ${type}${code ? ` ${code}` : ''}: ${message}`)
     process.exit(1)
   }
 

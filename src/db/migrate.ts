@@ -3,6 +3,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Kysely } from 'kysely'
 import { FileMigrationProvider, Migrator } from 'kysely/migration'
+import { asError } from '../plugins/logging.ts'
 import type { Database } from './schema.ts'
 
 const migrationFolder = fileURLToPath(new URL('../../migrations', import.meta.url))
@@ -17,7 +18,7 @@ export function migrator(db: Kysely<Database>): Migrator {
 /** Applies every pending migration; throws the first failure. */
 export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
   const { error, results = [] } = await migrator(db).migrateToLatest()
-  if (error) throw error instanceof Error ? error : new Error(String(error))
+  if (error) throw asError(error)
   return results.filter((r) => r.status === 'Success').map((r) => r.migrationName)
 }
 

@@ -27,17 +27,47 @@ const redactPaths = [
 // addresses, so an allowlist rather than a blocklist.
 const errorFields = ['code', 'statusCode', 'severity', 'constraint', 'table', 'column', 'syscall']
 
-export function serializeError(err: unknown): Record<string, unknown> {
-  if (!(err instanceof Error)) return { message: String(err) }
+const MAX_DEPTH = 4
+
+/**
+ * An error as a log object `{type, message, stack?, code?, …, cause?, errors?}`, whatever was
+ * thrown: an Error keeps its class name, message, stack and the allowlisted fields; a thrown
+ * non-Error object (a driver's plain `{message, code}`, a rejected promise's odd value) keeps
+ * its `name`, `message` and the same fields, never its other keys (they may hold a row), and
+ * never becomes "[object Object]"; anything else is its `String()`.
+ */
+export function serializeError(err: unknown, depth = 0): Record<string, unknown> {
+  if (err === null || typeof err !== 'object') return { type: typeof err, message: String(err) }
+  const fields = err as Record<string, unknown>
+  const isError = err instanceof Error
   const out: Record<string, unknown> = {
-    type: err.constructor?.name ?? err.name,
-    message: err.message,
-    stack: err.stack,
+    type: isError ? (err.constructor?.name ?? err.name) : (textOf(fields.name) ?? 'Object'),
+    message: textOf(fields.message) ?? (isError ? '' : '(a thrown object without a message)'),
   }
-  const fields = err as unknown as Record<string, unknown>
-  for (const key of errorFields) if (fields[key] !== undefined) out[key] = fields[key]
-  if (err.cause !== undefined) out.cause = serializeError(err.cause)
+  if (isError && err.stack) out.stack = err.stack
+  for (const key of errorFields) {
+    const value = fields[key]
+    if (typeof value === 'string' || typeof value === 'number') out[key] = value
+  }
+  if (depth >= MAX_DEPTH) return out
+  if (fields.cause !== undefined) out.cause = serializeError(fields.cause, depth + 1)
+  if (Array.isArray(fields.errors))
+    out.errors = fields.errors.slice(0, 5).map((e) => serializeError(e, depth + 1))
   return out
+}
+
+/** A string as it is; a number as its digits; anything else undefined (never "[object Object]"). */
+const textOf = (value: unknown): string | undefined =>
+  typeof value === 'string' ? value : typeof value === 'number' ? String(value) : undefined
+
+/**
+ * Whatever was thrown, as an Error that keeps its message and code: for places that must
+ * rethrow or print one (`new Error(String(value))` would turn an object into "[object Object]").
+ */
+export function asError(value: unknown): Error {
+  if (value instanceof Error) return value
+  const { type, message, code } = serializeError(value)
+  return Object.assign(new Error(`${type}: ${message}`, { cause: value }), code ? { code } : {})
 }
 
 /**

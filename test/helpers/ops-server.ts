@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createServer } from 'node:net'
+import { scanLog } from './log-check.ts'
 
 /** A port nobody listens on right now (the server cannot report a port 0 it was given). */
 export function freePort(): Promise<number> {
@@ -46,6 +47,7 @@ export async function startServer(
     return (chunk: Buffer) => {
       const parts = (rest + chunk.toString()).split('\n')
       rest = parts.pop() ?? ''
+      for (const line of parts) scanLog(line, 'node src/server.ts')
       into.push(...parts)
     }
   }

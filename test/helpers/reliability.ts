@@ -10,6 +10,7 @@ import type { Database } from '../../src/db/schema.ts'
 import { foldSales } from '../../src/insights/folder.ts'
 import { catalogue } from '../../src/products/catalogue.ts'
 import { testDatabase } from './context.ts'
+import { scanLog } from './log-check.ts'
 
 /** How many generated cases each property tries: RELIABILITY_RUNS, or more with SOAK=1. */
 export const runs = (fallback: number) =>
@@ -334,6 +335,7 @@ export async function startServer(env: Record<string, string>): Promise<ServerPr
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''
+  proc.stdout?.on('data', (d: Buffer) => scanLog(d.toString(), 'node src/server.ts'))
   proc.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-20_000)))
   proc.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-20_000)))
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)))
