@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs'
+import path from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import { Kysely, PGliteDialect, PostgresDialect } from 'kysely'
 import pg from 'pg'
@@ -94,6 +95,50 @@ export function connect({
   // it fails (a broken data folder), the first real query fails too and reports it.
   void pglite.exec(sessionSetSql).catch(() => {})
   return new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) })
+}
+
+const stagingFolder = '.creating'
+
+/** The names in `dir`, or none when it does not exist. */
+function entriesOf(dir: string): string[] {
+  try {
+    return readdirSync(dir)
+  } catch {
+    return []
+  }
+}
+
+/**
+ * Makes `dataDir` hold a whole embedded database before anything opens it, and returns true
+ * when it had to create one (a few seconds, 15 s and more on a busy machine: `onCreate` is told
+ * first, with whether an earlier creation was interrupted, so the start can say what it does).
+ *
+ * PGlite creates the database in `<dataDir>/.creating`; once it has written and closed it, the
+ * files move up into `dataDir` (renames within one folder: also on a mounted volume) and
+ * `.creating` is removed last. So a `dataDir` with `.creating` in it is a creation that was
+ * cut short: everything in it was made by that start (it began from an empty folder), and is
+ * deleted and created anew. A `dataDir` that holds anything else is used as it is (an existing
+ * database); `memory://` needs nothing.
+ */
+export async function prepareEmbeddedDatabase(
+  dataDir: string,
+  onCreate: (dataDir: string, interrupted: boolean) => void = () => {},
+): Promise<boolean> {
+  if (dataDir.startsWith('memory://')) return false
+  const entries = entriesOf(dataDir)
+  const interrupted = entries.includes(stagingFolder)
+  if (entries.length > 0 && !interrupted) return false
+  onCreate(dataDir, interrupted)
+  for (const entry of entries) rmSync(path.join(dataDir, entry), { recursive: true, force: true })
+  const staging = path.join(dataDir, stagingFolder)
+  mkdirSync(staging, { recursive: true })
+  const pglite = new PGlite(staging)
+  await pglite.waitReady
+  await pglite.close()
+  for (const entry of readdirSync(staging))
+    renameSync(path.join(staging, entry), path.join(dataDir, entry))
+  rmSync(staging, { recursive: true, force: true })
+  return true
 }
 
 /**

@@ -1,15 +1,22 @@
 import { loadConfig } from '../config.ts'
-import { connect } from './connect.ts'
+import { serializeError } from '../plugins/logging.ts'
+import { connect, prepareEmbeddedDatabase } from './connect.ts'
 import { migrateToLatest } from './migrate.ts'
 
 // `npm run migrate`: applies pending migrations to DATABASE_URL (or the embedded database).
 const config = loadConfig()
+if (!config.DATABASE_URL) {
+  await prepareEmbeddedDatabase(config.DATA_DIR, (dataDir) =>
+    console.log(`Creating the embedded database in ${dataDir} …`),
+  )
+}
 const db = connect({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: 1 })
 try {
   const applied = await migrateToLatest(db)
   console.log(applied.length > 0 ? `Applied: ${applied.join(', ')}` : 'Already up to date.')
 } catch (err) {
-  console.error(`Migration failed: ${(err as Error).message}`)
+  const { type, message, code } = serializeError(err)
+  console.error(`Migration failed: ${type}${code ? ` ${code}` : ''}: ${message}`)
   process.exitCode = 1
 } finally {
   await db.destroy()

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import type { Kysely } from 'kysely'
 import type { Config } from '../config.ts'
-import { connect } from '../db/connect.ts'
+import { connect, prepareEmbeddedDatabase } from '../db/connect.ts'
 import { migrateToLatest } from '../db/migrate.ts'
 import type { Database } from '../db/schema.ts'
 import { seedCatalogue } from '../db/seed.ts'
@@ -12,9 +12,28 @@ declare module 'fastify' {
   }
 }
 
-/** The Kysely instance, migrated and seeded before the server takes its first request. */
+/**
+ * The Kysely instance, migrated and seeded before the server takes its first request. Start-up
+ * takes as long as it takes (the app sets no plugin timeout); on the embedded database the
+ * first start creates it and says so, since that is the slow part.
+ */
 export default fp(
   async (app, { config }: { config: Config }) => {
+    if (!config.DATABASE_URL) {
+      const started = performance.now()
+      const created = await prepareEmbeddedDatabase(config.DATA_DIR, (dataDir, interrupted) =>
+        app.log.info(
+          { dataDir },
+          interrupted
+            ? `an earlier start was interrupted while creating the embedded database in ${dataDir}: creating it again …`
+            : `creating the embedded database in ${dataDir} … (the first start only; it can take a minute on a busy machine)`,
+        ),
+      )
+      if (created) {
+        const seconds = Math.round((performance.now() - started) / 100) / 10
+        app.log.info({ dataDir: config.DATA_DIR, seconds }, 'embedded database created')
+      }
+    }
     const db = connect({
       databaseUrl: config.DATABASE_URL,
       dataDir: config.DATA_DIR,

@@ -24,10 +24,13 @@ export interface ServerProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
 }
 
-/** `node src/server.ts` as production runs it, on 127.0.0.1 and a free port. */
+/**
+ * `node src/server.ts` as production runs it, on 127.0.0.1 and a free port. Waits up to
+ * `timeoutMs` for it to be ready: a start on a busy 2-core box can take a minute.
+ */
 export async function startServer(
   env: Record<string, string>,
-  { ready = '/healthz', timeoutMs = 30_000 }: { ready?: string | false; timeoutMs?: number } = {},
+  { ready = '/healthz', timeoutMs = 150_000 }: { ready?: string | false; timeoutMs?: number } = {},
 ): Promise<ServerProcess> {
   const port = await freePort()
   const proc = spawn(process.execPath, ['src/server.ts'], {

@@ -340,7 +340,8 @@ export async function startServer(env: Record<string, string>): Promise<ServerPr
   proc.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-20_000)))
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)))
   const url = `http://127.0.0.1:${port}`
-  const until = Date.now() + 30_000
+  // A start on a busy 2-core box (other test files running) can take a minute.
+  const until = Date.now() + 150_000
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`server exited (${proc.exitCode}): ${output}`)
     try {
@@ -349,7 +350,7 @@ export async function startServer(env: Record<string, string>): Promise<ServerPr
     } catch {}
     if (Date.now() > until) {
       proc.kill('SIGKILL')
-      throw new Error(`server not ready within 30 s: ${output}`)
+      throw new Error(`server not ready within 150 s: ${output}`)
     }
     await new Promise((r) => setTimeout(r, 100))
   }
