@@ -298,3 +298,56 @@ describe('a JSON body with a prototype key (item 10)', () => {
     expect(res.status, res.body).toBe(201)
   })
 })
+
+describe('while the service shuts down', () => {
+  it('a request arriving on an open connection gets 503 like any other error, not a bare body', async () => {
+    const db = await testDatabase()
+    const lines: string[] = []
+    const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', ...db.env })
+    const closing = await buildApp({
+      config,
+      folder: false,
+      logStream: { write: (line: string) => void lines.push(line) },
+    })
+    await closing.listen({ port: 0, host: '127.0.0.1' })
+    const { port: closingPort } = closing.server.address() as net.AddressInfo
+    try {
+      const socket = net.connect(closingPort, '127.0.0.1')
+      await new Promise((r) => socket.once('connect', r))
+      const chunks: Buffer[] = []
+      socket.on('data', (d) => chunks.push(d))
+      const ended = new Promise((r) => socket.once('close', r))
+      // A request in flight (its body still arriving) keeps the connection open while closing.
+      const body = JSON.stringify({ items: [{ sku: 'MUG-001', quantity: 1 }], customer })
+      socket.write(
+        `POST /api/orders HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nidempotency-key: shutdown-1\r\ncontent-length: ${body.length}\r\n\r\n${body.slice(0, 10)}`,
+      )
+      await new Promise((r) => setTimeout(r, 100))
+      const closed = closing.close()
+      await new Promise((r) => setTimeout(r, 100))
+      socket.write(
+        `${body.slice(10)}GET /api/products HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`,
+      )
+      await Promise.race([ended, new Promise((r) => setTimeout(r, 5000))])
+      socket.destroy()
+      await closed
+      const text = Buffer.concat(chunks).toString()
+      const second = text.indexOf('HTTP/1.1 ', 1)
+      expect(text.startsWith('HTTP/1.1 201'), text).toBe(true)
+      expect(second, text).toBeGreaterThan(0)
+      const answer = text.slice(second)
+      expect(answer).toMatch(/^HTTP\/1.1 503/)
+      expect(answer).toMatch(/\r\ncontent-security-policy: default-src 'self'/i)
+      expect(answer).toMatch(/\r\nretry-after: 5\r\n/i)
+      const reqId = /\r\nx-request-id: ([^\r]+)/i.exec(answer)?.[1]
+      expect(reqId).toBeDefined()
+      const json = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))
+      expect(json).toMatchObject({ statusCode: 503, error: 'Service Unavailable' })
+      expect(inhumaneMessage(json.message)).toBeUndefined()
+      const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>)
+      expect(logged.filter((l) => l.reqId === reqId && l.statusCode === 503)).toHaveLength(1)
+    } finally {
+      await db.drop()
+    }
+  })
+})
