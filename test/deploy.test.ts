@@ -7,8 +7,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { CredentialUnavailableError, type TokenCredential } from '@azure/identity'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { ArmClientOptions } from '../src/deploy/clients.ts'
-import { runDeployCli } from '../src/deploy/run.ts'
+import type { ArmClientOptions } from '../scripts/deploy/clients.ts'
+import { runDeployCli } from '../scripts/deploy/run.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const parametersFile = join(root, 'arm/azuredeploy.parameters.json')
@@ -468,7 +468,7 @@ describe('deploy command input checks (no Azure calls)', () => {
     delete env.AZURE_SUBSCRIPTION_ID
     const child = spawnSync(
       process.execPath,
-      ['src/deploy/cli.ts', '--resource-group', resourceGroup],
+      ['scripts/deploy/cli.ts', '--resource-group', resourceGroup],
       { cwd: root, env, encoding: 'utf8' },
     )
 

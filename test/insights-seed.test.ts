@@ -2,14 +2,14 @@ import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { type Kysely, sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { seedOrders } from '../scripts/seed-orders.ts'
 import { connect } from '../src/db/connect.ts'
 import type { Database } from '../src/db/schema.ts'
-import { seedOrders } from '../src/insights/seed-orders.ts'
 import { orderNumberPattern } from '../src/orders/order-number.ts'
 import { testDatabase, usingPostgres } from './helpers/context.ts'
 import { aggregates, groupByOrderLines } from './helpers/insights.ts'
 
-const script = fileURLToPath(new URL('../src/insights/seed-orders.ts', import.meta.url))
+const script = fileURLToPath(new URL('../scripts/seed-orders.ts', import.meta.url))
 
 describe('npm run seed:orders', () => {
   it('refuses to run without a PostgreSQL DATABASE_URL, and says why', () => {

@@ -11,7 +11,6 @@ import { customer, testDatabase, usingPostgres } from './helpers/context.ts'
 // service started from them on Node 24 against PostgreSQL. If the runtime image would miss a
 // dependency or a file, this fails.
 const imageFiles = ['package.json', 'package-lock.json', 'src', 'views', 'migrations', 'public']
-const excluded = ['src/deploy'] // .dockerignore
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -30,10 +29,7 @@ describe.skipIf(!usingPostgres)('the production install (PostgreSQL)', () => {
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'order-image-'))
     for (const f of imageFiles) {
-      cpSync(f, path.join(dir, f), {
-        recursive: true,
-        filter: (src) => !excluded.some((x) => src.startsWith(x)),
-      })
+      cpSync(f, path.join(dir, f), { recursive: true })
     }
     execFileSync(
       'npm',
@@ -81,7 +77,9 @@ describe.skipIf(!usingPostgres)('the production install (PostgreSQL)', () => {
     ]) {
       expect(existsSync(path.join(dir, 'node_modules', dev)), dev).toBe(false)
     }
+    // The command-line tools (deploy, bulk loader, scale bench) live in scripts/, not in src/.
     expect(existsSync(path.join(dir, 'src/deploy'))).toBe(false)
+    expect(existsSync(path.join(dir, 'scripts'))).toBe(false)
   })
 
   it('starts on Node 24, becomes ready and takes an order', async () => {

@@ -1,10 +1,35 @@
-import { type Kysely, sql } from 'kysely'
+import { type Kysely, type RawBuilder, sql } from 'kysely'
 import { PLAN_EACH_RUN } from '../db/connect.ts'
 import type { Database } from '../db/schema.ts'
 
 // Any constant works; it only has to be the same for every instance of this service, and for
 // every other writer of the aggregates (the bulk loader takes it too).
 export const FOLDER_LOCK = 0x0f0_1d3n
+
+/**
+ * Adds sums to the per-state-and-product aggregate: `rows` selects (state, product_id, units,
+ * orders, revenue_cents), at most one row per (state, product_id). The one way the aggregate
+ * is written: by the folder, and by the bulk loader (scripts/seed-orders.ts).
+ */
+export const addToStateProductSales = (rows: RawBuilder<unknown>) => sql`
+  insert into state_product_sales as t (state, product_id, units, orders, revenue_cents)
+  ${rows}
+  on conflict (state, product_id) do update
+  set units = t.units + excluded.units,
+      orders = t.orders + excluded.orders,
+      revenue_cents = t.revenue_cents + excluded.revenue_cents`
+
+/**
+ * Adds sums to the per-state aggregate: `rows` selects (state, orders, units, revenue_cents),
+ * at most one row per state. Written like addToStateProductSales, by the same two writers.
+ */
+export const addToStateSales = (rows: RawBuilder<unknown>) => sql`
+  insert into state_sales as t (state, orders, units, revenue_cents)
+  ${rows}
+  on conflict (state) do update
+  set orders = t.orders + excluded.orders,
+      units = t.units + excluded.units,
+      revenue_cents = t.revenue_cents + excluded.revenue_cents`
 
 /**
  * Moves up to `batchSize` queued sales into the aggregates in one statement: the
@@ -33,21 +58,11 @@ export async function foldSales(db: Kysely<Database>, batchSize = 5000): Promise
       delete from sales_queue q using batch b
       where q.id = b.id
       returning q.state, q.product_id, q.units, q.revenue_cents, q.orders
-    ), by_product as (
-      insert into state_product_sales as t (state, product_id, units, orders, revenue_cents)
+    ), by_product as (${addToStateProductSales(sql`
       select state, product_id, sum(units), count(*), sum(revenue_cents)
-      from moved group by state, product_id
-      on conflict (state, product_id) do update
-      set units = t.units + excluded.units,
-          orders = t.orders + excluded.orders,
-          revenue_cents = t.revenue_cents + excluded.revenue_cents
-    ), by_state as (
-      insert into state_sales as t (state, orders, units, revenue_cents)
-      select state, sum(orders), sum(units), sum(revenue_cents) from moved group by state
-      on conflict (state) do update
-      set orders = t.orders + excluded.orders,
-          units = t.units + excluded.units,
-          revenue_cents = t.revenue_cents + excluded.revenue_cents
+      from moved group by state, product_id`)}
+    ), by_state as (${addToStateSales(sql`
+      select state, sum(orders), sum(units), sum(revenue_cents) from moved group by state`)}
     )
     select count(*)::int as folded from moved
   `.execute(db)

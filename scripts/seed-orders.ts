@@ -2,12 +2,23 @@ import { randomFillSync, randomUUID } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { parseArgs } from 'node:util'
+import {
+  DummyDriver,
+  Kysely,
+  PostgresAdapter,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  type RawBuilder,
+  sql,
+} from 'kysely'
 import pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
-import { connect } from '../db/connect.ts'
-import { migrateToLatest } from '../db/migrate.ts'
-import { seedCatalogue } from '../db/seed.ts'
-import { FOLDER_LOCK } from './folder.ts'
+import { connect } from '../src/db/connect.ts'
+import { migrateToLatest } from '../src/db/migrate.ts'
+import type { Database } from '../src/db/schema.ts'
+import { seedCatalogue } from '../src/db/seed.ts'
+import { addToStateProductSales, addToStateSales, FOLDER_LOCK } from '../src/insights/folder.ts'
+import { encodeOrderNumber } from '../src/orders/order-number.ts'
 
 /**
  * Bulk-loads realistic orders with COPY: `npm run seed:orders -- --count 1000000`.
@@ -102,24 +113,12 @@ function productPickers(products: Product[], random: () => number): Map<string, 
   return pickers
 }
 
-const alphabet = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
-
-/** `count` order numbers, 50 bits each from crypto, in the service's `XXXXX-XXXXX` form. */
+/** `count` order numbers, 50 bits each from crypto, encoded as the service encodes them. */
 function orderNumbers(count: number): string[] {
   const words = randomFillSync(new Uint32Array(count * 2))
   const out: string[] = new Array(count)
-  for (let i = 0; i < count; i++) {
-    let s = ''
-    for (const word of [words[2 * i] as number, words[2 * i + 1] as number]) {
-      let bits = word & 0x1ffffff
-      for (let c = 0; c < 5; c++) {
-        s += alphabet[bits & 31]
-        bits >>>= 5
-      }
-      if (s.length === 5) s += '-'
-    }
-    out[i] = s
-  }
+  for (let i = 0; i < count; i++)
+    out[i] = encodeOrderNumber(words[2 * i] as number, words[2 * i + 1] as number)
   return out
 }
 
@@ -225,6 +224,22 @@ async function copyRows(client: pg.ClientBase, statement: string, rows: string[]
   await pipeline(Readable.from(chunks()), client.query(copyFrom(statement)))
 }
 
+// Compiles the service's SQL for this loader's own pg connections (COPY needs a raw client).
+const compiler = new Kysely<Database>({
+  dialect: {
+    createAdapter: () => new PostgresAdapter(),
+    createDriver: () => new DummyDriver(),
+    createIntrospector: (db) => new PostgresIntrospector(db),
+    createQueryCompiler: () => new PostgresQueryCompiler(),
+  },
+})
+
+/** Runs a Kysely sql`` statement on a raw pg client. */
+const run = (client: pg.ClientBase, query: RawBuilder<unknown>) => {
+  const { sql: text, parameters } = query.compile(compiler)
+  return client.query(text, [...parameters])
+}
+
 async function loadBatch(client: pg.ClientBase, batch: Batch) {
   await client.query('begin')
   try {
@@ -233,33 +248,19 @@ async function loadBatch(client: pg.ClientBase, batch: Batch) {
     // The folder's lock: aggregate rows are then updated by one writer at a time, in any order.
     await client.query('select pg_advisory_xact_lock($1)', [FOLDER_LOCK])
     const p = [...batch.byProduct]
-    await client.query(
-      `insert into state_product_sales as t (state, product_id, units, orders, revenue_cents)
-       select * from unnest($1::text[], $2::int[], $3::bigint[], $4::bigint[], $5::bigint[])
-       on conflict (state, product_id) do update
-       set units = t.units + excluded.units, orders = t.orders + excluded.orders,
-           revenue_cents = t.revenue_cents + excluded.revenue_cents`,
-      [
-        p.map(([k]) => k.slice(0, 2)),
-        p.map(([k]) => Number(k.slice(3))),
-        p.map(([, s]) => s.units),
-        p.map(([, s]) => s.orders),
-        p.map(([, s]) => s.revenue),
-      ],
+    await run(
+      client,
+      addToStateProductSales(sql`
+        select * from unnest(${p.map(([k]) => k.slice(0, 2))}::text[],
+          ${p.map(([k]) => Number(k.slice(3)))}::int[], ${p.map(([, s]) => s.units)}::bigint[],
+          ${p.map(([, s]) => s.orders)}::bigint[], ${p.map(([, s]) => s.revenue)}::bigint[])`),
     )
     const s = [...batch.byState]
-    await client.query(
-      `insert into state_sales as t (state, orders, units, revenue_cents)
-       select * from unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[])
-       on conflict (state) do update
-       set orders = t.orders + excluded.orders, units = t.units + excluded.units,
-           revenue_cents = t.revenue_cents + excluded.revenue_cents`,
-      [
-        s.map(([k]) => k),
-        s.map(([, v]) => v.orders),
-        s.map(([, v]) => v.units),
-        s.map(([, v]) => v.revenue),
-      ],
+    await run(
+      client,
+      addToStateSales(sql`
+        select * from unnest(${s.map(([k]) => k)}::text[], ${s.map(([, v]) => v.orders)}::bigint[],
+          ${s.map(([, v]) => v.units)}::bigint[], ${s.map(([, v]) => v.revenue)}::bigint[])`),
     )
     await client.query('commit')
   } catch (err) {
