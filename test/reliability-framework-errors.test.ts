@@ -194,6 +194,18 @@ describe('errors Fastify raises while reading the request, outside any handler',
   })
 })
 
+describe('a body of a type no parser reads (415) says what would be read', () => {
+  it.each([
+    ['text/xml', /text\/xml.*application\/json.*application\/x-www-form-urlencoded/],
+    ['multipart/form-data; boundary=x', /multipart\/form-data/],
+    ['', /without a readable type/],
+  ])('Content-Type: %s', async (type, expected) => {
+    const headers: Record<string, string> = type ? { 'content-type': type } : {}
+    const res = await request('POST', '/api/orders', { headers, body: '<a/>' })
+    expect(await expectHandled(res, 415, 'json')).toMatch(expected)
+  })
+})
+
 describe("what Node's HTTP parser refuses before Fastify sees a request", () => {
   /** The parser's answers: JSON, the security headers, a fresh id and one log line with it. */
   async function expectParserAnswer(res: RawResponse, status: number, code: RegExp) {

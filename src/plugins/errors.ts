@@ -119,6 +119,15 @@ const shuttingDown = Object.assign(
   { code: 'SHUTTING_DOWN', statusCode: 503 },
 )
 
+const mediaType = /^[a-z0-9!#$&^_.+-]{1,40}\/[a-z0-9!#$&^_.+-]{1,40}$/
+
+/** Why a body of a type no parser reads is refused, naming the type when it is one. */
+function unsupportedMediaType(request: FastifyRequest): string {
+  const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
+  const sent = mediaType.test(type) ? `A body of type ${type}` : 'A body without a readable type'
+  return `${sent} cannot be read here: send JSON (application/json) or a form (application/x-www-form-urlencoded).`
+}
+
 /** The client closed the connection while its body was still arriving. */
 const clientGone = (err: unknown, request: FastifyRequest) =>
   request.raw.readableAborted || (request.raw.errored != null && request.raw.errored === err)
@@ -239,6 +248,9 @@ export default fp(
           status,
           'Something went wrong on our side. Please try again shortly.',
         )
+      }
+      if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+        return sendError(request, reply, 415, unsupportedMediaType(request))
       }
       if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
         return sendError(
