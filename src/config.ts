@@ -35,6 +35,9 @@ const ConfigSchema = Type.Object({
   DATABASE_STATEMENT_TIMEOUT_MS: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 10_000 }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 600_000, default: 10_000 }),
   WEB_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
+  // Back office: the first admin, created at start when no admin exists (README "Back office").
+  ADMIN_EMAIL: Type.Optional(Type.String({ pattern: '^[^@\\s]+@[^@\\s]+$', maxLength: 254 })),
+  ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 15, maxLength: 1024 })),
 })
 
 export type Config = Static<typeof ConfigSchema>
@@ -43,6 +46,16 @@ export class ConfigError extends Error {}
 
 /** Reads and validates the environment; a bad value throws a one-line ConfigError naming it. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Ajv would coerce "0x10" to 16, "1e3" to 1000 and "true" to 1: a number in the environment
+  // is decimal digits, like a quantity on the form (docs/reliability.md, "Numbers are numbers").
+  for (const [name, schema] of Object.entries(ConfigSchema.properties)) {
+    const value = env[name]
+    if (value !== undefined && schema.type === 'integer' && !/^[0-9]+$/.test(value)) {
+      throw new ConfigError(
+        `Invalid configuration: ${name} must be a whole number in decimal digits`,
+      )
+    }
+  }
   let config: Config
   try {
     config = envSchema<Config>({ schema: ConfigSchema, data: env })
@@ -54,6 +67,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (typeof value === 'number' && !Number.isFinite(value)) {
       throw new ConfigError(`Invalid configuration: ${name} must be a finite number`)
     }
+  }
+  if (Boolean(config.ADMIN_EMAIL) !== Boolean(config.ADMIN_PASSWORD)) {
+    throw new ConfigError('Invalid configuration: ADMIN_EMAIL and ADMIN_PASSWORD go together')
   }
   return config
 }

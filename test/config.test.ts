@@ -23,6 +23,12 @@ describe('configuration', () => {
     [{ PORT: '70000' }, 'PORT'],
     [{ PORT: '1e309' }, 'PORT'],
     [{ DATABASE_POOL_SIZE: '-Infinity' }, 'DATABASE_POOL_SIZE'],
+    // Numbers are decimal digits, as on the order form: no hex, exponents, booleans, spaces.
+    [{ PORT: '0x10' }, 'PORT'],
+    [{ RATE_LIMIT_MAX: '1e3' }, 'RATE_LIMIT_MAX'],
+    [{ WEB_CONCURRENCY: 'true' }, 'WEB_CONCURRENCY'],
+    [{ DATABASE_POOL_SIZE: ' 10' }, 'DATABASE_POOL_SIZE'],
+    [{ FOLD_INTERVAL_MS: '200.0' }, 'FOLD_INTERVAL_MS'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
   ])('refuses %o naming the variable', (env, name) => {
