@@ -50,7 +50,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   // is decimal digits, like a quantity on the form (docs/reliability.md, "Numbers are numbers").
   for (const [name, schema] of Object.entries(ConfigSchema.properties)) {
     const value = env[name]
-    if (value !== undefined && schema.type === 'integer' && !/^[0-9]+$/.test(value)) {
+    if (
+      value !== undefined &&
+      (schema as { type?: unknown }).type === 'integer' &&
+      !/^[0-9]+$/.test(value)
+    ) {
       throw new ConfigError(
         `Invalid configuration: ${name} must be a whole number in decimal digits`,
       )
