@@ -16,7 +16,7 @@ import { from as copyFrom } from 'pg-copy-streams'
 import { connect } from '../src/db/connect.ts'
 import { migrateToLatest } from '../src/db/migrate.ts'
 import type { Database } from '../src/db/schema.ts'
-import { seedCatalogue } from '../src/db/seed.ts'
+import { seedCatalogue } from '../src/products/seed.ts'
 import { addToStateProductSales, addToStateSales, FOLDER_LOCK } from '../src/insights/folder.ts'
 import { encodeOrderNumber } from '../src/orders/order-number.ts'
 

@@ -5,8 +5,8 @@ import type { Config } from './config.ts'
 import insights from './insights/plugin.ts'
 import insightsRoutes from './insights/routes.ts'
 import orderApiRoutes from './orders/api-routes.ts'
-import ordersRepository from './orders/orders-repository.ts'
 import pageRoutes from './orders/page-routes.ts'
+import orders from './orders/plugin.ts'
 import bodyParsers from './plugins/body-parsers.ts'
 import db from './plugins/db.ts'
 import errors, { clientError, frameworkError } from './plugins/errors.ts'
@@ -17,7 +17,7 @@ import openapi from './plugins/openapi.ts'
 import security, { trustProxy } from './plugins/security.ts'
 import trailingSlash from './plugins/trailing-slash.ts'
 import views from './plugins/views.ts'
-import productRoutes from './products/routes.ts'
+import products from './products/plugin.ts'
 import { formatSchemaErrors } from './validation.ts'
 
 export interface BuildOptions {
@@ -61,12 +61,12 @@ export async function buildApp({ config, logStream, folder = true }: BuildOption
   await app.register(views, { config })
   await app.register(openapi)
   await app.register(db, { config })
-  await app.register(insights, { config, folder })
   await app.register(metrics, { config })
+  await app.register(insights, { config, folder })
   await app.register(health)
 
-  await app.register(ordersRepository, { config })
-  await app.register(productRoutes)
+  await app.register(orders, { config })
+  await app.register(products)
   await app.register(orderApiRoutes)
   await app.register(insightsRoutes)
   await app.register(pageRoutes)

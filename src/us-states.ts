@@ -1,3 +1,5 @@
+import { Type } from 'typebox'
+
 /** The 50 states and DC, by USPS code. */
 export const usStates: Readonly<Record<string, string>> = {
   AL: 'Alabama',
@@ -54,6 +56,12 @@ export const usStates: Readonly<Record<string, string>> = {
 }
 
 export const stateCodes: readonly string[] = Object.keys(usStates)
+
+/** A state as its USPS code, the schema the orders and the insights routes share. */
+export const StateCode = Type.String({
+  enum: stateCodes as string[],
+  errorMessage: 'must be a US state as its 2-letter code, like CA or NY',
+})
 
 /** A state code as typed (`tx`, ` TX `) in its canonical form (`TX`); valid or not is the caller's. */
 export function normaliseStateCode(code: string): string {

@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto'
 import fc from 'fast-check'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { OrderRequest } from '../src/orders/order.ts'
-import { ordersRepository } from '../src/orders/orders-repository.ts'
-import type { PlaceOrderResult } from '../src/orders/place-order.ts'
-import { placeOrders } from '../src/orders/place-orders.ts'
+import { orderBatcher } from '../src/orders/order-batcher.ts'
+import { placeOrderBatch } from '../src/orders/place-order-batch.ts'
+import type { PlaceOrderResult } from '../src/orders/placement.ts'
+import type { OrderRequest } from '../src/orders/schemas.ts'
 import { buildTestApp, customer, stock, type TestApp } from './helpers/context.ts'
 
 // Orders placed together share one statement and one transaction (src/orders/place-orders.ts);
@@ -54,7 +54,7 @@ async function expectStoredAsAnswered(results: (PlaceOrderResult | Error)[]) {
   }
 }
 
-describe('placeOrders: several orders in one statement', () => {
+describe('placeOrderBatch: several orders in one statement', () => {
   it('places every order when stock suffices, in one transaction, queueing each sale once', async () => {
     await setStock('MUG-001', 100)
     await setStock('LMP-006', 100)
@@ -65,7 +65,7 @@ describe('placeOrders: several orders in one statement', () => {
           from sales_queue`.execute(t.app.db)
       ).rows[0]
     const before = await queued()
-    const results = await placeOrders(
+    const results = await placeOrderBatch(
       t.app.db,
       Array.from({ length: 10 }, (_, i) =>
         request(
@@ -90,7 +90,7 @@ describe('placeOrders: several orders in one statement', () => {
 
   it('sells the last units to the first orders, and answers the rest out of stock', async () => {
     await setStock('KNF-008', 5)
-    const results = await placeOrders(
+    const results = await placeOrderBatch(
       t.app.db,
       Array.from({ length: 8 }, () => request([{ sku: 'KNF-008', quantity: 1 }])),
     )
@@ -102,7 +102,7 @@ describe('placeOrders: several orders in one statement', () => {
     // The batch's running sum counts the first order's 3 lamps, which it never takes.
     await setStock('LMP-006', 5)
     await setStock('PRS-012', 10)
-    const results = await placeOrders(t.app.db, [
+    const results = await placeOrderBatch(t.app.db, [
       request([
         { sku: 'LMP-006', quantity: 3 },
         { sku: 'PRS-012', quantity: 100 },
@@ -117,9 +117,9 @@ describe('placeOrders: several orders in one statement', () => {
   it('answers each idempotency key as alone: replayed, reused or new, even twice in one batch', async () => {
     await setStock('MUG-001', 100)
     const earlier = request([{ sku: 'MUG-001', quantity: 1 }])
-    const [first] = await placeOrders(t.app.db, [earlier])
+    const [first] = await placeOrderBatch(t.app.db, [earlier])
     const key = randomUUID()
-    const results = await placeOrders(t.app.db, [
+    const results = await placeOrderBatch(t.app.db, [
       request([{ sku: 'MUG-001', quantity: 1 }], key),
       earlier,
       request([{ sku: 'MUG-001', quantity: 1 }], key),
@@ -176,7 +176,7 @@ describe('placeOrders: several orders in one statement', () => {
           ...request([{ sku: 'MUG-001', quantity: 1 }]),
           customer: c,
         }))
-        const results = await placeOrders(t.app.db, sent)
+        const results = await placeOrderBatch(t.app.db, sent)
         expect(kinds(results)).toEqual(Array(sent.length).fill('placed'))
         const { rows } = await sql<Record<string, string>>`
           select order_number, customer_name as name, email, address, city, state, zip
@@ -198,7 +198,7 @@ describe('placeOrders: several orders in one statement', () => {
       ...request([{ sku: 'MUG-001', quantity: 1 }]),
       customer: { ...customer, state: 'TEXAS' },
     }
-    const results = await placeOrders(t.app.db, [
+    const results = await placeOrderBatch(t.app.db, [
       request([{ sku: 'MUG-001', quantity: 1 }]),
       bad,
       request([{ sku: 'MUG-001', quantity: 1 }]),
@@ -214,7 +214,7 @@ describe('placeOrders: several orders in one statement', () => {
     await setStock('PRS-012', 30)
     const batches = await Promise.all(
       Array.from({ length: 8 }, (_, b) =>
-        placeOrders(
+        placeOrderBatch(
           t.app.db,
           Array.from({ length: 6 }, (_, i) =>
             request(
@@ -250,7 +250,7 @@ describe('placeOrders: several orders in one statement', () => {
   })
 })
 
-describe('the orders repository', () => {
+describe('the order batcher', () => {
   const concurrentOrders = (app: TestApp['app'], n: number) =>
     Promise.all(
       Array.from({ length: n }, () => app.orders.place(request([{ sku: 'CHR-014', quantity: 1 }]))),
@@ -270,10 +270,10 @@ describe('the orders repository', () => {
 
   it('looks up orders that are asked for together, each answered with its own', async () => {
     const placed = await concurrentOrders(t.app, 5)
-    // A fresh repository: the first one remembers what it placed and would not ask the database.
-    const repository = ordersRepository(t.app.db, { batchMax: 64 })
+    // A fresh batcher: the first one remembers what it placed and would not ask the database.
+    const batcher = orderBatcher(t.app.db, { batchMax: 64 })
     const numbers = [...placed.map((r) => ('order' in r ? r.order.orderNumber : '')), 'ZZZZZ-ZZZZZ']
-    const found = await Promise.all(numbers.map((n) => repository.find(n)))
+    const found = await Promise.all(numbers.map((n) => batcher.find(n)))
     expect(found.map((o) => o?.orderNumber)).toEqual([...numbers.slice(0, 5), undefined])
     const first = placed[0]
     expect(found[0]).toEqual(first && 'order' in first ? first.order : 'no order')
@@ -281,7 +281,7 @@ describe('the orders repository', () => {
 
   it('reads back orders of several lines as placement answered them, lines in SKU order', async () => {
     for (const sku of ['MUG-001', 'NTB-009', 'CAP-003', 'TEE-002']) await setStock(sku, 1_000)
-    const results = await placeOrders(t.app.db, [
+    const results = await placeOrderBatch(t.app.db, [
       request([
         { sku: 'TEE-002', quantity: 1 },
         { sku: 'MUG-001', quantity: 2 },
@@ -295,8 +295,8 @@ describe('the orders repository', () => {
     ])
     const orders = results.map((r) => (!(r instanceof Error) && 'order' in r ? r.order : undefined))
     const [a, b, c] = numbersOf(results) as [string, string, string]
-    const repository = ordersRepository(t.app.db, { batchMax: 64 })
-    const found = await Promise.all([c, a, 'ZZZZZ-ZZZZZ', b, a].map((n) => repository.find(n)))
+    const batcher = orderBatcher(t.app.db, { batchMax: 64 })
+    const found = await Promise.all([c, a, 'ZZZZZ-ZZZZZ', b, a].map((n) => batcher.find(n)))
     expect(found).toEqual([orders[2], orders[0], undefined, orders[1], orders[0]])
     expect(found[1]?.items.map((i) => i.sku)).toEqual(['MUG-001', 'NTB-009', 'TEE-002'])
 
@@ -311,7 +311,7 @@ describe('the orders repository', () => {
     for (const sku of ['TEE-002', 'NTB-009', 'MUG-001'])
       await sql`insert into order_lines (order_id, product_id, quantity, unit_price_cents)
         select ${rows[0]?.id}, id, 1, 0 from products where sku = ${sku}`.execute(t.app.db)
-    const reversed = await ordersRepository(t.app.db, { batchMax: 64 }).find('REVRS-0RDER')
+    const reversed = await orderBatcher(t.app.db, { batchMax: 64 }).find('REVRS-0RDER')
     expect(reversed?.items.map((i) => i.sku)).toEqual(['MUG-001', 'NTB-009', 'TEE-002'])
   })
 })

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Database } from '../src/db/schema.ts'
 import { foldSales } from '../src/insights/folder.ts'
 import { placeOrder } from '../src/orders/place-order.ts'
-import { placeOrders } from '../src/orders/place-orders.ts'
+import { placeOrderBatch } from '../src/orders/place-order-batch.ts'
 import { catalogue } from '../src/products/catalogue.ts'
 import { stateCodes } from '../src/us-states.ts'
 import {
@@ -58,7 +58,7 @@ describe.skipIf(!usingPostgres)(
         'a batch',
         async (db: Kysely<Database>, items: { sku: string; quantity: number }[]) =>
           (
-            await placeOrders(db, [
+            await placeOrderBatch(db, [
               { items, customer, idempotencyKey: randomUUID() },
               { items, customer, idempotencyKey: randomUUID() },
             ])

@@ -18,12 +18,8 @@ export interface OrdersTable {
   order_number: string
   idempotency_key: string
   request_hash: string
-  customer_name: string
-  email: string
-  address: string
-  city: string
-  state: string
-  zip: string
+  // The customer's columns (customer_name, email, address, city, state, zip) are added by
+  // src/orders/customer.ts from its list of customer fields.
   status: Generated<string>
   total_cents: Int8
   created_at: Generated<Date>

@@ -1,4 +1,4 @@
-import type { InsightsOverview, StateInsights } from './queries.ts'
+import type { InsightsOverview, StateInsights } from './schemas.ts'
 import { usMap } from './us-map.ts'
 
 const count = new Intl.NumberFormat('en-US')

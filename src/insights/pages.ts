@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from 'typebox'
 import { sendError } from '../plugins/errors.ts'
 import { normaliseStateCode, usStates } from '../us-states.ts'
 import { barChart, mapView } from './charts.ts'
+import { StatePageParams } from './schemas.ts'
 
 // Aggregates only, and the same for every visitor: a shared cache may keep them a moment.
 const cacheControl = 'public, max-age=1'
@@ -17,7 +17,7 @@ const insightsPages: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/insights/:state',
-    { schema: { hide: true, params: Type.Object({ state: Type.String({ maxLength: 20 }) }) } },
+    { schema: { hide: true, params: StatePageParams } },
     async (request, reply) => {
       const { state } = request.params
       const code = normaliseStateCode(state)

@@ -2,13 +2,10 @@ import fp from 'fastify-plugin'
 import type { Config } from '../config.ts'
 import { ttlCache } from '../ttl-cache.ts'
 import { type Folder, type FolderStats, MAX_FOLD_BATCH, startFolder } from './folder.ts'
-import {
-  type InsightsOverview,
-  insightsOverview,
-  type StateInsights,
-  stateInsights,
-} from './queries.ts'
-import { cachedTopProducts, type TopProduct } from './top-products.ts'
+import { registerInsightsMetrics } from './metrics.ts'
+import { insightsOverview, stateInsights } from './queries.ts'
+import type { InsightsOverview, StateInsights, TopProduct } from './schemas.ts'
+import { cachedTopProducts } from './top-products.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -46,6 +43,7 @@ export default fp(
     app.decorate('folderStats', {
       getter: () => running?.stats ?? idle,
     })
+    registerInsightsMetrics(app.metrics.registry, app.db, () => app.folderStats)
     if (!folder) return
     app.addHook('onReady', async () => {
       running = startFolder(app.db, {
@@ -61,5 +59,5 @@ export default fp(
     // preClose runs before the pool closes: the batch in flight finishes first.
     app.addHook('preClose', async () => running?.stop())
   },
-  { name: 'insights', dependencies: ['db'] },
+  { name: 'insights', dependencies: ['db', 'metrics'] },
 )

@@ -1,59 +1,10 @@
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/schema.ts'
 import { stateCodes, usStates } from '../us-states.ts'
+import type { InsightsOverview, ProductSales, StateInsights, StateSummary } from './schemas.ts'
 
 // Every read here touches the aggregates only (at most states x products rows), never orders:
 // their cost does not grow with the number of orders.
-
-export interface ProductSales {
-  sku: string
-  name: string
-  units: number
-  orders: number
-  revenueCents: number
-}
-
-export interface StateSummary {
-  state: string
-  name: string
-  orders: number
-  units: number
-  revenueCents: number
-  /** The state's best seller by units, or null before its first sale. */
-  topProduct: { sku: string; name: string; units: number } | null
-}
-
-export interface InsightsOverview {
-  orders: number
-  units: number
-  revenueCents: number
-  /** The national top three by units. */
-  national: ProductSales[]
-  /** Every state and DC, alphabetical by code, zeros where nothing sold yet. */
-  states: StateSummary[]
-}
-
-export interface NationalComparison {
-  sku: string
-  name: string
-  nationalRank: number
-  nationalUnits: number
-  unitsInState: number
-  /** 1 for the state's best seller; null when the state has not bought it. */
-  rankInState: number | null
-}
-
-export interface StateInsights {
-  state: string
-  name: string
-  orders: number
-  units: number
-  revenueCents: number
-  /** Every product sold in the state, most units first (ties by catalogue order). */
-  products: ProductSales[]
-  /** The national top three, and where each stands in this state. */
-  national: NationalComparison[]
-}
 
 const n = (v: string | number | bigint) => Number(v)
 

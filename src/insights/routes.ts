@@ -1,10 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { preValidationHookHandler } from 'fastify'
-import { Type } from 'typebox'
-import { StateCode } from '../orders/schemas.ts'
 import { normaliseStateCode } from '../us-states.ts'
 import insightsPages from './pages.ts'
-import { InsightsOverview, StateInsights } from './schemas.ts'
+import { InsightsOverview, StateInsights, StateParams, StateTopProducts } from './schemas.ts'
 
 /** `tx`, ` TX ` are TX here as on the pages (which redirect) and in orders. */
 const canonicalState: preValidationHookHandler = (request, _reply, done) => {
@@ -20,15 +18,8 @@ const insightsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['insights'],
         summary: "A state's three best-selling products by units",
-        params: Type.Object({ state: StateCode }),
-        response: {
-          200: Type.Object({
-            state: Type.String(),
-            products: Type.Array(
-              Type.Object({ sku: Type.String(), name: Type.String(), units: Type.Integer() }),
-            ),
-          }),
-        },
+        params: StateParams,
+        response: { 200: StateTopProducts },
       },
       preValidation: canonicalState,
     },
@@ -57,7 +48,7 @@ const insightsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['insights'],
         summary: "A state's products by units and revenue, compared with the national top three",
-        params: Type.Object({ state: StateCode }),
+        params: StateParams,
         response: { 200: StateInsights },
       },
       preValidation: canonicalState,

@@ -1,6 +1,17 @@
-import { Type } from 'typebox'
+import { type Static, Type } from 'typebox'
+import { StateCode } from '../us-states.ts'
+
+// Every shape the insights answer with, and its type (`Static`): one definition each.
 
 const Cents = Type.Integer({ description: 'integer cents' })
+
+/** A product's units sold: one of a state's best sellers (the confirmation page's top three). */
+export const TopProduct = Type.Object({
+  sku: Type.String(),
+  name: Type.String(),
+  units: Type.Integer(),
+})
+export type TopProduct = Static<typeof TopProduct>
 
 export const ProductSales = Type.Object({
   sku: Type.String(),
@@ -9,26 +20,40 @@ export const ProductSales = Type.Object({
   orders: Type.Integer(),
   revenueCents: Cents,
 })
+export type ProductSales = Static<typeof ProductSales>
+
+export const StateSummary = Type.Object({
+  state: Type.String(),
+  name: Type.String(),
+  orders: Type.Integer(),
+  units: Type.Integer(),
+  revenueCents: Cents,
+  /** The state's best seller by units, or null before its first sale. */
+  topProduct: Type.Union([TopProduct, Type.Null()]),
+})
+export type StateSummary = Static<typeof StateSummary>
 
 export const InsightsOverview = Type.Object({
   orders: Type.Integer(),
   units: Type.Integer(),
   revenueCents: Cents,
   national: Type.Array(ProductSales, { description: 'the national top three by units' }),
-  states: Type.Array(
-    Type.Object({
-      state: Type.String(),
-      name: Type.String(),
-      orders: Type.Integer(),
-      units: Type.Integer(),
-      revenueCents: Cents,
-      topProduct: Type.Union([
-        Type.Object({ sku: Type.String(), name: Type.String(), units: Type.Integer() }),
-        Type.Null(),
-      ]),
-    }),
-  ),
+  /** Every state and DC, alphabetical by code, zeros where nothing sold yet. */
+  states: Type.Array(StateSummary),
 })
+export type InsightsOverview = Static<typeof InsightsOverview>
+
+/** One of the national top three, and where it stands in a state. */
+export const NationalComparison = Type.Object({
+  sku: Type.String(),
+  name: Type.String(),
+  nationalRank: Type.Integer(),
+  nationalUnits: Type.Integer(),
+  unitsInState: Type.Integer(),
+  /** 1 for the state's best seller; null when the state has not bought it. */
+  rankInState: Type.Union([Type.Integer(), Type.Null()]),
+})
+export type NationalComparison = Static<typeof NationalComparison>
 
 export const StateInsights = Type.Object({
   state: Type.String(),
@@ -37,15 +62,20 @@ export const StateInsights = Type.Object({
   units: Type.Integer(),
   revenueCents: Cents,
   products: Type.Array(ProductSales, { description: 'every product sold there, most units first' }),
-  national: Type.Array(
-    Type.Object({
-      sku: Type.String(),
-      name: Type.String(),
-      nationalRank: Type.Integer(),
-      nationalUnits: Type.Integer(),
-      unitsInState: Type.Integer(),
-      rankInState: Type.Union([Type.Integer(), Type.Null()]),
-    }),
-    { description: 'the national top three, and where each stands in this state' },
-  ),
+  national: Type.Array(NationalComparison, {
+    description: 'the national top three, and where each stands in this state',
+  }),
 })
+export type StateInsights = Static<typeof StateInsights>
+
+/** A state's three best sellers, for GET /api/states/:state/top-products. */
+export const StateTopProducts = Type.Object({
+  state: Type.String(),
+  products: Type.Array(TopProduct),
+})
+
+/** `:state` of the insights API: a state code (normalised before validation, see routes.ts). */
+export const StateParams = Type.Object({ state: StateCode })
+
+/** `:state` of the insights pages: anything short; the page redirects or answers 404 itself. */
+export const StatePageParams = Type.Object({ state: Type.String({ maxLength: 20 }) })

@@ -1,12 +1,7 @@
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/schema.ts'
 import { ttlCache } from '../ttl-cache.ts'
-
-export interface TopProduct {
-  sku: string
-  name: string
-  units: number
-}
+import type { TopProduct } from './schemas.ts'
 
 /** The best sellers of a state, read from the folded aggregate: an index range scan. */
 export async function topProducts(

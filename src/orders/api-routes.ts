@@ -1,18 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from 'typebox'
 import { sendError } from '../plugins/errors.ts'
-import { normalizeOrderNumber, orderNumberPattern } from './order-number.ts'
+import { orderRateLimit } from './rate-limit.ts'
 import {
   ErrorResponse,
-  IdempotencyKey,
+  IdempotencyHeaders,
   mergedLinesProblem,
   normaliseOrderBody,
   Order,
   OrderNumberParams,
   OrderRequestBody,
 } from './schemas.ts'
-
-const validNumber = new RegExp(orderNumberPattern)
 
 const orderApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
@@ -23,7 +20,7 @@ const orderApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Place an order',
         description:
           'Retrying with the same Idempotency-Key and body returns the same order; the same key with another body is refused with 422.',
-        headers: Type.Object({ 'idempotency-key': IdempotencyKey }),
+        headers: IdempotencyHeaders,
         body: OrderRequestBody,
         response: {
           200: Order,
@@ -34,6 +31,9 @@ const orderApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
           429: ErrorResponse,
         },
       },
+      // One budget per client for this route and the form's POST /orders (security.ts), checked
+      // before the body is read.
+      config: { rateLimit: orderRateLimit },
       // What is validated is what is stored: trimmed, codes in their canonical case.
       preValidation: (request, _reply, done) => {
         normaliseOrderBody(request.body)
@@ -41,7 +41,7 @@ const orderApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
       // Schema failures never reach the handler: count them here.
       onError: (_request, _reply, err, done) => {
-        if (err.validation) app.metrics.orderRejected('validation')
+        if (err.validation) app.orderMetrics.orderRejected('validation')
         done()
       },
     },
@@ -49,7 +49,7 @@ const orderApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { items, customer } = request.body
       const problem = mergedLinesProblem(items)
       if (problem) {
-        app.metrics.orderRejected('validation')
+        app.orderMetrics.orderRejected('validation')
         return sendError(request, reply, 400, problem)
       }
       const result = await app.orders.place({
@@ -57,7 +57,7 @@ const orderApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
         customer,
         idempotencyKey: `api:${request.headers['idempotency-key']}`,
       })
-      app.metrics.orderOutcome(result.kind)
+      app.orderMetrics.orderOutcome(result.kind)
       switch (result.kind) {
         case 'placed':
         case 'replayed':
@@ -96,11 +96,9 @@ const orderApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const orderNumber = request.params.orderNumber.trim()
-      const order = validNumber.test(orderNumber)
-        ? await app.orders.find(normalizeOrderNumber(orderNumber))
-        : undefined
-      return order ?? sendError(request, reply, 404, `There is no order ${orderNumber}.`)
+      const typed = request.params.orderNumber
+      const order = await app.orders.find(typed)
+      return order ?? sendError(request, reply, 404, `There is no order ${typed.trim()}.`)
     },
   )
 }

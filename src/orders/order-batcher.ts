@@ -1,25 +1,24 @@
 import DataLoader from 'dataloader'
-import fp from 'fastify-plugin'
 import type { Kysely } from 'kysely'
-import type { Config } from '../config.ts'
 import type { Database } from '../db/schema.ts'
-import type { Order, OrderRequest } from './order.ts'
-import type { PlaceOrderResult } from './place-order.ts'
-import { placeOrders } from './place-orders.ts'
+import { normalizeOrderNumber, orderNumberPattern } from './order-number.ts'
+import { placeOrderBatch } from './place-order-batch.ts'
+import type { PlaceOrderResult } from './placement.ts'
 import { findOrdersByNumber } from './queries.ts'
 import { recentOrders } from './recent-orders.ts'
+import type { Order, OrderRequest } from './schemas.ts'
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    orders: OrdersRepository
-  }
-}
-
-export interface OrdersRepository {
+export interface OrderBatcher {
   place(request: OrderRequest): Promise<PlaceOrderResult>
-  /** An order by its canonical number. */
-  find(orderNumber: string): Promise<Order | undefined>
+  /**
+   * An order by its number as the shopper typed it (the one lookup of the page and the API):
+   * trimmed, in any case, with or without its dash, with I, L and O for 1 and 0. A number that
+   * cannot be one is undefined at once, without asking the database.
+   */
+  find(typed: string): Promise<Order | undefined>
 }
+
+const validNumber = new RegExp(orderNumberPattern)
 
 const noop = () => {}
 
@@ -47,22 +46,23 @@ function oneInFlight() {
  * Orders as the routes see them. Under load most of a database round trip's cost is the trip
  * itself (a statement, a commit, a wake-up of the server process, a socket write each way),
  * whatever the statement does: so requests share it. The orders that arrive while the previous
- * batch is being written go together in one statement and one commit (placeOrders), the lookups
+ * batch is being written go together in one statement and one commit (placeOrderBatch), the lookups
  * likewise in one query. A request waits at most for the batch ahead of it; alone, it goes alone
- * on the next turn of the event loop.
+ * on the next turn of the event loop. (A batcher above the use cases placeOrder and the lookups,
+ * not a repository.)
  */
-export function ordersRepository(
+export function orderBatcher(
   db: Kysely<Database>,
   {
     batchMax,
     onBatch = () => {},
   }: { batchMax: number; onBatch?: (kind: 'place' | 'find', size: number) => void },
-): OrdersRepository {
+): OrderBatcher {
   const writes = oneInFlight()
   const placements = new DataLoader<OrderRequest, PlaceOrderResult>(
     (requests) => {
       onBatch('place', requests.length)
-      return writes.track(placeOrders(db, requests))
+      return writes.track(placeOrderBatch(db, requests))
     },
     { cache: false, maxBatchSize: batchMax, batchScheduleFn: writes.schedule },
   )
@@ -82,19 +82,12 @@ export function ordersRepository(
       if (result.kind === 'placed') recent.add(result.order)
       return result
     },
-    find: (orderNumber) => {
+    find(typed) {
+      const trimmed = typed.trim()
+      if (!validNumber.test(trimmed)) return Promise.resolve(undefined)
+      const orderNumber = normalizeOrderNumber(trimmed)
       const order = recent.get(orderNumber)
       return order ? Promise.resolve(order) : lookups.load(orderNumber)
     },
   }
 }
-
-export default fp(
-  async (app, { config }: { config: Config }) => {
-    app.decorate(
-      'orders',
-      ordersRepository(app.db, { batchMax: config.ORDER_BATCH_MAX, onBatch: app.metrics.batch }),
-    )
-  },
-  { name: 'orders-repository', dependencies: ['db', 'metrics'] },
-)

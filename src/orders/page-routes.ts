@@ -6,22 +6,17 @@ import { listProducts } from '../products/queries.ts'
 import { ttlCache } from '../ttl-cache.ts'
 import { usStates } from '../us-states.ts'
 import { describe, fieldName } from '../validation.ts'
-import { normalizeOrderNumber, orderNumberPattern } from './order-number.ts'
+import { customerLabels } from './customer.ts'
+import { orderRateLimit } from './rate-limit.ts'
 import { normaliseOrderForm, OrderForm, OrderNumberParams } from './schemas.ts'
 
+/** The form's fields as its messages name them. */
 const labels: Record<string, string> = {
   sku: 'Product',
   quantity: 'Quantity',
-  name: 'Name',
-  email: 'E-mail',
-  address: 'Street address',
-  city: 'City',
-  state: 'State',
-  zip: 'ZIP code',
+  ...customerLabels,
   idempotencyKey: 'This form',
 }
-
-const validNumber = new RegExp(orderNumberPattern)
 const validKey = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 interface FormState {
@@ -85,12 +80,15 @@ const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: { hide: true, body: OrderForm },
       attachValidation: true,
+      // One budget per client for this route and POST /api/orders (security.ts), checked once the
+      // body is read, so a refusal can show the form again with what was typed.
+      config: { rateLimit: { ...orderRateLimit, hook: 'preHandler' } },
       // What is validated is what is stored: trimmed, codes in their canonical case.
       preValidation: (request, _reply, done) => {
         normaliseOrderForm(request.body)
         done()
       },
-      // Over the rate limit (checked once the body is read, see security.ts): the form again,
+      // Over the rate limit: the form again,
       // with what was typed and the reason; any other error goes on to the app's handler.
       errorHandler: (err: { statusCode?: number; message: string }, request, reply) => {
         if (err.statusCode !== 429) throw err
@@ -117,7 +115,7 @@ const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
         }
         const key =
           values.idempotencyKey && !errors.idempotencyKey ? values.idempotencyKey : undefined
-        app.metrics.orderRejected('validation')
+        app.orderMetrics.orderRejected('validation')
         return renderForm(reply, 400, { values, errors, idempotencyKey: key })
       }
 
@@ -127,7 +125,7 @@ const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
         customer,
         idempotencyKey: `form:${idempotencyKey}`,
       })
-      app.metrics.orderOutcome(result.kind)
+      app.orderMetrics.orderOutcome(result.kind)
       switch (result.kind) {
         case 'placed':
         case 'replayed':
@@ -157,11 +155,11 @@ const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/orders/:orderNumber',
     { schema: { hide: true, params: OrderNumberParams } },
     async (request, reply) => {
-      const orderNumber = request.params.orderNumber.trim()
-      const order = validNumber.test(orderNumber)
-        ? await app.orders.find(normalizeOrderNumber(orderNumber))
-        : undefined
-      if (!order) return sendError(request, reply, 404, `We could not find order ${orderNumber}.`)
+      const order = await app.orders.find(request.params.orderNumber)
+      if (!order) {
+        const typed = request.params.orderNumber.trim()
+        return sendError(request, reply, 404, `We could not find order ${typed}.`)
+      }
       // Typed loosely (lower case, no dash, I/L/O for 1/0): the page has one address. Only once
       // found, so a redirect says no more about a number than the page itself would.
       if (request.params.orderNumber !== order.orderNumber) {

@@ -1,15 +1,12 @@
 import { type Kysely, sql } from 'kysely'
+import { isDataError } from '../db/errors.ts'
 import { retryTransient } from '../db/retry.ts'
 import type { Database } from '../db/schema.ts'
-import type { OrderRequest } from './order.ts'
+import { customerArrays, customerColumnList } from './customer.ts'
 import { newOrderNumber } from './order-number.ts'
-import {
-  hashRequest,
-  mergeLines,
-  type PlaceOrderResult,
-  placedOrder,
-  placeOrder,
-} from './place-order.ts'
+import { placeOrder } from './place-order.ts'
+import { hashRequest, mergeLines, type PlaceOrderResult, placedOrder } from './placement.ts'
+import type { OrderRequest } from './schemas.ts'
 
 interface PlacedLineRow {
   idx: string
@@ -36,7 +33,7 @@ interface PlacedLineRow {
  * product, a reused idempotency key, an order number drawn twice) is placed afterwards on its own
  * by placeOrder, whose answer is exact; with stock to spare the batch places them all.
  */
-export async function placeOrders(
+export async function placeOrderBatch(
   db: Kysely<Database>,
   requests: readonly OrderRequest[],
 ): Promise<(PlaceOrderResult | Error)[]> {
@@ -53,7 +50,8 @@ export async function placeOrders(
   const orders = batch.map((i) => {
     const request = requests[i] as OrderRequest
     const items = mergeLines(request.items)
-    return { i, request, items, hash: hashRequest(items, request), orderNumber: newOrderNumber() }
+    const hash = hashRequest(items, request.customer)
+    return { i, request, items, hash, orderNumber: newOrderNumber() }
   })
   const col = <T>(f: (o: (typeof orders)[number]) => T) => orders.map(f)
   const lines = orders.flatMap((o, n) => o.items.map((item) => ({ idx: n + 1, ...item })))
@@ -64,13 +62,9 @@ export async function placeOrders(
         with req as materialized (
           select * from unnest(
             ${col((o) => o.orderNumber)}::text[], ${col((o) => o.request.idempotencyKey)}::text[],
-            ${col((o) => o.hash)}::text[], ${col((o) => o.request.customer.name)}::text[],
-            ${col((o) => o.request.customer.email)}::text[],
-            ${col((o) => o.request.customer.address)}::text[],
-            ${col((o) => o.request.customer.city)}::text[], ${col((o) => o.request.customer.state)}::text[],
-            ${col((o) => o.request.customer.zip)}::text[]
-          ) with ordinality as r(order_number, idempotency_key, request_hash, customer_name, email,
-                                 address, city, state, zip, idx)
+            ${col((o) => o.hash)}::text[], ${customerArrays(col((o) => o.request.customer))}
+          ) with ordinality as r(order_number, idempotency_key, request_hash,
+                                 ${customerColumnList()}, idx)
         ), wanted as materialized (
           select * from unnest(${lines.map((l) => l.idx)}::int[], ${lines.map((l) => l.sku)}::text[],
                                ${lines.map((l) => l.quantity)}::int[]) as w(idx, sku, quantity)
@@ -88,10 +82,10 @@ export async function placeOrders(
                  sum(price_cents::bigint * quantity) as total
           from demand group by idx
         ), placed as (
-          insert into orders (order_number, idempotency_key, request_hash, customer_name, email,
-                              address, city, state, zip, total_cents)
-          select r.order_number, r.idempotency_key, r.request_hash, r.customer_name, r.email,
-                 r.address, r.city, r.state, r.zip, v.total
+          insert into orders (order_number, idempotency_key, request_hash, ${customerColumnList()},
+                              total_cents)
+          select r.order_number, r.idempotency_key, r.request_hash, ${customerColumnList('r.')},
+                 v.total
           from req r join verdict v using (idx)
           where v.ok
           order by r.idx
@@ -121,7 +115,7 @@ export async function placeOrders(
     // One order's bad value (a data or constraint error) must not fail its neighbours: on their
     // own, only it fails. Anything else (the database gone, a timeout) fails them all at once,
     // as it would have failed each.
-    if (!/^2[23]/.test((err as { code?: string }).code ?? '')) throw err
+    if (!isDataError(err)) throw err
     return Promise.all(requests.map((r) => placeOrder(db, r).catch((e: Error) => e)))
   }
 

@@ -1,19 +1,12 @@
-import { createHash } from 'node:crypto'
 import { type Kysely, sql } from 'kysely'
+import { uniqueViolation } from '../db/errors.ts'
 import { retryTransient } from '../db/retry.ts'
 import type { Database } from '../db/schema.ts'
-import type { Customer, Order, OrderRequest } from './order.ts'
+import { customerColumnList, customerParams } from './customer.ts'
 import { newOrderNumber } from './order-number.ts'
+import { hashRequest, mergeLines, type PlaceOrderResult, placedOrder } from './placement.ts'
 import { findOrderByIdempotencyKey } from './queries.ts'
-
-export type PlaceOrderResult =
-  | { kind: 'placed'; order: Order }
-  /** The same idempotency key and the same request again: the order it made the first time. */
-  | { kind: 'replayed'; order: Order }
-  /** The same idempotency key with a different request. */
-  | { kind: 'key-reused'; orderNumber: string }
-  | { kind: 'out-of-stock'; skus: string[] }
-  | { kind: 'unknown-product'; skus: string[] }
+import type { OrderLineInput, OrderRequest } from './schemas.ts'
 
 interface PlacedRow {
   sku: string
@@ -31,7 +24,7 @@ interface PlacedRow {
  * Places an order in one SQL statement, so it is one short transaction and one round trip:
  * lock the products in id order (no deadlocks between multi-line orders), decide whether
  * every line has stock, and only then take stock, insert the order with its price-captured
- * lines, and queue the sale for the insights folder. A reused idempotency key violates a
+ * lines, and queue the sale for the insights' sales fold. A reused idempotency key violates a
  * unique index, which aborts the whole statement: nothing is taken twice. A deadlock or
  * serialization failure rolls the statement back whole, so it is run again (retryTransient).
  */
@@ -40,7 +33,7 @@ export async function placeOrder(
   request: OrderRequest,
 ): Promise<PlaceOrderResult> {
   const items = mergeLines(request.items)
-  const requestHash = hashRequest(items, request)
+  const requestHash = hashRequest(items, request.customer)
   for (let attempt = 0; ; attempt++) {
     try {
       const orderNumber = newOrderNumber()
@@ -64,7 +57,7 @@ export async function placeOrder(
 async function insertOrder(
   db: Kysely<Database>,
   { customer, idempotencyKey }: OrderRequest,
-  items: OrderRequest['items'],
+  items: readonly OrderLineInput[],
   requestHash: string,
   orderNumber: string,
 ): Promise<PlaceOrderResult> {
@@ -87,10 +80,9 @@ async function insertOrder(
       from locked l, verdict v
       where v.ok and p.id = l.id
     ), placed as (
-      insert into orders (order_number, idempotency_key, request_hash, customer_name, email,
-                          address, city, state, zip, total_cents)
-      select ${orderNumber}, ${idempotencyKey}, ${requestHash}, ${customer.name}, ${customer.email},
-             ${customer.address}, ${customer.city}, ${customer.state}, ${customer.zip}, v.total
+      insert into orders (order_number, idempotency_key, request_hash, ${customerColumnList()},
+                          total_cents)
+      select ${orderNumber}, ${idempotencyKey}, ${requestHash}, ${customerParams(customer)}, v.total
       from verdict v where v.ok
       returning id, created_at, status
     ), lines as (
@@ -121,50 +113,4 @@ async function insertOrder(
   const unknown = skus.filter((s) => !found.has(s))
   if (unknown.length > 0) return { kind: 'unknown-product', skus: unknown }
   return { kind: 'out-of-stock', skus: rows.filter((r) => r.stock < r.quantity).map((r) => r.sku) }
-}
-
-/** The answer for a placed order, from its lines as the statement returned them. */
-export function placedOrder(
-  orderNumber: string,
-  customer: Customer,
-  status: string,
-  createdAt: Date | string,
-  lines: readonly { sku: string; name: string; quantity: number; price_cents: number }[],
-): PlaceOrderResult {
-  return {
-    kind: 'placed',
-    order: {
-      orderNumber,
-      status,
-      totalCents: lines.reduce((sum, r) => sum + r.price_cents * r.quantity, 0),
-      items: lines.map((r) => ({
-        sku: r.sku,
-        name: r.name,
-        quantity: r.quantity,
-        unitPriceCents: r.price_cents,
-      })),
-      customer,
-      createdAt: new Date(createdAt).toISOString(),
-    },
-  }
-}
-
-/** One line per product: two lines of the same SKU are one line with the summed quantity. */
-export function mergeLines(items: OrderRequest['items']): OrderRequest['items'] {
-  const bySku = new Map<string, number>()
-  for (const { sku, quantity } of items) bySku.set(sku, (bySku.get(sku) ?? 0) + quantity)
-  return [...bySku]
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([sku, quantity]) => ({ sku, quantity }))
-}
-
-export function hashRequest(items: OrderRequest['items'], { customer }: OrderRequest): string {
-  const { name, email, address, city, state, zip } = customer
-  const canonical = JSON.stringify([items, [name, email, address, city, state, zip]])
-  return createHash('sha256').update(canonical).digest('base64url')
-}
-
-function uniqueViolation(err: unknown): string | undefined {
-  const e = err as { code?: string; constraint?: string }
-  return e?.code === '23505' ? e.constraint : undefined
 }

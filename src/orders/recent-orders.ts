@@ -1,4 +1,4 @@
-import type { Order } from './order.ts'
+import type { Order } from './schemas.ts'
 
 export interface RecentOrders {
   get(orderNumber: string): Order | undefined

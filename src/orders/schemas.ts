@@ -1,8 +1,7 @@
-import { Type } from 'typebox'
-import { normaliseFields, normaliseText, Text } from '../text.ts'
-import { normaliseStateCode, stateCodes } from '../us-states.ts'
-import type { OrderRequest } from './order.ts'
-import { mergeLines } from './place-order.ts'
+import { type Static, Type } from 'typebox'
+import { normaliseFields } from '../text.ts'
+import { Customer, customerNormalisers } from './customer.ts'
+import { mergeLines } from './placement.ts'
 
 export const Sku = Type.String({
   pattern: '^[A-Z0-9-]{1,32}$',
@@ -30,62 +29,40 @@ export const FormQuantity = Type.String({
   pattern: '^0*(?:[1-9][0-9]?|100)$',
   errorMessage: quantityMessage,
 })
-export const StateCode = Type.String({
-  enum: stateCodes as string[],
-  errorMessage: 'must be a US state as its 2-letter code, like CA or NY',
-})
-
-export const Customer = Type.Object(
-  {
-    name: Text(100, 'a name'),
-    email: Type.String({
-      format: 'email',
-      maxLength: 254,
-      errorMessage: 'must be an e-mail address like name@example.com',
-    }),
-    address: Text(200, 'a street address'),
-    city: Text(100, 'a city'),
-    state: StateCode,
-    zip: Type.String({
-      pattern: '^\\d{5}(-\\d{4})?$',
-      errorMessage: 'must be a 5-digit ZIP code, like 94107 or 94107-1234',
-    }),
-  },
-  { additionalProperties: false },
-)
-
-export const OrderItem = Type.Object(
+/** A line of an order as the API takes it. */
+export const OrderLineInput = Type.Object(
   { sku: Sku, quantity: Quantity },
   { additionalProperties: false },
 )
+export type OrderLineInput = Static<typeof OrderLineInput>
 
 export const OrderRequestBody = Type.Object(
-  { items: Type.Array(OrderItem, { minItems: 1, maxItems: 20 }), customer: Customer },
+  { items: Type.Array(OrderLineInput, { minItems: 1, maxItems: 20 }), customer: Customer },
   { additionalProperties: false },
 )
 
+/** What placing an order takes: the body's lines and customer, and the idempotency key. */
+export type OrderRequest = Static<typeof OrderRequestBody> & { idempotencyKey: string }
+
+/** A line of an order as the API and the pages show it: the unit price captured at ordering. */
+export const OrderLine = Type.Object({
+  sku: Type.String(),
+  name: Type.String(),
+  quantity: Type.Integer(),
+  unitPriceCents: Type.Integer(),
+})
+export type OrderLine = Static<typeof OrderLine>
+
+/** An order as the API and the pages show it. */
 export const Order = Type.Object({
   orderNumber: Type.String({ examples: ['7K3QX-M2ZPA'] }),
   status: Type.String(),
   totalCents: Type.Integer(),
-  items: Type.Array(
-    Type.Object({
-      sku: Type.String(),
-      name: Type.String(),
-      quantity: Type.Integer(),
-      unitPriceCents: Type.Integer(),
-    }),
-  ),
-  customer: Type.Object({
-    name: Type.String(),
-    email: Type.String(),
-    address: Type.String(),
-    city: Type.String(),
-    state: Type.String(),
-    zip: Type.String(),
-  }),
+  items: Type.Array(OrderLine),
+  customer: Customer,
   createdAt: Type.String({ format: 'date-time' }),
 })
+export type Order = Static<typeof Order>
 
 export const IdempotencyKey = Type.String({
   minLength: 1,
@@ -93,6 +70,9 @@ export const IdempotencyKey = Type.String({
   pattern: '^[\\x21-\\x7e]+$',
   errorMessage: 'must be 1 to 200 visible ASCII characters, such as a UUID',
 })
+
+/** The headers of POST /api/orders: the client's key for retrying safely. */
+export const IdempotencyHeaders = Type.Object({ 'idempotency-key': IdempotencyKey })
 
 // Not pattern-checked here: a malformed number is simply one that does not exist (404).
 export const OrderNumberParams = Type.Object({
@@ -103,12 +83,7 @@ export const OrderNumberParams = Type.Object({
 export const OrderForm = Type.Object({
   sku: Sku,
   quantity: FormQuantity,
-  name: Customer.properties.name,
-  email: Customer.properties.email,
-  address: Customer.properties.address,
-  city: Customer.properties.city,
-  state: StateCode,
-  zip: Customer.properties.zip,
+  ...Customer.properties,
   idempotencyKey: Type.String({
     format: 'uuid',
     errorMessage: 'is missing or damaged; reload the page and submit again',
@@ -121,32 +96,8 @@ export const ErrorResponse = Type.Object({
   message: Type.String(),
 })
 
-/** `Ada@Example.COM` -> `Ada@example.com`: a domain has no case; a local part may (RFC 5321 §2.4). */
-export function normaliseEmail(value: string): string {
-  const email = value.trim()
-  const at = email.lastIndexOf('@')
-  return at < 0 ? email : email.slice(0, at + 1) + email.slice(at + 1).toLowerCase()
-}
-
-/** `78701 1234`, `787011234` and `78701 - 1234` -> `78701-1234`; anything else only trimmed. */
-export function normaliseZip(value: string): string {
-  const zip = value.trim()
-  const plus4 = /^(\d{5})[\s-]*(\d{4})$/.exec(zip)
-  return plus4 ? `${plus4[1]}-${plus4[2]}` : zip
-}
-
 /** SKUs are codes: `mug-001` is MUG-001. */
 const normaliseSku = (value: string) => value.trim().toUpperCase()
-
-/** Each customer field's canonical form, the same for the API and the form. */
-const customerNormalisers = {
-  name: normaliseText,
-  email: normaliseEmail,
-  address: normaliseText,
-  city: normaliseText,
-  state: normaliseStateCode,
-  zip: normaliseZip,
-}
 
 /**
  * Brings a `POST /api/orders` body to its canonical spelling, in place, before the schema
@@ -175,7 +126,7 @@ export function normaliseOrderForm(body: unknown): void {
  * hold to. The number of lines only shrinks by merging, and there is no limit on an order's
  * value beyond these two. Returns the 400 message in the API's wording, or undefined.
  */
-export function mergedLinesProblem(items: OrderRequest['items']): string | undefined {
+export function mergedLinesProblem(items: readonly OrderLineInput[]): string | undefined {
   for (const { sku, quantity } of mergeLines(items)) {
     if (quantity <= maxQuantity) continue
     const lines = items.filter((item) => item.sku === sku).length

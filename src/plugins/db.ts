@@ -4,7 +4,6 @@ import type { Config } from '../config.ts'
 import { connect, prepareEmbeddedDatabase } from '../db/connect.ts'
 import { migrateToLatest } from '../db/migrate.ts'
 import type { Database } from '../db/schema.ts'
-import { seedCatalogue } from '../db/seed.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -13,7 +12,8 @@ declare module 'fastify' {
 }
 
 /**
- * The Kysely instance, migrated and seeded before the server takes its first request. Start-up
+ * The Kysely instance, migrated before the server takes its first request (the features seed
+ * their own rows: products/plugin.ts). Start-up
  * takes as long as it takes (the app sets no plugin timeout); on the embedded database the
  * first start creates it and says so, since that is the slow part.
  */
@@ -55,7 +55,6 @@ export default fp(
     } finally {
       if (migrationDb !== db) await migrationDb.destroy()
     }
-    await seedCatalogue(db)
   },
   { name: 'db' },
 )

@@ -3,6 +3,7 @@ import { maxHeaderSize, STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { isDatabaseUnavailable } from '../db/errors.ts'
 import { RequestLog } from './logging.ts'
 import { securityHeaders } from './security.ts'
 
@@ -131,37 +132,6 @@ function unsupportedMediaType(request: FastifyRequest): string {
 /** The client closed the connection while its body was still arriving. */
 const clientGone = (err: unknown, request: FastifyRequest) =>
   request.raw.readableAborted || (request.raw.errored != null && request.raw.errored === err)
-
-const unavailableCodes = new Set([
-  // Node socket errors on the way to the server
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  // PostgreSQL: shutting down, starting up, out of connections, statement timeout
-  '57P01',
-  '57P02',
-  '57P03',
-  '53300',
-  '57014',
-])
-const unavailableMessages =
-  /Connection terminated|timeout exceeded when trying to connect|connection error and is not queryable|Client was closed and is not queryable|Query read timeout/
-
-/** The database cannot be reached or cannot answer now: the request may work again soon. */
-export function isDatabaseUnavailable(err: unknown, depth = 0): boolean {
-  if (!(err instanceof Error) || depth > 3) return false
-  const code = (err as { code?: unknown }).code
-  if (typeof code === 'string' && (unavailableCodes.has(code) || code.startsWith('08'))) return true
-  if (unavailableMessages.test(err.message)) return true
-  if (err instanceof AggregateError && err.errors.some((e) => isDatabaseUnavailable(e, depth + 1)))
-    return true
-  return isDatabaseUnavailable(err.cause, depth + 1)
-}
 
 /** A route template as a regular expression over paths, to tell 405 from 404. */
 function pathPattern(url: string): RegExp {

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { getHeapStatistics } from 'node:v8'
-import fastifyRateLimit from '@fastify/rate-limit'
+import fastifyRateLimit, { type RateLimitOptions } from '@fastify/rate-limit'
 import fastifyUnderPressure from '@fastify/under-pressure'
 import fp from 'fastify-plugin'
 import helmet from 'helmet'
@@ -23,9 +23,6 @@ export function trustProxy(
   }
   return value
 }
-
-/** The routes that take orders: the only ones rate limited, sharing one budget per client. */
-const orderRoutes = new Set(['POST /orders', 'POST /api/orders'])
 
 /**
  * The headers helmet sets, taken once from its middleware: with no nonces they depend on the
@@ -76,9 +73,28 @@ export function securityHeaders(): Record<string, string> {
 }
 
 /**
+ * A rate limit's errorResponseBuilder: the real reason (`what`: "orders") with the wait
+ * Retry-After gives, "Too many orders from your address: at most 60 a minute. Please try again
+ * in 42 seconds.", for JSON and pages alike (a 429 with that message).
+ */
+export function tooManyRequests(what: string): RateLimitOptions['errorResponseBuilder'] {
+  return (_request, { statusCode, max, ttl }) => {
+    const seconds = Math.max(1, Math.ceil(ttl / 1000))
+    return Object.assign(
+      new Error(
+        `Too many ${what} from your address: at most ${max} a minute. Please try again in ${seconds} second${seconds === 1 ? '' : 's'}.`,
+      ),
+      { statusCode },
+    )
+  }
+}
+
+/**
  * Security headers with a CSP that fits pages without inline scripts or styles; 503 with
- * Retry-After while the event loop lags or the heap is nearly full; RATE_LIMIT_MAX orders per
- * minute per client address (0: no limit, for load tests).
+ * Retry-After while the event loop lags or the heap is nearly full; the rate limit, for the
+ * routes that declare one (`config: { rateLimit: { groupId } }`, as @fastify/rate-limit
+ * documents; no route is limited otherwise): RATE_LIMIT_MAX requests per minute per client
+ * address and group (0: no limit, for load tests). Routes of one groupId share a client's budget.
  */
 export default fp(
   async (app, { config }: { config: Config }) => {
@@ -118,27 +134,8 @@ export default fp(
       timeWindow: 60_000,
       // Not the default LocalStore: it refuses a whole concurrent burst (see rate-limit-store.ts).
       store: SnapshotStore,
-      // The real reason, with the wait Retry-After gives, for the API's JSON and the form alike.
-      errorResponseBuilder: (_request, { statusCode, max, ttl }) => {
-        const seconds = Math.max(1, Math.ceil(ttl / 1000))
-        return Object.assign(
-          new Error(
-            `Too many orders from your address: at most ${max} a minute. Please try again in ${seconds} second${seconds === 1 ? '' : 's'}.`,
-          ),
-          { statusCode },
-        )
-      },
-    })
-    // One limiter for both order routes: a client's form and API orders share its budget. The
-    // form's is checked once its body is read (preHandler), so the refusal can show the form
-    // again with what was typed (page-routes.ts); the API's before the body is read.
-    const limit = app.rateLimit()
-    app.addHook('onRoute', (route) => {
-      const methods = Array.isArray(route.method) ? route.method : [route.method]
-      if (!methods.some((m) => orderRoutes.has(`${m} ${route.url}`))) return
-      const hook = route.url === '/orders' ? 'preHandler' : 'onRequest'
-      const own = route[hook]
-      route[hook] = [...(own ? (Array.isArray(own) ? own : [own]) : []), limit]
+      // A route's own rateLimit may name what it limits: tooManyRequests('orders').
+      errorResponseBuilder: tooManyRequests('requests'),
     })
   },
   { name: 'security' },

@@ -1,15 +1,8 @@
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/schema.ts'
+import type { Product } from './schemas.ts'
 
-export interface Product {
-  sku: string
-  name: string
-  description: string
-  priceCents: number
-  imageUrl: string
-  stock: number
-}
-
+/** The catalogue in SKU order, with current stock. */
 export async function listProducts(db: Kysely<Database>): Promise<Product[]> {
   const rows = await db
     .selectFrom('products')

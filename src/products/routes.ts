@@ -1,15 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { listProducts } from './queries.ts'
-
-const Product = Type.Object({
-  sku: Type.String(),
-  name: Type.String(),
-  description: Type.String(),
-  priceCents: Type.Integer(),
-  imageUrl: Type.String(),
-  stock: Type.Integer(),
-})
+import { Product } from './schemas.ts'
 
 const productRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely'
-import { catalogue, imagePath } from '../products/catalogue.ts'
-import type { Database } from './schema.ts'
+import type { Database } from '../db/schema.ts'
+import { catalogue, imagePath } from './catalogue.ts'
 
 /** Inserts the catalogue products that are missing; existing rows (stock, price) are left alone. */
 export async function seedCatalogue(db: Kysely<Database>): Promise<void> {

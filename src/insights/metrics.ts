@@ -1,0 +1,51 @@
+import type { Kysely } from 'kysely'
+import { Counter, Gauge, type Registry } from 'prom-client'
+import type { Database } from '../db/schema.ts'
+import { within } from '../plugins/within.ts'
+import { type FolderStats, insightsLagSeconds } from './folder.ts'
+
+/**
+ * The insights' metrics, in `registry` (app.metrics.registry), all read when scraped:
+ * insights_freshness_seconds (NaN when the database does not answer within a second),
+ * insights_fold_batch_limit and insights_fold_failures_total (this process's folder).
+ */
+export function registerInsightsMetrics(
+  registry: Registry,
+  db: Kysely<Database>,
+  folderStats: () => Readonly<FolderStats>,
+): void {
+  const registers = [registry]
+  new Gauge({
+    name: 'insights_freshness_seconds',
+    help: 'Age of the oldest sale not yet in the top three (NaN when the database does not answer)',
+    registers,
+    async collect() {
+      try {
+        this.set(await within(insightsLagSeconds(db), 1000, 'reading the insights lag'))
+      } catch {
+        this.set(Number.NaN)
+      }
+    },
+  })
+
+  // The folder's own view of itself: a limit below 5,000 means folds have been timing out.
+  new Gauge({
+    name: 'insights_fold_batch_limit',
+    help: 'Most queued sales the next fold takes (lowered after a fold times out)',
+    registers,
+    collect() {
+      this.set(folderStats().batchLimit)
+    },
+  })
+  let failuresSeen = 0
+  new Counter({
+    name: 'insights_fold_failures_total',
+    help: 'Fold statements of this process that failed (each is retried)',
+    registers,
+    collect() {
+      const { failures } = folderStats()
+      this.inc(failures - failuresSeen)
+      failuresSeen = failures
+    },
+  })
+}

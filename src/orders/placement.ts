@@ -1,0 +1,66 @@
+import { createHash } from 'node:crypto'
+import { type Customer, type CustomerColumns, customerFields, customerValues } from './customer.ts'
+import { toOrder } from './order-rows.ts'
+import type { Order, OrderLineInput } from './schemas.ts'
+
+/**
+ * What placing an order answers, and the helpers that the single placement (place-order.ts)
+ * and the batch (place-order-batch.ts) share, so both read a request the same way.
+ */
+export type PlaceOrderResult =
+  | { kind: 'placed'; order: Order }
+  /** The same idempotency key and the same request again: the order it made the first time. */
+  | { kind: 'replayed'; order: Order }
+  /** The same idempotency key with a different request. */
+  | { kind: 'key-reused'; orderNumber: string }
+  | { kind: 'out-of-stock'; skus: string[] }
+  | { kind: 'unknown-product'; skus: string[] }
+
+/** One line per product: two lines of the same SKU are one line with the summed quantity. */
+export function mergeLines(items: readonly OrderLineInput[]): OrderLineInput[] {
+  const bySku = new Map<string, number>()
+  for (const { sku, quantity } of items) bySku.set(sku, (bySku.get(sku) ?? 0) + quantity)
+  return [...bySku]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([sku, quantity]) => ({ sku, quantity }))
+}
+
+/**
+ * What an idempotency key is held to: the merged lines and the customer's fields (in
+ * customerFields order), as a base64url SHA-256. A replay with another hash is a reused key.
+ */
+export function hashRequest(items: readonly OrderLineInput[], customer: Customer): string {
+  const canonical = JSON.stringify([items, customerValues(customer)])
+  return createHash('sha256').update(canonical).digest('base64url')
+}
+
+/** A placed line as the placing statements return it (the product's current price). */
+export interface PlacedLine {
+  sku: string
+  name: string
+  quantity: number
+  price_cents: number
+}
+
+/** The answer for a placed order, from its lines as the statement returned them. */
+export function placedOrder(
+  orderNumber: string,
+  customer: Customer,
+  status: string,
+  createdAt: Date | string,
+  lines: readonly PlacedLine[],
+): PlaceOrderResult {
+  const columns: Record<string, string> = {}
+  for (const f of customerFields) columns[f.column] = customer[f.field]
+  const order = toOrder(
+    {
+      ...(columns as CustomerColumns),
+      order_number: orderNumber,
+      status,
+      total_cents: lines.reduce((sum, r) => sum + r.price_cents * r.quantity, 0),
+      created_at: createdAt,
+    },
+    lines.map((r) => ({ ...r, unit_price_cents: r.price_cents })),
+  )
+  return { kind: 'placed', order }
+}
