@@ -60,7 +60,50 @@ export interface StateSalesTable {
   revenue_cents: Int8
 }
 
+export interface StaffTable {
+  id: Generated<number>
+  /** As typed (trimmed); unique by lower(email). */
+  email: string
+  role: 'staff' | 'admin'
+  /** argon2id PHC string: `$argon2id$v=19$m=…,t=…,p=…$salt$hash`. */
+  password_hash: string
+  disabled_at: Date | null
+  created_at: Generated<Date>
+}
+
+export interface StaffSessionsTable {
+  /** SHA-256 (hex) of the cookie's random value; the value itself is never stored. */
+  id: string
+  staff_id: number
+  csrf_secret: string
+  created_at: Generated<Date>
+  last_seen_at: Generated<Date>
+  expires_at: Date
+}
+
+export interface StaffTokensTable {
+  id: Generated<number>
+  staff_id: number
+  /** SHA-256 (hex) of the token, which is shown once and never stored. */
+  token_hash: string
+  created_at: Generated<Date>
+  last_used_at: Date | null
+  revoked_at: Date | null
+}
+
+export interface StaffLoginAttemptsTable {
+  id: Generated<Int8>
+  /** Lower-cased e-mail as typed, whether or not such staff exists. */
+  email: string
+  address: string
+  attempted_at: Generated<Date>
+}
+
 export interface Database {
+  staff: StaffTable
+  staff_sessions: StaffSessionsTable
+  staff_tokens: StaffTokensTable
+  staff_login_attempts: StaffLoginAttemptsTable
   products: ProductsTable
   orders: OrdersTable
   order_lines: OrderLinesTable
