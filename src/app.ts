@@ -18,6 +18,8 @@ import security, { trustProxy } from './plugins/security.ts'
 import trailingSlash from './plugins/trailing-slash.ts'
 import views from './plugins/views.ts'
 import products from './products/plugin.ts'
+import staff from './staff/plugin.ts'
+import staffRoutes from './staff/routes.ts'
 import { formatSchemaErrors } from './validation.ts'
 
 export interface BuildOptions {
@@ -64,11 +66,14 @@ export async function buildApp({ config, logStream, folder = true }: BuildOption
   await app.register(metrics, { config })
   await app.register(insights, { config, folder })
   await app.register(health)
+  // Before every route: it guards each one under /admin and /api/admin as it is registered.
+  await app.register(staff, { config })
 
   await app.register(orders, { config })
   await app.register(products)
   await app.register(orderApiRoutes)
   await app.register(insightsRoutes)
   await app.register(pageRoutes)
+  await app.register(staffRoutes, { config })
   return app
 }

@@ -1,0 +1,169 @@
+import { timingSafeEqual } from 'node:crypto'
+import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
+import fp from 'fastify-plugin'
+import type { Config } from '../config.ts'
+import { sendError } from '../plugins/errors.ts'
+import { readCookie } from './cookies.ts'
+import { type Role, type StaffMember, staffByToken } from './queries.ts'
+import { digest, looksLikeSecret } from './secrets.ts'
+import { cookieNames, currentSession } from './sessions.ts'
+
+/**
+ * Who may call a route under /admin or /api/admin, declared in its options:
+ * `{ config: { access: 'staff' } }`. `staff` lets staff and admins in, `admin` admins only.
+ * `public` is honoured for the sign-in page alone. A route there without a declaration (or with
+ * `public` elsewhere) is refused to everyone: forgetting the declaration never opens a route.
+ */
+export type Access = Role | 'public'
+
+/** A guarded route as registered: what the route enumeration test walks. */
+export interface AdminRoute {
+  methods: string[]
+  url: string
+  access: Access | undefined
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route under /admin and /api/admin, with the access it declared. */
+    adminRoutes: AdminRoute[]
+  }
+  interface FastifyContextConfig {
+    access?: Access
+  }
+  interface FastifyRequest {
+    /** The signed-in staff member (session on pages, bearer token on the API), or null. */
+    staff: StaffMember | null
+    /** The page session's id and CSRF secret; null for tokens and anonymous requests. */
+    staffSession: { id: string; csrfSecret: string } | null
+  }
+}
+
+/** The one route anybody may call under /admin. */
+export const signInPath = '/admin/login'
+
+const isPage = (url: string) => url === '/admin' || url.startsWith('/admin/')
+const isApi = (url: string) => url === '/api/admin' || url.startsWith('/api/admin/')
+/** Whether a route template is guarded here. */
+export const isAdminRoute = (url: string) => isPage(url) || isApi(url)
+
+const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS'])
+
+/** Whether `role` may call a route that declares `access` (undefined: nobody). */
+export function allows(access: Access | undefined, role: Role): boolean {
+  if (access === 'admin') return role === 'admin'
+  return access === 'staff'
+}
+
+/** Equal strings, compared in constant time (a CSRF token must not leak byte by byte). */
+function sameSecret(expected: string, given: unknown): boolean {
+  if (typeof given !== 'string') return false
+  const a = Buffer.from(expected)
+  const b = Buffer.from(given)
+  return a.length === b.length && timingSafeEqual(a, b)
+}
+
+/** The `_csrf` field of a form (or JSON) body. */
+const csrfField = (body: unknown) =>
+  body && typeof body === 'object' ? (body as Record<string, unknown>)._csrf : undefined
+
+/**
+ * The guard of every route under /admin and /api/admin, attached to each as it is registered
+ * (onRoute), whatever plugin registers it, so it must be registered before them. It runs
+ * before the route's own hooks.
+ *
+ * - Pages (`/admin…`): the session cookie, checked against the database on every request (a
+ *   disabled account or an ended session is refused at once, on every instance). None: 303 to
+ *   the sign-in page with `next`. Unsafe methods must carry the session's CSRF token in `_csrf`
+ *   (synchronizer token), else 403; the sign-in form its pre-session token (double submit).
+ * - API (`/api/admin…`): `Authorization: Bearer <token>` only (no cookies, so no CSRF). None or
+ *   invalid: 401 with `WWW-Authenticate: Bearer` (RFC 6750 §3).
+ * - Signed in with a role the route does not allow (or a route without a declaration): 403.
+ * Every such answer is `Cache-Control: no-store`.
+ */
+export default fp(
+  async (app, { config }: { config: Config }) => {
+    const production = config.NODE_ENV === 'production'
+    app.decorateRequest('staff', null)
+    app.decorateRequest('staffSession', null)
+    const adminRoutes: AdminRoute[] = []
+    app.decorate('adminRoutes', adminRoutes)
+
+    async function authenticatePage(request: FastifyRequest): Promise<StaffMember | undefined> {
+      const session = await currentSession(app.db, request, production)
+      if (!session) return undefined
+      request.staffSession = { id: session.id, csrfSecret: session.csrfSecret }
+      return session.staff
+    }
+
+    async function authenticateApi(request: FastifyRequest, reply: FastifyReply) {
+      const header = request.headers.authorization
+      const match = header ? /^Bearer +(\S+) *$/i.exec(header) : null
+      const token = match?.[1]
+      const staff = looksLikeSecret(token) ? await staffByToken(app.db, digest(token)) : undefined
+      if (!staff) {
+        reply.header(
+          'www-authenticate',
+          header ? 'Bearer realm="admin", error="invalid_token"' : 'Bearer realm="admin"',
+        )
+      }
+      return staff
+    }
+
+    function guard(url: string, access: Access | undefined) {
+      const page = isPage(url)
+      const open = access === 'public' && url === signInPath
+      return async (request: FastifyRequest, reply: FastifyReply) => {
+        reply.header('cache-control', 'no-store')
+        if (open) return
+        const staff = page ? await authenticatePage(request) : await authenticateApi(request, reply)
+        if (!staff) {
+          if (!page) return sendError(request, reply, 401, 'Sign in with a staff API token.')
+          const next = request.method === 'GET' ? `?next=${encodeURIComponent(request.url)}` : ''
+          return reply.redirect(`${signInPath}${next}`, 303)
+        }
+        request.staff = staff
+        if (!allows(access, staff.role)) {
+          return sendError(request, reply, 403, 'Your role does not allow this.')
+        }
+      }
+    }
+
+    async function checkCsrf(request: FastifyRequest, reply: FastifyReply) {
+      if (safeMethods.has(request.method)) return
+      const expected =
+        request.staffSession?.csrfSecret ??
+        (request.routeOptions.url === signInPath
+          ? readCookie(request.headers.cookie, cookieNames(production).login)
+          : undefined)
+      if (expected && sameSecret(expected, csrfField(request.body))) return
+      return sendError(
+        request,
+        reply,
+        403,
+        'This form has expired or did not come from this site. Please reload the page and try again.',
+      )
+    }
+
+    app.addHook('onRoute', (route: RouteOptions) => {
+      if (!isAdminRoute(route.url)) return
+      const access = route.config?.access
+      const methods = Array.isArray(route.method) ? route.method : [route.method]
+      adminRoutes.push({ methods, url: route.url, access })
+      if (access === undefined || (access === 'public' && route.url !== signInPath)) {
+        app.log.error(
+          { route: route.url },
+          'admin route without an access declaration: refused to everyone',
+        )
+      }
+      route.onRequest = [guard(route.url, access), ...hooks(route.onRequest)]
+      if (isPage(route.url)) route.preHandler = [checkCsrf, ...hooks(route.preHandler)]
+    })
+  },
+  { name: 'staff-access', dependencies: ['db'] },
+)
+
+/** A route's own hooks of one kind as an array. */
+function hooks<T>(own: T | T[] | undefined): T[] {
+  return own === undefined ? [] : Array.isArray(own) ? own : [own]
+}

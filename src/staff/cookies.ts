@@ -1,0 +1,37 @@
+/**
+ * The one or two cookies the back office uses, read and written by hand: their values are
+ * base64url (newSecret), which needs no encoding, so a parser library would add nothing.
+ */
+
+/** The value of cookie `name` in a Cookie header (RFC 6265 §5.4: `a=1; b=2`), or undefined. */
+export function readCookie(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined
+  for (const pair of header.split(';')) {
+    const eq = pair.indexOf('=')
+    if (eq > 0 && pair.slice(0, eq).trim() === name) return pair.slice(eq + 1).trim()
+  }
+  return undefined
+}
+
+export interface CookieOptions {
+  /** Seconds; 0 deletes the cookie. */
+  maxAge: number
+  /** Production: `Secure` (and the `__Host-` name the caller chose needs it). */
+  secure: boolean
+}
+
+/**
+ * A Set-Cookie value that scripts cannot read (HttpOnly), that cross-site requests other than
+ * top-level navigations do not carry (SameSite=Lax), for the whole site (Path=/, no Domain:
+ * what a `__Host-` name requires), and Secure in production.
+ */
+export function cookie(name: string, value: string, { maxAge, secure }: CookieOptions): string {
+  return [
+    `${name}=${value}`,
+    'Path=/',
+    `Max-Age=${maxAge}`,
+    'HttpOnly',
+    'SameSite=Lax',
+    ...(secure ? ['Secure'] : []),
+  ].join('; ')
+}

@@ -1,0 +1,104 @@
+import { argon2, randomBytes, timingSafeEqual } from 'node:crypto'
+
+/**
+ * argon2id with OWASP's first recommended configuration: 19 MiB of memory (m=19456 KiB), 2
+ * iterations (t=2), 1 degree of parallelism (p=1). Source: OWASP Password Storage Cheat Sheet,
+ * "Argon2id" (https://cheatsheetseries.owasp.org/cheatsheets/Password_Storage_Cheat_Sheet.html).
+ * A 16-byte random salt and a 32-byte tag, as RFC 9106 §4 recommends. The parameters are written
+ * into every hash (PHC string format), so they can be raised later: old hashes still verify with
+ * their own, and needsRehash tells when to store a new one.
+ */
+export const argon2Parameters = { memory: 19_456, passes: 2, parallelism: 1, tagLength: 32 }
+
+const saltBytes = 16
+
+interface Argon2Hash {
+  memory: number
+  passes: number
+  parallelism: number
+  salt: Buffer
+  hash: Buffer
+}
+
+/** Node 24's argon2id (libuv's thread pool, not the event loop) → the tag. */
+function derive(password: string, p: Omit<Argon2Hash, 'hash'>, tagLength: number) {
+  return new Promise<Buffer>((resolve, reject) =>
+    argon2(
+      'argon2id',
+      {
+        message: password,
+        nonce: p.salt,
+        memory: p.memory,
+        passes: p.passes,
+        parallelism: p.parallelism,
+        tagLength,
+      },
+      (err, key) => (err ? reject(err) : resolve(key)),
+    ),
+  )
+}
+
+// PHC uses standard base64 without padding.
+const b64 = (bytes: Buffer) => bytes.toString('base64').replace(/=+$/, '')
+const phc = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/
+
+/** `$argon2id$v=19$m=19456,t=2,p=1$<salt>$<tag>`, or undefined when not such a string. */
+function parse(encoded: string): Argon2Hash | undefined {
+  const m = phc.exec(encoded)
+  if (!m) return undefined
+  return {
+    memory: Number(m[1]),
+    passes: Number(m[2]),
+    parallelism: Number(m[3]),
+    salt: Buffer.from(m[4] as string, 'base64'),
+    hash: Buffer.from(m[5] as string, 'base64'),
+  }
+}
+
+/** The password's argon2id hash as a PHC string (about 100 ms of one thread-pool thread). */
+export async function hashPassword(password: string): Promise<string> {
+  const { memory, passes, parallelism, tagLength } = argon2Parameters
+  const salt = randomBytes(saltBytes)
+  const hash = await derive(password, { memory, passes, parallelism, salt }, tagLength)
+  return `$argon2id$v=19$m=${memory},t=${passes},p=${parallelism}$${b64(salt)}$${b64(hash)}`
+}
+
+/**
+ * Whether `password` matches the PHC string `encoded`, compared in constant time. A string that
+ * is not an argon2id hash never matches (and throws nothing).
+ */
+export async function verifyPassword(encoded: string, password: string): Promise<boolean> {
+  const stored = parse(encoded)
+  if (!stored) return false
+  const hash = await derive(password, stored, stored.hash.length)
+  return timingSafeEqual(hash, stored.hash)
+}
+
+/** Whether a hash was made with other parameters than today's (store a new one at sign-in). */
+export function needsRehash(encoded: string): boolean {
+  const stored = parse(encoded)
+  const { memory, passes, parallelism, tagLength } = argon2Parameters
+  return (
+    !stored ||
+    stored.memory !== memory ||
+    stored.passes !== passes ||
+    stored.parallelism !== parallelism ||
+    stored.hash.length !== tagLength
+  )
+}
+
+let dummy: Promise<string> | undefined
+
+/**
+ * A hash of a random password, with today's parameters: an unknown e-mail is verified against
+ * it, so it costs what a wrong password costs and no one learns which addresses have accounts.
+ */
+export function dummyHash(): Promise<string> {
+  dummy ??= hashPassword(randomBytes(32).toString('base64url'))
+  return dummy
+}
+
+/** Shortest password `staff add` accepts (NIST SP 800-63B §3.1.1.2 asks for 15 without MFA). */
+export const minPasswordLength = 15
+/** Longest password accepted anywhere: argon2 takes any length, the form should not. */
+export const maxPasswordLength = 1024

@@ -1,0 +1,196 @@
+import { type Kysely, sql } from 'kysely'
+import type { Database } from '../db/schema.ts'
+
+type Db = Kysely<Database>
+
+export type Role = 'staff' | 'admin'
+export const roles: readonly Role[] = ['staff', 'admin']
+
+/** Who is calling: what `request.staff` holds once a session or token is checked. */
+export interface StaffMember {
+  id: number
+  email: string
+  role: Role
+}
+
+export interface StaffAccount extends StaffMember {
+  passwordHash: string
+  disabled: boolean
+}
+
+/** Seconds as an interval, computed by the database (its clock is the one all instances share). */
+const seconds = (s: number) => sql`(${Math.round(s)}::integer * interval '1 second')`
+
+/** The account with this e-mail, in any case, or undefined. */
+export async function findStaffByEmail(db: Db, email: string): Promise<StaffAccount | undefined> {
+  const row = await db
+    .selectFrom('staff')
+    .select(['id', 'email', 'role', 'password_hash', 'disabled_at'])
+    .where(sql<string>`lower(email)`, '=', email.toLowerCase())
+    .executeTakeFirst()
+  return (
+    row && {
+      id: row.id,
+      email: row.email,
+      role: row.role,
+      passwordHash: row.password_hash,
+      disabled: row.disabled_at !== null,
+    }
+  )
+}
+
+/**
+ * Adds an account; returns its id, or undefined when one with this e-mail (in any case) exists.
+ * With `onlyIfNoAdmin`, adds it only while no admin exists (the first admin at start; two
+ * instances starting together add one, the other finds the e-mail taken or an admin there).
+ */
+export async function insertStaff(
+  db: Db,
+  account: { email: string; role: Role; passwordHash: string },
+  { onlyIfNoAdmin = false } = {},
+): Promise<number | undefined> {
+  const row = await sql<{ id: number }>`
+    insert into staff (email, role, password_hash)
+    select ${account.email}, ${account.role}, ${account.passwordHash}
+    where not ${onlyIfNoAdmin} or not exists (select 1 from staff where role = 'admin')
+    on conflict ((lower(email))) do nothing
+    returning id
+  `.execute(db)
+  return row.rows[0]?.id
+}
+
+/** Stores a new password hash (a sign-in found the old one made with older parameters). */
+export async function updatePasswordHash(db: Db, id: number, passwordHash: string) {
+  await db.updateTable('staff').set({ password_hash: passwordHash }).where('id', '=', id).execute()
+}
+
+/**
+ * Disables the account and ends its sessions, in one transaction; true when it existed. Its
+ * tokens stay (revoked_at is not set) but are refused while it is disabled, like any session
+ * that a concurrent sign-in might still create: every check joins `staff.disabled_at is null`.
+ */
+export async function disableStaff(db: Db, email: string): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const row = await trx
+      .updateTable('staff')
+      .set({ disabled_at: sql`coalesce(disabled_at, now())` })
+      .where(sql<string>`lower(email)`, '=', email.toLowerCase())
+      .returning('id')
+      .executeTakeFirst()
+    if (!row) return false
+    await trx.deleteFrom('staff_sessions').where('staff_id', '=', row.id).execute()
+    return true
+  })
+}
+
+/** Stores an API token's hash for the account. */
+export async function insertToken(db: Db, staffId: number, tokenHash: string) {
+  await db.insertInto('staff_tokens').values({ staff_id: staffId, token_hash: tokenHash }).execute()
+}
+
+/** The staff member holding this token (by its hash) if it is valid; marks it used. */
+export async function staffByToken(db: Db, tokenHash: string): Promise<StaffMember | undefined> {
+  const { rows } = await sql<StaffMember>`
+    update staff_tokens t set last_used_at = now()
+    from staff s
+    where t.token_hash = ${tokenHash} and t.revoked_at is null
+      and s.id = t.staff_id and s.disabled_at is null
+    returning s.id, s.email, s.role
+  `.execute(db)
+  return rows[0]
+}
+
+export interface SessionTimes {
+  /** Seconds without a request after which the session ends. */
+  idleSeconds: number
+  /** Seconds after sign-in after which it ends whatever happens. */
+  absoluteSeconds: number
+}
+
+/** Stores a new session (its id is the hash of the cookie's value). */
+export async function insertSession(
+  db: Db,
+  session: { id: string; staffId: number; csrfSecret: string },
+  times: SessionTimes,
+) {
+  await db
+    .insertInto('staff_sessions')
+    .values({
+      id: session.id,
+      staff_id: session.staffId,
+      csrf_secret: session.csrfSecret,
+      expires_at: sql<Date>`now() + ${seconds(times.absoluteSeconds)}`,
+    })
+    .execute()
+}
+
+/**
+ * The session's staff member and CSRF secret when the session is live (neither idle nor past
+ * its end) and its staff member is not disabled, in one statement that also records this
+ * request as its last activity; undefined otherwise. Run on every request, so a disabled
+ * account or an ended session is refused on its next request, on every instance.
+ */
+export async function touchSession(
+  db: Db,
+  id: string,
+  { idleSeconds }: SessionTimes,
+): Promise<(StaffMember & { csrfSecret: string }) | undefined> {
+  const { rows } = await sql<StaffMember & { csrfSecret: string }>`
+    update staff_sessions x set last_seen_at = now()
+    from staff s
+    where x.id = ${id} and x.expires_at > now()
+      and x.last_seen_at > now() - ${seconds(idleSeconds)}
+      and s.id = x.staff_id and s.disabled_at is null
+    returning s.id, s.email, s.role, x.csrf_secret as "csrfSecret"
+  `.execute(db)
+  return rows[0]
+}
+
+/** Ends a session (sign-out); also removes this staff member's sessions that have expired. */
+export async function deleteSession(db: Db, id: string, times: SessionTimes) {
+  await sql`
+    delete from staff_sessions
+    where id = ${id}
+      or (staff_id = (select staff_id from staff_sessions where id = ${id})
+          and (expires_at <= now() or last_seen_at <= now() - ${seconds(times.idleSeconds)}))
+  `.execute(db)
+}
+
+/**
+ * Records one sign-in attempt and returns how many attempts, this one included, the e-mail and
+ * the address have made in the last `windowSeconds`. Recorded before the password is checked,
+ * so concurrent guesses count each other. Old rows of this e-mail and address are removed.
+ */
+export async function recordAttempt(
+  db: Db,
+  attempt: { email: string; address: string },
+  windowSeconds: number,
+): Promise<{ id: string; byEmail: number; byAddress: number }> {
+  const email = attempt.email.toLowerCase()
+  const { rows } = await sql<{ id: string }>`
+    insert into staff_login_attempts (email, address) values (${email}, ${attempt.address})
+    returning id::text
+  `.execute(db)
+  const since = sql`now() - ${seconds(windowSeconds)}`
+  const counts = await sql<{ byEmail: number; byAddress: number }>`
+    select
+      (select count(*)::integer from staff_login_attempts where email = ${email} and attempted_at > ${since}) as "byEmail",
+      (select count(*)::integer from staff_login_attempts where address = ${attempt.address} and attempted_at > ${since}) as "byAddress"
+  `.execute(db)
+  await sql`
+    delete from staff_login_attempts
+    where (email = ${email} or address = ${attempt.address}) and attempted_at <= ${since}
+  `.execute(db)
+  const { byEmail = 0, byAddress = 0 } = counts.rows[0] ?? {}
+  return { id: rows[0]?.id ?? '0', byEmail, byAddress }
+}
+
+/**
+ * After a successful sign-in: the account's attempts no longer count against it, and this
+ * attempt not against the address (others from there still do).
+ */
+export async function clearAttempts(db: Db, email: string, attemptId: string) {
+  await sql`
+    delete from staff_login_attempts where email = ${email.toLowerCase()} or id = ${attemptId}::bigint
+  `.execute(db)
+}

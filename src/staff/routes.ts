@@ -1,0 +1,119 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { Config } from '../config.ts'
+import { signInPath } from './access.ts'
+import { cookie, readCookie } from './cookies.ts'
+import { deleteSession } from './queries.ts'
+import { CsrfForm, SignInForm, SignInQuery, StaffMe, safeNext } from './schemas.ts'
+import { looksLikeSecret, newSecret } from './secrets.ts'
+import {
+  clearSessionCookie,
+  cookieNames,
+  currentSession,
+  sessionTimes,
+  startSession,
+} from './sessions.ts'
+import { signIn } from './sign-in.ts'
+
+const refused = 'That e-mail and password do not match a staff account.'
+const throttled = 'Too many sign-in attempts. Please wait 15 minutes and try again.'
+
+/**
+ * The sign-in and sign-out pages, the back office's landing page, and `GET /api/admin/me`. Who
+ * may call each is declared in `config.access` and enforced by access.ts.
+ */
+const staffRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
+  const production = config.NODE_ENV === 'production'
+  const names = cookieNames(production)
+
+  /**
+   * The sign-in form with a pre-session CSRF token: kept from the browser's cookie when it has
+   * one (several tabs), else a new one set as a cookie. The POST must send it back in `_csrf`
+   * (double submit: a cross-site form cannot read or set the cookie).
+   */
+  function renderSignIn(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    status: number,
+    page: { message?: string; email?: string; next?: string | undefined },
+  ) {
+    let csrf = readCookie(request.headers.cookie, names.login)
+    if (!looksLikeSecret(csrf)) {
+      csrf = newSecret()
+      const options = { maxAge: sessionTimes.absoluteSeconds, secure: production }
+      reply.header('set-cookie', cookie(names.login, csrf, options))
+    }
+    return reply.code(status).view('admin-login.eta', { ...page, csrf })
+  }
+
+  app.get(
+    signInPath,
+    { schema: { hide: true, querystring: SignInQuery }, config: { access: 'public' } },
+    async (request, reply) => {
+      const next = safeNext(request.query.next)
+      if (await currentSession(app.db, request, production)) {
+        return reply.redirect(next ?? '/admin', 303)
+      }
+      return renderSignIn(request, reply, 200, { next })
+    },
+  )
+
+  app.post(
+    signInPath,
+    { schema: { hide: true, body: SignInForm }, config: { access: 'public' } },
+    async (request, reply) => {
+      const email = (request.body.email ?? '').trim()
+      const next = safeNext(request.body.next)
+      const result = await signIn(app.db, {
+        email,
+        password: request.body.password ?? '',
+        address: request.ip,
+      })
+      if (result.outcome === 'throttled') {
+        reply.header('retry-after', String(result.retryAfterSeconds))
+        return renderSignIn(request, reply, 429, { message: throttled, email, next })
+      }
+      if (result.outcome === 'refused') {
+        return renderSignIn(request, reply, 400, { message: refused, email, next })
+      }
+      await startSession(app.db, reply, result.staff.id, production)
+      request.log.info({ staffId: result.staff.id }, 'staff signed in')
+      return reply.redirect(next ?? '/admin', 303)
+    },
+  )
+
+  app.post(
+    '/admin/logout',
+    { schema: { hide: true, body: CsrfForm }, config: { access: 'staff' } },
+    async (request, reply) => {
+      if (request.staffSession) await deleteSession(app.db, request.staffSession.id, sessionTimes)
+      clearSessionCookie(reply, production)
+      return reply.redirect(signInPath, 303)
+    },
+  )
+
+  app.get(
+    '/admin',
+    { schema: { hide: true }, config: { access: 'staff' } },
+    async (request, reply) =>
+      reply.view('admin-home.eta', {
+        staff: request.staff,
+        csrf: request.staffSession?.csrfSecret,
+      }),
+  )
+
+  app.get(
+    '/api/admin/me',
+    {
+      schema: {
+        summary: 'The staff member the bearer token belongs to',
+        tags: ['admin'],
+        response: { 200: StaffMe },
+      },
+      config: { access: 'staff' },
+    },
+    async (request) => request.staff as NonNullable<typeof request.staff>,
+  )
+}
+
+export default staffRoutes

@@ -1,0 +1,14 @@
+import { createHash, randomBytes } from 'node:crypto'
+
+/**
+ * 32 random bytes as base64url (43 characters): a session's cookie value, a CSRF secret, an API
+ * token. 256 bits: never guessed, so one SHA-256 (no salt, no stretching) is enough to store it.
+ */
+export const newSecret = (): string => randomBytes(32).toString('base64url')
+
+/** SHA-256 of a secret as hex: what the database keeps of a session id or a token. */
+export const digest = (secret: string): string => createHash('sha256').update(secret).digest('hex')
+
+/** A value shaped like newSecret's; anything else is refused before any lookup. */
+export const looksLikeSecret = (value: string | undefined): value is string =>
+  value !== undefined && /^[A-Za-z0-9_-]{43}$/.test(value)

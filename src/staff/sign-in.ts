@@ -1,0 +1,63 @@
+import type { Kysely } from 'kysely'
+import type { Database } from '../db/schema.ts'
+import {
+  dummyHash,
+  hashPassword,
+  maxPasswordLength,
+  needsRehash,
+  verifyPassword,
+} from './passwords.ts'
+import {
+  clearAttempts,
+  findStaffByEmail,
+  recordAttempt,
+  type StaffMember,
+  updatePasswordHash,
+} from './queries.ts'
+
+/**
+ * Sign-in throttle, kept in the database (staff_login_attempts) so every instance counts the
+ * same attempts: at most 10 per e-mail (known or not, so it tells nothing) and 30 per client
+ * address in 15 minutes. A success clears the account's count. The per-e-mail limit lets a
+ * stranger lock an account out for 15 minutes at most; OWASP's Authentication cheat sheet
+ * accepts that trade for stopping password guessing.
+ */
+export const throttle = { windowSeconds: 15 * 60, perEmail: 10, perAddress: 30 }
+
+export type SignInResult =
+  | { outcome: 'signed-in'; staff: StaffMember }
+  /** Unknown e-mail, wrong password or disabled account: one answer, one cost. */
+  | { outcome: 'refused' }
+  | { outcome: 'throttled'; retryAfterSeconds: number }
+
+/**
+ * Checks an e-mail and password. Every attempt is recorded first (throttle); a known e-mail is
+ * checked against its hash, an unknown one against a dummy hash of the same parameters, so both
+ * take one argon2id computation and get the same answer. A hash made with older parameters is
+ * replaced on success.
+ */
+export async function signIn(
+  db: Kysely<Database>,
+  { email, password, address }: { email: string; password: string; address: string },
+): Promise<SignInResult> {
+  const attempt = await recordAttempt(db, { email, address }, throttle.windowSeconds)
+  if (attempt.byEmail > throttle.perEmail || attempt.byAddress > throttle.perAddress) {
+    return { outcome: 'throttled', retryAfterSeconds: throttle.windowSeconds }
+  }
+  const account = await findStaffByEmail(db, email)
+  const matches = await verifyPassword(
+    account?.passwordHash ?? (await dummyHash()),
+    password.slice(0, maxPasswordLength),
+  )
+  if (!account || !matches || account.disabled || password.length > maxPasswordLength) {
+    return { outcome: 'refused' }
+  }
+  await clearAttempts(db, email, attempt.id)
+  if (needsRehash(account.passwordHash)) {
+    await updatePasswordHash(db, account.id, await hashPassword(password))
+  }
+  return {
+    outcome: 'signed-in',
+    staff: { id: account.id, email: account.email, role: account.role },
+  }
+}

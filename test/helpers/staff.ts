@@ -1,0 +1,82 @@
+import type { FastifyInstance } from 'fastify'
+import { hashPassword } from '../../src/staff/passwords.ts'
+import { insertStaff, insertToken, type Role } from '../../src/staff/queries.ts'
+import { digest, newSecret } from '../../src/staff/secrets.ts'
+
+export const password = 'correct horse battery staple'
+
+/** Adds a staff member straight in the database; returns its id. */
+export async function addStaff(app: FastifyInstance, email: string, role: Role = 'staff') {
+  const id = await insertStaff(app.db, { email, role, passwordHash: await hashPassword(password) })
+  if (id === undefined) throw new Error(`${email} exists`)
+  return id
+}
+
+/** A new API token for the staff member (what `npm run staff -- token` prints). */
+export async function addToken(app: FastifyInstance, staffId: number) {
+  const token = newSecret()
+  await insertToken(app.db, staffId, digest(token))
+  return token
+}
+
+/** The `name=value` pairs of a response's Set-Cookie headers, as one Cookie header. */
+export function cookieHeader(setCookie: string | string[] | undefined, previous = ''): string {
+  const jar = new Map(
+    previous
+      .split('; ')
+      .filter(Boolean)
+      .map((p) => p.split('=') as [string, string]),
+  )
+  for (const line of [setCookie ?? []].flat()) {
+    const [pair = ''] = line.split(';')
+    const [name = '', value = ''] = pair.split('=')
+    if (value === '') jar.delete(name)
+    else jar.set(name, value)
+  }
+  return [...jar].map(([n, v]) => `${n}=${v}`).join('; ')
+}
+
+/** The `_csrf` value of the first form on a page. */
+export function csrfOf(html: string): string {
+  const m = /name="_csrf" value="([^"]*)"/.exec(html)
+  if (!m?.[1]) throw new Error('no _csrf field on the page')
+  return m[1]
+}
+
+export const formHeaders = {
+  accept: 'text/html',
+  'content-type': 'application/x-www-form-urlencoded',
+}
+
+/** A urlencoded form body. */
+export const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString()
+
+/** Opens the sign-in page; returns its cookie (pre-session CSRF) and token. */
+export async function signInPage(app: FastifyInstance) {
+  const page = await app.inject({ url: '/admin/login' })
+  return { cookie: cookieHeader(page.headers['set-cookie']), csrf: csrfOf(page.body) }
+}
+
+/** Posts the sign-in form as a browser would (with the page's CSRF token). */
+export async function postSignIn(
+  app: FastifyInstance,
+  fields: { email: string; password: string; next?: string },
+  headers: Record<string, string> = {},
+) {
+  const { cookie, csrf } = await signInPage(app)
+  return app.inject({
+    method: 'POST',
+    url: '/admin/login',
+    headers: { cookie, ...formHeaders, ...headers },
+    payload: form({ ...fields, _csrf: csrf }),
+  })
+}
+
+/** Signs in; returns the Cookie header that carries the session, and the session's CSRF token. */
+export async function signIn(app: FastifyInstance, email: string, pw = password) {
+  const res = await postSignIn(app, { email, password: pw })
+  if (res.statusCode !== 303) throw new Error(`sign-in answered ${res.statusCode}`)
+  const cookie = cookieHeader(res.headers['set-cookie'])
+  const home = await app.inject({ url: '/admin', headers: { cookie } })
+  return { cookie, csrf: csrfOf(home.body) }
+}
