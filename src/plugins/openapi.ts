@@ -14,7 +14,11 @@ export default fp(
           description:
             'Place orders, read them back, and see what sells best in each US state. Money is in integer cents.',
         },
-        tags: [{ name: 'products' }, { name: 'orders' }, { name: 'insights' }],
+        tags: [{ name: 'products' }, { name: 'orders' }, { name: 'insights' }, { name: 'admin' }],
+        // /api/admin/*: a staff API token (npm run staff -- token <email>), see src/staff/access.ts.
+        components: {
+          securitySchemes: { staffToken: { type: 'http', scheme: 'bearer' } },
+        },
       },
     })
     await app.register(fastifySwaggerUi, {

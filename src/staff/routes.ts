@@ -108,6 +108,7 @@ const staffRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, {
       schema: {
         summary: 'The staff member the bearer token belongs to',
         tags: ['admin'],
+        security: [{ staffToken: [] }],
         response: { 200: StaffMe },
       },
       config: { access: 'staff' },
