@@ -135,7 +135,18 @@ describe('throttling (in the database)', () => {
       .db.updateTable('staff_login_attempts')
       .set({ attempted_at: sql`now() - interval '16 minutes'` })
       .execute()
+    await app()
+      .db.insertInto('staff_login_attempts')
+      .values({
+        email: 'elsewhere@example.com',
+        address: '203.0.113.9',
+        attempted_at: sql`now() - interval '16 minutes'`,
+      })
+      .execute()
     expect((await postSignIn(app(), { email: 'clerk@example.com', password })).statusCode).toBe(303)
+    // ... and the stale rows of every e-mail and address are gone: the table holds one window.
+    const stale = await app().db.selectFrom('staff_login_attempts').select('id').execute()
+    expect(stale).toHaveLength(0)
   })
 
   it(`refuses attempts beyond ${throttle.perAddress} from one address, whatever the e-mails`, async () => {
