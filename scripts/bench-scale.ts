@@ -7,7 +7,7 @@ import { buildApp } from '../src/app.ts'
 import { loadConfig } from '../src/config.ts'
 import { connect } from '../src/db/connect.ts'
 import type { Database } from '../src/db/schema.ts'
-import { insightsLagSeconds } from '../src/insights/folder.ts'
+import { insightsLagSeconds } from '../src/insights/sales-fold.ts'
 import { topProducts } from '../src/insights/top-products.ts'
 import { stateCodes } from '../src/us-states.ts'
 
@@ -79,7 +79,7 @@ async function target(databaseUrl: string): Promise<Target> {
     TOP_PRODUCTS_CACHE_MS: '0',
     NODE_ENV: 'production',
   })
-  const app = await buildApp({ config, folder: false })
+  const app = await buildApp({ config, salesFold: false })
   await app.ready()
   const { orders } = await db
     .selectFrom('orders')
@@ -193,7 +193,7 @@ async function readLatencies(urls: string[], iterations: number, rounds: number,
  */
 async function foldUnderLoad(databaseUrl: string, seconds: number) {
   const config = loadConfig({ ...benchEnv, DATABASE_URL: databaseUrl, NODE_ENV: 'production' })
-  const app = await buildApp({ config, folder: true })
+  const app = await buildApp({ config, salesFold: true })
   await app.listen({ host: '127.0.0.1', port: 0 })
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
   const skus = ['MUG-001', 'TEE-002', 'CAP-003', 'BTL-005', 'NTB-009', 'SCK-010', 'LMP-006']
@@ -239,14 +239,14 @@ async function foldUnderLoad(databaseUrl: string, seconds: number) {
   const drainMs = Date.now() - drainStart
   sampling = false
   await sampler
-  const folded = app.folderStats.folded
+  const folded = app.salesFoldStats.folded
   await app.close()
   const p = percentiles(lags)
   console.info(
     `\norder load: ${result.requests.average.toFixed(0)} orders/s for ${seconds} s (${result['2xx']} placed, ${result.non2xx} non-2xx, ${result.errors} errors), p99 latency ${result.latency.p99} ms`,
   )
   console.info(
-    `top-three staleness (age of the oldest unfolded sale, sampled every 100 ms): p50 ${(p.p50 * 1000).toFixed(0)} ms, p99 ${(p.p99 * 1000).toFixed(0)} ms, max ${(Math.max(...lags) * 1000).toFixed(0)} ms; queue empty ${drainMs} ms after the load; ${folded} sales folded in ${app.folderStats.batches} batches`,
+    `top-three staleness (age of the oldest unfolded sale, sampled every 100 ms): p50 ${(p.p50 * 1000).toFixed(0)} ms, p99 ${(p.p99 * 1000).toFixed(0)} ms, max ${(Math.max(...lags) * 1000).toFixed(0)} ms; queue empty ${drainMs} ms after the load; ${folded} sales folded in ${app.salesFoldStats.batches} batches`,
   )
 }
 

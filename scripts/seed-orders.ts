@@ -16,9 +16,13 @@ import { from as copyFrom } from 'pg-copy-streams'
 import { connect } from '../src/db/connect.ts'
 import { migrateToLatest } from '../src/db/migrate.ts'
 import type { Database } from '../src/db/schema.ts'
-import { seedCatalogue } from '../src/products/seed.ts'
-import { addToStateProductSales, addToStateSales, FOLDER_LOCK } from '../src/insights/folder.ts'
+import {
+  addToStateProductSales,
+  addToStateSales,
+  SALES_FOLD_LOCK,
+} from '../src/insights/sales-fold.ts'
 import { encodeOrderNumber } from '../src/orders/order-number.ts'
+import { seedCatalogue } from '../src/products/seed.ts'
 
 /**
  * Bulk-loads realistic orders with COPY: `npm run seed:orders -- --count 1000000`.
@@ -246,7 +250,7 @@ async function loadBatch(client: pg.ClientBase, batch: Batch) {
     await copyRows(client, copyOrders, batch.orders)
     await copyRows(client, copyLines, batch.lines)
     // The folder's lock: aggregate rows are then updated by one writer at a time, in any order.
-    await client.query('select pg_advisory_xact_lock($1)', [FOLDER_LOCK])
+    await client.query('select pg_advisory_xact_lock($1)', [SALES_FOLD_LOCK])
     const p = [...batch.byProduct]
     await run(
       client,

@@ -26,11 +26,11 @@ export interface BuildOptions {
   config: Config
   /** Where log lines go instead of stdout (tests read them). */
   logStream?: DestinationStream
-  /** Run the background folder (tests that fold by hand turn it off). */
-  folder?: boolean
+  /** Run the background sales fold (tests that fold by hand turn it off). */
+  salesFold?: boolean
 }
 
-export async function buildApp({ config, logStream, folder = true }: BuildOptions) {
+export async function buildApp({ config, logStream, salesFold = true }: BuildOptions) {
   const app = Fastify({
     loggerInstance: createLogger(config, logStream),
     logController: new RequestLog(),
@@ -64,7 +64,7 @@ export async function buildApp({ config, logStream, folder = true }: BuildOption
   await app.register(openapi)
   await app.register(db, { config })
   await app.register(metrics, { config })
-  await app.register(insights, { config, folder })
+  await app.register(insights, { config, salesFold })
   await app.register(health)
   // Before every route: it guards each one under /admin and /api/admin as it is registered.
   await app.register(staff, { config })

@@ -10,7 +10,7 @@ describe.skipIf(!chromiumAvailable)('in a real browser', () => {
   let baseUrl: string
 
   beforeAll(async () => {
-    t = await buildTestApp({}, { folder: true })
+    t = await buildTestApp({}, { salesFold: true })
     baseUrl = await listen(t)
     browser = await launchChromium()
   })

@@ -3,7 +3,7 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sessionOptions } from '../src/db/connect.ts'
 import type { Database } from '../src/db/schema.ts'
-import { foldSales, startFolder } from '../src/insights/folder.ts'
+import { foldSales, startSalesFold } from '../src/insights/sales-fold.ts'
 import { selectLinesByNumbers } from '../src/orders/queries.ts'
 import { buildTestApp, type TestApp, usingPostgres } from './helpers/context.ts'
 import { queueLength, waitFor } from './helpers/insights.ts'
@@ -59,7 +59,7 @@ describe.skipIf(!usingPostgres)('a fold that times out (PostgreSQL)', () => {
     await queueSales(db, 2000)
     const errors: unknown[] = []
     const behind: { ms: number; batchLimit: number }[] = []
-    const folder = startFolder(db, {
+    const fold = startSalesFold(db, {
       intervalMs: 20,
       onError: (err) => errors.push(err),
       onBehind: (b) => behind.push(b),
@@ -75,10 +75,10 @@ describe.skipIf(!usingPostgres)('a fold that times out (PostgreSQL)', () => {
       expect(behind[0]?.batchLimit).toBe(50)
       expect(behind[0]?.ms).toBeGreaterThan(5000)
       await waitFor(async () => (await queueLength(db)) === 0, 15_000)
-      await waitFor(async () => folder.stats.batchLimit === 5000, 5000)
-      expect(folder.stats.folded).toBe(2000)
+      await waitFor(async () => fold.stats.batchLimit === 5000, 5000)
+      expect(fold.stats.folded).toBe(2000)
     } finally {
-      await folder.stop()
+      await fold.stop()
     }
   }, 60_000)
 })

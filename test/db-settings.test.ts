@@ -4,7 +4,7 @@ import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../src/app.ts'
 import { loadConfig } from '../src/config.ts'
-import { foldSales } from '../src/insights/folder.ts'
+import { foldSales } from '../src/insights/sales-fold.ts'
 import { customer, usingPostgres } from './helpers/context.ts'
 
 /**
@@ -86,7 +86,7 @@ describe.skipIf(!usingPostgres)('whatever the database and role settings (Postgr
       expect(shown.toLowerCase().replaceAll(' ', '')).toBe(value.toLowerCase().replaceAll(' ', ''))
 
       const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: url })
-      const app = (await buildApp({ config, folder: false })) as unknown as FastifyInstance
+      const app = (await buildApp({ config, salesFold: false })) as unknown as FastifyInstance
       cleanups.push(() => app.close())
       await app.ready()
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { foldSales } from '../src/insights/folder.ts'
+import { foldSales } from '../src/insights/sales-fold.ts'
 import { placeOrder } from '../src/orders/place-order.ts'
 import { stateCodes } from '../src/us-states.ts'
 import { buildTestApp, customer, type TestApp } from './helpers/context.ts'
@@ -9,7 +9,7 @@ import { buildTestApp, customer, type TestApp } from './helpers/context.ts'
 let t: TestApp
 beforeAll(async () => {
   // Default fold interval and cache: the freshness measured is the one the service ships with.
-  t = await buildTestApp({}, { folder: true })
+  t = await buildTestApp({}, { salesFold: true })
 })
 afterAll(() => t.close())
 

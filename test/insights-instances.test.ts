@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { FOLDER_LOCK } from '../src/insights/folder.ts'
+import { SALES_FOLD_LOCK } from '../src/insights/sales-fold.ts'
 import { stateCodes } from '../src/us-states.ts'
 import { customer, usingPostgres } from './helpers/context.ts'
 import {
@@ -63,9 +63,9 @@ describe.skipIf(!usingPostgres)('two instances on one database (PostgreSQL only)
     expect(orders).toBe(placed)
     // Each queued sale (one per order line) was folded by exactly one of the two.
     const lines = placed + placed / 5
-    expect(a.folderStats.folded + b.folderStats.folded).toBe(lines)
-    expect(a.folderStats.folded).toBeGreaterThan(0)
-    expect(b.folderStats.folded).toBeGreaterThan(0)
+    expect(a.salesFoldStats.folded + b.salesFoldStats.folded).toBe(lines)
+    expect(a.salesFoldStats.folded).toBeGreaterThan(0)
+    expect(b.salesFoldStats.folded).toBeGreaterThan(0)
   })
 
   it('lets no folder in while another holds the lock', async () => {
@@ -75,16 +75,16 @@ describe.skipIf(!usingPostgres)('two instances on one database (PostgreSQL only)
     try {
       // A third "instance" in the middle of a fold: it holds the folder lock.
       await holder.query('begin')
-      await holder.query('select pg_advisory_xact_lock($1)', [FOLDER_LOCK])
-      const before = a.folderStats.folded + b.folderStats.folded
+      await holder.query('select pg_advisory_xact_lock($1)', [SALES_FOLD_LOCK])
+      const before = a.salesFoldStats.folded + b.salesFoldStats.folded
       for (let i = 0; i < 10; i++) expect((await order(i % 2 ? a : b, i)).statusCode).toBe(201)
       await new Promise((r) => setTimeout(r, 300)) // some thirty ticks of each folder
       expect(await queueLength(a.db)).toBe(12) // ten orders, two of them with two lines
-      expect(a.folderStats.folded + b.folderStats.folded).toBe(before)
+      expect(a.salesFoldStats.folded + b.salesFoldStats.folded).toBe(before)
 
       await holder.query('commit')
       await waitFor(async () => (await queueLength(a.db)) === 0)
-      expect(a.folderStats.folded + b.folderStats.folded).toBe(before + 12)
+      expect(a.salesFoldStats.folded + b.salesFoldStats.folded).toBe(before + 12)
       expect(await aggregates(a.db)).toEqual(await groupByOrderLines(a.db))
     } finally {
       await holder.end()

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { foldSales } from '../src/insights/folder.ts'
+import { foldSales } from '../src/insights/sales-fold.ts'
 import { placeOrder } from '../src/orders/place-order.ts'
 import { stateCodes } from '../src/us-states.ts'
 import { buildTestApp, customer, type TestApp, usingPostgres } from './helpers/context.ts'

@@ -23,7 +23,7 @@ async function build(env: Record<string, string> = {}): Promise<LoggedApp> {
   const output: string[] = []
   const app = await buildApp({
     config,
-    folder: false,
+    salesFold: false,
     logStream: { write: (s: string) => void output.push(s) },
   })
   await app.ready()

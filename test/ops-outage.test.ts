@@ -84,7 +84,7 @@ describe.skipIf(!usingPostgres)(
         FOLD_INTERVAL_MS: '100',
         RATE_LIMIT_MAX: '0',
       })
-      app = (await buildApp({ config, folder: true })) as unknown as FastifyInstance
+      app = (await buildApp({ config, salesFold: true })) as unknown as FastifyInstance
       await app.ready()
     })
     afterAll(async () => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { foldSales } from '../src/insights/folder.ts'
+import { foldSales } from '../src/insights/sales-fold.ts'
 import { buildTestApp, customer, type TestApp } from './helpers/context.ts'
 
 let t: TestApp

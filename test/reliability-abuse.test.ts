@@ -267,7 +267,7 @@ describe('security headers and internal errors', () => {
       RATE_LIMIT_MAX: '2',
       ...database.env,
     })
-    const built = await buildApp({ config, folder: false })
+    const built = await buildApp({ config, salesFold: false })
     // Routes that fail the ways code fails, to see what a client is told.
     built.get('/reliability/throws', async () => {
       throw new Error('secret: connect to /srv/app/src/db.ts:12 failed; select * from orders')

@@ -71,7 +71,7 @@ describe.skipIf(!usingPostgres)(
         DATABASE_STATEMENT_TIMEOUT_MS: '1500',
         FOLD_INTERVAL_MS: '50',
       })
-      app = (await buildApp({ config, folder: true })) as unknown as FastifyInstance
+      app = (await buildApp({ config, salesFold: true })) as unknown as FastifyInstance
       await app.ready()
       direct = connect({ databaseUrl: real.toString(), dataDir: 'unused', poolSize: 2 })
     })

@@ -28,7 +28,7 @@ beforeAll(async () => {
   const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', ...db.env })
   const built = await buildApp({
     config,
-    folder: false,
+    salesFold: false,
     logStream: { write: (line: string) => void logged.push(line) },
   })
   app = built as unknown as FastifyInstance
@@ -318,7 +318,7 @@ describe('while the service shuts down', () => {
     const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', ...db.env })
     const closing = await buildApp({
       config,
-      folder: false,
+      salesFold: false,
       logStream: { write: (line: string) => void lines.push(line) },
     })
     await closing.listen({ port: 0, host: '127.0.0.1' })

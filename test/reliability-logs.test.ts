@@ -116,7 +116,7 @@ describe.skipIf(!usingPostgres)('products locked past the statement timeout (Pos
     })
     const built = await buildApp({
       config,
-      folder: false,
+      salesFold: false,
       logStream: { write: (line: string) => void logged.push(line) },
     })
     app = built as unknown as FastifyInstance

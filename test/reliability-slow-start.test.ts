@@ -129,7 +129,7 @@ describe.skipIf(!usingPostgres)('a start that waits (PostgreSQL)', () => {
       await holder.query('select pg_advisory_xact_lock(3853314791062309107)')
       const release = sleep(11_000).then(() => holder.query('rollback'))
       const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', ...db.env })
-      const app = await buildApp({ config, folder: false })
+      const app = await buildApp({ config, salesFold: false })
       await app.ready()
       await release
       const res = await app.inject({ url: '/readyz' })

@@ -2,17 +2,17 @@ import type { Kysely } from 'kysely'
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { Database } from '../db/schema.ts'
 import { within } from '../plugins/within.ts'
-import { type FolderStats, insightsLagSeconds } from './folder.ts'
+import { insightsLagSeconds, type SalesFoldStats } from './sales-fold.ts'
 
 /**
  * The insights' metrics, in `registry` (app.metrics.registry), all read when scraped:
  * insights_freshness_seconds (NaN when the database does not answer within a second),
- * insights_fold_batch_limit and insights_fold_failures_total (this process's folder).
+ * insights_fold_batch_limit and insights_fold_failures_total (this process's sales fold).
  */
 export function registerInsightsMetrics(
   registry: Registry,
   db: Kysely<Database>,
-  folderStats: () => Readonly<FolderStats>,
+  salesFoldStats: () => Readonly<SalesFoldStats>,
 ): void {
   const registers = [registry]
   new Gauge({
@@ -28,13 +28,13 @@ export function registerInsightsMetrics(
     },
   })
 
-  // The folder's own view of itself: a limit below 5,000 means folds have been timing out.
+  // The sales fold's own view of itself: a limit below 5,000 means folds have been timing out.
   new Gauge({
     name: 'insights_fold_batch_limit',
     help: 'Most queued sales the next fold takes (lowered after a fold times out)',
     registers,
     collect() {
-      this.set(folderStats().batchLimit)
+      this.set(salesFoldStats().batchLimit)
     },
   })
   let failuresSeen = 0
@@ -43,7 +43,7 @@ export function registerInsightsMetrics(
     help: 'Fold statements of this process that failed (each is retried)',
     registers,
     collect() {
-      const { failures } = folderStats()
+      const { failures } = salesFoldStats()
       this.inc(failures - failuresSeen)
       failuresSeen = failures
     },

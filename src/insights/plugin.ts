@@ -1,9 +1,14 @@
 import fp from 'fastify-plugin'
 import type { Config } from '../config.ts'
 import { ttlCache } from '../ttl-cache.ts'
-import { type Folder, type FolderStats, MAX_FOLD_BATCH, startFolder } from './folder.ts'
 import { registerInsightsMetrics } from './metrics.ts'
 import { insightsOverview, stateInsights } from './queries.ts'
+import {
+  MAX_FOLD_BATCH,
+  type SalesFold,
+  type SalesFoldStats,
+  startSalesFold,
+} from './sales-fold.ts'
 import type { InsightsOverview, StateInsights, TopProduct } from './schemas.ts'
 import { cachedTopProducts } from './top-products.ts'
 
@@ -14,23 +19,23 @@ declare module 'fastify' {
       overview: () => Promise<InsightsOverview>
       state: (state: string) => Promise<StateInsights>
     }
-    /** This instance's share of the folding (zeros while its folder is off). */
-    folderStats: Readonly<FolderStats>
+    /** This instance's share of the folding (zeros while its sales fold is off). */
+    salesFoldStats: Readonly<SalesFoldStats>
   }
 }
 
 export interface InsightsOptions {
   config: Config
-  /** Tests that fold by hand switch the background folder off. */
-  folder?: boolean
+  /** Tests that fold by hand switch the background sales fold off. */
+  salesFold?: boolean
 }
 
 /**
  * The cached insights reads (top three, overview, per state; all kept TOP_PRODUCTS_CACHE_MS),
- * and the background folder that feeds the aggregates behind them.
+ * and the background sales fold that feeds the aggregates behind them.
  */
 export default fp(
-  async (app, { config, folder = true }: InsightsOptions) => {
+  async (app, { config, salesFold = true }: InsightsOptions) => {
     const ttl = config.TOP_PRODUCTS_CACHE_MS
     app.decorate('topProducts', cachedTopProducts(app.db, ttl))
     const overview = ttlCache((_: 'all') => insightsOverview(app.db), ttl)
@@ -38,15 +43,15 @@ export default fp(
       overview: () => overview('all'),
       state: ttlCache((state: string) => stateInsights(app.db, state), ttl),
     })
-    const idle: FolderStats = { folded: 0, batches: 0, failures: 0, batchLimit: MAX_FOLD_BATCH }
-    let running: Folder | undefined
-    app.decorate('folderStats', {
+    const idle: SalesFoldStats = { folded: 0, batches: 0, failures: 0, batchLimit: MAX_FOLD_BATCH }
+    let running: SalesFold | undefined
+    app.decorate('salesFoldStats', {
       getter: () => running?.stats ?? idle,
     })
-    registerInsightsMetrics(app.metrics.registry, app.db, () => app.folderStats)
-    if (!folder) return
+    registerInsightsMetrics(app.metrics.registry, app.db, () => app.salesFoldStats)
+    if (!salesFold) return
     app.addHook('onReady', async () => {
-      running = startFolder(app.db, {
+      running = startSalesFold(app.db, {
         intervalMs: config.FOLD_INTERVAL_MS,
         onError: (err) => app.log.warn({ err }, 'folding sales failed; will retry'),
         onBehind: (behind) =>

@@ -43,11 +43,11 @@ export interface TestApp {
 /** The real app on its own database; `close` closes it and drops the database. */
 export async function buildTestApp(
   env: Record<string, string> = {},
-  options: { folder?: boolean } = {},
+  options: { salesFold?: boolean } = {},
 ): Promise<TestApp> {
   const db = await testDatabase()
   const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', ...db.env, ...env })
-  const app = await buildApp({ config, folder: options.folder ?? false })
+  const app = await buildApp({ config, salesFold: options.salesFold ?? false })
   await app.ready()
   return {
     app: app as unknown as FastifyInstance,

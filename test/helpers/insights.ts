@@ -67,7 +67,7 @@ export async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000,
 export async function appsOnOneDatabase(
   count: number,
   env: Record<string, string> = {},
-  options: { folder?: boolean } = {},
+  options: { salesFold?: boolean } = {},
 ): Promise<{ apps: FastifyInstance[]; databaseUrl: string; close: () => Promise<void> }> {
   const database = await testDatabase()
   const databaseUrl = database.env.DATABASE_URL
@@ -76,7 +76,7 @@ export async function appsOnOneDatabase(
   const apps: FastifyInstance[] = []
   // One after the other: each migrates and seeds on start (idempotently).
   for (let i = 0; i < count; i++) {
-    const app = await buildApp({ config, folder: options.folder ?? true })
+    const app = await buildApp({ config, salesFold: options.salesFold ?? true })
     await app.ready()
     apps.push(app as unknown as FastifyInstance)
   }

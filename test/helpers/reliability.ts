@@ -7,7 +7,7 @@ import { type Kysely, sql } from 'kysely'
 import { buildApp } from '../../src/app.ts'
 import { loadConfig } from '../../src/config.ts'
 import type { Database } from '../../src/db/schema.ts'
-import { foldSales } from '../../src/insights/folder.ts'
+import { foldSales } from '../../src/insights/sales-fold.ts'
 import { catalogue } from '../../src/products/catalogue.ts'
 import { testDatabase } from './context.ts'
 import { scanLog } from './log-check.ts'
@@ -218,7 +218,7 @@ export async function twoAppsOneDatabase(
   try {
     // One after the other: each migrates and seeds on start.
     for (let i = 0; i < count; i++) {
-      const app = await buildApp({ config, folder: true })
+      const app = await buildApp({ config, salesFold: true })
       await app.ready()
       apps.push(app as unknown as FastifyInstance)
     }

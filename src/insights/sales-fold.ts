@@ -4,12 +4,12 @@ import type { Database } from '../db/schema.ts'
 
 // Any constant works; it only has to be the same for every instance of this service, and for
 // every other writer of the aggregates (the bulk loader takes it too).
-export const FOLDER_LOCK = 0x0f0_1d3n
+export const SALES_FOLD_LOCK = 0x0f0_1d3n
 
 /**
  * Adds sums to the per-state-and-product aggregate: `rows` selects (state, product_id, units,
  * orders, revenue_cents), at most one row per (state, product_id). The one way the aggregate
- * is written: by the folder, and by the bulk loader (scripts/seed-orders.ts).
+ * is written: by the sales fold, and by the bulk loader (scripts/seed-orders.ts).
  */
 export const addToStateProductSales = (rows: RawBuilder<unknown>) => sql`
   insert into state_product_sales as t (state, product_id, units, orders, revenue_cents)
@@ -35,19 +35,19 @@ export const addToStateSales = (rows: RawBuilder<unknown>) => sql`
  * Moves up to `batchSize` queued sales into the aggregates in one statement: the
  * DELETE ... RETURNING feeds both upserts (state_product_sales and state_sales), so a sale is
  * either still queued or counted, never both, never lost, whichever process dies when. The
- * advisory lock keeps one folder per database busy at a time, so instances never fight over
+ * advisory lock keeps one sales fold per database busy at a time, so instances never fight over
  * the hot aggregate rows. Returns how many queued sales it folded (0 when another instance
  * holds the lock).
  *
  * The batch is chosen once (a materialized CTE) and the statement is planned on every run: a
  * plan cached while the queue was empty, or after an ANALYZE of an empty queue, ran the
  * `LIMIT ... SKIP LOCKED` subquery once per queued row, ignored the limit and took 22 s to fold
- * 13,405 sales in one go (10 s statement timeout: a folder stalled for good).
+ * 13,405 sales in one go (10 s statement timeout: a fold stalled for good).
  */
 export async function foldSales(db: Kysely<Database>, batchSize = 5000): Promise<number> {
   const { rows } = await sql<{ folded: number }>`${sql.raw(PLAN_EACH_RUN)}
     with lock as materialized (
-      select pg_try_advisory_xact_lock(${FOLDER_LOCK}) as got
+      select pg_try_advisory_xact_lock(${SALES_FOLD_LOCK}) as got
     ), batch as materialized (
       select id from sales_queue
       where (select got from lock)
@@ -59,7 +59,7 @@ export async function foldSales(db: Kysely<Database>, batchSize = 5000): Promise
       where q.id = b.id
       returning q.state, q.product_id, q.units, q.revenue_cents, q.orders
     ), by_product as (${addToStateProductSales(sql`
-      select state, product_id, sum(units), count(*), sum(revenue_cents)
+      select state, product_id, sum(units), sum(sign(units)), sum(revenue_cents)
       from moved group by state, product_id`)}
     ), by_state as (${addToStateSales(sql`
       select state, sum(orders), sum(units), sum(revenue_cents) from moved group by state`)}
@@ -84,7 +84,7 @@ export async function insightsLagSeconds(db: Kysely<Database>): Promise<number> 
   return rows[0]?.lag ?? 0
 }
 
-export interface FolderStats {
+export interface SalesFoldStats {
   /** Sales this process folded since it started. */
   folded: number
   /** Fold statements that moved at least one sale. */
@@ -95,15 +95,15 @@ export interface FolderStats {
   batchLimit: number
 }
 
-export interface Folder {
+export interface SalesFold {
   /** What this process has folded: with several instances, each counts only its own share. */
-  readonly stats: FolderStats
+  readonly stats: SalesFoldStats
   stop(): Promise<void>
 }
 
 export const MAX_FOLD_BATCH = 5000
 const MIN_FOLD_BATCH = 50
-/** How long the folder may be behind (full batches or failures in a row) before it warns. */
+/** How long the sales fold may be behind (full batches or failures in a row) before it warns. */
 const BEHIND_WARNING_MS = 5000
 
 /** 57014 query_canceled: the statement timeout (or a cancel) ended the fold. */
@@ -115,11 +115,11 @@ const timedOut = (err: unknown) => (err as { code?: unknown } | null)?.code === 
  *
  * A fold that times out is retried with a quarter of the batch (down to 50 sales), and each
  * fold that succeeds doubles it again (up to 5,000): a backlog too big for one statement is
- * worked off in smaller ones instead of the same one failing forever. While the folder is
+ * worked off in smaller ones instead of the same one failing forever. While the fold is
  * behind (full batches or failures) for more than 5 s, `onBehind` is called, at most every
  * 30 s, with how long and the current batch limit (the service logs a warning).
  */
-export function startFolder(
+export function startSalesFold(
   db: Kysely<Database>,
   {
     intervalMs,
@@ -130,11 +130,11 @@ export function startFolder(
     onError: (err: unknown) => void
     onBehind?: (behind: { ms: number; batchLimit: number; failures: number }) => void
   },
-): Folder {
+): SalesFold {
   let stopped = false
   let timer: NodeJS.Timeout | undefined
   let running: Promise<void> = Promise.resolve()
-  const stats: FolderStats = { folded: 0, batches: 0, failures: 0, batchLimit: MAX_FOLD_BATCH }
+  const stats: SalesFoldStats = { folded: 0, batches: 0, failures: 0, batchLimit: MAX_FOLD_BATCH }
   let behindSince: number | undefined
   let warnedAt = 0
 
