@@ -4,6 +4,7 @@ import type { DestinationStream } from 'pino'
 import type { Config } from './config.ts'
 import insights from './insights/plugin.ts'
 import insightsRoutes from './insights/routes.ts'
+import lifecycle from './lifecycle/plugin.ts'
 import orderApiRoutes from './orders/api-routes.ts'
 import pageRoutes from './orders/page-routes.ts'
 import orders from './orders/plugin.ts'
@@ -75,5 +76,6 @@ export async function buildApp({ config, logStream, salesFold = true }: BuildOpt
   await app.register(insightsRoutes)
   await app.register(pageRoutes)
   await app.register(staffRoutes, { config })
+  await app.register(lifecycle)
   return app
 }

@@ -23,6 +23,23 @@ export interface OrdersTable {
   status: Generated<string>
   total_cents: Int8
   created_at: Generated<Date>
+  /** 1 when placed, one more with each status change: the order's ETag (src/lifecycle). */
+  version: Generated<number>
+  /** Set when shipped, with tracking_number. */
+  carrier: string | null
+  tracking_number: string | null
+}
+
+/** One status change of an order, written in the transaction that makes it (src/lifecycle). */
+export interface OrderEventsTable {
+  id: Generated<Int8>
+  order_id: Int8
+  from_status: string
+  to_status: string
+  /** Who made the change; null when no staff member did. */
+  staff_id: number | null
+  note: string | null
+  created_at: Generated<Date>
 }
 
 export interface OrderLinesTable {
@@ -107,6 +124,7 @@ export interface Database {
   products: ProductsTable
   orders: OrdersTable
   order_lines: OrderLinesTable
+  order_events: OrderEventsTable
   sales_queue: SalesQueueTable
   state_product_sales: StateProductSalesTable
   state_sales: StateSalesTable

@@ -77,7 +77,8 @@ const stockAtStart = Object.fromEntries(catalogue.map((p) => [p.sku, p.stock]))
 
 /**
  * The properties no request may break, read straight from the tables: no stock below zero,
- * every unit of stock that left is in an order line, no order without lines, every order's
+ * every unit of stock that left is in a line of an order not cancelled (a cancel puts its
+ * units back), no order without lines, every order's
  * total is the sum of its lines, and once the queue is folded the aggregates equal fresh
  * GROUP BYs over the order lines (every column the aggregates have). Returns what is wrong.
  */
@@ -91,7 +92,9 @@ export async function brokenInvariants(
 
   const taken = await sql<{ sku: string; stock: number; ordered: string | number }>`
     select p.sku, p.stock, coalesce(sum(l.quantity), 0) as ordered
-    from products p left join order_lines l on l.product_id = p.id
+    from products p
+    left join (order_lines l join orders o on o.id = l.order_id and o.status <> 'cancelled')
+      on l.product_id = p.id
     group by p.sku, p.stock`.execute(db)
   for (const r of taken.rows) {
     const start = stockAtStart[r.sku]
@@ -124,7 +127,10 @@ export async function brokenInvariants(
 type Row = Record<string, unknown>
 const num = (v: unknown) => (v === null || v === undefined ? 0 : Number(v))
 
-/** The aggregates against GROUP BYs over the lines, column by column for the columns that exist. */
+/**
+ * The aggregates against GROUP BYs over the lines of orders not cancelled (a cancel queues
+ * negative sales that take its order out), column by column for the columns that exist.
+ */
 export async function aggregateMismatches(db: Kysely<Database>): Promise<string[]> {
   const queued = await sql<{ n: string }>`select count(*) as n from sales_queue`.execute(db)
   const broken: string[] = []
@@ -133,11 +139,13 @@ export async function aggregateMismatches(db: Kysely<Database>): Promise<string[
     select o.state, l.product_id, sum(l.quantity) as units, count(*) as orders,
            sum(l.quantity::bigint * l.unit_price_cents) as revenue_cents
     from order_lines l join orders o on o.id = l.order_id
+    where o.status <> 'cancelled'
     group by o.state, l.product_id`.execute(db)
   const truthByState = await sql<Row>`
     select o.state, sum(l.quantity) as units, count(distinct o.id) as orders,
            sum(l.quantity::bigint * l.unit_price_cents) as revenue_cents
     from order_lines l join orders o on o.id = l.order_id
+    where o.status <> 'cancelled'
     group by o.state`.execute(db)
   const tables = await sql<{ table_name: string }>`
     select table_name from information_schema.tables

@@ -1,0 +1,148 @@
+import { type Kysely, sql } from 'kysely'
+import { retryTransient } from '../db/retry.ts'
+import type { Database } from '../db/schema.ts'
+import { canTransition, type OrderStatus, refusal, statusesBefore } from './transitions.ts'
+
+/** One status change as the back office asks for it. */
+export interface StatusChange {
+  /** Canonical (`XXXXX-XXXXX`). */
+  orderNumber: string
+  to: OrderStatus
+  /**
+   * The versions the caller saw (from If-Match): the change is made only while the order is
+   * at one of them. Empty: none matches.
+   */
+  expectedVersions: readonly number[]
+  /** Who makes the change (staff.id), or null. */
+  staffId: number | null
+  note?: string | undefined
+  /** Required with `to: 'shipped'`, refused with any other status. */
+  carrier?: string | undefined
+  trackingNumber?: string | undefined
+}
+
+/**
+ * What came of a change: typed values the route turns into status codes.
+ * - `changed`: made; the order is now at `version` (200).
+ * - `invalid`: the request itself is wrong (400), e.g. shipping without a tracking number.
+ * - `not-found` (404).
+ * - `illegal`: the table does not allow `to` after the current status (409); `message` names
+ *   the current status.
+ * - `stale`: the change is allowed, but the order is no longer at an expected version (412).
+ */
+export type ChangeResult =
+  | { kind: 'changed'; status: OrderStatus; version: number }
+  | { kind: 'invalid'; message: string }
+  | { kind: 'not-found' }
+  | { kind: 'illegal'; current: OrderStatus; message: string }
+  | { kind: 'stale'; current: OrderStatus; version: number }
+
+interface ChangeRow {
+  /** The order's status and version when its row was locked, before this change. */
+  status: OrderStatus
+  version: number
+  /** The version after the change; null when it was not made. */
+  new_version: number | null
+}
+
+/** Why `change` is malformed whatever the order's state (shipping details), or undefined. */
+function shippingProblem({ to, carrier, trackingNumber }: StatusChange): string | undefined {
+  if (to === 'shipped') {
+    if (!carrier) return 'carrier is required to ship an order'
+    if (!trackingNumber) return 'trackingNumber is required to ship an order'
+    return undefined
+  }
+  if (carrier !== undefined || trackingNumber !== undefined) {
+    return 'carrier and trackingNumber are recorded only when an order is shipped'
+  }
+  return undefined
+}
+
+/**
+ * Changes an order's status in one SQL statement, so in one transaction, all or nothing:
+ *
+ * 1. lock the order's row (FOR NO KEY UPDATE: a second change of the same order waits here,
+ *    then reads the row as the first one left it);
+ * 2. check the transition against the table (transitions.ts) and the version against
+ *    `expectedVersions`; when either fails nothing below happens;
+ * 3. for a cancel: lock the order's products in id order (as placing an order does, so cancels
+ *    and orders never deadlock), put each line's units back into stock, and queue NEGATIVE sales
+ *    (units, revenue and the order count negated, the shape placeOrder queues) so the sales fold
+ *    takes the order out of the insights aggregates exactly once;
+ * 4. set the status (and carrier and tracking number when shipping), version + 1;
+ * 5. append the order_events row: from, to, who, note; created_at is the transaction's time.
+ *
+ * Because the cancel's work hangs on step 2, which reads the row locked in step 1, two cancels
+ * of one order on two instances return the stock once: the second finds `cancelled` (409).
+ * Refusals are decided in this order: 400 (`invalid`), 404, 409 (`illegal`), 412 (`stale`):
+ * a change the table refuses is refused whatever version was sent (RFC 9110 §13.2.1: a
+ * precondition is ignored when the answer without it would not be 2xx).
+ *
+ * A deadlock or serialization failure rolled the statement back whole: it is run again.
+ */
+export async function changeOrderStatus(
+  db: Kysely<Database>,
+  change: StatusChange,
+): Promise<ChangeResult> {
+  const problem = shippingProblem(change)
+  if (problem) return { kind: 'invalid', message: problem }
+  const row = await retryTransient(() => changeStatement(db, change))
+  if (!row) return { kind: 'not-found' }
+  if (row.new_version !== null) {
+    return { kind: 'changed', status: change.to, version: row.new_version }
+  }
+  if (!canTransition(row.status, change.to)) {
+    const message = refusal(change.orderNumber, row.status, change.to)
+    return { kind: 'illegal', current: row.status, message }
+  }
+  return { kind: 'stale', current: row.status, version: row.version }
+}
+
+async function changeStatement(
+  db: Kysely<Database>,
+  { orderNumber, to, expectedVersions, staffId, note, carrier, trackingNumber }: StatusChange,
+): Promise<ChangeRow | undefined> {
+  const { rows } = await sql<ChangeRow>`
+    with target as (
+      select id, status, version, state from orders
+      where order_number = ${orderNumber}
+      for no key update
+    ), allowed as (
+      select * from target
+      where status = any(${statusesBefore(to)}::text[])
+        and version = any(${[...expectedVersions]}::int[])
+    ), lines as (
+      select l.product_id, l.quantity, l.unit_price_cents
+      from order_lines l join allowed a on a.id = l.order_id
+      where ${to === 'cancelled'}::boolean
+    ), locked as (
+      select p.id from products p
+      where p.id in (select product_id from lines)
+      order by p.id
+      for no key update of p
+    ), restocked as (
+      update products p set stock = p.stock + l.quantity
+      from lines l join locked k on k.id = l.product_id
+      where p.id = l.product_id
+    ), unsold as (
+      insert into sales_queue (state, product_id, units, revenue_cents, orders)
+      select a.state, l.product_id, -l.quantity, -(l.quantity::bigint * l.unit_price_cents),
+             -((row_number() over (order by l.product_id) = 1)::int)
+      from allowed a, lines l
+    ), changed as (
+      update orders o
+      set status = ${to}, version = o.version + 1,
+          carrier = coalesce(${carrier ?? null}::text, o.carrier),
+          tracking_number = coalesce(${trackingNumber ?? null}::text, o.tracking_number)
+      from allowed a
+      where o.id = a.id
+      returning o.version
+    ), event as (
+      insert into order_events (order_id, from_status, to_status, staff_id, note)
+      select a.id, a.status, ${to}, ${staffId}::int, ${note ?? null}::text from allowed a
+    )
+    select t.status, t.version, (select version from changed) as new_version
+    from target t
+  `.execute(db)
+  return rows[0]
+}

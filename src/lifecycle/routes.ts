@@ -1,0 +1,115 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { normalizeOrderNumber } from '../orders/order-number.ts'
+import { ErrorResponse } from '../orders/schemas.ts'
+import { sendError } from '../plugins/errors.ts'
+import { changeOrderStatus } from './change-order-status.ts'
+import { etagOf, versionsIn } from './etag.ts'
+import { findAdminOrder } from './queries.ts'
+import {
+  AdminOrder,
+  AdminOrderParams,
+  IfMatchHeaders,
+  normaliseTransitionBody,
+  TransitionBody,
+} from './schemas.ts'
+
+const etagNote =
+  'The answer carries the order\'s ETag (its version as a strong tag, `"3"`): send it back in If-Match to change the order.'
+
+/**
+ * The order lifecycle's JSON API for staff (`config.access: 'staff'`, enforced by
+ * src/staff/access.ts: a bearer token of a staff member or an admin, else 401/403).
+ */
+const lifecycleRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  /** 200 with the order as it is now and its ETag, or 404. */
+  async function sendOrder(request: FastifyRequest, reply: FastifyReply, orderNumber: string) {
+    const order = await findAdminOrder(app.db, orderNumber)
+    if (!order) return sendError(request, reply, 404, `There is no order ${orderNumber}.`)
+    return reply.header('etag', etagOf(order.version)).send(order)
+  }
+
+  app.get(
+    '/api/admin/orders/:orderNumber',
+    {
+      schema: {
+        tags: ['admin'],
+        security: [{ staffToken: [] }],
+        summary: 'An order with its status, shipping details and history',
+        description: etagNote,
+        params: AdminOrderParams,
+        response: { 200: AdminOrder, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse },
+      },
+      config: { access: 'staff' },
+    },
+    (request, reply) => sendOrder(request, reply, normalizeOrderNumber(request.params.orderNumber)),
+  )
+
+  app.post(
+    '/api/admin/orders/:orderNumber/transitions',
+    {
+      schema: {
+        tags: ['admin'],
+        security: [{ staffToken: [] }],
+        summary: "Change an order's status (pack, ship, deliver, cancel)",
+        description: `Allowed: placed → packed → shipped → delivered, placed or packed → cancelled. Shipping requires carrier and trackingNumber. Cancelling puts the stock back and takes the sale out of the insights. Requires If-Match with the order's ETag: 428 without it, 412 when the order changed meanwhile, 409 when its current status does not allow the change. ${etagNote}`,
+        params: AdminOrderParams,
+        headers: IfMatchHeaders,
+        body: TransitionBody,
+        response: {
+          200: AdminOrder,
+          400: ErrorResponse,
+          401: ErrorResponse,
+          403: ErrorResponse,
+          404: ErrorResponse,
+          409: ErrorResponse,
+          412: ErrorResponse,
+          428: ErrorResponse,
+        },
+      },
+      config: { access: 'staff' },
+      preValidation: (request, _reply, done) => {
+        normaliseTransitionBody(request.body)
+        done()
+      },
+    },
+    async (request, reply) => {
+      const expectedVersions = versionsIn(request.headers['if-match'])
+      if (!expectedVersions) {
+        return sendError(
+          request,
+          reply,
+          428,
+          'Send If-Match with the order\'s ETag (from GET /api/admin/orders/{orderNumber}), such as If-Match: "1".',
+        )
+      }
+      const orderNumber = normalizeOrderNumber(request.params.orderNumber)
+      const result = await changeOrderStatus(app.db, {
+        ...request.body,
+        orderNumber,
+        expectedVersions,
+        staffId: request.staff?.id ?? null,
+      })
+      switch (result.kind) {
+        case 'changed':
+          return sendOrder(request, reply, orderNumber)
+        case 'invalid':
+          return sendError(request, reply, 400, result.message)
+        case 'not-found':
+          return sendError(request, reply, 404, `There is no order ${orderNumber}.`)
+        case 'illegal':
+          return sendError(request, reply, 409, result.message)
+        case 'stale':
+          // No ETag here: the client should read the order again before deciding, not retry.
+          return sendError(
+            request,
+            reply,
+            412,
+            `Order ${orderNumber} changed meanwhile (it is ${result.current} now); reload it and try again.`,
+          )
+      }
+    },
+  )
+}
+
+export default lifecycleRoutes
