@@ -98,8 +98,10 @@ export async function placeOrderBatch(
           insert into order_lines (order_id, product_id, quantity, unit_price_cents)
           select order_id, product_id, quantity, price_cents from placed_lines
         ), taken as (
-          update products p set stock = p.stock - t.quantity
-          from (select product_id, sum(quantity) as quantity from placed_lines group by product_id) t
+          -- From the stock as locked, not p.stock: see placeOrder's statement.
+          update products p set stock = t.stock - t.quantity
+          from (select product_id, sum(quantity) as quantity, min(stock) as stock
+                from placed_lines group by product_id) t
           where p.id = t.product_id
         ), sale as (
           insert into sales_queue (state, product_id, units, revenue_cents, orders)

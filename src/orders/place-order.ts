@@ -76,7 +76,10 @@ async function insertOrder(
              coalesce(sum(price_cents::bigint * quantity), 0) as total
       from locked
     ), taken as (
-      update products p set stock = p.stock - l.quantity
+      -- From the stock as locked, not p.stock: PostgreSQL checks stock >= 0 on the row computed
+      -- from the statement's snapshot before it follows a concurrent update (a cancel that put
+      -- stock back), so p.stock - quantity failed the check on an order the stock covered.
+      update products p set stock = l.stock - l.quantity
       from locked l, verdict v
       where v.ok and p.id = l.id
     ), placed as (
