@@ -1,0 +1,173 @@
+import { readFileSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+
+interface ArmResource {
+  type: string
+  apiVersion?: string
+  name: string
+  properties?: Record<string, unknown>
+  resources?: ArmResource[]
+  [key: string]: unknown
+}
+
+interface ArmTemplate {
+  parameters: Record<string, { type: string; defaultValue?: unknown }>
+  variables: Record<string, unknown>
+  resources: ArmResource[]
+  outputs: Record<string, { type: string; value: unknown }>
+}
+
+const templateText = readFileSync(new URL('../../arm/azuredeploy.json', import.meta.url), 'utf8')
+const parametersText = readFileSync(
+  new URL('../../arm/azuredeploy.parameters.json', import.meta.url),
+  'utf8',
+)
+const template = JSON.parse(templateText) as ArmTemplate
+
+/** Every resource, child resources included, with its full type (parent/child). */
+function allResources(resources: ArmResource[], parentType = ''): ArmResource[] {
+  return resources.flatMap((resource) => {
+    const type = parentType ? `${parentType}/${resource.type}` : resource.type
+    return [{ ...resource, type }, ...allResources(resource.resources ?? [], type)]
+  })
+}
+
+function referenced(kind: 'parameters' | 'variables'): Set<string> {
+  return new Set(
+    [...templateText.matchAll(new RegExp(`${kind}\\('([^']+)'\\)`, 'g'))].map((m) => m[1] ?? ''),
+  )
+}
+
+const resources = allResources(template.resources)
+const byType = (type: string) => resources.filter((r) => r.type === type)
+const the = (type: string): ArmResource => {
+  const [resource, ...others] = byType(type)
+  if (!resource || others.length > 0) throw new Error(`expected exactly one ${type}`)
+  return resource
+}
+
+describe('arm/azuredeploy.json', () => {
+  it('is valid JSON with the deployment template schema', () => {
+    expect(() => JSON.parse(templateText)).not.toThrow()
+    expect(JSON.parse(templateText).$schema).toBe(
+      'https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#',
+    )
+  })
+
+  it('declares every parameter it references and references every one it declares', () => {
+    const declared = Object.keys(template.parameters).sort()
+    expect([...referenced('parameters')].sort()).toEqual(declared)
+  })
+
+  it('declares every variable it references and references every one it declares', () => {
+    const declared = Object.keys(template.variables).sort()
+    expect([...referenced('variables')].sort()).toEqual(declared)
+  })
+
+  it('gives every resource, nested ones included, an apiVersion', () => {
+    expect(resources.length).toBeGreaterThan(template.resources.length)
+    for (const resource of resources) {
+      expect(resource.apiVersion, resource.type).toMatch(/^\d{4}-\d{2}-\d{2}(-preview)?$/)
+    }
+  })
+
+  it('keeps the names the deploy tooling relies on', () => {
+    for (const name of ['webAppName', 'appServicePlanName', 'location', 'dockerImage']) {
+      expect(template.parameters).toHaveProperty(name)
+    }
+  })
+
+  it('makes password-like parameters securestring without a default', () => {
+    const secretLike = Object.entries(template.parameters).filter(([name]) =>
+      /password|secret|key|token/i.test(name),
+    )
+    expect(secretLike.map(([name]) => name)).toContain('postgresAdminPassword')
+    for (const [name, definition] of secretLike) {
+      expect(definition.type, name).toBe('securestring')
+      expect(definition, name).not.toHaveProperty('defaultValue')
+    }
+    expect(template.parameters.postgresAdminLogin?.type).toBe('securestring')
+  })
+
+  it('only lets Azure services through the database firewall', () => {
+    const rules = byType('Microsoft.DBforPostgreSQL/flexibleServers/firewallRules')
+    expect(rules).toHaveLength(1)
+    for (const rule of rules) {
+      expect(rule.properties).toEqual({ startIpAddress: '0.0.0.0', endIpAddress: '0.0.0.0' })
+    }
+    expect(templateText).not.toContain('255.255.255.255')
+  })
+
+  it('runs a current PostgreSQL Flexible Server with a database', () => {
+    const server = the('Microsoft.DBforPostgreSQL/flexibleServers')
+    expect(server.apiVersion).toBe('2024-08-01')
+    expect(template.parameters.postgresVersion?.defaultValue).toMatch(/^1[67]$/)
+    expect(byType('Microsoft.DBforPostgreSQL/flexibleServers/databases')).toHaveLength(1)
+  })
+
+  it('hardens the web app and points it at the image and health endpoint', () => {
+    const site = the('Microsoft.Web/sites')
+    const properties = site.properties as {
+      httpsOnly: boolean
+      siteConfig: Record<string, unknown> & { appSettings: { name: string; value: string }[] }
+    }
+    expect(properties.httpsOnly).toBe(true)
+    expect(properties.siteConfig).toMatchObject({
+      linuxFxVersion: "[format('DOCKER|{0}', parameters('dockerImage'))]",
+      healthCheckPath: '/healthz',
+      minTlsVersion: '1.2',
+      ftpsState: 'Disabled',
+    })
+    const settings = Object.fromEntries(
+      properties.siteConfig.appSettings.map((s) => [s.name, s.value]),
+    )
+    expect(settings.WEBSITES_PORT).toBe("[variables('containerPort')]")
+    expect(template.variables.containerPort).toBe('3000')
+    expect(settings.NODE_ENV).toBe('production')
+    expect(settings.DATABASE_URL).toContain("uriComponent(parameters('postgresAdminPassword'))")
+    expect(settings.DATABASE_URL).toContain('fullyQualifiedDomainName')
+    expect(settings.DATABASE_URL).toContain('sslmode=require')
+    expect(settings.APPLICATIONINSIGHTS_CONNECTION_STRING).toContain('ConnectionString')
+    // App settings are strings; one worker per vCPU is the operator's choice.
+    expect(settings.WEB_CONCURRENCY).toBe("[string(parameters('webConcurrency'))]")
+    expect(template.parameters.webConcurrency).toMatchObject({ type: 'int', defaultValue: 1 })
+  })
+
+  it('autoscales the plan on CPU within the instance parameters', () => {
+    const autoscale = the('Microsoft.Insights/autoscalesettings')
+    const text = JSON.stringify(autoscale)
+    expect(text).toContain('CpuPercentage')
+    for (const name of [
+      'autoscaleMinInstances',
+      'autoscaleMaxInstances',
+      'autoscaleDefaultInstances',
+    ]) {
+      expect(text).toContain(`parameters('${name}')`)
+    }
+  })
+
+  it('sends telemetry to workspace-based Application Insights', () => {
+    the('Microsoft.OperationalInsights/workspaces')
+    const insights = the('Microsoft.Insights/components')
+    expect(insights.properties).toMatchObject({ WorkspaceResourceId: "[variables('workspaceId')]" })
+  })
+
+  it('outputs the site URL and the database host', () => {
+    expect(Object.keys(template.outputs).sort()).toEqual(['databaseHost', 'siteUrl'])
+  })
+})
+
+describe('arm/azuredeploy.parameters.json', () => {
+  const file = JSON.parse(parametersText) as { parameters: Record<string, unknown> }
+
+  it('only names parameters the template declares', () => {
+    for (const name of Object.keys(file.parameters)) {
+      expect(template.parameters, name).toHaveProperty(name)
+    }
+  })
+
+  it('carries no secrets', () => {
+    expect(file.parameters).not.toHaveProperty('postgresAdminPassword')
+    expect(parametersText).not.toMatch(/password/i)
+  })
+})

@@ -1,0 +1,534 @@
+import { spawnSync } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { CredentialUnavailableError, type TokenCredential } from '@azure/identity'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { ArmClientOptions } from '../../scripts/deploy/clients.ts'
+import { runDeployCli } from '../../scripts/deploy/run.ts'
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
+const parametersFile = join(root, 'arm/azuredeploy.parameters.json')
+const subscriptionId = '00000000-0000-4000-8000-000000000001'
+const resourceGroup = 'rg-orders'
+const deploymentName = 'deploy-test'
+const groupPath = `/subscriptions/${subscriptionId}/resourcegroups/${resourceGroup}`
+const deploymentPath = `${groupPath}/providers/Microsoft.Resources/deployments/${deploymentName}`
+
+interface Scenario {
+  resourceGroupExists?: boolean
+  templateValid?: boolean
+  deploymentSucceeds?: boolean
+}
+
+interface RecordedRequest {
+  method: string
+  path: string
+  query: URLSearchParams
+  authorization: string | undefined
+  body: unknown
+}
+
+/**
+ * The slice of the Azure Resource Manager REST API the deploy command uses,
+ * including the long-running-operation handshakes (202 + Location for
+ * what-if, 201 + Azure-AsyncOperation for the deployment PUT).
+ */
+async function startFakeArm(scenario: Scenario = {}) {
+  const { resourceGroupExists = true, templateValid = true, deploymentSucceeds = true } = scenario
+  const requests: RecordedRequest[] = []
+  let deploymentPolls = 0
+  let whatIfPolls = 0
+  let publicUrl = ''
+
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1')
+    const body = await readBody(req)
+    const path = url.pathname
+    requests.push({
+      method: req.method ?? '',
+      path,
+      query: url.searchParams,
+      authorization: req.headers.authorization,
+      body,
+    })
+    if (req.headers.authorization !== 'Bearer fake-token') {
+      return send(res, 401, { error: { code: 'AuthenticationFailed', message: 'No token.' } })
+    }
+    const route = `${req.method} ${path}`
+
+    if (route === `HEAD ${groupPath}`) return send(res, resourceGroupExists ? 204 : 404)
+    if (route === `GET ${groupPath}`) {
+      return send(res, 200, { id: groupPath, name: resourceGroup, location: 'westeurope' })
+    }
+    if (route === `PUT ${groupPath}`) {
+      const location = (body as { location: string }).location
+      return send(res, 201, { id: groupPath, name: resourceGroup, location })
+    }
+    if (route === `POST ${deploymentPath}/validate`) {
+      if (templateValid) {
+        return send(res, 200, {
+          id: deploymentPath,
+          properties: { provisioningState: 'Succeeded' },
+        })
+      }
+      return send(res, 400, {
+        error: {
+          code: 'InvalidTemplateDeployment',
+          message: `The template deployment '${deploymentName}' is not valid according to the validation procedure.\nSee inner errors for details.`,
+          details: [
+            {
+              code: 'SkuNotAvailable',
+              message: "The requested size 'P0v3' is not available in location 'westeurope'.",
+              target: 'orders-plan-prod',
+            },
+            {
+              code: 'InvalidParameter',
+              message: 'Password must contain characters from three of the following categories.',
+            },
+          ],
+        },
+      })
+    }
+    if (route === `POST ${deploymentPath}/whatIf`) {
+      return send(res, 202, undefined, {
+        location: `${publicUrl}/subscriptions/${subscriptionId}/operationresults/whatif-1?api-version=2026-06-01`,
+      })
+    }
+    if (route === `GET /subscriptions/${subscriptionId}/operationresults/whatif-1`) {
+      whatIfPolls += 1
+      if (whatIfPolls < 2) return send(res, 202)
+      return send(res, 200, whatIfResult)
+    }
+    if (route === `PUT ${deploymentPath}`) {
+      return send(
+        res,
+        201,
+        { id: deploymentPath, name: deploymentName, properties: { provisioningState: 'Accepted' } },
+        {
+          'azure-asyncoperation': `${publicUrl}${deploymentPath}/operationStatuses/op-1?api-version=2026-06-01`,
+        },
+      )
+    }
+    if (route === `GET ${deploymentPath}/operationStatuses/op-1`) {
+      deploymentPolls += 1
+      if (deploymentPolls < 3) return send(res, 200, { status: 'Running' })
+      if (deploymentSucceeds) return send(res, 200, { status: 'Succeeded' })
+      return send(res, 200, {
+        status: 'Failed',
+        error: {
+          code: 'DeploymentFailed',
+          message: 'At least one resource deployment operation failed.',
+        },
+      })
+    }
+    if (route === `GET ${deploymentPath}`) {
+      return send(res, 200, deploymentSucceeds ? succeededDeployment : failedDeployment)
+    }
+    return send(res, 404, { error: { code: 'NotFound', message: `No fake for ${route}` } })
+  })
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  // Clients see an https endpoint; see loopbackOverHttp for why.
+  publicUrl = `https://127.0.0.1:${port}`
+  return {
+    url: publicUrl,
+    requests,
+    routes: () => requests.map((r) => `${r.method} ${r.path}`),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  }
+}
+
+const whatIfResult = {
+  status: 'Succeeded',
+  properties: {
+    changes: [
+      {
+        resourceId: `${groupPath}/providers/Microsoft.Web/sites/orders-web-prod`,
+        changeType: 'Modify',
+        delta: [
+          {
+            path: 'properties.siteConfig.linuxFxVersion',
+            propertyChangeType: 'Modify',
+            before: 'DOCKER|ghcr.io/acme/order-service:old',
+            after: 'DOCKER|ghcr.io/acme/order-service:new',
+          },
+        ],
+      },
+      {
+        resourceId: `${groupPath}/providers/Microsoft.Insights/autoscalesettings/orders-plan-prod-autoscale`,
+        changeType: 'Create',
+      },
+      {
+        resourceId: `${groupPath}/providers/Microsoft.DBforPostgreSQL/flexibleServers/orders-pg-prod`,
+        changeType: 'NoChange',
+      },
+    ],
+  },
+}
+
+const succeededDeployment = {
+  id: deploymentPath,
+  name: deploymentName,
+  properties: {
+    provisioningState: 'Succeeded',
+    outputs: {
+      siteUrl: { type: 'String', value: 'https://orders-web-prod.azurewebsites.net' },
+      databaseHost: { type: 'String', value: 'orders-pg-prod.postgres.database.azure.com' },
+    },
+  },
+}
+
+const failedDeployment = {
+  id: deploymentPath,
+  name: deploymentName,
+  properties: {
+    provisioningState: 'Failed',
+    error: {
+      code: 'DeploymentFailed',
+      message: 'At least one resource deployment operation failed.',
+      details: [
+        {
+          code: 'Conflict',
+          message: 'Website with given name orders-web-prod already exists.',
+          target: 'orders-web-prod',
+        },
+      ],
+    },
+  },
+}
+
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = []
+  for await (const chunk of req) chunks.push(chunk as Buffer)
+  const text = Buffer.concat(chunks).toString('utf8')
+  return text ? JSON.parse(text) : undefined
+}
+
+function send(
+  res: ServerResponse,
+  status: number,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, {
+    ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    ...headers,
+  })
+  res.end(body === undefined ? undefined : JSON.stringify(body))
+}
+
+/**
+ * @azure/core-rest-pipeline's bearer-token policy refuses any non-https URL,
+ * whatever allowInsecureConnection says (that flag only unlocks the Node
+ * transport). So the clients address https://127.0.0.1:port, the token is
+ * attached as in production, and this per-retry policy (which the pipeline
+ * runs after the token policy) moves the request onto the plain-http fake and
+ * sets allowInsecureConnection for that request alone. Production code never
+ * sees this policy, so it stays https-only.
+ */
+function loopbackOverHttp(): ArmClientOptions {
+  return {
+    retryOptions: { maxRetries: 0 },
+    additionalPolicies: [
+      {
+        position: 'perRetry',
+        policy: {
+          name: 'loopbackOverHttp',
+          sendRequest: async (request, next) => {
+            const original = request.url
+            const url = new URL(original)
+            if (url.hostname !== '127.0.0.1') throw new Error(`unexpected host ${url.host}`)
+            url.protocol = 'http:'
+            request.url = url.toString()
+            request.allowInsecureConnection = true
+            try {
+              return await next(request)
+            } finally {
+              // The LRO poller reuses response.request.url for its final GET,
+              // which has to go through the token policy again.
+              request.url = original
+            }
+          },
+        },
+      },
+    ],
+  }
+}
+
+const fakeCredential: TokenCredential = {
+  getToken: async () => ({ token: 'fake-token', expiresOnTimestamp: Date.now() + 3_600_000 }),
+}
+
+async function runCli(
+  argv: string[],
+  arm: { url: string } | undefined,
+  options: { env?: Record<string, string>; credential?: TokenCredential } = {},
+) {
+  const out: string[] = []
+  const err: string[] = []
+  let credentialsCreated = 0
+  const env = options.env ?? { AZURE_SUBSCRIPTION_ID: subscriptionId, TEST_PG_PASSWORD: password }
+  const code = await runDeployCli(argv, env, {
+    log: (line) => out.push(line),
+    error: (line) => err.push(line),
+    createCredential: () => {
+      credentialsCreated += 1
+      return options.credential ?? fakeCredential
+    },
+    clientOptions: arm ? { endpoint: arm.url, ...loopbackOverHttp() } : undefined,
+    pollIntervalMs: 5,
+    // A frozen clock keeps the elapsed-time lines deterministic.
+    now: () => Date.UTC(2025, 0, 2, 3, 4, 5),
+  })
+  return { code, out, err, credentialsCreated }
+}
+
+const baseArgs = [
+  '--resource-group',
+  resourceGroup,
+  '--parameters',
+  parametersFile,
+  '--name',
+  deploymentName,
+  '--set-from-env',
+  'postgresAdminPassword=TEST_PG_PASSWORD',
+]
+const password = 'p@ss:w/rd#1'
+
+describe('deploy command against a fake ARM endpoint', () => {
+  let arm: Awaited<ReturnType<typeof startFakeArm>> | undefined
+  afterEach(async () => {
+    await arm?.close()
+    arm = undefined
+  })
+
+  it('validates, deploys with long-running polling and prints the outputs', async () => {
+    arm = await startFakeArm()
+    const result = await runCli(
+      [...baseArgs, '--set', 'autoscaleMaxInstances=5', '--set', 'dockerImage=ghcr.io/acme/os:abc'],
+      arm,
+    )
+
+    expect(result.err).toEqual([])
+    expect(result.code).toBe(0)
+    expect(result.out).toEqual([
+      'Resource group rg-orders exists (westeurope).',
+      'Validating deployment deploy-test...',
+      'Template is valid.',
+      'Deploying deploy-test to resource group rg-orders...',
+      '  still running (0s)',
+      '  still running (0s)',
+      'Deployment succeeded in 0s.',
+      'Outputs:',
+      '  siteUrl: https://orders-web-prod.azurewebsites.net',
+      '  databaseHost: orders-pg-prod.postgres.database.azure.com',
+    ])
+    expect(arm.routes()).toEqual([
+      `HEAD ${groupPath}`,
+      `GET ${groupPath}`,
+      `POST ${deploymentPath}/validate`,
+      `PUT ${deploymentPath}`,
+      `GET ${deploymentPath}/operationStatuses/op-1`,
+      `GET ${deploymentPath}/operationStatuses/op-1`,
+      `GET ${deploymentPath}/operationStatuses/op-1`,
+      `GET ${deploymentPath}`,
+    ])
+    for (const request of arm.requests) {
+      expect(request.authorization).toBe('Bearer fake-token')
+      expect(request.query.get('api-version')).toMatch(/^\d{4}-\d{2}-\d{2}/)
+    }
+
+    const put = arm.requests.find((r) => r.method === 'PUT' && r.path === deploymentPath)
+    if (!put) throw new Error('no deployment PUT')
+    const properties = (put.body as { properties: Record<string, unknown> }).properties
+    expect(properties.mode).toBe('Incremental')
+    expect((properties.template as { resources: unknown[] }).resources.length).toBeGreaterThan(0)
+    const parameters = properties.parameters as Record<string, { value: unknown }>
+    expect(parameters.postgresAdminPassword).toEqual({ value: password })
+    expect([...result.out, ...result.err].join('\n')).not.toContain(password)
+    // --set values are typed from the template: int parameters arrive as numbers.
+    expect(parameters.autoscaleMaxInstances).toEqual({ value: 5 })
+    expect(parameters.dockerImage).toEqual({ value: 'ghcr.io/acme/os:abc' })
+    expect(parameters.webAppName).toEqual({ value: 'orders-web-prod' })
+  })
+
+  it('creates a missing resource group in --location', async () => {
+    arm = await startFakeArm({ resourceGroupExists: false })
+    const result = await runCli([...baseArgs, '--location', 'northeurope'], arm)
+
+    expect(result.code).toBe(0)
+    expect(result.out[0]).toBe('Created resource group rg-orders (northeurope).')
+    expect(arm.routes().slice(0, 2)).toEqual([`HEAD ${groupPath}`, `PUT ${groupPath}`])
+    expect(arm.requests[1]?.body).toEqual({ location: 'northeurope' })
+  })
+
+  it('refuses to guess a region for a missing resource group', async () => {
+    arm = await startFakeArm({ resourceGroupExists: false })
+    const result = await runCli(baseArgs, arm)
+
+    expect(result.code).toBe(2)
+    expect(result.err).toEqual([
+      'Resource group rg-orders does not exist: pass --location <region> (e.g. westeurope) to create it.',
+    ])
+    expect(arm.routes()).toEqual([`HEAD ${groupPath}`])
+  })
+
+  it('reports template validation errors readably and does not deploy', async () => {
+    arm = await startFakeArm({ templateValid: false })
+    const result = await runCli(baseArgs, arm)
+
+    expect(result.code).toBe(2)
+    expect(result.err).toEqual([
+      [
+        'Template validation failed:',
+        "  InvalidTemplateDeployment: The template deployment 'deploy-test' is not valid according to the validation procedure. See inner errors for details.",
+        "    - SkuNotAvailable: The requested size 'P0v3' is not available in location 'westeurope'. (orders-plan-prod)",
+        '    - InvalidParameter: Password must contain characters from three of the following categories.',
+      ].join('\n'),
+    ])
+    expect(result.err.join('\n')).not.toMatch(/\n\s+at /)
+    expect(arm.routes()).not.toContain(`PUT ${deploymentPath}`)
+  })
+
+  it('prints the what-if result after polling, without changing anything', async () => {
+    arm = await startFakeArm()
+    const result = await runCli([...baseArgs, '--what-if'], arm)
+
+    expect(result.err).toEqual([])
+    expect(result.code).toBe(0)
+    expect(result.out).toEqual([
+      'Resource group rg-orders exists (westeurope).',
+      'Validating deployment deploy-test...',
+      'Template is valid.',
+      'What-if: 1 Modify, 1 Create, 1 NoChange',
+      '  ~ Modify      Microsoft.Web/sites/orders-web-prod',
+      '      ~ properties.siteConfig.linuxFxVersion: "DOCKER|ghcr.io/acme/order-service:old" => "DOCKER|ghcr.io/acme/order-service:new"',
+      '  + Create      Microsoft.Insights/autoscalesettings/orders-plan-prod-autoscale',
+      '  = NoChange    Microsoft.DBforPostgreSQL/flexibleServers/orders-pg-prod',
+    ])
+    const whatIf = arm.requests.find((r) => r.path === `${deploymentPath}/whatIf`)
+    expect(whatIf?.body).toMatchObject({
+      properties: { mode: 'Incremental', whatIfSettings: { resultFormat: 'FullResourcePayloads' } },
+    })
+    expect(arm.routes().filter((route) => route.startsWith('PUT'))).toEqual([])
+    expect(arm.routes().filter((route) => route.includes('operationresults'))).toHaveLength(2)
+  })
+
+  it('shows the per-resource errors of a failed deployment', async () => {
+    arm = await startFakeArm({ deploymentSucceeds: false })
+    const result = await runCli(baseArgs, arm)
+
+    expect(result.code).toBe(1)
+    expect(result.err).toEqual([
+      [
+        'Deployment deploy-test failed:',
+        '  DeploymentFailed: At least one resource deployment operation failed.',
+        '    - Conflict: Website with given name orders-web-prod already exists. (orders-web-prod)',
+      ].join('\n'),
+    ])
+  })
+
+  it('explains missing credentials without a stack trace', async () => {
+    arm = await startFakeArm()
+    const credential: TokenCredential = {
+      getToken: async () => {
+        throw new CredentialUnavailableError('EnvironmentCredential is unavailable.')
+      },
+    }
+    const result = await runCli(baseArgs, arm, { credential })
+
+    expect(result.code).toBe(2)
+    expect(result.err).toEqual([
+      'No Azure credentials found: run `az login`, or set AZURE_CLIENT_ID and AZURE_TENANT_ID with a client secret, certificate or federated token (DefaultAzureCredential).',
+    ])
+    expect(arm.requests).toEqual([])
+  })
+})
+
+describe('deploy command input checks (no Azure calls)', () => {
+  const missingSubscription =
+    'AZURE_SUBSCRIPTION_ID is not set: export the id of the subscription to deploy to (az account show --query id -o tsv).'
+
+  it('says the subscription id is missing before asking for credentials', async () => {
+    const result = await runCli(['--resource-group', resourceGroup], undefined, { env: {} })
+
+    expect(result.code).toBe(2)
+    expect(result.err).toEqual([missingSubscription])
+    expect(result.out).toEqual([])
+    expect(result.credentialsCreated).toBe(0)
+  })
+
+  it('says so from the real entry point too, as one line with exit code 2', () => {
+    const env = { ...process.env }
+    delete env.AZURE_SUBSCRIPTION_ID
+    const child = spawnSync(
+      process.execPath,
+      ['scripts/deploy/cli.ts', '--resource-group', resourceGroup],
+      { cwd: root, env, encoding: 'utf8' },
+    )
+
+    expect(child.stderr).toBe(`${missingSubscription}\n`)
+    expect(child.stdout).toBe('')
+    expect(child.status).toBe(2)
+  })
+
+  it('names a parameter file that does not exist', async () => {
+    const result = await runCli(['-g', resourceGroup, '-p', 'arm/nope.json'], undefined)
+
+    expect(result.code).toBe(2)
+    expect(result.err).toEqual(['Parameter file not found: arm/nope.json'])
+  })
+
+  it('rejects a parameter file that is not valid JSON', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'deploy-test-'))
+    const file = join(dir, 'broken.parameters.json')
+    try {
+      await writeFile(file, '{ "parameters": { "webAppName": ')
+      const result = await runCli(['-g', resourceGroup, '-p', file], undefined)
+
+      expect(result.code).toBe(2)
+      expect(result.err).toHaveLength(1)
+      expect(result.err[0]).toMatch(
+        new RegExp(`^Parameter file is not valid JSON: ${escapeRegExp(file)} \\(.+\\)$`),
+      )
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('lists secrets that were not supplied instead of sending an incomplete deployment', async () => {
+    const result = await runCli(['-g', resourceGroup, '-p', parametersFile], undefined)
+
+    expect(result.code).toBe(2)
+    expect(result.err).toEqual([
+      'Missing value for template parameter(s) postgresAdminPassword: add them to the parameter file or pass --set-from-env postgresAdminPassword=ENV_VARIABLE',
+    ])
+  })
+
+  it('names the environment variable a secret was supposed to come from', async () => {
+    const result = await runCli(baseArgs, undefined, {
+      env: { AZURE_SUBSCRIPTION_ID: subscriptionId },
+    })
+
+    expect(result.code).toBe(2)
+    expect(result.err).toEqual([
+      '--set-from-env postgresAdminPassword=TEST_PG_PASSWORD: environment variable TEST_PG_PASSWORD is not set or empty',
+    ])
+  })
+
+  it('rejects parameters the template does not declare', async () => {
+    const result = await runCli([...baseArgs, '--set', 'dockerImgae=typo'], undefined)
+
+    expect(result.code).toBe(2)
+    expect(result.err).toEqual(['Unknown template parameter(s): dockerImgae'])
+  })
+})
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+}

@@ -1,0 +1,88 @@
+import { randomUUID } from 'node:crypto'
+import { mkdirSync } from 'node:fs'
+import type { Browser } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { foldSales } from '../../src/insights/sales-fold.ts'
+import { placeOrder } from '../../src/orders/place-order.ts'
+import { stateCodes } from '../../src/us-states.ts'
+import { chromiumAvailable, launchChromium, listen } from '../helpers/browser.ts'
+import { buildTestApp, customer, type TestApp } from '../helpers/context.ts'
+
+const skus = ['CHR-014', 'MUG-001', 'TEE-002', 'BLK-007', 'NTB-009']
+
+describe.skipIf(!chromiumAvailable)('the insights map in a real browser', () => {
+  let t: TestApp
+  let browser: Browser
+  let baseUrl: string
+
+  beforeAll(async () => {
+    // Placing orders on the embedded database blocks the event loop a while: keep the
+    // overload guard from answering the browser's first request with 503.
+    t = await buildTestApp({ MAX_EVENT_LOOP_DELAY_MS: '0' })
+    // Skewed orders: earlier states in the list get more, a few states get none.
+    const orders = stateCodes
+      .slice(0, 45)
+      .flatMap((state, i) =>
+        Array.from({ length: 1 + ((i * 37) % 23) }, (_, k) => ({ state, sku: skus[(i + k) % 5] })),
+      )
+    for (const { state, sku } of orders) {
+      await placeOrder(t.app.db, {
+        items: [{ sku: sku as string, quantity: 1 }],
+        customer: { ...customer, state },
+        idempotencyKey: randomUUID(),
+      })
+    }
+    while ((await foldSales(t.app.db)) > 0) {}
+    baseUrl = await listen(t)
+    browser = await launchChromium()
+  })
+  afterAll(async () => {
+    await browser?.close()
+    await t?.close()
+  })
+
+  it('draws every state shaded, names the best seller on hover, and links to the state', async () => {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } })
+    const errors: string[] = []
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()))
+    expect((await page.goto(`${baseUrl}/insights`))?.status()).toBe(200)
+
+    const states = page.locator('svg path.state')
+    await expect(states.count()).resolves.toBe(51)
+    // Shaded by the stylesheet: a state with orders is filled darker than one without.
+    const fill = (code: string) =>
+      page
+        .locator(`path[data-state="${code}"]`)
+        .evaluate((el) => el.ownerDocument.defaultView?.getComputedStyle(el).fill)
+    expect(await fill('WY')).toBe('rgb(230, 226, 216)') // no orders
+    expect(await fill('AL')).not.toBe(await fill('WY'))
+    // Texas is drawn where Texas is: big, and south-west of Illinois.
+    const box = async (code: string) =>
+      (await page.locator(`path[data-state="${code}"]`).boundingBox()) as {
+        x: number
+        y: number
+        width: number
+      }
+    const [tx, il] = [await box('TX'), await box('IL')]
+    expect(tx.width).toBeGreaterThan(150)
+    expect(tx.x).toBeLessThan(il.x)
+    expect(tx.y).toBeGreaterThan(il.y)
+
+    await page.locator('path[data-state="CA"]').hover()
+    await expect(page.locator('path[data-state="CA"] title').textContent()).resolves.toMatch(
+      /^California: \d+ orders?, best seller: /,
+    )
+    await expect(page.locator('.map-legend li').count()).resolves.toBeGreaterThan(2)
+    await expect(page.getByRole('table').locator('tbody tr').count()).resolves.toBe(51)
+
+    mkdirSync('test-results', { recursive: true })
+    await page.screenshot({ path: 'test-results/insights.png', fullPage: true })
+
+    await page.locator('a[href="/insights/CA"]').first().click()
+    await page.waitForURL(/\/insights\/CA$/)
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('California')
+    await expect(page.locator('.bar rect').count()).resolves.toBeGreaterThan(0)
+    await page.screenshot({ path: 'test-results/insights-state.png', fullPage: true })
+    expect(errors).toEqual([])
+  })
+})

@@ -1,0 +1,314 @@
+import type { FastifyInstance } from 'fastify'
+import { sql } from 'kysely'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { changeOrderStatus } from '../../src/lifecycle/change-order-status.ts'
+import { type OrderStatus, statuses, transitions } from '../../src/lifecycle/transitions.ts'
+import { buildTestApp, stock, type TestApp } from '../helpers/context.ts'
+import { lifecycleApi, pathTo, placeOrder, shipping } from '../helpers/lifecycle.ts'
+import { brokenInvariants } from '../helpers/reliability.ts'
+import { addStaff, addToken } from '../helpers/staff.ts'
+
+let t: TestApp
+let app: FastifyInstance
+let api: ReturnType<typeof lifecycleApi>
+let clerkId: number
+const stocks = stock(() => app.db)
+
+beforeAll(async () => {
+  t = await buildTestApp({ RATE_LIMIT_MAX: '0' })
+  app = t.app
+  clerkId = await addStaff(app, 'clerk@example.com')
+  api = lifecycleApi(app, await addToken(app, clerkId))
+})
+afterAll(() => t?.close())
+
+/** A new one-line order moved to `status` along the table's path. */
+async function orderIn(status: OrderStatus, items = [{ sku: 'MUG-001', quantity: 2 }]) {
+  const n = await placeOrder(app, items)
+  for (const to of pathTo[status]) await api.move(n, to)
+  return n
+}
+
+const allowed = statuses.flatMap((from) =>
+  (transitions[from] as readonly OrderStatus[]).map((to) => ({ from, to })),
+)
+const refused = statuses.flatMap((from) =>
+  statuses
+    .filter((to) => to !== 'placed' && !(transitions[from] as readonly string[]).includes(to))
+    .map((to) => ({ from, to })),
+)
+
+describe('the order lifecycle API', () => {
+  it('shows a placed order with version 1, its ETag and an empty history', async () => {
+    const n = await placeOrder(app, [{ sku: 'MUG-001', quantity: 1 }])
+    const res = await api.get(n.toLowerCase().replace('-', ''))
+    expect(res.statusCode).toBe(200)
+    expect(res.headers.etag).toBe('"1"')
+    expect(res.json()).toMatchObject({
+      orderNumber: n,
+      status: 'placed',
+      version: 1,
+      carrier: null,
+      trackingNumber: null,
+      history: [],
+      items: [{ sku: 'MUG-001', quantity: 1 }],
+      customer: { state: 'TX' },
+    })
+    expect((await api.get('ZZZZZ-ZZZZZ')).statusCode).toBe(404)
+  })
+
+  it.each(allowed)(
+    'allows $from → $to: 200, version + 1, new ETag, a history row with who, when and the note',
+    async ({ from, to }) => {
+      const n = await orderIn(from)
+      const before = (await api.get(n)).json()
+      const started = Date.now()
+      const extra = to === 'shipped' ? shipping : {}
+      const res = await api.transition(
+        n,
+        { to, note: `  to ${to}  `, ...extra },
+        `"${before.version}"`,
+      )
+      expect(res.statusCode, res.body).toBe(200)
+      const order = res.json()
+      expect(order.status).toBe(to)
+      expect(order.version).toBe(before.version + 1)
+      expect(res.headers.etag).toBe(`"${before.version + 1}"`)
+      expect(order.history).toHaveLength(before.history.length + 1)
+      const last = order.history.at(-1)
+      expect(last).toMatchObject({
+        from,
+        to,
+        staff: { id: clerkId, email: 'clerk@example.com' },
+        note: `to ${to}`,
+      })
+      expect(Date.parse(last.at)).toBeGreaterThanOrEqual(started - 5000)
+      expect(Date.parse(last.at)).toBeLessThanOrEqual(Date.now() + 5000)
+      // What GET answers afterwards is what the POST answered.
+      const again = await api.get(n)
+      expect(again.json()).toEqual(order)
+      expect(again.headers.etag).toBe(res.headers.etag)
+    },
+  )
+
+  it.each(refused)(
+    'refuses $from → $to with 409 naming the current status, changing nothing',
+    async ({ from, to }) => {
+      const n = await orderIn(from)
+      const before = (await api.get(n)).json()
+      const stockBefore = await stocks.of('MUG-001')
+      const extra = to === 'shipped' ? shipping : {}
+      const res = await api.transition(n, { to, ...extra }, `"${before.version}"`)
+      expect(res.statusCode, res.body).toBe(409)
+      expect(res.json().message).toMatch(new RegExp(`^Order ${n} is (already )?${from}[;.]`))
+      expect((await api.get(n)).json()).toEqual(before)
+      expect(await stocks.of('MUG-001')).toBe(stockBefore)
+    },
+  )
+
+  it('words the refusals for a person', async () => {
+    const shipped = await orderIn('shipped')
+    const res = await api.transition(shipped, { to: 'cancelled' }, await api.etag(shipped))
+    expect(res.json().message).toBe(`Order ${shipped} is shipped; it can no longer be cancelled.`)
+    const placed = await orderIn('placed')
+    const early = await api.transition(placed, { to: 'delivered' }, '"1"')
+    expect(early.json().message).toBe(
+      `Order ${placed} is placed; it cannot be delivered yet (next: packed or cancelled).`,
+    )
+  })
+
+  it('records carrier and tracking number when shipping, and requires both', async () => {
+    const n = await orderIn('packed')
+    const etag = await api.etag(n)
+    for (const body of [
+      { to: 'shipped' },
+      { to: 'shipped', carrier: 'UPS' },
+      { to: 'shipped', trackingNumber: '1Z999' },
+      { to: 'shipped', carrier: '   ', trackingNumber: '1Z999' },
+      { to: 'shipped', carrier: 'x'.repeat(51), trackingNumber: '1Z999' },
+      { to: 'shipped', carrier: 'UPS', trackingNumber: 'x'.repeat(101) },
+      { to: 'shipped', carrier: 'UPS', trackingNumber: '1Z\u0000999' },
+      { to: 'shipped', carrier: 'U\u200bPS', trackingNumber: '1Z999' },
+      { to: 'shipped', carrier: 'UPS', trackingNumber: 42 },
+    ]) {
+      const res = await api.transition(n, body as never, etag)
+      expect(res.statusCode, JSON.stringify(body)).toBe(400)
+      expect(res.json().message).toMatch(/carrier|trackingNumber/)
+    }
+    expect((await api.get(n)).json()).toMatchObject({ status: 'packed', version: 2 })
+
+    const res = await api.transition(
+      n,
+      { to: 'shipped', carrier: ' DHL Express ', trackingNumber: ' JD0146000034 ' },
+      etag,
+    )
+    expect(res.statusCode, res.body).toBe(200)
+    expect(res.json()).toMatchObject({ carrier: 'DHL Express', trackingNumber: 'JD0146000034' })
+    // Delivery keeps them.
+    const delivered = await api.move(n, 'delivered')
+    expect(delivered.json()).toMatchObject({
+      carrier: 'DHL Express',
+      trackingNumber: 'JD0146000034',
+    })
+  })
+
+  it('refuses shipping details on any other change, and an unknown target', async () => {
+    const n = await orderIn('placed')
+    const packing = await api.transition(n, { to: 'packed', ...shipping }, '"1"')
+    expect(packing.statusCode).toBe(400)
+    expect(packing.json().message).toMatch(/only when an order is shipped/)
+    for (const to of ['placed', 'lost', '']) {
+      expect((await api.transition(n, { to }, '"1"')).statusCode).toBe(400)
+    }
+    expect((await api.get(n)).json().version).toBe(1)
+  })
+
+  it('answers 428 without If-Match (or with *), 412 when stale, and takes the current ETag in a list', async () => {
+    const n = await orderIn('placed')
+    for (const ifMatch of [null, '', '*']) {
+      const res = await api.transition(n, { to: 'packed' }, ifMatch)
+      expect(res.statusCode, String(ifMatch)).toBe(428)
+      expect(res.json().message).toMatch(/If-Match/)
+    }
+    // A weak tag never matches If-Match (RFC 9110 §13.1.1), nor does a tag that is not ours.
+    for (const ifMatch of ['"2"', 'W/"1"', '1', '"abc"', '"0"']) {
+      const res = await api.transition(n, { to: 'packed' }, ifMatch)
+      expect(res.statusCode, ifMatch).toBe(412)
+      expect(res.json().message).toBe(
+        `Order ${n} changed meanwhile (it is placed now); reload it and try again.`,
+      )
+    }
+    expect((await api.get(n)).json()).toMatchObject({ status: 'placed', version: 1, history: [] })
+
+    // Two people opened version 1; the first packs it, the second's cancel is stale.
+    expect((await api.transition(n, { to: 'packed' }, '"7", "1"')).statusCode).toBe(200)
+    const stale = await api.transition(n, { to: 'cancelled' }, '"1"')
+    expect(stale.statusCode).toBe(412)
+    expect(stale.json().message).toContain('it is packed now')
+    expect((await api.get(n)).json()).toMatchObject({ status: 'packed', version: 2 })
+  })
+
+  it('answers 404 for an unknown order, whatever If-Match says', async () => {
+    const res = await api.transition('ZZZZZ-ZZZZZ', { to: 'packed' }, '"1"')
+    expect(res.statusCode).toBe(404)
+    expect(res.json().message).toBe('There is no order ZZZZZ-ZZZZZ.')
+  })
+
+  it('is for signed-in staff only', async () => {
+    const n = await orderIn('placed')
+    const anonymous = await app.inject({
+      method: 'POST',
+      url: `/api/admin/orders/${n}/transitions`,
+      headers: { 'if-match': '"1"' },
+      payload: { to: 'cancelled' },
+    })
+    expect(anonymous.statusCode).toBe(401)
+    expect((await app.inject({ url: `/api/admin/orders/${n}` })).statusCode).toBe(401)
+    expect((await api.get(n)).json()).toMatchObject({ status: 'placed', version: 1 })
+  })
+})
+
+describe('cancelling', () => {
+  it('puts the stock back once: a second cancel is 409 and leaves the stock alone', async () => {
+    const items = [
+      { sku: 'TEE-002', quantity: 3 },
+      { sku: 'CAP-003', quantity: 2 },
+    ]
+    const tee = await stocks.of('TEE-002')
+    const cap = await stocks.of('CAP-003')
+    const n = await orderIn('packed', items)
+    expect(await stocks.of('TEE-002')).toBe(tee - 3)
+
+    const first = await api.transition(n, { to: 'cancelled' }, await api.etag(n))
+    expect(first.statusCode).toBe(200)
+    expect([await stocks.of('TEE-002'), await stocks.of('CAP-003')]).toEqual([tee, cap])
+
+    for (const ifMatch of [first.headers.etag as string, '"2"']) {
+      const again = await api.transition(n, { to: 'cancelled' }, ifMatch)
+      expect(again.statusCode).toBe(409)
+      expect(again.json().message).toBe(`Order ${n} is already cancelled.`)
+    }
+    expect([await stocks.of('TEE-002'), await stocks.of('CAP-003')]).toEqual([tee, cap])
+    expect((await api.get(n)).json().history).toHaveLength(2)
+  })
+
+  it('queues the sale negated, so after folding the aggregates leave the order out', async () => {
+    const items = [
+      { sku: 'BTL-005', quantity: 4 },
+      { sku: 'NTB-009', quantity: 1 },
+    ]
+    const kept = await placeOrder(app, items, 'OR')
+    const n = await placeOrder(app, items, 'OR')
+    const { rows: queued } = await sql<{ units: number; orders: number }>`
+      select units, orders from sales_queue order by id desc limit 2`.execute(app.db)
+    await api.move(n, 'cancelled')
+    const { rows: negated } = await sql<{ units: number; orders: number; revenue_cents: string }>`
+      select units, orders, revenue_cents from sales_queue order by id desc limit 2`.execute(app.db)
+    expect(negated.map((r) => -r.units).sort()).toEqual(queued.map((r) => r.units).sort())
+    expect(negated.map((r) => r.orders).sort()).toEqual([-1, 0])
+    expect(negated.every((r) => Number(r.revenue_cents) < 0)).toBe(true)
+
+    expect(await brokenInvariants(app.db)).toEqual([])
+    const { rows } = await sql<{ orders: string; units: string }>`
+      select orders, units from state_sales where state = 'OR'`.execute(app.db)
+    expect(rows[0]).toMatchObject({ orders: expect.anything() })
+    expect(Number(rows[0]?.orders)).toBe(1)
+    expect(Number(rows[0]?.units)).toBe(5)
+    expect((await api.get(kept)).json().status).toBe('placed')
+  })
+
+  it('is one transaction: when the history row cannot be written, nothing changes', async () => {
+    const n = await orderIn('placed', [{ sku: 'SCK-010', quantity: 5 }])
+    const before = await stocks.of('SCK-010')
+    const queued = await sql<{ n: string }>`select count(*) as n from sales_queue`.execute(app.db)
+    // No staff member 999999: the order_events row violates its foreign key.
+    await expect(
+      changeOrderStatus(app.db, {
+        orderNumber: n,
+        to: 'cancelled',
+        expectedVersions: [1],
+        staffId: 999_999,
+      }),
+    ).rejects.toMatchObject({ code: '23503' })
+    expect(await stocks.of('SCK-010')).toBe(before)
+    const after = await sql<{ n: string }>`select count(*) as n from sales_queue`.execute(app.db)
+    expect(Number(after.rows[0]?.n)).toBe(Number(queued.rows[0]?.n))
+    expect((await api.get(n)).json()).toMatchObject({ status: 'placed', version: 1, history: [] })
+  })
+
+  it('keeps the invariants after a mix of changes', async () => {
+    for (const status of statuses) await orderIn(status, [{ sku: 'CHR-014', quantity: 2 }])
+    expect(await brokenInvariants(app.db)).toEqual([])
+  })
+})
+
+describe('the OpenAPI document', () => {
+  it('describes both routes, their bearer scheme, body and answers', async () => {
+    const doc = (await app.inject({ url: '/openapi.json' })).json()
+    const get = doc.paths['/api/admin/orders/{orderNumber}'].get
+    const post = doc.paths['/api/admin/orders/{orderNumber}/transitions'].post
+    for (const op of [get, post]) expect(op.security).toEqual([{ staffToken: [] }])
+    expect(Object.keys(post.responses)).toEqual(
+      expect.arrayContaining(['200', '400', '401', '403', '404', '409', '412', '428']),
+    )
+    const body = post.requestBody.content['application/json'].schema
+    expect(body.properties.to.enum).toEqual(['packed', 'shipped', 'delivered', 'cancelled'])
+    expect(Object.keys(body.properties)).toEqual(['to', 'note', 'carrier', 'trackingNumber'])
+    expect(post.parameters.map((p: { name: string }) => p.name)).toContain('if-match')
+    expect(get.responses['200'].content['application/json'].schema.properties).toHaveProperty(
+      'history',
+    )
+  })
+})
+
+describe('the schema', () => {
+  it('refuses a shipped order without tracking, and an unknown status, even from SQL', async () => {
+    const n = await orderIn('packed')
+    await expect(
+      sql`update orders set status = 'shipped' where order_number = ${n}`.execute(app.db),
+    ).rejects.toMatchObject({ code: '23514' })
+    await expect(
+      sql`update orders set status = 'lost' where order_number = ${n}`.execute(app.db),
+    ).rejects.toMatchObject({ code: '23514' })
+  })
+})

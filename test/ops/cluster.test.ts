@@ -1,0 +1,82 @@
+import { spawnSync } from 'node:child_process'
+import { afterAll, describe, expect, it } from 'vitest'
+import { testDatabase, usingPostgres } from '../helpers/context.ts'
+import { logLines, type ServerProcess, startServer } from '../helpers/ops-server.ts'
+
+const waitFor = async (what: string, ok: () => boolean, ms = 30_000) => {
+  const deadline = Date.now() + ms
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+describe('WEB_CONCURRENCY', () => {
+  it('refuses several workers on the embedded database, in one line', () => {
+    const run = spawnSync(process.execPath, ['src/server.ts'], {
+      env: { PATH: process.env.PATH, WEB_CONCURRENCY: '2', DATA_DIR: 'memory://' },
+      encoding: 'utf8',
+      timeout: 20_000,
+    })
+    expect(run.status).toBe(1)
+    expect(run.stderr.trim().split('\n')).toHaveLength(1)
+    expect(run.stderr).toMatch(/^WEB_CONCURRENCY=2 needs DATABASE_URL/)
+  })
+
+  describe.skipIf(!usingPostgres)('with PostgreSQL (several processes on one database)', () => {
+    let server: ServerProcess | undefined
+    let drop = async () => {}
+    afterAll(async () => {
+      server?.proc.kill('SIGKILL')
+      await drop()
+    })
+
+    it('runs N workers on one port, replaces one that dies, and stops them all on SIGTERM', async () => {
+      const db = await testDatabase()
+      drop = db.drop
+      server = await startServer({ ...db.env, WEB_CONCURRENCY: '2', RATE_LIMIT_MAX: '0' })
+      const s = server
+      const listening = () =>
+        logLines(s.stdout)
+          .filter((l) => l.msg === 'worker listening')
+          .map((l) => l.worker as number)
+      await waitFor('two workers', () => listening().length >= 2)
+      const [first, second] = listening() as [number, number]
+      expect(first).not.toBe(second)
+
+      // Both answer: the request log names the pid that served each request (and nothing a
+      // shopper sees does).
+      const servedBy = new Set<unknown>()
+      for (let i = 0; i < 200 && servedBy.size < 2; i++) {
+        const res = await fetch(`${s.base}/healthz`, { headers: { connection: 'close' } })
+        expect(res.status).toBe(200)
+        const id = res.headers.get('x-request-id')
+        await waitFor('its log line', () =>
+          logLines(s.stdout).some((l) => l.reqId === id && l.msg === 'request completed'),
+        )
+        const line = logLines(s.stdout).find((l) => l.reqId === id)
+        servedBy.add(line?.pid)
+        expect(JSON.stringify(Object.fromEntries(res.headers))).not.toContain(String(line?.pid))
+      }
+      expect([...servedBy].sort()).toEqual([first, second].sort())
+
+      // A worker that dies is replaced; the port keeps answering meanwhile.
+      process.kill(first, 'SIGKILL')
+      await waitFor('a replacement worker', () => listening().length >= 3)
+      const replacement = listening()[2]
+      expect([first, second]).not.toContain(replacement)
+      expect((await fetch(`${s.base}/healthz`)).status).toBe(200)
+
+      s.proc.kill('SIGTERM')
+      expect(await s.exited).toEqual({ code: 0, signal: null })
+      const lines = logLines(s.stdout)
+      expect(
+        lines
+          .filter((l) => l.msg === 'closing gracefully')
+          .map((l) => l.pid)
+          .sort(),
+      ).toEqual([second, replacement].sort())
+      expect(lines.at(-1)).toMatchObject({ msg: 'all workers stopped', exitCode: 0 })
+    })
+  })
+})

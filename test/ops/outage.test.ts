@@ -1,0 +1,162 @@
+import { randomUUID } from 'node:crypto'
+import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net'
+import type { FastifyInstance } from 'fastify'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildApp } from '../../src/app.ts'
+import { loadConfig } from '../../src/config.ts'
+import { customer, testDatabase, usingPostgres } from '../helpers/context.ts'
+
+/**
+ * A TCP proxy in front of PostgreSQL that the test can break: `refuse` (nothing listens, and
+ * every open connection is cut), `hang` (connections are accepted and then nothing happens, like
+ * a server that stopped answering) and `forward` (back to normal). The shared cluster itself is
+ * never touched.
+ */
+class FlakyProxy {
+  mode: 'forward' | 'refuse' | 'hang' = 'forward'
+  port = 0
+  #server: Server | undefined
+  #sockets = new Set<Socket>()
+  readonly #upstream: { host: string; port: number }
+
+  constructor(upstream: { host: string; port: number }) {
+    this.#upstream = upstream
+  }
+
+  async listen(): Promise<void> {
+    const server = createServer((client) => {
+      this.#track(client)
+      if (this.mode === 'hang') return
+      const upstream = tcpConnect(this.#upstream.port, this.#upstream.host)
+      this.#track(upstream)
+      client.pipe(upstream).pipe(client)
+      const end = () => {
+        client.destroy()
+        upstream.destroy()
+      }
+      client.on('error', end).on('close', end)
+      upstream.on('error', end).on('close', end)
+    })
+    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve))
+    const address = server.address()
+    if (typeof address === 'object' && address) this.port = address.port
+    this.#server = server
+  }
+
+  async set(mode: 'forward' | 'refuse' | 'hang'): Promise<void> {
+    this.mode = mode
+    for (const s of this.#sockets) s.destroy()
+    if (mode === 'refuse') await this.close()
+    else if (!this.#server) await this.listen()
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.#sockets) s.destroy()
+    const server = this.#server
+    this.#server = undefined
+    if (server) await new Promise((r) => server.close(r))
+  }
+
+  #track(socket: Socket) {
+    this.#sockets.add(socket)
+    socket.on('close', () => this.#sockets.delete(socket))
+  }
+}
+
+describe.skipIf(!usingPostgres)(
+  'when PostgreSQL goes away (PostgreSQL only: a proxy cuts it)',
+  () => {
+    let app: FastifyInstance
+    let proxy: FlakyProxy
+    let drop: () => Promise<void>
+
+    beforeAll(async () => {
+      const db = await testDatabase()
+      drop = db.drop
+      const url = new URL(db.env.DATABASE_URL as string)
+      proxy = new FlakyProxy({ host: url.hostname, port: Number(url.port || 5432) })
+      await proxy.listen()
+      url.port = String(proxy.port)
+      const config = loadConfig({
+        NODE_ENV: 'test',
+        LOG_LEVEL: 'silent',
+        DATABASE_URL: url.toString(),
+        FOLD_INTERVAL_MS: '100',
+        RATE_LIMIT_MAX: '0',
+      })
+      app = (await buildApp({ config, salesFold: true })) as unknown as FastifyInstance
+      await app.ready()
+    })
+    afterAll(async () => {
+      await app?.close()
+      await proxy?.close()
+      await drop?.()
+    })
+
+    const order = () =>
+      app.inject({
+        method: 'POST',
+        url: '/api/orders',
+        headers: { 'idempotency-key': randomUUID() },
+        payload: { items: [{ sku: 'MUG-001', quantity: 1 }], customer },
+      })
+    const timed = async <T>(f: () => Promise<T>) => {
+      const start = performance.now()
+      const value = await f()
+      return { value, ms: performance.now() - start }
+    }
+
+    it('fails fast with 503, says not ready, and recovers by itself', async () => {
+      const placed = await order()
+      expect(placed.statusCode).toBe(201)
+      const orderNumber = placed.json().orderNumber as string
+
+      // Refused: the server is down, every connection cut.
+      await proxy.set('refuse')
+      const refused = await timed(() => Promise.all(Array.from({ length: 20 }, order)))
+      for (const res of refused.value) {
+        expect(res.statusCode).toBe(503)
+        expect(res.headers['retry-after']).toBe('5')
+        expect(res.json().message).toMatch(/try again/)
+      }
+      expect(refused.ms).toBeLessThan(3000)
+      // An order this instance has not seen (its own recent ones are answered from memory).
+      const lookup = await app.inject('/api/orders/ABCDE-FGHJK')
+      expect(lookup.statusCode).toBe(503)
+      const page = await app.inject({
+        url: '/orders/ABCDE-FGHJK',
+        headers: { accept: 'text/html' },
+      })
+      expect(page.statusCode).toBe(503)
+      expect(page.headers['content-type']).toContain('text/html')
+      expect((await app.inject('/readyz')).statusCode).toBe(503)
+      expect((await app.inject('/healthz')).statusCode).toBe(200)
+
+      // Hanging: connections open but nothing answers. The connect timeout still fails it fast.
+      await proxy.set('hang')
+      const hung = await timed(() => Promise.all(Array.from({ length: 20 }, order)))
+      for (const res of hung.value) expect(res.statusCode).toBe(503)
+      expect(hung.ms).toBeLessThan(3500)
+      const ready = await timed(() => app.inject('/readyz'))
+      expect(ready.value.statusCode).toBe(503)
+      expect(ready.ms).toBeLessThan(3000)
+      const scrape = await timed(() => app.inject('/metrics'))
+      expect(scrape.value.statusCode).toBe(200)
+      expect(scrape.value.body).toMatch(/^insights_freshness_seconds nan$/im)
+      expect(scrape.ms).toBeLessThan(2000)
+
+      // Back: no restart, the pool reconnects on its own.
+      await proxy.set('forward')
+      let again = await order()
+      for (let i = 0; i < 50 && again.statusCode !== 201; i++) {
+        await new Promise((r) => setTimeout(r, 100))
+        again = await order()
+      }
+      expect(again.statusCode).toBe(201)
+      expect((await app.inject('/readyz')).statusCode).toBe(200)
+      expect((await app.inject(`/api/orders/${orderNumber}`)).statusCode).toBe(200)
+      const burst = await Promise.all(Array.from({ length: 20 }, order))
+      expect(burst.map((r) => r.statusCode)).toEqual(Array(20).fill(201))
+    })
+  },
+)

@@ -1,0 +1,204 @@
+import { randomUUID } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parseForm } from '../../src/plugins/body-parsers.ts'
+import { buildTestApp, customer, type TestApp } from '../helpers/context.ts'
+import { inhumaneMessage, pageMessages } from '../helpers/reliability.ts'
+
+// Issue 13, item 4: a form body is decoded from the charset it declares, or refused with a 4xx
+// that says why; bytes the shopper did not type are never stored.
+
+let t: TestApp
+beforeAll(async () => {
+  t = await buildTestApp()
+})
+afterAll(() => t?.close())
+
+const html = { accept: 'text/html' }
+
+/** The order form's fields, urlencoded by hand so a test can put any escape in a value. */
+function formBody(raw: Record<string, string>): { body: string; key: string } {
+  const key = randomUUID()
+  const fields: Record<string, string> = {
+    sku: 'MUG-001',
+    quantity: '1',
+    ...Object.fromEntries(
+      Object.entries(customer).map(([k, v]) => [k, encodeURIComponent(v).replace(/%20/g, '+')]),
+    ),
+    idempotencyKey: key,
+    ...raw,
+  }
+  return {
+    body: Object.entries(fields)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('&'),
+    key,
+  }
+}
+
+const post = (url: string, contentType: string, body: string | Buffer, accept = html) =>
+  t.app.inject({ method: 'POST', url, headers: { ...accept, 'content-type': contentType }, body })
+
+const storedName = async (key: string) =>
+  (
+    await t.app.db
+      .selectFrom('orders')
+      .select(['customer_name', 'address', 'city'])
+      .where('idempotency_key', 'in', [key, `form:${key}`])
+      .executeTakeFirst()
+  )?.customer_name
+
+const form = 'application/x-www-form-urlencoded'
+
+describe('the order form decodes the charset it declares', () => {
+  it.each([
+    ['ISO-8859-1', 'Jos%E9+Ruiz', 'José Ruiz'],
+    ['iso-8859-1', 'Fran%E7ois+M%FCller', 'François Müller'],
+    ['latin1', 'Jos%E9+Ruiz', 'José Ruiz'],
+    ['windows-1252', 'Jos%E9+%80uro', 'José €uro'],
+    ['utf-8', 'Jos%C3%A9+Ruiz', 'José Ruiz'],
+    ['UTF-8', '%F0%9F%98%80+Ada', '😀 Ada'],
+    ['"utf-8"', 'Jos%C3%A9', 'José'],
+    ['shift_jis', '%93%FA%96%7B', '日本'],
+  ])('charset=%s: %s is stored as %s', async (charset, raw, expected) => {
+    const { body, key } = formBody({ name: raw })
+    const res = await post('/orders', `${form}; charset=${charset}`, body)
+    expect(res.statusCode, res.body.slice(0, 500)).toBe(303)
+    expect(await storedName(key)).toBe(expected)
+  })
+
+  it('no charset declared is UTF-8, the encoding of the form page', async () => {
+    const { body, key } = formBody({ name: 'Jos%C3%A9+Ruiz' })
+    expect((await post('/orders', form, body)).statusCode).toBe(303)
+    expect(await storedName(key)).toBe('José Ruiz')
+  })
+
+  it('raw (unescaped) bytes are decoded in the declared charset too', async () => {
+    const { body, key } = formBody({ name: 'NAME' })
+    const bytes = Buffer.from(body, 'latin1')
+    const at = bytes.indexOf('NAME')
+    const latin1 = Buffer.concat([
+      bytes.subarray(0, at),
+      Buffer.from('Jos\xe9', 'latin1'),
+      bytes.subarray(at + 4),
+    ])
+    expect((await post('/orders', `${form}; charset=iso-8859-1`, latin1)).statusCode).toBe(303)
+    expect(await storedName(key)).toBe('José')
+  })
+})
+
+describe('what is not text in the declared charset is refused, never stored', () => {
+  it.each([
+    ['utf-8', 'Bad%C3%28x'],
+    ['utf-8', 'Jos%E9+Ruiz'], // Latin-1 bytes sent as UTF-8
+    ['utf-8', '%ED%A0%80'], // a UTF-16 surrogate encoded in UTF-8
+    ['utf-8', '%C0%AF'], // an overlong encoding of "/"
+    ['utf-8', '%FF'],
+    ['shift_jis', '%82'], // a lead byte without its trail
+  ])('charset=%s, name=%s: a 400 page that names the field', async (charset, raw) => {
+    const { body, key } = formBody({ name: raw })
+    const res = await post('/orders', `${form}; charset=${charset}`, body)
+    expect(res.statusCode).toBe(400)
+    expect(res.headers['content-type']).toMatch(/^text\/html/)
+    const [message] = pageMessages(res.body)
+    expect(inhumaneMessage(message)).toBeUndefined()
+    expect(message).toMatch(/"name".*not valid/)
+    expect(await storedName(key)).toBeUndefined()
+  })
+
+  it('the same without a charset (UTF-8 assumed), in any field', async () => {
+    for (const field of ['name', 'address', 'city']) {
+      const { body, key } = formBody({ [field]: 'Bad%C3%28x' })
+      const res = await post('/orders', form, body)
+      expect(res.statusCode).toBe(400)
+      expect(pageMessages(res.body)[0]).toContain(`"${field}"`)
+      expect(await storedName(key)).toBeUndefined()
+    }
+  })
+
+  it('as JSON for a program', async () => {
+    const { body } = formBody({ name: 'Bad%C3%28x' })
+    const res = await post('/orders', form, body, { accept: 'application/json' })
+    expect(res.statusCode).toBe(400)
+    expect(res.json()).toMatchObject({ statusCode: 400, error: 'Bad Request' })
+  })
+})
+
+describe('a charset the service cannot decode gets 415', () => {
+  it.each([
+    'klingon',
+    'utf-16le', // not ASCII-compatible: "&" and "=" are not single bytes
+    'utf-16',
+    'x-user-defined-nonsense',
+    'iso-2022-kr', // the "replacement" encoding: decodes nothing
+  ])('charset=%s', async (charset) => {
+    const { body, key } = formBody({})
+    const res = await post('/orders', `${form}; charset=${charset}`, body)
+    expect(res.statusCode).toBe(415)
+    const [message] = pageMessages(res.body)
+    expect(inhumaneMessage(message)).toBeUndefined()
+    expect(message).toMatch(/UTF-8/)
+    expect(await storedName(key)).toBeUndefined()
+  })
+})
+
+describe('JSON bodies: UTF-8 only, as RFC 8259 says', () => {
+  const order = { items: [{ sku: 'MUG-001', quantity: 1 }], customer }
+  const api = (contentType: string, body: string | Buffer) =>
+    t.app.inject({
+      method: 'POST',
+      url: '/api/orders',
+      headers: { 'content-type': contentType, 'idempotency-key': randomUUID() },
+      body,
+    })
+
+  it('invalid UTF-8 bytes in a string are refused, not stored as U+FFFD', async () => {
+    const text = Buffer.from(JSON.stringify({ ...order, customer: { ...customer, name: 'Bad_x' } }))
+    text[text.indexOf('Bad_x') + 3] = 0xc3
+    const res = await api('application/json', text)
+    expect(res.statusCode).toBe(400)
+    expect(res.json().message).toMatch(/UTF-8/)
+  })
+
+  it('a declared charset other than UTF-8 gets 415', async () => {
+    const res = await api('application/json; charset=iso-8859-1', JSON.stringify(order))
+    expect(res.statusCode).toBe(415)
+    expect(inhumaneMessage(res.json().message)).toBeUndefined()
+  })
+
+  it('charset=utf-8 and a leading BOM are fine', async () => {
+    expect((await api('application/json; charset=utf-8', JSON.stringify(order))).statusCode).toBe(
+      201,
+    )
+    expect((await api('application/json', `\ufeff${JSON.stringify(order)}`)).statusCode).toBe(201)
+  })
+
+  it('a form body sent to the API is decoded the same way before it is validated', async () => {
+    const res = await api(`${form}; charset=utf-8`, 'name=Bad%C3%28x')
+    expect(res.statusCode).toBe(400)
+    expect(res.json().message).toMatch(/"name"/)
+  })
+})
+
+describe('parseForm, the urlencoded parser itself', () => {
+  const parse = (text: string, charset?: string) => ({
+    ...parseForm(Buffer.from(text, 'latin1'), charset),
+  })
+  it('follows the WHATWG URL Standard: + is a space, bad escapes stay as typed, repeats are arrays', () => {
+    expect(parse('a=1+2&b=%2B&c=100%&d=%G1&e&=f&a=3')).toEqual({
+      a: ['1 2', '3'],
+      b: '+',
+      c: '100%',
+      d: '%G1',
+      e: '',
+      '': 'f',
+    })
+  })
+  it('a field named __proto__ is an ordinary field', () => {
+    const fields = parseForm(Buffer.from('__proto__=x&constructor=y'), undefined)
+    expect(Object.entries(fields)).toEqual([
+      ['__proto__', 'x'],
+      ['constructor', 'y'],
+    ])
+    expect(Object.getPrototypeOf(fields)).toBeNull()
+  })
+})

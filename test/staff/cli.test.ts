@@ -1,0 +1,216 @@
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildApp } from '../../src/app.ts'
+import { loadConfig } from '../../src/config.ts'
+import { connect } from '../../src/db/connect.ts'
+import { testDatabase, usingPostgres } from '../helpers/context.ts'
+import { password, postSignIn } from '../helpers/staff.ts'
+
+/**
+ * `npm run staff` as ops run it: a child process against the test database (a PostgreSQL
+ * database of its own, or an embedded one in a temporary folder, which the app opens only
+ * between runs of the command: one process at a time).
+ */
+let env: Record<string, string>
+let drop: () => Promise<void>
+let dataDir: string | undefined
+
+beforeAll(async () => {
+  const db = await testDatabase()
+  drop = db.drop
+  if (usingPostgres) env = db.env
+  else {
+    dataDir = mkdtempSync(path.join(tmpdir(), 'staff-cli-'))
+    env = { DATA_DIR: dataDir }
+  }
+})
+afterAll(async () => {
+  await drop?.()
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true })
+})
+
+/** Runs the command; resolves with its exit code and output. */
+function staff(args: string[], extra: Record<string, string> = {}, stdin?: string) {
+  const child = spawn(process.execPath, ['src/staff/cli.ts', ...args], {
+    env: { PATH: process.env.PATH ?? '', ...env, ...extra },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (d) => {
+    stdout += d
+  })
+  child.stderr.on('data', (d) => {
+    stderr += d
+  })
+  child.stdin.end(stdin ?? '')
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('close', (code) => resolve({ code, stdout, stderr })),
+  )
+}
+
+/** Runs `fn` against the app on the same database, then closes it (the embedded one frees). */
+async function withApp<T>(fn: (app: FastifyInstance) => Promise<T>): Promise<T> {
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', ...env })
+  const app = await buildApp({ config, salesFold: false })
+  try {
+    await app.ready()
+    return await fn(app as unknown as FastifyInstance)
+  } finally {
+    await app.close()
+  }
+}
+
+describe('npm run staff', () => {
+  let token = ''
+
+  it('add: with STAFF_PASSWORD, or one line on a piped standard input; the hash only is stored', async () => {
+    const added = await staff(['add', 'Boss@Example.com', '--role', 'admin'], {
+      STAFF_PASSWORD: password,
+    })
+    expect(added).toMatchObject({ code: 0, stdout: 'Added Boss@Example.com as admin.\n' })
+    const piped = await staff(['add', 'clerk@example.com', '--role', 'staff'], {}, `${password}\n`)
+    expect(piped.code, piped.stderr).toBe(0)
+    expect(piped.stdout + piped.stderr).not.toContain(password)
+
+    const again = await staff(['add', 'boss@example.com', '--role', 'staff'], {
+      STAFF_PASSWORD: password,
+    })
+    expect(again.code).toBe(1)
+    expect(again.stderr).toContain('A staff account with the e-mail boss@example.com exists.')
+
+    const db = connect({ databaseUrl: env.DATABASE_URL, dataDir: env.DATA_DIR ?? '' })
+    try {
+      const rows = await db
+        .selectFrom('staff')
+        .select(['email', 'role', 'password_hash'])
+        .orderBy('id')
+        .execute()
+      expect(rows.map((r) => [r.email, r.role])).toEqual([
+        ['Boss@Example.com', 'admin'],
+        ['clerk@example.com', 'staff'],
+      ])
+      for (const r of rows) expect(r.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/)
+    } finally {
+      await db.destroy()
+    }
+  })
+
+  it('add: refuses a short password, a missing or unknown role, bad usage', async () => {
+    const short = await staff(['add', 'a@example.com', '--role', 'staff'], {
+      STAFF_PASSWORD: 'short',
+    })
+    expect(short.code).toBe(1)
+    expect(short.stderr).toContain('The password must be 15 to 1024 characters long.')
+    expect((await staff(['add', 'a@example.com'], { STAFF_PASSWORD: password })).code).toBe(2)
+    expect(
+      (await staff(['add', 'a@example.com', '--role', 'root'], { STAFF_PASSWORD: password })).code,
+    ).toBe(2)
+    expect((await staff(['remove', 'a@example.com'])).code).toBe(2)
+    expect((await staff(['add', 'not-an-address', '--role', 'staff'])).code).toBe(2)
+  })
+
+  it('token: prints a new token once on stdout; only its SHA-256 is stored; it opens the API', async () => {
+    const res = await staff(['token', 'clerk@example.com'])
+    expect(res.code, res.stderr).toBe(0)
+    token = res.stdout.trim()
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/)
+    expect(res.stderr).toContain('shown once')
+    expect((await staff(['token', 'nobody@example.com'])).code).toBe(1)
+
+    await withApp(async (app) => {
+      const stored = await app.db.selectFrom('staff_tokens').select('token_hash').execute()
+      expect(stored.map((s) => s.token_hash)).not.toContain(token)
+      const me = await app.inject({
+        url: '/api/admin/me',
+        headers: { authorization: `Bearer ${token}` },
+      })
+      expect(me.statusCode).toBe(200)
+      expect(me.json()).toMatchObject({ email: 'clerk@example.com', role: 'staff' })
+      // The password given to add signs in.
+      expect((await postSignIn(app, { email: 'clerk@example.com', password })).statusCode).toBe(303)
+    })
+  })
+
+  it('disable: ends the sessions at once, the token stops working, sign-in is refused', async () => {
+    const cookie = await withApp(async (app) => {
+      const res = await postSignIn(app, { email: 'clerk@example.com', password })
+      return [res.headers['set-cookie']]
+        .flat()
+        .map((c) => c?.split(';')[0])
+        .join('; ')
+    })
+    const res = await staff(['disable', 'CLERK@example.com'])
+    expect(res.code, res.stderr).toBe(0)
+    expect((await staff(['disable', 'nobody@example.com'])).code).toBe(1)
+    expect((await staff(['token', 'clerk@example.com'])).stderr).toContain('is disabled')
+
+    await withApp(async (app) => {
+      expect(await app.db.selectFrom('staff_sessions').selectAll().execute()).toEqual([])
+      expect((await app.inject({ url: '/admin', headers: { cookie } })).statusCode).toBe(303)
+      const me = await app.inject({
+        url: '/api/admin/me',
+        headers: { authorization: `Bearer ${token}` },
+      })
+      expect(me.statusCode).toBe(401)
+      expect((await postSignIn(app, { email: 'clerk@example.com', password })).statusCode).toBe(400)
+    })
+  })
+})
+
+describe('the first admin from ADMIN_EMAIL and ADMIN_PASSWORD', () => {
+  it('is created at start when no admin exists, and only then', async () => {
+    const db = await testDatabase()
+    const start = async (email: string) => {
+      const config = loadConfig({
+        NODE_ENV: 'test',
+        LOG_LEVEL: 'silent',
+        ADMIN_EMAIL: email,
+        ADMIN_PASSWORD: password,
+        ...db.env,
+        ...(usingPostgres ? {} : { DATA_DIR: dataDir ? `${dataDir}-first` : 'memory://' }),
+      })
+      return buildApp({ config, salesFold: false })
+    }
+    try {
+      let app = await start('root@example.com')
+      await app.ready()
+      const admins = () =>
+        app.db.selectFrom('staff').select('email').where('role', '=', 'admin').execute()
+      expect(await admins()).toEqual([{ email: 'root@example.com' }])
+      expect(
+        (
+          await postSignIn(app as unknown as FastifyInstance, {
+            email: 'root@example.com',
+            password,
+          })
+        ).statusCode,
+      ).toBe(303)
+      await app.close()
+      // A later start with another ADMIN_EMAIL adds nobody: an admin exists.
+      app = await start('other@example.com')
+      await app.ready()
+      expect(await admins()).toEqual([{ email: 'root@example.com' }])
+      await app.close()
+    } finally {
+      await db.drop()
+      if (dataDir) rmSync(`${dataDir}-first`, { recursive: true, force: true })
+    }
+  })
+
+  it('ADMIN_EMAIL without ADMIN_PASSWORD (or a short one) stops the start', () => {
+    expect(() => loadConfig({ ADMIN_EMAIL: 'root@example.com' })).toThrow(
+      /ADMIN_EMAIL and ADMIN_PASSWORD go together/,
+    )
+    expect(() => loadConfig({ ADMIN_EMAIL: 'root@example.com', ADMIN_PASSWORD: 'short' })).toThrow(
+      /ADMIN_PASSWORD/,
+    )
+    expect(() => loadConfig({ ADMIN_EMAIL: 'root', ADMIN_PASSWORD: password })).toThrow(
+      /ADMIN_EMAIL/,
+    )
+  })
+})

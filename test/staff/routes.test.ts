@@ -1,0 +1,175 @@
+import type { FastifyInstance, HTTPMethods } from 'fastify'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildApp } from '../../src/app.ts'
+import { loadConfig } from '../../src/config.ts'
+import { isAdminRoute, signInPath } from '../../src/staff/access.ts'
+import { testDatabase } from '../helpers/context.ts'
+import { addStaff, addToken, form, formHeaders, signIn } from '../helpers/staff.ts'
+
+/**
+ * Every route Fastify has registered, read from its own router (printRoutes), not from the
+ * guard's list: a route the guard never saw (registered before it, or around it) shows here.
+ */
+function registeredRoutes(app: FastifyInstance): { method: HTTPMethods; url: string }[] {
+  const routes: { method: HTTPMethods; url: string }[] = []
+  const paths: string[] = [] // the full path at each depth of the printed tree
+  for (const line of app.printRoutes({ commonPrefix: false }).split('\n')) {
+    const m = /^((?:[│ ] {3})*)[├└]── (.*?)(?: \(([A-Z, ]+)\))?$/.exec(line)
+    if (!m) continue
+    const depth = (m[1] as string).length / 4
+    const path = (paths[depth - 1] ?? '') + m[2]
+    paths[depth] = path
+    paths.length = depth + 1
+    for (const method of (m[3] ?? '').split(', ').filter(Boolean)) {
+      routes.push({ method: method as HTTPMethods, url: path })
+    }
+  }
+  return routes
+}
+
+/** A URL that reaches the route: each parameter or wildcard filled in. */
+const concrete = (url: string) => url.replace(/:[^/]+/g, 'x').replace(/\*$/, 'x')
+
+let app: FastifyInstance
+let drop: () => Promise<void>
+let clerkId: number
+
+/**
+ * The real app, plus routes a careless later change could add: one without an access
+ * declaration on each side, one claiming `public` that is not the sign-in page, and admin-only
+ * ones, so the guard's fail-closed rules are enumerated along with the real routes.
+ */
+beforeAll(async () => {
+  const db = await testDatabase()
+  drop = db.drop
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', ...db.env })
+  const built = await buildApp({ config, salesFold: false })
+  const ok = async () => ({ ok: true })
+  built.get('/admin/undeclared', ok)
+  built.post('/api/admin/undeclared', ok)
+  built.get('/admin/claims-public', { config: { access: 'public' } }, ok)
+  built.get('/admin/staff-accounts/:id', { config: { access: 'admin' } }, ok)
+  built.post('/admin/staff-accounts', { config: { access: 'admin' } }, ok)
+  built.get('/api/admin/staff-accounts', { config: { access: 'admin' } }, ok)
+  await built.ready()
+  app = built as unknown as FastifyInstance
+  clerkId = await addStaff(app, 'clerk@example.com', 'staff')
+  await addStaff(app, 'boss@example.com', 'admin')
+})
+afterAll(async () => {
+  await app?.close()
+  await drop?.()
+})
+
+const adminRoutes = () => registeredRoutes(app).filter((r) => isAdminRoute(r.url))
+const isSignIn = (url: string) => url === signInPath
+
+describe('every route under /admin and /api/admin', () => {
+  it('is found by the enumeration (sanity: the real ones and the added ones)', () => {
+    const found = adminRoutes().map((r) => `${r.method} ${r.url}`)
+    for (const route of [
+      'GET /admin',
+      'POST /admin/logout',
+      'GET /admin/login',
+      'POST /admin/login',
+      'GET /api/admin/me',
+      'GET /admin/undeclared',
+    ]) {
+      expect(found).toContain(route)
+    }
+  })
+
+  it('has the guard attached (the guard saw it registered)', () => {
+    const guarded = new Set(app.adminRoutes.flatMap((r) => r.methods.map((m) => `${m} ${r.url}`)))
+    for (const r of adminRoutes())
+      expect(guarded, `${r.method} ${r.url}`).toContain(`${r.method} ${r.url}`)
+  })
+
+  it('sends anonymous page requests to the sign-in page, and answers anonymous API calls 401', async () => {
+    for (const { method, url } of adminRoutes()) {
+      if (isSignIn(url)) continue
+      const res = await app.inject({
+        method,
+        url: concrete(url),
+        headers: formHeaders,
+        payload: method === 'GET' || method === 'HEAD' ? undefined : form({}),
+      })
+      const where = `${method} ${url}`
+      if (url.startsWith('/api/')) {
+        expect(res.statusCode, where).toBe(401)
+        expect(res.headers['www-authenticate'], where).toMatch(/^Bearer /)
+      } else {
+        expect(res.statusCode, where).toBe(303)
+        expect(res.headers.location, where).toMatch(/^\/admin\/login(\?next=|$)/)
+      }
+    }
+  })
+
+  it('lets only the sign-in page through anonymously', async () => {
+    expect((await app.inject({ url: signInPath })).statusCode).toBe(200)
+    expect((await app.inject({ method: 'HEAD', url: signInPath })).statusCode).toBe(200)
+    // POST without the pre-session CSRF token: refused.
+    const post = await app.inject({
+      method: 'POST',
+      url: signInPath,
+      headers: formHeaders,
+      payload: form({}),
+    })
+    expect(post.statusCode).toBe(403)
+  })
+
+  it('refuses staff (403) every route declared admin-only or declaring nothing, page and API', async () => {
+    const { cookie, csrf } = await signIn(app, 'clerk@example.com')
+    const token = await addToken(app, clerkId)
+    for (const route of app.adminRoutes) {
+      if (route.access === 'staff' || (route.access === 'public' && isSignIn(route.url))) continue
+      for (const method of route.methods as HTTPMethods[]) {
+        const api = route.url.startsWith('/api/')
+        const res = await app.inject({
+          method,
+          url: concrete(route.url),
+          headers: api ? { authorization: `Bearer ${token}` } : { cookie, ...formHeaders },
+          payload: method === 'GET' || method === 'HEAD' ? undefined : form({ _csrf: csrf }),
+        })
+        expect(res.statusCode, `${method} ${route.url}`).toBe(403)
+      }
+    }
+  })
+
+  it('lets admins call admin-only routes, and refuses them routes that declare nothing', async () => {
+    const { cookie, csrf } = await signIn(app, 'boss@example.com')
+    const call = (method: HTTPMethods, url: string) =>
+      app.inject({
+        method,
+        url,
+        headers: { cookie, ...formHeaders },
+        payload: method === 'GET' ? undefined : form({ _csrf: csrf }),
+      })
+    expect((await call('GET', '/admin/staff-accounts/7')).statusCode).toBe(200)
+    expect((await call('POST', '/admin/staff-accounts')).statusCode).toBe(200)
+    expect((await call('GET', '/admin/undeclared')).statusCode).toBe(403)
+    expect((await call('GET', '/admin/claims-public')).statusCode).toBe(403)
+  })
+
+  it('refuses an unsafe admin request without the session CSRF token (403), for admins too', async () => {
+    const { cookie } = await signIn(app, 'boss@example.com')
+    const res = await app.inject({
+      method: 'POST',
+      url: '/admin/staff-accounts',
+      headers: { cookie, ...formHeaders },
+      payload: form({}),
+    })
+    expect(res.statusCode).toBe(403)
+  })
+})
+
+describe('the OpenAPI document', () => {
+  it('describes /api/admin/me with the bearer scheme', async () => {
+    const spec = (await app.inject('/openapi.json')).json()
+    expect(spec.components.securitySchemes.staffToken).toEqual({ type: 'http', scheme: 'bearer' })
+    expect(spec.paths['/api/admin/me'].get.security).toEqual([{ staffToken: [] }])
+    // The pages are not API.
+    for (const page of ['/admin', '/admin/login', '/admin/logout'])
+      expect(spec.paths[page]).toBeUndefined()
+  })
+})

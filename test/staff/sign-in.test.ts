@@ -1,0 +1,346 @@
+import { sql } from 'kysely'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { throttle } from '../../src/staff/sign-in.ts'
+import { buildTestApp, type TestApp } from '../helpers/context.ts'
+import {
+  addStaff,
+  addToken,
+  cookieHeader,
+  form,
+  formHeaders,
+  password,
+  postSignIn,
+  signIn,
+  signInPage,
+} from '../helpers/staff.ts'
+
+let t: TestApp
+const app = () => t.app
+let adminId: number
+
+beforeAll(async () => {
+  t = await buildTestApp()
+  adminId = await addStaff(app(), 'Boss@Example.com', 'admin')
+  await addStaff(app(), 'clerk@example.com', 'staff')
+})
+afterAll(() => t?.close())
+
+/** The sign-in form's message, from a refused attempt's page. */
+const alertOf = (html: string) => /<p class="alert" role="alert">([^<]*)<\/p>/.exec(html)?.[1]
+
+describe('sign-in', () => {
+  it('signs in with the right password (e-mail in any case) and lands on /admin', async () => {
+    const res = await postSignIn(app(), { email: ' boss@EXAMPLE.com ', password })
+    expect(res.statusCode).toBe(303)
+    expect(res.headers.location).toBe('/admin')
+    const cookie = cookieHeader(res.headers['set-cookie'])
+    const home = await app().inject({ url: '/admin', headers: { cookie } })
+    expect(home.statusCode).toBe(200)
+    expect(home.body).toContain('Signed in as Boss@Example.com')
+    expect(home.headers['cache-control']).toBe('no-store')
+  })
+
+  it('answers an unknown e-mail and a wrong password alike', async () => {
+    const wrong = await postSignIn(app(), {
+      email: 'boss@example.com',
+      password: 'not it at all!!',
+    })
+    const unknown = await postSignIn(app(), { email: 'nobody@example.com', password })
+    expect(wrong.statusCode).toBe(400)
+    expect(unknown.statusCode).toBe(400)
+    expect(alertOf(wrong.body)).toBe('That e-mail and password do not match a staff account.')
+    expect(alertOf(unknown.body)).toBe(alertOf(wrong.body))
+    expect(wrong.headers['set-cookie']).toBeUndefined()
+    expect(unknown.headers['set-cookie']).toBeUndefined()
+  })
+
+  it('takes as long for an unknown e-mail as for a wrong password (medians within 2x)', async () => {
+    const time = async (email: string) => {
+      const started = performance.now()
+      const res = await postSignIn(app(), { email, password: 'wrong password here' })
+      expect(res.statusCode).toBe(400)
+      return performance.now() - started
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0
+    const known: number[] = []
+    const unknown: number[] = []
+    // Interleaved, so a busy moment of the machine falls on both; each e-mail stays under the
+    // throttle (fresh ones for the unknown side, the known one is cleared between rounds).
+    for (let i = 0; i < 10; i++) {
+      known.push(await time('clerk@example.com'))
+      unknown.push(await time(`ghost${i}@example.com`))
+      await app().db.deleteFrom('staff_login_attempts').execute()
+    }
+    const ratio = median(unknown) / median(known)
+    expect(ratio).toBeGreaterThan(0.5)
+    expect(ratio).toBeLessThan(2)
+  })
+
+  it('refuses a disabled account with the same answer', async () => {
+    await addStaff(app(), 'gone@example.com')
+    await app()
+      .db.updateTable('staff')
+      .set({ disabled_at: new Date() })
+      .where('email', '=', 'gone@example.com')
+      .execute()
+    const res = await postSignIn(app(), { email: 'gone@example.com', password })
+    expect(res.statusCode).toBe(400)
+    expect(alertOf(res.body)).toBe('That e-mail and password do not match a staff account.')
+  })
+
+  it('goes on to a back-office `next`, never to another site', async () => {
+    const inside = await postSignIn(app(), {
+      email: 'clerk@example.com',
+      password,
+      next: '/admin?x=1',
+    })
+    expect(inside.headers.location).toBe('/admin?x=1')
+    for (const next of [
+      '//evil.example/admin',
+      'https://evil.example',
+      '/administrator',
+      '/admin\\x',
+    ]) {
+      const res = await postSignIn(app(), { email: 'clerk@example.com', password, next })
+      expect(res.headers.location).toBe('/admin')
+    }
+  })
+
+  it('sends a signed-in member from the sign-in page to /admin', async () => {
+    const { cookie } = await signIn(app(), 'clerk@example.com')
+    const res = await app().inject({ url: '/admin/login', headers: { cookie } })
+    expect(res.statusCode).toBe(303)
+    expect(res.headers.location).toBe('/admin')
+  })
+})
+
+describe('throttling (in the database)', () => {
+  it(`refuses attempts beyond ${throttle.perEmail} on one e-mail in the window, known or not, with 429`, async () => {
+    await app().db.deleteFrom('staff_login_attempts').execute()
+    for (const email of ['clerk@example.com', 'nobody-at-all@example.com']) {
+      for (let i = 0; i < throttle.perEmail; i++) {
+        const res = await postSignIn(app(), { email, password: 'bad guess number one' })
+        expect(res.statusCode).toBe(400)
+      }
+      // Even the right password: the account is held until the window passes.
+      const held = await postSignIn(app(), { email, password })
+      expect(held.statusCode).toBe(429)
+      expect(held.headers['retry-after']).toBe(String(throttle.windowSeconds))
+      expect(alertOf(held.body)).toBe(
+        'Too many sign-in attempts. Please wait 15 minutes and try again.',
+      )
+    }
+    // Once the attempts are older than the window, the right password works again.
+    await app()
+      .db.updateTable('staff_login_attempts')
+      .set({ attempted_at: sql`now() - interval '16 minutes'` })
+      .execute()
+    await app()
+      .db.insertInto('staff_login_attempts')
+      .values({
+        email: 'elsewhere@example.com',
+        address: '203.0.113.9',
+        attempted_at: sql`now() - interval '16 minutes'`,
+      })
+      .execute()
+    expect((await postSignIn(app(), { email: 'clerk@example.com', password })).statusCode).toBe(303)
+    // ... and the stale rows of every e-mail and address are gone: the table holds one window.
+    const stale = await app().db.selectFrom('staff_login_attempts').select('id').execute()
+    expect(stale).toHaveLength(0)
+  })
+
+  it(`refuses attempts beyond ${throttle.perAddress} from one address, whatever the e-mails`, async () => {
+    await app().db.deleteFrom('staff_login_attempts').execute()
+    for (let i = 0; i < throttle.perAddress; i++) {
+      await app()
+        .db.insertInto('staff_login_attempts')
+        .values({ email: `x${i}@example.com`, address: '127.0.0.1' })
+        .execute()
+    }
+    const res = await postSignIn(app(), { email: 'boss@example.com', password })
+    expect(res.statusCode).toBe(429)
+    await app().db.deleteFrom('staff_login_attempts').execute()
+  })
+
+  it('a success clears the account count', async () => {
+    await app().db.deleteFrom('staff_login_attempts').execute()
+    for (let i = 0; i < throttle.perEmail - 1; i++) {
+      await postSignIn(app(), { email: 'clerk@example.com', password: 'bad guess number two' })
+    }
+    expect((await postSignIn(app(), { email: 'clerk@example.com', password })).statusCode).toBe(303)
+    const left = await app()
+      .db.selectFrom('staff_login_attempts')
+      .select('id')
+      .where('email', '=', 'clerk@example.com')
+      .execute()
+    expect(left).toHaveLength(0)
+  })
+})
+
+describe('sessions', () => {
+  const sessionOf = (cookie: string) =>
+    cookie.split('; ').find((c) => c.startsWith('staff_session='))
+
+  it('sets an HttpOnly, SameSite=Lax cookie holding a random id whose hash only is stored', async () => {
+    await app().db.deleteFrom('staff_login_attempts').execute()
+    const res = await postSignIn(app(), { email: 'clerk@example.com', password })
+    const line = [res.headers['set-cookie']].flat().find((c) => c?.startsWith('staff_session='))
+    expect(line).toMatch(
+      /^staff_session=[A-Za-z0-9_-]{43}; Path=\/; Max-Age=43200; HttpOnly; SameSite=Lax$/,
+    )
+    const value = line?.split(';')[0]?.split('=')[1] as string
+    const stored = await app().db.selectFrom('staff_sessions').select('id').execute()
+    expect(stored.map((s) => s.id)).not.toContain(value)
+  })
+
+  it('ends after 30 minutes idle, and 12 hours after sign-in whatever the activity', async () => {
+    const { cookie } = await signIn(app(), 'clerk@example.com')
+    const open = () => app().inject({ url: '/admin', headers: { cookie } })
+    expect((await open()).statusCode).toBe(200)
+    const db = app().db
+    // 29 minutes idle: still open (and the request counts as activity).
+    await db
+      .updateTable('staff_sessions')
+      .set({ last_seen_at: sql`now() - interval '29 minutes'` })
+      .execute()
+    expect((await open()).statusCode).toBe(200)
+    await db
+      .updateTable('staff_sessions')
+      .set({ last_seen_at: sql`now() - interval '31 minutes'` })
+      .execute()
+    expect((await open()).statusCode).toBe(303)
+
+    const second = await signIn(app(), 'clerk@example.com')
+    const again = () => app().inject({ url: '/admin', headers: { cookie: second.cookie } })
+    expect((await again()).statusCode).toBe(200)
+    await db
+      .updateTable('staff_sessions')
+      .set({ expires_at: sql`now() - interval '1 second'` })
+      .execute()
+    const res = await again()
+    expect(res.statusCode).toBe(303)
+    expect(res.headers.location).toBe('/admin/login?next=%2Fadmin')
+  })
+
+  it('a disabled member loses access on the next request (page and API)', async () => {
+    const id = await addStaff(app(), 'leaving@example.com')
+    const { cookie } = await signIn(app(), 'leaving@example.com')
+    const token = await addToken(app(), id)
+    const bearer = { authorization: `Bearer ${token}` }
+    expect((await app().inject({ url: '/admin', headers: { cookie } })).statusCode).toBe(200)
+    expect((await app().inject({ url: '/api/admin/me', headers: bearer })).statusCode).toBe(200)
+    await app()
+      .db.updateTable('staff')
+      .set({ disabled_at: new Date() })
+      .where('id', '=', id)
+      .execute()
+    expect((await app().inject({ url: '/admin', headers: { cookie } })).statusCode).toBe(303)
+    expect((await app().inject({ url: '/api/admin/me', headers: bearer })).statusCode).toBe(401)
+  })
+
+  it('sign-out ends the session in the database and clears the cookie', async () => {
+    const { cookie, csrf } = await signIn(app(), 'clerk@example.com')
+    const res = await app().inject({
+      method: 'POST',
+      url: '/admin/logout',
+      headers: { cookie, ...formHeaders },
+      payload: form({ _csrf: csrf }),
+    })
+    expect(res.statusCode).toBe(303)
+    expect(res.headers.location).toBe('/admin/login')
+    expect([res.headers['set-cookie']].flat()).toContain(
+      'staff_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax',
+    )
+    // The old cookie, replayed, opens nothing.
+    expect((await app().inject({ url: '/admin', headers: { cookie } })).statusCode).toBe(303)
+    expect(sessionOf(cookie)).toBeDefined()
+  })
+})
+
+describe('CSRF', () => {
+  const logout = (cookie: string, fields: Record<string, string>) =>
+    app().inject({
+      method: 'POST',
+      url: '/admin/logout',
+      headers: { cookie, ...formHeaders },
+      payload: form(fields),
+    })
+
+  it('refuses sign-out without the token or with a wrong one (403), keeping the session', async () => {
+    const { cookie, csrf } = await signIn(app(), 'clerk@example.com')
+    expect((await logout(cookie, {})).statusCode).toBe(403)
+    expect(
+      (await logout(cookie, { _csrf: `${csrf.slice(0, -1)}${csrf.endsWith('A') ? 'B' : 'A'}` }))
+        .statusCode,
+    ).toBe(403)
+    // Another session's token is wrong for this one.
+    const other = await signIn(app(), 'boss@example.com')
+    expect((await logout(cookie, { _csrf: other.csrf })).statusCode).toBe(403)
+    expect((await app().inject({ url: '/admin', headers: { cookie } })).statusCode).toBe(200)
+    expect((await logout(cookie, { _csrf: csrf })).statusCode).toBe(303)
+  })
+
+  it('refuses a sign-in form without its token, or whose token does not match the cookie (403)', async () => {
+    const { cookie, csrf } = await signInPage(app())
+    const post = (headers: Record<string, string>, fields: Record<string, string>) =>
+      app().inject({
+        method: 'POST',
+        url: '/admin/login',
+        headers: { ...formHeaders, ...headers },
+        payload: form({ email: 'clerk@example.com', password, ...fields }),
+      })
+    expect((await post({ cookie }, {})).statusCode).toBe(403)
+    expect((await post({}, { _csrf: csrf })).statusCode).toBe(403)
+    const other = await signInPage(app())
+    expect((await post({ cookie }, { _csrf: other.csrf })).statusCode).toBe(403)
+    expect((await post({ cookie }, { _csrf: csrf })).statusCode).toBe(303)
+  })
+})
+
+describe('API tokens', () => {
+  it('401 with WWW-Authenticate: Bearer without a token or with a bad one; 200 with a valid one', async () => {
+    const none = await app().inject({ url: '/api/admin/me' })
+    expect(none.statusCode).toBe(401)
+    expect(none.headers['www-authenticate']).toBe('Bearer realm="admin"')
+    expect(none.json()).toMatchObject({ statusCode: 401, error: 'Unauthorized' })
+    for (const authorization of ['Bearer nope', `Bearer ${'a'.repeat(43)}`, 'Basic Ym9zczpwdw==']) {
+      const bad = await app().inject({ url: '/api/admin/me', headers: { authorization } })
+      expect(bad.statusCode).toBe(401)
+      expect(bad.headers['www-authenticate']).toBe('Bearer realm="admin", error="invalid_token"')
+    }
+    const token = await addToken(app(), adminId)
+    const ok = await app().inject({
+      url: '/api/admin/me',
+      headers: { authorization: `Bearer ${token}` },
+    })
+    expect(ok.statusCode).toBe(200)
+    expect(ok.json()).toEqual({ id: adminId, email: 'Boss@Example.com', role: 'admin' })
+    const used = await app()
+      .db.selectFrom('staff_tokens')
+      .select('last_used_at')
+      .where('staff_id', '=', adminId)
+      .executeTakeFirstOrThrow()
+    expect(used.last_used_at).not.toBeNull()
+  })
+
+  it('a session cookie does not open the API, a token does not open the pages', async () => {
+    const { cookie } = await signIn(app(), 'boss@example.com')
+    expect((await app().inject({ url: '/api/admin/me', headers: { cookie } })).statusCode).toBe(401)
+    const token = await addToken(app(), adminId)
+    const page = await app().inject({
+      url: '/admin',
+      headers: { authorization: `Bearer ${token}` },
+    })
+    expect(page.statusCode).toBe(303)
+  })
+
+  it('a revoked token is refused', async () => {
+    const token = await addToken(app(), adminId)
+    await app().db.updateTable('staff_tokens').set({ revoked_at: new Date() }).execute()
+    const res = await app().inject({
+      url: '/api/admin/me',
+      headers: { authorization: `Bearer ${token}` },
+    })
+    expect(res.statusCode).toBe(401)
+  })
+})

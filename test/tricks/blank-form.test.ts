@@ -1,0 +1,42 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { listProducts } from '../../src/products/queries.ts'
+import { buildTestApp, type TestApp } from '../helpers/context.ts'
+
+// docs/tricks.md, "the blank order form spliced around its key": GET / sends a page rendered
+// once a second with a placeholder key, cut at the placeholder, and joined around a fresh key.
+// That holds while the template writes the key exactly once, as it was given (no escaping
+// that changes a UUID, no second copy), and the rest of the page does not depend on it. The
+// page served must be, byte for byte, the page the template renders for that key.
+
+const keyOf = (html: string) => /name="idempotencyKey" value="([^"]+)"/.exec(html)?.[1]
+
+describe('the blank order form spliced around its key', () => {
+  let t: TestApp
+  beforeAll(async () => {
+    t = await buildTestApp()
+  })
+  afterAll(async () => {
+    await t?.close()
+  })
+
+  it('is the page the template renders for that key, with a fresh key each time', async () => {
+    const keys = new Set<string>()
+    for (let i = 0; i < 3; i++) {
+      const res = await t.app.inject({ url: '/' })
+      expect(res.statusCode).toBe(200)
+      expect(res.headers['content-type']).toBe('text/html; charset=utf-8')
+      const key = keyOf(res.body)
+      expect(key).toMatch(/^[0-9a-f-]{36}$/)
+      keys.add(key as string)
+      const rendered = await t.app.view('order-form.eta', {
+        products: await listProducts(t.app.db),
+        values: {},
+        errors: {},
+        idempotencyKey: key,
+      })
+      expect(res.body).toBe(rendered)
+      expect(res.body.split(key as string)).toHaveLength(2)
+    }
+    expect(keys.size).toBe(3)
+  })
+})
