@@ -11,6 +11,8 @@ export interface ProductsTable {
   price_cents: number
   image_path: string
   stock: number
+  /** False once staff take the product off sale: not offered, not orderable (migration 0006). */
+  on_sale: Generated<boolean>
 }
 
 export interface OrdersTable {

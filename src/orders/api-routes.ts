@@ -80,7 +80,13 @@ const orderApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
             `Not enough stock left for ${result.skus.join(', ')}.`,
           )
         case 'unknown-product':
-          return sendError(request, reply, 400, `items: unknown product ${result.skus.join(', ')}.`)
+          // An off-sale product is refused here too: the statement does not find it.
+          return sendError(
+            request,
+            reply,
+            400,
+            `items: unknown product or not on sale: ${result.skus.join(', ')}.`,
+          )
       }
     },
   )

@@ -70,7 +70,7 @@ export async function placeOrderBatch(
                                ${lines.map((l) => l.quantity)}::int[]) as w(idx, sku, quantity)
         ), locked as materialized (
           select p.id, p.sku, p.name, p.price_cents, p.stock from products p
-          where p.sku in (select sku from wanted)
+          where p.sku in (select sku from wanted) and p.on_sale
           order by p.id
           for no key update
         ), demand as materialized (

@@ -68,7 +68,9 @@ async function insertOrder(
       select * from unnest(${skus}::text[], ${quantities}::int[]) as r(sku, quantity)
     ), locked as (
       select p.id, p.sku, p.name, p.price_cents, p.stock, req.quantity
+      -- An off-sale product is not found, so the order is refused as for an unknown one.
       from products p join req on req.sku = p.sku
+      where p.on_sale
       order by p.id
       for no key update of p
     ), verdict as (

@@ -1,20 +1,100 @@
-import type { Kysely } from 'kysely'
-import type { Database } from '../db/schema.ts'
-import type { Product } from './schemas.ts'
+import { type Kysely, type Selectable, sql } from 'kysely'
+import type { Database, ProductsTable } from '../db/schema.ts'
+import type { AdminProduct, Product, ProductPatch } from './schemas.ts'
 
-/** The catalogue in SKU order, with current stock. */
+const columns = ['sku', 'name', 'description', 'price_cents', 'image_path', 'stock'] as const
+
+/** A product's row as read here (every column but the id). */
+type ProductRow = Omit<Selectable<ProductsTable>, 'id'>
+
+const toProduct = (r: Omit<ProductRow, 'on_sale'>): Product => ({
+  sku: r.sku,
+  name: r.name,
+  description: r.description,
+  priceCents: r.price_cents,
+  imageUrl: r.image_path,
+  stock: r.stock,
+})
+
+const toAdminProduct = (r: ProductRow): AdminProduct => ({ ...toProduct(r), onSale: r.on_sale })
+
+/** The catalogue on sale, in SKU order, with current stock: what shoppers are offered. */
 export async function listProducts(db: Kysely<Database>): Promise<Product[]> {
   const rows = await db
     .selectFrom('products')
-    .select(['sku', 'name', 'description', 'price_cents', 'image_path', 'stock'])
+    .select(columns)
+    .where('on_sale', '=', true)
     .orderBy('sku')
     .execute()
-  return rows.map((r) => ({
-    sku: r.sku,
-    name: r.name,
-    description: r.description,
-    priceCents: r.price_cents,
-    imageUrl: r.image_path,
-    stock: r.stock,
-  }))
+  return rows.map(toProduct)
+}
+
+/** Every product, on sale or not, in SKU order: the back office's list. */
+export async function listAllProducts(db: Kysely<Database>): Promise<AdminProduct[]> {
+  const rows = await db
+    .selectFrom('products')
+    .select([...columns, 'on_sale'])
+    .orderBy('sku')
+    .execute()
+  return rows.map(toAdminProduct)
+}
+
+/** PostgreSQL's integer, the type of products.stock. */
+const maxStock = 2_147_483_647
+
+export type RestockResult =
+  | { kind: 'restocked'; product: AdminProduct }
+  | { kind: 'not-found' }
+  /** The stock would pass maxStock. */
+  | { kind: 'too-much'; stock: number }
+
+/**
+ * Adds `units` (1..1,000,000, checked by the caller) to a product's stock in one statement,
+ * `stock = stock + units`: atomic against orders taking stock and cancels putting it back at
+ * the same moment (the row lock orders them; nothing is read first and written later). Writes
+ * nothing else. A sum past the integer column is refused rather than failing the statement.
+ */
+export async function restockProduct(
+  db: Kysely<Database>,
+  sku: string,
+  units: number,
+): Promise<RestockResult> {
+  const row = await db
+    .updateTable('products')
+    .set({ stock: sql`stock + ${units}` })
+    .where('sku', '=', sku)
+    .where('stock', '<=', maxStock - units)
+    .returning([...columns, 'on_sale'])
+    .executeTakeFirst()
+  if (row) return { kind: 'restocked', product: toAdminProduct(row) }
+  const current = await db
+    .selectFrom('products')
+    .select('stock')
+    .where('sku', '=', sku)
+    .executeTakeFirst()
+  return current ? { kind: 'too-much', stock: current.stock } : { kind: 'not-found' }
+}
+
+/**
+ * Sets a product's price and/or whether it is on sale; undefined for an unknown SKU. A new price
+ * applies to orders placed from its commit on: each order line keeps the unit price it captured
+ * (order_lines.unit_price_cents), and an order waiting on the product's row lock reads the
+ * price as committed. Off sale, the order statements do not find the product (see
+ * src/orders/place-order.ts). Writes nothing else.
+ */
+export async function updateProduct(
+  db: Kysely<Database>,
+  sku: string,
+  patch: ProductPatch,
+): Promise<AdminProduct | undefined> {
+  const row = await db
+    .updateTable('products')
+    .set({
+      ...(patch.priceCents === undefined ? {} : { price_cents: patch.priceCents }),
+      ...(patch.onSale === undefined ? {} : { on_sale: patch.onSale }),
+    })
+    .where('sku', '=', sku)
+    .returning([...columns, 'on_sale'])
+    .executeTakeFirst()
+  return row ? toAdminProduct(row) : undefined
 }

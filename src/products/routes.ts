@@ -9,7 +9,7 @@ const productRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['products'],
-        summary: 'The catalogue, with current stock',
+        summary: 'The products on sale, with current stock',
         response: { 200: Type.Array(Product) },
       },
     },

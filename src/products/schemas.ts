@@ -10,3 +10,91 @@ export const Product = Type.Object({
   stock: Type.Integer(),
 })
 export type Product = Static<typeof Product>
+
+/** A product as the back office sees it: also whether it is on sale. */
+export const AdminProduct = Type.Object({
+  ...Product.properties,
+  onSale: Type.Boolean({ description: 'false: not offered, and orders for it are refused' }),
+})
+export type AdminProduct = Static<typeof AdminProduct>
+
+/** Most units one restock adds; the stock itself stays within PostgreSQL's integer. */
+export const maxRestockUnits = 1_000_000
+/** Prices from 1 cent to $100,000.00: a price of 0 or a stray digit would be a costly typo. */
+export const maxPriceCents = 10_000_000
+
+const unitsMessage = `must be a whole number from 1 to ${maxRestockUnits.toLocaleString('en-US')}`
+const priceMessage = `must be a whole number of cents from 1 to ${maxPriceCents.toLocaleString('en-US')}`
+
+/** `POST /api/admin/products/:sku/restock`: units to add to the stock. */
+export const RestockBody = Type.Object(
+  {
+    units: Type.Integer({
+      minimum: 1,
+      maximum: maxRestockUnits,
+      // Ajv skips minimum and maximum for a non-finite number (see orders/schemas.ts Quantity).
+      not: { maximum: 0 },
+      errorMessage: unitsMessage,
+    }),
+  },
+  { additionalProperties: false },
+)
+
+/** `PATCH /api/admin/products/:sku`: a new price (for orders placed from now on), on sale or not. */
+export const ProductPatch = Type.Object(
+  {
+    priceCents: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: maxPriceCents,
+        not: { maximum: 0 },
+        errorMessage: priceMessage,
+      }),
+    ),
+    onSale: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false, minProperties: 1 },
+)
+export type ProductPatch = Static<typeof ProductPatch>
+
+/** `:sku` in the back office: case-insensitive, upper-cased by the route before it is read. */
+export const SkuParams = Type.Object({ sku: Type.String({ minLength: 1, maxLength: 32 }) })
+
+/** The back office's product forms: every field a string, checked by the route. */
+export const ProductForm = Type.Object({
+  _csrf: Type.Optional(Type.String({ maxLength: 100 })),
+  units: Type.Optional(Type.String({ maxLength: 50 })),
+  price: Type.Optional(Type.String({ maxLength: 50 })),
+  onSale: Type.Optional(Type.String({ maxLength: 10 })),
+})
+
+export const ProductsPageQuery = Type.Object({
+  updated: Type.Optional(Type.String({ maxLength: 32 })),
+})
+
+/**
+ * Units typed on the restock form: decimal digits (thousands commas allowed), 1 to 1,000,000;
+ * undefined for anything else.
+ */
+export function parseUnits(text: string | undefined): number | undefined {
+  const digits = (text ?? '').trim().replaceAll(',', '')
+  if (!/^[0-9]{1,7}$/.test(digits)) return undefined
+  const units = Number(digits)
+  return units >= 1 && units <= maxRestockUnits ? units : undefined
+}
+
+/**
+ * A price typed in dollars on the form (`18`, `18.5`, `$1,234.56`) as integer cents, 1 to
+ * maxPriceCents; undefined for anything else (no exponent, no sign, at most two decimals).
+ */
+export function parsePriceCents(text: string | undefined): number | undefined {
+  const m = /^\$?([0-9]{1,3}(?:,[0-9]{3})+|[0-9]{1,9})(?:\.([0-9]{1,2}))?$/.exec(
+    (text ?? '').trim(),
+  )
+  if (!m) return undefined
+  const cents = Number(m[1]?.replaceAll(',', '')) * 100 + Number((m[2] ?? '').padEnd(2, '0'))
+  return cents >= 1 && cents <= maxPriceCents ? cents : undefined
+}
+
+export const formatUnitsRule = unitsMessage
+export const formatPriceRule = `must be an amount in dollars from $0.01 to $${(maxPriceCents / 100).toLocaleString('en-US')}`

@@ -1,0 +1,109 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { sendError } from '../plugins/errors.ts'
+import { canonicalSku, tooMuchStock, unknownProduct } from './admin-routes.ts'
+import { listAllProducts, restockProduct, updateProduct } from './queries.ts'
+import {
+  formatPriceRule,
+  formatUnitsRule,
+  ProductForm,
+  ProductsPageQuery,
+  parsePriceCents,
+  parseUnits,
+  SkuParams,
+} from './schemas.ts'
+
+/** A refused form: which product's which field, the message, and what was typed. */
+interface FormError {
+  sku: string
+  field: 'units' | 'price'
+  message: string
+  value: string
+}
+
+const pageOptions = {
+  schema: { hide: true, params: SkuParams, body: ProductForm },
+  config: { access: 'staff' as const },
+}
+
+/**
+ * The back office's products page (issue 15): every product with stock, price and whether on
+ * sale, and a form per action. Each form posts its `_csrf` (checked by src/staff/access.ts) and
+ * answers 303 back to the page, which names the product changed; a value out of range
+ * re-renders the page with 400 and the message by its field, an unknown SKU is 404.
+ */
+const adminProductPages: FastifyPluginAsyncTypebox = async (app) => {
+  async function renderPage(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    status: number,
+    page: { updated?: string; error?: FormError },
+  ) {
+    const products = await listAllProducts(app.db)
+    const updated = products.find((p) => p.sku === page.updated)
+    return reply.code(status).view('admin-products.eta', {
+      products,
+      updated,
+      error: page.error,
+      csrf: request.staffSession?.csrfSecret,
+    })
+  }
+
+  const back = (reply: FastifyReply, sku: string) =>
+    reply.redirect(`/admin/products?updated=${encodeURIComponent(sku)}`, 303)
+
+  app.get(
+    '/admin/products',
+    { schema: { hide: true, querystring: ProductsPageQuery }, config: { access: 'staff' } },
+    (request, reply) => renderPage(request, reply, 200, { updated: request.query.updated }),
+  )
+
+  app.post('/admin/products/:sku/restock', pageOptions, async (request, reply) => {
+    const sku = canonicalSku(request.params.sku)
+    const typed = request.body.units ?? ''
+    const units = parseUnits(typed)
+    if (units === undefined) {
+      const message = `Units to add ${formatUnitsRule}.`
+      return renderPage(request, reply, 400, {
+        error: { sku, field: 'units', message, value: typed },
+      })
+    }
+    const result = await restockProduct(app.db, sku, units)
+    if (result.kind === 'not-found') return sendError(request, reply, 404, unknownProduct(sku))
+    if (result.kind === 'too-much') {
+      const message = tooMuchStock(sku, result.stock)
+      return renderPage(request, reply, 409, {
+        error: { sku, field: 'units', message, value: typed },
+      })
+    }
+    return back(reply, sku)
+  })
+
+  app.post('/admin/products/:sku/price', pageOptions, async (request, reply) => {
+    const sku = canonicalSku(request.params.sku)
+    const typed = request.body.price ?? ''
+    const priceCents = parsePriceCents(typed)
+    if (priceCents === undefined) {
+      const message = `The price ${formatPriceRule}, like 18.50.`
+      return renderPage(request, reply, 400, {
+        error: { sku, field: 'price', message, value: typed },
+      })
+    }
+    const product = await updateProduct(app.db, sku, { priceCents })
+    if (!product) return sendError(request, reply, 404, unknownProduct(sku))
+    return back(reply, sku)
+  })
+
+  app.post('/admin/products/:sku/sale', pageOptions, async (request, reply) => {
+    const sku = canonicalSku(request.params.sku)
+    const { onSale } = request.body
+    if (onSale !== 'true' && onSale !== 'false') {
+      return sendError(request, reply, 400, 'onSale must be true or false.')
+    }
+    const product = await updateProduct(app.db, sku, { onSale: onSale === 'true' })
+    if (!product) return sendError(request, reply, 404, unknownProduct(sku))
+    return back(reply, sku)
+  })
+}
+
+export default adminProductPages

@@ -1,0 +1,197 @@
+import { randomUUID } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { placeOrderBatch } from '../../src/orders/place-order-batch.ts'
+import type { OrderRequest } from '../../src/orders/schemas.ts'
+import { buildTestApp, customer, stock, type TestApp } from '../helpers/context.ts'
+import { placeOrder } from '../helpers/lifecycle.ts'
+import { addStaff, addToken } from '../helpers/staff.ts'
+
+let t: TestApp
+let token: string
+const stockOf = stock(() => t.app.db)
+
+beforeAll(async () => {
+  t = await buildTestApp()
+  // The products are staff work: a member without the admin role does all of it.
+  token = await addToken(t.app, await addStaff(t.app, 'clerk@example.com', 'staff'))
+})
+afterAll(() => t.close())
+
+const api = (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: unknown, auth = true) =>
+  t.app.inject({
+    method,
+    url,
+    headers: auth ? { authorization: `Bearer ${token}` } : {},
+    ...(payload === undefined ? {} : { payload: payload as object }),
+  })
+
+/** Row counts of every table a product change must leave alone. */
+async function otherTables() {
+  const counts: Record<string, number> = {}
+  for (const table of ['orders', 'order_lines', 'sales_queue', 'order_events'] as const) {
+    const { n } = await t.app.db
+      .selectFrom(table)
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow()
+    counts[table] = Number(n)
+  }
+  return counts
+}
+
+const orderRequest = (sku: string, quantity = 1): OrderRequest => ({
+  items: [{ sku, quantity }],
+  customer,
+  idempotencyKey: randomUUID(),
+})
+
+describe('GET /api/admin/products', () => {
+  it('lists every product with stock, price and on sale; 401 without a token', async () => {
+    expect((await api('GET', '/api/admin/products', undefined, false)).statusCode).toBe(401)
+    const res = await api('GET', '/api/admin/products')
+    expect(res.statusCode).toBe(200)
+    const mug = res.json().find((p: { sku: string }) => p.sku === 'MUG-001')
+    expect(mug).toMatchObject({ sku: 'MUG-001', priceCents: 1800, stock: 100_000, onSale: true })
+    expect(res.json()).toHaveLength(14)
+  })
+})
+
+describe('POST /api/admin/products/:sku/restock', () => {
+  it('adds the units to the stock, and writes nothing else', async () => {
+    await stockOf.set('TEE-002', 7)
+    const before = await otherTables()
+    const res = await api('POST', '/api/admin/products/tee-002/restock', { units: 250 })
+    expect(res.statusCode).toBe(200)
+    expect(res.json()).toMatchObject({ sku: 'TEE-002', stock: 257, onSale: true })
+    expect(await stockOf.of('TEE-002')).toBe(257)
+    expect(await otherTables()).toEqual(before)
+  })
+
+  it('adds to the stock as it is, concurrent restocks and orders included', async () => {
+    await stockOf.set('CAP-003', 1000)
+    await Promise.all([
+      ...Array.from({ length: 10 }, () =>
+        api('POST', '/api/admin/products/CAP-003/restock', { units: 5 }),
+      ),
+      ...Array.from({ length: 5 }, () => placeOrder(t.app, [{ sku: 'CAP-003', quantity: 2 }])),
+    ])
+    expect(await stockOf.of('CAP-003')).toBe(1000 + 50 - 10)
+  })
+
+  it('refuses units outside 1..1,000,000 or not an integer (400), an unknown SKU (404)', async () => {
+    await stockOf.set('MUG-001', 100)
+    for (const units of [0, -5, 1_000_001, 1.5, '5', true, null]) {
+      const res = await api('POST', '/api/admin/products/MUG-001/restock', { units })
+      expect(res.statusCode, String(units)).toBe(400)
+      expect(res.json().message).toContain('units')
+    }
+    expect((await api('POST', '/api/admin/products/MUG-001/restock', {})).statusCode).toBe(400)
+    const max = await api('POST', '/api/admin/products/MUG-001/restock', { units: 1_000_000 })
+    expect(max.json().stock).toBe(1_000_100)
+    const unknown = await api('POST', '/api/admin/products/NOPE-1/restock', { units: 1 })
+    expect(unknown.statusCode).toBe(404)
+    expect(unknown.json().message).toBe('There is no product NOPE-1.')
+  })
+
+  it('refuses a restock that would pass the integer stock column with 409, stock unchanged', async () => {
+    await stockOf.set('NTB-009', 2_147_000_000)
+    const res = await api('POST', '/api/admin/products/NTB-009/restock', { units: 1_000_000 })
+    expect(res.statusCode).toBe(409)
+    expect(res.json().message).toContain('NTB-009 has 2,147,000,000 units')
+    expect(await stockOf.of('NTB-009')).toBe(2_147_000_000)
+    await stockOf.set('NTB-009', 100_000)
+  })
+})
+
+describe('PATCH /api/admin/products/:sku', () => {
+  it('sets the price for new orders; placed orders keep the price they captured', async () => {
+    const before = await placeOrder(t.app, [{ sku: 'BTL-005', quantity: 2 }])
+    const res = await api('PATCH', '/api/admin/products/BTL-005', { priceCents: 4150 })
+    expect(res.statusCode).toBe(200)
+    expect(res.json()).toMatchObject({ sku: 'BTL-005', priceCents: 4150 })
+    const after = await placeOrder(t.app, [{ sku: 'BTL-005', quantity: 2 }])
+
+    const old = (await t.app.inject(`/api/orders/${before}`)).json()
+    expect(old.items[0]).toMatchObject({ sku: 'BTL-005', unitPriceCents: 3500 })
+    expect(old.totalCents).toBe(7000)
+    const fresh = (await t.app.inject(`/api/orders/${after}`)).json()
+    expect(fresh.items[0]).toMatchObject({ sku: 'BTL-005', unitPriceCents: 4150 })
+    expect(fresh.totalCents).toBe(8300)
+    const catalogue = (await t.app.inject('/api/products')).json()
+    expect(catalogue.find((p: { sku: string }) => p.sku === 'BTL-005').priceCents).toBe(4150)
+  })
+
+  it('refuses a bad price, an empty or unknown change (400), an unknown SKU (404)', async () => {
+    for (const body of [
+      { priceCents: 0 },
+      { priceCents: 10_000_001 },
+      { priceCents: 12.5 },
+      { priceCents: '1800' },
+      { onSale: 'false' },
+      {},
+      { stock: 5 },
+    ]) {
+      const res = await api('PATCH', '/api/admin/products/MUG-001', body)
+      expect(res.statusCode, JSON.stringify(body)).toBe(400)
+    }
+    expect((await api('PATCH', '/api/admin/products/NOPE-1', { onSale: false })).statusCode).toBe(
+      404,
+    )
+    const mug = (await api('GET', '/api/admin/products')).json()[0]
+    expect(mug).toMatchObject({ sku: 'BAG-004', priceCents: 12900, onSale: true })
+  })
+})
+
+describe('a product off sale', () => {
+  it('is not in GET /api/products and is refused by POST /api/orders, then orderable again', async () => {
+    const before = await otherTables()
+    const off = await api('PATCH', '/api/admin/products/LMP-006', { onSale: false })
+    expect(off.statusCode).toBe(200)
+    expect(off.json()).toMatchObject({ sku: 'LMP-006', onSale: false })
+    expect(await otherTables()).toEqual(before)
+
+    const catalogue = (await t.app.inject('/api/products')).json()
+    expect(catalogue.map((p: { sku: string }) => p.sku)).not.toContain('LMP-006')
+    expect(catalogue).toHaveLength(13)
+    const admin = (await api('GET', '/api/admin/products')).json()
+    expect(admin.find((p: { sku: string }) => p.sku === 'LMP-006').onSale).toBe(false)
+
+    const stockBefore = await stockOf.of('LMP-006')
+    const refused = await t.app.inject({
+      method: 'POST',
+      url: '/api/orders',
+      headers: { 'idempotency-key': randomUUID() },
+      payload: {
+        items: [
+          { sku: 'MUG-001', quantity: 1 },
+          { sku: 'LMP-006', quantity: 1 },
+        ],
+        customer,
+      },
+    })
+    expect(refused.statusCode).toBe(400)
+    expect(refused.json().message).toBe('items: unknown product or not on sale: LMP-006.')
+    expect(await stockOf.of('LMP-006')).toBe(stockBefore)
+    expect(await otherTables()).toEqual(before)
+
+    await api('PATCH', '/api/admin/products/LMP-006', { onSale: true })
+    await placeOrder(t.app, [{ sku: 'LMP-006', quantity: 1 }])
+    expect(await stockOf.of('LMP-006')).toBe(stockBefore - 1)
+  })
+
+  it('is refused by the batch statement, its neighbours placed', async () => {
+    await api('PATCH', '/api/admin/products/KNF-008', { onSale: false })
+    const knives = await stockOf.of('KNF-008')
+    const results = await placeOrderBatch(t.app.db, [
+      orderRequest('SCK-010'),
+      orderRequest('KNF-008'),
+      orderRequest('GLV-013'),
+    ])
+    expect(results.map((r) => (r instanceof Error ? r.message : r.kind))).toEqual([
+      'placed',
+      'unknown-product',
+      'placed',
+    ])
+    expect(await stockOf.of('KNF-008')).toBe(knives)
+    await api('PATCH', '/api/admin/products/KNF-008', { onSale: true })
+  })
+})
