@@ -1,6 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify from 'fastify'
 import type { DestinationStream } from 'pino'
+import adminOrders from './admin/plugin.ts'
 import type { Config } from './config.ts'
 import insights from './insights/plugin.ts'
 import insightsRoutes from './insights/routes.ts'
@@ -77,5 +78,6 @@ export async function buildApp({ config, logStream, salesFold = true }: BuildOpt
   await app.register(pageRoutes)
   await app.register(staffRoutes, { config })
   await app.register(lifecycle)
+  await app.register(adminOrders)
   return app
 }

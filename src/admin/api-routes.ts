@@ -1,0 +1,34 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { ErrorResponse } from '../orders/schemas.ts'
+import { sendError } from '../plugins/errors.ts'
+import { encodeCursor } from './cursor.ts'
+import { parseListQuery } from './filters.ts'
+import { listOrders } from './queries.ts'
+import { ListQuerystring, OrderList } from './schemas.ts'
+
+/** The order list's JSON twin (bearer token of a staff member or an admin: access.ts). */
+const adminOrderApi: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/api/admin/orders',
+    {
+      schema: {
+        tags: ['admin'],
+        security: [{ staffToken: [] }],
+        summary: 'Orders, newest first, 50 a page',
+        description:
+          'Keyset-paginated: pass nextCursor back as `cursor` with the same filters for the next page (a cursor this service did not make: 400). Filters combine (AND); blank ones are ignored. Dates are UTC days, both included.',
+        querystring: ListQuerystring,
+        response: { 200: OrderList, 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse },
+      },
+      config: { access: 'staff' },
+    },
+    async (request, reply) => {
+      const parsed = parseListQuery(request.query)
+      if (!parsed.ok) return sendError(request, reply, 400, parsed.message)
+      const { orders, next } = await listOrders(app.db, parsed.filters, parsed.after)
+      return { orders, nextCursor: next ? encodeCursor(next) : null }
+    },
+  )
+}
+
+export default adminOrderApi

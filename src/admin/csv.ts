@@ -1,0 +1,82 @@
+import type { Kysely } from 'kysely'
+import type { Database } from '../db/schema.ts'
+import { customerFields } from '../orders/customer.ts'
+import type { ListKey } from './cursor.ts'
+import type { OrderFilters } from './filters.ts'
+import { keyOf, listOrderRows, toSummary } from './queries.ts'
+import type { OrderSummary } from './schemas.ts'
+
+/**
+ * Cells a spreadsheet would read as a formula (OWASP, CSV Injection): starting with `=`, `+`,
+ * `-`, `@`, a tab or a carriage return.
+ */
+const formulaStart = /^[=+\-@\t\r]/
+
+/**
+ * One cell per RFC 4180 §2: always quoted, quotes doubled, so commas, quotes and line breaks
+ * stay inside it. A value a spreadsheet would run as a formula gets a leading `'` first (OWASP),
+ * which spreadsheets show as text and do not evaluate.
+ */
+export function csvCell(value: string): string {
+  const safe = formulaStart.test(value) ? `'${value}` : value
+  return `"${safe.replaceAll('"', '""')}"`
+}
+
+/** One record: cells joined by commas, ended by CRLF (RFC 4180 §2). */
+export const csvRecord = (cells: readonly string[]) => `${cells.map(csvCell).join(',')}\r\n`
+
+/** Integer cents as dollars with two decimals, exactly (no float): 123456 → `1234.56`. */
+function dollars(cents: number): string {
+  const abs = Math.abs(cents)
+  return `${cents < 0 ? '-' : ''}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`
+}
+
+const header = [
+  'Order number',
+  'Placed (UTC)',
+  'Status',
+  ...customerFields.map((f) => f.label),
+  'Total (USD)',
+  'Carrier',
+  'Tracking number',
+]
+
+function cellsOf(o: OrderSummary): string[] {
+  return [
+    o.orderNumber,
+    o.createdAt,
+    o.status,
+    ...customerFields.map((f) => o.customer[f.field]),
+    dollars(o.totalCents),
+    o.carrier ?? '',
+    o.trackingNumber ?? '',
+  ]
+}
+
+/** Rows per statement of the export. */
+export const csvBatchSize = 2000
+
+/**
+ * The order list under `filters` as CSV text, newest first: a UTF-8 byte order mark (so that
+ * Excel reads the names right) and the header, then one chunk per keyset batch of `batchSize`
+ * orders. Lazy: a batch is read when the consumer asks for the next chunk (a Node stream asks
+ * as the socket drains), so memory holds one batch whatever the number of orders, and no
+ * connection is held between batches. Batches are separate statements: an order that changes
+ * status meanwhile is written as it was when its batch was read, and none is written twice.
+ */
+export async function* orderCsv(
+  db: Kysely<Database>,
+  filters: OrderFilters,
+  batchSize = csvBatchSize,
+): AsyncGenerator<string> {
+  yield `\uFEFF${csvRecord(header)}`
+  let after: ListKey | undefined
+  for (;;) {
+    const rows = await listOrderRows(db, filters, after, batchSize)
+    const last = rows.at(-1)
+    if (!last) return
+    yield rows.map((row) => csvRecord(cellsOf(toSummary(row)))).join('')
+    if (rows.length < batchSize) return
+    after = keyOf(last)
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * The key of a row in the order list, newest first: its creation time with PostgreSQL's
+ * microseconds (a JavaScript Date keeps only milliseconds, and orders placed together share
+ * one created_at) and its id (bigint, as decimal text). The next page starts after it.
+ */
+export interface ListKey {
+  /** `2026-11-29T11:16:32.123456Z` (UTC, six fractional digits). */
+  createdAt: string
+  /** `123` */
+  id: string
+}
+
+const keyTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/
+const keyId = /^[1-9][0-9]{0,18}$/
+const maxBigint = 9223372036854775807n
+const cursorText = /^[A-Za-z0-9_-]{1,200}$/
+
+/** A key as the opaque cursor the pages and the API hand out: base64url of `[createdAt, id]`. */
+export function encodeCursor(key: ListKey): string {
+  return Buffer.from(JSON.stringify([key.createdAt, key.id])).toString('base64url')
+}
+
+/** Whether `t` names an instant that exists (no 2026-02-30 or 25:00), as PostgreSQL would read it. */
+function realInstant(t: string): boolean {
+  const date = new Date(t)
+  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 19) === t.slice(0, 19)
+}
+
+/**
+ * The key a cursor holds, or undefined when it is not one this service made (tampered,
+ * truncated, another encoding): the routes answer that with 400, never by passing it on to
+ * PostgreSQL to fail there.
+ */
+export function decodeCursor(cursor: string): ListKey | undefined {
+  if (!cursorText.test(cursor)) return undefined
+  let value: unknown
+  try {
+    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
+  } catch {
+    return undefined
+  }
+  if (!Array.isArray(value) || value.length !== 2) return undefined
+  const [createdAt, id] = value
+  if (typeof createdAt !== 'string' || !keyTime.test(createdAt) || !realInstant(createdAt)) {
+    return undefined
+  }
+  if (typeof id !== 'string' || !keyId.test(id) || BigInt(id) > maxBigint) return undefined
+  return { createdAt, id }
+}

@@ -1,0 +1,128 @@
+import { statuses } from '../lifecycle/transitions.ts'
+import { normaliseEmail } from '../orders/customer.ts'
+import { normalizeOrderNumber, orderNumberPattern } from '../orders/order-number.ts'
+import { normaliseStateCode, usStates } from '../us-states.ts'
+import { decodeCursor, type ListKey } from './cursor.ts'
+
+/**
+ * What the order list is filtered by, each one optional, all of them together (AND):
+ * - `status`: one of the lifecycle's statuses;
+ * - `state`: a USPS code, canonical (`TX`);
+ * - `from`, `to`: days (UTC, `YYYY-MM-DD`), both included: `from` 00:00 up to the start of the
+ *   day after `to`, as ISO instants;
+ * - `orderNumber`: canonical (`7K3QX-M2ZPA`), or `email` as stored (domain lower-cased).
+ */
+export interface OrderFilters {
+  status?: string
+  state?: string
+  /** ISO instant, included. */
+  createdFrom?: string
+  /** ISO instant, excluded. */
+  createdBefore?: string
+  orderNumber?: string
+  email?: string
+}
+
+/** The list's query string as the pages, the CSV and the API take it: every value a string. */
+export interface ListQuery {
+  status?: string | undefined
+  state?: string | undefined
+  from?: string | undefined
+  to?: string | undefined
+  /** An order number (as typed: any case, with or without its dash, I/L/O for 1/0) or an e-mail. */
+  q?: string | undefined
+  cursor?: string | undefined
+}
+
+export type ParsedQuery =
+  | { ok: true; filters: OrderFilters; after: ListKey | undefined }
+  | { ok: false; message: string }
+
+const day = /^\d{4}-\d{2}-\d{2}$/
+const validNumber = new RegExp(orderNumberPattern)
+
+/** `2026-11-29` as the instant its day starts (UTC), or undefined when it is no real day. */
+function dayStart(text: string): Date | undefined {
+  if (!day.test(text)) return undefined
+  const date = new Date(`${text}T00:00:00Z`)
+  return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(text) ? date : undefined
+}
+
+/** A blank form field is a filter not set (a GET form sends every field). */
+const given = (value: string | undefined) => {
+  const trimmed = value?.trim()
+  return trimmed ? trimmed : undefined
+}
+
+/** The search box: an e-mail when it holds an @, else an order number; undefined when neither. */
+function search(q: string): Pick<OrderFilters, 'orderNumber' | 'email'> | undefined {
+  if (q.includes('@')) return { email: normaliseEmail(q) }
+  return validNumber.test(q) ? { orderNumber: normalizeOrderNumber(q) } : undefined
+}
+
+/**
+ * Reads the list's query string into filters and the key to start after. Refuses (with the
+ * sentence a person reads; the routes answer 400) an unknown status or state, a day that is not
+ * `YYYY-MM-DD` or not a real day, `from` after `to`, a search that is neither an order number nor
+ * an e-mail, and a cursor this service did not make.
+ */
+export function parseListQuery(query: ListQuery): ParsedQuery {
+  const filters: OrderFilters = {}
+  const status = given(query.status)
+  if (status !== undefined) {
+    if (!(statuses as string[]).includes(status)) {
+      return { ok: false, message: `Status must be one of ${statuses.join(', ')}.` }
+    }
+    filters.status = status
+  }
+  const state = given(query.state)
+  if (state !== undefined) {
+    const code = normaliseStateCode(state)
+    if (!usStates[code]) {
+      return { ok: false, message: 'State must be a US state as its 2-letter code, like CA.' }
+    }
+    filters.state = code
+  }
+  const from = given(query.from)
+  const to = given(query.to)
+  const fromDay = from === undefined ? undefined : dayStart(from)
+  const toDay = to === undefined ? undefined : dayStart(to)
+  if ((from !== undefined && !fromDay) || (to !== undefined && !toDay)) {
+    return { ok: false, message: 'Dates must be days written as YYYY-MM-DD, like 2026-11-29.' }
+  }
+  if (fromDay && toDay && fromDay > toDay) {
+    return { ok: false, message: 'The first day comes after the last one.' }
+  }
+  if (fromDay) filters.createdFrom = fromDay.toISOString()
+  if (toDay) filters.createdBefore = new Date(toDay.getTime() + 86_400_000).toISOString()
+  const q = given(query.q)
+  if (q !== undefined) {
+    const found = search(q)
+    if (!found) {
+      return {
+        ok: false,
+        message: 'Search for an order number, like 7K3QX-M2ZPA, or an e-mail address.',
+      }
+    }
+    Object.assign(filters, found)
+  }
+  const cursor = given(query.cursor)
+  const after = cursor === undefined ? undefined : decodeCursor(cursor)
+  if (cursor !== undefined && !after) {
+    return {
+      ok: false,
+      message: 'This page link is damaged or out of date; start again from the first page.',
+    }
+  }
+  return { ok: true, filters, after }
+}
+
+/** The filters as typed, for links to the next page and the CSV (no cursor, blanks left out). */
+export function filterParams(query: ListQuery): URLSearchParams {
+  const params = new URLSearchParams()
+  for (const name of ['status', 'state', 'from', 'to', 'q'] as const) {
+    const value = given(query[name])
+    if (value !== undefined) params.set(name, value)
+  }
+  return params
+}

@@ -1,0 +1,185 @@
+import { Readable } from 'node:stream'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { changeOrderStatus } from '../lifecycle/change-order-status.ts'
+import { findAdminOrder } from '../lifecycle/queries.ts'
+import { AdminOrderParams, normaliseTransitionBody, targets } from '../lifecycle/schemas.ts'
+import { type OrderStatus, statuses, transitions } from '../lifecycle/transitions.ts'
+import { normalizeOrderNumber } from '../orders/order-number.ts'
+import { sendError } from '../plugins/errors.ts'
+import { describe, fieldName } from '../validation.ts'
+import { orderCsv } from './csv.ts'
+import { encodeCursor } from './cursor.ts'
+import { filterParams, parseListQuery } from './filters.ts'
+import { listOrders } from './queries.ts'
+import { ListQuerystring, TransitionForm } from './schemas.ts'
+
+/** What each button of the order page says. */
+const actionLabels: Record<string, string> = {
+  packed: 'Mark packed',
+  shipped: 'Ship',
+  delivered: 'Mark delivered',
+  cancelled: 'Cancel order',
+}
+const fieldLabels: Record<string, string> = {
+  carrier: 'Carrier',
+  trackingNumber: 'Tracking number',
+  note: 'Note',
+}
+const changedMeanwhile = (status: string) =>
+  `This order changed meanwhile: it is ${status} now. Check it, then choose again.`
+
+/** `/admin/orders/7K3QX-M2ZPA` */
+const orderPath = (orderNumber: string) => `/admin/orders/${encodeURIComponent(orderNumber)}`
+
+/**
+ * The back office's orders, server-rendered (no client JavaScript): the list with its filters,
+ * its CSV, and an order's page with its actions. Every route declares `access: 'staff'`
+ * (src/staff/access.ts signs the caller in, and checks `_csrf` on the POST).
+ */
+const adminOrderPages: FastifyPluginAsyncTypebox = async (app) => {
+  /** The list page: 200, or 400 with the filter form and the reason when the query is refused. */
+  app.get(
+    '/admin/orders',
+    { schema: { hide: true, querystring: ListQuerystring }, config: { access: 'staff' } },
+    async (request, reply) => {
+      const query = request.query
+      const parsed = parseListQuery(query)
+      const params = filterParams(query)
+      const view = { query, statuses, csv: `/admin/orders.csv?${params}` }
+      if (!parsed.ok) {
+        return reply.code(400).view('admin-orders.eta', { ...view, message: parsed.message })
+      }
+      const { orders, next } = await listOrders(app.db, parsed.filters, parsed.after)
+      const nextParams = new URLSearchParams(params)
+      if (next) nextParams.set('cursor', encodeCursor(next))
+      return reply.view('admin-orders.eta', {
+        ...view,
+        orders,
+        paged: parsed.after !== undefined,
+        first: `/admin/orders${params.size > 0 ? `?${params}` : ''}`,
+        next: next ? `/admin/orders?${nextParams}` : undefined,
+      })
+    },
+  )
+
+  /** The list under the same filters as CSV, streamed in keyset batches (csv.ts). */
+  app.get(
+    '/admin/orders.csv',
+    { schema: { hide: true, querystring: ListQuerystring }, config: { access: 'staff' } },
+    async (request, reply) => {
+      const parsed = parseListQuery({ ...request.query, cursor: undefined })
+      if (!parsed.ok) return sendError(request, reply, 400, parsed.message)
+      const day = new Date().toISOString().slice(0, 10)
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="orders-${day}.csv"`)
+        .send(Readable.from(orderCsv(app.db, parsed.filters)))
+    },
+  )
+
+  /**
+   * The order page: 200 (or `status` with `message` after a refused change), 404 when there is
+   * no such order. A loosely typed number redirects (301) to the canonical address.
+   */
+  async function renderOrder(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    typed: string,
+    page: { status?: number; message?: string; values?: Record<string, string> } = {},
+  ) {
+    const orderNumber = normalizeOrderNumber(typed.trim())
+    const order = await findAdminOrder(app.db, orderNumber)
+    if (!order) return sendError(request, reply, 404, `There is no order ${typed.trim()}.`)
+    if (request.method === 'GET' && typed !== order.orderNumber) {
+      return reply.redirect(orderPath(order.orderNumber), 301)
+    }
+    const actions = (transitions[order.status] as readonly OrderStatus[]).map((to) => ({
+      to,
+      label: actionLabels[to] ?? to,
+    }))
+    return reply.code(page.status ?? 200).view('admin-order.eta', {
+      order,
+      actions,
+      csrf: request.staffSession?.csrfSecret,
+      message: page.message,
+      values: page.values ?? {},
+      action: `${orderPath(order.orderNumber)}/transitions`,
+    })
+  }
+
+  app.get(
+    '/admin/orders/:orderNumber',
+    { schema: { hide: true, params: AdminOrderParams }, config: { access: 'staff' } },
+    (request, reply) => renderOrder(request, reply, request.params.orderNumber),
+  )
+
+  /**
+   * A button of the order page. Success: 303 back to the order page (post/redirect/get). A
+   * refusal re-renders the page as it is now with the reason: 400 for a bad field, 409 when the
+   * status does not allow the change (the lifecycle's sentence), 409 too when the order changed
+   * since the page was rendered (its version in the form is not the order's: "This order changed
+   * meanwhile"). 409, not 412: the version travels in the form, not in an HTTP precondition
+   * header, so this is a conflict with the order's state (RFC 9110 §15.5.10).
+   */
+  app.post(
+    '/admin/orders/:orderNumber/transitions',
+    {
+      schema: { hide: true, params: AdminOrderParams, body: TransitionForm },
+      attachValidation: true,
+      config: { access: 'staff' },
+      preValidation: (request, _reply, done) => {
+        normaliseTransitionBody(request.body)
+        done()
+      },
+    },
+    async (request, reply) => {
+      const typed = request.params.orderNumber
+      const body = request.body
+      const values = {
+        carrier: typeof body?.carrier === 'string' ? body.carrier : '',
+        trackingNumber: typeof body?.trackingNumber === 'string' ? body.trackingNumber : '',
+      }
+      const refuse = (status: number, message: string) =>
+        renderOrder(request, reply, typed, { status, message, values })
+      if (request.validationError) {
+        const [e] = request.validationError.validation
+        const field = e ? fieldName(e) : ''
+        return refuse(400, e ? `${fieldLabels[field] ?? field} ${describe(e)}.` : 'Invalid form.')
+      }
+      const to = body.to as OrderStatus
+      if (!(targets as string[]).includes(to) || !/^[1-9][0-9]{0,8}$/.test(body.version)) {
+        return refuse(400, 'This form is damaged; reload the page and try again.')
+      }
+      const orderNumber = normalizeOrderNumber(typed.trim())
+      const result = await changeOrderStatus(app.db, {
+        orderNumber,
+        to,
+        expectedVersions: [Number(body.version)],
+        staffId: request.staff?.id ?? null,
+        note: body.note,
+        carrier: body.carrier,
+        trackingNumber: body.trackingNumber,
+      })
+      switch (result.kind) {
+        case 'changed':
+          return reply.redirect(orderPath(orderNumber), 303)
+        case 'not-found':
+          return sendError(request, reply, 404, `There is no order ${typed.trim()}.`)
+        case 'invalid':
+          return refuse(
+            400,
+            to === 'shipped'
+              ? 'Shipping needs a carrier and a tracking number.'
+              : 'Only shipping records a carrier and a tracking number.',
+          )
+        case 'illegal':
+          return refuse(409, result.message)
+        case 'stale':
+          return refuse(409, changedMeanwhile(result.current))
+      }
+    },
+  )
+}
+
+export default adminOrderPages

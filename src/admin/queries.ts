@@ -1,0 +1,106 @@
+import { type Kysely, sql } from 'kysely'
+import type { Database } from '../db/schema.ts'
+import type { OrderStatus } from '../lifecycle/transitions.ts'
+import { customerColumnRefs, customerFromRow } from '../orders/customer.ts'
+import type { ListKey } from './cursor.ts'
+import type { OrderFilters } from './filters.ts'
+import type { OrderSummary } from './schemas.ts'
+
+/** One page of the back office's list. */
+export const pageSize = 50
+
+/**
+ * Orders newest first ((created_at, id) descending), after `after` when given, at most `limit`:
+ * one statement, a keyset page, never OFFSET. Each filter alone is an index range scan that
+ * stops after `limit` rows (migration 0005): status, state and e-mail on their
+ * (column, created_at desc, id desc) index, a date range alone on orders_created, an order
+ * number on its unique index. The key comparison is a row comparison, which the btree takes as
+ * one index condition.
+ */
+export function selectOrderList(
+  db: Kysely<Database>,
+  filters: OrderFilters,
+  after: ListKey | undefined,
+  limit: number,
+) {
+  let query = db.selectFrom('orders as o').select([
+    'o.id',
+    // The key with PostgreSQL's microseconds, in UTC whatever the session's settings.
+    sql<string>`to_char(o.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as(
+      'created_key',
+    ),
+    'o.order_number',
+    'o.status',
+    'o.total_cents',
+    ...customerColumnRefs,
+    'o.carrier',
+    'o.tracking_number',
+  ])
+  if (filters.status !== undefined) query = query.where('o.status', '=', filters.status)
+  if (filters.state !== undefined) query = query.where('o.state', '=', filters.state)
+  if (filters.email !== undefined) query = query.where('o.email', '=', filters.email)
+  if (filters.orderNumber !== undefined) {
+    query = query.where('o.order_number', '=', filters.orderNumber)
+  }
+  if (filters.createdFrom !== undefined) {
+    query = query.where('o.created_at', '>=', sql<Date>`${filters.createdFrom}::timestamptz`)
+  }
+  if (filters.createdBefore !== undefined) {
+    query = query.where('o.created_at', '<', sql<Date>`${filters.createdBefore}::timestamptz`)
+  }
+  if (after) {
+    query = query.where(
+      sql<boolean>`(o.created_at, o.id) < (${after.createdAt}::timestamptz, ${after.id}::bigint)`,
+    )
+  }
+  return query.orderBy('o.created_at', 'desc').orderBy('o.id', 'desc').limit(limit)
+}
+
+type ListRow = Awaited<ReturnType<ReturnType<typeof selectOrderList>['execute']>>[number]
+
+/** A row's place in the list: what the next page starts after. */
+export const keyOf = (row: ListRow): ListKey => ({
+  createdAt: row.created_key,
+  id: String(row.id),
+})
+
+/** A row as the list shows it. */
+export function toSummary(row: ListRow): OrderSummary {
+  return {
+    orderNumber: row.order_number,
+    createdAt: row.created_key,
+    status: row.status as OrderStatus,
+    totalCents: Number(row.total_cents),
+    customer: customerFromRow(row),
+    carrier: row.carrier,
+    trackingNumber: row.tracking_number,
+  }
+}
+
+/** Up to `limit` orders after `after`, as rows (with their keys). */
+export function listOrderRows(
+  db: Kysely<Database>,
+  filters: OrderFilters,
+  after: ListKey | undefined,
+  limit: number,
+): Promise<ListRow[]> {
+  return selectOrderList(db, filters, after, limit).execute()
+}
+
+/**
+ * One page of the list: `orders` (at most pageSize) and the cursor key of the next page, or
+ * null on the last one (one row more than a page is read to know).
+ */
+export async function listOrders(
+  db: Kysely<Database>,
+  filters: OrderFilters,
+  after: ListKey | undefined,
+): Promise<{ orders: OrderSummary[]; next: ListKey | null }> {
+  const rows = await listOrderRows(db, filters, after, pageSize + 1)
+  const page = rows.slice(0, pageSize)
+  const last = page.at(-1)
+  return {
+    orders: page.map(toSummary),
+    next: rows.length > pageSize && last ? keyOf(last) : null,
+  }
+}

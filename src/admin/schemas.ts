@@ -1,0 +1,57 @@
+import { type Static, Type } from 'typebox'
+import { Status, TransitionBody } from '../lifecycle/schemas.ts'
+import { Customer } from '../orders/customer.ts'
+
+const optionalText = (maxLength: number, description: string, examples?: string[]) =>
+  Type.Optional(Type.String({ maxLength, description, ...(examples ? { examples } : {}) }))
+
+/**
+ * The list's query string (pages, CSV, API): strings, read by parseListQuery (filters.ts), which
+ * refuses what is not a filter with a sentence (400). Blank values are filters not set.
+ */
+export const ListQuerystring = Type.Object({
+  status: optionalText(20, 'only orders in this status', ['placed']),
+  state: optionalText(20, 'only orders shipped to this state (USPS code)', ['TX']),
+  from: optionalText(20, 'placed on or after this day (UTC, YYYY-MM-DD)', ['2026-11-01']),
+  to: optionalText(20, 'placed on or before this day (UTC, YYYY-MM-DD)', ['2026-11-30']),
+  q: optionalText(
+    254,
+    'an order number (any case, with or without its dash) or an e-mail address (its domain in any case), matched exactly',
+    ['7K3QX-M2ZPA'],
+  ),
+  cursor: optionalText(1000, 'nextCursor of the previous page; none for the first page'),
+})
+
+/** An order as the list shows it: no lines, no history. */
+export const OrderSummary = Type.Object({
+  orderNumber: Type.String({ examples: ['7K3QX-M2ZPA'] }),
+  /** With PostgreSQL's microseconds: `2026-11-29T11:16:32.123456Z`. */
+  createdAt: Type.String({ format: 'date-time' }),
+  status: Status,
+  totalCents: Type.Integer(),
+  customer: Customer,
+  carrier: Type.Union([Type.String(), Type.Null()]),
+  trackingNumber: Type.Union([Type.String(), Type.Null()]),
+})
+export type OrderSummary = Static<typeof OrderSummary>
+
+export const OrderList = Type.Object({
+  orders: Type.Array(OrderSummary, { maxItems: 50 }),
+  nextCursor: Type.Union([Type.String(), Type.Null()], {
+    description: 'the next page: send it back as ?cursor= with the same filters; null on the last',
+  }),
+})
+
+/**
+ * A button of the order page (urlencoded: every value a string). `to` and `version` are checked
+ * by the route; carrier, tracking number and note follow the one text rule once trimmed
+ * (TransitionBody, which they are normalised by), and only shipping takes the first two.
+ */
+export const TransitionForm = Type.Object({
+  _csrf: Type.Optional(Type.String({ maxLength: 100 })),
+  to: Type.String({ maxLength: 20 }),
+  version: Type.String({ maxLength: 12 }),
+  carrier: TransitionBody.properties.carrier,
+  trackingNumber: TransitionBody.properties.trackingNumber,
+  note: TransitionBody.properties.note,
+})

@@ -1,0 +1,273 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { encodeCursor } from '../../src/admin/cursor.ts'
+import { buildTestApp, type TestApp } from '../helpers/context.ts'
+import { addStaff, addToken, signIn } from '../helpers/staff.ts'
+import { insertOrders, seededNumber } from './seed.ts'
+
+let t: TestApp
+let authorization: string
+let cookie: string
+
+beforeAll(async () => {
+  t = await buildTestApp()
+  const id = await addStaff(t.app, 'list@example.com')
+  authorization = `Bearer ${await addToken(t.app, id)}`
+  ;({ cookie } = await signIn(t.app, 'list@example.com'))
+  // 120 orders one second apart, then 60 placed at one instant (ties broken by id).
+  await insertOrders(t.app.db, 120, { start: new Date('2026-03-01T00:00:00Z') })
+  await insertOrders(t.app.db, 60, {
+    start: new Date('2026-03-10T12:00:00Z'),
+    stepMs: 0,
+    offset: 1000,
+  })
+})
+afterAll(async () => t?.close())
+
+interface Summary {
+  orderNumber: string
+  createdAt: string
+  status: string
+  customer: { state: string; email: string }
+}
+interface ListBody {
+  orders: Summary[]
+  nextCursor: string | null
+}
+
+const api = async (query: Record<string, string> = {}) => {
+  const res = await t.app.inject({
+    url: `/api/admin/orders?${new URLSearchParams(query)}`,
+    headers: { authorization },
+  })
+  return res
+}
+
+/** Every page of the list under `query`, following nextCursor. */
+async function allPages(query: Record<string, string> = {}) {
+  const pages: Summary[][] = []
+  let cursor: string | null = null
+  do {
+    const res = await api({ ...query, ...(cursor ? { cursor } : {}) })
+    expect(res.statusCode, res.body).toBe(200)
+    const body = res.json() as ListBody
+    pages.push(body.orders)
+    cursor = body.nextCursor
+  } while (cursor && pages.length < 100)
+  return pages
+}
+
+/** Every order's number, newest first, straight from the table (optionally filtered). */
+async function expected(where: (o: Summary) => boolean = () => true) {
+  const rows = await t.app.db
+    .selectFrom('orders')
+    .select(['order_number', 'status', 'state', 'email'])
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .execute()
+  return rows
+    .filter((r) =>
+      where({
+        orderNumber: r.order_number,
+        createdAt: '',
+        status: r.status,
+        customer: { state: r.state, email: r.email },
+      }),
+    )
+    .map((r) => r.order_number)
+}
+
+describe('GET /api/admin/orders: keyset pages', () => {
+  it('gives 50 a page, newest first, every order once, without gaps, and null after the last', async () => {
+    const pages = await allPages()
+    expect(pages.map((p) => p.length)).toEqual([50, 50, 50, 30])
+    const numbers = pages.flat().map((o) => o.orderNumber)
+    expect(new Set(numbers).size).toBe(180)
+    expect(numbers).toEqual(await expected())
+    // The 60 orders of one instant straddle a page boundary and come in id order, descending.
+    expect(numbers.slice(0, 60)).toEqual(
+      Array.from({ length: 60 }, (_, i) => seededNumber(60 - i, 1000)),
+    )
+  })
+
+  it('stays put when orders are placed between two pages', async () => {
+    const first = (await api()).json() as ListBody
+    await insertOrders(t.app.db, 7, { start: new Date(), offset: 5000 })
+    const second = (await api({ cursor: first.nextCursor as string })).json() as ListBody
+    const before = [...first.orders, ...second.orders].map((o) => o.orderNumber)
+    const all = await expected()
+    // The new orders are newest: the old first page is now 7 rows down, and page two continues it.
+    expect(before).toEqual(all.slice(7, 107))
+  })
+
+  it('answers 400, not 500, for a cursor it did not make', async () => {
+    const good = ((await api()).json() as ListBody).nextCursor as string
+    const tampered = [
+      `${good.slice(0, -2)}xx`,
+      'not-a-cursor',
+      '%%%',
+      Buffer.from('["2026-13-45T00:00:00.000000Z","1"]').toString('base64url'),
+      Buffer.from('["2026-02-30T00:00:00.000000Z","1"]').toString('base64url'),
+      Buffer.from('["2026-03-01T00:00:00.000000Z","99999999999999999999"]').toString('base64url'),
+      Buffer.from('["2026-03-01T00:00:00.000000Z",1]').toString('base64url'),
+      Buffer.from('{"a":1}').toString('base64url'),
+      'A'.repeat(201),
+    ]
+    for (const cursor of tampered) {
+      const res = await api({ cursor })
+      expect(res.statusCode, cursor).toBe(400)
+      expect(res.json().message).toMatch(/damaged/)
+    }
+    const page = await t.app.inject({
+      url: '/admin/orders?cursor=garbage!',
+      headers: { cookie, accept: 'text/html' },
+    })
+    expect(page.statusCode).toBe(400)
+    expect(page.body).toContain('This page link is damaged')
+  })
+
+  it('takes a cursor it made from any key', async () => {
+    const cursor = encodeCursor({ createdAt: '2026-03-01T00:01:00.000000Z', id: '999999' })
+    const body = (await api({ cursor })).json() as ListBody
+    // Orders 1..59 of the first batch were placed before 00:01:00.
+    expect(body.orders.map((o) => o.orderNumber)).toEqual(
+      Array.from({ length: 50 }, (_, i) => seededNumber(60 - i)),
+    )
+  })
+})
+
+describe('GET /api/admin/orders: filters', () => {
+  it('by status', async () => {
+    const numbers = (await allPages({ status: 'shipped' })).flat()
+    expect(numbers.every((o) => o.status === 'shipped')).toBe(true)
+    expect(numbers.map((o) => o.orderNumber)).toEqual(await expected((o) => o.status === 'shipped'))
+  })
+
+  it('by state, in any case', async () => {
+    const numbers = (await allPages({ state: ' ca ' })).flat().map((o) => o.orderNumber)
+    expect(numbers.length).toBeGreaterThan(0)
+    expect(numbers).toEqual(await expected((o) => o.customer.state === 'CA'))
+  })
+
+  it('by date range: UTC days, both included', async () => {
+    const day = (await allPages({ from: '2026-03-10', to: '2026-03-10' })).flat()
+    expect(day.map((o) => o.orderNumber)).toEqual(
+      Array.from({ length: 60 }, (_, i) => seededNumber(60 - i, 1000)),
+    )
+    const march1 = (await allPages({ to: '2026-03-01' })).flat()
+    expect(march1).toHaveLength(120)
+    expect((await allPages({ from: '2026-03-11' })).flat().length).toBe(7) // the ones placed now
+  })
+
+  it('by order number as typed: lower case, without the dash', async () => {
+    const n = seededNumber(42)
+    const typed = n.replace('-', '').toLowerCase()
+    const body = (await api({ q: ` ${typed} ` })).json() as ListBody
+    expect(body.orders.map((o) => o.orderNumber)).toEqual([n])
+    expect(body.nextCursor).toBeNull()
+  })
+
+  it('by e-mail: exact, the domain in any case', async () => {
+    await t.app.db
+      .updateTable('orders')
+      .set({ email: 'Ada.L@example.com' })
+      .where('order_number', '=', seededNumber(7))
+      .execute()
+    const found = (await api({ q: 'Ada.L@EXAMPLE.com' })).json() as ListBody
+    expect(found.orders.map((o) => o.orderNumber)).toEqual([seededNumber(7)])
+    const other = (await api({ q: 'ada.l@example.com' })).json() as ListBody
+    expect(other.orders).toEqual([])
+  })
+
+  it('combines filters', async () => {
+    const both = (await allPages({ status: 'placed', state: 'TX', to: '2026-03-01' })).flat()
+    expect(both.length).toBeGreaterThan(0)
+    expect(both.every((o) => o.status === 'placed' && o.customer.state === 'TX')).toBe(true)
+  })
+
+  it('refuses what is not a filter with 400 and a sentence', async () => {
+    for (const [query, message] of [
+      [{ status: 'lost' }, /Status must be one of/],
+      [{ state: 'XX' }, /State must be a US state/],
+      [{ from: '2026-02-30' }, /YYYY-MM-DD/],
+      [{ to: '29/11/2026' }, /YYYY-MM-DD/],
+      [{ from: '2026-03-02', to: '2026-03-01' }, /comes after/],
+      [{ q: 'hello' }, /order number/],
+    ] as const) {
+      const res = await api(query)
+      expect(res.statusCode, JSON.stringify(query)).toBe(400)
+      expect(res.json().message).toMatch(message)
+    }
+  })
+
+  it('ignores blank fields, as a GET form sends them', async () => {
+    const res = await api({ status: '', state: '', from: '', to: '', q: '', cursor: '' })
+    expect(res.statusCode).toBe(200)
+    expect((res.json() as ListBody).orders).toHaveLength(50)
+  })
+})
+
+describe('/admin/orders, the page', () => {
+  it('lists 50 orders with links, filters kept in the next page and the CSV links', async () => {
+    const res = await t.app.inject({
+      url: '/admin/orders?status=placed&state=',
+      headers: { cookie, accept: 'text/html' },
+    })
+    expect(res.statusCode).toBe(200)
+    const links = [...res.body.matchAll(/href="\/admin\/orders\/([^"]+)"/g)]
+    expect(links.length).toBeLessThanOrEqual(50)
+    expect(links.length).toBeGreaterThan(20)
+    expect(res.body).toContain('href="/admin/orders.csv?status=placed"')
+    const next = /href="(\/admin\/orders\?[^"]*)" rel="next"/.exec(res.body)?.[1]
+    // Under status=placed there are 36+12+2 orders, fewer than 51: no next page.
+    expect(next).toBeUndefined()
+    const all = await t.app.inject({
+      url: '/admin/orders',
+      headers: { cookie, accept: 'text/html' },
+    })
+    const nextAll = /href="(\/admin\/orders\?[^"]*)" rel="next"/.exec(all.body)?.[1]
+    expect(nextAll).toMatch(/^\/admin\/orders\?cursor=[A-Za-z0-9_-]+$/)
+    const second = await t.app.inject({
+      url: (nextAll as string).replaceAll('&amp;', '&'),
+      headers: { cookie, accept: 'text/html' },
+    })
+    expect(second.statusCode).toBe(200)
+    expect(second.body).toContain('First page')
+  })
+
+  it('shows a refused filter with its reason, the form kept', async () => {
+    const res = await t.app.inject({
+      url: '/admin/orders?from=yesterday&q=%3Cb%3E',
+      headers: { cookie, accept: 'text/html' },
+    })
+    expect(res.statusCode).toBe(400)
+    expect(res.body).toContain('YYYY-MM-DD')
+    expect(res.body).toContain('value="yesterday"')
+    expect(res.body).not.toContain('<b>')
+  })
+})
+
+describe('who may see the list', () => {
+  it('sends anonymous pages to the sign-in and answers the API 401', async () => {
+    for (const url of ['/admin/orders', '/admin/orders.csv', '/admin/orders/ZZZZZ-ZZZZZ']) {
+      const res = await t.app.inject({ url, headers: { accept: 'text/html' } })
+      expect(res.statusCode, url).toBe(303)
+      expect(res.headers.location).toBe(`/admin/login?next=${encodeURIComponent(url)}`)
+    }
+    const api = await t.app.inject({ url: '/api/admin/orders' })
+    expect(api.statusCode).toBe(401)
+    const cookieOnApi = await t.app.inject({ url: '/api/admin/orders', headers: { cookie } })
+    expect(cookieOnApi.statusCode).toBe(401)
+  })
+
+  it('is in the OpenAPI document with the staffToken scheme', async () => {
+    const spec = (await t.app.inject('/openapi.json')).json()
+    const op = spec.paths['/api/admin/orders']?.get
+    expect(op.security).toEqual([{ staffToken: [] }])
+    expect(op.parameters.map((p: { name: string }) => p.name).sort()).toEqual(
+      ['cursor', 'from', 'q', 'state', 'status', 'to'].sort(),
+    )
+    expect(op.responses['200'].content['application/json'].schema.properties).toHaveProperty(
+      'nextCursor',
+    )
+  })
+})
