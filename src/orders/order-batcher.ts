@@ -5,7 +5,6 @@ import { normalizeOrderNumber, orderNumberPattern } from './order-number.ts'
 import { placeOrderBatch } from './place-order-batch.ts'
 import type { PlaceOrderResult } from './placement.ts'
 import { findOrdersByNumber } from './queries.ts'
-import { recentOrders } from './recent-orders.ts'
 import type { Order, OrderRequest } from './schemas.ts'
 
 export interface OrderBatcher {
@@ -74,20 +73,14 @@ export function orderBatcher(
     },
     { cache: false, maxBatchSize: batchMax, batchScheduleFn: reads.schedule },
   )
-  const recent = recentOrders(5000)
-
   return {
-    async place(request) {
-      const result = await placements.load(request)
-      if (result.kind === 'placed') recent.add(result.order)
-      return result
-    },
+    place: (request) => placements.load(request),
     find(typed) {
       const trimmed = typed.trim()
       if (!validNumber.test(trimmed)) return Promise.resolve(undefined)
-      const orderNumber = normalizeOrderNumber(trimmed)
-      const order = recent.get(orderNumber)
-      return order ? Promise.resolve(order) : lookups.load(orderNumber)
+      // Always from the database, never from orders kept in memory: staff change an order's
+      // status on any instance, and the shopper must see it on the next read, on every one.
+      return lookups.load(normalizeOrderNumber(trimmed))
     },
   }
 }

@@ -7,6 +7,9 @@ export type OrderRow = CustomerColumns & {
   status: string
   total_cents: string | number | bigint
   created_at: Date | string
+  /** Set once shipped (src/lifecycle); absent from a placement's answer, which is never shipped. */
+  carrier?: string | null
+  tracking_number?: string | null
 }
 
 /** One line of an order: its product and the unit price captured when it was placed. */
@@ -40,6 +43,8 @@ export function toOrder(row: OrderRow, lines: readonly LineRow[]): Order {
     items,
     customer: customerFromRow(row),
     createdAt: new Date(row.created_at).toISOString(),
+    carrier: row.carrier ?? null,
+    trackingNumber: row.tracking_number ?? null,
   }
 }
 

@@ -17,6 +17,8 @@ function selectOrderLines(db: Kysely<Database>) {
       'o.total_cents',
       ...customerColumnRefs,
       'o.created_at',
+      'o.carrier',
+      'o.tracking_number',
       'p.sku',
       'p.name',
       'l.quantity',

@@ -53,7 +53,10 @@ export const OrderLine = Type.Object({
 })
 export type OrderLine = Static<typeof OrderLine>
 
-/** An order as the API and the pages show it. */
+/**
+ * An order as the API and the pages show it: `status` is the current one (src/lifecycle), read
+ * from the database on every request, never from a cache (order-batcher.ts).
+ */
 export const Order = Type.Object({
   orderNumber: Type.String({ examples: ['7K3QX-M2ZPA'] }),
   status: Type.String(),
@@ -61,6 +64,9 @@ export const Order = Type.Object({
   items: Type.Array(OrderLine),
   customer: Customer,
   createdAt: Type.String({ format: 'date-time' }),
+  /** Who carries the parcel and its tracking number: null until the order is shipped. */
+  carrier: Type.Union([Type.String(), Type.Null()], { examples: ['UPS'] }),
+  trackingNumber: Type.Union([Type.String(), Type.Null()], { examples: ['1Z999AA10123456784'] }),
 })
 export type Order = Static<typeof Order>
 

@@ -1,0 +1,182 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildTestApp, type TestApp } from '../helpers/context.ts'
+import { placeOrder } from '../helpers/lifecycle.ts'
+import { addStaff, csrfOf, form, formHeaders, signIn } from '../helpers/staff.ts'
+
+let t: TestApp
+let cookie: string
+let csrf: string
+
+beforeAll(async () => {
+  t = await buildTestApp()
+  await addStaff(t.app, 'packer@example.com')
+  ;({ cookie, csrf } = await signIn(t.app, 'packer@example.com'))
+})
+afterAll(async () => t?.close())
+
+const page = (orderNumber: string) =>
+  t.app.inject({ url: `/admin/orders/${orderNumber}`, headers: { cookie, accept: 'text/html' } })
+
+/** Posts a button of the order page (the hidden fields it carries, and `fields`). */
+const press = (orderNumber: string, fields: Record<string, string>) =>
+  t.app.inject({
+    method: 'POST',
+    url: `/admin/orders/${orderNumber}/transitions`,
+    headers: { cookie, ...formHeaders },
+    payload: form(fields),
+  })
+
+/** The version the page's forms carry. */
+const versionOn = (html: string) => /name="version" value="(\d+)"/.exec(html)?.[1] as string
+
+describe('the order page', () => {
+  it('shows lines, customer, status and one button per allowed change, each with _csrf and the version', async () => {
+    const n = await placeOrder(t.app, [{ sku: 'MUG-001', quantity: 2 }])
+    const res = await page(n)
+    expect(res.statusCode).toBe(200)
+    expect(res.headers['cache-control']).toBe('no-store')
+    expect(res.body).toContain('Enamel Camp Mug')
+    expect(res.body).toContain('Ada Lovelace')
+    expect(res.body).toContain('ada@example.com')
+    expect(res.body).toMatch(/class="order-status">placed</)
+    expect(res.body).toContain('No changes since the order was placed.')
+    const buttons = [...res.body.matchAll(/name="to" value="([a-z]+)"/g)].map((m) => m[1])
+    expect(buttons).toEqual(['packed', 'cancelled'])
+    expect(csrfOf(res.body)).toBe(csrf)
+    expect(versionOn(res.body)).toBe('1')
+  })
+
+  it('redirects a loosely typed number to its page, and 404s an unknown one', async () => {
+    const n = await placeOrder(t.app, [{ sku: 'MUG-001', quantity: 1 }])
+    const loose = await page(n.replace('-', '').toLowerCase())
+    expect(loose.statusCode).toBe(301)
+    expect(loose.headers.location).toBe(`/admin/orders/${n}`)
+    expect((await page('ZZZZZ-ZZZZZ')).statusCode).toBe(404)
+  })
+
+  it('packs and ships through the buttons (303 back), recording who in the history', async () => {
+    const n = await placeOrder(t.app, [{ sku: 'MUG-001', quantity: 1 }])
+    const packed = await press(n, { _csrf: csrf, to: 'packed', version: '1' })
+    expect(packed.statusCode).toBe(303)
+    expect(packed.headers.location).toBe(`/admin/orders/${n}`)
+    const ship = await press(n, {
+      _csrf: csrf,
+      to: 'shipped',
+      version: '2',
+      carrier: ' UPS ',
+      trackingNumber: '1Z999AA10123456784',
+    })
+    expect(ship.statusCode).toBe(303)
+    const after = (await page(n)).body
+    expect(after).toMatch(/class="order-status">shipped</)
+    expect(after).toContain('class="tracking-number">1Z999AA10123456784<')
+    expect(after).toContain('placed → packed')
+    expect(after).toContain('packed → shipped')
+    expect(after.match(/packer@example\.com/g)?.length).toBeGreaterThanOrEqual(2)
+    const buttons = [...after.matchAll(/name="to" value="([a-z]+)"/g)].map((m) => m[1])
+    expect(buttons).toEqual(['delivered'])
+  })
+
+  it('refuses a button without the CSRF token: 403, nothing changed', async () => {
+    const n = await placeOrder(t.app, [{ sku: 'MUG-001', quantity: 1 }])
+    const res = await press(n, { to: 'packed', version: '1' })
+    expect(res.statusCode).toBe(403)
+    const wrong = await press(n, { _csrf: `${csrf}x`, to: 'packed', version: '1' })
+    expect(wrong.statusCode).toBe(403)
+    expect((await page(n)).body).toMatch(/class="order-status">placed</)
+  })
+
+  it('re-renders "This order changed meanwhile" (409) for a stale version, with the fresh one', async () => {
+    const n = await placeOrder(t.app, [{ sku: 'MUG-001', quantity: 1 }])
+    // Two tabs on version 1: one packs, the other then cancels.
+    expect((await press(n, { _csrf: csrf, to: 'packed', version: '1' })).statusCode).toBe(303)
+    const stale = await press(n, { _csrf: csrf, to: 'cancelled', version: '1' })
+    expect(stale.statusCode).toBe(409)
+    expect(stale.body).toContain('This order changed meanwhile: it is packed now.')
+    expect(versionOn(stale.body)).toBe('2')
+    expect(stale.body).toMatch(/class="order-status">packed</)
+  })
+
+  it('shows the lifecycle sentence (409) for a change the status does not allow', async () => {
+    const n = await placeOrder(t.app, [{ sku: 'MUG-001', quantity: 1 }])
+    const res = await press(n, { _csrf: csrf, to: 'delivered', version: '1' })
+    expect(res.statusCode).toBe(409)
+    expect(res.body).toContain(`Order ${n} is placed; it cannot be delivered yet`)
+  })
+
+  it('refuses shipping without a tracking number (400), keeping what was typed', async () => {
+    const n = await placeOrder(t.app, [{ sku: 'MUG-001', quantity: 1 }])
+    await press(n, { _csrf: csrf, to: 'packed', version: '1' })
+    const blank = await press(n, {
+      _csrf: csrf,
+      to: 'shipped',
+      version: '2',
+      carrier: 'DHL',
+      trackingNumber: '  ',
+    })
+    expect(blank.statusCode).toBe(400)
+    expect(blank.body).toContain('Tracking number must not be blank.')
+    expect(blank.body).toContain('value="DHL"')
+    const missing = await press(n, { _csrf: csrf, to: 'shipped', version: '2', carrier: 'DHL' })
+    expect(missing.statusCode).toBe(400)
+    expect(missing.body).toContain('Shipping needs a carrier and a tracking number.')
+    const damaged = await press(n, { _csrf: csrf, to: 'lost', version: 'x' })
+    expect(damaged.statusCode).toBe(400)
+  })
+})
+
+describe("the shopper's side", () => {
+  it('shows the current status at once, and the carrier and tracking number once shipped', async () => {
+    // Placed through the form and followed as a browser does: the read that used to be answered
+    // from the orders this instance kept in memory.
+    const home = await t.app.inject('/')
+    const key = /name="idempotencyKey" value="([^"]+)"/.exec(home.body)?.[1] as string
+    const placed = await t.app.inject({
+      method: 'POST',
+      url: '/orders',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: form({
+        sku: 'MUG-001',
+        quantity: '1',
+        name: 'Grace Hopper',
+        email: 'grace@example.com',
+        address: '1 Navy Way',
+        city: 'Arlington',
+        state: 'VA',
+        zip: '22202',
+        idempotencyKey: key,
+      }),
+    })
+    expect(placed.statusCode).toBe(303)
+    const url = placed.headers.location as string
+    const n = url.split('/').at(-1) as string
+    const first = await t.app.inject(url)
+    expect(first.body).toMatch(/class="order-status">placed</)
+    expect((await t.app.inject(`/api/orders/${n}`)).json()).toMatchObject({
+      status: 'placed',
+      carrier: null,
+      trackingNumber: null,
+    })
+
+    await press(n, { _csrf: csrf, to: 'packed', version: '1' })
+    expect((await t.app.inject(url)).body).toMatch(/class="order-status">packed</)
+    expect((await t.app.inject(`/api/orders/${n}`)).json().status).toBe('packed')
+
+    await press(n, {
+      _csrf: csrf,
+      to: 'shipped',
+      version: '2',
+      carrier: 'USPS',
+      trackingNumber: '9400 1000 0000 0000 0000 00',
+    })
+    const shipped = await t.app.inject(url)
+    expect(shipped.body).toMatch(/class="order-status">shipped</)
+    expect(shipped.body).toContain('Shipped with <strong>USPS</strong>')
+    expect(shipped.body).toContain('class="tracking-number">9400 1000 0000 0000 0000 00<')
+    expect((await t.app.inject(`/api/orders/${n}`)).json()).toMatchObject({
+      status: 'shipped',
+      carrier: 'USPS',
+      trackingNumber: '9400 1000 0000 0000 0000 00',
+    })
+  })
+})
