@@ -1,10 +1,10 @@
-import type { InsightsOverview, StateInsights } from './schemas.ts'
+import type { StateSummary, TopProduct } from './schemas.ts'
 import { usMap } from './us-map.ts'
 
 const count = new Intl.NumberFormat('en-US')
 const plural = (n: number, word: string) => `${count.format(n)} ${word}${n === 1 ? '' : 's'}`
 
-/** Shading classes: map-c0 is "no orders", map-c1 .. map-c5 light to dark (colours in site.css). */
+/** Shading classes: map-c0 is "none", map-c1 .. map-c5 light to dark (colours in site.css). */
 const shades = 5
 
 export interface LegendEntry {
@@ -13,11 +13,11 @@ export interface LegendEntry {
 }
 
 /**
- * Upper bounds of the shading classes, at quantiles of the states that have orders: sales are
+ * Upper bounds of the shading classes, at quantiles of the states that have any: sales are
  * skewed (a few big states dominate), so equal-width classes would leave most states pale.
  */
-export function shadeBreaks(orders: number[]): number[] {
-  const sold = orders.filter((o) => o > 0).sort((a, b) => a - b)
+export function shadeBreaks(values: number[]): number[] {
+  const sold = values.filter((o) => o > 0).sort((a, b) => a - b)
   const breaks: number[] = []
   for (let k = 1; k <= shades; k++) {
     const bound = sold[Math.ceil((k * sold.length) / shades) - 1]
@@ -26,9 +26,9 @@ export function shadeBreaks(orders: number[]): number[] {
   return breaks
 }
 
-export function shadeOf(orders: number, breaks: number[]): string {
-  if (orders <= 0) return 'map-c0'
-  const k = breaks.findIndex((b) => orders <= b)
+export function shadeOf(value: number, breaks: number[]): string {
+  if (value <= 0) return 'map-c0'
+  const k = breaks.findIndex((b) => value <= b)
   // With fewer distinct bounds than classes, spread them so the darkest still means "most".
   const index = k < 0 ? breaks.length - 1 : k
   const level =
@@ -45,48 +45,64 @@ export interface MapState {
   label: string
 }
 
-/** The map for one overview: the precomputed shapes, each with its shade and its title. */
-export function mapView(overview: InsightsOverview) {
-  const byCode = new Map(overview.states.map((s) => [s.state, s]))
-  const breaks = shadeBreaks(overview.states.map((s) => s.orders))
+/**
+ * What the map shades by: orders on the staff's page, items sold (units) on the public one,
+ * which shows no order counts. Each with the word its titles and legend use.
+ */
+export type MapMeasure = 'orders' | 'units'
+const measureWords: Record<MapMeasure, { word: string; none: string }> = {
+  orders: { word: 'order', none: 'No orders yet' },
+  units: { word: 'item', none: 'Nothing sold yet' },
+}
+
+/** A state as the map needs it: `orders` only when the map is shaded by orders. */
+export type MapInput = Pick<StateSummary, 'state' | 'units' | 'topProduct'> & { orders?: number }
+
+/** The map for one overview's states: the precomputed shapes, each with its shade and title. */
+export function mapView(overviewStates: readonly MapInput[], measure: MapMeasure) {
+  const { word, none } = measureWords[measure]
+  const valueOf = (s: MapInput | undefined) => (measure === 'orders' ? s?.orders : s?.units) ?? 0
+  const byCode = new Map(overviewStates.map((s) => [s.state, s]))
+  const breaks = shadeBreaks(overviewStates.map(valueOf))
   const states: MapState[] = usMap.states.map((shape) => {
     const s = byCode.get(shape.code)
-    const orders = s?.orders ?? 0
+    const value = valueOf(s)
     const best = s?.topProduct ? `best seller: ${s.topProduct.name}` : 'no best seller yet'
     return {
       code: shape.code,
       name: shape.name,
       d: shape.d,
-      className: shadeOf(orders, breaks),
-      label: `${shape.name}: ${plural(orders, 'order')}, ${best}`,
+      className: shadeOf(value, breaks),
+      label: `${shape.name}: ${plural(value, word)}, ${best}`,
     }
   })
-  const legend: LegendEntry[] = [{ className: 'map-c0', label: 'No orders yet' }]
+  const legend: LegendEntry[] = [{ className: 'map-c0', label: none }]
   breaks.forEach((upper, i) => {
     const lower = i === 0 ? 1 : (breaks[i - 1] ?? 0) + 1
     legend.push({
       className: shadeOf(upper, breaks),
       label:
         lower === upper
-          ? plural(upper, 'order')
-          : `${count.format(lower)} to ${count.format(upper)} orders`,
+          ? plural(upper, word)
+          : `${count.format(lower)} to ${count.format(upper)} ${word}s`,
     })
   })
-  return { width: usMap.width, height: usMap.height, states, legend }
+  return { width: usMap.width, height: usMap.height, states, legend, measure }
 }
 
 export interface Bar {
   sku: string
   name: string
   units: number
-  revenueCents: number
+  /** Only on the staff's page. */
+  revenueCents?: number
   /** Top of the bar's row, and its length, in the chart's own coordinates. */
   y: number
   width: number
 }
 
 /** A horizontal bar per product, its length by units, for a state's page. */
-export function barChart(insights: StateInsights) {
+export function barChart(insights: { products: (TopProduct & { revenueCents?: number })[] }) {
   const rowHeight = 34
   const labelWidth = 190
   const plotWidth = 360
@@ -95,7 +111,7 @@ export function barChart(insights: StateInsights) {
     sku: p.sku,
     name: p.name,
     units: p.units,
-    revenueCents: p.revenueCents,
+    ...(p.revenueCents === undefined ? {} : { revenueCents: p.revenueCents }),
     y: i * rowHeight,
     width: Math.max(2, Math.round((p.units / max) * plotWidth)),
   }))

@@ -1,35 +1,63 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyContextConfig } from 'fastify'
 import { sendError } from '../plugins/errors.ts'
 import { normaliseStateCode, usStates } from '../us-states.ts'
 import { barChart, mapView } from './charts.ts'
-import { StatePageParams } from './schemas.ts'
+import { publicOverview, publicStateInsights, StatePageParams } from './schemas.ts'
 
 // Aggregates only, and the same for every visitor: a shared cache may keep them a moment.
-const cacheControl = 'public, max-age=1'
+const publicCacheControl = 'public, max-age=1'
 
-/** The insights pages: the US map of orders, and one state's products against the nation's. */
+/**
+ * One set of insights pages: the public one at /insights (best sellers and items sold only,
+ * what the order confirmation already shows) or the staff's at /admin/insights (also orders and
+ * revenue; `access: 'staff'`, answered `no-store` by src/staff/access.ts).
+ */
+interface Variant {
+  base: '/insights' | '/admin/insights'
+  full: boolean
+}
+
+const variants: Variant[] = [
+  { base: '/insights', full: false },
+  { base: '/admin/insights', full: true },
+]
+
+/** The insights pages: the US map, and one state's products against the nation's. */
 const insightsPages: FastifyPluginAsyncTypebox = async (app) => {
-  app.get('/insights', { schema: { hide: true } }, async (_request, reply) => {
-    const overview = await app.insights.overview()
-    reply.header('cache-control', cacheControl)
-    return reply.view('insights.eta', { overview, map: mapView(overview) })
-  })
+  for (const { base, full } of variants) {
+    const config: FastifyContextConfig = full ? { access: 'staff' } : {}
 
-  app.get(
-    '/insights/:state',
-    { schema: { hide: true, params: StatePageParams } },
-    async (request, reply) => {
-      const { state } = request.params
-      const code = normaliseStateCode(state)
-      if (!usStates[code]) {
-        return sendError(request, reply, 404, `There is no US state with the code ${state}.`)
-      }
-      if (code !== state) return reply.redirect(`/insights/${code}`, 301)
-      const insights = await app.insights.state(code)
-      reply.header('cache-control', cacheControl)
-      return reply.view('insights-state.eta', { insights, chart: barChart(insights) })
-    },
-  )
+    app.get(base, { schema: { hide: true }, config }, async (_request, reply) => {
+      const all = await app.insights.overview()
+      const overview = full ? all : publicOverview(all)
+      if (!full) reply.header('cache-control', publicCacheControl)
+      const map = mapView(overview.states, full ? 'orders' : 'units')
+      return reply.view('insights.eta', { overview, map, full, base })
+    })
+
+    app.get(
+      `${base}/:state`,
+      { schema: { hide: true, params: StatePageParams }, config },
+      async (request, reply) => {
+        const { state } = request.params
+        const code = normaliseStateCode(state)
+        if (!usStates[code]) {
+          return sendError(request, reply, 404, `There is no US state with the code ${state}.`)
+        }
+        if (code !== state) return reply.redirect(`${base}/${code}`, 301)
+        const all = await app.insights.state(code)
+        const insights = full ? all : publicStateInsights(all)
+        if (!full) reply.header('cache-control', publicCacheControl)
+        return reply.view('insights-state.eta', {
+          insights,
+          chart: barChart(insights),
+          full,
+          base,
+        })
+      },
+    )
+  }
 }
 
 export default insightsPages

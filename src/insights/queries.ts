@@ -4,11 +4,12 @@ import { stateCodes, usStates } from '../us-states.ts'
 import type { InsightsOverview, ProductSales, StateInsights, StateSummary } from './schemas.ts'
 
 // Every read here touches the aggregates only (at most states x products rows), never orders:
-// their cost does not grow with the number of orders.
+// their cost does not grow with the number of orders. A product's row stays when cancels take
+// its units back to 0: every product list here keeps units > 0 only.
 
 const n = (v: string | number | bigint) => Number(v)
 
-/** Units, orders and revenue per product over all states, most units first. */
+/** Units, orders and revenue per product over all states, most units first (units > 0). */
 export async function nationalTopProducts(
   db: Kysely<Database>,
   limit = 3,
@@ -23,6 +24,7 @@ export async function nationalTopProducts(
       eb.fn.sum<string>('s.orders').as('orders'),
       eb.fn.sum<string>('s.revenue_cents').as('revenue_cents'),
     ])
+    .where('s.units', '>', 0)
     .groupBy(['p.id', 'p.sku', 'p.name'])
     .orderBy('units', 'desc')
     .orderBy('p.id')
@@ -46,6 +48,7 @@ export async function insightsOverview(db: Kysely<Database>): Promise<InsightsOv
       .innerJoin('products as p', 'p.id', 's.product_id')
       .distinctOn('s.state')
       .select(['s.state', 'p.sku', 'p.name', 's.units'])
+      .where('s.units', '>', 0)
       .orderBy('s.state')
       .orderBy('s.units', 'desc')
       .orderBy('s.product_id')
@@ -85,6 +88,7 @@ export async function stateInsights(db: Kysely<Database>, state: string): Promis
       .innerJoin('products as p', 'p.id', 's.product_id')
       .select(['p.sku', 'p.name', 's.units', 's.orders', 's.revenue_cents'])
       .where('s.state', '=', state)
+      .where('s.units', '>', 0)
       .orderBy('s.units', 'desc')
       .orderBy('s.product_id')
       .execute(),

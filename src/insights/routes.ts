@@ -1,8 +1,18 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { preValidationHookHandler } from 'fastify'
+import { ErrorResponse } from '../orders/schemas.ts'
 import { normaliseStateCode } from '../us-states.ts'
 import insightsPages from './pages.ts'
-import { InsightsOverview, StateInsights, StateParams, StateTopProducts } from './schemas.ts'
+import {
+  InsightsOverview,
+  PublicInsightsOverview,
+  PublicStateInsights,
+  publicOverview,
+  publicStateInsights,
+  StateInsights,
+  StateParams,
+  StateTopProducts,
+} from './schemas.ts'
 
 /** `tx`, ` TX ` are TX here as on the pages (which redirect) and in orders. */
 const canonicalState: preValidationHookHandler = (request, _reply, done) => {
@@ -34,12 +44,11 @@ const insightsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['insights'],
-        summary:
-          'Orders, units and revenue per state with its best seller, and the national top three',
-        response: { 200: InsightsOverview },
+        summary: 'Items sold per state with its best seller, and the national top three',
+        response: { 200: PublicInsightsOverview },
       },
     },
-    () => app.insights.overview(),
+    async () => publicOverview(await app.insights.overview()),
   )
 
   app.get(
@@ -47,10 +56,43 @@ const insightsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['insights'],
+        summary: "A state's products by items sold, compared with the national top three",
+        params: StateParams,
+        response: { 200: PublicStateInsights },
+      },
+      preValidation: canonicalState,
+    },
+    async (request) => publicStateInsights(await app.insights.state(request.params.state)),
+  )
+
+  // The same with order counts and revenue, for staff (bearer token; src/staff/access.ts).
+  const refusals = { 401: ErrorResponse, 403: ErrorResponse }
+  app.get(
+    '/api/admin/insights',
+    {
+      schema: {
+        tags: ['admin'],
+        security: [{ staffToken: [] }],
+        summary:
+          'Orders, units and revenue per state with its best seller, and the national top three',
+        response: { 200: InsightsOverview, ...refusals },
+      },
+      config: { access: 'staff' },
+    },
+    () => app.insights.overview(),
+  )
+
+  app.get(
+    '/api/admin/insights/:state',
+    {
+      schema: {
+        tags: ['admin'],
+        security: [{ staffToken: [] }],
         summary: "A state's products by units and revenue, compared with the national top three",
         params: StateParams,
-        response: { 200: StateInsights },
+        response: { 200: StateInsights, 400: ErrorResponse, ...refusals },
       },
+      config: { access: 'staff' },
       preValidation: canonicalState,
     },
     (request) => app.insights.state(request.params.state),

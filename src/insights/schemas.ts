@@ -68,6 +68,60 @@ export const StateInsights = Type.Object({
 })
 export type StateInsights = Static<typeof StateInsights>
 
+// The public insights (GET /insights, /api/insights): best sellers by units, what the order
+// confirmation already shows, never order counts or revenue; those are staff-only (/admin).
+
+export const PublicStateSummary = Type.Object({
+  state: Type.String(),
+  name: Type.String(),
+  units: Type.Integer(),
+  /** The state's best seller by units, or null before its first sale. */
+  topProduct: Type.Union([TopProduct, Type.Null()]),
+})
+export type PublicStateSummary = Static<typeof PublicStateSummary>
+
+export const PublicInsightsOverview = Type.Object({
+  units: Type.Integer(),
+  national: Type.Array(TopProduct, { description: 'the national top three by units' }),
+  /** Every state and DC, alphabetical by code, zeros where nothing sold yet. */
+  states: Type.Array(PublicStateSummary),
+})
+export type PublicInsightsOverview = Static<typeof PublicInsightsOverview>
+
+export const PublicStateInsights = Type.Object({
+  state: Type.String(),
+  name: Type.String(),
+  units: Type.Integer(),
+  products: Type.Array(TopProduct, { description: 'every product sold there, most units first' }),
+  national: Type.Array(NationalComparison, {
+    description: 'the national top three, and where each stands in this state',
+  }),
+})
+export type PublicStateInsights = Static<typeof PublicStateInsights>
+
+const unitsOf = ({ sku, name, units }: TopProduct): TopProduct => ({ sku, name, units })
+
+/** The overview without order counts or revenue. */
+export const publicOverview = (o: InsightsOverview): PublicInsightsOverview => ({
+  units: o.units,
+  national: o.national.map(unitsOf),
+  states: o.states.map(({ state, name, units, topProduct }) => ({
+    state,
+    name,
+    units,
+    topProduct,
+  })),
+})
+
+/** A state's insights without order counts or revenue. */
+export const publicStateInsights = (s: StateInsights): PublicStateInsights => ({
+  state: s.state,
+  name: s.name,
+  units: s.units,
+  products: s.products.map(unitsOf),
+  national: s.national,
+})
+
 /** A state's three best sellers, for GET /api/states/:state/top-products. */
 export const StateTopProducts = Type.Object({
   state: Type.String(),

@@ -3,7 +3,10 @@ import type { Database } from '../db/schema.ts'
 import { ttlCache } from '../ttl-cache.ts'
 import type { TopProduct } from './schemas.ts'
 
-/** The best sellers of a state, read from the folded aggregate: an index range scan. */
+/**
+ * The best sellers of a state (units > 0), read from the folded aggregate: an index range scan
+ * (state_product_sales_top: state, units desc, product_id).
+ */
 export async function topProducts(
   db: Kysely<Database>,
   state: string,
@@ -14,6 +17,8 @@ export async function topProducts(
     .innerJoin('products as p', 'p.id', 's.product_id')
     .select(['p.sku', 'p.name', 's.units'])
     .where('s.state', '=', state)
+    // A product whose sales were all cancelled keeps its row at 0 units: not a best seller.
+    .where('s.units', '>', 0)
     .orderBy('s.units', 'desc')
     .orderBy('s.product_id')
     .limit(limit)

@@ -7,6 +7,7 @@ import { placeOrder } from '../../src/orders/place-order.ts'
 import { stateCodes } from '../../src/us-states.ts'
 import { chromiumAvailable, launchChromium, listen } from '../helpers/browser.ts'
 import { buildTestApp, customer, type TestApp } from '../helpers/context.ts'
+import { addStaff, password } from '../helpers/staff.ts'
 
 const skus = ['CHR-014', 'MUG-001', 'TEE-002', 'BLK-007', 'NTB-009']
 
@@ -69,8 +70,9 @@ describe.skipIf(!chromiumAvailable)('the insights map in a real browser', () => 
     expect(tx.y).toBeGreaterThan(il.y)
 
     await page.locator('path[data-state="CA"]').hover()
+    // The public map counts items sold; order counts are the staff's (the test below).
     await expect(page.locator('path[data-state="CA"] title').textContent()).resolves.toMatch(
-      /^California: \d+ orders?, best seller: /,
+      /^California: \d+ items?, best seller: /,
     )
     await expect(page.locator('.map-legend li').count()).resolves.toBeGreaterThan(2)
     await expect(page.getByRole('table').locator('tbody tr').count()).resolves.toBe(51)
@@ -84,5 +86,25 @@ describe.skipIf(!chromiumAvailable)('the insights map in a real browser', () => 
     await expect(page.locator('.bar rect').count()).resolves.toBeGreaterThan(0)
     await page.screenshot({ path: 'test-results/insights-state.png', fullPage: true })
     expect(errors).toEqual([])
+  })
+
+  it('shows staff, once signed in, the map by orders at /admin/insights', async () => {
+    await addStaff(t.app, 'clerk@example.com')
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } })
+    await page.goto(`${baseUrl}/admin/insights`)
+    await page.waitForURL(/\/admin\/login\?next=/)
+    await page.getByLabel('E-mail').fill('clerk@example.com')
+    await page.getByLabel('Password').fill(password)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.waitForURL(/\/admin\/insights$/)
+    await page.locator('path[data-state="CA"]').hover()
+    await expect(page.locator('path[data-state="CA"] title').textContent()).resolves.toMatch(
+      /^California: \d+ orders?, best seller: /,
+    )
+    await page.locator('a[href="/admin/insights/CA"]').first().click()
+    await page.waitForURL(/\/admin\/insights\/CA$/)
+    await expect(page.locator('.bar rect title').first().textContent()).resolves.toMatch(
+      / sold, \$[0-9,]+\.[0-9]{2}$/,
+    )
   })
 })
