@@ -32,6 +32,12 @@ export interface BuildOptions {
   salesFold?: boolean
 }
 
+/**
+ * The app `buildApp` resolves to: a FastifyInstance with the service's pino logger and the
+ * TypeBox type provider (neither is the plain `FastifyInstance`, so tests and tools name this).
+ */
+export type App = Awaited<ReturnType<typeof buildApp>>
+
 export async function buildApp({ config, logStream, salesFold = true }: BuildOptions) {
   const app = Fastify({
     loggerInstance: createLogger(config, logStream),

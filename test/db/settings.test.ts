@@ -1,5 +1,4 @@
 import { randomBytes, randomUUID } from 'node:crypto'
-import type { FastifyInstance } from 'fastify'
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../../src/app.ts'
@@ -86,7 +85,7 @@ describe.skipIf(!usingPostgres)('whatever the database and role settings (Postgr
       expect(shown.toLowerCase().replaceAll(' ', '')).toBe(value.toLowerCase().replaceAll(' ', ''))
 
       const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: url })
-      const app = (await buildApp({ config, salesFold: false })) as unknown as FastifyInstance
+      const app = await buildApp({ config, salesFold: false })
       cleanups.push(() => app.close())
       await app.ready()
 

@@ -1,24 +1,16 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { customer, testDatabase, usingPostgres } from '../helpers/context.ts'
+import { freePort } from '../helpers/server.ts'
 
 // What the Dockerfile does, minus Docker: the same files, a production-only install, and the
 // service started from them on Node 24 against PostgreSQL. If the runtime image would miss a
 // dependency or a file, this fails.
 const imageFiles = ['package.json', 'package-lock.json', 'src', 'views', 'migrations', 'public']
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => resolve(port))
-    })
-  })
 
 describe.skipIf(!usingPostgres)('the production install (PostgreSQL)', () => {
   let dir: string

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import type { FastifyInstance } from 'fastify'
 import pg from 'pg'
-import { buildApp } from '../../src/app.ts'
+import { type App, buildApp } from '../../src/app.ts'
 import { type Config, loadConfig } from '../../src/config.ts'
 
 /**
@@ -35,28 +34,79 @@ export async function testDatabase(): Promise<{
 export const usingPostgres = Boolean(process.env.TEST_DATABASE_URL)
 
 export interface TestApp {
-  app: FastifyInstance
+  app: App
   config: Config
+  /** Raw log output, one JSON line per entry (empty unless built with `logs: true`). */
+  output: string[]
+  /** The output's lines, parsed. */
+  lines: () => Record<string, unknown>[]
   close: () => Promise<void>
 }
 
-/** The real app on its own database; `close` closes it and drops the database. */
+/**
+ * The real app on its own database, `env` over the test defaults (LOG_LEVEL silent, or info
+ * with `logs: true`, which writes the log into `output` instead of stdout). `close` closes it
+ * and drops the database.
+ */
 export async function buildTestApp(
   env: Record<string, string> = {},
-  options: { salesFold?: boolean } = {},
+  options: { salesFold?: boolean; logs?: boolean } = {},
 ): Promise<TestApp> {
   const db = await testDatabase()
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', ...db.env, ...env })
-  const app = await buildApp({ config, salesFold: options.salesFold ?? false })
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: options.logs ? 'info' : 'silent',
+    ...db.env,
+    ...env,
+  })
+  const output: string[] = []
+  const logStream = options.logs ? { write: (s: string) => void output.push(s) } : undefined
+  const app = await buildApp({ config, salesFold: options.salesFold ?? false, logStream })
   await app.ready()
   return {
-    app: app as unknown as FastifyInstance,
+    app,
     config,
+    output,
+    lines: () => output.map((l) => JSON.parse(l) as Record<string, unknown>),
     close: async () => {
       await app.close()
       await db.drop()
     },
   }
+}
+
+/**
+ * `count` instances of the real app on ONE fresh database, as in a scale-out, built one after
+ * the other (each migrates and seeds on start, idempotently), with the sales fold running
+ * unless `salesFold: false`. An in-memory PGlite cannot be shared, so this needs
+ * TEST_DATABASE_URL (throws without it). When one fails to start, those started are closed
+ * and the database dropped before the error is rethrown. `close` closes them all, then drops it.
+ */
+export async function appsOnOneDatabase(
+  count: number,
+  env: Record<string, string> = {},
+  options: { salesFold?: boolean } = {},
+): Promise<{ apps: App[]; databaseUrl: string; close: () => Promise<void> }> {
+  const database = await testDatabase()
+  const databaseUrl = database.env.DATABASE_URL
+  if (!databaseUrl) throw new Error('appsOnOneDatabase needs TEST_DATABASE_URL')
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', ...database.env, ...env })
+  const apps: App[] = []
+  const close = async () => {
+    await Promise.all(apps.map((a) => a.close()))
+    await database.drop()
+  }
+  try {
+    for (let i = 0; i < count; i++) {
+      const app = await buildApp({ config, salesFold: options.salesFold ?? true })
+      await app.ready()
+      apps.push(app)
+    }
+  } catch (err) {
+    await close()
+    throw err
+  }
+  return { apps, databaseUrl, close }
 }
 
 export const customer = {
@@ -69,7 +119,7 @@ export const customer = {
 }
 
 /** Reads and sets a product's stock straight in the database. */
-export function stock(db: () => FastifyInstance['db']) {
+export function stock(db: () => App['db']) {
   return {
     set: (sku: string, units: number) =>
       db().updateTable('products').set({ stock: units }).where('sku', '=', sku).execute(),

@@ -1,9 +1,5 @@
-import type { FastifyInstance } from 'fastify'
 import { type Kysely, sql } from 'kysely'
-import { buildApp } from '../../src/app.ts'
-import { loadConfig } from '../../src/config.ts'
 import type { Database } from '../../src/db/schema.ts'
-import { testDatabase } from './context.ts'
 
 type Row = Record<string, string | number | bigint>
 const numbers = (rows: Row[], key: (r: Row) => string) =>
@@ -57,35 +53,5 @@ export async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000,
   while (!(await check())) {
     if (Date.now() > until) throw new Error(`condition not met within ${timeoutMs} ms`)
     await new Promise((r) => setTimeout(r, stepMs))
-  }
-}
-
-/**
- * Several instances of the real app on ONE database, as in a scale-out: an in-memory PGlite
- * cannot be shared, so this needs TEST_DATABASE_URL. `close` closes them all, then drops it.
- */
-export async function appsOnOneDatabase(
-  count: number,
-  env: Record<string, string> = {},
-  options: { salesFold?: boolean } = {},
-): Promise<{ apps: FastifyInstance[]; databaseUrl: string; close: () => Promise<void> }> {
-  const database = await testDatabase()
-  const databaseUrl = database.env.DATABASE_URL
-  if (!databaseUrl) throw new Error('appsOnOneDatabase needs TEST_DATABASE_URL')
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', ...database.env, ...env })
-  const apps: FastifyInstance[] = []
-  // One after the other: each migrates and seeds on start (idempotently).
-  for (let i = 0; i < count; i++) {
-    const app = await buildApp({ config, salesFold: options.salesFold ?? true })
-    await app.ready()
-    apps.push(app as unknown as FastifyInstance)
-  }
-  return {
-    apps,
-    databaseUrl,
-    close: async () => {
-      await Promise.all(apps.map((a) => a.close()))
-      await database.drop()
-    },
   }
 }

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto'
-import type { FastifyInstance } from 'fastify'
+import type { App } from '../../src/app.ts'
 import type { OrderStatus } from '../../src/lifecycle/transitions.ts'
 import { customer } from './context.ts'
 
 /** Places an order through the API; returns its number. Throws unless it was placed. */
 export async function placeOrder(
-  app: FastifyInstance,
+  app: App,
   items: { sku: string; quantity: number }[],
   state = 'TX',
 ): Promise<string> {
@@ -30,7 +30,7 @@ export interface TransitionRequest {
 export const shipping = { carrier: 'UPS', trackingNumber: '1Z999AA10123456784' }
 
 /** The back office's order API as one staff member (bearer token) calls it. */
-export function lifecycleApi(app: FastifyInstance, token: string) {
+export function lifecycleApi(app: App, token: string) {
   const authorization = `Bearer ${token}`
   const api = {
     get: (orderNumber: string) =>

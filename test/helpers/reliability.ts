@@ -1,16 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import net from 'node:net'
-import { fileURLToPath } from 'node:url'
-import type { FastifyInstance } from 'fastify'
 import { type Kysely, sql } from 'kysely'
-import { buildApp } from '../../src/app.ts'
-import { loadConfig } from '../../src/config.ts'
 import type { Database } from '../../src/db/schema.ts'
 import { foldSales } from '../../src/insights/sales-fold.ts'
 import { catalogue } from '../../src/products/catalogue.ts'
-import { testDatabase } from './context.ts'
-import { scanLog } from './log-check.ts'
 
 /** How many generated cases each property tries: RELIABILITY_RUNS, or more with SOAK=1. */
 export const runs = (fallback: number) =>
@@ -205,47 +198,6 @@ export function missingSecurityHeaders(headers: Record<string, unknown>): string
 }
 
 /**
- * Two (or more) instances of the real app on ONE fresh PostgreSQL database, as in a
- * scale-out. An in-memory PGlite cannot be shared, so this needs TEST_DATABASE_URL.
- */
-export async function twoAppsOneDatabase(
-  env: Record<string, string> = {},
-  count = 2,
-): Promise<{ apps: FastifyInstance[]; databaseUrl: string; close: () => Promise<void> }> {
-  const database = await testDatabase()
-  const databaseUrl = database.env.DATABASE_URL
-  if (!databaseUrl) throw new Error('twoAppsOneDatabase needs TEST_DATABASE_URL')
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'silent',
-    RATE_LIMIT_MAX: '0',
-    ...database.env,
-    ...env,
-  })
-  const apps: FastifyInstance[] = []
-  try {
-    // One after the other: each migrates and seeds on start.
-    for (let i = 0; i < count; i++) {
-      const app = await buildApp({ config, salesFold: true })
-      await app.ready()
-      apps.push(app as unknown as FastifyInstance)
-    }
-  } catch (err) {
-    await Promise.all(apps.map((a) => a.close()))
-    await database.drop()
-    throw err
-  }
-  return {
-    apps,
-    databaseUrl,
-    close: async () => {
-      await Promise.all(apps.map((a) => a.close()))
-      await database.drop()
-    },
-  }
-}
-
-/**
  * A TCP proxy in front of PostgreSQL that a test can break, as networks and servers break:
  * `cut()` resets every open connection and refuses new ones (the server went away or is
  * restarting), `drop()` resets the open connections only (cut mid-query), `stall()` passes
@@ -304,72 +256,6 @@ export async function faultyProxy(target: { host: string; port: number }) {
         destroyAll()
         server.close(() => resolve())
       }),
-  }
-}
-
-/** A free TCP port on 127.0.0.1 (free now; the caller binds it right after). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as net.AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
-
-const nodeBin = fileURLToPath(new URL('../../node_modules/.bin/node', import.meta.url))
-const serverEntry = fileURLToPath(new URL('../../src/server.ts', import.meta.url))
-
-export interface ServerProcess {
-  url: string
-  proc: ChildProcess
-  /** stderr and stdout so far, to explain a failure. */
-  output: () => string
-  kill: (signal?: NodeJS.Signals) => Promise<number | null>
-}
-
-/** The service as it runs in production (`node src/server.ts`), listening on a free port once ready. */
-export async function startServer(env: Record<string, string>): Promise<ServerProcess> {
-  const port = await freePort()
-  const proc = spawn(nodeBin, [serverEntry], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'warn',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      WEB_CONCURRENCY: '1',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let output = ''
-  proc.stdout?.on('data', (d: Buffer) => scanLog(d.toString(), 'node src/server.ts'))
-  proc.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-20_000)))
-  proc.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-20_000)))
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)))
-  const url = `http://127.0.0.1:${port}`
-  // A start on a busy 2-core box (other test files running) can take a minute.
-  const until = Date.now() + 150_000
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`server exited (${proc.exitCode}): ${output}`)
-    try {
-      const res = await fetch(`${url}/readyz`)
-      if (res.ok) break
-    } catch {}
-    if (Date.now() > until) {
-      proc.kill('SIGKILL')
-      throw new Error(`server not ready within 150 s: ${output}`)
-    }
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  return {
-    url,
-    proc,
-    output: () => output,
-    kill: async (signal = 'SIGKILL') => {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal)
-      return exited
-    },
   }
 }
 

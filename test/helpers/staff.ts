@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify'
+import type { App } from '../../src/app.ts'
 import { hashPassword } from '../../src/staff/passwords.ts'
 import { insertStaff, insertToken, type Role } from '../../src/staff/queries.ts'
 import { digest, newSecret } from '../../src/staff/secrets.ts'
@@ -6,14 +6,14 @@ import { digest, newSecret } from '../../src/staff/secrets.ts'
 export const password = 'correct horse battery staple'
 
 /** Adds a staff member straight in the database; returns its id. */
-export async function addStaff(app: FastifyInstance, email: string, role: Role = 'staff') {
+export async function addStaff(app: App, email: string, role: Role = 'staff') {
   const id = await insertStaff(app.db, { email, role, passwordHash: await hashPassword(password) })
   if (id === undefined) throw new Error(`${email} exists`)
   return id
 }
 
 /** A new API token for the staff member (what `npm run staff -- token` prints). */
-export async function addToken(app: FastifyInstance, staffId: number) {
+export async function addToken(app: App, staffId: number) {
   const token = newSecret()
   await insertToken(app.db, staffId, digest(token))
   return token
@@ -52,14 +52,14 @@ export const formHeaders = {
 export const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString()
 
 /** Opens the sign-in page; returns its cookie (pre-session CSRF) and token. */
-export async function signInPage(app: FastifyInstance) {
+export async function signInPage(app: App) {
   const page = await app.inject({ url: '/admin/login' })
   return { cookie: cookieHeader(page.headers['set-cookie']), csrf: csrfOf(page.body) }
 }
 
 /** Posts the sign-in form as a browser would (with the page's CSRF token). */
 export async function postSignIn(
-  app: FastifyInstance,
+  app: App,
   fields: { email: string; password: string; next?: string },
   headers: Record<string, string> = {},
 ) {
@@ -73,7 +73,7 @@ export async function postSignIn(
 }
 
 /** Signs in; returns the Cookie header that carries the session, and the session's CSRF token. */
-export async function signIn(app: FastifyInstance, email: string, pw = password) {
+export async function signIn(app: App, email: string, pw = password) {
   const res = await postSignIn(app, { email, password: pw })
   if (res.statusCode !== 303) throw new Error(`sign-in answered ${res.statusCode}`)
   const cookie = cookieHeader(res.headers['set-cookie'])

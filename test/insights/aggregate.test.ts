@@ -11,7 +11,7 @@ beforeAll(async () => {
   // Default fold interval and cache: the freshness measured is the one the service ships with.
   t = await buildTestApp({}, { salesFold: true })
 })
-afterAll(() => t.close())
+afterAll(() => t?.close())
 
 const skus = ['MUG-001', 'TEE-002', 'CAP-003', 'BTL-005', 'NTB-009', 'SCK-010']
 

@@ -1,21 +1,15 @@
 import { randomUUID } from 'node:crypto'
-import type { FastifyInstance } from 'fastify'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { App } from '../../src/app.ts'
 import { SALES_FOLD_LOCK } from '../../src/insights/sales-fold.ts'
 import { stateCodes } from '../../src/us-states.ts'
-import { customer, usingPostgres } from '../helpers/context.ts'
-import {
-  aggregates,
-  appsOnOneDatabase,
-  groupByOrderLines,
-  queueLength,
-  waitFor,
-} from '../helpers/insights.ts'
+import { appsOnOneDatabase, customer, usingPostgres } from '../helpers/context.ts'
+import { aggregates, groupByOrderLines, queueLength, waitFor } from '../helpers/insights.ts'
 
 const skus = ['MUG-001', 'TEE-002', 'CAP-003', 'BTL-005', 'NTB-009', 'SCK-010', 'CHR-014']
 
-function order(app: FastifyInstance, i: number) {
+function order(app: App, i: number) {
   // Every fifth order has two lines, so order counts and unit counts differ.
   const items = [{ sku: skus[i % skus.length] as string, quantity: 1 + (i % 3) }]
   if (i % 5 === 0) items.push({ sku: 'LMP-006', quantity: 2 })
@@ -29,7 +23,7 @@ function order(app: FastifyInstance, i: number) {
 
 // An in-memory PGlite cannot be shared by two instances: this is a PostgreSQL-only test.
 describe.skipIf(!usingPostgres)('two instances on one database (PostgreSQL only)', () => {
-  let apps: FastifyInstance[]
+  let apps: App[]
   let databaseUrl: string
   let close: () => Promise<void>
   beforeAll(async () => {
@@ -44,7 +38,7 @@ describe.skipIf(!usingPostgres)('two instances on one database (PostgreSQL only)
   afterAll(() => close?.())
 
   it('fold every sale of concurrent orders exactly once, both folders taking turns', async () => {
-    const [a, b] = apps as [FastifyInstance, FastifyInstance]
+    const [a, b] = apps as [App, App]
     // Waves of concurrent orders at both instances while both folders run.
     let placed = 0
     for (let wave = 0; wave < 8; wave++) {
@@ -69,7 +63,7 @@ describe.skipIf(!usingPostgres)('two instances on one database (PostgreSQL only)
   })
 
   it('lets no folder in while another holds the lock', async () => {
-    const [a, b] = apps as [FastifyInstance, FastifyInstance]
+    const [a, b] = apps as [App, App]
     const holder = new pg.Client({ connectionString: databaseUrl })
     await holder.connect()
     try {

@@ -16,7 +16,7 @@ let t: TestApp
 beforeAll(async () => {
   t = await buildTestApp()
 })
-afterAll(() => t.close())
+afterAll(() => t?.close())
 
 describe("the k6 shopper flow's parsing, on the service's own pages", () => {
   it('finds every product, every state, the form key and the action in GET /', async () => {

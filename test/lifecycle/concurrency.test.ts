@@ -1,16 +1,16 @@
 import { randomUUID } from 'node:crypto'
-import type { FastifyInstance } from 'fastify'
 import { type Kysely, sql } from 'kysely'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { App } from '../../src/app.ts'
 import { connect } from '../../src/db/connect.ts'
 import type { Database } from '../../src/db/schema.ts'
 import { changeOrderStatus } from '../../src/lifecycle/change-order-status.ts'
 import { placeOrder as placeOrderDirect } from '../../src/orders/place-order.ts'
 import { placeOrderBatch } from '../../src/orders/place-order-batch.ts'
-import { customer, usingPostgres } from '../helpers/context.ts'
+import { appsOnOneDatabase, customer, usingPostgres } from '../helpers/context.ts'
 import { lifecycleApi, placeOrder } from '../helpers/lifecycle.ts'
-import { brokenInvariants, twoAppsOneDatabase } from '../helpers/reliability.ts'
+import { brokenInvariants } from '../helpers/reliability.ts'
 import { addStaff, addToken } from '../helpers/staff.ts'
 
 /**
@@ -19,14 +19,14 @@ import { addStaff, addToken } from '../helpers/staff.ts'
  * cancels racing new orders of the same products.
  */
 describe.skipIf(!usingPostgres)('the order lifecycle under concurrency (PostgreSQL)', () => {
-  let apps: FastifyInstance[]
+  let apps: App[]
   let databaseUrl: string
   let close: () => Promise<void>
   let staff: ReturnType<typeof lifecycleApi>[]
 
   beforeAll(async () => {
-    ;({ apps, databaseUrl, close } = await twoAppsOneDatabase())
-    const [one, two] = apps as [FastifyInstance, FastifyInstance]
+    ;({ apps, databaseUrl, close } = await appsOnOneDatabase(2, { RATE_LIMIT_MAX: '0' }))
+    const [one, two] = apps as [App, App]
     staff = [
       lifecycleApi(one, await addToken(one, await addStaff(one, 'ann@example.com'))),
       lifecycleApi(two, await addToken(two, await addStaff(two, 'bob@example.com'))),
@@ -34,7 +34,7 @@ describe.skipIf(!usingPostgres)('the order lifecycle under concurrency (PostgreS
   })
   afterAll(() => close?.())
 
-  const db = () => (apps[0] as FastifyInstance).db
+  const db = () => (apps[0] as App).db
   const stockOf = async (sku: string) =>
     (
       await db()
@@ -52,8 +52,7 @@ describe.skipIf(!usingPostgres)('the order lifecycle under concurrency (PostgreS
     ]
     const before = await Promise.all(items.map((i) => stockOf(i.sku)))
     const orders: string[] = []
-    for (let i = 0; i < 20; i++)
-      orders.push(await placeOrder(apps[i % 2] as FastifyInstance, items))
+    for (let i = 0; i < 20; i++) orders.push(await placeOrder(apps[i % 2] as App, items))
 
     // Every order cancelled by both at the same moment, each with the ETag they read.
     const answers = await Promise.all(
@@ -113,10 +112,8 @@ describe.skipIf(!usingPostgres)('the order lifecycle under concurrency (PostgreS
         // order statement fail its stock >= 0 check on an order the stock covered).
         await sql`update products set stock = 6 where sku = 'LMP-006'`.execute(db())
         const old: string[] = []
-        for (let i = 0; i < 10; i++)
-          old.push(await placeOrder(apps[i % 2] as FastifyInstance, lines(i)))
-        for (let i = 0; i < 3; i++)
-          old.push(await placeOrder(apps[i % 2] as FastifyInstance, scarce))
+        for (let i = 0; i < 10; i++) old.push(await placeOrder(apps[i % 2] as App, lines(i)))
+        for (let i = 0; i < 3; i++) old.push(await placeOrder(apps[i % 2] as App, scarce))
         expect(await stockOf('LMP-006')).toBe(0)
 
         // Orders one at a time (placeOrder) and in batches (the batcher's placeOrderBatch).

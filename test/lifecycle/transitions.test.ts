@@ -1,6 +1,6 @@
-import type { FastifyInstance } from 'fastify'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { App } from '../../src/app.ts'
 import { changeOrderStatus } from '../../src/lifecycle/change-order-status.ts'
 import { type OrderStatus, statuses, transitions } from '../../src/lifecycle/transitions.ts'
 import { buildTestApp, stock, type TestApp } from '../helpers/context.ts'
@@ -9,7 +9,7 @@ import { brokenInvariants } from '../helpers/reliability.ts'
 import { addStaff, addToken } from '../helpers/staff.ts'
 
 let t: TestApp
-let app: FastifyInstance
+let app: App
 let api: ReturnType<typeof lifecycleApi>
 let clerkId: number
 const stocks = stock(() => app.db)

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process'
 import { afterAll, describe, expect, it } from 'vitest'
 import { testDatabase, usingPostgres } from '../helpers/context.ts'
-import { logLines, type ServerProcess, startServer } from '../helpers/ops-server.ts'
+import { logLines, type ServerProcess, startServer } from '../helpers/server.ts'
 
 const waitFor = async (what: string, ok: () => boolean, ms = 30_000) => {
   const deadline = Date.now() + ms
@@ -48,7 +48,7 @@ describe('WEB_CONCURRENCY', () => {
       // shopper sees does).
       const servedBy = new Set<unknown>()
       for (let i = 0; i < 200 && servedBy.size < 2; i++) {
-        const res = await fetch(`${s.base}/healthz`, { headers: { connection: 'close' } })
+        const res = await fetch(`${s.url}/healthz`, { headers: { connection: 'close' } })
         expect(res.status).toBe(200)
         const id = res.headers.get('x-request-id')
         await waitFor('its log line', () =>
@@ -65,7 +65,7 @@ describe('WEB_CONCURRENCY', () => {
       await waitFor('a replacement worker', () => listening().length >= 3)
       const replacement = listening()[2]
       expect([first, second]).not.toContain(replacement)
-      expect((await fetch(`${s.base}/healthz`)).status).toBe(200)
+      expect((await fetch(`${s.url}/healthz`)).status).toBe(200)
 
       s.proc.kill('SIGTERM')
       expect(await s.exited).toEqual({ code: 0, signal: null })

@@ -1,42 +1,11 @@
 import { randomUUID } from 'node:crypto'
-import type { FastifyInstance } from 'fastify'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildApp } from '../../src/app.ts'
+
 import { loadConfig } from '../../src/config.ts'
 import { placeOrder } from '../../src/orders/place-order.ts'
 import { trustProxy } from '../../src/plugins/security.ts'
-import { customer, testDatabase, usingPostgres } from '../helpers/context.ts'
-
-interface LoggedApp {
-  app: FastifyInstance
-  /** Raw log output, one JSON line per entry. */
-  output: string[]
-  lines: () => Record<string, unknown>[]
-  close: () => Promise<void>
-}
-
-/** The real app on its own database, logging at info into an array instead of stdout. */
-async function build(env: Record<string, string> = {}): Promise<LoggedApp> {
-  const db = await testDatabase()
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', ...db.env, ...env })
-  const output: string[] = []
-  const app = await buildApp({
-    config,
-    salesFold: false,
-    logStream: { write: (s: string) => void output.push(s) },
-  })
-  await app.ready()
-  return {
-    app: app as unknown as FastifyInstance,
-    output,
-    lines: () => output.map((l) => JSON.parse(l) as Record<string, unknown>),
-    close: async () => {
-      await app.close()
-      await db.drop()
-    },
-  }
-}
+import { buildTestApp, customer, type TestApp, usingPostgres } from '../helpers/context.ts'
 
 const orderBody = (overrides: object = {}) => ({
   items: [{ sku: 'MUG-001', quantity: 1 }],
@@ -44,12 +13,12 @@ const orderBody = (overrides: object = {}) => ({
   ...overrides,
 })
 
-let t: LoggedApp
+let t: TestApp
 /** A second app, with RATE_LIMIT_MAX=0; the readiness test un-applies one of its migrations. */
-let spare: LoggedApp
+let spare: TestApp
 beforeAll(async () => {
-  t = await build({ METRICS_TOKEN: 'a-long-enough-secret-token' })
-  spare = await build({ RATE_LIMIT_MAX: '0' })
+  t = await buildTestApp({ METRICS_TOKEN: 'a-long-enough-secret-token' }, { logs: true })
+  spare = await buildTestApp({ RATE_LIMIT_MAX: '0' }, { logs: true })
 })
 afterAll(async () => {
   await t?.close()
@@ -327,7 +296,7 @@ describe('protection', () => {
   })
 
   it('rate limits orders per client address (the forwarded one behind a trusted proxy)', async () => {
-    const limited = await build({ RATE_LIMIT_MAX: '2', TRUST_PROXY: 'true' })
+    const limited = await buildTestApp({ RATE_LIMIT_MAX: '2', TRUST_PROXY: 'true' }, { logs: true })
     try {
       const order = (ip: string) =>
         limited.app.inject({
@@ -379,7 +348,7 @@ describe('protection', () => {
   })
 
   it('answers 503 with Retry-After under memory pressure, but keeps /healthz and /metrics', async () => {
-    const pressed = await build({ MAX_HEAP_USED_MB: '1' })
+    const pressed = await buildTestApp({ MAX_HEAP_USED_MB: '1' }, { logs: true })
     try {
       // under-pressure samples the heap once a second.
       let res = await pressed.app.inject('/')

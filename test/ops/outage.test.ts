@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net'
-import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildApp } from '../../src/app.ts'
+import { type App, buildApp } from '../../src/app.ts'
 import { loadConfig } from '../../src/config.ts'
 import { customer, testDatabase, usingPostgres } from '../helpers/context.ts'
 
@@ -66,7 +65,7 @@ class FlakyProxy {
 describe.skipIf(!usingPostgres)(
   'when PostgreSQL goes away (PostgreSQL only: a proxy cuts it)',
   () => {
-    let app: FastifyInstance
+    let app: App
     let proxy: FlakyProxy
     let drop: () => Promise<void>
 
@@ -84,7 +83,7 @@ describe.skipIf(!usingPostgres)(
         FOLD_INTERVAL_MS: '100',
         RATE_LIMIT_MAX: '0',
       })
-      app = (await buildApp({ config, salesFold: true })) as unknown as FastifyInstance
+      app = await buildApp({ config, salesFold: true })
       await app.ready()
     })
     afterAll(async () => {

@@ -6,7 +6,7 @@ import { sql } from 'kysely'
 import { afterAll, describe, expect, it } from 'vitest'
 import { connect } from '../../src/db/connect.ts'
 import { customer, testDatabase } from '../helpers/context.ts'
-import { logLines, startServer } from '../helpers/ops-server.ts'
+import { logLines, startServer } from '../helpers/server.ts'
 
 const skus = ['MUG-001', 'TEE-002', 'CAP-003', 'BAG-004', 'BTL-005']
 
@@ -49,7 +49,7 @@ describe('graceful shutdown', () => {
         const quantity = 1 + (n % 3)
         try {
           const res = viaForm
-            ? await fetch(`${server.base}/orders`, {
+            ? await fetch(`${server.url}/orders`, {
                 method: 'POST',
                 redirect: 'manual',
                 headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -60,7 +60,7 @@ describe('graceful shutdown', () => {
                   idempotencyKey: randomUUID(),
                 }),
               })
-            : await fetch(`${server.base}/api/orders`, {
+            : await fetch(`${server.url}/api/orders`, {
                 method: 'POST',
                 headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
                 body: JSON.stringify({ items: [{ sku, quantity }], customer }),

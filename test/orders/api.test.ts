@@ -7,7 +7,7 @@ let t: TestApp
 beforeAll(async () => {
   t = await buildTestApp()
 })
-afterAll(() => t.close())
+afterAll(() => t?.close())
 
 const post = (body: unknown, key: string | null = randomUUID()) =>
   t.app.inject({

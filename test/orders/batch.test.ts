@@ -18,7 +18,7 @@ beforeAll(async () => {
     buildTestApp({ ORDER_BATCH_MAX: '1' }),
   ])
 })
-afterAll(() => Promise.all([t.close(), single.close()]))
+afterAll(() => Promise.all([t?.close(), single?.close()]))
 
 const { set: setStock, of: stockOf } = stock(() => t.app.db)
 const request = (items: OrderRequest['items'], key = randomUUID()): OrderRequest => ({

@@ -7,7 +7,7 @@ let t: TestApp
 beforeAll(async () => {
   t = await buildTestApp({ DATABASE_POOL_SIZE: '20' })
 })
-afterAll(() => t.close())
+afterAll(() => t?.close())
 
 const { set: setStock, of: stockOf } = stock(() => t.app.db)
 const linesOf = async (sku: string) =>

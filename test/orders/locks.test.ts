@@ -14,12 +14,8 @@ import {
   testDatabase,
   usingPostgres,
 } from '../helpers/context.ts'
-import {
-  brokenInvariants,
-  orderCustomer,
-  type ServerProcess,
-  startServer,
-} from '../helpers/reliability.ts'
+import { brokenInvariants, orderCustomer } from '../helpers/reliability.ts'
+import { type ServerProcess, startServer } from '../helpers/server.ts'
 
 // Lock cycles need two sessions at once: an in-memory PGlite has one.
 describe.skipIf(!usingPostgres)(

@@ -7,7 +7,7 @@ let t: TestApp
 beforeAll(async () => {
   t = await buildTestApp()
 })
-afterAll(() => t.close())
+afterAll(() => t?.close())
 
 const html = { accept: 'text/html' }
 const form = (fields: Record<string, string | number> = {}) => ({

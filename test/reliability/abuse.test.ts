@@ -1,8 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto'
-import type { FastifyInstance } from 'fastify'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { buildApp } from '../../src/app.ts'
+import { type App, buildApp } from '../../src/app.ts'
 import { loadConfig } from '../../src/config.ts'
 import { placeOrder } from '../../src/orders/place-order.ts'
 import { buildTestApp, type TestApp, testDatabase } from '../helpers/context.ts'
@@ -256,7 +255,7 @@ describe('the rate limit on orders (RATE_LIMIT_MAX=5)', () => {
 })
 
 describe('security headers and internal errors', () => {
-  let app: FastifyInstance
+  let app: App
   let drop: () => Promise<void>
   beforeAll(async () => {
     const database = await testDatabase()
@@ -280,7 +279,7 @@ describe('security headers and internal errors', () => {
       return none.deep.x
     })
     await built.ready()
-    app = built as unknown as FastifyInstance
+    app = built
   })
   afterAll(async () => {
     await app?.close()

@@ -9,12 +9,11 @@ import {
   apiOrder,
   brokenInvariants,
   formOrder,
-  type ServerProcess,
   sleep,
   soak,
-  startServer,
   timeLimit,
 } from '../helpers/reliability.ts'
+import { type ServerProcess, startServer } from '../helpers/server.ts'
 
 // Soak runs (SOAK=1, RELIABILITY_RUNS) take longer than the default 30 s.
 vi.setConfig({ testTimeout: timeLimit })
@@ -97,7 +96,12 @@ describe.skipIf(!usingPostgres)(
     let drop: () => Promise<void>
     let db: Kysely<Database>
     let server: ServerProcess | undefined
-    const env = () => ({ DATABASE_URL: databaseUrl, RATE_LIMIT_MAX: '0', FOLD_INTERVAL_MS: '100' })
+    const env = () => ({
+      DATABASE_URL: databaseUrl,
+      LOG_LEVEL: 'warn',
+      RATE_LIMIT_MAX: '0',
+      FOLD_INTERVAL_MS: '100',
+    })
 
     beforeAll(async () => {
       const database = await testDatabase()

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto'
-import type { FastifyInstance } from 'fastify'
 import type { Kysely } from 'kysely'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { buildApp } from '../../src/app.ts'
+import { type App, buildApp } from '../../src/app.ts'
 import { loadConfig } from '../../src/config.ts'
 import { connect } from '../../src/db/connect.ts'
 import type { Database } from '../../src/db/schema.ts'
@@ -44,7 +43,7 @@ const fastMs = 4000
 describe.skipIf(!usingPostgres)(
   'database outages (PostgreSQL only, through a breakable proxy)',
   () => {
-    let app: FastifyInstance
+    let app: App
     let direct: Kysely<Database>
     let proxy: Awaited<ReturnType<typeof faultyProxy>>
     let drop: () => Promise<void>
@@ -71,7 +70,7 @@ describe.skipIf(!usingPostgres)(
         DATABASE_STATEMENT_TIMEOUT_MS: '1500',
         FOLD_INTERVAL_MS: '50',
       })
-      app = (await buildApp({ config, salesFold: true })) as unknown as FastifyInstance
+      app = await buildApp({ config, salesFold: true })
       await app.ready()
       direct = connect({ databaseUrl: real.toString(), dataDir: 'unused', poolSize: 2 })
     })

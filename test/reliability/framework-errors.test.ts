@@ -1,7 +1,6 @@
 import net from 'node:net'
-import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildApp } from '../../src/app.ts'
+import { type App, buildApp } from '../../src/app.ts'
 import { loadConfig } from '../../src/config.ts'
 import { customer, testDatabase } from '../helpers/context.ts'
 import { inhumaneMessage, pageMessages } from '../helpers/reliability.ts'
@@ -17,7 +16,7 @@ interface RawResponse {
   body: string
 }
 
-let app: FastifyInstance
+let app: App
 let port = 0
 let drop: () => Promise<void>
 const logged: string[] = []
@@ -26,12 +25,11 @@ beforeAll(async () => {
   const db = await testDatabase()
   drop = db.drop
   const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', ...db.env })
-  const built = await buildApp({
+  app = await buildApp({
     config,
     salesFold: false,
     logStream: { write: (line: string) => void logged.push(line) },
   })
-  app = built as unknown as FastifyInstance
   await app.listen({ port: 0, host: '127.0.0.1' })
   const address = app.server.address()
   port = typeof address === 'object' && address ? address.port : 0

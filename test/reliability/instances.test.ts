@@ -1,16 +1,9 @@
 import { randomUUID } from 'node:crypto'
-import type { FastifyInstance } from 'fastify'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { usingPostgres } from '../helpers/context.ts'
-import {
-  apiOrder,
-  brokenInvariants,
-  formOrder,
-  soak,
-  timeLimit,
-  twoAppsOneDatabase,
-} from '../helpers/reliability.ts'
+import type { App } from '../../src/app.ts'
+import { appsOnOneDatabase, usingPostgres } from '../helpers/context.ts'
+import { apiOrder, brokenInvariants, formOrder, soak, timeLimit } from '../helpers/reliability.ts'
 
 // Soak runs (SOAK=1, RELIABILITY_RUNS) take longer than the default 30 s.
 vi.setConfig({ testTimeout: timeLimit })
@@ -23,10 +16,13 @@ const conflictKeys = soak ? 200 : 30
 describe.skipIf(!usingPostgres)(
   'two instances on one database under duplicate submissions (PostgreSQL only)',
   () => {
-    let apps: FastifyInstance[]
+    let apps: App[]
     let close: () => Promise<void>
     beforeAll(async () => {
-      ;({ apps, close } = await twoAppsOneDatabase({ FOLD_INTERVAL_MS: '20' }))
+      ;({ apps, close } = await appsOnOneDatabase(2, {
+        RATE_LIMIT_MAX: '0',
+        FOLD_INTERVAL_MS: '20',
+      }))
     })
     afterAll(() => close?.())
 
@@ -36,13 +32,13 @@ describe.skipIf(!usingPostgres)(
           await sql<{
             n: string
           }>`select count(*) as n from orders where idempotency_key like ${`${prefix}%`}`.execute(
-            (apps[0] as FastifyInstance).db,
+            (apps[0] as App).db,
           )
         ).rows[0]?.n,
       )
 
     it(`creates each order once when every API request is sent twice to each instance at once (${apiKeys} keys)`, async () => {
-      const [a, b] = apps as [FastifyInstance, FastifyInstance]
+      const [a, b] = apps as [App, App]
       const keys = Array.from({ length: apiKeys }, () => randomUUID())
       const byKey = new Map<string, { status: number; orderNumber: string }[]>()
       // Waves of 25 keys, four copies each: 100 requests in flight across the two instances.
@@ -70,7 +66,7 @@ describe.skipIf(!usingPostgres)(
     })
 
     it(`redirects every copy of a form posted twice to each instance to one order (${formKeys} forms)`, async () => {
-      const [a, b] = apps as [FastifyInstance, FastifyInstance]
+      const [a, b] = apps as [App, App]
       const before = await countOrders('form:')
       const locations: Set<unknown>[] = []
       // Waves of 25 forms, four copies each, as for the API: 100 requests in flight.
@@ -100,7 +96,7 @@ describe.skipIf(!usingPostgres)(
     })
 
     it(`lets one of two different bodies under one key through, and refuses the other with 422 (${conflictKeys} keys)`, async () => {
-      const [a, b] = apps as [FastifyInstance, FastifyInstance]
+      const [a, b] = apps as [App, App]
       const before = await countOrders('api:')
       for (let i = 0; i < conflictKeys; i++) {
         const key = randomUUID()
@@ -109,7 +105,7 @@ describe.skipIf(!usingPostgres)(
             [a, apiOrder(i)],
             [b, apiOrder(i + 1)],
           ].map(([app, payload]) =>
-            (app as FastifyInstance).inject({
+            (app as App).inject({
               method: 'POST',
               url: '/api/orders',
               headers: { 'idempotency-key': key },
@@ -123,7 +119,7 @@ describe.skipIf(!usingPostgres)(
     })
 
     it('holds every invariant afterwards: stock taken once per order, totals, aggregates', async () => {
-      const db = (apps[0] as FastifyInstance).db
+      const db = (apps[0] as App).db
       const stock = await sql<{ left: string }>`select sum(stock) as left from products`.execute(db)
       expect(Number(stock.rows[0]?.left)).toBeGreaterThan(0)
       expect(await brokenInvariants(db)).toEqual([])

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto'
-import type { FastifyInstance } from 'fastify'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildApp } from '../../src/app.ts'
+import { type App, buildApp } from '../../src/app.ts'
 import { loadConfig } from '../../src/config.ts'
 import { asError, createLogger, serializeError } from '../../src/plugins/logging.ts'
 import { customer, testDatabase, usingPostgres } from '../helpers/context.ts'
@@ -98,7 +97,7 @@ describe('the suite-wide check (test/helpers/log-check-setup.ts)', () => {
 })
 
 describe.skipIf(!usingPostgres)('products locked past the statement timeout (PostgreSQL)', () => {
-  let app: FastifyInstance
+  let app: App
   let drop: () => Promise<void>
   let url: string
   const logged: string[] = []
@@ -114,12 +113,11 @@ describe.skipIf(!usingPostgres)('products locked past the statement timeout (Pos
       RATE_LIMIT_MAX: '0',
       ...db.env,
     })
-    const built = await buildApp({
+    app = await buildApp({
       config,
       salesFold: false,
       logStream: { write: (line: string) => void logged.push(line) },
     })
-    app = built as unknown as FastifyInstance
     await app.ready()
   })
   afterAll(async () => {

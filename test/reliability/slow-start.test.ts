@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../../src/app.ts'
 import { loadConfig } from '../../src/config.ts'
 import { customer, testDatabase, usingPostgres } from '../helpers/context.ts'
-import { logLines, type ServerProcess, startServer } from '../helpers/ops-server.ts'
+import { logLines, type ServerProcess, startServer } from '../helpers/server.ts'
 
 // Issue 13, item 6: a slow machine is not a broken one. Nothing in start-up fails for taking
 // its time; the first start on the embedded database says what it does; a first start killed
@@ -87,14 +87,14 @@ describe('the embedded database, first start', { timeout: 400_000 }, () => {
     )
     expect(messages(second)).toContain('embedded database created')
     expect(existsSync(path.join(dataDir, '.creating'))).toBe(false)
-    const orderNumber = await placeOrder(second.base)
+    const orderNumber = await placeOrder(second.url)
     second.proc.kill('SIGTERM')
     expect((await second.exited).code).toBe(0)
 
     // Later starts use the database as it is: no "creating" line, the order still there.
     const third = await start(dataDir, true)
     expect(messages(third).some((m) => /creat/.test(m))).toBe(false)
-    expect((await fetch(`${third.base}/api/orders/${orderNumber}`)).status).toBe(200)
+    expect((await fetch(`${third.url}/api/orders/${orderNumber}`)).status).toBe(200)
     third.proc.kill('SIGTERM')
     expect((await third.exited).code).toBe(0)
   })
@@ -112,7 +112,7 @@ describe('the embedded database, first start', { timeout: 400_000 }, () => {
     first.proc.kill('SIGKILL')
     await first.exited
     const second = await start(dataDir, true)
-    await placeOrder(second.base)
+    await placeOrder(second.url)
     second.proc.kill('SIGTERM')
     expect((await second.exited).code).toBe(0)
   })

@@ -2,9 +2,8 @@ import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildApp } from '../../src/app.ts'
+import { type App, buildApp } from '../../src/app.ts'
 import { loadConfig } from '../../src/config.ts'
 import { connect } from '../../src/db/connect.ts'
 import { testDatabase, usingPostgres } from '../helpers/context.ts'
@@ -54,12 +53,12 @@ function staff(args: string[], extra: Record<string, string> = {}, stdin?: strin
 }
 
 /** Runs `fn` against the app on the same database, then closes it (the embedded one frees). */
-async function withApp<T>(fn: (app: FastifyInstance) => Promise<T>): Promise<T> {
+async function withApp<T>(fn: (app: App) => Promise<T>): Promise<T> {
   const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', ...env })
   const app = await buildApp({ config, salesFold: false })
   try {
     await app.ready()
-    return await fn(app as unknown as FastifyInstance)
+    return await fn(app)
   } finally {
     await app.close()
   }
@@ -184,7 +183,7 @@ describe('the first admin from ADMIN_EMAIL and ADMIN_PASSWORD', () => {
       expect(await admins()).toEqual([{ email: 'root@example.com' }])
       expect(
         (
-          await postSignIn(app as unknown as FastifyInstance, {
+          await postSignIn(app, {
             email: 'root@example.com',
             password,
           })

@@ -1,6 +1,5 @@
-import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { buildApp } from '../../src/app.ts'
+import { type App, buildApp } from '../../src/app.ts'
 import { loadConfig } from '../../src/config.ts'
 import { testDatabase } from '../helpers/context.ts'
 import {
@@ -14,7 +13,7 @@ import {
 } from '../helpers/staff.ts'
 
 const logged: string[] = []
-let app: FastifyInstance
+let app: App
 let drop: () => Promise<void>
 const adminPassword = 'first admin password from the environment'
 
@@ -34,7 +33,7 @@ beforeAll(async () => {
     logStream: { write: (line: string) => void logged.push(line) },
   })
   await built.ready()
-  app = built as unknown as FastifyInstance
+  app = built
 })
 afterAll(async () => {
   await app?.close()

@@ -1,6 +1,6 @@
-import type { FastifyInstance, HTTPMethods } from 'fastify'
+import type { HTTPMethods } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildApp } from '../../src/app.ts'
+import { type App, buildApp } from '../../src/app.ts'
 import { loadConfig } from '../../src/config.ts'
 import { isAdminRoute, signInPath } from '../../src/staff/access.ts'
 import { testDatabase } from '../helpers/context.ts'
@@ -10,7 +10,7 @@ import { addStaff, addToken, form, formHeaders, signIn } from '../helpers/staff.
  * Every route Fastify has registered, read from its own router (printRoutes), not from the
  * guard's list: a route the guard never saw (registered before it, or around it) shows here.
  */
-function registeredRoutes(app: FastifyInstance): { method: HTTPMethods; url: string }[] {
+function registeredRoutes(app: App): { method: HTTPMethods; url: string }[] {
   const routes: { method: HTTPMethods; url: string }[] = []
   const paths: string[] = [] // the full path at each depth of the printed tree
   for (const line of app.printRoutes({ commonPrefix: false }).split('\n')) {
@@ -30,7 +30,7 @@ function registeredRoutes(app: FastifyInstance): { method: HTTPMethods; url: str
 /** A URL that reaches the route: each parameter or wildcard filled in. */
 const concrete = (url: string) => url.replace(/:[^/]+/g, 'x').replace(/\*$/, 'x')
 
-let app: FastifyInstance
+let app: App
 let drop: () => Promise<void>
 let clerkId: number
 
@@ -52,7 +52,7 @@ beforeAll(async () => {
   built.post('/admin/staff-accounts', { config: { access: 'admin' } }, ok)
   built.get('/api/admin/staff-accounts', { config: { access: 'admin' } }, ok)
   await built.ready()
-  app = built as unknown as FastifyInstance
+  app = built
   clerkId = await addStaff(app, 'clerk@example.com', 'staff')
   await addStaff(app, 'boss@example.com', 'admin')
 })

@@ -40,7 +40,9 @@ describe('helmet headers captured once', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   })
-  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  afterAll(async () => {
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()))
+  })
 
   const requests: [string, RequestInit][] = [
     ['/', {}],

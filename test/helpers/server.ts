@@ -1,0 +1,117 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import net from 'node:net'
+import { fileURLToPath } from 'node:url'
+import { scanLog } from './log-check.ts'
+
+/** A free TCP port on 127.0.0.1: free now, for the caller to bind right after. */
+export async function freePort(): Promise<number> {
+  const server = net.createServer()
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', resolve)
+  })
+  const { port } = server.address() as net.AddressInfo
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+// The Node the npm scripts run (24, which strips types), whichever Node runs the tests.
+const nodeBin = fileURLToPath(new URL('../../node_modules/.bin/node', import.meta.url))
+const serverEntry = fileURLToPath(new URL('../../src/server.ts', import.meta.url))
+
+export interface ServerProcess {
+  proc: ChildProcess
+  /** `http://127.0.0.1:<port>`. */
+  url: string
+  /** Every stdout line so far (each one is checked by log-check.ts as it comes). */
+  stdout: string[]
+  stderr: string[]
+  /** stdout, then stderr, so far: to explain a failure. */
+  output: () => string
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+  /** Sends `signal` (SIGKILL by default) unless it has exited; resolves to its exit code (null when a signal ended it). */
+  kill: (signal?: NodeJS.Signals) => Promise<number | null>
+}
+
+/**
+ * `node src/server.ts` as production runs it (NODE_ENV=production, so the log level is the
+ * production default unless `env` sets LOG_LEVEL), on 127.0.0.1 and a free port, with `env` on
+ * top. Waits until `GET ready` answers 2xx (`ready: false`: does not wait), for up to
+ * `timeoutMs`: a start on a busy 2-core box (other test files running) can take a minute.
+ * Throws, with the server's stderr, when it exits first or is not ready in time (then killed).
+ */
+export async function startServer(
+  env: Record<string, string>,
+  { ready = '/readyz', timeoutMs = 150_000 }: { ready?: string | false; timeoutMs?: number } = {},
+): Promise<ServerProcess> {
+  const port = await freePort()
+  const proc = spawn(nodeBin, [serverEntry], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'production',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const stdout: string[] = []
+  const stderr: string[] = []
+  const collect = (into: string[]) => {
+    let rest = ''
+    return (chunk: Buffer) => {
+      const parts = (rest + chunk.toString()).split('\n')
+      rest = parts.pop() ?? ''
+      for (const line of parts) scanLog(line, 'node src/server.ts')
+      into.push(...parts)
+    }
+  }
+  proc.stdout?.on('data', collect(stdout))
+  proc.stderr?.on('data', collect(stderr))
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.once('exit', (code, signal) => resolve({ code, signal })),
+  )
+  const url = `http://127.0.0.1:${port}`
+  const output = () => [...stdout, ...stderr].join('\n')
+  if (ready) {
+    const deadline = Date.now() + timeoutMs
+    let gone = false
+    void exited.then(() => (gone = true))
+    for (;;) {
+      if (gone) throw new Error(`server exited before it was ready: ${output().slice(-20_000)}`)
+      if (Date.now() > deadline) {
+        proc.kill('SIGKILL')
+        throw new Error(`server not ready within ${timeoutMs} ms: ${output().slice(-20_000)}`)
+      }
+      const ok = await fetch(`${url}${ready}`).then(
+        (r) => r.ok,
+        () => false,
+      )
+      if (ok) break
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  }
+  return {
+    proc,
+    url,
+    stdout,
+    stderr,
+    output,
+    exited,
+    kill: async (signal = 'SIGKILL') => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal)
+      return (await exited).code
+    },
+  }
+}
+
+/** JSON log lines (anything else on stdout is skipped). */
+export function logLines(lines: string[]): Record<string, unknown>[] {
+  return lines.flatMap((l) => {
+    try {
+      return [JSON.parse(l) as Record<string, unknown>]
+    } catch {
+      return []
+    }
+  })
+}
