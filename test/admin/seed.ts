@@ -23,7 +23,7 @@ export async function insertOrders(
     select 'Z' || substr(h, 1, 4) || '-' || substr(h, 5, 5), 'seed:' || h, 'x', 'Customer ' || g,
            'c' || g || '-' || ${offset}::int || '@example.com', '1 Main St', 'Austin',
            (${seedStates}::text[])[1 + g % 10], '78701', (${seedStatuses}::text[])[1 + g % 5],
-           1000 + g, ${start.toISOString()}::timestamptz + g * ${stepMs}::int * interval '1 millisecond',
+           1000 + g, ${start.toISOString()}::timestamptz + interval '1 millisecond' * (g::bigint * ${stepMs}::int),
            case when g % 5 in (2, 3) then 'UPS' end, case when g % 5 in (2, 3) then '1Z' || g end
     from (select g, upper(lpad(to_hex(g + ${offset}::int), 9, '0')) as h
           from generate_series(1, ${n}::int) g) s
