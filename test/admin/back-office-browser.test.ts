@@ -1,0 +1,90 @@
+import { mkdirSync } from 'node:fs'
+import type { Browser } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { chromiumAvailable, launchChromium, listen } from '../helpers/browser.ts'
+import { buildTestApp, type TestApp } from '../helpers/context.ts'
+import { addStaff, password } from '../helpers/staff.ts'
+
+describe.skipIf(!chromiumAvailable)('the back office in a real browser', () => {
+  let t: TestApp
+  let browser: Browser
+  let baseUrl: string
+
+  beforeAll(async () => {
+    t = await buildTestApp()
+    await addStaff(t.app, 'dispatch@example.com')
+    baseUrl = await listen(t)
+    browser = await launchChromium()
+  })
+  afterAll(async () => {
+    await browser?.close()
+    await t?.close()
+  })
+
+  it('a shopper orders; staff find the order, pack and ship it; the shopper sees the tracking number', async () => {
+    // The shopper, in a browser context of their own.
+    const shopper = await browser.newContext()
+    const shop = await shopper.newPage()
+    await shop.goto(`${baseUrl}/`)
+    await shop.getByRole('radio', { name: /Wool Blanket/ }).check()
+    await shop.getByLabel('Quantity', { exact: true }).fill('1')
+    await shop.getByLabel('Full name', { exact: true }).fill('Katherine Johnson')
+    await shop.getByLabel('E-mail', { exact: true }).fill('katherine@example.com')
+    await shop.getByLabel('Street address', { exact: true }).fill('1 Langley Blvd')
+    await shop.getByLabel('City', { exact: true }).fill('Hampton')
+    await shop.getByLabel('State', { exact: true }).selectOption('VA')
+    await shop.getByLabel('ZIP code', { exact: true }).fill('23681')
+    await shop.getByRole('button', { name: 'Place order' }).click()
+    await shop.waitForURL(/\/orders\/[0-9A-Z]{5}-[0-9A-Z]{5}$/)
+    const orderNumber = shop.url().split('/').pop() as string
+    expect(await shop.textContent('.order-status')).toBe('placed')
+
+    // Staff, in another: sent to the sign-in, then back to the list.
+    const staff = await browser.newContext()
+    const office = await staff.newPage()
+    await office.goto(`${baseUrl}/admin/orders`)
+    await office.waitForURL(/\/admin\/login/)
+    await office.getByLabel('E-mail').fill('dispatch@example.com')
+    await office.getByLabel('Password').fill(password)
+    await office.getByRole('button', { name: 'Sign in' }).click()
+    await office.waitForURL(`${baseUrl}/admin/orders`)
+
+    // Found by its number as a person might type it: lower case, no dash.
+    await office
+      .getByLabel('Order number or e-mail')
+      .fill(orderNumber.replace('-', '').toLowerCase())
+    await office.getByRole('button', { name: 'Find orders' }).click()
+    await office.waitForURL(/\/admin\/orders\?/)
+    const found = office.getByRole('link', { name: orderNumber })
+    await expect(found.count()).resolves.toBe(1)
+    await found.click()
+    await office.waitForURL(`${baseUrl}/admin/orders/${orderNumber}`)
+    expect(await office.textContent('main')).toContain('Katherine Johnson')
+
+    await office.getByRole('button', { name: 'Mark packed' }).click()
+    await office.waitForURL(`${baseUrl}/admin/orders/${orderNumber}`)
+    expect(await office.textContent('.order-status')).toBe('packed')
+
+    await office.getByLabel('Carrier').fill('UPS')
+    await office.getByLabel('Tracking number').fill('1Z999AA10123456784')
+    await office.getByRole('button', { name: 'Ship' }).click()
+    await office.waitForURL(`${baseUrl}/admin/orders/${orderNumber}`)
+    expect(await office.textContent('.order-status')).toBe('shipped')
+    const history = (await office.textContent('table.history')) ?? ''
+    expect(history).toContain('packed → shipped')
+    expect(history).toContain('dispatch@example.com')
+    mkdirSync('test-results', { recursive: true })
+    await office.screenshot({ path: 'test-results/admin-order.png', fullPage: true })
+
+    // The shopper reloads the confirmation.
+    await shop.reload()
+    expect(await shop.textContent('.order-status')).toBe('shipped')
+    expect(await shop.textContent('.tracking-number')).toBe('1Z999AA10123456784')
+    expect(await shop.textContent('main')).toContain('Shipped with UPS')
+    await shop.screenshot({ path: 'test-results/confirmation-shipped.png', fullPage: true })
+    await office.goto(`${baseUrl}/admin/orders`)
+    await office.screenshot({ path: 'test-results/admin-orders.png', fullPage: true })
+    await shopper.close()
+    await staff.close()
+  })
+})
