@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto'
+import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { placeOrderBatch } from '../../src/orders/place-order-batch.ts'
 import type { OrderRequest } from '../../src/orders/schemas.ts'
-import { buildTestApp, customer, stock, type TestApp } from '../helpers/context.ts'
+import { buildTestApp, customer, stock, type TestApp, usingPostgres } from '../helpers/context.ts'
 import { placeOrder } from '../helpers/lifecycle.ts'
 import { addStaff, addToken } from '../helpers/staff.ts'
 
@@ -193,5 +194,65 @@ describe('a product off sale', () => {
     ])
     expect(await stockOf.of('KNF-008')).toBe(knives)
     await api('PATCH', '/api/admin/products/KNF-008', { onSale: true })
+  })
+})
+
+// An order that waits on the product's row lock while a change to it commits must see the
+// change: the order statements read price and on_sale from the row they lock.
+describe.skipIf(!usingPostgres)('a change committed while an order waits (PostgreSQL only)', () => {
+  async function whileLocked(change: string, during: () => Promise<unknown>) {
+    const other = new pg.Client({ connectionString: t.config.DATABASE_URL })
+    await other.connect()
+    try {
+      await other.query('begin')
+      await other.query(change)
+      const pending = during()
+      // Long enough for the order to reach the lock and wait on it.
+      await new Promise((r) => setTimeout(r, 300))
+      await other.query('commit')
+      return await pending
+    } finally {
+      await other.end()
+    }
+  }
+
+  const order = (sku: string) =>
+    t.app.inject({
+      method: 'POST',
+      url: '/api/orders',
+      headers: { 'idempotency-key': randomUUID() },
+      payload: { items: [{ sku, quantity: 1 }], customer },
+    })
+
+  it('an order waiting on the row is refused once the product went off sale', async () => {
+    const res = (await whileLocked(
+      "update products set on_sale = false where sku = 'PRS-012'",
+      () => order('PRS-012'),
+    )) as Awaited<ReturnType<typeof order>>
+    expect(res.statusCode).toBe(400)
+    expect(res.json().message).toContain('PRS-012')
+    await api('PATCH', '/api/admin/products/PRS-012', { onSale: true })
+  })
+
+  it('an order waiting on the row captures the price committed meanwhile', async () => {
+    const res = (await whileLocked(
+      "update products set price_cents = 5555 where sku = 'CHR-014'",
+      () => order('CHR-014'),
+    )) as Awaited<ReturnType<typeof order>>
+    expect(res.statusCode).toBe(201)
+    expect(res.json().items[0].unitPriceCents).toBe(5555)
+  })
+})
+
+describe('the OpenAPI document', () => {
+  it('describes the product routes for staff with the staffToken scheme', async () => {
+    const doc = (await t.app.inject('/openapi.json')).json()
+    for (const [path, method] of [
+      ['/api/admin/products', 'get'],
+      ['/api/admin/products/{sku}/restock', 'post'],
+      ['/api/admin/products/{sku}', 'patch'],
+    ] as const) {
+      expect(doc.paths[path]?.[method]?.security, `${method} ${path}`).toEqual([{ staffToken: [] }])
+    }
   })
 })
