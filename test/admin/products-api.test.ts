@@ -16,7 +16,7 @@ beforeAll(async () => {
   // The products are staff work: a member without the admin role does all of it.
   token = await addToken(t.app, await addStaff(t.app, 'clerk@example.com', 'staff'))
 })
-afterAll(() => t.close())
+afterAll(() => t?.close())
 
 const api = (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: unknown, auth = true) =>
   t.app.inject({

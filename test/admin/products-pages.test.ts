@@ -13,7 +13,7 @@ beforeAll(async () => {
   await addStaff(t.app, 'clerk@example.com', 'staff')
   session = await signIn(t.app, 'clerk@example.com')
 })
-afterAll(() => t.close())
+afterAll(() => t?.close())
 
 const post = (url: string, fields: Record<string, string>, csrf: string | null = session.csrf) =>
   t.app.inject({
