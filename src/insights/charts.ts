@@ -61,12 +61,12 @@ export type MapInput = Pick<StateSummary, 'state' | 'units' | 'topProduct'> & { 
 /** The map for one overview's states: the precomputed shapes, each with its shade and title. */
 export function mapView(overviewStates: readonly MapInput[], measure: MapMeasure) {
   const { word, none } = measureWords[measure]
-  const valueOf = (s: MapInput | undefined) => (measure === 'orders' ? s?.orders : s?.units) ?? 0
+  const measured = (s: MapInput | undefined) => (measure === 'orders' ? s?.orders : s?.units) ?? 0
   const byCode = new Map(overviewStates.map((s) => [s.state, s]))
-  const breaks = shadeBreaks(overviewStates.map(valueOf))
+  const breaks = shadeBreaks(overviewStates.map(measured))
   const states: MapState[] = usMap.states.map((shape) => {
     const s = byCode.get(shape.code)
-    const value = valueOf(s)
+    const value = measured(s)
     const best = s?.topProduct ? `best seller: ${s.topProduct.name}` : 'no best seller yet'
     return {
       code: shape.code,
