@@ -80,3 +80,25 @@ export async function* orderCsv(
     after = keyOf(last)
   }
 }
+
+/**
+ * `chunks` with its first `count` chunks read now: awaits them (rejecting with whatever the
+ * generator throws meanwhile, e.g. the first statement's database error) and returns a
+ * generator that yields them, then the rest as `chunks` makes them.
+ */
+export async function startedEarly<T>(
+  chunks: AsyncGenerator<T>,
+  count: number,
+): Promise<AsyncGenerator<T>> {
+  const read: T[] = []
+  let done = false
+  while (read.length < count && !done) {
+    const next = await chunks.next()
+    if (next.done) done = true
+    else read.push(next.value)
+  }
+  return (async function* () {
+    yield* read
+    if (!done) yield* chunks
+  })()
+}

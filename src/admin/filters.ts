@@ -41,12 +41,27 @@ export type ParsedQuery =
 const day = /^\d{4}-\d{2}-\d{2}$/
 const validNumber = new RegExp(orderNumberPattern)
 
-/** `2026-11-29` as the instant its day starts (UTC), or undefined when it is no real day. */
+/**
+ * The days a date filter may name: `to` becomes the start of the next day, and an instant past
+ * 9999-12-31 is written `+010000-…`, which PostgreSQL refuses ("time zone displacement out of
+ * range"), so both ends stay well inside four-digit years. No order predates 1970.
+ */
+export const firstDay = '1970-01-01'
+export const lastDay = '9998-12-31'
+
+/**
+ * `2026-11-29` as the instant its day starts (UTC), or undefined when it is not `YYYY-MM-DD`,
+ * no real day, or outside firstDay..lastDay.
+ */
 function dayStart(text: string): Date | undefined {
-  if (!day.test(text)) return undefined
+  if (!day.test(text) || text < firstDay || text > lastDay) return undefined
   const date = new Date(`${text}T00:00:00Z`)
   return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(text) ? date : undefined
 }
+
+/** The sentence for a date filter that is no day it takes, naming the field (`From`, `To`). */
+const badDay = (field: string) =>
+  `${field} must be a day written as YYYY-MM-DD, like 2026-11-29, from ${firstDay} to ${lastDay}.`
 
 /** A blank form field is a filter not set (a GET form sends every field). */
 const given = (value: string | undefined) => {
@@ -63,7 +78,8 @@ function search(q: string): Pick<OrderFilters, 'orderNumber' | 'email'> | undefi
 /**
  * Reads the list's query string into filters and the key to start after. Refuses (with the
  * sentence a person reads; the routes answer 400) an unknown status or state, a day that is not
- * `YYYY-MM-DD` or not a real day, `from` after `to`, a search that is neither an order number nor
+ * `YYYY-MM-DD`, not a real day or outside firstDay..lastDay (the sentence names `From` or
+ * `To`), `from` after `to`, a search that is neither an order number nor
  * an e-mail, and a cursor this service did not make.
  */
 export function parseListQuery(query: ListQuery): ParsedQuery {
@@ -87,9 +103,8 @@ export function parseListQuery(query: ListQuery): ParsedQuery {
   const to = given(query.to)
   const fromDay = from === undefined ? undefined : dayStart(from)
   const toDay = to === undefined ? undefined : dayStart(to)
-  if ((from !== undefined && !fromDay) || (to !== undefined && !toDay)) {
-    return { ok: false, message: 'Dates must be days written as YYYY-MM-DD, like 2026-11-29.' }
-  }
+  if (from !== undefined && !fromDay) return { ok: false, message: badDay('From') }
+  if (to !== undefined && !toDay) return { ok: false, message: badDay('To') }
   if (fromDay && toDay && fromDay > toDay) {
     return { ok: false, message: 'The first day comes after the last one.' }
   }

@@ -8,7 +8,7 @@ import { type OrderStatus, statuses, transitions } from '../lifecycle/transition
 import { normalizeOrderNumber } from '../orders/order-number.ts'
 import { sendError } from '../plugins/errors.ts'
 import { describe, fieldName } from '../validation.ts'
-import { orderCsv } from './csv.ts'
+import { orderCsv, startedEarly } from './csv.ts'
 import { encodeCursor } from './cursor.ts'
 import { filterParams, parseListQuery } from './filters.ts'
 import { listOrders } from './queries.ts'
@@ -70,13 +70,18 @@ const adminOrderPages: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const parsed = parseListQuery({ ...request.query, cursor: undefined })
       if (!parsed.ok) return sendError(request, reply, 400, parsed.message)
+      // The header and the first batch are read before the first byte goes out, so a database
+      // that fails at once is a 5xx, not a 200 cut short; a failure after that (a later batch)
+      // errors the stream, and Fastify then destroys the socket: the client sees a broken
+      // chunked body, never a short file that ended well.
+      const chunks = await startedEarly(orderCsv(app.db, parsed.filters), 2)
       const day = new Date().toISOString().slice(0, 10)
       return (
         reply
           .type('text/csv; charset=utf-8')
           .header('content-disposition', `attachment; filename="orders-${day}.csv"`)
           // One chunk (a batch) ahead of the socket, not Readable.from's default of 16.
-          .send(Readable.from(orderCsv(app.db, parsed.filters), { highWaterMark: 1 }))
+          .send(Readable.from(chunks, { highWaterMark: 1 }))
       )
     },
   )

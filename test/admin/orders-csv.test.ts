@@ -107,6 +107,26 @@ describe('GET /admin/orders.csv', () => {
     expect((await download('?from=2026-04-31')).statusCode).toBe(400)
   })
 
+  it('refuses a day past what the database takes with 400 before any byte of CSV', async () => {
+    // It was a 200 with the header row, then a cut stream (+010000-01-01 in the statement).
+    const res = await download('?to=9999-12-31')
+    expect(res.statusCode).toBe(400)
+    expect(res.headers['content-type']).not.toMatch(/text\/csv/)
+    expect(res.body).toContain('To must be a day')
+  })
+
+  it('is a 5xx, not a 200 with a header and nothing else, when the first statement fails', async () => {
+    await sql`alter table orders rename to orders_away`.execute(t.app.db)
+    try {
+      const res = await download()
+      expect(res.statusCode).toBeGreaterThanOrEqual(500)
+      expect(res.headers['content-type']).not.toMatch(/text\/csv/)
+      expect(res.body).not.toContain('Order number')
+    } finally {
+      await sql`alter table orders_away rename to orders`.execute(t.app.db)
+    }
+  })
+
   it('quotes every field and keeps commas, quotes and line breaks inside it', async () => {
     await t.app.db
       .updateTable('orders')

@@ -199,6 +199,31 @@ describe('GET /api/admin/orders: filters', () => {
     }
   })
 
+  it('refuses a day the database cannot take once a day is added, naming the field', async () => {
+    // to=9999-12-31 ends at +010000-01-01, which PostgreSQL refuses: it was a 500.
+    for (const [query, field] of [
+      [{ to: '9999-12-31' }, 'To'],
+      [{ from: '9999-12-31' }, 'From'],
+      [{ from: '0001-01-01' }, 'From'],
+      [{ to: '1969-12-31' }, 'To'],
+    ] as const) {
+      const res = await api(query)
+      expect(res.statusCode, JSON.stringify(query)).toBe(400)
+      expect(res.json().message).toMatch(
+        new RegExp(`^${field} must be a day .* 1970-01-01 to 9998-12-31`),
+      )
+      const page = await t.app.inject({
+        url: `/admin/orders?${new URLSearchParams(query)}`,
+        headers: { cookie, accept: 'text/html' },
+      })
+      expect(page.statusCode, JSON.stringify(query)).toBe(400)
+      expect(page.body).toContain(`${field} must be a day`)
+    }
+    const widest = await api({ from: '1970-01-01', to: '9998-12-31' })
+    expect(widest.statusCode, widest.body).toBe(200)
+    expect((widest.json() as ListBody).orders).toHaveLength(50)
+  })
+
   it('ignores blank fields, as a GET form sends them', async () => {
     const res = await api({ status: '', state: '', from: '', to: '', q: '', cursor: '' })
     expect(res.statusCode).toBe(200)
