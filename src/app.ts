@@ -56,7 +56,16 @@ export async function buildApp({ config, logStream, salesFold = true }: BuildOpt
     ajv: {
       // No coercion: a JSON quantity of `true` or "0x10" is refused, not read as 1 or 16. Inputs
       // that are strings by nature (form fields, path parameters) are validated as strings.
-      customOptions: { allErrors: true, verbose: true, coerceTypes: false },
+      // removeAdditional: false, over Fastify's default of true (@fastify/ajv-compiler), which
+      // silently strips a field a strict schema (additionalProperties: false, the JSON API's
+      // bodies) does not know: such a body is refused 400 "has an unknown field", never read as
+      // if the field were not there. Forms and query strings have open schemas and keep extras.
+      customOptions: {
+        allErrors: true,
+        verbose: true,
+        coerceTypes: false,
+        removeAdditional: false,
+      },
       // errorMessage carries the sentence a person reads (see validation.ts); Ajv itself ignores it.
       plugins: [(ajv) => ajv.addKeyword('errorMessage')],
     },
