@@ -7,19 +7,45 @@
 export const etagOf = (version: number) => `"${version}"`
 
 /**
- * The versions an If-Match header names (RFC 9110 §13.1.1: `#entity-tag` or `*`):
- * - `undefined` when there is no precondition to check: no header, a blank one, or `*` (which
- *   only asks that the order exist, so it does not prevent a lost update): answered 428;
- * - otherwise the versions of the strong tags of ours it lists (`"3", "4"` → [3, 4]); weak tags
- *   and tags that are not ours match nothing, so an empty list is answered 412.
+ * What an If-Match header asks (RFC 9110 §13.1.1: `"*" / #entity-tag`):
+ * - `absent`: no precondition to check: no header, a blank one, or `*` (which only asks that
+ *   the order exist, so it does not prevent a lost update): answered 428;
+ * - `malformed`: not that syntax (`junk`, `1`, an unclosed quote, `*` inside a list): answered
+ *   400, a bad request rather than a precondition that failed;
+ * - `tags`: the versions of the strong tags of ours it lists (`"3", "4"` → [3, 4]); weak tags
+ *   and well-formed tags that are not ours match nothing, so an empty list is answered 412.
  */
-export function versionsIn(ifMatch: string | undefined): number[] | undefined {
-  const value = ifMatch?.trim()
-  if (!value || value === '*') return undefined
+export type IfMatch =
+  | { kind: 'absent' }
+  | { kind: 'malformed' }
+  | { kind: 'tags'; versions: number[] }
+
+/**
+ * One element of the list and the comma or end after it (RFC 9110 §8.8.3 and §5.6.1):
+ * `entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE`, etagc = %x21 / %x23-7E / obs-text, with
+ * optional whitespace around; an empty element (`"1", , "2"`) is allowed, as §5.6.1 asks.
+ */
+const listElement = /[ \t]*(?:(W\/)?"([\x21\x23-\x7e\x80-\xff]*)")?[ \t]*(,|$)/y
+const ourVersion = /^[1-9][0-9]{0,8}$/
+
+/** Reads an If-Match header (see IfMatch); never throws. */
+export function parseIfMatch(header: string | undefined): IfMatch {
+  const value = header?.trim() ?? ''
+  if (value === '' || value === '*') return { kind: 'absent' }
   const versions: number[] = []
-  for (const tag of value.split(',')) {
-    const m = /^"([1-9][0-9]{0,8})"$/.exec(tag.trim())
-    if (m) versions.push(Number(m[1]))
+  let tags = 0
+  let at = 0
+  while (at < value.length) {
+    listElement.lastIndex = at
+    const m = listElement.exec(value)
+    if (!m) return { kind: 'malformed' }
+    at = listElement.lastIndex
+    const [, weak, opaque, separator] = m
+    if (opaque !== undefined) {
+      tags++
+      if (!weak && ourVersion.test(opaque)) versions.push(Number(opaque))
+    }
+    if (separator === '') break
   }
-  return versions
+  return tags === 0 ? { kind: 'malformed' } : { kind: 'tags', versions }
 }

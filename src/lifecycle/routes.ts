@@ -4,7 +4,7 @@ import { normalizeOrderNumber } from '../orders/order-number.ts'
 import { ErrorResponse } from '../orders/schemas.ts'
 import { sendError } from '../plugins/errors.ts'
 import { changeOrderStatus } from './change-order-status.ts'
-import { etagOf, versionsIn } from './etag.ts'
+import { etagOf, parseIfMatch } from './etag.ts'
 import { findAdminOrder } from './queries.ts'
 import {
   AdminOrder,
@@ -52,7 +52,7 @@ const lifecycleRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['admin'],
         security: [{ staffToken: [] }],
         summary: "Change an order's status (pack, ship, deliver, cancel)",
-        description: `Allowed: placed → packed → shipped → delivered, placed or packed → cancelled. Shipping requires carrier and trackingNumber. Cancelling puts the stock back and takes the sale out of the insights. Requires If-Match with the order's ETag: 428 without it, 412 when the order changed meanwhile, 409 when its current status does not allow the change. ${etagNote}`,
+        description: `Allowed: placed → packed → shipped → delivered, placed or packed → cancelled. Shipping requires carrier and trackingNumber. Cancelling puts the stock back and takes the sale out of the insights. Requires If-Match with the order's ETag: 428 without it, 400 when it is not entity-tag syntax, 412 when the order changed meanwhile, 409 when its current status does not allow the change. ${etagNote}`,
         params: AdminOrderParams,
         headers: IfMatchHeaders,
         body: TransitionBody,
@@ -74,8 +74,16 @@ const lifecycleRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const expectedVersions = versionsIn(request.headers['if-match'])
-      if (!expectedVersions) {
+      const ifMatch = parseIfMatch(request.headers['if-match'])
+      if (ifMatch.kind === 'malformed') {
+        return sendError(
+          request,
+          reply,
+          400,
+          'If-Match must be the order\'s ETag as sent, in double quotes, such as If-Match: "1".',
+        )
+      }
+      if (ifMatch.kind === 'absent') {
         return sendError(
           request,
           reply,
@@ -87,7 +95,7 @@ const lifecycleRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const result = await changeOrderStatus(app.db, {
         ...request.body,
         orderNumber,
-        expectedVersions,
+        expectedVersions: ifMatch.versions,
         staffId: request.staff?.id ?? null,
       })
       switch (result.kind) {

@@ -171,7 +171,7 @@ describe('the order lifecycle API', () => {
       expect(res.json().message).toMatch(/If-Match/)
     }
     // A weak tag never matches If-Match (RFC 9110 §13.1.1), nor does a tag that is not ours.
-    for (const ifMatch of ['"2"', 'W/"1"', '1', '"abc"', '"0"']) {
+    for (const ifMatch of ['"2"', 'W/"1"', '"abc"', '"0"', '"a,b", W/"1"']) {
       const res = await api.transition(n, { to: 'packed' }, ifMatch)
       expect(res.statusCode, ifMatch).toBe(412)
       expect(res.json().message).toBe(
@@ -186,6 +186,22 @@ describe('the order lifecycle API', () => {
     expect(stale.statusCode).toBe(412)
     expect(stale.json().message).toContain('it is packed now')
     expect((await api.get(n)).json()).toMatchObject({ status: 'packed', version: 2 })
+  })
+
+  it('answers 400 to an If-Match that is not entity-tag syntax (RFC 9110 §8.8.3), before 404', async () => {
+    const n = await orderIn('placed')
+    const malformed = ['junk', '1', '"1', '1"', '"1" "2"', '"1", junk', '*, "1"', 'w/"1"', ',']
+    for (const ifMatch of malformed) {
+      const res = await api.transition(n, { to: 'packed' }, ifMatch)
+      expect(res.statusCode, ifMatch).toBe(400)
+      expect(res.json().message, ifMatch).toBe(
+        'If-Match must be the order\'s ETag as sent, in double quotes, such as If-Match: "1".',
+      )
+    }
+    expect((await api.transition('ZZZZZ-ZZZZZ', { to: 'packed' }, 'junk')).statusCode).toBe(400)
+    expect((await api.get(n)).json()).toMatchObject({ status: 'placed', version: 1, history: [] })
+    // Well-formed lists: empty elements and spaces are allowed (§5.6.1).
+    expect((await api.transition(n, { to: 'packed' }, ' , "9" ,, "1" , ')).statusCode).toBe(200)
   })
 
   it('answers 404 for an unknown order, whatever If-Match says', async () => {
