@@ -72,14 +72,18 @@ export const ProductsPageQuery = Type.Object({
   updated: Type.Optional(Type.String({ maxLength: 32 })),
 })
 
+/** A whole number with thousands commas where they belong (`1,234,567`), not `1,0,0`. */
+const groupedDigits = '[0-9]{1,3}(?:,[0-9]{3})+'
+
 /**
- * Units typed on the restock form: decimal digits (thousands commas allowed), 1 to 1,000,000;
- * undefined for anything else.
+ * Units typed on the restock form: plain decimal digits, or digits grouped by thousands commas
+ * in the right places (`1,000`; `1,0,0` and `10,00` are refused), 1 to 1,000,000; undefined for
+ * anything else.
  */
 export function parseUnits(text: string | undefined): number | undefined {
-  const digits = (text ?? '').trim().replaceAll(',', '')
-  if (!/^[0-9]{1,7}$/.test(digits)) return undefined
-  const units = Number(digits)
+  const typed = (text ?? '').trim()
+  if (!new RegExp(`^(?:${groupedDigits}|[0-9]{1,7})$`).test(typed)) return undefined
+  const units = Number(typed.replaceAll(',', ''))
   return units >= 1 && units <= maxRestockUnits ? units : undefined
 }
 
@@ -88,7 +92,7 @@ export function parseUnits(text: string | undefined): number | undefined {
  * maxPriceCents; undefined for anything else (no exponent, no sign, at most two decimals).
  */
 export function parsePriceCents(text: string | undefined): number | undefined {
-  const m = /^\$?([0-9]{1,3}(?:,[0-9]{3})+|[0-9]{1,9})(?:\.([0-9]{1,2}))?$/.exec(
+  const m = new RegExp(`^\\$?(${groupedDigits}|[0-9]{1,9})(?:\\.([0-9]{1,2}))?$`).exec(
     (text ?? '').trim(),
   )
   if (!m) return undefined

@@ -72,6 +72,8 @@ describe('/admin/products', () => {
     expect(res.statusCode).toBe(303)
     expect(res.headers.location).toBe('/admin/products?updated=TEE-002')
     expect(await stockOf.of('TEE-002')).toBe(1010)
+    expect((await post('/admin/products/TEE-002/restock', { units: '990' })).statusCode).toBe(303)
+    expect(await stockOf.of('TEE-002')).toBe(2000)
     const back = await t.app.inject({
       url: res.headers.location as string,
       headers: { ...html, cookie: session.cookie },
@@ -81,7 +83,9 @@ describe('/admin/products', () => {
 
   it('re-renders with 400 and the message by the field for units out of range', async () => {
     await stockOf.set('CAP-003', 10)
-    for (const units of ['0', '1000001', '1.5', '-3', 'ten', '']) {
+    // Commas only between groups of three: '1,0,0' was read as 100 and '10,00' as 1000.
+    const misgrouped = ['1,0,0', '10,00', ',100', '100,', '1,,000', '1000,000', '1,00,000']
+    for (const units of ['0', '1000001', '1.5', '-3', 'ten', '', ...misgrouped]) {
       const res = await post('/admin/products/CAP-003/restock', { units })
       expect(res.statusCode, units).toBe(400)
       const cap = row(res.body, 'CAP-003')
