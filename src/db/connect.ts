@@ -1,5 +1,15 @@
 import { createHash } from 'node:crypto'
-import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs'
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs'
 import path from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import { Kysely, PGliteDialect, PostgresDialect } from 'kysely'
@@ -90,7 +100,19 @@ export function connect({
     return db
   }
   if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true })
+  const memory = dataDir.startsWith('memory://')
+  if (!memory) holdDataDir(dataDir).opened = true
   const pglite = new PGlite(dataDir)
+  if (!memory) {
+    const close = pglite.close.bind(pglite)
+    pglite.close = async () => {
+      try {
+        await close()
+      } finally {
+        releaseDataDir(dataDir)
+      }
+    }
+  }
   // Queued before anything else is sent: PGlite runs queries in the order they were asked. If
   // it fails (a broken data folder), the first real query fails too and reports it.
   void pglite.exec(sessionSetSql).catch(() => {})
@@ -98,6 +120,69 @@ export function connect({
 }
 
 const stagingFolder = '.creating'
+const lockFile = '.lock'
+
+/** Another process (or another open in this one) has the embedded database open. */
+export class EmbeddedDatabaseInUse extends Error {
+  override name = 'EmbeddedDatabaseInUse'
+}
+
+const held = new Map<string, { opened: boolean }>()
+
+const isRunning = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * Makes this process the one user of the embedded database in `dataDir`: PGlite keeps no lock
+ * of its own, and two processes writing one data folder lose each other's writes (an order
+ * acknowledged by one was gone after a restart). `<dataDir>/.lock` holds the owner's pid; a lock
+ * whose process is gone (a crash, a container restarted with the same pid) is taken over.
+ * Idempotent within this process until the database is opened (prepare, then connect); opening
+ * it a second time in this process throws too. Throws EmbeddedDatabaseInUse.
+ */
+function holdDataDir(dataDir: string): { opened: boolean } {
+  const key = path.resolve(dataDir)
+  const mine = held.get(key)
+  if (mine && !mine.opened) return mine
+  if (mine) throw inUse(dataDir, process.pid)
+  mkdirSync(dataDir, { recursive: true })
+  const file = path.join(dataDir, lockFile)
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const fd = openSync(file, 'wx')
+      writeSync(fd, String(process.pid))
+      closeSync(fd)
+      break
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err
+      const pid = Number(readFileSync(file, 'utf8').trim())
+      // Our own pid in a lock this process did not take is a leftover of an earlier life.
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isRunning(pid))
+        throw inUse(dataDir, pid)
+      unlinkSync(file)
+    }
+  }
+  const entry = { opened: false }
+  held.set(key, entry)
+  return entry
+}
+
+function releaseDataDir(dataDir: string): void {
+  const key = path.resolve(dataDir)
+  if (!held.delete(key)) return
+  rmSync(path.join(dataDir, lockFile), { force: true })
+}
+
+const inUse = (dataDir: string, pid: number) =>
+  new EmbeddedDatabaseInUse(
+    `The embedded database in ${dataDir} is in use by process ${pid}${pid === process.pid ? ' (this one)' : ''}: stop it first, or set DATABASE_URL to share a PostgreSQL server. If no such process runs, delete ${path.join(dataDir, lockFile)}.`,
+  )
 
 /** The names in `dir`, or none when it does not exist. */
 function entriesOf(dir: string): string[] {
@@ -125,7 +210,8 @@ export async function prepareEmbeddedDatabase(
   onCreate: (dataDir: string, interrupted: boolean) => void = () => {},
 ): Promise<boolean> {
   if (dataDir.startsWith('memory://')) return false
-  const entries = entriesOf(dataDir)
+  holdDataDir(dataDir)
+  const entries = entriesOf(dataDir).filter((entry) => entry !== lockFile)
   const interrupted = entries.includes(stagingFolder)
   if (entries.length > 0 && !interrupted) return false
   onCreate(dataDir, interrupted)
