@@ -41,7 +41,11 @@ export function serializeError(err: unknown, depth = 0): Record<string, unknown>
   const fields = err as Record<string, unknown>
   const isError = err instanceof Error
   const out: Record<string, unknown> = {
-    type: isError ? (err.constructor?.name ?? err.name) : (textOf(fields.name) ?? 'Object'),
+    type: isServerError(fields)
+      ? 'DatabaseError'
+      : isError
+        ? (err.constructor?.name ?? err.name)
+        : (textOf(fields.name) ?? 'Object'),
     message: textOf(fields.message) ?? (isError ? '' : '(a thrown object without a message)'),
   }
   if (isError && err.stack) out.stack = err.stack
@@ -55,6 +59,16 @@ export function serializeError(err: unknown, depth = 0): Record<string, unknown>
     out.errors = fields.errors.slice(0, 5).map((e) => serializeError(e, depth + 1))
   return out
 }
+
+/**
+ * An ErrorResponse from a PostgreSQL server (severity and a five-character SQLSTATE): pg names
+ * its class DatabaseError, PGlite's bundle minifies the same class to a letter ("O"), so the
+ * log names the kind, not the bundler's choice.
+ */
+const isServerError = (fields: Record<string, unknown>) =>
+  typeof fields.severity === 'string' &&
+  typeof fields.code === 'string' &&
+  /^[0-9A-Z]{5}$/.test(fields.code)
 
 /** A string as it is; a number as its digits; anything else undefined (never "[object Object]"). */
 const textOf = (value: unknown): string | undefined =>

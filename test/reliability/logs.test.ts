@@ -56,6 +56,21 @@ describe('serializeError keeps class, message and code, whatever was thrown', ()
     expect(text).not.toMatch(/ada@example\.com|12 Main St|secret/)
   })
 
+  it("names the embedded database's errors DatabaseError, not its bundle's minified class", async () => {
+    const { PGlite } = await import('@electric-sql/pglite')
+    const pglite = new PGlite('memory://')
+    try {
+      const err = await pglite
+        .query("select 1 where 'ada@example.com' = $1", [1, 2])
+        .catch((e) => e)
+      const out = serializeError(err)
+      expect(out).toMatchObject({ type: 'DatabaseError', code: '08P01' })
+      expect(JSON.stringify(out)).not.toContain('ada@example.com') // its query is not logged
+    } finally {
+      await pglite.close()
+    }
+  })
+
   it('causes and aggregated errors are kept the same way', () => {
     const inner = { message: 'read ECONNRESET', code: 'ECONNRESET' }
     const err = new AggregateError([new Error('first', { cause: inner }), inner], 'all failed')
