@@ -6,7 +6,7 @@ import { decodeCursor, type ListKey } from './cursor.ts'
 
 /**
  * What the order list is filtered by, each one optional, all of them together (AND):
- * - `status`: one of the lifecycle's statuses;
+ * - `status`: one of the lifecycle's statuses, canonical (`placed`);
  * - `state`: a USPS code, canonical (`TX`);
  * - `from`, `to`: days (UTC, `YYYY-MM-DD`), both included: `from` 00:00 up to the start of the
  *   day after `to`, as ISO instants;
@@ -69,6 +69,26 @@ const given = (value: string | undefined) => {
   return trimmed ? trimmed : undefined
 }
 
+/**
+ * A status as typed, in its one canonical form (lower case, as the lifecycle names it: `PLACED`
+ * and ` Placed ` are `placed`), like a state code's (docs/reliability.md, item 9); undefined when
+ * blank. Whether it is a status at all is parseListQuery's to say.
+ */
+const canonicalStatus = (value: string | undefined) => given(value)?.toLowerCase()
+
+/**
+ * The query with its codes in their canonical form (status lower case, state upper case), for the
+ * page to show and link what was filtered by (its select marks `placed` when `PLACED` was sent).
+ */
+export function canonicalListQuery(query: ListQuery): ListQuery {
+  const state = given(query.state)
+  return {
+    ...query,
+    status: canonicalStatus(query.status),
+    state: state === undefined ? undefined : normaliseStateCode(state),
+  }
+}
+
 /** The search box: an e-mail when it holds an @, else an order number; undefined when neither. */
 function search(q: string): Pick<OrderFilters, 'orderNumber' | 'email'> | undefined {
   if (q.includes('@')) return { email: normaliseEmail(q) }
@@ -84,7 +104,7 @@ function search(q: string): Pick<OrderFilters, 'orderNumber' | 'email'> | undefi
  */
 export function parseListQuery(query: ListQuery): ParsedQuery {
   const filters: OrderFilters = {}
-  const status = given(query.status)
+  const status = canonicalStatus(query.status)
   if (status !== undefined) {
     if (!(statuses as string[]).includes(status)) {
       return { ok: false, message: `Status must be one of ${statuses.join(', ')}.` }

@@ -10,7 +10,7 @@ import { sendError } from '../plugins/errors.ts'
 import { describe, fieldName } from '../validation.ts'
 import { orderCsv, startedEarly } from './csv.ts'
 import { encodeCursor } from './cursor.ts'
-import { filterParams, parseListQuery } from './filters.ts'
+import { canonicalListQuery, filterParams, parseListQuery } from './filters.ts'
 import { listOrders } from './queries.ts'
 import { ListQuerystring, TransitionForm } from './schemas.ts'
 
@@ -43,7 +43,7 @@ const adminOrderPages: FastifyPluginAsyncTypebox = async (app) => {
     '/admin/orders',
     { schema: { hide: true, querystring: ListQuerystring }, config: { access: 'staff' } },
     async (request, reply) => {
-      const query = request.query
+      const query = canonicalListQuery(request.query)
       const parsed = parseListQuery(query)
       const params = filterParams(query)
       const view = { query, statuses, csv: `/admin/orders.csv?${params}` }

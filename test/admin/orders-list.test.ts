@@ -148,6 +148,28 @@ describe('GET /api/admin/orders: filters', () => {
     expect(numbers).toEqual(await expected((o) => o.customer.state === 'CA'))
   })
 
+  it('by status in any case, as state is (one canonical form: placed)', async () => {
+    const placed = (await allPages({ status: 'placed' })).flat().map((o) => o.orderNumber)
+    expect(placed.length).toBeGreaterThan(0)
+    for (const status of ['PLACED', ' Placed ']) {
+      const pages = (await allPages({ status })).flat().map((o) => o.orderNumber)
+      expect(pages, status).toEqual(placed)
+    }
+    const page = await t.app.inject({
+      url: '/admin/orders?status=PLACED&state=tx',
+      headers: { cookie, accept: 'text/html' },
+    })
+    expect(page.statusCode).toBe(200)
+    expect(page.body).toContain('<option value="placed" selected>')
+    expect(page.body).toContain('href="/admin/orders.csv?status=placed&amp;state=TX"')
+    const csv = await t.app.inject({
+      url: '/admin/orders.csv?status=Placed',
+      headers: { cookie },
+    })
+    expect(csv.statusCode).toBe(200)
+    expect(csv.body.trim().split('\r\n')).toHaveLength(placed.length + 1)
+  })
+
   it('by date range: UTC days, both included', async () => {
     const day = (await allPages({ from: '2026-03-10', to: '2026-03-10' })).flat()
     expect(day.map((o) => o.orderNumber)).toEqual(
