@@ -100,9 +100,35 @@ describe('sign-in', () => {
       'https://evil.example',
       '/administrator',
       '/admin\\x',
+      // Resolved, these leave /admin: they were sent on as typed.
+      '/admin/../api/orders',
+      '/admin/%2e%2e/api/orders',
+      '/admin/%2E%2E/api/orders',
+      '/admin/..//evil.com',
+      '/admin/%2e%2e//evil.com',
+      '/admin/..\\evil.com',
+      '/admin\\..\\api',
+      '/admin/%2F%2Fevil.com',
+      '/admin/%5C%5Cevil.com',
+      '/admin/..%2Fapi%2Forders',
+      '/admin//evil.com',
+      '/admin/./../api',
+      'admin',
+      '/admin%0a',
     ]) {
       const res = await postSignIn(app(), { email: 'clerk@example.com', password, next })
-      expect(res.headers.location).toBe('/admin')
+      expect(res.headers.location, next).toBe('/admin')
+    }
+  })
+
+  it('goes to the resolved back-office path and query, not the text as typed', async () => {
+    for (const [next, location] of [
+      ['/admin/orders/../products?x=1#top', '/admin/products?x=1'],
+      ['/admin/./orders', '/admin/orders'],
+      ['/admin/orders?q=a%40b.example', '/admin/orders?q=a%40b.example'],
+    ] as const) {
+      const res = await postSignIn(app(), { email: 'clerk@example.com', password, next })
+      expect(res.headers.location, next).toBe(location)
     }
   })
 
