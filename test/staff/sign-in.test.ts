@@ -132,6 +132,18 @@ describe('sign-in', () => {
     }
   })
 
+  it('the home page links to the pages that exist, none of them "coming"', async () => {
+    const { cookie } = await signIn(app(), 'clerk@example.com')
+    const home = await app().inject({ url: '/admin', headers: { cookie } })
+    expect(home.statusCode).toBe(200)
+    expect(home.body).not.toMatch(/coming/i)
+    for (const page of ['/admin/orders', '/admin/products', '/admin/insights']) {
+      expect(home.body).toContain(`<a href="${page}">`)
+      const res = await app().inject({ url: page, headers: { cookie } })
+      expect(res.statusCode, page).toBe(200)
+    }
+  })
+
   it('sends a signed-in member from the sign-in page to /admin', async () => {
     const { cookie } = await signIn(app(), 'clerk@example.com')
     const res = await app().inject({ url: '/admin/login', headers: { cookie } })
