@@ -88,11 +88,15 @@ export const keyOf = (row: ListRow): ListKey => ({
   id: String(row.id),
 })
 
-/** A row as the list shows it. */
+/**
+ * A row as the list shows it. `createdAt` is the ISO 8601 of Date.prototype.toISOString
+ * (milliseconds, `2026-11-29T11:16:32.123Z`), as every other answer gives it: the key's
+ * microseconds stay in the cursor (keyOf), where the next page needs them.
+ */
 export function toSummary(row: ListRow): OrderSummary {
   return {
     orderNumber: row.order_number,
-    createdAt: row.created_key,
+    createdAt: new Date(row.created_key).toISOString(),
     status: row.status as OrderStatus,
     totalCents: Number(row.total_cents),
     customer: customerFromRow(row),

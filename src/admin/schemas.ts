@@ -25,7 +25,7 @@ export const ListQuerystring = Type.Object({
 /** An order as the list shows it: no lines, no history. */
 export const OrderSummary = Type.Object({
   orderNumber: Type.String({ examples: ['7K3QX-M2ZPA'] }),
-  /** With PostgreSQL's microseconds: `2026-11-29T11:16:32.123456Z`. */
+  /** ISO 8601 in UTC with milliseconds, as everywhere: `2026-11-29T11:16:32.123Z`. */
   createdAt: Type.String({ format: 'date-time' }),
   status: Status,
   totalCents: Type.Integer(),

@@ -85,7 +85,7 @@ describe('GET /admin/orders.csv', () => {
     // Order 25: placed 25 s after the start, status seedStatuses[0], total 1025 cents.
     expect(rows[0]).toEqual([
       seededNumber(25),
-      '2026-04-01T00:00:25.000000Z',
+      '2026-04-01T00:00:25.000Z',
       'placed',
       'Customer 25',
       'c25-0@example.com',
