@@ -11,6 +11,20 @@ export function fieldName(error: FastifySchemaValidationError): string {
   )
 }
 
+// A key is the sender's text: a field name is rarely longer, and a message stays short.
+const maxKeyShown = 40
+
+/**
+ * A key the sender sent, as the message names it: JSON-quoted (so quotes and control characters
+ * are escaped), its first 40 code points and `…` when longer (`"giftNote"`).
+ */
+function quotedKey(key: string): string {
+  const points = Array.from(key)
+  return JSON.stringify(
+    points.length > maxKeyShown ? `${points.slice(0, maxKeyShown).join('')}…` : key,
+  )
+}
+
 /** A sentence about one invalid value; schemas may give their own in `errorMessage`. */
 export function describe(error: FastifySchemaValidationError): string {
   const custom = (error as { parentSchema?: { errorMessage?: string } }).parentSchema?.errorMessage
@@ -19,7 +33,7 @@ export function describe(error: FastifySchemaValidationError): string {
     case 'required':
       return 'is required'
     case 'additionalProperties':
-      return `has an unknown field "${(error.params as { additionalProperty: string }).additionalProperty}"`
+      return `has an unknown field ${quotedKey((error.params as { additionalProperty: string }).additionalProperty)}`
     default:
       return error.message ?? 'is invalid'
   }

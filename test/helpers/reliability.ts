@@ -45,7 +45,10 @@ export function inhumaneMessage(message: unknown): string | undefined {
       'a JavaScript error',
     ],
   ]
-  for (const [pattern, what] of internal) if (pattern.test(m)) return `contains ${what}: ${m}`
+  // An unknown field is named as sent (JSON-quoted, src/validation.ts): the sender's own key,
+  // `"NaN"` or `"/src/x.ts:1"` included, is not something the service let out.
+  const ours = m.replace(/has an unknown field "(?:[^"\\]|\\.)*"/g, 'has an unknown field "x"')
+  for (const [pattern, what] of internal) if (pattern.test(ours)) return `contains ${what}: ${m}`
   return undefined
 }
 

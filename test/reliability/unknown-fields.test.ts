@@ -56,6 +56,14 @@ describe('POST /api/orders', () => {
     expect(await stockOf('MUG-001')).toBe(before)
   })
 
+  it('names an unknown key JSON-quoted and cut to 40 characters, however long it is', async () => {
+    const res = await order({ items, customer, ['😀'.repeat(1000)]: 1, 'say "hi"\n': 2 })
+    expect(res.statusCode).toBe(400)
+    expect(res.json().message).toBe(
+      `body has an unknown field "${'😀'.repeat(40)}…"; body has an unknown field "say \\"hi\\"\\n"`,
+    )
+  })
+
   it('never answers a retry with an extra field as the same order', async () => {
     const key = randomUUID()
     const first = await order({ items, customer }, key)
