@@ -41,7 +41,7 @@ export function serializeError(err: unknown, depth = 0): Record<string, unknown>
   const fields = err as Record<string, unknown>
   const isError = err instanceof Error
   const out: Record<string, unknown> = {
-    type: isServerError(fields)
+    type: isError && isServerError(fields)
       ? 'DatabaseError'
       : isError
         ? (err.constructor?.name ?? err.name)
@@ -61,7 +61,7 @@ export function serializeError(err: unknown, depth = 0): Record<string, unknown>
 }
 
 /**
- * An ErrorResponse from a PostgreSQL server (severity and a five-character SQLSTATE): pg names
+ * An Error carrying a PostgreSQL ErrorResponse (severity and a five-character SQLSTATE): pg names
  * its class DatabaseError, PGlite's bundle minifies the same class to a letter ("O"), so the
  * log names the kind, not the bundler's choice.
  */
