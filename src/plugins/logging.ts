@@ -41,11 +41,12 @@ export function serializeError(err: unknown, depth = 0): Record<string, unknown>
   const fields = err as Record<string, unknown>
   const isError = err instanceof Error
   const out: Record<string, unknown> = {
-    type: isError && isServerError(fields)
-      ? 'DatabaseError'
-      : isError
-        ? (err.constructor?.name ?? err.name)
-        : (textOf(fields.name) ?? 'Object'),
+    type:
+      isError && isServerError(fields)
+        ? 'DatabaseError'
+        : isError
+          ? (err.constructor?.name ?? err.name)
+          : (textOf(fields.name) ?? 'Object'),
     message: textOf(fields.message) ?? (isError ? '' : '(a thrown object without a message)'),
   }
   if (isError && err.stack) out.stack = err.stack
