@@ -118,6 +118,21 @@ export interface StaffLoginAttemptsTable {
   attempted_at: Generated<Date>
 }
 
+/** One event, written with its change (migration 0007, issue 16). */
+export interface OutboxTable {
+  id: Generated<Int8>
+  /** `order.placed`, `order.packed`, `order.shipped`, `order.delivered`, `order.cancelled`, `product.out_of_stock`. */
+  event_type: string
+  /** The order the event is about; its events are delivered in id order. */
+  order_id: Int8 | null
+  product_id: number | null
+  /** The event's `data` as it was when it happened. */
+  payload: ColumnType<unknown, string, never>
+  created_at: Generated<Date>
+  /** Null until the dispatcher has made its deliveries. */
+  fanned_out_at: Date | null
+}
+
 export interface Database {
   staff: StaffTable
   staff_sessions: StaffSessionsTable
@@ -130,4 +145,5 @@ export interface Database {
   sales_queue: SalesQueueTable
   state_product_sales: StateProductSalesTable
   state_sales: StateSalesTable
+  outbox: OutboxTable
 }
