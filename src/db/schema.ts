@@ -133,6 +133,43 @@ export interface OutboxTable {
   fanned_out_at: Date | null
 }
 
+/** A receiver of events (migration 0008, issue 16). */
+export interface WebhookEndpointsTable {
+  id: Generated<number>
+  url: string
+  description: Generated<string>
+  /** Event types wanted, e.g. `{order.placed,order.shipped}`; never empty. */
+  event_types: string[]
+  /** Standard Webhooks secret, `whsec_` + base64; shown once, never logged. */
+  secret: string
+  enabled: Generated<boolean>
+  /** Why it was disabled when the dispatcher disabled it (failing for days); null otherwise. */
+  disabled_reason: string | null
+  /** Start of the current run of failed attempts; null after a 2xx. */
+  failing_since: Date | null
+  created_by: number | null
+  created_at: Generated<Date>
+  updated_at: Generated<Date>
+}
+
+/** One event for one endpoint: the queue (`pending`) and the record (migration 0008). */
+export interface WebhookDeliveriesTable {
+  id: Generated<Int8>
+  endpoint_id: number
+  /** outbox.id */
+  event_id: Int8
+  /** outbox.order_id: an order's deliveries to an endpoint go out in event order. */
+  order_id: Int8 | null
+  status: Generated<'pending' | 'delivered' | 'failed'>
+  attempts: Generated<number>
+  next_attempt_at: Generated<Date>
+  last_attempt_at: Date | null
+  last_response_status: number | null
+  last_error: string | null
+  delivered_at: Date | null
+  created_at: Generated<Date>
+}
+
 export interface Database {
   staff: StaffTable
   staff_sessions: StaffSessionsTable
@@ -146,4 +183,6 @@ export interface Database {
   state_product_sales: StateProductSalesTable
   state_sales: StateSalesTable
   outbox: OutboxTable
+  webhook_endpoints: WebhookEndpointsTable
+  webhook_deliveries: WebhookDeliveriesTable
 }
