@@ -38,6 +38,15 @@ const ConfigSchema = Type.Object({
   // Back office: the first admin, created at start when no admin exists (README "Back office").
   ADMIN_EMAIL: Type.Optional(Type.String({ pattern: '^[^@\\s]+@[^@\\s]+$', maxLength: 254 })),
   ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 15, maxLength: 1024 })),
+  // Webhooks (README "Events and webhooks"): whether this instance dispatches deliveries, how
+  // often it looks for due ones, and whether endpoints may be plain http or loopback/private
+  // addresses (local development and tests only: in production a webhook URL must never reach
+  // the service's own network).
+  WEBHOOKS_DISPATCH: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
+  WEBHOOKS_POLL_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 250 }),
+  WEBHOOKS_ALLOW_LOCAL: Type.Union([Type.Literal('true'), Type.Literal('false')], {
+    default: 'false',
+  }),
 })
 
 export type Config = Static<typeof ConfigSchema>
