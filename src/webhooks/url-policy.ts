@@ -1,0 +1,169 @@
+import { lookup as dnsLookup } from 'node:dns/promises'
+import ipaddr from 'ipaddr.js'
+
+/**
+ * Where a webhook may be sent (issue 16, "Safety"). A webhook URL is typed by an admin but
+ * fetched by the service, from inside its network: without a policy it is a way to make the
+ * service call its own database, the cloud metadata service (credentials) or anything else on a
+ * private network (SSRF). The policy is checked when an endpoint is registered and again before
+ * every delivery, because what a name resolves to can change.
+ *
+ * Rules (production, `allowLocal: false`):
+ * - an absolute URL, `https:` only, no user name or password in it;
+ * - not a local or cloud metadata host name (`localhost`, `*.localhost`,
+ *   `metadata.google.internal`…);
+ * - EVERY address the host resolves to (or the literal address in the URL) is public: not
+ *   loopback, private (RFC 1918), carrier-grade NAT (100.64.0.0/10), link-local (169.254.0.0/16,
+ *   fe80::/10), unspecified, multicast, broadcast, reserved or documentation ranges, unique
+ *   local (fc00::/7), nor any other special-purpose block (NAT64, 6to4, Teredo…); an IPv4-mapped
+ *   IPv6 address (`::ffff:10.0.0.1`) is judged as the IPv4 address it carries. IPv6 must be in
+ *   global unicast (2000::/3). Classification is ipaddr.js's (the library behind Express's and
+ *   Fastify's trust-proxy), refusing every range it names except plain `unicast`.
+ *
+ * With `allowLocal: true` (WEBHOOKS_ALLOW_LOCAL=true: local development and tests) plain `http:`
+ * and any address are allowed, except the cloud metadata service, which no webhook needs.
+ */
+
+/** What the URL's host resolved to, as `dns.promises.lookup(host, { all: true })` answers. */
+export type Lookup = (host: string) => Promise<{ address: string; family: number }[]>
+
+export interface UrlPolicyOptions {
+  /** WEBHOOKS_ALLOW_LOCAL: plain http and non-public addresses allowed. */
+  allowLocal: boolean
+  /** Resolver of the host (tests inject one); default `dns.promises.lookup` with `all`. */
+  lookup?: Lookup
+}
+
+export type UrlVerdict = { ok: true; url: URL; addresses: string[] } | { ok: false; reason: string }
+export type UrlSyntaxVerdict = { ok: true; url: URL } | { ok: false; reason: string }
+
+const defaultLookup: Lookup = (host) => dnsLookup(host, { all: true })
+
+const localOnly = 'WEBHOOKS_ALLOW_LOCAL=true allows it for local development'
+
+/** Host names of cloud instance metadata services (GCP, AWS, Azure, Oracle, Alibaba…). */
+const metadataNames = new Set([
+  'metadata',
+  'metadata.google.internal',
+  'metadata.goog',
+  'instance-data',
+  'instance-data.ec2.internal',
+  'metadata.azure.internal',
+  'metadata.oraclecloud.internal',
+])
+
+/** Addresses of cloud metadata services (AWS/Azure/GCP/Oracle, AWS ECS, AWS IPv6, Alibaba). */
+const metadataAddresses = new Set([
+  '169.254.169.254',
+  '169.254.170.2',
+  'fd00:ec2::254',
+  '100.100.100.200',
+])
+
+/** ipaddr.js range names, as a person reads them. */
+const rangeNames: Record<string, string> = {
+  loopback: 'a loopback address',
+  private: 'a private address (RFC 1918)',
+  carrierGradeNat: 'a carrier-grade NAT address (100.64.0.0/10)',
+  linkLocal: 'a link-local address',
+  uniqueLocal: 'a unique local address (fc00::/7)',
+  unspecified: 'the unspecified address',
+  multicast: 'a multicast address',
+  broadcast: 'the broadcast address',
+  reserved: 'a reserved or documentation address',
+}
+
+const globalUnicast = ipaddr.parseCIDR('2000::/3')
+
+/**
+ * Why `address` may not receive webhooks, or undefined when it is public (or `allowLocal` and
+ * not a metadata address). Addresses are judged after unwrapping IPv4-mapped IPv6.
+ */
+function addressProblem(address: string, allowLocal: boolean): string | undefined {
+  if (!ipaddr.isValid(address)) return 'not an IP address'
+  const ip = ipaddr.process(address) // ::ffff:a.b.c.d becomes a.b.c.d
+  if (metadataAddresses.has(ip.toString())) return 'the cloud metadata service'
+  if (allowLocal) return undefined
+  const range = ip.range()
+  if (range !== 'unicast') return rangeNames[range] ?? `a special-purpose address (${range})`
+  if (ip.kind() === 'ipv6' && !ip.match(globalUnicast)) {
+    return 'a special-purpose address (outside global unicast 2000::/3)'
+  }
+  return undefined
+}
+
+/** The URL's host without IPv6 brackets or a trailing dot, lower case (the parser's). */
+const bareHost = (url: URL) => url.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '')
+
+/**
+ * The checks that need no DNS: an absolute URL, the scheme, no credentials, no local or metadata
+ * host name, and a literal address in the URL judged as a resolved one would be. What
+ * registration checks synchronously; `checkWebhookUrl` runs it first.
+ */
+export function checkWebhookUrlSyntax(
+  url: string,
+  { allowLocal }: { allowLocal: boolean },
+): UrlSyntaxVerdict {
+  if (!URL.canParse(url)) {
+    return { ok: false, reason: 'The URL must be an absolute URL, like https://example.com/hook.' }
+  }
+  const parsed = new URL(url)
+  const schemes = allowLocal ? ['https:', 'http:'] : ['https:']
+  if (!schemes.includes(parsed.protocol)) {
+    const rule = allowLocal ? 'https or http' : `https (plain http only where ${localOnly})`
+    return { ok: false, reason: `The URL must use ${rule}, not ${parsed.protocol.slice(0, -1)}.` }
+  }
+  if (parsed.username || parsed.password) {
+    return { ok: false, reason: 'The URL must not contain a user name or password.' }
+  }
+  const host = bareHost(parsed)
+  if (metadataNames.has(host)) {
+    return { ok: false, reason: `The host ${host} is a cloud metadata service.` }
+  }
+  if (!allowLocal && (host === 'localhost' || host.endsWith('.localhost'))) {
+    return { ok: false, reason: `The host ${host} is a local name (${localOnly}).` }
+  }
+  if (ipaddr.isValid(host)) {
+    const problem = addressProblem(host, allowLocal)
+    if (problem) return { ok: false, reason: refusedAddress(`The address ${host}`, problem) }
+  }
+  return { ok: true, url: parsed }
+}
+
+const refusedAddress = (what: string, problem: string) =>
+  `${what} is ${problem}: webhooks go to public addresses only${problem.includes('metadata') ? '' : ` (${localOnly})`}.`
+
+/**
+ * The whole policy: `checkWebhookUrlSyntax`, then the host resolved (all its addresses) and each
+ * address judged. On success, the addresses to connect to: a dispatcher should connect to one of
+ * THESE (not resolve again), or a name could resolve to a public address for the check and to a
+ * private one for the request (DNS rebinding). A literal address is returned without a lookup.
+ * Never throws: a failed lookup is `{ ok: false }` with the reason.
+ */
+export async function checkWebhookUrl(url: string, options: UrlPolicyOptions): Promise<UrlVerdict> {
+  const syntax = checkWebhookUrlSyntax(url, options)
+  if (!syntax.ok) return syntax
+  const host = bareHost(syntax.url)
+  if (ipaddr.isValid(host)) return { ok: true, url: syntax.url, addresses: [host] }
+  let resolved: { address: string }[]
+  try {
+    resolved = await (options.lookup ?? defaultLookup)(host)
+  } catch (error) {
+    const code = (error as { code?: unknown }).code
+    return {
+      ok: false,
+      reason: `The host ${host} does not resolve${typeof code === 'string' ? ` (${code})` : ''}.`,
+    }
+  }
+  if (resolved.length === 0) return { ok: false, reason: `The host ${host} does not resolve.` }
+  for (const { address } of resolved) {
+    const problem = addressProblem(address, options.allowLocal)
+    if (problem) {
+      return {
+        ok: false,
+        reason: refusedAddress(`The host ${host} resolves to ${address}, which`, problem),
+      }
+    }
+  }
+  return { ok: true, url: syntax.url, addresses: resolved.map((r) => r.address) }
+}

@@ -1,0 +1,186 @@
+import { describe, expect, it } from 'vitest'
+import { checkWebhookUrl, checkWebhookUrlSyntax } from '../../src/webhooks/url-policy.ts'
+
+/** A resolver answering every name with `addresses` (and recording what it was asked). */
+function resolver(...addresses: string[]) {
+  const asked: string[] = []
+  const lookup = async (host: string) => {
+    asked.push(host)
+    return addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }))
+  }
+  return { lookup, asked }
+}
+
+const production = (lookup: ReturnType<typeof resolver>['lookup']) => ({
+  allowLocal: false,
+  lookup,
+})
+
+async function refusedFor(address: string) {
+  const result = await checkWebhookUrl(
+    'https://hooks.example.com/in',
+    production(resolver(address).lookup),
+  )
+  expect(result.ok, `${address} must be refused`).toBe(false)
+  return result.ok ? '' : result.reason
+}
+
+describe('checkWebhookUrl, production (allowLocal false)', () => {
+  it('accepts an https URL whose every address is public, and returns them', async () => {
+    const { lookup, asked } = resolver('93.184.215.14', '2606:2800:21f:cb07:6820:80da:af6b:8b2c')
+    const result = await checkWebhookUrl('https://hooks.example.com/in?x=1', production(lookup))
+    expect(asked).toEqual(['hooks.example.com'])
+    expect(result).toMatchObject({
+      ok: true,
+      addresses: ['93.184.215.14', '2606:2800:21f:cb07:6820:80da:af6b:8b2c'],
+    })
+    if (result.ok) expect(result.url.href).toBe('https://hooks.example.com/in?x=1')
+  })
+
+  it.each([
+    ['not a url', 'absolute'],
+    ['/relative/path', 'absolute'],
+    ['ftp://hooks.example.com/', 'https'],
+    ['http://hooks.example.com/', 'https'],
+    ['https://user:pw@hooks.example.com/', 'user name or password'],
+    ['https://user@hooks.example.com/', 'user name or password'],
+    ['https://metadata.google.internal/computeMetadata/v1/', 'metadata'],
+    ['https://localhost/', 'local'],
+    ['https://api.localhost./', 'local'],
+  ])('refuses %s', async (url, words) => {
+    const { lookup } = resolver('93.184.215.14')
+    const result = await checkWebhookUrl(url, production(lookup))
+    expect(result.ok).toBe(false)
+    if (!result.ok) expect(result.reason).toContain(words)
+  })
+
+  it.each([
+    ['127.0.0.1', 'loopback'],
+    ['127.255.0.9', 'loopback'],
+    ['10.1.2.3', 'private'],
+    ['172.16.0.1', 'private'],
+    ['172.31.255.254', 'private'],
+    ['192.168.1.1', 'private'],
+    ['100.64.0.1', 'carrier-grade NAT'],
+    ['100.127.255.254', 'carrier-grade NAT'],
+    ['169.254.169.254', 'metadata'],
+    ['169.254.1.1', 'link-local'],
+    ['0.0.0.0', 'unspecified'],
+    ['224.0.0.1', 'multicast'],
+    ['239.255.255.250', 'multicast'],
+    ['255.255.255.255', 'broadcast'],
+    ['240.0.0.1', 'reserved'],
+    ['192.0.2.10', 'reserved'],
+    ['198.18.0.1', 'reserved'],
+    ['::1', 'loopback'],
+    ['::', 'unspecified'],
+    ['fc00::1', 'unique local'],
+    ['fd12:3456::1', 'unique local'],
+    ['fd00:ec2::254', 'metadata'],
+    ['fe80::1', 'link-local'],
+    ['ff02::1', 'multicast'],
+    ['::ffff:127.0.0.1', 'loopback'],
+    ['::ffff:10.0.0.1', 'private'],
+    ['::ffff:169.254.169.254', 'metadata'],
+    ['64:ff9b::a00:1', 'special-purpose'],
+    ['2002:7f00:1::1', 'special-purpose'],
+    ['::7f00:1', 'special-purpose'],
+    ['2001:db8::1', 'reserved'],
+  ])('refuses a host resolving to %s (%s)', async (address, words) => {
+    const reason = await refusedFor(address)
+    expect(reason).toContain(words)
+    expect(reason).toContain(address)
+  })
+
+  it.each([
+    ['100.63.255.255'],
+    ['100.128.0.1'],
+    ['172.15.255.255'],
+    ['172.32.0.1'],
+    ['169.253.1.1'],
+    ['8.8.8.8'],
+    ['2a00:1450:4001:80e::200e'],
+  ])('accepts the public neighbour %s', async (address) => {
+    const result = await checkWebhookUrl(
+      'https://hooks.example.com/in',
+      production(resolver(address).lookup),
+    )
+    expect(result.ok).toBe(true)
+  })
+
+  it('refuses when ANY resolved address is not public', async () => {
+    const { lookup } = resolver('93.184.215.14', '10.0.0.7')
+    const result = await checkWebhookUrl('https://hooks.example.com/', production(lookup))
+    expect(result).toEqual({ ok: false, reason: expect.stringContaining('10.0.0.7') })
+  })
+
+  it('refuses literal addresses in the URL, in any spelling the URL parser accepts', async () => {
+    for (const url of [
+      'https://127.0.0.1/',
+      'https://0x7f.1/',
+      'https://2130706433/',
+      'https://[::1]/',
+      'https://[::ffff:7f00:1]/',
+      'https://169.254.169.254/latest/meta-data/',
+    ]) {
+      const result = await checkWebhookUrl(url, production(resolver('93.184.215.14').lookup))
+      expect(result.ok, url).toBe(false)
+    }
+  })
+
+  it('refuses a host that does not resolve, or resolves to nothing', async () => {
+    const failing = async () => {
+      throw Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' })
+    }
+    const a = await checkWebhookUrl('https://nowhere.invalid/', {
+      allowLocal: false,
+      lookup: failing,
+    })
+    expect(a).toEqual({ ok: false, reason: expect.stringContaining('does not resolve') })
+    const b = await checkWebhookUrl('https://empty.example/', production(resolver().lookup))
+    expect(b).toEqual({ ok: false, reason: expect.stringContaining('does not resolve') })
+  })
+})
+
+describe('checkWebhookUrl, local development (allowLocal true)', () => {
+  const local = (lookup: ReturnType<typeof resolver>['lookup']) => ({ allowLocal: true, lookup })
+
+  it('accepts plain http and loopback/private addresses', async () => {
+    const cases: [string, string][] = [
+      ['http://127.0.0.1:8080/hook', '127.0.0.1'],
+      ['http://localhost:9000/', '::1'],
+      ['http://receiver.internal/', '10.0.0.5'],
+      ['https://[::1]:8443/', '::1'],
+    ]
+    for (const [url, address] of cases) {
+      const result = await checkWebhookUrl(url, local(resolver(address).lookup))
+      expect(result.ok, url).toBe(true)
+    }
+  })
+
+  it('still refuses other schemes, credentials and the cloud metadata service', async () => {
+    for (const url of [
+      'ftp://127.0.0.1/',
+      'http://u:p@127.0.0.1/',
+      'http://169.254.169.254/',
+      'http://metadata.google.internal/',
+    ]) {
+      const result = await checkWebhookUrl(url, local(resolver('127.0.0.1').lookup))
+      expect(result.ok, url).toBe(false)
+    }
+    const viaDns = await checkWebhookUrl(
+      'http://sneaky.example/',
+      local(resolver('169.254.169.254').lookup),
+    )
+    expect(viaDns.ok).toBe(false)
+  })
+})
+
+describe('checkWebhookUrlSyntax (registration, no DNS)', () => {
+  it('checks scheme, credentials, names and literal addresses without resolving', () => {
+    expect(checkWebhookUrlSyntax('https://hooks.example.com/', { allowLocal: false }).ok).toBe(true)
+    expect(checkWebhookUrlSyntax('http://hooks.example.com/', { allowLocal: false }).ok).toBe(false)
+    expect(checkWebhookUrlSyntax('https://10.0.0.1/', { allowLocal: false }).ok).toBe(false)
+    expect(checkWebhookUrlSyntax('http://10.0.0.1/', { allowLocal: true }).ok).toBe(true)
+  })
+})
