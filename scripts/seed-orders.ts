@@ -32,6 +32,13 @@ import { seedCatalogue } from '../src/products/seed.ts'
  * add the batch's sums to the insights aggregates. A batch is loaded and counted together or
  * not at all, so the aggregates stay exactly equal to a GROUP BY over order lines however often
  * the loader runs and wherever it is stopped. Stock is not taken: this is past sales.
+ *
+ * Orders are spread evenly over the past year in the order of their ids, each with the status its age makes likely
+ * (statusMix: placed and packed in the last days, then shipped, the rest delivered, 5%
+ * cancelled), the version and the carrier and tracking number that status implies; a cancelled
+ * order's sales are left out of the aggregates, as a cancel takes them out. No history
+ * (order_events) is written: the back office's list does not read it, and a seeded order's page
+ * shows an empty history. E-mails repeat (about one per 25 orders at ten million).
  */
 
 // Share of US population (2020 census, thousands), a big city and a ZIP of it, per state.
@@ -65,6 +72,60 @@ const lastNames =
   )
 const streets = 'Main Oak Pine Maple Cedar Elm Washington Lake Hill Park River Sunset'.split(' ')
 const suffixes = ['St', 'Ave', 'Rd', 'Blvd', 'Ln', 'Way']
+const carriers = ['UPS', 'USPS', 'FedEx', 'DHL']
+
+type SeedStatus = 'placed' | 'packed' | 'shipped' | 'delivered' | 'cancelled'
+
+/**
+ * Where an order of a given age (days) stands, as in a shop that packs within a day or two and
+ * delivers within a week or so: the newest are placed or packed, then shipped, the rest
+ * delivered; about 5% of every age cancelled (from placed). Over a year of orders that is
+ * roughly delivered 90%, cancelled 5%, shipped 2%, placed and packed under 1% each, so every
+ * status filter of the back office has rows to find, the rare ones too.
+ */
+const statusMix: { maxAgeDays: number; mix: [SeedStatus, number][] }[] = [
+  {
+    maxAgeDays: 1,
+    mix: [
+      ['placed', 65],
+      ['packed', 30],
+      ['cancelled', 5],
+    ],
+  },
+  {
+    maxAgeDays: 3,
+    mix: [
+      ['placed', 10],
+      ['packed', 30],
+      ['shipped', 55],
+      ['cancelled', 5],
+    ],
+  },
+  {
+    maxAgeDays: 10,
+    mix: [
+      ['shipped', 45],
+      ['delivered', 50],
+      ['cancelled', 5],
+    ],
+  },
+  {
+    maxAgeDays: Number.POSITIVE_INFINITY,
+    mix: [
+      ['delivered', 95],
+      ['cancelled', 5],
+    ],
+  },
+]
+
+/** An order's version (its ETag) is 1 when placed, plus one per status change since. */
+const versionOf: Record<SeedStatus, number> = {
+  placed: 1,
+  packed: 2,
+  shipped: 3,
+  delivered: 4,
+  cancelled: 2,
+}
 
 /** Picks index i with probability weights[i] / sum, by binary search over the running sums. */
 function sampler(weights: number[], random: () => number): () => number {
@@ -159,8 +220,17 @@ export interface Generator {
   batch(ids: string[], firstSeq: number): Batch
 }
 
-/** Makes batches of orders in COPY text format, with their sums for the aggregates. */
-export function orderGenerator(products: Product[], random: () => number = Math.random): Generator {
+/**
+ * Makes batches of orders in COPY text format, with their sums for the aggregates. Order `seq`
+ * of `count` is placed at the seq/count point of the past year (plus up to one slot of jitter),
+ * so creation time grows with the id, as orders arrive in a live shop: the list's indexes fill
+ * at their ends and the table's physical order follows created_at, as in production.
+ */
+export function orderGenerator(
+  products: Product[],
+  count: number,
+  random: () => number = Math.random,
+): Generator {
   const pickState = sampler(
     states.map((s) => s.weight),
     random,
@@ -169,9 +239,23 @@ export function orderGenerator(products: Product[], random: () => number = Math.
   const pickLines = sampler([75, 18, 7], random)
   const pickQuantity = sampler([65, 22, 8, 3, 1, 1], random)
   const pickOf = <T>(list: T[]) => list[Math.floor(random() * list.length)] as T
+  const statusPickers = statusMix.map(({ maxAgeDays, mix }) => {
+    const pick = sampler(
+      mix.map(([, w]) => w),
+      random,
+    )
+    return {
+      maxAgeMs: maxAgeDays * 86_400_000,
+      pick: () => (mix[pick()] as [SeedStatus, number])[0],
+    }
+  })
+  const pickStatus = (ageMs: number) =>
+    (statusPickers.find((p) => ageMs < p.maxAgeMs) ?? statusPickers[0])?.pick() ?? 'placed'
   const run = randomUUID()
   const yearMs = 365 * 24 * 3600 * 1000
-  const start = Date.now() - yearMs
+  const now = Date.now()
+  const start = now - yearMs
+  const slotMs = yearMs / Math.max(1, count)
 
   return {
     batch(ids, firstSeq) {
@@ -192,6 +276,10 @@ export function orderGenerator(products: Product[], random: () => number = Math.
           if (!chosen.has(product.id))
             chosen.set(product.id, { product, quantity: pickQuantity() + 1 })
         }
+        const created = start + (firstSeq + i + random()) * slotMs
+        const status = pickStatus(now - created)
+        // A cancelled order's sales were taken back out of the aggregates (as a cancel does).
+        const counted = status !== 'cancelled'
         let total = 0
         let units = 0
         for (const { product, quantity } of chosen.values()) {
@@ -199,16 +287,20 @@ export function orderGenerator(products: Product[], random: () => number = Math.
           total += revenue
           units += quantity
           lines.push(`${id}\t${product.id}\t${quantity}\t${product.priceCents}\n`)
-          add(byProduct, `${state.code}|${product.id}`, quantity, 1, revenue)
+          if (counted) add(byProduct, `${state.code}|${product.id}`, quantity, 1, revenue)
         }
         lineCount += chosen.size
-        add(byState, state.code, units, 1, total)
+        if (counted) add(byState, state.code, units, 1, total)
         const first = pickOf(firstNames)
         const last = pickOf(lastNames)
         const seq = firstSeq + i
-        const createdAt = new Date(start + random() * yearMs).toISOString()
+        // Shipped and delivered orders carry what shipping recorded (orders_shipped_tracked).
+        const shipping =
+          status === 'shipped' || status === 'delivered'
+            ? `${pickOf(carriers)}\tT${id.padStart(12, '0')}`
+            : '\\N\t\\N'
         orders.push(
-          `${id}\t${numbers[i]}\tseed:${run}:${seq}\tseed\t${first} ${last}\t${first.toLowerCase()}.${last.toLowerCase()}${seq % 1000}@example.com\t${1 + Math.floor(random() * 9999)} ${pickOf(streets)} ${pickOf(suffixes)}\t${state.city}\t${state.code}\t${state.zip}\t${total}\t${createdAt}\n`,
+          `${id}\t${numbers[i]}\tseed:${run}:${seq}\tseed\t${first} ${last}\t${first.toLowerCase()}.${last.toLowerCase()}${seq % 1000}@example.com\t${1 + Math.floor(random() * 9999)} ${pickOf(streets)} ${pickOf(suffixes)}\t${state.city}\t${state.code}\t${state.zip}\t${total}\t${new Date(created).toISOString()}\t${status}\t${versionOf[status]}\t${shipping}\n`,
         )
       }
       return { orders, lines, byProduct, byState, lineCount }
@@ -217,7 +309,7 @@ export function orderGenerator(products: Product[], random: () => number = Math.
 }
 
 const copyOrders =
-  'copy orders (id, order_number, idempotency_key, request_hash, customer_name, email, address, city, state, zip, total_cents, created_at) from stdin'
+  'copy orders (id, order_number, idempotency_key, request_hash, customer_name, email, address, city, state, zip, total_cents, created_at, status, version, carrier, tracking_number) from stdin'
 const copyLines = 'copy order_lines (order_id, product_id, quantity, unit_price_cents) from stdin'
 
 /** Streams rows to COPY in chunks of a few thousand, so the server parses while we send. */
@@ -305,7 +397,7 @@ export async function seedOrders(
   }
 
   const started = Date.now()
-  const generator = orderGenerator(products)
+  const generator = orderGenerator(products, count)
   let claimed = 0
   let loaded = 0
   let lines = 0
