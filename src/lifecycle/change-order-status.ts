@@ -1,6 +1,7 @@
 import { type Kysely, sql } from 'kysely'
 import { retryTransient } from '../db/retry.ts'
 import type { Database } from '../db/schema.ts'
+import { orderItemsJson, orderJson } from '../outbox/payloads.ts'
 import { canTransition, type OrderStatus, refusal, statusesBefore } from './transitions.ts'
 
 /** One status change as the back office asks for it. */
@@ -70,7 +71,9 @@ function shippingProblem({ to, carrier, trackingNumber }: StatusChange): string 
  *    (units, revenue and the order count negated, the shape placeOrder queues) so the sales fold
  *    takes the order out of the insights aggregates exactly once;
  * 4. set the status (and carrier and tracking number when shipping), version + 1;
- * 5. append the order_events row: from, to, who, note; created_at is the transaction's time.
+ * 5. append the order_events row: from, to, who, note; created_at is the transaction's time;
+ * 6. append the outbox event `order.<to>` (src/outbox/events.ts): the order as it now is, with
+ *    from, to and note, so no change goes without its event and no event without its change.
  *
  * Because the cancel's work hangs on step 2, which reads the row locked in step 1, two cancels
  * of one order on two instances return the stock once: the second finds `cancelled` (409).
@@ -102,6 +105,12 @@ async function changeStatement(
   db: Kysely<Database>,
   { orderNumber, to, expectedVersions, staffId, note, carrier, trackingNumber }: StatusChange,
 ): Promise<ChangeRow | undefined> {
+  const lineItems = orderItemsJson({
+    sku: 'p.sku',
+    name: 'p.name',
+    quantity: 'l.quantity',
+    unitPriceCents: 'l.unit_price_cents',
+  })
   const { rows } = await sql<ChangeRow>`
     with target as (
       select id, status, version, state from orders
@@ -136,10 +145,17 @@ async function changeStatement(
           tracking_number = coalesce(${trackingNumber ?? null}::text, o.tracking_number)
       from allowed a
       where o.id = a.id
-      returning o.version
+      returning o.*
     ), event as (
       insert into order_events (order_id, from_status, to_status, staff_id, note)
       select a.id, a.status, ${to}, ${staffId}::int, ${note ?? null}::text from allowed a
+    ), outbox_event as (
+      -- The order as GET /api/orders/:orderNumber shows it after the change, and the change.
+      insert into outbox (event_type, order_id, payload)
+      select 'order.' || c.status, c.id,
+             ${orderJson('c', sql`(select ${lineItems} from order_lines l join products p on p.id = l.product_id where l.order_id = c.id)`)}
+             || jsonb_build_object('from', a.status, 'to', c.status, 'note', ${note ?? null}::text)
+      from changed c join allowed a on a.id = c.id
     )
     select t.status, t.version, (select version from changed) as new_version
     from target t

@@ -2,6 +2,7 @@ import { type Kysely, sql } from 'kysely'
 import { isDataError } from '../db/errors.ts'
 import { retryTransient } from '../db/retry.ts'
 import type { Database } from '../db/schema.ts'
+import { orderItemsJson, orderJson, productOutOfStockJson } from '../outbox/payloads.ts'
 import { customerArrays, customerColumnList } from './customer.ts'
 import { newOrderNumber } from './order-number.ts'
 import { placeOrder } from './place-order.ts'
@@ -22,7 +23,8 @@ interface PlacedLineRow {
  * Places several orders in one SQL statement: one round trip, one transaction and one WAL flush
  * for the lot (group commit), where one statement per order spends most of the database's time
  * on what every statement costs whatever it does. Each order is still all or nothing: its lines,
- * its stock and its queue rows are written together or not at all.
+ * its stock, its queue rows and its outbox events (`order.placed`; `product.out_of_stock` for a
+ * product whose last unit the batch took) are written together or not at all.
  *
  * The statement locks every product of the batch in id order, as placeOrder does, with the
  * weakest lock that lets it change the stock (FOR NO KEY UPDATE: it does not conflict with the
@@ -58,6 +60,12 @@ export async function placeOrderBatch(
 
   let placedRows: PlacedLineRow[]
   try {
+    const lineItems = orderItemsJson({
+      sku: 'l.sku',
+      name: 'l.name',
+      quantity: 'l.quantity',
+      unitPriceCents: 'l.price_cents',
+    })
     const statement = sql<PlacedLineRow>`
         with req as materialized (
           select * from unnest(
@@ -90,7 +98,7 @@ export async function placeOrderBatch(
           where v.ok
           order by r.idx
           on conflict do nothing
-          returning id, order_number, created_at, status
+          returning *
         ), placed_lines as materialized (
           select p.id as order_id, p.created_at, p.status, r.state, d.*
           from placed p join req r using (order_number) join demand d using (idx)
@@ -103,6 +111,18 @@ export async function placeOrderBatch(
           from (select product_id, sum(quantity) as quantity, min(stock) as stock
                 from placed_lines group by product_id) t
           where p.id = t.product_id
+          returning p.id, p.sku, p.name, p.stock
+        ), sold_out as (
+          insert into outbox (event_type, product_id, payload)
+          select 'product.out_of_stock', t.id, ${productOutOfStockJson('t')} from taken t
+          where t.stock = 0
+        ), placed_events as (
+          -- Each order as GET /api/orders/:orderNumber shows it, from the rows just written.
+          insert into outbox (event_type, order_id, payload)
+          select 'order.placed', o.id, ${orderJson('o', sql`i.items`)}
+          from placed o
+          join (select order_id, ${lineItems} as items from placed_lines l group by order_id) i
+            on i.order_id = o.id
         ), sale as (
           insert into sales_queue (state, product_id, units, revenue_cents, orders)
           select state, product_id, quantity, quantity::bigint * price_cents,

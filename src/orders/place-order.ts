@@ -2,6 +2,7 @@ import { type Kysely, sql } from 'kysely'
 import { uniqueViolation } from '../db/errors.ts'
 import { retryTransient } from '../db/retry.ts'
 import type { Database } from '../db/schema.ts'
+import { orderItemsJson, orderJson, productOutOfStockJson } from '../outbox/payloads.ts'
 import { customerColumnList, customerParams } from './customer.ts'
 import { newOrderNumber } from './order-number.ts'
 import { hashRequest, mergeLines, type PlaceOrderResult, placedOrder } from './placement.ts'
@@ -24,8 +25,10 @@ interface PlacedRow {
  * Places an order in one SQL statement, so it is one short transaction and one round trip:
  * lock the products in id order (no deadlocks between multi-line orders), decide whether
  * every line has stock, and only then take stock, insert the order with its price-captured
- * lines, and queue the sale for the insights' sales fold. A reused idempotency key violates a
- * unique index, which aborts the whole statement: nothing is taken twice. A deadlock or
+ * lines, queue the sale for the insights' sales fold, and write the outbox events
+ * (`order.placed`; `product.out_of_stock` for each product whose last unit it took, src/outbox).
+ * A reused idempotency key violates a unique index, which aborts the whole statement: nothing
+ * is taken twice (and no event is written). A deadlock or
  * serialization failure rolls the statement back whole, so it is run again (retryTransient).
  */
 export async function placeOrder(
@@ -63,6 +66,12 @@ async function insertOrder(
 ): Promise<PlaceOrderResult> {
   const skus = items.map((i) => i.sku)
   const quantities = items.map((i) => i.quantity)
+  const lineItems = orderItemsJson({
+    sku: 'l.sku',
+    name: 'l.name',
+    quantity: 'l.quantity',
+    unitPriceCents: 'l.price_cents',
+  })
   const { rows } = await sql<PlacedRow>`
     with req as (
       select * from unnest(${skus}::text[], ${quantities}::int[]) as r(sku, quantity)
@@ -84,12 +93,22 @@ async function insertOrder(
       update products p set stock = l.stock - l.quantity
       from locked l, verdict v
       where v.ok and p.id = l.id
+      returning p.id, p.sku, p.name, p.stock
+    ), sold_out as (
+      insert into outbox (event_type, product_id, payload)
+      select 'product.out_of_stock', t.id, ${productOutOfStockJson('t')} from taken t
+      where t.stock = 0
     ), placed as (
       insert into orders (order_number, idempotency_key, request_hash, ${customerColumnList()},
                           total_cents)
       select ${orderNumber}, ${idempotencyKey}, ${requestHash}, ${customerParams(customer)}, v.total
       from verdict v where v.ok
-      returning id, created_at, status
+      returning *
+    ), placed_event as (
+      -- The order as GET /api/orders/:orderNumber shows it, from the row just written.
+      insert into outbox (event_type, order_id, payload)
+      select 'order.placed', o.id, ${orderJson('o', sql`(select ${lineItems} from locked l)`)}
+      from placed o
     ), lines as (
       insert into order_lines (order_id, product_id, quantity, unit_price_cents)
       select o.id, l.id, l.quantity, l.price_cents from placed o, locked l
