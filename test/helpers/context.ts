@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { type App, buildApp } from '../../src/app.ts'
 import { type Config, loadConfig } from '../../src/config.ts'
-import type { DispatcherTuning } from '../../src/webhooks/dispatcher-plugin.ts'
 
 /**
  * A database of its own for one test file: a fresh database on the server named by
@@ -51,11 +50,7 @@ export interface TestApp {
  */
 export async function buildTestApp(
   env: Record<string, string> = {},
-  options: {
-    salesFold?: boolean
-    logs?: boolean
-    webhookDispatcher?: boolean | DispatcherTuning
-  } = {},
+  options: { salesFold?: boolean; logs?: boolean } = {},
 ): Promise<TestApp> {
   const db = await testDatabase()
   const config = loadConfig({
@@ -66,13 +61,7 @@ export async function buildTestApp(
   })
   const output: string[] = []
   const logStream = options.logs ? { write: (s: string) => void output.push(s) } : undefined
-  const app = await buildApp({
-    config,
-    salesFold: options.salesFold ?? false,
-    // Off unless a test asks: the dispatcher would mark other tests' outbox rows fanned out.
-    webhookDispatcher: options.webhookDispatcher ?? false,
-    logStream,
-  })
+  const app = await buildApp({ config, salesFold: options.salesFold ?? false, logStream })
   await app.ready()
   return {
     app,
@@ -96,7 +85,7 @@ export async function buildTestApp(
 export async function appsOnOneDatabase(
   count: number,
   env: Record<string, string> = {},
-  options: { salesFold?: boolean; webhookDispatcher?: boolean | DispatcherTuning } = {},
+  options: { salesFold?: boolean } = {},
 ): Promise<{ apps: App[]; databaseUrl: string; close: () => Promise<void> }> {
   const database = await testDatabase()
   const databaseUrl = database.env.DATABASE_URL
@@ -109,11 +98,7 @@ export async function appsOnOneDatabase(
   }
   try {
     for (let i = 0; i < count; i++) {
-      const app = await buildApp({
-        config,
-        salesFold: options.salesFold ?? true,
-        webhookDispatcher: options.webhookDispatcher ?? false,
-      })
+      const app = await buildApp({ config, salesFold: options.salesFold ?? true })
       await app.ready()
       apps.push(app)
     }

@@ -1,0 +1,278 @@
+/**
+ * `npm run bench:ab`: two versions of the service side by side, driven in turns, so a change is
+ * judged on a machine whose speed drifts by half within minutes (docs/benchmarks.md, "Noise").
+ * Two full `npm run bench` runs made one after the other compare two moments as much as two
+ * versions; here each round runs every case against A and B back to back (ABBA order, so
+ * neither side always goes first), and the verdict is the median of the per-round ratios B/A.
+ *
+ *   npm run bench:ab -- --a /tmp/before --b . --rounds 4
+ *   npm run bench:ab -- --b-env WEBHOOKS_DISPATCH=off            # one tree, two settings
+ *
+ * Each side is a checkout (`--a`, `--b`, default this one) with its own `node_modules`, run as
+ * `node src/server.ts` from that directory with one worker, its own database (`order_ab_a`,
+ * `order_ab_b`, dropped and made afresh) and the extra environment of `--a-env`/`--b-env`
+ * (K=V, repeatable). wrk runs each side's own test/bench/wrk scripts from its directory, so a
+ * form that changed between the versions is posted the way each version reads it. The orders
+ * looked up are placed through each side's `POST /api/orders` first. Needs wrk and pgbench's
+ * server (BENCH_DATABASE_URL, default the local PostgreSQL). Writes `--out` (JSON).
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import pg from 'pg'
+import { freePort } from '../helpers/server.ts'
+import { apiOrderBody, skus, states } from './flows.ts'
+
+const { values: args } = parseArgs({
+  options: {
+    a: { type: 'string', default: '.' },
+    b: { type: 'string', default: '.' },
+    'a-env': { type: 'string', multiple: true, default: [] },
+    'b-env': { type: 'string', multiple: true, default: [] },
+    rounds: { type: 'string', default: '4' },
+    duration: { type: 'string', default: '4' },
+    connections: { type: 'string', default: '32' },
+    only: { type: 'string' },
+    out: { type: 'string', default: 'docs/bench/ab-latest.json' },
+  },
+})
+const rounds = Number(args.rounds)
+const serverUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+const scratch = mkdtempSync(path.join(os.tmpdir(), 'bench-ab-'))
+
+interface Side {
+  name: 'A' | 'B'
+  dir: string
+  env: Record<string, string>
+  port: number
+  databaseUrl: string
+  process?: ChildProcess
+  orderNumbers: string[]
+}
+
+const parseEnv = (list: string[]) =>
+  Object.fromEntries(
+    list.map((kv) => {
+      const i = kv.indexOf('=')
+      if (i < 1) throw new Error(`--a-env/--b-env take K=V, not ${kv}`)
+      return [kv.slice(0, i), kv.slice(i + 1)]
+    }),
+  )
+
+const sides: Side[] = (['A', 'B'] as const).map((name) => ({
+  name,
+  dir: path.resolve(name === 'A' ? args.a : args.b),
+  env: parseEnv(name === 'A' ? args['a-env'] : args['b-env']),
+  port: 0,
+  databaseUrl: Object.assign(new URL(serverUrl), {
+    pathname: `/order_ab_${name.toLowerCase()}`,
+  }).toString(),
+  orderNumbers: [],
+}))
+
+async function waitFor(url: string) {
+  for (let i = 0; i < 600; i++) {
+    try {
+      if ((await fetch(url)).ok) return
+    } catch {}
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  throw new Error(`${url} did not come up`)
+}
+
+async function startSide(side: Side) {
+  const admin = new pg.Client({ connectionString: serverUrl })
+  await admin.connect()
+  const db = new URL(side.databaseUrl).pathname.slice(1)
+  await admin.query(`drop database if exists ${db} with (force)`)
+  await admin.query(`create database ${db}`)
+  await admin.end()
+  // A port of its own, not a fixed one: a fixed port may be another run's, whose answer to the
+  // readiness probe would be taken for this side's.
+  side.port = await freePort()
+  side.process = spawn(
+    process.execPath,
+    ['--max-semi-space-size=8', '--max-old-space-size=192', 'src/server.ts'],
+    {
+      cwd: side.dir,
+      env: {
+        ...process.env,
+        NODE_ENV: 'production',
+        LOG_LEVEL: 'warn',
+        RATE_LIMIT_MAX: '0',
+        HOST: '127.0.0.1',
+        PORT: String(side.port),
+        DATABASE_URL: side.databaseUrl,
+        WEB_CONCURRENCY: '1',
+        ...side.env,
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  )
+  await waitFor(`http://127.0.0.1:${side.port}/api/products`)
+  const client = new pg.Client({ connectionString: side.databaseUrl })
+  await client.connect()
+  await client.query('update products set stock = 1000000000')
+  await client.end()
+  // Orders to look up, placed through the side's own API (its internals may differ).
+  for (let i = 0; i < 20; i++) {
+    const placed = await Promise.all(
+      Array.from({ length: 50 }, async () => {
+        const res = await fetch(`http://127.0.0.1:${side.port}/api/orders`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+          body: apiOrderBody(),
+        })
+        const body = (await res.json()) as { orderNumber?: string }
+        if (res.status !== 201 || !body.orderNumber) {
+          throw new Error(`${side.name}: POST /api/orders answered ${res.status}`)
+        }
+        return body.orderNumber
+      }),
+    )
+    side.orderNumbers.push(...placed)
+  }
+}
+
+interface Case {
+  name: string
+  script: string
+  args: (side: Side) => string[]
+}
+
+function pathsFile(name: string, paths: string[]): string {
+  const file = path.join(scratch, `${name}.txt`)
+  writeFileSync(file, `${paths.join('\n')}\n`)
+  return file
+}
+
+const formArgs = () => [skus.join(','), states.join(',')]
+const cases: Case[] = [
+  { name: 'GET /', script: 'paths.lua', args: () => [pathsFile('form', ['/'])] },
+  { name: 'POST /orders', script: 'orders.lua', args: formArgs },
+  {
+    name: 'GET /orders/:n',
+    script: 'paths.lua',
+    args: (s: Side) => [
+      pathsFile(
+        `confirm-${s.name}`,
+        s.orderNumbers.map((n: string) => `/orders/${n}`),
+      ),
+    ],
+  },
+  {
+    name: 'GET /api/orders/:n',
+    script: 'paths.lua',
+    args: (s: Side) => [
+      pathsFile(
+        `api-${s.name}`,
+        s.orderNumbers.map((n: string) => `/api/orders/${n}`),
+      ),
+    ],
+  },
+  {
+    name: 'top products',
+    script: 'paths.lua',
+    args: () => [
+      pathsFile(
+        'top',
+        states.map((s) => `/api/states/${s}/top-products`),
+      ),
+    ],
+  },
+  { name: 'shopper flow', script: 'shopper.lua', args: formArgs },
+].filter((c) => !args.only || c.name.includes(args.only))
+
+interface Run {
+  rps: number
+  p99: number
+  errors: number
+}
+
+function runWrk(side: Side, c: Case): Run {
+  const out = execFileSync(
+    'wrk',
+    [
+      '-t2',
+      `-c${args.connections}`,
+      `-d${args.duration}s`,
+      '-s',
+      `test/bench/wrk/${c.script}`,
+      `http://127.0.0.1:${side.port}`,
+      '--',
+      ...c.args(side),
+    ],
+    { encoding: 'utf8', cwd: side.dir },
+  )
+  const json = /^WRK_JSON (.*)$/m.exec(out)?.[1]
+  if (!json) throw new Error(`wrk printed no result for ${side.name} ${c.name}:\n${out}`)
+  const r = JSON.parse(json) as {
+    requests: number
+    duration_us: number
+    errors: number
+    unexpected: number
+    p99: number
+  }
+  return {
+    rps: Math.round(r.requests / (r.duration_us / 1e6)),
+    p99: r.p99,
+    errors: r.errors + r.unexpected,
+  }
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((x, y) => x - y)
+  const m = s.length >> 1
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2
+}
+
+async function main() {
+  try {
+    for (const side of sides) await startSide(side)
+    const results = cases.map((c) => ({ case: c.name, a: [] as Run[], b: [] as Run[] }))
+    for (let round = 0; round < rounds; round++) {
+      for (const [i, c] of cases.entries()) {
+        const order = round % 2 === 0 ? sides : [...sides].reverse()
+        for (const side of order) {
+          const run = runWrk(side, c)
+          ;(side.name === 'A' ? results[i]?.a : results[i]?.b)?.push(run)
+          console.log(JSON.stringify({ round: round + 1, side: side.name, case: c.name, ...run }))
+        }
+      }
+    }
+    const summary = results.map((r) => ({
+      case: r.case,
+      aRps: r.a.map((x) => x.rps),
+      bRps: r.b.map((x) => x.rps),
+      medianRatio: Number(median(r.a.map((x, i) => (r.b[i]?.rps ?? 0) / x.rps)).toFixed(3)),
+      aP99Median: median(r.a.map((x) => x.p99)),
+      bP99Median: median(r.b.map((x) => x.p99)),
+      errors: [...r.a, ...r.b].reduce((n, x) => n + x.errors, 0),
+    }))
+    const report = {
+      date: new Date().toISOString(),
+      machine: `${os.availableParallelism()} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.cpus()[0]?.model}`,
+      loadAverage: os.loadavg(),
+      a: { dir: sides[0]?.dir, env: sides[0]?.env },
+      b: { dir: sides[1]?.dir, env: sides[1]?.env },
+      rounds,
+      duration: Number(args.duration),
+      connections: Number(args.connections),
+      summary,
+    }
+    writeFileSync(args.out, `${JSON.stringify(report, null, 2)}\n`)
+    console.log('\ncase                 B/A (median of rounds)  A req/s            B req/s')
+    for (const s of summary) {
+      console.log(
+        `${s.case.padEnd(22)} ${s.medianRatio.toFixed(3).padStart(6)}   ${s.aRps.join('/').padEnd(30)} ${s.bRps.join('/')}   errors ${s.errors}`,
+      )
+    }
+  } finally {
+    for (const side of sides) side.process?.kill('SIGTERM')
+  }
+}
+
+await main()
