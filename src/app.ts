@@ -23,6 +23,7 @@ import products from './products/plugin.ts'
 import staff from './staff/plugin.ts'
 import staffRoutes from './staff/routes.ts'
 import { formatSchemaErrors } from './validation.ts'
+import webhookDispatcher, { type DispatcherTuning } from './webhooks/dispatcher-plugin.ts'
 
 export interface BuildOptions {
   config: Config
@@ -30,6 +31,8 @@ export interface BuildOptions {
   logStream?: DestinationStream
   /** Run the background sales fold (tests that fold by hand turn it off). */
   salesFold?: boolean
+  /** Run the webhook dispatcher (default true unless WEBHOOKS_DISPATCH=off), or tune it (tests). */
+  webhookDispatcher?: boolean | DispatcherTuning
 }
 
 /**
@@ -38,7 +41,12 @@ export interface BuildOptions {
  */
 export type App = Awaited<ReturnType<typeof buildApp>>
 
-export async function buildApp({ config, logStream, salesFold = true }: BuildOptions) {
+export async function buildApp({
+  config,
+  logStream,
+  salesFold = true,
+  webhookDispatcher: dispatcher = true,
+}: BuildOptions) {
   const app = Fastify({
     loggerInstance: createLogger(config, logStream),
     logController: new RequestLog(),
@@ -82,6 +90,7 @@ export async function buildApp({ config, logStream, salesFold = true }: BuildOpt
   await app.register(db, { config })
   await app.register(metrics, { config })
   await app.register(insights, { config, salesFold })
+  await app.register(webhookDispatcher, { config, dispatcher })
   await app.register(health)
   // Before every route: it guards each one under /admin and /api/admin as it is registered.
   await app.register(staff, { config })

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { type App, buildApp } from '../../src/app.ts'
 import { type Config, loadConfig } from '../../src/config.ts'
+import type { DispatcherTuning } from '../../src/webhooks/dispatcher-plugin.ts'
 
 /**
  * A database of its own for one test file: a fresh database on the server named by
@@ -50,7 +51,11 @@ export interface TestApp {
  */
 export async function buildTestApp(
   env: Record<string, string> = {},
-  options: { salesFold?: boolean; logs?: boolean } = {},
+  options: {
+    salesFold?: boolean
+    logs?: boolean
+    webhookDispatcher?: boolean | DispatcherTuning
+  } = {},
 ): Promise<TestApp> {
   const db = await testDatabase()
   const config = loadConfig({
@@ -61,7 +66,13 @@ export async function buildTestApp(
   })
   const output: string[] = []
   const logStream = options.logs ? { write: (s: string) => void output.push(s) } : undefined
-  const app = await buildApp({ config, salesFold: options.salesFold ?? false, logStream })
+  const app = await buildApp({
+    config,
+    salesFold: options.salesFold ?? false,
+    // Off unless a test asks: the dispatcher would mark other tests' outbox rows fanned out.
+    webhookDispatcher: options.webhookDispatcher ?? false,
+    logStream,
+  })
   await app.ready()
   return {
     app,
@@ -85,7 +96,7 @@ export async function buildTestApp(
 export async function appsOnOneDatabase(
   count: number,
   env: Record<string, string> = {},
-  options: { salesFold?: boolean } = {},
+  options: { salesFold?: boolean; webhookDispatcher?: boolean | DispatcherTuning } = {},
 ): Promise<{ apps: App[]; databaseUrl: string; close: () => Promise<void> }> {
   const database = await testDatabase()
   const databaseUrl = database.env.DATABASE_URL
@@ -98,7 +109,11 @@ export async function appsOnOneDatabase(
   }
   try {
     for (let i = 0; i < count; i++) {
-      const app = await buildApp({ config, salesFold: options.salesFold ?? true })
+      const app = await buildApp({
+        config,
+        salesFold: options.salesFold ?? true,
+        webhookDispatcher: options.webhookDispatcher ?? false,
+      })
       await app.ready()
       apps.push(app)
     }

@@ -1,0 +1,231 @@
+import http from 'node:http'
+import https from 'node:https'
+import { isIPv6, type LookupFunction } from 'node:net'
+import { Webhook } from 'standardwebhooks'
+
+/** What a delivery sends: one outbox event. */
+export interface OutgoingEvent {
+  /** outbox.id (a bigint, as text). */
+  id: string
+  /** `order.placed`, …, `product.out_of_stock`. */
+  type: string
+  createdAt: Date
+  /** outbox.payload: the event's data as it was when it happened. */
+  data: unknown
+}
+
+/**
+ * The `webhook-id` of an event: the same on every attempt and for every endpoint, so a receiver
+ * drops a duplicate (a retry after a lost answer, a redelivery) by it.
+ */
+export const webhookId = (eventId: string): string => `evt_${eventId}`
+
+/**
+ * The request body, the Standard Webhooks envelope: `{ type, timestamp, data }`, `timestamp` the
+ * ISO 8601 time the event happened. The same bytes on every attempt (jsonb keeps its keys in one
+ * order).
+ */
+export const eventBody = (event: OutgoingEvent): string =>
+  JSON.stringify({ type: event.type, timestamp: event.createdAt.toISOString(), data: event.data })
+
+/**
+ * The Standard Webhooks headers for one attempt: `webhook-id`, `webhook-timestamp` (this
+ * attempt's time, whole seconds since the epoch: receivers refuse stale ones, so a retry is
+ * signed anew) and `webhook-signature` (`v1,` + base64 HMAC-SHA256 of `id.timestamp.body`, keyed
+ * with the base64-decoded part of `whsec_…`), made by the specification's own library.
+ * Throws when the secret is not base64 (the message never contains the secret).
+ */
+export function signatureHeaders(
+  secret: string,
+  msgId: string,
+  body: string,
+  now: Date,
+): Record<string, string> {
+  let signer: Webhook
+  try {
+    signer = new Webhook(secret)
+  } catch {
+    throw new Error('the endpoint secret is not a valid whsec_ secret')
+  }
+  return {
+    'webhook-id': msgId,
+    'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+    'webhook-signature': signer.sign(msgId, now, body),
+  }
+}
+
+/** A checked address list, as the URL policy returns it. */
+export type Addresses = readonly (string | { address: string; family?: number })[]
+
+/** The URL policy (url-policy.ts's checkWebhookUrl), passed in so tests can give their own. */
+export type UrlCheck = (
+  url: string,
+  options: { allowLocal: boolean },
+) => Promise<{ ok: true; url: URL | string; addresses: Addresses } | { ok: false; reason: string }>
+
+/** The outcome of one attempt. `status` is the HTTP status when an answer came, else null. */
+export type AttemptResult =
+  | { ok: true; status: number }
+  | { ok: false; status: number | null; error: string }
+
+export interface SendOptions {
+  /** A 2xx must come within this (10 s by the issue); the whole exchange is cut then. */
+  timeoutMs: number
+  /** Aborts the send (the dispatcher stopping). */
+  signal?: AbortSignal
+  /** Keep-alive agents shared by the dispatcher's sends. */
+  agents: { http: http.Agent; https: https.Agent }
+}
+
+/** Most bytes of a response body read (the issue: up to 1 KiB); the rest is never read. */
+export const MAX_RESPONSE_BYTES = 1024
+/** Most characters of a response body kept in last_error. */
+const EXCERPT_CHARS = 200
+
+/**
+ * A lookup that answers with the addresses the URL policy checked, never asking DNS again: the
+ * connection goes to an address that was checked, so a name that changes its answer between the
+ * check and the connect (DNS rebinding) cannot steer it to a private one. Node calls it with
+ * `all: true` when it tries several addresses (autoSelectFamily).
+ */
+export function pinnedLookup(addresses: Addresses): LookupFunction {
+  const all = addresses.map((a) => {
+    const address = typeof a === 'string' ? a : a.address
+    return { address, family: isIPv6(address) ? 6 : 4 }
+  })
+  return (hostname, options, callback) => {
+    const wanted = options.family === 4 || options.family === 6 ? options.family : 0
+    const usable = all.filter((a) => wanted === 0 || a.family === wanted)
+    const first = usable[0]
+    if (!first) {
+      const err = Object.assign(new Error(`no checked address for ${hostname}`), {
+        code: 'ENOTFOUND',
+      })
+      callback(err, '', 4)
+    } else if (options.all) callback(null, usable)
+    else callback(null, first.address, first.family)
+  }
+}
+
+/** A short, printable piece of a response body for last_error. */
+function excerpt(bytes: Buffer): string {
+  return bytes
+    .toString('utf8')
+    .replace(/\p{Cc}+/gu, ' ')
+    .trim()
+    .slice(0, EXCERPT_CHARS)
+}
+
+/**
+ * POSTs `body` to `url`, connecting only to `addresses` (when given), and settles with the
+ * outcome; never rejects. A 2xx counts as soon as its status line arrives within `timeoutMs`;
+ * anything else (3xx: redirects are not followed; 4xx; 5xx; a refused connection; the timeout)
+ * fails with a one-line reason, including up to 200 characters of the first 1 KiB of the body.
+ *
+ * node:http rather than fetch: its `lookup` option pins the connection to the checked addresses
+ * without an extra dependency (fetch needs undici's Agent for that), it follows no redirect, and
+ * the body is read only as far as we choose.
+ */
+export function send(
+  url: URL,
+  addresses: Addresses | undefined,
+  headers: Record<string, string>,
+  body: string,
+  { timeoutMs, signal, agents }: SendOptions,
+): Promise<AttemptResult> {
+  return new Promise((resolve) => {
+    const timeout = AbortSignal.timeout(timeoutMs)
+    const abort = signal ? AbortSignal.any([timeout, signal]) : timeout
+    const secure = url.protocol === 'https:'
+    let settled = false
+    const settle = (result: AttemptResult) => {
+      if (settled) return
+      settled = true
+      resolve(result)
+    }
+    const request = (secure ? https : http).request(
+      url,
+      {
+        method: 'POST',
+        agent: secure ? agents.https : agents.http,
+        signal: abort,
+        headers: {
+          ...headers,
+          'content-type': 'application/json',
+          'content-length': String(Buffer.byteLength(body)),
+          'user-agent': 'order-service-webhooks/1',
+        },
+        ...(addresses && addresses.length > 0 ? { lookup: pinnedLookup(addresses) } : {}),
+      },
+      (response) => {
+        const status = response.statusCode ?? 0
+        const success = status >= 200 && status < 300
+        if (success) settle({ ok: true, status })
+        const chunks: Buffer[] = []
+        let size = 0
+        const done = () => {
+          if (success) return
+          const reason =
+            status >= 300 && status < 400
+              ? `answered ${status} (redirects are not followed)`
+              : `answered ${status}`
+          const text = excerpt(Buffer.concat(chunks))
+          settle({ ok: false, status, error: text ? `${reason}: ${text}` : reason })
+        }
+        response.on('data', (chunk: Buffer) => {
+          chunks.push(chunk.subarray(0, MAX_RESPONSE_BYTES - size))
+          size += chunk.length
+          if (size >= MAX_RESPONSE_BYTES) {
+            // Enough read: the rest is never taken off the socket (which is closed with it).
+            response.destroy()
+            done()
+          }
+        })
+        response.on('end', done)
+        response.on('close', done)
+        response.on('error', done)
+      },
+    )
+    request.on('error', (err: Error & { code?: string }) => {
+      const error = timeout.aborted
+        ? `no answer within ${timeoutMs / 1000} s`
+        : abort.aborted
+          ? 'abandoned: the dispatcher stopped'
+          : `could not connect: ${err.code ?? err.message}`
+      settle({ ok: false, status: null, error })
+    })
+    request.end(body)
+  })
+}
+
+/**
+ * One delivery attempt: checks the URL against the policy now (DNS can change after an endpoint
+ * is registered), signs, sends to the checked addresses. A URL the policy refuses is a failed
+ * attempt whose error says why; nothing is sent to it.
+ */
+export async function attemptDelivery(
+  endpoint: { url: string; secret: string },
+  event: OutgoingEvent,
+  {
+    check,
+    allowLocal,
+    now = new Date(),
+    ...sendOptions
+  }: SendOptions & { check: UrlCheck; allowLocal: boolean; now?: Date },
+): Promise<AttemptResult> {
+  let checked: Awaited<ReturnType<UrlCheck>>
+  try {
+    checked = await check(endpoint.url, { allowLocal })
+  } catch (err) {
+    return { ok: false, status: null, error: `URL check failed: ${(err as Error).message}` }
+  }
+  if (!checked.ok) return { ok: false, status: null, error: `URL refused: ${checked.reason}` }
+  const body = eventBody(event)
+  let headers: Record<string, string>
+  try {
+    headers = signatureHeaders(endpoint.secret, webhookId(event.id), body, now)
+  } catch (err) {
+    return { ok: false, status: null, error: (err as Error).message }
+  }
+  return send(new URL(checked.url), checked.addresses, headers, body, sendOptions)
+}

@@ -1,0 +1,380 @@
+import http from 'node:http'
+import https from 'node:https'
+import { type Kysely, sql } from 'kysely'
+import { PLAN_EACH_RUN } from '../db/connect.ts'
+import type { Database } from '../db/schema.ts'
+import { backoffMs } from './backoff.ts'
+import { type AttemptResult, attemptDelivery, type UrlCheck } from './deliver.ts'
+import { fanOut } from './fan-out.ts'
+
+/** A delivery taken by claimDue, with what sending it needs. */
+export interface ClaimedDelivery {
+  id: string
+  endpointId: number
+  /** outbox.id */
+  eventId: string
+  /** This attempt's number (1 for the first). */
+  attempts: number
+  endpoint: { url: string; secret: string }
+  event: { id: string; type: string; createdAt: Date; data: unknown }
+}
+
+/**
+ * Takes up to `limit` due deliveries and leases them in ONE statement, then commits: the sends
+ * happen outside any transaction. Due: pending, `next_attempt_at` reached, endpoint enabled,
+ * and nothing earlier of the same order still on its way to the same endpoint, i.e. no pending
+ * delivery of an earlier event of that order to that endpoint (in flight or waiting for a retry)
+ * and no earlier event of that order still waiting to be fanned out. So an order's events reach
+ * an endpoint in the order they happened, across retries and instances.
+ *
+ * The lease: attempts + 1 and `next_attempt_at` = now + `leaseMs`, so no other dispatcher takes
+ * the row while it is being sent (`FOR UPDATE SKIP LOCKED` covers the moment of taking; the
+ * lease covers the send). When a process dies mid-send, the lease runs out and the delivery is
+ * taken again: at least once. `leaseMs` must exceed the send timeout.
+ */
+export async function claimDue(
+  db: Kysely<Database>,
+  limit: number,
+  leaseMs: number,
+): Promise<ClaimedDelivery[]> {
+  const { rows } = await sql<{
+    id: string
+    endpoint_id: number
+    event_id: string
+    attempts: number
+    url: string
+    secret: string
+    event_type: string
+    event_created_at: Date | string
+    payload: unknown
+  }>`${sql.raw(PLAN_EACH_RUN)}
+    with due as materialized (
+      select d.id from webhook_deliveries d
+      where d.status = 'pending' and d.next_attempt_at <= now()
+        and exists (select from webhook_endpoints e where e.id = d.endpoint_id and e.enabled)
+        and not exists (
+          select from webhook_deliveries p
+          where p.endpoint_id = d.endpoint_id and p.order_id = d.order_id
+            and p.status = 'pending' and p.order_id is not null and p.event_id < d.event_id
+        )
+        and not exists (
+          select from outbox o
+          where o.order_id = d.order_id and o.id < d.event_id and o.fanned_out_at is null
+        )
+      order by d.next_attempt_at
+      limit ${limit}
+      for update of d skip locked
+    ), taken as (
+      update webhook_deliveries d
+      set attempts = d.attempts + 1,
+          last_attempt_at = now(),
+          next_attempt_at = now() + make_interval(secs => ${leaseMs / 1000})
+      from due where d.id = due.id
+      returning d.id, d.endpoint_id, d.event_id, d.attempts
+    )
+    select t.id::text as id, t.endpoint_id, t.event_id::text as event_id, t.attempts,
+           e.url, e.secret, o.event_type, o.created_at as event_created_at, o.payload
+    from taken t
+    join webhook_endpoints e on e.id = t.endpoint_id
+    join outbox o on o.id = t.event_id
+    order by t.event_id
+  `.execute(db)
+  return rows.map((r) => ({
+    id: r.id,
+    endpointId: r.endpoint_id,
+    eventId: r.event_id,
+    attempts: r.attempts,
+    endpoint: { url: r.url, secret: r.secret },
+    event: {
+      id: r.event_id,
+      type: r.event_type,
+      createdAt: new Date(r.event_created_at),
+      data: typeof r.payload === 'string' ? JSON.parse(r.payload) : r.payload,
+    },
+  }))
+}
+
+/** How long failures are retried, and when a failing endpoint is disabled. Milliseconds. */
+export interface RetryPolicy {
+  /** First retry's ceiling (full jitter below it), doubled each failure: 5 s. */
+  baseMs: number
+  /** Largest wait between attempts: 1 h. */
+  capMs: number
+  /** Retries stop this long after the delivery was made (its event fanned out): 24 h. */
+  windowMs: number
+  /** An endpoint whose failures began this long ago with no 2xx since is disabled: 3 days. */
+  disableAfterMs: number
+}
+
+export const defaultRetryPolicy: RetryPolicy = {
+  baseMs: 5000,
+  capMs: 3_600_000,
+  windowMs: 24 * 3_600_000,
+  disableAfterMs: 3 * 24 * 3_600_000,
+}
+
+/** What recording an attempt did. `stale`: the lease had passed to another attempt; nothing written. */
+export type Recorded = 'delivered' | 'retry' | 'failed' | 'stale'
+
+/**
+ * Writes an attempt's outcome, in one statement, if the delivery is still under this attempt's
+ * lease (same `attempts`, still pending; otherwise another dispatcher took it after the lease
+ * ran out, and its outcome counts). A 2xx: delivered, and the endpoint's failing_since cleared.
+ * Otherwise the next try after a full-jitter backoff, or `failed` once the retry window since
+ * the delivery was made has passed; the endpoint's failing_since is set if it was not, and the
+ * endpoint disabled (enabled = false, disabled_reason) once it has been failing for
+ * `disableAfterMs`. The endpoint row is only written when one of those changes.
+ *
+ * A redelivered row (set back to pending by an admin) whose window has passed gets one attempt:
+ * its failure marks it failed again.
+ */
+export async function recordAttempt(
+  db: Kysely<Database>,
+  delivery: Pick<ClaimedDelivery, 'id' | 'attempts'>,
+  result: AttemptResult,
+  policy: RetryPolicy,
+  random: () => number = Math.random,
+): Promise<{ recorded: Recorded; endpointDisabled: boolean }> {
+  const status = result.status
+  if (result.ok) {
+    const { rows } = await sql<{ status: string }>`
+      with d as (
+        update webhook_deliveries
+        set status = 'delivered', delivered_at = now(), last_response_status = ${status},
+            last_error = null
+        where id = ${delivery.id} and attempts = ${delivery.attempts} and status = 'pending'
+        returning endpoint_id, status
+      ), e as (
+        update webhook_endpoints set failing_since = null
+        where id = (select endpoint_id from d) and failing_since is not null
+      )
+      select status from d
+    `.execute(db)
+    return { recorded: rows.length > 0 ? 'delivered' : 'stale', endpointDisabled: false }
+  }
+  const waitSeconds = backoffMs(delivery.attempts, policy, random) / 1000
+  const disableAfter = sql`make_interval(secs => ${policy.disableAfterMs / 1000})`
+  const { rows } = await sql<{ status: string; disabled: boolean }>`
+    with d as (
+      update webhook_deliveries
+      set status = case when now() >= created_at + make_interval(secs => ${policy.windowMs / 1000})
+                        then 'failed' else 'pending' end,
+          next_attempt_at = now() + make_interval(secs => ${waitSeconds}),
+          last_response_status = ${status},
+          last_error = ${result.error}
+      where id = ${delivery.id} and attempts = ${delivery.attempts} and status = 'pending'
+      returning endpoint_id, status
+    ), e as (
+      update webhook_endpoints
+      set failing_since = coalesce(failing_since, now()),
+          enabled = failing_since is null or failing_since > now() - ${disableAfter},
+          disabled_reason = case when failing_since <= now() - ${disableAfter}
+            then 'every delivery failed since ' || to_char(failing_since at time zone 'UTC',
+                 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || ', with no 2xx since; re-enable it once it answers'
+            end,
+          updated_at = case when failing_since <= now() - ${disableAfter} then now() else updated_at end
+      where id = (select endpoint_id from d)
+        and (failing_since is null or (enabled and failing_since <= now() - ${disableAfter}))
+      returning enabled
+    )
+    select d.status, coalesce((select not enabled from e), false) as disabled from d
+  `.execute(db)
+  const row = rows[0]
+  if (!row) return { recorded: 'stale', endpointDisabled: false }
+  return { recorded: row.status === 'failed' ? 'failed' : 'retry', endpointDisabled: row.disabled }
+}
+
+/**
+ * Hands a leased delivery back at once (the dispatcher stopped mid-send): due now, for any
+ * instance; the attempt still counts in `attempts`. Returns whether the lease was still ours.
+ */
+export async function releaseLease(
+  db: Kysely<Database>,
+  delivery: Pick<ClaimedDelivery, 'id' | 'attempts'>,
+): Promise<boolean> {
+  const { rows } = await sql`
+    update webhook_deliveries
+    set next_attempt_at = now(), last_error = 'abandoned: the dispatcher stopped'
+    where id = ${delivery.id} and attempts = ${delivery.attempts} and status = 'pending'
+    returning id
+  `.execute(db)
+  return rows.length > 0
+}
+
+/** What this process's dispatcher has done since it started (several instances: its share). */
+export interface DispatcherStats {
+  /** Deliveries that got a 2xx. */
+  delivered: number
+  /** Failed attempts that will be tried again. */
+  retried: number
+  /** Deliveries given up after the retry window. */
+  failed: number
+  /** Events fanned out into deliveries. */
+  fannedOut: number
+  /** Sends in flight now. */
+  inFlight: number
+  /** Polls that failed (the database did not answer; retried at the next poll). */
+  pollFailures: number
+}
+
+export interface DispatcherOptions {
+  /** Pause between polls when there was nothing (more) to do. */
+  pollMs: number
+  /** Sends in flight at most. */
+  concurrency?: number
+  /** Events fanned out per statement. */
+  fanOutBatch?: number
+  /** A 2xx must come within this: 10 s. */
+  timeoutMs?: number
+  /** How long a taken delivery is reserved for its send: 30 s (more than timeoutMs). */
+  leaseMs?: number
+  /** On stop, how long sends in flight may finish before they are abandoned. */
+  stopGraceMs?: number
+  retry?: Partial<RetryPolicy>
+  /** The URL policy, run before every attempt. */
+  check: UrlCheck
+  allowLocal: boolean
+  onError: (err: unknown) => void
+  /** Each attempt's outcome (the plugin logs failures; never the secret or the body). */
+  onAttempt?: (
+    delivery: ClaimedDelivery,
+    result: AttemptResult,
+    recorded: { recorded: Recorded; endpointDisabled: boolean },
+  ) => void
+}
+
+export interface Dispatcher {
+  readonly stats: Readonly<DispatcherStats>
+  /** Wakes the loop now (a test that just wrote outbox rows, say). */
+  poke(): void
+  /** Stops polling; sends in flight get stopGraceMs to finish, then are abandoned. */
+  stop(): Promise<void>
+}
+
+/**
+ * The background dispatcher of one instance: fans out new events, takes due deliveries (as many
+ * as there are free send slots), sends each outside any transaction and records the outcome.
+ * It polls every `pollMs` when idle, and again at once while there is more to do (a full
+ * fan-out batch, or every free slot filled and one just freed).
+ */
+export function startDispatcher(db: Kysely<Database>, options: DispatcherOptions): Dispatcher {
+  const {
+    pollMs,
+    concurrency = 16,
+    fanOutBatch = 1000,
+    timeoutMs = 10_000,
+    leaseMs = 30_000,
+    stopGraceMs = 5000,
+    check,
+    allowLocal,
+    onError,
+    onAttempt = () => {},
+  } = options
+  const policy: RetryPolicy = { ...defaultRetryPolicy, ...options.retry }
+  const stats: DispatcherStats = {
+    delivered: 0,
+    retried: 0,
+    failed: 0,
+    fannedOut: 0,
+    inFlight: 0,
+    pollFailures: 0,
+  }
+  const agents = {
+    http: new http.Agent({ keepAlive: true, maxSockets: concurrency }),
+    https: new https.Agent({ keepAlive: true, maxSockets: concurrency }),
+  }
+  const abandon = new AbortController()
+  const inFlight = new Set<Promise<void>>()
+  let stopped = false
+  let wake: (() => void) | undefined
+  let woken = false
+
+  const nap = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (woken) {
+        woken = false
+        return resolve()
+      }
+      const done = () => {
+        clearTimeout(timer)
+        wake = undefined
+        resolve()
+      }
+      const timer = setTimeout(done, ms)
+      wake = done
+    })
+  const poke = () => {
+    if (wake) wake()
+    else woken = true
+  }
+
+  const send = (delivery: ClaimedDelivery) => {
+    const task = (async () => {
+      const result = await attemptDelivery(delivery.endpoint, delivery.event, {
+        check,
+        allowLocal,
+        timeoutMs,
+        signal: abandon.signal,
+        agents,
+      })
+      if (!result.ok && abandon.signal.aborted) {
+        await releaseLease(db, delivery)
+        return
+      }
+      const recorded = await recordAttempt(db, delivery, result, policy)
+      if (recorded.recorded === 'delivered') stats.delivered++
+      else if (recorded.recorded === 'retry') stats.retried++
+      else if (recorded.recorded === 'failed') stats.failed++
+      onAttempt(delivery, result, recorded)
+    })()
+      .catch(onError)
+      .finally(() => {
+        inFlight.delete(task)
+        stats.inFlight = inFlight.size
+        if (!stopped) poke()
+      })
+    inFlight.add(task)
+    stats.inFlight = inFlight.size
+  }
+
+  const loop = async () => {
+    while (!stopped) {
+      let again = false
+      try {
+        const fanned = await fanOut(db, fanOutBatch)
+        stats.fannedOut += fanned
+        again = fanned === fanOutBatch
+        const free = concurrency - inFlight.size
+        if (free > 0 && !stopped) {
+          const due = await claimDue(db, free, leaseMs)
+          for (const delivery of due) send(delivery)
+        }
+      } catch (err) {
+        stats.pollFailures++
+        onError(err)
+      }
+      if (stopped) break
+      // A full fan-out batch: more events wait, go again at once. Otherwise nap until the poll
+      // interval or a poke: every finished send pokes (a slot is free, and a delivered event may
+      // let the next one of its order go); pokes during a pass make the next nap return at once.
+      if (again) await new Promise((r) => setImmediate(r))
+      else await nap(pollMs)
+    }
+  }
+  const running = loop()
+
+  return {
+    stats,
+    poke,
+    async stop() {
+      stopped = true
+      wake?.()
+      await running
+      const grace = setTimeout(() => abandon.abort(), stopGraceMs)
+      await Promise.allSettled([...inFlight])
+      clearTimeout(grace)
+      agents.http.destroy()
+      agents.https.destroy()
+    },
+  }
+}
