@@ -24,6 +24,7 @@ import staff from './staff/plugin.ts'
 import staffRoutes from './staff/routes.ts'
 import { formatSchemaErrors } from './validation.ts'
 import webhookDispatcher, { type DispatcherTuning } from './webhooks/dispatcher-plugin.ts'
+import webhookEndpoints from './webhooks/plugin.ts'
 
 export interface BuildOptions {
   config: Config
@@ -103,5 +104,6 @@ export async function buildApp({
   await app.register(staffRoutes, { config })
   await app.register(lifecycle)
   await app.register(adminOrders)
+  await app.register(webhookEndpoints, { config })
   return app
 }

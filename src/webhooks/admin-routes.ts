@@ -1,0 +1,273 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { ErrorResponse } from '../orders/schemas.ts'
+import { sendError } from '../plugins/errors.ts'
+import type { WebhookAdminOptions } from './plugin.ts'
+import {
+  deleteEndpoint,
+  deliveryId,
+  endpointId,
+  findEndpoint,
+  insertEndpoint,
+  listEndpoints,
+  recentDeliveries,
+  recentDeliveryCount,
+  redeliver,
+  rotateSecret,
+  updateEndpoint,
+} from './queries.ts'
+import {
+  Delivery,
+  DeliveryParams,
+  Endpoint,
+  EndpointCreate,
+  EndpointParams,
+  EndpointPatch,
+  EndpointWithSecret,
+} from './schemas.ts'
+import { newSigningSecret } from './secrets.ts'
+import { checkWebhookUrl } from './url-policy.ts'
+
+const refusals = { 401: ErrorResponse, 403: ErrorResponse }
+const common = { tags: ['admin'], security: [{ staffToken: [] }] }
+const adminOnly = { access: 'admin' as const }
+
+export const unknownEndpoint = (id: string) => `There is no webhook endpoint ${id}.`
+export const unknownDelivery = (id: string) => `This endpoint has no delivery ${id}.`
+export const stillPending = (id: string) =>
+  `Delivery ${id} is still pending: it is on its way or waits for its next try. Redeliver it once it is delivered or failed.`
+
+/**
+ * The URL as it will be stored (the parser's spelling), or the policy's reason for refusing it
+ * (url-policy.ts: scheme, credentials, names, and every address the host resolves to now).
+ */
+export async function registrableUrl(
+  typed: string,
+  allowLocal: boolean,
+): Promise<{ ok: true; url: string } | { ok: false; reason: string }> {
+  const verdict = await checkWebhookUrl(typed.trim(), { allowLocal })
+  return verdict.ok ? { ok: true, url: verdict.url.href } : verdict
+}
+
+/**
+ * The webhook endpoints API (issue 16), admins only (`config.access: 'admin'`; bearer token,
+ * src/staff/access.ts: 401 without, 403 for staff). The signing secret is in the create and
+ * rotate answers only, never in a list or get, and never logged.
+ */
+const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async (
+  app,
+  { allowLocal },
+) => {
+  app.get(
+    '/api/admin/webhooks',
+    {
+      schema: {
+        ...common,
+        summary: 'Every webhook endpoint (without secrets)',
+        response: { 200: Type.Array(Endpoint), ...refusals },
+      },
+      config: adminOnly,
+    },
+    () => listEndpoints(app.db),
+  )
+
+  app.post(
+    '/api/admin/webhooks',
+    {
+      schema: {
+        ...common,
+        summary: 'Register a webhook endpoint; the answer holds its signing secret, once',
+        description:
+          'The URL must be https, without a user name or password, and its host must resolve only to public addresses (not loopback, private, carrier-grade NAT, link-local, metadata, multicast or reserved ones); WEBHOOKS_ALLOW_LOCAL=true also allows http and local addresses, for development. 400 names the rule broken. The endpoint starts enabled. The `secret` (Standard Webhooks, `whsec_…`) is in this answer only.',
+        body: EndpointCreate,
+        response: { 201: EndpointWithSecret, 400: ErrorResponse, ...refusals },
+      },
+      config: adminOnly,
+    },
+    async (request, reply) => {
+      const checked = await registrableUrl(request.body.url, allowLocal)
+      if (!checked.ok) return sendError(request, reply, 400, `url: ${checked.reason}`)
+      const endpoint = await insertEndpoint(app.db, {
+        url: checked.url,
+        description: (request.body.description ?? '').trim(),
+        eventTypes: request.body.eventTypes,
+        secret: newSigningSecret(),
+        createdBy: request.staff?.id ?? null,
+      })
+      request.log.info(
+        // The host only: a URL's path or query may hold the receiver's own token.
+        { endpointId: endpoint.id, host: new URL(endpoint.url).host, staffId: request.staff?.id },
+        'webhook endpoint registered',
+      )
+      return reply.code(201).send(endpoint)
+    },
+  )
+
+  app.get(
+    '/api/admin/webhooks/:id',
+    {
+      schema: {
+        ...common,
+        summary: 'One webhook endpoint (without its secret)',
+        params: EndpointParams,
+        response: { 200: Endpoint, 400: ErrorResponse, ...refusals, 404: ErrorResponse },
+      },
+      config: adminOnly,
+    },
+    async (request, reply) => {
+      const id = endpointId(request.params.id)
+      const endpoint = id && (await findEndpoint(app.db, id))
+      if (!endpoint) return sendError(request, reply, 404, unknownEndpoint(request.params.id))
+      return endpoint
+    },
+  )
+
+  app.patch(
+    '/api/admin/webhooks/:id',
+    {
+      schema: {
+        ...common,
+        summary: "Change an endpoint's URL, description or events, or disable and enable it",
+        description:
+          'A new URL is checked as at registration. `enabled: true` re-enables an endpoint the dispatcher disabled (its `disabledReason` and `failingSince` are cleared).',
+        params: EndpointParams,
+        body: EndpointPatch,
+        response: { 200: Endpoint, 400: ErrorResponse, ...refusals, 404: ErrorResponse },
+      },
+      config: adminOnly,
+    },
+    async (request, reply) => {
+      const { url, description, eventTypes, enabled } = request.body
+      if ([url, description, eventTypes, enabled].every((v) => v === undefined)) {
+        return sendError(request, reply, 400, 'body: send url, description, eventTypes or enabled.')
+      }
+      const id = endpointId(request.params.id)
+      if (!id) return sendError(request, reply, 404, unknownEndpoint(request.params.id))
+      let checkedUrl: string | undefined
+      if (url !== undefined) {
+        const checked = await registrableUrl(url, allowLocal)
+        if (!checked.ok) return sendError(request, reply, 400, `url: ${checked.reason}`)
+        checkedUrl = checked.url
+      }
+      const endpoint = await updateEndpoint(app.db, id, {
+        url: checkedUrl,
+        description: description?.trim(),
+        eventTypes,
+        enabled,
+      })
+      if (!endpoint) return sendError(request, reply, 404, unknownEndpoint(request.params.id))
+      request.log.info(
+        { endpointId: id, changed: Object.keys(request.body), staffId: request.staff?.id },
+        'webhook endpoint changed',
+      )
+      return endpoint
+    },
+  )
+
+  app.delete(
+    '/api/admin/webhooks/:id',
+    {
+      schema: {
+        ...common,
+        summary: 'Delete an endpoint and its deliveries',
+        params: EndpointParams,
+        response: { 204: Type.Null(), 400: ErrorResponse, ...refusals, 404: ErrorResponse },
+      },
+      config: adminOnly,
+    },
+    async (request, reply) => {
+      const id = endpointId(request.params.id)
+      if (!id || !(await deleteEndpoint(app.db, id))) {
+        return sendError(request, reply, 404, unknownEndpoint(request.params.id))
+      }
+      request.log.info({ endpointId: id, staffId: request.staff?.id }, 'webhook endpoint deleted')
+      return reply.code(204).send(null)
+    },
+  )
+
+  app.post(
+    '/api/admin/webhooks/:id/rotate-secret',
+    {
+      schema: {
+        ...common,
+        summary: "Replace an endpoint's signing secret; the answer holds the new one, once",
+        description:
+          'Deliveries from now on are signed with the new secret only: give it to the receiver at once.',
+        params: EndpointParams,
+        response: { 200: EndpointWithSecret, 400: ErrorResponse, ...refusals, 404: ErrorResponse },
+      },
+      config: adminOnly,
+    },
+    async (request, reply) => {
+      const id = endpointId(request.params.id)
+      const endpoint = id && (await rotateSecret(app.db, id, newSigningSecret()))
+      if (!endpoint) return sendError(request, reply, 404, unknownEndpoint(request.params.id))
+      request.log.info({ endpointId: id, staffId: request.staff?.id }, 'webhook secret rotated')
+      return endpoint
+    },
+  )
+
+  app.get(
+    '/api/admin/webhooks/:id/deliveries',
+    {
+      schema: {
+        ...common,
+        summary: `The endpoint's latest ${recentDeliveryCount} deliveries, newest first`,
+        params: EndpointParams,
+        response: {
+          200: Type.Array(Delivery, { maxItems: recentDeliveryCount }),
+          400: ErrorResponse,
+          ...refusals,
+          404: ErrorResponse,
+        },
+      },
+      config: adminOnly,
+    },
+    async (request, reply) => {
+      const id = endpointId(request.params.id)
+      if (!id || !(await findEndpoint(app.db, id))) {
+        return sendError(request, reply, 404, unknownEndpoint(request.params.id))
+      }
+      return recentDeliveries(app.db, id)
+    },
+  )
+
+  app.post(
+    '/api/admin/webhooks/:id/deliveries/:deliveryId/redeliver',
+    {
+      schema: {
+        ...common,
+        summary: 'Send a delivered or failed delivery again',
+        description:
+          'Sets it back to pending, due now, its attempts kept; the dispatcher sends it (once the endpoint is enabled). 409 for a delivery still pending.',
+        params: DeliveryParams,
+        response: {
+          200: Delivery,
+          400: ErrorResponse,
+          ...refusals,
+          404: ErrorResponse,
+          409: ErrorResponse,
+        },
+      },
+      config: adminOnly,
+    },
+    async (request, reply) => {
+      const id = endpointId(request.params.id)
+      const delivery = deliveryId(request.params.deliveryId)
+      const result = id && delivery ? await redeliver(app.db, id, delivery) : undefined
+      if (!result || result.kind === 'not-found') {
+        return sendError(request, reply, 404, unknownDelivery(request.params.deliveryId))
+      }
+      if (result.kind === 'pending') {
+        return sendError(request, reply, 409, stillPending(result.delivery.id))
+      }
+      request.log.info(
+        { endpointId: id, deliveryId: delivery, staffId: request.staff?.id },
+        'webhook delivery redelivered',
+      )
+      return result.delivery
+    },
+  )
+}
+
+export default webhookAdminRoutes

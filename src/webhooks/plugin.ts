@@ -1,0 +1,25 @@
+import fp from 'fastify-plugin'
+import type { Config } from '../config.ts'
+import webhookAdminPages from './admin-pages.ts'
+import webhookAdminRoutes from './admin-routes.ts'
+
+/** What the endpoint routes need: whether local URLs are allowed (WEBHOOKS_ALLOW_LOCAL). */
+export interface WebhookAdminOptions {
+  allowLocal: boolean
+}
+
+/**
+ * Webhook endpoints (issue 16): admins register, change, disable, delete them and rotate their
+ * signing secret at `/admin/webhooks` and `/api/admin/webhooks`, and see and redeliver their
+ * recent deliveries. Every URL passes url-policy.ts when registered (the dispatcher checks it
+ * again before each delivery). Admin-only; register after the staff plugin, whose guard attaches
+ * to each admin route as it is registered.
+ */
+export default fp(
+  async (app, { config }: { config: Config }) => {
+    const options: WebhookAdminOptions = { allowLocal: config.WEBHOOKS_ALLOW_LOCAL === 'true' }
+    await app.register(webhookAdminRoutes, options)
+    await app.register(webhookAdminPages, options)
+  },
+  { name: 'webhook-endpoints', dependencies: ['db', 'staff'] },
+)

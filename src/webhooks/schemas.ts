@@ -1,0 +1,139 @@
+import { type Static, Type } from 'typebox'
+import { eventTypes } from '../outbox/events.ts'
+
+/** One of the event types (src/outbox/events.ts), as the API takes and gives it. */
+export const EventType = Type.Union(
+  eventTypes.map((t) => Type.Literal(t)),
+  { description: 'an event type', examples: ['order.placed'] },
+)
+
+/** A webhook URL as typed; the policy (url-policy.ts) is checked by the route, with reasons. */
+export const WebhookUrl = Type.String({
+  minLength: 1,
+  maxLength: 2048,
+  description:
+    'where events are POSTed: https, no user name or password, a host whose every address is public (WEBHOOKS_ALLOW_LOCAL=true also allows http and local addresses)',
+  examples: ['https://hooks.example.com/orders'],
+})
+
+export const maxDescription = 500
+const Description = Type.String({
+  maxLength: maxDescription,
+  description: 'a note for people: what receives these events',
+  examples: ['Warehouse picking system'],
+})
+
+const WantedEvents = Type.Array(EventType, {
+  minItems: 1,
+  maxItems: eventTypes.length,
+  uniqueItems: true,
+  description: 'the event types this endpoint receives: at least one, each once',
+})
+
+const time = (description: string) => Type.String({ format: 'date-time', description })
+const maybeTime = (description: string) =>
+  Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description })
+
+/** `POST /api/admin/webhooks` */
+export const EndpointCreate = Type.Object(
+  { url: WebhookUrl, description: Type.Optional(Description), eventTypes: WantedEvents },
+  { additionalProperties: false },
+)
+export type EndpointCreate = Static<typeof EndpointCreate>
+
+/** `PATCH /api/admin/webhooks/:id`: any of the fields; `enabled: true` clears a disabled reason. */
+export const EndpointPatch = Type.Object(
+  {
+    url: Type.Optional(WebhookUrl),
+    description: Type.Optional(Description),
+    eventTypes: Type.Optional(WantedEvents),
+    enabled: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+)
+export type EndpointPatch = Static<typeof EndpointPatch>
+
+/** An endpoint as the API shows it: never its secret (see EndpointWithSecret). */
+export const Endpoint = Type.Object({
+  id: Type.Integer({ examples: [1] }),
+  url: Type.String({ examples: ['https://hooks.example.com/orders'] }),
+  description: Type.String(),
+  eventTypes: Type.Array(EventType),
+  enabled: Type.Boolean(),
+  disabledReason: Type.Union([Type.String(), Type.Null()], {
+    description:
+      'why the dispatcher disabled it (every delivery failing for days); null when an admin disabled it or it is enabled',
+  }),
+  failingSince: maybeTime('start of the current run of failed attempts; null after any 2xx'),
+  createdAt: time('when it was registered'),
+  updatedAt: time('when it was last changed'),
+})
+export type Endpoint = Static<typeof Endpoint>
+
+/** The create and rotate answers: the only ones that carry the secret. */
+export const EndpointWithSecret = Type.Object({
+  ...Endpoint.properties,
+  secret: Type.String({
+    pattern: '^whsec_[A-Za-z0-9+/]+={0,2}$',
+    description:
+      'the Standard Webhooks signing secret: `whsec_` + base64 of 32 random bytes. Shown in this answer only: store it now.',
+    examples: ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw8bYvYQKO5Gc='],
+  }),
+})
+export type EndpointWithSecret = Static<typeof EndpointWithSecret>
+
+/** One delivery of one event to one endpoint, as the endpoint's page and API show it. */
+export const Delivery = Type.Object({
+  id: Type.String({ pattern: '^[0-9]+$', examples: ['42'] }),
+  eventId: Type.String({ pattern: '^[0-9]+$', description: 'the event (webhook-id is msg_ + it)' }),
+  eventType: Type.String({ examples: ['order.placed'] }),
+  orderNumber: Type.Union([Type.String(), Type.Null()], { description: 'null for product events' }),
+  status: Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed')]),
+  attempts: Type.Integer({ description: 'attempts made so far' }),
+  nextAttemptAt: time('when a pending delivery is tried next'),
+  lastAttemptAt: maybeTime('the latest attempt; null before the first'),
+  lastResponseStatus: Type.Union([Type.Integer(), Type.Null()], {
+    description: "the latest attempt's HTTP status; null when it got no answer",
+  }),
+  lastError: Type.Union([Type.String(), Type.Null()]),
+  deliveredAt: maybeTime('when a 2xx came'),
+  createdAt: time('when the delivery was made from its event'),
+})
+export type Delivery = Static<typeof Delivery>
+
+/** `:id` of an endpoint: digits (path parameters are strings; no coercion in this service). */
+export const EndpointParams = Type.Object({
+  id: Type.String({ pattern: '^[0-9]{1,10}$', errorMessage: 'must be an endpoint id (digits)' }),
+})
+export const DeliveryParams = Type.Object({
+  id: EndpointParams.properties.id,
+  deliveryId: Type.String({
+    pattern: '^[0-9]{1,19}$',
+    errorMessage: 'must be a delivery id (digits)',
+  }),
+})
+
+/**
+ * The page forms (urlencoded, every value a string; a repeated field is an array). Open
+ * schemas: the routes read and check the fields, re-rendering the form with the reason.
+ */
+export const EndpointForm = Type.Object({
+  _csrf: Type.Optional(Type.String({ maxLength: 100 })),
+  url: Type.Optional(Type.String({ maxLength: 4096 })),
+  description: Type.Optional(Type.String({ maxLength: 4096 })),
+  eventTypes: Type.Optional(
+    Type.Union([Type.String({ maxLength: 100 }), Type.Array(Type.String({ maxLength: 100 }))]),
+  ),
+  enabled: Type.Optional(Type.String({ maxLength: 10 })),
+  confirm: Type.Optional(Type.String({ maxLength: 10 })),
+})
+export type EndpointForm = Static<typeof EndpointForm>
+
+/** What the list page's query says happened (after a 303). */
+export const WebhooksPageQuery = Type.Object({
+  deleted: Type.Optional(Type.String({ maxLength: 2100 })),
+})
+export const WebhookPageQuery = Type.Object({
+  updated: Type.Optional(Type.String({ maxLength: 20 })),
+  redelivered: Type.Optional(Type.String({ maxLength: 20 })),
+})

@@ -1,0 +1,314 @@
+import { sql } from 'kysely'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildTestApp, type TestApp } from '../helpers/context.ts'
+import { addStaff, addToken } from '../helpers/staff.ts'
+import { insertDelivery } from './endpoint-helpers.ts'
+
+const secretPattern = /^whsec_[A-Za-z0-9+/]{43}=$/
+const events = ['order.placed', 'order.shipped']
+
+describe('the webhook endpoints API, production policy (WEBHOOKS_ALLOW_LOCAL=false)', () => {
+  let t: TestApp
+  let admin: Record<string, string>
+  let clerk: Record<string, string>
+  const call = (
+    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+    url: string,
+    payload?: object,
+    headers = admin,
+  ) => t.app.inject({ method, url, payload, headers })
+
+  beforeAll(async () => {
+    t = await buildTestApp(
+      { WEBHOOKS_ALLOW_LOCAL: 'false', WEBHOOKS_DISPATCH: 'off' },
+      { logs: true },
+    )
+    const bossId = await addStaff(t.app, 'boss@example.com', 'admin')
+    const clerkId = await addStaff(t.app, 'clerk@example.com', 'staff')
+    admin = { authorization: `Bearer ${await addToken(t.app, bossId)}` }
+    clerk = { authorization: `Bearer ${await addToken(t.app, clerkId)}` }
+  })
+  afterAll(() => t?.close())
+
+  it('creates, lists, gets, updates, rotates and deletes; the secret only in create and rotate', async () => {
+    const created = await call('POST', '/api/admin/webhooks', {
+      url: 'https://93.184.215.14/hooks/orders',
+      description: '  Warehouse  ',
+      eventTypes: events,
+    })
+    expect(created.statusCode, created.body).toBe(201)
+    const endpoint = created.json()
+    expect(endpoint).toMatchObject({
+      url: 'https://93.184.215.14/hooks/orders',
+      description: 'Warehouse',
+      eventTypes: events,
+      enabled: true,
+      disabledReason: null,
+      failingSince: null,
+    })
+    expect(endpoint.secret).toMatch(secretPattern)
+    const stored = await t.app.db
+      .selectFrom('webhook_endpoints')
+      .select(['secret', 'created_by'])
+      .where('id', '=', endpoint.id)
+      .executeTakeFirstOrThrow()
+    expect(stored.secret).toBe(endpoint.secret)
+    expect(stored.created_by).not.toBeNull()
+
+    const list = await call('GET', '/api/admin/webhooks')
+    expect(list.statusCode).toBe(200)
+    expect(list.json()).toHaveLength(1)
+    expect(list.body).not.toContain(endpoint.secret)
+    expect(list.json()[0]).not.toHaveProperty('secret')
+
+    const one = await call('GET', `/api/admin/webhooks/${endpoint.id}`)
+    expect(one.statusCode).toBe(200)
+    expect(one.body).not.toContain('whsec_')
+    const { secret: _, ...withoutSecret } = endpoint
+    expect(one.json()).toEqual(withoutSecret)
+
+    const patched = await call('PATCH', `/api/admin/webhooks/${endpoint.id}`, {
+      description: 'Warehouse (new)',
+      eventTypes: ['order.cancelled'],
+      enabled: false,
+    })
+    expect(patched.statusCode, patched.body).toBe(200)
+    expect(patched.json()).toMatchObject({
+      description: 'Warehouse (new)',
+      eventTypes: ['order.cancelled'],
+      enabled: false,
+      url: endpoint.url,
+    })
+    expect(patched.body).not.toContain('whsec_')
+
+    const rotated = await call('POST', `/api/admin/webhooks/${endpoint.id}/rotate-secret`)
+    expect(rotated.statusCode).toBe(200)
+    expect(rotated.json().secret).toMatch(secretPattern)
+    expect(rotated.json().secret).not.toBe(endpoint.secret)
+
+    expect((await call('DELETE', `/api/admin/webhooks/${endpoint.id}`)).statusCode).toBe(204)
+    expect((await call('GET', `/api/admin/webhooks/${endpoint.id}`)).statusCode).toBe(404)
+    expect((await call('DELETE', `/api/admin/webhooks/${endpoint.id}`)).statusCode).toBe(404)
+
+    // Never logged: neither secret appears in any log line.
+    const log = t.output.join('')
+    expect(log).toContain('webhook endpoint registered')
+    expect(log).not.toContain(endpoint.secret)
+    expect(log).not.toContain(rotated.json().secret)
+    expect(log).not.toContain('whsec_')
+  })
+
+  it.each([
+    ['https://127.0.0.1/hook', 'loopback'],
+    ['https://10.0.0.8/hook', 'private'],
+    ['https://169.254.169.254/latest/meta-data/', 'metadata'],
+    ['https://[::1]/hook', 'loopback'],
+    ['https://localhost/hook', 'local name'],
+    ['http://93.184.215.14/hook', 'https'],
+    ['https://u:p@93.184.215.14/hook', 'user name or password'],
+    ['hooks.example.com/x', 'absolute URL'],
+  ])('refuses %s with a 400 naming the rule (%s)', async (url, words) => {
+    const res = await call('POST', '/api/admin/webhooks', { url, eventTypes: events })
+    expect(res.statusCode).toBe(400)
+    expect(res.json().message).toMatch(/^url: /)
+    expect(res.json().message).toContain(words)
+  })
+
+  it('refuses a private URL on update too, and keeps the old one', async () => {
+    const created = (
+      await call('POST', '/api/admin/webhooks', {
+        url: 'https://93.184.215.14/a',
+        eventTypes: events,
+      })
+    ).json()
+    const res = await call('PATCH', `/api/admin/webhooks/${created.id}`, {
+      url: 'https://192.168.0.10/a',
+    })
+    expect(res.statusCode).toBe(400)
+    expect(res.json().message).toContain('private')
+    expect((await call('GET', `/api/admin/webhooks/${created.id}`)).json().url).toBe(created.url)
+  })
+
+  it('refuses bad event lists, unknown fields and empty patches', async () => {
+    const url = 'https://93.184.215.14/b'
+    for (const body of [
+      { url, eventTypes: [] },
+      { url, eventTypes: ['order.exploded'] },
+      { url, eventTypes: ['order.placed', 'order.placed'] },
+      { url },
+      { url, eventTypes: events, secret: 'whsec_mine' },
+    ]) {
+      const res = await call('POST', '/api/admin/webhooks', body)
+      expect(res.statusCode, JSON.stringify(body)).toBe(400)
+    }
+    const created = (await call('POST', '/api/admin/webhooks', { url, eventTypes: events })).json()
+    expect((await call('PATCH', `/api/admin/webhooks/${created.id}`, {})).statusCode).toBe(400)
+    expect((await call('GET', '/api/admin/webhooks/99999999999')).statusCode).toBe(400)
+    expect((await call('GET', '/api/admin/webhooks/2147483648')).statusCode).toBe(404)
+  })
+
+  it('re-enabling clears the reason the dispatcher disabled it for', async () => {
+    const created = (
+      await call('POST', '/api/admin/webhooks', {
+        url: 'https://93.184.215.14/c',
+        eventTypes: events,
+      })
+    ).json()
+    await sql`update webhook_endpoints set enabled = false, failing_since = now() - interval '4 days',
+      disabled_reason = 'every delivery failed since 2026-11-25T00:00:00Z' where id = ${created.id}`.execute(
+      t.app.db,
+    )
+    const disabled = (await call('GET', `/api/admin/webhooks/${created.id}`)).json()
+    expect(disabled).toMatchObject({
+      enabled: false,
+      disabledReason: expect.stringContaining('failed'),
+    })
+    const enabled = await call('PATCH', `/api/admin/webhooks/${created.id}`, { enabled: true })
+    expect(enabled.json()).toMatchObject({
+      enabled: true,
+      disabledReason: null,
+      failingSince: null,
+    })
+  })
+
+  it('lists recent deliveries and redelivers a failed one (pending, due now, attempts kept)', async () => {
+    const created = (
+      await call('POST', '/api/admin/webhooks', {
+        url: 'https://93.184.215.14/d',
+        eventTypes: events,
+      })
+    ).json()
+    const failed = await insertDelivery(t.app.db, created.id, {
+      status: 'failed',
+      attempts: 17,
+      lastResponseStatus: 503,
+      lastError: 'HTTP 503',
+    })
+    const pending = await insertDelivery(t.app.db, created.id, { status: 'pending', attempts: 2 })
+
+    const list = await call('GET', `/api/admin/webhooks/${created.id}/deliveries`)
+    expect(list.statusCode).toBe(200)
+    expect(list.json().map((d: { id: string }) => d.id)).toEqual([pending.id, failed.id])
+    expect(list.json()[1]).toMatchObject({
+      eventType: 'order.placed',
+      orderNumber: failed.orderNumber,
+      status: 'failed',
+      attempts: 17,
+      lastResponseStatus: 503,
+      lastError: 'HTTP 503',
+    })
+
+    const res = await call(
+      'POST',
+      `/api/admin/webhooks/${created.id}/deliveries/${failed.id}/redeliver`,
+    )
+    expect(res.statusCode, res.body).toBe(200)
+    expect(res.json()).toMatchObject({ id: failed.id, status: 'pending', attempts: 17 })
+    const row = await sql<{ status: string; attempts: number; due: boolean }>`
+      select status, attempts, next_attempt_at <= now() as due
+      from webhook_deliveries where id = ${failed.id}`.execute(t.app.db)
+    expect(row.rows[0]).toEqual({ status: 'pending', attempts: 17, due: true })
+
+    // Still pending: left alone (409); another endpoint's delivery or none: 404.
+    const again = await call(
+      'POST',
+      `/api/admin/webhooks/${created.id}/deliveries/${pending.id}/redeliver`,
+    )
+    expect(again.statusCode).toBe(409)
+    const other = await call('POST', '/api/admin/webhooks', {
+      url: 'https://93.184.215.14/e',
+      eventTypes: events,
+    })
+    const wrong = await call(
+      'POST',
+      `/api/admin/webhooks/${other.json().id}/deliveries/${failed.id}/redeliver`,
+    )
+    expect(wrong.statusCode).toBe(404)
+    const none = await call('POST', `/api/admin/webhooks/${created.id}/deliveries/999999/redeliver`)
+    expect(none.statusCode).toBe(404)
+  })
+
+  it('is admin-only: 403 for a staff token, 401 without one', async () => {
+    const created = (
+      await call('POST', '/api/admin/webhooks', {
+        url: 'https://93.184.215.14/f',
+        eventTypes: events,
+      })
+    ).json()
+    const routes: ['GET' | 'POST' | 'PATCH' | 'DELETE', string, object?][] = [
+      ['GET', '/api/admin/webhooks'],
+      ['POST', '/api/admin/webhooks', { url: 'https://93.184.215.14/g', eventTypes: events }],
+      ['GET', `/api/admin/webhooks/${created.id}`],
+      ['PATCH', `/api/admin/webhooks/${created.id}`, { enabled: false }],
+      ['POST', `/api/admin/webhooks/${created.id}/rotate-secret`],
+      ['GET', `/api/admin/webhooks/${created.id}/deliveries`],
+      ['POST', `/api/admin/webhooks/${created.id}/deliveries/1/redeliver`],
+      ['DELETE', `/api/admin/webhooks/${created.id}`],
+    ]
+    for (const [method, url, body] of routes) {
+      const staff = await call(method, url, body, clerk)
+      expect(staff.statusCode, `${method} ${url}`).toBe(403)
+      expect(staff.body).not.toContain('whsec_')
+      const anonymous = await call(method, url, body, {})
+      expect(anonymous.statusCode, `${method} ${url}`).toBe(401)
+    }
+    const still = (await call('GET', `/api/admin/webhooks/${created.id}`)).json()
+    expect(still.enabled).toBe(true)
+  })
+
+  it('is in the OpenAPI document with the staffToken bearer scheme, secret only where given', async () => {
+    const spec = (await t.app.inject('/openapi.json')).json()
+    const paths = spec.paths
+    expect(paths['/api/admin/webhooks'].get.security).toEqual([{ staffToken: [] }])
+    expect(paths['/api/admin/webhooks'].post.security).toEqual([{ staffToken: [] }])
+    expect(paths['/api/admin/webhooks/{id}'].patch.security).toEqual([{ staffToken: [] }])
+    expect(
+      paths['/api/admin/webhooks/{id}/deliveries/{deliveryId}/redeliver'].post.security,
+    ).toEqual([{ staffToken: [] }])
+    const schemaOf = (op: { responses: Record<string, { content: object }> }, code: string) =>
+      JSON.stringify(op.responses[code]?.content)
+    expect(schemaOf(paths['/api/admin/webhooks'].post, '201')).toContain('secret')
+    expect(schemaOf(paths['/api/admin/webhooks'].get, '200')).not.toContain('secret')
+    expect(schemaOf(paths['/api/admin/webhooks/{id}'].get, '200')).not.toContain('secret')
+    expect(spec.paths['/admin/webhooks']).toBeUndefined()
+  })
+})
+
+describe('the webhook endpoints API, local development (WEBHOOKS_ALLOW_LOCAL=true)', () => {
+  let t: TestApp
+  let admin: Record<string, string>
+  beforeAll(async () => {
+    t = await buildTestApp({ WEBHOOKS_ALLOW_LOCAL: 'true', WEBHOOKS_DISPATCH: 'off' })
+    admin = {
+      authorization: `Bearer ${await addToken(t.app, await addStaff(t.app, 'a@example.com', 'admin'))}`,
+    }
+  })
+  afterAll(() => t?.close())
+
+  it.each([
+    'http://127.0.0.1:4000/hook',
+    'http://localhost:4000/hook',
+    'https://10.0.0.8/hook',
+    'http://[::1]:4000/hook',
+  ])('accepts %s', async (url) => {
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/admin/webhooks',
+      headers: admin,
+      payload: { url, eventTypes: events },
+    })
+    expect(res.statusCode, res.body).toBe(201)
+  })
+
+  it('still refuses the metadata service and other schemes', async () => {
+    for (const url of ['http://169.254.169.254/latest/', 'ftp://127.0.0.1/']) {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/admin/webhooks',
+        headers: admin,
+        payload: { url, eventTypes: events },
+      })
+      expect(res.statusCode, url).toBe(400)
+    }
+  })
+})

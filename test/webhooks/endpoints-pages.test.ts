@@ -1,0 +1,247 @@
+import { sql } from 'kysely'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildTestApp, type TestApp } from '../helpers/context.ts'
+import { addStaff, csrfOf, form, formHeaders, signIn } from '../helpers/staff.ts'
+import { insertDelivery } from './endpoint-helpers.ts'
+
+let t: TestApp
+let boss: { cookie: string; csrf: string }
+
+beforeAll(async () => {
+  t = await buildTestApp({ WEBHOOKS_ALLOW_LOCAL: 'false', WEBHOOKS_DISPATCH: 'off' })
+  await addStaff(t.app, 'boss@example.com', 'admin')
+  await addStaff(t.app, 'clerk@example.com', 'staff')
+  boss = await signIn(t.app, 'boss@example.com')
+})
+afterAll(() => t?.close())
+
+const page = (url: string, session = boss) =>
+  t.app.inject({ url, headers: { cookie: session.cookie, accept: 'text/html' } })
+
+/** Posts a form as the browser would: the session cookie and its `_csrf` (unless given). */
+const post = (url: string, fields: Record<string, string | string[]>, session = boss) => {
+  const body = new URLSearchParams()
+  for (const [k, v] of Object.entries({ _csrf: session.csrf, ...fields })) {
+    for (const one of [v].flat()) body.append(k, one)
+  }
+  return t.app.inject({
+    method: 'POST',
+    url,
+    headers: { cookie: session.cookie, ...formHeaders },
+    payload: body.toString(),
+  })
+}
+
+/** Registers an endpoint through the page; answers the result page and the endpoint's id. */
+async function register(url: string, eventTypes: string[] = ['order.placed', 'order.shipped']) {
+  const res = await post('/admin/webhooks', { url, description: 'Warehouse', eventTypes })
+  const id = /action="\/admin\/webhooks\/(\d+)\/enabled"/.exec(res.body)?.[1]
+  return { res, id }
+}
+
+describe('/admin/webhooks', () => {
+  it('lists endpoints and registers one, showing the secret once', async () => {
+    const empty = await page('/admin/webhooks')
+    expect(empty.statusCode).toBe(200)
+    expect(empty.body).toContain('No endpoints yet.')
+    expect(empty.body).toContain('name="eventTypes" value="product.out_of_stock"')
+
+    const { res, id } = await register('https://93.184.215.14/hooks')
+    expect(res.statusCode).toBe(201)
+    const secret = /<code id="secret">(whsec_[A-Za-z0-9+/=]+)<\/code>/.exec(res.body)?.[1]
+    expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/)
+    const stored = await t.app.db
+      .selectFrom('webhook_endpoints')
+      .select('secret')
+      .where('id', '=', Number(id))
+      .executeTakeFirstOrThrow()
+    expect(stored.secret).toBe(secret)
+
+    // Never again: not on the list, not on the endpoint's page.
+    const list = await page('/admin/webhooks')
+    expect(list.body).toContain('https://93.184.215.14/hooks')
+    expect(list.body).not.toContain('whsec_')
+    const one = await page(`/admin/webhooks/${id}`)
+    expect(one.statusCode).toBe(200)
+    expect(one.body).not.toContain('whsec_')
+    expect(one.body).toContain('No deliveries yet.')
+  })
+
+  it('refuses a private or loopback URL with the rule, keeping what was typed', async () => {
+    for (const [url, words] of [
+      ['https://127.0.0.1/hooks', 'loopback'],
+      ['https://192.168.1.20/hooks', 'private'],
+      ['http://93.184.215.14/hooks', 'https'],
+    ] as const) {
+      const { res } = await register(url, ['order.cancelled'])
+      expect(res.statusCode, url).toBe(400)
+      expect(res.body).toContain(words)
+      expect(res.body).toContain(`value="${url}"`)
+      expect(res.body).toMatch(/value="order.cancelled" checked/)
+    }
+    const none = await register('https://93.184.215.14/no-events', [])
+    expect(none.res.statusCode).toBe(400)
+    expect(none.res.body).toContain('Choose at least one event.')
+  })
+
+  it('refuses a form without the session CSRF token (403), and changes nothing', async () => {
+    const before = await t.app.db
+      .selectFrom('webhook_endpoints')
+      .select((e) => e.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow()
+    const { id } = await register('https://93.184.215.14/csrf')
+    for (const url of [
+      '/admin/webhooks',
+      `/admin/webhooks/${id}`,
+      `/admin/webhooks/${id}/enabled`,
+      `/admin/webhooks/${id}/rotate-secret`,
+      `/admin/webhooks/${id}/delete`,
+      `/admin/webhooks/${id}/deliveries/1/redeliver`,
+    ]) {
+      const res = await t.app.inject({
+        method: 'POST',
+        url,
+        headers: { cookie: boss.cookie, ...formHeaders },
+        payload: form({
+          url: 'https://93.184.215.14/x',
+          eventTypes: 'order.placed',
+          confirm: 'yes',
+          enabled: 'false',
+        }),
+      })
+      expect(res.statusCode, url).toBe(403)
+      expect(res.body).not.toContain('whsec_')
+    }
+    const after = await t.app.db
+      .selectFrom('webhook_endpoints')
+      .select((e) => e.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow()
+    expect(Number(after.n)).toBe(Number(before.n) + 1)
+    expect((await page(`/admin/webhooks/${id}`)).body).toContain('Enabled')
+  })
+
+  it('is for admins: staff get 403, anonymous visitors the sign-in page', async () => {
+    const clerk = await signIn(t.app, 'clerk@example.com')
+    expect((await page('/admin/webhooks', clerk)).statusCode).toBe(403)
+    expect(
+      (await post('/admin/webhooks', { url: 'https://93.184.215.14/s' }, clerk)).statusCode,
+    ).toBe(403)
+    const anonymous = await t.app.inject({
+      url: '/admin/webhooks',
+      headers: { accept: 'text/html' },
+    })
+    expect(anonymous.statusCode).toBe(303)
+    expect(anonymous.headers.location).toBe('/admin/login?next=%2Fadmin%2Fwebhooks')
+    const home = await page('/admin', clerk)
+    expect(home.body).not.toContain('href="/admin/webhooks"')
+    expect((await page('/admin')).body).toContain('href="/admin/webhooks"')
+  })
+})
+
+describe('/admin/webhooks/:id', () => {
+  it('changes, disables, enables, rotates and deletes', async () => {
+    const { id } = await register('https://93.184.215.14/edit')
+    const saved = await post(`/admin/webhooks/${id}`, {
+      url: 'https://93.184.215.15/edited',
+      description: 'Accounting',
+      eventTypes: ['order.delivered', 'product.out_of_stock'],
+    })
+    expect(saved.statusCode).toBe(303)
+    expect(saved.headers.location).toBe(`/admin/webhooks/${id}?updated=1`)
+    const edited = await page(saved.headers.location as string)
+    expect(edited.body).toContain('Changes saved.')
+    expect(edited.body).toContain('value="https://93.184.215.15/edited"')
+    expect(edited.body).toMatch(/value="product.out_of_stock" checked/)
+    expect(edited.body).not.toMatch(/value="order.placed" checked/)
+
+    const refused = await post(`/admin/webhooks/${id}`, {
+      url: 'https://172.16.0.1/',
+      eventTypes: 'order.placed',
+    })
+    expect(refused.statusCode).toBe(400)
+    expect(refused.body).toContain('private')
+
+    expect((await post(`/admin/webhooks/${id}/enabled`, { enabled: 'false' })).statusCode).toBe(303)
+    expect((await page(`/admin/webhooks/${id}`)).body).toContain(
+      '<strong>Disabled</strong> by an admin',
+    )
+    expect((await post(`/admin/webhooks/${id}/enabled`, { enabled: 'true' })).statusCode).toBe(303)
+
+    const rotated = await post(`/admin/webhooks/${id}/rotate-secret`, {})
+    expect(rotated.statusCode).toBe(200)
+    expect(rotated.body).toMatch(/<code id="secret">whsec_/)
+
+    const unconfirmed = await post(`/admin/webhooks/${id}/delete`, {})
+    expect(unconfirmed.statusCode).toBe(400)
+    expect(unconfirmed.body).toContain('Tick the box')
+    const deleted = await post(`/admin/webhooks/${id}/delete`, { confirm: 'yes' })
+    expect(deleted.statusCode).toBe(303)
+    expect((await page(`/admin/webhooks/${id}`)).statusCode).toBe(404)
+  })
+
+  it('shows an endpoint the dispatcher disabled, and its reason', async () => {
+    const { id } = await register('https://93.184.215.14/dead')
+    await sql`update webhook_endpoints set enabled = false, failing_since = now() - interval '4 days',
+      disabled_reason = 'every delivery failed since 2026-11-25T00:00:00Z, with no 2xx since'
+      where id = ${Number(id)}`.execute(t.app.db)
+    const res = await page(`/admin/webhooks/${id}`)
+    expect(res.body).toContain('Disabled by the dispatcher')
+    expect(res.body).toContain('every delivery failed since 2026-11-25T00:00:00Z')
+    expect((await page('/admin/webhooks')).body).toContain('disabled by the dispatcher')
+  })
+
+  it('shows recent deliveries newest first, and redelivers a failed one', async () => {
+    const { id } = await register('https://93.184.215.14/deliveries')
+    const endpoint = Number(id)
+    const failed = await insertDelivery(t.app.db, endpoint, {
+      status: 'failed',
+      attempts: 19,
+      lastResponseStatus: 500,
+      lastError: 'HTTP 500 <b>oops</b>',
+    })
+    const delivered = await insertDelivery(t.app.db, endpoint, {
+      status: 'delivered',
+      attempts: 1,
+      lastResponseStatus: 204,
+    })
+    const res = await page(`/admin/webhooks/${id}`)
+    expect(res.statusCode).toBe(200)
+    const rows = [...res.body.matchAll(/<tr id="delivery-(\d+)" data-status="(\w+)">/g)].map(
+      (m) => [m[1], m[2]],
+    )
+    expect(rows).toEqual([
+      [delivered.id, 'delivered'],
+      [failed.id, 'failed'],
+    ])
+    expect(res.body).toContain(failed.orderNumber)
+    expect(res.body).toContain('HTTP 500 &lt;b&gt;oops&lt;/b&gt;')
+    expect(res.body).toContain(`/admin/webhooks/${id}/deliveries/${failed.id}/redeliver`)
+
+    const again = await post(`/admin/webhooks/${id}/deliveries/${failed.id}/redeliver`, {})
+    expect(again.statusCode).toBe(303)
+    expect(again.headers.location).toBe(`/admin/webhooks/${id}?redelivered=${failed.id}`)
+    const row = await sql<{ status: string; attempts: number; due: boolean }>`
+      select status, attempts, next_attempt_at <= now() as due
+      from webhook_deliveries where id = ${failed.id}`.execute(t.app.db)
+    expect(row.rows[0]).toEqual({ status: 'pending', attempts: 19, due: true })
+    const after = await page(`/admin/webhooks/${id}?redelivered=${failed.id}`)
+    expect(after.body).toContain(`Delivery ${failed.id} will be sent again.`)
+    expect(after.body).toContain(`<tr id="delivery-${failed.id}" data-status="pending">`)
+    expect(after.body).not.toContain(`/deliveries/${failed.id}/redeliver`)
+
+    // Pending now: a second redeliver is refused with the reason.
+    const twice = await post(`/admin/webhooks/${id}/deliveries/${failed.id}/redeliver`, {})
+    expect(twice.statusCode).toBe(409)
+    expect(twice.body).toContain('still pending')
+  })
+
+  it('keeps the CSRF token on every form of the page', async () => {
+    const { id } = await register('https://93.184.215.14/forms')
+    const body = (await page(`/admin/webhooks/${id}`)).body
+    const forms = body.match(/<form method="post"/g) ?? []
+    const tokens = body.match(/name="_csrf" value="[^"]+"/g) ?? []
+    expect(forms.length).toBeGreaterThanOrEqual(4)
+    expect(tokens.length).toBeGreaterThanOrEqual(forms.length)
+    expect(csrfOf(body)).toBe(boss.csrf)
+  })
+})
