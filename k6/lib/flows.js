@@ -50,12 +50,15 @@ export function shopperFlow(think = 0) {
 
   if (think > 0) sleep(think)
 
-  const [sku] = pickDistinct(form.skus, 1)
+  // One to three products, as in the API journey; the others posted as 0, as a browser does.
+  const chosen = pickDistinct(form.skus, randomInt(1, Math.min(3, form.skus.length)))
   const customer = randomCustomer(form.states)
   /** @type {Record<string, string>} */
-  const fields = {
-    sku: sku || '',
-    quantity: String(randomQuantity()),
+  const fields = {}
+  for (const sku of form.skus) {
+    fields[`qty-${sku}`] = chosen.indexOf(sku) === -1 ? '0' : String(randomQuantity())
+  }
+  Object.assign(fields, {
     name: customer.name,
     email: customer.email,
     address: customer.address,
@@ -63,7 +66,7 @@ export function shopperFlow(think = 0) {
     state: customer.state,
     zip: customer.zip,
     idempotencyKey: form.idempotencyKey,
-  }
+  })
   // An object body is sent as application/x-www-form-urlencoded, like a browser.
   const res = http.post(
     `${BASE_URL}/orders`,

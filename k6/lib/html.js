@@ -4,12 +4,15 @@
 
 /**
  * @typedef {object} OrderForm
- * @property {string[]} skus product SKUs offered (radio inputs or <option>s of field `sku`), minus disabled ones
+ * @property {string[]} skus product SKUs offered: each enabled quantity input `qty-<SKU>` (sold-out
+ *   and off-sale products are shown with a disabled one)
  * @property {string | null} idempotencyKey value of the hidden `idempotencyKey` input
  * @property {string[]} states option values of the `state` select (empty if it is a text input)
  * @property {string | null} action the form's action attribute, if any
  */
 
+/** A product's quantity field on the order form: `qty-<SKU>`. */
+export const QUANTITY_FIELD_RE = /^qty-([A-Za-z0-9-]{1,32})$/
 const TAG_RE = /<\s*(\/?)\s*(input|select|option|form)\b([^>]*)>/gi
 const ATTR_RE = /([^\s"'<>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?/g
 
@@ -103,23 +106,16 @@ export function parseOrderForm(html) {
     if (tag === 'option') {
       const value = attrs.value
       if (value === undefined || value === '' || has(attrs, 'disabled') || selectDisabled) continue
-      if (currentSelect === 'sku' && skus.indexOf(value) === -1) skus.push(value)
       if (currentSelect === 'state' && states.indexOf(value) === -1) states.push(value)
       continue
     }
     // <input>
-    const name = attrs.name
-    const type = (attrs.type || 'text').toLowerCase()
+    const name = attrs.name || ''
+    const quantityOf = QUANTITY_FIELD_RE.exec(name)
     if (name === 'idempotencyKey' && idempotencyKey === null && attrs.value) {
       idempotencyKey = attrs.value
-    } else if (
-      name === 'sku' &&
-      (type === 'radio' || type === 'hidden' || type === 'checkbox') &&
-      attrs.value &&
-      !has(attrs, 'disabled') &&
-      skus.indexOf(attrs.value) === -1
-    ) {
-      skus.push(attrs.value)
+    } else if (quantityOf && !has(attrs, 'disabled') && skus.indexOf(quantityOf[1] || '') === -1) {
+      skus.push(quantityOf[1] || '')
     }
   }
   return { skus, idempotencyKey, states, action }

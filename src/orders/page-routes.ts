@@ -2,21 +2,30 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
 import { sendError } from '../plugins/errors.ts'
-import { listProducts } from '../products/queries.ts'
+import { listAllProducts } from '../products/queries.ts'
+import type { AdminProduct } from '../products/schemas.ts'
 import { ttlCache } from '../ttl-cache.ts'
 import { usStates } from '../us-states.ts'
 import { describe, fieldName } from '../validation.ts'
-import { customerLabels } from './customer.ts'
+import { type Customer, customerFields, customerLabels } from './customer.ts'
+import { linesProblem, orderLimits } from './limits.ts'
 import { orderRateLimit } from './rate-limit.ts'
-import { normaliseOrderForm, OrderForm, OrderNumberParams } from './schemas.ts'
+import {
+  formQuantityKey,
+  formQuantityMessage,
+  normaliseOrderForm,
+  OrderForm,
+  type OrderLineInput,
+  OrderNumberParams,
+} from './schemas.ts'
 
-/** The form's fields as its messages name them. */
+/** The form's fields but the quantities as its messages name them. */
 const labels: Record<string, string> = {
-  sku: 'Product',
-  quantity: 'Quantity',
   ...customerLabels,
   idempotencyKey: 'This form',
 }
+/** A product's quantity field, as the form names it and its messages key it. */
+const quantityField = (sku: string) => `qty-${sku}`
 const validKey = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 interface FormState {
@@ -32,15 +41,56 @@ function typedValues(body: unknown): Record<string, string> {
   if (body && typeof body === 'object') {
     for (const [k, v] of Object.entries(body)) {
       const first = Array.isArray(v) ? v[0] : v
-      if (k in labels && first !== undefined && first !== null) values[k] = String(first)
+      const kept = k in labels || formQuantityKey.test(k)
+      if (kept && first !== undefined && first !== null) values[k] = String(first)
     }
   }
   return values
 }
 
+/** A form line: a product with a quantity above 0, and the field it was typed in. */
+interface FormLine extends OrderLineInput {
+  field: string
+}
+
+/**
+ * The lines the shopper chose: each `qty-<SKU>` field holding digits (those with a message
+ * already are left out) and a quantity above 0, empty being 0. A number too long to be exact
+ * is Infinity, so it still fails the limit instead of wrapping.
+ */
+function formLines(values: Record<string, string>, errors: Record<string, string>): FormLine[] {
+  const lines: FormLine[] = []
+  for (const [field, value] of Object.entries(values)) {
+    const sku = formQuantityKey.exec(field)?.[1]
+    if (sku === undefined || errors[field] || !/^[0-9]*$/.test(value)) continue
+    const quantity = value === '' ? 0 : Number(value)
+    if (quantity > 0) lines.push({ sku: sku.toUpperCase(), quantity, field })
+  }
+  return lines
+}
+
+/** Whether the form shows the product of a quantity field. */
+const shown = (products: readonly AdminProduct[], field: string) =>
+  products.some((p) => quantityField(p.sku) === field)
+
+const productName = (products: readonly AdminProduct[], sku: string) =>
+  products.find((p) => p.sku === sku)?.name ?? sku
+
+/** `Quantity of Coffee Mug`: how a message names a quantity field. */
+function quantityLabel(products: readonly AdminProduct[], field: string): string {
+  const sku = formQuantityKey.exec(field)?.[1]?.toUpperCase()
+  return sku === undefined ? field : `Quantity of ${productName(products, sku)}`
+}
+
+/** `A`, `A and B`, `A, B and C`. */
+function listed(names: readonly string[]): string {
+  return names.length < 2 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`
+}
+
 const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  // Every form render lists the catalogue; stock shown a second late is fine (the order checks it).
-  const catalogue = ttlCache((_: 'all') => listProducts(app.db), 1000)
+  // Every form render lists the catalogue, products off sale too (shown, not choosable); stock
+  // shown a second late is fine (the order checks it).
+  const catalogue = ttlCache((_: 'all') => listAllProducts(app.db), 1000)
 
   async function renderForm(reply: FastifyReply, status: number, state: FormState = {}) {
     const products = await catalogue('all')
@@ -50,6 +100,7 @@ const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       errors: state.errors ?? {},
       notice: state.notice,
       idempotencyKey: state.idempotencyKey ?? randomUUID(),
+      limits: orderLimits,
     })
   }
 
@@ -63,6 +114,7 @@ const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       values: {},
       errors: {},
       idempotencyKey: keySlot,
+      limits: orderLimits,
     })
     const [head = '', tail = ''] = html.split(keySlot)
     return [Buffer.from(head), Buffer.from(tail)] as const
@@ -103,26 +155,44 @@ const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
+      const products = await catalogue('all')
       const values = typedValues(request.body)
-      if (request.validationError) {
-        const errors: Record<string, string> = {}
-        for (const e of request.validationError.validation) {
-          const field = fieldName(e) || 'idempotencyKey'
-          errors[field] ??=
-            e.keyword === 'required'
-              ? `${labels[field] ?? field} is required.`
-              : `${labels[field] ?? field} ${describe(e)}.`
+      const errors: Record<string, string> = {}
+      for (const e of request.validationError?.validation ?? []) {
+        const field = fieldName(e) || 'idempotencyKey'
+        const label = labels[field] ?? quantityLabel(products, field)
+        errors[field] ??=
+          e.keyword === 'required' ? `${label} is required.` : `${label} ${describe(e)}.`
+      }
+      const lines = formLines(values, errors)
+      const problem = Object.keys(errors).some((f) => formQuantityKey.test(f))
+        ? undefined
+        : linesProblem(lines.map(({ sku, quantity }) => ({ sku, quantity })))
+      if (problem?.kind === 'no-lines') {
+        errors.items = 'Choose at least one product: give it a quantity of 1 or more.'
+      } else if (problem?.kind === 'too-many-lines') {
+        errors.items = `An order can hold at most ${orderLimits.maxLines} products; you chose ${problem.lines}.`
+      } else if (problem?.kind === 'line-over') {
+        for (const line of lines.filter((l) => l.sku === problem.sku)) {
+          errors[line.field] = `${quantityLabel(products, line.field)} ${formQuantityMessage}.`
         }
+      }
+      // A quantity field of a product the form does not show (an old or edited form).
+      if (Object.keys(errors).some((f) => formQuantityKey.test(f) && !shown(products, f))) {
+        errors.items ??= 'Choose a product from the list.'
+      }
+      if (Object.keys(errors).length > 0) {
         const key =
           values.idempotencyKey && !errors.idempotencyKey ? values.idempotencyKey : undefined
         app.orderMetrics.orderRejected('validation')
         return renderForm(reply, 400, { values, errors, idempotencyKey: key })
       }
 
-      const { sku, quantity, idempotencyKey, ...customer } = request.body
+      const { idempotencyKey, ...body } = request.body
+      const customer = Object.fromEntries(customerFields.map((f) => [f.field, body[f.field]]))
       const result = await app.orders.place({
-        items: [{ sku, quantity: Number(quantity) }],
-        customer,
+        items: lines.map(({ sku, quantity }) => ({ sku, quantity })),
+        customer: customer as Customer,
         idempotencyKey: `form:${idempotencyKey}`,
       })
       app.orderMetrics.orderOutcome(result.kind)
@@ -135,18 +205,26 @@ const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
             values,
             notice: `This form was already used for order ${result.orderNumber}. Submit again to place a new order.`,
           })
-        case 'out-of-stock':
+        case 'out-of-stock': {
+          const short: Record<string, string> = {}
+          for (const sku of result.skus) {
+            short[quantityField(sku)] = 'Sorry, there is not enough stock left for that quantity.'
+          }
+          const names = result.skus.map((sku) => productName(products, sku))
           return renderForm(reply, 409, {
             values,
             idempotencyKey,
-            errors: { sku: 'Sorry, there is not enough stock left for that quantity.' },
+            errors: short,
+            notice: `Not enough stock left for ${listed(names)}. Lower the quantity or set it to 0; everything else is as you filled it in.`,
           })
-        case 'unknown-product':
-          return renderForm(reply, 400, {
-            values,
-            idempotencyKey,
-            errors: { sku: 'Choose a product from the list.' },
-          })
+        }
+        case 'unknown-product': {
+          const gone: Record<string, string> = { items: 'Choose a product from the list.' }
+          for (const sku of result.skus) {
+            gone[quantityField(sku)] = 'This product is not on sale any more.'
+          }
+          return renderForm(reply, 400, { values, idempotencyKey, errors: gone })
+        }
       }
     },
   )

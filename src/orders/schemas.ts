@@ -1,34 +1,36 @@
 import { type Static, Type } from 'typebox'
 import { normaliseFields } from '../text.ts'
 import { Customer, customerNormalisers } from './customer.ts'
-import { mergeLines } from './placement.ts'
+import { linesProblem, orderLimits } from './limits.ts'
 
 export const Sku = Type.String({
   pattern: '^[A-Z0-9-]{1,32}$',
   errorMessage: 'must be a product SKU like MUG-001',
 })
-const maxQuantity = 100
-const quantityMessage = `must be a whole number from 1 to ${maxQuantity}`
+const { maxLineQuantity, maxLines } = orderLimits
+const quantityMessage = `must be a whole number from 1 to ${maxLineQuantity}`
 /**
  * A quantity in the API: a JSON integer (Ajv does not coerce, see app.ts: `true`, `"16"` and
  * `"0x10"` are refused, not read as 1 and 16).
  */
 export const Quantity = Type.Integer({
   minimum: 1,
-  maximum: maxQuantity,
+  maximum: maxLineQuantity,
   // Ajv (8.20) skips minimum and maximum for a non-finite number. JSON has none, but this keeps
   // the schema sound on its own: the inner maximum holds for exactly those, so `not` refuses them.
   not: { maximum: 0 },
   errorMessage: quantityMessage,
 })
+/** The form's message for a quantity that is not a number of units it takes. */
+export const formQuantityMessage = `must be a whole number from 0 to ${maxLineQuantity}`
 /**
- * A quantity on the form, where every value is a string: decimal digits only, 1 to 100 (leading
- * zeros read as decimal, `010` is 10). No `0x10`, `1e1`, `+5`, `1.0` or full-width digits.
+ * A product's quantity on the form, where every value is a string: decimal digits only (leading
+ * zeros read as decimal, `010` is 10), empty for 0 (an emptied field). No `0x10`, `1e1`, `+5`,
+ * `1.0` or full-width digits. The range, 0 to maxLineQuantity, is checked on the merged lines
+ * with the API's limits (limits.ts), by the handler.
  */
-export const FormQuantity = Type.String({
-  pattern: '^0*(?:[1-9][0-9]?|100)$',
-  errorMessage: quantityMessage,
-})
+export const FormQuantity = Type.String({ pattern: '^[0-9]*$', errorMessage: formQuantityMessage })
+
 /** A line of an order as the API takes it. */
 export const OrderLineInput = Type.Object(
   { sku: Sku, quantity: Quantity },
@@ -37,7 +39,7 @@ export const OrderLineInput = Type.Object(
 export type OrderLineInput = Static<typeof OrderLineInput>
 
 export const OrderRequestBody = Type.Object(
-  { items: Type.Array(OrderLineInput, { minItems: 1, maxItems: 20 }), customer: Customer },
+  { items: Type.Array(OrderLineInput, { minItems: 1, maxItems: maxLines }), customer: Customer },
   { additionalProperties: false },
 )
 
@@ -85,16 +87,27 @@ export const OrderNumberParams = Type.Object({
   orderNumber: Type.String({ maxLength: 32, examples: ['7K3QX-M2ZPA'] }),
 })
 
-/** The order form as a browser posts it (urlencoded: every value a string). */
-export const OrderForm = Type.Object({
-  sku: Sku,
-  quantity: FormQuantity,
-  ...Customer.properties,
-  idempotencyKey: Type.String({
-    format: 'uuid',
-    errorMessage: 'is missing or damaged; reload the page and submit again',
-  }),
-})
+/**
+ * A product's quantity field on the form: `qty-<SKU>` (any case; the SKU is upper-cased when
+ * read). The schema and the handler (page-routes.ts) match the same keys.
+ */
+export const formQuantityKey = /^qty-([A-Za-z0-9-]{1,32})$/
+
+/**
+ * The order form as a browser posts it (urlencoded: every value a string): a `qty-<SKU>` field
+ * per product offered, 0 or empty for the products not chosen, the customer and the key.
+ */
+export const OrderForm = Type.Object(
+  {
+    ...Customer.properties,
+    idempotencyKey: Type.String({
+      format: 'uuid',
+      errorMessage: 'is missing or damaged; reload the page and submit again',
+    }),
+  },
+  { patternProperties: { [formQuantityKey.source]: FormQuantity } },
+)
+export type OrderForm = Static<typeof OrderForm> & Record<`qty-${string}`, string>
 
 export const ErrorResponse = Type.Object({
   statusCode: Type.Integer(),
@@ -117,26 +130,31 @@ export function normaliseOrderBody(body: unknown): void {
   if (Array.isArray(items)) for (const item of items) normaliseFields(item, { sku: normaliseSku })
 }
 
-/** The same for the order form's flat fields; the quantity is trimmed, then must be digits. */
+/** The same for the order form's flat fields; each quantity is trimmed, then must be digits. */
 export function normaliseOrderForm(body: unknown): void {
-  normaliseFields(body, {
-    ...customerNormalisers,
-    sku: normaliseSku,
-    quantity: (value) => value.trim(),
-  })
+  normaliseFields(body, customerNormalisers)
+  if (!body || typeof body !== 'object') return
+  const fields = body as Record<string, unknown>
+  for (const [key, value] of Object.entries(fields)) {
+    if (typeof value === 'string' && formQuantityKey.test(key)) fields[key] = value.trim()
+  }
 }
 
 /**
- * The limits on what will be stored, checked after lines of one product are merged into one
- * (as placeOrder stores them): each merged line's quantity holds to the limit a line sent must
- * hold to. The number of lines only shrinks by merging, and there is no limit on an order's
- * value beyond these two. Returns the 400 message in the API's wording, or undefined.
+ * The API's 400 message when the lines break the order limits (limits.ts), or undefined. The
+ * schema already holds each line as sent to the limits and their number to maxLines, so what
+ * is left is a product whose lines together come to too many units.
  */
 export function mergedLinesProblem(items: readonly OrderLineInput[]): string | undefined {
-  for (const { sku, quantity } of mergeLines(items)) {
-    if (quantity <= maxQuantity) continue
-    const lines = items.filter((item) => item.sku === sku).length
-    return `items: ${sku} comes to ${quantity} units over ${lines} lines; the quantity of one product ${quantityMessage}`
+  const problem = linesProblem(items)
+  switch (problem?.kind) {
+    case undefined:
+      return undefined
+    case 'no-lines':
+      return 'items must have at least 1 line'
+    case 'too-many-lines':
+      return `items must have at most ${maxLines} lines`
+    case 'line-over':
+      return `items: ${problem.sku} comes to ${problem.quantity} units over ${problem.lines} lines; the quantity of one product ${quantityMessage}`
   }
-  return undefined
 }

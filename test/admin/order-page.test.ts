@@ -136,8 +136,7 @@ describe("the shopper's side", () => {
       url: '/orders',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       payload: form({
-        sku: 'MUG-001',
-        quantity: '1',
+        'qty-MUG-001': '1',
         name: 'Grace Hopper',
         email: 'grace@example.com',
         address: '1 Navy Way',

@@ -19,7 +19,16 @@ import { connect } from '../../src/db/connect.ts'
 import { placeOrder } from '../../src/orders/place-order.ts'
 import type { OrderRequest } from '../../src/orders/schemas.ts'
 import { chart } from './chart.ts'
-import { apiOrderBody, formBody, pick, shopperFlow, skus, states } from './flows.ts'
+import {
+  apiOrderBody,
+  formBody,
+  formLineCount,
+  pick,
+  pickSkus,
+  shopperFlow,
+  skus,
+  states,
+} from './flows.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -279,7 +288,7 @@ async function main() {
             setupRequest: (req) => ({
               ...req,
               headers: { 'content-type': 'application/x-www-form-urlencoded' },
-              body: formBody(randomUUID(), pick(skus)),
+              body: formBody(randomUUID(), pickSkus(formLineCount())),
             }),
           },
         ],

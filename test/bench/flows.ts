@@ -2,11 +2,32 @@ import { randomUUID } from 'node:crypto'
 import type autocannon from 'autocannon'
 import { catalogue } from '../../src/products/catalogue.ts'
 
-/** What a browser would type into the order form, as an urlencoded body. */
-export function formBody(key: string, sku: string): string {
+/**
+ * How many products a form order chooses: one in most, two or three in some (80%, 15%, 5%; the
+ * same mix as form.lua), so the form cases measure orders of several lines too.
+ */
+export function formLineCount(): number {
+  const r = Math.random()
+  return r < 0.8 ? 1 : r < 0.95 ? 2 : 3
+}
+
+/** `count` different SKUs of the catalogue, at random. */
+export function pickSkus(count: number): string[] {
+  const left = [...skus]
+  const chosen: string[] = []
+  while (chosen.length < count && left.length > 0) {
+    chosen.push(left.splice(Math.floor(Math.random() * left.length), 1)[0] as string)
+  }
+  return chosen
+}
+
+/**
+ * What a browser would post from the order form, as an urlencoded body: a quantity field for
+ * every product, 1 for each chosen SKU and 0 for the others.
+ */
+export function formBody(key: string, chosen: readonly string[]): string {
   return new URLSearchParams({
-    sku,
-    quantity: '1',
+    ...Object.fromEntries(skus.map((sku) => [`qty-${sku}`, chosen.includes(sku) ? '1' : '0'])),
     name: 'Ada Lovelace',
     email: 'ada@example.com',
     address: '12 Analytical Way',
@@ -56,7 +77,7 @@ export const shopperFlow: autocannon.Request[] = [
     setupRequest: (req, context) => ({
       ...req,
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: formBody((context as Context).key ?? randomUUID(), pick(skus)),
+      body: formBody((context as Context).key ?? randomUUID(), pickSkus(formLineCount())),
     }),
     onResponse: (_status, _body, context, headers) => {
       ;(context as Context).location = headers?.location as string | undefined

@@ -280,15 +280,26 @@ export function apiOrder(i: number) {
   return { items, customer: orderCustomer(i) }
 }
 
-/** A valid order form as a browser posts it. */
+/**
+ * A valid order form as a browser posts it: a quantity field for each product (`qty-<SKU>`, 0
+ * for those not chosen), one to three products chosen.
+ */
 export function formOrder(i: number, idempotencyKey: string = randomUUID()) {
   const { customer } = apiOrder(i)
+  const quantities = formQuantities(i)
   return new URLSearchParams({
-    sku: skus[(i + 3) % skus.length] as string,
-    quantity: String(1 + (i % 4)),
+    ...Object.fromEntries(skus.map((sku) => [`qty-${sku}`, String(quantities[sku] ?? 0)])),
     ...customer,
     idempotencyKey,
   }).toString()
+}
+
+/** The products formOrder(i) chooses and their quantities. */
+export function formQuantities(i: number): Record<string, number> {
+  const chosen: Record<string, number> = { [skus[(i + 3) % skus.length] as string]: 1 + (i % 4) }
+  if (i % 3 === 0) chosen[skus[(i + 5) % skus.length] as string] = 1
+  if (i % 6 === 0) chosen[skus[(i + 6) % skus.length] as string] = 2
+  return chosen
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))

@@ -34,9 +34,12 @@ describe("the k6 shopper flow's parsing, on the service's own pages", () => {
 
   it('posts what it parsed, reads the order number from the 303 and finds it on the confirmation', async () => {
     const form = parseOrderForm((await t.app.inject({ method: 'GET', url: '/' })).body)
+    // Two products, the rest at 0, as the k6 shopper flow posts them.
+    const quantities = Object.fromEntries(form.skus.map((sku) => [`qty-${sku}`, '0']))
     const fields = {
-      sku: form.skus[0] ?? '',
-      quantity: '2',
+      ...quantities,
+      [`qty-${form.skus[0]}`]: '2',
+      [`qty-${form.skus[1]}`]: '1',
       ...customer,
       state: form.states[0] ?? '',
       idempotencyKey: form.idempotencyKey ?? '',
@@ -56,6 +59,8 @@ describe("the k6 shopper flow's parsing, on the service's own pages", () => {
     expect(confirmation.statusCode).toBe(200)
     expect(confirmation.body).toContain(orderNumber)
     expect(confirmation.body).toContain('Most popular in')
+    const order = (await t.app.inject({ url: `/api/orders/${orderNumber}` })).json()
+    expect(order.items).toHaveLength(2)
   })
 })
 

@@ -177,7 +177,7 @@ describe('metrics', () => {
       method: 'POST',
       url: '/orders',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: 'sku=MUG-001&quantity=0',
+      payload: 'qty-MUG-001=0',
     })
     expect(form.statusCode).toBe(400)
 
@@ -322,7 +322,7 @@ describe('protection', () => {
           'content-type': 'application/x-www-form-urlencoded',
           'x-forwarded-for': '203.0.113.7',
         },
-        payload: 'sku=MUG-001',
+        payload: 'qty-MUG-001=1',
       })
       expect(form.statusCode).toBe(429)
       expect(form.headers['content-type']).toContain('text/html')

@@ -22,8 +22,9 @@ describe.skipIf(!chromiumAvailable)('in a real browser', () => {
   it('a shopper fills in the form, submits and sees the confirmation', async () => {
     const page = await browser.newPage({ viewport: { width: 390, height: 844 } })
     await page.goto(`${baseUrl}/`)
-    await page.getByRole('radio', { name: /Wool Blanket/ }).check()
-    await page.getByLabel('Quantity', { exact: true }).fill('2')
+    // Two products in one order: a quantity for each, the others left at 0.
+    await page.getByLabel('Quantity of Wool Blanket', { exact: true }).fill('2')
+    await page.getByLabel('Quantity of Enamel Camp Mug', { exact: true }).fill('1')
     await page.getByLabel('Full name', { exact: true }).fill('Grace Hopper')
     await page.getByLabel('E-mail', { exact: true }).fill('grace@example.com')
     await page.getByLabel('Street address', { exact: true }).fill('1 Compiler Court')
@@ -40,6 +41,8 @@ describe.skipIf(!chromiumAvailable)('in a real browser', () => {
     const body = (await page.textContent('main')) ?? ''
     expect(body).toContain('Wool Blanket')
     expect(body).toContain('$318.00')
+    expect(body).toContain('Enamel Camp Mug')
+    expect(body).toContain('$336.00')
     expect(body).toContain('Arlington, VA 22201')
     expect(body).toContain('Most popular in Virginia')
 

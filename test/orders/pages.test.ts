@@ -11,8 +11,7 @@ afterAll(() => t?.close())
 
 const html = { accept: 'text/html' }
 const form = (fields: Record<string, string | number> = {}) => ({
-  sku: 'TEE-002',
-  quantity: 1,
+  'qty-TEE-002': 1,
   ...customer,
   idempotencyKey: randomUUID(),
   ...fields,
@@ -43,8 +42,8 @@ describe('GET /', () => {
     expect(res.statusCode).toBe(200)
     expect(res.headers['content-type']).toContain('text/html')
     for (const name of [
-      'sku',
-      'quantity',
+      'qty-MUG-001',
+      'qty-TEE-002',
       'name',
       'email',
       'address',
@@ -55,11 +54,14 @@ describe('GET /', () => {
     ]) {
       expect(res.body).toContain(`name="${name}"`)
     }
-    for (const name of ['quantity', 'name', 'email', 'address', 'city', 'state', 'zip']) {
+    for (const name of ['qty-MUG-001', 'name', 'email', 'address', 'city', 'state', 'zip']) {
       expect(res.body).toMatch(new RegExp(`<label for="${name}">`))
     }
     expect(res.body.match(/<option value="[A-Z]{2}"/g)).toHaveLength(51)
-    expect(res.body.match(/type="radio" name="sku"/g)?.length).toBeGreaterThanOrEqual(12)
+    // A quantity field per product, each 0 until the shopper chooses.
+    expect(res.body.match(/ name="qty-[A-Z0-9-]+"[^>]* value="0"/g)?.length).toBeGreaterThanOrEqual(
+      12,
+    )
     expect(res.body).toContain('src="/public/images/mug-001.svg"')
     expect(res.body).toContain('$18.00')
     expect(res.body).toContain('<main id="main">')
@@ -73,7 +75,7 @@ describe('GET /', () => {
 
 describe('POST /orders', () => {
   it('places the order, redirects 303 and shows the confirmation', async () => {
-    const res = await submitForm(form({ sku: 'BAG-004', quantity: 2 }))
+    const res = await submitForm(form({ 'qty-TEE-002': 0, 'qty-BAG-004': 2 }))
     expect(res.statusCode).toBe(303)
     const location = res.headers.location as string
     expect(location).toMatch(/^\/orders\/[0-9A-Z]{5}-[0-9A-Z]{5}$/)
@@ -98,9 +100,10 @@ describe('POST /orders', () => {
       ['CHR-014', 2],
       ['NTB-009', 1],
     ] as const) {
-      expect((await submitForm(form({ sku, quantity, ...ny }))).statusCode).toBe(303)
+      const only = { 'qty-TEE-002': 0, [`qty-${sku}`]: quantity }
+      expect((await submitForm(form({ ...only, ...ny }))).statusCode).toBe(303)
     }
-    const last = await submitForm(form({ sku: 'NTB-009', quantity: 1, ...ny }))
+    const last = await submitForm(form({ 'qty-TEE-002': 0, 'qty-NTB-009': 1, ...ny }))
     await foldSales(t.app.db)
     const page = await t.app.inject({ url: last.headers.location as string, headers: html })
     const popular = page.body.slice(page.body.indexOf('Most popular in New York'))
@@ -112,7 +115,8 @@ describe('POST /orders', () => {
 
   it('re-renders with 400, a message by each bad field and every typed value kept', async () => {
     const typed = form({
-      quantity: '0',
+      'qty-TEE-002': '1',
+      'qty-MUG-001': '101',
       email: 'ada-at-example',
       zip: '7870',
       state: 'ZZ',
@@ -120,8 +124,8 @@ describe('POST /orders', () => {
     })
     const res = await submitForm(typed)
     expect(res.statusCode).toBe(400)
-    expect(res.body).toContain('id="quantity-error"')
-    expect(res.body).toContain('Quantity must be a whole number from 1 to 100.')
+    expect(res.body).toContain('id="qty-MUG-001-error"')
+    expect(res.body).toContain('Quantity of Enamel Camp Mug must be a whole number from 0 to 100.')
     expect(res.body).toContain('E-mail must be an e-mail address like name@example.com.')
     expect(res.body).toContain('ZIP code must be a 5-digit ZIP code')
     expect(res.body).toContain('id="state-error"')
@@ -129,23 +133,16 @@ describe('POST /orders', () => {
     expect(res.body).toContain('value="ada-at-example"')
     expect(res.body).toContain('value="7870"')
     expect(res.body).toContain('value="Ada &lt;Lovelace&gt;"')
-    expect(res.body).toContain('value="TEE-002" checked')
+    expect(res.body).toMatch(/name="qty-TEE-002"[^>]* value="1"/)
+    expect(res.body).toMatch(/name="qty-MUG-001"[^>]* value="101"/)
     expect(res.body).toContain(`value="${typed.idempotencyKey}"`)
   })
 
   it('names each missing field', async () => {
     const res = await submitForm({ idempotencyKey: randomUUID() })
     expect(res.statusCode).toBe(400)
-    for (const label of [
-      'Product',
-      'Quantity',
-      'Name',
-      'E-mail',
-      'Street address',
-      'City',
-      'State',
-      'ZIP code',
-    ]) {
+    expect(res.body).toContain('Choose at least one product: give it a quantity of 1 or more.')
+    for (const label of ['Name', 'E-mail', 'Street address', 'City', 'State', 'ZIP code']) {
       expect(res.body).toContain(`${label} is required.`)
     }
   })
@@ -153,7 +150,7 @@ describe('POST /orders', () => {
   it('answers 409 with the form when stock is short, and places nothing', async () => {
     await t.app.db.updateTable('products').set({ stock: 1 }).where('sku', '=', 'BTL-005').execute()
     const before = await countOrders()
-    const res = await submitForm(form({ sku: 'BTL-005', quantity: 2, name: 'Kept Name' }))
+    const res = await submitForm(form({ 'qty-BTL-005': 2, name: 'Kept Name' }))
     expect(res.statusCode).toBe(409)
     expect(res.body).toContain('not enough stock left')
     expect(res.body).toContain('value="Kept Name"')
@@ -161,7 +158,7 @@ describe('POST /orders', () => {
   })
 
   it('treats a resubmitted form as the same order', async () => {
-    const fields = form({ sku: 'SCK-010', quantity: 3 })
+    const fields = form({ 'qty-SCK-010': 3 })
     const before = await countOrders()
     const first = await submitForm(fields)
     const second = await submitForm(fields)
@@ -188,6 +185,132 @@ describe('POST /orders', () => {
     expect(res.statusCode).toBe(400)
     expect(res.body).toContain('reload the page')
     expect(res.body).toContain('value="Kept"')
+  })
+})
+
+describe('POST /orders with several products', () => {
+  const linesOf = async (location: string) =>
+    (await t.app.inject({ url: `/api${location}` })).json().items as {
+      sku: string
+      quantity: number
+    }[]
+
+  it('places one order with a line per product whose quantity is above 0', async () => {
+    const before = await countOrders()
+    const res = await submitForm(
+      form({
+        'qty-TEE-002': '2',
+        'qty-MUG-001': '0',
+        'qty-CAP-003': '',
+        'qty-NTB-009': '03',
+        'qty-GLV-013': ' 1 ',
+      }),
+    )
+    expect(res.statusCode).toBe(303)
+    expect(await countOrders()).toBe(before + 1)
+    const lines = await linesOf(res.headers.location as string)
+    expect(lines.map((l) => [l.sku, l.quantity])).toEqual([
+      ['GLV-013', 1],
+      ['NTB-009', 3],
+      ['TEE-002', 2],
+    ])
+    const page = await t.app.inject({ url: res.headers.location as string, headers: html })
+    for (const name of ['Organic Cotton Tee', 'Field Notebook', 'Leather Work Gloves']) {
+      expect(page.body).toContain(name)
+    }
+  })
+
+  it('requires at least one product, keeping what was typed', async () => {
+    const before = await countOrders()
+    const res = await submitForm(form({ 'qty-TEE-002': '0', 'qty-MUG-001': '', name: 'Kept' }))
+    expect(res.statusCode).toBe(400)
+    expect(res.body).toContain('id="items-error"')
+    expect(res.body).toContain('aria-describedby="items-error"')
+    expect(res.body).toContain('Choose at least one product: give it a quantity of 1 or more.')
+    expect(res.body).toContain('value="Kept"')
+    expect(await countOrders()).toBe(before)
+  })
+
+  it('answers 409 naming each product that is short; the other quantities stay filled in', async () => {
+    for (const [sku, stock] of [
+      ['KNF-008', 1],
+      ['PRS-012', 2],
+    ] as const) {
+      await t.app.db.updateTable('products').set({ stock }).where('sku', '=', sku).execute()
+    }
+    const before = await countOrders()
+    const typed = form({ 'qty-KNF-008': '2', 'qty-PRS-012': '3', 'qty-TEE-002': '4' })
+    const res = await submitForm(typed)
+    expect(res.statusCode).toBe(409)
+    expect(res.body).toMatch(/Not enough stock left for [^<]*Knife and [^<]*Press\./)
+    expect(res.body).toContain('id="qty-KNF-008-error"')
+    expect(res.body).toContain('id="qty-PRS-012-error"')
+    expect(res.body).not.toContain('id="qty-TEE-002-error"')
+    expect(res.body).toMatch(/name="qty-TEE-002"[^>]* value="4"/)
+    expect(res.body).toMatch(/name="qty-KNF-008"[^>]* value="2"/)
+    expect(res.body).toContain(`value="${typed.idempotencyKey}"`)
+    expect(await countOrders()).toBe(before)
+
+    // Lowered to what is left, the same form (same key) places the order.
+    const again = await submitForm({ ...typed, 'qty-KNF-008': '1', 'qty-PRS-012': '0' })
+    expect(again.statusCode).toBe(303)
+    expect(await countOrders()).toBe(before + 1)
+  })
+
+  it('shows sold-out and off-sale products without a quantity one can set', async () => {
+    await t.app.db.updateTable('products').set({ stock: 0 }).where('sku', '=', 'CAP-003').execute()
+    await t.app.db
+      .updateTable('products')
+      .set({ on_sale: false })
+      .where('sku', '=', 'LMP-006')
+      .execute()
+    await new Promise((r) => setTimeout(r, 1100)) // the form's catalogue is kept a second
+    const res = await t.app.inject({ url: '/', headers: html })
+    expect(res.body).toMatch(/<input id="qty-CAP-003"[^>]* disabled>/)
+    expect(res.body).toMatch(/<input id="qty-LMP-006"[^>]* disabled>/)
+    expect(res.body).not.toMatch(/<input id="qty-MUG-001"[^>]* disabled>/)
+    expect(res.body).toMatch(/Sold out/)
+    expect(res.body).toMatch(/Not on sale/)
+    // Posted all the same (an old page, an edited form): refused by the field, nothing placed.
+    const before = await countOrders()
+    const refused = await submitForm(form({ 'qty-LMP-006': '1' }))
+    expect(refused.statusCode).toBe(400)
+    expect(refused.body).toContain('This product is not on sale any more.')
+    expect(await countOrders()).toBe(before)
+    await t.app.db
+      .updateTable('products')
+      .set({ on_sale: true })
+      .where('sku', '=', 'LMP-006')
+      .execute()
+  })
+
+  it('holds the form to the limits the API has: units per product once merged, lines per order', async () => {
+    const before = await countOrders()
+    // One product under two spellings of its field: 60 + 60 is one line of 120.
+    const merged = await submitForm(form({ 'qty-TEE-002': '60', 'qty-tee-002': '60' }))
+    expect(merged.statusCode).toBe(400)
+    expect(merged.body).toContain(
+      'Quantity of Organic Cotton Tee must be a whole number from 0 to 100.',
+    )
+    const many: Record<string, string> = {}
+    for (let i = 0; i < 21; i++) many[`qty-X-${i}`] = '1'
+    const tooMany = await submitForm(form({ 'qty-TEE-002': '0', ...many }))
+    expect(tooMany.statusCode).toBe(400)
+    expect(tooMany.body).toContain('An order can hold at most 20 products; you chose 21.')
+    const unknown = await submitForm(form({ 'qty-NOPE-1': '1' }))
+    expect(unknown.statusCode).toBe(400)
+    expect(unknown.body).toContain('Choose a product from the list.')
+    expect(await countOrders()).toBe(before)
+  })
+
+  it('escapes a typed quantity when it shows the form again', async () => {
+    const res = await submitForm(form({ 'qty-TEE-002': '"><script>alert(1)</script>' }))
+    expect(res.statusCode).toBe(400)
+    expect(res.body).not.toContain('<script>alert(1)</script>')
+    expect(res.body).toContain('value="&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"')
+    expect(res.body).toContain(
+      'Quantity of Organic Cotton Tee must be a whole number from 0 to 100.',
+    )
   })
 })
 

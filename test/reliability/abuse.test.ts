@@ -337,7 +337,7 @@ describe('security headers and internal errors', () => {
         url: '/orders',
         method: 'POST',
         headers: { ...html, 'content-type': 'application/x-www-form-urlencoded' },
-        payload: 'sku=nope',
+        payload: 'qty-nope=1',
         status: 400,
       },
       {

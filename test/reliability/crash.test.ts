@@ -9,6 +9,7 @@ import {
   apiOrder,
   brokenInvariants,
   formOrder,
+  formQuantities,
   sleep,
   soak,
   timeLimit,
@@ -237,6 +238,8 @@ function expectedLines(a: Attempt): string {
       .sort()
       .join(',')
   }
-  const form = new URLSearchParams(formOrder(a.seed, a.key))
-  return `${form.get('sku')}x${form.get('quantity')}`
+  return Object.entries(formQuantities(a.seed))
+    .map(([sku, quantity]) => `${sku}x${quantity}`)
+    .sort()
+    .join(',')
 }

@@ -19,8 +19,7 @@ const html = { accept: 'text/html' }
 function formBody(raw: Record<string, string>): { body: string; key: string } {
   const key = randomUUID()
   const fields: Record<string, string> = {
-    sku: 'MUG-001',
-    quantity: '1',
+    'qty-MUG-001': '1',
     ...Object.fromEntries(
       Object.entries(customer).map(([k, v]) => [k, encodeURIComponent(v).replace(/%20/g, '+')]),
     ),

@@ -30,8 +30,7 @@ const postForm = (fields: Record<string, string> = {}, app = t.app) =>
     url: '/orders',
     headers: { accept: 'text/html', 'content-type': 'application/x-www-form-urlencoded' },
     payload: new URLSearchParams({
-      sku: 'TEE-002',
-      quantity: '1',
+      'qty-TEE-002': '1',
       ...customer,
       idempotencyKey: randomUUID(),
       ...fields,
@@ -212,25 +211,20 @@ describe('kind 7: a quantity is a JSON integer in the API, decimal digits on the
     expect((await apiOrder(res)).items[0]?.quantity).toBe(100)
   })
 
-  it('refuses anything but decimal digits from 1 to 100 on the form', async () => {
-    for (const quantity of [
-      '0x10',
-      '1e1',
-      '1.0',
-      '+5',
-      '-1',
-      '0',
-      '101',
-      '１',
-      '5abc',
-      'true',
-      '',
-      '1_0',
-    ]) {
-      const res = await postForm({ quantity })
+  it('refuses anything but decimal digits from 0 to 100 on the form', async () => {
+    for (const quantity of ['0x10', '1e1', '1.0', '+5', '-1', '101', '１', '5abc', 'true', '1_0']) {
+      const res = await postForm({ 'qty-TEE-002': quantity })
       expect(res.statusCode, quantity).toBe(400)
       expect(pageMessages(res.body), quantity).toContain(
-        'Quantity must be a whole number from 1 to 100.',
+        'Quantity of Organic Cotton Tee must be a whole number from 0 to 100.',
+      )
+    }
+    // 0 and an emptied field are a product not chosen: with none chosen, no order.
+    for (const quantity of ['0', '', ' 00 ']) {
+      const res = await postForm({ 'qty-TEE-002': quantity })
+      expect(res.statusCode, quantity).toBe(400)
+      expect(pageMessages(res.body), quantity).toContain(
+        'Choose at least one product: give it a quantity of 1 or more.',
       )
     }
   })
@@ -242,7 +236,7 @@ describe('kind 7: a quantity is a JSON integer in the API, decimal digits on the
       ['010', 10],
       ['100', 100],
     ] as const) {
-      const order = await formOrder(await postForm({ quantity }))
+      const order = await formOrder(await postForm({ 'qty-TEE-002': quantity }))
       expect(order.items[0]?.quantity, quantity).toBe(units)
     }
   })
@@ -317,7 +311,8 @@ describe('kind 9: codes and identifiers in their usual spellings', () => {
   it('takes a SKU in any case, with spaces, on both routes', async () => {
     const reply = await apiOrder(await postApi(apiBody({}, [{ sku: ' mug-001 ', quantity: 1 }])))
     expect(reply.items[0]?.sku).toBe('MUG-001')
-    expect((await formOrder(await postForm({ sku: 'tee-002' }))).items[0]?.sku).toBe('TEE-002')
+    const lower = await postForm({ 'qty-TEE-002': '0', 'qty-tee-002': '1' })
+    expect((await formOrder(lower)).items[0]?.sku).toBe('TEE-002')
   })
 
   it('writes ZIP+4 one way, and the e-mail domain in lower case', async () => {
@@ -409,8 +404,8 @@ describe('kind 10 (rate limit): a refused form keeps what was typed and says why
     expect((await postApi(apiBody(), limited.app)).statusCode).toBe(201)
     expect((await postForm({}, limited.app)).statusCode).toBe(303)
     const typed = {
-      sku: 'CAP-003',
-      quantity: '7',
+      'qty-TEE-002': '0',
+      'qty-CAP-003': '7',
       name: 'Grace Hopper',
       email: 'grace@example.com',
       address: '1 Compiler Road',
@@ -427,9 +422,9 @@ describe('kind 10 (rate limit): a refused form keeps what was typed and says why
       `Too many orders from your address: at most 2 a minute. Please try again in ${seconds} seconds.`,
     )
     expect(res.body).toContain('<form method="post" action="/orders"')
-    for (const field of ['name', 'email', 'address', 'city', 'zip', 'quantity'] as const)
+    for (const field of ['name', 'email', 'address', 'city', 'zip'] as const)
       expect(res.body).toContain(`value="${typed[field]}"`)
-    expect(res.body).toMatch(/value="CAP-003" checked/)
+    expect(res.body).toMatch(/name="qty-CAP-003"[^>]* value="7"/)
     expect(res.body).toMatch(/value="VA" selected/)
 
     const api = await postApi(apiBody(), limited.app)

@@ -10,6 +10,7 @@ import {
   inhumaneMessage,
   pageMessages,
   runs,
+  skus,
   storedOrders,
   timeLimit,
 } from '../helpers/reliability.ts'
@@ -405,7 +406,7 @@ type FormMutation =
   | { kind: 'repeat'; field: string; value: string }
   | { kind: 'add'; key: string; value: string }
 
-const formFields = ['sku', 'quantity', ...customerFields, 'idempotencyKey']
+const formFields = [...skus.map((sku) => `qty-${sku}`), ...customerFields, 'idempotencyKey']
 const formKeys = fc.oneof(
   fc.constantFrom(
     '__proto__',
@@ -617,7 +618,7 @@ describe('numbers that are not numbers', () => {
       expect(api.statusCode, quantity).toBe(400)
       expect(api.json().message).toBe('items[0].quantity must be a whole number from 1 to 100')
       const form = new URLSearchParams(formOrder(1))
-      form.set('quantity', quantity)
+      form.set('qty-TEE-002', quantity)
       const page = await t.app.inject({
         method: 'POST',
         url: '/orders',
@@ -625,7 +626,9 @@ describe('numbers that are not numbers', () => {
         payload: form.toString(),
       })
       expect(page.statusCode, quantity).toBe(400)
-      expect(pageMessages(page.body)).toContain('Quantity must be a whole number from 1 to 100.')
+      expect(pageMessages(page.body)).toContain(
+        'Quantity of Organic Cotton Tee must be a whole number from 0 to 100.',
+      )
     }
   })
 })

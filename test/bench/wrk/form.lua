@@ -19,10 +19,32 @@ function newKey()
     math.random(0, 0xffff), math.random(0, 0x7fffffff))
 end
 
+-- How many products an order chooses: one in most, two or three in some (80%, 15%, 5%; the
+-- same mix as formLineCount in flows.ts).
+function lineCount()
+  local r = math.random()
+  if r < 0.8 then return 1 elseif r < 0.95 then return 2 else return 3 end
+end
+
+-- A quantity field for every product, as a browser posts the form: 1 for each of lineCount()
+-- different products, 0 for the others.
+function quantities()
+  local chosen, left = {}, lineCount()
+  while left > 0 do
+    local sku = skus[math.random(#skus)]
+    if not chosen[sku] then chosen[sku] = true; left = left - 1 end
+  end
+  local fields = {}
+  for i, sku in ipairs(skus) do
+    fields[i] = "qty-" .. sku .. "=" .. (chosen[sku] and "1" or "0")
+  end
+  return table.concat(fields, "&")
+end
+
 function orderForm(key)
   return wrk.format("POST", "/orders",
     { ["Content-Type"] = "application/x-www-form-urlencoded" },
-    "sku=" .. skus[math.random(#skus)] ..
-    "&quantity=1&name=Ada+Lovelace&email=ada%40example.com&address=12+Analytical+Way" ..
+    quantities() ..
+    "&name=Ada+Lovelace&email=ada%40example.com&address=12+Analytical+Way" ..
     "&city=Austin&state=" .. states[math.random(#states)] .. "&zip=78701&idempotencyKey=" .. key)
 end
