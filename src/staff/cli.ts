@@ -5,16 +5,16 @@ import { connect, prepareEmbeddedDatabase } from '../db/connect.ts'
 import { migrateToLatest } from '../db/migrate.ts'
 import type { Database } from '../db/schema.ts'
 import { serializeError } from '../plugins/logging.ts'
-import { hashPassword, maxPasswordLength, minPasswordLength } from './passwords.ts'
 import {
+  createToken,
   disableStaff,
-  findStaffByEmail,
-  insertStaff,
-  insertToken,
-  type Role,
-  roles,
-} from './queries.ts'
-import { digest, newSecret } from './secrets.ts'
+  emailTaken,
+  isEmailAddress,
+  revokeToken,
+  tokensOf,
+} from './accounts.ts'
+import { hashPassword, passwordProblem } from './passwords.ts'
+import { findStaffByEmail, insertStaff, type Role, roles } from './queries.ts'
 
 /**
  * `npm run staff -- <command>` (in the container: `node src/staff/cli.ts <command>`), against
@@ -24,20 +24,23 @@ import { digest, newSecret } from './secrets.ts'
  *
  *   add <email> --role staff|admin   password from STAFF_PASSWORD, else a prompt without echo
  *                                    (or one line on standard input when it is not a terminal)
- *   disable <email>                  ends the account's sessions; its tokens stop working
+ *   disable <email>                  ends the account's sessions and revokes its tokens (refused
+ *                                    for the last enabled admin)
  *   token <email>                    prints a new API token once (only its SHA-256 is kept)
+ *   tokens <email>                   lists the account's tokens: id, created, last used, revoked
+ *   revoke <token-id>                revokes one token (an id from `tokens`)
  *
  * Exit codes: 0 done, 1 refused or failed (one line on stderr says why), 2 bad usage.
  */
 
 const usage = `Usage: npm run staff -- add <email> --role staff|admin
        npm run staff -- disable <email>
-       npm run staff -- token <email>`
+       npm run staff -- token <email>
+       npm run staff -- tokens <email>
+       npm run staff -- revoke <token-id>`
 
 class UsageError extends Error {}
 class Refused extends Error {}
-
-const emailPattern = /^[^@\s]+@[^@\s]+$/
 
 /** Reads a password from the terminal without echoing it (raw mode: each key as it comes). */
 function promptHidden(question: string): Promise<string> {
@@ -90,41 +93,71 @@ async function newPassword(): Promise<string> {
       password = await readLine()
     }
   }
-  if (password.length < minPasswordLength || password.length > maxPasswordLength) {
-    throw new Refused(
-      `The password must be ${minPasswordLength} to ${maxPasswordLength} characters long.`,
-    )
-  }
+  const problem = passwordProblem(password)
+  if (problem) throw new Refused(problem)
   return password
 }
 
 async function add(db: Kysely<Database>, email: string, role: Role) {
   const password = await newPassword()
   const id = await insertStaff(db, { email, role, passwordHash: await hashPassword(password) })
-  if (id === undefined) throw new Refused(`A staff account with the e-mail ${email} exists.`)
+  if (id === undefined) throw new Refused(emailTaken(email))
   console.log(`Added ${email} as ${role}.`)
 }
 
+const noAccount = (email: string) => `No staff account has the e-mail ${email}.`
+
 async function disable(db: Kysely<Database>, email: string) {
-  if (!(await disableStaff(db, email)))
-    throw new Refused(`No staff account has the e-mail ${email}.`)
-  console.log(`Disabled ${email}: their sessions have ended and their tokens no longer work.`)
+  const outcome = await disableStaff(db, { email })
+  if (outcome.kind === 'not-found') throw new Refused(noAccount(email))
+  if (outcome.kind !== 'changed') throw new Refused(outcome.message)
+  console.log(`Disabled ${email}: their sessions have ended and their tokens are revoked.`)
 }
 
 async function token(db: Kysely<Database>, email: string) {
-  const account = await findStaffByEmail(db, email)
-  if (!account) throw new Refused(`No staff account has the e-mail ${email}.`)
-  if (account.disabled) throw new Refused(`${email} is disabled.`)
-  const value = newSecret()
-  await insertToken(db, account.id, digest(value))
+  const outcome = await createToken(db, { email })
+  if (outcome.kind === 'not-found') throw new Refused(noAccount(email))
+  if (outcome.kind === 'disabled') throw new Refused(outcome.message)
   console.error(
-    `A new API token for ${account.email} (${account.role}). It is shown once: keep it now.`,
+    `A new API token (id ${outcome.summary.id}) for ${outcome.email} (${outcome.role}). It is shown once: keep it now.`,
   )
   console.error('Send it as the header  Authorization: Bearer <token>')
-  console.log(value)
+  console.log(outcome.token)
 }
 
-/** The command line as [command, email, role]; throws UsageError. */
+/** One line per token, newest first, columns aligned: id, created, last used, revoked. */
+async function tokens(db: Kysely<Database>, email: string) {
+  const account = await findStaffByEmail(db, email)
+  if (!account) throw new Refused(noAccount(email))
+  const list = await tokensOf(db, account.id)
+  if (list.length === 0) {
+    console.error(`${account.email} has no API tokens.`)
+    return
+  }
+  const rows = [
+    ['id', 'created', 'last used', 'revoked'],
+    ...list.map((t) => [String(t.id), t.createdAt, t.lastUsedAt ?? 'never', t.revokedAt ?? 'no']),
+  ]
+  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => (r[i] as string).length)))
+  for (const r of rows) {
+    console.log(
+      r
+        .map((cell, i) => (i < 3 ? cell.padEnd(widths[i] as number) : cell))
+        .join('  ')
+        .trimEnd(),
+    )
+  }
+}
+
+async function revoke(db: Kysely<Database>, tokenId: number) {
+  const revoked = await revokeToken(db, tokenId)
+  if (!revoked) throw new Refused(`No API token has the id ${tokenId}.`)
+  console.log(`Revoked token ${tokenId} (at ${revoked.revokedAt}): it no longer works.`)
+}
+
+const commands = ['add', 'disable', 'token', 'tokens', 'revoke']
+
+/** The command line as {command, email, role} (revoke: the token's id in `email`); throws UsageError. */
 function parse(argv: string[]): { command: string; email: string; role: Role } {
   const { positionals, values } = parseArgs({
     args: argv,
@@ -132,10 +165,15 @@ function parse(argv: string[]): { command: string; email: string; role: Role } {
     options: { role: { type: 'string' } },
   })
   const [command, email, ...rest] = positionals
-  if (!command || !['add', 'disable', 'token'].includes(command) || !email || rest.length > 0) {
+  if (!command || !commands.includes(command) || !email || rest.length > 0) {
     throw new UsageError(usage)
   }
-  if (!emailPattern.test(email.trim())) throw new UsageError(`Not an e-mail address: ${email}`)
+  if (command === 'revoke') {
+    if (!/^[0-9]{1,9}$/.test(email)) throw new UsageError(`Not a token id: ${email}\n${usage}`)
+    if (values.role) throw new UsageError(`--role goes with add only\n${usage}`)
+    return { command, email, role: 'staff' }
+  }
+  if (!isEmailAddress(email.trim())) throw new UsageError(`Not an e-mail address: ${email}`)
   const role = values.role ?? (command === 'add' ? undefined : 'staff')
   if (!role || !roles.includes(role as Role))
     throw new UsageError(`--role must be staff or admin\n${usage}`)
@@ -151,7 +189,9 @@ async function main(argv: string[], config: Config) {
     await migrateToLatest(db)
     if (command === 'add') await add(db, email, role)
     else if (command === 'disable') await disable(db, email)
-    else await token(db, email)
+    else if (command === 'token') await token(db, email)
+    else if (command === 'tokens') await tokens(db, email)
+    else await revoke(db, Number(email))
   } finally {
     await db.destroy()
   }

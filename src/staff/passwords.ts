@@ -102,3 +102,15 @@ export function dummyHash(): Promise<string> {
 export const minPasswordLength = 15
 /** Longest password accepted anywhere: argon2 takes any length, the form should not. */
 export const maxPasswordLength = 1024
+
+/**
+ * Why a new password is refused (`The password must be 15 to 1024 characters long.`), or
+ * undefined when it is accepted: the one rule for `staff add`, ADMIN_PASSWORD's staff twin, the
+ * back office's form and `POST /api/admin/staff`.
+ */
+export function passwordProblem(password: string): string | undefined {
+  if (password.length < minPasswordLength || password.length > maxPasswordLength) {
+    return `The password must be ${minPasswordLength} to ${maxPasswordLength} characters long.`
+  }
+  return undefined
+}

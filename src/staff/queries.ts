@@ -64,28 +64,18 @@ export async function updatePasswordHash(db: Db, id: number, passwordHash: strin
   await db.updateTable('staff').set({ password_hash: passwordHash }).where('id', '=', id).execute()
 }
 
-/**
- * Disables the account and ends its sessions, in one transaction; true when it existed. Its
- * tokens stay (revoked_at is not set) but are refused while it is disabled, like any session
- * that a concurrent sign-in might still create: every check joins `staff.disabled_at is null`.
- */
-export async function disableStaff(db: Db, email: string): Promise<boolean> {
-  return db.transaction().execute(async (trx) => {
-    const row = await trx
-      .updateTable('staff')
-      .set({ disabled_at: sql`coalesce(disabled_at, now())` })
-      .where(sql<string>`lower(email)`, '=', email.toLowerCase())
-      .returning('id')
-      .executeTakeFirst()
-    if (!row) return false
-    await trx.deleteFrom('staff_sessions').where('staff_id', '=', row.id).execute()
-    return true
-  })
-}
-
-/** Stores an API token's hash for the account. */
-export async function insertToken(db: Db, staffId: number, tokenHash: string) {
-  await db.insertInto('staff_tokens').values({ staff_id: staffId, token_hash: tokenHash }).execute()
+/** Stores an API token's hash for the account; returns the token's id and creation time. */
+export async function insertToken(
+  db: Db,
+  staffId: number,
+  tokenHash: string,
+): Promise<{ id: number; createdAt: Date }> {
+  const row = await db
+    .insertInto('staff_tokens')
+    .values({ staff_id: staffId, token_hash: tokenHash })
+    .returning(['id', 'created_at as createdAt'])
+    .executeTakeFirstOrThrow()
+  return row
 }
 
 /**

@@ -161,6 +161,90 @@ describe('npm run staff', () => {
   })
 })
 
+describe('npm run staff -- tokens | revoke', () => {
+  it('tokens: lists id, created, last used, revoked; never a token or its hash', async () => {
+    const add = await staff(['add', 'ops@example.com', '--role', 'staff'], {
+      STAFF_PASSWORD: password,
+    })
+    expect(add.code, add.stderr).toBe(0)
+    const none = await staff(['tokens', 'ops@example.com'])
+    expect(none).toMatchObject({ code: 0, stdout: '' })
+    expect(none.stderr).toContain('ops@example.com has no API tokens.')
+    const first = (await staff(['token', 'ops@example.com'])).stdout.trim()
+    const second = (await staff(['token', 'ops@example.com'])).stdout.trim()
+    await withApp(async (app) => {
+      const me = await app.inject({
+        url: '/api/admin/me',
+        headers: { authorization: `Bearer ${first}` },
+      })
+      expect(me.statusCode).toBe(200)
+    })
+
+    const res = await staff(['tokens', 'OPS@example.com'])
+    expect(res.code, res.stderr).toBe(0)
+    const [header, ...rows] = res.stdout.trimEnd().split('\n')
+    expect(header).toMatch(/^id +created +last used +revoked$/)
+    expect(rows).toHaveLength(2)
+    // Newest first: the second token, never used; then the first, used once.
+    expect(rows[0]).toMatch(/^\d+ +\d{4}-\d\d-\d\dT[\d:.]+Z +never +no$/)
+    expect(rows[1]).toMatch(/^\d+ +\d{4}-\d\d-\d\dT[\d:.]+Z +\d{4}-\d\d-\d\dT[\d:.]+Z +no$/)
+    for (const secret of [first, second]) expect(res.stdout + res.stderr).not.toContain(secret)
+    expect(res.stdout).not.toMatch(/[0-9a-f]{64}/)
+    expect((await staff(['tokens', 'nobody@example.com'])).code).toBe(1)
+  })
+
+  it('revoke: the token is refused on its next request, the other one still works', async () => {
+    const before = await staff(['tokens', 'ops@example.com'])
+    const ids = before.stdout
+      .trimEnd()
+      .split('\n')
+      .slice(1)
+      .map((line) => Number(line.split(' ')[0]))
+    const [newest, oldest] = ids as [number, number]
+    const tokenValue = (await staff(['token', 'ops@example.com'])).stdout.trim()
+    const listed = await staff(['tokens', 'ops@example.com'])
+    const tokenId = Number(listed.stdout.split('\n')[1]?.split(' ')[0])
+    expect(ids).not.toContain(tokenId)
+
+    const res = await staff(['revoke', String(tokenId)])
+    expect(res.code, res.stderr).toBe(0)
+    expect(res.stdout).toMatch(
+      new RegExp(`^Revoked token ${tokenId} \\(at .+Z\\): it no longer works\\.\\n$`),
+    )
+    const after = await staff(['tokens', 'ops@example.com'])
+    expect(after.stdout.split('\n')[1]).toMatch(new RegExp(`^${tokenId} .*Z$`))
+    expect(after.stdout.split('\n')[2]).toMatch(/ no$/)
+    expect(newest).toBeGreaterThan(oldest)
+
+    const other = (await staff(['token', 'ops@example.com'])).stdout.trim()
+    await withApp(async (app) => {
+      const me = (token: string) =>
+        app.inject({ url: '/api/admin/me', headers: { authorization: `Bearer ${token}` } })
+      expect((await me(tokenValue)).statusCode).toBe(401)
+      expect((await me(other)).statusCode).toBe(200)
+    })
+
+    expect((await staff(['revoke', '999999'])).code).toBe(1)
+    expect((await staff(['revoke', 'abc'])).code).toBe(2)
+    expect((await staff(['revoke'])).code).toBe(2)
+  })
+
+  it('disable: refused for the last enabled admin', async () => {
+    const res = await staff(['disable', 'boss@example.com'])
+    expect(res.code).toBe(1)
+    expect(res.stderr).toContain(
+      'Boss@Example.com is the last enabled admin: make another admin first.',
+    )
+  })
+
+  it('prints the usage with the new commands', async () => {
+    const res = await staff([])
+    expect(res.code).toBe(2)
+    expect(res.stderr).toContain('npm run staff -- tokens <email>')
+    expect(res.stderr).toContain('npm run staff -- revoke <token-id>')
+  })
+})
+
 describe('the first admin from ADMIN_EMAIL and ADMIN_PASSWORD', () => {
   it('is created at start when no admin exists, and only then', async () => {
     const db = await testDatabase()

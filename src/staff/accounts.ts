@@ -1,0 +1,301 @@
+import { type Kysely, type SelectQueryBuilder, sql } from 'kysely'
+import type { Database } from '../db/schema.ts'
+import { hashPassword, passwordProblem } from './passwords.ts'
+import { insertStaff, insertToken, type Role, roles } from './queries.ts'
+import { digest, newSecret } from './secrets.ts'
+
+/**
+ * Staff accounts as the admin role manages them (issue 15): the use cases behind `/admin/staff`,
+ * `/api/admin/staff` and `npm run staff`, so the three apply the same rules. No function here
+ * returns a password hash, a token's hash, or a token except the one just created.
+ */
+
+type Db = Kysely<Database>
+
+/** A staff account as the back office lists it. Times are ISO 8601 in UTC. */
+export interface StaffSummary {
+  id: number
+  email: string
+  role: Role
+  disabled: boolean
+  disabledAt: string | null
+  createdAt: string
+  /** Tokens not revoked (they open the API while the account is enabled). */
+  activeTokens: number
+  /** The last time any of its tokens was used; null when none ever was. */
+  lastTokenUsedAt: string | null
+}
+
+/** An API token as the back office shows it: never its value nor its hash. */
+export interface TokenSummary {
+  id: number
+  createdAt: string
+  lastUsedAt: string | null
+  revokedAt: string | null
+}
+
+export interface StaffDetails extends StaffSummary {
+  /** Newest first. */
+  tokens: TokenSummary[]
+}
+
+const iso = (d: Date | string | null): string | null =>
+  d === null ? null : new Date(d).toISOString()
+
+/** What `staff add` and the forms accept as an e-mail address (as ADMIN_EMAIL in config.ts). */
+export function isEmailAddress(email: string): boolean {
+  return email.length <= 254 && /^[^@\s]+@[^@\s]+$/.test(email)
+}
+
+export const isRole = (role: unknown): role is Role => roles.includes(role as Role)
+
+export const emailTaken = (email: string) => `A staff account with the e-mail ${email} exists.`
+export const lastAdmin = (email: string) =>
+  `${email} is the last enabled admin: make another admin first.`
+export const notYourself = 'You cannot demote or disable your own account: ask another admin.'
+export const isDisabled = (email: string) => `${email} is disabled.`
+
+interface SummaryRow {
+  id: number
+  email: string
+  role: Role
+  disabled_at: Date | null
+  created_at: Date
+  active_tokens: number
+  last_token_used_at: Date | null
+}
+
+/** Accounts with their token counts, one statement; `where` narrows it. */
+function summaries(db: Db): SelectQueryBuilder<Database, 'staff', SummaryRow> {
+  return db
+    .selectFrom('staff')
+    .select([
+      'staff.id',
+      'staff.email',
+      'staff.role',
+      'staff.disabled_at',
+      'staff.created_at',
+      sql<number>`(select count(*)::integer from staff_tokens t where t.staff_id = staff.id and t.revoked_at is null)`.as(
+        'active_tokens',
+      ),
+      sql<Date | null>`(select max(t.last_used_at) from staff_tokens t where t.staff_id = staff.id)`.as(
+        'last_token_used_at',
+      ),
+    ])
+}
+
+function toSummary(row: SummaryRow): StaffSummary {
+  return {
+    id: row.id,
+    email: row.email,
+    role: row.role,
+    disabled: row.disabled_at !== null,
+    disabledAt: iso(row.disabled_at),
+    createdAt: iso(row.created_at) as string,
+    activeTokens: row.active_tokens,
+    lastTokenUsedAt: iso(row.last_token_used_at),
+  }
+}
+
+/** Every account, by e-mail (any case). */
+export async function listStaff(db: Db): Promise<StaffSummary[]> {
+  const rows = await summaries(db).orderBy(sql`lower(email)`).orderBy('staff.id').execute()
+  return rows.map(toSummary)
+}
+
+/** One account, or undefined. */
+export async function staffSummary(db: Db, id: number): Promise<StaffSummary | undefined> {
+  const row = await summaries(db).where('staff.id', '=', id).executeTakeFirst()
+  return row && toSummary(row)
+}
+
+/** An account's tokens, newest first. */
+export async function tokensOf(db: Db, staffId: number): Promise<TokenSummary[]> {
+  const rows = await db
+    .selectFrom('staff_tokens')
+    .select(['id', 'created_at', 'last_used_at', 'revoked_at'])
+    .where('staff_id', '=', staffId)
+    .orderBy('id', 'desc')
+    .execute()
+  return rows.map((r) => ({
+    id: r.id,
+    createdAt: iso(r.created_at) as string,
+    lastUsedAt: iso(r.last_used_at),
+    revokedAt: iso(r.revoked_at),
+  }))
+}
+
+/** One account with its tokens, or undefined. */
+export async function staffDetails(db: Db, id: number): Promise<StaffDetails | undefined> {
+  const summary = await staffSummary(db, id)
+  return summary && { ...summary, tokens: await tokensOf(db, id) }
+}
+
+export type AddOutcome =
+  | { kind: 'added'; member: StaffSummary }
+  | { kind: 'invalid'; field: 'email' | 'role' | 'password'; message: string }
+  | { kind: 'taken'; message: string }
+
+/**
+ * Adds an account (`email` trimmed, kept as typed; unique in any case) with the password rule of
+ * passwords.ts. The password is hashed here and never returned.
+ */
+export async function addStaffMember(
+  db: Db,
+  input: { email: string; role: string; password: string },
+): Promise<AddOutcome> {
+  const email = input.email.trim()
+  if (!isEmailAddress(email)) {
+    return {
+      kind: 'invalid',
+      field: 'email',
+      message: 'Enter an e-mail address, like ada@example.com.',
+    }
+  }
+  if (!isRole(input.role))
+    return { kind: 'invalid', field: 'role', message: 'Choose staff or admin.' }
+  const problem = passwordProblem(input.password)
+  if (problem) return { kind: 'invalid', field: 'password', message: problem }
+  const passwordHash = await hashPassword(input.password)
+  const id = await insertStaff(db, { email, role: input.role, passwordHash })
+  if (id === undefined) return { kind: 'taken', message: emailTaken(email) }
+  return { kind: 'added', member: (await staffSummary(db, id)) as StaffSummary }
+}
+
+export type ChangeOutcome =
+  | { kind: 'changed'; id: number }
+  | { kind: 'not-found' }
+  /** The change would leave no enabled admin. */
+  | { kind: 'last-admin'; message: string }
+  /** An admin demoting or disabling their own account. */
+  | { kind: 'self'; message: string }
+
+/**
+ * Sets an account's role, or disables or enables it, in one transaction. Disabling deletes its
+ * sessions and revokes its tokens (revoked_at), so both stop on their next request on every
+ * instance, and enabling it again brings neither back. Refused when the account is the last
+ * enabled admin and would stop being one, and when `actorId` (the admin making the change) would
+ * demote or disable themself.
+ *
+ * Every enabled admin's row is locked first, in id order: two changes that could each remove an
+ * admin (two admins disabling each other at once, on two instances) wait for each other, and the
+ * second counts what the first left.
+ */
+export async function changeStaff(
+  db: Db,
+  who: { id: number } | { email: string },
+  change: { role?: Role; disabled?: boolean },
+  { actorId }: { actorId?: number } = {},
+): Promise<ChangeOutcome> {
+  return db.transaction().execute(async (trx) => {
+    const admins = await trx
+      .selectFrom('staff')
+      .select('id')
+      .where('role', '=', 'admin')
+      .where('disabled_at', 'is', null)
+      .orderBy('id')
+      .forUpdate()
+      .execute()
+    const target = await trx
+      .selectFrom('staff')
+      .select(['id', 'email', 'role', 'disabled_at'])
+      .where((eb) =>
+        'id' in who
+          ? eb('id', '=', who.id)
+          : eb(sql<string>`lower(email)`, '=', who.email.toLowerCase()),
+      )
+      .forUpdate()
+      .executeTakeFirst()
+    if (!target) return { kind: 'not-found' }
+    const role = change.role ?? target.role
+    const disabled = change.disabled ?? target.disabled_at !== null
+    const wasAdmin = target.role === 'admin' && target.disabled_at === null
+    if (wasAdmin && (role !== 'admin' || disabled)) {
+      if (!admins.some((a) => a.id !== target.id)) {
+        return { kind: 'last-admin', message: lastAdmin(target.email) }
+      }
+      if (target.id === actorId) return { kind: 'self', message: notYourself }
+    }
+    await trx
+      .updateTable('staff')
+      .set({ role, disabled_at: disabled ? sql`coalesce(disabled_at, now())` : null })
+      .where('id', '=', target.id)
+      .execute()
+    if (disabled) {
+      await trx.deleteFrom('staff_sessions').where('staff_id', '=', target.id).execute()
+      await trx
+        .updateTable('staff_tokens')
+        .set({ revoked_at: sql`now()` })
+        .where('staff_id', '=', target.id)
+        .where('revoked_at', 'is', null)
+        .execute()
+    }
+    return { kind: 'changed', id: target.id }
+  })
+}
+
+/** `npm run staff -- disable`, the page's Disable and the API's `disabled: true`: one query. */
+export const disableStaff = (
+  db: Db,
+  who: { id: number } | { email: string },
+  options: { actorId?: number } = {},
+) => changeStaff(db, who, { disabled: true }, options)
+
+export type TokenOutcome =
+  | { kind: 'created'; token: string; summary: TokenSummary; email: string; role: Role }
+  | { kind: 'not-found' }
+  | { kind: 'disabled'; message: string }
+
+/**
+ * A new API token for an enabled account: 32 random bytes, of which only the SHA-256 is kept.
+ * The value is in this result and nowhere else, ever: show it once.
+ */
+export async function createToken(
+  db: Db,
+  who: { id: number } | { email: string },
+): Promise<TokenOutcome> {
+  const account = await db
+    .selectFrom('staff')
+    .select(['id', 'email', 'role', 'disabled_at'])
+    .where((eb) =>
+      'id' in who
+        ? eb('id', '=', who.id)
+        : eb(sql<string>`lower(email)`, '=', who.email.toLowerCase()),
+    )
+    .executeTakeFirst()
+  if (!account) return { kind: 'not-found' }
+  if (account.disabled_at !== null) return { kind: 'disabled', message: isDisabled(account.email) }
+  const token = newSecret()
+  const { id, createdAt } = await insertToken(db, account.id, digest(token))
+  const summary = { id, createdAt: iso(createdAt) as string, lastUsedAt: null, revokedAt: null }
+  return { kind: 'created', token, summary, email: account.email, role: account.role }
+}
+
+/**
+ * Revokes a token (sets revoked_at, kept on a second call): it is refused from its next request
+ * on, on every instance, since every check reads `revoked_at is null`. With `staffId`, only that
+ * account's token. Undefined when there is no such token.
+ */
+export async function revokeToken(
+  db: Db,
+  tokenId: number,
+  staffId?: number,
+): Promise<(TokenSummary & { staffId: number }) | undefined> {
+  let query = db
+    .updateTable('staff_tokens')
+    .set({ revoked_at: sql`coalesce(revoked_at, now())` })
+    .where('id', '=', tokenId)
+  if (staffId !== undefined) query = query.where('staff_id', '=', staffId)
+  const row = await query
+    .returning(['id', 'staff_id', 'created_at', 'last_used_at', 'revoked_at'])
+    .executeTakeFirst()
+  return (
+    row && {
+      id: row.id,
+      staffId: row.staff_id,
+      createdAt: iso(row.created_at) as string,
+      lastUsedAt: iso(row.last_used_at),
+      revokedAt: iso(row.revoked_at),
+    }
+  )
+}
