@@ -9,6 +9,7 @@ import lifecycle from './lifecycle/plugin.ts'
 import orderApiRoutes from './orders/api-routes.ts'
 import pageRoutes from './orders/page-routes.ts'
 import orders from './orders/plugin.ts'
+import { eventDocs } from './outbox/openapi.ts'
 import bodyParsers from './plugins/body-parsers.ts'
 import db from './plugins/db.ts'
 import errors, { clientError, frameworkError } from './plugins/errors.ts'
@@ -87,7 +88,7 @@ export async function buildApp({
   await app.register(trailingSlash)
   await app.register(bodyParsers)
   await app.register(views, { config })
-  await app.register(openapi)
+  await app.register(openapi, eventDocs)
   await app.register(db, { config })
   await app.register(metrics, { config })
   await app.register(insights, { config, salesFold })

@@ -2,9 +2,18 @@ import fastifySwagger from '@fastify/swagger'
 import fastifySwaggerUi from '@fastify/swagger-ui'
 import fp from 'fastify-plugin'
 
+/**
+ * What features add to the document beyond their routes (app.ts passes them): component
+ * schemas by name, and OpenAPI 3.1 `webhooks` (requests the service sends, not receives).
+ */
+export interface OpenapiExtras {
+  schemas?: Record<string, unknown>
+  webhooks?: Record<string, unknown>
+}
+
 /** The OpenAPI description of /api at /openapi.json, and Swagger UI at /docs. */
 export default fp(
-  async (app) => {
+  async (app, { schemas = {}, webhooks }: OpenapiExtras) => {
     await app.register(fastifySwagger, {
       openapi: {
         openapi: '3.1.0',
@@ -18,7 +27,9 @@ export default fp(
         // /api/admin/*: a staff API token (npm run staff -- token <email>), see src/staff/access.ts.
         components: {
           securitySchemes: { staffToken: { type: 'http', scheme: 'bearer' } },
+          schemas: schemas as never,
         },
+        ...(webhooks ? { webhooks: webhooks as never } : {}),
       },
     })
     await app.register(fastifySwaggerUi, {
