@@ -19,9 +19,10 @@ export interface Received {
 
 /**
  * What to answer the n-th request (1-based, over all requests) carrying `received`: a status
- * code, or 'stall' (never answer; the socket stays open until the sender gives up).
+ * code (or a promise of one: answered when it settles), or 'stall' (never answer; the socket
+ * stays open until the sender gives up).
  */
-export type Answer = (received: Received, n: number) => number | 'stall'
+export type Answer = (received: Received, n: number) => number | Promise<number> | 'stall'
 
 /**
  * A webhook receiver: a real node:http server on 127.0.0.1 that records every request and
@@ -54,8 +55,11 @@ export async function startReceiver(answer: Answer = () => 200) {
         stalled.add(res)
         return
       }
-      r.answered = a
-      res.writeHead(a, { 'content-type': 'text/plain' }).end(a < 300 ? 'ok' : `status ${a}`)
+      void Promise.resolve(a).then((status) => {
+        r.answered = status
+        res.writeHead(status, { 'content-type': 'text/plain' })
+        res.end(status < 300 ? 'ok' : `status ${status}`)
+      })
     })
   })
   server.keepAliveTimeout = 60_000
