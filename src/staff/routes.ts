@@ -2,6 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Config } from '../config.ts'
 import { signInPath } from './access.ts'
+import staffAdminPages from './admin-pages.ts'
+import staffAdminRoutes from './admin-routes.ts'
 import { cookie, readCookie } from './cookies.ts'
 import { deleteSession } from './queries.ts'
 import { CsrfForm, SignInForm, SignInQuery, StaffMe, safeNext } from './schemas.ts'
@@ -19,12 +21,15 @@ const refused = 'That e-mail and password do not match a staff account.'
 const throttled = 'Too many sign-in attempts. Please wait 15 minutes and try again.'
 
 /**
- * The sign-in and sign-out pages, the back office's landing page, and `GET /api/admin/me`. Who
- * may call each is declared in `config.access` and enforced by access.ts.
+ * The sign-in and sign-out pages, the back office's landing page, and `GET /api/admin/me`; and
+ * the admin role's staff accounts (admin-pages.ts, admin-routes.ts). Who may call each is
+ * declared in `config.access` and enforced by access.ts.
  */
 const staffRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
   const production = config.NODE_ENV === 'production'
   const names = cookieNames(production)
+  await app.register(staffAdminRoutes)
+  await app.register(staffAdminPages)
 
   /**
    * The sign-in form with a pre-session CSRF token: kept from the browser's cookie when it has

@@ -1,4 +1,4 @@
-import { Type } from 'typebox'
+import { type Static, Type } from 'typebox'
 import { maxPasswordLength } from './passwords.ts'
 
 /**
@@ -21,10 +21,103 @@ export const CsrfForm = Type.Object({
   _csrf: Type.Optional(Type.String({ maxLength: 100 })),
 })
 
+const RoleSchema = Type.Union([Type.Literal('staff'), Type.Literal('admin')], {
+  description: 'staff: orders, stock, insights; admin: also staff accounts',
+})
+
 export const StaffMe = Type.Object({
   id: Type.Integer(),
   email: Type.String(),
-  role: Type.Union([Type.Literal('staff'), Type.Literal('admin')]),
+  role: RoleSchema,
+})
+
+const time = (description: string) => Type.String({ format: 'date-time', description })
+const maybeTime = (description: string) =>
+  Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description })
+
+/** A staff account as `/api/admin/staff` shows it: never a password hash or a token. */
+export const StaffAccount = Type.Object({
+  id: Type.Integer(),
+  email: Type.String(),
+  role: RoleSchema,
+  disabled: Type.Boolean({ description: 'true: cannot sign in, no session, no working token' }),
+  disabledAt: maybeTime('when it was disabled; null while enabled'),
+  createdAt: time('when it was added'),
+  activeTokens: Type.Integer({ description: 'tokens not revoked' }),
+  lastTokenUsedAt: maybeTime('the last time any of its tokens was used; null when never'),
+})
+export type StaffAccount = Static<typeof StaffAccount>
+
+/** An API token as listed: never its value or its hash. */
+export const StaffToken = Type.Object({
+  id: Type.Integer(),
+  createdAt: time('when it was created'),
+  lastUsedAt: maybeTime('its last use; null when never used'),
+  revokedAt: maybeTime('when it was revoked (or its account disabled); null while it works'),
+})
+export type StaffToken = Static<typeof StaffToken>
+
+export const StaffAccountWithTokens = Type.Object({
+  ...StaffAccount.properties,
+  tokens: Type.Array(StaffToken, { description: 'newest first' }),
+})
+
+/** `POST /api/admin/staff/:id/tokens`: the token's value, in this answer only. */
+export const NewStaffToken = Type.Object({
+  ...StaffToken.properties,
+  token: Type.String({
+    description:
+      'the token, shown this once (only its SHA-256 is stored): send it as `Authorization: Bearer <token>`',
+  }),
+})
+
+/**
+ * `POST /api/admin/staff`. Every field's rule (e-mail, role, the password's length) is checked
+ * by the route with the command line's functions (src/staff/accounts.ts), so both say the same.
+ */
+export const NewStaffBody = Type.Object(
+  {
+    email: Type.String({ maxLength: 1000, examples: ['ada@example.com'] }),
+    role: Type.String({ maxLength: 20, examples: ['staff'], description: 'staff or admin' }),
+    password: Type.String({ maxLength: 2000, description: '15 to 1024 characters' }),
+  },
+  { additionalProperties: false },
+)
+export type NewStaffBody = Static<typeof NewStaffBody>
+
+/** `PATCH /api/admin/staff/:id`: a new role, disabled or enabled again, or both. */
+export const StaffPatch = Type.Object(
+  {
+    role: Type.Optional(RoleSchema),
+    disabled: Type.Optional(
+      Type.Boolean({
+        description:
+          'true ends its sessions and revokes its tokens at once; false lets it sign in again (with new tokens)',
+      }),
+    ),
+  },
+  { additionalProperties: false, minProperties: 1 },
+)
+export type StaffPatch = Static<typeof StaffPatch>
+
+const idPattern = { pattern: '^[0-9]{1,9}$', errorMessage: 'must be a whole number' }
+
+export const StaffIdParams = Type.Object({ id: Type.String(idPattern) })
+export const StaffTokenParams = Type.Object({
+  id: Type.String(idPattern),
+  tokenId: Type.String(idPattern),
+})
+
+/** The staff pages' forms: every field a string, checked by the route. */
+export const StaffForm = Type.Object({
+  _csrf: Type.Optional(Type.String({ maxLength: 100 })),
+  email: Type.Optional(Type.String({ maxLength: 1000 })),
+  role: Type.Optional(Type.String({ maxLength: 20 })),
+  password: Type.Optional(Type.String({ maxLength: 2000 })),
+})
+
+export const StaffPageQuery = Type.Object({
+  done: Type.Optional(Type.String({ maxLength: 20 })),
 })
 
 /** Stands in for the service's own origin when `next` is resolved: only its sameness matters. */

@@ -1,0 +1,180 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { sendError } from '../plugins/errors.ts'
+import {
+  type AddOutcome,
+  addStaffMember,
+  changeStaff,
+  createToken,
+  isRole,
+  listStaff,
+  revokeToken,
+  staffDetails,
+} from './accounts.ts'
+import { unknownMember, unknownToken } from './admin-routes.ts'
+import { maxPasswordLength, minPasswordLength } from './passwords.ts'
+import type { Role } from './queries.ts'
+import { StaffForm, StaffIdParams, StaffPageQuery, StaffTokenParams } from './schemas.ts'
+
+/** What the member's page says after each action (`?done=`); anything else says nothing. */
+const doneMessages: Record<string, string> = {
+  added: 'Account added. It can sign in with the password you chose.',
+  disabled: 'Disabled: their sessions have ended and their tokens are revoked.',
+  enabled: 'Enabled: they can sign in again. Their old tokens stay revoked.',
+  role: 'Role changed: it applies from their next request.',
+  revoked: 'Token revoked: it is refused from its next request on.',
+}
+
+const passwordRule = { minPasswordLength, maxPasswordLength }
+
+/** `/admin/staff/7` */
+const memberPath = (id: number) => `/admin/staff/${id}`
+
+const admin = { access: 'admin' as const }
+
+/**
+ * The admin role's staff accounts, server-rendered (no client JavaScript; issue 15): the list
+ * with a form to add one, and a member's page with their tokens and the forms that disable,
+ * enable, change the role, create a token (shown once, on the answer to that form) and revoke
+ * one. Every route is admin-only and every form posts the session's `_csrf` (both enforced by
+ * access.ts). Each action answers 303 to the member's page with `?done=`; a refused form
+ * re-renders its page with the reason (400 bad field, 409 taken e-mail, last admin, oneself).
+ */
+const staffAdminPages: FastifyPluginAsyncTypebox = async (app) => {
+  async function renderList(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    status: number,
+    form: { email?: string; role?: string; error?: { field: string; message: string } } = {},
+  ) {
+    return reply.code(status).view('admin-staff.eta', {
+      staff: await listStaff(app.db),
+      form,
+      me: request.staff,
+      csrf: request.staffSession?.csrfSecret,
+      ...passwordRule,
+    })
+  }
+
+  /** The member's page, or 404 when there is no such account. */
+  async function renderMember(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    id: number,
+    status: number,
+    page: { message?: string; done?: string; newToken?: { id: number; token: string } } = {},
+  ) {
+    const member = await staffDetails(app.db, id)
+    if (!member) return sendError(request, reply, 404, unknownMember(id))
+    return reply.code(status).view('admin-staff-member.eta', {
+      member,
+      me: request.staff,
+      csrf: request.staffSession?.csrfSecret,
+      message: page.message,
+      done: page.done ? doneMessages[page.done] : undefined,
+      newToken: page.newToken,
+    })
+  }
+
+  const back = (reply: FastifyReply, id: number, done: string) =>
+    reply.redirect(`${memberPath(id)}?done=${done}`, 303)
+
+  /** Disable, enable or a new role, then back to the page (or the page with the reason). */
+  async function change(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    id: number,
+    what: { role?: Role; disabled?: boolean },
+    done: string,
+  ) {
+    const outcome = await changeStaff(app.db, { id }, what, { actorId: request.staff?.id })
+    if (outcome.kind === 'not-found') return sendError(request, reply, 404, unknownMember(id))
+    if (outcome.kind !== 'changed') {
+      return renderMember(request, reply, id, 409, { message: outcome.message })
+    }
+    request.log.info({ staffId: request.staff?.id, memberId: id, ...what }, 'staff account changed')
+    return back(reply, id, done)
+  }
+
+  app.get('/admin/staff', { schema: { hide: true }, config: admin }, (request, reply) =>
+    renderList(request, reply, 200),
+  )
+
+  app.post(
+    '/admin/staff',
+    { schema: { hide: true, body: StaffForm }, config: admin },
+    async (request, reply) => {
+      const { email = '', role = '', password = '' } = request.body
+      const outcome: AddOutcome = await addStaffMember(app.db, { email, role, password })
+      if (outcome.kind === 'added') {
+        const memberId = outcome.member.id
+        request.log.info({ staffId: request.staff?.id, memberId }, 'staff account added')
+        return back(reply, memberId, 'added')
+      }
+      // What was typed comes back, except the password.
+      const field = outcome.kind === 'invalid' ? outcome.field : 'email'
+      return renderList(request, reply, outcome.kind === 'invalid' ? 400 : 409, {
+        email,
+        role,
+        error: { field, message: outcome.message },
+      })
+    },
+  )
+
+  app.get(
+    '/admin/staff/:id',
+    { schema: { hide: true, params: StaffIdParams, querystring: StaffPageQuery }, config: admin },
+    (request, reply) =>
+      renderMember(request, reply, Number(request.params.id), 200, { done: request.query.done }),
+  )
+
+  const memberForm = {
+    schema: { hide: true, params: StaffIdParams, body: StaffForm },
+    config: admin,
+  }
+
+  app.post('/admin/staff/:id/disable', memberForm, (request, reply) =>
+    change(request, reply, Number(request.params.id), { disabled: true }, 'disabled'),
+  )
+
+  app.post('/admin/staff/:id/enable', memberForm, (request, reply) =>
+    change(request, reply, Number(request.params.id), { disabled: false }, 'enabled'),
+  )
+
+  app.post('/admin/staff/:id/role', memberForm, async (request, reply) => {
+    const { role } = request.body
+    if (!isRole(role)) return sendError(request, reply, 400, 'Choose staff or admin.')
+    return change(request, reply, Number(request.params.id), { role }, 'role')
+  })
+
+  app.post('/admin/staff/:id/tokens', memberForm, async (request, reply) => {
+    const id = Number(request.params.id)
+    const outcome = await createToken(app.db, { id })
+    if (outcome.kind === 'not-found') return sendError(request, reply, 404, unknownMember(id))
+    if (outcome.kind === 'disabled') {
+      return renderMember(request, reply, id, 409, { message: outcome.message })
+    }
+    const tokenId = outcome.summary.id
+    request.log.info({ staffId: request.staff?.id, memberId: id, tokenId }, 'staff token created')
+    // Rendered in this answer, not behind a redirect: the value exists nowhere else.
+    return renderMember(request, reply, id, 201, {
+      newToken: { id: tokenId, token: outcome.token },
+    })
+  })
+
+  app.post(
+    '/admin/staff/:id/tokens/:tokenId/revoke',
+    { schema: { hide: true, params: StaffTokenParams, body: StaffForm }, config: admin },
+    async (request, reply) => {
+      const id = Number(request.params.id)
+      const tokenId = Number(request.params.tokenId)
+      if (!(await revokeToken(app.db, tokenId, id))) {
+        return sendError(request, reply, 404, unknownToken(id, tokenId))
+      }
+      request.log.info({ staffId: request.staff?.id, memberId: id, tokenId }, 'staff token revoked')
+      return back(reply, id, 'revoked')
+    },
+  )
+}
+
+export default staffAdminPages

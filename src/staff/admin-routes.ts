@@ -1,0 +1,200 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { ErrorResponse } from '../orders/schemas.ts'
+import { sendError } from '../plugins/errors.ts'
+import {
+  addStaffMember,
+  changeStaff,
+  createToken,
+  listStaff,
+  revokeToken,
+  staffDetails,
+  staffSummary,
+} from './accounts.ts'
+import {
+  NewStaffBody,
+  NewStaffToken,
+  StaffAccount,
+  StaffAccountWithTokens,
+  StaffIdParams,
+  StaffPatch,
+  StaffToken,
+  StaffTokenParams,
+} from './schemas.ts'
+
+const refusals = { 401: ErrorResponse, 403: ErrorResponse }
+const common = { tags: ['admin'], security: [{ staffToken: [] }] }
+const admin = { access: 'admin' as const }
+
+export const unknownMember = (id: number) => `There is no staff account ${id}.`
+export const unknownToken = (id: number, tokenId: number) =>
+  `Staff account ${id} has no token ${tokenId}.`
+
+/**
+ * The admin role's staff accounts as JSON (issue 15): list, add, read one with its tokens,
+ * change role or disable, create a token (its value in that answer only) and revoke one. Admins
+ * only (`config.access: 'admin'`; bearer token, enforced by access.ts: 401/403). No answer holds
+ * a password hash, a token's hash, or a token but the one just created; log lines hold ids only.
+ */
+const staffAdminRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/api/admin/staff',
+    {
+      schema: {
+        ...common,
+        summary: 'Every staff account, by e-mail',
+        response: { 200: Type.Array(StaffAccount), ...refusals },
+      },
+      config: admin,
+    },
+    () => listStaff(app.db),
+  )
+
+  app.post(
+    '/api/admin/staff',
+    {
+      schema: {
+        ...common,
+        summary: 'Add a staff account',
+        description:
+          'The e-mail is unique in any case (409 when taken); the password is 15 to 1024 characters, as for `npm run staff -- add` (400 otherwise), and only its argon2id hash is kept. 201 with the account and `Location`.',
+        body: NewStaffBody,
+        response: { 201: StaffAccount, 400: ErrorResponse, ...refusals, 409: ErrorResponse },
+      },
+      config: admin,
+    },
+    async (request, reply) => {
+      const outcome = await addStaffMember(app.db, request.body)
+      if (outcome.kind === 'invalid') return sendError(request, reply, 400, outcome.message)
+      if (outcome.kind === 'taken') return sendError(request, reply, 409, outcome.message)
+      const { member } = outcome
+      request.log.info({ staffId: request.staff?.id, memberId: member.id }, 'staff account added')
+      return reply.code(201).header('location', `/api/admin/staff/${member.id}`).send(member)
+    },
+  )
+
+  app.get(
+    '/api/admin/staff/:id',
+    {
+      schema: {
+        ...common,
+        summary: 'A staff account with its API tokens (never their values)',
+        params: StaffIdParams,
+        response: {
+          200: StaffAccountWithTokens,
+          400: ErrorResponse,
+          ...refusals,
+          404: ErrorResponse,
+        },
+      },
+      config: admin,
+    },
+    async (request, reply) => {
+      const id = Number(request.params.id)
+      const member = await staffDetails(app.db, id)
+      return member ?? sendError(request, reply, 404, unknownMember(id))
+    },
+  )
+
+  app.patch(
+    '/api/admin/staff/:id',
+    {
+      schema: {
+        ...common,
+        summary: "Change a staff account's role, disable it or enable it again",
+        description:
+          '`disabled: true` deletes its sessions and revokes its tokens in the same transaction: each is refused from its next request, on every instance. Enabling it again brings no token back. 409 when an admin would demote or disable themself, or when the account is the last enabled admin.',
+        params: StaffIdParams,
+        body: StaffPatch,
+        response: {
+          200: StaffAccount,
+          400: ErrorResponse,
+          ...refusals,
+          404: ErrorResponse,
+          409: ErrorResponse,
+        },
+      },
+      config: admin,
+    },
+    async (request, reply) => {
+      const id = Number(request.params.id)
+      const { role, disabled } = request.body
+      if (role === undefined && disabled === undefined) {
+        return sendError(request, reply, 400, 'body: send role, disabled or both.')
+      }
+      const outcome = await changeStaff(
+        app.db,
+        { id },
+        { role, disabled },
+        {
+          actorId: request.staff?.id,
+        },
+      )
+      if (outcome.kind === 'not-found') return sendError(request, reply, 404, unknownMember(id))
+      if (outcome.kind !== 'changed') return sendError(request, reply, 409, outcome.message)
+      request.log.info(
+        { staffId: request.staff?.id, memberId: id, role, disabled },
+        'staff account changed',
+      )
+      return staffSummary(app.db, id)
+    },
+  )
+
+  app.post(
+    '/api/admin/staff/:id/tokens',
+    {
+      schema: {
+        ...common,
+        summary: 'Create an API token for a staff account (its value in this answer only)',
+        description:
+          'The token is 32 random bytes; only its SHA-256 is stored, so it cannot be shown again. 409 when the account is disabled.',
+        params: StaffIdParams,
+        response: {
+          201: NewStaffToken,
+          400: ErrorResponse,
+          ...refusals,
+          404: ErrorResponse,
+          409: ErrorResponse,
+        },
+      },
+      config: admin,
+    },
+    async (request, reply) => {
+      const id = Number(request.params.id)
+      const outcome = await createToken(app.db, { id })
+      if (outcome.kind === 'not-found') return sendError(request, reply, 404, unknownMember(id))
+      if (outcome.kind === 'disabled') return sendError(request, reply, 409, outcome.message)
+      request.log.info(
+        { staffId: request.staff?.id, memberId: id, tokenId: outcome.summary.id },
+        'staff token created',
+      )
+      return reply.code(201).send({ ...outcome.summary, token: outcome.token })
+    },
+  )
+
+  app.delete(
+    '/api/admin/staff/:id/tokens/:tokenId',
+    {
+      schema: {
+        ...common,
+        summary: 'Revoke an API token',
+        description:
+          'Sets `revokedAt` (kept when revoked already): the token is refused (401) from its next request on, on every instance. The account and its other tokens are untouched.',
+        params: StaffTokenParams,
+        response: { 200: StaffToken, 400: ErrorResponse, ...refusals, 404: ErrorResponse },
+      },
+      config: admin,
+    },
+    async (request, reply) => {
+      const id = Number(request.params.id)
+      const tokenId = Number(request.params.tokenId)
+      const token = await revokeToken(app.db, tokenId, id)
+      if (!token) return sendError(request, reply, 404, unknownToken(id, tokenId))
+      request.log.info({ staffId: request.staff?.id, memberId: id, tokenId }, 'staff token revoked')
+      const { staffId: _, ...shown } = token
+      return shown
+    },
+  )
+}
+
+export default staffAdminRoutes
