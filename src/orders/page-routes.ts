@@ -4,6 +4,7 @@ import type { FastifyReply } from 'fastify'
 import { sendError } from '../plugins/errors.ts'
 import { listAllProducts } from '../products/queries.ts'
 import type { AdminProduct } from '../products/schemas.ts'
+import { localTime } from '../state-time-zones.ts'
 import { ttlCache } from '../ttl-cache.ts'
 import { usStates } from '../us-states.ts'
 import { describe, fieldName } from '../validation.ts'
@@ -250,6 +251,8 @@ const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
         order,
         topProducts,
         stateName: usStates[order.customer.state] ?? order.customer.state,
+        // When it was placed where the parcel goes; the <time> element keeps the UTC instant.
+        placedAt: localTime(order.createdAt, order.customer.state),
       })
     },
   )
