@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
+import { loadConfig } from '../../src/config.ts'
 
 interface ArmResource {
   type: string
@@ -8,6 +9,11 @@ interface ArmResource {
   properties?: Record<string, unknown>
   resources?: ArmResource[]
   [key: string]: unknown
+}
+
+interface AppSetting {
+  name: string
+  value: string
 }
 
 interface ArmTemplate {
@@ -131,6 +137,22 @@ describe('arm/azuredeploy.json', () => {
     // App settings are strings; one worker per vCPU is the operator's choice.
     expect(settings.WEB_CONCURRENCY).toBe("[string(parameters('webConcurrency'))]")
     expect(template.parameters.webConcurrency).toMatchObject({ type: 'int', defaultValue: 1 })
+  })
+
+  it("trusts exactly the one hop of App Service's front end for the client address", () => {
+    // Without TRUST_PROXY every request comes from the front end's address, so all clients
+    // share one rate-limit budget. The front end appends one X-Forwarded-For entry: trust 1 hop.
+    const site = the('Microsoft.Web/sites')
+    const { appSettings } = (site.properties as { siteConfig: { appSettings: AppSetting[] } })
+      .siteConfig
+    const trust = appSettings.filter((s) => s.name === 'TRUST_PROXY')
+    expect(trust).toHaveLength(1)
+    expect(trust[0]?.value).toBe("[parameters('trustProxy')]")
+    expect(template.parameters.trustProxy).toMatchObject({ type: 'string', defaultValue: '1' })
+    // The value must be one the app accepts, or the app would refuse to start on Azure.
+    const defaultValue = String(template.parameters.trustProxy?.defaultValue)
+    expect(() => loadConfig({ TRUST_PROXY: defaultValue })).not.toThrow()
+    expect(loadConfig({ TRUST_PROXY: defaultValue }).TRUST_PROXY).toBe('1')
   })
 
   it('autoscales the plan on CPU within the instance parameters', () => {
