@@ -26,8 +26,9 @@ describe.skipIf(!chromiumAvailable)('the back office in a real browser', () => {
     const shopper = await browser.newContext()
     const shop = await shopper.newPage()
     await shop.goto(`${baseUrl}/`)
-    await shop.getByRole('radio', { name: /Wool Blanket/ }).check()
-    await shop.getByLabel('Quantity', { exact: true }).fill('1')
+    // Several products in the one order: staff see and ship them together.
+    await shop.getByLabel('Quantity of Wool Blanket', { exact: true }).fill('1')
+    await shop.getByLabel('Quantity of Waxed Canvas Cap', { exact: true }).fill('2')
     await shop.getByLabel('Full name', { exact: true }).fill('Katherine Johnson')
     await shop.getByLabel('E-mail', { exact: true }).fill('katherine@example.com')
     await shop.getByLabel('Street address', { exact: true }).fill('1 Langley Blvd')
@@ -60,6 +61,8 @@ describe.skipIf(!chromiumAvailable)('the back office in a real browser', () => {
     await found.click()
     await office.waitForURL(`${baseUrl}/admin/orders/${orderNumber}`)
     expect(await office.textContent('main')).toContain('Katherine Johnson')
+    expect(await office.textContent('main')).toContain('Wool Blanket')
+    expect(await office.textContent('main')).toContain('Waxed Canvas Cap')
 
     await office.getByRole('button', { name: 'Mark packed' }).click()
     await office.waitForURL(`${baseUrl}/admin/orders/${orderNumber}`)
