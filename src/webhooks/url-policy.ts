@@ -32,6 +32,27 @@ export interface UrlPolicyOptions {
   allowLocal: boolean
   /** Resolver of the host (tests inject one); default `dns.promises.lookup` with `all`. */
   lookup?: Lookup
+  /** How long the resolver may take before the URL is refused (getaddrinfo has no timeout). */
+  lookupTimeoutMs?: number
+}
+
+/** Default `lookupTimeoutMs`: a name that takes longer is refused, not waited for. */
+export const defaultLookupTimeoutMs = 5000
+
+/** The lookup, or a rejection with code ETIMEOUT once `ms` have passed. */
+async function lookupWithin(lookup: Lookup, host: string, ms: number) {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(Object.assign(new Error('lookup timed out'), { code: 'timed out' })),
+      ms,
+    )
+  })
+  try {
+    return await Promise.race([lookup(host), timeout])
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 export type UrlVerdict = { ok: true; url: URL; addresses: string[] } | { ok: false; reason: string }
@@ -147,7 +168,11 @@ export async function checkWebhookUrl(url: string, options: UrlPolicyOptions): P
   if (ipaddr.isValid(host)) return { ok: true, url: syntax.url, addresses: [host] }
   let resolved: { address: string }[]
   try {
-    resolved = await (options.lookup ?? defaultLookup)(host)
+    resolved = await lookupWithin(
+      options.lookup ?? defaultLookup,
+      host,
+      options.lookupTimeoutMs ?? defaultLookupTimeoutMs,
+    )
   } catch (error) {
     const code = (error as { code?: unknown }).code
     return {

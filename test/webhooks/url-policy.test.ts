@@ -142,6 +142,20 @@ describe('checkWebhookUrl, production (allowLocal false)', () => {
   })
 })
 
+describe('checkWebhookUrl, a resolver that does not answer', () => {
+  it('gives up after lookupTimeoutMs and refuses, saying so', async () => {
+    const never = () => new Promise<{ address: string; family: number }[]>(() => {})
+    const started = Date.now()
+    const result = await checkWebhookUrl('https://slow.example/', {
+      allowLocal: false,
+      lookup: never,
+      lookupTimeoutMs: 50,
+    })
+    expect(result).toEqual({ ok: false, reason: expect.stringContaining('timed out') })
+    expect(Date.now() - started).toBeLessThan(2000)
+  })
+})
+
 describe('checkWebhookUrl, local development (allowLocal true)', () => {
   const local = (lookup: ReturnType<typeof resolver>['lookup']) => ({ allowLocal: true, lookup })
 
