@@ -1,5 +1,6 @@
 import envSchema from 'env-schema'
 import { type Static, Type } from 'typebox'
+import { DatabaseTlsSettingError, databaseTls } from './db/tls.ts'
 
 const ConfigSchema = Type.Object({
   NODE_ENV: Type.Union(
@@ -11,6 +12,8 @@ const ConfigSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
   HOST: Type.String({ minLength: 1, default: '0.0.0.0' }),
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  // A CA (PEM file) trusted besides Node's roots for the database's TLS (src/db/tls.ts).
+  DATABASE_CA_FILE: Type.Optional(Type.String({ minLength: 1 })),
   DATA_DIR: Type.String({ minLength: 1, default: './data' }),
   DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 500, default: 10 }),
   LOG_LEVEL: Type.Union(
@@ -83,6 +86,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (Boolean(config.ADMIN_EMAIL) !== Boolean(config.ADMIN_PASSWORD)) {
     throw new ConfigError('Invalid configuration: ADMIN_EMAIL and ADMIN_PASSWORD go together')
+  }
+  if (config.DATABASE_CA_FILE && !config.DATABASE_URL) {
+    throw new ConfigError('Invalid configuration: DATABASE_CA_FILE needs DATABASE_URL')
+  }
+  if (config.DATABASE_URL) {
+    try {
+      databaseTls(config.DATABASE_URL, config.DATABASE_CA_FILE)
+    } catch (err) {
+      if (!(err instanceof DatabaseTlsSettingError)) throw err
+      throw new ConfigError(`Invalid configuration: ${err.message}`)
+    }
   }
   return config
 }

@@ -15,6 +15,7 @@ import { PGlite } from '@electric-sql/pglite'
 import { Kysely, PGliteDialect, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import type { Database } from './schema.ts'
+import { databaseTls } from './tls.ts'
 
 export interface ConnectOptions {
   /** A postgres:// URL; without it an embedded PGlite is used. */
@@ -26,6 +27,8 @@ export interface ConnectOptions {
   connectTimeoutMs?: number
   /** Server-side limit on one statement; 0 or unset for none (migrations may take long). */
   statementTimeoutMs?: number
+  /** A PEM file of a CA to trust besides Node's roots (DATABASE_CA_FILE; see tls.ts). */
+  caFile?: string | undefined
 }
 
 /**
@@ -75,11 +78,19 @@ export function connect({
   poolSize = 10,
   connectTimeoutMs,
   statementTimeoutMs,
+  caFile,
 }: ConnectOptions): Kysely<Database> {
   if (databaseUrl) {
+    const { connectionString, ssl } = databaseTls(databaseUrl, caFile)
+    // pg lets what it parses from the URL win over the options given beside it: the URL's own
+    // `options` go into ours, so they must leave the URL.
+    const url = new URL(connectionString)
+    const existing = url.searchParams.get('options') ?? ''
+    url.searchParams.delete('options')
     const pool = new pg.Pool({
-      connectionString: databaseUrl,
-      options: sessionOptions(new URL(databaseUrl).searchParams.get('options') ?? ''),
+      connectionString: url.toString(),
+      ssl,
+      options: sessionOptions(existing),
       max: poolSize,
       keepAlive: true,
       ...(connectTimeoutMs ? { connectionTimeoutMillis: connectTimeoutMs } : {}),

@@ -2,6 +2,7 @@ import { loadConfig } from '../config.ts'
 import { serializeError } from '../plugins/logging.ts'
 import { connect, prepareEmbeddedDatabase } from './connect.ts'
 import { migrateToLatest } from './migrate.ts'
+import { explainConnectionError } from './tls.ts'
 
 // `npm run migrate`: applies pending migrations to DATABASE_URL (or the embedded database).
 const config = loadConfig()
@@ -10,12 +11,17 @@ if (!config.DATABASE_URL) {
     console.log(`Creating the embedded database in ${dataDir} …`),
   )
 }
-const db = connect({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: 1 })
+const db = connect({
+  databaseUrl: config.DATABASE_URL,
+  dataDir: config.DATA_DIR,
+  poolSize: 1,
+  caFile: config.DATABASE_CA_FILE,
+})
 try {
   const applied = await migrateToLatest(db)
   console.log(applied.length > 0 ? `Applied: ${applied.join(', ')}` : 'Already up to date.')
 } catch (err) {
-  const { type, message, code } = serializeError(err)
+  const { type, message, code } = serializeError(explainConnectionError(err))
   console.error(`Migration failed: ${type}${code ? ` ${code}` : ''}: ${message}`)
   process.exitCode = 1
 } finally {

@@ -4,6 +4,7 @@ import type { Config } from '../config.ts'
 import { connect, prepareEmbeddedDatabase } from '../db/connect.ts'
 import { migrateToLatest } from '../db/migrate.ts'
 import type { Database } from '../db/schema.ts'
+import { explainConnectionError } from '../db/tls.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -40,6 +41,7 @@ export default fp(
       poolSize: config.DATABASE_POOL_SIZE,
       connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
       statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+      caFile: config.DATABASE_CA_FILE,
     })
     app.decorate('db', db)
     app.addHook('onClose', () => db.destroy())
@@ -47,10 +49,17 @@ export default fp(
     // Migrations get a connection without the statement timeout: a backfill may take minutes.
     // (PGlite is one in-process database: it has no timeout and cannot be opened twice.)
     const migrationDb = config.DATABASE_URL
-      ? connect({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: 1 })
+      ? connect({
+          databaseUrl: config.DATABASE_URL,
+          dataDir: config.DATA_DIR,
+          poolSize: 1,
+          caFile: config.DATABASE_CA_FILE,
+        })
       : db
     try {
-      const applied = await migrateToLatest(migrationDb)
+      const applied = await migrateToLatest(migrationDb).catch((err: unknown) => {
+        throw explainConnectionError(err)
+      })
       if (applied.length > 0) app.log.info({ migrations: applied }, 'migrations applied')
     } finally {
       if (migrationDb !== db) await migrationDb.destroy()
