@@ -174,8 +174,53 @@ describe('arm/azuredeploy.json', () => {
     expect(insights.properties).toMatchObject({ WorkspaceResourceId: "[variables('workspaceId')]" })
   })
 
-  it('outputs the site URL and the database host', () => {
-    expect(Object.keys(template.outputs).sort()).toEqual(['databaseHost', 'siteUrl'])
+  it('has a staging slot configured like production, where a release is warmed before the swap', () => {
+    const site = the('Microsoft.Web/sites')
+    const slot = the('Microsoft.Web/sites/slots')
+    type SiteProperties = {
+      serverFarmId: string
+      httpsOnly: boolean
+      siteConfig: Record<string, unknown> & { appSettings: AppSetting[]; linuxFxVersion: string }
+    }
+    const production = site.properties as SiteProperties
+    const staging = slot.properties as SiteProperties
+    expect(slot.name).toBe(
+      "[format('{0}/{1}', parameters('webAppName'), variables('stagingSlotName'))]",
+    )
+    expect(template.variables.stagingSlotName).toBe('staging')
+    expect(slot.dependsOn).toContain("[variables('siteId')]")
+    // A swap moves the slot's settings into production: any difference would change production
+    // (and restart it) at the swap. Same list, same values, so the swap only moves traffic.
+    expect(staging.siteConfig.appSettings).toEqual(production.siteConfig.appSettings)
+    const { linuxFxVersion: _p, appSettings: _a, ...productionConfig } = production.siteConfig
+    const { linuxFxVersion, appSettings: _b, ...stagingConfig } = staging.siteConfig
+    expect(stagingConfig).toEqual(productionConfig)
+    expect(staging.httpsOnly).toBe(true)
+    expect(staging.serverFarmId).toBe(production.serverFarmId)
+    // The release goes to the slot; production keeps what it runs until the swap.
+    expect(linuxFxVersion).toContain("parameters('stagingDockerImage')")
+    expect(production.siteConfig.linuxFxVersion).not.toContain('stagingDockerImage')
+    expect(template.parameters.stagingDockerImage).toMatchObject({
+      type: 'string',
+      defaultValue: '',
+    })
+    // The swap itself waits until the slot's instances answer 200 on /readyz (App Service's
+    // swap warm-up), on top of the check CD makes before it starts the swap.
+    const settings = Object.fromEntries(
+      staging.siteConfig.appSettings.map((s) => [s.name, s.value]),
+    )
+    expect(settings.WEBSITE_SWAP_WARMUP_PING_PATH).toBe('/readyz')
+    expect(settings.WEBSITE_SWAP_WARMUP_PING_STATUSES).toBe('200')
+    // Basic publishing credentials are off on the slot too.
+    const policies = byType('Microsoft.Web/sites/slots/basicPublishingCredentialsPolicies')
+    expect(policies.map((p) => [p.name, p.properties])).toEqual([
+      ['ftp', { allow: false }],
+      ['scm', { allow: false }],
+    ])
+  })
+
+  it('outputs the site URL, the staging slot URL and the database host', () => {
+    expect(Object.keys(template.outputs).sort()).toEqual(['databaseHost', 'siteUrl', 'stagingUrl'])
   })
 })
 
