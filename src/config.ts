@@ -2,7 +2,8 @@ import envSchema from 'env-schema'
 import { type Static, Type } from 'typebox'
 import { DatabaseTlsSettingError, databaseTls } from './db/tls.ts'
 
-const ConfigSchema = Type.Object({
+/** Every setting the service reads from the environment; .env.example lists each with its default. */
+export const ConfigSchema = Type.Object({
   NODE_ENV: Type.Union(
     [Type.Literal('development'), Type.Literal('production'), Type.Literal('test')],
     {
