@@ -1,0 +1,188 @@
+import { readFileSync } from 'node:fs'
+import { Ajv } from 'ajv'
+import { describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
+import { ConfigSchema, loadConfig } from '../../src/config.ts'
+
+// A developer's machine (issue 18): compose.yaml, the devcontainer and .env.example. No compose
+// binary is available here, so compose.yaml is validated against the Compose Specification's
+// JSON schema (shipped by the dclint package) and CI also runs `docker compose config`.
+
+const root = new URL('../../', import.meta.url)
+const read = (path: string) => readFileSync(new URL(path, root), 'utf8')
+
+interface Service {
+  build?: { context: string; dockerfile: string }
+  image?: string
+  environment?: Record<string, string>
+  env_file?: { path: string; required: boolean }[]
+  depends_on?: Record<string, { condition: string }>
+  healthcheck?: { test: string[] }
+  volumes?: string[]
+  ports?: string[]
+}
+
+interface Compose {
+  services: Record<string, Service>
+  volumes?: Record<string, unknown>
+}
+
+const compose = parse(read('compose.yaml')) as Compose
+const app = compose.services.app as Service
+const db = compose.services.db as Service
+
+const composeSchema = JSON.parse(read('node_modules/dclint/schemas/compose.schema.json'))
+// The schema is draft-07, Ajv's default, named by an https URL Ajv does not know (it knows
+// http://json-schema.org/draft-07/schema): the $schema line is dropped. Its annotations that Ajv's
+// strict mode does not know (deprecated, custom formats such as "duration") are not checked here.
+const { $schema: _draft07, ...composeSchemaBody } = composeSchema
+const validateCompose = new Ajv({ strict: false, allErrors: true, validateFormats: false }).compile(
+  composeSchemaBody,
+)
+
+describe('compose.yaml', () => {
+  it("is valid under the Compose Specification's JSON schema", () => {
+    expect(composeSchema.$id).toBe('compose_spec.json')
+    const valid = validateCompose(compose)
+    expect(validateCompose.errors ?? []).toEqual([])
+    expect(valid).toBe(true)
+  })
+
+  it('would be refused by that schema with a misspelt field (the check is not vacuous)', () => {
+    const broken = structuredClone(compose)
+    ;(broken.services.app as Record<string, unknown>).depend_on = app.depends_on
+    expect(validateCompose(broken)).toBe(false)
+    const badCondition = structuredClone(compose)
+    ;(badCondition.services.app as Service).depends_on = { db: { condition: 'service_up' } }
+    expect(validateCompose(badCondition)).toBe(false)
+  })
+
+  it('builds the service from the Dockerfile and starts it once PostgreSQL 17 is healthy', () => {
+    expect(app.build).toEqual({ context: '.', dockerfile: 'Dockerfile' })
+    expect(db.image).toMatch(/^postgres:17(\.\d+)?(-[a-z0-9]+)?$/)
+    expect(db.healthcheck?.test).toEqual(expect.arrayContaining(['CMD', 'pg_isready']))
+    expect(app.depends_on).toEqual({ db: { condition: 'service_healthy' } })
+    expect(app.healthcheck?.test.join(' ')).toContain('/readyz')
+    expect(app.ports).toContain('3000:3000')
+  })
+
+  it("keeps the database's data in a named volume", () => {
+    const [mount, ...others] = db.volumes ?? []
+    expect(others).toEqual([])
+    const [source, target] = (mount ?? '').split(':')
+    expect(target).toBe('/var/lib/postgresql/data')
+    expect(Object.keys(compose.volumes ?? {})).toEqual([source])
+  })
+
+  it("points the service at the compose database with that database's credentials", () => {
+    const url = new URL(app.environment?.DATABASE_URL ?? '')
+    const env = db.environment ?? {}
+    expect([url.hostname, url.port, url.username, url.password, url.pathname]).toEqual([
+      'db',
+      '5432',
+      env.POSTGRES_USER,
+      env.POSTGRES_PASSWORD,
+      `/${env.POSTGRES_DB}`,
+    ])
+    // The service would start with these settings (no TLS on the compose network).
+    expect(() => loadConfig(app.environment)).not.toThrow()
+    expect(app.env_file).toEqual([{ path: '.env', required: false }])
+  })
+
+  it('is checked by `docker compose config` in CI, where a compose binary exists', () => {
+    const ci = read('.github/workflows/ci.yml')
+    expect(ci).toMatch(/docker compose -f compose\.yaml config --quiet/)
+  })
+})
+
+describe('.devcontainer', () => {
+  const devcontainer = JSON.parse(read('.devcontainer/devcontainer.json'))
+  const extra = parse(read('.devcontainer/compose.yaml')) as Compose
+  const dev = extra.services[devcontainer.service] as Service
+
+  it('works in a Node 24 container beside the PostgreSQL of compose.yaml', () => {
+    expect(devcontainer.dockerComposeFile).toEqual(['../compose.yaml', 'compose.yaml'])
+    expect(dev.image).toMatch(/node:24\b/)
+    expect(devcontainer.runServices).toEqual(expect.arrayContaining(['db', devcontainer.service]))
+    expect(devcontainer.runServices).not.toContain('app')
+    expect(dev.depends_on).toEqual({ db: { condition: 'service_healthy' } })
+    expect(dev.environment?.DATABASE_URL).toBe(app.environment?.DATABASE_URL)
+    expect(dev.environment?.TEST_DATABASE_URL).toMatch(/^postgres:\/\/[^@]+@db:5432\//)
+    expect(dev.volumes?.[0]).toBe(`..:${devcontainer.workspaceFolder}:cached`)
+    // The two files merged are valid Compose too.
+    const merged = structuredClone(compose)
+    Object.assign(merged.services, extra.services)
+    expect(validateCompose(merged), JSON.stringify(validateCompose.errors)).toBe(true)
+  })
+})
+
+/** `# NAME=value` lines of .env.example (and `NAME=value` ones, wrongly), in order. */
+function envExampleSettings(text: string): [string, string][] {
+  return [...text.matchAll(/^(?:# ?)?([A-Z][A-Z0-9_]*)=(.*)$/gm)].map((m) => [
+    m[1] as string,
+    m[2] as string,
+  ])
+}
+
+/**
+ * What .env.example gets wrong against the settings `properties` (name: {default?}): a setting
+ * missing, one the service does not read, a listed default that is not the schema's, a line
+ * that is not commented out (a copied .env would then change a setting silently).
+ */
+function envExampleProblems(text: string, properties: Record<string, { default?: unknown }>) {
+  const listed = envExampleSettings(text)
+  const names = listed.map(([name]) => name)
+  const problems: string[] = []
+  for (const name of Object.keys(properties)) {
+    if (!names.includes(name)) problems.push(`${name}: missing`)
+  }
+  for (const [name, value] of listed) {
+    const setting = properties[name]
+    if (!setting) problems.push(`${name}: not a setting`)
+    else if (value !== String(setting.default ?? '')) {
+      problems.push(`${name}: ${JSON.stringify(value)} is not the default`)
+    }
+  }
+  for (const name of names.filter((n, i) => names.indexOf(n) !== i)) {
+    problems.push(`${name}: listed twice`)
+  }
+  for (const line of text.split('\n').filter((l) => /^[A-Z][A-Z0-9_]*=/.test(l))) {
+    problems.push(`${line}: not commented out`)
+  }
+  return problems
+}
+
+describe('.env.example', () => {
+  const text = read('.env.example')
+  const properties = ConfigSchema.properties as Record<string, { default?: unknown }>
+
+  it('lists every setting of the config schema, with its default, and nothing else', () => {
+    expect(envExampleProblems(text, properties)).toEqual([])
+    expect(
+      envExampleSettings(text)
+        .map(([name]) => name)
+        .sort(),
+    ).toEqual(Object.keys(properties).sort())
+  })
+
+  it('gives each setting a comment line above it', () => {
+    const lines = text.split('\n')
+    for (const [i, line] of lines.entries()) {
+      if (/^# ?[A-Z][A-Z0-9_]*=/.test(line) && line !== '# ADMIN_PASSWORD=') {
+        expect(lines[i - 1] ?? '', line).toMatch(/^# (?![A-Z][A-Z0-9_]*=)\S/)
+      }
+    }
+  })
+
+  it('fails when a setting is added to the schema or to the file alone', () => {
+    const added = { ...properties, NEW_SETTING: { default: 5 } }
+    expect(envExampleProblems(text, added)).toEqual(['NEW_SETTING: missing'])
+    expect(envExampleProblems(`${text}# STRAY=1\n`, properties)).toEqual(['STRAY: not a setting'])
+    expect(envExampleProblems(text.replace('# PORT=3000', '# PORT=3001'), properties)).toEqual([
+      'PORT: "3001" is not the default',
+    ])
+    expect(envExampleProblems(text.replace('# PORT=3000', 'PORT=3000'), properties)).toEqual([
+      'PORT=3000: not commented out',
+    ])
+  })
+})
