@@ -78,7 +78,7 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
         ...common,
         summary: 'Register a webhook endpoint; the answer holds its signing secret, once',
         description:
-          'The URL must be https, without a user name or password, and its host must resolve only to public addresses (not loopback, private, carrier-grade NAT, link-local, metadata, multicast or reserved ones); WEBHOOKS_ALLOW_LOCAL=true also allows http and local addresses, for development. 400 names the rule broken. The endpoint starts enabled. The `secret` (Standard Webhooks, `whsec_…`) is in this answer only.',
+          'The URL must be https, without a user name or password, and its host must resolve only to public addresses (not loopback, private, carrier-grade NAT, link-local, metadata, multicast or reserved ones); WEBHOOKS_ALLOW_LOCAL=true also allows http and local addresses, for development. 400 names the rule broken. The endpoint starts enabled unless `enabled: false`. The `secret` (Standard Webhooks, `whsec_…`) is in this answer only.',
         body: EndpointCreate,
         response: { 201: EndpointWithSecret, 400: ErrorResponse, ...refusals },
       },
@@ -93,6 +93,7 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
         eventTypes: request.body.eventTypes,
         secret: newSigningSecret(),
         createdBy: request.staff?.id ?? null,
+        enabled: request.body.enabled,
       })
       request.log.info(
         // The host only: a URL's path or query may hold the receiver's own token.

@@ -80,7 +80,7 @@ export async function findEndpoint(db: Db, id: number): Promise<Endpoint | undef
   return row && toEndpoint(row)
 }
 
-/** Registers an endpoint, enabled, with its new secret (answered: shown once). */
+/** Registers an endpoint (enabled unless said) with its new secret (answered: shown once). */
 export async function insertEndpoint(
   db: Db,
   input: {
@@ -89,6 +89,7 @@ export async function insertEndpoint(
     eventTypes: readonly string[]
     secret: string
     createdBy: number | null
+    enabled?: boolean
   },
 ): Promise<EndpointWithSecret> {
   const row = await db
@@ -99,6 +100,7 @@ export async function insertEndpoint(
       event_types: [...input.eventTypes],
       secret: input.secret,
       created_by: input.createdBy,
+      enabled: input.enabled ?? true,
     })
     .returningAll()
     .executeTakeFirstOrThrow()

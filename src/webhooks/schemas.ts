@@ -36,7 +36,14 @@ const maybeTime = (description: string) =>
 
 /** `POST /api/admin/webhooks` */
 export const EndpointCreate = Type.Object(
-  { url: WebhookUrl, description: Type.Optional(Description), eventTypes: WantedEvents },
+  {
+    url: WebhookUrl,
+    description: Type.Optional(Description),
+    eventTypes: WantedEvents,
+    enabled: Type.Optional(
+      Type.Boolean({ description: 'false: registered but sent nothing yet; default true' }),
+    ),
+  },
   { additionalProperties: false },
 )
 export type EndpointCreate = Static<typeof EndpointCreate>

@@ -118,8 +118,8 @@ const bareHost = (url: URL) => url.hostname.replace(/^\[|\]$/g, '').replace(/\.$
 
 /**
  * The checks that need no DNS: an absolute URL, the scheme, no credentials, no local or metadata
- * host name, and a literal address in the URL judged as a resolved one would be. What
- * registration checks synchronously; `checkWebhookUrl` runs it first.
+ * host name, and a literal address in the URL judged as a resolved one would be. For callers
+ * that cannot wait on DNS; `checkWebhookUrl` runs it first.
  */
 export function checkWebhookUrlSyntax(
   url: string,

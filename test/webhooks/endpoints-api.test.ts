@@ -147,6 +147,17 @@ describe('the webhook endpoints API, production policy (WEBHOOKS_ALLOW_LOCAL=fal
     expect((await call('GET', '/api/admin/webhooks/2147483648')).statusCode).toBe(404)
   })
 
+  it('registers an endpoint disabled when asked (enabled: false), enabled by default', async () => {
+    const off = await call('POST', '/api/admin/webhooks', {
+      url: 'https://93.184.215.14/off',
+      eventTypes: events,
+      enabled: false,
+    })
+    expect(off.statusCode, off.body).toBe(201)
+    expect(off.json()).toMatchObject({ enabled: false, disabledReason: null })
+    expect(off.json().secret).toMatch(secretPattern)
+  })
+
   it('re-enabling clears the reason the dispatcher disabled it for', async () => {
     const created = (
       await call('POST', '/api/admin/webhooks', {
