@@ -255,7 +255,8 @@ export interface Dispatcher {
  * The background dispatcher of one instance: fans out new events, takes due deliveries (as many
  * as there are free send slots), sends each outside any transaction and records the outcome.
  * It polls every `pollMs` when idle, and again at once while there is more to do (a full
- * fan-out batch, or every free slot filled and one just freed).
+ * fan-out batch, or half the send slots free again). stop() lets sends in flight finish for
+ * `stopGraceMs`, then abandons them and hands their leases back (due at once, for any instance).
  */
 export function startDispatcher(db: Kysely<Database>, options: DispatcherOptions): Dispatcher {
   const {
@@ -331,7 +332,9 @@ export function startDispatcher(db: Kysely<Database>, options: DispatcherOptions
       .finally(() => {
         inFlight.delete(task)
         stats.inFlight = inFlight.size
-        if (!stopped) poke()
+        // Take more once half the slots are free: one claim for several sends, not one per send
+        // (each claim looks over the due rows).
+        if (!stopped && inFlight.size <= concurrency / 2) poke()
       })
     inFlight.add(task)
     stats.inFlight = inFlight.size
@@ -355,8 +358,9 @@ export function startDispatcher(db: Kysely<Database>, options: DispatcherOptions
       }
       if (stopped) break
       // A full fan-out batch: more events wait, go again at once. Otherwise nap until the poll
-      // interval or a poke: every finished send pokes (a slot is free, and a delivered event may
-      // let the next one of its order go); pokes during a pass make the next nap return at once.
+      // interval or a poke: a finished send pokes once half the slots are free (and a delivered
+      // event may let the next one of its order go); a poke during a pass makes the next nap
+      // return at once.
       if (again) await new Promise((r) => setImmediate(r))
       else await nap(pollMs)
     }
