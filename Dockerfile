@@ -30,6 +30,10 @@ COPY src ./src
 COPY views ./views
 COPY migrations ./migrations
 COPY public ./public
+# The commit the image is built from (CD passes it): /healthz and /readyz show it. Last, so a
+# new commit changes only the image's configuration, not a layer.
+ARG REVISION=""
+ENV APP_REVISION=${REVISION}
 USER nonroot
 EXPOSE 3000
 # No curl in distroless; Node's fetch does the probe. App Service uses its own

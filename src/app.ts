@@ -93,7 +93,7 @@ export async function buildApp({
   await app.register(metrics, { config })
   await app.register(insights, { config, salesFold })
   await app.register(webhookDispatcher, { config, dispatcher })
-  await app.register(health)
+  await app.register(health, { config })
   // Before every route: it guards each one under /admin and /api/admin as it is registered.
   await app.register(staff, { config })
 

@@ -39,6 +39,9 @@ export const ConfigSchema = Type.Object({
   DATABASE_STATEMENT_TIMEOUT_MS: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 10_000 }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 600_000, default: 10_000 }),
   WEB_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
+  // The commit the image was built from (the Dockerfile's REVISION build argument): /healthz and
+  // /readyz show it, so a release can check that the new build is the one answering.
+  APP_REVISION: Type.String({ pattern: '^[0-9A-Za-z._-]{0,64}$', default: '' }),
   // Back office: the first admin, created at start when no admin exists (README "Back office").
   ADMIN_EMAIL: Type.Optional(Type.String({ pattern: '^[^@\\s]+@[^@\\s]+$', maxLength: 254 })),
   ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 15, maxLength: 1024 })),

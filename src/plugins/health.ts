@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import { sql } from 'kysely'
+import type { Config } from '../config.ts'
 import { isMigrated } from '../db/migrate.ts'
 import { exemptFromPressure } from './metrics.ts'
 import { within } from './within.ts'
@@ -8,11 +9,15 @@ import { within } from './within.ts'
  * GET /healthz: the process is up and serving (liveness; answers even under pressure).
  * GET /readyz: it can take orders: the database answers and every migration is applied
  * (readiness; 503 otherwise, and while shutting down).
+ * Both answer `{status}`, plus `revision` (APP_REVISION, the commit the image was built from)
+ * when it is set: a release checks it to know the new build is the one answering.
  */
-export default fp(
-  async (app) => {
+export default fp<{ config: Pick<Config, 'APP_REVISION'> }>(
+  async (app, { config }) => {
+    const revision = config.APP_REVISION ? { revision: config.APP_REVISION } : {}
     app.get('/healthz', { schema: { hide: true }, config: exemptFromPressure }, async () => ({
       status: 'ok',
+      ...revision,
     }))
 
     // Once every migration is applied it stays so for this process: checked until true, then not.
@@ -26,7 +31,7 @@ export default fp(
       } catch {
         return notReady('the database does not answer')
       }
-      return migrated ? { status: 'ready' } : notReady('migrations are pending')
+      return migrated ? { status: 'ready', ...revision } : notReady('migrations are pending')
     })
   },
   { name: 'health', dependencies: ['db'] },

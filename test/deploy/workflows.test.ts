@@ -151,7 +151,11 @@ describe('CD (.github/workflows/cd.yml)', () => {
     )
     const pushes = (s: Step) => s.with?.push === true || /\bdocker push\b/.test(s.run ?? '')
     const push = indexOf(image, 'pushes', (s) => /\bdocker push\b/.test(s.run ?? ''))
-    expect(image[build]?.with).toMatchObject({ load: true, push: false })
+    expect(image[build]?.with).toMatchObject({
+      load: true,
+      push: false,
+      'build-args': `REVISION=${HEAD_SHA}`,
+    })
     expect(image.slice(0, scan).filter(pushes)).toEqual([])
     expect(build).toBeLessThan(scan)
     expect(scan).toBeLessThan(push)
@@ -184,7 +188,14 @@ describe('CD (.github/workflows/cd.yml)', () => {
     // The release goes to the slot; production is handed the image it already runs.
     expect(run(deploy[arm] as Step)).toContain('--set "stagingDockerImage=$IMAGE"')
     expect(run(deploy[arm] as Step)).toContain('--set "dockerImage=$PRODUCTION_IMAGE"')
-    expect(run(deploy[check] as Step)).toMatch(/curl -f\S* .*https:\/\/\$host\/readyz/)
+    // Both checks wait for a 200 from the new build itself: /readyz shows the revision the image
+    // was built with (APP_REVISION), and the old container may still answer while it starts.
+    for (const i of [check, verify]) {
+      const step = deploy[i] as Step
+      expect(run(step)).toMatch(/curl -f\S* .*https:\/\/\$host\/readyz/)
+      expect(step.env?.HEAD_SHA).toBe(HEAD_SHA)
+      expect(step.run).toContain('*"\\"revision\\":\\"$HEAD_SHA\\""*')
+    }
     expect(swaps).toHaveLength(2)
     expect(arm).toBeLessThan(check)
     expect(check).toBeLessThan(swap as number)
