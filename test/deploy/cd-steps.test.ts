@@ -1,0 +1,229 @@
+import { execFileSync } from 'node:child_process'
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
+
+// The deploy job's shell steps, run for real by bash as GitHub would run them, in order, with
+// `az`, `curl`, `npm`, `jq` and `sleep` replaced by scripts that answer like Azure would and
+// record what they were asked. This checks the release's behaviour, not just its wording:
+// production keeps its image, nothing is swapped before the new build answers in the slot,
+// a production that does not come up is swapped back, and an error reading production stops
+// the release instead of skipping the slot.
+
+interface Step {
+  name?: string
+  id?: string
+  if?: string
+  uses?: string
+  run?: string
+  env?: Record<string, string>
+}
+
+const root = new URL('../../', import.meta.url)
+const cd = parse(readFileSync(new URL('.github/workflows/cd.yml', root), 'utf8')) as {
+  jobs: { deploy: { env: Record<string, string>; steps: Step[] } }
+}
+const job = cd.jobs.deploy
+
+const HEAD = '3f2c1ab9d0e4c5f60718293a4b5c6d7e8f901234'
+const IMAGE = `ghcr.io/acme/order-service:sha-${HEAD}`
+const RUNNING = 'ghcr.io/acme/order-service:sha-0000000000000000000000000000000000000000'
+
+const stubs: Record<string, string> = {
+  // Records every call; answers from the scenario's files in $STUB.
+  az: `#!/bin/bash
+echo "az $*" >> "$STUB/calls"
+[ -f "$STUB/az-fails" ] && { echo "ERROR: token expired" >&2; exit 1; }
+case "$*" in
+  "webapp list"*) cat "$STUB/found" ;;
+  "webapp config show"*) echo "DOCKER|$RUNNING_IMAGE" ;;
+  "webapp show"*"--slot staging"*) echo "orders-web-prod-staging.azurewebsites.net" ;;
+  "webapp show"*) echo "orders-web-prod.azurewebsites.net" ;;
+  "webapp deployment slot swap"*) : ;;
+  *) echo "unexpected az $*" >&2; exit 2 ;;
+esac`,
+  // Answers each host from its list of bodies, one per call (the last one repeats); an empty
+  // line is a refused connection (exit 7), as curl -f fails.
+  curl: `#!/bin/bash
+url="\${@: -1}"; host=$(echo "$url" | sed -E 's#https://([^/]+)/.*#\\1#')
+echo "curl $url" >> "$STUB/calls"
+n=$(( $(grep -c "^curl https://$host/" "$STUB/calls") ))
+lines=$(wc -l < "$STUB/$host"); [ "$n" -gt "$lines" ] && n=$lines
+body=$(sed -n "\${n}p" "$STUB/$host")
+[ -z "$body" ] && exit 7
+printf '%s' "$body"`,
+  npm: `#!/bin/bash
+echo "npm $*" >> "$STUB/calls"`,
+  jq: `#!/bin/bash
+# Only what the workflow asks: jq -r .parameters.webAppName.value FILE
+exec node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).parameters.webAppName.value)' "$3"`,
+  sleep: '#!/bin/bash\n:',
+}
+
+let dir: string
+
+beforeEach(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'cd-steps-'))
+  for (const [name, text] of Object.entries(stubs)) {
+    writeFileSync(path.join(dir, name), text)
+    chmodSync(path.join(dir, name), 0o755)
+  }
+  writeFileSync(path.join(dir, 'calls'), '')
+})
+afterEach(() => rmSync(dir, { recursive: true, force: true }))
+
+const ready = (revision: string) => JSON.stringify({ status: 'ready', revision })
+
+/** Each host's answers to /readyz, one per call, and whether the web app exists already. */
+function scenario(s: {
+  staging: string[]
+  production: string[]
+  exists?: boolean
+  azFails?: boolean
+}) {
+  writeFileSync(
+    path.join(dir, 'orders-web-prod-staging.azurewebsites.net'),
+    `${s.staging.join('\n')}\n`,
+  )
+  writeFileSync(path.join(dir, 'orders-web-prod.azurewebsites.net'), `${s.production.join('\n')}\n`)
+  writeFileSync(path.join(dir, 'found'), s.exists === false ? '0\n' : '1\n')
+  if (s.azFails) writeFileSync(path.join(dir, 'az-fails'), '')
+}
+
+/** `${{ a.b.c }}` replaced from `context`; an expression it does not know is an error. */
+function expand(text: string, context: Record<string, string>): string {
+  return text.replace(/\$\{\{\s*([\w.-]+)\s*\}\}/g, (_m, name: string) => {
+    const value = context[name]
+    if (value === undefined) throw new Error(`no value for \${{ ${name} }}`)
+    return value
+  })
+}
+
+/**
+ * Runs the deploy job's `run` steps as GitHub does: each under `bash -e`, skipped after a
+ * failure unless its `if` says otherwise, outputs through $GITHUB_OUTPUT. Returns which steps
+ * ran and how they ended.
+ */
+function runDeployJob(): {
+  outcomes: Record<string, 'success' | 'failure' | 'skipped'>
+  calls: string[]
+} {
+  const context: Record<string, string> = {
+    'github.event.workflow_run.head_sha': HEAD,
+    'vars.AZURE_RESOURCE_GROUP': 'rg-orders',
+    'vars.AZURE_SUBSCRIPTION_ID': '00000000-0000-0000-0000-000000000000',
+    'secrets.POSTGRES_ADMIN_PASSWORD': 'not-a-real-password',
+    'needs.image.outputs.image': IMAGE,
+  }
+  const jobEnv = Object.fromEntries(
+    Object.entries(job.env).map(([k, v]) => [k, expand(v, context)]),
+  )
+  const outcomes: Record<string, 'success' | 'failure' | 'skipped'> = {}
+  let failed = false
+  for (const [index, step] of job.steps.entries()) {
+    if (!step.run) continue // actions (checkout, setup-node, azure/login) do not run here
+    const label = step.id ?? step.name ?? `step ${index}`
+    let runs = !failed
+    if (step.if !== undefined) {
+      // The one condition the job uses: a failure after the swap went through.
+      if (step.if !== "failure() && steps.swap.outcome == 'success'") {
+        throw new Error(`unknown condition ${step.if}`)
+      }
+      runs = failed && outcomes.swap === 'success'
+    }
+    if (!runs) {
+      outcomes[label] = 'skipped'
+      continue
+    }
+    const output = path.join(dir, `output-${index}`)
+    writeFileSync(output, '')
+    const env = {
+      PATH: `${dir}:${process.env.PATH}`,
+      STUB: dir,
+      RUNNING_IMAGE: RUNNING,
+      GITHUB_OUTPUT: output,
+      ...jobEnv,
+      ...Object.fromEntries(
+        Object.entries(step.env ?? {}).map(([k, v]) => [k, expand(v, context)]),
+      ),
+    }
+    try {
+      execFileSync('bash', ['--noprofile', '--norc', '-e', '-c', step.run], {
+        cwd: new URL('.', root).pathname,
+        env,
+        stdio: 'pipe',
+      })
+      outcomes[label] = 'success'
+    } catch (err) {
+      if (process.env.DEBUG_CD) console.error(label, String((err as { stderr?: Buffer }).stderr))
+      outcomes[label] = 'failure'
+      failed = true
+    }
+    for (const line of readFileSync(output, 'utf8').split('\n').filter(Boolean)) {
+      const at = line.indexOf('=')
+      if (step.id) context[`steps.${step.id}.outputs.${line.slice(0, at)}`] = line.slice(at + 1)
+    }
+  }
+  const calls = readFileSync(path.join(dir, 'calls'), 'utf8').split('\n').filter(Boolean)
+  return { outcomes, calls }
+}
+
+const swaps = (calls: string[]) =>
+  calls.filter((c) => c.startsWith('az webapp deployment slot swap'))
+const deployCall = (calls: string[]) => calls.find((c) => c.startsWith('npm run deploy')) ?? ''
+
+describe("CD's deploy job, run by bash against a stand-in Azure", () => {
+  it('releases to the slot, waits for the new revision there, swaps once, checks production', () => {
+    scenario({
+      // The old build answers first, then nothing while the new one starts, then the new one.
+      staging: [ready('0000000'), '', ready(HEAD)],
+      production: [ready(HEAD)],
+    })
+    const { outcomes, calls } = runDeployJob()
+    expect(Object.values(outcomes).filter((o) => o === 'failure')).toEqual([])
+    // Production is handed the image it runs; only the slot gets the release.
+    expect(deployCall(calls)).toContain(`--set dockerImage=${RUNNING}`)
+    expect(deployCall(calls)).toContain(`--set stagingDockerImage=${IMAGE}`)
+    const stagingChecks = calls.filter((c) => c.includes('-staging.azurewebsites.net/readyz'))
+    expect(stagingChecks).toHaveLength(3)
+    expect(swaps(calls)).toHaveLength(1)
+    // The swap comes after the slot answered with the new revision.
+    expect(calls.indexOf(swaps(calls)[0] as string)).toBeGreaterThan(
+      calls.lastIndexOf(stagingChecks.at(-1) as string),
+    )
+  })
+
+  it('never swaps when the slot does not answer with the new revision', { timeout: 60_000 }, () => {
+    scenario({ staging: [ready('0000000')], production: [ready('0000000')] })
+    const { outcomes, calls } = runDeployJob()
+    expect(swaps(calls)).toEqual([])
+    expect(Object.values(outcomes)).toContain('failure')
+    expect(calls.filter((c) => c.includes('-staging.azurewebsites.net/readyz'))).toHaveLength(120)
+  })
+
+  it('swaps back when production does not come up on the new revision after the swap', () => {
+    scenario({ staging: [ready(HEAD)], production: [''] })
+    const { outcomes, calls } = runDeployJob()
+    expect(outcomes.swap).toBe('success')
+    expect(swaps(calls)).toHaveLength(2)
+    expect(swaps(calls)[1]).toContain('--slot staging --target-slot production')
+    expect(Object.values(outcomes).at(-1)).toBe('success')
+  })
+
+  it('gives both slots the new image only when the web app does not exist yet', () => {
+    scenario({ staging: [ready(HEAD)], production: [ready(HEAD)], exists: false })
+    const { calls } = runDeployJob()
+    expect(deployCall(calls)).toContain(`--set dockerImage=${IMAGE}`)
+    expect(calls.some((c) => c.startsWith('az webapp config show'))).toBe(false)
+  })
+
+  it('stops, deploying nothing, when reading what production runs fails', () => {
+    scenario({ staging: [ready(HEAD)], production: [ready(HEAD)], azFails: true })
+    const { outcomes, calls } = runDeployJob()
+    expect(outcomes.current).toBe('failure')
+    expect(deployCall(calls)).toBe('')
+    expect(swaps(calls)).toEqual([])
+  })
+})
