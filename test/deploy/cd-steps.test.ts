@@ -5,8 +5,8 @@ import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 
-// The deploy job's shell steps, run for real by bash as GitHub would run them, in order, with
-// `az`, `curl`, `npm`, `jq` and `sleep` replaced by scripts that answer like Azure would and
+// CD's shell steps, run for real by bash as GitHub would run them, in order, with
+// `az`, `curl`, `npm`, `jq`, `docker` and `sleep` replaced by scripts that answer like Azure would and
 // record what they were asked. This checks the release's behaviour, not just its wording:
 // production keeps its image, nothing is swapped before the new build answers in the slot,
 // a production that does not come up is swapped back, and an error reading production stops
@@ -23,9 +23,8 @@ interface Step {
 
 const root = new URL('../../', import.meta.url)
 const cd = parse(readFileSync(new URL('.github/workflows/cd.yml', root), 'utf8')) as {
-  jobs: { deploy: { env: Record<string, string>; steps: Step[] } }
+  jobs: Record<'image' | 'deploy', { env?: Record<string, string>; steps: Step[] }>
 }
-const job = cd.jobs.deploy
 
 const HEAD = '3f2c1ab9d0e4c5f60718293a4b5c6d7e8f901234'
 const IMAGE = `ghcr.io/acme/order-service:sha-${HEAD}`
@@ -60,6 +59,8 @@ echo "npm $*" >> "$STUB/calls"`,
 # Only what the workflow asks: jq -r .parameters.webAppName.value FILE
 exec node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).parameters.webAppName.value)' "$3"`,
   sleep: '#!/bin/bash\n:',
+  docker: `#!/bin/bash
+echo "docker $*" >> "$STUB/calls"`,
 }
 
 let dir: string
@@ -102,11 +103,11 @@ function expand(text: string, context: Record<string, string>): string {
 }
 
 /**
- * Runs the deploy job's `run` steps as GitHub does: each under `bash -e`, skipped after a
+ * Runs a job's `run` steps as GitHub does: each under `bash -e`, skipped after a
  * failure unless its `if` says otherwise, outputs through $GITHUB_OUTPUT. Returns which steps
  * ran and how they ended.
  */
-function runDeployJob(): {
+function runJob(name: 'image' | 'deploy'): {
   outcomes: Record<string, 'success' | 'failure' | 'skipped'>
   calls: string[]
 } {
@@ -116,9 +117,11 @@ function runDeployJob(): {
     'vars.AZURE_SUBSCRIPTION_ID': '00000000-0000-0000-0000-000000000000',
     'secrets.POSTGRES_ADMIN_PASSWORD': 'not-a-real-password',
     'needs.image.outputs.image': IMAGE,
+    'github.repository': 'Acme/Order-Service',
   }
+  const job = cd.jobs[name]
   const jobEnv = Object.fromEntries(
-    Object.entries(job.env).map(([k, v]) => [k, expand(v, context)]),
+    Object.entries(job.env ?? {}).map(([k, v]) => [k, expand(v, context)]),
   )
   const outcomes: Record<string, 'success' | 'failure' | 'skipped'> = {}
   let failed = false
@@ -181,7 +184,7 @@ describe("CD's deploy job, run by bash against a stand-in Azure", () => {
       staging: [ready('0000000'), '', ready(HEAD)],
       production: [ready(HEAD)],
     })
-    const { outcomes, calls } = runDeployJob()
+    const { outcomes, calls } = runJob('deploy')
     expect(Object.values(outcomes).filter((o) => o === 'failure')).toEqual([])
     // Production is handed the image it runs; only the slot gets the release.
     expect(deployCall(calls)).toContain(`--set dockerImage=${RUNNING}`)
@@ -197,7 +200,7 @@ describe("CD's deploy job, run by bash against a stand-in Azure", () => {
 
   it('never swaps when the slot does not answer with the new revision', { timeout: 60_000 }, () => {
     scenario({ staging: [ready('0000000')], production: [ready('0000000')] })
-    const { outcomes, calls } = runDeployJob()
+    const { outcomes, calls } = runJob('deploy')
     expect(swaps(calls)).toEqual([])
     expect(Object.values(outcomes)).toContain('failure')
     expect(calls.filter((c) => c.includes('-staging.azurewebsites.net/readyz'))).toHaveLength(120)
@@ -205,7 +208,7 @@ describe("CD's deploy job, run by bash against a stand-in Azure", () => {
 
   it('swaps back when production does not come up on the new revision after the swap', () => {
     scenario({ staging: [ready(HEAD)], production: [''] })
-    const { outcomes, calls } = runDeployJob()
+    const { outcomes, calls } = runJob('deploy')
     expect(outcomes.swap).toBe('success')
     expect(swaps(calls)).toHaveLength(2)
     expect(swaps(calls)[1]).toContain('--slot staging --target-slot production')
@@ -214,16 +217,30 @@ describe("CD's deploy job, run by bash against a stand-in Azure", () => {
 
   it('gives both slots the new image only when the web app does not exist yet', () => {
     scenario({ staging: [ready(HEAD)], production: [ready(HEAD)], exists: false })
-    const { calls } = runDeployJob()
+    const { calls } = runJob('deploy')
     expect(deployCall(calls)).toContain(`--set dockerImage=${IMAGE}`)
     expect(calls.some((c) => c.startsWith('az webapp config show'))).toBe(false)
   })
 
   it('stops, deploying nothing, when reading what production runs fails', () => {
     scenario({ staging: [ready(HEAD)], production: [ready(HEAD)], azFails: true })
-    const { outcomes, calls } = runDeployJob()
+    const { outcomes, calls } = runJob('deploy')
     expect(outcomes.current).toBe('failure')
     expect(deployCall(calls)).toBe('')
     expect(swaps(calls)).toEqual([])
+  })
+})
+
+describe("CD's image job, its shell steps", () => {
+  it('names the image by the tested commit, in lower case, and pushes the scanned one', () => {
+    const { outcomes, calls } = runJob('image')
+    expect(Object.values(outcomes)).toEqual(['success', 'success'])
+    const image = `ghcr.io/acme/order-service:sha-${HEAD}`
+    expect(calls).toEqual([
+      `docker tag order-service:scan ${image}`,
+      'docker tag order-service:scan ghcr.io/acme/order-service:latest',
+      `docker push ${image}`,
+      'docker push ghcr.io/acme/order-service:latest',
+    ])
   })
 })
