@@ -80,13 +80,22 @@ function leadingColumn(filters: OrderFilters) {
   return undefined
 }
 
-type ListRow = Awaited<ReturnType<ReturnType<typeof selectOrderList>['execute']>>[number]
+export type ListRow = Awaited<ReturnType<ReturnType<typeof selectOrderList>['execute']>>[number]
 
 /** A row's place in the list: what the next page starts after. */
 export const keyOf = (row: ListRow): ListKey => ({
   createdAt: row.created_key,
   id: String(row.id),
 })
+
+/**
+ * A row's key time (`2026-11-29T11:16:32.123456Z`, always this shape: see selectOrderList's
+ * to_char, years 1970 to 9999) as Date.prototype.toISOString writes it
+ * (`2026-11-29T11:16:32.123Z`): the microseconds cut, as Date cuts them, without making a Date
+ * (the CSV does this a million times).
+ */
+export const createdAtOf = (row: Pick<ListRow, 'created_key'>): string =>
+  `${row.created_key.slice(0, 23)}Z`
 
 /**
  * A row as the list shows it. `createdAt` is the ISO 8601 of Date.prototype.toISOString
@@ -96,7 +105,7 @@ export const keyOf = (row: ListRow): ListKey => ({
 export function toSummary(row: ListRow): OrderSummary {
   return {
     orderNumber: row.order_number,
-    createdAt: new Date(row.created_key).toISOString(),
+    createdAt: createdAtOf(row),
     status: row.status as OrderStatus,
     totalCents: Number(row.total_cents),
     customer: customerFromRow(row),
