@@ -63,6 +63,12 @@ function staffCli(args: string[], env: Record<string, string>): string {
   return run.stdout.trim()
 }
 
+/** CPU time (user + system) a process has used, in ms (Linux /proc/<pid>/stat, clock ticks of 10 ms). */
+function cpuMsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
+  return (Number(fields[11]) + Number(fields[12])) * 10
+}
+
 /** VmRSS and VmHWM of a process, in MB (Linux /proc). */
 function memoryOf(pid: number): { rss: number; hwm: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
@@ -291,9 +297,9 @@ async function main() {
     const pid = server.pid as number
     console.info(`server pid ${pid} on ${base}, log ${logPath}; ${requests} requests per case`)
     console.info(
-      '| case | page | rows matched | p50 ms | p99 ms | max ms | plan (top > scan) | index | index condition | EXPLAIN ms | buffers |',
+      '| case | page | rows matched | p50 ms | p99 ms | max ms | server CPU ms/request | plan (top > scan) | index | index condition | EXPLAIN ms | buffers |',
     )
-    console.info('|---|---|---:|---:|---:|---:|---|---|---|---:|---|')
+    console.info('|---|---|---:|---:|---:|---:|---:|---|---|---|---:|---|')
     for (const c of cases) {
       const { key, rows } = await middleKey(db, c.query)
       const query: ListQuery = { ...c.query }
@@ -308,7 +314,9 @@ async function main() {
       const expected = Math.min(pageSize, c.deep ? rows - Math.floor(rows / 2) - 1 : rows)
       const headers = { authorization: `Bearer ${token}` }
       const samples: number[] = []
+      let cpuStart = 0
       for (let i = 0; i < warmup + requests; i++) {
+        if (i === warmup) cpuStart = cpuMsOf(pid)
         const started = performance.now()
         const answer = await fetch(url, { headers })
         const body = (await answer.json()) as { orders?: unknown[] }
@@ -320,6 +328,7 @@ async function main() {
         }
         if (i >= warmup) samples.push(ms)
       }
+      const cpuPerRequest = (cpuMsOf(pid) - cpuStart) / requests
       samples.sort((a, b) => a - b)
       const p50 = percentile(samples, 0.5)
       const p99 = percentile(samples, 0.99)
@@ -329,10 +338,10 @@ async function main() {
       failed ||= miss
       const page = c.deep ? `deep (row ${Math.floor(rows / 2).toLocaleString('en-US')})` : 'first'
       console.info(
-        `| ${c.name} | ${page} | ${rows.toLocaleString('en-US')} | ${p50.toFixed(2)} | ${p99.toFixed(2)} | ${max.toFixed(2)} | ${plan.node} | \`${plan.index}\` | \`${plan.cond.replaceAll('|', '\\|')}\` | ${plan.executionMs} | ${plan.buffers} |${miss ? ` MISS: ${plan.problems.join(', ') || 'p99'}` : ''}`,
+        `| ${c.name} | ${page} | ${rows.toLocaleString('en-US')} | ${p50.toFixed(2)} | ${p99.toFixed(2)} | ${max.toFixed(2)} | ${cpuPerRequest.toFixed(2)} | ${plan.node} | \`${plan.index}\` | \`${plan.cond.replaceAll('|', '\\|')}\` | ${plan.executionMs} | ${plan.buffers} |${miss ? ` MISS: ${plan.problems.join(', ') || 'p99'}` : ''}`,
       )
       if (!plan.ok) console.info(`\n${plan.text}\n`)
-      results.push({ case: c.name, page, rows, p50, p99, max, plan })
+      results.push({ case: c.name, page, rows, p50, p99, max, cpuPerRequest, plan })
     }
 
     const cookie = await signIn(base, email, password)
@@ -360,6 +369,7 @@ async function main() {
       const sampler = setInterval(() => {
         peakRss = Math.max(peakRss, memoryOf(pid).rss)
       }, 20)
+      const cpuBefore = cpuMsOf(pid)
       const started = performance.now()
       const answer = await fetch(csvUrl, { headers: { cookie } })
       if (answer.status !== 200 || !answer.body) throw new Error(`CSV answered ${answer.status}`)
@@ -372,6 +382,7 @@ async function main() {
         for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) newlines++
       }
       const seconds = (performance.now() - started) / 1000
+      const cpuMs = cpuMsOf(pid) - cpuBefore
       clearInterval(sampler)
       const after = memoryOf(pid)
       peakRss = Math.max(peakRss, after.rss)
@@ -380,7 +391,7 @@ async function main() {
       const miss = rows !== Number(n) || rate < targets.csvRowsPerSecond || peakRss >= targets.rssMb
       failed ||= miss
       console.info(
-        `CSV run ${run} ${csvRange.from}..${csvRange.to}: ${rows.toLocaleString('en-US')} rows (database: ${Number(n).toLocaleString('en-US')}), ${(bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s = ${Math.round(rate).toLocaleString('en-US')} rows/s, first byte ${firstByteMs.toFixed(0)} ms; server RSS ${before.rss.toFixed(0)} MB before, peak ${peakRss.toFixed(0)} MB during, VmHWM ${after.hwm.toFixed(0)} MB${miss ? ' MISS' : ''}`,
+        `CSV run ${run} ${csvRange.from}..${csvRange.to}: ${rows.toLocaleString('en-US')} rows (database: ${Number(n).toLocaleString('en-US')}), ${(bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s = ${Math.round(rate).toLocaleString('en-US')} rows/s, first byte ${firstByteMs.toFixed(0)} ms; server CPU ${(cpuMs / 1000).toFixed(1)} s (${((cpuMs * 1000) / Math.max(1, rows)).toFixed(1)} µs/row); server RSS ${before.rss.toFixed(0)} MB before, peak ${peakRss.toFixed(0)} MB during, VmHWM ${after.hwm.toFixed(0)} MB${miss ? ' MISS' : ''}`,
       )
       results.push({
         csv: run,
