@@ -51,10 +51,10 @@ it('the events written to the outbox fit the documented schemas', async () => {
   const rows = await outboxRows(t.app.db, mark)
   expect(new Set(rows.map((r) => r.event_type))).toEqual(new Set(eventTypes))
   for (const row of rows) {
+    const webhook = doc.webhooks?.[row.event_type]
+    if (!webhook) throw new Error(`webhooks.${row.event_type} missing from /openapi.json`)
     const { $ref } = (
-      doc.webhooks?.[row.event_type]?.post.requestBody.content['application/json'] as {
-        schema: { $ref: string }
-      }
+      webhook.post.requestBody.content['application/json'] as { schema: { $ref: string } }
     ).schema
     const schema = doc.components.schemas[$ref.replace('#/components/schemas/', '')] as object
     const envelope = {
