@@ -6,6 +6,7 @@ import type { Config } from './config.ts'
 import insights from './insights/plugin.ts'
 import insightsRoutes from './insights/routes.ts'
 import lifecycle from './lifecycle/plugin.ts'
+import mailer, { type MailerTuning } from './mail/plugin.ts'
 import orderApiRoutes from './orders/api-routes.ts'
 import pageRoutes from './orders/page-routes.ts'
 import orders from './orders/plugin.ts'
@@ -35,6 +36,8 @@ export interface BuildOptions {
   salesFold?: boolean
   /** Run the webhook dispatcher (default true unless WEBHOOKS_DISPATCH=off), or tune it (tests). */
   webhookDispatcher?: boolean | DispatcherTuning
+  /** Send the order e-mails (default true when SMTP_URL is set), or tune the sender (tests). */
+  mailer?: boolean | MailerTuning
 }
 
 /**
@@ -48,6 +51,7 @@ export async function buildApp({
   logStream,
   salesFold = true,
   webhookDispatcher: dispatcher = true,
+  mailer: mailSender = true,
 }: BuildOptions) {
   const app = Fastify({
     loggerInstance: createLogger(config, logStream),
@@ -93,6 +97,7 @@ export async function buildApp({
   await app.register(metrics, { config })
   await app.register(insights, { config, salesFold })
   await app.register(webhookDispatcher, { config, dispatcher })
+  await app.register(mailer, { config, mailer: mailSender })
   await app.register(health, { config })
   // Before every route: it guards each one under /admin and /api/admin as it is registered.
   await app.register(staff, { config })

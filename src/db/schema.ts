@@ -170,6 +170,24 @@ export interface WebhookDeliveriesTable {
   created_at: Generated<Date>
 }
 
+/** One e-mail to a shopper, made from an outbox event: the queue and the record (migration 0009). */
+export interface OrderEmailsTable {
+  id: Generated<Int8>
+  /** outbox.id of the `order.placed` or `order.shipped` event. */
+  event_id: Int8
+  order_id: Int8
+  kind: 'confirmation' | 'shipping'
+  to_address: string
+  status: Generated<'pending' | 'sent' | 'failed'>
+  /** Attempts begun (a leased row counts its attempt in flight). */
+  attempts: Generated<number>
+  /** When a pending row is due; while leased, when the lease ends. */
+  next_attempt_at: Generated<Date>
+  last_error: string | null
+  sent_at: Date | null
+  created_at: Generated<Date>
+}
+
 export interface Database {
   staff: StaffTable
   staff_sessions: StaffSessionsTable
@@ -185,4 +203,5 @@ export interface Database {
   outbox: OutboxTable
   webhook_endpoints: WebhookEndpointsTable
   webhook_deliveries: WebhookDeliveriesTable
+  order_emails: OrderEmailsTable
 }

@@ -62,6 +62,8 @@ export default fp(
       running = startDispatcher(app.db, {
         ...tuning,
         pollMs: tuning.pollMs ?? config.WEBHOOKS_POLL_MS,
+        // The fan-out queues the shopper e-mails when mail is on (src/mail sends them).
+        emails: Boolean(config.SMTP_URL),
         check: check ?? ((url, options) => checkWebhookUrl(url, options)),
         allowLocal,
         onError: (err) => app.log.warn({ err }, 'webhook dispatch failed; will retry'),

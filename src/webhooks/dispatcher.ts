@@ -240,6 +240,8 @@ export interface DispatcherOptions {
   concurrency?: number
   /** Events fanned out per statement. */
   fanOutBatch?: number
+  /** The fan-out also queues the shopper e-mails (mail is on; see fanOut). */
+  emails?: boolean
   /** A 2xx must come within this: 10 s. */
   timeoutMs?: number
   /** How long a taken delivery is reserved for its send: 30 s (more than timeoutMs). */
@@ -279,6 +281,7 @@ export function startDispatcher(db: Kysely<Database>, options: DispatcherOptions
     pollMs,
     concurrency = 16,
     fanOutBatch = 1000,
+    emails = false,
     timeoutMs = 10_000,
     leaseMs = 30_000,
     stopGraceMs = 5000,
@@ -360,7 +363,7 @@ export function startDispatcher(db: Kysely<Database>, options: DispatcherOptions
     while (!stopped) {
       let again = false
       try {
-        const fanned = await fanOut(db, fanOutBatch)
+        const fanned = await fanOut(db, fanOutBatch, { emails })
         stats.fannedOut += fanned
         again = fanned === fanOutBatch
         const free = concurrency - inFlight.size

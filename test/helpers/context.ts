@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { type App, buildApp } from '../../src/app.ts'
 import { type Config, loadConfig } from '../../src/config.ts'
+import type { MailerTuning } from '../../src/mail/plugin.ts'
 import type { DispatcherTuning } from '../../src/webhooks/dispatcher-plugin.ts'
 
 /**
@@ -55,6 +56,7 @@ export async function buildTestApp(
     salesFold?: boolean
     logs?: boolean
     webhookDispatcher?: boolean | DispatcherTuning
+    mailer?: boolean | MailerTuning
   } = {},
 ): Promise<TestApp> {
   const db = await testDatabase()
@@ -71,6 +73,7 @@ export async function buildTestApp(
     salesFold: options.salesFold ?? false,
     // Off unless a test asks: the dispatcher would mark other tests' outbox rows fanned out.
     webhookDispatcher: options.webhookDispatcher ?? false,
+    mailer: options.mailer ?? true,
     logStream,
   })
   await app.ready()
@@ -96,7 +99,11 @@ export async function buildTestApp(
 export async function appsOnOneDatabase(
   count: number,
   env: Record<string, string> = {},
-  options: { salesFold?: boolean; webhookDispatcher?: boolean | DispatcherTuning } = {},
+  options: {
+    salesFold?: boolean
+    webhookDispatcher?: boolean | DispatcherTuning
+    mailer?: boolean | MailerTuning
+  } = {},
 ): Promise<{ apps: App[]; databaseUrl: string; close: () => Promise<void> }> {
   const database = await testDatabase()
   const databaseUrl = database.env.DATABASE_URL
@@ -113,6 +120,7 @@ export async function appsOnOneDatabase(
         config,
         salesFold: options.salesFold ?? true,
         webhookDispatcher: options.webhookDispatcher ?? false,
+        mailer: options.mailer ?? true,
       })
       await app.ready()
       apps.push(app)

@@ -1,0 +1,72 @@
+import fp from 'fastify-plugin'
+import type { Config } from '../config.ts'
+import { type MailSender, type MailSenderOptions, startMailSender } from './sender.ts'
+import { mailSettings } from './settings.ts'
+
+/** What a test (or buildApp's caller) may change about the mail sender; the rest is config. */
+export type MailerTuning = Partial<
+  Pick<
+    MailSenderOptions,
+    'pollMs' | 'batch' | 'sendTimeoutMs' | 'leaseMs' | 'stopGraceMs' | 'retry'
+  >
+>
+
+export interface MailerOptions {
+  config: Config
+  /** false: no mail sender in this app; or tuning. */
+  mailer?: boolean | MailerTuning
+}
+
+/**
+ * The order e-mails' sender of this instance (sender.ts), started when the app is ready and
+ * stopped before the pool closes. The e-mails themselves are queued by the webhook dispatcher's
+ * fan-out (src/webhooks/fan-out.ts) when SMTP_URL is set; this plugin only sends them. It runs
+ * when SMTP_URL is set and the instance dispatches (WEBHOOKS_DISPATCH is not off: that setting
+ * turns off all of this instance's background delivery, webhooks and e-mails). Says once at
+ * start which of these holds; never logs the SMTP URL's credentials or an address.
+ */
+export default fp(
+  async (app, { config, mailer = true }: MailerOptions) => {
+    const settings = mailSettings(config)
+    if (!settings) {
+      app.log.info('e-mails off: SMTP_URL is not set, so no order e-mail is queued or sent')
+      return
+    }
+    if (mailer === false) return
+    if (config.WEBHOOKS_DISPATCH === 'off') {
+      app.log.info(
+        { smtpServer: settings.server },
+        'e-mails on, but this instance sends none (WEBHOOKS_DISPATCH=off): instances that dispatch send them',
+      )
+      return
+    }
+    app.log.info(
+      { smtpServer: settings.server, from: settings.from },
+      'e-mails on: order confirmations and shipping notices are sent through the SMTP server',
+    )
+    const tuning = mailer === true ? {} : mailer
+    let running: MailSender | undefined
+    app.addHook('onReady', async () => {
+      running = startMailSender(app.db, settings, {
+        ...tuning,
+        pollMs: tuning.pollMs ?? config.WEBHOOKS_POLL_MS,
+        onError: (err) => app.log.warn({ err }, 'e-mail sending failed; will retry'),
+        onAttempt: (email, error, recorded) => {
+          if (error === null) return
+          const fields = {
+            emailId: email.id,
+            eventId: email.eventId,
+            kind: email.kind,
+            orderNumber: email.order.orderNumber,
+            attempt: email.attempts,
+            error,
+          }
+          if (recorded === 'failed') app.log.warn(fields, 'order e-mail given up')
+          else app.log.info(fields, 'order e-mail attempt failed; will retry')
+        },
+      })
+    })
+    app.addHook('preClose', async () => running?.stop())
+  },
+  { name: 'mailer', dependencies: ['db'] },
+)

@@ -1,0 +1,189 @@
+import type { Kysely } from 'kysely'
+import nodemailer from 'nodemailer'
+import type { Database } from '../db/schema.ts'
+import {
+  type ClaimedEmail,
+  claimDueEmails,
+  defaultMailRetryPolicy,
+  type MailRecorded,
+  type MailRetryPolicy,
+  recordEmailAttempt,
+  releaseEmailLease,
+} from './queue.ts'
+import { renderOrderEmail } from './render.ts'
+import type { MailSettings } from './settings.ts'
+
+/** What this process's mail sender has done since it started (several instances: its share). */
+export interface MailSenderStats {
+  sent: number
+  /** Failed attempts that will be tried again. */
+  retried: number
+  /** E-mails given up (24 h of failures, or the recipient refused for good). */
+  failed: number
+  /** Polls that failed (the database did not answer; retried at the next poll). */
+  pollFailures: number
+}
+
+export interface MailSenderOptions {
+  /** Pause between polls when there was nothing (more) to do. */
+  pollMs: number
+  /** E-mails taken (and sent at once, over a pool of SMTP connections) per claim: 8. */
+  batch?: number
+  /** One send must finish within this: 30 s. */
+  sendTimeoutMs?: number
+  /** How long a taken e-mail is reserved for its send: 2 min (more than sendTimeoutMs). */
+  leaseMs?: number
+  /** On stop, how long sends in flight may finish before they are abandoned: 5 s. */
+  stopGraceMs?: number
+  retry?: Partial<MailRetryPolicy>
+  onError: (err: unknown) => void
+  /** Each attempt's outcome (the plugin logs failures; never the address or the SMTP URL). */
+  onAttempt?: (email: ClaimedEmail, error: string | null, recorded: MailRecorded) => void
+}
+
+export interface MailSender {
+  readonly stats: Readonly<MailSenderStats>
+  /** Wakes the loop now. */
+  poke(): void
+  /** Stops polling; sends in flight get stopGraceMs, then are abandoned (leases handed back). */
+  stop(): Promise<void>
+}
+
+/**
+ * The Message-ID of an e-mail, from its event: the same on every attempt, so a message sent
+ * again after a crash (sent, then the process died before recording it) is recognisably the
+ * same one, and mail clients and servers that drop duplicates by Message-ID do so.
+ */
+export function messageId(email: Pick<ClaimedEmail, 'eventId' | 'kind' | 'order'>, domain: string) {
+  return `<order-${email.order.orderNumber}.${email.kind}.${email.eventId}@${domain}>`
+}
+
+/** An address in a server's answer ("<ada@example.com>: mailbox unavailable") is not logged. */
+export function redactAddresses(text: string): string {
+  return text.replace(/[^\s<>@"']+@[^\s<>@"']+/g, '<address>')
+}
+
+/**
+ * The mail sender of one instance: takes due e-mails (claimDueEmails), renders each from its
+ * event's order and sends it through the SMTP server of `settings` (a pool of up to 4
+ * connections), records the outcome, and polls again: at once while claims come back full,
+ * else after `pollMs`. A failure is retried after a backoff for 24 hours, then the e-mail is
+ * failed; a recipient the server refuses for good (5xx to RCPT TO) is failed at once.
+ */
+export function startMailSender(
+  db: Kysely<Database>,
+  settings: MailSettings,
+  options: MailSenderOptions,
+): MailSender {
+  const {
+    pollMs,
+    batch = 8,
+    sendTimeoutMs = 30_000,
+    leaseMs = 120_000,
+    stopGraceMs = 5000,
+    onError,
+    onAttempt = () => {},
+  } = options
+  const policy: MailRetryPolicy = { ...defaultMailRetryPolicy, ...options.retry }
+  const stats: MailSenderStats = { sent: 0, retried: 0, failed: 0, pollFailures: 0 }
+  const transport = nodemailer.createTransport({
+    url: settings.smtpUrl,
+    pool: true,
+    maxConnections: 4,
+    connectionTimeout: 10_000,
+    greetingTimeout: 10_000,
+    socketTimeout: sendTimeoutMs,
+  })
+  const abandon = new AbortController()
+  let stopped = false
+  let wake: (() => void) | undefined
+  let woken = false
+
+  const nap = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (woken) {
+        woken = false
+        return resolve()
+      }
+      const timer = setTimeout(() => {
+        wake = undefined
+        resolve()
+      }, ms)
+      wake = () => {
+        clearTimeout(timer)
+        wake = undefined
+        resolve()
+      }
+    })
+  const poke = () => {
+    if (wake) wake()
+    else woken = true
+  }
+
+  const send = async (email: ClaimedEmail) => {
+    const { subject, text, html } = renderOrderEmail(email.kind, email.order, settings.baseUrl)
+    let error: string | null = null
+    let permanent = false
+    try {
+      await transport.sendMail({
+        from: settings.from,
+        to: email.to,
+        subject,
+        text,
+        html,
+        messageId: messageId(email, settings.messageIdDomain),
+        signal: AbortSignal.any([abandon.signal, AbortSignal.timeout(sendTimeoutMs)]),
+      })
+    } catch (err) {
+      const e = err as { message?: string; code?: string; responseCode?: number }
+      error = redactAddresses(String(e.message ?? err)).slice(0, 500)
+      permanent =
+        e.code === 'EENVELOPE' && typeof e.responseCode === 'number' && e.responseCode >= 500
+    }
+    if (error !== null && abandon.signal.aborted) {
+      await releaseEmailLease(db, email)
+      return
+    }
+    const outcome =
+      error === null ? { ok: true as const } : { ok: false as const, error, permanent }
+    const recorded = await recordEmailAttempt(db, email, outcome, policy)
+    if (recorded === 'sent') stats.sent++
+    else if (recorded === 'retry') stats.retried++
+    else if (recorded === 'failed') stats.failed++
+    onAttempt(email, error, recorded)
+  }
+
+  let pass: Promise<unknown> = Promise.resolve()
+  const loop = async () => {
+    while (!stopped) {
+      let again = false
+      try {
+        const due = await claimDueEmails(db, batch, leaseMs)
+        again = due.length === batch
+        pass = Promise.allSettled(due.map((email) => send(email).catch(onError)))
+        await pass
+      } catch (err) {
+        stats.pollFailures++
+        onError(err)
+      }
+      if (stopped) break
+      if (again) await new Promise((r) => setImmediate(r))
+      else await nap(pollMs)
+    }
+  }
+  const running = loop()
+
+  return {
+    stats,
+    poke,
+    async stop() {
+      stopped = true
+      wake?.()
+      const grace = setTimeout(() => abandon.abort(), stopGraceMs)
+      await running
+      await pass
+      clearTimeout(grace)
+      transport.close()
+    },
+  }
+}
