@@ -12,6 +12,7 @@ import pageRoutes from './orders/page-routes.ts'
 import orders from './orders/plugin.ts'
 import { eventDocs } from './outbox/openapi.ts'
 import bodyParsers from './plugins/body-parsers.ts'
+import cacheControl from './plugins/cache-control.ts'
 import db from './plugins/db.ts'
 import errors, { clientError, frameworkError } from './plugins/errors.ts'
 import health from './plugins/health.ts'
@@ -89,6 +90,7 @@ export async function buildApp({
   await app.register(errors)
   await app.register(logging)
   await app.register(security, { config })
+  await app.register(cacheControl)
   await app.register(trailingSlash)
   await app.register(bodyParsers)
   await app.register(views, { config })

@@ -244,9 +244,8 @@ const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (request.params.orderNumber !== order.orderNumber) {
         return reply.redirect(`/orders/${order.orderNumber}`, 301)
       }
+      // The page shows a shopper's address: no-store (plugins/cache-control.ts).
       const topProducts = await app.topProducts(order.customer.state)
-      // The page shows a shopper's address: never keep it in a shared cache.
-      reply.header('cache-control', 'private, no-store')
       return reply.view('confirmation.eta', {
         order,
         topProducts,

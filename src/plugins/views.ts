@@ -31,6 +31,9 @@ function etaWithKeptPaths(options: ConstructorParameters<typeof Eta>[0]): Eta {
   return eta
 }
 
+/** What a static file under /public/ answers with outside development (see below). */
+export const staticCacheControl = 'public, max-age=3600, must-revalidate'
+
 /** Eta templates from views/ (compiled once outside development) and static files under /public/. */
 export default fp(
   async (app, { config }: { config: Config }) => {
@@ -42,10 +45,18 @@ export default fp(
       production,
       defaultContext: { formatCents, usStates },
     })
+    // The files' URLs carry no content hash (/public/css/site.css), so a release that changes
+    // one serves it at the same address: an hour's freshness, then a revalidation that costs a
+    // 304 (ETag and Last-Modified are sent), bounds how long a browser shows the old file next
+    // to new pages. `immutable` would only be right for hashed URLs. Development: every request.
+    const cacheControl = config.NODE_ENV === 'development' ? 'no-cache' : staticCacheControl
     await app.register(fastifyStatic, {
       root: root('public'),
       prefix: '/public/',
-      maxAge: config.NODE_ENV === 'production' ? '1d' : 0,
+      etag: true,
+      lastModified: true,
+      cacheControl: false,
+      setHeaders: (reply) => reply.header('cache-control', cacheControl),
     })
   },
   { name: 'views' },

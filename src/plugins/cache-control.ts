@@ -1,0 +1,46 @@
+import type { onSendHookHandler } from 'fastify'
+import fp from 'fastify-plugin'
+
+/**
+ * The routes whose every answer (errors, redirects and re-rendered forms included) is
+ * `Cache-Control: no-store`, by route template:
+ * - the order form (GET /) and its POST: the page carries a fresh idempotency key, and a form
+ *   shown again (400, 409, 422, 429) what the shopper typed; a cached copy would hand the same
+ *   key, or someone's address, to the next reader;
+ * - an order by its number (page and API) and POST /api/orders: the shopper's name and address;
+ * - everything under /admin and /api/admin (the staff guard, src/staff/access.ts, says so too,
+ *   for the answers it gives itself): orders, customers, accounts, the CSV export.
+ */
+export function storesNothing(url: string): boolean {
+  return (
+    url === '/' ||
+    url === '/orders' ||
+    url.startsWith('/orders/') ||
+    url === '/api/orders' ||
+    url.startsWith('/api/orders/') ||
+    url === '/admin' ||
+    url.startsWith('/admin/') ||
+    url === '/api/admin' ||
+    url.startsWith('/api/admin/')
+  )
+}
+
+/**
+ * Sets `Cache-Control: no-store` on every answer of the routes storesNothing names, in onSend,
+ * so no handler, hook or error path can leave it out or loosen it. Register before the routes:
+ * it sees each one as it is added (onRoute). Static files have their own policy (views.ts).
+ */
+export default fp(
+  async (app) => {
+    const noStore: onSendHookHandler = (_request, reply, payload, done) => {
+      reply.header('cache-control', 'no-store')
+      done(null, payload)
+    }
+    app.addHook('onRoute', (route) => {
+      if (!storesNothing(route.url)) return
+      const own = route.onSend
+      route.onSend = own ? [noStore, ...[own].flat()] : [noStore]
+    })
+  },
+  { name: 'cache-control' },
+)
