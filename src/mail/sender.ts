@@ -27,7 +27,7 @@ export interface MailSenderStats {
 export interface MailSenderOptions {
   /** Pause between polls when there was nothing (more) to do. */
   pollMs: number
-  /** E-mails taken (and sent at once, over a pool of SMTP connections) per claim: 8. */
+  /** E-mails taken (and sent at once, one SMTP connection each) per claim: 8. */
   batch?: number
   /** One send must finish within this: 30 s. */
   sendTimeoutMs?: number
@@ -65,8 +65,7 @@ export function redactAddresses(text: string): string {
 
 /**
  * The mail sender of one instance: takes due e-mails (claimDueEmails), renders each from its
- * event's order and sends it through the SMTP server of `settings` (a pool of up to 4
- * connections), records the outcome, and polls again: at once while claims come back full,
+ * event's order and sends it through the SMTP server of `settings`, records the outcome, and polls again: at once while claims come back full,
  * else after `pollMs`. A failure is retried after a backoff for 24 hours, then the e-mail is
  * failed; a recipient the server refuses for good (5xx to RCPT TO) is failed at once.
  */
@@ -86,10 +85,11 @@ export function startMailSender(
   } = options
   const policy: MailRetryPolicy = { ...defaultMailRetryPolicy, ...options.retry }
   const stats: MailSenderStats = { sent: 0, retried: 0, failed: 0, pollFailures: 0 }
+  // One connection per e-mail, not nodemailer's pool: the pool sends a message again by itself
+  // when a connection drops mid-send (maxRequeues), behind the queue's back; here every attempt
+  // is one the queue counts and leases.
   const transport = nodemailer.createTransport({
     url: settings.smtpUrl,
-    pool: true,
-    maxConnections: 4,
     connectionTimeout: 10_000,
     greetingTimeout: 10_000,
     socketTimeout: sendTimeoutMs,
