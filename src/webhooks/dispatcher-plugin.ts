@@ -62,6 +62,8 @@ export default fp(
       running = startDispatcher(app.db, {
         ...tuning,
         pollMs: tuning.pollMs ?? config.WEBHOOKS_POLL_MS,
+        // Within the shutdown's time limit, leaving time to hand the leases back and close.
+        stopGraceMs: tuning.stopGraceMs ?? Math.min(5000, config.SHUTDOWN_TIMEOUT_MS / 2),
         // The fan-out queues the shopper e-mails when mail is on (src/mail sends them).
         emails: Boolean(config.SMTP_URL),
         check: check ?? ((url, options) => checkWebhookUrl(url, options)),
