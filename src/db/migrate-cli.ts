@@ -1,10 +1,12 @@
 import { loadConfig } from '../config.ts'
 import { serializeError } from '../plugins/logging.ts'
 import { connect, prepareEmbeddedDatabase } from './connect.ts'
-import { migrateToLatest } from './migrate.ts'
+import { prepareSchema } from './prepare-schema.ts'
 import { explainConnectionError } from './tls.ts'
 
-// `npm run migrate`: applies pending migrations to DATABASE_URL (or the embedded database).
+// `npm run migrate`: applies pending migrations as prepare-schema.ts says: through
+// MIGRATION_DATABASE_URL (the owner) when set, granting DATABASE_URL's role its privileges;
+// else through DATABASE_URL (or the embedded database).
 const config = loadConfig()
 if (!config.DATABASE_URL) {
   await prepareEmbeddedDatabase(config.DATA_DIR, (dataDir) =>
@@ -18,7 +20,7 @@ const db = connect({
   caFile: config.DATABASE_CA_FILE,
 })
 try {
-  const applied = await migrateToLatest(db)
+  const applied = await prepareSchema(db, config)
   console.log(applied.length > 0 ? `Applied: ${applied.join(', ')}` : 'Already up to date.')
 } catch (err) {
   const { type, message, code } = serializeError(explainConnectionError(err))

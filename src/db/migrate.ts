@@ -27,3 +27,9 @@ export async function isMigrated(db: Kysely<Database>): Promise<boolean> {
   const migrations = await migrator(db).getMigrations()
   return migrations.every((m) => m.executedAt !== undefined)
 }
+
+/** The names of the migrations in the folder not applied yet, oldest first (reads only). */
+export async function pendingMigrations(db: Kysely<Database>): Promise<string[]> {
+  const migrations = await migrator(db).getMigrations()
+  return migrations.filter((m) => m.executedAt === undefined).map((m) => m.name)
+}

@@ -2,9 +2,8 @@ import fp from 'fastify-plugin'
 import type { Kysely } from 'kysely'
 import type { Config } from '../config.ts'
 import { connect, prepareEmbeddedDatabase } from '../db/connect.ts'
-import { migrateToLatest } from '../db/migrate.ts'
+import { prepareSchema } from '../db/prepare-schema.ts'
 import type { Database } from '../db/schema.ts'
-import { explainConnectionError } from '../db/tls.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -14,7 +13,8 @@ declare module 'fastify' {
 
 /**
  * The Kysely instance, migrated before the server takes its first request (the features seed
- * their own rows: products/plugin.ts). Start-up
+ * their own rows: products/plugin.ts); who migrates, and a service role that may not, are
+ * prepare-schema.ts's business. Start-up
  * takes as long as it takes (the app sets no plugin timeout); on the embedded database the
  * first start creates it and says so, since that is the slow part.
  */
@@ -46,24 +46,8 @@ export default fp(
     app.decorate('db', db)
     app.addHook('onClose', () => db.destroy())
 
-    // Migrations get a connection without the statement timeout: a backfill may take minutes.
-    // (PGlite is one in-process database: it has no timeout and cannot be opened twice.)
-    const migrationDb = config.DATABASE_URL
-      ? connect({
-          databaseUrl: config.DATABASE_URL,
-          dataDir: config.DATA_DIR,
-          poolSize: 1,
-          caFile: config.DATABASE_CA_FILE,
-        })
-      : db
-    try {
-      const applied = await migrateToLatest(migrationDb).catch((err: unknown) => {
-        throw explainConnectionError(err)
-      })
-      if (applied.length > 0) app.log.info({ migrations: applied }, 'migrations applied')
-    } finally {
-      if (migrationDb !== db) await migrationDb.destroy()
-    }
+    const applied = await prepareSchema(db, config)
+    if (applied.length > 0) app.log.info({ migrations: applied }, 'migrations applied')
   },
   { name: 'db' },
 )

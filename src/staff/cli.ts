@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util'
 import type { Kysely } from 'kysely'
 import { type Config, ConfigError, loadConfig } from '../config.ts'
 import { connect, prepareEmbeddedDatabase } from '../db/connect.ts'
-import { migrateToLatest } from '../db/migrate.ts'
+import { prepareSchema } from '../db/prepare-schema.ts'
 import type { Database } from '../db/schema.ts'
 import { serializeError } from '../plugins/logging.ts'
 import {
@@ -186,7 +186,7 @@ async function main(argv: string[], config: Config) {
   if (!config.DATABASE_URL) await prepareEmbeddedDatabase(config.DATA_DIR)
   const db = connect({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: 1 })
   try {
-    await migrateToLatest(db)
+    await prepareSchema(db, config)
     if (command === 'add') await add(db, email, role)
     else if (command === 'disable') await disable(db, email)
     else if (command === 'token') await token(db, email)
