@@ -56,6 +56,18 @@ export const ConfigSchema = Type.Object({
   WEBHOOKS_ALLOW_LOCAL: Type.Union([Type.Literal('true'), Type.Literal('false')], {
     default: 'false',
   }),
+  // Order e-mails (README "E-mails"): the SMTP server (smtp:// or smtps://, credentials in the
+  // URL; unset: no e-mail is queued or sent; the same on every instance), the sender (default
+  // orders@ the PUBLIC_BASE_URL's host) and the shop's public address the e-mails link to
+  // (needed with SMTP_URL).
+  SMTP_URL: Type.Optional(Type.String({ pattern: '^smtps?://[^\\s]+$' })),
+  MAIL_FROM: Type.Optional(
+    Type.String({
+      pattern: '^([^<>@\\r\\n"]*<[^<>@\\s]+@[^<>@\\s]+>|[^<>@\\s]+@[^<>@\\s]+)$',
+      maxLength: 254,
+    }),
+  ),
+  PUBLIC_BASE_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s?#]+$' })),
 })
 
 export type Config = Static<typeof ConfigSchema>
@@ -96,6 +108,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (config.DATABASE_CA_FILE && !config.DATABASE_URL) {
     throw new ConfigError('Invalid configuration: DATABASE_CA_FILE needs DATABASE_URL')
   }
+  checkMailSettings(config)
   if (config.MIGRATION_DATABASE_URL && !config.DATABASE_URL) {
     throw new ConfigError('Invalid configuration: MIGRATION_DATABASE_URL needs DATABASE_URL')
   }
@@ -112,4 +125,27 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }
   }
   return config
+}
+
+/** SMTP_URL and PUBLIC_BASE_URL must parse as URLs with a host; SMTP_URL needs PUBLIC_BASE_URL. */
+function checkMailSettings(config: Config): void {
+  for (const name of ['SMTP_URL', 'PUBLIC_BASE_URL'] as const) {
+    const value = config[name]
+    if (value === undefined) continue
+    let url: URL
+    try {
+      url = new URL(value)
+    } catch {
+      throw new ConfigError(`Invalid configuration: ${name} is not a URL`)
+    }
+    if (!url.hostname) throw new ConfigError(`Invalid configuration: ${name} has no host`)
+    if (name === 'PUBLIC_BASE_URL' && (url.username || url.password)) {
+      throw new ConfigError('Invalid configuration: PUBLIC_BASE_URL must not hold credentials')
+    }
+  }
+  if (config.SMTP_URL && !config.PUBLIC_BASE_URL) {
+    throw new ConfigError(
+      "Invalid configuration: SMTP_URL needs PUBLIC_BASE_URL (the shop's address the e-mails link to, e.g. https://shop.example.com)",
+    )
+  }
 }
