@@ -13,6 +13,7 @@ import orders from './orders/plugin.ts'
 import { eventDocs } from './outbox/openapi.ts'
 import bodyParsers from './plugins/body-parsers.ts'
 import cacheControl from './plugins/cache-control.ts'
+import compression from './plugins/compression.ts'
 import db from './plugins/db.ts'
 import errors, { clientError, frameworkError } from './plugins/errors.ts'
 import health from './plugins/health.ts'
@@ -91,6 +92,7 @@ export async function buildApp({
   await app.register(logging)
   await app.register(security, { config })
   await app.register(cacheControl)
+  await app.register(compression)
   await app.register(trailingSlash)
   await app.register(bodyParsers)
   await app.register(views, { config })

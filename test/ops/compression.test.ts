@@ -1,0 +1,111 @@
+import { request as httpRequest } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { brotliDecompressSync, gunzipSync } from 'node:zlib'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { compressible } from '../../src/plugins/compression.ts'
+import { buildTestApp, type TestApp } from '../helpers/context.ts'
+import { placeOrder } from '../helpers/lifecycle.ts'
+import { addStaff, signIn } from '../helpers/staff.ts'
+
+/** Answers of text types over 1 KiB are compressed as Accept-Encoding asks; streams stay streams. */
+let t: TestApp
+let base: string
+let orderNumber: string
+let cookie: string
+beforeAll(async () => {
+  t = await buildTestApp()
+  orderNumber = await placeOrder(t.app, [{ sku: 'MUG-001', quantity: 1 }])
+  for (let i = 0; i < 30; i++) await placeOrder(t.app, [{ sku: 'TEE-002', quantity: 1 }])
+  await addStaff(t.app, 'zip-staff@example.com', 'staff')
+  cookie = (await signIn(t.app, 'zip-staff@example.com')).cookie
+  await t.app.listen({ host: '127.0.0.1', port: 0 })
+  base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`
+})
+afterAll(() => t?.close())
+
+interface Raw {
+  status: number
+  headers: Record<string, string | string[] | undefined>
+  body: Buffer
+}
+
+/** A request over HTTP with the bytes as sent (fetch would decode them). */
+function raw(path: string, headers: Record<string, string> = {}): Promise<Raw> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${base}${path}`, { headers }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+      )
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+const decode = (r: Raw) =>
+  r.headers['content-encoding'] === 'br'
+    ? brotliDecompressSync(r.body)
+    : r.headers['content-encoding'] === 'gzip'
+      ? gunzipSync(r.body)
+      : r.body
+
+describe('compression', () => {
+  it.each([
+    ['the order form (HTML)', '/', { accept: 'text/html' }],
+    ['a confirmation page (HTML)', () => `/orders/${orderNumber}`, { accept: 'text/html' }],
+    ['the OpenAPI document (JSON)', '/openapi.json', {}],
+    ['the US map (HTML with inline SVG)', '/insights', { accept: 'text/html' }],
+    ['the style sheet (CSS)', '/public/css/site.css', {}],
+  ])('%s: brotli or gzip as asked, the same bytes decoded', async (_name, path, headers) => {
+    const url = typeof path === 'function' ? path() : path
+    const plain = await raw(url, headers)
+    expect(plain.status).toBe(200)
+    expect(plain.headers['content-encoding']).toBeUndefined()
+    expect(plain.body.length).toBeGreaterThan(1024)
+    for (const [accept, encoding] of [
+      ['gzip, deflate, br', 'br'],
+      ['gzip', 'gzip'],
+      ['br;q=0.5, gzip', 'gzip'],
+    ] as const) {
+      const packed = await raw(url, { ...headers, 'accept-encoding': accept })
+      expect(packed.headers['content-encoding'], `${url} ${accept}`).toBe(encoding)
+      expect(packed.headers.vary).toMatch(/accept-encoding/i)
+      expect(packed.body.length).toBeLessThan(plain.body.length / 2)
+      // The order form carries a fresh key each time: compare all but the key.
+      const key = /name="idempotencyKey" value="[^"]*"/g
+      expect(decode(packed).toString().replace(key, '')).toBe(
+        plain.body.toString().replace(key, ''),
+      )
+    }
+  })
+
+  it('picks the types by name: SVG and CSV yes, compressed images and event streams no', () => {
+    for (const type of ['image/svg+xml', 'text/csv; charset=utf-8', 'application/problem+json']) {
+      expect(compressible.test(type), type).toBe(true)
+    }
+    for (const type of ['image/png', 'image/jpeg', 'image/webp', 'text/event-stream']) {
+      expect(compressible.test(type), type).toBe(false)
+    }
+  })
+
+  it('leaves small answers alone', async () => {
+    const res = await raw(`/api/orders/${orderNumber}`, { 'accept-encoding': 'br, gzip' })
+    expect(res.status).toBe(200)
+    expect(res.body.length).toBeLessThan(1024)
+    expect(res.headers['content-encoding']).toBeUndefined()
+  })
+
+  it('streams the CSV compressed: chunked, no Content-Length, the same rows decoded', async () => {
+    const plain = await raw('/admin/orders.csv', { cookie })
+    const packed = await raw('/admin/orders.csv', { cookie, 'accept-encoding': 'gzip' })
+    expect(packed.status).toBe(200)
+    expect(packed.headers['content-encoding']).toBe('gzip')
+    expect(packed.headers['transfer-encoding']).toBe('chunked')
+    expect(packed.headers['content-length']).toBeUndefined()
+    expect(plain.body.toString().split('\r\n').length).toBeGreaterThan(30)
+    expect(decode(packed).toString()).toBe(plain.body.toString())
+  })
+})
