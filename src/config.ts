@@ -44,6 +44,15 @@ export const ConfigSchema = Type.Object({
   // The commit the image was built from (the Dockerfile's REVISION build argument): /healthz and
   // /readyz show it, so a release can check that the new build is the one answering.
   APP_REVISION: Type.String({ pattern: '^[0-9A-Za-z._-]{0,64}$', default: '' }),
+  // Tracing (README "Operations", src/tracing/): spans go to Application Insights, to an OTLP/HTTP
+  // endpoint (the base URL: traces go to <endpoint>/v1/traces), or both; neither: no tracing.
+  APPLICATIONINSIGHTS_CONNECTION_STRING: Type.Optional(
+    Type.String({ pattern: '(^|;)\\s*(InstrumentationKey|IngestionEndpoint)=[^;\\s]+' }),
+  ),
+  OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://[^\\s?#]+$' })),
+  OTEL_SERVICE_NAME: Type.String({ pattern: '^[\\w.:/-]{1,128}$', default: 'order-service' }),
+  // Share of new traces kept, 0 to 1 (a request arriving with a sampled traceparent is kept).
+  TRACE_SAMPLE_RATIO: Type.Number({ minimum: 0, maximum: 1, default: 1 }),
   // Back office: the first admin, created at start when no admin exists (README "Back office").
   ADMIN_EMAIL: Type.Optional(Type.String({ pattern: '^[^@\\s]+@[^@\\s]+$', maxLength: 254 })),
   ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 15, maxLength: 1024 })),
@@ -88,6 +97,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       throw new ConfigError(
         `Invalid configuration: ${name} must be a whole number in decimal digits`,
       )
+    }
+    if (
+      value !== undefined &&
+      (schema as { type?: unknown }).type === 'number' &&
+      !/^[0-9]+(\.[0-9]+)?$/.test(value)
+    ) {
+      throw new ConfigError(`Invalid configuration: ${name} must be a number in decimal digits`)
     }
   }
   let config: Config

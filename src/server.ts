@@ -1,8 +1,8 @@
 import cluster from 'node:cluster'
 import closeWithGrace from 'close-with-grace'
-import { buildApp } from './app.ts'
+import type { App } from './app.ts'
 import { type Config, ConfigError, loadConfig } from './config.ts'
-import { createLogger, serializeError } from './plugins/logging.ts'
+import { type StopTracing, startTracing } from './tracing/start.ts'
 
 let config: Config
 try {
@@ -13,16 +13,24 @@ try {
   process.exit(1)
 }
 
-if (cluster.isPrimary && config.WEB_CONCURRENCY > 1) runPrimary(config)
-else await runWorker(config)
+// Tracing starts before the app's modules are imported (hence the imports below, not at the
+// top): its instrumentations patch pg and node:http as they load. The primary of several
+// workers serves nothing and traces nothing.
+const primary = cluster.isPrimary && config.WEB_CONCURRENCY > 1
+const stopTracing = primary ? undefined : await startTracing(config)
+const { buildApp } = await import('./app.ts')
+const { createLogger, serializeError } = await import('./plugins/logging.ts')
+
+if (primary) runPrimary(config)
+else await runWorker(config, stopTracing)
 
 /**
  * One process serving: builds the app, listens, and on SIGTERM/SIGINT (or the primary's word)
  * stops accepting, finishes the requests in flight, lets the folder finish its batch, closes the
- * pool and exits 0; SHUTDOWN_TIMEOUT_MS later it exits 1 whatever is left.
+ * pool, flushes the spans not yet exported (tracing on) and exits 0; SHUTDOWN_TIMEOUT_MS later it exits 1 whatever is left.
  */
-async function runWorker(config: Config) {
-  let app: Awaited<ReturnType<typeof buildApp>>
+async function runWorker(config: Config, stopTracing: StopTracing | undefined) {
+  let app: App
   try {
     app = await buildApp({ config })
   } catch (err) {
@@ -41,6 +49,8 @@ async function runWorker(config: Config) {
       else
         app.log.info({ signal: signal ?? (manual ? 'primary' : undefined) }, 'closing gracefully')
       await app.close()
+      // The last requests' spans are still in the exporter's buffer.
+      await stopTracing?.()
     },
   )
   if (cluster.isWorker) {

@@ -4,6 +4,7 @@ import { type FastifyReply, type FastifyRequest, LogController } from 'fastify'
 import fp from 'fastify-plugin'
 import pino, { type DestinationStream, type Logger } from 'pino'
 import type { Config } from '../config.ts'
+import { traceLogFields } from '../tracing/log-context.ts'
 
 // Belt and braces: nothing logs a shopper's details on purpose, but an object that carries them
 // (an order, a body, a customer) must not reach the logs if someone ever logs it. Explicit paths
@@ -91,10 +92,14 @@ export function asError(value: unknown): Error {
  * waits on the disk. Tests pass their own destination to read what was logged.
  */
 export function createLogger(config: Config, destination?: DestinationStream): Logger {
+  // With tracing on, each line carries the trace and span it was written in (trace_id, span_id,
+  // trace_flags), so a request's lines are found from its trace and back. Off: no mixin at all.
+  const mixin = traceLogFields()
   const options = {
     level: config.LOG_LEVEL,
     redact: { paths: redactPaths, censor: '[redacted]' },
     serializers: { err: serializeError },
+    ...(mixin ? { mixin } : {}),
   }
   if (destination) return pino(options, destination)
   if (config.LOG_FILE) {

@@ -1,0 +1,186 @@
+import { randomUUID } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, describe, expect, it } from 'vitest'
+import { customer, testDatabase, usingPostgres } from '../helpers/context.ts'
+import { logLines, type ServerProcess, startServer } from '../helpers/server.ts'
+
+/** A span as OTLP/HTTP JSON carries it (ids in hex). */
+interface OtlpSpan {
+  traceId: string
+  spanId: string
+  parentSpanId?: string
+  name: string
+  kind: number
+  attributes?: { key: string; value: Record<string, unknown> }[]
+}
+const SERVER = 2
+const CLIENT = 3
+
+const attribute = (span: OtlpSpan, key: string): unknown => {
+  const value = span.attributes?.find((a) => a.key === key)?.value
+  return value && Object.values(value)[0]
+}
+
+/** A local OTLP/HTTP receiver: accepts POST /v1/traces (JSON) and keeps every span and resource. */
+async function startOtlpReceiver() {
+  const spans: OtlpSpan[] = []
+  const resources: Record<string, unknown>[] = []
+  const paths: string[] = []
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      paths.push(`${req.method} ${req.url} ${req.headers['content-type']}`)
+      if (req.method === 'POST' && req.url === '/v1/traces') {
+        const body = JSON.parse(Buffer.concat(chunks).toString()) as {
+          resourceSpans: {
+            resource: Record<string, unknown>
+            scopeSpans: { spans: OtlpSpan[] }[]
+          }[]
+        }
+        for (const rs of body.resourceSpans) {
+          resources.push(rs.resource)
+          for (const ss of rs.scopeSpans) spans.push(...ss.spans)
+        }
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}`,
+    spans,
+    resources,
+    paths,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  }
+}
+
+const recorder = fileURLToPath(new URL('../helpers/record-imports.ts', import.meta.url))
+// The SDK, its instrumentations and exporters. Not @opentelemetry/api: prom-client requires it for
+// its exemplars whenever it is installed; alone it is a no-op (no provider, no patching).
+const otelPackage =
+  /\/node_modules\/(@opentelemetry\/(?!api\/)|@fastify\/otel\/|@azure\/monitor-opentelemetry)/
+
+/** The modules a server process resolved, written by record-imports.ts when it exited. */
+const importsOf = (file: string) => readFileSync(file, 'utf8').split('\n')
+
+const placeOrder = (url: string) =>
+  fetch(`${url}/api/orders`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+    body: JSON.stringify({ items: [{ sku: 'MUG-001', quantity: 1 }], customer }),
+  })
+
+describe('tracing', () => {
+  let server: ServerProcess | undefined
+  const cleanups: (() => Promise<unknown>)[] = []
+  afterAll(async () => {
+    await server?.kill()
+    for (const cleanup of cleanups) await cleanup()
+  })
+
+  it(`exports one order's trace to an OTLP/HTTP endpoint: the request span and ${usingPostgres ? 'its query spans' : '(PGlite has no pg driver) no query span'}; the request's log line carries its trace id`, async () => {
+    const receiver = await startOtlpReceiver()
+    cleanups.push(receiver.close)
+    const db = await testDatabase()
+    cleanups.push(db.drop)
+    const importsFile = path.join(tmpdir(), `imports-${randomUUID()}.txt`)
+    server = await startServer({
+      ...db.env,
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_SERVICE_NAME: 'order-service-test',
+      RATE_LIMIT_MAX: '0',
+      LOG_LEVEL: 'info',
+      NODE_OPTIONS: `--import=${recorder}`,
+      RECORD_IMPORTS_FILE: importsFile,
+    })
+    const res = await placeOrder(server.url)
+    expect(res.status).toBe(201)
+    const requestId = res.headers.get('x-request-id')
+    // SIGTERM: a graceful stop exports what is still buffered (the batch would wait 5 s).
+    expect(await server.kill('SIGTERM')).toBe(0)
+
+    expect(receiver.paths).toContain('POST /v1/traces application/json')
+    const serverSpans = receiver.spans.filter(
+      (s) => s.kind === SERVER && attribute(s, 'http.route') === '/api/orders',
+    )
+    expect(serverSpans, JSON.stringify(receiver.spans.map((s) => s.name))).toHaveLength(1)
+    const request = serverSpans[0] as OtlpSpan
+    expect(request.name).toBe('POST /api/orders')
+    expect(
+      attribute(request, 'http.status_code') ?? attribute(request, 'http.response.status_code'),
+    ).toBe(201)
+    // No span for the readiness probes startServer made.
+    expect(receiver.spans.filter((s) => s.kind === SERVER)).toHaveLength(1)
+    expect(JSON.stringify(receiver.resources)).toContain('order-service-test')
+
+    // Every span of the trace hangs under the request span.
+    const trace = receiver.spans.filter((s) => s.traceId === request.traceId)
+    const byId = new Map(trace.map((s) => [s.spanId, s]))
+    const underRequest = (s: OtlpSpan): boolean => {
+      for (let p = s.parentSpanId; p; p = byId.get(p)?.parentSpanId)
+        if (p === request.spanId) return true
+      return false
+    }
+    const queries = trace.filter(
+      (s) =>
+        s.kind === CLIENT &&
+        (attribute(s, 'db.system.name') ?? attribute(s, 'db.system')) === 'postgresql',
+    )
+    if (usingPostgres) {
+      expect(queries.length, JSON.stringify(trace.map((s) => s.name))).toBeGreaterThan(0)
+      for (const q of queries) expect(underRequest(q)).toBe(true)
+      // The order's own statement, not only a pool checkout or a lookup.
+      expect(
+        queries.some((q) =>
+          /insert/i.test(String(attribute(q, 'db.statement') ?? attribute(q, 'db.query.text'))),
+        ),
+      ).toBe(true)
+    } else {
+      expect(queries).toHaveLength(0)
+    }
+
+    // Statements go out as text with placeholders: no shopper's details in any span.
+    expect(JSON.stringify(receiver.spans)).not.toContain(customer.email)
+
+    const line = logLines(server.stdout).find(
+      (l) => l.reqId === requestId && l.msg === 'request completed',
+    )
+    expect(line?.trace_id).toBe(request.traceId)
+    expect(line?.span_id).toMatch(/^[0-9a-f]{16}$/)
+
+    // The recorder sees OpenTelemetry when it is loaded (so the check below can fail).
+    expect(importsOf(importsFile).some((u) => otelPackage.test(u))).toBe(true)
+  })
+
+  it('loads no OpenTelemetry module when neither APPLICATIONINSIGHTS_CONNECTION_STRING nor OTEL_EXPORTER_OTLP_ENDPOINT is set', async () => {
+    const db = await testDatabase()
+    cleanups.push(db.drop)
+    const importsFile = path.join(tmpdir(), `imports-${randomUUID()}.txt`)
+    server = await startServer({
+      ...db.env,
+      RATE_LIMIT_MAX: '0',
+      LOG_LEVEL: 'info',
+      NODE_OPTIONS: `--import=${recorder}`,
+      RECORD_IMPORTS_FILE: importsFile,
+    })
+    const res = await placeOrder(server.url)
+    expect(res.status).toBe(201)
+    const requestId = res.headers.get('x-request-id')
+    expect(await server.kill('SIGTERM')).toBe(0)
+
+    const imports = importsOf(importsFile)
+    expect(imports.some((u) => u.includes('/node_modules/fastify/'))).toBe(true)
+    expect(imports.filter((u) => otelPackage.test(u))).toEqual([])
+    const line = logLines(server.stdout).find((l) => l.reqId === requestId)
+    expect(line).toBeDefined()
+    expect(line).not.toHaveProperty('trace_id')
+  })
+})
