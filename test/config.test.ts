@@ -18,6 +18,21 @@ describe('configuration', () => {
     expect(loadConfig({ PORT: '8080' }).PORT).toBe(8080)
   })
 
+  it('reads the tracing settings: off by default, a ratio as a decimal', () => {
+    const off = loadConfig({})
+    expect(off).toMatchObject({ OTEL_SERVICE_NAME: 'order-service', TRACE_SAMPLE_RATIO: 1 })
+    expect(off.APPLICATIONINSIGHTS_CONNECTION_STRING).toBeUndefined()
+    expect(off.OTEL_EXPORTER_OTLP_ENDPOINT).toBeUndefined()
+    const on = loadConfig({
+      TRACE_SAMPLE_RATIO: '0.25',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
+      APPLICATIONINSIGHTS_CONNECTION_STRING:
+        'InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/',
+    })
+    expect(on.TRACE_SAMPLE_RATIO).toBe(0.25)
+    expect(on.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('http://127.0.0.1:4318')
+  })
+
   it.each([
     [{ PORT: 'eighty' }, 'PORT'],
     [{ PORT: '70000' }, 'PORT'],
@@ -31,6 +46,15 @@ describe('configuration', () => {
     [{ FOLD_INTERVAL_MS: '200.0' }, 'FOLD_INTERVAL_MS'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+    // Tracing: a ratio is a decimal between 0 and 1; the endpoint a URL; the connection string
+    // Application Insights' (key=value pairs with a key or an ingestion endpoint).
+    [{ TRACE_SAMPLE_RATIO: '1.5' }, 'TRACE_SAMPLE_RATIO'],
+    [{ TRACE_SAMPLE_RATIO: '0x1' }, 'TRACE_SAMPLE_RATIO'],
+    [{ TRACE_SAMPLE_RATIO: '1e-1' }, 'TRACE_SAMPLE_RATIO'],
+    [{ TRACE_SAMPLE_RATIO: '-0.5' }, 'TRACE_SAMPLE_RATIO'],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'localhost:4318' }, 'OTEL_EXPORTER_OTLP_ENDPOINT'],
+    [{ APPLICATIONINSIGHTS_CONNECTION_STRING: 'secret' }, 'APPLICATIONINSIGHTS_CONNECTION_STRING'],
+    [{ OTEL_SERVICE_NAME: 'order service' }, 'OTEL_SERVICE_NAME'],
   ])('refuses %o naming the variable', (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError)
     expect(() => loadConfig(env)).toThrow(name)
