@@ -10,10 +10,10 @@ export interface Received {
 
 /**
  * A real SMTP server on 127.0.0.1 (smtp-server, no TLS, no auth) that keeps every message it
- * accepts, parsed with mailparser. `listen()` starts it on `port` (0: any free port), `close()`
+ * accepts, parsed with mailparser (after `delayMs`, a slow server). `listen()` starts it on `port` (0: any free port), `close()`
  * stops it; it can be started again on the same port (a server that comes back).
  */
-export function smtpSink(port = 0) {
+export function smtpSink(port = 0, { delayMs = 0 }: { delayMs?: number } = {}) {
   const received: Received[] = []
   let server: SMTPServer | undefined
   const sink = {
@@ -27,7 +27,9 @@ export function smtpSink(port = 0) {
         onData(stream, session, callback) {
           const rcptTo = session.envelope.rcptTo.map((r) => r.address)
           simpleParser(stream)
-            .then((mail) => {
+            .then(async (mail) => {
+              // A slow server: the message is accepted (250) only after delayMs.
+              if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs))
               received.push({ mail, rcptTo })
               callback()
             })

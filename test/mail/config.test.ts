@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest'
+import { loadConfig } from '../../src/config.ts'
+import { mailSettings } from '../../src/mail/settings.ts'
+
+const base = { PUBLIC_BASE_URL: 'https://shop.example.com' }
+
+describe('mail settings', () => {
+  it('are off without SMTP_URL', () => {
+    expect(mailSettings(loadConfig({}))).toBeNull()
+  })
+
+  it('need PUBLIC_BASE_URL with SMTP_URL: the e-mails link to the order page', () => {
+    expect(() => loadConfig({ SMTP_URL: 'smtp://mail.example.com' })).toThrow(
+      'Invalid configuration: SMTP_URL needs PUBLIC_BASE_URL',
+    )
+  })
+
+  it.each([
+    ['SMTP_URL', 'http://mail.example.com'],
+    ['SMTP_URL', 'smtp://'],
+    ['SMTP_URL', 'mail.example.com:25'],
+    ['PUBLIC_BASE_URL', 'shop.example.com'],
+    ['PUBLIC_BASE_URL', 'https://shop.example.com/?a=1'],
+    ['PUBLIC_BASE_URL', 'https://user:pw@shop.example.com'],
+    ['MAIL_FROM', 'not an address'],
+    ['MAIL_FROM', 'Shop <a@b.c>\r\nBcc: x@y.z'],
+  ])('refuse %s=%j, naming it and never showing its value', (name, value) => {
+    const env = { SMTP_URL: 'smtp://u:hunter2@mail.example.com', ...base, [name]: value }
+    let message = ''
+    try {
+      loadConfig(env)
+    } catch (err) {
+      message = (err as Error).message
+    }
+    expect(message).toContain(name)
+    expect(message).not.toContain('hunter2')
+  })
+
+  it('derive the sender, the link base and the Message-ID domain', () => {
+    const settings = mailSettings(
+      loadConfig({
+        SMTP_URL: 'smtps://u:p@mail.example.com',
+        PUBLIC_BASE_URL: 'https://shop.example.com/',
+      }),
+    )
+    expect(settings).toMatchObject({
+      from: 'Trailhead Goods <orders@shop.example.com>',
+      baseUrl: 'https://shop.example.com',
+      messageIdDomain: 'shop.example.com',
+      server: 'mail.example.com:465',
+    })
+    const own = mailSettings(
+      loadConfig({
+        SMTP_URL: 'smtp://mail.example.com:2525',
+        ...base,
+        MAIL_FROM: 'Shop <hi@mail.shop.test>',
+      }),
+    )
+    expect(own).toMatchObject({
+      from: 'Shop <hi@mail.shop.test>',
+      messageIdDomain: 'mail.shop.test',
+      server: 'mail.example.com:2525',
+    })
+  })
+})

@@ -1,0 +1,71 @@
+import { sql } from 'kysely'
+import { afterEach, describe, expect, it } from 'vitest'
+import { buildTestApp, type TestApp } from '../helpers/context.ts'
+import { placeOrder } from '../helpers/lifecycle.ts'
+
+// Without SMTP_URL the fan-out queues no e-mail and the log says so once, at start.
+let t: TestApp | undefined
+afterEach(async () => {
+  await t?.close()
+  t = undefined
+})
+
+const mailLines = (lines: Record<string, unknown>[]) =>
+  lines.filter((l) => /e-mail/i.test(String(l.msg)))
+
+describe('mail off', () => {
+  it('without SMTP_URL: no e-mail queued while events are fanned out, one log line', async () => {
+    t = await buildTestApp(
+      { RATE_LIMIT_MAX: '0', WEBHOOKS_POLL_MS: '20' },
+      { webhookDispatcher: true, logs: true },
+    )
+    const app = t.app
+    await placeOrder(app, [{ sku: 'MUG-001', quantity: 1 }])
+    await placeOrder(app, [{ sku: 'MUG-001', quantity: 2 }])
+    // The dispatcher has taken every event (the e-mails would have been queued then).
+    await expect
+      .poll(
+        async () =>
+          (
+            await sql<{ n: number }>`select count(*)::int as n from outbox
+              where fanned_out_at is null`.execute(app.db)
+          ).rows[0]?.n,
+        { timeout: 10_000 },
+      )
+      .toBe(0)
+    const events = await sql<{ n: number }>`select count(*)::int as n from outbox
+      where event_type = 'order.placed'`.execute(app.db)
+    expect(events.rows[0]?.n).toBe(2)
+    const queued = await app.db
+      .selectFrom('order_emails')
+      .select((e) => e.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow()
+    expect(Number(queued.n)).toBe(0)
+    expect(mailLines(t.lines())).toEqual([
+      expect.objectContaining({
+        level: 30,
+        msg: 'e-mails off: SMTP_URL is not set, so no order e-mail is queued or sent',
+      }),
+    ])
+  })
+
+  it('with WEBHOOKS_DISPATCH=off: this instance sends none, and says so once', async () => {
+    t = await buildTestApp(
+      {
+        SMTP_URL: 'smtp://user:secret-password@127.0.0.1:2525',
+        PUBLIC_BASE_URL: 'https://shop.example.com',
+        WEBHOOKS_DISPATCH: 'off',
+      },
+      { webhookDispatcher: true, logs: true },
+    )
+    const lines = mailLines(t.lines())
+    expect(lines).toEqual([
+      expect.objectContaining({
+        smtpServer: '127.0.0.1:2525',
+        msg: 'e-mails on, but this instance sends none (WEBHOOKS_DISPATCH=off): instances that dispatch send them',
+      }),
+    ])
+    // The SMTP credentials are never logged.
+    expect(t.output.join('')).not.toContain('secret-password')
+  })
+})
