@@ -1,8 +1,6 @@
 import { createRequire } from 'node:module'
-import { AzureMonitorTraceExporter } from '@azure/monitor-opentelemetry-exporter'
 import { FastifyOtelInstrumentation } from '@fastify/otel'
 import { context, trace } from '@opentelemetry/api'
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http'
 import { registerInstrumentations } from '@opentelemetry/instrumentation'
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http'
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg'
@@ -30,15 +28,18 @@ const untraced = new Set(['/healthz', '/readyz', '/metrics'])
  * pool checkout (`pg-pool.connect`). Statements outside any request (the sales fold, the
  * webhook dispatcher's polling, several a second) make no trace: requireParentSpan.
  */
-export function startSdk(config: Config): StopTracing {
+export async function startSdk(config: Config): Promise<StopTracing> {
+  // Each exporter is imported only when it is used: the Azure one alone brings @azure/core-*.
   const processors: SpanProcessor[] = []
   if (config.OTEL_EXPORTER_OTLP_ENDPOINT) {
+    const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http')
     // The base URL, as the OTLP spec defines the variable; traces go to <base>/v1/traces.
     // OTEL_EXPORTER_OTLP_HEADERS (an API key, say) is read by the exporter itself.
     const base = config.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')
     processors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url: `${base}/v1/traces` })))
   }
   if (config.APPLICATIONINSIGHTS_CONNECTION_STRING) {
+    const { AzureMonitorTraceExporter } = await import('@azure/monitor-opentelemetry-exporter')
     processors.push(
       new BatchSpanProcessor(
         new AzureMonitorTraceExporter({
