@@ -197,6 +197,10 @@ describe('arm/azuredeploy.json', () => {
     expect(stagingConfig).toEqual(productionConfig)
     expect(staging.httpsOnly).toBe(true)
     expect(staging.serverFarmId).toBe(production.serverFarmId)
+    // Identities do not move with a swap: each slot signs in as its own. The slot needs the
+    // same one as production (a user-assigned identity attached to both is the simple way;
+    // system-assigned ones are two principals, each needing its own database role).
+    expect(slot.identity).toEqual(site.identity)
     // The release goes to the slot; production keeps what it runs until the swap.
     expect(linuxFxVersion).toContain("parameters('stagingDockerImage')")
     expect(production.siteConfig.linuxFxVersion).not.toContain('stagingDockerImage')
