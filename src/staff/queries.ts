@@ -128,10 +128,22 @@ export async function insertSession(
 }
 
 /**
+ * How often a session's last activity is written: a request marks it only when the mark is
+ * older than this (as staffByToken does for API tokens). Every back-office page reads the
+ * session, and a write per page made each one a write transaction waiting for its commit's WAL
+ * flush. The idle expiry counts from the mark, so it allows this much more: a session ends
+ * between idleSeconds and idleSeconds + markSeconds after its last request, never earlier.
+ */
+export const sessionMarkSeconds = 60
+
+/**
  * The session's staff member and CSRF secret when the session is live (neither idle nor past
  * its end) and its staff member is not disabled, in one statement that also records this
- * request as its last activity; undefined otherwise. Run on every request, so a disabled
- * account or an ended session is refused on its next request, on every instance.
+ * request as its last activity when the recorded one is over sessionMarkSeconds old (an UPDATE
+ * that changes no row takes no transaction id and flushes nothing); undefined otherwise. Run on
+ * every request, so a disabled account or an ended session is refused on its next request, on
+ * every instance. Idle means no mark for idleSeconds + sessionMarkSeconds: the mark may be up
+ * to sessionMarkSeconds older than the last request.
  */
 export async function touchSession(
   db: Db,
@@ -139,12 +151,19 @@ export async function touchSession(
   { idleSeconds }: SessionTimes,
 ): Promise<(StaffMember & { csrfSecret: string }) | undefined> {
   const { rows } = await sql<StaffMember & { csrfSecret: string }>`
-    update staff_sessions x set last_seen_at = now()
-    from staff s
-    where x.id = ${id} and x.expires_at > now()
-      and x.last_seen_at > now() - ${seconds(idleSeconds)}
-      and s.id = x.staff_id and s.disabled_at is null
-    returning s.id, s.email, s.role, x.csrf_secret as "csrfSecret"
+    with found as (
+      select x.id as session_id, x.last_seen_at, s.id, s.email, s.role, x.csrf_secret
+      from staff_sessions x join staff s on s.id = x.staff_id
+      where x.id = ${id} and x.expires_at > now()
+        and x.last_seen_at > now() - ${seconds(idleSeconds + sessionMarkSeconds)}
+        and s.disabled_at is null
+    ), marked as (
+      update staff_sessions x set last_seen_at = now()
+      from found f
+      where x.id = f.session_id
+        and f.last_seen_at < now() - ${seconds(sessionMarkSeconds)}
+    )
+    select id, email, role, csrf_secret as "csrfSecret" from found
   `.execute(db)
   return rows[0]
 }
@@ -155,7 +174,8 @@ export async function deleteSession(db: Db, id: string, times: SessionTimes) {
     delete from staff_sessions
     where id = ${id}
       or (staff_id = (select staff_id from staff_sessions where id = ${id})
-          and (expires_at <= now() or last_seen_at <= now() - ${seconds(times.idleSeconds)}))
+          and (expires_at <= now()
+            or last_seen_at <= now() - ${seconds(times.idleSeconds + sessionMarkSeconds)}))
   `.execute(db)
 }
 
