@@ -17,6 +17,11 @@ export const ConfigSchema = Type.Object({
   DATABASE_CA_FILE: Type.Optional(Type.String({ minLength: 1 })),
   // The tables' owner, for migrations only; DATABASE_URL's role then only reads and writes rows.
   MIGRATION_DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  // How DATABASE_URL's role signs in: the URL's password, or a Microsoft Entra ID token of the
+  // app's managed identity (src/db/entra.ts; Azure Database for PostgreSQL).
+  DATABASE_AUTH: Type.Union([Type.Literal('password'), Type.Literal('entra')], {
+    default: 'password',
+  }),
   DATA_DIR: Type.String({ minLength: 1, default: './data' }),
   DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 500, default: 10 }),
   LOG_LEVEL: Type.Union(
@@ -125,6 +130,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError('Invalid configuration: DATABASE_CA_FILE needs DATABASE_URL')
   }
   checkMailSettings(config)
+  if (config.DATABASE_AUTH === 'entra') checkEntraSettings(config)
   if (config.MIGRATION_DATABASE_URL && !config.DATABASE_URL) {
     throw new ConfigError('Invalid configuration: MIGRATION_DATABASE_URL needs DATABASE_URL')
   }
@@ -164,4 +170,32 @@ function checkMailSettings(config: Config): void {
       "Invalid configuration: SMTP_URL needs PUBLIC_BASE_URL (the shop's address the e-mails link to, e.g. https://shop.example.com)",
     )
   }
+}
+
+/**
+ * DATABASE_AUTH=entra: DATABASE_URL names the role (the managed identity's) and no password
+ * (the token is the password), over TLS (a token is a credential: never sent in the clear).
+ */
+function checkEntraSettings(config: Config): void {
+  const url = config.DATABASE_URL
+  if (!url) throw new ConfigError('Invalid configuration: DATABASE_AUTH=entra needs DATABASE_URL')
+  const { username, password } = new URL(url)
+  if (!username)
+    throw new ConfigError(
+      "Invalid configuration: DATABASE_AUTH=entra needs the role in DATABASE_URL (the managed identity's name)",
+    )
+  if (password)
+    throw new ConfigError(
+      'Invalid configuration: DATABASE_AUTH=entra signs in with a token: DATABASE_URL must hold no password',
+    )
+  let tlsOn = false
+  try {
+    tlsOn = databaseTls(url, config.DATABASE_CA_FILE).ssl !== false
+  } catch {
+    return // reported below, with the other TLS settings
+  }
+  if (!tlsOn)
+    throw new ConfigError(
+      'Invalid configuration: DATABASE_AUTH=entra needs TLS: add sslmode=verify-full to DATABASE_URL',
+    )
 }

@@ -29,6 +29,11 @@ export interface ConnectOptions {
   statementTimeoutMs?: number
   /** A PEM file of a CA to trust besides Node's roots (DATABASE_CA_FILE; see tls.ts). */
   caFile?: string | undefined
+  /**
+   * The password as a function pg calls for each new connection (an Entra ID token: entra.ts),
+   * instead of the URL's password.
+   */
+  password?: (() => Promise<string>) | undefined
 }
 
 /**
@@ -79,6 +84,7 @@ export function connect({
   connectTimeoutMs,
   statementTimeoutMs,
   caFile,
+  password,
 }: ConnectOptions): Kysely<Database> {
   if (databaseUrl) {
     const { connectionString, ssl } = databaseTls(databaseUrl, caFile)
@@ -88,7 +94,7 @@ export function connect({
     const existing = url.searchParams.get('options') ?? ''
     url.searchParams.delete('options')
     const pool = new pg.Pool({
-      connectionString: url.toString(),
+      ...(password ? urlFields(url, password) : { connectionString: url.toString() }),
       ssl,
       options: sessionOptions(existing),
       max: poolSize,
@@ -128,6 +134,22 @@ export function connect({
   // it fails (a broken data folder), the first real query fails too and reports it.
   void pglite.exec(sessionSetSql).catch(() => {})
   return new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) })
+}
+
+/**
+ * The URL as separate pool settings, for a password function: pg lets everything it parses
+ * from a connection string win, and a URL without a password parses to an empty one, which
+ * would replace the function. The URL's other parameters (application_name …) are passed on.
+ */
+function urlFields(url: URL, password: () => Promise<string>): pg.PoolConfig {
+  return {
+    ...Object.fromEntries(url.searchParams),
+    host: decodeURIComponent(url.hostname.replace(/^\[(.*)\]$/, '$1')),
+    ...(url.port ? { port: Number(url.port) } : {}),
+    database: decodeURIComponent(url.pathname.slice(1)) || undefined,
+    user: decodeURIComponent(url.username),
+    password,
+  }
 }
 
 const stagingFolder = '.creating'

@@ -1,6 +1,7 @@
 import { loadConfig } from '../config.ts'
 import { serializeError } from '../plugins/logging.ts'
 import { connect, prepareEmbeddedDatabase } from './connect.ts'
+import { databasePassword } from './entra.ts'
 import { prepareSchema } from './prepare-schema.ts'
 import { explainConnectionError } from './tls.ts'
 
@@ -18,6 +19,7 @@ const db = connect({
   dataDir: config.DATA_DIR,
   poolSize: 1,
   caFile: config.DATABASE_CA_FILE,
+  password: databasePassword(config),
 })
 try {
   const applied = await prepareSchema(db, config)

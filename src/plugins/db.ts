@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import type { Kysely } from 'kysely'
 import type { Config } from '../config.ts'
 import { connect, prepareEmbeddedDatabase } from '../db/connect.ts'
+import { databasePassword } from '../db/entra.ts'
 import { prepareSchema } from '../db/prepare-schema.ts'
 import type { Database } from '../db/schema.ts'
 
@@ -42,6 +43,7 @@ export default fp(
       connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
       statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
       caFile: config.DATABASE_CA_FILE,
+      password: databasePassword(config),
     })
     app.decorate('db', db)
     app.addHook('onClose', () => db.destroy())

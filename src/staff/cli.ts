@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util'
 import type { Kysely } from 'kysely'
 import { type Config, ConfigError, loadConfig } from '../config.ts'
 import { connect, prepareEmbeddedDatabase } from '../db/connect.ts'
+import { databasePassword } from '../db/entra.ts'
 import { prepareSchema } from '../db/prepare-schema.ts'
 import type { Database } from '../db/schema.ts'
 import { serializeError } from '../plugins/logging.ts'
@@ -184,7 +185,13 @@ function parse(argv: string[]): { command: string; email: string; role: Role } {
 async function main(argv: string[], config: Config) {
   const { command, email, role } = parse(argv)
   if (!config.DATABASE_URL) await prepareEmbeddedDatabase(config.DATA_DIR)
-  const db = connect({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: 1 })
+  const db = connect({
+    databaseUrl: config.DATABASE_URL,
+    dataDir: config.DATA_DIR,
+    poolSize: 1,
+    caFile: config.DATABASE_CA_FILE,
+    password: databasePassword(config),
+  })
   try {
     await prepareSchema(db, config)
     if (command === 'add') await add(db, email, role)
