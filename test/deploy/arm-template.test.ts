@@ -132,7 +132,7 @@ describe('arm/azuredeploy.json', () => {
     expect(settings.NODE_ENV).toBe('production')
     expect(settings.DATABASE_URL).toContain("uriComponent(parameters('postgresAdminPassword'))")
     expect(settings.DATABASE_URL).toContain('fullyQualifiedDomainName')
-    expect(settings.DATABASE_URL).toContain('sslmode=require')
+    expect(settings.DATABASE_URL).toContain('sslmode=verify-full')
     expect(settings.APPLICATIONINSIGHTS_CONNECTION_STRING).toContain('ConnectionString')
     // App settings are strings; one worker per vCPU is the operator's choice.
     expect(settings.WEB_CONCURRENCY).toBe("[string(parameters('webConcurrency'))]")

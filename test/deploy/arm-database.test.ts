@@ -1,0 +1,100 @@
+import { readFileSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+
+// The database side of the ARM template (issue 18): verified TLS, migrations as the admin,
+// and the app signing in as its managed identity when databaseAuth=entra
+// (docs/deployment.md, "What runs as whom, what is verified").
+
+interface Resource {
+  type: string
+  name: string
+  condition?: string
+  identity?: { type: string; userAssignedIdentities: Record<string, unknown> }
+  dependsOn?: string[]
+  properties?: Record<string, unknown>
+  resources?: Resource[]
+}
+
+const template = JSON.parse(
+  readFileSync(new URL('../../arm/azuredeploy.json', import.meta.url), 'utf8'),
+) as {
+  parameters: Record<string, { defaultValue?: unknown; allowedValues?: unknown[] }>
+  variables: Record<string, string>
+  resources: Resource[]
+}
+const byType = (type: string) => template.resources.filter((r) => r.type === type)
+const settingsOf = (r: Resource) =>
+  Object.fromEntries(
+    (
+      r.properties as { siteConfig: { appSettings: { name: string; value: string }[] } }
+    ).siteConfig.appSettings.map((s) => [s.name, s.value]),
+  )
+const apps = [...byType('Microsoft.Web/sites'), ...byType('Microsoft.Web/sites/slots')]
+
+describe('ARM template: the database connection', () => {
+  it('every database URL verifies the certificate and the host name (sslmode=verify-full)', () => {
+    expect(apps).toHaveLength(2)
+    for (const app of apps) {
+      const settings = settingsOf(app)
+      for (const name of ['DATABASE_URL', 'MIGRATION_DATABASE_URL']) {
+        expect(settings[name]).toContain('sslmode=verify-full')
+        expect(settings[name]).not.toMatch(/sslmode=(require|prefer|verify-ca)/)
+      }
+    }
+  })
+
+  it('migrations run as the admin; with databaseAuth=entra the app serves as its identity, without a password', () => {
+    expect(template.parameters.databaseAuth).toMatchObject({
+      defaultValue: 'password',
+      allowedValues: ['password', 'entra'],
+    })
+    for (const app of apps) {
+      const settings = settingsOf(app)
+      expect(settings.MIGRATION_DATABASE_URL).toContain(
+        "uriComponent(parameters('postgresAdminPassword'))",
+      )
+      expect(settings.DATABASE_AUTH).toBe("[parameters('databaseAuth')]")
+      const url = settings.DATABASE_URL ?? ''
+      expect(url).toMatch(/^\[if\(equals\(parameters\('databaseAuth'\), 'entra'\), format\(/)
+      // The entra branch names the identity and carries no password.
+      const start = url.indexOf('format(')
+      const entraBranch = url.slice(start, url.indexOf("), format('", start))
+      expect(entraBranch).toContain("variables('identityName')")
+      expect(entraBranch).not.toContain('postgresAdminPassword')
+      expect(settings.AZURE_CLIENT_ID).toBe(
+        "[reference(variables('identityId'), '2023-01-31').clientId]",
+      )
+    }
+  })
+
+  it('one user-assigned identity, on production and the staging slot', () => {
+    const [identity] = byType('Microsoft.ManagedIdentity/userAssignedIdentities')
+    expect(identity?.name).toBe("[variables('identityName')]")
+    expect(template.variables.identityName).toBe(
+      "[format('{0}-identity', parameters('webAppName'))]",
+    )
+    for (const app of apps) {
+      expect(app.identity).toEqual({
+        type: 'UserAssigned',
+        userAssignedIdentities: { "[variables('identityId')]": {} },
+      })
+      expect(app.dependsOn).toContain("[variables('identityId')]")
+    }
+  })
+
+  it('the server takes Entra ID tokens and, when one is named, has an Entra administrator', () => {
+    const [server] = byType('Microsoft.DBforPostgreSQL/flexibleServers')
+    expect(server?.properties?.authConfig).toEqual({
+      activeDirectoryAuth: 'Enabled',
+      passwordAuth: 'Enabled',
+      tenantId: '[subscription().tenantId]',
+    })
+    const admin = server?.resources?.find((r) => r.type === 'administrators')
+    expect(admin?.condition).toBe("[not(empty(parameters('postgresEntraAdminObjectId')))]")
+    expect(admin?.properties).toMatchObject({
+      principalName: "[parameters('postgresEntraAdminName')]",
+      principalType: "[parameters('postgresEntraAdminType')]",
+    })
+    expect(template.parameters.postgresEntraAdminObjectId?.defaultValue).toBe('')
+  })
+})
