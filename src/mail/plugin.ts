@@ -1,6 +1,12 @@
 import fp from 'fastify-plugin'
 import type { Config } from '../config.ts'
-import { type MailSender, type MailSenderOptions, startMailSender } from './sender.ts'
+import { registerMailMetrics } from './metrics.ts'
+import {
+  type MailSender,
+  type MailSenderOptions,
+  type MailSenderStats,
+  startMailSender,
+} from './sender.ts'
 import { mailSettings } from './settings.ts'
 
 /** What a test (or buildApp's caller) may change about the mail sender; the rest is config. */
@@ -19,7 +25,7 @@ export interface MailerOptions {
 
 /**
  * The order e-mails' sender of this instance (sender.ts), started when the app is ready and
- * stopped before the pool closes. The e-mails themselves are queued by the webhook dispatcher's
+ * stopped before the pool closes, and its metrics (with SMTP_URL set). The e-mails themselves are queued by the webhook dispatcher's
  * fan-out (src/webhooks/fan-out.ts) when SMTP_URL is set; this plugin only sends them. It runs
  * when SMTP_URL is set and the instance dispatches (WEBHOOKS_DISPATCH is not off: that setting
  * turns off all of this instance's background delivery, webhooks and e-mails). Says once at
@@ -32,6 +38,9 @@ export default fp(
       app.log.info('e-mails off: SMTP_URL is not set, so no order e-mail is queued or sent')
       return
     }
+    const idle: MailSenderStats = { sent: 0, retried: 0, failed: 0, pollFailures: 0 }
+    let running: MailSender | undefined
+    registerMailMetrics(app.metrics.registry, app.db, () => running?.stats ?? idle)
     if (mailer === false) return
     if (config.WEBHOOKS_DISPATCH === 'off') {
       app.log.info(
@@ -45,7 +54,6 @@ export default fp(
       'e-mails on: order confirmations and shipping notices are sent through the SMTP server',
     )
     const tuning = mailer === true ? {} : mailer
-    let running: MailSender | undefined
     app.addHook('onReady', async () => {
       running = startMailSender(app.db, settings, {
         ...tuning,
@@ -68,5 +76,5 @@ export default fp(
     })
     app.addHook('preClose', async () => running?.stop())
   },
-  { name: 'mailer', dependencies: ['db'] },
+  { name: 'mailer', dependencies: ['db', 'metrics'] },
 )

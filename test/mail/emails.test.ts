@@ -134,4 +134,21 @@ describe('order e-mails', () => {
     expect(html).not.toContain('<script>')
     expect(mail.text).toContain('Ada <b>Love</b> & "Co"')
   })
+
+  it('counts them on /metrics: sent by this process, none pending', async () => {
+    await expect
+      .poll(
+        async () =>
+          (await app.db.selectFrom('order_emails').select('status').execute()).every(
+            (r) => r.status === 'sent',
+          ),
+        { timeout: 10_000 },
+      )
+      .toBe(true)
+    const body = (await app.inject({ url: '/metrics' })).body
+    expect(body).toMatch(new RegExp(`^order_emails_sent_total ${sink.received.length}$`, 'm'))
+    expect(body).toMatch(/^order_emails_pending 0$/m)
+    expect(body).toMatch(/^order_email_oldest_pending_seconds 0$/m)
+    expect(body).toMatch(/^order_emails_failed_total 0$/m)
+  })
 })
