@@ -18,6 +18,7 @@ import type { Database } from '../src/db/schema.ts'
  *
  *   DATABASE_URL=postgres://…/backoffice_10m npm run bench:admin -- [--requests 500]
  *     [--warmup 50] [--port 3310] [--csv-days 36] [--csv-runs 2] [--out file.json]
+ *     [--csv-only] [--csv-encoding identity]
  *
  * Load the database first (`npm run seed:orders`, then ANALYZE). The script adds a staff
  * account with `npm run staff` (add, token), starts `src/server.ts` as `npm start` does
@@ -33,6 +34,9 @@ import type { Database } from '../src/db/schema.ts'
  * Then it signs in and downloads `GET /admin/orders.csv` for a range of `--csv-days` days
  * (about 1M rows at 10M orders over a year), counting lines as they stream: rows/s, and the
  * server's VmRSS sampled every 20 ms from /proc (peak) and VmHWM (peak since start).
+ * `--csv-encoding` is the download's Accept-Encoding: `identity` (the default) measures the
+ * export itself; `br` or `gzip` adds the server's compression (plugins/compression.ts), which
+ * fetch undoes here. `--csv-only` skips the list cases.
  * Exits 1 when a case misses its plan or the targets (p99 < 20 ms; CSV ≥ 100k rows/s, RSS
  * < 250 MB), after printing everything.
  */
@@ -212,6 +216,8 @@ async function main() {
       port: { type: 'string', default: '3310' },
       'csv-days': { type: 'string', default: '36' },
       'csv-runs': { type: 'string', default: '2' },
+      'csv-only': { type: 'boolean', default: false },
+      'csv-encoding': { type: 'string', default: 'identity' },
       out: { type: 'string' },
     },
   })
@@ -300,7 +306,7 @@ async function main() {
       '| case | page | rows matched | p50 ms | p99 ms | max ms | server CPU ms/request | plan (top > scan) | index | index condition | EXPLAIN ms | buffers |',
     )
     console.info('|---|---|---:|---:|---:|---:|---:|---|---|---|---:|---|')
-    for (const c of cases) {
+    for (const c of values['csv-only'] ? [] : cases) {
       const { key, rows } = await middleKey(db, c.query)
       const query: ListQuery = { ...c.query }
       if (c.deep) {
@@ -371,7 +377,9 @@ async function main() {
       }, 20)
       const cpuBefore = cpuMsOf(pid)
       const started = performance.now()
-      const answer = await fetch(csvUrl, { headers: { cookie } })
+      const answer = await fetch(csvUrl, {
+        headers: { cookie, 'accept-encoding': values['csv-encoding'] },
+      })
       if (answer.status !== 200 || !answer.body) throw new Error(`CSV answered ${answer.status}`)
       let newlines = 0
       let bytes = 0

@@ -1,6 +1,8 @@
 import type { Kysely } from 'kysely'
+import { poolOf } from '../db/connect.ts'
 import type { Database } from '../db/schema.ts'
 import { customerFields } from '../orders/customer.ts'
+import { copyOrderCsv } from './csv-copy.ts'
 import type { ListKey } from './cursor.ts'
 import type { OrderFilters } from './filters.ts'
 import { createdAtOf, keyOf, type ListRow, listOrderRows } from './queries.ts'
@@ -103,4 +105,28 @@ export async function startedEarly<T>(
     yield* read
     if (!done) yield* chunks
   })()
+}
+
+/**
+ * The export the route sends, chosen by the database in this one place: on a PostgreSQL
+ * server, the records made by PostgreSQL through COPY (csv-copy.ts), after the BOM and header
+ * made here; on PGlite (no COPY TO STDOUT stream there), orderCsv's keyset batches formatted in
+ * Node. Either way the header and the first chunk of records (or the end) are read before this
+ * resolves, so a database that fails at once rejects here, before any byte is sent.
+ */
+export async function exportOrderCsv(
+  db: Kysely<Database>,
+  filters: OrderFilters,
+): Promise<AsyncGenerator<string | Buffer>> {
+  const pool = poolOf(db)
+  if (!pool) return startedEarly<string | Buffer>(orderCsv(db, filters), 2)
+  const records = await copyOrderCsv(pool, db, filters)
+  return startedEarly<string | Buffer>(
+    (async function* () {
+      yield `\uFEFF${csvRecord(header)}`
+      // Ending early (the client went away) destroys `records`, which closes its connection.
+      yield* records
+    })(),
+    2,
+  )
 }

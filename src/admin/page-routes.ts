@@ -8,7 +8,7 @@ import { type OrderStatus, statuses, transitions } from '../lifecycle/transition
 import { normalizeOrderNumber } from '../orders/order-number.ts'
 import { sendError } from '../plugins/errors.ts'
 import { describe, fieldName } from '../validation.ts'
-import { orderCsv, startedEarly } from './csv.ts'
+import { exportOrderCsv } from './csv.ts'
 import { encodeCursor } from './cursor.ts'
 import { canonicalListQuery, filterParams, parseListQuery } from './filters.ts'
 import { listOrders } from './queries.ts'
@@ -63,24 +63,27 @@ const adminOrderPages: FastifyPluginAsyncTypebox = async (app) => {
     },
   )
 
-  /** The list under the same filters as CSV, streamed in keyset batches (csv.ts). */
+  /**
+   * The list under the same filters as CSV, streamed: made by PostgreSQL through COPY on a
+   * server, in keyset batches on PGlite (csv.ts's exportOrderCsv).
+   */
   app.get(
     '/admin/orders.csv',
     { schema: { hide: true, querystring: ListQuerystring }, config: { access: 'staff' } },
     async (request, reply) => {
       const parsed = parseListQuery({ ...request.query, cursor: undefined })
       if (!parsed.ok) return sendError(request, reply, 400, parsed.message)
-      // The header and the first batch are read before the first byte goes out, so a database
-      // that fails at once is a 5xx, not a 200 cut short; a failure after that (a later batch)
-      // errors the stream, and Fastify then destroys the socket: the client sees a broken
-      // chunked body, never a short file that ended well.
-      const chunks = await startedEarly(orderCsv(app.db, parsed.filters), 2)
+      // The header and the first chunk of records are read before the first byte goes out, so a
+      // database that fails at once is a 5xx, not a 200 cut short; a failure after that errors
+      // the stream, and Fastify then destroys the socket: the client sees a broken chunked
+      // body, never a short file that ended well.
+      const chunks = await exportOrderCsv(app.db, parsed.filters)
       const day = new Date().toISOString().slice(0, 10)
       return (
         reply
           .type('text/csv; charset=utf-8')
           .header('content-disposition', `attachment; filename="orders-${day}.csv"`)
-          // One chunk (a batch) ahead of the socket, not Readable.from's default of 16.
+          // One chunk ahead of the socket, not Readable.from's default of 16.
           .send(Readable.from(chunks, { highWaterMark: 1 }))
       )
     },
