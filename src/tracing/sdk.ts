@@ -24,8 +24,8 @@ const untraced = new Set(['/healthz', '/readyz', '/metrics'])
  * Spans: one SERVER span per request from the HTTP instrumentation, named `POST /api/orders`
  * (method and route template: @fastify/otel gives it the route) with its status code; under it
  * @fastify/otel's `request` and handler spans (no span per lifecycle hook: a dozen a request
- * for nothing a reader needs), and a CLIENT span per PostgreSQL statement (`pg.query:…`) and
- * pool checkout (`pg-pool.connect`). Statements outside any request (the sales fold, the
+ * for nothing a reader needs), and a CLIENT span per PostgreSQL statement (`pg.query:…`, its
+ * text with placeholders, never the values). Statements outside any request (the sales fold, the
  * webhook dispatcher's polling, several a second) make no trace: requireParentSpan.
  */
 export async function startSdk(config: Config): Promise<StopTracing> {
@@ -73,7 +73,8 @@ export async function startSdk(config: Config): Promise<StopTracing> {
         // Outgoing calls outside a request (webhook deliveries run from the dispatcher's loop).
         requireParentforOutgoingSpans: true,
       }),
-      new PgInstrumentation({ requireParentSpan: true }),
+      // No span per pool checkout: one per statement is enough to read, and halves the spans.
+      new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
       // Subscribes to Fastify's 'fastify.initialization' diagnostics channel: every app built
       // from now on is instrumented without app.ts knowing about tracing.
       new FastifyOtelInstrumentation({
