@@ -11,6 +11,13 @@ import {
   OrderRequestBody,
 } from './schemas.ts'
 
+/** A problem entry for each line of `items` whose SKU is in `skus`, pointing at that SKU. */
+function itemErrors(items: readonly { sku: string }[], skus: readonly string[], detail: string) {
+  return items.flatMap((item, i) =>
+    skus.includes(item.sku) ? [{ pointer: `/items/${i}/sku`, detail }] : [],
+  )
+}
+
 const orderApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/api/orders',
@@ -50,7 +57,10 @@ const orderApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const problem = mergedLinesProblem(items)
       if (problem) {
         app.orderMetrics.orderRejected('validation')
-        return sendError(request, reply, 400, problem)
+        return sendError(request, reply, 400, problem, {
+          kind: 'validation',
+          errors: [{ pointer: '/items', detail: problem }],
+        })
       }
       const result = await app.orders.place({
         items,
@@ -71,6 +81,7 @@ const orderApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
             reply,
             422,
             'This Idempotency-Key was already used for a different order.',
+            { kind: 'idempotency-key-reused' },
           )
         case 'out-of-stock':
           return sendError(
@@ -78,6 +89,10 @@ const orderApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
             reply,
             409,
             `Not enough stock left for ${result.skus.join(', ')}.`,
+            {
+              kind: 'out-of-stock',
+              errors: itemErrors(items, result.skus, 'not enough stock left'),
+            },
           )
         case 'unknown-product':
           // An off-sale product is refused here too: the statement does not find it.
@@ -86,6 +101,10 @@ const orderApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
             reply,
             400,
             `items: unknown product or not on sale: ${result.skus.join(', ')}.`,
+            {
+              kind: 'validation',
+              errors: itemErrors(items, result.skus, 'unknown product or not on sale'),
+            },
           )
       }
     },

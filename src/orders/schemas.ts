@@ -1,4 +1,5 @@
 import { type Static, Type } from 'typebox'
+import { ProblemSchema } from '../plugins/problems.ts'
 import { normaliseFields } from '../text.ts'
 import { Customer, customerNormalisers } from './customer.ts'
 import { linesProblem, orderLimits } from './limits.ts'
@@ -109,11 +110,7 @@ export const OrderForm = Type.Object(
 )
 export type OrderForm = Static<typeof OrderForm> & Record<`qty-${string}`, string>
 
-export const ErrorResponse = Type.Object({
-  statusCode: Type.Integer(),
-  error: Type.String(),
-  message: Type.String(),
-})
+export const ErrorResponse = ProblemSchema
 
 /** SKUs are codes: `mug-001` is MUG-001. */
 const normaliseSku = (value: string) => value.trim().toUpperCase()

@@ -5,6 +5,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin'
 import { isDatabaseUnavailable } from '../db/errors.ts'
 import { RequestLog } from './logging.ts'
+import { type ProblemError, type ProblemKind, problem, validationErrors } from './problems.ts'
 import { securityHeaders } from './security.ts'
 
 const requestLine = new RequestLog()
@@ -12,18 +13,32 @@ const requestLine = new RequestLog()
 const wantsJson = (request: FastifyRequest) =>
   request.url.startsWith('/api/') || !(request.headers.accept ?? '').includes('text/html')
 
-/** An error as JSON `{statusCode, error, message}` for programs, or as a page for browsers. */
+const isApi = (request: FastifyRequest) => request.url.startsWith('/api/')
+
+/**
+ * An error for programs or browsers: under /api, RFC 9457 problem details
+ * (`application/problem+json`, problems.ts: `type`, `title`, `status`, `detail`, `errors` with
+ * `extra.errors`, beside `statusCode`, `error` and `message`); elsewhere JSON `{statusCode,
+ * error, message}` for programs, or a page for browsers. `extra.kind` names the problem when
+ * its status alone does not (out-of-stock, idempotency-key-reused, validation).
+ */
 export function sendError(
   request: FastifyRequest,
   reply: FastifyReply,
   statusCode: number,
   message: string,
+  extra: { kind?: ProblemKind; errors?: ProblemError[] } = {},
 ) {
   reply.code(statusCode)
   // Errors raised before the hooks that set these (the router's, an early hook's) get them here.
   if (!reply.hasHeader('x-request-id')) {
     reply.headers(securityHeaders())
     reply.header('x-request-id', request.id)
+  }
+  if (isApi(request)) {
+    return reply
+      .type('application/problem+json; charset=utf-8')
+      .send(problem(statusCode, message, extra))
   }
   if (wantsJson(request)) {
     return reply.send({ statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message })
@@ -229,6 +244,12 @@ export default fp(
           413,
           `The request is too large: this service accepts at most ${bodyLimitKiB} KiB.`,
         )
+      }
+      if (err.validation && status === 400) {
+        return sendError(request, reply, 400, err.message, {
+          kind: 'validation',
+          errors: validationErrors(err.validation, err.validationContext),
+        })
       }
       return sendError(request, reply, status, err.message)
     })

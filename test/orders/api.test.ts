@@ -108,10 +108,16 @@ describe('POST /api/orders', () => {
     expect((await post(orderBody(), key)).statusCode).toBe(201)
     const res = await post(orderBody({ items: [{ sku: 'MUG-001', quantity: 5 }] }), key)
     expect(res.statusCode).toBe(422)
+    const message = 'This Idempotency-Key was already used for a different order.'
+    expect(res.headers['content-type']).toBe('application/problem+json; charset=utf-8')
     expect(res.json()).toEqual({
+      type: 'tag:order-service.example,2026:problems/idempotency-key-reused',
+      title: 'Idempotency-Key already used',
+      status: 422,
+      detail: message,
       statusCode: 422,
       error: 'Unprocessable Entity',
-      message: 'This Idempotency-Key was already used for a different order.',
+      message,
     })
   })
 
@@ -177,7 +183,17 @@ describe('POST /api/orders', () => {
       payload: '{"items": [',
     })
     expect(res.statusCode).toBe(400)
-    expect(Object.keys(res.json()).sort()).toEqual(['error', 'message', 'statusCode'])
+    expect(res.headers['content-type']).toBe('application/problem+json; charset=utf-8')
+    // The usual shape: problem details (RFC 9457) beside statusCode, error and message.
+    expect(Object.keys(res.json()).sort()).toEqual([
+      'detail',
+      'error',
+      'message',
+      'status',
+      'statusCode',
+      'title',
+      'type',
+    ])
     expect(res.body).not.toContain('    at ')
   })
 })

@@ -111,9 +111,19 @@ async function expectHandled(
     expect(res.headers['content-type']).toMatch(/^text\/html/)
     message = pageMessages(res.body)[0] ?? ''
   } else {
-    expect(res.headers['content-type']).toMatch(/^application\/json/)
     const parsed = JSON.parse(res.body) as Record<string, unknown>
-    expect(Object.keys(parsed).sort()).toEqual(['error', 'message', 'statusCode'])
+    if (String(res.headers['content-type']).startsWith('application/problem+json')) {
+      // Under /api: RFC 9457 problem details, keeping statusCode, error and message.
+      const members = ['detail', 'error', 'message', 'status', 'statusCode', 'title', 'type']
+      const keys = Object.keys(parsed).filter((k) => k !== 'errors')
+      expect(keys.sort()).toEqual(members)
+      expect(parsed.status).toBe(status)
+      expect(parsed.detail).toBe(parsed.message)
+      expect(parsed.type).toMatch(/^(tag:|about:blank$)/)
+    } else {
+      expect(res.headers['content-type']).toMatch(/^application\/json/)
+      expect(Object.keys(parsed).sort()).toEqual(['error', 'message', 'statusCode'])
+    }
     expect(parsed.statusCode).toBe(status)
     message = String(parsed.message)
   }

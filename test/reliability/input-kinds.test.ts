@@ -429,10 +429,16 @@ describe('kind 10 (rate limit): a refused form keeps what was typed and says why
 
     const api = await postApi(apiBody(), limited.app)
     expect(api.statusCode).toBe(429)
+    const message = `Too many orders from your address: at most 2 a minute. Please try again in ${api.headers['retry-after']} seconds.`
+    expect(api.headers['content-type']).toBe('application/problem+json; charset=utf-8')
     expect(api.json()).toEqual({
+      type: 'tag:order-service.example,2026:problems/rate-limited',
+      title: 'Too Many Requests',
+      status: 429,
+      detail: message,
       statusCode: 429,
       error: 'Too Many Requests',
-      message: `Too many orders from your address: at most 2 a minute. Please try again in ${api.headers['retry-after']} seconds.`,
+      message,
     })
   })
 })

@@ -349,8 +349,13 @@ function expectHumaneJson(res: {
   statusCode: number
   body: string
   headers: Record<string, unknown>
+  raw?: { req: { url?: string } }
 }) {
-  expect(String(res.headers['content-type'])).toMatch(/^application\/json/)
+  // /api errors are problem details (RFC 9457), which keep statusCode, error and message.
+  const api = String(res.raw?.req.url ?? '').startsWith('/api/')
+  expect(String(res.headers['content-type'])).toMatch(
+    api ? /^application\/problem\+json/ : /^application\/json/,
+  )
   const body = JSON.parse(res.body)
   expect(body.statusCode).toBe(res.statusCode)
   expect(typeof body.error).toBe('string')
