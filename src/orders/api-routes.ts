@@ -11,6 +11,11 @@ import {
   OrderRequestBody,
 } from './schemas.ts'
 
+/** The Location header of a placed (201) or replayed (200) order, as OpenAPI shows it. */
+const orderLocation = {
+  location: { type: 'string', description: "The order's address: /api/orders/{orderNumber}" },
+}
+
 /** A problem entry for each line of `items` whose SKU is in `skus`, pointing at that SKU. */
 function itemErrors(items: readonly { sku: string }[], skus: readonly string[], detail: string) {
   return items.flatMap((item, i) =>
@@ -30,8 +35,8 @@ const orderApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
         headers: IdempotencyHeaders,
         body: OrderRequestBody,
         response: {
-          200: Order,
-          201: Order,
+          200: { ...Order, headers: orderLocation },
+          201: { ...Order, headers: orderLocation },
           400: ErrorResponse,
           409: ErrorResponse,
           422: ErrorResponse,

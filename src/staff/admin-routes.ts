@@ -59,7 +59,20 @@ const staffAdminRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description:
           'The e-mail is unique in any case (409 when taken); the password is 15 to 1024 characters, as for `npm run staff -- add` (400 otherwise), and only its argon2id hash is kept. 201 with the account and `Location`.',
         body: NewStaffBody,
-        response: { 201: StaffAccount, 400: ErrorResponse, ...refusals, 409: ErrorResponse },
+        response: {
+          201: {
+            ...StaffAccount,
+            headers: {
+              location: {
+                type: 'string',
+                description: "The account's address: /api/admin/staff/{id}",
+              },
+            },
+          },
+          400: ErrorResponse,
+          ...refusals,
+          409: ErrorResponse,
+        },
       },
       config: admin,
     },
