@@ -166,7 +166,11 @@ describe('every route under /admin and /api/admin', () => {
 describe('the OpenAPI document', () => {
   it('describes /api/admin/me with the bearer scheme', async () => {
     const spec = (await app.inject('/openapi.json')).json()
-    expect(spec.components.securitySchemes.staffToken).toEqual({ type: 'http', scheme: 'bearer' })
+    expect(spec.components.securitySchemes.staffToken).toEqual({
+      type: 'http',
+      scheme: 'bearer',
+      description: 'A staff API token (npm run staff -- token <email>)',
+    })
     expect(spec.paths['/api/admin/me'].get.security).toEqual([{ staffToken: [] }])
     // The pages are not API.
     for (const page of ['/admin', '/admin/login', '/admin/logout'])
