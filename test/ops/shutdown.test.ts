@@ -54,8 +54,7 @@ describe('graceful shutdown', () => {
                 redirect: 'manual',
                 headers: { 'content-type': 'application/x-www-form-urlencoded' },
                 body: new URLSearchParams({
-                  sku,
-                  quantity: String(quantity),
+                  [`qty-${sku}`]: String(quantity),
                   ...customer,
                   idempotencyKey: randomUUID(),
                 }),
