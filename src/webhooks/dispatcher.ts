@@ -42,8 +42,15 @@ export function claimDue(
   // row, checks each against the ordering rules, then sorts: a claim's cost grows with the
   // backlog (with 5,000 due rows a claim of 8 took 40-140 ms; 3-4 ms walking the index, on a
   // loaded 2-core VM). SET LOCAL needs the transaction; it ends with the claim's commit.
+  //
+  // For the same reason no hash or merge join: with the young table's guess of a few due rows,
+  // the planner hashed the not-fanned-out outbox rows for the anti join, which reads every due
+  // row before the sort and the limit: a claim of 8 took 100-220 ms with 10,000 due (a backlog
+  // that then only grew, under order load), 10-25 ms walking the index with nested loops.
   return db.transaction().execute(async (trx) => {
-    await sql`set local enable_bitmapscan = off`.execute(trx)
+    await sql`select set_config('enable_bitmapscan', 'off', true),
+                     set_config('enable_hashjoin', 'off', true),
+                     set_config('enable_mergejoin', 'off', true)`.execute(trx)
     return takeDue(trx, limit, leaseMs)
   })
 }
