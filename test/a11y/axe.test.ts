@@ -72,10 +72,12 @@ describe.skipIf(!chromiumAvailable)('accessibility, checked by axe-core in Chrom
   let t: TestApp
   let browser: Browser
   let baseUrl: string
+  let adminId: number
 
   beforeAll(async () => {
     t = await buildTestApp({}, { salesFold: true })
-    await addStaff(t.app, 'a11y@example.com')
+    // An admin, so the staff accounts pages are reachable too.
+    adminId = await addStaff(t.app, 'a11y@example.com', 'admin')
     // Something to show: a sold-out product, an off-sale one, and orders in the insights.
     await t.app.db.updateTable('products').set({ stock: 0 }).where('sku', '=', 'CAP-003').execute()
     await t.app.db
@@ -170,7 +172,7 @@ describe.skipIf(!chromiumAvailable)('accessibility, checked by axe-core in Chrom
     await page.close()
   })
 
-  it('the back office: sign-in, home, orders, an order, products, insights', async () => {
+  it('the back office: sign-in, home, orders, an order, products, insights, staff', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
     const page = await context.newPage()
     await page.goto(`${baseUrl}/admin/orders`)
@@ -196,8 +198,11 @@ describe.skipIf(!chromiumAvailable)('accessibility, checked by axe-core in Chrom
       ['/admin/products', 'products'],
       ['/admin/insights', 'insights with revenue'],
       ['/admin/insights/VA', 'insights of a state with revenue'],
+      ['/admin/staff', 'staff accounts'],
+      [`/admin/staff/${adminId}`, 'a staff member'],
     ] as const) {
-      await page.goto(`${baseUrl}${path}`)
+      const response = await page.goto(`${baseUrl}${path}`)
+      expect(response?.status(), path).toBe(200)
       await expectAccessible(page, name)
     }
     await context.close()
