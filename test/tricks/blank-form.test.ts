@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { listProducts } from '../../src/products/queries.ts'
+import { orderLimits } from '../../src/orders/limits.ts'
+import { listAllProducts } from '../../src/products/queries.ts'
 import { buildTestApp, type TestApp } from '../helpers/context.ts'
 
 // docs/tricks.md, "the blank order form spliced around its key": GET / sends a page rendered
@@ -29,10 +30,11 @@ describe('the blank order form spliced around its key', () => {
       expect(key).toMatch(/^[0-9a-f-]{36}$/)
       keys.add(key as string)
       const rendered = await t.app.view('order-form.eta', {
-        products: await listProducts(t.app.db),
+        products: await listAllProducts(t.app.db),
         values: {},
         errors: {},
         idempotencyKey: key,
+        limits: orderLimits,
       })
       expect(res.body).toBe(rendered)
       expect(res.body.split(key as string)).toHaveLength(2)
