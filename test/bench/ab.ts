@@ -25,6 +25,7 @@ import { parseArgs } from 'node:util'
 import pg from 'pg'
 import { freePort } from '../helpers/server.ts'
 import { apiOrderBody, skus, states } from './flows.ts'
+import { median } from './stats.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -221,12 +222,6 @@ function runWrk(side: Side, c: Case): Run {
     p99: r.p99,
     errors: r.errors + r.unexpected,
   }
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((x, y) => x - y)
-  const m = s.length >> 1
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2
 }
 
 async function main() {

@@ -2,13 +2,28 @@
  * `npm run bench`: the service in production mode on a real PostgreSQL, driven case by case for
  * a fixed time and connection count (by wrk with test/bench/wrk/*.lua when it is installed, else
  * by autocannon; `--tool` chooses), next to a hello-world Fastify (the HTTP ceiling of this
- * machine, driven the same way, and again just before each case held to a share of it) and pgbench running the naive order transaction, all in one run
- * so the ratios are comparable. The paced half-rate cases always use autocannon (wrk cannot hold
- * a rate). Writes docs/bench/latest.json and docs/bench/latest.svg.
+ * machine, driven the same way, and again just before each case held to a share of it), a peer
+ * app of the same stack doing TechEmpower's single-query and fortunes test types (test/bench/
+ * peer.ts, measured just before each read it is compared with: issue 19) and pgbench running
+ * the naive order transaction, all in one run so the ratios are comparable. The paced half-rate
+ * cases always use autocannon (wrk cannot hold a rate). Writes docs/bench/latest.json and
+ * docs/bench/latest.svg.
+ *
+ *   npm run bench                                      # every case, one worker per core
+ *   npm run bench -- --workers 1 --only peer --rounds 4 # the reads against the peer, 4 rounds
+ *
+ * `--only` takes names (or parts of names) separated by commas: `GET /`, `POST /orders`,
+ * `GET /orders/`, `GET /api/orders/`, `top-products`, `shopper`, `pgbench`, or `peer` for the
+ * three reads compared with the peer. `--rounds N` runs each read and its peer N times in turns
+ * (the peer first in odd rounds, second in even ones, so neither always has the warmer or
+ * quieter minute) and the ratio is the median of the rounds'. `--port P` puts the service on P,
+ * hello-world on P+1 and the peer on P+2; `--database` names the database (dropped and made
+ * afresh), so two benches on one machine need not collide.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
@@ -29,6 +44,8 @@ import {
   skus,
   states,
 } from './flows.ts'
+import { setupPeerTables } from './peer.ts'
+import { median } from './stats.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -42,15 +59,21 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     out: { type: 'string', default: 'docs/bench/latest' },
     tool: { type: 'string' },
+    rounds: { type: 'string', default: '1' },
+    port: { type: 'string', default: '3300' },
+    database: { type: 'string', default: 'order_bench' },
   },
 })
 const duration = Number(args.duration)
 const connections = Number(args.connections)
 const serverUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
-const dbName = 'order_bench'
+const rounds = Number(args.rounds)
+const dbName = args.database
+if (!/^[a-z_][a-z0-9_]*$/.test(dbName)) throw new Error(`--database ${dbName}: not a plain name`)
 const databaseUrl = Object.assign(new URL(serverUrl), { pathname: `/${dbName}` }).toString()
-const servicePort = 3300
-const helloPort = 3301
+const servicePort = Number(args.port)
+const helloPort = servicePort + 1
+const peerPort = servicePort + 2
 const node = process.execPath
 const hasWrk = spawnSync('wrk', ['--version']).error === undefined
 if (args.tool === 'wrk' && !hasWrk) {
@@ -84,6 +107,21 @@ function start(script: string, env: Record<string, string>, flags: string[] = []
   })
   children.push(child)
   return child
+}
+
+/**
+ * Throws unless `port` is free on 127.0.0.1: a server of another run already there would
+ * answer the readiness probes and be measured instead of ours.
+ */
+async function assertFree(port: number) {
+  const server = net.createServer()
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err) =>
+      reject(new Error(`port ${port} is taken (${err.message}): choose others with --port`)),
+    )
+    server.listen(port, '127.0.0.1', resolve)
+  })
+  await new Promise((resolve) => server.close(resolve))
 }
 
 async function waitFor(url: string) {
@@ -206,9 +244,61 @@ function runCase(
     : run(name, withAutocannon, expected)
 }
 
-const wanted = (name: string) => !args.only || name.includes(args.only)
+/** Whether `--only` asks for a case named `name` (or tagged with one of `tags`). */
+const wanted = (name: string, tags: string[] = []) =>
+  !args.only ||
+  args.only.split(',').some((part) => [name, ...tags].some((n) => n.includes(part.trim())))
+
+/** The peer's two test types (test/bench/peer.ts), each with a file of its one path for wrk. */
+const peerCases = {
+  db: { name: 'peer: single query (TechEmpower test type 2)', path: '/db' },
+  fortunes: { name: 'peer: fortunes (TechEmpower test type 4)', path: '/fortunes' },
+} as const
+type PeerCase = (typeof peerCases)[keyof typeof peerCases]
+
+/** Per compared read: the peer case it is held to and the ratio service/peer of each round. */
+const versusPeer = new Map<string, { peer: string; ratios: number[] }>()
+
+/**
+ * The read `name` (run by `runService`) and the peer's `peer` case, `rounds` times in turns:
+ * the peer just before the read in odd rounds, just after in even ones. Each round's ratio
+ * (service req/s over the peer's) is noted on both rows and kept in `versusPeer`.
+ */
+async function againstPeer(name: string, peer: PeerCase, runService: () => Promise<Row> | Row) {
+  const peerUrl = `http://127.0.0.1:${peerPort}`
+  const runPeer = () =>
+    runCase(
+      peer.name,
+      [200],
+      { url: `${peerUrl}${peer.path}` },
+      {
+        url: peerUrl,
+        script: 'paths.lua',
+        args: [pathsFile(`peer${peer.path.slice(1)}`, [peer.path])],
+      },
+    )
+  const ratios: number[] = []
+  for (let round = 1; round <= rounds; round++) {
+    let service: Row
+    let other: Row
+    if (round % 2 === 1) {
+      other = await runPeer()
+      service = await runService()
+    } else {
+      service = await runService()
+      other = await runPeer()
+    }
+    const ratio = service.rps / other.rps
+    ratios.push(ratio)
+    const of = rounds > 1 ? `round ${round} of ${rounds}, ` : ''
+    other.note = `${of}compared with ${name}`
+    service.note = `${of}${ratio.toFixed(2)}x the peer`
+  }
+  versusPeer.set(name, { peer: peer.name, ratios })
+}
 
 async function main() {
+  for (const port of [servicePort, helloPort, peerPort]) await assertFree(port)
   const admin = new pg.Client({ connectionString: serverUrl })
   await admin.connect()
   await admin.query(`drop database if exists ${dbName} with (force)`)
@@ -233,6 +323,24 @@ async function main() {
   await waitFor(`http://127.0.0.1:${helloPort}/`)
   await waitFor(`${base}/api/products`)
 
+  // The peer: its own tables in schema peer of the same database (made once the service has
+  // migrated it), the service's worker count, Node flags and pool size.
+  const peerDb = new pg.Client({ connectionString: databaseUrl })
+  await peerDb.connect()
+  await setupPeerTables((script) => peerDb.query(script))
+  await peerDb.end()
+  start(
+    'test/bench/peer.ts',
+    {
+      PORT: String(peerPort),
+      HOST: '127.0.0.1',
+      DATABASE_URL: databaseUrl,
+      WEB_CONCURRENCY: args.workers,
+    },
+    ['--max-semi-space-size=8', '--max-old-space-size=192'],
+  )
+  await waitFor(`http://127.0.0.1:${peerPort}/fortunes`)
+
   // Enough stock that no case runs out. The orders to look up are placed from here, not through
   // the service, so its cache of the orders it placed itself never answers them: every
   // GET /orders/:n below reads PostgreSQL.
@@ -256,6 +364,9 @@ async function main() {
   // Warm-up: JIT, template cache, pool connections.
   await autocannon({ url: `${base}/`, connections, duration: 3 })
   await autocannon({ url: `${base}/orders/${orderNumbers[0]}`, connections, duration: 2 })
+  for (const c of Object.values(peerCases)) {
+    await autocannon({ url: `http://127.0.0.1:${peerPort}${c.path}`, connections, duration: 2 })
+  }
 
   const helloUrl = `http://127.0.0.1:${helloPort}`
   const paths = (name: string, list: string[]) => ({
@@ -295,52 +406,62 @@ async function main() {
       },
       { url: base, script: 'orders.lua', args: formArgs },
     )
-  if (wanted('GET /orders/')) {
+  if (wanted('GET /orders/', ['peer'])) {
     await ceilingFor('GET /orders/:n')
-    await runCase(
-      'GET /orders/:n (confirmation)',
-      [200],
-      {
-        url: base,
-        requests: [{ setupRequest: (req) => ({ ...req, path: `/orders/${pick(orderNumbers)}` }) }],
-      },
-      paths(
-        'confirmations',
-        orderNumbers.map((n) => `/orders/${n}`),
+    await againstPeer('GET /orders/:n', peerCases.fortunes, () =>
+      runCase(
+        'GET /orders/:n (confirmation)',
+        [200],
+        {
+          url: base,
+          requests: [
+            { setupRequest: (req) => ({ ...req, path: `/orders/${pick(orderNumbers)}` }) },
+          ],
+        },
+        paths(
+          'confirmations',
+          orderNumbers.map((n) => `/orders/${n}`),
+        ),
       ),
     )
   }
-  if (wanted('GET /api/orders/')) {
+  if (wanted('GET /api/orders/', ['peer'])) {
     await ceilingFor('GET /api/orders/:n')
-    await runCase(
-      'GET /api/orders/:n',
-      [200],
-      {
-        url: base,
-        requests: [
-          { setupRequest: (req) => ({ ...req, path: `/api/orders/${pick(orderNumbers)}` }) },
-        ],
-      },
-      paths(
-        'api-orders',
-        orderNumbers.map((n) => `/api/orders/${n}`),
+    await againstPeer('GET /api/orders/:n', peerCases.db, () =>
+      runCase(
+        'GET /api/orders/:n',
+        [200],
+        {
+          url: base,
+          requests: [
+            { setupRequest: (req) => ({ ...req, path: `/api/orders/${pick(orderNumbers)}` }) },
+          ],
+        },
+        paths(
+          'api-orders',
+          orderNumbers.map((n) => `/api/orders/${n}`),
+        ),
       ),
     )
   }
-  if (wanted('top-products')) {
+  if (wanted('top-products', ['peer'])) {
     await ceilingFor('GET /api/states/:s/top-products')
-    await runCase(
-      'GET /api/states/:s/top-products',
-      [200],
-      {
-        url: base,
-        requests: [
-          { setupRequest: (req) => ({ ...req, path: `/api/states/${pick(states)}/top-products` }) },
-        ],
-      },
-      paths(
-        'top-products',
-        states.map((s) => `/api/states/${s}/top-products`),
+    await againstPeer('GET /api/states/:s/top-products', peerCases.db, () =>
+      runCase(
+        'GET /api/states/:s/top-products',
+        [200],
+        {
+          url: base,
+          requests: [
+            {
+              setupRequest: (req) => ({ ...req, path: `/api/states/${pick(states)}/top-products` }),
+            },
+          ],
+        },
+        paths(
+          'top-products',
+          states.map((s) => `/api/states/${s}/top-products`),
+        ),
       ),
     )
   }
@@ -453,6 +574,22 @@ function report(
       half ? `p99 ${half.p99} ms` : 'n/a',
     ],
     ['peak RSS of a service process < 250 MB', rssMb < 250, `${rssMb.toFixed(0)} MB`],
+    // Issue 19: the reads against a plain app of the same stack, median of the rounds.
+    ...[
+      ['GET /orders/:n', 'the peer fortunes'],
+      ['GET /api/orders/:n', 'the peer single query'],
+      ['GET /api/states/:s/top-products', 'the peer single query'],
+    ].map(([name, peer]) => {
+      const ratios = versusPeer.get(name as string)?.ratios ?? []
+      const m = ratios.length ? median(ratios) : Number.NaN
+      return [
+        `${name === 'GET /api/states/:s/top-products' ? 'top products' : name} >= 1.0x ${peer} (median of ${ratios.length} round(s))`,
+        m >= 1,
+        ratios.length
+          ? `${m.toFixed(2)}x${ratios.length > 1 ? ` (${ratios.map((r) => r.toFixed(2)).join(', ')})` : ''}`
+          : 'n/a',
+      ] as const
+    }),
   ] as const
 
   const lines = [
@@ -476,10 +613,15 @@ function report(
     duration,
     connections,
     workers: Number(args.workers),
+    rounds,
+    loadAverage: os.loadavg(),
     peakRssMb: Math.round(rssMb),
   }
   mkdirSync('docs/bench', { recursive: true })
-  writeFileSync(`${args.out}.json`, `${JSON.stringify({ ...meta, rows, targets }, null, 2)}\n`)
+  writeFileSync(
+    `${args.out}.json`,
+    `${JSON.stringify({ ...meta, rows, targets, versusPeer: Object.fromEntries(versusPeer) }, null, 2)}\n`,
+  )
   writeFileSync(`${args.out}.svg`, chart(rows, meta))
   console.log(`\nwrote ${args.out}.json and ${args.out}.svg`)
 }
