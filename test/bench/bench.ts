@@ -96,6 +96,8 @@ interface Row {
   max: number
   errors: number
   note?: string
+  /** Against the peer: CPU µs per request of the side's Node processes and its database backends. */
+  cpuUsPerRequest?: { node: number; db: number }
 }
 const rows: Row[] = []
 const children: ChildProcess[] = []
@@ -113,6 +115,26 @@ function start(script: string, env: Record<string, string>, flags: string[] = []
  * Throws unless `port` is free on 127.0.0.1: a server of another run already there would
  * answer the readiness probes and be measured instead of ours.
  */
+const clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim())
+
+/** CPU seconds (user + system) each of `pids` has used so far; gone processes are left out. */
+function cpuSeconds(pids: number[]): Map<number, number> {
+  const used = new Map<number, number>()
+  for (const pid of pids) {
+    try {
+      // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      used.set(pid, (Number(fields[11]) + Number(fields[12])) / clockTicks)
+    } catch {}
+  }
+  return used
+}
+
+/** CPU seconds used between two cpuSeconds readings (a process new in `after` counts whole). */
+const cpuBetween = (before: Map<number, number>, after: Map<number, number>) =>
+  [...after].reduce((sum, [pid, s]) => sum + s - (before.get(pid) ?? 0), 0)
+
 async function assertFree(port: number) {
   const server = net.createServer()
   await new Promise<void>((resolve, reject) => {
@@ -125,7 +147,8 @@ async function assertFree(port: number) {
 }
 
 async function waitFor(url: string) {
-  for (let i = 0; i < 200; i++) {
+  // A minute: two workers migrating and compiling on a loaded 2-core VM took over 20 s.
+  for (let i = 0; i < 600; i++) {
     try {
       if ((await fetch(url)).ok) return
     } catch {}
@@ -134,8 +157,8 @@ async function waitFor(url: string) {
   throw new Error(`${url} did not come up`)
 }
 
-/** Peak resident memory (VmHWM) of a process and its children (cluster workers), in MB. */
-function peakRssMb(pid: number): number {
+/** A process and its children (cluster workers). */
+function processTree(pid: number): number[] {
   const pids = [pid]
   try {
     pids.push(
@@ -145,6 +168,12 @@ function peakRssMb(pid: number): number {
         .map(Number),
     )
   } catch {}
+  return pids
+}
+
+/** Peak resident memory (VmHWM) of a process and its children (cluster workers), in MB. */
+function peakRssMb(pid: number): number {
+  const pids = processTree(pid)
   return Math.max(
     ...pids.map((p) => {
       const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))
@@ -256,15 +285,31 @@ const peerCases = {
 } as const
 type PeerCase = (typeof peerCases)[keyof typeof peerCases]
 
-/** Per compared read: the peer case it is held to and the ratio service/peer of each round. */
-const versusPeer = new Map<string, { peer: string; ratios: number[] }>()
+/**
+ * Per compared read: the peer case it is held to, the ratio service/peer of each round's req/s,
+ * and of each round's CPU per request (the peer's over the service's, Node and database
+ * backends together: above 1 when the service spends less), which the machine's load moves
+ * far less than req/s.
+ */
+const versusPeer = new Map<string, { peer: string; ratios: number[]; cpuRatios: number[] }>()
+
+/** CPU seconds so far of one side's Node processes and of its database backends, by pid. */
+type Probe = (side: 'service' | 'peer') => Promise<{
+  node: Map<number, number>
+  db: Map<number, number>
+}>
 
 /**
  * The read `name` (run by `runService`) and the peer's `peer` case, `rounds` times in turns:
  * the peer just before the read in odd rounds, just after in even ones. Each round's ratio
  * (service req/s over the peer's) is noted on both rows and kept in `versusPeer`.
  */
-async function againstPeer(name: string, peer: PeerCase, runService: () => Promise<Row> | Row) {
+async function againstPeer(
+  name: string,
+  peer: PeerCase,
+  probe: Probe,
+  runService: () => Promise<Row> | Row,
+) {
   const peerUrl = `http://127.0.0.1:${peerPort}`
   const runPeer = () =>
     runCase(
@@ -277,24 +322,41 @@ async function againstPeer(name: string, peer: PeerCase, runService: () => Promi
         args: [pathsFile(`peer${peer.path.slice(1)}`, [peer.path])],
       },
     )
+  const withCpu = async (side: 'service' | 'peer', run: () => Promise<Row> | Row) => {
+    const before = await probe(side)
+    const row = await run()
+    const after = await probe(side)
+    const requests = row.rps * duration
+    row.cpuUsPerRequest = {
+      node: Math.round((cpuBetween(before.node, after.node) * 1e6) / requests),
+      db: Math.round((cpuBetween(before.db, after.db) * 1e6) / requests),
+    }
+    return row
+  }
+  const cpu = (r: Row) => (r.cpuUsPerRequest ? r.cpuUsPerRequest.node + r.cpuUsPerRequest.db : 0)
   const ratios: number[] = []
+  const cpuRatios: number[] = []
   for (let round = 1; round <= rounds; round++) {
     let service: Row
     let other: Row
     if (round % 2 === 1) {
-      other = await runPeer()
-      service = await runService()
+      other = await withCpu('peer', runPeer)
+      service = await withCpu('service', runService)
     } else {
-      service = await runService()
-      other = await runPeer()
+      service = await withCpu('service', runService)
+      other = await withCpu('peer', runPeer)
     }
     const ratio = service.rps / other.rps
+    const cpuRatio = cpu(other) / cpu(service)
     ratios.push(ratio)
+    cpuRatios.push(cpuRatio)
     const of = rounds > 1 ? `round ${round} of ${rounds}, ` : ''
-    other.note = `${of}compared with ${name}`
-    service.note = `${of}${ratio.toFixed(2)}x the peer`
+    const cpuNote = (r: Row) =>
+      `CPU ${r.cpuUsPerRequest?.node} + ${r.cpuUsPerRequest?.db} µs/request (Node + database)`
+    other.note = `${of}compared with ${name}; ${cpuNote(other)}`
+    service.note = `${of}${ratio.toFixed(2)}x the peer's req/s, ${cpuRatio.toFixed(2)}x its CPU efficiency; ${cpuNote(service)}`
   }
-  versusPeer.set(name, { peer: peer.name, ratios })
+  versusPeer.set(name, { peer: peer.name, ratios, cpuRatios })
 }
 
 async function main() {
@@ -329,7 +391,7 @@ async function main() {
   await peerDb.connect()
   await setupPeerTables((script) => peerDb.query(script))
   await peerDb.end()
-  start(
+  const peerProcess = start(
     'test/bench/peer.ts',
     {
       PORT: String(peerPort),
@@ -340,11 +402,30 @@ async function main() {
     ['--max-semi-space-size=8', '--max-old-space-size=192'],
   )
   await waitFor(`http://127.0.0.1:${peerPort}/fortunes`)
+  // Whose backend is whose: the peer's connections are named 'peer', the bench's own 'bench';
+  // read from the server's maintenance database, so this connection is no one's.
+  const activity = new pg.Client({ connectionString: serverUrl })
+  await activity.connect()
+  const probe: Probe = async (side) => {
+    const { rows } = await activity.query<{ pid: number; peer: boolean }>(
+      `select pid, application_name = 'peer' as peer from pg_stat_activity
+        where datname = $1 and application_name <> 'bench'`,
+      [dbName],
+    )
+    return {
+      node: cpuSeconds(processTree((side === 'peer' ? peerProcess : service).pid as number)),
+      db: cpuSeconds(rows.filter((r) => r.peer === (side === 'peer')).map((r) => r.pid)),
+    }
+  }
 
   // Enough stock that no case runs out. The orders to look up are placed from here, not through
   // the service, so its cache of the orders it placed itself never answers them: every
   // GET /orders/:n below reads PostgreSQL.
-  const db = connect({ databaseUrl, dataDir: '', poolSize: 10 })
+  const db = connect({
+    databaseUrl: `${databaseUrl}?application_name=bench`,
+    dataDir: '',
+    poolSize: 10,
+  })
   await db.updateTable('products').set({ stock: 1_000_000_000 }).execute()
   const orderNumbers: string[] = []
   for (let i = 0; i < 20; i++) {
@@ -408,7 +489,7 @@ async function main() {
     )
   if (wanted('GET /orders/', ['peer'])) {
     await ceilingFor('GET /orders/:n')
-    await againstPeer('GET /orders/:n', peerCases.fortunes, () =>
+    await againstPeer('GET /orders/:n', peerCases.fortunes, probe, () =>
       runCase(
         'GET /orders/:n (confirmation)',
         [200],
@@ -427,7 +508,7 @@ async function main() {
   }
   if (wanted('GET /api/orders/', ['peer'])) {
     await ceilingFor('GET /api/orders/:n')
-    await againstPeer('GET /api/orders/:n', peerCases.db, () =>
+    await againstPeer('GET /api/orders/:n', peerCases.db, probe, () =>
       runCase(
         'GET /api/orders/:n',
         [200],
@@ -446,7 +527,7 @@ async function main() {
   }
   if (wanted('top-products', ['peer'])) {
     await ceilingFor('GET /api/states/:s/top-products')
-    await againstPeer('GET /api/states/:s/top-products', peerCases.db, () =>
+    await againstPeer('GET /api/states/:s/top-products', peerCases.db, probe, () =>
       runCase(
         'GET /api/states/:s/top-products',
         [200],
@@ -494,6 +575,7 @@ async function main() {
   const rss = peakRssMb(service.pid as number)
   const pgbench = wanted('pgbench') ? runPgbench() : undefined
   await db.destroy()
+  await activity.end()
   report(ceilings, mixed, rss, pgbench)
 }
 
@@ -580,13 +662,15 @@ function report(
       ['GET /api/orders/:n', 'the peer single query'],
       ['GET /api/states/:s/top-products', 'the peer single query'],
     ].map(([name, peer]) => {
-      const ratios = versusPeer.get(name as string)?.ratios ?? []
+      const { ratios = [], cpuRatios = [] } = versusPeer.get(name as string) ?? {}
       const m = ratios.length ? median(ratios) : Number.NaN
+      const list = (xs: number[]) =>
+        xs.length > 1 ? ` (${xs.map((r) => r.toFixed(2)).join(', ')})` : ''
       return [
         `${name === 'GET /api/states/:s/top-products' ? 'top products' : name} >= 1.0x ${peer} (median of ${ratios.length} round(s))`,
         m >= 1,
         ratios.length
-          ? `${m.toFixed(2)}x${ratios.length > 1 ? ` (${ratios.map((r) => r.toFixed(2)).join(', ')})` : ''}`
+          ? `req/s ${m.toFixed(2)}x${list(ratios)}; CPU per request ${median(cpuRatios).toFixed(2)}x${list(cpuRatios)}`
           : 'n/a',
       ] as const
     }),

@@ -157,6 +157,8 @@ async function serve() {
   const pool = new pg.Pool({
     connectionString: process.env.DATABASE_URL,
     max: Number(process.env.DATABASE_POOL_SIZE ?? 10),
+    // How npm run bench tells the peer's backends from the service's (their CPU per request).
+    application_name: 'peer',
   })
   const app = await buildPeer(pgQuery(pool))
   await app.listen({
