@@ -9,47 +9,50 @@ import { selectOrderList } from './queries.ts'
 
 /**
  * The order CSV made by PostgreSQL (the export on a PostgreSQL server; csv.ts's orderCsv is the
- * one on PGlite): one `COPY (select …) TO STDOUT` of the list's query (selectOrderList: the same
- * filters and order), each row one text column that is the whole CSV record, built in SQL with
- * csv.ts's rules, so Node only moves bytes. 1M rows cost 12-13 µs of Node CPU each when Node
- * formatted them (docs/benchmarks.md, "CSV through COPY").
+ * one on PGlite): one `COPY (select …) TO STDOUT (FORMAT csv, FORCE_QUOTE *)` of the list's query
+ * (selectOrderList: the same filters and order) with one column per CSV cell. PostgreSQL's own
+ * CSV writer quotes every field and doubles its quotes (csv.ts's csvCell does the same); the SQL
+ * only adds the formula prefix and formats the time and the money. Node then changes each record's
+ * LF end into CRLF (CopyCsvCrlf), the one thing COPY cannot write: RFC 4180 ends records with
+ * CRLF, as csv.ts and the tests do, and COPY ends them with LF whatever the platform.
  *
- * Why not `FORMAT csv`: PostgreSQL ends its CSV records with LF and quotes a field only when it
- * must, and the export's records end with CRLF with every field quoted (RFC 4180, as csv.ts
- * writes them and the tests hold). Text format would escape the record's own CR LF and any
- * backslash. So the COPY is `FORMAT binary` of one column, whose framing (a header, then per
- * row a field count and a length) CopyBinaryText strips: what is left is the records' bytes.
+ * Why not one column holding the whole record, built in SQL (COPY's binary format, as before):
+ * twelve `replace`/`case` and some forty concatenations a row cost PostgreSQL 4.0 µs of CPU a
+ * row, against 2.0 µs this way (docs/benchmarks.md, "CSV through COPY, second step").
  */
 
 /** The first characters csv.ts's csvCell prefixes with `'` (=, +, -, @, tab, CR), as codes. */
 const formulaCodes = ['=', '+', '-', '@', '\t', '\r'].map((c) => c.charCodeAt(0))
 
 /**
- * One cell in SQL as csvCell writes it: `'` before a formula start (ascii() is the first
- * character's code, 0 for ''), quotes doubled, the whole quoted. `value` is text, never null.
+ * One cell's value in SQL as csvCell writes it before quoting: `'` before a formula start
+ * (ascii() is the first character's code, 0 for ''). `value` is text, never null: COPY writes a
+ * null as an empty field without quotes, which csvCell never does. The quoting is COPY's.
  */
-function cellSql(value: RawBuilder<unknown>): RawBuilder<string> {
+function defused(value: RawBuilder<unknown>): RawBuilder<string> {
   const codes = sql.raw(formulaCodes.join(','))
-  return sql<string>`'"' || replace(case when ascii(${value}) in (${codes}) then '''' || ${value} else ${value} end, '"', '""') || '"'`
+  return sql<string>`case when ascii(${value}) in (${codes}) then '''' || ${value} else ${value} end`
 }
 
 /**
- * The record of the row `o`, in csv.ts's header order: created_at as toISOString writes it
- * (to_char's MS cuts the microseconds, as createdAtOf does), the total as dollars from integer
- * cents (csv.ts's dollars), a missing carrier or tracking number empty; ended by CRLF.
+ * The cells of the row `o`, in csv.ts's header order. Three need no formula check, since their
+ * text cannot start with one of those characters: created_at as toISOString writes it (to_char's
+ * MS cuts the microseconds, as createdAtOf does; it starts with a year's digit), the status
+ * (orders_status_check allows five lower-case words) and the total as dollars from integer cents
+ * (csv.ts's dollars; total_cents >= 0 is a check of the table, so it starts with a digit). A
+ * missing carrier or tracking number is an empty cell.
  */
-function recordSql(): RawBuilder<string> {
+function cellsSql(): RawBuilder<string>[] {
   const cents = sql`o.total_cents`
-  const cells = [
-    sql`o.order_number`,
-    sql`to_char(o.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`,
-    sql`o.status`,
-    ...customerFields.map((f) => sql`o.${sql.ref(f.column)}::text`),
-    sql`(case when ${cents} < 0 then '-' else '' end) || (abs(${cents}) / 100)::text || '.' || lpad((abs(${cents}) % 100)::text, 2, '0')`,
-    sql`coalesce(o.carrier, '')`,
-    sql`coalesce(o.tracking_number, '')`,
-  ].map(cellSql)
-  return sql<string>`${sql.join(cells, sql` || ',' || `)} || chr(13) || chr(10)`
+  return [
+    defused(sql`o.order_number`),
+    sql<string>`to_char(o.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`,
+    sql<string>`o.status`,
+    ...customerFields.map((f) => defused(sql`o.${sql.ref(f.column)}::text`)),
+    sql<string>`(${cents} / 100)::text || '.' || lpad((${cents} % 100)::text, 2, '0')`,
+    defused(sql`coalesce(o.carrier, '')`),
+    defused(sql`coalesce(o.tracking_number, '')`),
+  ]
 }
 
 /**
@@ -67,7 +70,7 @@ function literal(value: unknown): string {
 
 /**
  * The COPY statement of the export under `filters`: selectOrderList's query (no cursor, no
- * limit) with the record as its only column, its `$n` parameters written in as literals.
+ * limit) with the cells as its columns, its `$n` parameters written in as literals.
  * Kysely's compiled text has a `$n` only for a parameter (identifiers and the literals in this
  * file hold no `$`), and each is replaced once, from the text Kysely made, never from a value.
  */
@@ -75,84 +78,78 @@ export function copyStatement(db: Kysely<Database>, filters: OrderFilters): stri
   const query = selectOrderList(db, filters, undefined, 1)
     .clearSelect()
     .clearLimit()
-    .select(recordSql().as('record'))
+    .select(cellsSql().map((cell, i) => cell.as(`c${i}`)))
     .compile()
   const text = query.sql.replace(/\$(\d+)/g, (_, n: string) => {
     const index = Number(n) - 1
     if (index >= query.parameters.length) throw new RangeError(`CSV export: no parameter $${n}`)
     return literal(query.parameters[index])
   })
-  return `copy (${text}) to stdout with (format binary)`
+  return `copy (${text}) to stdout with (format csv, force_quote *)`
 }
 
-/** COPY's binary signature, then the flags and the header extension's length (int32 each). */
-const signatureLength = 11
-const headerLength = signatureLength + 8
+/** The bytes CopyCsvCrlf looks at. */
+const LF = 0x0a
+const CR = 0x0d
+const QUOTE = 0x22
 
 /**
- * COPY's binary format (PostgreSQL docs, "COPY", Binary Format) of one never-null column in,
- * the column's bytes out, row after row: the file header, each row's field count (int16, 1)
- * and field length (int32), and the trailer (int16 -1) taken out. Chunks may end anywhere, in
- * a header as in a value: what is not complete is kept for the next chunk.
+ * COPY's CSV with every field quoted (FORCE_QUOTE *) in, the same with each record's LF end as
+ * CRLF out. A record ends at an LF outside quotes; an LF inside a quoted field (a name or an
+ * address may hold line breaks) is data and stays as it is. With every field quoted and quotes
+ * inside doubled, "outside quotes" is "after an even number of quote characters since the
+ * stream's start", counted across chunks, which may end anywhere (in a field, between the two
+ * quotes of a doubled one, between CR and LF). The bytes are UTF-8, whose multi-byte characters
+ * hold no byte below 0x80, so a byte 0x22 or 0x0a is always the character.
+ *
+ * Ends with an error, never with a short file that looks whole, when the data stops inside a
+ * quoted field or after a record without its LF: COPY's stream ends otherwise only after its
+ * CopyDone, and fails (pg's error) when the connection or the statement does.
  */
-export class CopyBinaryText extends Transform {
-  #pending: Buffer | undefined
-  #headerRead = false
-  /** Bytes of the current value still to pass on. */
-  #valueLeft = 0
-  #ended = false
+export class CopyCsvCrlf extends Transform {
+  /** Inside a quoted field after the bytes read so far. */
+  #quoted = false
+  /** The last byte read, LF once a whole record was read (and at the start). */
+  #last = LF
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-    const buf = this.#pending ? Buffer.concat([this.#pending, chunk]) : chunk
-    this.#pending = undefined
-    let pos = 0
-    if (!this.#headerRead) {
-      const extension = buf.length < headerLength ? 0 : buf.readUInt32BE(signatureLength + 4)
-      if (buf.length < headerLength + extension) {
-        this.#pending = buf
-        done()
-        return
-      }
-      pos = headerLength + extension
-      this.#headerRead = true
+    let ends = 0
+    for (let i = chunk.indexOf(LF); i !== -1; i = chunk.indexOf(LF, i + 1)) ends++
+    if (ends === 0) {
+      this.#count(chunk, 0, chunk.length)
+      if (chunk.length > 0) this.#last = chunk[chunk.length - 1] as number
+      done(null, chunk)
+      return
     }
-    const out = Buffer.allocUnsafe(buf.length - pos)
+    // At most one CR more per LF.
+    const out = Buffer.allocUnsafe(chunk.length + ends)
     let n = 0
-    while (pos < buf.length) {
-      if (this.#valueLeft > 0) {
-        const end = Math.min(buf.length, pos + this.#valueLeft)
-        n += buf.copy(out, n, pos, end)
-        this.#valueLeft -= end - pos
-        pos = end
-        continue
-      }
-      if (this.#ended) {
-        done(new Error('COPY sent data after its trailer'))
-        return
-      }
-      if (buf.length - pos < 2) break
-      const fields = buf.readInt16BE(pos)
-      if (fields === -1) {
-        this.#ended = true
-        pos += 2
-        continue
-      }
-      if (fields !== 1) {
-        done(new Error(`COPY sent a row of ${fields} fields, not 1`))
-        return
-      }
-      if (buf.length - pos < 6) break
-      const length = buf.readInt32BE(pos + 2)
-      pos += 6
-      this.#valueLeft = Math.max(0, length)
+    let from = 0
+    let counted = 0
+    for (let i = chunk.indexOf(LF); i !== -1; i = chunk.indexOf(LF, i + 1)) {
+      this.#count(chunk, counted, i)
+      counted = i + 1
+      if (this.#quoted) continue
+      n += chunk.copy(out, n, from, i)
+      out[n++] = CR
+      out[n++] = LF
+      from = i + 1
     }
-    if (pos < buf.length) this.#pending = buf.subarray(pos)
-    if (n > 0) this.push(out.subarray(0, n))
-    done()
+    this.#count(chunk, counted, chunk.length)
+    n += chunk.copy(out, n, from)
+    this.#last = chunk[chunk.length - 1] as number
+    done(null, out.subarray(0, n))
+  }
+
+  /** Flips #quoted for each quote character of chunk[from, to). */
+  #count(chunk: Buffer, from: number, to: number): void {
+    let quoted = this.#quoted
+    for (let i = from; i < to; i++) if (chunk[i] === QUOTE) quoted = !quoted
+    this.#quoted = quoted
   }
 
   override _flush(done: TransformCallback): void {
-    done(this.#ended ? undefined : new Error('COPY ended before its trailer'))
+    done(this.#quoted || this.#last !== LF ? new Error('COPY ended inside a record') : undefined)
   }
 }
 
@@ -180,7 +177,7 @@ export async function copyOrderCsv(
   pool: pg.Pool,
   db: Kysely<Database>,
   filters: OrderFilters,
-): Promise<CopyBinaryText> {
+): Promise<CopyCsvCrlf> {
   const statement = copyStatement(db, filters)
   const client = await pool.connect()
   try {
@@ -204,7 +201,7 @@ export async function copyOrderCsv(
   client.query(copy)
   // A late 'error' (that timer, a lost server) must not find the stream without a listener.
   copy.on('error', () => {})
-  const body = new CopyBinaryText()
+  const body = new CopyCsvCrlf()
   let finished = false
   const finish = (error?: Error | null) => {
     if (finished) return

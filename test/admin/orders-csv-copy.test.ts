@@ -6,7 +6,7 @@ import pg from 'pg'
 import { to as copyTo } from 'pg-copy-streams'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { exportOrderCsv, orderCsv } from '../../src/admin/csv.ts'
-import { CopyBinaryText, copyStatement, csvStatementTimeoutMs } from '../../src/admin/csv-copy.ts'
+import { CopyCsvCrlf, copyStatement, csvStatementTimeoutMs } from '../../src/admin/csv-copy.ts'
 import type { OrderFilters } from '../../src/admin/filters.ts'
 import { connect, poolOf } from '../../src/db/connect.ts'
 import { buildTestApp, type TestApp, usingPostgres } from '../helpers/context.ts'
@@ -45,6 +45,10 @@ beforeAll(async () => {
   await set(12, { total_cents: 0 })
   await set(13, { carrier: '-dash', tracking_number: '@at' })
   await set(14, { customer_name: '', carrier: '', tracking_number: '' })
+  // Line breaks inside fields, next to quotes, at a field's start and end, and as the record's
+  // last byte before its end: COPY's LF after them is the record's end, theirs are data.
+  await set(15, { city: 'say "hi"\n', tracking_number: 'ends\n' })
+  await set(16, { customer_name: '\n"x', address: '"', carrier: '\r\n' })
   for (const [i, email] of hostileEmails.entries()) await set(20 + i, { email })
   // Microseconds that round up: the CSV cuts them (toISOString's milliseconds).
   await sql`update orders set created_at = '2026-03-01T00:00:30.123999Z'
@@ -89,11 +93,15 @@ describe.skipIf(!usingPostgres)('the CSV on PostgreSQL, made by COPY', () => {
     expect(all).toContain(`,"0.05",`)
     expect(all).toContain(`,"1.00",`)
     expect(all).toContain(`,"'-dash","'@at"\r\n`)
+    expect(all).toContain(`,"say ""hi""\n",`)
+    expect(all).toContain(`,"ends\n"\r\n`)
+    expect(all).toContain(`,"\n""x",`)
+    expect(all).toContain(`,"'\r\n",`)
     await sleep(50)
     expect(pool.totalCount - pool.idleCount, 'connections still checked out').toBe(0)
   })
 
-  it('strips the binary framing wherever the chunks are cut', async () => {
+  it("turns each record's LF end into CRLF wherever the chunks are cut", async () => {
     const client = new pg.Client({ connectionString: t.config.DATABASE_URL })
     await client.connect()
     let raw: Buffer
@@ -105,8 +113,10 @@ describe.skipIf(!usingPostgres)('the CSV on PostgreSQL, made by COPY', () => {
       await client.end()
     }
     const expected = (await text(orderCsv(t.app.db, {}))).replace(/^[^\n]*\n/, '')
-    for (const size of [1, 2, 3, 5, 6, 7, 19, 64, raw.length]) {
-      const stream = new CopyBinaryText()
+    // COPY's own records end with a bare LF: the stream is what changes them.
+    expect(raw.toString('utf8')).not.toBe(expected)
+    for (const size of [1, 2, 3, 5, 7, 19, 64, raw.length]) {
+      const stream = new CopyCsvCrlf()
       const out: Buffer[] = []
       stream.on('data', (b: Buffer) => out.push(b))
       for (let i = 0; i < raw.length; i += size) stream.write(raw.subarray(i, i + size))
@@ -114,11 +124,15 @@ describe.skipIf(!usingPostgres)('the CSV on PostgreSQL, made by COPY', () => {
       await finished(stream)
       expect(Buffer.concat(out).toString('utf8'), `chunks of ${size}`).toBe(expected)
     }
-    // Cut short (no trailer): an error, never a short file that ended well.
-    const cut = new CopyBinaryText()
-    cut.resume()
-    cut.end(raw.subarray(0, raw.length - 2))
-    await expect(finished(cut)).rejects.toThrow(/trailer/)
+    // Cut short (a record without its end, or inside a quoted field's line break): an error,
+    // never a short file that ended well.
+    const inField = raw.indexOf('"say ""hi""\n') + 12
+    for (const end of [raw.length - 1, inField]) {
+      const cut = new CopyCsvCrlf()
+      cut.resume()
+      cut.end(raw.subarray(0, end))
+      await expect(finished(cut), `cut at ${end}`).rejects.toThrow(/inside a record/)
+    }
   })
 
   it('writes hostile filter values into the statement as literals, never as SQL', async () => {
