@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { type Kysely, sql } from 'kysely'
 import pg from 'pg'
-import { csvBatchSize } from '../src/admin/csv.ts'
+import { copyStatement } from '../src/admin/csv-copy.ts'
 import { encodeCursor, type ListKey } from '../src/admin/cursor.ts'
 import { type ListQuery, parseListQuery } from '../src/admin/filters.ts'
 import { pageSize, selectOrderList } from '../src/admin/queries.ts'
@@ -33,7 +33,11 @@ import type { Database } from '../src/db/schema.ts'
  *   fails unless the plan is an index scan with an index condition, no Seq Scan and no Sort.
  * Then it signs in and downloads `GET /admin/orders.csv` for a range of `--csv-days` days
  * (about 1M rows at 10M orders over a year), counting lines as they stream: rows/s, and the
- * server's VmRSS sampled every 20 ms from /proc (peak) and VmHWM (peak since start).
+ * server's VmRSS sampled every 20 ms from /proc (peak) and VmHWM (peak since start), and the CPU
+ * time per row of the server, of PostgreSQL (databaseCpuMs: its backends and parallel workers
+ * for the database) and of this client, from /proc and process.cpuUsage: costs that the
+ * machine's load does not inflate, unlike rows/s. Before that it prints the plan of the
+ * export's COPY query (a Seq Scan or a Sort is a miss).
  * `--csv-encoding` is the download's Accept-Encoding: `identity` (the default) measures the
  * export itself; `br` or `gzip` adds the server's compression (plugins/compression.ts), which
  * fetch undoes here. `--csv-only` skips the list cases.
@@ -71,6 +75,52 @@ function staffCli(args: string[], env: Record<string, string>): string {
 function cpuMsOf(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
   return (Number(fields[11]) + Number(fields[12])) * 10
+}
+
+/** cpuMsOf, or 0 for a process that is gone (a parallel worker that just ended). */
+function cpuMsOrZero(pid: number): number {
+  try {
+    return cpuMsOf(pid)
+  } catch {
+    return 0
+  }
+}
+
+/**
+ * PostgreSQL's CPU time spent for this database while `run` runs, in ms, from /proc (so the
+ * server must be on this machine): the client backends of the database (but `client`'s own)
+ * before and after, plus each parallel worker that showed up meanwhile, polled every 20 ms (a
+ * worker that ends between two polls loses at most its last 20 ms: a lower bound).
+ */
+async function databaseCpuMs<T>(client: pg.Client, run: () => Promise<T>): Promise<[T, number]> {
+  const pids = async (type: string) =>
+    (
+      await client.query<{ pid: number }>(
+        `select pid from pg_stat_activity
+          where datname = current_database() and backend_type = $1 and pid <> pg_backend_pid()`,
+        [type],
+      )
+    ).rows.map((r) => r.pid)
+  const backends = new Map((await pids('client backend')).map((p) => [p, cpuMsOrZero(p)]))
+  const workers = new Map<number, number>()
+  let polling = true
+  const poll = (async () => {
+    while (polling) {
+      for (const p of await pids('client backend')) if (!backends.has(p)) backends.set(p, 0)
+      for (const p of await pids('parallel worker')) workers.set(p, cpuMsOrZero(p))
+      await new Promise((r) => setTimeout(r, 20))
+    }
+  })()
+  try {
+    const result = await run()
+    let total = 0
+    for (const [p, before] of backends) total += Math.max(0, cpuMsOrZero(p) - before)
+    for (const [p, last] of workers) total += Math.max(last, cpuMsOrZero(p))
+    return [result, total]
+  } finally {
+    polling = false
+    await poll
+  }
 }
 
 /** VmRSS and VmHWM of a process, in MB (Linux /proc). */
@@ -359,15 +409,24 @@ async function main() {
       .clearLimit()
       .select(sql<string>`count(*)`.as('n'))
       .executeTakeFirstOrThrow()
-    // The export's statement: a batch of csvBatchSize rows from halfway down the range.
-    const csvMiddle = await middleKey(db, csvRange)
-    const csvQuery = { ...csvRange, cursor: csvMiddle.key ? encodeCursor(csvMiddle.key) : '' }
-    const csvPlan = await explain(client, db, csvQuery, csvBatchSize)
-    failed ||= !csvPlan.ok
-    console.info(
-      `CSV batch statement (${csvBatchSize} rows, from row ${Math.floor(csvMiddle.rows / 2).toLocaleString('en-US')}): ${csvPlan.node} \`${csvPlan.index}\` \`${csvPlan.cond}\`, ${csvPlan.executionMs} ms, buffers ${csvPlan.buffers}${csvPlan.ok ? '' : ` MISS: ${csvPlan.problems.join(', ')}`}`,
+    // The export's statement on PostgreSQL: the COPY's query, planned with the export's
+    // settings (csv-copy.ts's copyOrderCsv): an ordered index scan, no Sort, no Seq Scan.
+    const copy = copyStatement(db, parsed.filters)
+    const select = /^copy \((.*)\) to stdout/s.exec(copy)?.[1] ?? ''
+    await client.query(
+      'begin read only; set local enable_sort = off; set local enable_bitmapscan = off',
     )
-    results.push({ csvPlan })
+    const copyPlan = (
+      await client.query<{ 'QUERY PLAN': string }>(`explain (costs off) ${select}`)
+    ).rows
+      .map((r) => r['QUERY PLAN'])
+      .filter((l) => !/^\s*(Output|JIT|Functions|Options)/.test(l))
+      .join('\n')
+    await client.query('commit')
+    const copyPlanOk = /Index Scan/.test(copyPlan) && !/Seq Scan|Sort/.test(copyPlan)
+    failed ||= !copyPlanOk
+    console.info(`CSV COPY's query plan:${copyPlanOk ? '' : ' MISS'}\n${copyPlan}`)
+    results.push({ copyPlan })
     const csvUrl = `${base}/admin/orders.csv?${new URLSearchParams(csvRange)}`
     for (let run = 1; run <= Number(values['csv-runs']); run++) {
       const before = memoryOf(pid)
@@ -376,30 +435,37 @@ async function main() {
         peakRss = Math.max(peakRss, memoryOf(pid).rss)
       }, 20)
       const cpuBefore = cpuMsOf(pid)
+      const clientBefore = process.cpuUsage()
       const started = performance.now()
-      const answer = await fetch(csvUrl, {
-        headers: { cookie, 'accept-encoding': values['csv-encoding'] },
+      const [{ newlines, bytes, firstByteMs }, pgCpuMs] = await databaseCpuMs(client, async () => {
+        const answer = await fetch(csvUrl, {
+          headers: { cookie, 'accept-encoding': values['csv-encoding'] },
+        })
+        if (answer.status !== 200 || !answer.body) throw new Error(`CSV answered ${answer.status}`)
+        let newlines = 0
+        let bytes = 0
+        let firstByteMs = 0
+        for await (const chunk of answer.body) {
+          if (!firstByteMs) firstByteMs = performance.now() - started
+          bytes += chunk.length
+          for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) newlines++
+        }
+        return { newlines, bytes, firstByteMs }
       })
-      if (answer.status !== 200 || !answer.body) throw new Error(`CSV answered ${answer.status}`)
-      let newlines = 0
-      let bytes = 0
-      let firstByteMs = 0
-      for await (const chunk of answer.body) {
-        if (!firstByteMs) firstByteMs = performance.now() - started
-        bytes += chunk.length
-        for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) newlines++
-      }
       const seconds = (performance.now() - started) / 1000
       const cpuMs = cpuMsOf(pid) - cpuBefore
+      const clientCpu = process.cpuUsage(clientBefore)
+      const clientCpuMs = (clientCpu.user + clientCpu.system) / 1000
       clearInterval(sampler)
       const after = memoryOf(pid)
       peakRss = Math.max(peakRss, after.rss)
       const rows = newlines - 1
       const rate = rows / seconds
+      const perRow = (ms: number) => ((ms * 1000) / Math.max(1, rows)).toFixed(2)
       const miss = rows !== Number(n) || rate < targets.csvRowsPerSecond || peakRss >= targets.rssMb
       failed ||= miss
       console.info(
-        `CSV run ${run} ${csvRange.from}..${csvRange.to}: ${rows.toLocaleString('en-US')} rows (database: ${Number(n).toLocaleString('en-US')}), ${(bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s = ${Math.round(rate).toLocaleString('en-US')} rows/s, first byte ${firstByteMs.toFixed(0)} ms; server CPU ${(cpuMs / 1000).toFixed(1)} s (${((cpuMs * 1000) / Math.max(1, rows)).toFixed(1)} µs/row); server RSS ${before.rss.toFixed(0)} MB before, peak ${peakRss.toFixed(0)} MB during, VmHWM ${after.hwm.toFixed(0)} MB${miss ? ' MISS' : ''}`,
+        `CSV run ${run} ${csvRange.from}..${csvRange.to}: ${rows.toLocaleString('en-US')} rows (database: ${Number(n).toLocaleString('en-US')}), ${(bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s = ${Math.round(rate).toLocaleString('en-US')} rows/s, first byte ${firstByteMs.toFixed(0)} ms; CPU per row: server (Node) ${perRow(cpuMs)} µs, PostgreSQL ${perRow(pgCpuMs)} µs, this client ${perRow(clientCpuMs)} µs (server ${(cpuMs / 1000).toFixed(1)} s, PostgreSQL ${(pgCpuMs / 1000).toFixed(1)} s); server RSS ${before.rss.toFixed(0)} MB before, peak ${peakRss.toFixed(0)} MB during, VmHWM ${after.hwm.toFixed(0)} MB${miss ? ' MISS' : ''}`,
       )
       results.push({
         csv: run,
@@ -408,6 +474,7 @@ async function main() {
         seconds,
         rate,
         bytes,
+        cpuMs: { server: cpuMs, postgres: pgCpuMs, client: clientCpuMs },
         before,
         peakRss,
         after,
