@@ -92,7 +92,7 @@ export async function buildApp({
   await app.register(logging)
   await app.register(security, { config })
   await app.register(cacheControl)
-  await app.register(compression)
+  await app.register(compression, { config })
   await app.register(trailingSlash)
   await app.register(bodyParsers)
   await app.register(views, { config })

@@ -39,6 +39,9 @@ export const ConfigSchema = Type.Object({
     pattern: '^(true|false|\\d{1,2}|[0-9a-fA-F.:/, ]+)$',
     default: 'false',
   }),
+  // Compression of answers (src/plugins/compression.ts); `off` when a front end that compresses
+  // (Azure Front Door, Application Gateway) stands in front and should spend that CPU instead.
+  COMPRESSION: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
   MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 1000 }),
   MAX_HEAP_USED_MB: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
   METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16 })),

@@ -14,7 +14,8 @@
  * (K=V, repeatable). wrk runs each side's own test/bench/wrk scripts from its directory, so a
  * form that changed between the versions is posted the way each version reads it. The orders
  * looked up are placed through each side's `POST /api/orders` first. Needs wrk and pgbench's
- * server (BENCH_DATABASE_URL, default the local PostgreSQL). Writes `--out` (JSON).
+ * server (BENCH_DATABASE_URL, default the local PostgreSQL); `--db` names the databases
+ * (default order_ab: order_ab_a, order_ab_b). Writes `--out` (JSON).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
@@ -38,6 +39,8 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '32' },
     only: { type: 'string' },
     out: { type: 'string', default: 'docs/bench/ab-latest.json' },
+    // Prefix of the two databases (<db>_a, <db>_b): another run at the same time needs its own.
+    db: { type: 'string', default: 'order_ab' },
   },
 })
 const rounds = Number(args.rounds)
@@ -69,7 +72,7 @@ const sides: Side[] = (['A', 'B'] as const).map((name) => ({
   env: parseEnv(name === 'A' ? args['a-env'] : args['b-env']),
   port: 0,
   databaseUrl: Object.assign(new URL(serverUrl), {
-    pathname: `/order_ab_${name.toLowerCase()}`,
+    pathname: `/${args.db}_${name.toLowerCase()}`,
   }).toString(),
   orderNumbers: [],
 }))

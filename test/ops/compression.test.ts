@@ -1,8 +1,9 @@
+import { randomBytes } from 'node:crypto'
 import { request as httpRequest } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { compressible } from '../../src/plugins/compression.ts'
+import { compressible, KeyedPage } from '../../src/plugins/compression.ts'
 import { buildTestApp, type TestApp } from '../helpers/context.ts'
 import { placeOrder } from '../helpers/lifecycle.ts'
 import { addStaff, signIn } from '../helpers/staff.ts'
@@ -107,5 +108,46 @@ describe('compression', () => {
     expect(packed.headers['content-length']).toBeUndefined()
     expect(plain.body.toString().split('\r\n').length).toBeGreaterThan(30)
     expect(decode(packed).toString()).toBe(plain.body.toString())
+  })
+
+  it('sends nothing compressed with COMPRESSION=off (a front end compresses), whatever is asked', async () => {
+    const off = await buildTestApp({ COMPRESSION: 'off' })
+    try {
+      for (const url of ['/', '/insights', '/openapi.json']) {
+        const res = await off.app.inject({ url, headers: { 'accept-encoding': 'br, gzip' } })
+        expect(res.statusCode, url).toBe(200)
+        expect(res.headers['content-encoding'], url).toBeUndefined()
+        expect(res.rawPayload.length, url).toBeGreaterThan(1024)
+      }
+    } finally {
+      await off.close()
+    }
+  })
+})
+
+describe('KeyedPage: a page compressed once around one changing string', () => {
+  // Heads over the 64 KiB brotli window and the 32 KiB deflate one, UTF-8 text, random bytes
+  // (stored by the compressor), an empty tail and key, a key of the most allowed (1 KiB).
+  const text = (n: number) =>
+    Array.from(
+      { length: n },
+      (_, i) => `<li data-i="${i}">Caf\u00e9 n\u00ba ${i % 97} \u2713</li>`,
+    ).join('\n')
+  it.each([
+    ['a small page', text(20), '">\n</form></html>\n', 'a0b1c2d3-0000-4000-8000-123456789abc'],
+    ['a page past both windows', text(3000), text(50), 'key'],
+    ['random bytes as Latin-1', randomBytes(40_000).toString('latin1'), 'é', 'x'.repeat(1024)],
+    ['an empty tail and key', text(5), '', ''],
+  ])('%s: decodes to head + key + tail in each coding', (_name, head, tail, key) => {
+    const page = new KeyedPage(head, tail)
+    const whole = Buffer.from(head + key + tail)
+    expect(page.bytes(undefined, key).equals(whole)).toBe(true)
+    expect(gunzipSync(page.bytes('gzip', key)).equals(whole)).toBe(true)
+    expect(brotliDecompressSync(page.bytes('br', key)).equals(whole)).toBe(true)
+  })
+
+  it('refuses a key over 1 KiB and a tail over 16 KiB (they would go uncompressed)', () => {
+    expect(() => new KeyedPage('a', 'b').bytes('gzip', 'k'.repeat(1025))).toThrow(RangeError)
+    expect(() => new KeyedPage('a', 'b'.repeat(16 * 1024 + 1))).toThrow(RangeError)
   })
 })
