@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { type Kysely, sql } from 'kysely'
 import pg from 'pg'
-import { copyStatement } from '../src/admin/csv-copy.ts'
+import { beginCsvExport, copyQuery } from '../src/admin/csv-copy.ts'
 import { encodeCursor, type ListKey } from '../src/admin/cursor.ts'
 import { type ListQuery, parseListQuery } from '../src/admin/filters.ts'
 import { pageSize, selectOrderList } from '../src/admin/queries.ts'
@@ -411,13 +411,11 @@ async function main() {
       .executeTakeFirstOrThrow()
     // The export's statement on PostgreSQL: the COPY's query, planned with the export's
     // settings (csv-copy.ts's copyOrderCsv): an ordered index scan, no Sort, no Seq Scan.
-    const copy = copyStatement(db, parsed.filters)
-    const select = /^copy \((.*)\) to stdout/s.exec(copy)?.[1] ?? ''
-    await client.query(
-      'begin read only; set local enable_sort = off; set local enable_bitmapscan = off',
-    )
+    await client.query(beginCsvExport)
     const copyPlan = (
-      await client.query<{ 'QUERY PLAN': string }>(`explain (costs off) ${select}`)
+      await client.query<{ 'QUERY PLAN': string }>(
+        `explain (costs off) ${copyQuery(db, parsed.filters)}`,
+      )
     ).rows
       .map((r) => r['QUERY PLAN'])
       .filter((l) => !/^\s*(Output|JIT|Functions|Options)/.test(l))

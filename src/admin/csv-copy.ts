@@ -69,23 +69,29 @@ function literal(value: unknown): string {
 }
 
 /**
- * The COPY statement of the export under `filters`: selectOrderList's query (no cursor, no
- * limit) with the cells as its columns, its `$n` parameters written in as literals.
- * Kysely's compiled text has a `$n` only for a parameter (identifiers and the literals in this
- * file hold no `$`), and each is replaced once, from the text Kysely made, never from a value.
+ * The query the export copies under `filters`: selectOrderList's (no cursor, no limit, and no
+ * order for an order number) with the cells as its columns, its `$n` parameters written in as literals, since COPY takes no bind
+ * parameters. Kysely's compiled text has a `$n` only for a parameter (identifiers and the
+ * literals in this file hold no `$`), and each is replaced once, from the text Kysely made,
+ * never from a value.
  */
-export function copyStatement(db: Kysely<Database>, filters: OrderFilters): string {
-  const query = selectOrderList(db, filters, undefined, 1)
-    .clearSelect()
-    .clearLimit()
-    .select(cellsSql().map((cell, i) => cell.as(`c${i}`)))
-    .compile()
-  const text = query.sql.replace(/\$(\d+)/g, (_, n: string) => {
+export function copyQuery(db: Kysely<Database>, filters: OrderFilters): string {
+  let select = selectOrderList(db, filters, undefined, 1).clearSelect().clearLimit()
+  // An order number matches at most one row (its unique index): no order to keep. With sorts
+  // off (beginCsvExport) the ORDER BY made the planner walk orders_created in order and test
+  // every row's number, a whole-table read for one row, rather than sort that row.
+  if (filters.orderNumber !== undefined) select = select.clearOrderBy()
+  const query = select.select(cellsSql().map((cell, i) => cell.as(`c${i}`))).compile()
+  return query.sql.replace(/\$(\d+)/g, (_, n: string) => {
     const index = Number(n) - 1
     if (index >= query.parameters.length) throw new RangeError(`CSV export: no parameter $${n}`)
     return literal(query.parameters[index])
   })
-  return `copy (${text}) to stdout with (format csv, force_quote *)`
+}
+
+/** The COPY statement of the export under `filters`: copyQuery's rows as CSV, every field quoted. */
+export function copyStatement(db: Kysely<Database>, filters: OrderFilters): string {
+  return `copy (${copyQuery(db, filters)}) to stdout with (format csv, force_quote *)`
 }
 
 /** The bytes CopyCsvCrlf looks at. */
@@ -162,10 +168,16 @@ export class CopyCsvCrlf extends Transform {
 export const csvStatementTimeoutMs = 30 * 60_000
 
 /**
+ * The export's transaction, begun before its COPY: read-only, csvStatementTimeoutMs, and no
+ * sort or bitmap scan, so the plan is the list's ordered index scan, which streams from the
+ * first row (a sort would read every match before the first byte; test/admin/orders-plans
+ * holds the plans to it).
+ */
+export const beginCsvExport = `begin read only; set local statement_timeout = ${csvStatementTimeoutMs}; set local enable_sort = off; set local enable_bitmapscan = off`
+
+/**
  * The export's records as a stream of Buffers, on a connection of its own taken from `pool`
- * for as long as the stream lasts: in a read-only transaction with csvStatementTimeoutMs, and
- * sorts and bitmap scans off so the plan is the list's ordered index scan, which streams from
- * the first row (a sort would read every match before the first byte). The transaction is
+ * for as long as the stream lasts, in the transaction beginCsvExport begins. The transaction is
  * committed and the connection given back when the stream ends; on an error, or when the
  * consumer destroys the stream (the client went away), the connection is closed instead
  * (release(error)), which also ends the COPY on the server.
@@ -181,9 +193,7 @@ export async function copyOrderCsv(
   const statement = copyStatement(db, filters)
   const client = await pool.connect()
   try {
-    await client.query(
-      `begin read only; set local statement_timeout = ${csvStatementTimeoutMs}; set local enable_sort = off; set local enable_bitmapscan = off`,
-    )
+    await client.query(beginCsvExport)
   } catch (error) {
     client.release(error as Error)
     throw error

@@ -1,6 +1,7 @@
 import { sql } from 'kysely'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beginCsvExport, copyQuery } from '../../src/admin/csv-copy.ts'
 import type { ListKey } from '../../src/admin/cursor.ts'
 import type { OrderFilters } from '../../src/admin/filters.ts'
 import { selectOrderList } from '../../src/admin/queries.ts'
@@ -127,5 +128,31 @@ describe.skipIf(!usingPostgres)(`the order list's plans at ${count} orders (Post
         )
       })
     }
+  }
+
+  // The CSV export on PostgreSQL copies the same query without its limit (csv-copy.ts), in its
+  // own transaction: a plan that sorted the matches would read all of them before the first byte
+  // went out, and one that filtered another index's rows would read far more than it sends.
+  for (const c of cases.filter((c) => !c.after)) {
+    it(`the CSV export's COPY query, ${c.name}: an ordered scan of ${c.index}, no sort`, async () => {
+      const client = sessions.service as pg.Client
+      await client.query(beginCsvExport)
+      try {
+        const { rows } = await client.query(
+          `explain (format json) ${copyQuery(t.app.db, c.filters)}`,
+        )
+        const plan = rows[0]['QUERY PLAN'][0].Plan as PlanNode
+        const all = nodes(plan)
+        const types = all.map((n) => n['Node Type'])
+        expect(types, JSON.stringify(plan)).not.toContain('Seq Scan')
+        if (!c.filters.orderNumber) expect(types, JSON.stringify(plan)).not.toContain('Sort')
+        expect(types).not.toContain('Bitmap Heap Scan')
+        const scan = all.find((n) => n['Index Name'] === c.index)
+        expect(scan?.['Node Type'], JSON.stringify(plan)).toBe('Index Scan')
+        expect(scan?.Filter, 'no row filtered after reading').toBeUndefined()
+      } finally {
+        await client.query('commit')
+      }
+    })
   }
 })
