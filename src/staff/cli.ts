@@ -1,6 +1,7 @@
+import type { Readable } from 'node:stream'
 import { parseArgs } from 'node:util'
 import type { Kysely } from 'kysely'
-import { type Config, ConfigError, loadConfig } from '../config.ts'
+import { ConfigError, loadConfig } from '../config.ts'
 import { connect, prepareEmbeddedDatabase } from '../db/connect.ts'
 import { databasePassword } from '../db/entra.ts'
 import { prepareSchema } from '../db/prepare-schema.ts'
@@ -32,6 +33,11 @@ import { findStaffByEmail, insertStaff, type Role, roles } from './queries.ts'
  *   revoke <token-id>                revokes one token (an id from `tokens`)
  *
  * Exit codes: 0 done, 1 refused or failed (one line on stderr says why), 2 bad usage.
+ *
+ * `runStaff` is the whole command behind the process: run as a script, this file calls it with
+ * the process's arguments, environment and streams; the tests call it in the test process too
+ * (test/staff/cli.test.ts), where a child process per command would cost a Node start and an
+ * embedded database opening each.
  */
 
 const usage = `Usage: npm run staff -- add <email> --role staff|admin
@@ -43,20 +49,31 @@ const usage = `Usage: npm run staff -- add <email> --role staff|admin
 class UsageError extends Error {}
 class Refused extends Error {}
 
+/**
+ * Where one run reads and writes: standard input (a terminal, when `isTTY`, is prompted without
+ * echo) and the two output streams (text as given; the commands end their lines with \n).
+ */
+export interface StaffIo {
+  stdin: Readable & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown }
+  stdout: { write: (text: string) => unknown }
+  stderr: { write: (text: string) => unknown }
+}
+
 /** Reads a password from the terminal without echoing it (raw mode: each key as it comes). */
-function promptHidden(question: string): Promise<string> {
-  const stdin = process.stdin
-  process.stderr.write(question)
-  stdin.setRawMode(true)
+function promptHidden(io: StaffIo, question: string): Promise<string> {
+  const { stdin, stderr } = io
+  const setRawMode = (raw: boolean) => stdin.setRawMode?.(raw)
+  stderr.write(question)
+  setRawMode(true)
   stdin.resume()
   stdin.setEncoding('utf8')
   let typed = ''
   return new Promise((resolve, reject) => {
     const done = (err?: Error) => {
       stdin.off('data', onData)
-      stdin.setRawMode(false)
+      setRawMode(false)
       stdin.pause()
-      process.stderr.write('\n')
+      stderr.write('\n')
       err ? reject(err) : resolve(typed)
     }
     const onData = (chunk: string) => {
@@ -72,9 +89,9 @@ function promptHidden(question: string): Promise<string> {
 }
 
 /** The first line of standard input (a password piped in by a script). */
-async function readLine(): Promise<string> {
+async function readLine(stdin: Readable): Promise<string> {
   let text = ''
-  for await (const chunk of process.stdin) {
+  for await (const chunk of stdin) {
     text += chunk
     if (text.includes('\n')) break
   }
@@ -82,16 +99,16 @@ async function readLine(): Promise<string> {
 }
 
 /** The new account's password: STAFF_PASSWORD, a prompt typed twice, or a piped line. */
-async function newPassword(): Promise<string> {
-  let password = process.env.STAFF_PASSWORD
+async function newPassword(env: Env, io: StaffIo): Promise<string> {
+  let password = env.STAFF_PASSWORD
   if (password === undefined) {
-    if (process.stdin.isTTY) {
-      password = await promptHidden('Password: ')
-      if ((await promptHidden('Password again: ')) !== password) {
+    if (io.stdin.isTTY) {
+      password = await promptHidden(io, 'Password: ')
+      if ((await promptHidden(io, 'Password again: ')) !== password) {
         throw new Refused('The two passwords differ.')
       }
     } else {
-      password = await readLine()
+      password = await readLine(io.stdin)
     }
   }
   const problem = passwordProblem(password)
@@ -99,40 +116,53 @@ async function newPassword(): Promise<string> {
   return password
 }
 
-async function add(db: Kysely<Database>, email: string, role: Role) {
-  const password = await newPassword()
+type Env = Record<string, string | undefined>
+
+/** One run's database, environment and output. */
+interface Run {
+  db: Kysely<Database>
+  env: Env
+  io: StaffIo
+  /** Writes one line to standard output. */
+  out: (line: string) => void
+  /** Writes one line to standard error. */
+  err: (line: string) => void
+}
+
+async function add({ db, env, io, out }: Run, email: string, role: Role) {
+  const password = await newPassword(env, io)
   const id = await insertStaff(db, { email, role, passwordHash: await hashPassword(password) })
   if (id === undefined) throw new Refused(emailTaken(email))
-  console.log(`Added ${email} as ${role}.`)
+  out(`Added ${email} as ${role}.`)
 }
 
 const noAccount = (email: string) => `No staff account has the e-mail ${email}.`
 
-async function disable(db: Kysely<Database>, email: string) {
+async function disable({ db, out }: Run, email: string) {
   const outcome = await disableStaff(db, { email })
   if (outcome.kind === 'not-found') throw new Refused(noAccount(email))
   if (outcome.kind !== 'changed') throw new Refused(outcome.message)
-  console.log(`Disabled ${email}: their sessions have ended and their tokens are revoked.`)
+  out(`Disabled ${email}: their sessions have ended and their tokens are revoked.`)
 }
 
-async function token(db: Kysely<Database>, email: string) {
+async function token({ db, out, err }: Run, email: string) {
   const outcome = await createToken(db, { email })
   if (outcome.kind === 'not-found') throw new Refused(noAccount(email))
   if (outcome.kind === 'disabled') throw new Refused(outcome.message)
-  console.error(
+  err(
     `A new API token (id ${outcome.summary.id}) for ${outcome.email} (${outcome.role}). It is shown once: keep it now.`,
   )
-  console.error('Send it as the header  Authorization: Bearer <token>')
-  console.log(outcome.token)
+  err('Send it as the header  Authorization: Bearer <token>')
+  out(outcome.token)
 }
 
 /** One line per token, newest first, columns aligned: id, created, last used, revoked. */
-async function tokens(db: Kysely<Database>, email: string) {
+async function tokens({ db, out, err }: Run, email: string) {
   const account = await findStaffByEmail(db, email)
   if (!account) throw new Refused(noAccount(email))
   const list = await tokensOf(db, account.id)
   if (list.length === 0) {
-    console.error(`${account.email} has no API tokens.`)
+    err(`${account.email} has no API tokens.`)
     return
   }
   const rows = [
@@ -141,7 +171,7 @@ async function tokens(db: Kysely<Database>, email: string) {
   ]
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => (r[i] as string).length)))
   for (const r of rows) {
-    console.log(
+    out(
       r
         .map((cell, i) => (i < 3 ? cell.padEnd(widths[i] as number) : cell))
         .join('  ')
@@ -150,10 +180,10 @@ async function tokens(db: Kysely<Database>, email: string) {
   }
 }
 
-async function revoke(db: Kysely<Database>, tokenId: number) {
+async function revoke({ db, out }: Run, tokenId: number) {
   const revoked = await revokeToken(db, tokenId)
   if (!revoked) throw new Refused(`No API token has the id ${tokenId}.`)
-  console.log(`Revoked token ${tokenId} (at ${revoked.revokedAt}): it no longer works.`)
+  out(`Revoked token ${tokenId} (at ${revoked.revokedAt}): it no longer works.`)
 }
 
 const commands = ['add', 'disable', 'token', 'tokens', 'revoke']
@@ -182,7 +212,8 @@ function parse(argv: string[]): { command: string; email: string; role: Role } {
   return { command, email: email.trim(), role: role as Role }
 }
 
-async function main(argv: string[], config: Config) {
+async function main(argv: string[], env: Env, io: StaffIo) {
+  const config = loadConfig(env)
   const { command, email, role } = parse(argv)
   if (!config.DATABASE_URL) await prepareEmbeddedDatabase(config.DATA_DIR)
   const db = connect({
@@ -192,30 +223,49 @@ async function main(argv: string[], config: Config) {
     caFile: config.DATABASE_CA_FILE,
     password: databasePassword(config),
   })
+  const run: Run = {
+    db,
+    env,
+    io,
+    out: (line) => io.stdout.write(`${line}\n`),
+    err: (line) => io.stderr.write(`${line}\n`),
+  }
   try {
     await prepareSchema(db, config)
-    if (command === 'add') await add(db, email, role)
-    else if (command === 'disable') await disable(db, email)
-    else if (command === 'token') await token(db, email)
-    else if (command === 'tokens') await tokens(db, email)
-    else await revoke(db, Number(email))
+    if (command === 'add') await add(run, email, role)
+    else if (command === 'disable') await disable(run, email)
+    else if (command === 'token') await token(run, email)
+    else if (command === 'tokens') await tokens(run, email)
+    else await revoke(run, Number(email))
   } finally {
     await db.destroy()
   }
 }
 
-try {
-  await main(process.argv.slice(2), loadConfig())
-} catch (err) {
-  if (err instanceof UsageError) {
-    console.error(err.message)
-    process.exitCode = 2
-  } else if (err instanceof Refused || err instanceof ConfigError) {
-    console.error(err.message)
-    process.exitCode = 1
-  } else {
+/**
+ * One `npm run staff -- <argv…>`: the settings from `env` (as `loadConfig` reads them; the
+ * password from its STAFF_PASSWORD), standard input and output from `io`. Resolves with the exit
+ * code (0 done, 1 refused or failed, 2 bad usage: the reason on `io.stderr`); never rejects.
+ */
+export async function runStaff(argv: string[], env: Env, io: StaffIo): Promise<0 | 1 | 2> {
+  try {
+    await main(argv, env, io)
+    return 0
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr.write(`${err.message}\n`)
+      return 2
+    }
+    if (err instanceof Refused || err instanceof ConfigError) {
+      io.stderr.write(`${err.message}\n`)
+      return 1
+    }
     const { type, message, code } = serializeError(err)
-    console.error(`Failed: ${type}${code ? ` ${code}` : ''}: ${message}`)
-    process.exitCode = 1
+    io.stderr.write(`Failed: ${type}${code ? ` ${code}` : ''}: ${message}\n`)
+    return 1
   }
+}
+
+if (import.meta.main) {
+  process.exitCode = await runStaff(process.argv.slice(2), process.env, process)
 }

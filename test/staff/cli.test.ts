@@ -2,17 +2,21 @@ import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { Readable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type App, buildApp } from '../../src/app.ts'
 import { loadConfig } from '../../src/config.ts'
 import { connect } from '../../src/db/connect.ts'
+import { runStaff } from '../../src/staff/cli.ts'
 import { testDatabase, usingPostgres } from '../helpers/context.ts'
 import { password, postSignIn } from '../helpers/staff.ts'
 
 /**
- * `npm run staff` as ops run it: a child process against the test database (a PostgreSQL
- * database of its own, or an embedded one in a temporary folder, which the app opens only
- * between runs of the command: one process at a time).
+ * `npm run staff` against the test database (a PostgreSQL database of its own, or an embedded
+ * one in a temporary folder, which the app opens only between runs of the command: one at a
+ * time). Each command runs as `runStaff`, the function the script runs, in this process: a child
+ * process per command cost a Node start and an embedded database opening each (~70 s for the
+ * file on PGlite). The last describe runs the script itself as ops do, in child processes.
  */
 let env: Record<string, string>
 let drop: () => Promise<void>
@@ -32,8 +36,33 @@ afterAll(async () => {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true })
 })
 
-/** Runs the command; resolves with its exit code and output. */
-function staff(args: string[], extra: Record<string, string> = {}, stdin?: string) {
+interface Ran {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/**
+ * Runs the command as the script would, with `env` and `extra` as its whole environment and
+ * `stdin` piped in (not a terminal); resolves with its exit code and output.
+ */
+async function staff(args: string[], extra: Record<string, string> = {}, stdin?: string) {
+  let stdout = ''
+  let stderr = ''
+  const code = await runStaff(
+    args,
+    { ...env, ...extra },
+    {
+      stdin: Readable.from([stdin ?? '']),
+      stdout: { write: (text: string) => (stdout += text) },
+      stderr: { write: (text: string) => (stderr += text) },
+    },
+  )
+  return { code, stdout, stderr } satisfies Ran
+}
+
+/** `node src/staff/cli.ts …` in a child process; resolves with its exit code and output. */
+function staffProcess(args: string[], extra: Record<string, string> = {}, stdin?: string) {
   const child = spawn(process.execPath, ['src/staff/cli.ts', ...args], {
     env: { PATH: process.env.PATH ?? '', ...env, ...extra },
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -47,7 +76,7 @@ function staff(args: string[], extra: Record<string, string> = {}, stdin?: strin
     stderr += d
   })
   child.stdin.end(stdin ?? '')
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+  return new Promise<Ran>((resolve) =>
     child.on('close', (code) => resolve({ code, stdout, stderr })),
   )
 }
@@ -242,6 +271,29 @@ describe('npm run staff -- tokens | revoke', () => {
     expect(res.code).toBe(2)
     expect(res.stderr).toContain('npm run staff -- tokens <email>')
     expect(res.stderr).toContain('npm run staff -- revoke <token-id>')
+  })
+})
+
+describe('node src/staff/cli.ts in a child process, as npm run staff runs it', () => {
+  it('reads a password piped on standard input, answers on stdout and stderr, exits 0, 1 or 2', async () => {
+    const added = await staffProcess(
+      ['add', 'piped@example.com', '--role', 'staff'],
+      {},
+      `${password}\n`,
+    )
+    expect(added).toMatchObject({ code: 0, stdout: 'Added piped@example.com as staff.\n' })
+    expect(added.stdout + added.stderr).not.toContain(password)
+    const listed = await staff(['tokens', 'piped@example.com'])
+    expect(listed.code, listed.stderr).toBe(0)
+    expect(listed.stderr).toContain('piped@example.com has no API tokens.')
+
+    const refused = await staffProcess(['token', 'nobody@example.com'])
+    expect(refused).toMatchObject({ code: 1, stdout: '' })
+    expect(refused.stderr).toContain('No staff account has the e-mail nobody@example.com.')
+
+    const usage = await staffProcess([])
+    expect(usage.code).toBe(2)
+    expect(usage.stderr).toContain('npm run staff -- revoke <token-id>')
   })
 })
 
