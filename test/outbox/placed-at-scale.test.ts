@@ -3,17 +3,18 @@ import { sql } from 'kysely'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { buildTestApp, customer, type TestApp } from '../helpers/context.ts'
 import { expectValidData, outboxMark, outboxRows } from '../helpers/outbox.ts'
+import { scaleOrders } from '../helpers/scale.ts'
 
-// 10,000 orders placed at once through the API, so through the order batcher's group-commit
-// statement (ORDER_BATCH_MAX 64): exactly one order.placed per order, each the order as
-// GET /api/orders/:n shows it. On PGlite and PostgreSQL.
-const orders = 10_000
+// 10,000 orders (SCALE=1; 1,000 by default) placed at once through the API, so through the
+// order batcher's group-commit statement (ORDER_BATCH_MAX 64): exactly one order.placed per
+// order, each the order as GET /api/orders/:n shows it. On PGlite and PostgreSQL.
+const orders = scaleOrders
 const skus = ['MUG-001', 'TEE-002', 'CAP-003', 'LMP-006', 'KNF-008', 'PRS-012']
 const states = ['TX', 'CA', 'NY', 'WA', 'FL']
 
 let t: TestApp
 beforeAll(async () => {
-  // Ten thousand requests injected in one go hold the event loop for seconds: no connection
+  // Thousands of requests injected in one go hold the event loop for seconds: no connection
   // timeout or event-loop guard may answer 503 for what is the test's own doing.
   t = await buildTestApp({
     RATE_LIMIT_MAX: '0',

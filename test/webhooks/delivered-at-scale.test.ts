@@ -6,6 +6,7 @@ import { webhookId } from '../../src/webhooks/deliver.ts'
 import { buildTestApp, customer, type TestApp, usingPostgres } from '../helpers/context.ts'
 import { waitFor } from '../helpers/insights.ts'
 import { outboxMark, outboxRows } from '../helpers/outbox.ts'
+import { scaleOrders } from '../helpers/scale.ts'
 import {
   deliveryCounts,
   insertEndpoint,
@@ -13,7 +14,7 @@ import {
   startReceiver,
 } from '../helpers/webhook-receiver.ts'
 
-// 10,000 orders placed at once through the API with the dispatcher on and a real receiver on
+// 10,000 orders (SCALE=1; 1,000 by default) placed at once through the API with the dispatcher on and a real receiver on
 // loopback registered for order.placed: every order's event is delivered, signed, exactly one
 // distinct webhook-id per order, none missing. (The outbox side, one event per order as GET
 // shows it, is test/outbox/placed-at-scale.test.ts.)
@@ -21,7 +22,7 @@ import {
 // PostgreSQL only: on PGlite (one connection, every statement in turn) 10,000 orders and their
 // 10,000 deliveries, each recorded by its own statement, take minutes of CI time; the outbox part
 // of the scale test runs on both.
-const orders = 10_000
+const orders = scaleOrders
 const skus = ['MUG-001', 'TEE-002', 'CAP-003', 'LMP-006', 'KNF-008', 'PRS-012']
 
 let t: TestApp
@@ -29,7 +30,7 @@ let receiver: Receiver
 beforeAll(async () => {
   if (!usingPostgres) return
   receiver = await startReceiver()
-  // As in placed-at-scale: 10,000 injected requests hold the event loop for seconds, which is
+  // As in placed-at-scale: thousands of injected requests hold the event loop for seconds, which is
   // the test's own doing, not overload to shed with a 503.
   t = await buildTestApp(
     {
