@@ -59,7 +59,7 @@ export const ConfigSchema = Type.Object({
   ),
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://[^\\s?#]+$' })),
   OTEL_SERVICE_NAME: Type.String({ pattern: '^[\\w.:/-]{1,128}$', default: 'order-service' }),
-  // Share of new traces kept, 0 to 1 (a request arriving with a sampled traceparent is kept).
+  // Share of new traces kept, 0 to 1 (a request with a traceparent follows its sampled flag).
   TRACE_SAMPLE_RATIO: Type.Number({ minimum: 0, maximum: 1, default: 1 }),
   // Back office: the first admin, created at start when no admin exists (README "Back office").
   ADMIN_EMAIL: Type.Optional(Type.String({ pattern: '^[^@\\s]+@[^@\\s]+$', maxLength: 254 })),

@@ -1,32 +1,47 @@
+import { subscribe } from 'node:diagnostics_channel'
+import type { IncomingMessage } from 'node:http'
 import { createRequire } from 'node:module'
-import { FastifyOtelInstrumentation } from '@fastify/otel'
 import { context, trace } from '@opentelemetry/api'
 import { registerInstrumentations } from '@opentelemetry/instrumentation'
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http'
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg'
 import { resourceFromAttributes } from '@opentelemetry/resources'
 import {
+  AlwaysOnSampler,
   BatchSpanProcessor,
   NodeTracerProvider,
   ParentBasedSampler,
   type SpanProcessor,
-  TraceIdRatioBasedSampler,
 } from '@opentelemetry/sdk-trace-node'
+import type { FastifyInstance, onRequestHookHandler } from 'fastify'
 import type { Config } from '../config.ts'
 import { setTraceLogFields } from './log-context.ts'
+import { tracedRequest } from './sampling.ts'
 import type { StopTracing } from './start.ts'
 
-// Probes and scrapes, many a minute, would drown the requests worth reading.
-const untraced = new Set(['/healthz', '/readyz', '/metrics'])
+/**
+ * Names the request's server span by its route template (`POST /api/orders`) and sets
+ * `http.route`, once Fastify has routed it; the HTTP instrumentation knows only the method.
+ */
+const nameServerSpan: onRequestHookHandler = (request, _reply, done) => {
+  const route = request.routeOptions.url
+  const span = route === undefined ? undefined : trace.getActiveSpan()
+  if (span?.isRecording()) {
+    span.setAttribute('http.route', route as string)
+    span.updateName(`${request.method} ${route}`)
+  }
+  done()
+}
 
 /**
  * The tracer provider with its exporters, the instrumentations, and the log lines' trace fields.
- * Spans: one SERVER span per request from the HTTP instrumentation, named `POST /api/orders`
- * (method and route template: @fastify/otel gives it the route) with its status code; under it
- * @fastify/otel's `request` and handler spans (no span per lifecycle hook: a dozen a request
- * for nothing a reader needs), and a CLIENT span per PostgreSQL statement (`pg.query:…`, its
- * text with placeholders, never the values). Statements outside any request (the sales fold, the
- * webhook dispatcher's polling, several a second) make no trace: requireParentSpan.
+ * Spans: one SERVER span per traced request from the HTTP instrumentation, named
+ * `POST /api/orders` (method and route template) with its status code, and under it a CLIENT
+ * span per PostgreSQL statement (`pg.query:…`, its text with placeholders, never the values).
+ * Nothing else: no span per Fastify hook or handler (the server span's time is the handler's
+ * give or take the framework), no pool-checkout spans, and statements outside any request (the
+ * sales fold, the webhook dispatcher's polling, several a second) make no trace
+ * (requireParentSpan). Which requests are traced: tracedRequest.
  */
 export async function startSdk(config: Config): Promise<StopTracing> {
   // Each exporter is imported only when it is used: the Azure one alone brings @azure/core-*.
@@ -55,36 +70,35 @@ export async function startSdk(config: Config): Promise<StopTracing> {
       ...(config.APP_REVISION ? { 'service.version': config.APP_REVISION } : {}),
       'process.pid': process.pid,
     }),
-    // A request that arrives with a sampled traceparent is traced whatever the ratio, so a
-    // caller's trace is never cut in the middle; a new trace is kept with TRACE_SAMPLE_RATIO.
-    sampler: new ParentBasedSampler({
-      root: new TraceIdRatioBasedSampler(config.TRACE_SAMPLE_RATIO),
-    }),
+    // The ratio is applied per request before any span (tracedRequest): what reaches the
+    // sampler is kept, a child as its parent is.
+    sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }),
     spanProcessors: processors,
   })
   // Registers the AsyncLocalStorage context manager and the W3C traceparent propagator.
   provider.register()
 
+  const ratio = config.TRACE_SAMPLE_RATIO
   registerInstrumentations({
     tracerProvider: provider,
     instrumentations: [
       new HttpInstrumentation({
-        ignoreIncomingRequestHook: (req) => untraced.has((req.url ?? '').split('?')[0] ?? ''),
+        ignoreIncomingRequestHook: (req: IncomingMessage) =>
+          !tracedRequest((req.url ?? '').split('?')[0] ?? '', req.headers.traceparent, ratio),
         // Outgoing calls outside a request (webhook deliveries run from the dispatcher's loop).
         requireParentforOutgoingSpans: true,
       }),
       // No span per pool checkout: one per statement is enough to read, and halves the spans.
       new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
-      // Subscribes to Fastify's 'fastify.initialization' diagnostics channel: every app built
-      // from now on is instrumented without app.ts knowing about tracing.
-      new FastifyOtelInstrumentation({
-        registerOnInitialization: true,
-        instrumentHooks: false,
-      }),
     ],
   })
-  // pg and fastify are CommonJS: Node 24 loads them through require() even from an import, so
-  // require-in-the-middle patches them as app.ts loads them, with no ESM loader hook (none is
+  // Every Fastify app built from now on names its server spans, without app.ts knowing about
+  // tracing: Fastify publishes each new instance on this diagnostics channel.
+  subscribe('fastify.initialization', (message) => {
+    ;(message as { fastify: FastifyInstance }).fastify.addHook('onRequest', nameServerSpan)
+  })
+  // pg is CommonJS: Node 24 loads it through require() even from an import, so
+  // require-in-the-middle patches it as app.ts loads it, with no ESM loader hook (none is
   // registered: test/ops/tracing.test.ts shows the query spans). node:http is patched when it
   // is required; fastify requires it, but an import of node:http is not seen, so require it
   // here, whoever loads it first.

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
+import { tracedRequest } from '../../src/tracing/sampling.ts'
 import { customer, testDatabase, usingPostgres } from '../helpers/context.ts'
 import { logLines, type ServerProcess, startServer } from '../helpers/server.ts'
 
@@ -71,12 +72,38 @@ const otelPackage =
 /** The modules a server process resolved, written by record-imports.ts when it exited. */
 const importsOf = (file: string) => readFileSync(file, 'utf8').split('\n')
 
-const placeOrder = (url: string) =>
+const placeOrder = (url: string, headers: Record<string, string> = {}) =>
   fetch(`${url}/api/orders`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+    headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID(), ...headers },
     body: JSON.stringify({ items: [{ sku: 'MUG-001', quantity: 1 }], customer }),
   })
+
+describe('which requests are traced (decided before any span)', () => {
+  const parent = (flags: string) => `00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-${flags}`
+  it('follows a traceparent: sampled is traced whatever the ratio, not sampled never', () => {
+    expect(tracedRequest('/api/orders', parent('01'), 0)).toBe(true)
+    expect(tracedRequest('/api/orders', parent('03'), 0)).toBe(true)
+    expect(tracedRequest('/api/orders', parent('00'), 1)).toBe(false)
+  })
+  it('without one (or with a malformed one), keeps TRACE_SAMPLE_RATIO of them', () => {
+    expect(tracedRequest('/', undefined, 1, () => 0.999)).toBe(true)
+    expect(tracedRequest('/', undefined, 0, () => 0)).toBe(false)
+    expect(tracedRequest('/', undefined, 0.25, () => 0.2)).toBe(true)
+    expect(tracedRequest('/', undefined, 0.25, () => 0.3)).toBe(false)
+    expect(tracedRequest('/', 'not-a-traceparent-01', 0, () => 0.5)).toBe(false)
+    expect(tracedRequest('/', ['a', 'b'], 1)).toBe(true)
+    let kept = 0
+    for (let i = 0; i < 10_000; i++) if (tracedRequest('/', undefined, 0.1)) kept++
+    expect(kept).toBeGreaterThan(800)
+    expect(kept).toBeLessThan(1200)
+  })
+  it('never traces the probes and the scrape', () => {
+    for (const path of ['/healthz', '/readyz', '/metrics']) {
+      expect(tracedRequest(path, parent('01'), 1)).toBe(false)
+    }
+  })
+})
 
 describe('tracing', () => {
   let server: ServerProcess | undefined
@@ -158,6 +185,40 @@ describe('tracing', () => {
 
     // The recorder sees OpenTelemetry when it is loaded (so the check below can fail).
     expect(importsOf(importsFile).some((u) => otelPackage.test(u))).toBe(true)
+  })
+
+  it('at TRACE_SAMPLE_RATIO=0 traces only a request whose traceparent is sampled, under that trace; the other makes no span and its log line no trace id', async () => {
+    const receiver = await startOtlpReceiver()
+    cleanups.push(receiver.close)
+    const db = await testDatabase()
+    cleanups.push(db.drop)
+    server = await startServer({
+      ...db.env,
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      TRACE_SAMPLE_RATIO: '0',
+      RATE_LIMIT_MAX: '0',
+      LOG_LEVEL: 'info',
+    })
+    const traceId = randomUUID().replaceAll('-', '')
+    const parentId = randomUUID().replaceAll('-', '').slice(0, 16)
+    const traced = await placeOrder(server.url, { traceparent: `00-${traceId}-${parentId}-01` })
+    const untraced = await placeOrder(server.url)
+    expect([traced.status, untraced.status]).toEqual([201, 201])
+    expect(await server.kill('SIGTERM')).toBe(0)
+
+    const serverSpans = receiver.spans.filter((s) => s.kind === SERVER)
+    expect(serverSpans, JSON.stringify(receiver.spans.map((s) => s.name))).toHaveLength(1)
+    const request = serverSpans[0] as OtlpSpan
+    expect(request.name).toBe('POST /api/orders')
+    expect(request.traceId).toBe(traceId)
+    expect(request.parentSpanId).toBe(parentId)
+    // Every span sent belongs to that trace: the untraced order made none, queries included.
+    expect(receiver.spans.filter((s) => s.traceId !== traceId)).toEqual([])
+    const lines = logLines(server.stdout).filter((l) => l.msg === 'request completed')
+    const lineOf = (res: Response) => lines.find((l) => l.reqId === res.headers.get('x-request-id'))
+    expect(lineOf(traced)?.trace_id).toBe(traceId)
+    expect(lineOf(untraced)).toBeDefined()
+    expect(lineOf(untraced)).not.toHaveProperty('trace_id')
   })
 
   it('loads no OpenTelemetry module when neither APPLICATIONINSIGHTS_CONNECTION_STRING nor OTEL_EXPORTER_OTLP_ENDPOINT is set', async () => {
