@@ -72,6 +72,25 @@ export const sessionSetSql = Object.entries(sessionSettings)
   .map(([name, value]) => `set ${name} = '${value}';`)
   .join(' ')
 
+/**
+ * Server settings of the embedded database, given on PGlite's command line after its own
+ * (`PGlite.defaultStartParams`), so they hold for a data folder made by any earlier version
+ * too. PGlite zeroes its shared memory when it opens a database, so all of `shared_buffers`
+ * is resident from the first moment: PostgreSQL's 128 MB default (what initdb writes) made
+ * 150 MB of a 255 MB start. 32 MB holds a new database whole (its own catalogue and tables
+ * are about 8 MB) and the hot pages of a grown one; pages beyond it are read back through
+ * the operating system's cache. Measured in docs/benchmarks.md, "The embedded default".
+ */
+export const embeddedSettings = ['-c', 'shared_buffers=32MB']
+
+/** PGlite's options for the embedded database in `dataDir` (a folder or `memory://`). */
+const pgliteOptions = {
+  startParams: [...PGlite.defaultStartParams, ...embeddedSettings],
+  // initdb passes these to the server it creates the database with, and writes them into the
+  // new folder's postgresql.conf.
+  initDbStartParams: embeddedSettings,
+}
+
 const pools = new WeakMap<Kysely<Database>, pg.Pool>()
 
 /** The pg pool behind a PostgreSQL connection (for its gauges); undefined for PGlite. */
@@ -119,7 +138,7 @@ export function connect({
   if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true })
   const memory = dataDir.startsWith('memory://')
   if (!memory) holdDataDir(dataDir).opened = true
-  const pglite = new PGlite(dataDir)
+  const pglite = new PGlite(dataDir, pgliteOptions)
   if (!memory) {
     const close = pglite.close.bind(pglite)
     pglite.close = async () => {
@@ -251,7 +270,7 @@ export async function prepareEmbeddedDatabase(
   for (const entry of entries) rmSync(path.join(dataDir, entry), { recursive: true, force: true })
   const staging = path.join(dataDir, stagingFolder)
   mkdirSync(staging, { recursive: true })
-  const pglite = new PGlite(staging)
+  const pglite = new PGlite(staging, pgliteOptions)
   await pglite.waitReady
   await pglite.close()
   for (const entry of readdirSync(staging))

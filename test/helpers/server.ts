@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import net from 'node:net'
+import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { scanLog } from './log-check.ts'
 
@@ -13,6 +15,23 @@ export async function freePort(): Promise<number> {
   const { port } = server.address() as net.AddressInfo
   await new Promise((resolve) => server.close(resolve))
   return port
+}
+
+/**
+ * The Node flags of `npm start` in the checkout `dir` (its package.json `start` script,
+ * `node <flags> src/server.ts`), so a test or a bench runs the service as npm start does.
+ * Throws when the script has another shape.
+ */
+export function startFlags(dir = fileURLToPath(new URL('../..', import.meta.url))): string[] {
+  const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
+    scripts: { start: string }
+  }
+  const words = pkg.scripts.start.split(/\s+/)
+  if (words[0] !== 'node' || words.at(-1) !== 'src/server.ts')
+    throw new Error(
+      `${dir}: the start script is not "node <flags> src/server.ts": ${pkg.scripts.start}`,
+    )
+  return words.slice(1, -1)
 }
 
 // The Node the npm scripts run (24, which strips types), whichever Node runs the tests.
@@ -36,16 +55,20 @@ export interface ServerProcess {
 /**
  * `node src/server.ts` as production runs it (NODE_ENV=production, so the log level is the
  * production default unless `env` sets LOG_LEVEL), on 127.0.0.1 and a free port, with `env` on
- * top. Waits until `GET ready` answers 2xx (`ready: false`: does not wait), for up to
+ * top, and Node's `flags` before the script (none by default; `startFlags()`: npm start's). Waits until `GET ready` answers 2xx (`ready: false`: does not wait), for up to
  * `timeoutMs`: a start on a busy 2-core box (other test files running) can take a minute.
  * Throws, with the server's stderr, when it exits first or is not ready in time (then killed).
  */
 export async function startServer(
   env: Record<string, string>,
-  { ready = '/readyz', timeoutMs = 150_000 }: { ready?: string | false; timeoutMs?: number } = {},
+  {
+    ready = '/readyz',
+    timeoutMs = 150_000,
+    flags = [],
+  }: { ready?: string | false; timeoutMs?: number; flags?: string[] } = {},
 ): Promise<ServerProcess> {
   const port = await freePort()
-  const proc = spawn(nodeBin, [serverEntry], {
+  const proc = spawn(nodeBin, [...flags, serverEntry], {
     env: {
       PATH: process.env.PATH ?? '',
       NODE_ENV: 'production',
