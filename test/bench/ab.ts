@@ -17,7 +17,7 @@
  * server (BENCH_DATABASE_URL, default the local PostgreSQL); `--db` names the databases
  * (default order_ab: order_ab_a, order_ab_b). Writes `--out` (JSON).
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -25,6 +25,7 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import pg from 'pg'
 import { freePort } from '../helpers/server.ts'
+import { parseEnv, pathsFile as pathsFileIn, rpsOf, runWrkScript } from './common.ts'
 import { apiOrderBody, skus, states } from './flows.ts'
 import { median } from './stats.ts'
 
@@ -56,15 +57,6 @@ interface Side {
   process?: ChildProcess
   orderNumbers: string[]
 }
-
-const parseEnv = (list: string[]) =>
-  Object.fromEntries(
-    list.map((kv) => {
-      const i = kv.indexOf('=')
-      if (i < 1) throw new Error(`--a-env/--b-env take K=V, not ${kv}`)
-      return [kv.slice(0, i), kv.slice(i + 1)]
-    }),
-  )
 
 const sides: Side[] = (['A', 'B'] as const).map((name) => ({
   name,
@@ -147,11 +139,7 @@ interface Case {
   args: (side: Side) => string[]
 }
 
-function pathsFile(name: string, paths: string[]): string {
-  const file = path.join(scratch, `${name}.txt`)
-  writeFileSync(file, `${paths.join('\n')}\n`)
-  return file
-}
+const pathsFile = (name: string, paths: string[]) => pathsFileIn(scratch, name, paths)
 
 const formArgs = () => [skus.join(','), states.join(',')]
 const cases: Case[] = [
@@ -197,34 +185,11 @@ interface Run {
 }
 
 function runWrk(side: Side, c: Case): Run {
-  const out = execFileSync(
-    'wrk',
-    [
-      '-t2',
-      `-c${args.connections}`,
-      `-d${args.duration}s`,
-      '-s',
-      `test/bench/wrk/${c.script}`,
-      `http://127.0.0.1:${side.port}`,
-      '--',
-      ...c.args(side),
-    ],
-    { encoding: 'utf8', cwd: side.dir },
-  )
-  const json = /^WRK_JSON (.*)$/m.exec(out)?.[1]
-  if (!json) throw new Error(`wrk printed no result for ${side.name} ${c.name}:\n${out}`)
-  const r = JSON.parse(json) as {
-    requests: number
-    duration_us: number
-    errors: number
-    unexpected: number
-    p99: number
-  }
-  return {
-    rps: Math.round(r.requests / (r.duration_us / 1e6)),
-    p99: r.p99,
-    errors: r.errors + r.unexpected,
-  }
+  const r = runWrkScript(side.dir, `http://127.0.0.1:${side.port}`, c.script, c.args(side), {
+    connections: args.connections,
+    duration: args.duration,
+  })
+  return { rps: rpsOf(r), p99: r.p99, errors: r.errors + r.unexpected }
 }
 
 async function main() {

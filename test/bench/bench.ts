@@ -34,6 +34,7 @@ import { connect } from '../../src/db/connect.ts'
 import { placeOrder } from '../../src/orders/place-order.ts'
 import type { OrderRequest } from '../../src/orders/schemas.ts'
 import { chart } from './chart.ts'
+import { pathsFile as pathsFileIn, rpsOf, runWrkScript } from './common.ts'
 import {
   apiOrderBody,
   formBody,
@@ -209,40 +210,13 @@ async function run(
   return row
 }
 
-interface WrkResult {
-  requests: number
-  duration_us: number
-  errors: number
-  unexpected: number
-  p50: number
-  p90: number
-  p99: number
-  max: number
-}
-
 /** wrk with one of test/bench/wrk/*.lua, which checks every answer and reports in JSON. */
 function runWrk(name: string, url: string, script: string, scriptArgs: string[]): Row {
-  const out = execFileSync(
-    'wrk',
-    [
-      '-t2',
-      `-c${connections}`,
-      `-d${duration}s`,
-      '-s',
-      `test/bench/wrk/${script}`,
-      url,
-      '--',
-      ...scriptArgs,
-    ],
-    { encoding: 'utf8' },
-  )
-  const json = /^WRK_JSON (.*)$/m.exec(out)?.[1]
-  if (!json) throw new Error(`wrk printed no result for ${name}:\n${out}`)
-  const r = JSON.parse(json) as WrkResult
+  const r = runWrkScript('.', url, script, scriptArgs, { connections, duration })
   const row: Row = {
     case: name,
     tool: 'wrk',
-    rps: Math.round(r.requests / (r.duration_us / 1e6)),
+    rps: rpsOf(r),
     p50: r.p50,
     p90: r.p90,
     p99: r.p99,
@@ -255,11 +229,7 @@ function runWrk(name: string, url: string, script: string, scriptArgs: string[])
 }
 
 /** A file of paths, one per line, for paths.lua. */
-function pathsFile(name: string, paths: string[]): string {
-  const file = path.join(scratch, `${name}.txt`)
-  writeFileSync(file, `${paths.join('\n')}\n`)
-  return file
-}
+const pathsFile = (name: string, paths: string[]) => pathsFileIn(scratch, name, paths)
 
 /** One case, driven by the chosen generator. */
 function runCase(
