@@ -7,6 +7,7 @@
  *
  *   npm run bench:ab -- --a /tmp/before --b . --rounds 4
  *   npm run bench:ab -- --b-env WEBHOOKS_DISPATCH=off            # one tree, two settings
+ *   npm run bench:ab -- --a /tmp/before --only /api/orders,top   # the cases whose names hold either
  *
  * Each side is a checkout (`--a`, `--b`, default this one) with its own `node_modules`, run as
  * `node src/server.ts` from that directory with one worker, its own database (`order_ab_a`,
@@ -16,6 +17,14 @@
  * looked up are placed through each side's `POST /api/orders` first. Needs wrk and pgbench's
  * server (BENCH_DATABASE_URL, default the local PostgreSQL); `--db` names the databases
  * (default order_ab: order_ab_a, order_ab_b). Writes `--out` (JSON).
+ *
+ * Besides req/s, each run reports the side's CPU time per request (`cpuUs`: user + system time
+ * of its process from /proc/<pid>/stat across the wrk run, divided by the requests wrk counted)
+ * and the summary its median ratio B/A (`cpuRatio`). It moves far less with the machine's load
+ * than req/s does (a side that was starved of CPU serves fewer requests but not dearer ones),
+ * though not nothing: on a VM at load 20 a cached read costs 1.5-3x its quiet price (caches,
+ * steal, the GC's helper threads). `--prof <dir>` runs both sides under `node --cpu-prof` and
+ * leaves their profiles in <dir>/A and <dir>/B (written as they exit).
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
@@ -25,7 +34,14 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import pg from 'pg'
 import { freePort } from '../helpers/server.ts'
-import { parseEnv, pathsFile as pathsFileIn, rpsOf, runWrkScript } from './common.ts'
+import {
+  cpuBetween,
+  cpuSeconds,
+  parseEnv,
+  pathsFile as pathsFileIn,
+  rpsOf,
+  runWrkScript,
+} from './common.ts'
 import { apiOrderBody, skus, states } from './flows.ts'
 import { median } from './stats.ts'
 
@@ -39,6 +55,7 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '4' },
     connections: { type: 'string', default: '32' },
     only: { type: 'string' },
+    prof: { type: 'string' },
     out: { type: 'string', default: 'docs/bench/ab-latest.json' },
     // Prefix of the two databases (<db>_a, <db>_b): another run at the same time needs its own.
     db: { type: 'string', default: 'order_ab' },
@@ -91,7 +108,12 @@ async function startSide(side: Side) {
   side.port = await freePort()
   side.process = spawn(
     process.execPath,
-    ['--max-semi-space-size=8', '--max-old-space-size=192', 'src/server.ts'],
+    [
+      '--max-semi-space-size=8',
+      '--max-old-space-size=192',
+      ...(args.prof ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args.prof, side.name)}`] : []),
+      'src/server.ts',
+    ],
     {
       cwd: side.dir,
       env: {
@@ -176,20 +198,30 @@ const cases: Case[] = [
     ],
   },
   { name: 'shopper flow', script: 'shopper.lua', args: formArgs },
-].filter((c) => !args.only || c.name.includes(args.only))
+].filter((c) => !args.only || args.only.split(',').some((only) => c.name.includes(only)))
 
 interface Run {
   rps: number
   p99: number
   errors: number
+  /** CPU time (user + system) of the side's process per request, µs. */
+  cpuUs: number
 }
 
 function runWrk(side: Side, c: Case): Run {
+  const pid = side.process?.pid as number
+  const before = cpuSeconds([pid])
   const r = runWrkScript(side.dir, `http://127.0.0.1:${side.port}`, c.script, c.args(side), {
     connections: args.connections,
     duration: args.duration,
   })
-  return { rps: rpsOf(r), p99: r.p99, errors: r.errors + r.unexpected }
+  const cpu = cpuBetween(before, cpuSeconds([pid]))
+  return {
+    rps: rpsOf(r),
+    p99: r.p99,
+    errors: r.errors + r.unexpected,
+    cpuUs: Math.round((cpu * 1e6) / r.requests),
+  }
 }
 
 async function main() {
@@ -213,6 +245,10 @@ async function main() {
       medianRatio: Number(median(r.a.map((x, i) => (r.b[i]?.rps ?? 0) / x.rps)).toFixed(3)),
       aP99Median: median(r.a.map((x) => x.p99)),
       bP99Median: median(r.b.map((x) => x.p99)),
+      aCpuUs: r.a.map((x) => x.cpuUs),
+      bCpuUs: r.b.map((x) => x.cpuUs),
+      // B's CPU per request over A's, median of the rounds: above 1, B works more per request.
+      cpuRatio: Number(median(r.a.map((x, i) => (r.b[i]?.cpuUs ?? 0) / x.cpuUs)).toFixed(3)),
       errors: [...r.a, ...r.b].reduce((n, x) => n + x.errors, 0),
     }))
     const report = {
@@ -233,8 +269,25 @@ async function main() {
         `${s.case.padEnd(22)} ${s.medianRatio.toFixed(3).padStart(6)}   ${s.aRps.join('/').padEnd(30)} ${s.bRps.join('/')}   errors ${s.errors}`,
       )
     }
+    console.log('\ncase                 CPU µs/request B/A      A µs/request       B µs/request')
+    for (const s of summary) {
+      console.log(
+        `${s.case.padEnd(22)} ${s.cpuRatio.toFixed(3).padStart(6)}   ${s.aCpuUs.join('/').padEnd(30)} ${s.bCpuUs.join('/')}`,
+      )
+    }
   } finally {
-    for (const side of sides) side.process?.kill('SIGTERM')
+    // Waited for: a side under --cpu-prof writes its profile as it exits.
+    await Promise.all(
+      sides.map(
+        (side) =>
+          new Promise((resolve) => {
+            const child = side.process
+            if (!child || child.exitCode !== null || child.signalCode !== null) return resolve(null)
+            child.once('exit', resolve)
+            child.kill('SIGTERM')
+          }),
+      ),
+    )
   }
 }
 

@@ -34,7 +34,7 @@ import { connect } from '../../src/db/connect.ts'
 import { placeOrder } from '../../src/orders/place-order.ts'
 import type { OrderRequest } from '../../src/orders/schemas.ts'
 import { chart } from './chart.ts'
-import { pathsFile as pathsFileIn, rpsOf, runWrkScript } from './common.ts'
+import { cpuBetween, cpuSeconds, pathsFile as pathsFileIn, rpsOf, runWrkScript } from './common.ts'
 import {
   apiOrderBody,
   formBody,
@@ -116,26 +116,6 @@ function start(script: string, env: Record<string, string>, flags: string[] = []
  * Throws unless `port` is free on 127.0.0.1: a server of another run already there would
  * answer the readiness probes and be measured instead of ours.
  */
-const clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim())
-
-/** CPU seconds (user + system) each of `pids` has used so far; gone processes are left out. */
-function cpuSeconds(pids: number[]): Map<number, number> {
-  const used = new Map<number, number>()
-  for (const pid of pids) {
-    try {
-      // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      used.set(pid, (Number(fields[11]) + Number(fields[12])) / clockTicks)
-    } catch {}
-  }
-  return used
-}
-
-/** CPU seconds used between two cpuSeconds readings (a process new in `after` counts whole). */
-const cpuBetween = (before: Map<number, number>, after: Map<number, number>) =>
-  [...after].reduce((sum, [pid, s]) => sum + s - (before.get(pid) ?? 0), 0)
-
 async function assertFree(port: number) {
   const server = net.createServer()
   await new Promise<void>((resolve, reject) => {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 
 /** What test/bench/wrk/report.lua prints (latencies in ms, duration in µs). */
@@ -66,3 +66,27 @@ export const parseEnv = (list: string[]): Record<string, string> =>
       return [kv.slice(0, i), kv.slice(i + 1)]
     }),
   )
+
+const clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim())
+
+/**
+ * CPU seconds (user + system, from /proc/<pid>/stat) each of `pids` has used so far; gone
+ * processes are left out. The difference over a run, per request, does not count the time a
+ * process waited for a core, so it moves far less with the machine's load than req/s.
+ */
+export function cpuSeconds(pids: number[]): Map<number, number> {
+  const used = new Map<number, number>()
+  for (const pid of pids) {
+    try {
+      // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      used.set(pid, (Number(fields[11]) + Number(fields[12])) / clockTicks)
+    } catch {}
+  }
+  return used
+}
+
+/** CPU seconds used between two cpuSeconds readings (a process new in `after` counts whole). */
+export const cpuBetween = (before: Map<number, number>, after: Map<number, number>) =>
+  [...after].reduce((sum, [pid, s]) => sum + s - (before.get(pid) ?? 0), 0)
