@@ -206,21 +206,41 @@ interface Run {
   errors: number
   /** CPU time (user + system) of the side's process per request, µs. */
   cpuUs: number
+  /** Of which in garbage collection (prom-client's nodejs_gc_duration_seconds), µs. */
+  gcUs: number
+  /** V8 heap in use after the run (nodejs_heap_size_used_bytes), MiB. */
+  heapMiB: number
 }
 
-function runWrk(side: Side, c: Case): Run {
+/** The side's GC seconds so far and heap in use, from its own /metrics. */
+async function gcAndHeap(side: Side): Promise<{ gcSeconds: number; heapBytes: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${side.port}/metrics`)).text()
+  let gcSeconds = 0
+  let heapBytes = 0
+  for (const line of text.split('\n')) {
+    if (line.startsWith('nodejs_gc_duration_seconds_sum')) gcSeconds += Number(line.split(' ')[1])
+    if (line.startsWith('nodejs_heap_size_used_bytes')) heapBytes = Number(line.split(' ')[1])
+  }
+  return { gcSeconds, heapBytes }
+}
+
+async function runWrk(side: Side, c: Case): Promise<Run> {
   const pid = side.process?.pid as number
+  const gcBefore = await gcAndHeap(side)
   const before = cpuSeconds([pid])
   const r = runWrkScript(side.dir, `http://127.0.0.1:${side.port}`, c.script, c.args(side), {
     connections: args.connections,
     duration: args.duration,
   })
   const cpu = cpuBetween(before, cpuSeconds([pid]))
+  const gcAfter = await gcAndHeap(side)
   return {
     rps: rpsOf(r),
     p99: r.p99,
     errors: r.errors + r.unexpected,
     cpuUs: Math.round((cpu * 1e6) / r.requests),
+    gcUs: Math.round(((gcAfter.gcSeconds - gcBefore.gcSeconds) * 1e6) / r.requests),
+    heapMiB: Math.round(gcAfter.heapBytes / 2 ** 20),
   }
 }
 
@@ -232,7 +252,7 @@ async function main() {
       for (const [i, c] of cases.entries()) {
         const order = round % 2 === 0 ? sides : [...sides].reverse()
         for (const side of order) {
-          const run = runWrk(side, c)
+          const run = await runWrk(side, c)
           ;(side.name === 'A' ? results[i]?.a : results[i]?.b)?.push(run)
           console.log(JSON.stringify({ round: round + 1, side: side.name, case: c.name, ...run }))
         }
@@ -247,6 +267,10 @@ async function main() {
       bP99Median: median(r.b.map((x) => x.p99)),
       aCpuUs: r.a.map((x) => x.cpuUs),
       bCpuUs: r.b.map((x) => x.cpuUs),
+      aGcUs: r.a.map((x) => x.gcUs),
+      bGcUs: r.b.map((x) => x.gcUs),
+      aHeapMiB: r.a.map((x) => x.heapMiB),
+      bHeapMiB: r.b.map((x) => x.heapMiB),
       // B's CPU per request over A's, median of the rounds: above 1, B works more per request.
       cpuRatio: Number(median(r.a.map((x, i) => (r.b[i]?.cpuUs ?? 0) / x.cpuUs)).toFixed(3)),
       errors: [...r.a, ...r.b].reduce((n, x) => n + x.errors, 0),
@@ -273,6 +297,14 @@ async function main() {
     for (const s of summary) {
       console.log(
         `${s.case.padEnd(22)} ${s.cpuRatio.toFixed(3).padStart(6)}   ${s.aCpuUs.join('/').padEnd(30)} ${s.bCpuUs.join('/')}`,
+      )
+    }
+    console.log(
+      '\ncase                 GC µs/request A       GC µs/request B      heap MiB A / B after',
+    )
+    for (const s of summary) {
+      console.log(
+        `${s.case.padEnd(22)} ${s.aGcUs.join('/').padEnd(22)} ${s.bGcUs.join('/').padEnd(22)} ${s.aHeapMiB.join('/')} / ${s.bHeapMiB.join('/')}`,
       )
     }
   } finally {
