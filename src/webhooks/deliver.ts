@@ -28,12 +28,31 @@ export const webhookId = (eventId: string): string => `evt_${eventId}`
 export const eventBody = (event: OutgoingEvent): string =>
   JSON.stringify({ type: event.type, timestamp: event.createdAt.toISOString(), data: event.data })
 
+/** Signers by secret: the library's Webhook decodes its key once, not once per attempt. */
+const signers = new Map<string, Webhook>()
+/** Most signers kept (a few endpoints; a rotated secret leaves its old signer behind). */
+const maxSigners = 256
+
+function signerOf(secret: string): Webhook {
+  let signer = signers.get(secret)
+  if (signer) return signer
+  try {
+    signer = new Webhook(secret)
+  } catch {
+    throw new Error('the endpoint secret is not a valid whsec_ secret')
+  }
+  if (signers.size >= maxSigners) signers.clear()
+  signers.set(secret, signer)
+  return signer
+}
+
 /**
  * The Standard Webhooks headers for one attempt: `webhook-id`, `webhook-timestamp` (this
  * attempt's time, whole seconds since the epoch: receivers refuse stale ones, so a retry is
  * signed anew) and `webhook-signature` (`v1,` + base64 HMAC-SHA256 of `id.timestamp.body`, keyed
- * with the base64-decoded part of `whsec_…`), made by the specification's own library.
- * Throws when the secret is not base64 (the message never contains the secret).
+ * with the base64-decoded part of `whsec_…`), made by the specification's own library (one
+ * signer per secret, kept). Throws when the secret is not base64 (the message never contains the
+ * secret).
  */
 export function signatureHeaders(
   secret: string,
@@ -41,12 +60,7 @@ export function signatureHeaders(
   body: string,
   now: Date,
 ): Record<string, string> {
-  let signer: Webhook
-  try {
-    signer = new Webhook(secret)
-  } catch {
-    throw new Error('the endpoint secret is not a valid whsec_ secret')
-  }
+  const signer = signerOf(secret)
   return {
     'webhook-id': msgId,
     'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
@@ -73,9 +87,48 @@ export interface SendOptions {
   timeoutMs: number
   /** Aborts the send (the dispatcher stopping). */
   signal?: AbortSignal
-  /** Keep-alive agents shared by the dispatcher's sends. */
-  agents: { http: http.Agent; https: https.Agent }
+  /** The keep-alive agent for this URL's checked addresses (Agents.for). */
+  agents: Agents
 }
+
+/**
+ * Keep-alive agents, one per scheme and checked address list: a connection is reused only for a
+ * request whose URL check answered the same addresses, so a kept connection never outlives a
+ * change of what the name resolves to. `maxSockets` connections at most per agent (per host and
+ * port). The least recently made agent is closed once there are more than `maxAgents`.
+ */
+export class Agents {
+  readonly #agents = new Map<string, http.Agent>()
+  readonly maxSockets: number
+  readonly maxAgents: number
+  constructor(maxSockets: number, maxAgents = 64) {
+    this.maxSockets = maxSockets
+    this.maxAgents = maxAgents
+  }
+
+  for(url: URL, addresses: Addresses | undefined): http.Agent {
+    const key = `${url.protocol}${addressKey(addresses)}`
+    let agent = this.#agents.get(key)
+    if (agent) return agent
+    const options = { keepAlive: true, maxSockets: this.maxSockets }
+    agent = url.protocol === 'https:' ? new https.Agent(options) : new http.Agent(options)
+    if (this.#agents.size >= this.maxAgents) {
+      const [oldest, old] = this.#agents.entries().next().value as [string, http.Agent]
+      this.#agents.delete(oldest)
+      old.destroy()
+    }
+    this.#agents.set(key, agent)
+    return agent
+  }
+
+  destroy(): void {
+    for (const agent of this.#agents.values()) agent.destroy()
+    this.#agents.clear()
+  }
+}
+
+const addressKey = (addresses: Addresses | undefined) =>
+  (addresses ?? []).map((a) => (typeof a === 'string' ? a : a.address)).join(',')
 
 /** Most bytes of a response body read (the issue: up to 1 KiB); the rest is never read. */
 export const MAX_RESPONSE_BYTES = 1024
@@ -134,10 +187,20 @@ export function send(
   { timeoutMs, signal, agents }: SendOptions,
 ): Promise<AttemptResult> {
   return new Promise((resolve) => {
-    const timeout = AbortSignal.timeout(timeoutMs)
-    const abort = signal ? AbortSignal.any([timeout, signal]) : timeout
     const secure = url.protocol === 'https:'
     let settled = false
+    // One timer and one abort listener per request, not AbortSignal.timeout/any and the
+    // request's `signal` option: those cost more CPU than the rest of the send together
+    // (docs/benchmarks.md, "Webhooks under order load").
+    let cut: string | undefined
+    const stop = (why: string) => {
+      cut ??= why
+      // With an error: the request then always emits 'error' (without one, a request cut before
+      // it had a socket only closes).
+      request.destroy(new Error(why))
+    }
+    const timer = setTimeout(() => stop(`no answer within ${timeoutMs / 1000} s`), timeoutMs)
+    const onAbort = () => stop('abandoned: the dispatcher stopped')
     const settle = (result: AttemptResult) => {
       if (settled) return
       settled = true
@@ -147,8 +210,7 @@ export function send(
       url,
       {
         method: 'POST',
-        agent: secure ? agents.https : agents.http,
-        signal: abort,
+        agent: agents.for(url, addresses),
         headers: {
           ...headers,
           'content-type': 'application/json',
@@ -186,14 +248,23 @@ export function send(
         response.on('error', done)
       },
     )
-    request.on('error', (err: Error & { code?: string }) => {
-      const error = timeout.aborted
-        ? `no answer within ${timeoutMs / 1000} s`
-        : abort.aborted
-          ? 'abandoned: the dispatcher stopped'
-          : `could not connect: ${err.code ?? err.message}`
-      settle({ ok: false, status: null, error })
+    // The timer runs until the exchange is over, past a 2xx's status line: a body still
+    // trickling in 10 s after the request was sent is cut then, and its connection with it.
+    request.on('close', () => {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
+      // Nothing else settled it (no answer, no error): the exchange ended without an outcome.
+      settle({ ok: false, status: null, error: cut ?? 'the connection closed without an answer' })
     })
+    request.on('error', (err: Error & { code?: string }) => {
+      settle({
+        ok: false,
+        status: null,
+        error: cut ?? `could not connect: ${err.code ?? err.message}`,
+      })
+    })
+    if (signal?.aborted) onAbort()
+    else signal?.addEventListener('abort', onAbort, { once: true })
     request.end(body)
   })
 }
@@ -227,5 +298,6 @@ export async function attemptDelivery(
   } catch (err) {
     return { ok: false, status: null, error: (err as Error).message }
   }
-  return send(new URL(checked.url), checked.addresses, headers, body, sendOptions)
+  const url = checked.url instanceof URL ? checked.url : new URL(checked.url)
+  return send(url, checked.addresses, headers, body, sendOptions)
 }

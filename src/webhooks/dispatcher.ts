@@ -1,10 +1,9 @@
-import http from 'node:http'
-import https from 'node:https'
 import { type Kysely, sql } from 'kysely'
-import { PLAN_EACH_RUN } from '../db/connect.ts'
+import type pg from 'pg'
+import { PLAN_EACH_RUN, poolOf } from '../db/connect.ts'
 import type { Database } from '../db/schema.ts'
 import { backoffMs } from './backoff.ts'
-import { type AttemptResult, attemptDelivery, type UrlCheck } from './deliver.ts'
+import { Agents, type AttemptResult, attemptDelivery, type UrlCheck } from './deliver.ts'
 import { fanOut } from './fan-out.ts'
 
 /** A delivery taken by claimDue, with what sending it needs. */
@@ -19,58 +18,99 @@ export interface ClaimedDelivery {
   event: { id: string; type: string; createdAt: Date; data: unknown }
 }
 
+/** A claimed row as the claim statement answers it. */
+interface ClaimedRow {
+  id: string
+  endpoint_id: number
+  event_id: string
+  attempts: number
+  url: string
+  secret: string
+  event_type: string
+  event_created_at: Date | string
+  payload: unknown
+}
+
 /**
- * Takes up to `limit` due deliveries and leases them in ONE statement, then commits: the sends
- * happen outside any transaction. Due: pending, `next_attempt_at` reached, endpoint enabled,
- * and nothing earlier of the same order still on its way to the same endpoint, i.e. no pending
- * delivery of an earlier event of that order to that endpoint (in flight or waiting for a retry)
- * and no earlier event of that order still waiting to be fanned out. So an order's events reach
- * an endpoint in the order they happened, across retries and instances.
+ * Takes up to `limit` due deliveries and leases them in ONE statement: the sends happen outside
+ * any transaction. Due: pending, `next_attempt_at` reached, endpoint enabled, and nothing
+ * earlier of the same order still on its way to the same endpoint, i.e. no pending delivery of
+ * an earlier event of that order to that endpoint (in flight or waiting for a retry) and no
+ * earlier event of that order still waiting to be fanned out. So an order's events reach an
+ * endpoint in the order they happened, across retries and instances.
  *
  * The lease: attempts + 1 and `next_attempt_at` = now + `leaseMs`, so no other dispatcher takes
  * the row while it is being sent (`FOR UPDATE SKIP LOCKED` covers the moment of taking; the
  * lease covers the send). When a process dies mid-send, the lease runs out and the delivery is
- * taken again: at least once. `leaseMs` must exceed the send timeout.
+ * taken again: at least once. `leaseMs` must exceed the send timeout. Answers the deliveries in
+ * event order.
+ *
+ * On PostgreSQL the claim is one round trip: the plan settings and the statement go together
+ * as one simple-protocol query, which PostgreSQL runs as one transaction (set_config's `true`:
+ * until its end), planning the claim after the settings are made. A transaction of its own
+ * (BEGIN, SET, the claim, COMMIT) took four round trips per claim, and the dispatcher made one
+ * claim for every few deliveries. On PGlite (one connection in this process) a transaction.
  */
-export function claimDue(
+export async function claimDue(
   db: Kysely<Database>,
   limit: number,
   leaseMs: number,
 ): Promise<ClaimedDelivery[]> {
-  // Walk the due index in next_attempt_at order and stop at the limit. Left to itself the
-  // planner (no statistics on a young table, or a tiny one) takes a bitmap scan of every due
-  // row, checks each against the ordering rules, then sorts: a claim's cost grows with the
-  // backlog (with 5,000 due rows a claim of 8 took 40-140 ms; 3-4 ms walking the index, on a
-  // loaded 2-core VM). SET LOCAL needs the transaction; it ends with the claim's commit.
-  //
-  // For the same reason no hash or merge join: with the young table's guess of a few due rows,
-  // the planner hashed the not-fanned-out outbox rows for the anti join, which reads every due
-  // row before the sort and the limit: a claim of 8 took 100-220 ms with 10,000 due (a backlog
-  // that then only grew, under order load), 10-25 ms walking the index with nested loops.
-  return db.transaction().execute(async (trx) => {
-    await sql`select set_config('enable_bitmapscan', 'off', true),
-                     set_config('enable_hashjoin', 'off', true),
-                     set_config('enable_mergejoin', 'off', true)`.execute(trx)
-    return takeDue(trx, limit, leaseMs)
-  })
+  const claim = claimStatement(limit, leaseMs).compile(db).sql
+  const pool = poolOf(db)
+  let rows: ClaimedRow[]
+  if (pool) {
+    // No parameters: pg sends it by the simple protocol, which allows several statements.
+    // (Through a client: the pool's own query passes a callback, which the service's clients'
+    // query wrapper, prepareStatements, does not take.)
+    const client = await pool.connect()
+    try {
+      const results = (await client.query(
+        `${PLAN_EACH_RUN} ${planSettings}; ${claim}`,
+      )) as unknown as pg.QueryResult<ClaimedRow>[]
+      rows = results.at(-1)?.rows ?? []
+    } finally {
+      client.release()
+    }
+  } else {
+    rows = await db.transaction().execute(async (trx) => {
+      await sql.raw(planSettings).execute(trx)
+      return (await sql.raw<ClaimedRow>(claim).execute(trx)).rows
+    })
+  }
+  return rows.map((r) => ({
+    id: String(r.id),
+    endpointId: r.endpoint_id,
+    eventId: String(r.event_id),
+    attempts: r.attempts,
+    endpoint: { url: r.url, secret: r.secret },
+    event: {
+      id: String(r.event_id),
+      type: r.event_type,
+      createdAt: new Date(r.event_created_at),
+      data: typeof r.payload === 'string' ? JSON.parse(r.payload) : r.payload,
+    },
+  }))
 }
 
-async function takeDue(
-  db: Kysely<Database>,
-  limit: number,
-  leaseMs: number,
-): Promise<ClaimedDelivery[]> {
-  const { rows } = await sql<{
-    id: string
-    endpoint_id: number
-    event_id: string
-    attempts: number
-    url: string
-    secret: string
-    event_type: string
-    event_created_at: Date | string
-    payload: unknown
-  }>`${sql.raw(PLAN_EACH_RUN)}
+// Walk the due index in next_attempt_at order and stop at the limit. Left to itself the planner
+// (no statistics on a young table, or a tiny one) takes a bitmap scan of every due row, checks
+// each against the ordering rules, then sorts: a claim's cost grows with the backlog (with 5,000
+// due rows a claim of 8 took 40-140 ms; 3-4 ms walking the index, on a loaded 2-core VM).
+//
+// For the same reason no hash or merge join: with the young table's guess of a few due rows, the
+// planner hashed the not-fanned-out outbox rows for the anti join, which reads every due row
+// before the sort and the limit: a claim of 8 took 100-220 ms with 10,000 due (a backlog that
+// then only grew, under order load), 10-25 ms walking the index with nested loops.
+// Local to the claim's transaction (test/webhooks/claim-plan.test.ts).
+const planSettings = `select set_config('enable_bitmapscan', 'off', true),
+  set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)`
+
+/** The claim, its numbers written into the text (integers of ours: no parameters to bind). */
+function claimStatement(limit: number, leaseMs: number) {
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`claim limit ${limit}`)
+  if (!Number.isSafeInteger(leaseMs) || leaseMs < 1) throw new RangeError(`lease ${leaseMs} ms`)
+  return sql<ClaimedRow>`
     with due as materialized (
       select d.id from webhook_deliveries d
       where d.status = 'pending' and d.next_attempt_at <= now()
@@ -85,13 +125,13 @@ async function takeDue(
           where o.order_id = d.order_id and o.id < d.event_id and o.fanned_out_at is null
         )
       order by d.next_attempt_at
-      limit ${limit}
+      limit ${sql.lit(limit)}
       for update of d skip locked
     ), taken as (
       update webhook_deliveries d
       set attempts = d.attempts + 1,
           last_attempt_at = now(),
-          next_attempt_at = now() + make_interval(secs => ${leaseMs / 1000})
+          next_attempt_at = now() + make_interval(secs => ${sql.lit(leaseMs / 1000)})
       from due where d.id = due.id
       returning d.id, d.endpoint_id, d.event_id, d.attempts
     )
@@ -101,20 +141,7 @@ async function takeDue(
     join webhook_endpoints e on e.id = t.endpoint_id
     join outbox o on o.id = t.event_id
     order by t.event_id
-  `.execute(db)
-  return rows.map((r) => ({
-    id: r.id,
-    endpointId: r.endpoint_id,
-    eventId: r.event_id,
-    attempts: r.attempts,
-    endpoint: { url: r.url, secret: r.secret },
-    event: {
-      id: r.event_id,
-      type: r.event_type,
-      createdAt: new Date(r.event_created_at),
-      data: typeof r.payload === 'string' ? JSON.parse(r.payload) : r.payload,
-    },
-  }))
+  `
 }
 
 /** How long failures are retried, and when a failing endpoint is disabled. Milliseconds. */
@@ -255,13 +282,33 @@ export async function releaseLease(
   db: Kysely<Database>,
   delivery: Pick<ClaimedDelivery, 'id' | 'attempts'>,
 ): Promise<boolean> {
-  const { rows } = await sql`
-    update webhook_deliveries
-    set next_attempt_at = now(), last_error = 'abandoned: the dispatcher stopped'
-    where id = ${delivery.id} and attempts = ${delivery.attempts} and status = 'pending'
-    returning id
+  return (await releaseLeases(db, [delivery], { sent: true })).size > 0
+}
+
+/**
+ * Hands leased deliveries back at once, in one statement: due now, for any instance. `sent`:
+ * their sends were cut (the dispatcher stopped), the attempts still count; otherwise they were
+ * never sent (taken, then the dispatcher stopped or their lease ran short before a send slot
+ * came free) and `attempts` goes back down by one. Only rows still under these leases change;
+ * answers their ids.
+ */
+export async function releaseLeases(
+  db: Kysely<Database>,
+  deliveries: readonly Pick<ClaimedDelivery, 'id' | 'attempts'>[],
+  { sent }: { sent: boolean },
+): Promise<Set<string>> {
+  if (deliveries.length === 0) return new Set()
+  const { rows } = await sql<{ id: string }>`
+    update webhook_deliveries d
+    set next_attempt_at = now(),
+        attempts = d.attempts - ${sent ? 0 : 1},
+        last_error = ${sent ? 'abandoned: the dispatcher stopped' : 'not sent: handed back unsent'}
+    from unnest(${deliveries.map((x) => x.id)}::bigint[],
+                ${deliveries.map((x) => x.attempts)}::int[]) as v(id, attempts)
+    where d.id = v.id and d.attempts = v.attempts and d.status = 'pending'
+    returning d.id::text as id
   `.execute(db)
-  return rows.length > 0
+  return new Set(rows.map((r) => r.id))
 }
 
 /** What this process's dispatcher has done since it started (several instances: its share). */
@@ -283,7 +330,11 @@ export interface DispatcherStats {
 export interface DispatcherOptions {
   /** Pause between polls when there was nothing (more) to do. */
   pollMs: number
-  /** Sends in flight at most. */
+  /**
+   * Sends in flight at most: 64, and as many kept connections per endpoint address at most.
+   * Sends wait on the receiver and on other processes far more than they use the CPU (on a
+   * loaded 2-core VM a send took ~100 ms): 16 in flight could not keep up with 400 events/s.
+   */
   concurrency?: number
   /** Events fanned out per statement. */
   fanOutBatch?: number
@@ -316,17 +367,40 @@ export interface Dispatcher {
   stop(): Promise<void>
 }
 
+/** A URL check made once per endpoint URL for the deliveries of one claim. */
+function checkedOnce(check: UrlCheck): UrlCheck {
+  const verdicts = new Map<string, ReturnType<UrlCheck>>()
+  return (url, options) => {
+    let verdict = verdicts.get(url)
+    if (!verdict) {
+      verdict = check(url, options)
+      verdicts.set(url, verdict)
+    }
+    return verdict
+  }
+}
+
 /**
- * The background dispatcher of one instance: fans out new events, takes due deliveries (as many
- * as there are free send slots), sends each outside any transaction and records the outcome.
- * It polls every `pollMs` when idle, and again at once while there is more to do (a full
- * fan-out batch, or half the send slots free again). stop() lets sends in flight finish for
- * `stopGraceMs`, then abandons them and hands their leases back (due at once, for any instance).
+ * The background dispatcher of one instance: fans out new events, takes due deliveries in
+ * batches (one statement each), sends them outside any transaction with at most `concurrency`
+ * in flight, and records the outcomes (successes together, one statement for all that finished
+ * meanwhile). It polls every `pollMs` when idle, and again at once while there is more to do (a
+ * full fan-out batch, or a full claim once half its room is free again).
+ *
+ * Taken deliveries wait in memory for a send slot. So that none is sent after its lease could
+ * run out (another instance would then take it: two sends at once), at most as many are taken
+ * as can all be sent within the lease (`concurrency` × the number of whole send timeouts that fit
+ * in the lease, less a margin), and each is sent only if its lease outlasts its send's timeout
+ * by the margin; one that does not is handed back unsent. The URL policy is run once per
+ * endpoint for the deliveries of one claim, just before the first of them is sent.
+ *
+ * stop() hands back what was taken but not sent, lets sends in flight finish for `stopGraceMs`,
+ * then abandons them and hands their leases back (due at once, for any instance).
  */
 export function startDispatcher(db: Kysely<Database>, options: DispatcherOptions): Dispatcher {
   const {
     pollMs,
-    concurrency = 16,
+    concurrency = 64,
     fanOutBatch = 1000,
     emails = false,
     timeoutMs = 10_000,
@@ -346,12 +420,24 @@ export function startDispatcher(db: Kysely<Database>, options: DispatcherOptions
     inFlight: 0,
     pollFailures: 0,
   }
-  const agents = {
-    http: new http.Agent({ keepAlive: true, maxSockets: concurrency }),
-    https: new https.Agent({ keepAlive: true, maxSockets: concurrency }),
-  }
+  // Longest a success waits for the sends still in flight before it is recorded.
+  const recordDelayMs = 20
+  const agents = new Agents(concurrency)
   const abandon = new AbortController()
   const inFlight = new Set<Promise<void>>()
+  // Taken, waiting for a send slot: each with the time its lease runs out on this clock (read
+  // before the claim was sent, so never later than the database's).
+  const queue: { delivery: ClaimedDelivery; leasedUntil: number; check: UrlCheck }[] = []
+  const marginMs = Math.min(2000, leaseMs / 10)
+  const maxTaken = concurrency * Math.max(1, Math.floor((leaseMs - marginMs) / timeoutMs))
+  // Claims of at least half the room: one statement for many sends.
+  const minClaim = Math.ceil(maxTaken / 2)
+  // Sends under way (URL check, signing, the HTTP exchange): what `concurrency` bounds. A send's
+  // slot is free once its answer is in, before its outcome is written: on a loaded machine the
+  // write waits its turn for tens of milliseconds, which held a slot idle as long again.
+  let sending = 0
+  const taken = () => queue.length + sending
+  let moreDue = false
   let stopped = false
   let wake: (() => void) | undefined
   let woken = false
@@ -378,10 +464,24 @@ export function startDispatcher(db: Kysely<Database>, options: DispatcherOptions
   // Successes are recorded together, as group commit does: while one recordDelivered statement
   // runs, the sends finishing meanwhile queue up and go in the next. One commit a delivery (a
   // WAL flush each) held the dispatcher to ~100 deliveries/s on a loaded 2-core VM, far below
-  // the order rate; a send's slot stays taken until its outcome is written.
+  // the order rate. The first success waits for the other sends in flight to finish too (or
+  // half the slots' worth of successes, or recordDelayMs), so a claim's sends are mostly
+  // recorded by one statement, not a few each.
   let toRecord: { attempt: DeliveredAttempt; settle: (r: Recorded | Error) => void }[] = []
   let recording = false
+  let recordTimer: NodeJS.Timeout | undefined
+  const recordSoon = () => {
+    if (recording) return
+    if (sending === 0 || toRecord.length >= concurrency / 2) {
+      clearTimeout(recordTimer)
+      recordTimer = undefined
+      void flushRecords()
+    } else recordTimer ??= setTimeout(() => void flushRecords(), recordDelayMs)
+  }
   const flushRecords = async () => {
+    clearTimeout(recordTimer)
+    recordTimer = undefined
+    if (recording) return
     recording = true
     while (toRecord.length > 0) {
       const batch = toRecord
@@ -404,18 +504,32 @@ export function startDispatcher(db: Kysely<Database>, options: DispatcherOptions
         attempt: { id: delivery.id, attempts: delivery.attempts, status },
         settle: (r) => (r instanceof Error ? reject(r) : resolve(r)),
       })
-      if (!recording) void flushRecords()
+      recordSoon()
     })
 
-  const send = (delivery: ClaimedDelivery) => {
+  const handBack = (deliveries: ClaimedDelivery[]) =>
+    releaseLeases(db, deliveries, { sent: false }).catch(onError)
+
+  const send = (delivery: ClaimedDelivery, checkUrl: UrlCheck) => {
     const task = (async () => {
-      const result = await attemptDelivery(delivery.endpoint, delivery.event, {
-        check,
-        allowLocal,
-        timeoutMs,
-        signal: abandon.signal,
-        agents,
-      })
+      sending++
+      let result: AttemptResult
+      try {
+        result = await attemptDelivery(delivery.endpoint, delivery.event, {
+          check: checkUrl,
+          allowLocal,
+          timeoutMs,
+          signal: abandon.signal,
+          agents,
+        })
+      } finally {
+        sending--
+        // The last send of a batch finishing lets the successes waiting for it be recorded.
+        if (sending === 0 && toRecord.length > 0) recordSoon()
+        pump()
+        // The last claim was full, so more are due: take them once half the room is free.
+        if (!stopped && moreDue && maxTaken - taken() >= minClaim) poke()
+      }
       if (!result.ok && abandon.signal.aborted) {
         await releaseLease(db, delivery)
         return
@@ -432,35 +546,57 @@ export function startDispatcher(db: Kysely<Database>, options: DispatcherOptions
       .finally(() => {
         inFlight.delete(task)
         stats.inFlight = inFlight.size
-        // Take more once half the slots are free: one claim for several sends, not one per send
-        // (each claim looks over the due rows).
-        if (!stopped && inFlight.size <= concurrency / 2) poke()
       })
     inFlight.add(task)
     stats.inFlight = inFlight.size
+  }
+
+  // Starts the taken deliveries' sends while slots are free, in the order they were taken.
+  const pump = () => {
+    const late: ClaimedDelivery[] = []
+    while (!stopped && sending < concurrency && queue.length > 0) {
+      const next = queue.shift() as (typeof queue)[number]
+      if (Date.now() + timeoutMs + marginMs > next.leasedUntil) late.push(next.delivery)
+      else send(next.delivery, next.check)
+    }
+    if (late.length > 0) void handBack(late)
   }
 
   const loop = async () => {
     while (!stopped) {
       let again = false
       try {
-        const fanned = await fanOut(db, fanOutBatch, { emails })
-        stats.fannedOut += fanned
-        again = fanned === fanOutBatch
-        const free = concurrency - inFlight.size
-        if (free > 0 && !stopped) {
-          const due = await claimDue(db, free, leaseMs)
-          for (const delivery of due) send(delivery)
+        // The fan-out and the claim side by side, on two connections: one wait for both. The
+        // claim does not see the deliveries this fan-out makes (the next pass takes them), and
+        // holds back a later event of an order while an earlier one is still being fanned out
+        // (not yet committed), as it does for another instance's fan-out.
+        const room = maxTaken - taken()
+        const leasedUntil = Date.now() + leaseMs
+        const [fanned, claimed] = await Promise.allSettled([
+          fanOut(db, fanOutBatch, { emails }),
+          room >= minClaim ? claimDue(db, room, leaseMs) : Promise.resolve(undefined),
+        ])
+        // What was taken is sent even when the fan-out failed: its leases are held.
+        if (claimed.status === 'fulfilled' && claimed.value) {
+          const due = claimed.value
+          moreDue = due.length === room
+          const checkUrl = checkedOnce(check)
+          for (const delivery of due) queue.push({ delivery, leasedUntil, check: checkUrl })
+          pump()
         }
+        if (fanned.status === 'fulfilled') {
+          stats.fannedOut += fanned.value
+          again = fanned.value === fanOutBatch
+        }
+        for (const r of [fanned, claimed]) if (r.status === 'rejected') throw r.reason
       } catch (err) {
         stats.pollFailures++
         onError(err)
       }
       if (stopped) break
       // A full fan-out batch: more events wait, go again at once. Otherwise nap until the poll
-      // interval or a poke: a finished send pokes once half the slots are free (and a delivered
-      // event may let the next one of its order go); a poke during a pass makes the next nap
-      // return at once.
+      // interval or a poke: a finished send pokes once half the room is free after a full
+      // claim; a poke during a pass makes the next nap return at once.
       if (again) await new Promise((r) => setImmediate(r))
       else await nap(pollMs)
     }
@@ -474,11 +610,12 @@ export function startDispatcher(db: Kysely<Database>, options: DispatcherOptions
       stopped = true
       wake?.()
       await running
+      const unsent = queue.splice(0).map((q) => q.delivery)
+      const handedBack = handBack(unsent)
       const grace = setTimeout(() => abandon.abort(), stopGraceMs)
-      await Promise.allSettled([...inFlight])
+      await Promise.allSettled([...inFlight, handedBack])
       clearTimeout(grace)
-      agents.http.destroy()
-      agents.https.destroy()
+      agents.destroy()
     },
   }
 }
