@@ -1,8 +1,8 @@
 import { type Kysely, type SelectQueryBuilder, sql } from 'kysely'
 import type { Database } from '../db/schema.ts'
 import { hashPassword, passwordProblem } from './passwords.ts'
-import { insertStaff, insertToken, type Role, roles } from './queries.ts'
-import { digest, newSecret } from './secrets.ts'
+import { insertStaff, type Role, roles } from './queries.ts'
+import { iso, type TokenSummary, tokensOf } from './tokens.ts'
 
 /**
  * Staff accounts as the admin role manages them (issue 15): the use cases behind `/admin/staff`,
@@ -26,21 +26,10 @@ export interface StaffSummary {
   lastTokenUsedAt: string | null
 }
 
-/** An API token as the back office shows it: never its value nor its hash. */
-export interface TokenSummary {
-  id: number
-  createdAt: string
-  lastUsedAt: string | null
-  revokedAt: string | null
-}
-
 export interface StaffDetails extends StaffSummary {
   /** Newest first. */
   tokens: TokenSummary[]
 }
-
-const iso = (d: Date | string | null): string | null =>
-  d === null ? null : new Date(d).toISOString()
 
 /** What `staff add` and the forms accept as an e-mail address (as ADMIN_EMAIL in config.ts). */
 export function isEmailAddress(email: string): boolean {
@@ -53,7 +42,6 @@ export const emailTaken = (email: string) => `A staff account with the e-mail ${
 export const lastAdmin = (email: string) =>
   `${email} is the last enabled admin: make another admin first.`
 export const notYourself = 'You cannot demote or disable your own account: ask another admin.'
-export const isDisabled = (email: string) => `${email} is disabled.`
 
 interface SummaryRow {
   id: number
@@ -107,22 +95,6 @@ export async function listStaff(db: Db): Promise<StaffSummary[]> {
 export async function staffSummary(db: Db, id: number): Promise<StaffSummary | undefined> {
   const row = await summaries(db).where('staff.id', '=', id).executeTakeFirst()
   return row && toSummary(row)
-}
-
-/** An account's tokens, newest first. */
-export async function tokensOf(db: Db, staffId: number): Promise<TokenSummary[]> {
-  const rows = await db
-    .selectFrom('staff_tokens')
-    .select(['id', 'created_at', 'last_used_at', 'revoked_at'])
-    .where('staff_id', '=', staffId)
-    .orderBy('id', 'desc')
-    .execute()
-  return rows.map((r) => ({
-    id: r.id,
-    createdAt: iso(r.created_at) as string,
-    lastUsedAt: iso(r.last_used_at),
-    revokedAt: iso(r.revoked_at),
-  }))
 }
 
 /** One account with its tokens, or undefined. */
@@ -240,62 +212,3 @@ export const disableStaff = (
   who: { id: number } | { email: string },
   options: { actorId?: number } = {},
 ) => changeStaff(db, who, { disabled: true }, options)
-
-export type TokenOutcome =
-  | { kind: 'created'; token: string; summary: TokenSummary; email: string; role: Role }
-  | { kind: 'not-found' }
-  | { kind: 'disabled'; message: string }
-
-/**
- * A new API token for an enabled account: 32 random bytes, of which only the SHA-256 is kept.
- * The value is in this result and nowhere else, ever: show it once.
- */
-export async function createToken(
-  db: Db,
-  who: { id: number } | { email: string },
-): Promise<TokenOutcome> {
-  const account = await db
-    .selectFrom('staff')
-    .select(['id', 'email', 'role', 'disabled_at'])
-    .where((eb) =>
-      'id' in who
-        ? eb('id', '=', who.id)
-        : eb(sql<string>`lower(email)`, '=', who.email.toLowerCase()),
-    )
-    .executeTakeFirst()
-  if (!account) return { kind: 'not-found' }
-  if (account.disabled_at !== null) return { kind: 'disabled', message: isDisabled(account.email) }
-  const token = newSecret()
-  const { id, createdAt } = await insertToken(db, account.id, digest(token))
-  const summary = { id, createdAt: iso(createdAt) as string, lastUsedAt: null, revokedAt: null }
-  return { kind: 'created', token, summary, email: account.email, role: account.role }
-}
-
-/**
- * Revokes a token (sets revoked_at, kept on a second call): it is refused from its next request
- * on, on every instance, since every check reads `revoked_at is null`. With `staffId`, only that
- * account's token. Undefined when there is no such token.
- */
-export async function revokeToken(
-  db: Db,
-  tokenId: number,
-  staffId?: number,
-): Promise<(TokenSummary & { staffId: number }) | undefined> {
-  let query = db
-    .updateTable('staff_tokens')
-    .set({ revoked_at: sql`coalesce(revoked_at, now())` })
-    .where('id', '=', tokenId)
-  if (staffId !== undefined) query = query.where('staff_id', '=', staffId)
-  const row = await query
-    .returning(['id', 'staff_id', 'created_at', 'last_used_at', 'revoked_at'])
-    .executeTakeFirst()
-  return (
-    row && {
-      id: row.id,
-      staffId: row.staff_id,
-      createdAt: iso(row.created_at) as string,
-      lastUsedAt: iso(row.last_used_at),
-      revokedAt: iso(row.revoked_at),
-    }
-  )
-}

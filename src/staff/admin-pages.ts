@@ -5,16 +5,15 @@ import {
   type AddOutcome,
   addStaffMember,
   changeStaff,
-  createToken,
   isRole,
   listStaff,
-  revokeToken,
   staffDetails,
 } from './accounts.ts'
 import { unknownMember, unknownToken } from './admin-routes.ts'
 import { maxPasswordLength, minPasswordLength } from './passwords.ts'
 import type { Role } from './queries.ts'
 import { StaffForm, StaffIdParams, StaffPageQuery, StaffTokenParams } from './schemas.ts'
+import { createToken, revokeToken } from './tokens.ts'
 
 /** What the member's page says after each action (`?done=`); anything else says nothing. */
 const doneMessages: Record<string, string> = {

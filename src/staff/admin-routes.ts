@@ -2,15 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { ErrorResponse } from '../orders/schemas.ts'
 import { sendError } from '../plugins/errors.ts'
-import {
-  addStaffMember,
-  changeStaff,
-  createToken,
-  listStaff,
-  revokeToken,
-  staffDetails,
-  staffSummary,
-} from './accounts.ts'
+import { addStaffMember, changeStaff, listStaff, staffDetails, staffSummary } from './accounts.ts'
 import {
   NewStaffBody,
   NewStaffToken,
@@ -21,6 +13,7 @@ import {
   StaffToken,
   StaffTokenParams,
 } from './schemas.ts'
+import { createToken, revokeToken } from './tokens.ts'
 
 const refusals = { 401: ErrorResponse, 403: ErrorResponse }
 const common = { tags: ['admin'], security: [{ staffToken: [] }] }

@@ -7,16 +7,10 @@ import { databasePassword } from '../db/entra.ts'
 import { prepareSchema } from '../db/prepare-schema.ts'
 import type { Database } from '../db/schema.ts'
 import { serializeError } from '../plugins/logging.ts'
-import {
-  createToken,
-  disableStaff,
-  emailTaken,
-  isEmailAddress,
-  revokeToken,
-  tokensOf,
-} from './accounts.ts'
+import { disableStaff, emailTaken, isEmailAddress } from './accounts.ts'
 import { hashPassword, passwordProblem } from './passwords.ts'
 import { findStaffByEmail, insertStaff, type Role, roles } from './queries.ts'
+import { createToken, revokeToken, tokensOf } from './tokens.ts'
 
 /**
  * `npm run staff -- <command>` (in the container: `node src/staff/cli.ts <command>`), against
