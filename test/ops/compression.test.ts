@@ -99,6 +99,21 @@ describe('compression', () => {
     expect(res.headers['content-encoding']).toBeUndefined()
   })
 
+  // The one-call path (syncThreshold): a rendered page is compressed in one synchronous call and
+  // sent whole with its length, in one write, not piped through a compressing stream on the
+  // thread pool in chunks (docs/benchmarks.md, "Compression: what holds the confirmation page").
+  it('sends a compressed page whole: Content-Length of the compressed bytes, not chunked', async () => {
+    const url = `/orders/${orderNumber}`
+    const plain = await raw(url, { accept: 'text/html' })
+    for (const encoding of ['br', 'gzip']) {
+      const packed = await raw(url, { accept: 'text/html', 'accept-encoding': encoding })
+      expect(packed.headers['content-encoding']).toBe(encoding)
+      expect(packed.headers['transfer-encoding'], encoding).toBeUndefined()
+      expect(packed.headers['content-length'], encoding).toBe(String(packed.body.length))
+      expect(decode(packed).toString()).toBe(plain.body.toString())
+    }
+  })
+
   it('streams the CSV compressed: chunked, no Content-Length, the same rows decoded', async () => {
     const plain = await raw('/admin/orders.csv', { cookie })
     const packed = await raw('/admin/orders.csv', { cookie, 'accept-encoding': 'gzip' })
