@@ -1,10 +1,11 @@
 /**
  * CPU time per request of the service on the embedded database, without HTTP or a load
  * generator competing for the cores: the app built in this process (as the tests build it) on
- * a new data folder, `POST /api/orders` and `GET /api/orders/:n` through `app.inject`, 32 at a
- * time (so orders share statements as under load), a warm-up first (`WARM` of each, default
- * 3,000: long enough for V8 to finish what it optimizes), then 2,000 orders and 4,000 lookups
- * measured with process.cpuUsage(). Prints one JSON line: the Node flags, CPU and wall ms per
+ * a new data folder, `POST /api/orders`, `GET /api/orders/:n` and the confirmation page
+ * `GET /orders/:n` through `app.inject`, 32 at a time (so orders
+ * share statements as under load), a warm-up first (`WARM` of each, default 3,000: long enough
+ * for V8 to finish what it optimizes), then 2,000 orders and 4,000 of each read measured with
+ * process.cpuUsage(). Prints one JSON line: the Node flags, CPU and wall ms per
  * request, and the process's peak RSS (VmHWM, creating the database included).
  *
  *   node --max-semi-space-size=8 --max-old-space-size=192 --liftoff-only \
@@ -45,11 +46,14 @@ async function place() {
   numbers.push(res.json<{ orderNumber: string }>().orderNumber)
 }
 
-async function lookup() {
-  const n = numbers[Math.floor(Math.random() * numbers.length)]
-  const res = await app.inject({ method: 'GET', url: `/api/orders/${n}` })
-  if (res.statusCode !== 200) throw new Error(`GET /api/orders/:n: ${res.statusCode}`)
+/** A GET of `url` that must answer 200. */
+const get = (url: () => string) => async () => {
+  const res = await app.inject({ method: 'GET', url: url() })
+  if (res.statusCode !== 200) throw new Error(`GET ${url()}: ${res.statusCode}`)
 }
+const anOrder = () => numbers[Math.floor(Math.random() * numbers.length)]
+const lookup = get(() => `/api/orders/${anOrder()}`)
+const confirmation = get(() => `/orders/${anOrder()}`)
 
 /** `n` calls of `fn`, 32 in flight at a time: CPU and wall milliseconds per call. */
 async function measure(name: string, n: number, fn: () => Promise<void>) {
@@ -74,7 +78,12 @@ try {
   const warm = Number(process.env.WARM ?? 3000)
   await measure('warm-up orders', warm, place)
   await measure('warm-up lookups', warm, lookup)
-  const results = [await measure('orders', 2000, place), await measure('lookups', 4000, lookup)]
+  await measure('warm-up confirmations', warm, confirmation)
+  const results = [
+    await measure('orders', 2000, place),
+    await measure('lookups', 4000, lookup),
+    await measure('confirmations', 4000, confirmation),
+  ]
   const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]
   console.log(
     JSON.stringify({
