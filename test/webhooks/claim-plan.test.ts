@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { claimDue } from '../../src/webhooks/dispatcher.ts'
 import { fanOut } from '../../src/webhooks/fan-out.ts'
+import { claimDue } from '../../src/webhooks/leases.ts'
 import { buildTestApp, type TestApp, usingPostgres } from '../helpers/context.ts'
 import { insertEndpoint, insertOrderEvents } from '../helpers/webhook-receiver.ts'
 

@@ -1,13 +1,9 @@
 import { sql } from 'kysely'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { backoffMs } from '../../src/webhooks/backoff.ts'
-import {
-  claimDue,
-  defaultRetryPolicy,
-  recordAttempt,
-  releaseLease,
-} from '../../src/webhooks/dispatcher.ts'
 import { fanOut } from '../../src/webhooks/fan-out.ts'
+import { claimDue, releaseLease } from '../../src/webhooks/leases.ts'
+import { defaultRetryPolicy, recordAttempt } from '../../src/webhooks/outcomes.ts'
 import { buildTestApp, type TestApp } from '../helpers/context.ts'
 import { insertEndpoint, insertEvents } from '../helpers/webhook-receiver.ts'
 

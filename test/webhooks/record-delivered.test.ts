@@ -1,7 +1,8 @@
 import { sql } from 'kysely'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { claimDue, recordDelivered } from '../../src/webhooks/dispatcher.ts'
 import { fanOut } from '../../src/webhooks/fan-out.ts'
+import { claimDue } from '../../src/webhooks/leases.ts'
+import { recordDelivered } from '../../src/webhooks/outcomes.ts'
 import { buildTestApp, type TestApp } from '../helpers/context.ts'
 import { insertEndpoint, insertEvents } from '../helpers/webhook-receiver.ts'
 
