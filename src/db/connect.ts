@@ -1,19 +1,13 @@
+/**
+ * The database connection: a pg pool for PostgreSQL (DATABASE_URL), with the service's session
+ * settings, TLS and named prepared statements, or the embedded PGlite (embedded.ts) with the same
+ * session settings; both behind one Kysely. Also what the statements share about planning
+ * (PLAN_EACH_RUN) and the pool behind a connection (poolOf).
+ */
 import { createHash } from 'node:crypto'
-import {
-  closeSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs'
-import path from 'node:path'
-import { PGlite } from '@electric-sql/pglite'
 import { Kysely, PGliteDialect, PostgresDialect } from 'kysely'
 import pg from 'pg'
+import { openEmbedded } from './embedded.ts'
 import type { Database } from './schema.ts'
 import { databaseTls } from './tls.ts'
 
@@ -72,25 +66,6 @@ export const sessionSetSql = Object.entries(sessionSettings)
   .map(([name, value]) => `set ${name} = '${value}';`)
   .join(' ')
 
-/**
- * Server settings of the embedded database, given on PGlite's command line after its own
- * (`PGlite.defaultStartParams`), so they hold for a data folder made by any earlier version
- * too. PGlite zeroes its shared memory when it opens a database, so all of `shared_buffers`
- * is resident from the first moment: PostgreSQL's 128 MB default (what initdb writes) made
- * 150 MB of a 255 MB start. 32 MB holds a new database whole (its own catalogue and tables
- * are about 8 MB) and the hot pages of a grown one; pages beyond it are read back through
- * the operating system's cache. Measured in docs/benchmarks.md, "The embedded default".
- */
-export const embeddedSettings = ['-c', 'shared_buffers=32MB']
-
-/** PGlite's options for the embedded database in `dataDir` (a folder or `memory://`). */
-const pgliteOptions = {
-  startParams: [...PGlite.defaultStartParams, ...embeddedSettings],
-  // initdb passes these to the server it creates the database with, and writes them into the
-  // new folder's postgresql.conf.
-  initDbStartParams: embeddedSettings,
-}
-
 const pools = new WeakMap<Kysely<Database>, pg.Pool>()
 
 /** The pg pool behind a PostgreSQL connection (for its gauges); undefined for PGlite. */
@@ -135,20 +110,7 @@ export function connect({
     pools.set(db, pool)
     return db
   }
-  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true })
-  const memory = dataDir.startsWith('memory://')
-  if (!memory) holdDataDir(dataDir).opened = true
-  const pglite = new PGlite(dataDir, pgliteOptions)
-  if (!memory) {
-    const close = pglite.close.bind(pglite)
-    pglite.close = async () => {
-      try {
-        await close()
-      } finally {
-        releaseDataDir(dataDir)
-      }
-    }
-  }
+  const pglite = openEmbedded(dataDir)
   // Queued before anything else is sent: PGlite runs queries in the order they were asked. If
   // it fails (a broken data folder), the first real query fails too and reports it.
   void pglite.exec(sessionSetSql).catch(() => {})
@@ -170,115 +132,6 @@ function urlFields(url: URL, password: () => Promise<string>): pg.PoolConfig {
     password,
   }
 }
-
-const stagingFolder = '.creating'
-const lockFile = '.lock'
-
-/** Another process (or another open in this one) has the embedded database open. */
-export class EmbeddedDatabaseInUse extends Error {
-  override name = 'EmbeddedDatabaseInUse'
-}
-
-const held = new Map<string, { opened: boolean }>()
-
-const isRunning = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
-/**
- * Makes this process the one user of the embedded database in `dataDir`: PGlite keeps no lock
- * of its own, and two processes writing one data folder lose each other's writes (an order
- * acknowledged by one was gone after a restart). `<dataDir>/.lock` holds the owner's pid; a lock
- * whose process is gone (a crash, a container restarted with the same pid) is taken over.
- * Idempotent within this process until the database is opened (prepare, then connect); opening
- * it a second time in this process throws too. Throws EmbeddedDatabaseInUse.
- */
-function holdDataDir(dataDir: string): { opened: boolean } {
-  const key = path.resolve(dataDir)
-  const mine = held.get(key)
-  if (mine && !mine.opened) return mine
-  if (mine) throw inUse(dataDir, process.pid)
-  mkdirSync(dataDir, { recursive: true })
-  const file = path.join(dataDir, lockFile)
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const fd = openSync(file, 'wx')
-      writeSync(fd, String(process.pid))
-      closeSync(fd)
-      break
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err
-      const pid = Number(readFileSync(file, 'utf8').trim())
-      // Our own pid in a lock this process did not take is a leftover of an earlier life.
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isRunning(pid))
-        throw inUse(dataDir, pid)
-      unlinkSync(file)
-    }
-  }
-  const entry = { opened: false }
-  held.set(key, entry)
-  return entry
-}
-
-function releaseDataDir(dataDir: string): void {
-  const key = path.resolve(dataDir)
-  if (!held.delete(key)) return
-  rmSync(path.join(dataDir, lockFile), { force: true })
-}
-
-const inUse = (dataDir: string, pid: number) =>
-  new EmbeddedDatabaseInUse(
-    `The embedded database in ${dataDir} is in use by process ${pid}${pid === process.pid ? ' (this one)' : ''}: stop it first, or set DATABASE_URL to share a PostgreSQL server. If no such process runs, delete ${path.join(dataDir, lockFile)}.`,
-  )
-
-/** The names in `dir`, or none when it does not exist. */
-function entriesOf(dir: string): string[] {
-  try {
-    return readdirSync(dir)
-  } catch {
-    return []
-  }
-}
-
-/**
- * Makes `dataDir` hold a whole embedded database before anything opens it, and returns true
- * when it had to create one (a few seconds, 15 s and more on a busy machine: `onCreate` is told
- * first, with whether an earlier creation was interrupted, so the start can say what it does).
- *
- * PGlite creates the database in `<dataDir>/.creating`; once it has written and closed it, the
- * files move up into `dataDir` (renames within one folder: also on a mounted volume) and
- * `.creating` is removed last. So a `dataDir` with `.creating` in it is a creation that was
- * cut short: everything in it was made by that start (it began from an empty folder), and is
- * deleted and created anew. A `dataDir` that holds anything else is used as it is (an existing
- * database); `memory://` needs nothing.
- */
-export async function prepareEmbeddedDatabase(
-  dataDir: string,
-  onCreate: (dataDir: string, interrupted: boolean) => void = () => {},
-): Promise<boolean> {
-  if (dataDir.startsWith('memory://')) return false
-  holdDataDir(dataDir)
-  const entries = entriesOf(dataDir).filter((entry) => entry !== lockFile)
-  const interrupted = entries.includes(stagingFolder)
-  if (entries.length > 0 && !interrupted) return false
-  onCreate(dataDir, interrupted)
-  for (const entry of entries) rmSync(path.join(dataDir, entry), { recursive: true, force: true })
-  const staging = path.join(dataDir, stagingFolder)
-  mkdirSync(staging, { recursive: true })
-  const pglite = new PGlite(staging, pgliteOptions)
-  await pglite.waitReady
-  await pglite.close()
-  for (const entry of readdirSync(staging))
-    renameSync(path.join(staging, entry), path.join(dataDir, entry))
-  rmSync(staging, { recursive: true, force: true })
-  return true
-}
-
 /**
  * Begins a statement that must be planned afresh on every run, for the size its tables have
  * then: pg sends it unnamed (see prepareStatements). For statements that run rarely and whose

@@ -1,6 +1,7 @@
 import { loadConfig } from '../config.ts'
 import { serializeError } from '../plugins/logging.ts'
-import { connect, prepareEmbeddedDatabase } from './connect.ts'
+import { connect } from './connect.ts'
+import { prepareEmbeddedDatabase } from './embedded.ts'
 import { databasePassword } from './entra.ts'
 import { prepareSchema } from './prepare-schema.ts'
 import { explainConnectionError } from './tls.ts'

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { sql } from 'kysely'
 import { afterAll, describe, expect, it } from 'vitest'
-import { connect, EmbeddedDatabaseInUse, prepareEmbeddedDatabase } from '../../src/db/connect.ts'
+import { connect } from '../../src/db/connect.ts'
+import { EmbeddedDatabaseInUse, prepareEmbeddedDatabase } from '../../src/db/embedded.ts'
 import { type ServerProcess, startServer } from '../helpers/server.ts'
 
 // The embedded database belongs to one process: a second service, or `npm run staff` while the
