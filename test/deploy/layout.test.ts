@@ -12,12 +12,19 @@ const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as {
   devDependencies: Record<string, string>
 }
 
-/** Every .ts file under `dir`, as paths relative to the repository. */
-function sources(dir: string): string[] {
+/** Every file under `dir` whose name ends in one of `extensions`, as paths relative to the repository. */
+function sources(dir: string, extensions: readonly string[] = ['.ts']): string[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' })
-    .filter((f) => f.endsWith('.ts'))
+    .filter((f) => extensions.some((ext) => f.endsWith(ext)))
     .map((f) => path.join(dir, f))
 }
+
+/** Lines in a text as `wc -l` counts them for a file ending in a newline (a last line without one counts too). */
+const lineCount = (text: string): number =>
+  text === '' ? 0 : text.split('\n').length - (text.endsWith('\n') ? 1 : 0)
+
+/** Most lines in one source file of src/ or k6/ (issue 14: small files, each with one concern). */
+const MAX_LINES = 300
 
 // Static imports and re-exports that reach run time (`import type` is erased by Node's type
 // stripping), side-effect imports and dynamic imports: `[file, specifier]`.
@@ -72,6 +79,25 @@ describe('the layout', () => {
     expect(importsIn(text).sort()).toEqual(
       ['dynamic', 'multi-line', 'reexported', 'side-effect', 'topojson-client'].sort(),
     )
+  })
+
+  it(`keeps every .ts and .js file in src/ and k6/ at ${MAX_LINES} lines or fewer`, () => {
+    const files = [...sources('src', ['.ts', '.js']), ...sources('k6', ['.ts', '.js'])]
+    // The walk reaches both trees and their subfolders (the check below is not vacuous).
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'src/app.ts',
+        'src/webhooks/dispatcher.ts',
+        'k6/load.js',
+        'k6/lib/data.js',
+      ]),
+    )
+    expect([lineCount('a\nb\n'), lineCount('a\nb'), lineCount('')]).toEqual([2, 2, 0])
+    const over = files
+      .map((file) => ({ file, lines: lineCount(readFileSync(file, 'utf8')) }))
+      .filter(({ lines }) => lines > MAX_LINES)
+      .map(({ file, lines }) => `${file}: ${lines} lines`)
+    expect(over, `over ${MAX_LINES} lines: split them along their seams`).toEqual([])
   })
 
   it('keeps the command-line tools in scripts/, each npm script naming a file that exists', () => {
