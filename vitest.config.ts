@@ -1,8 +1,38 @@
 import { defineConfig } from 'vitest/config'
 
+/**
+ * Test files whose outcome does not depend on the test database (TEST_DATABASE_URL): pure
+ * functions, files read from the repository, or a database of their own (a throwaway
+ * PostgreSQL cluster, an embedded database in a temporary folder). They form the project
+ * `once`: `npm test` runs them, and CI's PostgreSQL pass (`--project db`) does not run them
+ * again. Every other file is in `db` and runs on each database. A file goes here only when it
+ * never uses testDatabase, buildTestApp, appsOnOneDatabase, usingPostgres or
+ * TEST_DATABASE_URL: test/projects.test.ts holds this list to that.
+ */
+export const databaseIndependent = [
+  'test/money.test.ts',
+  'test/config.test.ts',
+  'test/projects.test.ts',
+  'test/admin/csv-cells.test.ts',
+  'test/db/entra.test.ts',
+  'test/db/tls.test.ts',
+  'test/db/tls-settings.test.ts',
+  'test/deploy/arm-database.test.ts',
+  'test/deploy/arm-template.test.ts',
+  'test/deploy/cd-steps.test.ts',
+  'test/deploy/deploy.test.ts',
+  'test/deploy/layout.test.ts',
+  'test/deploy/workflows.test.ts',
+  'test/k6/syntax.test.ts',
+  'test/k6/verdict.test.ts',
+  'test/mail/config.test.ts',
+  'test/reliability/embedded-lock.test.ts',
+  'test/webhooks/secrets.test.ts',
+  'test/webhooks/url-policy.test.ts',
+]
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     pool: 'forks',
     // Every file's loggers are checked for "[object Object]" (issue 13, item 5).
     setupFiles: ['test/helpers/log-check-setup.ts'],
@@ -12,5 +42,12 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 180_000,
     teardownTimeout: 60_000,
+    projects: [
+      {
+        extends: true,
+        test: { name: 'db', include: ['test/**/*.test.ts'], exclude: databaseIndependent },
+      },
+      { extends: true, test: { name: 'once', include: databaseIndependent } },
+    ],
   },
 })
