@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import { defineConfig } from 'vitest/config'
 
 /**
@@ -34,8 +35,13 @@ export const databaseIndependent = [
 export default defineConfig({
   test: {
     pool: 'forks',
-    // Every file's loggers are checked for "[object Object]" (issue 13, item 5).
-    setupFiles: ['test/helpers/log-check-setup.ts'],
+    // Two files at a time at least: vitest's default (cores - 1) is one on a 2-core CI machine,
+    // where most files wait more than they compute (on PostgreSQL, child servers, timers).
+    maxWorkers: Math.max(2, availableParallelism() - 1),
+    // Every file's loggers are checked for "[object Object]" (issue 13, item 5); its in-memory
+    // embedded databases start from a fresh one made once per run (pglite-template.ts).
+    setupFiles: ['test/helpers/log-check-setup.ts', 'test/helpers/pglite-template-setup.ts'],
+    globalSetup: ['test/helpers/pglite-template.ts'],
     // A slow machine is not a broken one: on 2 busy cores, with files running side by side, an
     // app's start (migrating a fresh database) or a child server's first start can take tens of
     // seconds. The limits are there to end a hang, not to time a start.
