@@ -6,7 +6,9 @@
  * app of the same stack doing TechEmpower's single-query and fortunes test types (test/bench/
  * peer.ts, measured just before each read it is compared with: issue 19) and pgbench running
  * the naive order transaction, all in one run so the ratios are comparable. The paced half-rate
- * cases always use autocannon (wrk cannot hold a rate). Writes docs/bench/latest.json and
+ * cases always use autocannon (wrk cannot hold a rate). Every case reports p50, p90, p99, p99.9
+ * and max; the shopper flow at saturation runs with 64 connections (`--flow-connections`, issue
+ * 19's figure), every other case with `--connections` (50). Writes docs/bench/latest.json and
  * docs/bench/latest.svg.
  *
  *   npm run bench                                      # every case, one worker per core
@@ -52,6 +54,8 @@ const { values: args } = parseArgs({
   options: {
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '50' },
+    // Issue 19 states the flow's saturation target at 64 connections (wrk -t2 -c64).
+    'flow-connections': { type: 'string', default: '64' },
     // As production runs it: one worker per core (docs/benchmarks.md has both settings).
     workers: {
       type: 'string',
@@ -67,6 +71,7 @@ const { values: args } = parseArgs({
 })
 const duration = Number(args.duration)
 const connections = Number(args.connections)
+const flowConnections = Number(args['flow-connections'])
 const serverUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const rounds = Number(args.rounds)
 const dbName = args.database
@@ -94,6 +99,8 @@ interface Row {
   p50: number
   p90: number
   p99: number
+  /** The 99.9th percentile, ms: issue 19 asks for it on the flow; every case reports it. */
+  p999: number
   max: number
   errors: number
   note?: string
@@ -181,6 +188,7 @@ async function run(
     p50: result.latency.p50,
     p90: result.latency.p90,
     p99: result.latency.p99,
+    p999: result.latency.p99_9,
     max: result.latency.max,
     errors: result.errors + result.timeouts + unexpected,
     ...(note ? { note } : {}),
@@ -191,8 +199,17 @@ async function run(
 }
 
 /** wrk with one of test/bench/wrk/*.lua, which checks every answer and reports in JSON. */
-function runWrk(name: string, url: string, script: string, scriptArgs: string[]): Row {
-  const r = runWrkScript('.', url, script, scriptArgs, { connections, duration })
+function runWrk(
+  name: string,
+  url: string,
+  script: string,
+  scriptArgs: string[],
+  withConnections = connections,
+): Row {
+  const r = runWrkScript('.', url, script, scriptArgs, {
+    connections: withConnections,
+    duration,
+  })
   const row: Row = {
     case: name,
     tool: 'wrk',
@@ -200,6 +217,7 @@ function runWrk(name: string, url: string, script: string, scriptArgs: string[])
     p50: r.p50,
     p90: r.p90,
     p99: r.p99,
+    p999: r.p999,
     max: r.max,
     errors: r.errors + r.unexpected,
   }
@@ -211,16 +229,17 @@ function runWrk(name: string, url: string, script: string, scriptArgs: string[])
 /** A file of paths, one per line, for paths.lua. */
 const pathsFile = (name: string, paths: string[]) => pathsFileIn(scratch, name, paths)
 
-/** One case, driven by the chosen generator. */
+/** One case, driven by the chosen generator, with `withConnections` (default `--connections`). */
 function runCase(
   name: string,
   expected: number[],
   withAutocannon: autocannon.Options,
   withWrk: { url: string; script: string; args: string[] },
+  withConnections = connections,
 ): Promise<Row> | Row {
   return tool === 'wrk'
-    ? runWrk(name, withWrk.url, withWrk.script, withWrk.args)
-    : run(name, withAutocannon, expected)
+    ? runWrk(name, withWrk.url, withWrk.script, withWrk.args, withConnections)
+    : run(name, { connections: withConnections, ...withAutocannon }, expected)
 }
 
 /** Whether `--only` asks for a case named `name` (or tagged with one of `tags`). */
@@ -499,10 +518,11 @@ async function main() {
   let mixed: Row | undefined
   if (wanted('shopper')) {
     mixed = await runCase(
-      'shopper flow (GET / -> POST /orders -> GET /orders/:n)',
+      `shopper flow (GET / -> POST /orders -> GET /orders/:n), ${flowConnections} connections`,
       [200, 303],
       { url: base, requests: shopperFlow },
       { url: base, script: 'shopper.lua', args: formArgs },
+      flowConnections,
     )
     // autocannon paces each connection with its own timer: spread over 50 connections, a fixed
     // rate alone gives even hello-world a p99 of 40 ms at 3% of its capacity. Ten connections
@@ -554,6 +574,7 @@ function runPgbench(): number {
     p50: 0,
     p90: 0,
     p99: 0,
+    p999: 0,
     max: 0,
     errors: 0,
     note: 'transactions/s',
@@ -596,14 +617,16 @@ function report(
       post && pgbenchTps ? `${(post.rps / pgbenchTps).toFixed(2)}x` : 'n/a',
     ],
     [
-      'shopper flow >= 10,000 req/s, 0 errors, p99 < 50 ms',
+      `shopper flow at saturation (${flowConnections} connections) >= 10,000 req/s, 0 errors, p99 < 50 ms, p99.9 reported`,
       mixed ? mixed.rps >= 10_000 && mixed.errors === 0 && mixed.p99 < 50 : false,
-      mixed ? `${mixed.rps} req/s, ${mixed.errors} errors, p99 ${mixed.p99} ms` : 'n/a',
+      mixed
+        ? `${mixed.rps} req/s, ${mixed.errors} errors, p99 ${mixed.p99} ms, p99.9 ${mixed.p999} ms`
+        : 'n/a',
     ],
     [
       'p99 < 10 ms at half the max rate',
       half ? half.p99 < 10 : false,
-      half ? `p99 ${half.p99} ms` : 'n/a',
+      half ? `p99 ${half.p99} ms, p99.9 ${half.p999} ms` : 'n/a',
     ],
     ['peak RSS of a service process < 250 MB', rssMb < 250, `${rssMb.toFixed(0)} MB`],
     // Issue 19: the reads against a plain app of the same stack, median of the rounds.
@@ -627,12 +650,12 @@ function report(
   ] as const
 
   const lines = [
-    `| case | tool | req/s | p50 ms | p90 ms | p99 ms | max ms | errors |`,
-    `|---|---|--:|--:|--:|--:|--:|--:|`,
+    `| case | tool | req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors |`,
+    `|---|---|--:|--:|--:|--:|--:|--:|--:|`,
     ...rows.map((r) =>
       r.tool === 'pgbench'
-        ? `| ${r.case} | pgbench | ${r.rps} tps | | | | | |`
-        : `| ${r.case}${r.note ? ` (${r.note})` : ''} | ${r.tool} | ${r.rps} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.max} | ${r.errors} |`,
+        ? `| ${r.case} | pgbench | ${r.rps} tps | | | | | | |`
+        : `| ${r.case}${r.note ? ` (${r.note})` : ''} | ${r.tool} | ${r.rps} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.p999} | ${r.max} | ${r.errors} |`,
     ),
     '',
     '| target | met | measured |',
@@ -646,12 +669,13 @@ function report(
     node: process.version,
     duration,
     connections,
+    flowConnections,
     workers: Number(args.workers),
     rounds,
     loadAverage: os.loadavg(),
     peakRssMb: Math.round(rssMb),
   }
-  mkdirSync('docs/bench', { recursive: true })
+  mkdirSync(path.dirname(args.out), { recursive: true })
   writeFileSync(
     `${args.out}.json`,
     `${JSON.stringify({ ...meta, rows, targets, versusPeer: Object.fromEntries(versusPeer) }, null, 2)}\n`,

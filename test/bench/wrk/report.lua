@@ -19,8 +19,8 @@ function done(summary, latency, requests)
   for _, t in ipairs(threads) do bad = bad + (t:get("unexpected") or 0) end
   local e = summary.errors
   io.write(string.format(
-    'WRK_JSON {"requests":%d,"duration_us":%d,"errors":%d,"unexpected":%d,"p50":%.3f,"p90":%.3f,"p99":%.3f,"max":%.3f}\n',
+    'WRK_JSON {"requests":%d,"duration_us":%d,"errors":%d,"unexpected":%d,"p50":%.3f,"p90":%.3f,"p99":%.3f,"p999":%.3f,"max":%.3f}\n',
     summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, bad,
     latency:percentile(50) / 1000, latency:percentile(90) / 1000,
-    latency:percentile(99) / 1000, latency.max / 1000))
+    latency:percentile(99) / 1000, latency:percentile(99.9) / 1000, latency.max / 1000))
 end
