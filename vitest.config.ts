@@ -29,6 +29,7 @@ export const databaseIndependent = [
   'test/mail/config.test.ts',
   'test/reliability/embedded-lock.test.ts',
   'test/webhooks/secrets.test.ts',
+  'test/webhooks/signing.test.ts',
   'test/webhooks/url-policy.test.ts',
 ]
 

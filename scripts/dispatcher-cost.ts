@@ -2,7 +2,7 @@
  * `npm run cost:webhooks`: what one webhook delivery costs the dispatcher, in CPU and database
  * round trips, independent of the machine's load (CPU time from /proc, not wall time).
  *
- * On a fresh PostgreSQL database (`order_whcost`, dropped and made afresh) with one endpoint for
+ * On a fresh PostgreSQL database (`--database`, default `order_whcost`, dropped and made afresh) with one endpoint for
  * `order.placed` pointing at a receiver in a child process (its CPU is not counted), this process
  * runs the dispatcher (startDispatcher, as the service does) while it writes `order.placed`
  * outbox events (a realistic ~400-byte order payload each) at `--rate` events/s for
@@ -17,6 +17,7 @@
  * - `commits`: transactions the dispatcher committed (a statement outside BEGIN … COMMIT is one).
  *
  *   npm run cost:webhooks -- [--rate 500] [--seconds 10] [--out file.json]
+ *                            [--database order_whcost] [--port 0]
  *   node --cpu-prof --cpu-prof-dir=/tmp/prof scripts/dispatcher-cost.ts   # where the time goes
  *
  * Needs a PostgreSQL server (BENCH_DATABASE_URL, default the local one).
@@ -36,12 +37,17 @@ const { values: args } = parseArgs({
     rate: { type: 'string', default: '500' },
     seconds: { type: 'string', default: '10' },
     out: { type: 'string' },
+    // The database made afresh for the run, and the receiver's port (0: any free one).
+    database: { type: 'string', default: 'order_whcost' },
+    port: { type: 'string', default: '0' },
   },
 })
 const rate = Number(args.rate)
 const seconds = Number(args.seconds)
 const serverUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
-const databaseUrl = Object.assign(new URL(serverUrl), { pathname: '/order_whcost' }).toString()
+const database = args.database
+if (!/^[a-z_][a-z0-9_]*$/.test(database)) throw new Error(`--database ${database}: a plain name`)
+const databaseUrl = Object.assign(new URL(serverUrl), { pathname: `/${database}` }).toString()
 
 /** The receiver, in a child process: answers 200 "ok" to every request and counts them. */
 function startReceiver(): Promise<{ url: string; count: () => Promise<number>; stop: () => void }> {
@@ -52,7 +58,7 @@ function startReceiver(): Promise<{ url: string; count: () => Promise<number>; s
       `const http = require('node:http'); let n = 0
        const s = http.createServer((req, res) => { req.resume(); req.on('end', () => { n++; res.end('ok') }) })
        s.keepAliveTimeout = 60000
-       s.listen(0, '127.0.0.1', () => console.log('PORT ' + s.address().port))
+       s.listen(${Number(args.port)}, '127.0.0.1', () => console.log('PORT ' + s.address().port))
        process.on('message', () => process.send(n))`,
     ],
     { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] },
@@ -159,8 +165,8 @@ pg.Client.prototype.query = function (this: pg.Client, ...a: unknown[]) {
 async function main() {
   const admin = new pg.Client({ connectionString: serverUrl })
   await admin.connect()
-  await admin.query('drop database if exists order_whcost with (force)')
-  await admin.query('create database order_whcost')
+  await admin.query(`drop database if exists ${database} with (force)`)
+  await admin.query(`create database ${database}`)
   await admin.end()
 
   const db = connect({ databaseUrl, dataDir: 'memory://', poolSize: 10 })

@@ -31,7 +31,13 @@ export class Agents {
     const key = `${url.protocol}${addressKey(addresses)}`
     let agent = this.#agents.get(key)
     if (agent) return agent
-    const options = { keepAlive: true, maxSockets: this.maxSockets }
+    // The pinned lookup on the agent: it applies to every connection the agent makes, and is
+    // made once per address list, not once per request.
+    const options = {
+      keepAlive: true,
+      maxSockets: this.maxSockets,
+      ...(addresses && addresses.length > 0 ? { lookup: pinnedLookup(addresses) } : {}),
+    }
     agent = url.protocol === 'https:' ? new https.Agent(options) : new http.Agent(options)
     if (this.#agents.size >= this.maxAgents) {
       const [oldest, old] = this.#agents.entries().next().value as [string, http.Agent]

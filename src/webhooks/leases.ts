@@ -20,7 +20,8 @@ export interface ClaimedDelivery {
   /** This attempt's number (1 for the first). */
   attempts: number
   endpoint: { url: string; secret: string }
-  event: { id: string; type: string; createdAt: Date; data: unknown }
+  /** dataJson: the payload's JSON text (deliver.ts's OutgoingEvent). */
+  event: { id: string; type: string; createdAt: Date; dataJson: string }
 }
 
 /** A claimed row as the claim statement answers it. */
@@ -33,7 +34,7 @@ interface ClaimedRow {
   secret: string
   event_type: string
   event_created_at: Date | string
-  payload: unknown
+  payload: string
 }
 
 /**
@@ -93,7 +94,7 @@ export async function claimDue(
       id: String(r.event_id),
       type: r.event_type,
       createdAt: new Date(r.event_created_at),
-      data: typeof r.payload === 'string' ? JSON.parse(r.payload) : r.payload,
+      dataJson: r.payload,
     },
   }))
 }
@@ -141,7 +142,8 @@ function claimStatement(limit: number, leaseMs: number) {
       returning d.id, d.endpoint_id, d.event_id, d.attempts
     )
     select t.id::text as id, t.endpoint_id, t.event_id::text as event_id, t.attempts,
-           e.url, e.secret, o.event_type, o.created_at as event_created_at, o.payload
+           e.url, e.secret, o.event_type, o.created_at as event_created_at,
+           o.payload::text as payload
     from taken t
     join webhook_endpoints e on e.id = t.endpoint_id
     join outbox o on o.id = t.event_id
