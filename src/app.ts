@@ -96,13 +96,18 @@ export async function buildApp({
   await app.register(trailingSlash)
   await app.register(bodyParsers)
   await app.register(views, { config })
-  await app.register(openapi, eventDocs)
+  // WEBHOOKS_DISPATCH=only: a process that delivers the webhooks and e-mails and serves only
+  // /healthz, /readyz and /metrics, so delivery can run on CPU the order path does not use
+  // (README "Deployment"); its sales are folded, and its pages and API served, by the others.
+  const dispatchOnly = config.WEBHOOKS_DISPATCH === 'only'
+  if (!dispatchOnly) await app.register(openapi, eventDocs)
   await app.register(db, { config })
   await app.register(metrics, { config })
-  await app.register(insights, { config, salesFold })
+  if (!dispatchOnly) await app.register(insights, { config, salesFold })
   await app.register(webhookDispatcher, { config, dispatcher })
   await app.register(mailer, { config, mailer: mailSender })
   await app.register(health, { config })
+  if (dispatchOnly) return app
   // Before every route: it guards each one under /admin and /api/admin as it is registered.
   await app.register(staff, { config })
 

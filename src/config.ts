@@ -64,11 +64,15 @@ export const ConfigSchema = Type.Object({
   // Back office: the first admin, created at start when no admin exists (README "Back office").
   ADMIN_EMAIL: Type.Optional(Type.String({ pattern: '^[^@\\s]+@[^@\\s]+$', maxLength: 254 })),
   ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 15, maxLength: 1024 })),
-  // Webhooks (README "Events and webhooks"): whether this instance dispatches deliveries, how
+  // Webhooks (README "Events and webhooks"): whether this instance dispatches deliveries (`on`:
+  // besides serving; `off`: it serves only; `only`: it dispatches and serves nothing but
+  // /healthz, /readyz and /metrics, a process of its own that can be given its own CPU), how
   // often it looks for due ones, and whether endpoints may be plain http or loopback/private
   // addresses (local development and tests only: in production a webhook URL must never reach
   // the service's own network).
-  WEBHOOKS_DISPATCH: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
+  WEBHOOKS_DISPATCH: Type.Union([Type.Literal('on'), Type.Literal('off'), Type.Literal('only')], {
+    default: 'on',
+  }),
   WEBHOOKS_POLL_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 250 }),
   WEBHOOKS_ALLOW_LOCAL: Type.Union([Type.Literal('true'), Type.Literal('false')], {
     default: 'false',
@@ -128,6 +132,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (Boolean(config.ADMIN_EMAIL) !== Boolean(config.ADMIN_PASSWORD)) {
     throw new ConfigError('Invalid configuration: ADMIN_EMAIL and ADMIN_PASSWORD go together')
+  }
+  if (config.WEBHOOKS_DISPATCH === 'only' && !config.DATABASE_URL) {
+    throw new ConfigError(
+      'Invalid configuration: WEBHOOKS_DISPATCH=only needs DATABASE_URL: the embedded database is opened by one process, which would then take no orders',
+    )
   }
   if (config.DATABASE_CA_FILE && !config.DATABASE_URL) {
     throw new ConfigError('Invalid configuration: DATABASE_CA_FILE needs DATABASE_URL')

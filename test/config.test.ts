@@ -33,6 +33,11 @@ describe('configuration', () => {
     expect(on.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('http://127.0.0.1:4318')
   })
 
+  it('takes WEBHOOKS_DISPATCH=only with DATABASE_URL', () => {
+    const env = { WEBHOOKS_DISPATCH: 'only', DATABASE_URL: 'postgres://u@db.example.com/orders' }
+    expect(loadConfig(env).WEBHOOKS_DISPATCH).toBe('only')
+  })
+
   it.each([
     [{ PORT: 'eighty' }, 'PORT'],
     [{ PORT: '70000' }, 'PORT'],
@@ -55,6 +60,9 @@ describe('configuration', () => {
     [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'localhost:4318' }, 'OTEL_EXPORTER_OTLP_ENDPOINT'],
     [{ APPLICATIONINSIGHTS_CONNECTION_STRING: 'secret' }, 'APPLICATIONINSIGHTS_CONNECTION_STRING'],
     [{ OTEL_SERVICE_NAME: 'order service' }, 'OTEL_SERVICE_NAME'],
+    // Webhooks: on, off or only; only with a shared database (the embedded one has one process).
+    [{ WEBHOOKS_DISPATCH: 'yes' }, 'WEBHOOKS_DISPATCH'],
+    [{ WEBHOOKS_DISPATCH: 'only' }, 'WEBHOOKS_DISPATCH=only needs DATABASE_URL'],
   ])('refuses %o naming the variable', (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError)
     expect(() => loadConfig(env)).toThrow(name)
