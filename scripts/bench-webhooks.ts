@@ -14,11 +14,27 @@
  * sampled every second (SQL on the side's database); after it, the script waits until the backlog
  * is empty (the drain time) before the next run, so the next run never competes with a drain.
  * At the end: received distinct webhook-ids (each signature verified with the endpoint's
- * secret) == order.placed events == orders placed on the "on" side.
+ * secret) == order.placed events == orders placed on the "on" side. The receiver only stores
+ * what it gets during the runs and verifies every signature after the last one, so its own CPU
+ * during a run is an HTTP server's, not the pure-JavaScript HMAC's.
+ *
+ * `--split`: delivery in a process of its own (README, "Delivery in a process of its own"): on
+ * both sides the service runs with WEBHOOKS_DISPATCH=off; on the on side a second process with
+ * WEBHOOKS_DISPATCH=only delivers. With `--cpus-orders` and `--cpus-dispatch` (taskset CPU
+ * lists, e.g. 0 and 1), on BOTH sides the service, its PostgreSQL backends and wrk run on the
+ * first set, and the dispatching process, its backends and this process (the receiver) on the
+ * second: the on/off ratio then measures interference (PostgreSQL's shared work, caches), not
+ * CPU taken from the orders. Backends are told apart by application_name (PGAPPNAME) and pinned
+ * before each run and every second during it (the pool opens new ones). Each run also reports
+ * the CPU per order of the service and its backends, and per delivery of the dispatching
+ * process and its backends (/proc, user + system).
  *
  *   npm run bench:webhooks -- [--rounds 4] [--duration 10] [--connections 32] [--out file.json]
+ *     [--split [--cpus-orders 0 --cpus-dispatch 1]] [--db-prefix order_whb_] [--port-base 0]
  *
- * Needs wrk and a PostgreSQL server (BENCH_DATABASE_URL, default the local one).
+ * `--port-base N`: the services listen on N, N+1, N+2 and the receiver on N+3 (0: free ports).
+ * Needs wrk (and taskset for the CPU lists) and a PostgreSQL server (BENCH_DATABASE_URL,
+ * default the local one).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -29,6 +45,7 @@ import os from 'node:os'
 import { parseArgs } from 'node:util'
 import pg from 'pg'
 import { Webhook } from 'standardwebhooks'
+import { cpuSeconds } from '../test/bench/common.ts'
 import { skus, states } from '../test/bench/flows.ts'
 import { freePort } from '../test/helpers/server.ts'
 
@@ -39,38 +56,76 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '32' },
     'drain-timeout': { type: 'string', default: '600' },
     out: { type: 'string', default: 'docs/bench/webhooks-latest.json' },
+    split: { type: 'boolean', default: false },
+    'cpus-orders': { type: 'string' },
+    'cpus-dispatch': { type: 'string' },
+    'db-prefix': { type: 'string', default: 'order_whb_' },
+    'port-base': { type: 'string', default: '0' },
   },
 })
 const rounds = Number(args.rounds)
+const split = args.split
+const cpus = { orders: args['cpus-orders'], dispatch: args['cpus-dispatch'] }
+if (Boolean(cpus.orders) !== Boolean(cpus.dispatch) || (cpus.orders && !split)) {
+  throw new Error('--cpus-orders and --cpus-dispatch go together, with --split')
+}
+if (!/^[a-z_][a-z0-9_]*$/.test(args['db-prefix'])) throw new Error('--db-prefix: a plain name')
+const portBase = Number(args['port-base'])
 const serverUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const secret = `whsec_${randomBytes(32).toString('base64')}`
 
-/** The receiver: a plain node:http server that verifies each request and counts webhook-ids. */
-const ids = new Set<string>()
-let requests = 0
-let badSignatures = 0
-const verifier = new Webhook(secret)
+/**
+ * The receiver: a plain node:http server that keeps each request's signature headers and body
+ * and answers 200; the signatures are verified after the runs (verifyReceived).
+ */
+const received: { id: string; timestamp: string; signature: string; body: string }[] = []
 const receiver = http.createServer((req, res) => {
   const chunks: Buffer[] = []
   req.on('data', (c: Buffer) => chunks.push(c))
   req.on('end', () => {
-    requests++
-    const id = String(req.headers['webhook-id'])
-    try {
-      verifier.verify(Buffer.concat(chunks).toString(), {
-        'webhook-id': id,
-        'webhook-timestamp': String(req.headers['webhook-timestamp']),
-        'webhook-signature': String(req.headers['webhook-signature']),
-      })
-      ids.add(id)
-    } catch {
-      badSignatures++
-    }
+    received.push({
+      id: String(req.headers['webhook-id']),
+      timestamp: String(req.headers['webhook-timestamp']),
+      signature: String(req.headers['webhook-signature']),
+      body: Buffer.concat(chunks).toString(),
+    })
     res.writeHead(200, { 'content-type': 'text/plain' })
     res.end('ok')
   })
 })
 receiver.keepAliveTimeout = 60_000
+
+/**
+ * Every stored request's signature checked with the endpoint's secret (the library's verify,
+ * its 5-minute timestamp tolerance taken as it would be at arrival); answers the distinct ids of
+ * those that verify and the count of those that do not.
+ */
+function verifyReceived(): { ids: Set<string>; badSignatures: number } {
+  const verifier = new Webhook(secret)
+  const ids = new Set<string>()
+  let badSignatures = 0
+  // The library allows a timestamp 5 minutes either side of now and takes no "now" of ours:
+  // each is checked as at its arrival (within the second), however long the runs took.
+  const realNow = Date.now
+  try {
+    for (const r of received) {
+      Date.now = () => Number(r.timestamp) * 1000
+      try {
+        verifier.verify(r.body, {
+          'webhook-id': r.id,
+          'webhook-timestamp': r.timestamp,
+          'webhook-signature': r.signature,
+        })
+        ids.add(r.id)
+      } catch {
+        badSignatures++
+      }
+    }
+  } finally {
+    Date.now = realNow
+  }
+  return { ids, badSignatures }
+}
 
 interface Side {
   name: 'on' | 'off'
@@ -78,18 +133,69 @@ interface Side {
   port: number
   databaseUrl: string
   process?: ChildProcess
+  /** --split, on side: the process with WEBHOOKS_DISPATCH=only. */
+  dispatcher?: ChildProcess
   db?: pg.Client
 }
 const sideOf = (name: Side['name'], env: Record<string, string>): Side => ({
   name,
   env,
   port: 0,
-  databaseUrl: Object.assign(new URL(serverUrl), { pathname: `/order_whb_${name}` }).toString(),
+  databaseUrl: Object.assign(new URL(serverUrl), {
+    pathname: `/${args['db-prefix']}${name}`,
+  }).toString(),
 })
 const sides = [
-  sideOf('on', { WEBHOOKS_DISPATCH: 'on', WEBHOOKS_ALLOW_LOCAL: 'true' }),
+  sideOf('on', { WEBHOOKS_DISPATCH: split ? 'off' : 'on', WEBHOOKS_ALLOW_LOCAL: 'true' }),
   sideOf('off', { WEBHOOKS_DISPATCH: 'off' }),
 ]
+/** application_name of the service's and the dispatching process's connections. */
+const appNames = { web: 'whb_web', dispatch: 'whb_dispatch' } as const
+
+/** `command args` under taskset with `list` (a CPU list), or as it is without one. */
+const pinned = (list: string | undefined, command: string, commandArgs: string[]) =>
+  list
+    ? (['taskset', ['-c', list, command, ...commandArgs]] as const)
+    : ([command, commandArgs] as const)
+
+/** Backends already pinned, by pid. */
+const pinnedBackends = new Set<number>()
+/** Pins the side's backends: the service's to the orders CPUs, the dispatcher's to the others. */
+async function pinBackends(side: Side & { db: pg.Client }) {
+  if (!cpus.orders || !cpus.dispatch) return
+  const { rows } = await side.db.query<{ pid: number; application_name: string }>(
+    `select pid, application_name from pg_stat_activity
+     where datname = current_database() and application_name = any($1)`,
+    [[appNames.web, appNames.dispatch]],
+  )
+  for (const { pid, application_name } of rows) {
+    if (pinnedBackends.has(pid)) continue
+    const list = application_name === appNames.web ? cpus.orders : cpus.dispatch
+    try {
+      execFileSync('taskset', ['-a', '-p', '-c', list, String(pid)], { stdio: 'ignore' })
+      pinnedBackends.add(pid)
+    } catch {} // gone meanwhile
+  }
+}
+
+/** user + system CPU of `pids` so far, in microseconds (a pid gone counts 0). */
+const cpuOf = (pids: number[]) => [...cpuSeconds(pids).values()].reduce((a, b) => a + b, 0) * 1e6
+/** The CPU so far of the side's processes and backends: web (service + its backends), dispatch. */
+async function sideCpu(side: Side & { db: pg.Client }) {
+  const { rows } = await side.db.query<{ pid: number; application_name: string }>(
+    `select pid, application_name from pg_stat_activity
+     where datname = current_database() and application_name = any($1)`,
+    [[appNames.web, appNames.dispatch]],
+  )
+  const backends = (name: string) =>
+    rows.filter((r) => r.application_name === name).map((r) => r.pid)
+  return {
+    web: cpuOf([side.process?.pid ?? 0]),
+    webPg: cpuOf(backends(appNames.web)),
+    dispatch: cpuOf([side.dispatcher?.pid ?? 0]),
+    dispatchPg: cpuOf(backends(appNames.dispatch)),
+  }
+}
 
 async function waitUp(url: string) {
   for (let i = 0; i < 600; i++) {
@@ -101,33 +207,55 @@ async function waitUp(url: string) {
   throw new Error(`${url} did not come up`)
 }
 
-async function startSide(side: Side, receiverUrl: string) {
+/** A service process (node src/server.ts as bench:ab starts it), on `cpuList` when given. */
+function startService(env: Record<string, string>, cpuList: string | undefined): ChildProcess {
+  const [command, commandArgs] = pinned(cpuList, process.execPath, [
+    '--max-semi-space-size=8',
+    '--max-old-space-size=192',
+    'src/server.ts',
+  ])
+  return spawn(command, commandArgs, {
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      RATE_LIMIT_MAX: '0',
+      HOST: '127.0.0.1',
+      WEB_CONCURRENCY: '1',
+      ...env,
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  })
+}
+
+async function startSide(side: Side, receiverUrl: string, index: number) {
   const admin = new pg.Client({ connectionString: serverUrl })
   await admin.connect()
   const name = new URL(side.databaseUrl).pathname.slice(1)
   await admin.query(`drop database if exists ${name} with (force)`)
   await admin.query(`create database ${name}`)
   await admin.end()
-  side.port = await freePort()
-  side.process = spawn(
-    process.execPath,
-    ['--max-semi-space-size=8', '--max-old-space-size=192', 'src/server.ts'],
-    {
-      env: {
-        ...process.env,
-        NODE_ENV: 'production',
-        LOG_LEVEL: 'warn',
-        RATE_LIMIT_MAX: '0',
-        HOST: '127.0.0.1',
-        PORT: String(side.port),
-        DATABASE_URL: side.databaseUrl,
-        WEB_CONCURRENCY: '1',
-        ...side.env,
-      },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    },
+  side.port = portBase ? portBase + index : await freePort()
+  const common = { DATABASE_URL: side.databaseUrl }
+  side.process = startService(
+    { ...common, ...side.env, PORT: String(side.port), PGAPPNAME: appNames.web },
+    cpus.orders,
   )
   await waitUp(`http://127.0.0.1:${side.port}/api/products`)
+  if (split && side.name === 'on') {
+    const port = portBase ? portBase + 2 : await freePort()
+    side.dispatcher = startService(
+      {
+        ...common,
+        WEBHOOKS_DISPATCH: 'only',
+        WEBHOOKS_ALLOW_LOCAL: 'true',
+        PORT: String(port),
+        PGAPPNAME: appNames.dispatch,
+      },
+      cpus.dispatch,
+    )
+    await waitUp(`http://127.0.0.1:${port}/readyz`)
+  }
   side.db = new pg.Client({ connectionString: side.databaseUrl })
   await side.db.connect()
   await side.db.query('update products set stock = 1000000000')
@@ -147,82 +275,59 @@ async function backlog(db: pg.Client): Promise<number> {
   return rows[0]?.n ?? 0
 }
 
-function runWrk(side: Side, seconds = Number(args.duration)): { rps: number; errors: number } {
-  const out = execFileSync(
-    'wrk',
-    [
-      '-t2',
-      `-c${args.connections}`,
-      `-d${seconds}s`,
-      '-s',
-      'test/bench/wrk/orders.lua',
-      `http://127.0.0.1:${side.port}`,
-      '--',
-      skus.join(','),
-      states.join(','),
-    ],
-    { encoding: 'utf8' },
-  )
-  const json = /^WRK_JSON (.*)$/m.exec(out)?.[1]
-  if (!json) throw new Error(`wrk printed no result for ${side.name}:\n${out}`)
-  const r = JSON.parse(json) as {
-    requests: number
-    duration_us: number
-    errors: number
-    unexpected: number
-  }
-  return { rps: Math.round(r.requests / (r.duration_us / 1e6)), errors: r.errors + r.unexpected }
-}
-
-/** wrk as a child process, while this process samples the backlog and answers the webhooks. */
-function runWrkSampled(side: Side & { db: pg.Client }) {
+/**
+ * wrk (on the orders CPUs when given) against the side for `seconds`, while this process
+ * answers the webhooks, samples the backlog every second (on side) and pins new backends.
+ */
+function runWrk(side: Side & { db: pg.Client }, seconds = Number(args.duration)) {
   const samples: number[] = []
   let stop = false
   const sampler = (async () => {
     while (!stop) {
-      samples.push(await backlog(side.db))
+      await pinBackends(side)
+      if (side.name === 'on') samples.push(await backlog(side.db))
       await new Promise((r) => setTimeout(r, 1000))
     }
   })()
-  return new Promise<{ rps: number; errors: number; samples: number[] }>((resolve, reject) => {
-    const child = spawn(
-      'wrk',
-      [
+  return new Promise<{ rps: number; requests: number; errors: number; samples: number[] }>(
+    (resolve, reject) => {
+      const [command, commandArgs] = pinned(cpus.orders, 'wrk', [
         '-t2',
         `-c${args.connections}`,
-        `-d${args.duration}s`,
+        `-d${seconds}s`,
         '-s',
         'test/bench/wrk/orders.lua',
         `http://127.0.0.1:${side.port}`,
         '--',
         skus.join(','),
         states.join(','),
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    )
-    let out = ''
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString()
-    })
-    child.on('error', reject)
-    child.on('close', async () => {
-      stop = true
-      await sampler
-      const json = /^WRK_JSON (.*)$/m.exec(out)?.[1]
-      if (!json) return reject(new Error(`wrk printed no result for ${side.name}:\n${out}`))
-      const r = JSON.parse(json) as {
-        requests: number
-        duration_us: number
-        errors: number
-        unexpected: number
-      }
-      resolve({
-        rps: Math.round(r.requests / (r.duration_us / 1e6)),
-        errors: r.errors + r.unexpected,
-        samples,
+      ])
+      const child = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'inherit'] })
+      let out = ''
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString()
       })
-    })
-  })
+      child.on('error', reject)
+      child.on('close', async () => {
+        stop = true
+        await sampler
+        const json = /^WRK_JSON (.*)$/m.exec(out)?.[1]
+        if (!json) return reject(new Error(`wrk printed no result for ${side.name}:\n${out}`))
+        const r = JSON.parse(json) as {
+          requests: number
+          duration_us: number
+          errors: number
+          unexpected: number
+        }
+        resolve({
+          rps: Math.round(r.requests / (r.duration_us / 1e6)),
+          requests: r.requests,
+          errors: r.errors + r.unexpected,
+          samples,
+        })
+      })
+    },
+  )
 }
 
 async function drain(db: pg.Client): Promise<number> {
@@ -242,30 +347,62 @@ const median = (xs: number[]) => {
 }
 
 async function main() {
-  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r))
+  // This process is the receiver: on the dispatching side's CPUs, all its threads.
+  if (cpus.dispatch) {
+    execFileSync('taskset', ['-a', '-p', '-c', cpus.dispatch, String(process.pid)], {
+      stdio: 'ignore',
+    })
+  }
+  await new Promise<void>((r) => receiver.listen(portBase ? portBase + 3 : 0, '127.0.0.1', r))
   const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`
   try {
-    for (const side of sides) await startSide(side, receiverUrl)
+    for (const [i, side] of sides.entries()) await startSide(side, receiverUrl, i)
     const [on, off] = sides as [Side & { db: pg.Client }, Side & { db: pg.Client }]
     // Warm-up (not counted): JIT, pools and plans of both sides, then the on side's backlog.
-    for (const side of sides) runWrk(side, 3)
+    for (const side of [on, off]) await runWrk(side, 3)
     await drain(on.db)
     const runs: Record<string, unknown>[] = []
     for (let round = 1; round <= rounds; round++) {
       const order = round % 2 === 1 ? [on, off] : [off, on]
       for (const side of order) {
         const load = os.loadavg()[0]
+        await pinBackends(side)
+        const cpu0 = await sideCpu(side)
+        const received0 = received.length
+        const { samples, ...r } = await runWrk(side)
+        const cpu1 = await sideCpu(side)
+        // CPU per order of the service and its backends during the run (with the dispatcher
+        // in it, unless --split); the dispatching process's per delivery over run and drain.
+        const per = (a: number, b: number, n: number) => Math.round((a - b) / n)
+        const perOrder = {
+          webCpuUsPerOrder: per(cpu1.web + cpu1.webPg, cpu0.web + cpu0.webPg, r.requests),
+          webNodeUs: per(cpu1.web, cpu0.web, r.requests),
+          webPgUs: per(cpu1.webPg, cpu0.webPg, r.requests),
+        }
         if (side.name === 'off') {
-          const r = runWrk(side)
-          runs.push({ round, side: 'off', ...r, load })
+          runs.push({ round, side: 'off', ...r, load, ...perOrder })
         } else {
-          const { samples, ...r } = await runWrkSampled(side)
           const drainMs = Math.round(await drain(side.db))
+          const cpu2 = await sideCpu(side)
+          const deliveries = received.length - received0
           runs.push({
             round,
             side: 'on',
             ...r,
             load,
+            ...perOrder,
+            ...(split
+              ? {
+                  dispatchCpuUsPerDelivery: per(
+                    cpu2.dispatch + cpu2.dispatchPg,
+                    cpu0.dispatch + cpu0.dispatchPg,
+                    deliveries,
+                  ),
+                  dispatchNodeUs: per(cpu2.dispatch, cpu0.dispatch, deliveries),
+                  dispatchPgUs: per(cpu2.dispatchPg, cpu0.dispatchPg, deliveries),
+                }
+              : {}),
+            deliveries,
             maxBacklog: Math.max(...samples),
             samples,
             drainMs,
@@ -280,27 +417,51 @@ async function main() {
              (select count(*) from outbox where event_type = 'order.placed')::int as events,
              (select count(*) from webhook_deliveries where status = 'delivered')::int as delivered`)
     const counts = rows[0]
+    const { ids, badSignatures } = verifyReceived()
     const onRuns = runs.filter((r) => r.side === 'on')
     const offRuns = runs.filter((r) => r.side === 'off')
     const ratios = onRuns.map((r, i) => (r.rps as number) / (offRuns[i]?.rps as number))
     const report = {
       date: new Date().toISOString(),
-      machine: `${os.availableParallelism()} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.cpus()[0]?.model}`,
+      // os.cpus(), not availableParallelism(): this process may be pinned to fewer.
+      machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.cpus()[0]?.model}`,
       loadAverageEnd: os.loadavg(),
       rounds,
       duration: Number(args.duration),
       connections: Number(args.connections),
+      split,
+      cpus: cpus.orders ? cpus : undefined,
       runs,
       onRps: onRuns.map((r) => r.rps),
       offRps: offRuns.map((r) => r.rps),
       medianRatio: Number(median(ratios).toFixed(3)),
+      // Medians over the runs, microseconds of CPU (user + system, /proc): per order of the
+      // service and its backends (during the run), per delivery of the dispatching process and
+      // its backends (run and drain; --split only).
+      cpuUs: Object.fromEntries(
+        ['webCpuUsPerOrder', 'webNodeUs', 'webPgUs'].map((k) => [
+          k,
+          {
+            on: median(onRuns.map((r) => r[k] as number)),
+            off: median(offRuns.map((r) => r[k] as number)),
+          },
+        ]),
+      ),
+      ...(split
+        ? Object.fromEntries(
+            ['dispatchCpuUsPerDelivery', 'dispatchNodeUs', 'dispatchPgUs'].map((k) => [
+              k,
+              median(onRuns.map((r) => r[k] as number)),
+            ]),
+          )
+        : {}),
       maxBacklog: Math.max(...onRuns.map((r) => r.maxBacklog as number)),
       drainMs: onRuns.map((r) => r.drainMs),
       ordersPlaced: counts?.orders,
       placedEvents: counts?.events,
       deliveriesDelivered: counts?.delivered,
       receivedDistinctIds: ids.size,
-      receivedRequests: requests,
+      receivedRequests: received.length,
       badSignatures,
       errors: runs.reduce((n, r) => n + (r.errors as number), 0),
     }
@@ -312,6 +473,7 @@ async function main() {
     for (const side of sides) {
       await side.db?.end()
       side.process?.kill('SIGTERM')
+      side.dispatcher?.kill('SIGTERM')
     }
     receiver.close()
     receiver.closeAllConnections()
