@@ -8,6 +8,7 @@
  *   npm run bench:ab -- --a /tmp/before --b . --rounds 4
  *   npm run bench:ab -- --b-env WEBHOOKS_DISPATCH=off            # one tree, two settings
  *   npm run bench:ab -- --a /tmp/before --only /api/orders,top   # the cases whose names hold either
+ *   npm run bench:ab -- --only POST --b-sql 'drop index orders_created'   # one tree, two schemas
  *
  * Each side is a checkout (`--a`, `--b`, default this one) with its own `node_modules`, run as
  * `node src/server.ts` from that directory with one worker, its own database (`order_ab_a`,
@@ -51,6 +52,10 @@ const { values: args } = parseArgs({
     b: { type: 'string', default: '.' },
     'a-env': { type: 'string', multiple: true, default: [] },
     'b-env': { type: 'string', multiple: true, default: [] },
+    // SQL run on a side's database once it is up (after its migrations), before any case: to
+    // weigh one piece of the schema (drop an index, say) against the same code on the other side.
+    'a-sql': { type: 'string', multiple: true, default: [] },
+    'b-sql': { type: 'string', multiple: true, default: [] },
     rounds: { type: 'string', default: '4' },
     duration: { type: 'string', default: '4' },
     connections: { type: 'string', default: '32' },
@@ -69,6 +74,7 @@ interface Side {
   name: 'A' | 'B'
   dir: string
   env: Record<string, string>
+  sql: string[]
   port: number
   databaseUrl: string
   process?: ChildProcess
@@ -79,6 +85,7 @@ const sides: Side[] = (['A', 'B'] as const).map((name) => ({
   name,
   dir: path.resolve(name === 'A' ? args.a : args.b),
   env: parseEnv(name === 'A' ? args['a-env'] : args['b-env']),
+  sql: name === 'A' ? args['a-sql'] : args['b-sql'],
   port: 0,
   databaseUrl: Object.assign(new URL(serverUrl), {
     pathname: `/${args.db}_${name.toLowerCase()}`,
@@ -134,6 +141,7 @@ async function startSide(side: Side) {
   const client = new pg.Client({ connectionString: side.databaseUrl })
   await client.connect()
   await client.query('update products set stock = 1000000000')
+  for (const statement of side.sql) await client.query(statement)
   await client.end()
   // Orders to look up, placed through the side's own API (its internals may differ).
   for (let i = 0; i < 20; i++) {
@@ -206,6 +214,11 @@ interface Run {
   errors: number
   /** CPU time (user + system) of the side's process per request, µs. */
   cpuUs: number
+  /**
+   * CPU time of the PostgreSQL backends connected to the side's database (its pool, dispatcher
+   * and mail sender) per request, µs: the SQL work a request causes, which cpuUs leaves out.
+   */
+  pgCpuUs: number
   /** Of which in garbage collection (prom-client's nodejs_gc_duration_seconds), µs. */
   gcUs: number
   /** V8 heap in use after the run (nodejs_heap_size_used_bytes), MiB. */
@@ -224,21 +237,44 @@ async function gcAndHeap(side: Side): Promise<{ gcSeconds: number; heapBytes: nu
   return { gcSeconds, heapBytes }
 }
 
+/** Process ids of the PostgreSQL backends connected to the side's database. */
+async function backendPids(side: Side): Promise<number[]> {
+  const client = new pg.Client({ connectionString: serverUrl })
+  await client.connect()
+  try {
+    const { rows } = await client.query<{ pid: number }>(
+      'select pid from pg_stat_activity where datname = $1',
+      [new URL(side.databaseUrl).pathname.slice(1)],
+    )
+    return rows.map((r) => r.pid)
+  } finally {
+    await client.end()
+  }
+}
+
 async function runWrk(side: Side, c: Case): Promise<Run> {
   const pid = side.process?.pid as number
   const gcBefore = await gcAndHeap(side)
+  const pgPids = await backendPids(side)
+  const pgBefore = cpuSeconds(pgPids)
   const before = cpuSeconds([pid])
   const r = runWrkScript(side.dir, `http://127.0.0.1:${side.port}`, c.script, c.args(side), {
     connections: args.connections,
     duration: args.duration,
   })
   const cpu = cpuBetween(before, cpuSeconds([pid]))
+  // Backends that left during the run are not counted; the pool keeps its connections under load.
+  const pgCpu = cpuBetween(
+    pgBefore,
+    cpuSeconds([...new Set([...pgPids, ...(await backendPids(side))])]),
+  )
   const gcAfter = await gcAndHeap(side)
   return {
     rps: rpsOf(r),
     p99: r.p99,
     errors: r.errors + r.unexpected,
     cpuUs: Math.round((cpu * 1e6) / r.requests),
+    pgCpuUs: Math.round((pgCpu * 1e6) / r.requests),
     gcUs: Math.round(((gcAfter.gcSeconds - gcBefore.gcSeconds) * 1e6) / r.requests),
     heapMiB: Math.round(gcAfter.heapBytes / 2 ** 20),
   }
@@ -273,14 +309,17 @@ async function main() {
       bHeapMiB: r.b.map((x) => x.heapMiB),
       // B's CPU per request over A's, median of the rounds: above 1, B works more per request.
       cpuRatio: Number(median(r.a.map((x, i) => (r.b[i]?.cpuUs ?? 0) / x.cpuUs)).toFixed(3)),
+      aPgCpuUs: r.a.map((x) => x.pgCpuUs),
+      bPgCpuUs: r.b.map((x) => x.pgCpuUs),
+      pgCpuRatio: Number(median(r.a.map((x, i) => (r.b[i]?.pgCpuUs ?? 0) / x.pgCpuUs)).toFixed(3)),
       errors: [...r.a, ...r.b].reduce((n, x) => n + x.errors, 0),
     }))
     const report = {
       date: new Date().toISOString(),
       machine: `${os.availableParallelism()} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.cpus()[0]?.model}`,
       loadAverage: os.loadavg(),
-      a: { dir: sides[0]?.dir, env: sides[0]?.env },
-      b: { dir: sides[1]?.dir, env: sides[1]?.env },
+      a: { dir: sides[0]?.dir, env: sides[0]?.env, sql: sides[0]?.sql },
+      b: { dir: sides[1]?.dir, env: sides[1]?.env, sql: sides[1]?.sql },
       rounds,
       duration: Number(args.duration),
       connections: Number(args.connections),
@@ -297,6 +336,12 @@ async function main() {
     for (const s of summary) {
       console.log(
         `${s.case.padEnd(22)} ${s.cpuRatio.toFixed(3).padStart(6)}   ${s.aCpuUs.join('/').padEnd(30)} ${s.bCpuUs.join('/')}`,
+      )
+    }
+    console.log('\ncase                 PostgreSQL CPU µs/request B/A  A µs   B µs')
+    for (const s of summary) {
+      console.log(
+        `${s.case.padEnd(22)} ${s.pgCpuRatio.toFixed(3).padStart(6)}   ${s.aPgCpuUs.join('/').padEnd(30)} ${s.bPgCpuUs.join('/')}`,
       )
     }
     console.log(
