@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer'
 import { MIMEType, TextDecoder } from 'node:util'
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
@@ -19,12 +20,16 @@ export class BodyError extends Error {
 function declaredCharset(request: FastifyRequest): string | undefined {
   const header = request.headers['content-type']
   if (!header) return undefined
+  // No parameters, so no charset: the common case, without parsing the header.
+  if (!header.includes(';')) return undefined
   try {
     return new MIMEType(header).params.get('charset')?.toLowerCase()
   } catch {
     return undefined // Fastify matched a parser, so the media type itself was readable
   }
 }
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 /**
  * The decoder for a form's declared charset (the WHATWG Encoding Standard's labels, so
@@ -35,6 +40,8 @@ function declaredCharset(request: FastifyRequest): string | undefined {
  *   (UTF-16: its `&`, `=` and `%` are not single bytes, so the form cannot even be split).
  */
 function formDecoder(charset: string | undefined): TextDecoder {
+  // decode() without { stream: true } keeps no state between calls: one decoder serves all.
+  if (charset === undefined) return utf8
   let decoder: TextDecoder
   try {
     decoder = new TextDecoder(charset ?? 'utf-8', { fatal: true })
@@ -96,6 +103,22 @@ function percentDecode(bytes: Uint8Array): Uint8Array {
 export function parseForm(body: Buffer, charset: string | undefined): Record<string, unknown> {
   const decoder = formDecoder(charset)
   const fields: Record<string, string | string[]> = Object.create(null)
+  const add = (name: string, value: string) => {
+    const seen = fields[name]
+    fields[name] =
+      seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [seen, value]
+  }
+  // ASCII bytes in UTF-8 are those characters, so such a form (what a browser posts: ASCII but
+  // for `%XX`) is split as a string and only its components with a `%` are decoded as bytes.
+  if (decoder.encoding === 'utf-8' && isAscii(body)) {
+    for (const pair of body.toString('latin1').split('&')) {
+      if (pair.length === 0) continue
+      const eq = pair.indexOf('=')
+      const name = asciiText(decoder, eq === -1 ? pair : pair.slice(0, eq), undefined)
+      add(name, asciiText(decoder, eq === -1 ? '' : pair.slice(eq + 1), name))
+    }
+    return fields
+  }
   let start = 0
   while (start <= body.length) {
     let end = body.indexOf(0x26, start)
@@ -107,12 +130,15 @@ export function parseForm(body: Buffer, charset: string | undefined): Record<str
     const rawName = eq === -1 ? pair : pair.subarray(0, eq)
     const rawValue = eq === -1 ? pair.subarray(pair.length) : pair.subarray(eq + 1)
     const name = decodeText(decoder, rawName, undefined)
-    const value = decodeText(decoder, rawValue, name)
-    const seen = fields[name]
-    fields[name] =
-      seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [seen, value]
+    add(name, decodeText(decoder, rawValue, name))
   }
   return fields
+}
+
+/** decodeText of an ASCII component of a UTF-8 form, given as text: the same string. */
+function asciiText(decoder: TextDecoder, raw: string, field: string | undefined): string {
+  if (raw.includes('%')) return decodeText(decoder, Buffer.from(raw, 'latin1'), field)
+  return raw.includes('+') ? raw.replaceAll('+', ' ') : raw
 }
 
 function decodeText(decoder: TextDecoder, raw: Uint8Array, field: string | undefined): string {
@@ -151,8 +177,6 @@ function refusePrototypeKeys(this: unknown, key: string, value: unknown): unknow
   }
   return value
 }
-
-const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 /**
  * A JSON body (RFC 8259: UTF-8, a leading BOM ignored), refused whole, never cleaned, when any

@@ -192,6 +192,15 @@ describe('parseForm, the urlencoded parser itself', () => {
       '': 'f',
     })
   })
+  it('reads an ASCII UTF-8 form (split as text) as it reads one split as bytes', () => {
+    const text = 'a=1+2&b=%2B&c=100%&d=%G1&e&=f&a=3&n=%7E+x'
+    // windows-1252 reads every ASCII byte as UTF-8 does, through the byte-by-byte path.
+    expect(parse(text)).toEqual(parse(text, 'windows-1252'))
+    expect(parse('n=Jos%C3%A9')).toEqual({ n: 'José' })
+    // A raw (not escaped) UTF-8 byte takes the byte path: the same answer as its escape.
+    expect(parse('n=Jos\xC3\xA9+R')).toEqual({ n: 'José R' })
+    expect(() => parse('n=%C3%28')).toThrow(/"n"/)
+  })
   it('a field named __proto__ is an ordinary field', () => {
     const fields = parseForm(Buffer.from('__proto__=x&constructor=y'), undefined)
     expect(Object.entries(fields)).toEqual([
