@@ -28,14 +28,21 @@ export function pickSkus(count: number): string[] {
 export function formBody(key: string, chosen: readonly string[]): string {
   return new URLSearchParams({
     ...Object.fromEntries(skus.map((sku) => [`qty-${sku}`, chosen.includes(sku) ? '1' : '0'])),
+    ...benchCustomer(),
+    idempotencyKey: key,
+  }).toString()
+}
+
+/** The shopper every bench order is for, shipped to one of `states` at random. */
+export function benchCustomer() {
+  return {
     name: 'Ada Lovelace',
     email: 'ada@example.com',
     address: '12 Analytical Way',
     city: 'Austin',
     state: states[Math.floor(Math.random() * states.length)] as string,
     zip: '78701',
-    idempotencyKey: key,
-  }).toString()
+  }
 }
 
 export const states = ['CA', 'TX', 'FL', 'NY', 'PA', 'IL', 'OH', 'GA', 'NC', 'MI', 'WA', 'VT']
