@@ -54,14 +54,20 @@ export function orderBatcher(
   db: Kysely<Database>,
   {
     batchMax,
+    emails,
     onBatch = () => {},
-  }: { batchMax: number; onBatch?: (kind: 'place' | 'find', size: number) => void },
+  }: {
+    batchMax: number
+    /** Mail is on: see PlaceOrderOptions. */
+    emails?: boolean
+    onBatch?: (kind: 'place' | 'find', size: number) => void
+  },
 ): OrderBatcher {
   const writes = oneInFlight()
   const placements = new DataLoader<OrderRequest, PlaceOrderResult>(
     (requests) => {
       onBatch('place', requests.length)
-      return writes.track(placeOrderBatch(db, requests))
+      return writes.track(placeOrderBatch(db, requests, { emails }))
     },
     { cache: false, maxBatchSize: batchMax, batchScheduleFn: writes.schedule },
   )

@@ -3,9 +3,10 @@ import { isDataError } from '../db/errors.ts'
 import { retryTransient } from '../db/retry.ts'
 import type { Database } from '../db/schema.ts'
 import { orderItemsJson, orderJson, productOutOfStockJson } from '../outbox/payloads.ts'
+import { fannedOutUnlessWanted } from '../webhooks/fan-out.ts'
 import { customerArrays, customerColumnList } from './customer.ts'
 import { newOrderNumber } from './order-number.ts'
-import { placeOrder } from './place-order.ts'
+import { type PlaceOrderOptions, placeOrder } from './place-order.ts'
 import { hashRequest, mergeLines, type PlaceOrderResult, placedOrder } from './placement.ts'
 import type { OrderRequest } from './schemas.ts'
 
@@ -38,8 +39,10 @@ interface PlacedLineRow {
 export async function placeOrderBatch(
   db: Kysely<Database>,
   requests: readonly OrderRequest[],
+  options: PlaceOrderOptions = {},
 ): Promise<(PlaceOrderResult | Error)[]> {
-  if (requests.length === 1) return [await placeOrder(db, requests[0] as OrderRequest)]
+  const { emails = true } = options
+  if (requests.length === 1) return [await placeOrder(db, requests[0] as OrderRequest, options)]
 
   // A key twice in one batch would meet itself in the unique index: the later ones wait.
   const seen = new Set<string>()
@@ -113,13 +116,16 @@ export async function placeOrderBatch(
           where p.id = t.product_id
           returning p.id, p.sku, p.name, p.stock
         ), sold_out as (
-          insert into outbox (event_type, product_id, payload)
-          select 'product.out_of_stock', t.id, ${productOutOfStockJson('t')} from taken t
+          insert into outbox (event_type, product_id, payload, fanned_out_at)
+          select 'product.out_of_stock', t.id, ${productOutOfStockJson('t')},
+                 ${fannedOutUnlessWanted('product.out_of_stock', emails)}
+          from taken t
           where t.stock = 0
         ), placed_events as (
           -- Each order as GET /api/orders/:orderNumber shows it, from the rows just written.
-          insert into outbox (event_type, order_id, payload)
-          select 'order.placed', o.id, ${orderJson('o', sql`i.items`)}
+          insert into outbox (event_type, order_id, payload, fanned_out_at)
+          select 'order.placed', o.id, ${orderJson('o', sql`i.items`)},
+                 ${fannedOutUnlessWanted('order.placed', emails)}
           from placed o
           join (select order_id, ${lineItems} as items from placed_lines l group by order_id) i
             on i.order_id = o.id
@@ -138,7 +144,7 @@ export async function placeOrderBatch(
     // own, only it fails. Anything else (the database gone, a timeout) fails them all at once,
     // as it would have failed each.
     if (!isDataError(err)) throw err
-    return Promise.all(requests.map((r) => placeOrder(db, r).catch((e: Error) => e)))
+    return Promise.all(requests.map((r) => placeOrder(db, r, options).catch((e: Error) => e)))
   }
 
   const results: (PlaceOrderResult | Error | undefined)[] = new Array(requests.length)
@@ -158,7 +164,7 @@ export async function placeOrderBatch(
   // The rest, one at a time and in request order, so the first of two racing orders wins.
   for (const [i, r] of requests.entries()) {
     if (results[i]) continue
-    results[i] = await placeOrder(db, r).catch((e: Error) => e)
+    results[i] = await placeOrder(db, r, options).catch((e: Error) => e)
   }
   return results as (PlaceOrderResult | Error)[]
 }

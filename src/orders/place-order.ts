@@ -3,6 +3,7 @@ import { uniqueViolation } from '../db/errors.ts'
 import { retryTransient } from '../db/retry.ts'
 import type { Database } from '../db/schema.ts'
 import { orderItemsJson, orderJson, productOutOfStockJson } from '../outbox/payloads.ts'
+import { fannedOutUnlessWanted } from '../webhooks/fan-out.ts'
 import { customerColumnList, customerParams } from './customer.ts'
 import { newOrderNumber } from './order-number.ts'
 import { hashRequest, mergeLines, type PlaceOrderResult, placedOrder } from './placement.ts'
@@ -21,6 +22,15 @@ interface PlacedRow {
   status: string | null
 }
 
+export interface PlaceOrderOptions {
+  /**
+   * Mail is on (SMTP_URL set), so `order.placed` always waits for the fan-out, which makes its
+   * e-mail; off, an event no endpoint wants is written already fanned out
+   * (fannedOutUnlessWanted). Default on: a caller that does not say never loses an e-mail.
+   */
+  emails?: boolean
+}
+
 /**
  * Places an order in one SQL statement, so it is one short transaction and one round trip:
  * lock the products in id order (no deadlocks between multi-line orders), decide whether
@@ -34,13 +44,16 @@ interface PlacedRow {
 export async function placeOrder(
   db: Kysely<Database>,
   request: OrderRequest,
+  { emails = true }: PlaceOrderOptions = {},
 ): Promise<PlaceOrderResult> {
   const items = mergeLines(request.items)
   const requestHash = hashRequest(items, request.customer)
   for (let attempt = 0; ; attempt++) {
     try {
       const orderNumber = newOrderNumber()
-      return await retryTransient(() => insertOrder(db, request, items, requestHash, orderNumber))
+      return await retryTransient(() =>
+        insertOrder(db, request, items, requestHash, orderNumber, emails),
+      )
     } catch (err) {
       const constraint = uniqueViolation(err)
       if (constraint === 'orders_idempotency_key_key') {
@@ -63,6 +76,7 @@ async function insertOrder(
   items: readonly OrderLineInput[],
   requestHash: string,
   orderNumber: string,
+  emails: boolean,
 ): Promise<PlaceOrderResult> {
   const skus = items.map((i) => i.sku)
   const quantities = items.map((i) => i.quantity)
@@ -95,8 +109,10 @@ async function insertOrder(
       where v.ok and p.id = l.id
       returning p.id, p.sku, p.name, p.stock
     ), sold_out as (
-      insert into outbox (event_type, product_id, payload)
-      select 'product.out_of_stock', t.id, ${productOutOfStockJson('t')} from taken t
+      insert into outbox (event_type, product_id, payload, fanned_out_at)
+      select 'product.out_of_stock', t.id, ${productOutOfStockJson('t')},
+             ${fannedOutUnlessWanted('product.out_of_stock', emails)}
+      from taken t
       where t.stock = 0
     ), placed as (
       insert into orders (order_number, idempotency_key, request_hash, ${customerColumnList()},
@@ -106,8 +122,9 @@ async function insertOrder(
       returning *
     ), placed_event as (
       -- The order as GET /api/orders/:orderNumber shows it, from the row just written.
-      insert into outbox (event_type, order_id, payload)
-      select 'order.placed', o.id, ${orderJson('o', sql`(select ${lineItems} from locked l)`)}
+      insert into outbox (event_type, order_id, payload, fanned_out_at)
+      select 'order.placed', o.id, ${orderJson('o', sql`(select ${lineItems} from locked l)`)},
+             ${fannedOutUnlessWanted('order.placed', emails)}
       from placed o
     ), lines as (
       insert into order_lines (order_id, product_id, quantity, unit_price_cents)

@@ -19,7 +19,12 @@ export default fp(
     app.decorate('orderMetrics', metrics)
     app.decorate(
       'orders',
-      orderBatcher(app.db, { batchMax: config.ORDER_BATCH_MAX, onBatch: metrics.batch }),
+      orderBatcher(app.db, {
+        batchMax: config.ORDER_BATCH_MAX,
+        // As the dispatcher's fan-out is told (webhooks/dispatcher-plugin.ts).
+        emails: Boolean(config.SMTP_URL),
+        onBatch: metrics.batch,
+      }),
     )
   },
   { name: 'orders', dependencies: ['db', 'metrics'] },

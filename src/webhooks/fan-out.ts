@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely'
+import { type Kysely, type RawBuilder, sql } from 'kysely'
 import { PLAN_EACH_RUN } from '../db/connect.ts'
 import type { Database } from '../db/schema.ts'
 
@@ -12,6 +12,28 @@ export interface FanOutOptions {
    * is never e-mailed.
    */
   emails?: boolean
+}
+
+/**
+ * The `fanned_out_at` an order statement writes on an event of `eventType`, so an event no
+ * consumer wants costs no fan-out: null (the dispatcher fans it out) when an enabled endpoint
+ * wants that type or, with `emails`, the type makes a shopper e-mail; otherwise now(), as the
+ * fan-out would have marked it. Each fan-out marks an event nobody wants with an UPDATE (a new
+ * version of the row, payload and all, and its index entries); at every order that was most of
+ * the outbox's cost in PostgreSQL.
+ *
+ * The endpoints are read as the writing statement sees them, not as the fan-out does a moment
+ * later: an endpoint registered while an order is being placed may or may not get that order's
+ * event, as one registered just after a fan-out pass already missed the events it had marked.
+ * Reached through their primary key for the reason fanOut gives; an uncorrelated subquery,
+ * evaluated once per statement however many orders it places.
+ */
+export function fannedOutUnlessWanted(eventType: string, emails: boolean): RawBuilder<unknown> {
+  if (emails && eventType in emailKinds) return sql`null::timestamptz`
+  return sql`case when exists (
+      select from webhook_endpoints e
+      where e.id > 0 and e.enabled and ${sql.lit(eventType)} = any (e.event_types)
+    ) then null::timestamptz else now() end`
 }
 
 /**

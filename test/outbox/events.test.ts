@@ -394,3 +394,77 @@ describe('no event without its change', () => {
     expect((await outboxRows(db(), mark)).map((e) => e.event_type)).toEqual(['order.cancelled'])
   })
 })
+
+describe('events no consumer wants are written already fanned out (fannedOutUnlessWanted)', () => {
+  /** Each new event as `type:fanned` or `type:waiting`, sorted (one statement's CTEs insert in no set order). */
+  const marks = async (after: string) => {
+    const { rows } = await sql<{ event_type: string; fanned: boolean }>`
+      select event_type, fanned_out_at is not null as fanned from outbox
+      where id > ${after}::bigint order by id`.execute(db())
+    return rows.map((r) => `${r.event_type}:${r.fanned ? 'fanned' : 'waiting'}`).sort()
+  }
+  const endpoint = (eventTypes: string[], enabled = true) =>
+    db()
+      .insertInto('webhook_endpoints')
+      .values({
+        url: 'http://127.0.0.1:9/hook',
+        event_types: eventTypes,
+        secret: 'whsec_x',
+        enabled,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow()
+
+  it('mail off: fanned out unless an enabled endpoint wants the type; mail on: order.placed waits', async () => {
+    const ids: number[] = []
+    try {
+      await setStock('CAP-003', 2)
+      await setStock('KNF-008', 10)
+      const sellOut = () => request([{ sku: 'CAP-003', quantity: 1 }])
+      const off = { emails: false }
+      // No endpoint, mail off: nothing waits, in both statements.
+      let mark = await outboxMark(db())
+      const batch = await placeOrderBatch(db(), [sellOut(), sellOut()], off)
+      expect(batch.map((r) => (r instanceof Error ? r.message : r.kind))).toEqual([
+        'placed',
+        'placed',
+      ])
+      expect(
+        (await placeOrderDirect(db(), request([{ sku: 'KNF-008', quantity: 1 }]), off)).kind,
+      ).toBe('placed')
+      expect(await marks(mark)).toEqual([
+        'order.placed:fanned',
+        'order.placed:fanned',
+        'order.placed:fanned',
+        'product.out_of_stock:fanned',
+      ])
+      // An enabled endpoint for order.placed (a disabled one for out-of-stock counts for nothing).
+      ids.push((await endpoint(['order.placed'])).id)
+      ids.push((await endpoint(['product.out_of_stock'], false)).id)
+      await setStock('CAP-003', 2)
+      mark = await outboxMark(db())
+      await placeOrderBatch(db(), [sellOut(), sellOut()], off)
+      await placeOrderDirect(db(), request([{ sku: 'KNF-008', quantity: 1 }]), off)
+      expect(await marks(mark)).toEqual([
+        'order.placed:waiting',
+        'order.placed:waiting',
+        'order.placed:waiting',
+        'product.out_of_stock:fanned',
+      ])
+      // Mail on (the default): order.placed makes an e-mail, so it waits for the fan-out.
+      await db().deleteFrom('webhook_endpoints').where('id', 'in', ids).execute()
+      mark = await outboxMark(db())
+      const knife = () => request([{ sku: 'KNF-008', quantity: 1 }])
+      await placeOrderBatch(db(), [knife(), knife()])
+      await placeOrderDirect(db(), knife())
+      expect(await marks(mark)).toEqual([
+        'order.placed:waiting',
+        'order.placed:waiting',
+        'order.placed:waiting',
+      ])
+    } finally {
+      if (ids.length > 0)
+        await db().deleteFrom('webhook_endpoints').where('id', 'in', ids).execute()
+    }
+  })
+})
