@@ -178,22 +178,46 @@ async function pinBackends(side: Side & { db: pg.Client }) {
   }
 }
 
-/** user + system CPU of `pids` so far, in microseconds (a pid gone counts 0). */
-const cpuOf = (pids: number[]) => [...cpuSeconds(pids).values()].reduce((a, b) => a + b, 0) * 1e6
-/** The CPU so far of the side's processes and backends: web (service + its backends), dispatch. */
-async function sideCpu(side: Side & { db: pg.Client }) {
-  const { rows } = await side.db.query<{ pid: number; application_name: string }>(
-    `select pid, application_name from pg_stat_activity
-     where datname = current_database() and application_name = any($1)`,
-    [[appNames.web, appNames.dispatch]],
-  )
-  const backends = (name: string) =>
-    rows.filter((r) => r.application_name === name).map((r) => r.pid)
+type CpuGroup = 'web' | 'webPg' | 'dispatch' | 'dispatchPg'
+
+/**
+ * The CPU (user + system, /proc) a side's processes and backends use from `start()` on, by
+ * group: the service, its backends, the dispatching process, its backends. Read again every
+ * second during a run: a backend the pool closes mid-run keeps what it used up to then, and one
+ * it opens counts from 0.
+ */
+function cpuMeter(side: Side & { db: pg.Client }) {
+  const first = new Map<number, number>()
+  const last = new Map<number, number>()
+  const groupOf = new Map<number, CpuGroup>()
+  let started = false
+  const read = async () => {
+    const { rows } = await side.db.query<{ pid: number; application_name: string }>(
+      `select pid, application_name from pg_stat_activity
+       where datname = current_database() and application_name = any($1)`,
+      [[appNames.web, appNames.dispatch]],
+    )
+    for (const r of rows)
+      groupOf.set(r.pid, r.application_name === appNames.web ? 'webPg' : 'dispatchPg')
+    if (side.process?.pid) groupOf.set(side.process.pid, 'web')
+    if (side.dispatcher?.pid) groupOf.set(side.dispatcher.pid, 'dispatch')
+    for (const [pid, seconds] of cpuSeconds([...groupOf.keys()])) {
+      if (!first.has(pid)) first.set(pid, started ? 0 : seconds)
+      last.set(pid, seconds)
+    }
+    started = true
+  }
   return {
-    web: cpuOf([side.process?.pid ?? 0]),
-    webPg: cpuOf(backends(appNames.web)),
-    dispatch: cpuOf([side.dispatcher?.pid ?? 0]),
-    dispatchPg: cpuOf(backends(appNames.dispatch)),
+    read,
+    /** Microseconds used by `groups` since the first reading, as of the last one. */
+    used: (...groups: CpuGroup[]) =>
+      [...last].reduce(
+        (sum, [pid, s]) =>
+          groups.includes(groupOf.get(pid) as CpuGroup)
+            ? sum + (s - (first.get(pid) ?? 0)) * 1e6
+            : sum,
+        0,
+      ),
   }
 }
 
@@ -279,12 +303,17 @@ async function backlog(db: pg.Client): Promise<number> {
  * wrk (on the orders CPUs when given) against the side for `seconds`, while this process
  * answers the webhooks, samples the backlog every second (on side) and pins new backends.
  */
-function runWrk(side: Side & { db: pg.Client }, seconds = Number(args.duration)) {
+function runWrk(
+  side: Side & { db: pg.Client },
+  seconds = Number(args.duration),
+  meter?: ReturnType<typeof cpuMeter>,
+) {
   const samples: number[] = []
   let stop = false
   const sampler = (async () => {
     while (!stop) {
       await pinBackends(side)
+      await meter?.read()
       if (side.name === 'on') samples.push(await backlog(side.db))
       await new Promise((r) => setTimeout(r, 1000))
     }
@@ -367,23 +396,24 @@ async function main() {
       for (const side of order) {
         const load = os.loadavg()[0]
         await pinBackends(side)
-        const cpu0 = await sideCpu(side)
+        const meter = cpuMeter(side)
+        await meter.read()
         const received0 = received.length
-        const { samples, ...r } = await runWrk(side)
-        const cpu1 = await sideCpu(side)
+        const { samples, ...r } = await runWrk(side, Number(args.duration), meter)
+        await meter.read()
         // CPU per order of the service and its backends during the run (with the dispatcher
         // in it, unless --split); the dispatching process's per delivery over run and drain.
-        const per = (a: number, b: number, n: number) => Math.round((a - b) / n)
+        const per = (us: number, n: number) => Math.round(us / n)
         const perOrder = {
-          webCpuUsPerOrder: per(cpu1.web + cpu1.webPg, cpu0.web + cpu0.webPg, r.requests),
-          webNodeUs: per(cpu1.web, cpu0.web, r.requests),
-          webPgUs: per(cpu1.webPg, cpu0.webPg, r.requests),
+          webCpuUsPerOrder: per(meter.used('web', 'webPg'), r.requests),
+          webNodeUs: per(meter.used('web'), r.requests),
+          webPgUs: per(meter.used('webPg'), r.requests),
         }
         if (side.name === 'off') {
           runs.push({ round, side: 'off', ...r, load, ...perOrder })
         } else {
           const drainMs = Math.round(await drain(side.db))
-          const cpu2 = await sideCpu(side)
+          await meter.read()
           const deliveries = received.length - received0
           runs.push({
             round,
@@ -393,13 +423,9 @@ async function main() {
             ...perOrder,
             ...(split
               ? {
-                  dispatchCpuUsPerDelivery: per(
-                    cpu2.dispatch + cpu2.dispatchPg,
-                    cpu0.dispatch + cpu0.dispatchPg,
-                    deliveries,
-                  ),
-                  dispatchNodeUs: per(cpu2.dispatch, cpu0.dispatch, deliveries),
-                  dispatchPgUs: per(cpu2.dispatchPg, cpu0.dispatchPg, deliveries),
+                  dispatchCpuUsPerDelivery: per(meter.used('dispatch', 'dispatchPg'), deliveries),
+                  dispatchNodeUs: per(meter.used('dispatch'), deliveries),
+                  dispatchPgUs: per(meter.used('dispatchPg'), deliveries),
                 }
               : {}),
             deliveries,
