@@ -41,7 +41,11 @@ interface FormState {
 function typedValues(body: unknown): Record<string, string> {
   const values: Record<string, string> = {}
   if (body && typeof body === 'object') {
-    for (const [k, v] of Object.entries(body)) {
+    const fields = body as Record<string, unknown>
+    // for…in, not Object.entries: no array per field (the form has one per product).
+    for (const k in fields) {
+      if (!Object.hasOwn(fields, k)) continue
+      const v = fields[k]
       const first = Array.isArray(v) ? v[0] : v
       const kept = k in labels || formQuantityKey.test(k)
       if (kept && first !== undefined && first !== null) values[k] = String(first)
@@ -62,7 +66,9 @@ interface FormLine extends OrderLineInput {
  */
 function formLines(values: Record<string, string>, errors: Record<string, string>): FormLine[] {
   const lines: FormLine[] = []
-  for (const [field, value] of Object.entries(values)) {
+  for (const field in values) {
+    if (!Object.hasOwn(values, field)) continue
+    const value = values[field] as string
     const sku = formQuantityKey.exec(field)?.[1]
     if (sku === undefined || errors[field] || !/^[0-9]*$/.test(value)) continue
     const quantity = value === '' ? 0 : Number(value)

@@ -132,8 +132,12 @@ export function normaliseOrderForm(body: unknown): void {
   normaliseFields(body, customerNormalisers)
   if (!body || typeof body !== 'object') return
   const fields = body as Record<string, unknown>
-  for (const [key, value] of Object.entries(fields)) {
-    if (typeof value === 'string' && formQuantityKey.test(key)) fields[key] = value.trim()
+  // for…in, not Object.entries: no array per field (the form has one per product).
+  for (const key in fields) {
+    const value = Object.hasOwn(fields, key) ? fields[key] : undefined
+    if (typeof value !== 'string' || !formQuantityKey.test(key)) continue
+    const trimmed = value.trim()
+    if (trimmed !== value) fields[key] = trimmed
   }
 }
 
