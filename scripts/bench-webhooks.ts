@@ -27,7 +27,7 @@
  * CPU taken from the orders. Backends are told apart by application_name (PGAPPNAME) and pinned
  * before each run and every second during it (the pool opens new ones). Each run also reports
  * the CPU per order of the service and its backends, and per delivery of the dispatching
- * process and its backends (/proc, user + system).
+ * process and its backends (/proc, user + system) and of this process (the receiver).
  *
  *   npm run bench:webhooks -- [--rounds 4] [--duration 10] [--connections 32] [--out file.json]
  *     [--split [--cpus-orders 0 --cpus-dispatch 1]] [--db-prefix order_whb_] [--port-base 0]
@@ -399,6 +399,7 @@ async function main() {
         const meter = cpuMeter(side)
         await meter.read()
         const received0 = received.length
+        const self0 = process.cpuUsage()
         const { samples, ...r } = await runWrk(side, Number(args.duration), meter)
         await meter.read()
         // CPU per order of the service and its backends during the run (with the dispatcher
@@ -415,6 +416,8 @@ async function main() {
           const drainMs = Math.round(await drain(side.db))
           await meter.read()
           const deliveries = received.length - received0
+          // This process: the receiver, and the sampling (a few queries a second).
+          const self = process.cpuUsage(self0)
           runs.push({
             round,
             side: 'on',
@@ -428,6 +431,7 @@ async function main() {
                   dispatchPgUs: per(meter.used('dispatchPg'), deliveries),
                 }
               : {}),
+            receiverCpuUsPerDelivery: per(self.user + self.system, deliveries),
             deliveries,
             maxBacklog: Math.max(...samples),
             samples,
@@ -473,6 +477,7 @@ async function main() {
           },
         ]),
       ),
+      receiverCpuUsPerDelivery: median(onRuns.map((r) => r.receiverCpuUsPerDelivery as number)),
       ...(split
         ? Object.fromEntries(
             ['dispatchCpuUsPerDelivery', 'dispatchNodeUs', 'dispatchPgUs'].map((k) => [
