@@ -15,6 +15,8 @@
  *   npm run bench:embedded -- --a /tmp/before --rounds 2
  *   npm run bench:embedded -- --only start          # the two starts alone, no load
  *
+ * The servers run one at a time, on `--port` (a free one by default).
+ *
  * Peak RSS is the server's VmHWM (Linux /proc), read when /readyz first answers 200 (start)
  * and after the load; CPU is utime+stime from /proc/<pid>/stat, which does not depend on how
  * busy the machine is, unlike req/s. Needs wrk (Debian: apt-get install wrk) unless `--only
@@ -44,6 +46,7 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '32' },
     idle: { type: 'string', default: '10' },
     only: { type: 'string' },
+    port: { type: 'string' },
     out: { type: 'string', default: 'docs/bench/embedded-latest.json' },
   },
 })
@@ -90,7 +93,7 @@ interface Running {
 }
 
 async function start(side: Side, dataDir: string, logLevel: string): Promise<Running> {
-  const port = await freePort()
+  const port = args.port ? Number(args.port) : await freePort()
   const proc = spawn(process.execPath, [...side.flags, 'src/server.ts'], {
     cwd: side.dir,
     env: {

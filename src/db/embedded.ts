@@ -13,10 +13,11 @@ import {
   renameSync,
   rmSync,
   unlinkSync,
+  writeFileSync,
   writeSync,
 } from 'node:fs'
 import path from 'node:path'
-import { PGlite } from '@electric-sql/pglite'
+import { PGlite, type PGliteOptions } from '@electric-sql/pglite'
 
 /**
  * Server settings of the embedded database, given on PGlite's command line after its own
@@ -139,8 +140,8 @@ function entriesOf(dir: string): string[] {
  * when it had to create one (a few seconds, 15 s and more on a busy machine: `onCreate` is told
  * first, with whether an earlier creation was interrupted, so the start can say what it does).
  *
- * PGlite creates the database in `<dataDir>/.creating`; once it has written and closed it, the
- * files move up into `dataDir` (renames within one folder: also on a mounted volume) and
+ * The database is created in memory and written out into `<dataDir>/.creating` (createDatabase);
+ * once all its files are there, they move up into `dataDir` (renames within one folder: also on a mounted volume) and
  * `.creating` is removed last. So a `dataDir` with `.creating` in it is a creation that was
  * cut short: everything in it was made by that start (it began from an empty folder), and is
  * deleted and created anew. A `dataDir` that holds anything else is used as it is (an existing
@@ -159,11 +160,136 @@ export async function prepareEmbeddedDatabase(
   for (const entry of entries) rmSync(path.join(dataDir, entry), { recursive: true, force: true })
   const staging = path.join(dataDir, stagingFolder)
   mkdirSync(staging, { recursive: true })
-  const pglite = new PGlite(staging, pgliteOptions)
-  await pglite.waitReady
-  await pglite.close()
+  await createDatabase(staging)
   for (const entry of readdirSync(staging))
     renameSync(path.join(staging, entry), path.join(dataDir, entry))
   rmSync(staging, { recursive: true, force: true })
   return true
 }
+
+/** Where PGlite keeps the database in its virtual file system (PGDATA in its src/initdb.ts). */
+const pgliteDataFolder = '/pglite/data'
+
+/**
+ * Creates a new database in the empty folder `target`: PGlite creates it in memory (`memory://`:
+ * initdb writes straight into that instance's in-memory files), opens it, closes it (a clean
+ * shutdown), and its files are written out. Given a folder instead, PGlite would have initdb
+ * write into a helper instance's memory, dump that as a tar (40 MB, 16 of them WAL) and unpack
+ * it into the folder: some 200 MB of copies at once (the tar, a Blob of it, its ArrayBuffer),
+ * measured in docs/benchmarks.md, "The embedded default". The files keep the modes initdb gave
+ * them (0640 and 0750). Throws what PGlite throws when it cannot create the database.
+ */
+async function createDatabase(target: string): Promise<void> {
+  const pglite = new PGlite('memory://', pgliteOptions)
+  await pglite.waitReady
+  // Kept past close(): closing stops PostgreSQL and its module, not the in-memory file system.
+  const fs = pglite.Module.FS
+  await pglite.close()
+  if (!fs.analyzePath(`${pgliteDataFolder}/PG_VERSION`).exists)
+    throw new Error(`PGlite left no database in ${pgliteDataFolder}: has its layout changed?`)
+  writeTree(fs, pgliteDataFolder, target)
+}
+
+type PGliteFs = PGlite['Module']['FS']
+
+/** Writes the folder `from` of PGlite's virtual file system into `to`, one file at a time. */
+function writeTree(fs: PGliteFs, from: string, to: string): void {
+  mkdirSync(to, { recursive: true, mode: fs.stat(from).mode & 0o777 })
+  for (const name of fs.readdir(from)) {
+    if (name === '.' || name === '..') continue
+    const { mode } = fs.stat(`${from}/${name}`)
+    if (fs.isDir(mode)) writeTree(fs, `${from}/${name}`, path.join(to, name))
+    else writeFileSync(path.join(to, name), fs.readFile(`${from}/${name}`), { mode: mode & 0o777 })
+  }
+}
+
+/** A copy of a WebAssembly memory's pages that hold anything but zeros (see sparseInitdbCopies). */
+class SparseCopy {
+  static readonly pageBytes = 64 * 1024
+  static readonly #zeros = new Uint8Array(SparseCopy.pageBytes)
+
+  /** Bytes of memory copied: a restore covers these, as PGlite's full copy would. */
+  readonly bytes: number
+  readonly pages = new Map<number, Uint8Array>()
+
+  constructor(memory: Uint8Array) {
+    this.bytes = memory.byteLength
+    for (let at = 0; at < this.bytes; at += SparseCopy.pageBytes)
+      if (!SparseCopy.isZero(memory, at))
+        this.pages.set(at, memory.slice(at, at + SparseCopy.pageBytes))
+  }
+
+  /** Puts the copy back into `memory`: its own pages, and zeros where others were written since. */
+  restoreInto(memory: Uint8Array): void {
+    for (let at = 0; at < this.bytes; at += SparseCopy.pageBytes) {
+      const page = this.pages.get(at)
+      if (page) memory.set(page, at)
+      // Only a page written since is zeroed: writing an untouched one would make it resident.
+      else if (!SparseCopy.isZero(memory, at)) memory.fill(0, at, at + SparseCopy.pageBytes)
+    }
+  }
+
+  /** Reached only if PGlite restored the copy some other way than through the wrapper. */
+  get length(): never {
+    throw new Error(
+      'PGlite restored its initdb memory copy without sparseInitdbCopies: its initdb has changed; see src/db/embedded.ts',
+    )
+  }
+
+  static isZero(memory: Uint8Array, at: number): boolean {
+    // Buffer#equals is a memcmp; reading an untouched page leaves it untouched.
+    return Buffer.from(memory.buffer, at, SparseCopy.pageBytes).equals(SparseCopy.#zeros)
+  }
+}
+
+/**
+ * Makes PGlite's initdb copy only the non-zero pages of its helper instance's memory. To create
+ * a database PGlite starts a helper instance (`PGlite.create({ noInitDb: true, … })`) and runs
+ * initdb against it, which copies the helper's whole memory first (`Module.HEAPU8.slice()`) and
+ * writes the copy back (`Module.HEAPU8.set(copy)`) before each of the PostgreSQL runs it makes
+ * (PGlite 0.5.16–0.5.17, src/initdb.ts): 128 MB at the least (the module's minimum memory), and
+ * writing it back makes all 128 MB of the helper's memory resident too. Right after the helper
+ * starts, 45 of its 2,048 pages of 64 KB hold anything but zeros (measured), so the helper's
+ * `Module.HEAPU8` is given a `slice()` that keeps those pages only and a `set()` that puts them
+ * back and zeroes the pages written since: the memory ends up byte for byte as PGlite's own
+ * restore leaves it. Any other `slice` or `set` is the typed array's own. If PGlite ever takes
+ * the copy some other way, this changes nothing (the creation costs what it did); if it restores
+ * it some other way, the copy's `length` throws, failing the creation loudly. Installed once, on
+ * PGlite's class: every creation in this process, `memory://` ones included, gets it.
+ */
+function sparseInitdbCopies(): void {
+  const create = PGlite.create.bind(PGlite) as (...args: unknown[]) => Promise<PGlite>
+  PGlite.create = (async (...args: unknown[]) => {
+    const pglite = await create(...args)
+    const options = (typeof args[0] === 'string' ? args[1] : args[0]) as PGliteOptions | undefined
+    if (options?.noInitDb) wrapHeap(pglite.Module)
+    return pglite
+  }) as typeof PGlite.create
+}
+
+/** Gives `module.HEAPU8` (reassigned by Emscripten when the memory grows) SparseCopy's slice and set. */
+function wrapHeap(module: PGlite['Module']): void {
+  let heap = module.HEAPU8
+  const wrap = (view: Uint8Array) =>
+    Object.assign(new Uint8Array(view.buffer), {
+      slice(this: Uint8Array, start?: number, end?: number) {
+        return start === undefined && end === undefined
+          ? new SparseCopy(this)
+          : Uint8Array.prototype.slice.call(this, start, end)
+      },
+      set(this: Uint8Array, source: ArrayLike<number> | SparseCopy, offset?: number) {
+        if (source instanceof SparseCopy) source.restoreInto(this)
+        else Uint8Array.prototype.set.call(this, source, offset)
+      },
+    })
+  Object.defineProperty(module, 'HEAPU8', {
+    configurable: true,
+    enumerable: true,
+    get: () => wrap(heap),
+    set: (view: Uint8Array) => {
+      heap = view
+    },
+  })
+}
+
+sparseInitdbCopies()
