@@ -175,6 +175,9 @@ const formArgs = () => [skus.join(','), states.join(',')]
 const cases: Case[] = [
   { name: 'GET /', script: 'paths.lua', args: () => [pathsFile('form', ['/'])] },
   { name: 'POST /orders', script: 'orders.lua', args: formArgs },
+  // One line through the API: the same body in every version (the form grew a field per product
+  // with issue 17), so two versions place the same order. Copy the script into an older tree.
+  { name: 'POST /api/orders (one line)', script: 'api-orders.lua', args: formArgs },
   {
     name: 'GET /orders/:n',
     script: 'paths.lua',
