@@ -75,7 +75,8 @@ const csrfField = (body: unknown) =>
  * - Pages (`/admin…`): the session cookie, checked against the database on every request (a
  *   disabled account or an ended session is refused at once, on every instance). None: 303 to
  *   the sign-in page with `next`. Unsafe methods must carry the session's CSRF token in `_csrf`
- *   (synchronizer token), else 403; the sign-in form its pre-session token (double submit).
+ *   (synchronizer token), else 403 (checked before the body's schema: no body at all is 403
+ *   too); the sign-in form its pre-session token (double submit).
  * - API (`/api/admin…`): `Authorization: Bearer <token>` only (no cookies, so no CSRF). None or
  *   invalid: 401 with `WWW-Authenticate: Bearer` (RFC 6750 §3).
  * - Signed in with a role the route does not allow (or a route without a declaration): 403.
@@ -157,7 +158,9 @@ export default fp(
         )
       }
       route.onRequest = [guard(route.url, access), ...hooks(route.onRequest)]
-      if (isPage(route.url)) route.preHandler = [checkCsrf, ...hooks(route.preHandler)]
+      // Before validation: a form that is missing (no body at all) or unreadable as fields is a
+      // form without its token, 403 like a wrong token, never a 400 that explains the schema.
+      if (isPage(route.url)) route.preValidation = [checkCsrf, ...hooks(route.preValidation)]
     })
   },
   { name: 'staff-access', dependencies: ['db'] },

@@ -163,6 +163,34 @@ describe('every route under /admin and /api/admin', () => {
   })
 })
 
+describe('a form route under /admin sent no form', () => {
+  // README: a missing or wrong CSRF token is 403. No body at all, or one that is not a form,
+  // carries no token either: 403 before the body's schema is looked at, never a 400.
+  it('is 403 on every unsafe page route, whatever the body is missing in', async () => {
+    const { cookie } = await signIn(app, 'boss@example.com')
+    const unsafe = app.adminRoutes
+      .filter((r) => !r.url.startsWith('/api/'))
+      .flatMap((r) => r.methods.filter((m) => !['GET', 'HEAD'].includes(m)).map((m) => [m, r.url]))
+    expect(unsafe.map(([m, url]) => `${m} ${url}`)).toContain('POST /admin/logout')
+    const bodies: [string, Record<string, string>, string | undefined][] = [
+      ['no body, no type', {}, undefined],
+      ['JSON that is not an object', { 'content-type': 'application/json' }, '[]'],
+      ['an empty form', { 'content-type': 'application/x-www-form-urlencoded' }, ''],
+    ]
+    for (const [method, url] of unsafe) {
+      for (const [what, headers, payload] of bodies) {
+        const res = await app.inject({
+          method: method as HTTPMethods,
+          url: concrete(url as string),
+          headers: { cookie, accept: 'application/json', ...headers },
+          payload,
+        })
+        expect(res.statusCode, `${method} ${url}, ${what}: ${res.body}`).toBe(403)
+      }
+    }
+  })
+})
+
 describe('the OpenAPI document', () => {
   it('describes /api/admin/me with the bearer scheme', async () => {
     const spec = (await app.inject('/openapi.json')).json()
