@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify'
 import type { FastifySchemaValidationError } from 'fastify/types/schema.js'
 
 /** `/items/0/quantity` -> `items[0].quantity`, the way a person reads a field name. */
@@ -58,4 +59,63 @@ export function formatSchemaErrors(errors: FastifySchemaValidationError[], dataV
   return new Error(
     `${parts.slice(0, maxListed).join('; ')}; and ${more} more problem${more === 1 ? '' : 's'}`,
   )
+}
+
+/**
+ * Why PostgreSQL cannot store `text` as sent, or undefined when it can: its `text` holds no
+ * U+0000 ("invalid byte sequence for encoding "UTF8": 0x00", a 500), and UTF-8 has no lone
+ * surrogate (JSON's `"\ud800"`; the driver would write U+FFFD, another string than the one sent).
+ */
+export function unstorable(text: string): string | undefined {
+  if (text.includes('\u0000')) return 'must not contain a NUL character (U+0000)'
+  if (!text.isWellFormed()) return 'must not contain half a character (a lone UTF-16 surrogate)'
+  return undefined
+}
+
+/** `a/b` -> `a~1b`: a key as a JSON Pointer segment (RFC 6901). */
+const pointerSegment = (key: string | number) =>
+  String(key).replaceAll('~', '~0').replaceAll('/', '~1')
+
+/**
+ * Every string in a parsed input (path parameters, query or body: strings, arrays and objects
+ * at any depth) that cannot be stored as sent, as the validation errors Ajv would give, each
+ * pointing at its value (`/description`, `/eventTypes/0`). Keys are not checked: no route
+ * stores one.
+ */
+export function unstorableStrings(value: unknown, at = ''): FastifySchemaValidationError[] {
+  if (typeof value === 'string') {
+    const message = unstorable(value)
+    return message
+      ? [{ keyword: 'storable', instancePath: at, schemaPath: '#', params: {}, message }]
+      : []
+  }
+  if (!value || typeof value !== 'object') return []
+  return Object.entries(value).flatMap(([key, item]) =>
+    unstorableStrings(item, `${at}/${pointerSegment(key)}`),
+  )
+}
+
+/**
+ * A preValidation hook: refuses a request whose path parameters, query or body hold a string
+ * that cannot be stored as sent (see `unstorable`), with the error Fastify's own validation
+ * makes (400, `validation`, `validationContext`), so the error handler answers it like any
+ * refused field: the message names the field, problem details point at it. Before the schema,
+ * so that every route gets it whatever its schema says (src/staff/access.ts attaches it to every
+ * back-office route).
+ */
+export async function refuseUnstorableInput(request: FastifyRequest): Promise<void> {
+  for (const [context, value] of [
+    ['params', request.params],
+    ['querystring', request.query],
+    ['body', request.body],
+  ] as const) {
+    const errors = unstorableStrings(value)
+    if (errors.length === 0) continue
+    throw Object.assign(formatSchemaErrors(errors, context), {
+      statusCode: 400,
+      code: 'FST_ERR_VALIDATION',
+      validation: errors,
+      validationContext: context,
+    })
+  }
 }

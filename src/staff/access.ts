@@ -1,8 +1,9 @@
 import { timingSafeEqual } from 'node:crypto'
-import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
+import type { FastifyReply, FastifyRequest, FastifySchema, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.ts'
 import { sendError } from '../plugins/errors.ts'
+import { refuseUnstorableInput } from '../validation.ts'
 import { readCookie } from './cookies.ts'
 import { type Role, type StaffMember, staffByToken } from './queries.ts'
 import { digest, looksLikeSecret } from './secrets.ts'
@@ -21,6 +22,8 @@ export interface AdminRoute {
   methods: string[]
   url: string
   access: Access | undefined
+  /** Its schema: the inputs it declares (test/staff/admin-inputs.test.ts walks them). */
+  schema: FastifySchema | undefined
 }
 
 declare module 'fastify' {
@@ -80,6 +83,9 @@ const csrfField = (body: unknown) =>
  * - API (`/api/admin…`): `Authorization: Bearer <token>` only (no cookies, so no CSRF). None or
  *   invalid: 401 with `WWW-Authenticate: Bearer` (RFC 6750 §3).
  * - Signed in with a role the route does not allow (or a route without a declaration): 403.
+ * - Then, whatever the route's schema says, a path parameter, query or body string that
+ *   PostgreSQL cannot store as sent (a NUL, a lone surrogate) is a 400 naming it
+ *   (validation.ts, refuseUnstorableInput), before the route's own hooks and schema.
  * Every such answer is `Cache-Control: no-store`.
  */
 export default fp(
@@ -150,7 +156,7 @@ export default fp(
       if (!isAdminRoute(route.url)) return
       const access = route.config?.access
       const methods = Array.isArray(route.method) ? route.method : [route.method]
-      adminRoutes.push({ methods, url: route.url, access })
+      adminRoutes.push({ methods, url: route.url, access, schema: route.schema })
       if (access === undefined || (access === 'public' && route.url !== signInPath)) {
         app.log.error(
           { route: route.url },
@@ -160,7 +166,9 @@ export default fp(
       route.onRequest = [guard(route.url, access), ...hooks(route.onRequest)]
       // Before validation: a form that is missing (no body at all) or unreadable as fields is a
       // form without its token, 403 like a wrong token, never a 400 that explains the schema.
-      if (isPage(route.url)) route.preValidation = [checkCsrf, ...hooks(route.preValidation)]
+      // Then, before the route's own hooks and schema, strings it could not store.
+      route.preValidation = [refuseUnstorableInput, ...hooks(route.preValidation)]
+      if (isPage(route.url)) route.preValidation = [checkCsrf, ...route.preValidation]
     })
   },
   { name: 'staff-access', dependencies: ['db'] },
