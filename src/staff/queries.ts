@@ -208,6 +208,16 @@ export async function recordAttempt(
 }
 
 /**
+ * Takes back an attempt the throttle refused: only password checks count, so refused attempts
+ * cannot keep an account locked past a window after its last checked failure. Recorded first
+ * and taken back after (not counted before inserting), so concurrent attempts still see each
+ * other.
+ */
+export async function forgetAttempt(db: Db, attemptId: string) {
+  await sql`delete from staff_login_attempts where id = ${attemptId}::bigint`.execute(db)
+}
+
+/**
  * After a successful sign-in: the account's attempts no longer count against it, and this
  * attempt not against the address (others from there still do).
  */

@@ -10,6 +10,7 @@ import {
 import {
   clearAttempts,
   findStaffByEmail,
+  forgetAttempt,
   recordAttempt,
   type StaffMember,
   updatePasswordHash,
@@ -17,10 +18,12 @@ import {
 
 /**
  * Sign-in throttle, kept in the database (staff_login_attempts) so every instance counts the
- * same attempts: at most 10 per e-mail (known or not, so it tells nothing) and 30 per client
- * address in 15 minutes. A success clears the account's count. The per-e-mail limit lets a
- * stranger lock an account out for 15 minutes at most; OWASP's Authentication cheat sheet
- * accepts that trade for stopping password guessing.
+ * same attempts: at most 10 password checks per e-mail (known or not, so it tells nothing) and
+ * 30 per client address in 15 minutes. An attempt the throttle refuses is not counted (its row
+ * is taken back), and a success clears the account's count. So the per-e-mail limit lets a
+ * stranger lock an account out until 15 minutes after their last counted failure at most: to
+ * keep it locked they must fail 10 more checks each window, which is the password guessing the
+ * limit bounds. OWASP's Authentication cheat sheet accepts that trade.
  */
 export const throttle = { windowSeconds: 15 * 60, perEmail: 10, perAddress: 30 }
 
@@ -31,10 +34,10 @@ export type SignInResult =
   | { outcome: 'throttled'; retryAfterSeconds: number }
 
 /**
- * Checks an e-mail and password. Every attempt is recorded first (throttle); a known e-mail is
- * checked against its hash, an unknown one against a dummy hash of the same parameters, so both
- * take one argon2id computation and get the same answer. A hash made with older parameters is
- * replaced on success.
+ * Checks an e-mail and password. Every attempt is recorded first (throttle), and taken back
+ * when the throttle refuses it; a known e-mail is checked against its hash, an unknown one
+ * against a dummy hash of the same parameters, so both take one argon2id computation and get
+ * the same answer. A hash made with older parameters is replaced on success.
  */
 export async function signIn(
   db: Kysely<Database>,
@@ -42,6 +45,7 @@ export async function signIn(
 ): Promise<SignInResult> {
   const attempt = await recordAttempt(db, { email, address }, throttle.windowSeconds)
   if (attempt.byEmail > throttle.perEmail || attempt.byAddress > throttle.perAddress) {
+    await forgetAttempt(db, attempt.id)
     return { outcome: 'throttled', retryAfterSeconds: throttle.windowSeconds }
   }
   const account = await findStaffByEmail(db, email)

@@ -205,6 +205,41 @@ describe('throttling (in the database)', () => {
     await app().db.deleteFrom('staff_login_attempts').execute()
   })
 
+  it('does not count attempts the throttle refused: the lock ends a window after the last counted failure', async () => {
+    await app().db.deleteFrom('staff_login_attempts').execute()
+    const email = 'clerk@example.com'
+    /** The sign-in form from its own client address, as a stranger spreading guesses would. */
+    const from = async (address: string, pw: string) => {
+      const { cookie, csrf } = await signInPage(app())
+      return app().inject({
+        method: 'POST',
+        url: '/admin/login',
+        remoteAddress: address,
+        headers: { cookie, ...formHeaders },
+        payload: form({ email, password: pw, _csrf: csrf }),
+      })
+    }
+    const age = (interval: string) =>
+      app()
+        .db.updateTable('staff_login_attempts')
+        .set({ attempted_at: sql`attempted_at - ${interval}::interval` })
+        .execute()
+    for (let i = 0; i < throttle.perEmail; i++) {
+      expect((await from(`198.51.100.${i}`, 'bad guess number three')).statusCode).toBe(400)
+    }
+    await age('14 minutes')
+    // Held: more guesses (and the right password) a minute before the window ends are refused,
+    // and are not recorded, so they do not keep the account locked.
+    for (let i = 0; i < throttle.perEmail; i++) {
+      const held = await from(`198.51.100.${100 + i}`, i % 2 ? password : 'bad guess number four')
+      expect(held.statusCode).toBe(429)
+    }
+    const rows = await app().db.selectFrom('staff_login_attempts').select('id').execute()
+    expect(rows).toHaveLength(throttle.perEmail)
+    await age('61 seconds')
+    expect((await from('198.51.100.250', password)).statusCode).toBe(303)
+  })
+
   it('a success clears the account count', async () => {
     await app().db.deleteFrom('staff_login_attempts').execute()
     for (let i = 0; i < throttle.perEmail - 1; i++) {
