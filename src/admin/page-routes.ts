@@ -185,6 +185,7 @@ const adminOrderPages: FastifyPluginAsyncTypebox = async (app) => {
               : 'Only shipping records a carrier and a tracking number.',
           )
         case 'illegal':
+        case 'too-much-stock':
           return refuse(409, result.message)
         case 'stale':
           return refuse(409, changedMeanwhile(result.current))

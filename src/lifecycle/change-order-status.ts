@@ -2,6 +2,7 @@ import { type Kysely, sql } from 'kysely'
 import { retryTransient } from '../db/retry.ts'
 import type { Database } from '../db/schema.ts'
 import { orderItemsJson, orderJson } from '../outbox/payloads.ts'
+import { maxStock } from '../products/schemas.ts'
 import { canTransition, type OrderStatus, refusal, statusesBefore } from './transitions.ts'
 
 /** One status change as the back office asks for it. */
@@ -30,6 +31,8 @@ export interface StatusChange {
  * - `illegal`: the table does not allow `to` after the current status (409); `message` names
  *   the current status.
  * - `stale`: the change is allowed, but the order is no longer at an expected version (412).
+ * - `too-much-stock`: a cancel whose units put back would take `sku`'s stock past the integer
+ *   column (409, as a restock that would); `message` says so.
  */
 export type ChangeResult =
   | { kind: 'changed'; status: OrderStatus; version: number }
@@ -37,6 +40,7 @@ export type ChangeResult =
   | { kind: 'not-found' }
   | { kind: 'illegal'; current: OrderStatus; message: string }
   | { kind: 'stale'; current: OrderStatus; version: number }
+  | { kind: 'too-much-stock'; sku: string; message: string }
 
 interface ChangeRow {
   /** The order's status and version when its row was locked, before this change. */
@@ -44,6 +48,8 @@ interface ChangeRow {
   version: number
   /** The version after the change; null when it was not made. */
   new_version: number | null
+  /** A cancel not made because this product's stock would pass maxStock; else null. */
+  too_much: string | null
 }
 
 /** Why `change` is malformed whatever the order's state (shipping details), or undefined. */
@@ -67,7 +73,9 @@ function shippingProblem({ to, carrier, trackingNumber }: StatusChange): string 
  * 2. check the transition against the table (transitions.ts) and the version against
  *    `expectedVersions`; when either fails nothing below happens;
  * 3. for a cancel: lock the order's products in id order (as placing an order does, so cancels
- *    and orders never deadlock), put each line's units back into stock, and queue NEGATIVE sales
+ *    and orders never deadlock); when a line's units would take its product's stock past the
+ *    integer column, stop here (nothing below happens: `too-much-stock`, not a failed
+ *    statement); else put each line's units back into stock, and queue NEGATIVE sales
  *    (units, revenue and the order count negated, the shape placeOrder queues) so the sales fold
  *    takes the order out of the insights aggregates exactly once;
  * 4. set the status (and carrier and tracking number when shipping), version + 1;
@@ -77,7 +85,8 @@ function shippingProblem({ to, carrier, trackingNumber }: StatusChange): string 
  *
  * Because the cancel's work hangs on step 2, which reads the row locked in step 1, two cancels
  * of one order on two instances return the stock once: the second finds `cancelled` (409).
- * Refusals are decided in this order: 400 (`invalid`), 404, 409 (`illegal`), 412 (`stale`):
+ * Refusals are decided in this order: 400 (`invalid`), 404, 409 (`illegal`), 412 (`stale`),
+ * 409 (`too-much-stock`):
  * a change the table refuses is refused whatever version was sent (RFC 9110 §13.2.1: a
  * precondition is ignored when the answer without it would not be 2xx).
  *
@@ -91,6 +100,10 @@ export async function changeOrderStatus(
   if (problem) return { kind: 'invalid', message: problem }
   const row = await retryTransient(() => changeStatement(db, change))
   if (!row) return { kind: 'not-found' }
+  if (row.too_much !== null) {
+    const message = `Order ${change.orderNumber} cannot be cancelled: putting its units back would take ${row.too_much} past ${maxStock.toLocaleString('en-US')} units, the most one product can hold.`
+    return { kind: 'too-much-stock', sku: row.too_much, message }
+  }
   if (row.new_version !== null) {
     return { kind: 'changed', status: change.to, version: row.new_version }
   }
@@ -125,30 +138,38 @@ async function changeStatement(
       from order_lines l join allowed a on a.id = l.order_id
       where ${to === 'cancelled'}::boolean
     ), locked as (
-      select p.id from products p
+      -- A locked row is read as its latest version: the stock the update below adds to.
+      select p.id, p.sku, p.stock from products p
       where p.id in (select product_id from lines)
       order by p.id
       for no key update of p
+    ), too_much as (
+      select k.sku from lines l join locked k on k.id = l.product_id
+      where k.stock::bigint + l.quantity > ${maxStock}
+      order by k.sku
+      limit 1
+    ), proceed as (
+      select a.* from allowed a where not exists (select from too_much)
     ), restocked as (
       update products p set stock = p.stock + l.quantity
       from lines l join locked k on k.id = l.product_id
-      where p.id = l.product_id
+      where p.id = l.product_id and exists (select from proceed)
     ), unsold as (
       insert into sales_queue (state, product_id, units, revenue_cents, orders)
       select a.state, l.product_id, -l.quantity, -(l.quantity::bigint * l.unit_price_cents),
              -((row_number() over (order by l.product_id) = 1)::int)
-      from allowed a, lines l
+      from proceed a, lines l
     ), changed as (
       update orders o
       set status = ${to}, version = o.version + 1,
           carrier = coalesce(${carrier ?? null}::text, o.carrier),
           tracking_number = coalesce(${trackingNumber ?? null}::text, o.tracking_number)
-      from allowed a
+      from proceed a
       where o.id = a.id
       returning o.*
     ), event as (
       insert into order_events (order_id, from_status, to_status, staff_id, note)
-      select a.id, a.status, ${to}, ${staffId}::int, ${note ?? null}::text from allowed a
+      select a.id, a.status, ${to}, ${staffId}::int, ${note ?? null}::text from proceed a
     ), outbox_event as (
       -- The order as GET /api/orders/:orderNumber shows it after the change, and the change.
       insert into outbox (event_type, order_id, payload)
@@ -157,7 +178,8 @@ async function changeStatement(
              || jsonb_build_object('from', a.status, 'to', c.status, 'note', ${note ?? null}::text)
       from changed c join allowed a on a.id = c.id
     )
-    select t.status, t.version, (select version from changed) as new_version
+    select t.status, t.version, (select version from changed) as new_version,
+           (select sku from too_much) as too_much
     from target t
   `.execute(db)
   return rows[0]

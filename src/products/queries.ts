@@ -1,6 +1,6 @@
 import { type Kysely, type Selectable, sql } from 'kysely'
 import type { Database, ProductsTable } from '../db/schema.ts'
-import type { AdminProduct, Product, ProductPatch } from './schemas.ts'
+import { type AdminProduct, maxStock, type Product, type ProductPatch } from './schemas.ts'
 
 const columns = ['sku', 'name', 'description', 'price_cents', 'image_path', 'stock'] as const
 
@@ -38,9 +38,6 @@ export async function listAllProducts(db: Kysely<Database>): Promise<AdminProduc
     .execute()
   return rows.map(toAdminProduct)
 }
-
-/** PostgreSQL's integer, the type of products.stock. */
-const maxStock = 2_147_483_647
 
 export type RestockResult =
   | { kind: 'restocked'; product: AdminProduct }

@@ -18,6 +18,11 @@ export const AdminProduct = Type.Object({
 })
 export type AdminProduct = Static<typeof AdminProduct>
 
+/**
+ * The most stock one product can hold: PostgreSQL's integer, the type of products.stock. A
+ * restock or a cancel that would pass it is refused (409), not a failed statement.
+ */
+export const maxStock = 2_147_483_647
 /** Most units one restock adds; the stock itself stays within PostgreSQL's integer. */
 export const maxRestockUnits = 1_000_000
 /** Prices from 1 cent to $100,000.00: a price of 0 or a stray digit would be a costly typo. */

@@ -6,7 +6,7 @@ import { type OrderStatus, statuses, transitions } from '../../src/lifecycle/tra
 import { buildTestApp, stock, type TestApp } from '../helpers/context.ts'
 import { lifecycleApi, pathTo, placeOrder, shipping } from '../helpers/lifecycle.ts'
 import { brokenInvariants } from '../helpers/reliability.ts'
-import { addStaff, addToken } from '../helpers/staff.ts'
+import { addStaff, addToken, form, formHeaders, signIn } from '../helpers/staff.ts'
 
 let t: TestApp
 let app: App
@@ -290,6 +290,54 @@ describe('cancelling', () => {
     const after = await sql<{ n: string }>`select count(*) as n from sales_queue`.execute(app.db)
     expect(Number(after.rows[0]?.n)).toBe(Number(queued.rows[0]?.n))
     expect((await api.get(n)).json()).toMatchObject({ status: 'placed', version: 1, history: [] })
+  })
+
+  it('answers 409 and changes nothing when the stock put back would pass the column (API and page)', async () => {
+    const maxStock = 2_147_483_647
+    const n = await orderIn('packed', [
+      { sku: 'LMP-006', quantity: 2 },
+      { sku: 'KNF-008', quantity: 1 },
+    ])
+    const knives = await stocks.of('KNF-008')
+    const lamps = await stocks.of('LMP-006')
+    await stocks.set('LMP-006', maxStock)
+    const count = async (table: 'sales_queue' | 'outbox') =>
+      Number(
+        (
+          await app.db
+            .selectFrom(table)
+            .select(sql<string>`count(*)`.as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      )
+    const before = { queued: await count('sales_queue'), events: await count('outbox') }
+    const unchanged = async () => {
+      expect((await api.get(n)).json()).toMatchObject({ status: 'packed', version: 2 })
+      expect((await api.get(n)).json().history).toHaveLength(1)
+      expect([await stocks.of('LMP-006'), await stocks.of('KNF-008')]).toEqual([maxStock, knives])
+      expect({ queued: await count('sales_queue'), events: await count('outbox') }).toEqual(before)
+    }
+
+    const res = await api.transition(n, { to: 'cancelled' }, '"2"')
+    expect(res.statusCode).toBe(409)
+    expect(res.json().message).toBe(
+      `Order ${n} cannot be cancelled: putting its units back would take LMP-006 past 2,147,483,647 units, the most one product can hold.`,
+    )
+    await unchanged()
+
+    const { cookie, csrf } = await signIn(app, 'clerk@example.com')
+    const page = await app.inject({
+      method: 'POST',
+      url: `/admin/orders/${n}/transitions`,
+      headers: { cookie, ...formHeaders },
+      payload: form({ _csrf: csrf, to: 'cancelled', version: '2' }),
+    })
+    expect(page.statusCode).toBe(409)
+    expect(page.body).toContain(
+      'putting its units back would take LMP-006 past 2,147,483,647 units',
+    )
+    await unchanged()
+    await stocks.set('LMP-006', lamps)
   })
 
   it('keeps the invariants after a mix of changes', async () => {
