@@ -1,6 +1,6 @@
 import { isAscii } from 'node:buffer'
 import { MIMEType, TextDecoder } from 'node:util'
-import type { FastifyRequest } from 'fastify'
+import { errorCodes, type FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 
 /** A body refused before any route sees it: a 4xx whose message says why. */
@@ -215,11 +215,14 @@ export function parseJson(body: Buffer, charset: string | undefined): unknown {
 /**
  * The body parsers: JSON and urlencoded forms, both read as bytes and decoded here (see
  * parseJson, parseForm), so what is stored is what the client typed, or the body is refused
- * with a 4xx that says why.
+ * with a 4xx that says why; a body of any other type is 415 on every route (README, "Problem
+ * types").
  */
 export default fp(
   async (app) => {
-    app.removeContentTypeParser('application/json')
+    // Only what is parsed here is read: Fastify's defaults also take text/plain as a string,
+    // which reached the routes and was refused 400 "body must be object" instead of 415.
+    app.removeAllContentTypeParsers()
     app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
       try {
         done(null, parseJson(body as Buffer, declaredCharset(request)))
@@ -238,6 +241,12 @@ export default fp(
         }
       },
     )
+    // Any other type (or none, with a body): 415. An empty one is no body (as Fastify's
+    // text/plain parser let it through); an unknown path ignores it and answers 404.
+    app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
+      if ((body as Buffer).length === 0 || request.is404) done(null, undefined)
+      else done(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE(), undefined)
+    })
   },
   { name: 'body-parsers' },
 )
