@@ -182,8 +182,9 @@ function refusePrototypeKeys(this: unknown, key: string, value: unknown): unknow
  * A JSON body (RFC 8259: UTF-8, a leading BOM ignored), refused whole, never cleaned, when any
  * object in it has a `__proto__` key or a `constructor` key holding `prototype`: a careful
  * client never sends one, and removing it would act on a body other than the one sent.
+ * An empty body is undefined, as if none were sent.
  * @throws BodyError 415 for a declared charset other than UTF-8; 400 for bytes that are not
- *   UTF-8, an empty body, text that is not JSON, or a prototype key (each with its own sentence).
+ *   UTF-8, text that is not JSON, or a prototype key (each with its own sentence).
  */
 export function parseJson(body: Buffer, charset: string | undefined): unknown {
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
@@ -193,9 +194,9 @@ export function parseJson(body: Buffer, charset: string | undefined): unknown {
       `JSON is always UTF-8; this body declares the character set "${charset}". Send it as UTF-8.`,
     )
   }
-  if (body.length === 0) {
-    throw new BodyError(400, 'BODY_EMPTY', 'The body is empty; it should be a JSON document.')
-  }
+  // An empty body is no body (clients that always send a JSON content type): a route that takes
+  // none goes on, one that needs one refuses it in validation (src/validation.ts).
+  if (body.length === 0) return undefined
   let text: string
   try {
     text = utf8.decode(body)
@@ -216,7 +217,7 @@ export function parseJson(body: Buffer, charset: string | undefined): unknown {
  * The body parsers: JSON and urlencoded forms, both read as bytes and decoded here (see
  * parseJson, parseForm), so what is stored is what the client typed, or the body is refused
  * with a 4xx that says why; a body of any other type is 415 on every route (README, "Problem
- * types").
+ * types"), and an empty one of any type is no body.
  */
 export default fp(
   async (app) => {
@@ -241,8 +242,8 @@ export default fp(
         }
       },
     )
-    // Any other type (or none, with a body): 415. An empty one is no body (as Fastify's
-    // text/plain parser let it through); an unknown path ignores it and answers 404.
+    // Any other type (or none, with a body): 415. An empty one is no body, as with JSON; an
+    // unknown path ignores it and answers 404.
     app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
       if ((body as Buffer).length === 0 || request.is404) done(null, undefined)
       else done(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE(), undefined)

@@ -246,6 +246,11 @@ export default fp(
         )
       }
       if (err.validation && status === 400) {
+        // No body at all (none sent, or an empty one of any type: body-parsers.ts) on a route
+        // that needs one: one sentence, not the schema's "body must be object".
+        if (err.validationContext === 'body' && request.body === undefined) {
+          return sendError(request, reply, 400, 'The body is empty; this request needs one.')
+        }
         return sendError(request, reply, 400, err.message, {
           kind: 'validation',
           errors: validationErrors(err.validation, err.validationContext),

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import type { HTTPMethods } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildTestApp, type TestApp } from '../helpers/context.ts'
 import { concrete, registeredRoutes } from '../helpers/routes.ts'
@@ -9,7 +10,7 @@ import { addStaff, addToken, signIn } from '../helpers/staff.ts'
 let t: TestApp
 let auth: Record<string, string>
 beforeAll(async () => {
-  t = await buildTestApp()
+  t = await buildTestApp({ WEBHOOKS_ALLOW_LOCAL: 'true' }, { webhookDispatcher: false })
   const id = await addStaff(t.app, 'bodies@example.com', 'admin')
   const { cookie } = await signIn(t.app, 'bodies@example.com')
   auth = { cookie, authorization: `Bearer ${await addToken(t.app, id)}` }
@@ -56,5 +57,68 @@ describe('a body of a type the service does not read', () => {
       payload: 'hello',
     })
     expect(res.statusCode).toBe(404)
+  })
+})
+
+describe('an empty body', () => {
+  const empty = [
+    ['no type', {}],
+    ['JSON', { 'content-type': 'application/json' }],
+    ['JSON; charset=utf-8', { 'content-type': 'application/json; charset=utf-8' }],
+    ['text/plain', { 'content-type': 'text/plain' }],
+    ['application/xml', { 'content-type': 'application/xml' }],
+    ['a form', { 'content-type': 'application/x-www-form-urlencoded' }],
+  ] as const
+
+  it('is no body on a route that takes none, whatever its type', async () => {
+    const created = await t.app.inject({
+      method: 'POST',
+      url: '/api/admin/webhooks',
+      headers: auth,
+      payload: { url: 'http://127.0.0.1:9/in', eventTypes: ['order.placed'] },
+    })
+    expect(created.statusCode, created.body).toBe(201)
+    const webhook = created.json().id
+    const staffId = await addStaff(t.app, 'empty-bodies@example.com', 'staff')
+    const calls: [HTTPMethods, string, number][] = [
+      ['POST', `/api/admin/webhooks/${webhook}/rotate-secret`, 200],
+      ['POST', `/api/admin/webhooks/${webhook}/deliveries/99999/redeliver`, 404],
+      ['POST', `/api/admin/staff/${staffId}/tokens`, 201],
+      ['DELETE', '/api/admin/webhooks/99999', 404],
+    ]
+    for (const [method, url, status] of calls) {
+      for (const [what, headers] of empty) {
+        const res = await t.app.inject({ method, url, headers: { ...auth, ...headers } })
+        expect(res.statusCode, `${method} ${url}, empty ${what}: ${res.body}`).toBe(status)
+      }
+    }
+    const gone = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/admin/webhooks/${webhook}`,
+      headers: { ...auth, 'content-type': 'application/json' },
+    })
+    expect(gone.statusCode).toBe(204)
+  })
+
+  it('is 400 on a route that needs one, with one sentence whatever its type', async () => {
+    const calls: [HTTPMethods, string][] = [
+      ['POST', '/api/orders'],
+      ['POST', '/api/admin/webhooks'],
+      ['PATCH', '/api/admin/staff/1'],
+      ['POST', '/api/admin/products/MUG-001/restock'],
+    ]
+    for (const [method, url] of calls) {
+      for (const [what, headers] of empty.filter(([w]) => w !== 'a form')) {
+        const res = await t.app.inject({
+          method,
+          url,
+          headers: { ...auth, 'idempotency-key': randomUUID(), ...headers },
+        })
+        expect(res.statusCode, `${method} ${url}, empty ${what}`).toBe(400)
+        expect(res.json().message, `${method} ${url}, empty ${what}`).toBe(
+          'The body is empty; this request needs one.',
+        )
+      }
+    }
   })
 })

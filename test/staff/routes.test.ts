@@ -151,6 +151,8 @@ describe('a form route under /admin sent no form', () => {
     expect(unsafe.map(([m, url]) => `${m} ${url}`)).toContain('POST /admin/logout')
     const bodies: [string, Record<string, string>, string | undefined][] = [
       ['no body, no type', {}, undefined],
+      ['an empty JSON body', { 'content-type': 'application/json' }, ''],
+      ['an empty text/plain body', { 'content-type': 'text/plain' }, ''],
       ['JSON that is not an object', { 'content-type': 'application/json' }, '[]'],
       ['an empty form', { 'content-type': 'application/x-www-form-urlencoded' }, ''],
     ]
