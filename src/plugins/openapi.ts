@@ -68,7 +68,23 @@ function frameworkResponses(op: Json, path: string, rateLimited: boolean): Recor
   }
   if (path.includes('{')) extra[414] = 'A path parameter is longer than any the service has'
   if (rateLimited) extra[429] = 'Over the rate limit: try again after Retry-After'
+  // Every route behind the staff token (src/staff/access.ts answers these before the route).
+  if (usesStaffToken(op)) {
+    extra[401] = 'No staff API token, or one that is unknown, revoked or of a disabled account'
+    extra[403] = "The token's role does not allow this"
+  }
   return extra
+}
+
+/** Whether an operation requires the staff API token (`security: [{staffToken: []}]`). */
+export const usesStaffToken = (op: Json) =>
+  Array.isArray(op.security) && op.security.some((s: Json) => 'staffToken' in s)
+
+const wwwAuthenticate = {
+  'WWW-Authenticate': {
+    description: 'Bearer realm="admin" (RFC 6750), with error="invalid_token" when one was sent',
+    schema: { type: 'string' },
+  },
 }
 
 /**
@@ -76,7 +92,8 @@ function frameworkResponses(op: Json, path: string, rateLimited: boolean): Recor
  * recommended rules, test/ops/openapi-lint.test.ts): an operationId on each operation, an
  * explicit `security: []` on public ones, every error an RFC 9457 problem
  * (`application/problem+json`, components/schemas/Problem) including those the framework sends
- * for any route (400, 413, 414, 415, 429, 500, 503), Retry-After on 429 and 503, and no
+ * for any route (400, 413, 414, 415, 429, 500, 503) and those of the staff token's guard on
+ * every route that needs it (401 with WWW-Authenticate, 403), Retry-After on 429 and 503, and no
  * validator-only keywords.
  */
 export function finishDocument(doc: Json, rateLimited: ReadonlySet<string>): Json {
@@ -111,6 +128,9 @@ export function finishDocument(doc: Json, rateLimited: ReadonlySet<string>): Jso
           response.content = problemContent
           if (status === '429' || status === '503') {
             response.headers = { ...(response.headers as Json), ...retryAfter }
+          }
+          if (status === '401') {
+            response.headers = { ...(response.headers as Json), ...wwwAuthenticate }
           }
         }
         op.responses = Object.fromEntries(

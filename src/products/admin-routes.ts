@@ -5,8 +5,6 @@ import { sendError } from '../plugins/errors.ts'
 import { listAllProducts, restockProduct, updateProduct } from './queries.ts'
 import { AdminProduct, ProductPatch, RestockBody, SkuParams } from './schemas.ts'
 
-const refusals = { 401: ErrorResponse, 403: ErrorResponse }
-
 /** SKUs are case-insensitive everywhere (`mug-001` is MUG-001). */
 export const canonicalSku = (sku: string) => sku.trim().toUpperCase()
 
@@ -28,7 +26,7 @@ const adminProductRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['admin'],
         security: [{ staffToken: [] }],
         summary: 'Every product with its stock, price and whether it is on sale',
-        response: { 200: Type.Array(AdminProduct), ...refusals },
+        response: { 200: Type.Array(AdminProduct) },
       },
       config: { access: 'staff' },
     },
@@ -49,7 +47,7 @@ const adminProductRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: {
           200: AdminProduct,
           400: ErrorResponse,
-          ...refusals,
+
           404: ErrorResponse,
           409: ErrorResponse,
         },
@@ -79,7 +77,7 @@ const adminProductRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'A new `priceCents` (1 to 10,000,000) applies to orders placed from now on; placed orders keep the unit price they captured. `onSale: false` hides the product from the order form and `GET /api/products`, and orders for it are refused (400, like an unknown product); `true` offers it again.',
         params: SkuParams,
         body: ProductPatch,
-        response: { 200: AdminProduct, 400: ErrorResponse, ...refusals, 404: ErrorResponse },
+        response: { 200: AdminProduct, 400: ErrorResponse, 404: ErrorResponse },
       },
       config: { access: 'staff' },
     },

@@ -15,7 +15,6 @@ import {
 } from './schemas.ts'
 import { createToken, revokeToken } from './tokens.ts'
 
-const refusals = { 401: ErrorResponse, 403: ErrorResponse }
 const common = { tags: ['admin'], security: [{ staffToken: [] }] }
 const admin = { access: 'admin' as const }
 
@@ -36,7 +35,7 @@ const staffAdminRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         ...common,
         summary: 'Every staff account, by e-mail',
-        response: { 200: Type.Array(StaffAccount), ...refusals },
+        response: { 200: Type.Array(StaffAccount) },
       },
       config: admin,
     },
@@ -63,7 +62,7 @@ const staffAdminRoutes: FastifyPluginAsyncTypebox = async (app) => {
             },
           },
           400: ErrorResponse,
-          ...refusals,
+
           409: ErrorResponse,
         },
       },
@@ -89,7 +88,7 @@ const staffAdminRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: {
           200: StaffAccountWithTokens,
           400: ErrorResponse,
-          ...refusals,
+
           404: ErrorResponse,
         },
       },
@@ -115,7 +114,7 @@ const staffAdminRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: {
           200: StaffAccount,
           400: ErrorResponse,
-          ...refusals,
+
           404: ErrorResponse,
           409: ErrorResponse,
         },
@@ -158,7 +157,7 @@ const staffAdminRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: {
           201: NewStaffToken,
           400: ErrorResponse,
-          ...refusals,
+
           404: ErrorResponse,
           409: ErrorResponse,
         },
@@ -187,7 +186,7 @@ const staffAdminRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description:
           'Sets `revokedAt` (kept when revoked already): the token is refused (401) from its next request on, on every instance. The account and its other tokens are untouched.',
         params: StaffTokenParams,
-        response: { 200: StaffToken, 400: ErrorResponse, ...refusals, 404: ErrorResponse },
+        response: { 200: StaffToken, 400: ErrorResponse, 404: ErrorResponse },
       },
       config: admin,
     },

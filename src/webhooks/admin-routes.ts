@@ -28,7 +28,6 @@ import {
 import { newSigningSecret } from './secrets.ts'
 import { checkWebhookUrl } from './url-policy.ts'
 
-const refusals = { 401: ErrorResponse, 403: ErrorResponse }
 const common = { tags: ['admin'], security: [{ staffToken: [] }] }
 const adminOnly = { access: 'admin' as const }
 
@@ -64,7 +63,7 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
       schema: {
         ...common,
         summary: 'Every webhook endpoint (without secrets)',
-        response: { 200: Type.Array(Endpoint), ...refusals },
+        response: { 200: Type.Array(Endpoint) },
       },
       config: adminOnly,
     },
@@ -80,7 +79,7 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
         description:
           'The URL must be https, without a user name or password, and its host must resolve only to public addresses (not loopback, private, carrier-grade NAT, link-local, metadata, multicast or reserved ones); WEBHOOKS_ALLOW_LOCAL=true also allows http and local addresses, for development. 400 names the rule broken. The endpoint starts enabled unless `enabled: false`. The `secret` (Standard Webhooks, `whsec_…`) is in this answer only.',
         body: EndpointCreate,
-        response: { 201: EndpointWithSecret, 400: ErrorResponse, ...refusals },
+        response: { 201: EndpointWithSecret, 400: ErrorResponse },
       },
       config: adminOnly,
     },
@@ -111,7 +110,7 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
         ...common,
         summary: 'One webhook endpoint (without its secret)',
         params: EndpointParams,
-        response: { 200: Endpoint, 400: ErrorResponse, ...refusals, 404: ErrorResponse },
+        response: { 200: Endpoint, 400: ErrorResponse, 404: ErrorResponse },
       },
       config: adminOnly,
     },
@@ -133,7 +132,7 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
           'A new URL is checked as at registration. `enabled: true` re-enables an endpoint the dispatcher disabled (its `disabledReason` and `failingSince` are cleared).',
         params: EndpointParams,
         body: EndpointPatch,
-        response: { 200: Endpoint, 400: ErrorResponse, ...refusals, 404: ErrorResponse },
+        response: { 200: Endpoint, 400: ErrorResponse, 404: ErrorResponse },
       },
       config: adminOnly,
     },
@@ -172,7 +171,7 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
         ...common,
         summary: 'Delete an endpoint and its deliveries',
         params: EndpointParams,
-        response: { 204: Type.Null(), 400: ErrorResponse, ...refusals, 404: ErrorResponse },
+        response: { 204: Type.Null(), 400: ErrorResponse, 404: ErrorResponse },
       },
       config: adminOnly,
     },
@@ -195,7 +194,7 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
         description:
           'Deliveries from now on are signed with the new secret only: give it to the receiver at once.',
         params: EndpointParams,
-        response: { 200: EndpointWithSecret, 400: ErrorResponse, ...refusals, 404: ErrorResponse },
+        response: { 200: EndpointWithSecret, 400: ErrorResponse, 404: ErrorResponse },
       },
       config: adminOnly,
     },
@@ -218,7 +217,7 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
         response: {
           200: Type.Array(Delivery, { maxItems: recentDeliveryCount }),
           400: ErrorResponse,
-          ...refusals,
+
           404: ErrorResponse,
         },
       },
@@ -245,7 +244,7 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
         response: {
           200: Delivery,
           400: ErrorResponse,
-          ...refusals,
+
           404: ErrorResponse,
           409: ErrorResponse,
         },

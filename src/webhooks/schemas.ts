@@ -92,7 +92,10 @@ export type EndpointWithSecret = Static<typeof EndpointWithSecret>
 /** One delivery of one event to one endpoint, as the endpoint's page and API show it. */
 export const Delivery = Type.Object({
   id: Type.String({ pattern: '^[0-9]+$', examples: ['42'] }),
-  eventId: Type.String({ pattern: '^[0-9]+$', description: 'the event (webhook-id is msg_ + it)' }),
+  eventId: Type.String({
+    pattern: '^[0-9]+$',
+    description: "the event (its deliveries' `webhook-id` header is `evt_` + it)",
+  }),
   eventType: Type.String({ examples: ['order.placed'] }),
   orderNumber: Type.Union([Type.String(), Type.Null()], { description: 'null for product events' }),
   status: Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed')]),

@@ -1,5 +1,7 @@
 import { createConfig, lintFromString } from '@redocly/openapi-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { usesStaffToken } from '../../src/plugins/openapi.ts'
+import { webhookId } from '../../src/webhooks/deliver.ts'
 import { buildTestApp, type TestApp } from '../helpers/context.ts'
 
 /** /openapi.json passes Redocly's recommended rules and documents what the routes really send. */
@@ -77,5 +79,45 @@ describe('the OpenAPI document', () => {
         'message',
       ]),
     )
+  })
+
+  it('documents 401 and 403 on every operation behind the staff token, and nowhere else', async () => {
+    let secured = 0
+    for (const [path, item] of Object.entries(doc.paths as Record<string, Json>)) {
+      for (const [method, op] of Object.entries(item) as [string, Json][]) {
+        const responses = op.responses as Record<string, { headers?: Json }>
+        const where = `${method} ${path}`
+        if (!usesStaffToken(op)) {
+          expect(responses['401'], where).toBeUndefined()
+          continue
+        }
+        secured++
+        expect(Object.keys(responses), where).toEqual(expect.arrayContaining(['401', '403']))
+        expect(Object.keys(responses['401']?.headers ?? {}), where).toContain('WWW-Authenticate')
+      }
+    }
+    // Every /api/admin route is one of them, /api/admin/me included (it listed no 401).
+    const adminOps = Object.entries(doc.paths as Record<string, Json>)
+      .filter(([path]) => path.startsWith('/api/admin'))
+      .flatMap(([, item]) => Object.values(item))
+    expect(secured).toBe(adminOps.length)
+    expect(Object.keys(operation('/api/admin/me', 'get').responses)).toContain('401')
+    // And the document says what the service answers.
+    const me = await t.app.inject({ url: '/api/admin/me' })
+    expect(me.statusCode).toBe(401)
+  })
+
+  it("names the deliveries' webhook-id as the dispatcher sends it", () => {
+    const delivery = ((doc.components as Json).schemas as Json).Delivery as
+      | { properties: Json }
+      | undefined
+    const text = JSON.stringify(
+      delivery ??
+        operation('/api/admin/webhooks/{id}/deliveries', 'get').responses['200']?.content ??
+        {},
+    )
+    expect(text).toContain('`webhook-id` header is `evt_` + it')
+    expect(webhookId('42')).toBe('evt_42')
+    expect(text).not.toContain('msg_')
   })
 })
