@@ -55,6 +55,16 @@ export function Text(maxLength: number, what: string) {
   })
 }
 
+/**
+ * How many characters (code points) `value` has, as the schemas' `maxLength` counts them (Ajv's
+ * `unicode` default): `"🔑"` is one, not two UTF-16 units. Every limit in characters uses it.
+ */
+export function characterCount(value: string): number {
+  let count = 0
+  for (const _ of value) count++
+  return count
+}
+
 /** A typed value as it is validated and stored: trimmed, in NFC. */
 export function normaliseText(value: string): string {
   return value.trim().normalize('NFC')

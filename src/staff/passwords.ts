@@ -1,4 +1,5 @@
 import { argon2, randomBytes, timingSafeEqual } from 'node:crypto'
+import { characterCount } from '../text.ts'
 
 /**
  * argon2id with OWASP's first recommended configuration: 19 MiB of memory (m=19456 KiB), 2
@@ -104,12 +105,13 @@ export const minPasswordLength = 15
 export const maxPasswordLength = 1024
 
 /**
- * Why a new password is refused (`The password must be 15 to 1024 characters long.`), or
- * undefined when it is accepted: the one rule for `staff add`, ADMIN_PASSWORD's staff twin, the
+ * Why a new password is refused (`The password must be 15 to 1024 characters long.`, counted in
+ * code points: eight "🔑" are 8, not 16), or undefined when it is accepted: the one rule for `staff add`, ADMIN_PASSWORD's staff twin, the
  * back office's form and `POST /api/admin/staff`.
  */
 export function passwordProblem(password: string): string | undefined {
-  if (password.length < minPasswordLength || password.length > maxPasswordLength) {
+  const length = characterCount(password)
+  if (length < minPasswordLength || length > maxPasswordLength) {
     return `The password must be ${minPasswordLength} to ${maxPasswordLength} characters long.`
   }
   return undefined

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/schema.ts'
+import { characterCount } from '../text.ts'
 import {
   dummyHash,
   hashPassword,
@@ -49,11 +50,14 @@ export async function signIn(
     return { outcome: 'throttled', retryAfterSeconds: throttle.windowSeconds }
   }
   const account = await findStaffByEmail(db, email)
+  // Longer than any password accepted (in characters, as passwordProblem counts): refused, after
+  // the same one argon2id computation, over an empty password rather than the long one.
+  const tooLong = characterCount(password) > maxPasswordLength
   const matches = await verifyPassword(
     account?.passwordHash ?? (await dummyHash()),
-    password.slice(0, maxPasswordLength),
+    tooLong ? '' : password,
   )
-  if (!account || !matches || account.disabled || password.length > maxPasswordLength) {
+  if (!account || !matches || account.disabled || tooLong) {
     return { outcome: 'refused' }
   }
   await clearAttempts(db, email, attempt.id)

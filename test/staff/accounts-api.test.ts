@@ -90,6 +90,23 @@ describe('/api/admin/staff', () => {
     )
   })
 
+  it('counts a password in characters (code points), not UTF-16 units, and signs in with it', async () => {
+    const add = (email: string, pw: string) =>
+      asBoss('POST', '/api/admin/staff', { email, role: 'staff', password: pw })
+    // 8 keys are 16 UTF-16 units: 8 characters, too few.
+    const eight = await add('keys8@example.com', '🔑'.repeat(8))
+    expect(eight.statusCode).toBe(400)
+    expect(eight.json().message).toBe('The password must be 15 to 1024 characters long.')
+    expect((await add('keys1025@example.com', '🔑'.repeat(1025))).statusCode).toBe(400)
+    for (const [email, pw] of [
+      ['keys15@example.com', '🔑'.repeat(15)],
+      ['keys1024@example.com', '🔑'.repeat(1024)],
+    ] as const) {
+      expect((await add(email, pw)).statusCode).toBe(201)
+      expect((await postSignIn(app(), { email, password: pw })).statusCode).toBe(303)
+    }
+  })
+
   it('adds a member (201) under the CLI password rule; a taken e-mail is 409, bad fields 400', async () => {
     const res = await asBoss('POST', '/api/admin/staff', {
       email: ' Pat@Example.com ',

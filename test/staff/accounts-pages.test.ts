@@ -137,6 +137,14 @@ describe('/admin/staff', () => {
     expect(short.body).toContain('The password must be 15 to 1024 characters long.')
     expect(short.body).toContain('value="pat@example.com"')
     expect(short.body).not.toContain('too short')
+    // Characters, not UTF-16 units: 8 keys are 8, too few.
+    const keys = await post('/admin/staff', {
+      email: 'pat@example.com',
+      role: 'staff',
+      password: '🔑'.repeat(8),
+    })
+    expect(keys.statusCode).toBe(400)
+    expect(keys.body).toContain('The password must be 15 to 1024 characters long.')
 
     const bad = await post('/admin/staff', { email: 'nope', role: 'staff', password: newPassword })
     expect(bad.statusCode).toBe(400)

@@ -134,6 +134,12 @@ describe('npm run staff', () => {
     })
     expect(short.code).toBe(1)
     expect(short.stderr).toContain('The password must be 15 to 1024 characters long.')
+    // Characters, not UTF-16 units: 8 keys are 8.
+    const keys = await staff(['add', 'a@example.com', '--role', 'staff'], {
+      STAFF_PASSWORD: '🔑'.repeat(8),
+    })
+    expect(keys.code).toBe(1)
+    expect(keys.stderr).toContain('The password must be 15 to 1024 characters long.')
     expect((await staff(['add', 'a@example.com'], { STAFF_PASSWORD: password })).code).toBe(2)
     expect(
       (await staff(['add', 'a@example.com', '--role', 'root'], { STAFF_PASSWORD: password })).code,
@@ -341,9 +347,11 @@ describe('the first admin from ADMIN_EMAIL and ADMIN_PASSWORD', () => {
     expect(() => loadConfig({ ADMIN_EMAIL: 'root@example.com' })).toThrow(
       /ADMIN_EMAIL and ADMIN_PASSWORD go together/,
     )
-    expect(() => loadConfig({ ADMIN_EMAIL: 'root@example.com', ADMIN_PASSWORD: 'short' })).toThrow(
-      /ADMIN_PASSWORD/,
-    )
+    for (const short of ['short', '🔑'.repeat(8)]) {
+      expect(() => loadConfig({ ADMIN_EMAIL: 'root@example.com', ADMIN_PASSWORD: short })).toThrow(
+        /ADMIN_PASSWORD/,
+      )
+    }
     expect(() => loadConfig({ ADMIN_EMAIL: 'root', ADMIN_PASSWORD: password })).toThrow(
       /ADMIN_EMAIL/,
     )
