@@ -1,15 +1,12 @@
 import envSchema from 'env-schema'
+import type { FastifySchemaValidationError } from 'fastify/types/schema.js'
 import { type Static, Type } from 'typebox'
 import { DatabaseTlsSettingError, databaseTls } from './db/tls.ts'
+import { describe, StringEnum } from './validation.ts'
 
 /** Every setting the service reads from the environment; .env.example lists each with its default. */
 export const ConfigSchema = Type.Object({
-  NODE_ENV: Type.Union(
-    [Type.Literal('development'), Type.Literal('production'), Type.Literal('test')],
-    {
-      default: 'development',
-    },
-  ),
+  NODE_ENV: StringEnum(['development', 'production', 'test'], { default: 'development' }),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
   HOST: Type.String({ minLength: 1, default: '0.0.0.0' }),
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
@@ -19,15 +16,12 @@ export const ConfigSchema = Type.Object({
   MIGRATION_DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   // How DATABASE_URL's role signs in: the URL's password, or a Microsoft Entra ID token of the
   // app's managed identity (src/db/entra.ts; Azure Database for PostgreSQL).
-  DATABASE_AUTH: Type.Union([Type.Literal('password'), Type.Literal('entra')], {
-    default: 'password',
-  }),
+  DATABASE_AUTH: StringEnum(['password', 'entra'], { default: 'password' }),
   DATA_DIR: Type.String({ minLength: 1, default: './data' }),
   DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 500, default: 10 }),
-  LOG_LEVEL: Type.Union(
-    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
-    { default: 'info' },
-  ),
+  LOG_LEVEL: StringEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+    default: 'info',
+  }),
   FOLD_INTERVAL_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 200 }),
   // Orders placed (and looked up) in one turn of the event loop share a statement; 1 = one each.
   ORDER_BATCH_MAX: Type.Integer({ minimum: 1, maximum: 1000, default: 64 }),
@@ -41,7 +35,7 @@ export const ConfigSchema = Type.Object({
   }),
   // Compression of answers (src/plugins/compression.ts); `off` when a front end that compresses
   // (Azure Front Door, Application Gateway) stands in front and should spend that CPU instead.
-  COMPRESSION: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
+  COMPRESSION: StringEnum(['on', 'off'], { default: 'on' }),
   MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 1000 }),
   MAX_HEAP_USED_MB: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
   METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
@@ -70,13 +64,9 @@ export const ConfigSchema = Type.Object({
   // often it looks for due ones, and whether endpoints may be plain http or loopback/private
   // addresses (local development and tests only: in production a webhook URL must never reach
   // the service's own network).
-  WEBHOOKS_DISPATCH: Type.Union([Type.Literal('on'), Type.Literal('off'), Type.Literal('only')], {
-    default: 'on',
-  }),
+  WEBHOOKS_DISPATCH: StringEnum(['on', 'off', 'only'], { default: 'on' }),
   WEBHOOKS_POLL_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 250 }),
-  WEBHOOKS_ALLOW_LOCAL: Type.Union([Type.Literal('true'), Type.Literal('false')], {
-    default: 'false',
-  }),
+  WEBHOOKS_ALLOW_LOCAL: StringEnum(['true', 'false'], { default: 'false' }),
   // Order e-mails (README "E-mails"): the SMTP server (smtp:// or smtps://, credentials in the
   // URL; unset: no e-mail is queued or sent; the same on every instance), the sender (default
   // orders@ the PUBLIC_BASE_URL's host) and the shop's public address the e-mails link to
@@ -122,7 +112,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   try {
     config = envSchema<Config>({ schema: ConfigSchema, data: env })
   } catch (err) {
-    throw new ConfigError(`Invalid configuration: ${(err as Error).message.replaceAll('\n', ' ')}`)
+    throw new ConfigError(`Invalid configuration: ${settingErrors(err as Error)}`)
   }
   // Ajv coerces "1e309" to Infinity and then skips minimum and maximum (finite numbers only).
   for (const [name, value] of Object.entries(config)) {
@@ -159,6 +149,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }
   }
   return config
+}
+
+/**
+ * env-schema's error as one line naming each setting once, worded as the routes word theirs
+ * (`LOG_LEVEL must be one of: fatal, …`; validation.ts, describe), without Ajv's `env/`.
+ */
+function settingErrors(err: Error & { errors?: FastifySchemaValidationError[] }): string {
+  if (!err.errors?.length) return err.message.replaceAll('\n', ' ')
+  const lines = err.errors.map((e) => `${e.instancePath.replace(/^\//, '')} ${describe(e)}`)
+  return [...new Set(lines)].join('; ')
 }
 
 /** SMTP_URL and PUBLIC_BASE_URL must parse as URLs with a host; SMTP_URL needs PUBLIC_BASE_URL. */

@@ -1,5 +1,19 @@
 import type { FastifyRequest } from 'fastify'
 import type { FastifySchemaValidationError } from 'fastify/types/schema.js'
+import { type TSchema, Type } from 'typebox'
+
+/**
+ * One of a fixed list of strings (a role, an event type, a setting's value): a JSON Schema
+ * string `enum`, typed as the union of the values. Never a `Type.Union` of `Type.Literal`s: Ajv
+ * checks that as an `anyOf` and reports "must be equal to constant" per value plus "must match a
+ * schema in anyOf"; an `enum` fails once, and `describe` words it "must be one of: a, b".
+ */
+export function StringEnum<const T extends readonly string[]>(
+  values: T,
+  options: Record<string, unknown> = {},
+) {
+  return Type.Unsafe<T[number]>({ ...options, type: 'string', enum: [...values] } as TSchema)
+}
 
 /** `/items/0/quantity` -> `items[0].quantity`, the way a person reads a field name. */
 export function fieldName(error: FastifySchemaValidationError): string {
@@ -33,6 +47,9 @@ export function describe(error: FastifySchemaValidationError): string {
   switch (error.keyword) {
     case 'required':
       return 'is required'
+    // StringEnum's lists (and any other enum).
+    case 'enum':
+      return `must be one of: ${(error.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`
     case 'additionalProperties':
       return `has an unknown field ${quotedKey((error.params as { additionalProperty: string }).additionalProperty)}`
     default:

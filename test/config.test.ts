@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
-import { ConfigError, loadConfig } from '../src/config.ts'
+import { ConfigError, ConfigSchema, loadConfig } from '../src/config.ts'
+import { unionsOfLiterals } from './helpers/schemas.ts'
 
 describe('configuration', () => {
   it('has sane defaults', () => {
@@ -77,5 +78,22 @@ describe('configuration', () => {
     expect(run.status).toBe(1)
     expect(run.stderr.trim().split('\n')).toHaveLength(1)
     expect(run.stderr).toMatch(/^Invalid configuration: .*PORT/)
+  })
+})
+
+describe('a setting outside its list of values', () => {
+  it('is one line naming the setting once, with the values it may take', () => {
+    expect(() => loadConfig({ LOG_LEVEL: 'loud' })).toThrow(
+      new ConfigError(
+        'Invalid configuration: LOG_LEVEL must be one of: fatal, error, warn, info, debug, trace, silent',
+      ),
+    )
+    expect(() => loadConfig({ WEBHOOKS_DISPATCH: 'yes', COMPRESSION: 'gzip' })).toThrow(
+      /^Invalid configuration: (COMPRESSION must be one of: on, off; WEBHOOKS_DISPATCH must be one of: on, off, only|WEBHOOKS_DISPATCH must be one of: on, off, only; COMPRESSION must be one of: on, off)$/,
+    )
+  })
+
+  it('is an enum in the schema, never a union of literals (one error each, not one per value)', () => {
+    expect(unionsOfLiterals(ConfigSchema)).toEqual([])
   })
 })

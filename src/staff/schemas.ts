@@ -1,4 +1,5 @@
 import { type Static, Type } from 'typebox'
+import { StringEnum } from '../validation.ts'
 import { maxPasswordLength } from './passwords.ts'
 
 /**
@@ -21,7 +22,7 @@ export const CsrfForm = Type.Object({
   _csrf: Type.Optional(Type.String({ maxLength: 100 })),
 })
 
-const RoleSchema = Type.Union([Type.Literal('staff'), Type.Literal('admin')], {
+const RoleSchema = StringEnum(['staff', 'admin'], {
   description: 'staff: orders, stock, insights; admin: also staff accounts',
 })
 

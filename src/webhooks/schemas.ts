@@ -1,11 +1,12 @@
 import { type Static, Type } from 'typebox'
 import { eventTypes } from '../outbox/events.ts'
+import { StringEnum } from '../validation.ts'
 
 /** One of the event types (src/outbox/events.ts), as the API takes and gives it. */
-export const EventType = Type.Union(
-  eventTypes.map((t) => Type.Literal(t)),
-  { description: 'an event type', examples: ['order.placed'] },
-)
+export const EventType = StringEnum(eventTypes, {
+  description: 'an event type',
+  examples: ['order.placed'],
+})
 
 /** A webhook URL as typed; the policy (url-policy.ts) is checked by the route, with reasons. */
 export const WebhookUrl = Type.String({
@@ -98,7 +99,7 @@ export const Delivery = Type.Object({
   }),
   eventType: Type.String({ examples: ['order.placed'] }),
   orderNumber: Type.Union([Type.String(), Type.Null()], { description: 'null for product events' }),
-  status: Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed')]),
+  status: StringEnum(['pending', 'delivered', 'failed']),
   attempts: Type.Integer({ description: 'attempts made so far' }),
   nextAttemptAt: time('when a pending delivery is tried next'),
   lastAttemptAt: maybeTime('the latest attempt; null before the first'),
