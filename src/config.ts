@@ -1,3 +1,5 @@
+import { accessSync, constants, statSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
 import envSchema from 'env-schema'
 import type { FastifySchemaValidationError } from 'fastify/types/schema.js'
 import { type Static, Type } from 'typebox'
@@ -131,6 +133,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (config.DATABASE_CA_FILE && !config.DATABASE_URL) {
     throw new ConfigError('Invalid configuration: DATABASE_CA_FILE needs DATABASE_URL')
   }
+  if (config.LOG_FILE) checkLogFile(config.LOG_FILE)
   checkMailSettings(config)
   if (config.DATABASE_AUTH === 'entra') checkEntraSettings(config)
   if (config.MIGRATION_DATABASE_URL && !config.DATABASE_URL) {
@@ -159,6 +162,46 @@ function settingErrors(err: Error & { errors?: FastifySchemaValidationError[] })
   if (!err.errors?.length) return err.message.replaceAll('\n', ' ')
   const lines = err.errors.map((e) => `${e.instancePath.replace(/^\//, '')} ${describe(e)}`)
   return [...new Set(lines)].join('; ')
+}
+
+/**
+ * LOG_FILE must be a file this process can append to: not a folder, in a folder that exists
+ * and is writable or can be made (the log's transport makes missing folders) under one that
+ * is. Checked here, because the transport's worker thread otherwise stops the start with an
+ * unhandled 'error' event (EISDIR, ENOTDIR, EACCES) and its stack.
+ * @throws ConfigError naming LOG_FILE and the path at fault
+ */
+function checkLogFile(path: string): void {
+  const fail = (why: string) => {
+    throw new ConfigError(`Invalid configuration: LOG_FILE ${why}`)
+  }
+  const writable = (p: string) => {
+    try {
+      accessSync(p, constants.W_OK)
+      return true
+    } catch {
+      return false
+    }
+  }
+  const file = resolve(path)
+  // The file itself, or the nearest folder above it that exists.
+  let at = file
+  let entry = statSync(at, { throwIfNoEntry: false })
+  while (!entry && dirname(at) !== at) {
+    at = dirname(at)
+    try {
+      entry = statSync(at, { throwIfNoEntry: false })
+    } catch {
+      entry = undefined // ENOTDIR: a file further up; found as the walk goes on
+    }
+  }
+  if (at === file && entry?.isDirectory()) fail(`${path} is a folder: name a file in it`)
+  if (at === file) {
+    if (!writable(file)) fail(`${path} is not writable by this process`)
+    return
+  }
+  if (!entry?.isDirectory()) fail(`${path} cannot be made: ${at} is not a folder`)
+  if (!writable(at)) fail(`${path} cannot be made: ${at} is not writable by this process`)
 }
 
 /** SMTP_URL and PUBLIC_BASE_URL must parse as URLs with a host; SMTP_URL needs PUBLIC_BASE_URL. */

@@ -1,5 +1,8 @@
 import { spawnSync } from 'node:child_process'
-import { describe, expect, it } from 'vitest'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
 import { ConfigError, ConfigSchema, loadConfig } from '../src/config.ts'
 import { unionsOfLiterals } from './helpers/schemas.ts'
 
@@ -95,5 +98,41 @@ describe('a setting outside its list of values', () => {
 
   it('is an enum in the schema, never a union of literals (one error each, not one per value)', () => {
     expect(unionsOfLiterals(ConfigSchema)).toEqual([])
+  })
+})
+
+describe('LOG_FILE', () => {
+  const folder = mkdtempSync(join(tmpdir(), 'log-file-'))
+  afterAll(() => rmSync(folder, { recursive: true, force: true }))
+  const notAFolder = join(folder, 'plain.txt')
+  writeFileSync(notAFolder, '')
+
+  it.each([
+    [folder, 'is a folder: name a file in it'],
+    [join(notAFolder, 'x.log'), `cannot be made: ${notAFolder} is not a folder`],
+    [join(notAFolder, 'deeper', 'x.log'), `cannot be made: ${notAFolder} is not a folder`],
+  ])('refuses %s up front, naming it', (path, why) => {
+    expect(() => loadConfig({ LOG_FILE: path })).toThrow(
+      new ConfigError(`Invalid configuration: LOG_FILE ${path} ${why}`),
+    )
+  })
+
+  it('takes a new file, in folders still to be made', () => {
+    expect(loadConfig({ LOG_FILE: join(folder, 'a', 'b', 'service.log') }).LOG_FILE).toMatch(
+      /service\.log$/,
+    )
+    expect(loadConfig({ LOG_FILE: notAFolder }).LOG_FILE).toBe(notAFolder)
+  })
+
+  it('stops the server with one line, not the log thread stack', () => {
+    const run = spawnSync(process.execPath, ['src/server.ts'], {
+      env: { PATH: process.env.PATH, LOG_FILE: folder },
+      encoding: 'utf8',
+      timeout: 20_000,
+    })
+    expect(run.status).toBe(1)
+    expect(run.stderr.trim().split('\n')).toEqual([
+      `Invalid configuration: LOG_FILE ${folder} is a folder: name a file in it`,
+    ])
   })
 })
