@@ -2,6 +2,7 @@ import { accessSync, constants, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import envSchema from 'env-schema'
 import type { FastifySchemaValidationError } from 'fastify/types/schema.js'
+import ipaddr from 'ipaddr.js'
 import { type Static, Type } from 'typebox'
 import { DatabaseTlsSettingError, databaseTls } from './db/tls.ts'
 import { describe, StringEnum } from './validation.ts'
@@ -133,6 +134,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (config.DATABASE_CA_FILE && !config.DATABASE_URL) {
     throw new ConfigError('Invalid configuration: DATABASE_CA_FILE needs DATABASE_URL')
   }
+  checkTrustProxy(config.TRUST_PROXY)
   if (config.LOG_FILE) checkLogFile(config.LOG_FILE)
   checkMailSettings(config)
   if (config.DATABASE_AUTH === 'entra') checkEntraSettings(config)
@@ -162,6 +164,47 @@ function settingErrors(err: Error & { errors?: FastifySchemaValidationError[] })
   if (!err.errors?.length) return err.message.replaceAll('\n', ' ')
   const lines = err.errors.map((e) => `${e.instancePath.replace(/^\//, '')} ${describe(e)}`)
   return [...new Set(lines)].join('; ')
+}
+
+/**
+ * TRUST_PROXY's list of front ends, each entry read as Fastify reads it (@fastify/proxy-addr,
+ * over ipaddr.js): an address, or an address/prefix length (1 to 32, or 128 for IPv6), or an
+ * IPv4 address/netmask. Stricter on one point: an IPv4 address is four decimal parts, not the
+ * `999` or `0x7f.1` ipaddr.js also reads. Without this a bad entry passed the setting's pattern
+ * and stopped the start with "TypeError: invalid IP address".
+ * @throws ConfigError naming TRUST_PROXY and the entry
+ */
+function checkTrustProxy(value: string): void {
+  if (value === 'true' || value === 'false' || /^\d+$/.test(value)) return
+  for (const entry of value.split(',').map((e) => e.trim())) {
+    const problem = trustedAddressProblem(entry)
+    if (problem) {
+      throw new ConfigError(
+        `Invalid configuration: TRUST_PROXY ${problem}: give true, a hop count, or addresses/CIDRs separated by commas`,
+      )
+    }
+  }
+}
+
+/** Why one TRUST_PROXY entry is not an address or a range, or undefined when it is one. */
+function trustedAddressProblem(entry: string): string | undefined {
+  if (entry === '') return 'has an empty entry'
+  const slash = entry.lastIndexOf('/')
+  const address = slash === -1 ? entry : entry.slice(0, slash)
+  const range = slash === -1 ? undefined : entry.slice(slash + 1)
+  const v4 = ipaddr.IPv4.isValidFourPartDecimal(address)
+  if (!v4 && !ipaddr.IPv6.isValid(address)) return `has "${address}", which is not an IP address`
+  if (range === undefined) return undefined
+  const max = v4 ? 32 : 128
+  const bits = /^\d+$/.test(range)
+    ? Number(range)
+    : v4 && ipaddr.IPv4.isValidFourPartDecimal(range)
+      ? ipaddr.IPv4.parse(range).prefixLengthFromSubnetMask()
+      : null
+  if (bits === null || bits < 1 || bits > max) {
+    return `has "${entry}", whose range is not 1 to ${max} bits or a netmask`
+  }
+  return undefined
 }
 
 /**

@@ -2,8 +2,10 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import Fastify from 'fastify'
 import { afterAll, describe, expect, it } from 'vitest'
 import { ConfigError, ConfigSchema, loadConfig } from '../src/config.ts'
+import { trustProxy } from '../src/plugins/security.ts'
 import { unionsOfLiterals } from './helpers/schemas.ts'
 
 describe('configuration', () => {
@@ -134,5 +136,51 @@ describe('LOG_FILE', () => {
     expect(run.stderr.trim().split('\n')).toEqual([
       `Invalid configuration: LOG_FILE ${folder} is a folder: name a file in it`,
     ])
+  })
+})
+
+describe('TRUST_PROXY', () => {
+  const refused = [
+    'abc',
+    '999.1.1.1',
+    ',',
+    '10.0.0.0/99',
+    '10.0.0.0/0',
+    '10.0.0.1,,10.0.0.2',
+    '10.0.0.0/255.0.255.0',
+    '::1/129',
+  ]
+  const taken = [
+    'true',
+    'false',
+    '2',
+    '10.0.0.1',
+    '10.0.0.0/8',
+    '10.0.0.0/255.0.0.0',
+    '::1',
+    'fe80::/10',
+    '10.0.0.1, 192.168.0.0/16',
+  ]
+
+  it.each(refused)('refuses %s at config time with one line naming it', (value) => {
+    expect(() => loadConfig({ TRUST_PROXY: value })).toThrow(
+      /^Invalid configuration: TRUST_PROXY has .*: give true, a hop count, or addresses\/CIDRs separated by commas$/,
+    )
+  })
+
+  it('agrees with Fastify, which would otherwise refuse the value at start', () => {
+    const fastifyTakes = (value: string) => {
+      try {
+        Fastify({ trustProxy: trustProxy(value) })
+        return true
+      } catch {
+        return false
+      }
+    }
+    for (const value of refused) expect(fastifyTakes(value), value).toBe(false)
+    for (const value of taken) {
+      expect(loadConfig({ TRUST_PROXY: value }).TRUST_PROXY).toBe(value)
+      expect(fastifyTakes(value), value).toBe(true)
+    }
   })
 })
