@@ -35,25 +35,46 @@ export const visiblePattern = `[^\\s\\p{M}\\p{Z}${hidden}]`
 /** Only whitespace, marks and hidden characters: what `visiblePattern` refuses as blank. */
 const blankPattern = `^[\\s\\p{M}\\p{Z}${hidden}]*$`
 
+/** What breaking the rule is called in the messages: "must be a note without …". */
+export const hiddenCharacters = 'control, invisible or formatting characters'
+
 /**
  * A free-text field's schema: `what` names it in the message ("a name"). Blank (after
- * trimming, or made only of hidden characters) says so; hidden characters say so; too long or
- * not a string gets the field's general sentence. Each failure gives one message.
+ * trimming, or made only of hidden characters) says so, unless `allowBlank` (an optional note,
+ * where the empty string means none; hidden characters are still refused); hidden characters
+ * say so; too long or not a string gets the field's general sentence. Each failure gives one
+ * message. `description` and `examples` document it (OpenAPI).
  */
-export function Text(maxLength: number, what: string) {
+export function Text(
+  maxLength: number,
+  what: string,
+  {
+    allowBlank = false,
+    ...annotations
+  }: { allowBlank?: boolean; description?: string; examples?: string[] } = {},
+) {
+  const hiddenRefused = `must be ${what} without ${hiddenCharacters}`
   return Type.String({
+    ...annotations,
     maxLength,
-    errorMessage: `must be ${what} of 1 to ${maxLength} characters`,
-    allOf: [
-      { pattern: visiblePattern, errorMessage: 'must not be blank' },
-      {
-        // A blank value is already refused above: one message per failure, not two.
-        pattern: `${blankPattern}|${printablePattern}`,
-        errorMessage: `must be ${what} without control, invisible or formatting characters`,
-      },
-    ],
+    errorMessage: `must be ${what} of ${allowBlank ? 'at most' : '1 to'} ${maxLength} characters`,
+    allOf: allowBlank
+      ? [{ pattern: printablePattern, errorMessage: hiddenRefused }]
+      : [
+          { pattern: visiblePattern, errorMessage: 'must not be blank' },
+          // A blank value is already refused above: one message per failure, not two.
+          { pattern: `${blankPattern}|${printablePattern}`, errorMessage: hiddenRefused },
+        ],
   })
 }
+
+const printable = new RegExp(printablePattern, 'u')
+
+/**
+ * Whether every character of `value` is one the rule allows (the empty string is): for values
+ * checked by code rather than by a schema (the forms that re-render, the command line).
+ */
+export const isPrintable = (value: string): boolean => printable.test(value)
 
 /**
  * How many characters (code points) `value` has, as the schemas' `maxLength` counts them (Ajv's

@@ -1,5 +1,6 @@
 import { type Kysely, type SelectQueryBuilder, sql } from 'kysely'
 import type { Database } from '../db/schema.ts'
+import { hiddenCharacters, isPrintable } from '../text.ts'
 import { hashPassword, passwordProblem } from './passwords.ts'
 import { insertStaff, type Role, roles } from './queries.ts'
 import { iso, type TokenSummary, tokensOf } from './tokens.ts'
@@ -31,9 +32,12 @@ export interface StaffDetails extends StaffSummary {
   tokens: TokenSummary[]
 }
 
-/** What `staff add` and the forms accept as an e-mail address (as ADMIN_EMAIL in config.ts). */
+/**
+ * What `staff add` and the forms accept as an e-mail address: as ADMIN_EMAIL in config.ts, and
+ * nothing the text rule refuses (src/text.ts: controls, bidi overrides, lone surrogates).
+ */
 export function isEmailAddress(email: string): boolean {
-  return email.length <= 254 && /^[^@\s]+@[^@\s]+$/.test(email)
+  return email.length <= 254 && /^[^@\s]+@[^@\s]+$/.test(email) && isPrintable(email)
 }
 
 export const isRole = (role: unknown): role is Role => roles.includes(role as Role)
@@ -117,6 +121,10 @@ export async function addStaffMember(
   input: { email: string; role: string; password: string },
 ): Promise<AddOutcome> {
   const email = input.email.trim()
+  if (!isPrintable(email)) {
+    const message = `The e-mail address must not contain ${hiddenCharacters}.`
+    return { kind: 'invalid', field: 'email', message }
+  }
   if (!isEmailAddress(email)) {
     return {
       kind: 'invalid',

@@ -70,7 +70,10 @@ const staffAdminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const outcome = await addStaffMember(app.db, request.body)
-      if (outcome.kind === 'invalid') return sendError(request, reply, 400, outcome.message)
+      if (outcome.kind === 'invalid') {
+        const errors = [{ pointer: `/${outcome.field}`, detail: outcome.message }]
+        return sendError(request, reply, 400, outcome.message, { kind: 'validation', errors })
+      }
       if (outcome.kind === 'taken') return sendError(request, reply, 409, outcome.message)
       const { member } = outcome
       request.log.info({ staffId: request.staff?.id, memberId: member.id }, 'staff account added')

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { eventTypes } from '../outbox/events.ts'
 import { sendError } from '../plugins/errors.ts'
+import { characterCount, hiddenCharacters, isPrintable, normaliseText } from '../text.ts'
 import { registrableUrl, stillPending, unknownDelivery, unknownEndpoint } from './admin-routes.ts'
 import type { WebhookAdminOptions } from './plugin.ts'
 import {
@@ -44,7 +45,7 @@ const asList = (v: string | string[] | undefined) => (v === undefined ? [] : [v]
 
 const typedOf = (body: EndpointForm): Typed => ({
   url: (body.url ?? '').trim(),
-  description: (body.description ?? '').trim(),
+  description: normaliseText(body.description ?? ''),
   eventTypes: asList(body.eventTypes),
 })
 
@@ -71,8 +72,12 @@ async function checkForm(
   }
   const checked = await registrableUrl(typed.url, allowLocal)
   if (!checked.ok) return { ok: false, error: { field: 'url', message: checked.reason } }
-  if (typed.description.length > maxDescription) {
+  if (characterCount(typed.description) > maxDescription) {
     const message = `The description may be ${maxDescription} characters at most.`
+    return { ok: false, error: { field: 'description', message } }
+  }
+  if (!isPrintable(typed.description)) {
+    const message = `The description must not contain ${hiddenCharacters}.`
     return { ok: false, error: { field: 'description', message } }
   }
   const events = chosenEvents(typed)

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { ErrorResponse } from '../orders/schemas.ts'
 import { sendError } from '../plugins/errors.ts'
+import { normaliseFields, normaliseText } from '../text.ts'
 import type { WebhookAdminOptions } from './plugin.ts'
 import {
   deleteEndpoint,
@@ -29,6 +30,11 @@ import { newSigningSecret } from './secrets.ts'
 import { checkWebhookUrl } from './url-policy.ts'
 
 const common = { tags: ['admin'], security: [{ staffToken: [] }] }
+
+/** The description as it is validated and stored: trimmed, in NFC (src/text.ts). */
+async function normaliseDescription(request: { body: unknown }) {
+  normaliseFields(request.body, { description: normaliseText })
+}
 const adminOnly = { access: 'admin' as const }
 
 export const unknownEndpoint = (id: string) => `There is no webhook endpoint ${id}.`
@@ -82,13 +88,14 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
         response: { 201: EndpointWithSecret, 400: ErrorResponse },
       },
       config: adminOnly,
+      preValidation: normaliseDescription,
     },
     async (request, reply) => {
       const checked = await registrableUrl(request.body.url, allowLocal)
       if (!checked.ok) return sendError(request, reply, 400, `url: ${checked.reason}`)
       const endpoint = await insertEndpoint(app.db, {
         url: checked.url,
-        description: (request.body.description ?? '').trim(),
+        description: request.body.description ?? '',
         eventTypes: request.body.eventTypes,
         secret: newSigningSecret(),
         createdBy: request.staff?.id ?? null,
@@ -135,6 +142,7 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
         response: { 200: Endpoint, 400: ErrorResponse, 404: ErrorResponse },
       },
       config: adminOnly,
+      preValidation: normaliseDescription,
     },
     async (request, reply) => {
       const { url, description, eventTypes, enabled } = request.body
@@ -151,7 +159,7 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
       }
       const endpoint = await updateEndpoint(app.db, id, {
         url: checkedUrl,
-        description: description?.trim(),
+        description,
         eventTypes,
         enabled,
       })

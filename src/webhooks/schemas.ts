@@ -1,5 +1,6 @@
 import { type Static, Type } from 'typebox'
 import { eventTypes } from '../outbox/events.ts'
+import { Text } from '../text.ts'
 import { StringEnum } from '../validation.ts'
 
 /** One of the event types (src/outbox/events.ts), as the API takes and gives it. */
@@ -18,8 +19,9 @@ export const WebhookUrl = Type.String({
 })
 
 export const maxDescription = 500
-const Description = Type.String({
-  maxLength: maxDescription,
+/** Free text (src/text.ts: trimmed, NFC, no hidden characters); empty for none. */
+const Description = Text(maxDescription, 'a description', {
+  allowBlank: true,
   description: 'a note for people: what receives these events',
   examples: ['Warehouse picking system'],
 })

@@ -107,6 +107,21 @@ describe('/api/admin/staff', () => {
     }
   })
 
+  it('holds the e-mail to the text rule: 400 naming it, nothing stored', async () => {
+    for (const email of ['a\u202e@example.com', 'a\u0001b@example.com', 'sur\ud800@example.com']) {
+      const res = await asBoss('POST', '/api/admin/staff', {
+        email,
+        role: 'staff',
+        password: newPassword,
+      })
+      expect(res.statusCode, JSON.stringify(email)).toBe(400)
+      expect(res.json().errors).toEqual([{ pointer: '/email', detail: expect.any(String) }])
+    }
+    const stored = await app().db.selectFrom('staff').select('email').execute()
+    const refused = ['a\u202e@example.com', 'a\u0001b@example.com', 'sur\ufffd@example.com']
+    expect(stored.filter((s) => refused.includes(s.email))).toEqual([])
+  })
+
   it('adds a member (201) under the CLI password rule; a taken e-mail is 409, bad fields 400', async () => {
     const res = await asBoss('POST', '/api/admin/staff', {
       email: ' Pat@Example.com ',

@@ -137,6 +137,15 @@ describe('/admin/staff', () => {
     expect(short.body).toContain('The password must be 15 to 1024 characters long.')
     expect(short.body).toContain('value="pat@example.com"')
     expect(short.body).not.toContain('too short')
+    const hidden = await post('/admin/staff', {
+      email: 'pat\u202e@example.com',
+      role: 'staff',
+      password: newPassword,
+    })
+    expect(hidden.statusCode).toBe(400)
+    expect(hidden.body).toContain(
+      'The e-mail address must not contain control, invisible or formatting characters.',
+    )
     // Characters, not UTF-16 units: 8 keys are 8, too few.
     const keys = await post('/admin/staff', {
       email: 'pat@example.com',

@@ -146,6 +146,8 @@ describe('npm run staff', () => {
     ).toBe(2)
     expect((await staff(['remove', 'a@example.com'])).code).toBe(2)
     expect((await staff(['add', 'not-an-address', '--role', 'staff'])).code).toBe(2)
+    // The text rule: a bidi override is not part of an address.
+    expect((await staff(['add', 'a\u202e@example.com', '--role', 'staff'])).code).toBe(2)
   })
 
   it('token: prints a new token once on stdout; only its SHA-256 is stored; it opens the API', async () => {

@@ -147,6 +147,42 @@ describe('the webhook endpoints API, production policy (WEBHOOKS_ALLOW_LOCAL=fal
     expect((await call('GET', '/api/admin/webhooks/2147483648')).statusCode).toBe(404)
   })
 
+  it('holds the description to the text rule (src/text.ts), on create and update', async () => {
+    const url = 'https://93.184.215.14/text'
+    const hidden = [
+      'a\u0001b\u202eevil',
+      'a\ud800b',
+      'line\u2028break',
+      'zero\u200bwidth',
+      '\u0000',
+    ]
+    for (const description of hidden) {
+      const res = await call('POST', '/api/admin/webhooks', {
+        url,
+        eventTypes: events,
+        description,
+      })
+      expect(res.statusCode, JSON.stringify(description)).toBe(400)
+      expect(res.json().errors).toEqual([{ pointer: '/description', detail: expect.any(String) }])
+    }
+    const created = await call('POST', '/api/admin/webhooks', {
+      url,
+      eventTypes: events,
+      description: ' Cafe\u0301 👩‍👩‍👧 ',
+    })
+    expect(created.statusCode).toBe(201)
+    expect(created.json().description).toBe('Café 👩‍👩‍👧')
+    const id = created.json().id
+    const patch = await call('PATCH', `/api/admin/webhooks/${id}`, { description: 'a\u0001b' })
+    expect(patch.statusCode).toBe(400)
+    expect(patch.json().message).toContain('description')
+    expect((await call('GET', `/api/admin/webhooks/${id}`)).json().description).toBe('Café 👩‍👩‍👧')
+    const blank = await call('PATCH', `/api/admin/webhooks/${id}`, { description: '   ' })
+    expect(blank.statusCode).toBe(200)
+    expect(blank.json().description).toBe('')
+    await call('DELETE', `/api/admin/webhooks/${id}`)
+  })
+
   it('registers an endpoint disabled when asked (enabled: false), enabled by default', async () => {
     const off = await call('POST', '/api/admin/webhooks', {
       url: 'https://93.184.215.14/off',

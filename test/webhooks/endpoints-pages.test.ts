@@ -79,6 +79,16 @@ describe('/admin/webhooks', () => {
       expect(res.body).toContain(`value="${url}"`)
       expect(res.body).toMatch(/value="order.cancelled" checked/)
     }
+    // The description follows the text rule, as on the API; what was typed comes back.
+    const hidden = await post('/admin/webhooks', {
+      url: 'https://93.184.215.14/hooks',
+      description: 'a\u0001b\u202eevil',
+      eventTypes: ['order.placed'],
+    })
+    expect(hidden.statusCode).toBe(400)
+    expect(hidden.body).toContain(
+      'The description must not contain control, invisible or formatting characters.',
+    )
     const none = await register('https://93.184.215.14/no-events', [])
     expect(none.res.statusCode).toBe(400)
     expect(none.res.body).toContain('Choose at least one event.')
