@@ -14,11 +14,12 @@ export const etagOf = (version: number) => `"${version}"`
  *   400, a bad request rather than a precondition that failed;
  * - `tags`: the versions of the strong tags of ours it lists (`"3", "4"` → [3, 4]); weak tags
  *   and well-formed tags that are not ours match nothing, so an empty list is answered 412.
+ *   `weak`: it lists a weak tag, so a 412 can say why that one never matches.
  */
 export type IfMatch =
   | { kind: 'absent' }
   | { kind: 'malformed' }
-  | { kind: 'tags'; versions: number[] }
+  | { kind: 'tags'; versions: number[]; weak: boolean }
 
 /**
  * One element of the list and the comma or end after it (RFC 9110 §8.8.3 and §5.6.1):
@@ -34,6 +35,7 @@ export function parseIfMatch(header: string | undefined): IfMatch {
   if (value === '' || value === '*') return { kind: 'absent' }
   const versions: number[] = []
   let tags = 0
+  let weakTags = 0
   let at = 0
   while (at < value.length) {
     listElement.lastIndex = at
@@ -43,9 +45,10 @@ export function parseIfMatch(header: string | undefined): IfMatch {
     const [, weak, opaque, separator] = m
     if (opaque !== undefined) {
       tags++
-      if (!weak && ourVersion.test(opaque)) versions.push(Number(opaque))
+      if (weak) weakTags++
+      else if (ourVersion.test(opaque)) versions.push(Number(opaque))
     }
     if (separator === '') break
   }
-  return tags === 0 ? { kind: 'malformed' } : { kind: 'tags', versions }
+  return tags === 0 ? { kind: 'malformed' } : { kind: 'tags', versions, weak: weakTags > 0 }
 }

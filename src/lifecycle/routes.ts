@@ -110,6 +110,14 @@ const lifecycleRoutes: FastifyPluginAsyncTypebox = async (app) => {
           return sendError(request, reply, 409, result.message)
         case 'stale':
           // No ETag here: the client should read the order again before deciding, not retry.
+          if (ifMatch.weak) {
+            return sendError(
+              request,
+              reply,
+              412,
+              `If-Match never matches a weak entity tag (W/"…"; RFC 9110 §13.1.1): send the order's ETag as GET /api/admin/orders/${orderNumber} gives it, a strong tag such as If-Match: "1".`,
+            )
+          }
           return sendError(
             request,
             reply,

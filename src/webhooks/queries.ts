@@ -179,7 +179,8 @@ const toDelivery = (r: DeliveryRow): Delivery => ({
   orderNumber: r.order_number,
   status: r.status,
   attempts: r.attempts,
-  nextAttemptAt: iso(r.next_attempt_at),
+  // The column keeps the last lease's time after the outcome: meaningful only while pending.
+  nextAttemptAt: r.status === 'pending' ? iso(r.next_attempt_at) : null,
   lastAttemptAt: isoOrNull(r.last_attempt_at),
   lastResponseStatus: r.last_response_status,
   lastError: r.last_error,

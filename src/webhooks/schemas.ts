@@ -103,7 +103,7 @@ export const Delivery = Type.Object({
   orderNumber: Type.Union([Type.String(), Type.Null()], { description: 'null for product events' }),
   status: StringEnum(['pending', 'delivered', 'failed']),
   attempts: Type.Integer({ description: 'attempts made so far' }),
-  nextAttemptAt: time('when a pending delivery is tried next'),
+  nextAttemptAt: maybeTime('when a pending delivery is tried next; null once delivered or failed'),
   lastAttemptAt: maybeTime('the latest attempt; null before the first'),
   lastResponseStatus: Type.Union([Type.Integer(), Type.Null()], {
     description: "the latest attempt's HTTP status; null when it got no answer",

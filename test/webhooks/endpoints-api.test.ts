@@ -243,7 +243,18 @@ describe('the webhook endpoints API, production policy (WEBHOOKS_ALLOW_LOCAL=fal
       attempts: 17,
       lastResponseStatus: 503,
       lastError: 'HTTP 503',
+      // Tried next: only while pending (the row keeps its last lease time; no one tries it).
+      nextAttemptAt: null,
     })
+    expect(list.json()[0].nextAttemptAt).toMatch(/^\d{4}-\d{2}-\d{2}T.*Z$/)
+    const delivered = await insertDelivery(t.app.db, created.id, {
+      status: 'delivered',
+      attempts: 1,
+      lastResponseStatus: 204,
+    })
+    const one = (await call('GET', `/api/admin/webhooks/${created.id}/deliveries`)).json()
+    expect(one.find((d: { id: string }) => d.id === delivered.id).nextAttemptAt).toBeNull()
+    await sql`delete from webhook_deliveries where id = ${delivered.id}`.execute(t.app.db)
 
     const res = await call(
       'POST',
