@@ -20,6 +20,12 @@ export const ConfigSchema = Type.Object({
   // How DATABASE_URL's role signs in: the URL's password, or a Microsoft Entra ID token of the
   // app's managed identity (src/db/entra.ts; Azure Database for PostgreSQL).
   DATABASE_AUTH: StringEnum(['password', 'entra'], { default: 'password' }),
+  // With entra: the user-assigned managed identity to sign in as (a client id, a GUID). Read by
+  // @azure/identity itself; declared here so a wrong value stops the start, and so the README
+  // and .env.example list it (test/deploy/compose.test.ts).
+  AZURE_CLIENT_ID: Type.Optional(
+    Type.String({ pattern: '^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$' }),
+  ),
   DATA_DIR: Type.String({ minLength: 1, default: './data' }),
   DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 500, default: 10 }),
   LOG_LEVEL: StringEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
@@ -55,6 +61,11 @@ export const ConfigSchema = Type.Object({
     Type.String({ pattern: '(^|;)\\s*(InstrumentationKey|IngestionEndpoint)=[^;\\s]+' }),
   ),
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://[^\\s?#]+$' })),
+  // Headers for the OTLP exporter (an API key, say): `key=value` pairs, comma-separated, values
+  // percent-encoded (the OpenTelemetry spec's format). Read by the exporter itself; never logged.
+  OTEL_EXPORTER_OTLP_HEADERS: Type.Optional(
+    Type.String({ pattern: '^\\s*[^=,\\s]+\\s*=[^,]*(,\\s*[^=,\\s]+\\s*=[^,]*)*$' }),
+  ),
   OTEL_SERVICE_NAME: Type.String({ pattern: '^[\\w.:/-]{1,128}$', default: 'order-service' }),
   // Share of new traces kept, 0 to 1 (a request with a traceparent follows its sampled flag).
   TRACE_SAMPLE_RATIO: Type.Number({ minimum: 0, maximum: 1, default: 1 }),

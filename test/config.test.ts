@@ -39,6 +39,15 @@ describe('configuration', () => {
     expect(on.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('http://127.0.0.1:4318')
   })
 
+  it('takes the settings libraries read: a client id, OTLP headers', () => {
+    const config = loadConfig({
+      AZURE_CLIENT_ID: '00000000-1111-2222-3333-444444444444',
+      OTEL_EXPORTER_OTLP_HEADERS: 'api-key=abc%3D, x-tenant=shop',
+    })
+    expect(config.AZURE_CLIENT_ID).toBe('00000000-1111-2222-3333-444444444444')
+    expect(config.OTEL_EXPORTER_OTLP_HEADERS).toBe('api-key=abc%3D, x-tenant=shop')
+  })
+
   it('takes WEBHOOKS_DISPATCH=only with DATABASE_URL', () => {
     const env = { WEBHOOKS_DISPATCH: 'only', DATABASE_URL: 'postgres://u@db.example.com/orders' }
     expect(loadConfig(env).WEBHOOKS_DISPATCH).toBe('only')
@@ -68,6 +77,9 @@ describe('configuration', () => {
     [{ OTEL_SERVICE_NAME: 'order service' }, 'OTEL_SERVICE_NAME'],
     // Webhooks: on, off or only; only with a shared database (the embedded one has one process).
     [{ WEBHOOKS_DISPATCH: 'yes' }, 'WEBHOOKS_DISPATCH'],
+    // Read by libraries (@azure/identity, the OTLP exporter), checked here all the same.
+    [{ AZURE_CLIENT_ID: 'my-identity' }, 'AZURE_CLIENT_ID'],
+    [{ OTEL_EXPORTER_OTLP_HEADERS: 'Bearer abc' }, 'OTEL_EXPORTER_OTLP_HEADERS'],
     [{ WEBHOOKS_DISPATCH: 'only' }, 'WEBHOOKS_DISPATCH=only needs DATABASE_URL'],
   ])('refuses %o naming the variable', (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError)

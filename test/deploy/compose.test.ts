@@ -196,3 +196,31 @@ describe('.env.example', () => {
     ])
   })
 })
+
+/** The README's "Configuration" table: each row's variable and its default cell, in order. */
+function readmeSettings(text: string): [string, string][] {
+  const start = text.indexOf('\n## Configuration\n')
+  const end = text.indexOf('\n## ', start + 1)
+  return [...text.slice(start, end).matchAll(/^\| `([A-Z][A-Z0-9_]*)` \| ([^|]*) \|/gm)].map(
+    (m) => [m[1] as string, (m[2] as string).trim()],
+  )
+}
+
+describe("README's configuration table", () => {
+  const rows = readmeSettings(read('README.md'))
+  const properties = ConfigSchema.properties as Record<string, { default?: unknown }>
+
+  it('has a row for every setting of the config schema, and for nothing else', () => {
+    expect(rows.length).toBeGreaterThan(20)
+    expect(rows.map(([name]) => name).sort()).toEqual(Object.keys(properties).sort())
+  })
+
+  it("gives each setting's default as the schema does", () => {
+    for (const [name, cell] of rows) {
+      const value = properties[name]?.default
+      if (value === undefined) expect(cell, name).not.toMatch(/^`[^`]*`$/)
+      else if (value === '') expect(cell, name).toBe('(empty)')
+      else expect(cell, name).toBe(`\`${value}\``)
+    }
+  })
+})
