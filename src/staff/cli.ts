@@ -2,9 +2,8 @@ import type { Readable } from 'node:stream'
 import { parseArgs } from 'node:util'
 import type { Kysely } from 'kysely'
 import { ConfigError, loadConfig } from '../config.ts'
-import { connect } from '../db/connect.ts'
+import { commandDatabase } from '../db/command.ts'
 import { prepareEmbeddedDatabase } from '../db/embedded.ts'
-import { databasePassword } from '../db/entra.ts'
 import { prepareSchema } from '../db/prepare-schema.ts'
 import type { Database } from '../db/schema.ts'
 import { serializeError } from '../plugins/logging.ts'
@@ -185,11 +184,19 @@ const commands = ['add', 'disable', 'token', 'tokens', 'revoke']
 
 /** The command line as {command, email, role} (revoke: the token's id in `email`); throws UsageError. */
 function parse(argv: string[]): { command: string; email: string; role: Role } {
-  const { positionals, values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { role: { type: 'string' } },
-  })
+  let parsed: { positionals: string[]; values: { role?: string } }
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { role: { type: 'string' } },
+    })
+  } catch (err) {
+    // An unknown option (`revoke -1` reads as one) or --role without its value.
+    if (!String((err as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS_')) throw err
+    throw new UsageError(`${(err as Error).message}\n${usage}`)
+  }
+  const { positionals, values } = parsed
   const [command, email, ...rest] = positionals
   if (!command || !commands.includes(command) || !email || rest.length > 0) {
     throw new UsageError(usage)
@@ -199,7 +206,8 @@ function parse(argv: string[]): { command: string; email: string; role: Role } {
     if (values.role) throw new UsageError(`--role goes with add only\n${usage}`)
     return { command, email, role: 'staff' }
   }
-  if (!isEmailAddress(email.trim())) throw new UsageError(`Not an e-mail address: ${email}`)
+  if (!isEmailAddress(email.trim()))
+    throw new UsageError(`Not an e-mail address: ${email}\n${usage}`)
   const role = values.role ?? (command === 'add' ? undefined : 'staff')
   if (!role || !roles.includes(role as Role))
     throw new UsageError(`--role must be staff or admin\n${usage}`)
@@ -211,13 +219,7 @@ async function main(argv: string[], env: Env, io: StaffIo) {
   const config = loadConfig(env)
   const { command, email, role } = parse(argv)
   if (!config.DATABASE_URL) await prepareEmbeddedDatabase(config.DATA_DIR)
-  const db = connect({
-    databaseUrl: config.DATABASE_URL,
-    dataDir: config.DATA_DIR,
-    poolSize: 1,
-    caFile: config.DATABASE_CA_FILE,
-    password: databasePassword(config),
-  })
+  const db = commandDatabase(config)
   const run: Run = {
     db,
     env,

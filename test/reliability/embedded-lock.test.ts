@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { sql } from 'kysely'
@@ -70,6 +70,25 @@ describe('the embedded database has one process at a time', { timeout: 300_000 }
     })
     expect(after.output).not.toContain('in use')
     expect(after.code).toBe(0)
+  })
+
+  it('has `npm run migrate` refuse a folder in use in one line, and a bad setting too', async () => {
+    const dataDir = freshFolder()
+    mkdirSync(dataDir, { recursive: true })
+    // This test's own process holds the folder, as a running service would.
+    writeFileSync(path.join(dataDir, '.lock'), String(process.pid))
+    const migrate = await run('src/db/migrate-cli.ts', [], { DATA_DIR: dataDir })
+    expect(migrate.code).toBe(1)
+    expect(migrate.output.trim().split('\n')).toEqual([
+      expect.stringMatching(
+        `^Migration failed: EmbeddedDatabaseInUse: The embedded database in ${dataDir} is in use by process ${process.pid}: `,
+      ),
+    ])
+    const bad = await run('src/db/migrate-cli.ts', [], { DATA_DIR: dataDir, PORT: 'eighty' })
+    expect(bad.code).toBe(1)
+    expect(bad.output.trim().split('\n')).toEqual([
+      expect.stringMatching(/^Migration failed: ConfigError: Invalid configuration: PORT /),
+    ])
   })
 
   it('takes over a lock whose process is gone, and refuses a second open in one process', async () => {

@@ -359,3 +359,20 @@ describe('the first admin from ADMIN_EMAIL and ADMIN_PASSWORD', () => {
     )
   })
 })
+
+describe('a command line the staff command cannot read', () => {
+  it('exits 2 with the reason and the usage line, never a stack or an error code', async () => {
+    for (const args of [
+      ['revoke', '-1'],
+      ['token', '-x', 'a@example.com'],
+      ['add', 'a@example.com', '--role'],
+      ['add', 'a@example.com', '--colour', 'red'],
+      ['add', 'not-an-address', '--role', 'staff'],
+    ]) {
+      const res = await staff(args)
+      expect(res.code, args.join(' ')).toBe(2)
+      expect(res.stderr, args.join(' ')).toContain('Usage: npm run staff -- add <email>')
+      expect(res.stderr, args.join(' ')).not.toMatch(/TypeError|ERR_PARSE_ARGS|Failed/)
+    }
+  })
+})
