@@ -85,7 +85,8 @@ describe('/admin/products', () => {
     await stockOf.set('CAP-003', 10)
     // Commas only between groups of three: '1,0,0' was read as 100 and '10,00' as 1000.
     const misgrouped = ['1,0,0', '10,00', ',100', '100,', '1,,000', '1000,000', '1,00,000']
-    for (const units of ['0', '1000001', '1.5', '-3', 'ten', '', ...misgrouped]) {
+    // A sign is refused, as on the order form ('+5' is sent %2B5).
+    for (const units of ['0', '1000001', '1.5', '-3', '+5', 'ten', '', ...misgrouped]) {
       const res = await post('/admin/products/CAP-003/restock', { units })
       expect(res.statusCode, units).toBe(400)
       const cap = row(res.body, 'CAP-003')
@@ -93,6 +94,18 @@ describe('/admin/products', () => {
       expect(cap).toContain('Units to add must be a whole number from 1 to 1,000,000.')
     }
     expect(await stockOf.of('CAP-003')).toBe(10)
+    // A raw + in a urlencoded body is a space (WHATWG URL, application/x-www-form-urlencoded
+    // parsing), so `units=+5` is " 5", trimmed like every value: 5 units, as `qty-…=+5` on the
+    // order form is 5 mugs. Only an encoded %2B is a sign.
+    const spaced = await t.app.inject({
+      method: 'POST',
+      url: '/admin/products/CAP-003/restock',
+      headers: { ...formHeaders, cookie: session.cookie },
+      payload: `units=+5&_csrf=${encodeURIComponent(session.csrf)}`,
+    })
+    expect(spaced.statusCode).toBe(303)
+    expect(await stockOf.of('CAP-003')).toBe(15)
+    await stockOf.set('CAP-003', 10)
   })
 
   it('refuses a form without its CSRF token (403), or with another one, changing nothing', async () => {
