@@ -1,9 +1,7 @@
-import { accessSync, constants, statSync } from 'node:fs'
-import { dirname, resolve } from 'node:path'
 import envSchema from 'env-schema'
 import type { FastifySchemaValidationError } from 'fastify/types/schema.js'
-import ipaddr from 'ipaddr.js'
 import { type Static, Type } from 'typebox'
+import { logFileProblem, trustProxyProblem } from './config-checks.ts'
 import { DatabaseTlsSettingError, databaseTls } from './db/tls.ts'
 import { describe, StringEnum } from './validation.ts'
 
@@ -145,8 +143,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (config.DATABASE_CA_FILE && !config.DATABASE_URL) {
     throw new ConfigError('Invalid configuration: DATABASE_CA_FILE needs DATABASE_URL')
   }
-  checkTrustProxy(config.TRUST_PROXY)
-  if (config.LOG_FILE) checkLogFile(config.LOG_FILE)
+  const trustProxy = trustProxyProblem(config.TRUST_PROXY)
+  if (trustProxy) {
+    throw new ConfigError(
+      `Invalid configuration: TRUST_PROXY ${trustProxy}: give true, a hop count, or addresses/CIDRs separated by commas`,
+    )
+  }
+  const logFile = config.LOG_FILE && logFileProblem(config.LOG_FILE)
+  if (logFile) throw new ConfigError(`Invalid configuration: LOG_FILE ${logFile}`)
   checkMailSettings(config)
   if (config.DATABASE_AUTH === 'entra') checkEntraSettings(config)
   if (config.MIGRATION_DATABASE_URL && !config.DATABASE_URL) {
@@ -175,87 +179,6 @@ function settingErrors(err: Error & { errors?: FastifySchemaValidationError[] })
   if (!err.errors?.length) return err.message.replaceAll('\n', ' ')
   const lines = err.errors.map((e) => `${e.instancePath.replace(/^\//, '')} ${describe(e)}`)
   return [...new Set(lines)].join('; ')
-}
-
-/**
- * TRUST_PROXY's list of front ends, each entry read as Fastify reads it (@fastify/proxy-addr,
- * over ipaddr.js): an address, or an address/prefix length (1 to 32, or 128 for IPv6), or an
- * IPv4 address/netmask. Stricter on one point: an IPv4 address is four decimal parts, not the
- * `999` or `0x7f.1` ipaddr.js also reads. Without this a bad entry passed the setting's pattern
- * and stopped the start with "TypeError: invalid IP address".
- * @throws ConfigError naming TRUST_PROXY and the entry
- */
-function checkTrustProxy(value: string): void {
-  if (value === 'true' || value === 'false' || /^\d+$/.test(value)) return
-  for (const entry of value.split(',').map((e) => e.trim())) {
-    const problem = trustedAddressProblem(entry)
-    if (problem) {
-      throw new ConfigError(
-        `Invalid configuration: TRUST_PROXY ${problem}: give true, a hop count, or addresses/CIDRs separated by commas`,
-      )
-    }
-  }
-}
-
-/** Why one TRUST_PROXY entry is not an address or a range, or undefined when it is one. */
-function trustedAddressProblem(entry: string): string | undefined {
-  if (entry === '') return 'has an empty entry'
-  const slash = entry.lastIndexOf('/')
-  const address = slash === -1 ? entry : entry.slice(0, slash)
-  const range = slash === -1 ? undefined : entry.slice(slash + 1)
-  const v4 = ipaddr.IPv4.isValidFourPartDecimal(address)
-  if (!v4 && !ipaddr.IPv6.isValid(address)) return `has "${address}", which is not an IP address`
-  if (range === undefined) return undefined
-  const max = v4 ? 32 : 128
-  const bits = /^\d+$/.test(range)
-    ? Number(range)
-    : v4 && ipaddr.IPv4.isValidFourPartDecimal(range)
-      ? ipaddr.IPv4.parse(range).prefixLengthFromSubnetMask()
-      : null
-  if (bits === null || bits < 1 || bits > max) {
-    return `has "${entry}", whose range is not 1 to ${max} bits or a netmask`
-  }
-  return undefined
-}
-
-/**
- * LOG_FILE must be a file this process can append to: not a folder, in a folder that exists
- * and is writable or can be made (the log's transport makes missing folders) under one that
- * is. Checked here, because the transport's worker thread otherwise stops the start with an
- * unhandled 'error' event (EISDIR, ENOTDIR, EACCES) and its stack.
- * @throws ConfigError naming LOG_FILE and the path at fault
- */
-function checkLogFile(path: string): void {
-  const fail = (why: string) => {
-    throw new ConfigError(`Invalid configuration: LOG_FILE ${why}`)
-  }
-  const writable = (p: string) => {
-    try {
-      accessSync(p, constants.W_OK)
-      return true
-    } catch {
-      return false
-    }
-  }
-  const file = resolve(path)
-  // The file itself, or the nearest folder above it that exists.
-  let at = file
-  let entry = statSync(at, { throwIfNoEntry: false })
-  while (!entry && dirname(at) !== at) {
-    at = dirname(at)
-    try {
-      entry = statSync(at, { throwIfNoEntry: false })
-    } catch {
-      entry = undefined // ENOTDIR: a file further up; found as the walk goes on
-    }
-  }
-  if (at === file && entry?.isDirectory()) fail(`${path} is a folder: name a file in it`)
-  if (at === file) {
-    if (!writable(file)) fail(`${path} is not writable by this process`)
-    return
-  }
-  if (!entry?.isDirectory()) fail(`${path} cannot be made: ${at} is not a folder`)
-  if (!writable(at)) fail(`${path} cannot be made: ${at} is not writable by this process`)
 }
 
 /** SMTP_URL and PUBLIC_BASE_URL must parse as URLs with a host; SMTP_URL needs PUBLIC_BASE_URL. */
