@@ -45,7 +45,7 @@ import os from 'node:os'
 import { parseArgs } from 'node:util'
 import pg from 'pg'
 import { Webhook } from 'standardwebhooks'
-import { cpuSeconds } from '../test/bench/common.ts'
+import { benchServerEnv, cpuSeconds } from '../test/bench/common.ts'
 import { skus, states } from '../test/bench/flows.ts'
 import { freePort } from '../test/helpers/server.ts'
 
@@ -239,15 +239,7 @@ function startService(env: Record<string, string>, cpuList: string | undefined):
     'src/server.ts',
   ])
   return spawn(command, commandArgs, {
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'warn',
-      RATE_LIMIT_MAX: '0',
-      HOST: '127.0.0.1',
-      WEB_CONCURRENCY: '1',
-      ...env,
-    },
+    env: { ...benchServerEnv(), ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   })
 }

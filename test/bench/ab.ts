@@ -36,6 +36,7 @@ import { parseArgs } from 'node:util'
 import pg from 'pg'
 import { freePort } from '../helpers/server.ts'
 import {
+  benchServerEnv,
   cpuBetween,
   cpuSeconds,
   parseEnv,
@@ -124,14 +125,9 @@ async function startSide(side: Side) {
     {
       cwd: side.dir,
       env: {
-        ...process.env,
-        NODE_ENV: 'production',
-        LOG_LEVEL: 'warn',
-        RATE_LIMIT_MAX: '0',
-        HOST: '127.0.0.1',
+        ...benchServerEnv(),
         PORT: String(side.port),
         DATABASE_URL: side.databaseUrl,
-        WEB_CONCURRENCY: '1',
         ...side.env,
       },
       stdio: ['ignore', 'inherit', 'inherit'],

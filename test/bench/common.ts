@@ -92,3 +92,16 @@ export function cpuSeconds(pids: number[]): Map<number, number> {
 /** CPU seconds used between two cpuSeconds readings (a process new in `after` counts whole). */
 export const cpuBetween = (before: Map<number, number>, after: Map<number, number>) =>
   [...after].reduce((sum, [pid, s]) => sum + s - (before.get(pid) ?? 0), 0)
+
+/**
+ * The environment a bench runs the service in, over `process.env`: production, one worker, logs
+ * at warn, no rate limit (the load comes from one address), on loopback.
+ */
+export const benchServerEnv = (): NodeJS.ProcessEnv => ({
+  ...process.env,
+  NODE_ENV: 'production',
+  LOG_LEVEL: 'warn',
+  RATE_LIMIT_MAX: '0',
+  HOST: '127.0.0.1',
+  WEB_CONCURRENCY: '1',
+})
