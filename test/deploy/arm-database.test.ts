@@ -33,7 +33,8 @@ const apps = [...byType('Microsoft.Web/sites'), ...byType('Microsoft.Web/sites/s
 
 describe('ARM template: the database connection', () => {
   it('every database URL verifies the certificate and the host name (sslmode=verify-full)', () => {
-    expect(apps).toHaveLength(2)
+    // The web app, its staging slot, the dispatch-only app.
+    expect(apps).toHaveLength(3)
     for (const app of apps) {
       const settings = settingsOf(app)
       for (const name of ['DATABASE_URL', 'MIGRATION_DATABASE_URL']) {
@@ -67,7 +68,7 @@ describe('ARM template: the database connection', () => {
     }
   })
 
-  it('one user-assigned identity, on production and the staging slot', () => {
+  it('one user-assigned identity, on production, the staging slot and the dispatch app', () => {
     const [identity] = byType('Microsoft.ManagedIdentity/userAssignedIdentities')
     expect(identity?.name).toBe("[variables('identityName')]")
     expect(template.variables.identityName).toBe(

@@ -51,6 +51,14 @@ const the = (type: string): ArmResource => {
   if (!resource || others.length > 0) throw new Error(`expected exactly one ${type}`)
   return resource
 }
+/** The web app (the other site is the dispatch-only app: test/deploy/arm-dispatch.test.ts). */
+const webApp = (): ArmResource => {
+  const [site, ...others] = byType('Microsoft.Web/sites').filter(
+    (r) => r.name === "[parameters('webAppName')]",
+  )
+  if (!site || others.length > 0) throw new Error('expected exactly one web app')
+  return site
+}
 
 describe('arm/azuredeploy.json', () => {
   it('is valid JSON with the deployment template schema', () => {
@@ -112,7 +120,7 @@ describe('arm/azuredeploy.json', () => {
   })
 
   it('hardens the web app and points it at the image and health endpoint', () => {
-    const site = the('Microsoft.Web/sites')
+    const site = webApp()
     const properties = site.properties as {
       httpsOnly: boolean
       siteConfig: Record<string, unknown> & { appSettings: { name: string; value: string }[] }
@@ -142,7 +150,7 @@ describe('arm/azuredeploy.json', () => {
   it("trusts exactly the one hop of App Service's front end for the client address", () => {
     // Without TRUST_PROXY every request comes from the front end's address, so all clients
     // share one rate-limit budget. The front end appends one X-Forwarded-For entry: trust 1 hop.
-    const site = the('Microsoft.Web/sites')
+    const site = webApp()
     const { appSettings } = (site.properties as { siteConfig: { appSettings: AppSetting[] } })
       .siteConfig
     const trust = appSettings.filter((s) => s.name === 'TRUST_PROXY')
@@ -175,7 +183,7 @@ describe('arm/azuredeploy.json', () => {
   })
 
   it('has a staging slot configured like production, where a release is warmed before the swap', () => {
-    const site = the('Microsoft.Web/sites')
+    const site = webApp()
     const slot = the('Microsoft.Web/sites/slots')
     type SiteProperties = {
       serverFarmId: string
@@ -223,8 +231,14 @@ describe('arm/azuredeploy.json', () => {
     ])
   })
 
-  it('outputs the site URL, the staging slot URL and the database host', () => {
-    expect(Object.keys(template.outputs).sort()).toEqual(['databaseHost', 'siteUrl', 'stagingUrl'])
+  it("outputs the site URL, the staging slot URL, the database host and the dispatch app's name and URL", () => {
+    expect(Object.keys(template.outputs).sort()).toEqual([
+      'databaseHost',
+      'dispatchAppName',
+      'dispatchUrl',
+      'siteUrl',
+      'stagingUrl',
+    ])
   })
 })
 
