@@ -17,6 +17,8 @@ Options:
                             like --set, reading the value from environment variable
                             VAR; use it for secrets (npm echoes command lines)
       --what-if             validate and show what would change, without deploying
+      --outputs-file FILE   after a deployment, also write its outputs to FILE as JSON
+                            ({"siteUrl": "https://…", …}), for scripts such as CD
       --name NAME           deployment name (default: order-service-<UTC timestamp>)
       --template FILE       template to deploy (default: arm/azuredeploy.json)
   -h, --help                show this help
@@ -56,6 +58,7 @@ export function parseDeployArgs(
         ...parseEnvOverrides(values['set-from-env'] ?? [], env),
       },
       whatIf: values['what-if'] ?? false,
+      outputsFile: values['outputs-file'],
       deploymentName: values.name ?? defaultDeploymentName(now),
     },
   }
@@ -73,6 +76,7 @@ function parse(argv: readonly string[]) {
       set: { type: 'string', multiple: true },
       'set-from-env': { type: 'string', multiple: true },
       'what-if': { type: 'boolean' },
+      'outputs-file': { type: 'string' },
       name: { type: 'string' },
       template: { type: 'string' },
       help: { type: 'boolean', short: 'h' },

@@ -7,7 +7,7 @@ import type { TokenCredential } from '@azure/identity'
 import { formatArmError } from './arm-error.ts'
 import { type ArmClientOptions, createArmClients } from './clients.ts'
 import { DeployError } from './errors.ts'
-import { formatOutputs } from './outputs.ts'
+import { formatOutputs, writeOutputsFile } from './outputs.ts'
 import { loadParameterFile, resolveParameters } from './parameters.ts'
 import { ensureResourceGroup } from './resource-group.ts'
 import { loadTemplate } from './template.ts'
@@ -24,6 +24,8 @@ export interface DeployOptions {
   overrides: Record<string, string>
   whatIf: boolean
   deploymentName: string
+  /** Where to write the deployment's outputs as JSON (`--outputs-file`); not on what-if. */
+  outputsFile?: string
 }
 
 export interface DeployDeps {
@@ -82,6 +84,10 @@ export async function deploy(options: DeployOptions, deps: DeployDeps): Promise<
 
   const deployment = await createDeployment(deployments, options, properties, deps)
   for (const line of formatOutputs(deployment.properties?.outputs)) log(line)
+  if (options.outputsFile) {
+    await writeOutputsFile(options.outputsFile, deployment.properties?.outputs)
+    log(`Outputs written to ${options.outputsFile}.`)
+  }
 }
 
 async function createDeployment(

@@ -41,6 +41,7 @@ case "$*" in
   "webapp show"*"--slot staging"*) echo "orders-web-prod-staging.azurewebsites.net" ;;
   "webapp show"*) echo "orders-web-prod.azurewebsites.net" ;;
   "webapp deployment slot swap"*) : ;;
+  "webapp config set"*) : ;;
   *) echo "unexpected az $*" >&2; exit 2 ;;
 esac`,
   // Answers each host from its list of bodies, one per call (the last one repeats); an empty
@@ -53,11 +54,23 @@ lines=$(wc -l < "$STUB/$host"); [ "$n" -gt "$lines" ] && n=$lines
 body=$(sed -n "\${n}p" "$STUB/$host")
 [ -z "$body" ] && exit 7
 printf '%s' "$body"`,
+  // npm run deploy -- … --outputs-file FILE writes the deployment's outputs there, as the
+  // deploy command does (test/deploy/deploy.test.ts); here they come from the scenario.
   npm: `#!/bin/bash
-echo "npm $*" >> "$STUB/calls"`,
+echo "npm $*" >> "$STUB/calls"
+while [ $# -gt 0 ]; do
+  [ "$1" = --outputs-file ] && cp "$STUB/outputs.json" "$2"
+  shift
+done
+exit 0`,
+  // Only what the workflow asks: jq -r '.a.b' FILE, or '.a.b // ""' (a path, a fallback).
   jq: `#!/bin/bash
-# Only what the workflow asks: jq -r .parameters.webAppName.value FILE
-exec node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).parameters.webAppName.value)' "$3"`,
+exec node -e '
+const [expression, file] = process.argv.slice(1)
+const [path, fallback] = expression.split(" // ")
+let value = JSON.parse(require("fs").readFileSync(file, "utf8"))
+for (const key of path.split(".").filter(Boolean)) value = value?.[key]
+console.log(value ?? (fallback === undefined ? null : JSON.parse(fallback)))' "$2" "$3"`,
   sleep: '#!/bin/bash\n:',
   docker: `#!/bin/bash
 echo "docker $*" >> "$STUB/calls"`,
@@ -77,10 +90,16 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }))
 
 const ready = (revision: string) => JSON.stringify({ status: 'ready', revision })
 
-/** Each host's answers to /readyz, one per call, and whether the web app exists already. */
+const DISPATCH_APP = 'orders-web-prod-dispatch'
+
+/**
+ * Each host's answers to /readyz, one per call, whether the web app exists already, and the
+ * dispatch app's answers (undefined: the template deployed none, webhookDelivery=inWebApp).
+ */
 function scenario(s: {
   staging: string[]
   production: string[]
+  dispatcher?: string[]
   exists?: boolean
   azFails?: boolean
 }) {
@@ -91,6 +110,29 @@ function scenario(s: {
   writeFileSync(path.join(dir, 'orders-web-prod.azurewebsites.net'), `${s.production.join('\n')}\n`)
   writeFileSync(path.join(dir, 'found'), s.exists === false ? '0\n' : '1\n')
   if (s.azFails) writeFileSync(path.join(dir, 'az-fails'), '')
+  // The template's outputs, as --outputs-file has them (an output whose condition is false is absent).
+  const outputs: Record<string, string> = {
+    siteUrl: 'https://orders-web-prod.azurewebsites.net',
+    dispatchAppName: s.dispatcher ? DISPATCH_APP : '',
+  }
+  if (s.dispatcher) {
+    outputs.dispatchUrl = `https://${DISPATCH_APP}.azurewebsites.net`
+    writeFileSync(
+      path.join(dir, `${DISPATCH_APP}.azurewebsites.net`),
+      `${s.dispatcher.join('\n')}\n`,
+    )
+  }
+  writeFileSync(path.join(dir, 'outputs.json'), JSON.stringify(outputs))
+}
+
+/** The `if` conditions the deploy job uses, as GitHub evaluates them once a step failed. */
+const conditions: Record<string, (outcomes: Record<string, string>) => boolean> = {
+  // A failure after the swap went through.
+  "failure() && steps.swap.outcome == 'success'": (o) => o.swap === 'success',
+  // A failure once the dispatcher was moved (its step ran, whether it passed or not).
+  "failure() && (steps.dispatcher.outcome == 'success' || steps.dispatcher.outcome == 'failure')": (
+    o,
+  ) => o.dispatcher === 'success' || o.dispatcher === 'failure',
 }
 
 /** `${{ a.b.c }}` replaced from `context`; an expression it does not know is an error. */
@@ -130,11 +172,9 @@ function runJob(name: 'image' | 'deploy'): {
     const label = step.id ?? step.name ?? `step ${index}`
     let runs = !failed
     if (step.if !== undefined) {
-      // The one condition the job uses: a failure after the swap went through.
-      if (step.if !== "failure() && steps.swap.outcome == 'success'") {
-        throw new Error(`unknown condition ${step.if}`)
-      }
-      runs = failed && outcomes.swap === 'success'
+      const condition = conditions[step.if]
+      if (!condition) throw new Error(`unknown condition ${step.if}`)
+      runs = failed && condition(outcomes)
     }
     if (!runs) {
       outcomes[label] = 'skipped'
@@ -147,6 +187,7 @@ function runJob(name: 'image' | 'deploy'): {
       STUB: dir,
       RUNNING_IMAGE: RUNNING,
       GITHUB_OUTPUT: output,
+      RUNNER_TEMP: dir,
       ...jobEnv,
       ...Object.fromEntries(
         Object.entries(step.env ?? {}).map(([k, v]) => [k, expand(v, context)]),
@@ -175,6 +216,11 @@ function runJob(name: 'image' | 'deploy'): {
 
 const swaps = (calls: string[]) =>
   calls.filter((c) => c.startsWith('az webapp deployment slot swap'))
+/** The images the dispatch app was given, in order. */
+const dispatcherImages = (calls: string[]) =>
+  calls
+    .filter((c) => c.startsWith(`az webapp config set -g rg-orders -n ${DISPATCH_APP} `))
+    .map((c) => /--linux-fx-version DOCKER\|(\S+)/.exec(c)?.[1])
 const deployCall = (calls: string[]) => calls.find((c) => c.startsWith('npm run deploy')) ?? ''
 
 describe("CD's deploy job, run by bash against a stand-in Azure", () => {
@@ -198,12 +244,22 @@ describe("CD's deploy job, run by bash against a stand-in Azure", () => {
     )
   })
 
-  it('never swaps when the slot does not answer with the new revision', { timeout: 60_000 }, () => {
-    scenario({ staging: [ready('0000000')], production: [ready('0000000')] })
+  // 120 polls, each a few processes: over a minute when the machine is loaded (load 13 on 2 cores).
+  it('never swaps when the slot does not answer with the new revision', {
+    timeout: 180_000,
+  }, () => {
+    scenario({
+      staging: [ready('0000000')],
+      production: [ready('0000000')],
+      dispatcher: [ready('0000000')],
+    })
     const { outcomes, calls } = runJob('deploy')
     expect(swaps(calls)).toEqual([])
     expect(Object.values(outcomes)).toContain('failure')
     expect(calls.filter((c) => c.includes('-staging.azurewebsites.net/readyz'))).toHaveLength(120)
+    // The dispatcher was never moved, so it is not moved back either.
+    expect(dispatcherImages(calls)).toEqual([])
+    expect(outcomes.dispatcher).toBe('skipped')
   })
 
   it('swaps back when production does not come up on the new revision after the swap', () => {
@@ -228,6 +284,71 @@ describe("CD's deploy job, run by bash against a stand-in Azure", () => {
     expect(outcomes.current).toBe('failure')
     expect(deployCall(calls)).toBe('')
     expect(swaps(calls)).toEqual([])
+  })
+})
+
+describe("CD's deploy job and the dispatch-only app (webhookDelivery=separate)", () => {
+  it('moves the dispatcher to the release once the slot is ready, checks it, then swaps', () => {
+    scenario({
+      staging: [ready(HEAD)],
+      production: [ready(HEAD)],
+      // The old build answers, then nothing while the new container starts, then the new one.
+      dispatcher: [ready('0000000'), '', ready(HEAD)],
+    })
+    const { outcomes, calls } = runJob('deploy')
+    expect(Object.values(outcomes).filter((o) => o === 'failure')).toEqual([])
+    // The deployment asked for its outputs, where the dispatch app's name comes from.
+    expect(deployCall(calls)).toMatch(/--outputs-file \S+arm-outputs\.json/)
+    expect(dispatcherImages(calls)).toEqual([IMAGE])
+    const moved = calls.findIndex((c) =>
+      c.startsWith(`az webapp config set -g rg-orders -n ${DISPATCH_APP}`),
+    )
+    const dispatcherChecks = calls.filter((c) =>
+      c.includes(`${DISPATCH_APP}.azurewebsites.net/readyz`),
+    )
+    expect(dispatcherChecks).toHaveLength(3)
+    const lastStagingCheck = calls.findLastIndex((c) =>
+      c.includes('-staging.azurewebsites.net/readyz'),
+    )
+    const swap = calls.indexOf(swaps(calls)[0] as string)
+    // Slot ready → dispatcher moved → dispatcher ready on the release → swap.
+    expect(lastStagingCheck).toBeLessThan(moved)
+    expect(calls.lastIndexOf(dispatcherChecks.at(-1) as string)).toBeLessThan(swap)
+    expect(swaps(calls)).toHaveLength(1)
+  })
+
+  it('stops before the swap and puts the dispatcher back when it does not come up on the release', {
+    timeout: 180_000,
+  }, () => {
+    scenario({ staging: [ready(HEAD)], production: [ready('0000000')], dispatcher: [''] })
+    const { outcomes, calls } = runJob('deploy')
+    expect(outcomes.dispatcher).toBe('failure')
+    expect(swaps(calls)).toEqual([])
+    expect(dispatcherImages(calls)).toEqual([IMAGE, RUNNING])
+    expect(
+      calls.filter((c) => c.includes(`${DISPATCH_APP}.azurewebsites.net/readyz`)),
+    ).toHaveLength(120)
+  })
+
+  it('swaps back and puts the dispatcher back when production does not come up after the swap', () => {
+    scenario({ staging: [ready(HEAD)], production: [''], dispatcher: [ready(HEAD)] })
+    const { outcomes, calls } = runJob('deploy')
+    expect(outcomes.swap).toBe('success')
+    expect(swaps(calls)).toHaveLength(2)
+    expect(dispatcherImages(calls)).toEqual([IMAGE, RUNNING])
+    // Web app first, then the dispatcher: both end on the release production ran before.
+    const putBack = calls.findLastIndex((c) => c.includes(`--linux-fx-version DOCKER|${RUNNING}`))
+    expect(putBack).toBeGreaterThan(calls.lastIndexOf(swaps(calls)[1] as string))
+    expect(Object.values(outcomes).at(-1)).toBe('success')
+  })
+
+  it('with webhookDelivery=inWebApp (no dispatch app) releases as before and touches no other app', () => {
+    scenario({ staging: [ready(HEAD)], production: [''] })
+    const { outcomes, calls } = runJob('deploy')
+    expect(outcomes.dispatcher).toBe('success')
+    expect(calls.filter((c) => c.startsWith('az webapp config set'))).toEqual([])
+    // Production did not come up: swapped back; the dispatcher roll-back step has nothing to do.
+    expect(swaps(calls)).toHaveLength(2)
   })
 })
 

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -179,6 +179,8 @@ const succeededDeployment = {
     outputs: {
       siteUrl: { type: 'String', value: 'https://orders-web-prod.azurewebsites.net' },
       databaseHost: { type: 'String', value: 'orders-pg-prod.postgres.database.azure.com' },
+      dispatchAppName: { type: 'String', value: 'orders-web-prod-dispatch' },
+      dispatchUrl: { type: 'String', value: 'https://orders-web-prod-dispatch.azurewebsites.net' },
     },
   },
 }
@@ -327,6 +329,8 @@ describe('deploy command against a fake ARM endpoint', () => {
       'Outputs:',
       '  siteUrl: https://orders-web-prod.azurewebsites.net',
       '  databaseHost: orders-pg-prod.postgres.database.azure.com',
+      '  dispatchAppName: orders-web-prod-dispatch',
+      '  dispatchUrl: https://orders-web-prod-dispatch.azurewebsites.net',
     ])
     expect(arm.routes()).toEqual([
       `HEAD ${groupPath}`,
@@ -355,6 +359,40 @@ describe('deploy command against a fake ARM endpoint', () => {
     expect(parameters.autoscaleMaxInstances).toEqual({ value: 5 })
     expect(parameters.dockerImage).toEqual({ value: 'ghcr.io/acme/os:abc' })
     expect(parameters.webAppName).toEqual({ value: 'orders-web-prod' })
+  })
+
+  it('writes the outputs as JSON to --outputs-file, for CD to read the dispatch app from', async () => {
+    arm = await startFakeArm()
+    const dir = await mkdtemp(join(tmpdir(), 'deploy-test-'))
+    const file = join(dir, 'outputs.json')
+    try {
+      const result = await runCli([...baseArgs, '--outputs-file', file], arm)
+
+      expect(result.err).toEqual([])
+      expect(result.code).toBe(0)
+      expect(result.out.at(-1)).toBe(`Outputs written to ${file}.`)
+      expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({
+        siteUrl: 'https://orders-web-prod.azurewebsites.net',
+        databaseHost: 'orders-pg-prod.postgres.database.azure.com',
+        dispatchAppName: 'orders-web-prod-dispatch',
+        dispatchUrl: 'https://orders-web-prod-dispatch.azurewebsites.net',
+      })
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('fails (exit 1) when the outputs file cannot be written, saying the deployment went through', async () => {
+    arm = await startFakeArm()
+    const file = join(tmpdir(), 'deploy-test-no-such-dir', 'outputs.json')
+    const result = await runCli([...baseArgs, '--outputs-file', file], arm)
+
+    expect(result.code).toBe(1)
+    expect(result.out).toContain('Deployment succeeded in 0s.')
+    expect(result.err).toHaveLength(1)
+    expect(result.err[0]).toMatch(
+      new RegExp(`^Deployed, but the outputs file cannot be written: ${escapeRegExp(file)} \\(`),
+    )
   })
 
   it('creates a missing resource group in --location', async () => {
@@ -397,7 +435,12 @@ describe('deploy command against a fake ARM endpoint', () => {
 
   it('prints the what-if result after polling, without changing anything', async () => {
     arm = await startFakeArm()
-    const result = await runCli([...baseArgs, '--what-if'], arm)
+    const dir = await mkdtemp(join(tmpdir(), 'deploy-test-'))
+    const outputsFile = join(dir, 'outputs.json')
+    const result = await runCli([...baseArgs, '--what-if', '--outputs-file', outputsFile], arm)
+    // Nothing deployed, no outputs: the file is not written.
+    await expect(readFile(outputsFile, 'utf8')).rejects.toThrow(/ENOENT/)
+    await rm(dir, { recursive: true, force: true })
 
     expect(result.err).toEqual([])
     expect(result.code).toBe(0)

@@ -95,6 +95,19 @@ function indexOf(list: Step[], what: string, predicate: (step: Step) => boolean)
 // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub expression, not a placeholder
 const HEAD_SHA = '${{ github.event.workflow_run.head_sha }}'
 
+/** CD's deploy job: its steps, a step's script on one line, and where the template and the slot check are. */
+function deploySteps() {
+  const deploy = cd.jobs.deploy?.steps ?? []
+  const run = (s: Step) => (s.run ?? '').replace(/\s+/g, ' ')
+  const arm = indexOf(deploy, 'deploys the template', (s) => run(s).includes('npm run deploy'))
+  const check = indexOf(
+    deploy,
+    'checks the slot',
+    (s) => run(s).includes('--slot staging') && run(s).includes('/readyz'),
+  )
+  return { deploy, run, arm, check }
+}
+
 describe('CD (.github/workflows/cd.yml)', () => {
   it('starts only when CI completes on main, never on a push of its own', () => {
     expect(Object.keys(cd.on)).toEqual(['workflow_run'])
@@ -171,20 +184,14 @@ describe('CD (.github/workflows/cd.yml)', () => {
   })
 
   it('deploys to the staging slot, checks /readyz there, then swaps, and swaps back on failure', () => {
-    const deploy = cd.jobs.deploy?.steps ?? []
-    const run = (s: Step) => (s.run ?? '').replace(/\s+/g, ' ')
-    const arm = indexOf(deploy, 'deploys the template', (s) => run(s).includes('npm run deploy'))
-    const check = indexOf(
-      deploy,
-      'checks the slot',
-      (s) => run(s).includes('--slot staging') && run(s).includes('/readyz'),
-    )
+    const { deploy, run, arm, check } = deploySteps()
     const swaps = deploy.flatMap((s, i) => (run(s).includes('slot swap') ? [i] : []))
     const [swap, rollback] = swaps
     const verify = indexOf(
       deploy,
       'checks production',
-      (s) => run(s).includes('/readyz') && !run(s).includes('--slot'),
+      (s) =>
+        run(s).includes('/readyz') && !run(s).includes('--slot') && !run(s).includes('DISPATCH'),
     )
     // The release goes to the slot; production is handed the image it already runs.
     expect(run(deploy[arm] as Step)).toContain('--set "stagingDockerImage=$IMAGE"')
@@ -208,6 +215,33 @@ describe('CD (.github/workflows/cd.yml)', () => {
     expect(deploy[swap as number]?.if).toBeUndefined()
     expect(deploy[swap as number]?.id).toBe('swap')
     expect(deploy[rollback as number]?.if).toBe("failure() && steps.swap.outcome == 'success'")
+  })
+
+  it('moves the dispatch app to the release between the slot check and the swap, and back on failure', () => {
+    const { deploy, run, arm, check } = deploySteps()
+    const moves = deploy.flatMap((s, i) => (run(s).includes('$DISPATCH_APP') ? [i] : []))
+    const [move, putBack] = moves
+    const swap = deploy.findIndex((s) => s.id === 'swap')
+    expect(moves).toHaveLength(2)
+    // The app's name comes from the deployment's outputs.
+    expect(deploy[arm]?.id).toBe('arm')
+    expect(run(deploy[arm] as Step)).toContain('--outputs-file')
+    const moveStep = deploy[move as number] as Step
+    expect(moveStep.id).toBe('dispatcher')
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub expression, not a placeholder
+    expect(moveStep.env?.DISPATCH_APP).toBe('${{ steps.arm.outputs.dispatch_app }}')
+    expect(run(moveStep)).toContain('--linux-fx-version "DOCKER|$IMAGE"')
+    expect(moveStep.run).toContain('*"\\"revision\\":\\"$HEAD_SHA\\""*')
+    expect(check).toBeLessThan(move as number)
+    expect(move).toBeLessThan(swap)
+    // Last: after the web app's swap back, the dispatcher goes back to production's image.
+    expect(putBack).toBe(deploy.length - 1)
+    expect(run(deploy[putBack as number] as Step)).toContain(
+      '--linux-fx-version "DOCKER|$PRODUCTION_IMAGE"',
+    )
+    expect(deploy[putBack as number]?.if).toBe(
+      "failure() && (steps.dispatcher.outcome == 'success' || steps.dispatcher.outcome == 'failure')",
+    )
   })
 })
 
