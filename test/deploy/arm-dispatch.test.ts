@@ -145,7 +145,8 @@ describe('ARM template: webhook delivery on CPU of its own', () => {
   it('puts the dispatcher condition on each of its resources: ARM does not cascade it to children', () => {
     const dispatcherOnes = all.filter((r) =>
       [r.name, r.scope, ...(r.dependsOn ?? []), String(r.properties?.serverFarmId)].some(
-        (text) => typeof text === 'string' && /dispatch(SiteName|SiteId|PlanName|PlanId)/.test(text),
+        (text) =>
+          typeof text === 'string' && /dispatch(SiteName|SiteId|PlanName|PlanId)/.test(text),
       ),
     )
     // The plan, the app, its two publishing-credential policies, its diagnostic setting.
