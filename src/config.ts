@@ -32,9 +32,6 @@ export const ConfigSchema = Type.Object({
   FOLD_INTERVAL_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 200 }),
   // Orders placed (and looked up) in one turn of the event loop share a statement; 1 = one each.
   ORDER_BATCH_MAX: Type.Integer({ minimum: 1, maximum: 1000, default: 64 }),
-  // 'deferred': a batch's commit frees the products' rows before its WAL flush, waited for after
-  // (src/db/wal-flush.ts). Off by default: not yet shown to help (docs/benchmarks.md).
-  ORDER_COMMIT_FLUSH: StringEnum(['wait', 'deferred'], { default: 'wait' }),
   TOP_PRODUCTS_CACHE_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 500 }),
   // Operations: logs, protection, database outages, shutdown, workers (see README "Operations").
   LOG_FILE: Type.Optional(Type.String({ minLength: 1 })),

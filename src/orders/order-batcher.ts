@@ -1,7 +1,6 @@
 import DataLoader from 'dataloader'
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/schema.ts'
-import { walFlusher } from '../db/wal-flush.ts'
 import { normalizeOrderNumber, orderNumberPattern } from './order-number.ts'
 import { placeOrderBatch } from './place-order-batch.ts'
 import type { PlaceOrderResult } from './placement.ts'
@@ -48,45 +47,27 @@ function oneInFlight() {
  * whatever the statement does: so requests share it. The orders that arrive while the previous
  * batch is being written go together in one statement and one commit (placeOrderBatch), the lookups
  * likewise in one query. A request waits at most for the batch ahead of it; alone, it goes alone
- * on the next turn of the event loop.
- *
- * With `deferFlush` (ORDER_COMMIT_FLUSH=deferred) a batch commits without waiting for its WAL
- * flush (src/db/wal-flush.ts), so another worker's batch takes the products' rows as soon as this
- * one's statement is done, not after its fsync; the batch is answered once a flush covers its
- * commit, and this worker's next batch goes then, as without it. Either way nothing is answered
- * placed before it is on disk. (A batcher above the use cases placeOrder and the lookups, not a
- * repository.)
+ * on the next turn of the event loop. (A batcher above the use cases placeOrder and the lookups,
+ * not a repository.)
  */
 export function orderBatcher(
   db: Kysely<Database>,
   {
     batchMax,
     emails,
-    deferFlush = false,
     onBatch = () => {},
   }: {
     batchMax: number
     /** Mail is on: see PlaceOrderOptions. */
     emails?: boolean
-    /** Commit without waiting for the flush, then wait for a shared one: see above. */
-    deferFlush?: boolean
     onBatch?: (kind: 'place' | 'find', size: number) => void
   },
 ): OrderBatcher {
   const writes = oneInFlight()
-  const flushed = walFlusher(db)
   const placements = new DataLoader<OrderRequest, PlaceOrderResult>(
-    async (requests) => {
+    (requests) => {
       onBatch('place', requests.length)
-      return writes.track(
-        (async () => {
-          const results = await placeOrderBatch(db, requests, { emails, deferFlush })
-          // Outcomes are told only once they are on disk; a refusal wrote nothing but may have
-          // read what another batch committed unflushed, so it waits too.
-          if (deferFlush) await flushed()
-          return results
-        })(),
-      )
+      return writes.track(placeOrderBatch(db, requests, { emails }))
     },
     { cache: false, maxBatchSize: batchMax, batchScheduleFn: writes.schedule },
   )

@@ -2,7 +2,6 @@ import { type Kysely, sql } from 'kysely'
 import { isDataError } from '../db/errors.ts'
 import { retryTransient } from '../db/retry.ts'
 import type { Database } from '../db/schema.ts'
-import { noFlushWaitOnCommit } from '../db/wal-flush.ts'
 import { orderItemsJson, orderJson, productOutOfStockJson } from '../outbox/payloads.ts'
 import { fannedOutUnlessWanted } from '../webhooks/fan-out.ts'
 import { customerArrays, customerColumnList } from './customer.ts'
@@ -36,14 +35,13 @@ interface PlacedLineRow {
  * against the orders after it. So every order the batch does not place (short of stock, unknown
  * product, a reused idempotency key, an order number drawn twice) is placed afterwards on its own
  * by placeOrder, whose answer is exact; with stock to spare the batch places them all.
- * `deferFlush` as for placeOrder (it is passed on to those single placements too).
  */
 export async function placeOrderBatch(
   db: Kysely<Database>,
   requests: readonly OrderRequest[],
   options: PlaceOrderOptions = {},
 ): Promise<(PlaceOrderResult | Error)[]> {
-  const { emails = true, deferFlush = false } = options
+  const { emails = true } = options
   if (requests.length === 1) return [await placeOrder(db, requests[0] as OrderRequest, options)]
 
   // A key twice in one batch would meet itself in the unique index: the later ones wait.
@@ -138,9 +136,7 @@ export async function placeOrderBatch(
           from placed_lines
         )
         select idx, created_at, status, sku, name, quantity, price_cents
-        from placed_lines
-        ${deferFlush ? sql`where ${noFlushWaitOnCommit}` : sql``}
-        order by idx, sku
+        from placed_lines order by idx, sku
       `
     placedRows = (await retryTransient(() => statement.execute(db))).rows
   } catch (err) {

@@ -2,7 +2,6 @@ import { type Kysely, sql } from 'kysely'
 import { uniqueViolation } from '../db/errors.ts'
 import { retryTransient } from '../db/retry.ts'
 import type { Database } from '../db/schema.ts'
-import { noFlushWaitOnCommit } from '../db/wal-flush.ts'
 import { orderItemsJson, orderJson, productOutOfStockJson } from '../outbox/payloads.ts'
 import { fannedOutUnlessWanted } from '../webhooks/fan-out.ts'
 import { customerColumnList, customerParams } from './customer.ts'
@@ -30,12 +29,6 @@ export interface PlaceOrderOptions {
    * (fannedOutUnlessWanted). Default on: a caller that does not say never loses an e-mail.
    */
   emails?: boolean
-  /**
-   * The commit does not wait for its WAL flush, so the products' rows are free for the next
-   * order at once (src/db/wal-flush.ts): the caller MUST wait for a flush (walFlusher) before it
-   * tells anyone the outcome. Default off: the commit waits, as PostgreSQL's does.
-   */
-  deferFlush?: boolean
 }
 
 /**
@@ -51,7 +44,7 @@ export interface PlaceOrderOptions {
 export async function placeOrder(
   db: Kysely<Database>,
   request: OrderRequest,
-  { emails = true, deferFlush = false }: PlaceOrderOptions = {},
+  { emails = true }: PlaceOrderOptions = {},
 ): Promise<PlaceOrderResult> {
   const items = mergeLines(request.items)
   const requestHash = hashRequest(items, request.customer)
@@ -59,7 +52,7 @@ export async function placeOrder(
     try {
       const orderNumber = newOrderNumber()
       return await retryTransient(() =>
-        insertOrder(db, request, items, requestHash, orderNumber, { emails, deferFlush }),
+        insertOrder(db, request, items, requestHash, orderNumber, emails),
       )
     } catch (err) {
       const constraint = uniqueViolation(err)
@@ -83,7 +76,7 @@ async function insertOrder(
   items: readonly OrderLineInput[],
   requestHash: string,
   orderNumber: string,
-  { emails, deferFlush }: Required<PlaceOrderOptions>,
+  emails: boolean,
 ): Promise<PlaceOrderResult> {
   const skus = items.map((i) => i.sku)
   const quantities = items.map((i) => i.quantity)
@@ -144,7 +137,6 @@ async function insertOrder(
     select l.sku, l.name, l.quantity, l.price_cents, l.stock, o.id is not null as placed,
            o.created_at, o.status
     from locked l left join placed o on true
-    ${deferFlush ? sql`where ${noFlushWaitOnCommit}` : sql``}
     order by l.sku
   `.execute(db)
 

@@ -23,7 +23,6 @@ export default fp(
         batchMax: config.ORDER_BATCH_MAX,
         // As the dispatcher's fan-out is told (webhooks/dispatcher-plugin.ts).
         emails: Boolean(config.SMTP_URL),
-        deferFlush: config.ORDER_COMMIT_FLUSH === 'deferred',
         onBatch: metrics.batch,
       }),
     )
