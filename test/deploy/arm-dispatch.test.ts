@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { loadConfig } from '../../src/config.ts'
+import { ConfigSchema, loadConfig } from '../../src/config.ts'
 import { type ArmValue, evaluate } from '../helpers/arm-expression.ts'
 
 // Issue 16's bound, "order placement slows by no more than 10% (dispatcher on vs off)", holds
@@ -32,7 +32,10 @@ interface SiteConfig {
 const template = JSON.parse(
   readFileSync(new URL('../../arm/azuredeploy.json', import.meta.url), 'utf8'),
 ) as {
-  parameters: Record<string, { defaultValue?: unknown; allowedValues?: unknown[] }>
+  parameters: Record<
+    string,
+    { type?: string; defaultValue?: unknown; allowedValues?: unknown[]; minLength?: number }
+  >
   variables: Record<string, unknown>
   resources: Resource[]
   outputs: Record<string, { condition?: string; value: string }>
@@ -235,5 +238,51 @@ describe('ARM template: webhook delivery on CPU of its own', () => {
   it('gives the dispatcher no slot: a swap of the web app leaves it running', () => {
     expect(all.filter((r) => r.type === 'Microsoft.Web/sites/slots')).toEqual([slot])
     expect(slot.name).toContain("parameters('webAppName')")
+  })
+})
+
+// /metrics tells anyone who asks the order counts, the webhook and e-mail backlog and the heap;
+// every app the template deploys answers it on the internet. So each one (the web app, its
+// slot, the dispatch app) gets METRICS_TOKEN from the one securestring parameter, which has no
+// default: a deployment without a token fails validation rather than going out public.
+describe('ARM template: /metrics is private on every app', () => {
+  const token = 'a-metrics-token-of-32-characters'
+
+  it('sets METRICS_TOKEN from metricsToken on each app it deploys, in either delivery mode', () => {
+    for (const mode of template.parameters.webhookDelivery?.allowedValues ?? []) {
+      const set = { webhookDelivery: mode as string, metricsToken: token }
+      const scope = scopeFor(set)
+      const sites = deployed(set).filter(
+        (r) => r.type === 'Microsoft.Web/sites' || r.type === 'Microsoft.Web/sites/slots',
+      )
+      expect(sites.map((r) => r.id).sort(), String(mode)).toEqual(
+        [
+          'Microsoft.Web/sites/orders-web-prod',
+          'Microsoft.Web/sites/slots/orders-web-prod/staging',
+          ...(mode === 'separate' ? ['Microsoft.Web/sites/orders-web-prod-dispatch'] : []),
+        ].sort(),
+      )
+      for (const site of sites) {
+        const env = Object.fromEntries(
+          siteConfigOf(site)
+            .appSettings.filter((s) => s.name === 'METRICS_TOKEN')
+            .map((s) => [s.name, String(evaluate(s.value, scope))]),
+        )
+        expect(env, site.id).toEqual({ METRICS_TOKEN: token })
+        expect(loadConfig(env).METRICS_TOKEN, site.id).toBe(token)
+      }
+    }
+  })
+
+  it('requires the token (securestring, no default) at the length the service requires', () => {
+    const parameter = template.parameters.metricsToken
+    expect(parameter).toMatchObject({ type: 'securestring' })
+    expect(parameter).not.toHaveProperty('defaultValue')
+    expect(parameterFile.parameters).not.toHaveProperty('metricsToken')
+    const serviceMinimum = (ConfigSchema.properties.METRICS_TOKEN as { minLength?: number })
+      .minLength
+    expect(serviceMinimum).toBe(16)
+    expect(parameter?.minLength).toBe(serviceMinimum)
+    expect(() => loadConfig({ METRICS_TOKEN: 'x'.repeat(Number(serviceMinimum) - 1) })).toThrow()
   })
 })

@@ -95,7 +95,9 @@ describe('arm/azuredeploy.json', () => {
     const secretLike = Object.entries(template.parameters).filter(([name]) =>
       /password|secret|key|token/i.test(name),
     )
-    expect(secretLike.map(([name]) => name)).toContain('postgresAdminPassword')
+    expect(secretLike.map(([name]) => name)).toEqual(
+      expect.arrayContaining(['postgresAdminPassword', 'metricsToken']),
+    )
     for (const [name, definition] of secretLike) {
       expect(definition.type, name).toBe('securestring')
       expect(definition, name).not.toHaveProperty('defaultValue')
@@ -253,6 +255,7 @@ describe('arm/azuredeploy.parameters.json', () => {
 
   it('carries no secrets', () => {
     expect(file.parameters).not.toHaveProperty('postgresAdminPassword')
+    expect(file.parameters).not.toHaveProperty('metricsToken')
     expect(parametersText).not.toMatch(/password/i)
   })
 })

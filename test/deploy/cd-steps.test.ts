@@ -26,6 +26,13 @@ const cd = parse(readFileSync(new URL('.github/workflows/cd.yml', root), 'utf8')
   jobs: Record<'image' | 'deploy', { env?: Record<string, string>; steps: Step[] }>
 }
 
+const template = JSON.parse(readFileSync(new URL('arm/azuredeploy.json', root), 'utf8')) as {
+  parameters: Record<string, { type: string; defaultValue?: unknown }>
+}
+const parameterFile = JSON.parse(
+  readFileSync(new URL('arm/azuredeploy.parameters.json', root), 'utf8'),
+) as { parameters: Record<string, unknown> }
+
 const HEAD = '3f2c1ab9d0e4c5f60718293a4b5c6d7e8f901234'
 const IMAGE = `ghcr.io/acme/order-service:sha-${HEAD}`
 const RUNNING = 'ghcr.io/acme/order-service:sha-0000000000000000000000000000000000000000'
@@ -55,11 +62,16 @@ body=$(sed -n "\${n}p" "$STUB/$host")
 [ -z "$body" ] && exit 7
 printf '%s' "$body"`,
   // npm run deploy -- … --outputs-file FILE writes the deployment's outputs there, as the
-  // deploy command does (test/deploy/deploy.test.ts); here they come from the scenario.
+  // deploy command does (test/deploy/deploy.test.ts); here they come from the scenario. For
+  // each --set-from-env NAME=VAR it records the value VAR holds in the step's environment.
   npm: `#!/bin/bash
 echo "npm $*" >> "$STUB/calls"
 while [ $# -gt 0 ]; do
   [ "$1" = --outputs-file ] && cp "$STUB/outputs.json" "$2"
+  if [ "$1" = --set-from-env ]; then
+    variable=\${2#*=}
+    echo "env \${2%%=*}=\${!variable}" >> "$STUB/calls"
+  fi
   shift
 done
 exit 0`,
@@ -158,6 +170,7 @@ function runJob(name: 'image' | 'deploy'): {
     'vars.AZURE_RESOURCE_GROUP': 'rg-orders',
     'vars.AZURE_SUBSCRIPTION_ID': '00000000-0000-0000-0000-000000000000',
     'secrets.POSTGRES_ADMIN_PASSWORD': 'not-a-real-password',
+    'secrets.METRICS_TOKEN': 'not-a-real-metrics-token',
     'needs.image.outputs.image': IMAGE,
     'github.repository': 'Acme/Order-Service',
   }
@@ -245,6 +258,30 @@ describe("CD's deploy job, run by bash against a stand-in Azure", () => {
   })
 
   // 120 polls, each a few processes: over a minute when the machine is loaded (load 13 on 2 cores).
+  it('passes every template parameter without a default, secrets only from the environment', () => {
+    scenario({ staging: [ready(HEAD)], production: [ready(HEAD)] })
+    const { calls } = runJob('deploy')
+    const call = deployCall(calls)
+    const required = Object.entries(template.parameters).filter(
+      ([name, definition]) =>
+        !('defaultValue' in definition) && !(name in parameterFile.parameters),
+    )
+    // The admin password and the token /metrics asks for, at least (arm-dispatch.test.ts).
+    expect(required.map(([name]) => name)).toEqual(
+      expect.arrayContaining(['postgresAdminPassword', 'metricsToken']),
+    )
+    for (const [name, definition] of required) {
+      if (definition.type.toLowerCase().startsWith('secure')) {
+        expect(call, name).toMatch(new RegExp(`--set-from-env ${name}=[A-Z_]+( |$)`))
+        // The step's environment holds the secret, so the deploy command gets a value.
+        expect(calls.find((c) => c.startsWith(`env ${name}=`)) ?? '', name).toMatch(/=not-a-real/)
+      } else {
+        expect(call, name).toMatch(new RegExp(`--set ${name}=\\S`))
+      }
+    }
+    expect(call).not.toContain('not-a-real')
+  })
+
   it('never swaps when the slot does not answer with the new revision', {
     timeout: 180_000,
   }, () => {

@@ -274,7 +274,11 @@ async function runCli(
   const out: string[] = []
   const err: string[] = []
   let credentialsCreated = 0
-  const env = options.env ?? { AZURE_SUBSCRIPTION_ID: subscriptionId, TEST_PG_PASSWORD: password }
+  const env = options.env ?? {
+    AZURE_SUBSCRIPTION_ID: subscriptionId,
+    TEST_PG_PASSWORD: password,
+    TEST_METRICS_TOKEN: metricsToken,
+  }
   const code = await runDeployCli(argv, env, {
     log: (line) => out.push(line),
     error: (line) => err.push(line),
@@ -299,8 +303,11 @@ const baseArgs = [
   deploymentName,
   '--set-from-env',
   'postgresAdminPassword=TEST_PG_PASSWORD',
+  '--set-from-env',
+  'metricsToken=TEST_METRICS_TOKEN',
 ]
 const password = 'p@ss:w/rd#1'
+const metricsToken = 'scrape-token-0123456789abcdef'
 
 describe('deploy command against a fake ARM endpoint', () => {
   let arm: Awaited<ReturnType<typeof startFakeArm>> | undefined
@@ -354,7 +361,10 @@ describe('deploy command against a fake ARM endpoint', () => {
     expect((properties.template as { resources: unknown[] }).resources.length).toBeGreaterThan(0)
     const parameters = properties.parameters as Record<string, { value: unknown }>
     expect(parameters.postgresAdminPassword).toEqual({ value: password })
-    expect([...result.out, ...result.err].join('\n')).not.toContain(password)
+    expect(parameters.metricsToken).toEqual({ value: metricsToken })
+    for (const secret of [password, metricsToken]) {
+      expect([...result.out, ...result.err].join('\n')).not.toContain(secret)
+    }
     // --set values are typed from the template: int parameters arrive as numbers.
     expect(parameters.autoscaleMaxInstances).toEqual({ value: 5 })
     expect(parameters.dockerImage).toEqual({ value: 'ghcr.io/acme/os:abc' })
@@ -549,7 +559,7 @@ describe('deploy command input checks (no Azure calls)', () => {
 
     expect(result.code).toBe(2)
     expect(result.err).toEqual([
-      'Missing value for template parameter(s) postgresAdminPassword: add them to the parameter file or pass --set-from-env postgresAdminPassword=ENV_VARIABLE',
+      'Missing value for template parameter(s) postgresAdminPassword, metricsToken: add them to the parameter file or pass --set-from-env postgresAdminPassword=ENV_VARIABLE --set-from-env metricsToken=ENV_VARIABLE',
     ])
   })
 
