@@ -35,11 +35,8 @@ interface Typed {
   eventTypes: string[]
 }
 
-/** A refused form: the field and the sentence shown by it. */
-interface FormError {
-  field: 'url' | 'description' | 'eventTypes' | 'confirm'
-  message: string
-}
+/** A refused form: the sentence shown by each field refused, all at once (as the order form). */
+type FormErrors = Partial<Record<'url' | 'description' | 'eventTypes' | 'confirm', string>>
 
 const asList = (v: string | string[] | undefined) => (v === undefined ? [] : [v].flat())
 
@@ -49,39 +46,44 @@ const typedOf = (body: EndpointForm): Typed => ({
   eventTypes: asList(body.eventTypes),
 })
 
-/** The event types chosen, or the reason they are refused. */
-function chosenEvents(typed: Typed): FormError | undefined {
+/** Why the event types chosen are refused, or undefined when they are fine. */
+function eventsProblem(typed: Typed): string | undefined {
   const known = new Set<string>(eventTypes)
-  if (typed.eventTypes.length === 0) {
-    return { field: 'eventTypes', message: 'Choose at least one event.' }
-  }
+  if (typed.eventTypes.length === 0) return 'Choose at least one event.'
   const unknown = typed.eventTypes.find((t) => !known.has(t))
-  if (unknown !== undefined) {
-    return { field: 'eventTypes', message: `There is no event type "${unknown.slice(0, 40)}".` }
+  return unknown === undefined ? undefined : `There is no event type "${unknown.slice(0, 40)}".`
+}
+
+/** Why the description is refused, or undefined when it is fine. */
+function descriptionProblem(description: string): string | undefined {
+  if (characterCount(description) > maxDescription) {
+    return `The description may be ${maxDescription} characters at most.`
   }
+  if (!isPrintable(description)) return `The description must not contain ${hiddenCharacters}.`
   return undefined
 }
 
-/** The form's fields checked as the API checks them; the URL against the policy. */
+/**
+ * The form's fields checked as the API checks them, the URL against the policy; every field's
+ * problem at once, so one submit shows them all.
+ */
 async function checkForm(
   typed: Typed,
   allowLocal: boolean,
-): Promise<{ ok: true; url: string } | { ok: false; error: FormError }> {
-  if (typed.url === '') {
-    return { ok: false, error: { field: 'url', message: 'Type the URL events go to.' } }
+): Promise<{ ok: true; url: string } | { ok: false; errors: FormErrors }> {
+  const errors: FormErrors = {}
+  let url = ''
+  if (typed.url === '') errors.url = 'Type the URL events go to.'
+  else {
+    const checked = await registrableUrl(typed.url, allowLocal)
+    if (checked.ok) url = checked.url
+    else errors.url = checked.reason
   }
-  const checked = await registrableUrl(typed.url, allowLocal)
-  if (!checked.ok) return { ok: false, error: { field: 'url', message: checked.reason } }
-  if (characterCount(typed.description) > maxDescription) {
-    const message = `The description may be ${maxDescription} characters at most.`
-    return { ok: false, error: { field: 'description', message } }
-  }
-  if (!isPrintable(typed.description)) {
-    const message = `The description must not contain ${hiddenCharacters}.`
-    return { ok: false, error: { field: 'description', message } }
-  }
-  const events = chosenEvents(typed)
-  return events ? { ok: false, error: events } : { ok: true, url: checked.url }
+  const description = descriptionProblem(typed.description)
+  if (description) errors.description = description
+  const events = eventsProblem(typed)
+  if (events) errors.eventTypes = events
+  return Object.keys(errors).length > 0 ? { ok: false, errors } : { ok: true, url }
 }
 
 const endpointPath = (id: number) => `/admin/webhooks/${id}`
@@ -108,14 +110,14 @@ const webhookAdminPages: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async 
     request: FastifyRequest,
     reply: FastifyReply,
     status: number,
-    page: { typed?: Typed; error?: FormError; deleted?: string },
+    page: { typed?: Typed; errors?: FormErrors; deleted?: string },
   ) {
     return reply.code(status).view('admin-webhooks.eta', {
       endpoints: await listEndpoints(app.db),
       eventTypes,
       allowLocal,
       typed: page.typed ?? { url: '', description: '', eventTypes: [] },
-      error: page.error,
+      errors: page.errors ?? {},
       deleted: page.deleted,
       csrf: request.staffSession?.csrfSecret,
     })
@@ -128,7 +130,7 @@ const webhookAdminPages: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async 
     endpoint: Endpoint,
     page: {
       typed?: Typed
-      error?: FormError
+      errors?: FormErrors
       secret?: string
       notice?: string
       message?: string
@@ -144,7 +146,7 @@ const webhookAdminPages: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async 
         description: endpoint.description,
         eventTypes: endpoint.eventTypes,
       },
-      error: page.error,
+      errors: page.errors ?? {},
       secret: page.secret,
       notice: page.notice,
       message: page.message,
@@ -170,7 +172,7 @@ const webhookAdminPages: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async 
   app.post('/admin/webhooks', formOptions, async (request, reply) => {
     const typed = typedOf(request.body)
     const checked = await checkForm(typed, allowLocal)
-    if (!checked.ok) return renderList(request, reply, 400, { typed, error: checked.error })
+    if (!checked.ok) return renderList(request, reply, 400, { typed, errors: checked.errors })
     const endpoint = await insertEndpoint(app.db, {
       url: checked.url,
       description: typed.description,
@@ -216,7 +218,7 @@ const webhookAdminPages: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async 
     const typed = typedOf(request.body)
     const checked = await checkForm(typed, allowLocal)
     if (!checked.ok) {
-      return renderEndpoint(request, reply, 400, endpoint, { typed, error: checked.error })
+      return renderEndpoint(request, reply, 400, endpoint, { typed, errors: checked.errors })
     }
     await updateEndpoint(app.db, endpoint.id, {
       url: checked.url,
@@ -253,8 +255,8 @@ const webhookAdminPages: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async 
     const endpoint = await endpointOr404(request, reply, request.params.id)
     if (!endpoint) return reply
     if (request.body.confirm !== 'yes') {
-      const error = { field: 'confirm' as const, message: 'Tick the box to confirm the deletion.' }
-      return renderEndpoint(request, reply, 400, endpoint, { error })
+      const errors = { confirm: 'Tick the box to confirm the deletion.' }
+      return renderEndpoint(request, reply, 400, endpoint, { errors })
     }
     await deleteEndpoint(app.db, endpoint.id)
     request.log.info({ endpointId: endpoint.id, staffId: request.staff?.id }, 'webhook deleted')

@@ -94,6 +94,23 @@ describe('/admin/webhooks', () => {
     expect(none.res.body).toContain('Choose at least one event.')
   })
 
+  it('shows every field error of a refused form at once, on the list and the endpoint page', async () => {
+    const both = await post('/admin/webhooks', { url: 'ftp://x', description: 'a\u0001b' })
+    expect(both.statusCode).toBe(400)
+    const fieldErrors = (html: string) =>
+      [...html.matchAll(/<p class="field-error" id="(\w+)-error">/g)].map((m) => m[1])
+    expect(fieldErrors(both.body)).toEqual(['url', 'description', 'eventTypes'])
+    expect(both.body).toContain('Choose at least one event.')
+    expect(both.body).toContain('Please check the highlighted fields below.')
+    expect(both.body).toContain('value="ftp://x"')
+    const { id } = await register('https://93.184.215.14/all-errors')
+    const edit = await post(`/admin/webhooks/${id}`, { url: '', eventTypes: ['order.nope'] })
+    expect(edit.statusCode).toBe(400)
+    expect(fieldErrors(edit.body)).toEqual(['url', 'eventTypes'])
+    expect(edit.body).toContain('Type the URL events go to.')
+    expect(edit.body).toMatch(/There is no event type ("|&quot;|&#34;)order.nope/)
+  })
+
   it('refuses a form without the session CSRF token (403), and changes nothing', async () => {
     const before = await t.app.db
       .selectFrom('webhook_endpoints')
