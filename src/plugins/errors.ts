@@ -4,6 +4,7 @@ import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { isDatabaseUnavailable } from '../db/errors.ts'
+import { backOfficeLink } from './back-office.ts'
 import { RequestLog } from './logging.ts'
 import { type ProblemError, type ProblemKind, problem, validationErrors } from './problems.ts'
 import { securityHeaders } from './security.ts'
@@ -14,6 +15,13 @@ const wantsJson = (request: FastifyRequest) =>
   request.url.startsWith('/api/') || !(request.headers.accept ?? '').includes('text/html')
 
 const isApi = (request: FastifyRequest) => request.url.startsWith('/api/')
+
+/** The error page's one link: back into the back office under /admin, else to the shop. */
+function backTo(request: FastifyRequest): { href: string; label: string } {
+  const path = request.url.split('?')[0] ?? '/'
+  if (path === '/admin' || path.startsWith('/admin/')) return backOfficeLink(path)
+  return { href: '/', label: 'Back to the shop' }
+}
 
 /**
  * An error for programs or browsers: under /api, RFC 9457 problem details
@@ -43,7 +51,12 @@ export function sendError(
   if (wantsJson(request)) {
     return reply.send({ statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message })
   }
-  const page = { statusCode, title: STATUS_CODES[statusCode] ?? 'Error', message }
+  const page = {
+    statusCode,
+    title: STATUS_CODES[statusCode] ?? 'Error',
+    message,
+    back: backTo(request),
+  }
   // A reply Fastify builds before routing (frameworkErrors) is a bare Reply, without the
   // decorators plugins add: render through the instance instead.
   if (typeof reply.view === 'function') return reply.view('error.eta', page)

@@ -2,10 +2,12 @@ import { timingSafeEqual } from 'node:crypto'
 import type { FastifyReply, FastifyRequest, FastifySchema, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.ts'
+import { formPageOf } from '../plugins/back-office.ts'
 import { sendError } from '../plugins/errors.ts'
 import { refuseUnstorableInput } from '../validation.ts'
 import { readCookie } from './cookies.ts'
 import { type Role, type StaffMember, staffByToken } from './queries.ts'
+import { safeNext } from './schemas.ts'
 import { digest, looksLikeSecret } from './secrets.ts'
 import { cookieNames, currentSession } from './sessions.ts'
 
@@ -56,6 +58,26 @@ const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS'])
 export function allows(access: Access | undefined, role: Role): boolean {
   if (access === 'admin') return role === 'admin'
   return access === 'staff'
+}
+
+/**
+ * Where sign-in leads once a page request found no session: a GET's own address; for a form's
+ * POST (its session ended while the page was open), the page the form was on: the Referer when
+ * it is this host's and under /admin (safeNext), else the page derived from the route
+ * (`/admin/products` for a restock). Never another site: every answer is a path under /admin.
+ */
+function afterSignIn(request: FastifyRequest): string {
+  if (request.method === 'GET') return request.url
+  let same: URL | undefined
+  try {
+    // Both as URLs, so a default port (`localhost:80`) compares equal to none.
+    const referer = new URL(request.headers.referer ?? '')
+    const here = new URL(`${request.protocol}://${request.host}`)
+    same = referer.host === here.host ? referer : undefined
+  } catch {
+    same = undefined
+  }
+  return (same && safeNext(`${same.pathname}${same.search}`)) ?? formPageOf(request.url)
 }
 
 /** Equal strings, compared in constant time (a CSRF token must not leak byte by byte). */
@@ -126,8 +148,8 @@ export default fp(
         const staff = page ? await authenticatePage(request) : await authenticateApi(request, reply)
         if (!staff) {
           if (!page) return sendError(request, reply, 401, 'Sign in with a staff API token.')
-          const next = request.method === 'GET' ? `?next=${encodeURIComponent(request.url)}` : ''
-          return reply.redirect(`${signInPath}${next}`, 303)
+          const next = encodeURIComponent(afterSignIn(request))
+          return reply.redirect(`${signInPath}?next=${next}`, 303)
         }
         request.staff = staff
         if (!allows(access, staff.role)) {

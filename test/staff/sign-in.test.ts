@@ -300,6 +300,57 @@ describe('sessions', () => {
     expect(res.headers.location).toBe('/admin/login?next=%2Fadmin')
   })
 
+  it("a form posted after the session ended leads to sign-in with next= the form's page", async () => {
+    const { cookie, csrf } = await signIn(app(), 'clerk@example.com')
+    await app()
+      .db.updateTable('staff_sessions')
+      .set({ last_seen_at: sql`now() - interval '31 minutes'` })
+      .execute()
+    const postAs = (url: string, referer?: string) =>
+      app().inject({
+        method: 'POST',
+        url,
+        headers: { cookie, ...formHeaders, ...(referer ? { referer } : {}) },
+        payload: form({ _csrf: csrf, units: '5' }),
+      })
+    const nextOf = (res: { statusCode: number; headers: Record<string, unknown> }) => {
+      expect(res.statusCode).toBe(303)
+      const location = new URL(String(res.headers.location), 'http://localhost')
+      expect(location.pathname).toBe('/admin/login')
+      return location.searchParams.get('next')
+    }
+    // No Referer: the page derived from the route.
+    expect(nextOf(await postAs('/admin/products/MUG-001/restock'))).toBe('/admin/products')
+    expect(nextOf(await postAs('/admin/orders/ABCDE-FGHJK/transitions'))).toBe(
+      '/admin/orders/ABCDE-FGHJK',
+    )
+    expect(nextOf(await postAs('/admin/staff/7/role'))).toBe('/admin/staff/7')
+    expect(nextOf(await postAs('/admin/logout'))).toBe('/admin')
+    // This host's page under /admin: that page, with its query.
+    const here = 'http://localhost:80/admin/products?updated=MUG-001'
+    expect(nextOf(await postAs('/admin/products/MUG-001/restock', here))).toBe(
+      '/admin/products?updated=MUG-001',
+    )
+    // Another site's, or outside /admin, or not a URL: never followed.
+    for (const referer of [
+      'https://evil.example/admin/products',
+      'http://localhost:80/',
+      'http://localhost:80//evil.example/admin',
+      'not a url',
+    ]) {
+      expect(nextOf(await postAs('/admin/products/MUG-001/restock', referer)), referer).toBe(
+        '/admin/products',
+      )
+    }
+    // Signing in with that next= lands on the form's page.
+    const again = await postSignIn(app(), {
+      email: 'clerk@example.com',
+      password,
+      next: '/admin/products',
+    })
+    expect(again.headers.location).toBe('/admin/products')
+  })
+
   it('a disabled member loses access on the next request (page and API)', async () => {
     const id = await addStaff(app(), 'leaving@example.com')
     const { cookie } = await signIn(app(), 'leaving@example.com')
