@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
+import { isDatabaseUnavailable } from '../db/errors.ts'
 import { KeyedPage } from '../plugins/compression.ts'
 import { sendError } from '../plugins/errors.ts'
 import { listAllProducts } from '../products/queries.ts'
@@ -9,7 +10,18 @@ import { localTime } from '../state-time-zones.ts'
 import { ttlCache } from '../ttl-cache.ts'
 import { usStates } from '../us-states.ts'
 import { describe, fieldName } from '../validation.ts'
-import { type Customer, customerFields, customerLabels } from './customer.ts'
+import { type Customer, customerFields } from './customer.ts'
+import {
+  type FormState,
+  formLines,
+  labels,
+  quantityField,
+  quantityLabel,
+  shortStock,
+  shown,
+  typedValues,
+  validKey,
+} from './form-values.ts'
 import { linesProblem, orderLimits } from './limits.ts'
 import { orderRateLimit } from './rate-limit.ts'
 import {
@@ -17,93 +29,36 @@ import {
   formQuantityMessage,
   normaliseOrderForm,
   OrderForm,
-  type OrderLineInput,
   OrderNumberParams,
 } from './schemas.ts'
 
-/** The form's fields but the quantities as its messages name them. */
-const labels: Record<string, string> = {
-  ...customerLabels,
-  idempotencyKey: 'This form',
-}
-/** A product's quantity field, as the form names it and its messages key it. */
-const quantityField = (sku: string) => `qty-${sku}`
-const validKey = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
-interface FormState {
-  values?: Record<string, string>
-  errors?: Record<string, string>
-  notice?: string
-  idempotencyKey?: string
-}
-
-/** What the shopper typed, as strings, so a re-rendered form keeps every value. */
-function typedValues(body: unknown): Record<string, string> {
-  const values: Record<string, string> = {}
-  if (body && typeof body === 'object') {
-    const fields = body as Record<string, unknown>
-    // for…in, not Object.entries: no array per field (the form has one per product).
-    for (const k in fields) {
-      if (!Object.hasOwn(fields, k)) continue
-      const v = fields[k]
-      const first = Array.isArray(v) ? v[0] : v
-      const kept = k in labels || formQuantityKey.test(k)
-      if (kept && first !== undefined && first !== null) values[k] = String(first)
-    }
-  }
-  return values
-}
-
-/** A form line: a product with a quantity above 0, and the field it was typed in. */
-interface FormLine extends OrderLineInput {
-  field: string
-}
-
-/**
- * The lines the shopper chose: each `qty-<SKU>` field holding digits (those with a message
- * already are left out) and a quantity above 0, empty being 0. A number too long to be exact
- * is Infinity, so it still fails the limit instead of wrapping.
- */
-function formLines(values: Record<string, string>, errors: Record<string, string>): FormLine[] {
-  const lines: FormLine[] = []
-  for (const field in values) {
-    if (!Object.hasOwn(values, field)) continue
-    const value = values[field] as string
-    const sku = formQuantityKey.exec(field)?.[1]
-    if (sku === undefined || errors[field] || !/^[0-9]*$/.test(value)) continue
-    const quantity = value === '' ? 0 : Number(value)
-    if (quantity > 0) lines.push({ sku: sku.toUpperCase(), quantity, field })
-  }
-  return lines
-}
-
-/** Whether the form shows the product of a quantity field. */
-const shown = (products: readonly AdminProduct[], field: string) =>
-  products.some((p) => quantityField(p.sku) === field)
-
-const productName = (products: readonly AdminProduct[], sku: string) =>
-  products.find((p) => p.sku === sku)?.name ?? sku
-
-/** `Quantity of Coffee Mug`: how a message names a quantity field. */
-function quantityLabel(products: readonly AdminProduct[], field: string): string {
-  const sku = formQuantityKey.exec(field)?.[1]?.toUpperCase()
-  return sku === undefined ? field : `Quantity of ${productName(products, sku)}`
-}
-
-/** `A`, `A and B`, `A, B and C`. */
-function listed(names: readonly string[]): string {
-  return names.length < 2 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`
-}
+/** The 503 form's notice: the database did not answer, the typed form comes back. */
+const unavailable =
+  'Sorry, the shop could not take your order just now. Please try again in a few seconds: everything is as you filled it in, and placing it again orders it once.'
 
 const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // Every form render lists the catalogue, products off sale too (shown, not choosable); stock
   // shown a second late is fine (the order checks it).
-  const catalogue = ttlCache((_: 'all') => listAllProducts(app.db), 1000)
+  // The last list read is kept past its second too: while the database does not answer, the
+  // form still shows (GET /, and a refused order's form with what was typed).
+  let lastCatalogue: AdminProduct[] | undefined
+  const catalogue = ttlCache(async (_: 'all') => {
+    lastCatalogue = await listAllProducts(app.db)
+    return lastCatalogue
+  }, 1000)
+  /** The catalogue, or the last one read while the database does not answer (else it throws). */
+  async function formProducts(): Promise<AdminProduct[]> {
+    try {
+      return await catalogue('all')
+    } catch (err) {
+      if (lastCatalogue && isDatabaseUnavailable(err)) return lastCatalogue
+      throw err
+    }
+  }
 
   async function renderForm(reply: FastifyReply, status: number, state: FormState = {}) {
-    const products = await catalogue('all')
     return reply.code(status).view('order-form.eta', {
-      products,
+      products: state.products ?? (await formProducts()),
       values: state.values ?? {},
       errors: state.errors ?? {},
       notice: state.notice,
@@ -119,7 +74,7 @@ const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const keySlot = 'IDEMPOTENCY-KEY-SLOT'
   const blankForm = ttlCache(async (_: 'all') => {
     const html = await app.view('order-form.eta', {
-      products: await catalogue('all'),
+      products: await formProducts(),
       values: {},
       errors: {},
       idempotencyKey: keySlot,
@@ -150,20 +105,31 @@ const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
       // Over the rate limit: the form again,
       // with what was typed and the reason; any other error goes on to the app's handler.
-      errorHandler: (err: { statusCode?: number; message: string }, request, reply) => {
-        if (err.statusCode !== 429) throw err
+      // The database not answering: the form again too, 503 with Retry-After, and the same key,
+      // so trying again places the order once; the catalogue last read, or none (the quantities
+      // then ride along hidden, order-form.eta).
+      errorHandler: async (err: { statusCode?: number; message: string }, request, reply) => {
+        const down = isDatabaseUnavailable(err)
+        if (err.statusCode !== 429 && !down) throw err
         const values = typedValues(request.body)
-        return renderForm(reply, 429, {
+        const idempotencyKey = validKey.test(values.idempotencyKey ?? '')
+          ? values.idempotencyKey
+          : undefined
+        if (!down) return renderForm(reply, 429, { values, notice: err.message, idempotencyKey })
+        request.log.warn({ err }, 'database unavailable')
+        reply.header('retry-after', '5')
+        const known = await formProducts().catch(() => [])
+        return renderForm(reply, 503, {
           values,
-          notice: err.message,
-          idempotencyKey: validKey.test(values.idempotencyKey ?? '')
-            ? values.idempotencyKey
-            : undefined,
+          notice: unavailable,
+          idempotencyKey,
+          products: known,
         })
       },
     },
     async (request, reply) => {
-      const products = await catalogue('all')
+      // Down with no catalogue read yet: this throws, and errorHandler shows the form (503).
+      const products = await formProducts()
       const values = typedValues(request.body)
       const errors: Record<string, string> = {}
       for (const e of request.validationError?.validation ?? []) {
@@ -214,17 +180,10 @@ const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
             notice: `This form was already used for order ${result.orderNumber}. Submit again to place a new order.`,
           })
         case 'out-of-stock': {
-          const short: Record<string, string> = {}
-          for (const sku of result.skus) {
-            short[quantityField(sku)] = 'Sorry, there is not enough stock left for that quantity.'
-          }
-          const names = result.skus.map((sku) => productName(products, sku))
-          return renderForm(reply, 409, {
-            values,
-            idempotencyKey,
-            errors: short,
-            notice: `Not enough stock left for ${listed(names)}. Lower the quantity or set it to 0; everything else is as you filled it in.`,
-          })
+          // Read now, not the cached second: the form shows what is left, as its notice says.
+          const now = await listAllProducts(app.db)
+          const short = shortStock(now, result.skus, values)
+          return renderForm(reply, 409, { ...short, idempotencyKey, products: now })
         }
         case 'unknown-product': {
           const gone: Record<string, string> = { items: 'Choose a product from the list.' }

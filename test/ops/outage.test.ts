@@ -68,6 +68,7 @@ describe.skipIf(!usingPostgres)(
     let app: App
     let proxy: FlakyProxy
     let drop: () => Promise<void>
+    let config: ReturnType<typeof loadConfig>
 
     beforeAll(async () => {
       const db = await testDatabase()
@@ -76,7 +77,7 @@ describe.skipIf(!usingPostgres)(
       proxy = new FlakyProxy({ host: url.hostname, port: Number(url.port || 5432) })
       await proxy.listen()
       url.port = String(proxy.port)
-      const config = loadConfig({
+      config = loadConfig({
         NODE_ENV: 'test',
         LOG_LEVEL: 'silent',
         DATABASE_URL: url.toString(),
@@ -156,6 +157,88 @@ describe.skipIf(!usingPostgres)(
       expect((await app.inject(`/api/orders/${orderNumber}`)).statusCode).toBe(200)
       const burst = await Promise.all(Array.from({ length: 20 }, order))
       expect(burst.map((r) => r.statusCode)).toEqual(Array(20).fill(201))
+    })
+
+    it('gives a shopper their typed form back (503, same key), and the retry places it once', async () => {
+      // A second instance that never read the catalogue: nothing to list during the outage.
+      const cold = await buildApp({ config, salesFold: false })
+      await cold.ready()
+      try {
+        // The catalogue read while the database answers (a pool may first meet a cut socket).
+        let home = await app.inject({ url: '/', headers: { accept: 'text/html' } })
+        for (let i = 0; i < 50 && home.statusCode !== 200; i++) {
+          await new Promise((r) => setTimeout(r, 100))
+          home = await app.inject({ url: '/', headers: { accept: 'text/html' } })
+        }
+        expect(home.statusCode).toBe(200)
+        const key = randomUUID()
+        const fields = new URLSearchParams({
+          idempotencyKey: key,
+          'qty-MUG-001': '1',
+          name: 'Ada Lovelace',
+          email: 'ada@example.com',
+          address: '12 Main',
+          city: 'Austin',
+          state: 'TX',
+          zip: '78701',
+        }).toString()
+        const submit = (to: App) =>
+          to.inject({
+            method: 'POST',
+            url: '/orders',
+            headers: { accept: 'text/html', 'content-type': 'application/x-www-form-urlencoded' },
+            payload: fields,
+          })
+
+        await proxy.set('refuse')
+        await new Promise((r) => setTimeout(r, 1100)) // past the catalogue's second
+        for (const [which, res] of [
+          ['warm', await submit(app)],
+          ['cold', await submit(cold)],
+        ] as const) {
+          expect(res.statusCode, which).toBe(503)
+          expect(res.headers['retry-after'], which).toBe('5')
+          expect(res.headers['content-type'], which).toContain('text/html')
+          expect(res.body, which).toContain('could not take your order just now')
+          expect(res.body.match(/role="alert"/g), which).toHaveLength(1)
+          expect(res.body, which).toContain(`name="idempotencyKey" value="${key}"`)
+          for (const typed of ['Ada Lovelace', 'ada@example.com', '12 Main', 'Austin', '78701']) {
+            expect(res.body, which).toContain(`value="${typed}"`)
+          }
+          expect(res.body, which).toMatch(/<option value="TX" selected>/)
+          expect(res.body, which).toMatch(
+            /name="qty-MUG-001" [^>]*value="1"|name="qty-MUG-001" value="1"/,
+          )
+        }
+        // The warm instance still shows the catalogue it read last; the cold one says it cannot.
+        const warm = await submit(app)
+        expect(warm.body).toContain('Enamel Camp Mug')
+        expect(warm.body).toMatch(/<input id="qty-MUG-001"[^>]* value="1"/)
+        expect((await submit(cold)).body).toContain('The product list cannot be shown just now')
+        const down = await app.inject({ url: '/', headers: { accept: 'text/html' } })
+        expect(down.statusCode).toBe(200)
+
+        // Back: the same form, sent again (twice), makes one order.
+        await proxy.set('forward')
+        let placed = await submit(cold)
+        for (let i = 0; i < 50 && placed.statusCode !== 303; i++) {
+          await new Promise((r) => setTimeout(r, 100))
+          placed = await submit(cold)
+        }
+        expect(placed.statusCode).toBe(303)
+        const again = await submit(app)
+        expect(again.statusCode).toBe(303)
+        expect(again.headers.location).toBe(placed.headers.location)
+        const stored = await app.db
+          .selectFrom('orders')
+          .select((eb) => eb.fn.countAll<string>().as('n'))
+          .where('idempotency_key', '=', `form:${key}`)
+          .executeTakeFirstOrThrow()
+        expect(Number(stored.n)).toBe(1)
+      } finally {
+        await proxy.set('forward')
+        await cold.close()
+      }
     })
   },
 )

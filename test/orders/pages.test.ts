@@ -243,6 +243,8 @@ describe('POST /orders with several products', () => {
     const res = await submitForm(typed)
     expect(res.statusCode).toBe(409)
     expect(res.body).toMatch(/Not enough stock left for [^<]*Knife and [^<]*Press\./)
+    expect(res.body.match(/role="alert"/g)).toHaveLength(1)
+    expect(res.body).toContain('Only 1 left.')
     expect(res.body).toContain('id="qty-KNF-008-error"')
     expect(res.body).toContain('id="qty-PRS-012-error"')
     expect(res.body).not.toContain('id="qty-TEE-002-error"')
@@ -255,6 +257,38 @@ describe('POST /orders with several products', () => {
     const again = await submitForm({ ...typed, 'qty-KNF-008': '1', 'qty-PRS-012': '0' })
     expect(again.statusCode).toBe(303)
     expect(await countOrders()).toBe(before + 1)
+  })
+
+  it('answers 409 naming a product sold out meanwhile as taken out of the order, in one alert', async () => {
+    await t.app.inject({ url: '/', headers: html }) // the form's catalogue, cached with stock
+    const { stock } = await t.app.db
+      .selectFrom('products')
+      .select('stock')
+      .where('sku', '=', 'GLV-013')
+      .executeTakeFirstOrThrow()
+    await t.app.db.updateTable('products').set({ stock: 0 }).where('sku', '=', 'GLV-013').execute()
+    const before = await countOrders()
+    const typed = form({ 'qty-GLV-013': '1', 'qty-TEE-002': '2', name: 'Ada Lovelace' })
+    const res = await submitForm(typed)
+    expect(res.statusCode).toBe(409)
+    expect(res.body.match(/role="alert"/g)).toHaveLength(1)
+    expect(res.body).toContain(
+      'Leather Work Gloves sold out meanwhile, so it was taken out of your order.',
+    )
+    expect(res.body).not.toContain('Lower the quantity')
+    expect(res.body).toMatch(/<input id="qty-GLV-013"[^>]* value="0"[^>]* disabled>/)
+    expect(res.body).toContain('Sold out: taken out of your order.')
+    expect(res.body).toMatch(/name="qty-TEE-002"[^>]* value="2"/)
+    expect(res.body).toContain('value="Ada Lovelace"')
+    expect(res.body).toContain(`value="${typed.idempotencyKey}"`)
+    expect(await countOrders()).toBe(before)
+    // Sent again as the browser sends it (a disabled field is not sent): placed without it.
+    const resent: Record<string, string | number> = { ...typed }
+    delete resent['qty-GLV-013']
+    const again = await submitForm(resent)
+    expect(again.statusCode).toBe(303)
+    expect(await countOrders()).toBe(before + 1)
+    await t.app.db.updateTable('products').set({ stock }).where('sku', '=', 'GLV-013').execute()
   })
 
   it('shows sold-out and off-sale products without a quantity one can set', async () => {

@@ -1,0 +1,123 @@
+/** The order form's values, lines and wording, as the page routes read and show them. */
+import type { AdminProduct } from '../products/schemas.ts'
+import { customerLabels } from './customer.ts'
+import { formQuantityKey, type OrderLineInput } from './schemas.ts'
+
+/** The form's fields but the quantities as its messages name them. */
+export const labels: Record<string, string> = {
+  ...customerLabels,
+  idempotencyKey: 'This form',
+}
+/** A product's quantity field, as the form names it and its messages key it. */
+export const quantityField = (sku: string) => `qty-${sku}`
+export const validKey = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+export interface FormState {
+  values?: Record<string, string>
+  errors?: Record<string, string>
+  notice?: string
+  idempotencyKey?: string
+  /** The catalogue to show, when the route has just read it (else the cached one). */
+  products?: readonly AdminProduct[]
+}
+
+/** What the shopper typed, as strings, so a re-rendered form keeps every value. */
+export function typedValues(body: unknown): Record<string, string> {
+  const values: Record<string, string> = {}
+  if (body && typeof body === 'object') {
+    const fields = body as Record<string, unknown>
+    // for…in, not Object.entries: no array per field (the form has one per product).
+    for (const k in fields) {
+      if (!Object.hasOwn(fields, k)) continue
+      const v = fields[k]
+      const first = Array.isArray(v) ? v[0] : v
+      const kept = k in labels || formQuantityKey.test(k)
+      if (kept && first !== undefined && first !== null) values[k] = String(first)
+    }
+  }
+  return values
+}
+
+/** A form line: a product with a quantity above 0, and the field it was typed in. */
+export interface FormLine extends OrderLineInput {
+  field: string
+}
+
+/**
+ * The lines the shopper chose: each `qty-<SKU>` field holding digits (those with a message
+ * already are left out) and a quantity above 0, empty being 0. A number too long to be exact
+ * is Infinity, so it still fails the limit instead of wrapping.
+ */
+export function formLines(
+  values: Record<string, string>,
+  errors: Record<string, string>,
+): FormLine[] {
+  const lines: FormLine[] = []
+  for (const field in values) {
+    if (!Object.hasOwn(values, field)) continue
+    const value = values[field] as string
+    const sku = formQuantityKey.exec(field)?.[1]
+    if (sku === undefined || errors[field] || !/^[0-9]*$/.test(value)) continue
+    const quantity = value === '' ? 0 : Number(value)
+    if (quantity > 0) lines.push({ sku: sku.toUpperCase(), quantity, field })
+  }
+  return lines
+}
+
+/** Whether the form shows the product of a quantity field. */
+export const shown = (products: readonly AdminProduct[], field: string) =>
+  products.some((p) => quantityField(p.sku) === field)
+
+export const productName = (products: readonly AdminProduct[], sku: string) =>
+  products.find((p) => p.sku === sku)?.name ?? sku
+
+/** `Quantity of Coffee Mug`: how a message names a quantity field. */
+export function quantityLabel(products: readonly AdminProduct[], field: string): string {
+  const sku = formQuantityKey.exec(field)?.[1]?.toUpperCase()
+  return sku === undefined ? field : `Quantity of ${productName(products, sku)}`
+}
+
+/** `A`, `A and B`, `A, B and C`. */
+export function listed(names: readonly string[]): string {
+  return names.length < 2 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`
+}
+
+/**
+ * The 409 form's wording for products short of stock, read against the catalogue as it is now
+ * (`products`, read after the refusal). A product now at 0 (or off sale) shows disabled at 0, so
+ * it is named as sold out and taken out of the order (its quantity is not sent again); any other
+ * is kept as typed, with what is left, for the shopper to lower.
+ */
+export function shortStock(
+  products: readonly AdminProduct[],
+  skus: readonly string[],
+  values: Record<string, string>,
+): { values: Record<string, string>; errors: Record<string, string>; notice: string } {
+  const errors: Record<string, string> = {}
+  const kept = { ...values }
+  const soldOut: string[] = []
+  const short: string[] = []
+  for (const sku of skus) {
+    const product = products.find((p) => p.sku === sku)
+    const field = quantityField(sku)
+    if (product && (product.stock === 0 || !product.onSale)) {
+      soldOut.push(product.name)
+      kept[field] = '0'
+      errors[field] = 'Sold out: taken out of your order.'
+    } else {
+      short.push(productName(products, sku))
+      const left = product ? ` Only ${product.stock} left.` : ''
+      errors[field] = `Sorry, there is not enough stock left for that quantity.${left}`
+    }
+  }
+  const sentences: string[] = []
+  if (soldOut.length > 0) {
+    const was = soldOut.length === 1 ? 'it was' : 'they were'
+    sentences.push(`${listed(soldOut)} sold out meanwhile, so ${was} taken out of your order.`)
+  }
+  if (short.length > 0) {
+    sentences.push(`Not enough stock left for ${listed(short)}. Lower the quantity or set it to 0.`)
+  }
+  sentences.push('Everything else is as you filled it in; nothing was ordered yet.')
+  return { values: kept, errors, notice: sentences.join(' ') }
+}
