@@ -126,8 +126,11 @@ export interface OutboxTable {
   /** The order the event is about; its events are delivered in id order. */
   order_id: Int8 | null
   product_id: number | null
-  /** The event's `data` as it was when it happened. */
-  payload: ColumnType<unknown, string, never>
+  /**
+   * The event's `data` as it was when it happened; null only on a row written already fanned out,
+   * an event no consumer wanted (migration 0010), whose payload nothing reads.
+   */
+  payload: ColumnType<unknown, string | null, never>
   created_at: Generated<Date>
   /** Null until the dispatcher has made its deliveries. */
   fanned_out_at: Date | null

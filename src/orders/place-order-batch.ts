@@ -2,8 +2,12 @@ import { type Kysely, sql } from 'kysely'
 import { isDataError } from '../db/errors.ts'
 import { retryTransient } from '../db/retry.ts'
 import type { Database } from '../db/schema.ts'
-import { orderItemsJson, orderJson, productOutOfStockJson } from '../outbox/payloads.ts'
-import { fannedOutUnlessWanted } from '../webhooks/fan-out.ts'
+import {
+  orderItemsJson,
+  orderPlacedOutboxValues,
+  productOutOfStockJson,
+} from '../outbox/payloads.ts'
+import { eventWanted, fannedOutUnlessWanted } from '../webhooks/fan-out.ts'
 import { customerArrays, customerColumnList } from './customer.ts'
 import { newOrderNumber } from './order-number.ts'
 import { type PlaceOrderOptions, placeOrder } from './place-order.ts'
@@ -121,14 +125,18 @@ export async function placeOrderBatch(
                  ${fannedOutUnlessWanted('product.out_of_stock', emails)}
           from taken t
           where t.stock = 0
+        ), wants as materialized (
+          select ${eventWanted('order.placed', emails)} as placed
         ), placed_events as (
-          -- Each order as GET /api/orders/:orderNumber shows it, from the rows just written.
+          -- Each order as GET /api/orders/:orderNumber shows it, from the rows just written, when
+          -- a consumer wants it; otherwise no payload, already fanned out (migration 0010).
           insert into outbox (event_type, order_id, payload, fanned_out_at)
-          select 'order.placed', o.id, ${orderJson('o', sql`i.items`)},
-                 ${fannedOutUnlessWanted('order.placed', emails)}
-          from placed o
-          join (select order_id, ${lineItems} as items from placed_lines l group by order_id) i
-            on i.order_id = o.id
+          select 'order.placed', o.id, ${orderPlacedOutboxValues(
+            'o',
+            sql`(select ${lineItems} from placed_lines l where l.order_id = o.id)`,
+            'w.placed',
+          )}
+          from placed o, wants w
         ), sale as (
           insert into sales_queue (state, product_id, units, revenue_cents, orders)
           select state, product_id, quantity, quantity::bigint * price_cents,

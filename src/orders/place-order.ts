@@ -2,8 +2,12 @@ import { type Kysely, sql } from 'kysely'
 import { uniqueViolation } from '../db/errors.ts'
 import { retryTransient } from '../db/retry.ts'
 import type { Database } from '../db/schema.ts'
-import { orderItemsJson, orderJson, productOutOfStockJson } from '../outbox/payloads.ts'
-import { fannedOutUnlessWanted } from '../webhooks/fan-out.ts'
+import {
+  orderItemsJson,
+  orderPlacedOutboxValues,
+  productOutOfStockJson,
+} from '../outbox/payloads.ts'
+import { eventWanted, fannedOutUnlessWanted } from '../webhooks/fan-out.ts'
 import { customerColumnList, customerParams } from './customer.ts'
 import { newOrderNumber } from './order-number.ts'
 import { hashRequest, mergeLines, type PlaceOrderResult, placedOrder } from './placement.ts'
@@ -121,11 +125,12 @@ async function insertOrder(
       from verdict v where v.ok
       returning *
     ), placed_event as (
-      -- The order as GET /api/orders/:orderNumber shows it, from the row just written.
+      -- The order as GET /api/orders/:orderNumber shows it, from the row just written, when a
+      -- consumer wants it; otherwise no payload, already fanned out (migration 0010).
       insert into outbox (event_type, order_id, payload, fanned_out_at)
-      select 'order.placed', o.id, ${orderJson('o', sql`(select ${lineItems} from locked l)`)},
-             ${fannedOutUnlessWanted('order.placed', emails)}
-      from placed o
+      select 'order.placed', o.id,
+             ${orderPlacedOutboxValues('o', sql`(select ${lineItems} from locked l)`, 'w.placed')}
+      from placed o, (select ${eventWanted('order.placed', emails)} as placed) w
     ), lines as (
       insert into order_lines (order_id, product_id, quantity, unit_price_cents)
       select o.id, l.id, l.quantity, l.price_cents from placed o, locked l

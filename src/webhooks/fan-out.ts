@@ -15,12 +15,12 @@ export interface FanOutOptions {
 }
 
 /**
- * The `fanned_out_at` an order statement writes on an event of `eventType`, so an event no
- * consumer wants costs no fan-out: null (the dispatcher fans it out) when an enabled endpoint
- * wants that type or, with `emails`, the type makes a shopper e-mail; otherwise now(), as the
- * fan-out would have marked it. Each fan-out marks an event nobody wants with an UPDATE (a new
- * version of the row, payload and all, and its index entries); at every order that was most of
- * the outbox's cost in PostgreSQL.
+ * Whether an event of `eventType` written now has a consumer, as a boolean SQL expression: an
+ * enabled endpoint wants that type or, with `emails`, the type makes a shopper e-mail
+ * (emailKinds). An event nobody wants is written already fanned out (fannedOutUnlessWanted), and
+ * an `order.placed` nobody wants without its payload (migration 0010): each fan-out marked an
+ * unwanted event with an UPDATE (a new version of the row, payload and all, and its index
+ * entries), and building order.placed's payload was the dearest part of the order statement.
  *
  * The endpoints are read as the writing statement sees them, not as the fan-out does a moment
  * later: an endpoint registered while an order is being placed may or may not get that order's
@@ -28,12 +28,21 @@ export interface FanOutOptions {
  * Reached through their primary key for the reason fanOut gives; an uncorrelated subquery,
  * evaluated once per statement however many orders it places.
  */
-export function fannedOutUnlessWanted(eventType: string, emails: boolean): RawBuilder<unknown> {
-  if (emails && eventType in emailKinds) return sql`null::timestamptz`
-  return sql`case when exists (
+export function eventWanted(eventType: string, emails: boolean): RawBuilder<boolean> {
+  if (emails && eventType in emailKinds) return sql<boolean>`true`
+  return sql<boolean>`exists (
       select from webhook_endpoints e
       where e.id > 0 and e.enabled and ${sql.lit(eventType)} = any (e.event_types)
-    ) then null::timestamptz else now() end`
+    )`
+}
+
+/**
+ * The `fanned_out_at` an order statement writes on an event of `eventType`: null (the dispatcher
+ * fans it out) when it is wanted (eventWanted), otherwise now(), as the fan-out would have
+ * marked it.
+ */
+export function fannedOutUnlessWanted(eventType: string, emails: boolean): RawBuilder<unknown> {
+  return sql`case when ${eventWanted(eventType, emails)} then null::timestamptz else now() end`
 }
 
 /**

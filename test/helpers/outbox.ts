@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import { Value } from 'typebox/value'
 import type { App } from '../../src/app.ts'
-import { type EventType, eventData } from '../../src/outbox/events.ts'
+import { type EventType, eventData, eventTypes } from '../../src/outbox/events.ts'
 
 /** One outbox row as the tests read it (payload parsed by the driver). */
 export interface OutboxRow {
@@ -53,4 +53,25 @@ export async function getOrder(app: App, orderNumber: string): Promise<Record<st
   const res = await app.inject({ url: `/api/orders/${orderNumber}` })
   if (res.statusCode !== 200) throw new Error(`GET ${orderNumber} answered ${res.statusCode}`)
   return res.json()
+}
+
+/**
+ * Registers an enabled endpoint that wants every event type, so the order statements write
+ * `order.placed` with its payload and waiting for the fan-out: an event no consumer wants is
+ * written already fanned out and without a payload (migration 0010). Its URL never answers, and
+ * test apps run without the dispatcher unless asked. Returns what removes it.
+ */
+export async function consumeEvents(db: App['db']): Promise<() => Promise<void>> {
+  const { id } = await db
+    .insertInto('webhook_endpoints')
+    .values({
+      url: 'http://127.0.0.1:9/every-event',
+      event_types: [...eventTypes],
+      secret: 'whsec_x',
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow()
+  return async () => {
+    await db.deleteFrom('webhook_endpoints').where('id', '=', id).execute()
+  }
 }

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import { eventTypes } from '../../src/outbox/events.ts'
 import { buildTestApp, stock, type TestApp } from '../helpers/context.ts'
 import { lifecycleApi, placeOrder } from '../helpers/lifecycle.ts'
-import { outboxMark, outboxRows } from '../helpers/outbox.ts'
+import { consumeEvents, outboxMark, outboxRows } from '../helpers/outbox.ts'
 import { addStaff, addToken } from '../helpers/staff.ts'
 
 // The OpenAPI document describes every event (components and 3.1 `webhooks`), and what the
@@ -12,6 +12,8 @@ import { addStaff, addToken } from '../helpers/staff.ts'
 let t: TestApp
 beforeAll(async () => {
   t = await buildTestApp()
+  // A consumer for every event, so each order.placed is written with its payload.
+  await consumeEvents(t.app.db)
 })
 afterAll(() => t?.close())
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { buildTestApp, customer, type TestApp } from '../helpers/context.ts'
-import { expectValidData, outboxMark, outboxRows } from '../helpers/outbox.ts'
+import { consumeEvents, expectValidData, outboxMark, outboxRows } from '../helpers/outbox.ts'
 import { scaleOrders } from '../helpers/scale.ts'
 
 // 10,000 orders (SCALE=1; 1,000 by default) placed at once through the API, so through the
@@ -23,6 +23,8 @@ beforeAll(async () => {
   })
   // Stock for all of them, and more: no product sells out here.
   await t.app.db.updateTable('products').set({ stock: 1_000_000 }).execute()
+  // A consumer for every event, so each order.placed is written with its payload.
+  await consumeEvents(t.app.db)
 })
 afterAll(() => t?.close())
 
