@@ -182,6 +182,9 @@ async function revoke({ db, out }: Run, tokenId: number) {
 
 const commands = ['add', 'disable', 'token', 'tokens', 'revoke']
 
+/** A word of the command line as the reason quotes it: 'bogus' (control characters escaped). */
+const quoted = (word: string) => `'${JSON.stringify(word).slice(1, -1)}'`
+
 /** The command line as {command, email, role} (revoke: the token's id in `email`); throws UsageError. */
 function parse(argv: string[]): { command: string; email: string; role: Role } {
   let parsed: { positionals: string[]; values: { role?: string } }
@@ -198,9 +201,17 @@ function parse(argv: string[]): { command: string; email: string; role: Role } {
   }
   const { positionals, values } = parsed
   const [command, email, ...rest] = positionals
-  if (!command || !commands.includes(command) || !email || rest.length > 0) {
-    throw new UsageError(usage)
-  }
+  if (!command) throw new UsageError(usage)
+  if (!commands.includes(command))
+    throw new UsageError(
+      `Unknown command ${quoted(command)}: use add, disable, token, tokens or revoke\n${usage}`,
+    )
+  if (!email)
+    throw new UsageError(
+      `${command} needs ${command === 'revoke' ? '<token-id>' : '<email>'}\n${usage}`,
+    )
+  if (rest.length > 0)
+    throw new UsageError(`Too many arguments: ${rest.map(quoted).join(' ')}\n${usage}`)
   if (command === 'revoke') {
     if (!/^[0-9]{1,9}$/.test(email)) throw new UsageError(`Not a token id: ${email}\n${usage}`)
     if (values.role) throw new UsageError(`--role goes with add only\n${usage}`)

@@ -375,4 +375,21 @@ describe('a command line the staff command cannot read', () => {
       expect(res.stderr, args.join(' ')).not.toMatch(/TypeError|ERR_PARSE_ARGS|Failed/)
     }
   })
+
+  it.each([
+    [['bogus'], "Unknown command 'bogus': use add, disable, token, tokens or revoke"],
+    [['bogus', 'a@example.com'], "Unknown command 'bogus'"],
+    [['add'], 'add needs <email>'],
+    [['disable'], 'disable needs <email>'],
+    [['token'], 'token needs <email>'],
+    [['tokens'], 'tokens needs <email>'],
+    [['revoke'], 'revoke needs <token-id>'],
+    [['token', 'a@example.com', 'b@example.com'], "Too many arguments: 'b@example.com'"],
+  ])('%j: exit 2, the reason on the first line, then the usage', async (args, reason) => {
+    const res = await staff(args)
+    expect(res.code).toBe(2)
+    const lines = res.stderr.split('\n')
+    expect(lines[0]).toContain(reason)
+    expect(lines[1]).toMatch(/^Usage: npm run staff -- add <email>/)
+  })
 })
