@@ -1,10 +1,55 @@
 /**
  * Checks of settings that a schema pattern cannot make: TRUST_PROXY's addresses as Fastify reads
- * them, and whether LOG_FILE can be written. config.ts turns each problem into its ConfigError.
+ * them, whether LOG_FILE can be written, HOST's shape and name, MAX_HEAP_USED_MB against the
+ * heap. config.ts turns each problem into its ConfigError (server.ts: hostLookupProblem's).
  */
-import { accessSync, constants, statSync } from 'node:fs'
+import { lookup } from 'node:dns/promises'
+import { accessSync, closeSync, constants, mkdirSync, openSync, statSync } from 'node:fs'
+import { isIP } from 'node:net'
 import { dirname, resolve } from 'node:path'
+import { getHeapStatistics } from 'node:v8'
 import ipaddr from 'ipaddr.js'
+
+const hostMessage =
+  'give an IP address (0.0.0.0: every interface; 127.0.0.1: this machine only) or a host name of this machine'
+
+// RFC 1123 host names: dot-separated labels of letters, digits and inner hyphens.
+const hostName =
+  /^(?=.{1,253}\.?$)[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*\.?$/
+
+/** Why HOST is neither an IP address nor a host name (`[::1]`, `a b`, a URL), or undefined. */
+export function hostProblem(host: string): string | undefined {
+  if (isIP(host) || hostName.test(host)) return undefined
+  return `${JSON.stringify(host)} is not an IP address or a host name: ${hostMessage}`
+}
+
+/**
+ * Why HOST, a name, cannot be listened on because it does not resolve (ENOTFOUND, EAI_AGAIN),
+ * or undefined (an IP address is not looked up). Async, unlike the checks in loadConfig: the
+ * server checks it before it opens the database, so a typo costs no migration.
+ */
+export async function hostLookupProblem(host: string): Promise<string | undefined> {
+  if (isIP(host)) return undefined
+  try {
+    await lookup(host)
+    return undefined
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? 'an error'
+    return `${host} does not resolve to an address (${code}): ${hostMessage}`
+  }
+}
+
+/**
+ * Why MAX_HEAP_USED_MB can never be reached, or undefined: the heap cannot grow past V8's limit
+ * (npm start's --max-old-space-size and --max-semi-space-size), so a value at or above it would
+ * leave the 503-when-full protection off without a word.
+ */
+export function heapProblem(maxHeapUsedMb: number | undefined): string | undefined {
+  if (maxHeapUsedMb === undefined) return undefined
+  const limitMb = Math.floor(getHeapStatistics().heap_size_limit / (1024 * 1024))
+  if (maxHeapUsedMb < limitMb) return undefined
+  return `is ${maxHeapUsedMb} MB, at or above this process's heap limit of ${limitMb} MB (node --max-old-space-size), so it could never trigger: give less than ${limitMb}, or leave it unset for 90% of the limit (${Math.floor(limitMb * 0.9)})`
+}
 
 /**
  * TRUST_PROXY's list of front ends, each entry read as Fastify reads it (@fastify/proxy-addr,
@@ -46,9 +91,11 @@ function trustedAddressProblem(entry: string): string | undefined {
 
 /**
  * LOG_FILE must be a file this process can append to: not a folder, in a folder that exists
- * and is writable or can be made (the log's transport makes missing folders) under one that
- * is. Checked here, because the transport's worker thread otherwise stops the start with an
- * unhandled 'error' event (EISDIR, ENOTDIR, EACCES) and its stack.
+ * or can be made. Checked here, because the transport's worker thread otherwise fails on its
+ * own (EISDIR, ENOTDIR, EACCES, ENOENT under /proc), after the start. The clear cases are named
+ * first; then the check does what the logger will do, making the folders and opening the file
+ * for appending (so it exists afterwards, empty), since a permission test alone passes for root
+ * where mkdir still fails.
  * Returns why it cannot be (naming the path at fault), or undefined when it can.
  */
 export function logFileProblem(path: string): string | undefined {
@@ -73,8 +120,23 @@ export function logFileProblem(path: string): string | undefined {
     }
   }
   if (at === file && entry?.isDirectory()) return `${path} is a folder: name a file in it`
-  if (at === file) return writable(file) ? undefined : `${path} is not writable by this process`
-  if (!entry?.isDirectory()) return `${path} cannot be made: ${at} is not a folder`
-  if (!writable(at)) return `${path} cannot be made: ${at} is not writable by this process`
+  if (at === file && !writable(file)) return `${path} is not writable by this process`
+  if (at !== file && !entry?.isDirectory()) return `${path} cannot be made: ${at} is not a folder`
+  if (at !== file && !writable(at))
+    return `${path} cannot be made: ${at} is not writable by this process`
+  try {
+    // One level at a time, from the folder that exists down: mkdirSync's `recursive` loops for
+    // ever where mkdir answers ENOENT under a folder that exists (/proc/nope: the parent is
+    // "made", EEXIST, and the child tried again), which is what hung the log's worker thread.
+    const missing: string[] = []
+    const top = at === file ? dirname(file) : at
+    for (let dir = dirname(file); dir !== top && dir !== dirname(dir); dir = dirname(dir)) {
+      missing.unshift(dir)
+    }
+    for (const dir of missing) mkdirSync(dir)
+    closeSync(openSync(file, 'a'))
+  } catch (err) {
+    return `${path} cannot be made: ${(err as Error).message}`
+  }
   return undefined
 }

@@ -2,6 +2,7 @@ import cluster from 'node:cluster'
 import closeWithGrace from 'close-with-grace'
 import type { App } from './app.ts'
 import { type Config, ConfigError, loadConfig } from './config.ts'
+import { hostLookupProblem } from './config-checks.ts'
 import { type StopTracing, startTracing } from './tracing/start.ts'
 
 let config: Config
@@ -10,6 +11,12 @@ try {
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err
   console.error(err.message)
+  process.exit(1)
+}
+// A HOST that does not resolve is told now, before the database is opened and migrated.
+const hostProblem = await hostLookupProblem(config.HOST)
+if (hostProblem) {
+  console.error(`Invalid configuration: HOST ${hostProblem}`)
   process.exit(1)
 }
 
@@ -63,9 +70,28 @@ async function runWorker(config: Config, stopTracing: StopTracing | undefined) {
   try {
     await app.listen({ port: config.PORT, host: config.HOST })
   } catch (err) {
-    app.log.fatal({ err }, 'could not start')
+    const line = listenProblem(err, config)
+    if (line) console.error(line)
+    else app.log.fatal({ err }, 'could not start')
+    await app.close().catch(() => {})
     process.exit(1)
   }
+}
+
+/**
+ * The usual reasons a listen fails, as one line naming the setting to change (undefined for
+ * others, logged whole): the port taken or below 1024 without the right, the address not one
+ * of this machine's.
+ */
+function listenProblem(err: unknown, { HOST, PORT }: Config): string | undefined {
+  const code = (err as { code?: unknown }).code
+  if (code === 'EADDRINUSE')
+    return `Could not start: PORT ${PORT} is in use on ${HOST} (EADDRINUSE): stop what listens there or give another PORT`
+  if (code === 'EACCES')
+    return `Could not start: PORT ${PORT} on ${HOST} needs privileges this process lacks (EACCES): give a PORT of 1024 or more`
+  if (code === 'EADDRNOTAVAIL')
+    return `Could not start: HOST ${HOST} is not an address of this machine (EADDRNOTAVAIL): give one of its addresses, 0.0.0.0 for all or 127.0.0.1 for this machine only`
+  return undefined
 }
 
 /**

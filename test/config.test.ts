@@ -1,12 +1,15 @@
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { getHeapStatistics } from 'node:v8'
 import Fastify from 'fastify'
 import { afterAll, describe, expect, it } from 'vitest'
 import { ConfigError, ConfigSchema, loadConfig } from '../src/config.ts'
 import { trustProxy } from '../src/plugins/security.ts'
 import { unionsOfLiterals } from './helpers/schemas.ts'
+import { startFlags, startServer } from './helpers/server.ts'
 
 describe('configuration', () => {
   it('has sane defaults', () => {
@@ -195,4 +198,168 @@ describe('TRUST_PROXY', () => {
       expect(fastifyTakes(value), value).toBe(true)
     }
   })
+})
+
+describe('every setting with a bad value', () => {
+  // One bad value per setting; a new setting must be added here (the keys are compared below).
+  const bad: Record<string, string> = {
+    NODE_ENV: 'prod',
+    PORT: '70000',
+    HOST: '',
+    DATABASE_URL: 'mysql://x',
+    DATABASE_CA_FILE: '',
+    MIGRATION_DATABASE_URL: 'mysql://x',
+    DATABASE_AUTH: 'token',
+    AZURE_CLIENT_ID: 'notaguid',
+    DATA_DIR: '',
+    DATABASE_POOL_SIZE: '0',
+    LOG_LEVEL: 'loud',
+    FOLD_INTERVAL_MS: '5',
+    ORDER_BATCH_MAX: '0',
+    TOP_PRODUCTS_CACHE_MS: '70000',
+    LOG_FILE: '',
+    RATE_LIMIT_MAX: '2000000',
+    TRUST_PROXY: 'maybe',
+    COMPRESSION: 'gzip',
+    MAX_EVENT_LOOP_DELAY_MS: '70000',
+    MAX_HEAP_USED_MB: '0',
+    METRICS_TOKEN: 'short',
+    DATABASE_CONNECT_TIMEOUT_MS: '10',
+    DATABASE_STATEMENT_TIMEOUT_MS: '3600001',
+    SHUTDOWN_TIMEOUT_MS: '10',
+    WEB_CONCURRENCY: '0',
+    APP_REVISION: 'a b',
+    APPLICATIONINSIGHTS_CONNECTION_STRING: 'secret',
+    OTEL_EXPORTER_OTLP_ENDPOINT: 'notaurl',
+    OTEL_EXPORTER_OTLP_HEADERS: 'Bearer abc',
+    OTEL_SERVICE_NAME: 'order service',
+    TRACE_SAMPLE_RATIO: '1.5',
+    ADMIN_EMAIL: 'bad',
+    ADMIN_PASSWORD: 'short',
+    WEBHOOKS_DISPATCH: 'yes',
+    WEBHOOKS_POLL_MS: '5',
+    WEBHOOKS_ALLOW_LOCAL: 'yes',
+    SMTP_URL: 'http://x',
+    MAIL_FROM: 'bad',
+    PUBLIC_BASE_URL: 'notaurl',
+  }
+  // Settings that only go together with another: given with it, so the value is what fails.
+  const partner: Record<string, Record<string, string>> = {
+    ADMIN_EMAIL: { ADMIN_PASSWORD: 'a-long-enough-password' },
+    ADMIN_PASSWORD: { ADMIN_EMAIL: 'admin@example.com' },
+  }
+
+  it('covers every setting', () => {
+    expect(Object.keys(bad).sort()).toEqual(Object.keys(ConfigSchema.properties).sort())
+  })
+
+  it.each(Object.entries(bad))(
+    '%s=%j: one line naming it that says what to write',
+    (name, value) => {
+      let message = ''
+      try {
+        loadConfig({ ...partner[name], [name]: value })
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError)
+        message = (err as Error).message
+      }
+      expect(message).toMatch(new RegExp(`^Invalid configuration: ${name} `))
+      expect(message).not.toMatch(/must match (pattern|format)|must NOT have|must be (<|>)=|\^|\$/)
+      expect(message.split('\n')).toHaveLength(1)
+    },
+  )
+
+  it.each([
+    ['TRUST_PROXY', 'maybe', 'TRUST_PROXY must be true, false, a hop count'],
+    ['DATABASE_URL', 'mysql://x', 'DATABASE_URL must be a PostgreSQL URL like postgres://'],
+    ['APP_REVISION', 'a b', 'APP_REVISION must be up to 64 letters, digits'],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'notaurl', 'must be an http:// or https:// URL'],
+    ['SMTP_URL', 'http://x', 'SMTP_URL must be an smtp:// or smtps:// URL'],
+    ['PUBLIC_BASE_URL', 'notaurl', 'like https://shop.example.com'],
+    ['MAIL_FROM', 'bad', 'like orders@example.com'],
+    ['AZURE_CLIENT_ID', 'notaguid', 'a GUID like 00000000-0000-0000-0000-000000000000'],
+    ['PORT', '70000', 'PORT must be a whole number from 0 to 65535'],
+    ['PORT', 'eighty', 'PORT must be a whole number from 0 to 65535'],
+    ['TRACE_SAMPLE_RATIO', '1.5', 'TRACE_SAMPLE_RATIO must be a number from 0 to 1'],
+    ['SMTP_URL', 'smtp://[x', 'SMTP_URL must be an smtp:// or smtps:// URL'],
+  ])('%s=%s says what to write', (name, value, text) => {
+    expect(() =>
+      loadConfig({ PUBLIC_BASE_URL: 'https://shop.example.com', [name]: value }),
+    ).toThrow(text)
+  })
+})
+
+describe('HOST, PORT and MAX_HEAP_USED_MB at start', () => {
+  /** node src/server.ts as npm start runs it; resolves with its exit code and stderr's lines. */
+  async function refusedStart(env: Record<string, string>) {
+    const server = await startServer(env, { ready: false, flags: startFlags() })
+    const { code } = await server.exited
+    await new Promise((r) => setTimeout(r, 300)) // the last of stderr, read after the exit
+    return { code, lines: server.stderr.join('\n').trim().split('\n'), output: server.output() }
+  }
+
+  it.each(['a b', '[::1]', 'http://localhost', '-x'])('refuses HOST=%j by its shape', (host) => {
+    expect(() => loadConfig({ HOST: host })).toThrow(
+      `Invalid configuration: HOST ${JSON.stringify(host)} is not an IP address or a host name: give an IP address`,
+    )
+  })
+
+  it('takes IP addresses and host names', () => {
+    for (const host of ['0.0.0.0', '127.0.0.1', '::', '::1', 'localhost', 'api.example.com'])
+      expect(loadConfig({ HOST: host }).HOST).toBe(host)
+  })
+
+  it('a HOST that does not resolve: one line naming it, before the database is made', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'host-'))
+    rmSync(dataDir, { recursive: true })
+    const run = await refusedStart({ DATA_DIR: dataDir, HOST: 'example.invalid' })
+    expect(run.code, run.output).toBe(1)
+    expect(run.lines).toEqual([
+      expect.stringMatching(
+        /^Invalid configuration: HOST example\.invalid does not resolve to an address \((ENOTFOUND|EAI_AGAIN)\): give an IP address/,
+      ),
+    ])
+    expect(existsSync(dataDir)).toBe(false)
+  }, 60_000)
+
+  it('a HOST not of this machine (EADDRNOTAVAIL): one line naming HOST', async () => {
+    const run = await refusedStart({ DATA_DIR: 'memory://', HOST: '192.0.2.1' })
+    expect(run.code, run.output).toBe(1)
+    expect(run.lines).toEqual([
+      expect.stringMatching(
+        /^Could not start: HOST 192\.0\.2\.1 is not an address of this machine/,
+      ),
+    ])
+  }, 120_000)
+
+  it('a PORT in use (EADDRINUSE): one line naming PORT', async () => {
+    const taken = net.createServer()
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r))
+    const { port } = taken.address() as net.AddressInfo
+    try {
+      const run = await refusedStart({ DATA_DIR: 'memory://', PORT: String(port) })
+      expect(run.code, run.output).toBe(1)
+      expect(run.lines).toEqual([
+        `Could not start: PORT ${port} is in use on 127.0.0.1 (EADDRINUSE): stop what listens there or give another PORT`,
+      ])
+    } finally {
+      taken.close()
+    }
+  }, 120_000)
+
+  it('MAX_HEAP_USED_MB at or above the heap limit: refused, naming both numbers', async () => {
+    const limitMb = Math.floor(getHeapStatistics().heap_size_limit / 2 ** 20)
+    expect(() => loadConfig({ MAX_HEAP_USED_MB: String(limitMb) })).toThrow(
+      `Invalid configuration: MAX_HEAP_USED_MB is ${limitMb} MB, at or above this process's heap limit of ${limitMb} MB`,
+    )
+    expect(loadConfig({ MAX_HEAP_USED_MB: String(limitMb - 1) }).MAX_HEAP_USED_MB).toBe(limitMb - 1)
+    // npm start's --max-old-space-size=192 (and semi-spaces): a limit of some 216 MB.
+    const run = await refusedStart({ DATA_DIR: 'memory://', MAX_HEAP_USED_MB: '99999' })
+    expect(run.code, run.output).toBe(1)
+    expect(run.lines).toEqual([
+      expect.stringMatching(
+        /^Invalid configuration: MAX_HEAP_USED_MB is 99999 MB, at or above this process's heap limit of 2\d\d MB .*give less than 2\d\d/,
+      ),
+    ])
+  }, 60_000)
 })

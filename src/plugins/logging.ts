@@ -114,9 +114,61 @@ export function createLogger(config: Config, destination?: DestinationStream): L
         },
       ],
     })
+    // pino types its transport as a plain stream; it is a thread-stream, which has its worker.
+    watchLogWriter(transport as unknown as LogWriter, config.LOG_FILE)
     return pino(options, transport)
   }
   return pino(options, pino.destination({ dest: 1, sync: false }))
+}
+
+/** The part of pino's transport (a thread-stream) that watchLogWriter uses. */
+export interface LogWriter {
+  on(event: 'error', listener: (err: Error) => void): unknown
+  once(event: 'ready', listener: () => void): unknown
+  worker: { terminate: () => Promise<unknown> }
+}
+
+/**
+ * The LOG_FILE writer's worker thread, watched: when it fails (an 'error': the disk full, the
+ * file gone read-only, the thread dead) or is not ready within `readyMs` (stuck: a hung network
+ * mount, mkdir looping under /proc), the process says so in one line on stderr, naming LOG_FILE,
+ * and exits 1, rather than serve on with no logs at all (stdout is written by the same thread).
+ * The thread is ended first, so that pino's flush at exit finds it closed rather than waiting on
+ * it; a thread stuck in native code cannot be ended (and a normal exit would wait for it for
+ * ever, deaf to SIGTERM), so after `stuckMs` the process kills itself (SIGKILL).
+ * `exit` and `kill` are process.exit and a SIGKILL to this process (tests pass their own).
+ */
+export function watchLogWriter(
+  writer: LogWriter,
+  path: string,
+  {
+    readyMs = 10_000,
+    stuckMs = 2000,
+    exit = (code: number): void => process.exit(code),
+    kill = (): void => {
+      process.kill(process.pid, 'SIGKILL')
+    },
+  }: { readyMs?: number; stuckMs?: number; exit?: (code: number) => void; kill?: () => void } = {},
+): void {
+  let failed = false
+  const fail = (why: string) => {
+    if (failed) return
+    failed = true
+    process.stderr.write(`LOG_FILE ${path}: ${why}; stopping, as the service would run unlogged\n`)
+    const stuck = setTimeout(kill, stuckMs)
+    const stop = () => {
+      clearTimeout(stuck)
+      exit(1)
+    }
+    writer.worker.terminate().then(stop, stop)
+  }
+  writer.on('error', (err) => fail(`writing the logs failed (${err.message})`))
+  const timer = setTimeout(
+    () => fail(`the log writer did not start within ${readyMs / 1000} s`),
+    readyMs,
+  )
+  timer.unref()
+  writer.once('ready', () => clearTimeout(timer))
 }
 
 const validRequestId = /^[\w.:@-]{1,128}$/
