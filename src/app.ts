@@ -14,6 +14,7 @@ import { eventDocs } from './outbox/openapi.ts'
 import bodyParsers from './plugins/body-parsers.ts'
 import cacheControl from './plugins/cache-control.ts'
 import compression from './plugins/compression.ts'
+import contentEncoding from './plugins/content-encoding.ts'
 import db from './plugins/db.ts'
 import errors, { clientError, frameworkError } from './plugins/errors.ts'
 import health from './plugins/health.ts'
@@ -95,6 +96,7 @@ export async function buildApp({
   await app.register(compression, { config })
   await app.register(trailingSlash)
   await app.register(bodyParsers)
+  await app.register(contentEncoding)
   await app.register(views, { config })
   // WEBHOOKS_DISPATCH=only: a process that delivers the webhooks and e-mails and serves only
   // /healthz, /readyz and /metrics, so delivery can run on CPU the order path does not use
