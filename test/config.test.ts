@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { ConfigError, ConfigSchema, loadConfig } from '../src/config.ts'
 import { trustProxy } from '../src/plugins/security.ts'
 import { unionsOfLiterals } from './helpers/schemas.ts'
-import { startFlags, startServer } from './helpers/server.ts'
+import { failedStart, startFlags } from './helpers/server.ts'
 
 describe('configuration', () => {
   it('has sane defaults', () => {
@@ -290,13 +290,7 @@ describe('every setting with a bad value', () => {
 })
 
 describe('HOST, PORT and MAX_HEAP_USED_MB at start', () => {
-  /** node src/server.ts as npm start runs it; resolves with its exit code and stderr's lines. */
-  async function refusedStart(env: Record<string, string>) {
-    const server = await startServer(env, { ready: false, flags: startFlags() })
-    const { code } = await server.exited
-    await new Promise((r) => setTimeout(r, 300)) // the last of stderr, read after the exit
-    return { code, lines: server.stderr.join('\n').trim().split('\n'), output: server.output() }
-  }
+  const refusedStart = (env: Record<string, string>) => failedStart(env, startFlags())
 
   it.each(['a b', '[::1]', 'http://localhost', '-x'])('refuses HOST=%j by its shape', (host) => {
     expect(() => loadConfig({ HOST: host })).toThrow(

@@ -138,3 +138,15 @@ export function logLines(lines: string[]): Record<string, unknown>[] {
     }
   })
 }
+
+/**
+ * `node src/server.ts` with `env` (on top of startServer's), expected to stop on its own; with
+ * `flags` (`startFlags()`: npm start's). Resolves with its exit code, its stderr's lines (read to
+ * the end) and its whole output (to explain a failure).
+ */
+export async function failedStart(env: Record<string, string>, flags: string[] = []) {
+  const server = await startServer(env, { ready: false, flags })
+  const { code } = await server.exited
+  await new Promise((r) => setTimeout(r, 300)) // the last of stderr, read after the exit
+  return { code, lines: server.stderr.join('\n').trim().split('\n'), output: server.output() }
+}

@@ -22,18 +22,22 @@ const order = JSON.stringify({
   items: [{ sku: 'MUG-001', quantity: 1 }],
 })
 
+/** POST /api/orders with the order as JSON, `payload` (the order by default) in `coding`. */
+const postOrder = (coding: string, payload: string | Buffer = order) =>
+  t.app.inject({
+    method: 'POST',
+    url: '/api/orders',
+    headers: {
+      'idempotency-key': randomUUID(),
+      'content-type': 'application/json',
+      'content-encoding': coding,
+    },
+    payload,
+  })
+
 describe('a request body with a Content-Encoding', () => {
   it('gzip on POST /api/orders: 415 saying to send it uncompressed, Accept-Encoding: identity', async () => {
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/api/orders',
-      headers: {
-        'idempotency-key': randomUUID(),
-        'content-type': 'application/json',
-        'content-encoding': 'gzip',
-      },
-      payload: gzipSync(order),
-    })
+    const res = await postOrder('gzip', gzipSync(order))
     expect(res.statusCode).toBe(415)
     expect(res.headers['accept-encoding']).toBe('identity')
     expect(res.json()).toMatchObject({
@@ -68,16 +72,7 @@ describe('a request body with a Content-Encoding', () => {
   })
 
   it('identity is no coding: the body is read as usual', async () => {
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/api/orders',
-      headers: {
-        'idempotency-key': randomUUID(),
-        'content-type': 'application/json',
-        'content-encoding': 'Identity',
-      },
-      payload: order,
-    })
+    const res = await postOrder('Identity')
     expect(res.statusCode, res.body).not.toBe(415)
     expect(res.statusCode).toBeLessThan(500)
   })

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { type LogWriter, watchLogWriter } from '../../src/plugins/logging.ts'
-import { startServer } from '../helpers/server.ts'
+import { failedStart } from '../helpers/server.ts'
 
 /** A stand-in for pino's thread-stream: emits what the test says; terminate as given. */
 function fakeWriter(terminate: () => Promise<unknown> = async () => {}) {
@@ -61,28 +61,22 @@ describe('the LOG_FILE writer thread, watched', () => {
 
 describe('npm start with a LOG_FILE that fails', () => {
   it('/dev/full (every write fails, ENOSPC): one line naming LOG_FILE, exit 1, no stack', async () => {
-    const server = await startServer(
-      { DATA_DIR: 'memory://', LOG_FILE: '/dev/full' },
-      { ready: false },
-    )
-    const { code } = await server.exited
-    await new Promise((r) => setTimeout(r, 300)) // the last of stderr, read after the exit
-    expect(code, server.output()).toBe(1)
-    expect(server.stderr.join('').trim().split('\n')).toEqual([
+    const run = await failedStart({
+      DATA_DIR: 'memory://',
+      LOG_FILE: '/dev/full',
+      LOG_LEVEL: 'info',
+    })
+    expect(run.code, run.output).toBe(1)
+    expect(run.lines).toEqual([
       'LOG_FILE /dev/full: writing the logs failed (ENOSPC: no space left on device, write); stopping, as the service would run unlogged',
     ])
-  }, 60_000)
+  }, 120_000)
 
   it('/proc/nope/x (mkdir fails even for root): refused at start with one line', async () => {
-    const server = await startServer(
-      { DATA_DIR: 'memory://', LOG_FILE: '/proc/nope/x' },
-      { ready: false },
-    )
-    const { code } = await server.exited
-    await new Promise((r) => setTimeout(r, 300)) // the last of stderr, read after the exit
-    expect(code).toBe(1)
-    expect(server.stderr.join('').trim().split('\n')).toEqual([
+    const run = await failedStart({ DATA_DIR: 'memory://', LOG_FILE: '/proc/nope/x' })
+    expect(run.code, run.output).toBe(1)
+    expect(run.lines).toEqual([
       expect.stringMatching(/^Invalid configuration: LOG_FILE \/proc\/nope\/x cannot be made: /),
     ])
-  }, 60_000)
+  }, 120_000)
 })
