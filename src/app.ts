@@ -21,6 +21,7 @@ import health from './plugins/health.ts'
 import logging, { createLogger, RequestLog, requestId } from './plugins/logging.ts'
 import metrics from './plugins/metrics.ts'
 import openapi from './plugins/openapi.ts'
+import routeSchemas from './plugins/route-schemas.ts'
 import security, { trustProxy } from './plugins/security.ts'
 import trailingSlash from './plugins/trailing-slash.ts'
 import views from './plugins/views.ts'
@@ -84,11 +85,12 @@ export async function buildApp({
         removeAdditional: false,
       },
       // errorMessage carries the sentence a person reads (see validation.ts); Ajv itself ignores it.
-      plugins: [(ajv) => ajv.addKeyword('errorMessage')],
+      plugins: [(ajv) => ajv.addKeyword('errorMessage').addKeyword('x-id')],
     },
     schemaErrorFormatter: formatSchemaErrors,
   }).withTypeProvider<TypeBoxTypeProvider>()
 
+  await app.register(routeSchemas)
   await app.register(errors)
   await app.register(logging)
   await app.register(security, { config })

@@ -1,4 +1,5 @@
 import { type Static, Type } from 'typebox'
+import { emailPattern, maxEmailLength, maxLocalPart } from './email.ts'
 import { StringEnum } from './validation.ts'
 
 // A setting's `errorMessage` is what a bad value is told (config.ts, settingMessage): what to
@@ -136,9 +137,9 @@ export const ConfigSchema = Type.Object({
   // Back office: the first admin, created at start when no admin exists (README "Back office").
   ADMIN_EMAIL: Type.Optional(
     Type.String({
-      pattern: '^[^@\\s]+@[^@\\s]+$',
-      maxLength: 254,
-      errorMessage: 'must be an e-mail address of at most 254 characters, like admin@example.com',
+      pattern: emailPattern,
+      maxLength: maxEmailLength,
+      errorMessage: `must be an e-mail address of at most ${maxEmailLength} characters, ${maxLocalPart} of them before the @, like admin@example.com`,
     }),
   ),
   ADMIN_PASSWORD: Type.Optional(

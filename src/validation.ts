@@ -40,21 +40,140 @@ function quotedKey(key: string): string {
   )
 }
 
-/** A sentence about one invalid value; schemas may give their own in `errorMessage`. */
-export function describe(error: FastifySchemaValidationError): string {
-  const custom = (error as { parentSchema?: { errorMessage?: string } }).parentSchema?.errorMessage
-  if (custom && error.keyword !== 'required') return custom
+interface SchemaLike {
+  type?: string | string[]
+  enum?: unknown[]
+  items?: SchemaLike
+  anyOf?: SchemaLike[]
+  properties?: Record<string, unknown>
+}
+
+/** What a schema takes, as a noun phrase ("text", "a list of text", "one of: a, b"). */
+function takes(schema: SchemaLike | undefined): string {
+  if (!schema) return 'a value'
+  if (schema.enum) return `one of: ${schema.enum.join(', ')}`
+  if (schema.anyOf) return schema.anyOf.map(takes).join(' or ')
+  switch (schema.type) {
+    case 'string':
+      return 'text'
+    case 'integer':
+      return 'a whole number'
+    case 'number':
+      return 'a number'
+    case 'boolean':
+      return 'true or false'
+    case 'object':
+      return 'an object'
+    case 'array':
+      return schema.items ? `a list of ${takes(schema.items).replace(/^an? /, '')}` : 'a list'
+    case 'null':
+      return 'null'
+    default:
+      return 'a value'
+  }
+}
+
+/** A query string's values are text: one that is a list there came more than once. */
+const repeatedParameter = (error: FastifySchemaValidationError, context?: string) =>
+  context === 'querystring' &&
+  error.keyword === 'type' &&
+  Array.isArray((error as { data?: unknown }).data)
+
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`
+
+/**
+ * The sentence for every Ajv keyword the service's schemas use, in one place: no Ajv wording
+ * ("must NOT have fewer than 1 properties", "must match a schema in anyOf", "must be string")
+ * reaches a client. `context` is where the value was (`querystring`: a value that is a list
+ * there was given more than once, `?status=a&status=b`).
+ */
+function plainSentence(error: FastifySchemaValidationError, context?: string): string {
+  const params = error.params as Record<string, unknown>
+  const parent = (error as { parentSchema?: SchemaLike }).parentSchema
+  const limit = Number(params.limit)
   switch (error.keyword) {
     case 'required':
       return 'is required'
     // StringEnum's lists (and any other enum).
     case 'enum':
-      return `must be one of: ${(error.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`
+      return `must be one of: ${(params.allowedValues as unknown[]).join(', ')}`
     case 'additionalProperties':
-      return `has an unknown field ${quotedKey((error.params as { additionalProperty: string }).additionalProperty)}`
-    default:
+      return `has an unknown field ${quotedKey(params.additionalProperty as string)}`
+    case 'minProperties':
+      return `must name at least one of: ${Object.keys(parent?.properties ?? {})
+        .filter((k) => k !== '_csrf')
+        .join(', ')}`
+    case 'maxProperties':
+      return `must have at most ${plural(limit, 'field', 'fields')}`
+    case 'minItems':
+      return limit === 1 ? 'must list at least one entry' : `must list at least ${limit} entries`
+    case 'maxItems':
+      return `must list at most ${plural(limit, 'entry', 'entries')}`
+    case 'uniqueItems':
+      return `must not list the same value twice (entries ${Math.min(Number(params.i), Number(params.j))} and ${Math.max(Number(params.i), Number(params.j))} are the same)`
+    case 'minLength':
+      return limit === 1
+        ? 'must not be empty'
+        : `must be at least ${plural(limit, 'character', 'characters')} long`
+    case 'maxLength':
+      return `must be at most ${plural(limit, 'character', 'characters')} long`
+    case 'minimum':
+      return `must be at least ${params.limit}`
+    case 'maximum':
+      return `must be at most ${params.limit}`
+    case 'exclusiveMinimum':
+      return `must be more than ${params.limit}`
+    case 'exclusiveMaximum':
+      return `must be less than ${params.limit}`
+    case 'pattern':
+      return 'is not in the form this field takes'
+    case 'format':
+      return `must be a valid ${params.format}`
+    case 'const':
+      return `must be ${JSON.stringify(params.allowedValue)}`
+    case 'type':
+      if (repeatedParameter(error, context)) return 'must be given once'
+      return `must be ${takes({ type: params.type as string })}`
+    case 'anyOf':
+      return `must be ${takes(parent)}`
+    case 'storable':
       return error.message ?? 'is invalid'
+    default:
+      return 'is invalid'
   }
+}
+
+/** A sentence about one invalid value; schemas may give their own in `errorMessage`. */
+export function describe(error: FastifySchemaValidationError, context?: string): string {
+  const custom = (error as { parentSchema?: { errorMessage?: string } }).parentSchema?.errorMessage
+  if (custom && error.keyword !== 'required') return custom
+  return plainSentence(error, context)
+}
+
+/**
+ * The errors worth a sentence: an `anyOf` that failed is one problem ("must be text or a list
+ * of text"), not one per branch tried, so the errors Ajv found inside its branches are dropped;
+ * a query parameter given twice is that one problem ("must be given once"), not also every
+ * other keyword its list fails.
+ */
+export function significant(
+  errors: readonly FastifySchemaValidationError[],
+  context?: string,
+): FastifySchemaValidationError[] {
+  const unions = errors.filter((e) => e.keyword === 'anyOf')
+  const repeated = new Set(
+    errors.filter((e) => repeatedParameter(e, context)).map((e) => e.instancePath),
+  )
+  return errors.filter(
+    (e) =>
+      (e.keyword === 'anyOf' ||
+        !unions.some(
+          (u) =>
+            e.schemaPath.startsWith(`${u.schemaPath}/`) &&
+            e.instancePath.startsWith(u.instancePath),
+        )) &&
+      (!repeated.has(e.instancePath) || repeatedParameter(e, context)),
+  )
 }
 
 // A 60 KiB body of empty items yields some 12,000 errors: past this many, a person reads no
@@ -65,9 +184,9 @@ const maxListed = 10
 export function formatSchemaErrors(errors: FastifySchemaValidationError[], dataVar: string): Error {
   const seen = new Set<string>()
   const parts: string[] = []
-  for (const e of errors) {
+  for (const e of significant(errors, dataVar)) {
     const name = fieldName(e)
-    const text = `${name || dataVar} ${describe(e)}`
+    const text = `${name || dataVar} ${describe(e, dataVar)}`
     if (!seen.has(text)) parts.push(text)
     seen.add(text)
   }

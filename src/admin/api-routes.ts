@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ErrorResponse } from '../orders/schemas.ts'
-import { sendError } from '../plugins/errors.ts'
+import { refuseValue } from '../plugins/errors.ts'
 import { encodeCursor } from './cursor.ts'
 import { parseListQuery } from './filters.ts'
 import { listOrders } from './queries.ts'
@@ -24,7 +24,8 @@ const adminOrderApi: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const parsed = parseListQuery(request.query)
-      if (!parsed.ok) return sendError(request, reply, 400, parsed.message)
+      if (!parsed.ok)
+        return refuseValue(request, reply, { parameter: parsed.parameter }, parsed.message)
       const { orders, next } = await listOrders(app.db, parsed.filters, parsed.after)
       return { orders, nextCursor: next ? encodeCursor(next) : null }
     },

@@ -36,7 +36,7 @@ export interface ListQuery {
 
 export type ParsedQuery =
   | { ok: true; filters: OrderFilters; after: ListKey | undefined }
-  | { ok: false; message: string }
+  | { ok: false; parameter: keyof ListQuery; message: string }
 
 const day = /^\d{4}-\d{2}-\d{2}$/
 const validNumber = new RegExp(orderNumberPattern)
@@ -107,7 +107,11 @@ export function parseListQuery(query: ListQuery): ParsedQuery {
   const status = canonicalStatus(query.status)
   if (status !== undefined) {
     if (!(statuses as string[]).includes(status)) {
-      return { ok: false, message: `Status must be one of ${statuses.join(', ')}.` }
+      return {
+        ok: false,
+        parameter: 'status',
+        message: `Status must be one of ${statuses.join(', ')}.`,
+      }
     }
     filters.status = status
   }
@@ -115,7 +119,11 @@ export function parseListQuery(query: ListQuery): ParsedQuery {
   if (state !== undefined) {
     const code = normaliseStateCode(state)
     if (!usStates[code]) {
-      return { ok: false, message: 'State must be a US state as its 2-letter code, like CA.' }
+      return {
+        ok: false,
+        parameter: 'state',
+        message: 'State must be a US state as its 2-letter code, like CA.',
+      }
     }
     filters.state = code
   }
@@ -123,10 +131,11 @@ export function parseListQuery(query: ListQuery): ParsedQuery {
   const to = given(query.to)
   const fromDay = from === undefined ? undefined : dayStart(from)
   const toDay = to === undefined ? undefined : dayStart(to)
-  if (from !== undefined && !fromDay) return { ok: false, message: badDay('From') }
-  if (to !== undefined && !toDay) return { ok: false, message: badDay('To') }
+  if (from !== undefined && !fromDay)
+    return { ok: false, parameter: 'from', message: badDay('From') }
+  if (to !== undefined && !toDay) return { ok: false, parameter: 'to', message: badDay('To') }
   if (fromDay && toDay && fromDay > toDay) {
-    return { ok: false, message: 'The first day comes after the last one.' }
+    return { ok: false, parameter: 'from', message: 'The first day comes after the last one.' }
   }
   if (fromDay) filters.createdFrom = fromDay.toISOString()
   if (toDay) filters.createdBefore = new Date(toDay.getTime() + 86_400_000).toISOString()
@@ -136,6 +145,7 @@ export function parseListQuery(query: ListQuery): ParsedQuery {
     if (!found) {
       return {
         ok: false,
+        parameter: 'q',
         message: 'Search for an order number, like 7K3QX-M2ZPA, or an e-mail address.',
       }
     }
@@ -146,6 +156,7 @@ export function parseListQuery(query: ListQuery): ParsedQuery {
   if (cursor !== undefined && !after) {
     return {
       ok: false,
+      parameter: 'cursor',
       message: 'This page link is damaged or out of date; start again from the first page.',
     }
   }

@@ -26,6 +26,7 @@ const fieldLabels: Record<string, string> = {
   trackingNumber: 'Tracking number',
   note: 'Note',
 }
+const damagedForm = 'This form is damaged; reload the page and try again.'
 const changedMeanwhile = (status: string) =>
   `This order changed meanwhile: it is ${status} now. Check it, then choose again.`
 
@@ -156,11 +157,13 @@ const adminOrderPages: FastifyPluginAsyncTypebox = async (app) => {
       if (request.validationError) {
         const [e] = request.validationError.validation
         const field = e ? fieldName(e) : ''
-        return refuse(400, e ? `${fieldLabels[field] ?? field} ${describe(e)}.` : 'Invalid form.')
+        // `to` and `version` are the form's own (a button, a hidden field), not typed.
+        if (!e || !fieldLabels[field]) return refuse(400, damagedForm)
+        return refuse(400, `${fieldLabels[field]} ${describe(e)}.`)
       }
       const to = body.to as OrderStatus
       if (!(targets as string[]).includes(to) || !/^[1-9][0-9]{0,8}$/.test(body.version)) {
-        return refuse(400, 'This form is damaged; reload the page and try again.')
+        return refuse(400, damagedForm)
       }
       const orderNumber = normalizeOrderNumber(typed.trim())
       const result = await changeOrderStatus(app.db, {

@@ -36,7 +36,7 @@ export interface StatusChange {
  */
 export type ChangeResult =
   | { kind: 'changed'; status: OrderStatus; version: number }
-  | { kind: 'invalid'; message: string }
+  | { kind: 'invalid'; field: 'carrier' | 'trackingNumber'; message: string }
   | { kind: 'not-found' }
   | { kind: 'illegal'; current: OrderStatus; message: string }
   | { kind: 'stale'; current: OrderStatus; version: number }
@@ -53,14 +53,22 @@ interface ChangeRow {
 }
 
 /** Why `change` is malformed whatever the order's state (shipping details), or undefined. */
-function shippingProblem({ to, carrier, trackingNumber }: StatusChange): string | undefined {
+function shippingProblem({
+  to,
+  carrier,
+  trackingNumber,
+}: StatusChange): Omit<ChangeResult & { kind: 'invalid' }, 'kind'> | undefined {
   if (to === 'shipped') {
-    if (!carrier) return 'carrier is required to ship an order'
-    if (!trackingNumber) return 'trackingNumber is required to ship an order'
+    if (!carrier) return { field: 'carrier', message: 'carrier is required to ship an order' }
+    if (!trackingNumber)
+      return { field: 'trackingNumber', message: 'trackingNumber is required to ship an order' }
     return undefined
   }
   if (carrier !== undefined || trackingNumber !== undefined) {
-    return 'carrier and trackingNumber are recorded only when an order is shipped'
+    return {
+      field: carrier !== undefined ? 'carrier' : 'trackingNumber',
+      message: 'carrier and trackingNumber are recorded only when an order is shipped',
+    }
   }
   return undefined
 }
@@ -97,7 +105,7 @@ export async function changeOrderStatus(
   change: StatusChange,
 ): Promise<ChangeResult> {
   const problem = shippingProblem(change)
-  if (problem) return { kind: 'invalid', message: problem }
+  if (problem) return { kind: 'invalid', ...problem }
   const row = await retryTransient(() => changeStatement(db, change))
   if (!row) return { kind: 'not-found' }
   if (row.too_much !== null) {

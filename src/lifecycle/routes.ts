@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { normalizeOrderNumber } from '../orders/order-number.ts'
 import { ErrorResponse } from '../orders/schemas.ts'
-import { sendError } from '../plugins/errors.ts'
+import { refuseValue, sendError } from '../plugins/errors.ts'
 import { changeOrderStatus } from './change-order-status.ts'
 import { etagOf, parseIfMatch } from './etag.ts'
 import { findAdminOrder } from './queries.ts'
@@ -102,7 +102,7 @@ const lifecycleRoutes: FastifyPluginAsyncTypebox = async (app) => {
         case 'changed':
           return sendOrder(request, reply, orderNumber)
         case 'invalid':
-          return sendError(request, reply, 400, result.message)
+          return refuseValue(request, reply, { pointer: `/${result.field}` }, result.message)
         case 'not-found':
           return sendError(request, reply, 404, `There is no order ${orderNumber}.`)
         case 'illegal':

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { sendError } from '../plugins/errors.ts'
+import { refuseValue, sendError } from '../plugins/errors.ts'
 import { orderRateLimit } from './rate-limit.ts'
 import {
   ErrorResponse,
@@ -62,10 +62,7 @@ const orderApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const problem = mergedLinesProblem(items)
       if (problem) {
         app.orderMetrics.orderRejected('validation')
-        return sendError(request, reply, 400, problem, {
-          kind: 'validation',
-          errors: [{ pointer: '/items', detail: problem }],
-        })
+        return refuseValue(request, reply, { pointer: '/items' }, problem)
       }
       const result = await app.orders.place({
         items,

@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import { type Static, Type } from 'typebox'
+import { emailPattern, emailRule, maxEmailLength } from '../email.ts'
 import { normaliseText, Text } from '../text.ts'
 import { normaliseStateCode, StateCode } from '../us-states.ts'
 
@@ -41,8 +42,9 @@ export const customerFields = [
     label: 'E-mail',
     schema: Type.String({
       format: 'email',
-      maxLength: 254,
-      errorMessage: 'must be an e-mail address like name@example.com',
+      maxLength: maxEmailLength,
+      pattern: emailPattern,
+      errorMessage: emailRule,
     }),
     normalise: normaliseEmail,
   },

@@ -8,6 +8,11 @@ export const labels: Record<string, string> = {
   ...customerLabels,
   idempotencyKey: 'This form',
 }
+/**
+ * The form's hidden key, missing or not a UUID: one sentence either way, since the shopper typed
+ * neither (an edited or truncated form).
+ */
+export const damagedForm = 'This form is missing or damaged; reload the page and submit again.'
 /** A product's quantity field, as the form names it and its messages key it. */
 export const quantityField = (sku: string) => `qty-${sku}`
 export const validKey = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i

@@ -12,6 +12,7 @@ import { usStates } from '../us-states.ts'
 import { describe, fieldName } from '../validation.ts'
 import { type Customer, customerFields } from './customer.ts'
 import {
+  damagedForm,
   type FormState,
   formLines,
   labels,
@@ -136,7 +137,11 @@ const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
         const field = fieldName(e) || 'idempotencyKey'
         const label = labels[field] ?? quantityLabel(products, field)
         errors[field] ??=
-          e.keyword === 'required' ? `${label} is required.` : `${label} ${describe(e)}.`
+          field === 'idempotencyKey'
+            ? damagedForm
+            : e.keyword === 'required'
+              ? `${label} is required.`
+              : `${label} ${describe(e)}.`
       }
       const lines = formLines(values, errors)
       const problem = Object.keys(errors).some((f) => formQuantityKey.test(f))

@@ -5,6 +5,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin'
 import { isDatabaseUnavailable } from '../db/errors.ts'
 import { backOfficeLink } from './back-office.ts'
+import { unsupportedMediaType } from './body-rules.ts'
 import { RequestLog } from './logging.ts'
 import { type ProblemError, type ProblemKind, problem, validationErrors } from './problems.ts'
 import { securityHeaders } from './security.ts'
@@ -63,6 +64,25 @@ export function sendError(
   return request.server
     .view('error.eta', page)
     .then((html) => reply.type('text/html; charset=utf-8').send(html))
+}
+
+/**
+ * A 400 for one value the service refused by its own checks (a filter, a URL's host, a body
+ * with nothing to change): a `validation` problem whose `errors` holds that value's entry, by
+ * JSON Pointer into the body (`{ pointer: '/url' }`, `''` for the body as a whole) or by path
+ * or query parameter (`{ parameter: 'status' }`), as a value refused by a schema is answered.
+ * Every such refusal goes through here, so none leaves out `errors`.
+ */
+export function refuseValue(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  at: { pointer: string } | { parameter: string },
+  message: string,
+) {
+  return sendError(request, reply, 400, message, {
+    kind: 'validation',
+    errors: [{ ...at, detail: message }],
+  })
 }
 
 /**
@@ -147,15 +167,6 @@ const shuttingDown = Object.assign(
   new Error('The service is restarting. Please try again in a few seconds.'),
   { code: 'SHUTTING_DOWN', statusCode: 503 },
 )
-
-const mediaType = /^[a-z0-9!#$&^_.+-]{1,40}\/[a-z0-9!#$&^_.+-]{1,40}$/
-
-/** Why a body of a type no parser reads is refused, naming the type when it is one. */
-function unsupportedMediaType(request: FastifyRequest): string {
-  const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
-  const sent = mediaType.test(type) ? `A body of type ${type}` : 'A body without a readable type'
-  return `${sent} cannot be read here: send JSON (application/json) or a form (application/x-www-form-urlencoded).`
-}
 
 /** The client closed the connection while its body was still arriving. */
 const clientGone = (err: unknown, request: FastifyRequest) =>

@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http'
 import type { FastifySchemaValidationError } from 'fastify/types/schema.js'
 import { Type } from 'typebox'
-import { describe } from '../validation.ts'
+import { describe, significant } from '../validation.ts'
 
 /**
  * RFC 9457 problem details, the body of every /api error: `type` (a URI naming the kind of
@@ -141,7 +141,7 @@ export function validationErrors(
 ): ProblemError[] {
   const seen = new Set<string>()
   const out: ProblemError[] = []
-  for (const e of errors) {
+  for (const e of significant(errors, context)) {
     const params = e.params as { missingProperty?: string; additionalProperty?: string }
     const child =
       e.keyword === 'required'
@@ -150,7 +150,7 @@ export function validationErrors(
           ? params.additionalProperty
           : undefined
     const pointer = child === undefined ? e.instancePath : `${e.instancePath}/${segment(child)}`
-    const detail = describe(e)
+    const detail = describe(e, context)
     let entry: ProblemError
     if (context === 'body' || context === undefined) entry = { pointer, detail }
     else {

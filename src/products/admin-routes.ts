@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { ErrorResponse } from '../orders/schemas.ts'
-import { sendError } from '../plugins/errors.ts'
+import { refuseValue, sendError } from '../plugins/errors.ts'
 import { listAllProducts, restockProduct, updateProduct } from './queries.ts'
 import { AdminProduct, ProductPatch, RestockBody, SkuParams } from './schemas.ts'
 
@@ -87,7 +87,12 @@ const adminProductRoutes: FastifyPluginAsyncTypebox = async (app) => {
       // arrives empty, and must not pass for a change.
       const { priceCents, onSale } = request.body
       if (priceCents === undefined && onSale === undefined) {
-        return sendError(request, reply, 400, 'body: send priceCents, onSale or both.')
+        return refuseValue(
+          request,
+          reply,
+          { pointer: '' },
+          'body: send priceCents, onSale or both.',
+        )
       }
       const product = await updateProduct(app.db, sku, { priceCents, onSale })
       if (!product) return sendError(request, reply, 404, unknownProduct(sku))

@@ -58,7 +58,7 @@ export const ProductPatch = Type.Object(
     ),
     onSale: Type.Optional(Type.Boolean()),
   },
-  { additionalProperties: false, minProperties: 1 },
+  { additionalProperties: false },
 )
 export type ProductPatch = Static<typeof ProductPatch>
 

@@ -2,7 +2,9 @@ import { timingSafeEqual } from 'node:crypto'
 import type { FastifyReply, FastifyRequest, FastifySchema, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.ts'
+import { guardIds } from '../ids.ts'
 import { formPageOf } from '../plugins/back-office.ts'
+import { routeTakesNoBody } from '../plugins/body-rules.ts'
 import { sendError } from '../plugins/errors.ts'
 import { refuseUnstorableInput } from '../validation.ts'
 import { readCookie } from './cookies.ts'
@@ -191,6 +193,10 @@ export default fp(
       // Then, before the route's own hooks and schema, strings it could not store.
       route.preValidation = [refuseUnstorableInput, ...hooks(route.preValidation)]
       if (isPage(route.url)) route.preValidation = [checkCsrf, ...route.preValidation]
+      // An id past its column's range: 404, after the schema checked its digits (ids.ts).
+      guardIds(route)
+      // A body sent to an API route that reads none: 400, not ignored (body-parsers.ts).
+      if (isApi(route.url)) routeTakesNoBody(route)
     })
   },
   { name: 'staff-access', dependencies: ['db'] },

@@ -1,5 +1,6 @@
 import { type Kysely, type SelectQueryBuilder, sql } from 'kysely'
 import type { Database } from '../db/schema.ts'
+import { emailPattern, localPartFits, localPartRule, maxEmailLength } from '../email.ts'
 import { hiddenCharacters, isPrintable } from '../text.ts'
 import { hashPassword, passwordProblem } from './passwords.ts'
 import { insertStaff, type Role, roles } from './queries.ts'
@@ -37,8 +38,14 @@ export interface StaffDetails extends StaffSummary {
  * nothing the text rule refuses (src/text.ts: controls, bidi overrides, lone surrogates).
  */
 export function isEmailAddress(email: string): boolean {
-  return email.length <= 254 && /^[^@\s]+@[^@\s]+$/.test(email) && isPrintable(email)
+  return (
+    email.length <= maxEmailLength &&
+    emailShape.test(email) &&
+    localPartFits(email) &&
+    isPrintable(email)
+  )
 }
+const emailShape = new RegExp(emailPattern)
 
 export const isRole = (role: unknown): role is Role => roles.includes(role as Role)
 
@@ -123,6 +130,10 @@ export async function addStaffMember(
   const email = input.email.trim()
   if (!isPrintable(email)) {
     const message = `The e-mail address must not contain ${hiddenCharacters}.`
+    return { kind: 'invalid', field: 'email', message }
+  }
+  if (!localPartFits(email)) {
+    const message = `The e-mail address ${localPartRule}.`
     return { kind: 'invalid', field: 'email', message }
   }
   if (!isEmailAddress(email)) {

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { ErrorResponse } from '../orders/schemas.ts'
-import { sendError } from '../plugins/errors.ts'
+import { refuseValue, sendError } from '../plugins/errors.ts'
 import { addStaffMember, changeStaff, listStaff, staffDetails, staffSummary } from './accounts.ts'
 import {
   NewStaffBody,
@@ -71,8 +71,7 @@ const staffAdminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const outcome = await addStaffMember(app.db, request.body)
       if (outcome.kind === 'invalid') {
-        const errors = [{ pointer: `/${outcome.field}`, detail: outcome.message }]
-        return sendError(request, reply, 400, outcome.message, { kind: 'validation', errors })
+        return refuseValue(request, reply, { pointer: `/${outcome.field}` }, outcome.message)
       }
       if (outcome.kind === 'taken') return sendError(request, reply, 409, outcome.message)
       const { member } = outcome
@@ -128,7 +127,7 @@ const staffAdminRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const id = Number(request.params.id)
       const { role, disabled } = request.body
       if (role === undefined && disabled === undefined) {
-        return sendError(request, reply, 400, 'body: send role, disabled or both.')
+        return refuseValue(request, reply, { pointer: '' }, 'body: send role, disabled or both.')
       }
       const outcome = await changeStaff(
         app.db,

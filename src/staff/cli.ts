@@ -6,6 +6,7 @@ import { commandDatabase } from '../db/command.ts'
 import { prepareEmbeddedDatabase } from '../db/embedded.ts'
 import { prepareSchema } from '../db/prepare-schema.ts'
 import type { Database } from '../db/schema.ts'
+import { localPartFits, localPartRule } from '../email.ts'
 import { serializeError } from '../plugins/logging.ts'
 import { disableStaff, emailTaken, isEmailAddress } from './accounts.ts'
 import { hashPassword, passwordProblem } from './passwords.ts'
@@ -217,8 +218,10 @@ function parse(argv: string[]): { command: string; email: string; role: Role } {
     if (values.role) throw new UsageError(`--role goes with add only\n${usage}`)
     return { command, email, role: 'staff' }
   }
-  if (!isEmailAddress(email.trim()))
-    throw new UsageError(`Not an e-mail address: ${email}\n${usage}`)
+  if (!isEmailAddress(email.trim())) {
+    const why = localPartFits(email.trim()) ? '' : ` (it ${localPartRule})`
+    throw new UsageError(`Not an e-mail address${why}: ${email}\n${usage}`)
+  }
   const role = values.role ?? (command === 'add' ? undefined : 'staff')
   if (!role || !roles.includes(role as Role))
     throw new UsageError(`--role must be staff or admin\n${usage}`)

@@ -1,4 +1,5 @@
 import { type Static, Type } from 'typebox'
+import { IdParam } from '../ids.ts'
 import { StringEnum } from '../validation.ts'
 import { maxPasswordLength } from './passwords.ts'
 
@@ -97,16 +98,16 @@ export const StaffPatch = Type.Object(
       }),
     ),
   },
-  { additionalProperties: false, minProperties: 1 },
+  { additionalProperties: false },
 )
 export type StaffPatch = Static<typeof StaffPatch>
 
-const idPattern = { pattern: '^[0-9]{1,9}$', errorMessage: 'must be a whole number' }
+const memberId = IdParam({ what: 'staff account', column: 'int4' })
 
-export const StaffIdParams = Type.Object({ id: Type.String(idPattern) })
+export const StaffIdParams = Type.Object({ id: memberId })
 export const StaffTokenParams = Type.Object({
-  id: Type.String(idPattern),
-  tokenId: Type.String(idPattern),
+  id: memberId,
+  tokenId: IdParam({ what: 'token', column: 'int4' }),
 })
 
 /** The staff pages' forms: every field a string, checked by the route. */

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { ErrorResponse } from '../orders/schemas.ts'
-import { sendError } from '../plugins/errors.ts'
+import { refuseValue, sendError } from '../plugins/errors.ts'
 import { normaliseFields, normaliseText } from '../text.ts'
 import type { WebhookAdminOptions } from './plugin.ts'
 import {
@@ -92,7 +92,8 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
     },
     async (request, reply) => {
       const checked = await registrableUrl(request.body.url, allowLocal)
-      if (!checked.ok) return sendError(request, reply, 400, `url: ${checked.reason}`)
+      if (!checked.ok)
+        return refuseValue(request, reply, { pointer: '/url' }, `url: ${checked.reason}`)
       const endpoint = await insertEndpoint(app.db, {
         url: checked.url,
         description: request.body.description ?? '',
@@ -147,14 +148,20 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
     async (request, reply) => {
       const { url, description, eventTypes, enabled } = request.body
       if ([url, description, eventTypes, enabled].every((v) => v === undefined)) {
-        return sendError(request, reply, 400, 'body: send url, description, eventTypes or enabled.')
+        return refuseValue(
+          request,
+          reply,
+          { pointer: '' },
+          'body: send url, description, eventTypes or enabled.',
+        )
       }
       const id = endpointId(request.params.id)
       if (!id) return sendError(request, reply, 404, unknownEndpoint(request.params.id))
       let checkedUrl: string | undefined
       if (url !== undefined) {
         const checked = await registrableUrl(url, allowLocal)
-        if (!checked.ok) return sendError(request, reply, 400, `url: ${checked.reason}`)
+        if (!checked.ok)
+          return refuseValue(request, reply, { pointer: '/url' }, `url: ${checked.reason}`)
         checkedUrl = checked.url
       }
       const endpoint = await updateEndpoint(app.db, id, {

@@ -1,4 +1,5 @@
 import { type Static, Type } from 'typebox'
+import { IdParam } from '../ids.ts'
 import { eventTypes } from '../outbox/events.ts'
 import { Text } from '../text.ts'
 import { StringEnum } from '../validation.ts'
@@ -116,14 +117,11 @@ export type Delivery = Static<typeof Delivery>
 
 /** `:id` of an endpoint: digits (path parameters are strings; no coercion in this service). */
 export const EndpointParams = Type.Object({
-  id: Type.String({ pattern: '^[0-9]{1,10}$', errorMessage: 'must be an endpoint id (digits)' }),
+  id: IdParam({ what: 'webhook endpoint', column: 'int4' }),
 })
 export const DeliveryParams = Type.Object({
   id: EndpointParams.properties.id,
-  deliveryId: Type.String({
-    pattern: '^[0-9]{1,19}$',
-    errorMessage: 'must be a delivery id (digits)',
-  }),
+  deliveryId: IdParam({ what: 'delivery', column: 'int8' }),
 })
 
 /**

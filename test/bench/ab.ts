@@ -65,6 +65,9 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: 'docs/bench/ab-latest.json' },
     // Prefix of the two databases (<db>_a, <db>_b): another run at the same time needs its own.
     db: { type: 'string', default: 'order_ab' },
+    // A port for side A, the next one for B, on a shared machine where each run has its range;
+    // unset, each side takes a free one.
+    port: { type: 'string' },
   },
 })
 const rounds = Number(args.rounds)
@@ -113,7 +116,7 @@ async function startSide(side: Side) {
   await admin.end()
   // A port of its own, not a fixed one: a fixed port may be another run's, whose answer to the
   // readiness probe would be taken for this side's.
-  side.port = await freePort()
+  side.port = args.port ? Number(args.port) + (side.name === 'A' ? 0 : 1) : await freePort()
   side.process = spawn(
     process.execPath,
     [

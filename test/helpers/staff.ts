@@ -80,3 +80,9 @@ export async function signIn(app: App, email: string, pw = password) {
   const home = await app.inject({ url: '/admin', headers: { cookie } })
   return { cookie, csrf: csrfOf(home.body) }
 }
+
+/** An admin with an API token and a signed-in session (cookie and CSRF token). */
+export async function signedInAdmin(app: App, email: string) {
+  const id = await addStaff(app, email, 'admin')
+  return { token: await addToken(app, id), session: await signIn(app, email) }
+}

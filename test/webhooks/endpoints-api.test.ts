@@ -143,7 +143,8 @@ describe('the webhook endpoints API, production policy (WEBHOOKS_ALLOW_LOCAL=fal
     }
     const created = (await call('POST', '/api/admin/webhooks', { url, eventTypes: events })).json()
     expect((await call('PATCH', `/api/admin/webhooks/${created.id}`, {})).statusCode).toBe(400)
-    expect((await call('GET', '/api/admin/webhooks/99999999999')).statusCode).toBe(400)
+    // Well formed but past the column: no such endpoint (src/ids.ts).
+    expect((await call('GET', '/api/admin/webhooks/99999999999')).statusCode).toBe(404)
     expect((await call('GET', '/api/admin/webhooks/2147483648')).statusCode).toBe(404)
   })
 
