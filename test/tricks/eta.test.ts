@@ -61,7 +61,15 @@ describe("Eta's resolved paths kept", () => {
 
     const pages: [string, Record<string, unknown>][] = [
       ['order-form.eta', formData],
-      ['error.eta', { title: 'Not found', statusCode: 404, message: 'No <such> page.' }],
+      [
+        'error.eta',
+        {
+          title: 'Not found',
+          statusCode: 404,
+          message: 'No <such> page.',
+          back: { href: '/admin/orders', label: 'Back to the orders' },
+        },
+      ],
       ['order-form.eta', { ...formData, values: {}, errors: {}, idempotencyKey: 'key-2' }],
     ]
 
