@@ -18,9 +18,19 @@ export function encodeOrderNumber(low: number, high: number): string {
   return `${fiveChars(low)}-${fiveChars(high)}`
 }
 
+// Drawn 8 KiB at a time, as node:crypto's randomUUID buffers its own: one call into the CSPRNG
+// per order cost 3% of a worker's CPU while placing orders (docs/benchmarks.md, stop 16).
+const randomWords = new Uint32Array(2048)
+let nextWord = randomWords.length
+
 /** 50 random bits from the CSPRNG as `XXXXX-XXXXX`: not sequential, not guessable. */
 export function newOrderNumber(): string {
-  const [low = 0, high = 0] = randomFillSync(new Uint32Array(2))
+  if (nextWord === randomWords.length) {
+    randomFillSync(randomWords)
+    nextWord = 0
+  }
+  const low = randomWords[nextWord++] ?? 0
+  const high = randomWords[nextWord++] ?? 0
   return encodeOrderNumber(low, high)
 }
 

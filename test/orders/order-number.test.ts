@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest'
+import {
+  newOrderNumber,
+  normalizeOrderNumber,
+  orderNumberPattern,
+} from '../../src/orders/order-number.ts'
+
+describe('newOrderNumber', () => {
+  it('gives distinct canonical numbers across refills of its random words', () => {
+    // 5,000 numbers draw 10,000 words: the 2,048-word buffer is refilled four times.
+    const numbers = Array.from({ length: 5000 }, newOrderNumber)
+    const pattern = new RegExp(orderNumberPattern)
+    for (const n of numbers) {
+      expect(n).toMatch(/^[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}$/)
+      expect(pattern.test(n)).toBe(true)
+      expect(normalizeOrderNumber(n)).toBe(n)
+    }
+    // 50 random bits: a repeat among 5,000 has a chance of about 1e-8.
+    expect(new Set(numbers).size).toBe(numbers.length)
+  })
+
+  it('uses all 50 bits: every character position takes many values', () => {
+    const numbers = Array.from({ length: 2000 }, newOrderNumber)
+    for (let position = 0; position < 11; position++) {
+      if (position === 5) continue
+      expect(new Set(numbers.map((n) => n[position])).size).toBeGreaterThan(25)
+    }
+  })
+})
