@@ -1,11 +1,15 @@
 -- What a browser posts from the order form, as the autocannon flows in flows.ts do.
--- Script arguments: SKU,SKU,... STATE,STATE,...
+-- Script arguments: SKU,SKU,... STATE,STATE,... [ONE]
+-- A third argument "one" makes every order one line, the only kind an order form before
+-- issue 17 could post: bench:ab passes it so two versions place the same orders.
 skus, states = {}, {}
+oneLine = false
 
 function init(args)
   seed()
   split(args[1], skus)
   split(args[2], states)
+  oneLine = args[3] == "one"
 end
 
 function split(list, into)
@@ -22,6 +26,7 @@ end
 -- How many products an order chooses: one in most, two or three in some (80%, 15%, 5%; the
 -- same mix as formLineCount in flows.ts).
 function lineCount()
+  if oneLine then return 1 end
   local r = math.random()
   if r < 0.8 then return 1 elseif r < 0.95 then return 2 else return 3 end
 end
