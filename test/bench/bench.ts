@@ -595,36 +595,24 @@ function report(
   }
   const post = rows.find((r) => r.case.startsWith('POST /orders'))
   const half = rows.find((r) => r.case.startsWith('shopper flow at half'))
+  const flowOk = mixed ? mixed.errors === 0 && mixed.p99 < 50 : false
+  // Issue 19's targets first; the earlier ones (shares of hello-world, 1.25x pgbench, 10,000
+  // flow requests a second) after them, marked, so a run still shows where it stands on both.
   const targets = [
     [
-      'GET /orders/:n >= 25% of hello-world (its own run just before)',
-      ratio('GET /orders/:n') >= 0.25,
-      `${(ratio('GET /orders/:n') * 100).toFixed(1)}%`,
-    ],
-    [
-      'GET /api/orders/:n >= 33% of hello-world (its own run just before)',
-      ratio('GET /api/orders/:n') >= 0.33,
-      `${(ratio('GET /api/orders/:n') * 100).toFixed(1)}%`,
-    ],
-    [
-      'top products >= 50% of hello-world (its own run just before)',
-      ratio('GET /api/states/:s/top-products') >= 0.5,
-      `${(ratio('GET /api/states/:s/top-products') * 100).toFixed(1)}%`,
-    ],
-    [
-      'POST /orders >= 1.25x pgbench tps',
-      post && pgbenchTps ? post.rps >= 1.25 * pgbenchTps : false,
+      'POST /orders >= 3x pgbench tps (issue 19)',
+      post && pgbenchTps ? post.rps >= 3 * pgbenchTps : false,
       post && pgbenchTps ? `${(post.rps / pgbenchTps).toFixed(2)}x` : 'n/a',
     ],
     [
-      `shopper flow at saturation (${flowConnections} connections) >= 10,000 req/s, 0 errors, p99 < 50 ms, p99.9 reported`,
-      mixed ? mixed.rps >= 10_000 && mixed.errors === 0 && mixed.p99 < 50 : false,
+      `shopper flow at saturation (${flowConnections} connections): 0 errors, p99 < 50 ms, p99.9 reported (issue 19)`,
+      flowOk,
       mixed
         ? `${mixed.rps} req/s, ${mixed.errors} errors, p99 ${mixed.p99} ms, p99.9 ${mixed.p999} ms`
         : 'n/a',
     ],
     [
-      'p99 < 10 ms at half the max rate',
+      'p99 < 10 ms at half the max rate (issue 19)',
       half ? half.p99 < 10 : false,
       half ? `p99 ${half.p99} ms, p99.9 ${half.p999} ms` : 'n/a',
     ],
@@ -647,6 +635,31 @@ function report(
           : 'n/a',
       ] as const
     }),
+    [
+      'earlier target: GET /orders/:n >= 25% of hello-world (its own run just before)',
+      ratio('GET /orders/:n') >= 0.25,
+      `${(ratio('GET /orders/:n') * 100).toFixed(1)}%`,
+    ],
+    [
+      'earlier target: GET /api/orders/:n >= 33% of hello-world (its own run just before)',
+      ratio('GET /api/orders/:n') >= 0.33,
+      `${(ratio('GET /api/orders/:n') * 100).toFixed(1)}%`,
+    ],
+    [
+      'earlier target: top products >= 50% of hello-world (its own run just before)',
+      ratio('GET /api/states/:s/top-products') >= 0.5,
+      `${(ratio('GET /api/states/:s/top-products') * 100).toFixed(1)}%`,
+    ],
+    [
+      'earlier target: POST /orders >= 1.25x pgbench tps',
+      post && pgbenchTps ? post.rps >= 1.25 * pgbenchTps : false,
+      post && pgbenchTps ? `${(post.rps / pgbenchTps).toFixed(2)}x` : 'n/a',
+    ],
+    [
+      'earlier target: shopper flow at saturation >= 10,000 req/s with the above',
+      flowOk && (mixed?.rps ?? 0) >= 10_000,
+      mixed ? `${mixed.rps} req/s` : 'n/a',
+    ],
   ] as const
 
   const lines = [
