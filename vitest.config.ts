@@ -17,6 +17,7 @@ export const databaseIndependent = [
   'test/projects.test.ts',
   'test/admin/csv-cells.test.ts',
   'test/db/entra.test.ts',
+  'test/db/initdb-copy.test.ts',
   'test/db/tls.test.ts',
   'test/db/tls-settings.test.ts',
   'test/deploy/arm-database.test.ts',
