@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -15,6 +15,42 @@ export async function freePort(): Promise<number> {
   const { port } = server.address() as net.AddressInfo
   await new Promise((resolve) => server.close(resolve))
   return port
+}
+
+/**
+ * Whether process `pid` holds a socket listening on TCP `port` (Linux: /proc/net/tcp{,6} for the
+ * listening socket's inode, then the process's descriptors). Elsewhere it cannot tell: true.
+ */
+export function listensOn(pid: number, port: number): boolean {
+  if (process.platform !== 'linux') return true
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0')
+  const inodes = new Set<string>()
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = ''
+    try {
+      text = readFileSync(table, 'utf8')
+    } catch {
+      continue
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/)
+      // local_address is ADDR:PORT in hex; state 0A is LISTEN; the inode is the tenth field.
+      if (f[1]?.endsWith(`:${hexPort}`) && f[3] === '0A' && f[9]) inodes.add(f[9])
+    }
+  }
+  if (inodes.size === 0) return false
+  try {
+    return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+      try {
+        const target = readlinkSync(`/proc/${pid}/fd/${fd}`)
+        return inodes.has(/^socket:\[(\d+)\]$/.exec(target)?.[1] ?? '')
+      } catch {
+        return false
+      }
+    })
+  } catch {
+    return false
+  }
 }
 
 /**
@@ -106,10 +142,15 @@ export async function startServer(
         proc.kill('SIGKILL')
         throw new Error(`server not ready within ${timeoutMs} ms: ${output().slice(-20_000)}`)
       }
-      const ok = await fetch(`${url}${ready}`).then(
-        (r) => r.ok,
-        () => false,
-      )
+      // Ours, not another test's server: freePort's port is free when asked, and a test running
+      // beside this one may be handed the same port and bind it first (CI saw a server killed
+      // while still starting because another answered its readiness probe).
+      const ok =
+        listensOn(proc.pid as number, port) &&
+        (await fetch(`${url}${ready}`).then(
+          (r) => r.ok,
+          () => false,
+        ))
       if (ok) break
       await new Promise((r) => setTimeout(r, 100))
     }
