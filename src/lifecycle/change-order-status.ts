@@ -81,7 +81,10 @@ function shippingProblem({
  * 2. check the transition against the table (transitions.ts) and the version against
  *    `expectedVersions`; when either fails nothing below happens;
  * 3. for a cancel: lock the order's products in id order (as placing an order does, so cancels
- *    and orders never deadlock); when a line's units would take its product's stock past the
+ *    and orders take no two rows in opposite orders; PostgreSQL can still report a deadlock
+ *    among three or more statements queued on one product row while it is updated, seen with
+ *    the CPU saturated: test/lifecycle/concurrency.test.ts, docs/benchmarks.md stop 16; it is
+ *    retried, below); when a line's units would take its product's stock past the
  *    integer column, stop here (nothing below happens: `too-much-stock`, not a failed
  *    statement); else put each line's units back into stock, and queue NEGATIVE sales
  *    (units, revenue and the order count negated, the shape placeOrder queues) so the sales fold
