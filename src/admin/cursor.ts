@@ -20,10 +20,18 @@ export function encodeCursor(key: ListKey): string {
   return Buffer.from(JSON.stringify([key.createdAt, key.id])).toString('base64url')
 }
 
-/** Whether `t` names an instant that exists (no 2026-02-30 or 25:00), as PostgreSQL would read it. */
+/**
+ * Whether `t` names an instant that exists (no 2026-02-30 or 25:00), as PostgreSQL would read it:
+ * not in year 0000 either, which JavaScript reads as 1 BC and PostgreSQL refuses (it counts
+ * 1 BC, then 1 AD).
+ */
 function realInstant(t: string): boolean {
   const date = new Date(t)
-  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 19) === t.slice(0, 19)
+  return (
+    !t.startsWith('0000') &&
+    !Number.isNaN(date.getTime()) &&
+    date.toISOString().slice(0, 19) === t.slice(0, 19)
+  )
 }
 
 /**

@@ -107,6 +107,8 @@ describe('GET /api/admin/orders: keyset pages', () => {
       '%%%',
       Buffer.from('["2026-13-45T00:00:00.000000Z","1"]').toString('base64url'),
       Buffer.from('["2026-02-30T00:00:00.000000Z","1"]').toString('base64url'),
+      // A year JavaScript has and PostgreSQL has not (no year 0): it was a 500.
+      Buffer.from('["0000-01-01T00:00:00.000000Z","1"]').toString('base64url'),
       Buffer.from('["2026-03-01T00:00:00.000000Z","99999999999999999999"]').toString('base64url'),
       Buffer.from('["2026-03-01T00:00:00.000000Z",1]').toString('base64url'),
       Buffer.from('{"a":1}').toString('base64url'),
