@@ -56,23 +56,39 @@ function parse(encoded: string): Argon2Hash | undefined {
   }
 }
 
-/** The password's argon2id hash as a PHC string (about 100 ms of one thread-pool thread). */
+/**
+ * The password as it is hashed: Unicode NFKC, so the same visible password typed on another
+ * keyboard or system (é as one code point or as e and a combining accent) is the same secret.
+ * NIST SP 800-63B §5.1.1.2 asks verifiers to apply NFKC or NFKD before hashing.
+ */
+const normalised = (password: string) => password.normalize('NFKC')
+
+/**
+ * The password's argon2id hash as a PHC string (about 100 ms of one thread-pool thread), of its
+ * NFKC form.
+ */
 export async function hashPassword(password: string): Promise<string> {
   const { memory, passes, parallelism, tagLength } = argon2Parameters
   const salt = randomBytes(saltBytes)
-  const hash = await derive(password, { memory, passes, parallelism, salt }, tagLength)
+  const hash = await derive(normalised(password), { memory, passes, parallelism, salt }, tagLength)
   return `$argon2id$v=19$m=${memory},t=${passes},p=${parallelism}$${b64(salt)}$${b64(hash)}`
 }
 
 /**
- * Whether `password` matches the PHC string `encoded`, compared in constant time. A string that
- * is not an argon2id hash never matches (and throws nothing).
+ * Whether `password` matches the PHC string `encoded`, compared in constant time: its NFKC form,
+ * and, when that differs, the password as typed (hashes made before passwords were normalised,
+ * 2026-11-30, hold the typed form). A string that is not an argon2id hash never matches (and
+ * throws nothing).
  */
 export async function verifyPassword(encoded: string, password: string): Promise<boolean> {
   const stored = parse(encoded)
   if (!stored) return false
-  const hash = await derive(password, stored, stored.hash.length)
-  return timingSafeEqual(hash, stored.hash)
+  const forms = [...new Set([normalised(password), password])]
+  for (const form of forms) {
+    const hash = await derive(form, stored, stored.hash.length)
+    if (timingSafeEqual(hash, stored.hash)) return true
+  }
+  return false
 }
 
 /** Whether a hash was made with other parameters than today's (store a new one at sign-in). */
