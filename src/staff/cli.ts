@@ -175,9 +175,11 @@ async function tokens({ db, out, err }: Run, email: string) {
   }
 }
 
-async function revoke({ db, out }: Run, tokenId: number) {
-  const revoked = await revokeToken(db, tokenId)
-  if (!revoked) throw new Refused(`No API token has the id ${tokenId}.`)
+async function revoke({ db, out }: Run, typed: string) {
+  // A token's id is an int column (serial): past 2^31 - 1 none exists.
+  const tokenId = BigInt(typed) <= 2_147_483_647n ? Number(typed) : undefined
+  const revoked = tokenId === undefined ? undefined : await revokeToken(db, tokenId)
+  if (!revoked || tokenId === undefined) throw new Refused(`No API token has the id ${typed}.`)
   out(`Revoked token ${tokenId} (at ${revoked.revokedAt}): it no longer works.`)
 }
 
@@ -188,19 +190,26 @@ const quoted = (word: string) => `'${JSON.stringify(word).slice(1, -1)}'`
 
 /** The command line as {command, email, role} (revoke: the token's id in `email`); throws UsageError. */
 function parse(argv: string[]): { command: string; email: string; role: Role } {
-  let parsed: { positionals: string[]; values: { role?: string } }
+  let parsed: { positionals: string[]; values: { role?: string[] } }
   try {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { role: { type: 'string' } },
+      // Every --role kept, so a second one is refused rather than silently winning.
+      options: { role: { type: 'string', multiple: true } },
     })
   } catch (err) {
     // An unknown option (`revoke -1` reads as one) or --role without its value.
     if (!String((err as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS_')) throw err
     throw new UsageError(`${(err as Error).message}\n${usage}`)
   }
-  const { positionals, values } = parsed
+  const { positionals } = parsed
+  const roleValues = parsed.values.role ?? []
+  if (roleValues.length > 1)
+    throw new UsageError(
+      `--role given ${roleValues.length} times (${roleValues.map(quoted).join(', ')}): give it once\n${usage}`,
+    )
+  const values = { role: roleValues[0] }
   const [command, email, ...rest] = positionals
   if (!command) throw new UsageError(usage)
   if (!commands.includes(command))
@@ -214,7 +223,8 @@ function parse(argv: string[]): { command: string; email: string; role: Role } {
   if (rest.length > 0)
     throw new UsageError(`Too many arguments: ${rest.map(quoted).join(' ')}\n${usage}`)
   if (command === 'revoke') {
-    if (!/^[0-9]{1,9}$/.test(email)) throw new UsageError(`Not a token id: ${email}\n${usage}`)
+    // Any run of digits is an id (README: an id past the column's range is simply not found).
+    if (!/^[0-9]{1,100}$/.test(email)) throw new UsageError(`Not a token id: ${email}\n${usage}`)
     if (values.role) throw new UsageError(`--role goes with add only\n${usage}`)
     return { command, email, role: 'staff' }
   }
@@ -247,7 +257,7 @@ async function main(argv: string[], env: Env, io: StaffIo) {
     else if (command === 'disable') await disable(run, email)
     else if (command === 'token') await token(run, email)
     else if (command === 'tokens') await tokens(run, email)
-    else await revoke(run, Number(email))
+    else await revoke(run, email)
   } finally {
     await db.destroy()
   }

@@ -262,6 +262,12 @@ describe('npm run staff -- tokens | revoke', () => {
     })
 
     expect((await staff(['revoke', '999999'])).code).toBe(1)
+    // Ids past the column's range are well formed and not found, as on the API's id routes.
+    for (const id of ['2147483648', '99999999999999999999']) {
+      const past = await staff(['revoke', id])
+      expect(past.code, past.stderr).toBe(1)
+      expect(past.stderr).toContain(`No API token has the id ${id}.`)
+    }
     expect((await staff(['revoke', 'abc'])).code).toBe(2)
     expect((await staff(['revoke'])).code).toBe(2)
   })
@@ -272,6 +278,13 @@ describe('npm run staff -- tokens | revoke', () => {
     expect(res.stderr).toContain(
       'Boss@Example.com is the last enabled admin: make another admin first.',
     )
+  })
+
+  it('refuses --role given twice instead of taking the last', async () => {
+    const res = await staff(['add', 'twice@example.com', '--role', 'admin', '--role', 'staff'])
+    expect(res.code).toBe(2)
+    expect(res.stderr).toContain('--role given 2 times')
+    expect((await staff(['tokens', 'twice@example.com'])).code).toBe(1)
   })
 
   it('prints the usage with the new commands', async () => {
