@@ -2,7 +2,7 @@ import { isAscii } from 'node:buffer'
 import { MIMEType, TextDecoder } from 'node:util'
 import { errorCodes, type FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { BodyError, formsOnly, unsupportedMediaType } from './body-rules.ts'
+import { BodyError, formsOnly, jsonOnly, unsupportedMediaType } from './body-rules.ts'
 import { duplicateName } from './json-keys.ts'
 
 // BodyError lives with the body rules (body-rules.ts); hooks that refuse bodies import it here too.
@@ -225,7 +225,8 @@ const quoteName = (name: string) =>
  * The body parsers: JSON and urlencoded forms, both read as bytes and decoded here (see
  * parseJson, parseForm), so what is stored is what the client typed, or the body is refused
  * with a 4xx that says why; a body of any other type is 415 on every route (README, "Problem
- * types"), and an empty one of any type is no body.
+ * types"), and an empty one of any type is no body. Pages (outside /api) take forms only, the
+ * back office's API (/api/admin) JSON only, the public /api both.
  */
 export default fp(
   async (app) => {
@@ -248,6 +249,13 @@ export default fp(
       'application/x-www-form-urlencoded',
       { parseAs: 'buffer' },
       (request, body, done) => {
+        // The back office's API reads JSON only (body-rules.ts, jsonOnly); an empty form is no
+        // body there, as it is with any type.
+        if (jsonOnly(request)) {
+          if ((body as Buffer).length === 0) return done(null, undefined)
+          const refusal = new BodyError(415, 'BODY_JSON_ONLY', unsupportedMediaType(request))
+          return done(refusal, undefined)
+        }
         try {
           done(null, parseForm(body as Buffer, declaredCharset(request)))
         } catch (err) {

@@ -64,7 +64,10 @@ function frameworkResponses(op: Json, path: string, rateLimited: boolean): Recor
   }
   if (op.requestBody) {
     extra[413] = 'The body is over 64 KiB'
-    extra[415] = 'The body is neither JSON nor a form'
+    // The back office's API reads JSON alone (body-rules.ts, jsonOnly); the public one forms too.
+    extra[415] = path.startsWith('/api/admin/')
+      ? 'The body is not JSON: send application/json'
+      : 'The body is neither JSON nor a form'
   }
   if (path.includes('{')) extra[414] = 'A path parameter is longer than any the service has'
   if (rateLimited) extra[429] = 'Over the rate limit: try again after Retry-After'

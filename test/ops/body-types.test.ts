@@ -122,3 +122,63 @@ describe('an empty body', () => {
     }
   })
 })
+
+// The back office's JSON API reads JSON only: no page posts to /api/admin (its forms post to
+// /admin/…), and a form's values are strings where the schemas want numbers and booleans.
+describe('a form sent to the back office API', () => {
+  const restockUrl = '/api/admin/products/MUG-001/restock'
+  /** A restock of MUG-001 with a body of `type` (none when `payload` is undefined). */
+  const restock = (type: string, payload?: string) =>
+    t.app.inject({
+      method: 'POST',
+      url: restockUrl,
+      headers: { ...auth, 'content-type': type },
+      ...(payload === undefined ? {} : { payload }),
+    })
+
+  it('is 415 naming application/json on every /api/admin route that takes a body', async () => {
+    const routes = registeredRoutes(t.app).filter(
+      (r) => withBody.has(r.method) && r.url.startsWith('/api/admin/'),
+    )
+    expect(routes.map((r) => `${r.method} ${r.url}`)).toContain(
+      'POST /api/admin/products/:sku/restock',
+    )
+    for (const { method, url } of routes) {
+      const res = await t.app.inject({
+        method,
+        url: concrete(url),
+        headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: 'units=5',
+      })
+      expect(res.statusCode, `${method} ${url}: ${res.body}`).toBe(415)
+      expect(res.json().message).toBe(
+        'A body of type application/x-www-form-urlencoded cannot be read here: send JSON (application/json).',
+      )
+    }
+  })
+
+  it('leaves the stock alone on a restock, which takes {"units": 5} as JSON', async () => {
+    const stockOf = async () =>
+      (await t.app.inject({ url: '/api/admin/products', headers: auth }))
+        .json()
+        .find((p: { sku: string }) => p.sku === 'MUG-001').stock
+    const before = await stockOf()
+    const formed = await restock('application/x-www-form-urlencoded; charset=utf-8', 'units=5')
+    expect(formed.statusCode).toBe(415)
+    expect(await stockOf()).toBe(before)
+    const json = await restock('application/json', JSON.stringify({ units: 5 }))
+    expect(json.statusCode).toBe(200)
+    expect(await stockOf()).toBe(before + 5)
+  })
+
+  it('other types are refused naming JSON alone there, and an empty form is no body', async () => {
+    const res = await restock('text/plain', 'units=5')
+    expect(res.statusCode).toBe(415)
+    expect(res.json().message).toBe(
+      'A body of type text/plain cannot be read here: send JSON (application/json).',
+    )
+    const empty = await restock('application/x-www-form-urlencoded')
+    expect(empty.statusCode).toBe(400)
+    expect(empty.json().message).toBe('The body is empty; this request needs one.')
+  })
+})

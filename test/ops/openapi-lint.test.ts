@@ -120,4 +120,22 @@ describe('the OpenAPI document', () => {
     expect(webhookId('42')).toBe('evt_42')
     expect(text).not.toContain('msg_')
   })
+
+  it('gives the back office API JSON bodies only, and says a form is 415 there', () => {
+    let bodies = 0
+    for (const [path, item] of Object.entries(doc.paths as Record<string, Json>)) {
+      if (!path.startsWith('/api/admin/')) continue
+      for (const [method, op] of Object.entries(item) as [string, Json][]) {
+        const body = op.requestBody as { content: Json } | undefined
+        if (!body) continue
+        bodies++
+        expect(Object.keys(body.content), `${method} ${path}`).toEqual(['application/json'])
+        const responses = op.responses as Record<string, { description: string }>
+        expect(responses['415']?.description, `${method} ${path}`).toBe(
+          'The body is not JSON: send application/json',
+        )
+      }
+    }
+    expect(bodies).toBeGreaterThan(5)
+  })
 })
