@@ -11,11 +11,32 @@ import {
   AdminOrderParams,
   IfMatchHeaders,
   normaliseTransitionBody,
+  orderEtag,
   TransitionBody,
 } from './schemas.ts'
 
 const etagNote =
   'The answer carries the order\'s ETag (its version as a strong tag, `"3"`): send it back in If-Match to change the order.'
+
+/** 428 Precondition Required (RFC 6585 §3): a change must say which version it changes. */
+const preconditionRequired = (request: FastifyRequest, reply: FastifyReply) =>
+  sendError(
+    request,
+    reply,
+    428,
+    'Send If-Match with the order\'s ETag (from GET /api/admin/orders/{orderNumber}), such as If-Match: "1".',
+  )
+
+/**
+ * A preValidation hook: a change without If-Match (none, blank or `*`: etag.ts) is 428 from the
+ * service before anything else is checked, so no If-Match at all never meets the headers'
+ * schema (which requires it, as the document says) and its generic 400.
+ */
+async function requireIfMatch(request: FastifyRequest, reply: FastifyReply) {
+  if (parseIfMatch(request.headers['if-match']).kind === 'absent') {
+    return preconditionRequired(request, reply)
+  }
+}
 
 /**
  * The order lifecycle's JSON API for staff (`config.access: 'staff'`, enforced by
@@ -38,7 +59,12 @@ const lifecycleRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'An order with its status, shipping details and history',
         description: etagNote,
         params: AdminOrderParams,
-        response: { 200: AdminOrder, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse },
+        response: {
+          200: { ...AdminOrder, headers: orderEtag },
+          401: ErrorResponse,
+          403: ErrorResponse,
+          404: ErrorResponse,
+        },
       },
       config: { access: 'staff' },
     },
@@ -57,7 +83,7 @@ const lifecycleRoutes: FastifyPluginAsyncTypebox = async (app) => {
         headers: IfMatchHeaders,
         body: TransitionBody,
         response: {
-          200: AdminOrder,
+          200: { ...AdminOrder, headers: orderEtag },
           400: ErrorResponse,
           401: ErrorResponse,
           403: ErrorResponse,
@@ -68,10 +94,12 @@ const lifecycleRoutes: FastifyPluginAsyncTypebox = async (app) => {
         },
       },
       config: { access: 'staff' },
-      preValidation: (request, _reply, done) => {
-        normaliseTransitionBody(request.body)
-        done()
-      },
+      preValidation: [
+        requireIfMatch,
+        async (request) => {
+          normaliseTransitionBody(request.body)
+        },
+      ],
     },
     async (request, reply) => {
       const ifMatch = parseIfMatch(request.headers['if-match'])
@@ -83,14 +111,8 @@ const lifecycleRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'If-Match must be the order\'s ETag as sent, in double quotes, such as If-Match: "1".',
         )
       }
-      if (ifMatch.kind === 'absent') {
-        return sendError(
-          request,
-          reply,
-          428,
-          'Send If-Match with the order\'s ETag (from GET /api/admin/orders/{orderNumber}), such as If-Match: "1".',
-        )
-      }
+      // requireIfMatch answered it already; kept so that the handler stands on its own.
+      if (ifMatch.kind === 'absent') return preconditionRequired(request, reply)
       const orderNumber = normalizeOrderNumber(request.params.orderNumber)
       const result = await changeOrderStatus(app.db, {
         ...request.body,

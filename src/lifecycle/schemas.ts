@@ -37,12 +37,24 @@ export function normaliseTransitionBody(body: unknown): void {
 }
 
 /**
- * Optional in the schema so that a request without it reaches the route and is answered 428
- * Precondition Required (RFC 6585 §3), not a generic 400.
+ * Required, as the service requires it; a request without it never meets this schema: the
+ * route answers 428 Precondition Required (RFC 6585 §3) before validation (routes.ts,
+ * requireIfMatch), not a generic 400.
  */
 export const IfMatchHeaders = Type.Object({
-  'if-match': Type.Optional(Type.String({ maxLength: 1000 })),
+  'if-match': Type.String({
+    maxLength: 1000,
+    description: 'The order\'s ETag as GET gave it, such as "1" (428 without it)',
+  }),
 })
+
+/** The ETag header of an answer with the order, as OpenAPI shows it (routes.ts sets it). */
+export const orderEtag = {
+  etag: {
+    type: 'string',
+    description: 'The order\'s version as a strong entity tag, such as "3": send it in If-Match',
+  },
+}
 
 export const AdminOrderParams = Type.Object({
   orderNumber: Type.String({ maxLength: 32, examples: ['7K3QX-M2ZPA'] }),

@@ -371,6 +371,31 @@ describe('the OpenAPI document', () => {
       'history',
     )
   })
+
+  it('marks If-Match required and declares the ETag both routes send', async () => {
+    const doc = (await app.inject({ url: '/openapi.json' })).json()
+    const get = doc.paths['/api/admin/orders/{orderNumber}'].get
+    const post = doc.paths['/api/admin/orders/{orderNumber}/transitions'].post
+    const ifMatch = post.parameters.find((p: { name: string }) => p.name === 'if-match')
+    expect(ifMatch).toMatchObject({ in: 'header', required: true })
+    for (const op of [get, post]) expect(op.responses['200'].headers).toHaveProperty(['etag'])
+    // And the service answers as documented: the header on both, its own 428 without If-Match.
+    const n = await orderIn('placed')
+    expect((await api.get(n)).headers.etag).toBe('"1"')
+    expect((await api.transition(n, { to: 'packed' }, '"1"')).headers.etag).toBe('"2"')
+    const missing = await api.transition(n, { to: 'cancelled' }, null)
+    expect(missing.statusCode).toBe(428)
+    expect(missing.json()).toMatchObject({
+      type: expect.stringMatching(/precondition-required$/),
+      detail:
+        'Send If-Match with the order\'s ETag (from GET /api/admin/orders/{orderNumber}), such as If-Match: "1".',
+    })
+    // Before the body is checked, whether the header is missing, blank or `*`.
+    for (const ifMatch of [null, ' ', '*']) {
+      const res = await api.transition(n, { to: 'lost' } as never, ifMatch)
+      expect(res.statusCode, String(ifMatch)).toBe(428)
+    }
+  })
 })
 
 describe('the schema', () => {
