@@ -83,10 +83,21 @@ function frameworkResponses(op: Json, path: string, rateLimited: boolean): Recor
 export const usesStaffToken = (op: Json) =>
   Array.isArray(op.security) && op.security.some((s: Json) => 'staffToken' in s)
 
+/** The staff token's challenges (RFC 6750 §3.1; src/staff/access.ts, apiRefusals). */
 const wwwAuthenticate = {
-  'WWW-Authenticate': {
-    description: 'Bearer realm="admin" (RFC 6750), with error="invalid_token" when one was sent',
-    schema: { type: 'string' },
+  401: {
+    'WWW-Authenticate': {
+      description:
+        'Bearer realm="admin" (RFC 6750) without a bearer token (none, or another scheme such as Basic); with error="invalid_token" when the token is unknown, revoked or of a disabled account',
+      schema: { type: 'string' },
+    },
+  },
+  400: {
+    'WWW-Authenticate': {
+      description:
+        'Bearer realm="admin", error="invalid_request" when the Authorization header names the Bearer scheme but is not `Bearer <token>` (absent for other 400s)',
+      schema: { type: 'string' },
+    },
   },
 }
 
@@ -132,8 +143,8 @@ export function finishDocument(doc: Json, rateLimited: ReadonlySet<string>): Jso
           if (status === '429' || status === '503') {
             response.headers = { ...(response.headers as Json), ...retryAfter }
           }
-          if (status === '401') {
-            response.headers = { ...(response.headers as Json), ...wwwAuthenticate }
+          if ((status === '401' || status === '400') && usesStaffToken(op)) {
+            response.headers = { ...(response.headers as Json), ...wwwAuthenticate[status] }
           }
         }
         op.responses = Object.fromEntries(

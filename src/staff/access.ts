@@ -82,6 +82,44 @@ function afterSignIn(request: FastifyRequest): string {
   return (same && safeNext(`${same.pathname}${same.search}`)) ?? formPageOf(request.url)
 }
 
+/**
+ * What an Authorization header offers the API (RFC 6750 §2.1: `Bearer 1*SP b64token`; the
+ * scheme in any case, RFC 9110 §11.1): `none` without one or with another scheme (Basic…),
+ * `malformed` for the Bearer scheme without exactly one b64token, else the token.
+ */
+export function bearerCredentials(
+  header: string | undefined,
+): { kind: 'none' } | { kind: 'malformed' } | { kind: 'token'; token: string } {
+  if (header === undefined || !/^Bearer(?:[ \t]|$)/i.test(header)) return { kind: 'none' }
+  const token = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header)?.[1]
+  return token === undefined ? { kind: 'malformed' } : { kind: 'token', token }
+}
+
+/**
+ * The API's refusals of a request without a usable token (RFC 6750 §3, §3.1): no bearer token
+ * (none, or another scheme) only lacks authentication, so its challenge has no error code; a
+ * malformed Bearer header is invalid_request, 400; a token that is unknown, revoked or of a
+ * disabled account is invalid_token, 401.
+ */
+const apiRefusals = {
+  none: {
+    status: 401,
+    challenge: 'Bearer realm="admin"',
+    message: 'Sign in with a staff API token.',
+  },
+  malformed: {
+    status: 400,
+    challenge: 'Bearer realm="admin", error="invalid_request"',
+    message:
+      'The Authorization header must be "Bearer" and one staff API token, such as Authorization: Bearer <token>.',
+  },
+  token: {
+    status: 401,
+    challenge: 'Bearer realm="admin", error="invalid_token"',
+    message: 'Sign in with a staff API token.',
+  },
+} as const
+
 /** Equal strings, compared in constant time (a CSRF token must not leak byte by byte). */
 function sameSecret(expected: string, given: unknown): boolean {
   if (typeof given !== 'string') return false
@@ -104,8 +142,9 @@ const csrfField = (body: unknown) =>
  *   the sign-in page with `next`. Unsafe methods must carry the session's CSRF token in `_csrf`
  *   (synchronizer token), else 403 (checked before the body's schema: no body at all is 403
  *   too); the sign-in form its pre-session token (double submit).
- * - API (`/api/admin…`): `Authorization: Bearer <token>` only (no cookies, so no CSRF). None or
- *   invalid: 401 with `WWW-Authenticate: Bearer` (RFC 6750 §3).
+ * - API (`/api/admin…`): `Authorization: Bearer <token>` only (no cookies, so no CSRF). None,
+ *   another scheme or an invalid token: 401 with `WWW-Authenticate: Bearer`; a Bearer header
+ *   that is not `Bearer <token>`: 400 (RFC 6750 §3.1, apiRefusals).
  * - Signed in with a role the route does not allow (or a route without a declaration): 403.
  * - Then, whatever the route's schema says, a path parameter, query or body string that
  *   PostgreSQL cannot store as sent (a NUL, a lone surrogate) is a 400 naming it
@@ -127,18 +166,16 @@ export default fp(
       return session.staff
     }
 
+    /** The token's staff member, or the refusal to send (apiRefusals) with its challenge set. */
     async function authenticateApi(request: FastifyRequest, reply: FastifyReply) {
-      const header = request.headers.authorization
-      const match = header ? /^Bearer +(\S+) *$/i.exec(header) : null
-      const token = match?.[1]
-      const staff = looksLikeSecret(token) ? await staffByToken(app.db, digest(token)) : undefined
-      if (!staff) {
-        reply.header(
-          'www-authenticate',
-          header ? 'Bearer realm="admin", error="invalid_token"' : 'Bearer realm="admin"',
-        )
+      const credentials = bearerCredentials(request.headers.authorization)
+      if (credentials.kind === 'token' && looksLikeSecret(credentials.token)) {
+        const staff = await staffByToken(app.db, digest(credentials.token))
+        if (staff) return { staff }
       }
-      return staff
+      const refusal = apiRefusals[credentials.kind]
+      reply.header('www-authenticate', refusal.challenge)
+      return { refusal }
     }
 
     function guard(url: string, access: Access | undefined) {
@@ -147,11 +184,17 @@ export default fp(
       return async (request: FastifyRequest, reply: FastifyReply) => {
         reply.header('cache-control', 'no-store')
         if (open) return
-        const staff = page ? await authenticatePage(request) : await authenticateApi(request, reply)
-        if (!staff) {
-          if (!page) return sendError(request, reply, 401, 'Sign in with a staff API token.')
-          const next = encodeURIComponent(afterSignIn(request))
-          return reply.redirect(`${signInPath}?next=${next}`, 303)
+        let staff: StaffMember | undefined
+        if (page) {
+          staff = await authenticatePage(request)
+          if (!staff) {
+            const next = encodeURIComponent(afterSignIn(request))
+            return reply.redirect(`${signInPath}?next=${next}`, 303)
+          }
+        } else {
+          const api = await authenticateApi(request, reply)
+          if (api.refusal) return sendError(request, reply, api.refusal.status, api.refusal.message)
+          staff = api.staff
         }
         request.staff = staff
         if (!allows(access, staff.role)) {

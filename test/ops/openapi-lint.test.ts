@@ -94,6 +94,8 @@ describe('the OpenAPI document', () => {
         secured++
         expect(Object.keys(responses), where).toEqual(expect.arrayContaining(['401', '403']))
         expect(Object.keys(responses['401']?.headers ?? {}), where).toContain('WWW-Authenticate')
+        // A malformed Bearer header is 400 invalid_request (RFC 6750 §3.1).
+        expect(Object.keys(responses['400']?.headers ?? {}), where).toContain('WWW-Authenticate')
       }
     }
     // Every /api/admin route is one of them, /api/admin/me included (it listed no 401).

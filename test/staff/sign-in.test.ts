@@ -432,10 +432,34 @@ describe('API tokens', () => {
     expect(none.statusCode).toBe(401)
     expect(none.headers['www-authenticate']).toBe('Bearer realm="admin"')
     expect(none.json()).toMatchObject({ statusCode: 401, error: 'Unauthorized' })
-    for (const authorization of ['Bearer nope', `Bearer ${'a'.repeat(43)}`, 'Basic Ym9zczpwdw==']) {
+    // RFC 6750 §3.1: a bearer token that is not valid is invalid_token; a request with no
+    // bearer token at all (another scheme) only lacks authentication: no error code.
+    for (const authorization of [
+      'Bearer nope',
+      `Bearer ${'a'.repeat(43)}`,
+      `bearer ${'b'.repeat(43)}=`,
+    ]) {
       const bad = await app().inject({ url: '/api/admin/me', headers: { authorization } })
-      expect(bad.statusCode).toBe(401)
-      expect(bad.headers['www-authenticate']).toBe('Bearer realm="admin", error="invalid_token"')
+      expect(bad.statusCode, authorization).toBe(401)
+      expect(bad.headers['www-authenticate'], authorization).toBe(
+        'Bearer realm="admin", error="invalid_token"',
+      )
+    }
+    for (const authorization of ['Basic Ym9zczpwdw==', 'Token abc', 'Bearerabc', 'Negotiate']) {
+      const other = await app().inject({ url: '/api/admin/me', headers: { authorization } })
+      expect(other.statusCode, authorization).toBe(401)
+      expect(other.headers['www-authenticate'], authorization).toBe('Bearer realm="admin"')
+    }
+    // The Bearer scheme without `Bearer <b64token>` (RFC 6750 §2.1) is a malformed request.
+    for (const authorization of ['Bearer', 'Bearer a b', 'Bearer ab$c', 'Bearer a=b']) {
+      const malformed = await app().inject({ url: '/api/admin/me', headers: { authorization } })
+      expect(malformed.statusCode, authorization).toBe(400)
+      expect(malformed.headers['www-authenticate'], authorization).toBe(
+        'Bearer realm="admin", error="invalid_request"',
+      )
+      expect(malformed.json().message).toBe(
+        'The Authorization header must be "Bearer" and one staff API token, such as Authorization: Bearer <token>.',
+      )
     }
     const token = await addToken(app(), adminId)
     const ok = await app().inject({
