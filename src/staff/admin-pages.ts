@@ -13,6 +13,7 @@ import { unknownMember, unknownToken } from './admin-routes.ts'
 import { maxPasswordLength, minPasswordLength } from './passwords.ts'
 import type { Role } from './queries.ts'
 import { StaffForm, StaffIdParams, StaffPageQuery, StaffTokenParams } from './schemas.ts'
+import { keepForReveal, takeReveal } from './token-reveal.ts'
 import { createToken, revokeToken } from './tokens.ts'
 
 /** What the member's page says after each action (`?done=`); anything else says nothing. */
@@ -22,6 +23,9 @@ const doneMessages: Record<string, string> = {
   enabled: 'Enabled: they can sign in again. Their old tokens stay revoked.',
   role: 'Role changed: it applies from their next request.',
   revoked: 'Token revoked: it is refused from its next request on.',
+  // The page after creating a token, once its one showing is past (a reload, say).
+  token:
+    'A token was created; it was shown once and is not shown again. If it was not copied, revoke it and create another.',
 }
 
 const passwordRule = { minPasswordLength, maxPasswordLength }
@@ -34,12 +38,16 @@ const admin = { access: 'admin' as const }
 /**
  * The admin role's staff accounts, server-rendered (no client JavaScript; issue 15): the list
  * with a form to add one, and a member's page with their tokens and the forms that disable,
- * enable, change the role, create a token (shown once, on the answer to that form) and revoke
- * one. Every route is admin-only and every form posts the session's `_csrf` (both enforced by
- * access.ts). Each action answers 303 to the member's page with `?done=`; a refused form
- * re-renders its page with the reason (400 bad field, 409 taken e-mail, last admin, oneself).
+ * enable, change the role, create a token (shown once, on the page that form leads to:
+ * token-reveal.ts) and revoke one. Every route is admin-only and every form posts the session's
+ * `_csrf` (both enforced by access.ts). Each action answers 303 to the member's page with
+ * `?done=`; a refused form re-renders its page with the reason (400 bad field, 409 taken
+ * e-mail, last admin, oneself). `production`: the one-time cookie's name and Secure flag.
  */
-const staffAdminPages: FastifyPluginAsyncTypebox = async (app) => {
+const staffAdminPages: FastifyPluginAsyncTypebox<{ production: boolean }> = async (
+  app,
+  { production },
+) => {
   async function renderList(
     request: FastifyRequest,
     reply: FastifyReply,
@@ -123,8 +131,13 @@ const staffAdminPages: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/admin/staff/:id',
     { schema: { hide: true, params: StaffIdParams, querystring: StaffPageQuery }, config: admin },
-    (request, reply) =>
-      renderMember(request, reply, Number(request.params.id), 200, { done: request.query.done }),
+    async (request, reply) => {
+      const id = Number(request.params.id)
+      const newToken = await takeReveal(app.db, request, reply, id, production)
+      // The token's own box says what was done while it is shown.
+      const done = newToken ? undefined : request.query.done
+      return renderMember(request, reply, id, 200, { done, newToken })
+    },
   )
 
   const memberForm = {
@@ -155,10 +168,9 @@ const staffAdminPages: FastifyPluginAsyncTypebox = async (app) => {
     }
     const tokenId = outcome.summary.id
     request.log.info({ staffId: request.staff?.id, memberId: id, tokenId }, 'staff token created')
-    // Rendered in this answer, not behind a redirect: the value exists nowhere else.
-    return renderMember(request, reply, id, 201, {
-      newToken: { id: tokenId, token: outcome.token },
-    })
+    // Post/Redirect/Get: the page shows it once (token-reveal.ts), so a reload makes no other.
+    keepForReveal(reply, { tokenId, token: outcome.token }, production)
+    return back(reply, id, 'token')
   })
 
   app.post(

@@ -29,7 +29,7 @@ const staffRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, {
   const production = config.NODE_ENV === 'production'
   const names = cookieNames(production)
   await app.register(staffAdminRoutes)
-  await app.register(staffAdminPages)
+  await app.register(staffAdminPages, { production })
 
   /**
    * The sign-in form with a pre-session CSRF token: kept from the browser's cookie when it has

@@ -4,6 +4,7 @@ import { buildTestApp, type TestApp } from '../helpers/context.ts'
 import {
   addStaff,
   addToken,
+  cookieHeader,
   form,
   formHeaders,
   password,
@@ -37,6 +38,28 @@ const post = (url: string, fields: Record<string, string> = {}, who = boss) =>
     headers: { cookie: who.cookie, ...formHeaders },
     payload: form({ _csrf: who.csrf, ...fields }),
   })
+
+/** The cookies after the last POST of createTokenPage (its one-time value not yet taken). */
+let jarAfterPost = ''
+
+/**
+ * Creates a token on the member's page as a browser would: the POST's 303 (no token in its
+ * Location), then the GET it leads to (unless `visit` is false), which shows the token once.
+ */
+async function createTokenPage(memberId: number, { visit = true } = {}) {
+  const created = await post(`/admin/staff/${memberId}/tokens`)
+  expect(created.statusCode).toBe(303)
+  const location = created.headers.location as string
+  expect(location).toBe(`/admin/staff/${memberId}?done=token`)
+  jarAfterPost = cookieHeader(created.headers['set-cookie'], boss.cookie)
+  if (!visit) return { token: undefined, tokenId: undefined, cookie: jarAfterPost }
+  const page = await get(location, jarAfterPost)
+  expect(page.statusCode).toBe(200)
+  const token = /<code class="new-token">([A-Za-z0-9_-]{43})<\/code>/.exec(page.body)?.[1]
+  expect(token).toBeDefined()
+  const tokenId = /New token (\d+)\./.exec(page.body)?.[1]
+  return { token, tokenId, cookie: cookieHeader(page.headers['set-cookie'], jarAfterPost) }
+}
 
 /** The page's alert, if any. */
 const alertOf = (html: string) => /role="alert"[^>]*>\s*(?:<p>)?([^<]*)</.exec(html)?.[1]?.trim()
@@ -236,10 +259,7 @@ describe('/admin/staff', () => {
   })
 
   it('creates a token shown once on the result page; revokes one with its button', async () => {
-    const created = await post(`/admin/staff/${clerkId}/tokens`)
-    expect(created.statusCode).toBe(201)
-    const token = /<code class="new-token">([A-Za-z0-9_-]{43})<\/code>/.exec(created.body)?.[1]
-    expect(token).toBeDefined()
+    const { token } = await createTokenPage(clerkId)
     const me = () =>
       app().inject({ url: '/api/admin/me', headers: { authorization: `Bearer ${token}` } })
     expect((await me()).statusCode).toBe(200)
@@ -270,6 +290,37 @@ describe('/admin/staff', () => {
     expect(row).not.toContain('Revoke</button>')
     expect((await post(`/admin/staff/${bossId}/tokens/${tokenId.id}/revoke`)).statusCode).toBe(404)
     expect((await get('/admin/staff/999999')).statusCode).toBe(404)
+  })
+
+  it('creates a token by POST, then 303 to the page that shows it once: a reload makes no other', async () => {
+    const count = async () =>
+      (
+        await app()
+          .db.selectFrom('staff_tokens')
+          .select('id')
+          .where('staff_id', '=', clerkId)
+          .execute()
+      ).length
+    const before = await count()
+    const { token, tokenId, cookie } = await createTokenPage(clerkId)
+    expect(await count()).toBe(before + 1)
+    // A reload (the page is a GET, so the browser re-requests it, never the POST) shows the
+    // token no more and makes none.
+    const reloaded = await get(`/admin/staff/${clerkId}?done=token`, cookie)
+    expect(reloaded.statusCode).toBe(200)
+    expect(reloaded.body).not.toContain(token)
+    expect(reloaded.body).toContain('was shown once')
+    expect(await count()).toBe(before + 1)
+    // The one-time value is bound to its account and token: another member's page, or a
+    // value that is not that token's, shows nothing.
+    await createTokenPage(clerkId, { visit: false })
+    const elsewhere = await get(`/admin/staff/${bossId}?done=token`, jarAfterPost)
+    expect(elsewhere.body).not.toMatch(/class="new-token"/)
+    expect(elsewhere.headers['set-cookie']).toBeUndefined()
+    const forged = `${boss.cookie}; staff_new_token=${tokenId}.${'x'.repeat(43)}`
+    expect((await get(`/admin/staff/${clerkId}?done=token`, forged)).body).not.toMatch(
+      /class="new-token"/,
+    )
   })
 
   it('is linked from the back-office home for admins only', async () => {
