@@ -5,6 +5,7 @@ import { Eta } from 'eta'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.ts'
 import { formatCents } from '../money.ts'
+import { backOfficeTime } from '../time.ts'
 import { usStates } from '../us-states.ts'
 
 const root = (dir: string) => fileURLToPath(new URL(`../../${dir}`, import.meta.url))
@@ -43,7 +44,7 @@ export default fp(
       engine: { eta: production ? etaWithKeptPaths(etaOptions) : new Eta(etaOptions) },
       templates: root('views'),
       production,
-      defaultContext: { formatCents, usStates },
+      defaultContext: { formatCents, usStates, backOfficeTime },
     })
     // The files' URLs carry no content hash (/public/css/site.css), so a release that changes
     // one serves it at the same address: an hour's freshness, then a revalidation that costs a

@@ -77,6 +77,21 @@ describe('the order page', () => {
     expect(buttons).toEqual(['delivered'])
   })
 
+  it('writes every time one way, as the rest of the back office does: 2026-01-31 14:05 UTC', async () => {
+    const n = await placeOrder(t.app, [{ sku: 'MUG-001', quantity: 1 }])
+    expect((await press(n, { _csrf: csrf, to: 'packed', version: '1' })).statusCode).toBe(303)
+    for (const url of [`/admin/orders/${n}`, '/admin/orders']) {
+      const body = (await t.app.inject({ url, headers: { cookie, accept: 'text/html' } })).body
+      const times = [...body.matchAll(/<time datetime="([^"]+)">([^<]*)<\/time>/g)]
+      // The order page: when it was placed and its one change.
+      expect(times.length, url).toBeGreaterThanOrEqual(2)
+      for (const [, at = '', text] of times) {
+        expect(at, url).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
+        expect(text, url).toBe(`${at.slice(0, 10)} ${at.slice(11, 16)} UTC`)
+      }
+    }
+  })
+
   it('refuses a button without the CSRF token: 403, nothing changed', async () => {
     const n = await placeOrder(t.app, [{ sku: 'MUG-001', quantity: 1 }])
     const res = await press(n, { to: 'packed', version: '1' })
