@@ -154,7 +154,8 @@ export async function addStaffMember(
 }
 
 export type ChangeOutcome =
-  | { kind: 'changed'; id: number }
+  /** `email` as stored (a change by e-mail finds it in any case). */
+  | { kind: 'changed'; id: number; email: string }
   | { kind: 'not-found' }
   /** The change would leave no enabled admin. */
   | { kind: 'last-admin'; message: string }
@@ -221,7 +222,7 @@ export async function changeStaff(
         .where('revoked_at', 'is', null)
         .execute()
     }
-    return { kind: 'changed', id: target.id }
+    return { kind: 'changed', id: target.id, email: target.email }
   })
 }
 

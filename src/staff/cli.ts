@@ -137,7 +137,8 @@ async function disable({ db, out }: Run, email: string) {
   const outcome = await disableStaff(db, { email })
   if (outcome.kind === 'not-found') throw new Refused(noAccount(email))
   if (outcome.kind !== 'changed') throw new Refused(outcome.message)
-  out(`Disabled ${email}: their sessions have ended and their tokens are revoked.`)
+  // The account as stored, not as typed (found in any case).
+  out(`Disabled ${outcome.email}: their sessions have ended and their tokens are revoked.`)
 }
 
 async function token({ db, out, err }: Run, email: string) {

@@ -180,8 +180,12 @@ describe('npm run staff', () => {
         .map((c) => c?.split(';')[0])
         .join('; ')
     })
-    const res = await staff(['disable', 'CLERK@example.com'])
+    // Found in any case, trimmed; the line names the account as it is stored.
+    const res = await staff(['disable', '  CLERK@Example.COM '])
     expect(res.code, res.stderr).toBe(0)
+    expect(res.stdout).toBe(
+      'Disabled clerk@example.com: their sessions have ended and their tokens are revoked.\n',
+    )
     expect((await staff(['disable', 'nobody@example.com'])).code).toBe(1)
     expect((await staff(['token', 'clerk@example.com'])).stderr).toContain('is disabled')
 
