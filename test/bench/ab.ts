@@ -41,6 +41,7 @@ import {
   cpuSeconds,
   parseEnv,
   pathsFile as pathsFileIn,
+  processTree,
   rpsOf,
   runWrkScript,
 } from './common.ts'
@@ -262,12 +263,13 @@ async function runWrk(side: Side, c: Case): Promise<Run> {
   const gcBefore = await gcAndHeap(side)
   const pgPids = await backendPids(side)
   const pgBefore = cpuSeconds(pgPids)
-  const before = cpuSeconds([pid])
+  const before = cpuSeconds(processTree(pid))
   const r = runWrkScript(side.dir, `http://127.0.0.1:${side.port}`, c.script, c.args(side), {
     connections: args.connections,
     duration: args.duration,
   })
-  const cpu = cpuBetween(before, cpuSeconds([pid]))
+  // The primary and its cluster workers (WEB_CONCURRENCY > 1).
+  const cpu = cpuBetween(before, cpuSeconds(processTree(pid)))
   // Backends that left during the run are not counted; the pool keeps its connections under load.
   const pgCpu = cpuBetween(
     pgBefore,

@@ -36,7 +36,14 @@ import { connect } from '../../src/db/connect.ts'
 import { placeOrder } from '../../src/orders/place-order.ts'
 import type { OrderRequest } from '../../src/orders/schemas.ts'
 import { chart } from './chart.ts'
-import { cpuBetween, cpuSeconds, pathsFile as pathsFileIn, rpsOf, runWrkScript } from './common.ts'
+import {
+  cpuBetween,
+  cpuSeconds,
+  pathsFile as pathsFileIn,
+  processTree,
+  rpsOf,
+  runWrkScript,
+} from './common.ts'
 import {
   apiOrderBody,
   formBody,
@@ -143,20 +150,6 @@ async function waitFor(url: string) {
     await new Promise((r) => setTimeout(r, 100))
   }
   throw new Error(`${url} did not come up`)
-}
-
-/** A process and its children (cluster workers). */
-function processTree(pid: number): number[] {
-  const pids = [pid]
-  try {
-    pids.push(
-      ...execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
-        .split('\n')
-        .filter(Boolean)
-        .map(Number),
-    )
-  } catch {}
-  return pids
 }
 
 /** Peak resident memory (VmHWM) of a process and its children (cluster workers), in MB. */

@@ -76,6 +76,20 @@ const clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8
  * processes are left out. The difference over a run, per request, does not count the time a
  * process waited for a core, so it moves far less with the machine's load than req/s.
  */
+/** A process and its children (cluster workers). */
+export function processTree(pid: number): number[] {
+  const pids = [pid]
+  try {
+    pids.push(
+      ...execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+        .split('\n')
+        .filter(Boolean)
+        .map(Number),
+    )
+  } catch {}
+  return pids
+}
+
 export function cpuSeconds(pids: number[]): Map<number, number> {
   const used = new Map<number, number>()
   for (const pid of pids) {
