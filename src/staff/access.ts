@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto'
 import type { FastifyReply, FastifyRequest, FastifySchema, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.ts'
@@ -10,7 +9,7 @@ import { refuseUnstorableInput } from '../validation.ts'
 import { readCookie } from './cookies.ts'
 import { type Role, type StaffMember, staffByToken } from './queries.ts'
 import { safeNext } from './schemas.ts'
-import { digest, looksLikeSecret } from './secrets.ts'
+import { digest, looksLikeSecret, sameSecret } from './secrets.ts'
 import { cookieNames, currentSession } from './sessions.ts'
 
 /**
@@ -119,14 +118,6 @@ const apiRefusals = {
     message: 'Sign in with a staff API token.',
   },
 } as const
-
-/** Equal strings, compared in constant time (a CSRF token must not leak byte by byte). */
-function sameSecret(expected: string, given: unknown): boolean {
-  if (typeof given !== 'string') return false
-  const a = Buffer.from(expected)
-  const b = Buffer.from(given)
-  return a.length === b.length && timingSafeEqual(a, b)
-}
 
 /** The `_csrf` field of a form (or JSON) body. */
 const csrfField = (body: unknown) =>

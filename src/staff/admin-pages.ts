@@ -13,8 +13,8 @@ import { unknownMember, unknownToken } from './admin-routes.ts'
 import { maxPasswordLength, minPasswordLength } from './passwords.ts'
 import type { Role } from './queries.ts'
 import { StaffForm, StaffIdParams, StaffPageQuery, StaffTokenParams } from './schemas.ts'
-import { keepForReveal, takeReveal } from './token-reveal.ts'
-import { createToken, revokeToken } from './tokens.ts'
+import { keepForReveal, takeReveal } from './secret-reveal.ts'
+import { createToken, isLiveToken, revokeToken, tokenReveal } from './tokens.ts'
 
 /** What the member's page says after each action (`?done=`); anything else says nothing. */
 const doneMessages: Record<string, string> = {
@@ -39,7 +39,7 @@ const admin = { access: 'admin' as const }
  * The admin role's staff accounts, server-rendered (no client JavaScript; issue 15): the list
  * with a form to add one, and a member's page with their tokens and the forms that disable,
  * enable, change the role, create a token (shown once, on the page that form leads to:
- * token-reveal.ts) and revoke one. Every route is admin-only and every form posts the session's
+ * secret-reveal.ts) and revoke one. Every route is admin-only and every form posts the session's
  * `_csrf` (both enforced by access.ts). Each action answers 303 to the member's page with
  * `?done=`; a refused form re-renders its page with the reason (400 bad field, 409 taken
  * e-mail, last admin, oneself). `production`: the one-time cookie's name and Secure flag.
@@ -133,7 +133,10 @@ const staffAdminPages: FastifyPluginAsyncTypebox<{ production: boolean }> = asyn
     { schema: { hide: true, params: StaffIdParams, querystring: StaffPageQuery }, config: admin },
     async (request, reply) => {
       const id = Number(request.params.id)
-      const newToken = await takeReveal(app.db, request, reply, id, production)
+      const reveal = await takeReveal(request, reply, tokenReveal, production, (tokenId, token) =>
+        isLiveToken(app.db, id, tokenId, token),
+      )
+      const newToken = reveal && { id: reveal.id, token: reveal.secret }
       // The token's own box says what was done while it is shown.
       const done = newToken ? undefined : request.query.done
       return renderMember(request, reply, id, 200, { done, newToken })
@@ -168,8 +171,8 @@ const staffAdminPages: FastifyPluginAsyncTypebox<{ production: boolean }> = asyn
     }
     const tokenId = outcome.summary.id
     request.log.info({ staffId: request.staff?.id, memberId: id, tokenId }, 'staff token created')
-    // Post/Redirect/Get: the page shows it once (token-reveal.ts), so a reload makes no other.
-    keepForReveal(reply, { tokenId, token: outcome.token }, production)
+    // Post/Redirect/Get: the page shows it once (secret-reveal.ts), so a reload makes no other.
+    keepForReveal(reply, tokenReveal, { id: tokenId, secret: outcome.token }, production)
     return back(reply, id, 'token')
   })
 

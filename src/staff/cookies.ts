@@ -1,6 +1,7 @@
 /**
- * The one or two cookies the back office uses, read and written by hand: their values are
- * base64url (newSecret), which needs no encoding, so a parser library would add nothing.
+ * The few cookies the back office uses, read and written by hand: their values are base64url
+ * (newSecret) or base64 (a webhook signing secret, secret-reveal.ts), whose characters are all
+ * cookie-octets (RFC 6265 §4.1.1) and need no encoding, so a parser library would add nothing.
  */
 
 /** The value of cookie `name` in a Cookie header (RFC 6265 §5.4: `a=1; b=2`), or undefined. */

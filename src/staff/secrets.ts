@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 
 /**
  * 32 random bytes as base64url (43 characters): a session's cookie value, a CSRF secret, an API
@@ -12,3 +12,15 @@ export const digest = (secret: string): string => createHash('sha256').update(se
 /** A value shaped like newSecret's; anything else is refused before any lookup. */
 export const looksLikeSecret = (value: string | undefined): value is string =>
   value !== undefined && /^[A-Za-z0-9_-]{43}$/.test(value)
+
+/**
+ * Whether `given` is the string `expected`, compared in constant time (a CSRF token or a secret
+ * kept in clear must not leak byte by byte); false for anything but a string. Only the length
+ * may show, and every secret compared this way has a fixed one.
+ */
+export function sameSecret(expected: string, given: unknown): boolean {
+  if (typeof given !== 'string') return false
+  const a = Buffer.from(expected)
+  const b = Buffer.from(given)
+  return a.length === b.length && timingSafeEqual(a, b)
+}

@@ -1,7 +1,8 @@
 import { type Kysely, sql } from 'kysely'
 import type { Database } from '../db/schema.ts'
 import { insertToken, type Role } from './queries.ts'
-import { digest, newSecret } from './secrets.ts'
+import type { RevealKind } from './secret-reveal.ts'
+import { digest, looksLikeSecret, newSecret } from './secrets.ts'
 
 /**
  * Staff API tokens (issue 15): listing, creating and revoking them, behind `/admin/staff`,
@@ -69,6 +70,30 @@ export async function createToken(
   const { id, createdAt } = await insertToken(db, account.id, digest(token))
   const summary = { id, createdAt: iso(createdAt) as string, lastUsedAt: null, revokedAt: null }
   return { kind: 'created', token, summary, email: account.email, role: account.role }
+}
+
+/** A new token's one showing on the member's page (secret-reveal.ts). */
+export const tokenReveal: RevealKind = { cookie: 'staff_new_token', looksRight: looksLikeSecret }
+
+/**
+ * Whether `token` is the value of the live (unrevoked) token `tokenId` of the account
+ * `staffId`: compared through its stored SHA-256, as every token is.
+ */
+export async function isLiveToken(
+  db: Db,
+  staffId: number,
+  tokenId: number,
+  token: string,
+): Promise<boolean> {
+  const row = await db
+    .selectFrom('staff_tokens')
+    .select('id')
+    .where('id', '=', tokenId)
+    .where('staff_id', '=', staffId)
+    .where('token_hash', '=', digest(token))
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst()
+  return row !== undefined
 }
 
 /**

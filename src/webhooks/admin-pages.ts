@@ -2,8 +2,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { eventTypes } from '../outbox/events.ts'
 import { sendError } from '../plugins/errors.ts'
-import { characterCount, hiddenCharacters, isPrintable, normaliseText } from '../text.ts'
-import { registrableUrl, stillPending, unknownDelivery, unknownEndpoint } from './admin-routes.ts'
+import { keepForReveal, takeReveal } from '../staff/secret-reveal.ts'
+import { stillPending, unknownDelivery, unknownEndpoint } from './admin-routes.ts'
+import { checkForm, type FormErrors, type Typed, typedOf } from './endpoint-form.ts'
 import type { WebhookAdminOptions } from './plugin.ts'
 import {
   deleteEndpoint,
@@ -15,6 +16,7 @@ import {
   recentDeliveries,
   redeliver,
   rotateSecret,
+  signsWith,
   updateEndpoint,
 } from './queries.ts'
 import {
@@ -22,71 +24,37 @@ import {
   type Endpoint,
   EndpointForm,
   EndpointParams,
-  maxDescription,
   WebhookPageQuery,
   WebhooksPageQuery,
 } from './schemas.ts'
-import { newSigningSecret } from './secrets.ts'
-
-/** What the form typed, kept when it is refused. */
-interface Typed {
-  url: string
-  description: string
-  eventTypes: string[]
-}
-
-/** A refused form: the sentence shown by each field refused, all at once (as the order form). */
-type FormErrors = Partial<Record<'url' | 'description' | 'eventTypes' | 'confirm', string>>
-
-const asList = (v: string | string[] | undefined) => (v === undefined ? [] : [v].flat())
-
-const typedOf = (body: EndpointForm): Typed => ({
-  url: (body.url ?? '').trim(),
-  description: normaliseText(body.description ?? ''),
-  eventTypes: asList(body.eventTypes),
-})
-
-/** Why the event types chosen are refused, or undefined when they are fine. */
-function eventsProblem(typed: Typed): string | undefined {
-  const known = new Set<string>(eventTypes)
-  if (typed.eventTypes.length === 0) return 'Choose at least one event.'
-  const unknown = typed.eventTypes.find((t) => !known.has(t))
-  return unknown === undefined ? undefined : `There is no event type "${unknown.slice(0, 40)}".`
-}
-
-/** Why the description is refused, or undefined when it is fine. */
-function descriptionProblem(description: string): string | undefined {
-  if (characterCount(description) > maxDescription) {
-    return `The description may be ${maxDescription} characters at most.`
-  }
-  if (!isPrintable(description)) return `The description must not contain ${hiddenCharacters}.`
-  return undefined
-}
-
-/**
- * The form's fields checked as the API checks them, the URL against the policy; every field's
- * problem at once, so one submit shows them all.
- */
-async function checkForm(
-  typed: Typed,
-  allowLocal: boolean,
-): Promise<{ ok: true; url: string } | { ok: false; errors: FormErrors }> {
-  const errors: FormErrors = {}
-  let url = ''
-  if (typed.url === '') errors.url = 'Type the URL events go to.'
-  else {
-    const checked = await registrableUrl(typed.url, allowLocal)
-    if (checked.ok) url = checked.url
-    else errors.url = checked.reason
-  }
-  const description = descriptionProblem(typed.description)
-  if (description) errors.description = description
-  const events = eventsProblem(typed)
-  if (events) errors.eventTypes = events
-  return Object.keys(errors).length > 0 ? { ok: false, errors } : { ok: true, url }
-}
+import { newSigningSecret, signingSecretReveal } from './secrets.ts'
 
 const endpointPath = (id: number) => `/admin/webhooks/${id}`
+
+const rotatedNotice = 'New secret made: deliveries from now on are signed with it only.'
+const shownOnce = 'was shown once and is not shown again'
+
+/**
+ * What the endpoint's page says after a form (its query, after the 303); `secretShown`: the new
+ * secret is on this page, else its one showing is past (a reload, say) and the page says so.
+ */
+function noticeOf(query: WebhookPageQuery, secretShown: boolean): string | undefined {
+  if (query.registered !== undefined) {
+    return secretShown
+      ? 'Endpoint registered.'
+      : `Endpoint registered. Its signing secret ${shownOnce}; if it was not stored, rotate the secret to make another.`
+  }
+  if (query.rotated !== undefined) {
+    return secretShown
+      ? rotatedNotice
+      : `${rotatedNotice} It ${shownOnce}; if it was not stored, rotate it again.`
+  }
+  if (query.updated !== undefined) return 'Changes saved.'
+  if (query.redelivered !== undefined) {
+    return `Delivery ${query.redelivered.replace(/\D/g, '')} will be sent again.`
+  }
+  return undefined
+}
 
 const adminOnly = { access: 'admin' as const }
 const formOptions = { schema: { hide: true, body: EndpointForm }, config: adminOnly }
@@ -99,12 +67,14 @@ const endpointFormOptions = {
  * The back office's webhook pages (issue 16), admins only, server-rendered without client
  * JavaScript: `/admin/webhooks` lists the endpoints and registers one; `/admin/webhooks/:id`
  * changes, disables, enables, deletes one, rotates its secret, and shows its recent deliveries
- * with a Redeliver button each. A new secret is shown on the page that answers the POST that
- * made it, and never again. Every form posts `_csrf` (checked by src/staff/access.ts).
+ * with a Redeliver button each. A new secret (registering, rotating) is shown once, on the
+ * endpoint's page the POST redirects to (Post/Redirect/Get: src/staff/secret-reveal.ts), so a
+ * reload makes no second endpoint or secret. Every form posts `_csrf` (checked by
+ * src/staff/access.ts).
  */
 const webhookAdminPages: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async (
   app,
-  { allowLocal },
+  { allowLocal, production },
 ) => {
   async function renderList(
     request: FastifyRequest,
@@ -184,12 +154,9 @@ const webhookAdminPages: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async 
       { endpointId: endpoint.id, host: new URL(endpoint.url).host, staffId: request.staff?.id },
       'webhook endpoint registered',
     )
-    // The secret is on this answer only: not in a redirect's URL, not stored for a later page.
-    const { secret, ...shown } = endpoint
-    return renderEndpoint(request, reply, 201, shown, {
-      secret,
-      notice: 'Endpoint registered.',
-    })
+    // Post/Redirect/Get: the page shows the secret once (secret-reveal.ts), never in its URL.
+    keepForReveal(reply, signingSecretReveal, endpoint, production)
+    return reply.redirect(`${endpointPath(endpoint.id)}?registered=1`, 303)
   })
 
   app.get(
@@ -201,14 +168,12 @@ const webhookAdminPages: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async 
     async (request, reply) => {
       const endpoint = await endpointOr404(request, reply, request.params.id)
       if (!endpoint) return reply
-      const { updated, redelivered } = request.query
-      const notice =
-        updated !== undefined
-          ? 'Changes saved.'
-          : redelivered !== undefined
-            ? `Delivery ${redelivered.replace(/\D/g, '')} will be sent again.`
-            : undefined
-      return renderEndpoint(request, reply, 200, endpoint, { notice })
+      // Only this endpoint's current secret: not one another endpoint's or a rotation replaced.
+      const reveal = await takeReveal(request, reply, signingSecretReveal, production, (id, s) =>
+        id === endpoint.id ? signsWith(app.db, id, s) : Promise.resolve(false),
+      )
+      const notice = noticeOf(request.query, reveal !== undefined)
+      return renderEndpoint(request, reply, 200, endpoint, { notice, secret: reveal?.secret })
     },
   )
 
@@ -244,11 +209,8 @@ const webhookAdminPages: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async 
     const endpoint = id && (await rotateSecret(app.db, id, newSigningSecret()))
     if (!endpoint) return sendError(request, reply, 404, unknownEndpoint(request.params.id))
     request.log.info({ endpointId: id, staffId: request.staff?.id }, 'webhook secret rotated')
-    const { secret, ...shown } = endpoint
-    return renderEndpoint(request, reply, 200, shown, {
-      secret,
-      notice: 'New secret made: deliveries from now on are signed with it only.',
-    })
+    keepForReveal(reply, signingSecretReveal, endpoint, production)
+    return reply.redirect(`${endpointPath(endpoint.id)}?rotated=1`, 303)
   })
 
   app.post('/admin/webhooks/:id/delete', endpointFormOptions, async (request, reply) => {

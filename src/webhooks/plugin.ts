@@ -3,9 +3,13 @@ import type { Config } from '../config.ts'
 import webhookAdminPages from './admin-pages.ts'
 import webhookAdminRoutes from './admin-routes.ts'
 
-/** What the endpoint routes need: whether local URLs are allowed (WEBHOOKS_ALLOW_LOCAL). */
+/**
+ * What the endpoint routes need: whether local URLs are allowed (WEBHOOKS_ALLOW_LOCAL), and
+ * whether this is production (the pages' one-time cookie's name and Secure flag).
+ */
 export interface WebhookAdminOptions {
   allowLocal: boolean
+  production: boolean
 }
 
 /**
@@ -17,7 +21,10 @@ export interface WebhookAdminOptions {
  */
 export default fp(
   async (app, { config }: { config: Config }) => {
-    const options: WebhookAdminOptions = { allowLocal: config.WEBHOOKS_ALLOW_LOCAL === 'true' }
+    const options: WebhookAdminOptions = {
+      allowLocal: config.WEBHOOKS_ALLOW_LOCAL === 'true',
+      production: config.NODE_ENV === 'production',
+    }
     await app.register(webhookAdminRoutes, options)
     await app.register(webhookAdminPages, options)
   },

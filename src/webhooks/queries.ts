@@ -1,5 +1,6 @@
 import { type Kysely, type Selectable, sql } from 'kysely'
 import type { Database, WebhookEndpointsTable } from '../db/schema.ts'
+import { sameSecret } from '../staff/secrets.ts'
 import type { Delivery, Endpoint, EndpointWithSecret } from './schemas.ts'
 
 /**
@@ -155,6 +156,20 @@ export async function rotateSecret(
     .returningAll()
     .executeTakeFirst()
   return row && withSecret(row)
+}
+
+/**
+ * Whether `secret` is the endpoint's current signing secret. The secret is kept in clear (the
+ * dispatcher signs with it), so it is read and compared here in constant time rather than
+ * matched by the database, whose comparison stops at the first differing byte.
+ */
+export async function signsWith(db: Db, id: number, secret: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('webhook_endpoints')
+    .select('secret')
+    .where('id', '=', id)
+    .executeTakeFirst()
+  return row !== undefined && sameSecret(row.secret, secret)
 }
 
 interface DeliveryRow {

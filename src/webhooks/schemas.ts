@@ -147,4 +147,7 @@ export const WebhooksPageQuery = Type.Object({
 export const WebhookPageQuery = Type.Object({
   updated: Type.Optional(Type.String({ maxLength: 20 })),
   redelivered: Type.Optional(Type.String({ maxLength: 20 })),
+  registered: Type.Optional(Type.String({ maxLength: 20 })),
+  rotated: Type.Optional(Type.String({ maxLength: 20 })),
 })
+export type WebhookPageQuery = Static<typeof WebhookPageQuery>

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import type { RevealKind } from '../staff/secret-reveal.ts'
 
 /**
  * A new endpoint signing secret in the Standard Webhooks format: `whsec_` + base64 of 32 random
@@ -7,4 +8,16 @@ import { randomBytes } from 'node:crypto'
  */
 export function newSigningSecret(): string {
   return `whsec_${randomBytes(32).toString('base64')}`
+}
+
+/** A value shaped like newSigningSecret's (`whsec_` + 44 base64 characters). */
+const looksLikeSigningSecret = (value: string) => /^whsec_[A-Za-z0-9+/]{43}=$/.test(value)
+
+/**
+ * A new signing secret's one showing on the endpoint's page, after the form that registered the
+ * endpoint or rotated its secret (src/staff/secret-reveal.ts; the cookie's id is the endpoint's).
+ */
+export const signingSecretReveal: RevealKind = {
+  cookie: 'webhook_new_secret',
+  looksRight: looksLikeSigningSecret,
 }

@@ -156,3 +156,12 @@ export function stock(db: () => App['db']) {
       ).stock,
   }
 }
+
+/** How many rows `table` holds now (a test's check that a request made, or made no, row). */
+export async function rowCount(app: App, table: 'orders' | 'webhook_endpoints'): Promise<number> {
+  const row = await app.db
+    .selectFrom(table)
+    .select((e) => e.fn.countAll<string>().as('n'))
+    .executeTakeFirstOrThrow()
+  return Number(row.n)
+}

@@ -19,17 +19,17 @@ export async function addToken(app: App, staffId: number) {
   return token
 }
 
+/** `name=value` split at its first `=` (a base64 value, a webhook secret's, ends in `=`). */
+const nameAndValue = (pair: string): [string, string] => {
+  const eq = pair.indexOf('=')
+  return eq < 0 ? [pair, ''] : [pair.slice(0, eq), pair.slice(eq + 1)]
+}
+
 /** The `name=value` pairs of a response's Set-Cookie headers, as one Cookie header. */
 export function cookieHeader(setCookie: string | string[] | undefined, previous = ''): string {
-  const jar = new Map(
-    previous
-      .split('; ')
-      .filter(Boolean)
-      .map((p) => p.split('=') as [string, string]),
-  )
+  const jar = new Map(previous.split('; ').filter(Boolean).map(nameAndValue))
   for (const line of [setCookie ?? []].flat()) {
-    const [pair = ''] = line.split(';')
-    const [name = '', value = ''] = pair.split('=')
+    const [name, value] = nameAndValue(line.split(';')[0] ?? '')
     if (value === '') jar.delete(name)
     else jar.set(name, value)
   }

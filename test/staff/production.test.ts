@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { buildTestApp, type TestApp } from '../helpers/context.ts'
-import { addStaff, cookieHeader, password, postSignIn } from '../helpers/staff.ts'
+import { addStaff, cookieHeader, password, postSignIn, signIn } from '../helpers/staff.ts'
 
 let t: TestApp
 
@@ -30,4 +30,23 @@ it('in production the cookies are __Host- prefixed, Secure, HttpOnly, SameSite=L
   expect((await t.app.inject({ url: '/admin', headers: { cookie: unprefixed } })).statusCode).toBe(
     303,
   )
+})
+
+it("in production a new secret's one-time cookie is __Host- prefixed and Secure too", async () => {
+  await addStaff(t.app, 'boss@example.com', 'admin')
+  const boss = await signIn(t.app, 'boss@example.com')
+  const res = await t.app.inject({
+    method: 'POST',
+    url: '/admin/webhooks',
+    headers: { cookie: boss.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+    payload: `_csrf=${boss.csrf}&url=https://93.184.215.14/hooks&eventTypes=order.placed`,
+  })
+  expect(res.statusCode).toBe(303)
+  const reveal = [res.headers['set-cookie']].flat()[0] ?? ''
+  expect(reveal).toMatch(
+    /^__Host-webhook_new_secret=\d+\.whsec_[A-Za-z0-9+/]{43}=; Path=\/; Max-Age=120; HttpOnly; SameSite=Lax; Secure$/,
+  )
+  const cookie = cookieHeader(res.headers['set-cookie'], boss.cookie)
+  const page = await t.app.inject({ url: res.headers.location as string, headers: { cookie } })
+  expect(page.body).toContain('<code id="secret">whsec_')
 })

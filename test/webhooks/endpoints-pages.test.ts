@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildTestApp, type TestApp } from '../helpers/context.ts'
-import { addStaff, csrfOf, form, formHeaders, signIn } from '../helpers/staff.ts'
+import { buildTestApp, rowCount, type TestApp } from '../helpers/context.ts'
+import { addStaff, cookieHeader, csrfOf, form, formHeaders, signIn } from '../helpers/staff.ts'
 import { insertDelivery } from './endpoint-helpers.ts'
 
 let t: TestApp
@@ -32,12 +32,43 @@ const post = (url: string, fields: Record<string, string | string[]>, session = 
   })
 }
 
-/** Registers an endpoint through the page; answers the result page and the endpoint's id. */
-async function register(url: string, eventTypes: string[] = ['order.placed', 'order.shipped']) {
-  const res = await post('/admin/webhooks', { url, description: 'Warehouse', eventTypes })
-  const id = /action="\/admin\/webhooks\/(\d+)\/enabled"/.exec(res.body)?.[1]
-  return { res, id }
+/**
+ * Follows a form's 303 as a browser would, with the cookies it set (the new secret's one-time
+ * cookie among them); answers the page and the cookies after it.
+ */
+async function follow(posted: Awaited<ReturnType<typeof post>>) {
+  const jar = cookieHeader(posted.headers['set-cookie'], boss.cookie)
+  const res = await page(posted.headers.location as string, { ...boss, cookie: jar })
+  return { res, jar, after: cookieHeader(res.headers['set-cookie'], jar) }
 }
+
+/** The signing secret shown on a page, if any. */
+const secretOn = (html: string) =>
+  /<code id="secret">(whsec_[A-Za-z0-9+/=]+)<\/code>/.exec(html)?.[1]
+
+/**
+ * Registers an endpoint through the page: the POST, then (when it was not refused) the page its
+ * 303 leads to, which shows the secret once. Answers that page (or the refusal), the endpoint's
+ * id, the POST's answer and the cookies after the POST and after the page.
+ */
+async function register(url: string, eventTypes: string[] = ['order.placed', 'order.shipped']) {
+  const posted = await post('/admin/webhooks', { url, description: 'Warehouse', eventTypes })
+  if (posted.statusCode !== 303) return { res: posted, posted, id: undefined, jar: '', after: '' }
+  const id = /^\/admin\/webhooks\/(\d+)\?registered=1$/.exec(posted.headers.location as string)?.[1]
+  return { ...(await follow(posted)), posted, id }
+}
+
+/** The endpoint's stored secret. */
+const storedSecret = async (id: string | undefined) =>
+  (
+    await t.app.db
+      .selectFrom('webhook_endpoints')
+      .select('secret')
+      .where('id', '=', Number(id))
+      .executeTakeFirstOrThrow()
+  ).secret
+
+const endpointCount = () => rowCount(t.app, 'webhook_endpoints')
 
 describe('/admin/webhooks', () => {
   it('lists endpoints and registers one, showing the secret once', async () => {
@@ -47,15 +78,11 @@ describe('/admin/webhooks', () => {
     expect(empty.body).toContain('name="eventTypes" value="product.out_of_stock"')
 
     const { res, id } = await register('https://93.184.215.14/hooks')
-    expect(res.statusCode).toBe(201)
-    const secret = /<code id="secret">(whsec_[A-Za-z0-9+/=]+)<\/code>/.exec(res.body)?.[1]
+    expect(res.statusCode).toBe(200)
+    const secret = secretOn(res.body)
     expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/)
-    const stored = await t.app.db
-      .selectFrom('webhook_endpoints')
-      .select('secret')
-      .where('id', '=', Number(id))
-      .executeTakeFirstOrThrow()
-    expect(stored.secret).toBe(secret)
+    expect(await storedSecret(id)).toBe(secret)
+    expect(res.body).toContain('Endpoint registered.')
 
     // Never again: not on the list, not on the endpoint's page.
     const list = await page('/admin/webhooks')
@@ -163,6 +190,76 @@ describe('/admin/webhooks', () => {
     expect(home.body).not.toContain('href="/admin/webhooks"')
     expect((await page('/admin')).body).toContain('href="/admin/webhooks"')
   })
+
+  it('registers by POST, then 303 to the page that shows the secret once: a reload registers nothing', async () => {
+    const before = await endpointCount()
+    const { posted, res, id, after } = await register('https://93.184.215.14/prg')
+    expect(posted.statusCode).toBe(303)
+    expect(posted.body).not.toContain('whsec_')
+    const secret = secretOn(res.body) as string
+    expect(await storedSecret(id)).toBe(secret)
+    // Never in a URL: the Location is the page's, the value travels in a cookie.
+    expect(posted.headers.location).not.toContain('whsec')
+    expect(posted.headers.location).not.toContain(encodeURIComponent(secret))
+    expect(await endpointCount()).toBe(before + 1)
+    // A reload is a GET of that page: no second endpoint, no secret, and it says why.
+    const reloaded = await page(posted.headers.location as string, { ...boss, cookie: after })
+    expect(reloaded.statusCode).toBe(200)
+    expect(reloaded.body).not.toContain('whsec_')
+    expect(reloaded.body).toContain('shown once')
+    expect(await endpointCount()).toBe(before + 1)
+  })
+})
+
+describe('the one showing of a new secret', () => {
+  it('rotates by POST, then 303 to the page that shows it once: a reload rotates nothing', async () => {
+    const { id, after } = await register('https://93.184.215.14/rotate-prg')
+    const first = await storedSecret(id)
+    const rotated = await post(
+      `/admin/webhooks/${id}/rotate-secret`,
+      {},
+      { ...boss, cookie: after },
+    )
+    expect(rotated.statusCode).toBe(303)
+    expect(rotated.headers.location).toBe(`/admin/webhooks/${id}?rotated=1`)
+    expect(rotated.body).not.toContain('whsec_')
+    const shown = await follow(rotated)
+    const secret = secretOn(shown.res.body)
+    expect(secret).toBeDefined()
+    expect(secret).not.toBe(first)
+    expect(await storedSecret(id)).toBe(secret)
+    expect(shown.res.body).toContain('signed with it only')
+    const reloaded = await page(`/admin/webhooks/${id}?rotated=1`, { ...boss, cookie: shown.after })
+    expect(reloaded.body).not.toContain('whsec_')
+    expect(reloaded.body).toContain('shown once')
+    expect(await storedSecret(id)).toBe(secret)
+  })
+
+  it('shows only the current secret of the endpoint the page is about', async () => {
+    const one = await post('/admin/webhooks', {
+      url: 'https://93.184.215.14/one',
+      eventTypes: 'order.placed',
+    })
+    const jar = cookieHeader(one.headers['set-cookie'], boss.cookie)
+    const oneId = /(\d+)\?/.exec(one.headers.location as string)?.[1]
+    const { id: otherId } = await register('https://93.184.215.14/other')
+    // Another endpoint's page leaves the cookie alone and shows nothing.
+    const elsewhere = await page(`/admin/webhooks/${otherId}?registered=1`, {
+      ...boss,
+      cookie: jar,
+    })
+    expect(elsewhere.body).not.toContain('whsec_')
+    expect(elsewhere.headers['set-cookie']).toBeUndefined()
+    // A value that is not the endpoint's secret (planted, or replaced by a rotation since).
+    const forged = `${boss.cookie}; webhook_new_secret=${oneId}.whsec_${'A'.repeat(43)}=`
+    expect(
+      (await page(`/admin/webhooks/${oneId}`, { ...boss, cookie: forged })).body,
+    ).not.toContain('whsec_')
+    await post(`/admin/webhooks/${oneId}/rotate-secret`, {})
+    const stale = await page(`/admin/webhooks/${oneId}?registered=1`, { ...boss, cookie: jar })
+    expect(stale.body).not.toContain('whsec_')
+    expect(stale.body).toContain('shown once')
+  })
 })
 
 describe('/admin/webhooks/:id', () => {
@@ -195,8 +292,9 @@ describe('/admin/webhooks/:id', () => {
     expect((await post(`/admin/webhooks/${id}/enabled`, { enabled: 'true' })).statusCode).toBe(303)
 
     const rotated = await post(`/admin/webhooks/${id}/rotate-secret`, {})
-    expect(rotated.statusCode).toBe(200)
-    expect(rotated.body).toMatch(/<code id="secret">whsec_/)
+    expect(rotated.statusCode).toBe(303)
+    expect(rotated.headers.location).toBe(`/admin/webhooks/${id}?rotated=1`)
+    expect((await follow(rotated)).res.body).toMatch(/<code id="secret">whsec_/)
 
     const unconfirmed = await post(`/admin/webhooks/${id}/delete`, {})
     expect(unconfirmed.statusCode).toBe(400)

@@ -1,0 +1,68 @@
+import { eventTypes } from '../outbox/events.ts'
+import { characterCount, hiddenCharacters, isPrintable, normaliseText } from '../text.ts'
+import { registrableUrl } from './admin-routes.ts'
+import { type EndpointForm, maxDescription } from './schemas.ts'
+
+/**
+ * The endpoint form of the back-office pages (admin-pages.ts): what was typed, and its fields
+ * checked as the API checks them, every problem at once.
+ */
+
+/** What the form typed, kept when it is refused. */
+export interface Typed {
+  url: string
+  description: string
+  eventTypes: string[]
+}
+
+/** A refused form: the sentence shown by each field refused, all at once (as the order form). */
+export type FormErrors = Partial<Record<'url' | 'description' | 'eventTypes' | 'confirm', string>>
+
+const asList = (v: string | string[] | undefined) => (v === undefined ? [] : [v].flat())
+
+/** The form's fields as typed: the URL trimmed, the description normalised (src/text.ts). */
+export const typedOf = (body: EndpointForm): Typed => ({
+  url: (body.url ?? '').trim(),
+  description: normaliseText(body.description ?? ''),
+  eventTypes: asList(body.eventTypes),
+})
+
+/** Why the event types chosen are refused, or undefined when they are fine. */
+function eventsProblem(typed: Typed): string | undefined {
+  const known = new Set<string>(eventTypes)
+  if (typed.eventTypes.length === 0) return 'Choose at least one event.'
+  const unknown = typed.eventTypes.find((t) => !known.has(t))
+  return unknown === undefined ? undefined : `There is no event type "${unknown.slice(0, 40)}".`
+}
+
+/** Why the description is refused, or undefined when it is fine. */
+function descriptionProblem(description: string): string | undefined {
+  if (characterCount(description) > maxDescription) {
+    return `The description may be ${maxDescription} characters at most.`
+  }
+  if (!isPrintable(description)) return `The description must not contain ${hiddenCharacters}.`
+  return undefined
+}
+
+/**
+ * The form's fields checked as the API checks them, the URL against the policy; every field's
+ * problem at once, so one submit shows them all.
+ */
+export async function checkForm(
+  typed: Typed,
+  allowLocal: boolean,
+): Promise<{ ok: true; url: string } | { ok: false; errors: FormErrors }> {
+  const errors: FormErrors = {}
+  let url = ''
+  if (typed.url === '') errors.url = 'Type the URL events go to.'
+  else {
+    const checked = await registrableUrl(typed.url, allowLocal)
+    if (checked.ok) url = checked.url
+    else errors.url = checked.reason
+  }
+  const description = descriptionProblem(typed.description)
+  if (description) errors.description = description
+  const events = eventsProblem(typed)
+  if (events) errors.eventTypes = events
+  return Object.keys(errors).length > 0 ? { ok: false, errors } : { ok: true, url }
+}
