@@ -226,7 +226,7 @@ const quoteName = (name: string) =>
  * parseJson, parseForm), so what is stored is what the client typed, or the body is refused
  * with a 4xx that says why; a body of any other type is 415 on every route (README, "Problem
  * types"), and an empty one of any type is no body. Pages (outside /api) take forms only, the
- * back office's API (/api/admin) JSON only, the public /api both.
+ * API (/api) JSON only.
  */
 export default fp(
   async (app) => {
@@ -249,8 +249,8 @@ export default fp(
       'application/x-www-form-urlencoded',
       { parseAs: 'buffer' },
       (request, body, done) => {
-        // The back office's API reads JSON only (body-rules.ts, jsonOnly); an empty form is no
-        // body there, as it is with any type.
+        // The API reads JSON only (body-rules.ts, jsonOnly); an empty form is no body there, as
+        // it is with any type.
         if (jsonOnly(request)) {
           if ((body as Buffer).length === 0) return done(null, undefined)
           const refusal = new BodyError(415, 'BODY_JSON_ONLY', unsupportedMediaType(request))

@@ -22,30 +22,27 @@ export const formsOnly = (request: FastifyRequest) =>
   !request.is404 && !request.url.startsWith('/api/')
 
 /**
- * Whether the route reads JSON only: the back office's API (`/api/admin…`, by the matched
- * route's template), which no page posts to (their forms post to /admin/…) and whose schemas
- * want numbers and booleans that a form can only send as strings. The public /api takes both.
+ * Whether the route reads JSON only: every route of the API (`/api/…`, by the matched route's
+ * template), which no page posts to (the order form posts to /orders, the back office's forms
+ * to /admin/…) and whose schemas want numbers, booleans, lists and objects that a form's flat
+ * string fields cannot spell (an order's `items`), so a form there could only ever be refused
+ * as invalid. An unknown path is neither (its answer is 404).
  */
-export const jsonOnly = (request: FastifyRequest) => {
-  const route = request.routeOptions.url
-  return route !== undefined && (route === '/api/admin' || route.startsWith('/api/admin/'))
-}
+export const jsonOnly = (request: FastifyRequest) =>
+  request.routeOptions.url?.startsWith('/api/') === true
 
 const mediaType = /^[a-z0-9!#$&^_.+-]{1,40}\/[a-z0-9!#$&^_.+-]{1,40}$/
 
 /**
  * Why a body of a type the route does not read is refused (415), naming the type when it is one
- * and what to send instead: a form outside /api, JSON under /api/admin, JSON or a form elsewhere
- * under /api.
+ * and what to send instead: a form outside /api, JSON under /api.
  */
 export function unsupportedMediaType(request: FastifyRequest): string {
   const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
   const sent = mediaType.test(type) ? `A body of type ${type}` : 'A body without a readable type'
   const wanted = formsOnly(request)
     ? 'send a form (application/x-www-form-urlencoded)'
-    : jsonOnly(request)
-      ? 'send JSON (application/json)'
-      : 'send JSON (application/json) or a form (application/x-www-form-urlencoded)'
+    : 'send JSON (application/json)'
   return `${sent} cannot be read here: ${wanted}.`
 }
 

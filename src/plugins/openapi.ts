@@ -64,10 +64,8 @@ function frameworkResponses(op: Json, path: string, rateLimited: boolean): Recor
   }
   if (op.requestBody) {
     extra[413] = 'The body is over 64 KiB'
-    // The back office's API reads JSON alone (body-rules.ts, jsonOnly); the public one forms too.
-    extra[415] = path.startsWith('/api/admin/')
-      ? 'The body is not JSON: send application/json'
-      : 'The body is neither JSON nor a form'
+    // The API reads JSON alone (body-rules.ts, jsonOnly); the pages that take forms are hidden.
+    extra[415] = 'The body is not JSON: send application/json'
   }
   if (path.includes('{')) extra[414] = 'A path parameter is longer than any the service has'
   if (rateLimited) extra[429] = 'Over the rate limit: try again after Retry-After'

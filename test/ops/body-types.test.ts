@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import type { HTTPMethods } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildTestApp, type TestApp } from '../helpers/context.ts'
+import { buildTestApp, rowCount, type TestApp } from '../helpers/context.ts'
 import { concrete, registeredRoutes } from '../helpers/routes.ts'
 import { addStaff, addToken, signIn } from '../helpers/staff.ts'
 
 // README, "Problem types": a body that is neither JSON nor a form is 415, on every route that
-// reads one; an empty body is no body, whatever its declared type.
+// reads one (a form only, outside /api; JSON only, under /api); an empty body is no body,
+// whatever its declared type.
 let t: TestApp
 let auth: Record<string, string>
 beforeAll(async () => {
@@ -45,7 +46,7 @@ describe('a body of a type the service does not read', () => {
     })
     expect(res.statusCode).toBe(415)
     expect(res.json().message).toBe(
-      'A body of type text/plain cannot be read here: send JSON (application/json) or a form (application/x-www-form-urlencoded).',
+      'A body of type text/plain cannot be read here: send JSON (application/json).',
     )
   })
 
@@ -108,7 +109,7 @@ describe('an empty body', () => {
       ['POST', '/api/admin/products/MUG-001/restock'],
     ]
     for (const [method, url] of calls) {
-      for (const [what, headers] of empty.filter(([w]) => w !== 'a form')) {
+      for (const [what, headers] of empty) {
         const res = await t.app.inject({
           method,
           url,
@@ -123,9 +124,10 @@ describe('an empty body', () => {
   })
 })
 
-// The back office's JSON API reads JSON only: no page posts to /api/admin (its forms post to
-// /admin/…), and a form's values are strings where the schemas want numbers and booleans.
-describe('a form sent to the back office API', () => {
+// The JSON API reads JSON only: no page posts to /api (the order form posts to /orders, the
+// back office's forms to /admin/…), and a form's values are flat strings where the schemas want
+// numbers, booleans, lists and objects (an order's `items`), so no form could ever be valid.
+describe('a form sent to the API', () => {
   const restockUrl = '/api/admin/products/MUG-001/restock'
   /** A restock of MUG-001 with a body of `type` (none when `payload` is undefined). */
   const restock = (type: string, payload?: string) =>
@@ -136,18 +138,22 @@ describe('a form sent to the back office API', () => {
       ...(payload === undefined ? {} : { payload }),
     })
 
-  it('is 415 naming application/json on every /api/admin route that takes a body', async () => {
+  it('is 415 naming application/json on every /api route that takes a body', async () => {
     const routes = registeredRoutes(t.app).filter(
-      (r) => withBody.has(r.method) && r.url.startsWith('/api/admin/'),
+      (r) => withBody.has(r.method) && r.url.startsWith('/api/'),
     )
-    expect(routes.map((r) => `${r.method} ${r.url}`)).toContain(
-      'POST /api/admin/products/:sku/restock',
+    expect(routes.map((r) => `${r.method} ${r.url}`)).toEqual(
+      expect.arrayContaining(['POST /api/admin/products/:sku/restock', 'POST /api/orders']),
     )
     for (const { method, url } of routes) {
       const res = await t.app.inject({
         method,
         url: concrete(url),
-        headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' },
+        headers: {
+          ...auth,
+          'idempotency-key': randomUUID(),
+          'content-type': 'application/x-www-form-urlencoded',
+        },
         payload: 'units=5',
       })
       expect(res.statusCode, `${method} ${url}: ${res.body}`).toBe(415)
@@ -180,5 +186,28 @@ describe('a form sent to the back office API', () => {
     const empty = await restock('application/x-www-form-urlencoded')
     expect(empty.statusCode).toBe(400)
     expect(empty.json().message).toBe('The body is empty; this request needs one.')
+  })
+
+  it('places no order from a form on POST /api/orders, however it spells the lines', async () => {
+    const before = await rowCount(t.app, 'orders')
+    for (const payload of [
+      'items[0][sku]=MUG-001&items[0][quantity]=1&customer[name]=Ann',
+      'qty-MUG-001=1&name=Ann&email=ann@example.com',
+    ]) {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/orders',
+        headers: {
+          'idempotency-key': randomUUID(),
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        payload,
+      })
+      expect(res.statusCode, res.body).toBe(415)
+      expect(res.json().message).toBe(
+        'A body of type application/x-www-form-urlencoded cannot be read here: send JSON (application/json).',
+      )
+    }
+    expect(await rowCount(t.app, 'orders')).toBe(before)
   })
 })

@@ -123,10 +123,9 @@ describe('the OpenAPI document', () => {
     expect(text).not.toContain('msg_')
   })
 
-  it('gives the back office API JSON bodies only, and says a form is 415 there', () => {
+  it('gives every operation JSON bodies only, and says a form is 415 there', () => {
     let bodies = 0
     for (const [path, item] of Object.entries(doc.paths as Record<string, Json>)) {
-      if (!path.startsWith('/api/admin/')) continue
       for (const [method, op] of Object.entries(item) as [string, Json][]) {
         const body = op.requestBody as { content: Json } | undefined
         if (!body) continue
@@ -139,5 +138,9 @@ describe('the OpenAPI document', () => {
       }
     }
     expect(bodies).toBeGreaterThan(5)
+    const placing = (doc.paths as Record<string, Json>)['/api/orders']?.post as Json
+    expect((placing.responses as Record<string, Json>)['415']?.description).toBe(
+      'The body is not JSON: send application/json',
+    )
   })
 })
