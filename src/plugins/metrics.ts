@@ -1,8 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
+import { STATUS_CODES } from 'node:http'
 import fp from 'fastify-plugin'
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { Config } from '../config.ts'
 import { poolOf } from '../db/connect.ts'
+import { type BearerCredentials, bearerCredentials, bearerRefusal } from './bearer.ts'
 
 /** What the platform offers the features: the registry their metrics go in (and /metrics shows). */
 export interface Metrics {
@@ -79,17 +81,38 @@ export default fp(
       done()
     })
 
-    const token = config.METRICS_TOKEN ? digest(`Bearer ${config.METRICS_TOKEN}`) : undefined
+    const token = config.METRICS_TOKEN
+    const expected = token && { header: digest(`Bearer ${token}`), token: digest(token) }
+    /**
+     * Whether the header carries METRICS_TOKEN: exactly `Bearer <token>`, whatever characters the
+     * token holds (the setting has no charset rule), or as RFC 6750 reads a header (the scheme in
+     * any case, bearer.ts). Compared as SHA-256 digests in constant time.
+     */
+    const authorized = (header: string | undefined, credentials: BearerCredentials) =>
+      !expected ||
+      timingSafeEqual(digest(header ?? ''), expected.header) ||
+      (credentials.kind === 'token' && timingSafeEqual(digest(credentials.token), expected.token))
     app.get(
       '/metrics',
       { schema: { hide: true }, config: exemptFromPressure },
       async (request, reply) => {
-        if (token && !timingSafeEqual(digest(request.headers.authorization ?? ''), token)) {
-          return reply.code(401).header('www-authenticate', 'Bearer').send({
-            statusCode: 401,
-            error: 'Unauthorized',
-            message: 'Metrics need the bearer token set in METRICS_TOKEN.',
-          })
+        const { authorization } = request.headers
+        const credentials = bearerCredentials(authorization)
+        if (!authorized(authorization, credentials)) {
+          // Challenged as the staff API is (RFC 6750 §3.1): an error code only for a bad header
+          // or token, none when no bearer token was sent.
+          const { status, challenge } = bearerRefusal('metrics', credentials.kind)
+          return reply
+            .code(status)
+            .header('www-authenticate', challenge)
+            .send({
+              statusCode: status,
+              error: STATUS_CODES[status],
+              message:
+                credentials.kind === 'malformed'
+                  ? 'The Authorization header must be "Bearer" and the token set in METRICS_TOKEN.'
+                  : 'Metrics need the bearer token set in METRICS_TOKEN.',
+            })
         }
         const text = (await processMetrics().metrics()) + (await register.metrics())
         return reply.type(register.contentType).send(text)

@@ -81,7 +81,7 @@ function frameworkResponses(op: Json, path: string, rateLimited: boolean): Recor
 export const usesStaffToken = (op: Json) =>
   Array.isArray(op.security) && op.security.some((s: Json) => 'staffToken' in s)
 
-/** The staff token's challenges (RFC 6750 §3.1; src/staff/access.ts, apiRefusals). */
+/** The staff token's challenges (RFC 6750 §3.1; src/plugins/bearer.ts, bearerRefusal). */
 const wwwAuthenticate = {
   401: {
     'WWW-Authenticate': {

@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import type { Config } from '../config.ts'
 import { guardIds } from '../ids.ts'
 import { formPageOf } from '../plugins/back-office.ts'
+import { bearerCredentials, bearerRefusal } from '../plugins/bearer.ts'
 import { routeTakesNoBody } from '../plugins/body-rules.ts'
 import { sendError } from '../plugins/errors.ts'
 import { refuseUnstorableInput } from '../validation.ts'
@@ -82,41 +83,15 @@ function afterSignIn(request: FastifyRequest): string {
 }
 
 /**
- * What an Authorization header offers the API (RFC 6750 §2.1: `Bearer 1*SP b64token`; the
- * scheme in any case, RFC 9110 §11.1): `none` without one or with another scheme (Basic…),
- * `malformed` for the Bearer scheme without exactly one b64token, else the token.
+ * What the API's refusals of a request without a usable token say (the status and challenge are
+ * bearerRefusal's, src/plugins/bearer.ts): no bearer token, a malformed Bearer header, or a
+ * token that is unknown, revoked or of a disabled account.
  */
-export function bearerCredentials(
-  header: string | undefined,
-): { kind: 'none' } | { kind: 'malformed' } | { kind: 'token'; token: string } {
-  if (header === undefined || !/^Bearer(?:[ \t]|$)/i.test(header)) return { kind: 'none' }
-  const token = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header)?.[1]
-  return token === undefined ? { kind: 'malformed' } : { kind: 'token', token }
-}
-
-/**
- * The API's refusals of a request without a usable token (RFC 6750 §3, §3.1): no bearer token
- * (none, or another scheme) only lacks authentication, so its challenge has no error code; a
- * malformed Bearer header is invalid_request, 400; a token that is unknown, revoked or of a
- * disabled account is invalid_token, 401.
- */
-const apiRefusals = {
-  none: {
-    status: 401,
-    challenge: 'Bearer realm="admin"',
-    message: 'Sign in with a staff API token.',
-  },
-  malformed: {
-    status: 400,
-    challenge: 'Bearer realm="admin", error="invalid_request"',
-    message:
-      'The Authorization header must be "Bearer" and one staff API token, such as Authorization: Bearer <token>.',
-  },
-  token: {
-    status: 401,
-    challenge: 'Bearer realm="admin", error="invalid_token"',
-    message: 'Sign in with a staff API token.',
-  },
+const apiMessages = {
+  none: 'Sign in with a staff API token.',
+  malformed:
+    'The Authorization header must be "Bearer" and one staff API token, such as Authorization: Bearer <token>.',
+  token: 'Sign in with a staff API token.',
 } as const
 
 /** The `_csrf` field of a form (or JSON) body. */
@@ -135,7 +110,7 @@ const csrfField = (body: unknown) =>
  *   too); the sign-in form its pre-session token (double submit).
  * - API (`/api/admin…`): `Authorization: Bearer <token>` only (no cookies, so no CSRF). None,
  *   another scheme or an invalid token: 401 with `WWW-Authenticate: Bearer`; a Bearer header
- *   that is not `Bearer <token>`: 400 (RFC 6750 §3.1, apiRefusals).
+ *   that is not `Bearer <token>`: 400 (RFC 6750 §3.1, bearerRefusal).
  * - Signed in with a role the route does not allow (or a route without a declaration): 403.
  * - Then, whatever the route's schema says, a path parameter, query or body string that
  *   PostgreSQL cannot store as sent (a NUL, a lone surrogate) is a 400 naming it
@@ -157,16 +132,16 @@ export default fp(
       return session.staff
     }
 
-    /** The token's staff member, or the refusal to send (apiRefusals) with its challenge set. */
+    /** The token's staff member, or the refusal to send (bearerRefusal) with its challenge set. */
     async function authenticateApi(request: FastifyRequest, reply: FastifyReply) {
       const credentials = bearerCredentials(request.headers.authorization)
       if (credentials.kind === 'token' && looksLikeSecret(credentials.token)) {
         const staff = await staffByToken(app.db, digest(credentials.token))
         if (staff) return { staff }
       }
-      const refusal = apiRefusals[credentials.kind]
-      reply.header('www-authenticate', refusal.challenge)
-      return { refusal }
+      const { status, challenge } = bearerRefusal('admin', credentials.kind)
+      reply.header('www-authenticate', challenge)
+      return { refusal: { status, message: apiMessages[credentials.kind] } }
     }
 
     function guard(url: string, access: Access | undefined) {

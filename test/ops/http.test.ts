@@ -152,6 +152,57 @@ describe('metrics', () => {
     expect(wrong.statusCode).toBe(401)
   })
 
+  it('challenges as the staff API does (RFC 6750 §3.1): an error code only for a bad token or header', async () => {
+    const cases: [string | undefined, number, string][] = [
+      [undefined, 401, 'Bearer realm="metrics"'],
+      ['Basic dXNlcjpwYXNz', 401, 'Bearer realm="metrics"'],
+      ['Bearer nope', 401, 'Bearer realm="metrics", error="invalid_token"'],
+      ['bearer a-long-enough-secret-tokeN', 401, 'Bearer realm="metrics", error="invalid_token"'],
+      ['Bearer', 400, 'Bearer realm="metrics", error="invalid_request"'],
+      ['Bearer two words', 400, 'Bearer realm="metrics", error="invalid_request"'],
+    ]
+    for (const [authorization, status, challenge] of cases) {
+      const res = await t.app.inject({
+        url: '/metrics',
+        headers: authorization === undefined ? {} : { authorization },
+      })
+      expect(res.statusCode, authorization).toBe(status)
+      expect(res.headers['www-authenticate'], authorization).toBe(challenge)
+      expect(res.body).not.toContain('http_request_duration_seconds')
+    }
+    const right = await t.app.inject({
+      url: '/metrics',
+      headers: { authorization: 'Bearer a-long-enough-secret-token' },
+    })
+    expect(right.statusCode).toBe(200)
+    expect(right.headers['www-authenticate']).toBeUndefined()
+    // The scheme in any case (RFC 9110 §11.1), as the staff API reads it.
+    const lower = await t.app.inject({
+      url: '/metrics',
+      headers: { authorization: 'bearer a-long-enough-secret-token' },
+    })
+    expect(lower.statusCode).toBe(200)
+  })
+
+  it('takes a METRICS_TOKEN that is no b64token as it always did, sent exactly', async () => {
+    const odd = await buildTestApp({
+      METRICS_TOKEN: 'pass phrase, with "spaces"!',
+      MAX_EVENT_LOOP_DELAY_MS: '0',
+    })
+    try {
+      const scrape = (authorization: string) =>
+        odd.app.inject({ url: '/metrics', headers: { authorization } })
+      expect((await scrape('Bearer pass phrase, with "spaces"!')).statusCode).toBe(200)
+      const wrong = await scrape('Bearer pass phrase, with "spaces"?')
+      expect(wrong.statusCode).toBe(400)
+      expect(wrong.headers['www-authenticate']).toBe(
+        'Bearer realm="metrics", error="invalid_request"',
+      )
+    } finally {
+      await odd.close()
+    }
+  })
+
   it('counts orders placed and rejected by reason', async () => {
     const before = await scrape()
     const count = (text: string, series: string) => sample(text, series) ?? 0
