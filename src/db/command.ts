@@ -1,6 +1,10 @@
-import type { Config } from '../config.ts'
+import { type Config, ConfigError } from '../config.ts'
+import { serializeError } from '../plugins/logging.ts'
 import { connect } from './connect.ts'
+import { EmbeddedDatabaseInUse } from './embedded.ts'
 import { databasePassword } from './entra.ts'
+import { PendingMigrationsError, ServiceRoleMissingError } from './privileges.ts'
+import { DatabaseCertificateError, DatabaseTlsSettingError, explainConnectionError } from './tls.ts'
 
 /**
  * The database of a one-shot command (`npm run migrate`, `npm run staff`): the service's
@@ -14,3 +18,58 @@ export const commandDatabase = (config: Config) =>
     caFile: config.DATABASE_CA_FILE,
     password: databasePassword(config),
   })
+
+// Errors whose message is already a sentence that says what to do: printed as they are.
+const explained = [
+  ConfigError,
+  EmbeddedDatabaseInUse,
+  DatabaseCertificateError,
+  DatabaseTlsSettingError,
+  ServiceRoleMissingError,
+  PendingMigrationsError,
+]
+
+/** `createdb`'s options for the server and user of a postgres:// URL ('' for its defaults). */
+function createdbOptions(databaseUrl: string): string {
+  const url = new URL(databaseUrl)
+  const host = decodeURIComponent(url.hostname)
+  return [
+    host && `-h ${host}`,
+    url.port && `-p ${url.port}`,
+    url.username && `-U ${decodeURIComponent(url.username)}`,
+  ]
+    .filter(Boolean)
+    .map((option) => `${option} `)
+    .join('')
+}
+
+/**
+ * What stopped a one-shot command, as the one line it prints (without a trailing period or
+ * newline of its own added): a database that does not exist says so with the `createdb` line
+ * that makes it (server and user from whichever of MIGRATION_DATABASE_URL and DATABASE_URL in
+ * `config` names it; `config` is undefined when the settings themselves were at fault); a server
+ * that does not answer says where it was looked for; the service's own errors (a setting, an
+ * embedded folder in use, a certificate) are their message. Anything unforeseen keeps its class
+ * and code, which is what a bug report needs.
+ */
+export function commandFailure(err: unknown, config?: Config): string {
+  const error = explainConnectionError(err)
+  if (explained.some((kind) => error instanceof kind)) return (error as Error).message
+  const { type, message, code } = serializeError(error)
+  if (code === '3D000') {
+    const name = /database "(.+)" does not exist/.exec(String(message))?.[1] ?? ''
+    const url = [config?.MIGRATION_DATABASE_URL, config?.DATABASE_URL].find(
+      (candidate) => candidate && decodeURIComponent(new URL(candidate).pathname.slice(1)) === name,
+    )
+    const options = url ? createdbOptions(url) : ''
+    return `The database ${name} does not exist on the PostgreSQL server: create it first (createdb ${options}${name}), then run this again.`
+  }
+  if (code === 'ECONNREFUSED' && config?.DATABASE_URL) {
+    const { hostname, port } = new URL(config.MIGRATION_DATABASE_URL ?? config.DATABASE_URL)
+    return `No PostgreSQL server answers at ${hostname}:${port || 5432}: start it, or correct DATABASE_URL.`
+  }
+  if (type === 'DatabaseError') return `The database refused: ${message} (SQLSTATE ${code}).`
+  // A plain Error of ours (prepare-schema's) is a sentence already.
+  if (type === 'Error' && !code) return String(message)
+  return `${type}${code ? ` ${code}` : ''}: ${message}`
+}

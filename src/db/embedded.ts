@@ -124,7 +124,7 @@ function releaseDataDir(dataDir: string): void {
 
 const inUse = (dataDir: string, pid: number) =>
   new EmbeddedDatabaseInUse(
-    `The embedded database in ${dataDir} is in use by process ${pid}${pid === process.pid ? ' (this one)' : ''}: stop it first, or set DATABASE_URL to share a PostgreSQL server. If no such process runs, delete ${path.join(dataDir, lockFile)}.`,
+    `The embedded database in ${dataDir} is in use by process ${pid}${pid === process.pid ? ' (this one)' : ''}: stop it first, or set DATABASE_URL to share a PostgreSQL server. (A lock whose process has ended is taken over by itself: delete ${path.join(dataDir, lockFile)} only if process ${pid} is not this service but another program that was given its pid.)`,
   )
 
 /** The names in `dir`, or none when it does not exist. */

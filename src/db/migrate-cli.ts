@@ -1,17 +1,21 @@
-import { loadConfig } from '../config.ts'
-import { serializeError } from '../plugins/logging.ts'
-import { commandDatabase } from './command.ts'
+import { parseArgs } from 'node:util'
+import { type Config, loadConfig } from '../config.ts'
+import { commandDatabase, commandFailure } from './command.ts'
 import { prepareEmbeddedDatabase } from './embedded.ts'
 import { prepareSchema } from './prepare-schema.ts'
-import { explainConnectionError } from './tls.ts'
 
 // `npm run migrate`: applies pending migrations as prepare-schema.ts says: through
 // MIGRATION_DATABASE_URL (the owner) when set, granting DATABASE_URL's role its privileges;
 // else through DATABASE_URL (or the embedded database). Whatever stops it (a bad setting, an
 // embedded folder in use by another process, a failed migration) is one line on stderr and
-// exit code 1, as `npm run staff` does, never an uncaught stack.
-async function migrate(): Promise<void> {
-  const config = loadConfig()
+// exit code 1, as `npm run staff` does, never an uncaught stack. It takes no arguments but
+// --help (-h: the usage on stdout, exit 0, the database untouched); anything else is exit 2.
+
+const usage = `Usage: npm run migrate
+Applies the pending migrations to DATABASE_URL's database (through MIGRATION_DATABASE_URL when
+set), or to the embedded database in DATA_DIR (stop the service first), and exits.`
+
+async function migrate(config: Config): Promise<void> {
   if (!config.DATABASE_URL) {
     await prepareEmbeddedDatabase(config.DATA_DIR, (dataDir) =>
       console.log(`Creating the embedded database in ${dataDir} …`),
@@ -26,10 +30,30 @@ async function migrate(): Promise<void> {
   }
 }
 
-try {
-  await migrate()
-} catch (err) {
-  const { type, message, code } = serializeError(explainConnectionError(err))
-  console.error(`Migration failed: ${type}${code ? ` ${code}` : ''}: ${message}`)
-  process.exitCode = 1
+/** The command line's verdict: run, print the usage, or refuse it (the reason). */
+function parse(argv: string[]): 'run' | 'help' | { refused: string } {
+  const { tokens } = parseArgs({ args: argv, strict: false, allowPositionals: true, tokens: true })
+  for (const token of tokens) {
+    if (token.kind === 'option' && token.name === 'help' && token.value === undefined) continue
+    if (token.kind === 'option' && token.rawName === '-h' && token.value === undefined) continue
+    if (token.kind === 'option') return { refused: `Unknown option '${token.rawName}'` }
+    if (token.kind === 'positional') return { refused: `Unexpected argument '${token.value}'` }
+  }
+  return tokens.some((t) => t.kind === 'option') ? 'help' : 'run'
+}
+
+const verdict = parse(process.argv.slice(2))
+if (verdict === 'help') console.log(usage)
+else if (verdict !== 'run') {
+  console.error(`${verdict.refused}: npm run migrate takes no arguments.\n${usage}`)
+  process.exitCode = 2
+} else {
+  let config: Config | undefined
+  try {
+    config = loadConfig()
+    await migrate(config)
+  } catch (err) {
+    console.error(`Migration failed: ${commandFailure(err, config)}`)
+    process.exitCode = 1
+  }
 }

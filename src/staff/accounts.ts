@@ -3,7 +3,7 @@ import type { Database } from '../db/schema.ts'
 import { emailPattern, localPartFits, localPartRule, maxEmailLength } from '../email.ts'
 import { hiddenCharacters, isPrintable } from '../text.ts'
 import { hashPassword, passwordProblem } from './passwords.ts'
-import { insertStaff, type Role, roles } from './queries.ts'
+import { findStaffByEmail, insertStaff, type Role, roles } from './queries.ts'
 import { iso, type TokenSummary, tokensOf } from './tokens.ts'
 
 /**
@@ -49,7 +49,11 @@ const emailShape = new RegExp(emailPattern)
 
 export const isRole = (role: unknown): role is Role => roles.includes(role as Role)
 
-export const emailTaken = (email: string) => `A staff account with the e-mail ${email} exists.`
+/** The refusal of an e-mail taken (in any case): names the account as stored, not as typed. */
+export async function emailTaken(db: Db, email: string): Promise<string> {
+  const stored = (await findStaffByEmail(db, email))?.email ?? email
+  return `A staff account with the e-mail ${stored} exists.`
+}
 export const lastAdmin = (email: string) =>
   `${email} is the last enabled admin: make another admin first.`
 export const notYourself = 'You cannot demote or disable your own account: ask another admin.'
@@ -149,7 +153,7 @@ export async function addStaffMember(
   if (problem) return { kind: 'invalid', field: 'password', message: problem }
   const passwordHash = await hashPassword(input.password)
   const id = await insertStaff(db, { email, role: input.role, passwordHash })
-  if (id === undefined) return { kind: 'taken', message: emailTaken(email) }
+  if (id === undefined) return { kind: 'taken', message: await emailTaken(db, email) }
   return { kind: 'added', member: (await staffSummary(db, id)) as StaffSummary }
 }
 

@@ -1,16 +1,14 @@
 import type { Readable } from 'node:stream'
-import { parseArgs } from 'node:util'
 import type { Kysely } from 'kysely'
-import { ConfigError, loadConfig } from '../config.ts'
-import { commandDatabase } from '../db/command.ts'
+import { type Config, ConfigError, loadConfig } from '../config.ts'
+import { commandDatabase, commandFailure } from '../db/command.ts'
 import { prepareEmbeddedDatabase } from '../db/embedded.ts'
 import { prepareSchema } from '../db/prepare-schema.ts'
 import type { Database } from '../db/schema.ts'
-import { localPartFits, localPartRule } from '../email.ts'
-import { serializeError } from '../plugins/logging.ts'
-import { disableStaff, emailTaken, isEmailAddress } from './accounts.ts'
+import { disableStaff, emailTaken } from './accounts.ts'
+import { HelpAsked, help, parseStaffArgs, UsageError } from './cli-args.ts'
 import { hashPassword, passwordProblem } from './passwords.ts'
-import { findStaffByEmail, insertStaff, type Role, roles } from './queries.ts'
+import { findStaffByEmail, insertStaff, type Role } from './queries.ts'
 import { createToken, revokeToken, tokensOf } from './tokens.ts'
 
 /**
@@ -27,7 +25,10 @@ import { createToken, revokeToken, tokensOf } from './tokens.ts'
  *   tokens <email>                   lists the account's tokens: id, created, last used, revoked
  *   revoke <token-id>                revokes one token (an id from `tokens`)
  *
- * Exit codes: 0 done, 1 refused or failed (one line on stderr says why), 2 bad usage.
+ *   --help, -h                       prints the usage on stdout (exit 0)
+ *
+ * Exit codes: 0 done, 1 refused or failed (one line on stderr says why), 2 bad usage (a line
+ * with the reason, then the usage).
  *
  * `runStaff` is the whole command behind the process: run as a script, this file calls it with
  * the process's arguments, environment and streams; the tests call it in the test process too
@@ -35,13 +36,7 @@ import { createToken, revokeToken, tokensOf } from './tokens.ts'
  * embedded database opening each.
  */
 
-const usage = `Usage: npm run staff -- add <email> --role staff|admin
-       npm run staff -- disable <email>
-       npm run staff -- token <email>
-       npm run staff -- tokens <email>
-       npm run staff -- revoke <token-id>`
-
-class UsageError extends Error {}
+/** The command was understood and declined (exit 1): the message says why. */
 class Refused extends Error {}
 
 /**
@@ -106,6 +101,10 @@ async function newPassword(env: Env, io: StaffIo): Promise<string> {
       password = await readLine(io.stdin)
     }
   }
+  if (password === '')
+    throw new Refused(
+      'No password was given: set STAFF_PASSWORD, run the command in a terminal to type it, or pipe it in as one line.',
+    )
   const problem = passwordProblem(password)
   if (problem) throw new Refused(problem)
   return password
@@ -127,7 +126,7 @@ interface Run {
 async function add({ db, env, io, out }: Run, email: string, role: Role) {
   const password = await newPassword(env, io)
   const id = await insertStaff(db, { email, role, passwordHash: await hashPassword(password) })
-  if (id === undefined) throw new Refused(emailTaken(email))
+  if (id === undefined) throw new Refused(await emailTaken(db, email))
   out(`Added ${email} as ${role}.`)
 }
 
@@ -184,65 +183,8 @@ async function revoke({ db, out }: Run, typed: string) {
   out(`Revoked token ${tokenId} (at ${revoked.revokedAt}): it no longer works.`)
 }
 
-const commands = ['add', 'disable', 'token', 'tokens', 'revoke']
-
-/** A word of the command line as the reason quotes it: 'bogus' (control characters escaped). */
-const quoted = (word: string) => `'${JSON.stringify(word).slice(1, -1)}'`
-
-/** The command line as {command, email, role} (revoke: the token's id in `email`); throws UsageError. */
-function parse(argv: string[]): { command: string; email: string; role: Role } {
-  let parsed: { positionals: string[]; values: { role?: string[] } }
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      // Every --role kept, so a second one is refused rather than silently winning.
-      options: { role: { type: 'string', multiple: true } },
-    })
-  } catch (err) {
-    // An unknown option (`revoke -1` reads as one) or --role without its value.
-    if (!String((err as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS_')) throw err
-    throw new UsageError(`${(err as Error).message}\n${usage}`)
-  }
-  const { positionals } = parsed
-  const roleValues = parsed.values.role ?? []
-  if (roleValues.length > 1)
-    throw new UsageError(
-      `--role given ${roleValues.length} times (${roleValues.map(quoted).join(', ')}): give it once\n${usage}`,
-    )
-  const values = { role: roleValues[0] }
-  const [command, email, ...rest] = positionals
-  if (!command) throw new UsageError(usage)
-  if (!commands.includes(command))
-    throw new UsageError(
-      `Unknown command ${quoted(command)}: use add, disable, token, tokens or revoke\n${usage}`,
-    )
-  if (!email)
-    throw new UsageError(
-      `${command} needs ${command === 'revoke' ? '<token-id>' : '<email>'}\n${usage}`,
-    )
-  if (rest.length > 0)
-    throw new UsageError(`Too many arguments: ${rest.map(quoted).join(' ')}\n${usage}`)
-  if (command === 'revoke') {
-    // Any run of digits is an id (README: an id past the column's range is simply not found).
-    if (!/^[0-9]{1,100}$/.test(email)) throw new UsageError(`Not a token id: ${email}\n${usage}`)
-    if (values.role) throw new UsageError(`--role goes with add only\n${usage}`)
-    return { command, email, role: 'staff' }
-  }
-  if (!isEmailAddress(email.trim())) {
-    const why = localPartFits(email.trim()) ? '' : ` (it ${localPartRule})`
-    throw new UsageError(`Not an e-mail address${why}: ${email}\n${usage}`)
-  }
-  const role = values.role ?? (command === 'add' ? undefined : 'staff')
-  if (!role || !roles.includes(role as Role))
-    throw new UsageError(`--role must be staff or admin\n${usage}`)
-  if (command !== 'add' && values.role) throw new UsageError(`--role goes with add only\n${usage}`)
-  return { command, email: email.trim(), role: role as Role }
-}
-
-async function main(argv: string[], env: Env, io: StaffIo) {
-  const config = loadConfig(env)
-  const { command, email, role } = parse(argv)
+async function main(argv: string[], config: Config, env: Env, io: StaffIo) {
+  const { command, email, role } = parseStaffArgs(argv)
   if (!config.DATABASE_URL) await prepareEmbeddedDatabase(config.DATA_DIR)
   const db = commandDatabase(config)
   const run: Run = {
@@ -270,10 +212,19 @@ async function main(argv: string[], env: Env, io: StaffIo) {
  * code (0 done, 1 refused or failed, 2 bad usage: the reason on `io.stderr`); never rejects.
  */
 export async function runStaff(argv: string[], env: Env, io: StaffIo): Promise<0 | 1 | 2> {
+  // Undefined until the settings load (a ConfigError says what is wrong with them).
+  let config: Config | undefined
   try {
-    await main(argv, env, io)
+    // The command line first: --help and bad usage need no settings.
+    parseStaffArgs(argv)
+    config = loadConfig(env)
+    await main(argv, config, env, io)
     return 0
   } catch (err) {
+    if (err instanceof HelpAsked) {
+      io.stdout.write(`${help}\n`)
+      return 0
+    }
     if (err instanceof UsageError) {
       io.stderr.write(`${err.message}\n`)
       return 2
@@ -282,8 +233,7 @@ export async function runStaff(argv: string[], env: Env, io: StaffIo): Promise<0
       io.stderr.write(`${err.message}\n`)
       return 1
     }
-    const { type, message, code } = serializeError(err)
-    io.stderr.write(`Failed: ${type}${code ? ` ${code}` : ''}: ${message}\n`)
+    io.stderr.write(`Failed: ${commandFailure(err, config)}\n`)
     return 1
   }
 }

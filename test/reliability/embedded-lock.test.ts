@@ -81,14 +81,31 @@ describe('the embedded database has one process at a time', { timeout: 300_000 }
     expect(migrate.code).toBe(1)
     expect(migrate.output.trim().split('\n')).toEqual([
       expect.stringMatching(
-        `^Migration failed: EmbeddedDatabaseInUse: The embedded database in ${dataDir} is in use by process ${process.pid}: `,
+        `^Migration failed: The embedded database in ${dataDir} is in use by process ${process.pid}: `,
       ),
     ])
     const bad = await run('src/db/migrate-cli.ts', [], { DATA_DIR: dataDir, PORT: 'eighty' })
     expect(bad.code).toBe(1)
     expect(bad.output.trim().split('\n')).toEqual([
-      expect.stringMatching(/^Migration failed: ConfigError: Invalid configuration: PORT /),
+      expect.stringMatching(/^Migration failed: Invalid configuration: PORT /),
     ])
+  })
+
+  it('has `npm run migrate -- --help` print its usage without opening anything', async () => {
+    const dataDir = freshFolder()
+    for (const flag of ['--help', '-h']) {
+      const help = await run('src/db/migrate-cli.ts', [flag], { DATA_DIR: dataDir })
+      expect(help.code, flag).toBe(0)
+      expect(help.output).toMatch(/^Usage: npm run migrate\n/)
+    }
+    // No embedded database was made, nor its lock taken.
+    expect(existsSync(dataDir)).toBe(false)
+    for (const args of [['--bogus'], ['up']]) {
+      const bad = await run('src/db/migrate-cli.ts', args, { DATA_DIR: dataDir })
+      expect(bad.code, args[0]).toBe(2)
+      expect(bad.output).toContain('npm run migrate takes no arguments.\nUsage: npm run migrate\n')
+    }
+    expect(existsSync(dataDir)).toBe(false)
   })
 
   it('takes over a lock whose process is gone, and refuses a second open in one process', async () => {

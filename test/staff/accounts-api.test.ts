@@ -141,7 +141,8 @@ describe('/api/admin/staff', () => {
       password: newPassword,
     })
     expect(taken.statusCode).toBe(409)
-    expect(taken.json().message).toBe('A staff account with the e-mail PAT@example.com exists.')
+    // The account as stored, not as typed.
+    expect(taken.json().message).toBe('A staff account with the e-mail Pat@Example.com exists.')
     const short = await asBoss('POST', '/api/admin/staff', {
       email: 'sam@example.com',
       role: 'staff',

@@ -203,7 +203,8 @@ describe('/admin/staff', () => {
       password: newPassword,
     })
     expect(taken.statusCode).toBe(409)
-    expect(taken.body).toContain('A staff account with the e-mail PAT@example.com exists.')
+    // The account as stored, not as typed.
+    expect(taken.body).toContain('A staff account with the e-mail pat@example.com exists.')
   })
 
   it('disables a member: their session and token stop on their next request; enable lets them sign in again', async () => {

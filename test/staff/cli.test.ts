@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { Readable } from 'node:stream'
@@ -109,7 +109,8 @@ describe('npm run staff', () => {
       STAFF_PASSWORD: password,
     })
     expect(again.code).toBe(1)
-    expect(again.stderr).toContain('A staff account with the e-mail boss@example.com exists.')
+    // The account as stored, not as typed.
+    expect(again.stderr).toBe('A staff account with the e-mail Boss@Example.com exists.\n')
 
     const db = connect({ databaseUrl: env.DATABASE_URL, dataDir: env.DATA_DIR ?? '' })
     try {
@@ -378,6 +379,41 @@ describe('the first admin from ADMIN_EMAIL and ADMIN_PASSWORD', () => {
 })
 
 describe('a command line the staff command cannot read', () => {
+  it('--help and -h print the usage on stdout and exit 0, before reading any setting', async () => {
+    for (const args of [['--help'], ['-h'], ['revoke', '-h'], ['add', 'a@example.com', '--help']]) {
+      // Settings that could open no database: --help never tries.
+      const res = await staff(args, {
+        DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none',
+        PORT: 'x',
+      })
+      expect(res, args.join(' ')).toMatchObject({ code: 0, stderr: '' })
+      expect(res.stdout).toMatch(/^Usage: npm run staff -- add <email> --role staff\|admin\n/)
+      expect(res.stdout).toContain('Exit codes: 0 done, 1 refused or failed, 2 bad usage.')
+    }
+  })
+
+  it('an unknown option is refused in a line of ours, not parseArgs advice that fails under npm', async () => {
+    for (const [args, reason] of [
+      [
+        ['revoke', '-1'],
+        "Unknown option '-1': the options are --role (with add) and --help (a token id is a whole number, as `tokens` lists it)",
+      ],
+      [
+        ['token', '-x', 'a@example.com'],
+        "Unknown option '-x': the options are --role (with add) and --help",
+      ],
+      [['add', 'a@example.com', '--role'], '--role needs a value: staff or admin'],
+      [['--help=yes'], '--help takes no value'],
+    ] as const) {
+      const res = await staff([...args])
+      expect(res.code, args.join(' ')).toBe(2)
+      const [first, second] = res.stderr.split('\n')
+      expect(first).toBe(reason)
+      expect(second).toMatch(/^Usage: npm run staff -- add <email>/)
+      expect(res.stderr).not.toContain('positional argument')
+    }
+  })
+
   it('exits 2 with the reason and the usage line, never a stack or an error code', async () => {
     for (const args of [
       ['revoke', '-1'],
@@ -409,4 +445,58 @@ describe('a command line the staff command cannot read', () => {
     expect(lines[0]).toContain(reason)
     expect(lines[1]).toMatch(/^Usage: npm run staff -- add <email>/)
   })
+})
+
+describe('what stops the command, in a plain sentence', () => {
+  it('no password given: says so and how to give one', async () => {
+    const res = await staff(['add', 'nopassword@example.com', '--role', 'staff'], {}, '')
+    expect(res.code).toBe(1)
+    expect(res.stderr).toBe(
+      'No password was given: set STAFF_PASSWORD, run the command in a terminal to type it, or pipe it in as one line.\n',
+    )
+    expect((await staff(['tokens', 'nopassword@example.com'])).code).toBe(1)
+  })
+
+  it('an embedded folder in use: the process, and what to do, without a class name', async () => {
+    const folder = mkdtempSync(path.join(tmpdir(), 'staff-cli-lock-'))
+    try {
+      // A running process other than this one holds the folder, as a running service would.
+      writeFileSync(path.join(folder, '.lock'), String(process.ppid))
+      let stderr = ''
+      const code = await runStaff(
+        ['tokens', 'a@example.com'],
+        { DATA_DIR: folder },
+        {
+          stdin: Readable.from(['']),
+          stdout: { write: () => {} },
+          stderr: { write: (text: string) => (stderr += text) },
+        },
+      )
+      const res = { code, stderr }
+      expect(res.code).toBe(1)
+      expect(res.stderr).toMatch(
+        new RegExp(
+          `^Failed: The embedded database in ${folder} is in use by process ${process.ppid}: stop it first`,
+        ),
+      )
+      expect(res.stderr).toContain('A lock whose process has ended is taken over by itself')
+      expect(res.stderr).not.toContain('EmbeddedDatabaseInUse')
+    } finally {
+      rmSync(folder, { recursive: true, force: true })
+    }
+  })
+
+  it.runIf(usingPostgres)(
+    'a database that does not exist: the createdb line that makes it',
+    async () => {
+      const url = new URL(env.DATABASE_URL as string)
+      url.pathname = '/cr_not_created'
+      const res = await staff(['tokens', 'a@example.com'], { DATABASE_URL: url.toString() })
+      expect(res.code).toBe(1)
+      const options = `-h ${url.hostname}${url.port ? ` -p ${url.port}` : ''} -U ${url.username}`
+      expect(res.stderr).toBe(
+        `Failed: The database cr_not_created does not exist on the PostgreSQL server: create it first (createdb ${options} cr_not_created), then run this again.\n`,
+      )
+    },
+  )
 })
