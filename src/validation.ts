@@ -215,20 +215,37 @@ const pointerSegment = (key: string | number) =>
 /**
  * Every string in a parsed input (path parameters, query or body: strings, arrays and objects
  * at any depth) that cannot be stored as sent, as the validation errors Ajv would give, each
- * pointing at its value (`/description`, `/eventTypes/0`). Keys are not checked: no route
- * stores one.
+ * pointing at its value (`/description`, `/eventTypes/0`), in document order. Keys are not
+ * checked: no route stores one. A loop over a stack, not recursion: bodies are limited in depth
+ * where they are parsed (json-keys.ts), but a walk over a client's value must not be what
+ * decides how deep is too deep (2,500 levels overflowed the stack here, a 500).
  */
 export function unstorableStrings(value: unknown, at = ''): FastifySchemaValidationError[] {
-  if (typeof value === 'string') {
-    const message = unstorable(value)
-    return message
-      ? [{ keyword: 'storable', instancePath: at, schemaPath: '#', params: {}, message }]
-      : []
+  const errors: FastifySchemaValidationError[] = []
+  const pending: [unknown, string][] = [[value, at]]
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [item, path] = next
+    if (typeof item === 'string') {
+      const message = unstorable(item)
+      if (message) {
+        errors.push({
+          keyword: 'storable',
+          instancePath: path,
+          schemaPath: '#',
+          params: {},
+          message,
+        })
+      }
+    } else if (item && typeof item === 'object') {
+      // Pushed last to first, so the first entry is the next one taken.
+      const entries = Object.entries(item)
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [key, child] = entries[i] as [string, unknown]
+        pending.push([child, `${path}/${pointerSegment(key)}`])
+      }
+    }
   }
-  if (!value || typeof value !== 'object') return []
-  return Object.entries(value).flatMap(([key, item]) =>
-    unstorableStrings(item, `${at}/${pointerSegment(key)}`),
-  )
+  return errors
 }
 
 /**

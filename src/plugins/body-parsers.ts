@@ -3,7 +3,7 @@ import { MIMEType, TextDecoder } from 'node:util'
 import { errorCodes, type FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { BodyError, formsOnly, jsonOnly, unsupportedMediaType } from './body-rules.ts'
-import { duplicateName } from './json-keys.ts'
+import { maxJsonDepth, scanJson } from './json-keys.ts'
 
 // BodyError lives with the body rules (body-rules.ts); hooks that refuse bodies import it here too.
 export { BodyError }
@@ -176,7 +176,8 @@ function refusePrototypeKeys(this: unknown, key: string, value: unknown): unknow
  * client never sends one, and removing it would act on a body other than the one sent.
  * An empty body is undefined, as if none were sent.
  * @throws BodyError 415 for a declared charset other than UTF-8; 400 for bytes that are not
- *   UTF-8, text that is not JSON, or a prototype key (each with its own sentence).
+ *   UTF-8, objects and arrays nested deeper than `maxJsonDepth`, text that is not JSON, a
+ *   prototype key or a name given twice in one object (each with its own sentence).
  */
 export function parseJson(body: Buffer, charset: string | undefined): unknown {
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
@@ -195,6 +196,16 @@ export function parseJson(body: Buffer, charset: string | undefined): unknown {
   } catch {
     throw new BodyError(400, 'BODY_INVALID_TEXT', 'The body is not valid UTF-8 text.')
   }
+  // One scan before parsing: a body nested deeper than any the service takes is refused here,
+  // for every JSON route, before JSON.parse's reviver or any later walk recurses through it.
+  const scan = scanJson(text)
+  if (scan.tooDeep) {
+    throw new BodyError(
+      400,
+      'BODY_TOO_DEEP',
+      `The body is nested too deeply: this service reads JSON objects and arrays at most ${maxJsonDepth} levels deep.`,
+    )
+  }
   // The reviver costs a walk over the result; only a text that can spell such a key needs it.
   const reviver = /__proto__|constructor|\\u/.test(text) ? refusePrototypeKeys : undefined
   let value: unknown
@@ -205,13 +216,12 @@ export function parseJson(body: Buffer, charset: string | undefined): unknown {
     throw new BodyError(400, 'BODY_INVALID_JSON', 'The body is not valid JSON.')
   }
   // JSON.parse keeps a repeated name's last value: an order with "items" twice was placed for
-  // the second list. Refused instead (one scan of the text, measured: docs/benchmarks.md).
-  const twice = duplicateName(text)
-  if (twice !== undefined) {
+  // the second list. Refused instead (the same scan, measured: docs/benchmarks.md).
+  if (scan.duplicate !== undefined) {
     throw new BodyError(
       400,
       'BODY_DUPLICATE_NAME',
-      `The body gives ${quoteName(twice)} twice in one object; send each name once.`,
+      `The body gives ${quoteName(scan.duplicate)} twice in one object; send each name once.`,
     )
   }
   return value

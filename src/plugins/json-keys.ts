@@ -1,41 +1,67 @@
 /**
- * The first name that appears twice in one object of a JSON text, or undefined when none does.
- * RFC 8259 §4: names SHOULD be unique, and a parser's behaviour with duplicates is unpredictable;
- * JSON.parse keeps the last value, silently. `text` must be valid JSON (JSON.parse took it), so
- * only strings, braces, brackets and commas need reading: one pass that jumps from quote to
- * quote (indexOf), no second parse; an order's body takes about a fifth of its JSON.parse
- * (docs/benchmarks.md).
+ * How deep a JSON body's objects and arrays may nest (`{"a":1}` is 1 deep, `{"items":[{}]}` 3).
+ * The service's deepest body is 3; anything past this is refused where bodies are parsed, so no
+ * walk over a parsed body (the back office's check for unstorable strings, JSON.parse's reviver)
+ * ever meets a value deep enough to overflow the stack (a 2,500-deep body was a 500 there).
  */
-export function duplicateName(text: string): string | undefined {
+export const maxJsonDepth = 32
+
+/**
+ * What one scan of a JSON text finds: `tooDeep` when its objects and arrays nest deeper than
+ * `maxDepth` (the scan stops there), else `duplicate`, the first name that appears twice in one
+ * object (undefined when none does). RFC 8259 §4: names SHOULD be unique, and a parser's
+ * behaviour with duplicates is unpredictable; JSON.parse keeps the last value, silently.
+ * Only strings, braces, brackets and commas are read: one pass that jumps from quote to quote
+ * (indexOf), no second parse; an order's body takes about a fifth of its JSON.parse
+ * (docs/benchmarks.md). It runs before JSON.parse (whose reviver recurses), so `text` may be
+ * any text: the depth counts brackets outside strings, and a duplicate it reports in text that
+ * is not JSON means nothing (JSON.parse refuses that text).
+ */
+export function scanJson(
+  text: string,
+  maxDepth = maxJsonDepth,
+): { tooDeep: true } | { tooDeep: false; duplicate: string | undefined } {
   // The names seen in each open object; null for an open array. A Set, not an array: a 64 KiB
   // body of ~6,600 names made an array's includes() quadratic (565 ms a request).
   const open: (Set<string> | null)[] = []
+  let duplicate: string | undefined
   let nameNext = false
   let i = 0
   while (i < text.length) {
     const c = text.charCodeAt(i)
     if (c === 0x22) {
       const end = closingQuote(text, i)
-      if (nameNext) {
-        let name = text.slice(i + 1, end)
-        if (name.includes('\\')) name = JSON.parse(text.slice(i, end + 1)) as string
-        const names = open[open.length - 1] as Set<string>
-        if (names.has(name)) return name
-        names.add(name)
-        nameNext = false
+      // After a duplicate only the depth is still wanted.
+      if (nameNext && duplicate === undefined) {
+        const name = unescaped(text.slice(i, end + 1))
+        const names = open[open.length - 1]
+        if (names?.has(name)) duplicate = name
+        names?.add(name)
       }
+      nameNext = false
       i = end + 1
       continue
     }
-    if (c === 0x7b) {
-      open.push(new Set())
-      nameNext = true
-    } else if (c === 0x5b) open.push(null)
-    else if (c === 0x7d || c === 0x5d) open.pop()
+    if (c === 0x7b || c === 0x5b) {
+      if (open.length === maxDepth) return { tooDeep: true }
+      open.push(c === 0x7b ? new Set() : null)
+      nameNext = c === 0x7b
+    } else if (c === 0x7d || c === 0x5d) open.pop()
     else if (c === 0x2c) nameNext = open[open.length - 1] != null
     i++
   }
-  return undefined
+  return { tooDeep: false, duplicate }
+}
+
+/** A quoted JSON string's text; in text that is not JSON, its raw characters. */
+function unescaped(quoted: string): string {
+  const raw = quoted.slice(1, -1)
+  if (!raw.includes('\\')) return raw
+  try {
+    return JSON.parse(quoted) as string
+  } catch {
+    return raw // not JSON: JSON.parse refuses the whole text, so this name is never reported
+  }
 }
 
 /** The index of the quote that closes the string opening at `start` (one preceded by an even run of backslashes). */
