@@ -12,7 +12,10 @@ import { Type } from 'typebox'
  * - line and paragraph separators, Zl and Zp;
  * - surrogates, Cs (JSON's lone `\ud800`, which UTF-8 cannot store), private use, Co (a glyph
  *   only some fonts draw), unassigned code points, Cn (nothing draws them);
- * - the Hangul fillers U+115F, U+1160, U+3164, U+FFA0: letters by category, blank on screen.
+ * - characters whose category says visible but that draw nothing: the Hangul fillers U+115F,
+ *   U+1160, U+3164, U+FFA0 (letters), BRAILLE PATTERN BLANK U+2800 and MUSICAL SYMBOL NULL
+ *   NOTEHEAD U+1D159 (symbols). Spaces (U+2000 to U+200A, U+205F, U+3000, NBSP: Zs) are
+ *   whitespace, allowed inside text; marks (U+034F, U+17B4) are marks: both are blank alone.
  *
  * Except: ZERO WIDTH JOINER and NON-JOINER (U+200D, U+200C) between two letters, marks or
  * symbols, where they are part of the text: emoji sequences (👩‍👩‍👧), Persian (می‌خواهم),
@@ -24,7 +27,8 @@ import { Type } from 'typebox'
  * trimmed (Unicode whitespace, as String.prototype.trim) and put in NFC, and that is what is
  * validated and stored: "  Ada  " is "Ada", and `e` + U+0301 is `é`.
  */
-const hidden = '\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Cn}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0'
+const hidden =
+  '\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Cn}\\p{Zl}\\p{Zp}\\u115f\\u1160\\u3164\\uffa0\\u2800\\u{1d159}'
 const joinable = '[\\p{L}\\p{M}\\p{S}]'
 const joiner = `(?<=${joinable})[\\u200c\\u200d](?=${joinable})`
 
