@@ -1,4 +1,3 @@
-import type { FastifyRequest } from 'fastify'
 import type { FastifySchemaValidationError } from 'fastify/types/schema.js'
 import { type TSchema, Type } from 'typebox'
 
@@ -73,21 +72,40 @@ function takes(schema: SchemaLike | undefined): string {
   }
 }
 
-/** A query string's values are text: one that is a list there came more than once. */
-const repeatedParameter = (error: FastifySchemaValidationError, context?: string) =>
-  context === 'querystring' &&
-  error.keyword === 'type' &&
-  Array.isArray((error as { data?: unknown }).data)
+const givenMoreThanOnce = Symbol('given more than once')
+
+/**
+ * `values`, marked as one field's values given more than once (a form's `name=Ada&name=Bob`, as
+ * the form parser reads it), so that a schema wanting one value says "must be given once" rather
+ * than its sentence for a wrong value: a list in JSON is a wrong value, a repeated field is not.
+ */
+export function givenTwice(values: string[]): string[] {
+  return Object.defineProperty(values, givenMoreThanOnce, { value: true })
+}
+
+/**
+ * A value given more than once where the schema takes one: a list in a query string or among
+ * headers (whose values are text), or one `givenTwice` marked. Not a branch of an `anyOf` (a
+ * form's checkboxes, "text or a list of text"): that a list is wrong there is the union's to say.
+ */
+function repeatedParameter(error: FastifySchemaValidationError, context?: string): boolean {
+  const data = (error as { data?: unknown }).data
+  return (
+    error.keyword === 'type' &&
+    Array.isArray(data) &&
+    !error.schemaPath.includes('/anyOf/') &&
+    (context === 'querystring' || context === 'headers' || givenMoreThanOnce in data)
+  )
+}
 
 const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`
 
 /**
  * The sentence for every Ajv keyword the service's schemas use, in one place: no Ajv wording
  * ("must NOT have fewer than 1 properties", "must match a schema in anyOf", "must be string")
- * reaches a client. `context` is where the value was (`querystring`: a value that is a list
- * there was given more than once, `?status=a&status=b`).
+ * reaches a client.
  */
-function plainSentence(error: FastifySchemaValidationError, context?: string): string {
+function plainSentence(error: FastifySchemaValidationError): string {
   const params = error.params as Record<string, unknown>
   const parent = (error as { parentSchema?: SchemaLike }).parentSchema
   const limit = Number(params.limit)
@@ -132,7 +150,6 @@ function plainSentence(error: FastifySchemaValidationError, context?: string): s
     case 'const':
       return `must be ${JSON.stringify(params.allowedValue)}`
     case 'type':
-      if (repeatedParameter(error, context)) return 'must be given once'
       return `must be ${takes({ type: params.type as string })}`
     case 'anyOf':
       return `must be ${takes(parent)}`
@@ -143,11 +160,17 @@ function plainSentence(error: FastifySchemaValidationError, context?: string): s
   }
 }
 
-/** A sentence about one invalid value; schemas may give their own in `errorMessage`. */
+/**
+ * A sentence about one invalid value; schemas may give their own in `errorMessage`. A value
+ * given more than once (`?status=a&status=b`, a form's `name=Ada&name=Bob`, two Idempotency-Key
+ * headers) "must be given once", whatever the schema's sentence.
+ */
 export function describe(error: FastifySchemaValidationError, context?: string): string {
+  // Before the field's own sentence: the value may be fine, just sent twice.
+  if (repeatedParameter(error, context)) return 'must be given once'
   const custom = (error as { parentSchema?: { errorMessage?: string } }).parentSchema?.errorMessage
   if (custom && error.keyword !== 'required') return custom
-  return plainSentence(error, context)
+  return plainSentence(error)
 }
 
 /**
@@ -195,80 +218,4 @@ export function formatSchemaErrors(errors: FastifySchemaValidationError[], dataV
   return new Error(
     `${parts.slice(0, maxListed).join('; ')}; and ${more} more problem${more === 1 ? '' : 's'}`,
   )
-}
-
-/**
- * Why PostgreSQL cannot store `text` as sent, or undefined when it can: its `text` holds no
- * U+0000 ("invalid byte sequence for encoding "UTF8": 0x00", a 500), and UTF-8 has no lone
- * surrogate (JSON's `"\ud800"`; the driver would write U+FFFD, another string than the one sent).
- */
-export function unstorable(text: string): string | undefined {
-  if (text.includes('\u0000')) return 'must not contain a NUL character (U+0000)'
-  if (!text.isWellFormed()) return 'must not contain half a character (a lone UTF-16 surrogate)'
-  return undefined
-}
-
-/** `a/b` -> `a~1b`: a key as a JSON Pointer segment (RFC 6901). */
-const pointerSegment = (key: string | number) =>
-  String(key).replaceAll('~', '~0').replaceAll('/', '~1')
-
-/**
- * Every string in a parsed input (path parameters, query or body: strings, arrays and objects
- * at any depth) that cannot be stored as sent, as the validation errors Ajv would give, each
- * pointing at its value (`/description`, `/eventTypes/0`), in document order. Keys are not
- * checked: no route stores one. A loop over a stack, not recursion: bodies are limited in depth
- * where they are parsed (json-keys.ts), but a walk over a client's value must not be what
- * decides how deep is too deep (2,500 levels overflowed the stack here, a 500).
- */
-export function unstorableStrings(value: unknown, at = ''): FastifySchemaValidationError[] {
-  const errors: FastifySchemaValidationError[] = []
-  const pending: [unknown, string][] = [[value, at]]
-  for (let next = pending.pop(); next; next = pending.pop()) {
-    const [item, path] = next
-    if (typeof item === 'string') {
-      const message = unstorable(item)
-      if (message) {
-        errors.push({
-          keyword: 'storable',
-          instancePath: path,
-          schemaPath: '#',
-          params: {},
-          message,
-        })
-      }
-    } else if (item && typeof item === 'object') {
-      // Pushed last to first, so the first entry is the next one taken.
-      const entries = Object.entries(item)
-      for (let i = entries.length - 1; i >= 0; i--) {
-        const [key, child] = entries[i] as [string, unknown]
-        pending.push([child, `${path}/${pointerSegment(key)}`])
-      }
-    }
-  }
-  return errors
-}
-
-/**
- * A preValidation hook: refuses a request whose path parameters, query or body hold a string
- * that cannot be stored as sent (see `unstorable`), with the error Fastify's own validation
- * makes (400, `validation`, `validationContext`), so the error handler answers it like any
- * refused field: the message names the field, problem details point at it. Before the schema,
- * so that every route gets it whatever its schema says (src/staff/access.ts attaches it to every
- * back-office route).
- */
-export async function refuseUnstorableInput(request: FastifyRequest): Promise<void> {
-  for (const [context, value] of [
-    ['params', request.params],
-    ['querystring', request.query],
-    ['body', request.body],
-  ] as const) {
-    const errors = unstorableStrings(value)
-    if (errors.length === 0) continue
-    throw Object.assign(formatSchemaErrors(errors, context), {
-      statusCode: 400,
-      code: 'FST_ERR_VALIDATION',
-      validation: errors,
-      validationContext: context,
-    })
-  }
 }

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { refuseRepeatedHeaders } from '../input-guards.ts'
 import { refuseValue, sendError } from '../plugins/errors.ts'
 import { orderRateLimit } from './rate-limit.ts'
 import {
@@ -47,10 +48,14 @@ const orderApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
       // before the body is read.
       config: { rateLimit: orderRateLimit },
       // What is validated is what is stored: trimmed, codes in their canonical case.
-      preValidation: (request, _reply, done) => {
-        normaliseOrderBody(request.body)
-        done()
-      },
+      // A key given twice is refused for that, before the schema words it as a malformed key.
+      preValidation: [
+        refuseRepeatedHeaders('idempotency-key'),
+        (request, _reply, done) => {
+          normaliseOrderBody(request.body)
+          done()
+        },
+      ],
       // Schema failures never reach the handler: count them here.
       onError: (_request, _reply, err, done) => {
         if (err.validation) app.orderMetrics.orderRejected('validation')

@@ -2,6 +2,7 @@ import { isAscii } from 'node:buffer'
 import { MIMEType, TextDecoder } from 'node:util'
 import { errorCodes, type FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { givenTwice } from '../validation.ts'
 import { BodyError, formsOnly, jsonOnly, unsupportedMediaType } from './body-rules.ts'
 import { maxJsonDepth, scanJson } from './json-keys.ts'
 
@@ -95,10 +96,13 @@ function percentDecode(bytes: Uint8Array): Uint8Array {
 export function parseForm(body: Buffer, charset: string | undefined): Record<string, unknown> {
   const decoder = formDecoder(charset)
   const fields: Record<string, string | string[]> = Object.create(null)
+  // A field given twice is a list marked as such (validation.ts): "must be given once" where
+  // its schema takes one value. Appended in place: a copy per value was quadratic.
   const add = (name: string, value: string) => {
     const seen = fields[name]
-    fields[name] =
-      seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [seen, value]
+    if (seen === undefined) fields[name] = value
+    else if (Array.isArray(seen)) seen.push(value)
+    else fields[name] = givenTwice([seen, value])
   }
   // ASCII bytes in UTF-8 are those characters, so such a form (what a browser posts: ASCII but
   // for `%XX`) is split as a string and only its components with a `%` are decoded as bytes.

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { unstorableStrings } from '../../src/input-guards.ts'
 import { maxJsonDepth } from '../../src/plugins/json-keys.ts'
-import { unstorableStrings } from '../../src/validation.ts'
 import { buildTestApp, type TestApp } from '../helpers/context.ts'
 import { concrete, registeredRoutes } from '../helpers/routes.ts'
 import { addStaff, addToken } from '../helpers/staff.ts'

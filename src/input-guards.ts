@@ -1,0 +1,111 @@
+import type { FastifyRequest } from 'fastify'
+import type { FastifySchemaValidationError } from 'fastify/types/schema.js'
+import { formatSchemaErrors } from './validation.ts'
+
+// Checks of a request's inputs that its schema cannot make: strings PostgreSQL cannot store, and
+// headers given more than once. Each refuses with the error Fastify's own validation throws, so
+// the error handler answers it like any refused field (src/validation.ts words it).
+
+/**
+ * Why PostgreSQL cannot store `text` as sent, or undefined when it can: its `text` holds no
+ * U+0000 ("invalid byte sequence for encoding "UTF8": 0x00", a 500), and UTF-8 has no lone
+ * surrogate (JSON's `"\ud800"`; the driver would write U+FFFD, another string than the one sent).
+ */
+export function unstorable(text: string): string | undefined {
+  if (text.includes('\u0000')) return 'must not contain a NUL character (U+0000)'
+  if (!text.isWellFormed()) return 'must not contain half a character (a lone UTF-16 surrogate)'
+  return undefined
+}
+
+/** `a/b` -> `a~1b`: a key as a JSON Pointer segment (RFC 6901). */
+const pointerSegment = (key: string | number) =>
+  String(key).replaceAll('~', '~0').replaceAll('/', '~1')
+
+/**
+ * Every string in a parsed input (path parameters, query or body: strings, arrays and objects
+ * at any depth) that cannot be stored as sent, as the validation errors Ajv would give, each
+ * pointing at its value (`/description`, `/eventTypes/0`), in document order. Keys are not
+ * checked: no route stores one. A loop over a stack, not recursion: bodies are limited in depth
+ * where they are parsed (json-keys.ts), but a walk over a client's value must not be what
+ * decides how deep is too deep (2,500 levels overflowed the stack here, a 500).
+ */
+export function unstorableStrings(value: unknown, at = ''): FastifySchemaValidationError[] {
+  const errors: FastifySchemaValidationError[] = []
+  const pending: [unknown, string][] = [[value, at]]
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [item, path] = next
+    if (typeof item === 'string') {
+      const message = unstorable(item)
+      if (message) {
+        errors.push({
+          keyword: 'storable',
+          instancePath: path,
+          schemaPath: '#',
+          params: {},
+          message,
+        })
+      }
+    } else if (item && typeof item === 'object') {
+      // Pushed last to first, so the first entry is the next one taken.
+      const entries = Object.entries(item)
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [key, child] = entries[i] as [string, unknown]
+        pending.push([child, `${path}/${pointerSegment(key)}`])
+      }
+    }
+  }
+  return errors
+}
+
+/**
+ * A preValidation hook: refuses a request whose path parameters, query or body hold a string
+ * that cannot be stored as sent (see `unstorable`), with the error Fastify's own validation
+ * makes (400, `validation`, `validationContext`), so the error handler answers it like any
+ * refused field: the message names the field, problem details point at it. Before the schema,
+ * so that every route gets it whatever its schema says (src/staff/access.ts attaches it to every
+ * back-office route).
+ */
+export async function refuseUnstorableInput(request: FastifyRequest): Promise<void> {
+  for (const [context, value] of [
+    ['params', request.params],
+    ['querystring', request.query],
+    ['body', request.body],
+  ] as const) {
+    const errors = unstorableStrings(value)
+    if (errors.length > 0) throw validationFailure(errors, context)
+  }
+}
+
+/** The error Fastify's own validation throws (see refuseUnstorableInput), for `errors`. */
+const validationFailure = (errors: FastifySchemaValidationError[], context: string) =>
+  Object.assign(formatSchemaErrors(errors, context), {
+    statusCode: 400,
+    code: 'FST_ERR_VALIDATION',
+    validation: errors,
+    validationContext: context,
+  })
+
+/**
+ * A preValidation hook that refuses a request giving any of `names` (lower-case header names
+ * its schema takes one value of) more than once: Node joins such a header's values with ", ",
+ * which the schema then refused for its form ("must be 1 to 200 visible ASCII characters")
+ * rather than for what is wrong. Answered as a header the schema refused: "must be given once".
+ */
+export function refuseRepeatedHeaders(...names: string[]) {
+  return (request: FastifyRequest, _reply: unknown, done: (err?: Error) => void): void => {
+    const raw = request.raw.rawHeaders // name, value, name, value, …
+    for (const name of names) {
+      const values: string[] = []
+      for (let i = 0; i + 1 < raw.length; i += 2) {
+        if (raw[i]?.toLowerCase() === name) values.push(raw[i + 1] as string)
+      }
+      if (values.length < 2) continue
+      const error = { keyword: 'type', instancePath: `/${name}`, schemaPath: '#/type', params: {} }
+      done(
+        validationFailure([{ ...error, data: values } as FastifySchemaValidationError], 'headers'),
+      )
+      return
+    }
+    done()
+  }
+}
