@@ -55,17 +55,30 @@ const problemContent = {
   'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } },
 }
 
-/** The errors any route can answer whatever it declares (errors.ts, security.ts). */
-function frameworkResponses(op: Json, path: string, rateLimited: boolean): Record<string, string> {
+// Methods whose body Fastify reads, so refuses (413, 415), whether or not the operation takes
+// one: a body-less POST or DELETE (rotate-secret, redeliver, tokens) reads a body to refuse it.
+const bodyMethods = new Set(['post', 'put', 'patch', 'delete'])
+
+/** The errors any route can answer whatever it declares (errors.ts, security.ts, body-rules.ts). */
+function frameworkResponses(
+  op: Json,
+  method: string,
+  path: string,
+  rateLimited: boolean,
+): Record<string, string> {
   const extra: Record<string, string> = {
     400: 'The request cannot be read or a value is invalid (problem type validation or bad-request)',
     500: 'A fault on the service side',
     503: 'Overloaded, shutting down or without its database: try again after Retry-After',
   }
-  if (op.requestBody) {
+  if (bodyMethods.has(method)) {
     extra[413] = 'The body is over 64 KiB'
     // The API reads JSON alone (body-rules.ts, jsonOnly); the pages that take forms are hidden.
-    extra[415] = 'The body is not JSON: send application/json'
+    // And any body with a Content-Encoding (content-encoding.ts): it is never decompressed.
+    const kind = op.requestBody
+      ? 'The body is not JSON: send application/json'
+      : 'This operation takes no body; one sent that is not JSON is refused'
+    extra[415] = `${kind} (or is compressed: send it without Content-Encoding)`
   }
   if (path.includes('{')) extra[414] = 'A path parameter is longer than any the service has'
   if (rateLimited) extra[429] = 'Over the rate limit: try again after Retry-After'
@@ -128,7 +141,7 @@ export function finishDocument(doc: Json, rateLimited: ReadonlySet<string>): Jso
         op.security ??= []
         if (group !== 'paths') continue
         const responses = (op.responses ?? {}) as Record<string, Json>
-        const extra = frameworkResponses(op, path, rateLimited.has(`${method} ${path}`))
+        const extra = frameworkResponses(op, method, path, rateLimited.has(`${method} ${path}`))
         for (const [status, description] of Object.entries(extra)) {
           responses[status] ??= { description }
         }
