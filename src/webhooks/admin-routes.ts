@@ -271,7 +271,12 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
       const delivery = deliveryId(request.params.deliveryId)
       const result = id && delivery ? await redeliver(app.db, id, delivery) : undefined
       if (!result || result.kind === 'not-found') {
-        return sendError(request, reply, 404, unknownDelivery(request.params.deliveryId))
+        // Name what is missing: the endpoint when it is the endpoint, else its delivery.
+        const missing =
+          !id || !(await findEndpoint(app.db, id))
+            ? unknownEndpoint(request.params.id)
+            : unknownDelivery(request.params.deliveryId)
+        return sendError(request, reply, 404, missing)
       }
       if (result.kind === 'pending') {
         return sendError(request, reply, 409, stillPending(result.delivery.id))

@@ -285,6 +285,13 @@ describe('the webhook endpoints API, production policy (WEBHOOKS_ALLOW_LOCAL=fal
     expect(wrong.statusCode).toBe(404)
     const none = await call('POST', `/api/admin/webhooks/${created.id}/deliveries/999999/redeliver`)
     expect(none.statusCode).toBe(404)
+    expect(none.json().message).toBe('This endpoint has no delivery 999999.')
+  })
+
+  it('names the missing endpoint, not the delivery, when redelivering under an unknown endpoint', async () => {
+    const res = await call('POST', '/api/admin/webhooks/999999/deliveries/1/redeliver')
+    expect(res.statusCode).toBe(404)
+    expect(res.json().message).toBe('There is no webhook endpoint 999999.')
   })
 
   it('is admin-only: 403 for a staff token, 401 without one', async () => {
