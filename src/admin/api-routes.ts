@@ -4,7 +4,7 @@ import { refuseValue } from '../plugins/errors.ts'
 import { encodeCursor } from './cursor.ts'
 import { parseListQuery } from './filters.ts'
 import { listOrders } from './queries.ts'
-import { ListQuerystring, OrderList } from './schemas.ts'
+import { OrderList, StrictListQuerystring } from './schemas.ts'
 
 /** The order list's JSON twin (bearer token of a staff member or an admin: access.ts). */
 const adminOrderApi: FastifyPluginAsyncTypebox = async (app) => {
@@ -16,8 +16,8 @@ const adminOrderApi: FastifyPluginAsyncTypebox = async (app) => {
         security: [{ staffToken: [] }],
         summary: 'Orders, newest first, 50 a page',
         description:
-          'Keyset-paginated: pass nextCursor back as `cursor` with the same filters for the next page (a cursor this service did not make: 400). Filters combine (AND); blank ones are ignored. Dates are UTC days, both included.',
-        querystring: ListQuerystring,
+          'Keyset-paginated: pass nextCursor back as `cursor` with the same filters for the next page (a cursor this service did not make: 400). Filters combine (AND); blank ones are ignored; any other parameter is refused (400 naming it). Dates are UTC days, both included.',
+        querystring: StrictListQuerystring,
         response: { 200: OrderList, 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse },
       },
       config: { access: 'staff' },

@@ -12,7 +12,7 @@ import { exportOrderCsv } from './csv.ts'
 import { encodeCursor } from './cursor.ts'
 import { canonicalListQuery, filterParams, parseListQuery } from './filters.ts'
 import { listOrders } from './queries.ts'
-import { ListQuerystring, TransitionForm } from './schemas.ts'
+import { ListQuerystring, StrictListQuerystring, TransitionForm } from './schemas.ts'
 
 /** What each button of the order page says. */
 const actionLabels: Record<string, string> = {
@@ -70,7 +70,7 @@ const adminOrderPages: FastifyPluginAsyncTypebox = async (app) => {
    */
   app.get(
     '/admin/orders.csv',
-    { schema: { hide: true, querystring: ListQuerystring }, config: { access: 'staff' } },
+    { schema: { hide: true, querystring: StrictListQuerystring }, config: { access: 'staff' } },
     async (request, reply) => {
       const parsed = parseListQuery({ ...request.query, cursor: undefined })
       if (!parsed.ok) return sendError(request, reply, 400, parsed.message)

@@ -22,6 +22,16 @@ export const ListQuerystring = Type.Object({
   cursor: optionalText(1000, 'nextCursor of the previous page; none for the first page'),
 })
 
+/**
+ * The list's query string for programs (the JSON API, the CSV export): the same parameters, and
+ * any other refused with 400 naming it. A misspelt filter (`stauts=cancelled`) or one this list
+ * does not have (`limit`) would otherwise answer the unfiltered first page as if it applied.
+ * The HTML page keeps ListQuerystring, lenient, as links carry `utm_source` and the like.
+ */
+export const StrictListQuerystring = Type.Object(ListQuerystring.properties, {
+  additionalProperties: false,
+})
+
 /** An order as the list shows it: no lines, no history. */
 export const OrderSummary = Type.Object({
   orderNumber: Type.String({ examples: ['7K3QX-M2ZPA'] }),

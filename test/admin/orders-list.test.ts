@@ -248,6 +248,30 @@ describe('GET /api/admin/orders: filters', () => {
     expect((widest.json() as ListBody).orders).toHaveLength(50)
   })
 
+  it('refuses a parameter it does not take (a misspelt filter, a page size), naming it, in JSON and CSV', async () => {
+    for (const [name, value] of [
+      ['stauts', 'cancelled'],
+      ['limit', '100000'],
+    ] as const) {
+      const res = await api({ [name]: value })
+      expect(res.statusCode, name).toBe(400)
+      expect(res.json().message).toContain(`"${name}"`)
+      expect(res.json().errors).toEqual([expect.objectContaining({ parameter: name })])
+      const csv = await t.app.inject({
+        url: `/admin/orders.csv?${name}=${value}`,
+        headers: { cookie },
+      })
+      expect(csv.statusCode, name).toBe(400)
+      expect(csv.body).toContain(name)
+    }
+    // The HTML page stays lenient: a link with utm_source still opens the list.
+    const page = await t.app.inject({
+      url: '/admin/orders?utm_source=mail',
+      headers: { cookie, accept: 'text/html' },
+    })
+    expect(page.statusCode).toBe(200)
+  })
+
   it('ignores blank fields, as a GET form sends them', async () => {
     const res = await api({ status: '', state: '', from: '', to: '', q: '', cursor: '' })
     expect(res.statusCode).toBe(200)
