@@ -7,7 +7,7 @@ import { formPageOf } from '../plugins/back-office.ts'
 import { bearerCredentials, bearerRefusal } from '../plugins/bearer.ts'
 import { routeTakesNoBody } from '../plugins/body-rules.ts'
 import { sendError } from '../plugins/errors.ts'
-import { readCookie } from './cookies.ts'
+import { insecureSignIn, readCookie } from './cookies.ts'
 import { type Role, type StaffMember, staffByToken } from './queries.ts'
 import { safeNext } from './schemas.ts'
 import { digest, looksLikeSecret, sameSecret } from './secrets.ts'
@@ -177,11 +177,15 @@ export default fp(
           ? readCookie(request.headers.cookie, cookieNames(production).login)
           : undefined)
       if (expected && sameSecret(expected, csrfField(request.body))) return
+      // Over plain HTTP in production the cookie never arrives: reloading would not help.
+      const insecure =
+        request.routeOptions.url === signInPath && insecureSignIn(production, request)
       return sendError(
         request,
         reply,
         403,
-        'This form has expired or did not come from this site. Please reload the page and try again.',
+        insecure ||
+          'This form has expired or did not come from this site. Please reload the page and try again.',
       )
     }
 

@@ -4,7 +4,7 @@ import type { Config } from '../config.ts'
 import { signInPath } from './access.ts'
 import staffAdminPages from './admin-pages.ts'
 import staffAdminRoutes from './admin-routes.ts'
-import { cookie, readCookie } from './cookies.ts'
+import { cookie, insecureSignIn, readCookie } from './cookies.ts'
 import { deleteSession } from './queries.ts'
 import { CsrfForm, SignInForm, SignInQuery, StaffMe, safeNext } from './schemas.ts'
 import { looksLikeSecret, newSecret } from './secrets.ts'
@@ -48,7 +48,8 @@ const staffRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, {
       const options = { maxAge: sessionTimes.absoluteSeconds, secure: production }
       reply.header('set-cookie', cookie(names.login, csrf, options))
     }
-    return reply.code(status).view('admin-login.eta', { ...page, csrf })
+    const insecure = insecureSignIn(production, request)
+    return reply.code(status).view('admin-login.eta', { ...page, csrf, insecure })
   }
 
   app.get(

@@ -50,3 +50,39 @@ it("in production a new secret's one-time cookie is __Host- prefixed and Secure 
   const page = await t.app.inject({ url: res.headers.location as string, headers: { cookie } })
   expect(page.body).toContain('<code id="secret">whsec_')
 })
+
+it('says sign-in needs HTTPS when production is reached over plain HTTP on another host', async () => {
+  // The browser drops the __Host-/Secure cookies there, and every sign-in was a 403 "expired form".
+  const plain = await t.app.inject({ url: '/admin/login', headers: { host: '192.0.2.2:3701' } })
+  expect(plain.statusCode).toBe(200)
+  expect(plain.body).toContain('Sign-in needs HTTPS')
+  const posted = await t.app.inject({
+    method: 'POST',
+    url: '/admin/login',
+    headers: { host: '192.0.2.2:3701', 'content-type': 'application/x-www-form-urlencoded' },
+    payload: 'email=clerk%40example.com&password=x',
+  })
+  expect(posted.statusCode).toBe(403)
+  expect(posted.body).toContain('Sign-in needs HTTPS')
+  // Loopback is a secure context for browsers: the cookies stick, no notice.
+  for (const host of ['localhost:3701', '127.0.0.1:3701', '[::1]:3701']) {
+    const page = await t.app.inject({ url: '/admin/login', headers: { host } })
+    expect(page.body, host).not.toContain('needs HTTPS')
+  }
+  // Behind a trusted proxy that terminated TLS, request.protocol is https: no notice.
+  const proxied = await buildTestApp({ NODE_ENV: 'production', TRUST_PROXY: 'true' })
+  try {
+    const page = await proxied.app.inject({
+      url: '/admin/login',
+      headers: { host: 'shop.example.com', 'x-forwarded-proto': 'https' },
+    })
+    expect(page.body).not.toContain('needs HTTPS')
+    const plainToo = await proxied.app.inject({
+      url: '/admin/login',
+      headers: { host: 'shop.example.com', 'x-forwarded-proto': 'http' },
+    })
+    expect(plainToo.body).toContain('Sign-in needs HTTPS')
+  } finally {
+    await proxied.close()
+  }
+})
