@@ -13,6 +13,8 @@ export interface ProductsTable {
   stock: number
   /** False once staff take the product off sale: not offered, not orderable (migration 0006). */
   on_sale: Generated<boolean>
+  /** Grows by one with every staff change (restock, price, sale); not with orders (0012). */
+  version: Generated<number>
 }
 
 export interface OrdersTable {

@@ -58,6 +58,12 @@ const adminProductPages: FastifyPluginAsyncTypebox = async (app) => {
     (request, reply) => renderPage(request, reply, 200, { updated: request.query.updated }),
   )
 
+  /**
+   * The restock form carries the product's version as the page showed it (hidden `version`):
+   * the units are added only at that version, so a second submit of the same form (a double
+   * click, a browser's retry) finds it moved on and adds nothing: 409 with the page as it is
+   * now, saying so. A form without one (a page shown before versions) adds as before.
+   */
   app.post('/admin/products/:sku/restock', pageOptions, async (request, reply) => {
     const sku = canonicalSku(request.params.sku)
     const typed = request.body.units ?? ''
@@ -68,8 +74,20 @@ const adminProductPages: FastifyPluginAsyncTypebox = async (app) => {
         error: { sku, field: 'units', message, value: typed },
       })
     }
-    const result = await restockProduct(app.db, sku, units)
+    const { version } = request.body
+    if (version !== undefined && !/^[1-9][0-9]{0,8}$/.test(version)) {
+      return sendError(request, reply, 400, 'This form is damaged: reload the page and try again.')
+    }
+    const expected = version === undefined ? undefined : [Number(version)]
+    const result = await restockProduct(app.db, sku, units, expected)
     if (result.kind === 'not-found') return sendError(request, reply, 404, unknownProduct(sku))
+    if (result.kind === 'stale') {
+      const stock = result.product.stock.toLocaleString('en-US')
+      const message = `this form was already sent, or the product changed since the page was shown: nothing was added. It has ${stock} units now; add again if more are needed.`
+      return renderPage(request, reply, 409, {
+        error: { sku, field: 'units', message, value: '' },
+      })
+    }
     if (result.kind === 'too-much') {
       const message = tooMuchStock(sku, result.stock)
       return renderPage(request, reply, 409, {

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { parseIfMatch } from '../lifecycle/etag.ts'
 import { ErrorResponse } from '../orders/schemas.ts'
 import { refuseValue, sendError } from '../plugins/errors.ts'
 import { listAllProducts, restockProduct, updateProduct } from './queries.ts'
@@ -9,6 +10,21 @@ import { AdminProduct, ProductPatch, RestockBody, SkuParams } from './schemas.ts
 export const canonicalSku = (sku: string) => sku.trim().toUpperCase()
 
 export const unknownProduct = (sku: string) => `There is no product ${sku}.`
+
+/** A restock refused because the product's version moved on since it was read. */
+export const restockedMeanwhile = (sku: string, version: number, stock: number) =>
+  `${sku} changed meanwhile (it is at version ${version} now, with ${stock.toLocaleString('en-US')} units): nothing was added. Read it again and restock if more units are still needed.`
+
+/** The restock's optional If-Match, as OpenAPI shows it. */
+const RestockHeaders = Type.Object({
+  'if-match': Type.Optional(
+    Type.String({
+      maxLength: 1000,
+      description:
+        'The product\'s version as a strong entity tag, such as "3" (`version` in GET /api/admin/products): the units are added only while the product is at that version, so a retry of the same request adds nothing (412)',
+    }),
+  ),
+})
 
 export const tooMuchStock = (sku: string, stock: number) =>
   `${sku} has ${stock.toLocaleString('en-US')} units: that many more would pass the most one product can hold.`
@@ -41,8 +57,9 @@ const adminProductRoutes: FastifyPluginAsyncTypebox = async (app) => {
         security: [{ staffToken: [] }],
         summary: "Add units to a product's stock",
         description:
-          'Adds `units` (1 to 1,000,000) to the stock in one statement (`stock = stock + units`), safe against orders and cancels at the same moment. 409 when the stock would pass 2,147,483,647.',
+          'Adds `units` (1 to 1,000,000) to the stock in one statement (`stock = stock + units`), safe against orders and cancels at the same moment, and one to the product\'s `version`. 409 when the stock would pass 2,147,483,647. Send If-Match with the `version` it was decided on (`If-Match: "3"`) to make a retry safe: the units are added only at that version, so the same request sent again after a timeout answers 412 and adds nothing. Optional, so that a restock stays a plain increment for clients that count deliveries; 400 when it is not entity-tag syntax.',
         params: SkuParams,
+        headers: RestockHeaders,
         body: RestockBody,
         response: {
           200: AdminProduct,
@@ -50,16 +67,32 @@ const adminProductRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
           404: ErrorResponse,
           409: ErrorResponse,
+          412: ErrorResponse,
         },
       },
       config: { access: 'staff' },
     },
     async (request, reply) => {
       const sku = canonicalSku(request.params.sku)
-      const result = await restockProduct(app.db, sku, request.body.units)
+      const ifMatch = parseIfMatch(request.headers['if-match'])
+      if (ifMatch.kind === 'malformed') {
+        const message =
+          'If-Match must be the product\'s version as a strong entity tag, in double quotes, such as If-Match: "1".'
+        return sendError(request, reply, 400, message)
+      }
+      const expected = ifMatch.kind === 'tags' ? ifMatch.versions : undefined
+      const result = await restockProduct(app.db, sku, request.body.units, expected)
       if (result.kind === 'not-found') return sendError(request, reply, 404, unknownProduct(sku))
       if (result.kind === 'too-much') {
         return sendError(request, reply, 409, tooMuchStock(sku, result.stock))
+      }
+      if (result.kind === 'stale') {
+        const { version, stock } = result.product
+        const message =
+          ifMatch.kind === 'tags' && ifMatch.weak && expected?.length === 0
+            ? `If-Match never matches a weak entity tag (W/"…"; RFC 9110 §13.1.1): send the product's version as a strong tag, such as If-Match: "${version}".`
+            : restockedMeanwhile(sku, version, stock)
+        return sendError(request, reply, 412, message)
       }
       request.log.info({ sku, units: request.body.units, staffId: request.staff?.id }, 'restocked')
       return result.product

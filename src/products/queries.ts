@@ -7,7 +7,7 @@ const columns = ['sku', 'name', 'description', 'price_cents', 'image_path', 'sto
 /** A product's row as read here (every column but the id). */
 type ProductRow = Omit<Selectable<ProductsTable>, 'id'>
 
-const toProduct = (r: Omit<ProductRow, 'on_sale'>): Product => ({
+const toProduct = (r: Omit<ProductRow, 'on_sale' | 'version'>): Product => ({
   sku: r.sku,
   name: r.name,
   description: r.description,
@@ -16,7 +16,14 @@ const toProduct = (r: Omit<ProductRow, 'on_sale'>): Product => ({
   stock: r.stock,
 })
 
-const toAdminProduct = (r: ProductRow): AdminProduct => ({ ...toProduct(r), onSale: r.on_sale })
+const toAdminProduct = (r: ProductRow): AdminProduct => ({
+  ...toProduct(r),
+  onSale: r.on_sale,
+  version: r.version,
+})
+
+/** What the back office reads of a product: what shoppers see, whether on sale, its version. */
+const adminColumns = [...columns, 'on_sale', 'version'] as const
 
 /** The catalogue on sale, in SKU order, with current stock: what shoppers are offered. */
 export async function listProducts(db: Kysely<Database>): Promise<Product[]> {
@@ -31,11 +38,7 @@ export async function listProducts(db: Kysely<Database>): Promise<Product[]> {
 
 /** Every product, on sale or not, in SKU order: the back office's list. */
 export async function listAllProducts(db: Kysely<Database>): Promise<AdminProduct[]> {
-  const rows = await db
-    .selectFrom('products')
-    .select([...columns, 'on_sale'])
-    .orderBy('sku')
-    .execute()
+  const rows = await db.selectFrom('products').select(adminColumns).orderBy('sku').execute()
   return rows.map(toAdminProduct)
 }
 
@@ -44,32 +47,55 @@ export type RestockResult =
   | { kind: 'not-found' }
   /** The stock would pass maxStock. */
   | { kind: 'too-much'; stock: number }
+  /** The product's version is none of those expected: changed since they were read. */
+  | { kind: 'stale'; product: AdminProduct }
 
 /**
  * Adds `units` (1..1,000,000, checked by the caller) to a product's stock in one statement,
- * `stock = stock + units`: atomic against orders taking stock and cancels putting it back at
- * the same moment (the row lock orders them; nothing is read first and written later). Writes
- * nothing else. A sum past the integer column is refused rather than failing the statement.
+ * `stock = stock + units`, and its version by one: atomic against orders taking stock and
+ * cancels putting it back at the same moment (the row lock orders them; nothing is read first
+ * and written later). With `expectedVersions` (If-Match's, or the page form's one), only when
+ * the product's version is one of them: a retry or a second submit of the same form finds the
+ * version moved on and adds nothing (`stale`). Writes nothing else. A sum past the integer
+ * column is refused rather than failing the statement.
  */
 export async function restockProduct(
   db: Kysely<Database>,
   sku: string,
   units: number,
+  expectedVersions?: readonly number[],
 ): Promise<RestockResult> {
-  const row = await db
+  if (expectedVersions?.length === 0) {
+    const current = await findAdminProduct(db, sku)
+    return current ? { kind: 'stale', product: current } : { kind: 'not-found' }
+  }
+  let update = db
     .updateTable('products')
-    .set({ stock: sql`stock + ${units}` })
+    .set({ stock: sql`stock + ${units}`, version: sql`version + 1` })
     .where('sku', '=', sku)
     .where('stock', '<=', maxStock - units)
-    .returning([...columns, 'on_sale'])
-    .executeTakeFirst()
+  if (expectedVersions) update = update.where('version', 'in', expectedVersions)
+  const row = await update.returning(adminColumns).executeTakeFirst()
   if (row) return { kind: 'restocked', product: toAdminProduct(row) }
-  const current = await db
+  const current = await findAdminProduct(db, sku)
+  if (!current) return { kind: 'not-found' }
+  if (expectedVersions && !expectedVersions.includes(current.version)) {
+    return { kind: 'stale', product: current }
+  }
+  return { kind: 'too-much', stock: current.stock }
+}
+
+/** One product as the back office reads it, or undefined for an unknown SKU. */
+async function findAdminProduct(
+  db: Kysely<Database>,
+  sku: string,
+): Promise<AdminProduct | undefined> {
+  const row = await db
     .selectFrom('products')
-    .select('stock')
+    .select(adminColumns)
     .where('sku', '=', sku)
     .executeTakeFirst()
-  return current ? { kind: 'too-much', stock: current.stock } : { kind: 'not-found' }
+  return row ? toAdminProduct(row) : undefined
 }
 
 /**
@@ -77,7 +103,7 @@ export async function restockProduct(
  * applies to orders placed from its commit on: each order line keeps the unit price it captured
  * (order_lines.unit_price_cents), and an order waiting on the product's row lock reads the
  * price as committed. Off sale, the order statements do not find the product (see
- * src/orders/place-order.ts). Writes nothing else.
+ * src/orders/place-order.ts). Adds one to the version; writes nothing else.
  */
 export async function updateProduct(
   db: Kysely<Database>,
@@ -89,9 +115,10 @@ export async function updateProduct(
     .set({
       ...(patch.priceCents === undefined ? {} : { price_cents: patch.priceCents }),
       ...(patch.onSale === undefined ? {} : { on_sale: patch.onSale }),
+      version: sql`version + 1`,
     })
     .where('sku', '=', sku)
-    .returning([...columns, 'on_sale'])
+    .returning(adminColumns)
     .executeTakeFirst()
   return row ? toAdminProduct(row) : undefined
 }

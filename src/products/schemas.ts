@@ -15,6 +15,11 @@ export type Product = Static<typeof Product>
 export const AdminProduct = Type.Object({
   ...Product.properties,
   onSale: Type.Boolean({ description: 'false: not offered, and orders for it are refused' }),
+  version: Type.Integer({
+    minimum: 1,
+    description:
+      'grows by one with every staff change (restock, price, sale), not with orders: send it as If-Match ("3") with a restock so that a retry adds nothing',
+  }),
 })
 export type AdminProduct = Static<typeof AdminProduct>
 
@@ -71,6 +76,8 @@ export const ProductForm = Type.Object({
   units: Type.Optional(Type.String({ maxLength: 50 })),
   price: Type.Optional(Type.String({ maxLength: 50 })),
   onSale: Type.Optional(Type.String({ maxLength: 10 })),
+  /** The restock form's product version when the page was shown: a second submit adds nothing. */
+  version: Type.Optional(Type.String({ maxLength: 12 })),
 })
 
 export const ProductsPageQuery = Type.Object({

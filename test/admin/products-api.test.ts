@@ -103,6 +103,56 @@ describe('POST /api/admin/products/:sku/restock', () => {
   })
 })
 
+describe('POST /api/admin/products/:sku/restock with If-Match', () => {
+  const restock = (sku: string, units: number, ifMatch: string) =>
+    t.app.inject({
+      method: 'POST',
+      url: `/api/admin/products/${sku}/restock`,
+      headers: { authorization: `Bearer ${token}`, 'if-match': ifMatch },
+      payload: { units },
+    })
+  const versionOf = async (sku: string) => {
+    const all = (await api('GET', '/api/admin/products')).json() as {
+      sku: string
+      version: number
+    }[]
+    return all.find((p) => p.sku === sku)?.version as number
+  }
+
+  it('adds once for a retry of the same request: 412 and nothing added the second time', async () => {
+    await stockOf.set('BAG-004', 10)
+    const version = await versionOf('BAG-004')
+    const first = await restock('BAG-004', 5, `"${version}"`)
+    expect(first.statusCode, first.body).toBe(200)
+    expect(first.json()).toMatchObject({ stock: 15, version: version + 1 })
+    const retry = await restock('BAG-004', 5, `"${version}"`)
+    expect(retry.statusCode).toBe(412)
+    expect(retry.json().message).toMatch(/^BAG-004 changed meanwhile .*nothing was added/)
+    expect(await stockOf.of('BAG-004')).toBe(15)
+    // The version as it is now (or a list naming it) adds again.
+    expect((await restock('BAG-004', 5, `"1000", "${version + 1}"`)).statusCode).toBe(200)
+    expect(await stockOf.of('BAG-004')).toBe(20)
+  })
+
+  it('refuses a malformed If-Match (400) and a weak tag (412), adding nothing', async () => {
+    await stockOf.set('BAG-004', 10)
+    const version = await versionOf('BAG-004')
+    expect((await restock('BAG-004', 5, 'junk')).statusCode).toBe(400)
+    const weak = await restock('BAG-004', 5, `W/"${version}"`)
+    expect(weak.statusCode).toBe(412)
+    expect(weak.json().message).toMatch(/weak/)
+    expect((await restock('NOPE-1', 5, '"1"')).statusCode).toBe(404)
+    expect(await stockOf.of('BAG-004')).toBe(10)
+  })
+
+  it('counts a price or sale change as a change: the version grows', async () => {
+    const version = await versionOf('LMP-006')
+    const patched = await api('PATCH', '/api/admin/products/LMP-006', { onSale: true })
+    expect(patched.json().version).toBe(version + 1)
+    expect((await restock('LMP-006', 1, `"${version}"`)).statusCode).toBe(412)
+  })
+})
+
 describe('PATCH /api/admin/products/:sku', () => {
   it('sets the price for new orders; placed orders keep the price they captured', async () => {
     const before = await placeOrder(t.app, [{ sku: 'BTL-005', quantity: 2 }])

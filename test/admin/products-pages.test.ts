@@ -82,6 +82,34 @@ describe('/admin/products', () => {
     expect(back.body).toContain('<strong>Organic Cotton Tee</strong> (TEE-002) updated')
   })
 
+  it('adds nothing for a second submit of the same restock form (double click, retry), and says so', async () => {
+    await stockOf.set('BAG-004', 10)
+    const shown = row((await page()).body, 'BAG-004')
+    const version = /name="version" value="(\d+)"/.exec(shown)?.[1] as string
+    expect(version).toMatch(/^\d+$/)
+    const first = await post('/admin/products/BAG-004/restock', { units: '5', version })
+    expect(first.statusCode).toBe(303)
+    const second = await t.app.inject({
+      method: 'POST',
+      url: '/admin/products/BAG-004/restock',
+      headers: { ...formHeaders, ...html, cookie: session.cookie },
+      payload: form({ units: '5', version, _csrf: session.csrf }),
+    })
+    expect(second.statusCode).toBe(409)
+    expect(row(second.body, 'BAG-004')).toContain('nothing was added')
+    expect(await stockOf.of('BAG-004')).toBe(15)
+    // The page as re-rendered carries the new version: submitting it adds again.
+    const next = /name="version" value="(\d+)"/.exec(row(second.body, 'BAG-004'))?.[1] as string
+    expect(Number(next)).toBe(Number(version) + 1)
+    expect(
+      (await post('/admin/products/BAG-004/restock', { units: '5', version: next })).statusCode,
+    ).toBe(303)
+    expect(await stockOf.of('BAG-004')).toBe(20)
+    const damaged = await post('/admin/products/BAG-004/restock', { units: '5', version: 'x' })
+    expect(damaged.statusCode).toBe(400)
+    expect(await stockOf.of('BAG-004')).toBe(20)
+  })
+
   it('re-renders with 400 and the message by the field for units out of range', async () => {
     await stockOf.set('CAP-003', 10)
     // Commas only between groups of three: '1,0,0' was read as 100 and '10,00' as 1000.
