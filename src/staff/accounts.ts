@@ -4,7 +4,7 @@ import { emailPattern, localPartFits, localPartRule, maxEmailLength } from '../e
 import { hiddenCharacters, isPrintable } from '../text.ts'
 import { hashPassword, passwordProblem } from './passwords.ts'
 import { findStaffByEmail, insertStaff, type Role, roles } from './queries.ts'
-import { iso, type TokenSummary, tokensOf } from './tokens.ts'
+import { accountIs, iso, type TokenSummary, tokensOf } from './tokens.ts'
 
 /**
  * Staff accounts as the admin role manages them (issue 15): the use cases behind `/admin/staff`,
@@ -195,11 +195,7 @@ export async function changeStaff(
     const target = await trx
       .selectFrom('staff')
       .select(['id', 'email', 'role', 'disabled_at'])
-      .where((eb) =>
-        'id' in who
-          ? eb('id', '=', who.id)
-          : eb(sql<string>`lower(email)`, '=', who.email.toLowerCase()),
-      )
+      .where(accountIs(who))
       .forUpdate()
       .executeTakeFirst()
     if (!target) return { kind: 'not-found' }

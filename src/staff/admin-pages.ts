@@ -164,10 +164,19 @@ const staffAdminPages: FastifyPluginAsyncTypebox<{ production: boolean }> = asyn
 
   app.post('/admin/staff/:id/tokens', memberForm, async (request, reply) => {
     const id = Number(request.params.id)
-    const outcome = await createToken(app.db, { id })
+    // The form's newest token id: a second submit of it (a double click) makes no second token.
+    const { newest } = request.body
+    if (newest !== undefined && !/^(0|[1-9][0-9]{0,9})$/.test(newest)) {
+      return sendError(request, reply, 400, 'This form is damaged: reload the page and try again.')
+    }
+    const outcome = await createToken(app.db, { id }, newest === undefined ? undefined : +newest)
     if (outcome.kind === 'not-found') return sendError(request, reply, 404, unknownMember(id))
     if (outcome.kind === 'disabled') {
       return renderMember(request, reply, id, 409, { message: outcome.message })
+    }
+    if (outcome.kind === 'stale') {
+      const message = `This form was already sent: nothing was made now. The first submit made token ${outcome.newest}, shown once on the page that answered it; if you did not copy it, revoke it and create another.`
+      return renderMember(request, reply, id, 409, { message })
     }
     const tokenId = outcome.summary.id
     request.log.info({ staffId: request.staff?.id, memberId: id, tokenId }, 'staff token created')

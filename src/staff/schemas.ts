@@ -116,6 +116,8 @@ export const StaffForm = Type.Object({
   email: Type.Optional(Type.String({ maxLength: 1000 })),
   role: Type.Optional(Type.String({ maxLength: 20 })),
   password: Type.Optional(Type.String({ maxLength: 2000 })),
+  /** "Create token": the member's newest token id as the page showed it (0: none). */
+  newest: Type.Optional(Type.String({ maxLength: 12 })),
 })
 
 export const StaffPageQuery = Type.Object({

@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely'
+import { type ExpressionBuilder, type Kysely, sql } from 'kysely'
 import type { Database } from '../db/schema.ts'
 import { insertToken, type Role } from './queries.ts'
 import type { RevealKind } from './secret-reveal.ts'
@@ -24,6 +24,13 @@ export interface TokenSummary {
 export const iso = (d: Date | string | null): string | null =>
   d === null ? null : new Date(d).toISOString()
 
+/** A where clause on `staff` for one account: by id, or by e-mail in any case. */
+export const accountIs =
+  (who: { id: number } | { email: string }) => (eb: ExpressionBuilder<Database, 'staff'>) =>
+    'id' in who
+      ? eb('id', '=', who.id)
+      : eb(sql<string>`lower(email)`, '=', who.email.toLowerCase())
+
 export const isDisabled = (email: string) => `${email} is disabled.`
 
 /** An account's tokens, newest first. */
@@ -47,29 +54,58 @@ export type TokenOutcome =
   | { kind: 'not-found' }
   | { kind: 'disabled'; message: string }
 
+/** The account's newest token is not `newestShown`: one was made since, and nothing now. */
+export interface StaleTokenForm {
+  kind: 'stale'
+  newest: number
+}
+
 /**
  * A new API token for an enabled account: 32 random bytes, of which only the SHA-256 is kept.
  * The value is in this result and nowhere else, ever: show it once.
+ * With `newestShown` (the id of the account's newest token when the page's form was shown, 0
+ * for none), only while that is still its newest: a second submit of the same form (a double
+ * click) makes nothing (`stale`), as a restock form's product version does. The account's row
+ * is locked for it, so two submits at the same moment cannot both see the same newest token.
  */
 export async function createToken(
   db: Db,
   who: { id: number } | { email: string },
-): Promise<TokenOutcome> {
-  const account = await db
-    .selectFrom('staff')
-    .select(['id', 'email', 'role', 'disabled_at'])
-    .where((eb) =>
-      'id' in who
-        ? eb('id', '=', who.id)
-        : eb(sql<string>`lower(email)`, '=', who.email.toLowerCase()),
-    )
-    .executeTakeFirst()
-  if (!account) return { kind: 'not-found' }
-  if (account.disabled_at !== null) return { kind: 'disabled', message: isDisabled(account.email) }
-  const token = newSecret()
-  const { id, createdAt } = await insertToken(db, account.id, digest(token))
-  const summary = { id, createdAt: iso(createdAt) as string, lastUsedAt: null, revokedAt: null }
-  return { kind: 'created', token, summary, email: account.email, role: account.role }
+): Promise<TokenOutcome>
+export async function createToken(
+  db: Db,
+  who: { id: number } | { email: string },
+  newestShown: number | undefined,
+): Promise<TokenOutcome | StaleTokenForm>
+export async function createToken(
+  db: Db,
+  who: { id: number } | { email: string },
+  newestShown?: number,
+): Promise<TokenOutcome | StaleTokenForm> {
+  return db.transaction().execute(async (tx) => {
+    let read = tx
+      .selectFrom('staff')
+      .select(['id', 'email', 'role', 'disabled_at'])
+      .where(accountIs(who))
+    if (newestShown !== undefined) read = read.forUpdate()
+    const account = await read.executeTakeFirst()
+    if (!account) return { kind: 'not-found' }
+    if (account.disabled_at !== null) {
+      return { kind: 'disabled', message: isDisabled(account.email) }
+    }
+    if (newestShown !== undefined) {
+      const { newest } = await tx
+        .selectFrom('staff_tokens')
+        .select((eb) => eb.fn.coalesce(eb.fn.max('id'), eb.lit(0)).as('newest'))
+        .where('staff_id', '=', account.id)
+        .executeTakeFirstOrThrow()
+      if (newest !== newestShown) return { kind: 'stale', newest }
+    }
+    const token = newSecret()
+    const { id, createdAt } = await insertToken(tx, account.id, digest(token))
+    const summary = { id, createdAt: iso(createdAt) as string, lastUsedAt: null, revokedAt: null }
+    return { kind: 'created', token, summary, email: account.email, role: account.role }
+  })
 }
 
 /** A new token's one showing on the member's page (secret-reveal.ts). */

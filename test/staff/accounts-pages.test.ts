@@ -39,6 +39,17 @@ const post = (url: string, fields: Record<string, string> = {}, who = boss) =>
     payload: form({ _csrf: who.csrf, ...fields }),
   })
 
+/** The ids of a member's tokens, newest first. */
+const tokenIds = async (memberId: number) =>
+  (
+    await app()
+      .db.selectFrom('staff_tokens')
+      .select('id')
+      .where('staff_id', '=', memberId)
+      .orderBy('id', 'desc')
+      .execute()
+  ).map((r) => r.id)
+
 /** The cookies after the last POST of createTokenPage (its one-time value not yet taken). */
 let jarAfterPost = ''
 
@@ -294,14 +305,7 @@ describe('/admin/staff', () => {
   })
 
   it('creates a token by POST, then 303 to the page that shows it once: a reload makes no other', async () => {
-    const count = async () =>
-      (
-        await app()
-          .db.selectFrom('staff_tokens')
-          .select('id')
-          .where('staff_id', '=', clerkId)
-          .execute()
-      ).length
+    const count = async () => (await tokenIds(clerkId)).length
     const before = await count()
     const { token, tokenId, cookie } = await createTokenPage(clerkId)
     expect(await count()).toBe(before + 1)
@@ -322,6 +326,30 @@ describe('/admin/staff', () => {
     expect((await get(`/admin/staff/${clerkId}?done=token`, forged)).body).not.toMatch(
       /class="new-token"/,
     )
+  })
+
+  it('makes one token for two submits of the same "Create token" form (a double click), and says so', async () => {
+    const tokens = () => tokenIds(clerkId)
+    const before = await tokens()
+    const shown = await get(`/admin/staff/${clerkId}`)
+    const newest = /name="newest" value="(\d+)"/.exec(shown.body)?.[1] as string
+    expect(newest).toBe(String(before[0] ?? 0))
+    const first = await post(`/admin/staff/${clerkId}/tokens`, { newest })
+    expect(first.statusCode).toBe(303)
+    const second = await app().inject({
+      method: 'POST',
+      url: `/admin/staff/${clerkId}/tokens`,
+      headers: { ...formHeaders, accept: 'text/html', cookie: boss.cookie },
+      payload: form({ _csrf: boss.csrf, newest }),
+    })
+    expect(second.statusCode).toBe(409)
+    expect(second.body).toContain('nothing was made')
+    const after = await tokens()
+    expect(after).toHaveLength(before.length + 1)
+    expect(second.body).toContain(`token ${after[0]}`)
+    const damaged = await post(`/admin/staff/${clerkId}/tokens`, { newest: 'x' })
+    expect(damaged.statusCode).toBe(400)
+    expect(await tokens()).toEqual(after)
   })
 
   it('is linked from the back-office home for admins only', async () => {
