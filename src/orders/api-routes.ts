@@ -95,10 +95,11 @@ const orderApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
             request,
             reply,
             409,
-            `Not enough stock left for ${result.skus.join(', ')}.`,
+            `Not enough stock left for ${result.available.map((a) => `${a.sku} (${a.units} left)`).join(', ')}.`,
             {
               kind: 'out-of-stock',
               errors: itemErrors(items, result.skus, 'not enough stock left'),
+              available: result.available,
             },
           )
         case 'unknown-product':

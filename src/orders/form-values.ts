@@ -89,39 +89,41 @@ export function listed(names: readonly string[]): string {
 
 /**
  * The 409 form's wording for products short of stock, read against the catalogue as it is now
- * (`products`, read after the refusal). A product now at 0 (or off sale) shows disabled at 0, so
- * it is named as sold out and taken out of the order (its quantity is not sent again); any other
- * is kept as typed, with what is left, for the shopper to lower.
+ * (`products`, read after the refusal; `available`, the refusal's own units, stands in for a
+ * product it does not list). A product now at 0 (or off sale) shows disabled at 0, so it is
+ * named as sold out and taken out of the order (its quantity is not sent again); any other is
+ * kept as typed, with how many are left, for the shopper to lower.
  */
 export function shortStock(
   products: readonly AdminProduct[],
-  skus: readonly string[],
+  available: readonly { sku: string; units: number }[],
   values: Record<string, string>,
 ): { values: Record<string, string>; errors: Record<string, string>; notice: string } {
   const errors: Record<string, string> = {}
   const kept = { ...values }
   const soldOut: string[] = []
   const short: string[] = []
-  for (const sku of skus) {
+  for (const { sku, units } of available) {
     const product = products.find((p) => p.sku === sku)
     const field = quantityField(sku)
-    if (product && (product.stock === 0 || !product.onSale)) {
-      soldOut.push(product.name)
+    const left = product?.onSale === false ? 0 : (product?.stock ?? units)
+    if (left === 0) {
+      soldOut.push(productName(products, sku))
       kept[field] = '0'
       errors[field] = 'Sold out: taken out of your order.'
     } else {
-      short.push(productName(products, sku))
-      const left = product ? ` Only ${product.stock} left.` : ''
-      errors[field] = `Sorry, there is not enough stock left for that quantity.${left}`
+      short.push(`${left} ${productName(products, sku)}`)
+      errors[field] = `Sorry, there is not enough stock left for that quantity. Only ${left} left.`
     }
   }
   const sentences: string[] = []
   if (soldOut.length > 0) {
-    const was = soldOut.length === 1 ? 'it was' : 'they were'
-    sentences.push(`${listed(soldOut)} sold out meanwhile, so ${was} taken out of your order.`)
+    const [is, was] = soldOut.length === 1 ? ['is', 'it was'] : ['are', 'they were']
+    sentences.push(`${listed(soldOut)} ${is} sold out, so ${was} taken out of your order.`)
   }
   if (short.length > 0) {
-    sentences.push(`Not enough stock left for ${listed(short)}. Lower the quantity or set it to 0.`)
+    const them = short.length === 1 ? 'the quantity or set it' : 'the quantities or set them'
+    sentences.push(`Only ${listed(short)} left: lower ${them} to 0.`)
   }
   sentences.push('Everything else is as you filled it in; nothing was ordered yet.')
   return { values: kept, errors, notice: sentences.join(' ') }

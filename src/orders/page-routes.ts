@@ -187,7 +187,7 @@ const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
         case 'out-of-stock': {
           // Read now, not the cached second: the form shows what is left, as its notice says.
           const now = await listAllProducts(app.db)
-          const short = shortStock(now, result.skus, values)
+          const short = shortStock(now, result.available, values)
           return renderForm(reply, 409, { ...short, idempotencyKey, products: now })
         }
         case 'unknown-product': {

@@ -158,5 +158,11 @@ async function insertOrder(
   const found = new Set(rows.map((r) => r.sku))
   const unknown = skus.filter((s) => !found.has(s))
   if (unknown.length > 0) return { kind: 'unknown-product', skus: unknown }
-  return { kind: 'out-of-stock', skus: rows.filter((r) => r.stock < r.quantity).map((r) => r.sku) }
+  // r.stock is the stock as locked, before anything was taken: what is left.
+  const short = rows.filter((r) => r.stock < r.quantity)
+  return {
+    kind: 'out-of-stock',
+    skus: short.map((r) => r.sku),
+    available: short.map((r) => ({ sku: r.sku, units: r.stock })),
+  }
 }

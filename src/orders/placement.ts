@@ -13,7 +13,11 @@ export type PlaceOrderResult =
   | { kind: 'replayed'; order: Order }
   /** The same idempotency key with a different request. */
   | { kind: 'key-reused'; orderNumber: string }
-  | { kind: 'out-of-stock'; skus: string[] }
+  /**
+   * Refused for stock: the SKUs of the short lines, and for each the units left as the order
+   * found them (locked), in the same order.
+   */
+  | { kind: 'out-of-stock'; skus: string[]; available: { sku: string; units: number }[] }
   | { kind: 'unknown-product'; skus: string[] }
 
 /** One line per product: two lines of the same SKU are one line with the summed quantity. */

@@ -7,7 +7,7 @@ import { isDatabaseUnavailable } from '../db/errors.ts'
 import { backOfficeLink } from './back-office.ts'
 import { unsupportedMediaType } from './body-rules.ts'
 import { RequestLog } from './logging.ts'
-import { type ProblemError, type ProblemKind, problem, validationErrors } from './problems.ts'
+import { type ProblemExtra, problem, validationErrors } from './problems.ts'
 import { securityHeaders } from './security.ts'
 
 const requestLine = new RequestLog()
@@ -27,7 +27,8 @@ function backTo(request: FastifyRequest): { href: string; label: string } {
 /**
  * An error for programs or browsers: under /api, RFC 9457 problem details
  * (`application/problem+json`, problems.ts: `type`, `title`, `status`, `detail`, `errors` with
- * `extra.errors`, beside `statusCode`, `error` and `message`); elsewhere JSON `{statusCode,
+ * `extra.errors`, `available` with `extra.available`, beside `statusCode`, `error` and
+ * `message`); elsewhere JSON `{statusCode,
  * error, message}` for programs, or a page for browsers. `extra.kind` names the problem when
  * its status alone does not (out-of-stock, idempotency-key-reused, validation).
  */
@@ -36,7 +37,7 @@ export function sendError(
   reply: FastifyReply,
   statusCode: number,
   message: string,
-  extra: { kind?: ProblemKind; errors?: ProblemError[] } = {},
+  extra: ProblemExtra = {},
 ) {
   reply.code(statusCode)
   // Errors raised before the hooks that set these (the router's, an early hook's) get them here.

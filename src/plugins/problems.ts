@@ -79,6 +79,17 @@ export const ProblemErrorSchema = Type.Object({
   detail: Type.String(),
 })
 
+/** For `out-of-stock`: one short product and the units of it left when the order was refused. */
+export interface ProblemAvailable {
+  sku: string
+  units: number
+}
+
+export const ProblemAvailableSchema = Type.Object({
+  sku: Type.String(),
+  units: Type.Integer({ minimum: 0, description: 'units left when the order was refused' }),
+})
+
 /** The problem details body (RFC 9457) with the members clients read before it. */
 export const ProblemSchema = Type.Object(
   {
@@ -87,6 +98,11 @@ export const ProblemSchema = Type.Object(
     status: Type.Integer(),
     detail: Type.String(),
     errors: Type.Optional(Type.Array(ProblemErrorSchema)),
+    available: Type.Optional(
+      Type.Array(ProblemAvailableSchema, {
+        description: 'out-of-stock only: each short product and how many units of it are left',
+      }),
+    ),
     statusCode: Type.Integer({ description: 'as status (kept for older clients)' }),
     error: Type.String({ description: 'the status phrase (kept for older clients)' }),
     message: Type.String({ description: 'as detail (kept for older clients)' }),
@@ -100,17 +116,21 @@ export interface Problem {
   status: number
   detail: string
   errors?: ProblemError[]
+  available?: ProblemAvailable[]
   statusCode: number
   error: string
   message: string
 }
 
+/** What an answer adds to its status and sentence: its kind, and the members only some have. */
+export interface ProblemExtra {
+  kind?: ProblemKind
+  errors?: ProblemError[]
+  available?: ProblemAvailable[]
+}
+
 /** The problem body for an answer of `status` with the sentence `detail`. */
-export function problem(
-  status: number,
-  detail: string,
-  extra: { kind?: ProblemKind; errors?: ProblemError[] } = {},
-): Problem {
+export function problem(status: number, detail: string, extra: ProblemExtra = {}): Problem {
   const phrase = STATUS_CODES[status] ?? 'Error'
   const kind = extra.kind ?? kindOfStatus[status]
   return {
@@ -119,6 +139,7 @@ export function problem(
     status,
     detail,
     ...(extra.errors ? { errors: extra.errors } : {}),
+    ...(extra.available ? { available: extra.available } : {}),
     statusCode: status,
     error: phrase,
     message: detail,

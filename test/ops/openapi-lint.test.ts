@@ -69,8 +69,16 @@ describe('the OpenAPI document', () => {
     )
     // Not rate-limited: no 429 claimed.
     expect(transition.responses['429']).toBeUndefined()
-    const problem = (doc.components as { schemas: Record<string, { required: string[] }> }).schemas
-      .Problem
+    const problem = (
+      doc.components as {
+        schemas: Record<string, { required: string[]; properties: Record<string, unknown> }>
+      }
+    ).schemas.Problem
+    // out-of-stock's units left per short product (POST /api/orders's 409).
+    expect(problem?.properties.available).toMatchObject({
+      type: 'array',
+      items: { properties: { sku: { type: 'string' }, units: { type: 'integer' } } },
+    })
     expect(problem?.required).toEqual(
       expect.arrayContaining([
         'type',

@@ -86,6 +86,7 @@ describe('problem details', () => {
     const short = await order({ items: [{ sku: 'KNF-008', quantity: 3 }], customer })
     const out = expectProblem(short, 409, 'out-of-stock')
     expect(out.errors).toEqual([{ pointer: '/items/0/sku', detail: 'not enough stock left' }])
+    expect(out.available).toEqual([{ sku: 'KNF-008', units: 2 }])
 
     const key = randomUUID()
     expect(

@@ -133,7 +133,8 @@ describe('POST /api/orders', () => {
       }),
     )
     expect(res.statusCode).toBe(409)
-    expect(res.json().message).toBe('Not enough stock left for KNF-008.')
+    expect(res.json().message).toBe('Not enough stock left for KNF-008 (2 left).')
+    expect(res.json().available).toEqual([{ sku: 'KNF-008', units: 2 }])
     expect(await stockOf('KNF-008')).toBe(2)
     expect(await stockOf('MUG-001')).toBe(mugStock)
   })

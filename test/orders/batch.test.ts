@@ -95,6 +95,10 @@ describe('placeOrderBatch: several orders in one statement', () => {
       Array.from({ length: 8 }, () => request([{ sku: 'KNF-008', quantity: 1 }])),
     )
     expect(kinds(results)).toEqual([...Array(5).fill('placed'), ...Array(3).fill('out-of-stock')])
+    // Refused ones are answered by placeOrder on its own: the exact units left, 0 here.
+    for (const r of results.slice(5)) {
+      expect(r).toMatchObject({ available: [{ sku: 'KNF-008', units: 0 }] })
+    }
     expect(await stockOf('KNF-008')).toBe(0)
   })
 
@@ -110,6 +114,11 @@ describe('placeOrderBatch: several orders in one statement', () => {
       request([{ sku: 'LMP-006', quantity: 3 }]),
     ])
     expect(kinds(results)).toEqual(['out-of-stock', 'placed'])
+    // Only the line that is short is named, with what was left when it was refused.
+    expect(results[0]).toMatchObject({
+      skus: ['PRS-012'],
+      available: [{ sku: 'PRS-012', units: 10 }],
+    })
     expect(await stockOf('LMP-006')).toBe(2)
     expect(await stockOf('PRS-012')).toBe(10)
   })
