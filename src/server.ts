@@ -26,7 +26,9 @@ if (hostProblem) {
 const primary = cluster.isPrimary && config.WEB_CONCURRENCY > 1
 const stopTracing = primary ? undefined : await startTracing(config)
 const { buildApp } = await import('./app.ts')
-const { createLogger, serializeError } = await import('./plugins/logging.ts')
+const { createLogger } = await import('./plugins/logging.ts')
+// Here, not at the top: it loads pg, which tracing must have patched first.
+const { commandFailure } = await import('./db/command.ts')
 
 if (primary) runPrimary(config)
 else await runWorker(config, stopTracing)
@@ -41,9 +43,9 @@ async function runWorker(config: Config, stopTracing: StopTracing | undefined) {
   try {
     app = await buildApp({ config })
   } catch (err) {
-    // One line a person reads, keeping what went wrong: class, code and message.
-    const { type, code, message } = serializeError(err)
-    console.error(`Could not start: ${type}${code ? ` ${code}` : ''}: ${message}`)
+    // One line a person reads, as npm run migrate and staff print theirs: a sentence for what
+    // is foreseen (a database missing, a certificate), class and code only for what is not.
+    console.error(`Could not start: ${commandFailure(err, config)}`)
     process.exit(1)
   }
 

@@ -44,8 +44,8 @@ function createdbOptions(databaseUrl: string): string {
 }
 
 /**
- * What stopped a one-shot command, as the one line it prints (without a trailing period or
- * newline of its own added): a database that does not exist says so with the `createdb` line
+ * What stopped a one-shot command or the service's start (src/server.ts), as the one line it
+ * prints (without a trailing period or newline of its own added): a database that does not exist says so with the `createdb` line
  * that makes it (server and user from whichever of MIGRATION_DATABASE_URL and DATABASE_URL in
  * `config` names it; `config` is undefined when the settings themselves were at fault); a server
  * that does not answer says where it was looked for; the service's own errors (a setting, an
