@@ -8,7 +8,6 @@ import Fastify from 'fastify'
 import { afterAll, describe, expect, it } from 'vitest'
 import { ConfigError, ConfigSchema, loadConfig } from '../src/config.ts'
 import { trustProxy } from '../src/plugins/security.ts'
-import { usingPostgres } from './helpers/context.ts'
 import { unionsOfLiterals } from './helpers/schemas.ts'
 import { failedStart, startFlags } from './helpers/server.ts'
 
@@ -341,21 +340,6 @@ describe('HOST, PORT and MAX_HEAP_USED_MB at start', () => {
       taken.close()
     }
   }, 120_000)
-
-  it.runIf(usingPostgres)(
-    'a database that does not exist: one sentence with the createdb line, no class name',
-    async () => {
-      const url = new URL(process.env.TEST_DATABASE_URL as string)
-      url.pathname = '/start_not_created'
-      const run = await refusedStart({ DATABASE_URL: url.toString(), PORT: '0' })
-      expect(run.code, run.output).toBe(1)
-      const options = `-h ${url.hostname}${url.port ? ` -p ${url.port}` : ''} -U ${url.username}`
-      expect(run.lines).toEqual([
-        `Could not start: The database start_not_created does not exist on the PostgreSQL server: create it first (createdb ${options} start_not_created), then run this again.`,
-      ])
-    },
-    120_000,
-  )
 
   it('MAX_HEAP_USED_MB at or above the heap limit: refused, naming both numbers', async () => {
     const limitMb = Math.floor(getHeapStatistics().heap_size_limit / 2 ** 20)
