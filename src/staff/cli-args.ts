@@ -8,6 +8,8 @@ import { type Role, roles } from './queries.ts'
 
 export const usage = `Usage: npm run staff -- add <email> --role staff|admin
        npm run staff -- disable <email>
+       npm run staff -- enable <email>
+       npm run staff -- password <email>
        npm run staff -- token <email>
        npm run staff -- tokens <email>
        npm run staff -- revoke <token-id>
@@ -17,15 +19,15 @@ export const usage = `Usage: npm run staff -- add <email> --role staff|admin
 export const help = `${usage}
 
 Works on DATABASE_URL's database, or on the embedded database in DATA_DIR (stop the service
-first: one process at a time). add's password: STAFF_PASSWORD, else typed at a prompt (no echo),
-else one line piped in. Exit codes: 0 done, 1 refused or failed, 2 bad usage.`
+first: one process at a time). The password of add and password: STAFF_PASSWORD, else typed at
+a prompt (no echo), else one line piped in. Exit codes: 0 done, 1 refused or failed, 2 bad usage.`
 
 /** A command line the command cannot run: the message is the reason, then the usage. */
 export class UsageError extends Error {}
 /** --help was asked for: the usage goes to stdout, exit 0. */
 export class HelpAsked extends Error {}
 
-const commands = ['add', 'disable', 'token', 'tokens', 'revoke']
+const commands = ['add', 'disable', 'enable', 'password', 'token', 'tokens', 'revoke']
 
 /** A word of the command line as the reason quotes it: 'bogus' (control characters escaped). */
 const quoted = (word: string) => `'${JSON.stringify(word).slice(1, -1)}'`
@@ -75,7 +77,7 @@ export function parseStaffArgs(argv: string[]): { command: string; email: string
   if (!command) throw new UsageError(usage)
   if (!commands.includes(command))
     throw new UsageError(
-      `Unknown command ${quoted(command)}: use add, disable, token, tokens or revoke\n${usage}`,
+      `Unknown command ${quoted(command)}: use add, disable, enable, password, token, tokens or revoke\n${usage}`,
     )
   if (!email)
     throw new UsageError(

@@ -5,7 +5,7 @@ import { commandDatabase, commandFailure } from '../db/command.ts'
 import { prepareEmbeddedDatabase } from '../db/embedded.ts'
 import { prepareSchema } from '../db/prepare-schema.ts'
 import type { Database } from '../db/schema.ts'
-import { disableStaff, emailTaken } from './accounts.ts'
+import { changeStaff, disableStaff, emailTaken, resetPassword } from './accounts.ts'
 import { HelpAsked, help, parseStaffArgs, UsageError } from './cli-args.ts'
 import { hashPassword, passwordProblem } from './passwords.ts'
 import { findStaffByEmail, insertStaff, type Role } from './queries.ts'
@@ -21,6 +21,10 @@ import { createToken, revokeToken, tokensOf } from './tokens.ts'
  *                                    (or one line on standard input when it is not a terminal)
  *   disable <email>                  ends the account's sessions and revokes its tokens (refused
  *                                    for the last enabled admin)
+ *   enable <email>                   lets a disabled account sign in again (its old tokens stay
+ *                                    revoked)
+ *   password <email>                 sets a new password (read as add reads it) and ends the
+ *                                    account's sessions
  *   token <email>                    prints a new API token once (only its SHA-256 is kept)
  *   tokens <email>                   lists the account's tokens: id, created, last used, revoked
  *   revoke <token-id>                revokes one token (an id from `tokens`)
@@ -88,7 +92,7 @@ async function readLine(stdin: Readable): Promise<string> {
   return text.split(/\r?\n/)[0] ?? ''
 }
 
-/** The new account's password: STAFF_PASSWORD, a prompt typed twice, or a piped line. */
+/** A new password (add, password): STAFF_PASSWORD, a prompt typed twice, or a piped line. */
 async function newPassword(env: Env, io: StaffIo): Promise<string> {
   let password = env.STAFF_PASSWORD
   if (password === undefined) {
@@ -138,6 +142,21 @@ async function disable({ db, out }: Run, email: string) {
   if (outcome.kind !== 'changed') throw new Refused(outcome.message)
   // The account as stored, not as typed (found in any case).
   out(`Disabled ${outcome.email}: their sessions have ended and their tokens are revoked.`)
+}
+
+async function enable({ db, out }: Run, email: string) {
+  const outcome = await changeStaff(db, { email }, { disabled: false })
+  if (outcome.kind === 'not-found') throw new Refused(noAccount(email))
+  if (outcome.kind !== 'changed') throw new Refused(outcome.message)
+  out(`Enabled ${outcome.email}: they can sign in again; tokens revoked before stay revoked.`)
+}
+
+async function password({ db, env, io, out }: Run, email: string) {
+  const typed = await newPassword(env, io)
+  const account = await resetPassword(db, { email }, await hashPassword(typed))
+  if (!account) throw new Refused(noAccount(email))
+  const still = account.disabled ? ' The account is still disabled: `enable` it to sign in.' : ''
+  out(`New password set for ${account.email}: their sessions have ended.${still}`)
 }
 
 async function token({ db, out, err }: Run, email: string) {
@@ -198,6 +217,8 @@ async function main(argv: string[], config: Config, env: Env, io: StaffIo) {
     await prepareSchema(db, config)
     if (command === 'add') await add(run, email, role)
     else if (command === 'disable') await disable(run, email)
+    else if (command === 'enable') await enable(run, email)
+    else if (command === 'password') await password(run, email)
     else if (command === 'token') await token(run, email)
     else if (command === 'tokens') await tokens(run, email)
     else await revoke(run, email)

@@ -201,6 +201,52 @@ describe('npm run staff', () => {
       expect((await postSignIn(app, { email: 'clerk@example.com', password })).statusCode).toBe(400)
     })
   })
+
+  it('password: a new one signs in, the old one no longer does, sessions end; enable lets the account back in', async () => {
+    const newPassword = 'a brand new passphrase for the clerk'
+    // Disabled by the test before: the password is set, and the account stays disabled.
+    let res = await staff(['password', 'Clerk@Example.com'], { STAFF_PASSWORD: newPassword })
+    expect(res.code, res.stderr).toBe(0)
+    expect(res.stdout).toBe(
+      'New password set for clerk@example.com: their sessions have ended. The account is still disabled: `enable` it to sign in.\n',
+    )
+    await withApp(async (app) => {
+      const signIn = await postSignIn(app, { email: 'clerk@example.com', password: newPassword })
+      expect(signIn.statusCode).toBe(400)
+    })
+
+    res = await staff(['enable', 'clerk@example.com'])
+    expect(res.code, res.stderr).toBe(0)
+    expect(res.stdout).toBe(
+      'Enabled clerk@example.com: they can sign in again; tokens revoked before stay revoked.\n',
+    )
+    const cookie = await withApp(async (app) => {
+      expect((await postSignIn(app, { email: 'clerk@example.com', password })).statusCode).toBe(400)
+      const signIn = await postSignIn(app, { email: 'clerk@example.com', password: newPassword })
+      expect(signIn.statusCode).toBe(303)
+      return [signIn.headers['set-cookie']]
+        .flat()
+        .map((c) => c?.split(';')[0])
+        .join('; ')
+    })
+
+    // A second reset ends the session the first one's password opened.
+    res = await staff(['password', 'clerk@example.com'], {}, 'yet another passphrase, piped in\n')
+    expect(res.code, res.stderr).toBe(0)
+    expect(res.stdout).toBe('New password set for clerk@example.com: their sessions have ended.\n')
+    await withApp(async (app) => {
+      expect((await app.inject({ url: '/admin', headers: { cookie } })).statusCode).toBe(303)
+    })
+    expect(
+      (await staff(['password', 'nobody@example.com'], { STAFF_PASSWORD: newPassword })).code,
+    ).toBe(1)
+    expect((await staff(['enable', 'nobody@example.com'])).stderr).toBe(
+      'No staff account has the e-mail nobody@example.com.\n',
+    )
+    expect((await staff(['password', 'clerk@example.com'], { STAFF_PASSWORD: 'short' })).code).toBe(
+      1,
+    )
+  })
 })
 
 describe('npm run staff -- tokens | revoke', () => {
@@ -297,6 +343,8 @@ describe('npm run staff -- tokens | revoke', () => {
     expect(res.code).toBe(2)
     expect(res.stderr).toContain('npm run staff -- tokens <email>')
     expect(res.stderr).toContain('npm run staff -- revoke <token-id>')
+    expect(res.stderr).toContain('npm run staff -- enable <email>')
+    expect(res.stderr).toContain('npm run staff -- password <email>')
   })
 })
 
@@ -430,7 +478,10 @@ describe('a command line the staff command cannot read', () => {
   })
 
   it.each([
-    [['bogus'], "Unknown command 'bogus': use add, disable, token, tokens or revoke"],
+    [
+      ['bogus'],
+      "Unknown command 'bogus': use add, disable, enable, password, token, tokens or revoke",
+    ],
     [['bogus', 'a@example.com'], "Unknown command 'bogus'"],
     [['add'], 'add needs <email>'],
     [['disable'], 'disable needs <email>'],
