@@ -42,10 +42,10 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["/nodejs/bin/node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # The distroless entrypoint is node; Node 24 strips the TypeScript types itself.
 # A young generation of 8 MB (Node 24 sizes it far larger) and an old generation capped at
-# 192 MB (V8 otherwise lets garbage pile up) keep a busy process under 180 MB instead of
-# 290-330 MB, and were no slower (docs/benchmarks.md). The live heap is 40-50 MB.
+# 192 MB (V8 otherwise lets garbage pile up) keep a busy process at about 200 MB (peak 183-212 MB
+# a worker through npm run bench) instead of 290-330 MB, and were no slower (docs/benchmarks.md). The live heap is 40-50 MB.
 # --liftoff-only keeps V8 from recompiling the embedded database's WebAssembly with its
 # optimizing compiler, which took 600 MB for one function (PostgreSQL's parser) and set the
 # peak of a start on PGlite; without DATABASE_URL nothing else here runs WebAssembly
-# (README, "Memory").
+# (docs/operations.md, "Memory").
 CMD ["--max-semi-space-size=8", "--max-old-space-size=192", "--liftoff-only", "src/server.ts"]

@@ -24,6 +24,7 @@ export const databaseIndependent = [
   'test/deploy/arm-template.test.ts',
   'test/deploy/cd-steps.test.ts',
   'test/deploy/deploy.test.ts',
+  'test/deploy/doc-links.test.ts',
   'test/deploy/layout.test.ts',
   'test/deploy/workflows.test.ts',
   'test/k6/syntax.test.ts',

@@ -18,7 +18,7 @@
  * what it gets during the runs and verifies every signature after the last one, so its own CPU
  * during a run is an HTTP server's, not the pure-JavaScript HMAC's.
  *
- * `--split`: delivery in a process of its own (README, "Delivery in a process of its own"): on
+ * `--split`: delivery in a process of its own (docs/operations.md, "Delivery in a process of its own"): on
  * both sides the service runs with WEBHOOKS_DISPATCH=off; on the on side a second process with
  * WEBHOOKS_DISPATCH=only delivers. With `--cpus-orders` and `--cpus-dispatch` (taskset CPU
  * lists, e.g. 0 and 1), on BOTH sides the service, its PostgreSQL backends and wrk run on the

@@ -64,7 +64,7 @@ export const ConfigSchema = Type.Object({
   // Orders placed (and looked up) in one turn of the event loop share a statement; 1 = one each.
   ORDER_BATCH_MAX: Type.Integer({ minimum: 1, maximum: 1000, default: 64 }),
   TOP_PRODUCTS_CACHE_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 500 }),
-  // Operations: logs, protection, database outages, shutdown, workers (see README "Operations").
+  // Operations: logs, protection, database outages, shutdown, workers (see docs/operations.md).
   LOG_FILE: Type.Optional(
     Type.String({
       minLength: 1,
@@ -102,7 +102,7 @@ export const ConfigSchema = Type.Object({
     errorMessage:
       'must be up to 64 letters, digits, dots, underscores or hyphens, like a commit hash (3f9c2ab)',
   }),
-  // Tracing (README "Operations", src/tracing/): spans go to Application Insights, to an OTLP/HTTP
+  // Tracing (docs/operations.md, "Tracing"; src/tracing/): spans go to Application Insights, to an OTLP/HTTP
   // endpoint (the base URL: traces go to <endpoint>/v1/traces), or both; neither: no tracing.
   APPLICATIONINSIGHTS_CONNECTION_STRING: Type.Optional(
     Type.String({

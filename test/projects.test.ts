@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { expect, it } from 'vitest'
 import { databaseIndependent } from '../vitest.config.ts'
 
-// CI runs the `once` project on PGlite only (.ci/run, README "Tests"): a file listed there
+// CI runs the `once` project on PGlite only (.ci/run, docs/testing.md): a file listed there
 // that came to use the test database would silently lose its PostgreSQL run.
 it('the files run once use no test database (nothing that reads TEST_DATABASE_URL)', () => {
   const uses = databaseIndependent.flatMap((file) => {

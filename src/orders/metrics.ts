@@ -3,7 +3,7 @@ import type { PlaceOrderResult } from './placement.ts'
 
 export type RejectionReason = 'validation' | 'out_of_stock' | 'duplicate'
 
-/** What the order routes and the batcher count (README "Operations", Metrics). */
+/** What the order routes and the batcher count (docs/operations.md, "Metrics"). */
 export interface OrderMetrics {
   /** duplicate: a resubmission (same idempotency key) that created no new order. */
   orderRejected(reason: RejectionReason): void

@@ -82,7 +82,7 @@ export type EventEnvelope<T extends EventType> = {
   data: EventData<T>
 }
 
-/** One envelope schema per event type, for the OpenAPI document and the README. */
+/** One envelope schema per event type, for the OpenAPI document and docs/events.md. */
 export const eventEnvelopes = Object.fromEntries(eventTypes.map((t) => [t, eventEnvelope(t)])) as {
   [T in EventType]: ReturnType<typeof eventEnvelope<T>>
 }

@@ -238,8 +238,8 @@ const quoteName = (name: string) =>
 /**
  * The body parsers: JSON and urlencoded forms, both read as bytes and decoded here (see
  * parseJson, parseForm), so what is stored is what the client typed, or the body is refused
- * with a 4xx that says why; a body of any other type is 415 on every route (README, "Problem
- * types"), and an empty one of any type is no body. Pages (outside /api) take forms only, the
+ * with a 4xx that says why; a body of any other type is 415 on every route (docs/api.md,
+ * "Bodies"), and an empty one of any type is no body. Pages (outside /api) take forms only, the
  * API (/api) JSON only.
  */
 export default fp(

@@ -14,8 +14,8 @@ export class BodyError extends Error {
 }
 
 /**
- * Whether the route takes forms only: every route outside /api is a page's form (README,
- * "Pages"), so JSON there is 415 like any other type, not a second way in. An unknown path
+ * Whether the route takes forms only: every route outside /api is a page's form (docs/api.md,
+ * "Bodies"), so JSON there is 415 like any other type, not a second way in. An unknown path
  * takes anything (its answer is 404).
  */
 export const formsOnly = (request: FastifyRequest) =>

@@ -39,7 +39,7 @@ export const exemptFromPressure = { pressureHandler: () => undefined }
  * database pool, the process metrics, and whatever the features register in
  * `app.metrics.registry` (orders/metrics.ts, insights/plugin.ts). The pool is read when scraped,
  * so requests pay only one histogram observation. With several workers each answers for itself
- * (see README "Operations").
+ * (see docs/operations.md, "Metrics").
  */
 export default fp(
   async (app, { config }: { config: Config }) => {

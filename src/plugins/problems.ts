@@ -37,8 +37,8 @@ export const problemKinds = {
 export type ProblemKind = keyof typeof problemKinds
 
 /**
- * Type URIs are tag: URIs (RFC 4151): stable names that nobody has to host; README's "Problem
- * types" says what each means.
+ * Type URIs are tag: URIs (RFC 4151): stable names that nobody has to host; docs/api.md, "Problem
+ * details", says what each means.
  */
 export const problemBase = 'tag:order-service.example,2026:problems/'
 
@@ -93,7 +93,10 @@ export const ProblemAvailableSchema = Type.Object({
 /** The problem details body (RFC 9457) with the members clients read before it. */
 export const ProblemSchema = Type.Object(
   {
-    type: Type.String({ format: 'uri', description: 'the kind of problem (see README)' }),
+    type: Type.String({
+      format: 'uri',
+      description: 'the kind of problem (see docs/api.md, "Problem details")',
+    }),
     title: Type.String(),
     status: Type.Integer(),
     detail: Type.String(),

@@ -86,7 +86,7 @@ export function parseStaffArgs(argv: string[]): { command: string; email: string
   if (rest.length > 0)
     throw new UsageError(`Too many arguments: ${rest.map(quoted).join(' ')}\n${usage}`)
   if (command === 'revoke') {
-    // Any run of digits is an id (README: an id past the column's range is simply not found).
+    // Any run of digits is an id (docs/back-office.md: an id past the column's range is simply not found).
     if (!/^[0-9]{1,100}$/.test(email)) throw new UsageError(`Not a token id: ${email}\n${usage}`)
     if (values.role) throw new UsageError(`--role goes with add only\n${usage}`)
     return { command, email, role: 'staff' }

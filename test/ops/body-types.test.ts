@@ -5,7 +5,7 @@ import { buildTestApp, rowCount, type TestApp } from '../helpers/context.ts'
 import { concrete, registeredRoutes } from '../helpers/routes.ts'
 import { addStaff, addToken, signIn } from '../helpers/staff.ts'
 
-// README, "Problem types": a body that is neither JSON nor a form is 415, on every route that
+// docs/api.md, "Bodies": a body that is neither JSON nor a form is 415, on every route that
 // reads one (a form only, outside /api; JSON only, under /api); an empty body is no body,
 // whatever its declared type.
 let t: TestApp

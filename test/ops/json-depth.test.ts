@@ -6,7 +6,7 @@ import { buildTestApp, type TestApp } from '../helpers/context.ts'
 import { concrete, registeredRoutes } from '../helpers/routes.ts'
 import { addStaff, addToken } from '../helpers/staff.ts'
 
-// README, "Bodies": a JSON body nested deeper than the service reads is one 400 on every route
+// docs/api.md, "Bodies": a JSON body nested deeper than the service reads is one 400 on every route
 // that parses JSON, said where bodies are parsed, never a stack overflow (a 500) in whatever
 // walks the parsed value later (the back office's check for unstorable strings did).
 let t: TestApp

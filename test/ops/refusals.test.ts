@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildTestApp, customer, type TestApp } from '../helpers/context.ts'
 import { form, signedInAdmin } from '../helpers/staff.ts'
 
-// README "Problem details", "Bodies", the ids of the back office and e-mail addresses.
+// docs/api.md, "Problem details" and "Bodies"; docs/back-office.md, the ids of the back office and
+// e-mail addresses.
 let t: TestApp
 let token: string
 let session: { cookie: string; csrf: string }

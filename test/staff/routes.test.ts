@@ -141,7 +141,7 @@ describe('every route under /admin and /api/admin', () => {
 })
 
 describe('a form route under /admin sent no form', () => {
-  // README: a missing or wrong CSRF token is 403. No body at all, or an empty one of any type,
+  // docs/back-office.md: a missing or wrong CSRF token is 403. No body at all, or an empty one of any type,
   // carries no token either: 403 before the body's schema is looked at, never a 400. A JSON body
   // with anything in it is refused for its type (415: the forms take urlencoded bodies only)
   // before it is read, so it never reaches the token check either.
