@@ -232,28 +232,3 @@ export const disableStaff = (
   who: { id: number } | { email: string },
   options: { actorId?: number } = {},
 ) => changeStaff(db, who, { disabled: true }, options)
-
-/**
- * `npm run staff -- password`: sets the account's password (a hash from hashPassword) and ends
- * its sessions, in one transaction, so whoever signed in with the old one is signed out on their
- * next request on every instance. API tokens are left as they are (revoke them apart: a reset
- * password is not a stolen token). A disabled account stays disabled. Found by e-mail in any
- * case; undefined when no account has it.
- */
-export async function resetPassword(
-  db: Db,
-  who: { email: string },
-  passwordHash: string,
-): Promise<{ email: string; disabled: boolean } | undefined> {
-  return db.transaction().execute(async (trx) => {
-    const account = await trx
-      .updateTable('staff')
-      .set({ password_hash: passwordHash })
-      .where(accountIs(who))
-      .returning(['id', 'email', 'disabled_at'])
-      .executeTakeFirst()
-    if (!account) return undefined
-    await trx.deleteFrom('staff_sessions').where('staff_id', '=', account.id).execute()
-    return { email: account.email, disabled: account.disabled_at !== null }
-  })
-}

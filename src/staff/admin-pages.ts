@@ -10,7 +10,8 @@ import {
   staffDetails,
 } from './accounts.ts'
 import { unknownMember, unknownToken } from './admin-routes.ts'
-import { maxPasswordLength, minPasswordLength } from './passwords.ts'
+import { setMemberPassword } from './password-change.ts'
+import { passwordRule } from './passwords.ts'
 import type { Role } from './queries.ts'
 import { StaffForm, StaffIdParams, StaffPageQuery, StaffTokenParams } from './schemas.ts'
 import { keepForReveal, takeReveal } from './secret-reveal.ts'
@@ -22,13 +23,13 @@ const doneMessages: Record<string, string> = {
   disabled: 'Disabled: their sessions have ended and their tokens are revoked.',
   enabled: 'Enabled: they can sign in again. Their old tokens stay revoked.',
   role: 'Role changed: it applies from their next request.',
+  password:
+    'New password set: their sessions have ended; their API tokens still work. Give it to them in person.',
   revoked: 'Token revoked: it is refused from its next request on.',
   // The page after creating a token, once its one showing is past (a reload, say).
   token:
     'A token was created; it was shown once and is not shown again. If it was not copied, revoke it and create another.',
 }
-
-const passwordRule = { minPasswordLength, maxPasswordLength }
 
 /** `/admin/staff/7` */
 const memberPath = (id: number) => `/admin/staff/${id}`
@@ -39,10 +40,11 @@ const admin = { access: 'admin' as const }
  * The admin role's staff accounts, server-rendered (no client JavaScript; issue 15): the list
  * with a form to add one, and a member's page with their tokens and the forms that disable,
  * enable, change the role, create a token (shown once, on the page that form leads to:
- * secret-reveal.ts) and revoke one. Every route is admin-only and every form posts the session's
- * `_csrf` (both enforced by access.ts). Each action answers 303 to the member's page with
- * `?done=`; a refused form re-renders its page with the reason (400 bad field, 409 taken
- * e-mail, last admin, oneself). `production`: the one-time cookie's name and Secure flag.
+ * secret-reveal.ts), revoke one, and set a new password (typed by the admin, as when adding an
+ * account: password-change.ts, setMemberPassword). Every route is admin-only and every form posts
+ * the session's `_csrf` (both enforced by access.ts). Each action answers 303 to the member's
+ * page with `?done=`; a refused form re-renders its page with the reason (400 bad field, 409
+ * taken e-mail, last admin, oneself). `production`: the one-time cookie's name and Secure flag.
  */
 const staffAdminPages: FastifyPluginAsyncTypebox<{ production: boolean }> = async (
   app,
@@ -80,6 +82,7 @@ const staffAdminPages: FastifyPluginAsyncTypebox<{ production: boolean }> = asyn
       message: page.message,
       done: page.done ? doneMessages[page.done] : undefined,
       newToken: page.newToken,
+      ...passwordRule,
     })
   }
 
@@ -160,6 +163,20 @@ const staffAdminPages: FastifyPluginAsyncTypebox<{ production: boolean }> = asyn
     const { role } = request.body
     if (!isRole(role)) return sendError(request, reply, 400, 'Choose staff or admin.')
     return change(request, reply, Number(request.params.id), { role }, 'role')
+  })
+
+  app.post('/admin/staff/:id/password', memberForm, async (request, reply) => {
+    const id = Number(request.params.id)
+    const outcome = await setMemberPassword(app.db, id, request.body.password ?? '', {
+      actorId: request.staff?.id,
+    })
+    if (outcome.kind === 'not-found') return sendError(request, reply, 404, unknownMember(id))
+    if (outcome.kind !== 'set') {
+      const status = outcome.kind === 'invalid' ? 400 : 409
+      return renderMember(request, reply, id, status, { message: outcome.message })
+    }
+    request.log.info({ staffId: request.staff?.id, memberId: id }, 'staff password reset')
+    return back(reply, id, 'password')
   })
 
   app.post('/admin/staff/:id/tokens', memberForm, async (request, reply) => {

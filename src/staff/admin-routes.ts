@@ -3,7 +3,9 @@ import { Type } from 'typebox'
 import { ErrorResponse } from '../orders/schemas.ts'
 import { refuseValue, sendError } from '../plugins/errors.ts'
 import { addStaffMember, changeStaff, listStaff, staffDetails, staffSummary } from './accounts.ts'
+import { setMemberPassword } from './password-change.ts'
 import {
+  MemberPasswordBody,
   NewStaffBody,
   NewStaffToken,
   StaffAccount,
@@ -24,9 +26,10 @@ export const unknownToken = (id: number, tokenId: number) =>
 
 /**
  * The admin role's staff accounts as JSON (issue 15): list, add, read one with its tokens,
- * change role or disable, create a token (its value in that answer only) and revoke one. Admins
- * only (`config.access: 'admin'`; bearer token, enforced by access.ts: 401/403). No answer holds
- * a password hash, a token's hash, or a token but the one just created; log lines hold ids only.
+ * change role or disable, set a new password, create a token (its value in that answer only) and
+ * revoke one. Admins only (`config.access: 'admin'`; bearer token, enforced by access.ts:
+ * 401/403). No answer holds a password, a password hash, a token's hash, or a token but the one
+ * just created; log lines hold ids only.
  */
 const staffAdminRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
@@ -144,6 +147,35 @@ const staffAdminRoutes: FastifyPluginAsyncTypebox = async (app) => {
         'staff account changed',
       )
       return staffSummary(app.db, id)
+    },
+  )
+
+  app.put(
+    '/api/admin/staff/:id/password',
+    {
+      schema: {
+        ...common,
+        summary: "Set a staff account's password",
+        description:
+          'The new password is 15 to 1024 characters, as for `npm run staff -- password` (400 otherwise), and only its argon2id hash is kept. On 204 every session of the account has ended in the same transaction (the member signs in again with the new password); its API tokens keep working, and a disabled account stays disabled. 409 for your own account: change it with `PUT /api/admin/me/password`, which asks for the current one.',
+        params: StaffIdParams,
+        body: MemberPasswordBody,
+        response: { 204: Type.Null(), 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse },
+      },
+      config: admin,
+    },
+    async (request, reply) => {
+      const id = Number(request.params.id)
+      const outcome = await setMemberPassword(app.db, id, request.body.password, {
+        actorId: request.staff?.id,
+      })
+      if (outcome.kind === 'invalid') {
+        return refuseValue(request, reply, { pointer: '/password' }, outcome.message)
+      }
+      if (outcome.kind === 'not-found') return sendError(request, reply, 404, unknownMember(id))
+      if (outcome.kind === 'self') return sendError(request, reply, 409, outcome.message)
+      request.log.info({ staffId: request.staff?.id, memberId: id }, 'staff password reset')
+      return reply.code(204).send(null)
     },
   )
 

@@ -5,9 +5,10 @@ import { commandDatabase, commandFailure } from '../db/command.ts'
 import { prepareEmbeddedDatabase } from '../db/embedded.ts'
 import { prepareSchema } from '../db/prepare-schema.ts'
 import type { Database } from '../db/schema.ts'
-import { changeStaff, disableStaff, emailTaken, resetPassword } from './accounts.ts'
+import { changeStaff, disableStaff, emailTaken } from './accounts.ts'
 import { HelpAsked, help, parseStaffArgs, UsageError } from './cli-args.ts'
-import { hashPassword, passwordProblem } from './passwords.ts'
+import { resetPassword } from './password-change.ts'
+import { hashPassword, passwordProblem, passwordsDiffer } from './passwords.ts'
 import { findStaffByEmail, insertStaff, type Role } from './queries.ts'
 import { createToken, revokeToken, tokensOf } from './tokens.ts'
 
@@ -99,7 +100,7 @@ async function newPassword(env: Env, io: StaffIo): Promise<string> {
     if (io.stdin.isTTY) {
       password = await promptHidden(io, 'Password: ')
       if ((await promptHidden(io, 'Password again: ')) !== password) {
-        throw new Refused('The two passwords differ.')
+        throw new Refused(passwordsDiffer)
       }
     } else {
       password = await readLine(io.stdin)

@@ -119,11 +119,18 @@ export function dummyHash(): Promise<string> {
 export const minPasswordLength = 15
 /** Longest password accepted anywhere: argon2 takes any length, the form should not. */
 export const maxPasswordLength = 1024
+/** The rule as the pages' password fields show it (minlength, maxlength, the hint). */
+export const passwordRule = { minPasswordLength, maxPasswordLength }
+
+/** A new password typed twice, differently (`staff add` and `password` at a terminal, the form). */
+export const passwordsDiffer = 'The two passwords differ.'
 
 /**
  * Why a new password is refused (`The password must be 15 to 1024 characters long.`, counted in
- * code points: eight "🔑" are 8, not 16), or undefined when it is accepted: the one rule for `staff add`, ADMIN_PASSWORD's staff twin, the
- * back office's form and `POST /api/admin/staff`.
+ * code points: eight "🔑" are 8, not 16), or undefined when it is accepted: the one rule for
+ * `staff add` and `staff password`, ADMIN_PASSWORD's staff twin, the back office's forms (add an
+ * account, reset a member's password, change one's own) and the API's (`POST /api/admin/staff`,
+ * `PUT /api/admin/staff/{id}/password`, `PUT /api/admin/me/password`).
  */
 export function passwordProblem(password: string): string | undefined {
   const length = characterCount(password)

@@ -5,6 +5,7 @@ import { signInPath } from './access.ts'
 import staffAdminPages from './admin-pages.ts'
 import staffAdminRoutes from './admin-routes.ts'
 import { cookie, insecureSignIn, readCookie } from './cookies.ts'
+import ownPassword from './own-password.ts'
 import { deleteSession } from './queries.ts'
 import { CsrfForm, SignInForm, SignInQuery, StaffMe, safeNext } from './schemas.ts'
 import { looksLikeSecret, newSecret } from './secrets.ts'
@@ -21,15 +22,16 @@ const refused = 'That e-mail and password do not match a staff account.'
 const throttled = 'Too many sign-in attempts. Please wait 15 minutes and try again.'
 
 /**
- * The sign-in and sign-out pages, the back office's landing page, and `GET /api/admin/me`; and
- * the admin role's staff accounts (admin-pages.ts, admin-routes.ts). Who may call each is
- * declared in `config.access` and enforced by access.ts.
+ * The sign-in and sign-out pages, the back office's landing page, and `GET /api/admin/me`; a
+ * member's own password (own-password.ts); and the admin role's staff accounts (admin-pages.ts,
+ * admin-routes.ts). Who may call each is declared in `config.access` and enforced by access.ts.
  */
 const staffRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
   const production = config.NODE_ENV === 'production'
   const names = cookieNames(production)
   await app.register(staffAdminRoutes)
   await app.register(staffAdminPages, { production })
+  await app.register(ownPassword, { production })
 
   /**
    * The sign-in form with a pre-session CSRF token: kept from the browser's cookie when it has

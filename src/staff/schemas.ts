@@ -120,9 +120,43 @@ export const StaffForm = Type.Object({
   newest: Type.Optional(Type.String({ maxLength: 12 })),
 })
 
+/** `?done=` of a member's page and of `/admin/password`: what was just done. */
 export const StaffPageQuery = Type.Object({
   done: Type.Optional(Type.String({ maxLength: 20 })),
 })
+
+/** A password field of a form or body: longer than the rule allows, so the rule says why. */
+const passwordField = (description: string) => Type.String({ maxLength: 2000, description })
+
+/**
+ * `/admin/password`, a member's own password: the current one and the new one twice. Every field
+ * optional and checked by the route (changeOwnPassword), so a field left out is answered with the
+ * form and the reason.
+ */
+export const OwnPasswordForm = Type.Object({
+  _csrf: Type.Optional(Type.String({ maxLength: 100 })),
+  current: Type.Optional(passwordField('the password the account has now')),
+  password: Type.Optional(passwordField('the new password')),
+  again: Type.Optional(passwordField('the new password again')),
+})
+export type OwnPasswordForm = Static<typeof OwnPasswordForm>
+
+/** `PUT /api/admin/me/password`. Both checked by the route with the forms' rules. */
+export const OwnPasswordBody = Type.Object(
+  {
+    currentPassword: passwordField('the password the account has now'),
+    newPassword: passwordField('15 to 1024 characters'),
+  },
+  { additionalProperties: false },
+)
+export type OwnPasswordBody = Static<typeof OwnPasswordBody>
+
+/** `PUT /api/admin/staff/:id/password`: the new password an admin chose for the member. */
+export const MemberPasswordBody = Type.Object(
+  { password: passwordField('15 to 1024 characters') },
+  { additionalProperties: false },
+)
+export type MemberPasswordBody = Static<typeof MemberPasswordBody>
 
 /** Stands in for the service's own origin when `next` is resolved: only its sameness matters. */
 const here = 'http://here.invalid'

@@ -73,11 +73,14 @@ describe.skipIf(!chromiumAvailable)('accessibility, checked by axe-core in Chrom
   let browser: Browser
   let baseUrl: string
   let adminId: number
+  let clerkId: number
 
   beforeAll(async () => {
     t = await buildTestApp({}, { salesFold: true })
     // An admin, so the staff accounts pages are reachable too.
     adminId = await addStaff(t.app, 'a11y@example.com', 'admin')
+    // Another member, whose page has the form that sets their password (one's own has not).
+    clerkId = await addStaff(t.app, 'a11y-clerk@example.com', 'staff')
     // Something to show: a sold-out product, an off-sale one, and orders in the insights.
     await t.app.db.updateTable('products').set({ stock: 0 }).where('sku', '=', 'CAP-003').execute()
     await t.app.db
@@ -200,11 +203,20 @@ describe.skipIf(!chromiumAvailable)('accessibility, checked by axe-core in Chrom
       ['/admin/insights/VA', 'insights of a state with revenue'],
       ['/admin/staff', 'staff accounts'],
       [`/admin/staff/${adminId}`, 'a staff member'],
+      [`/admin/staff/${clerkId}`, 'another staff member (set their password)'],
+      ['/admin/password', 'change your password'],
     ] as const) {
       const response = await page.goto(`${baseUrl}${path}`)
       expect(response?.status(), path).toBe(200)
       await expectAccessible(page, name)
     }
+    await page.getByLabel('Current password').fill('not the password at all')
+    await page.getByLabel('New password', { exact: true }).fill('a new and long enough passphrase')
+    await page.getByLabel('New password again').fill('a new and long enough passphrase')
+    await page.getByRole('button', { name: 'Change password' }).click()
+    await page.waitForLoadState()
+    expect(await page.getByRole('alert').textContent()).toContain('not your current password')
+    await expectAccessible(page, 'change your password refused (400)')
     await context.close()
   })
 

@@ -86,3 +86,22 @@ export async function signedInAdmin(app: App, email: string) {
   const id = await addStaff(app, email, 'admin')
   return { token: await addToken(app, id), session: await signIn(app, email) }
 }
+
+/** Whether the sign-in form takes this e-mail and password: 303 yes, 400 no, 429 throttled. */
+export async function signInStatus(app: App, email: string, pw: string) {
+  return (await postSignIn(app, { email, password: pw })).statusCode
+}
+
+/** The account's stored password hash (to show a refused change left it as it was). */
+export async function passwordHashOf(app: App, staffId: number) {
+  const row = await app.db
+    .selectFrom('staff')
+    .select('password_hash')
+    .where('id', '=', staffId)
+    .executeTakeFirstOrThrow()
+  return row.password_hash
+}
+
+/** The text of a page's alert (`role="alert"`, a `<p>` or a `<div>` holding one). */
+export const alertOf = (html: string) =>
+  /role="alert"[^>]*>\s*(?:<p>)?([^<]*)</.exec(html)?.[1]?.trim()

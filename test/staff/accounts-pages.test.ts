@@ -4,6 +4,7 @@ import { buildTestApp, type TestApp } from '../helpers/context.ts'
 import {
   addStaff,
   addToken,
+  alertOf,
   cookieHeader,
   form,
   formHeaders,
@@ -71,9 +72,6 @@ async function createTokenPage(memberId: number, { visit = true } = {}) {
   const tokenId = /New token (\d+)\./.exec(page.body)?.[1]
   return { token, tokenId, cookie: cookieHeader(page.headers['set-cookie'], jarAfterPost) }
 }
-
-/** The page's alert, if any. */
-const alertOf = (html: string) => /role="alert"[^>]*>\s*(?:<p>)?([^<]*)</.exec(html)?.[1]?.trim()
 
 const newPassword = 'a long enough new staff password'
 
