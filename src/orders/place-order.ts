@@ -42,7 +42,8 @@ export interface PlaceOrderOptions {
  * lines, queue the sale for the insights' sales fold, and write the outbox events
  * (`order.placed`; `product.out_of_stock` for each product whose last unit it took, src/outbox).
  * A reused idempotency key violates a unique index, which aborts the whole statement: nothing
- * is taken twice (and no event is written). A deadlock or
+ * is taken twice (and no event is written); a refused order whose key placed one before answers
+ * as that key does (replayed or key-reused), whatever the stock or catalogue is now. A deadlock or
  * serialization failure rolls the statement back whole, so it is run again (retryTransient).
  */
 export async function placeOrder(
@@ -55,23 +56,41 @@ export async function placeOrder(
   for (let attempt = 0; ; attempt++) {
     try {
       const orderNumber = newOrderNumber()
-      return await retryTransient(() =>
+      const result = await retryTransient(() =>
         insertOrder(db, request, items, requestHash, orderNumber, emails),
       )
+      // A refusal never reached the key's unique index, so a retry of an order placed before
+      // its product sold out or went off sale would be refused: the key answers first.
+      if (result.kind === 'placed') return result
+      return (await answerForKey(db, request.idempotencyKey, requestHash)) ?? result
     } catch (err) {
       const constraint = uniqueViolation(err)
       if (constraint === 'orders_idempotency_key_key') {
-        const existing = await findOrderByIdempotencyKey(db, request.idempotencyKey)
+        const existing = await answerForKey(db, request.idempotencyKey, requestHash)
         if (!existing) throw err
-        return existing.requestHash === requestHash
-          ? { kind: 'replayed', order: existing.order }
-          : { kind: 'key-reused', orderNumber: existing.order.orderNumber }
+        return existing
       }
       // 50 random bits make a clash rare; drawing again makes it harmless.
       if (constraint === 'orders_order_number_key' && attempt < 3) continue
       throw err
     }
   }
+}
+
+/**
+ * What an idempotency key already used answers: the order it placed when the request is the same
+ * (same hash), else the order's number to name in the 422; undefined for a key not used yet.
+ */
+async function answerForKey(
+  db: Kysely<Database>,
+  key: string,
+  requestHash: string,
+): Promise<PlaceOrderResult | undefined> {
+  const existing = await findOrderByIdempotencyKey(db, key)
+  if (!existing) return undefined
+  return existing.requestHash === requestHash
+    ? { kind: 'replayed', order: existing.order }
+    : { kind: 'key-reused', orderNumber: existing.order.orderNumber }
 }
 
 async function insertOrder(

@@ -103,6 +103,42 @@ describe('POST /api/orders', () => {
     expect(await stockOf('CAP-003')).toBe(stockBefore - 3)
   })
 
+  it('answers a retry with its order after the stock ran out or the product went off sale', async () => {
+    // The first answer was lost; by the retry the order itself took the last units, or staff
+    // took the product off sale: the key answers, not the stock or catalogue of now.
+    await t.app.db.updateTable('products').set({ stock: 2 }).where('sku', '=', 'PRS-012').execute()
+    const key = randomUUID()
+    const body = orderBody({ items: [{ sku: 'PRS-012', quantity: 2 }] })
+    const first = await post(body, key)
+    expect(first.statusCode).toBe(201)
+    const again = await post(body, key)
+    expect(again.statusCode).toBe(200)
+    expect(again.json()).toEqual(first.json())
+    const other = await post(orderBody({ items: [{ sku: 'PRS-012', quantity: 1 }] }), key)
+    expect(other.statusCode).toBe(422)
+
+    await t.app.db.updateTable('products').set({ stock: 50 }).where('sku', '=', 'PRS-012').execute()
+    const offKey = randomUUID()
+    const offBody = orderBody({ items: [{ sku: 'PRS-012', quantity: 1 }] })
+    expect((await post(offBody, offKey)).statusCode).toBe(201)
+    await t.app.db
+      .updateTable('products')
+      .set({ on_sale: false })
+      .where('sku', '=', 'PRS-012')
+      .execute()
+    try {
+      const replay = await post(offBody, offKey)
+      expect(replay.statusCode).toBe(200)
+      expect(await stockOf('PRS-012')).toBe(49)
+    } finally {
+      await t.app.db
+        .updateTable('products')
+        .set({ on_sale: true })
+        .where('sku', '=', 'PRS-012')
+        .execute()
+    }
+  })
+
   it('refuses the same key with a different body with 422', async () => {
     const key = randomUUID()
     expect((await post(orderBody(), key)).statusCode).toBe(201)
