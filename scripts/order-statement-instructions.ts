@@ -1,8 +1,9 @@
 /**
  * What placing an order asks of PostgreSQL, counted in instructions: the backend's instruction
  * count (valgrind's callgrind, `Ir`) per placed order while it runs a checkout's own group-commit
- * statement (placeOrderBatch) at a fixed batch size, and that checkout's webhook fan-out of the
- * events the orders wrote (fanOut, no endpoint, mail off) as its dispatcher would. Unlike CPU time
+ * statement (placeOrderBatch) at a fixed batch size, that checkout's webhook fan-out of the
+ * events the orders wrote (fanOut, no endpoint, mail off) as its dispatcher would, and its sales
+ * fold of the sales they queued (foldSales, batches of 1,000). Unlike CPU time
  * (scripts/order-statement-cost.ts), the count does not move with the machine's load: the same
  * checkout reads the same to about 1% at load 2 or 20, so pieces of 10k instructions an order
  * (a few µs) can be weighed on a busy shared VM. It leaves out what an instruction costs (cache
@@ -15,9 +16,10 @@
  * on its database once seeded. A throwaway cluster (initdb into a temporary folder, fsync off,
  * JIT off) is started under `valgrind --tool=callgrind --trace-children=yes` on `--port`
  * (default 3550), run as the `postgres` user when this runs as root, and removed at the end. Per
- * side, on a database of its own migrated and seeded by its own code, three fresh backends run:
- * a warm-up (`--warm` orders, fanned out), the same then `--orders` more, the same then their
- * fan-out; the differences of their totals are the orders' cost and their fan-out's. Needs
+ * side, on a database of its own migrated and seeded by its own code, four fresh backends run:
+ * a warm-up (`--warm` orders, fanned out and folded), the same then `--orders` more, the same then
+ * their fan-out, the same then their fold; the differences of their totals are the orders' cost,
+ * their fan-out's and their fold's. Needs
  * valgrind and PostgreSQL's server binaries (`--bin`, default /usr/lib/postgresql/15/bin).
  */
 import { execFileSync, spawn } from 'node:child_process'
@@ -148,6 +150,12 @@ try {
     const fan = async () => {
       if (fanOut) while ((await fanOut(db, 250)) > 0) {}
     }
+    const { foldSales } = await from('insights/sales-fold.ts')
+    // The sales fold, in batches of 1,000 (the service folds every FOLD_INTERVAL_MS, a few
+    // hundred sales at a time under load).
+    const fold = async () => {
+      while ((await foldSales(db, 1000)) > 0) {}
+    }
     /** One fresh backend running `steps`; its instructions once it has exited. */
     const backend = async (steps: (() => Promise<void>)[]) => {
       seed = 1
@@ -155,19 +163,28 @@ try {
       const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(db)
       for (const step of steps) await step()
       await db.destroy()
-      return instructionsOf(rows[0]?.pid as number)
+      const instructions = await instructionsOf(rows[0]?.pid as number)
+      // What it left (events, sales) is fanned out and folded by another backend, uncounted, so
+      // every backend starts from an empty queue and outbox.
+      db = open()
+      await fan()
+      await fold()
+      await db.destroy()
+      return instructions
     }
-    const warmUp = [() => place(Number(args.warm)), fan]
+    const warmUp = [() => place(Number(args.warm)), fan, fold]
     const base = await backend(warmUp)
     const placed = await backend([...warmUp, () => place(orders)])
     const fanned = await backend([...warmUp, () => place(orders), fan])
+    const folded = await backend([...warmUp, () => place(orders), fan, fold])
     const perOrder = (x: number) => Math.round(x / orders)
     console.log(
       JSON.stringify({
         side: spec,
         placeIrPerOrder: perOrder(placed - base),
         fanOutIrPerOrder: perOrder(fanned - placed),
-        totalIrPerOrder: perOrder(fanned - base),
+        foldIrPerOrder: perOrder(folded - fanned),
+        totalIrPerOrder: perOrder(folded - base),
       }),
     )
   }
