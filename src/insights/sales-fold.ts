@@ -39,10 +39,17 @@ export const addToStateSales = (rows: RawBuilder<unknown>) => sql`
  * the hot aggregate rows. Returns how many queued sales it folded (0 when another instance
  * holds the lock).
  *
+ * The batch's rows are not locked first (no FOR UPDATE SKIP LOCKED): only a fold deletes queued
+ * sales, and a fold runs only under the lock, so no other transaction can hold them; a row a
+ * fold that committed just before this one took the lock has deleted is skipped by the DELETE
+ * (READ COMMITTED) and, not deleted here, is not returned, so not counted twice. The lock on
+ * each row was a second write (and WAL record) per sale: 3k instructions a placed order
+ * (docs/benchmarks.md, "Stop 18").
+ *
  * The batch is chosen once (a materialized CTE) and the statement is planned on every run: a
  * plan cached while the queue was empty, or after an ANALYZE of an empty queue, ran the
- * `LIMIT ... SKIP LOCKED` subquery once per queued row, ignored the limit and took 22 s to fold
- * 13,405 sales in one go (10 s statement timeout: a fold stalled for good).
+ * `LIMIT` subquery once per queued row, ignored the limit and took 22 s to fold 13,405 sales in
+ * one go (10 s statement timeout: a fold stalled for good).
  */
 export async function foldSales(db: Kysely<Database>, batchSize = 5000): Promise<number> {
   const { rows } = await sql<{ folded: number }>`${sql.raw(PLAN_EACH_RUN)}
@@ -53,7 +60,6 @@ export async function foldSales(db: Kysely<Database>, batchSize = 5000): Promise
       where (select got from lock)
       order by id
       limit ${batchSize}
-      for update skip locked
     ), moved as (
       delete from sales_queue q using batch b
       where q.id = b.id

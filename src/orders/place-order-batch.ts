@@ -2,11 +2,7 @@ import { type Kysely, sql } from 'kysely'
 import { isDataError } from '../db/errors.ts'
 import { retryTransient } from '../db/retry.ts'
 import type { Database } from '../db/schema.ts'
-import {
-  orderItemsJson,
-  orderPlacedOutboxValues,
-  productOutOfStockJson,
-} from '../outbox/payloads.ts'
+import { orderItemsJson, orderJson, productOutOfStockJson } from '../outbox/payloads.ts'
 import { eventWanted, fannedOutUnlessWanted } from '../webhooks/fan-out.ts'
 import { customerArrays, customerColumnList } from './customer.ts'
 import { newOrderNumber } from './order-number.ts'
@@ -37,8 +33,10 @@ interface PlacedLineRow {
  * order only if each of its lines fits the stock left after the orders before it in the batch
  * (a running sum per product). That test is conservative: a rejected order's units still count
  * against the orders after it. So every order the batch does not place (short of stock, unknown
- * product, a reused idempotency key, an order number drawn twice) is placed afterwards on its own
- * by placeOrder, whose answer is exact; with stock to spare the batch places them all.
+ * product, a reused idempotency key) is placed afterwards on its own by placeOrder, whose answer
+ * is exact; with stock to spare the batch places them all. A unique violation (a key placed by
+ * another transaction while this one ran, an order number drawn twice) fails the statement, and
+ * then each order is placed on its own, as after any data error.
  */
 export async function placeOrderBatch(
   db: Kysely<Database>,
@@ -103,8 +101,13 @@ export async function placeOrderBatch(
                  v.total
           from req r join verdict v using (idx)
           where v.ok
+            -- A replayed key: its order is answered afterwards by placeOrder. Not ON CONFLICT DO
+            -- NOTHING: its speculative insertion probes every unique index of orders once more
+            -- and writes a second WAL record per order (23k instructions an order, docs/
+            -- benchmarks.md "Stop 18"); a key committed by another transaction meanwhile fails
+            -- the statement instead (23505), and every order of the batch goes on its own.
+            and not exists (select from orders o where o.idempotency_key = r.idempotency_key)
           order by r.idx
-          on conflict do nothing
           returning *
         ), placed_lines as materialized (
           select p.id as order_id, p.created_at, p.status, r.state, d.*
@@ -125,18 +128,14 @@ export async function placeOrderBatch(
                  ${fannedOutUnlessWanted('product.out_of_stock', emails)}
           from taken t
           where t.stock = 0
-        ), wants as materialized (
-          select ${eventWanted('order.placed', emails)} as placed
         ), placed_events as (
           -- Each order as GET /api/orders/:orderNumber shows it, from the rows just written, when
-          -- a consumer wants it; otherwise no payload, already fanned out (migration 0010).
-          insert into outbox (event_type, order_id, payload, fanned_out_at)
-          select 'order.placed', o.id, ${orderPlacedOutboxValues(
-            'o',
-            sql`(select ${lineItems} from placed_lines l where l.order_id = o.id)`,
-            'w.placed',
-          )}
-          from placed o, wants w
+          -- a consumer wants it; otherwise no event at all (eventWanted, src/webhooks/fan-out.ts).
+          insert into outbox (event_type, order_id, payload)
+          select 'order.placed', o.id,
+                 ${orderJson('o', sql`(select ${lineItems} from placed_lines l where l.order_id = o.id)`)}
+          from placed o
+          where ${eventWanted('order.placed', emails)}
         ), sale as (
           insert into sales_queue (state, product_id, units, revenue_cents, orders)
           select state, product_id, quantity, quantity::bigint * price_cents,

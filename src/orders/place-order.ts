@@ -2,11 +2,7 @@ import { type Kysely, sql } from 'kysely'
 import { uniqueViolation } from '../db/errors.ts'
 import { retryTransient } from '../db/retry.ts'
 import type { Database } from '../db/schema.ts'
-import {
-  orderItemsJson,
-  orderPlacedOutboxValues,
-  productOutOfStockJson,
-} from '../outbox/payloads.ts'
+import { orderItemsJson, orderJson, productOutOfStockJson } from '../outbox/payloads.ts'
 import { eventWanted, fannedOutUnlessWanted } from '../webhooks/fan-out.ts'
 import { customerColumnList, customerParams } from './customer.ts'
 import { newOrderNumber } from './order-number.ts'
@@ -145,11 +141,11 @@ async function insertOrder(
       returning *
     ), placed_event as (
       -- The order as GET /api/orders/:orderNumber shows it, from the row just written, when a
-      -- consumer wants it; otherwise no payload, already fanned out (migration 0010).
-      insert into outbox (event_type, order_id, payload, fanned_out_at)
-      select 'order.placed', o.id,
-             ${orderPlacedOutboxValues('o', sql`(select ${lineItems} from locked l)`, 'w.placed')}
-      from placed o, (select ${eventWanted('order.placed', emails)} as placed) w
+      -- consumer wants it; otherwise no event at all (eventWanted, src/webhooks/fan-out.ts).
+      insert into outbox (event_type, order_id, payload)
+      select 'order.placed', o.id, ${orderJson('o', sql`(select ${lineItems} from locked l)`)}
+      from placed o
+      where ${eventWanted('order.placed', emails)}
     ), lines as (
       insert into order_lines (order_id, product_id, quantity, unit_price_cents)
       select o.id, l.id, l.quantity, l.price_cents from placed o, locked l

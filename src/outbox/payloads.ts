@@ -50,20 +50,3 @@ export function orderItemsJson(columns: {
 export function productOutOfStockJson(p: string): RawBuilder<unknown> {
   return sql`jsonb_build_object('sku', ${sql.raw(`${p}.sku`)}, 'name', ${sql.raw(`${p}.name`)})`
 }
-
-/**
- * The `payload, fanned_out_at` of an `order.placed` row from a row `o` of `orders`: when
- * `wanted` (a boolean column, eventWanted in src/webhooks/fan-out.ts) the order as orderJson
- * builds it with `items` and null (the fan-out takes it); otherwise no payload and now(), already
- * fanned out (migration 0010). `items` is evaluated only when wanted (CASE evaluates the branch
- * it takes), so an event no consumer wants costs no JSON.
- */
-export function orderPlacedOutboxValues(
-  o: string,
-  items: RawBuilder<unknown>,
-  wanted: string,
-): RawBuilder<unknown> {
-  const w = sql.raw(wanted)
-  return sql`case when ${w} then ${orderJson(o, items)} end,
-             case when ${w} then null::timestamptz else now() end`
-}

@@ -17,10 +17,12 @@ export interface FanOutOptions {
 /**
  * Whether an event of `eventType` written now has a consumer, as a boolean SQL expression: an
  * enabled endpoint wants that type or, with `emails`, the type makes a shopper e-mail
- * (emailKinds). An event nobody wants is written already fanned out (fannedOutUnlessWanted), and
- * an `order.placed` nobody wants without its payload (migration 0010): each fan-out marked an
- * unwanted event with an UPDATE (a new version of the row, payload and all, and its index
- * entries), and building order.placed's payload was the dearest part of the order statement.
+ * (emailKinds). An event nobody wants is written already fanned out (fannedOutUnlessWanted):
+ * each fan-out marked an unwanted event with an UPDATE (a new version of the row, payload and
+ * all, and its index entries). An `order.placed` nobody wants is not written at all (it was
+ * written without its payload since migration 0010): nothing reads an event the fan-out never
+ * takes, and its row, one per placed order, cost PostgreSQL 20k instructions an order
+ * (docs/benchmarks.md, "Stop 18").
  *
  * The endpoints are read as the writing statement sees them, not as the fan-out does a moment
  * later: an endpoint registered while an order is being placed may or may not get that order's

@@ -57,8 +57,9 @@ export async function getOrder(app: App, orderNumber: string): Promise<Record<st
 
 /**
  * Registers an enabled endpoint that wants every event type, so the order statements write
- * `order.placed` with its payload and waiting for the fan-out: an event no consumer wants is
- * written already fanned out and without a payload (migration 0010). Its URL never answers, and
+ * `order.placed` with its payload and waiting for the fan-out: an `order.placed` no consumer
+ * wants is not written at all, other events no consumer wants are written already fanned out
+ * (src/webhooks/fan-out.ts, eventWanted). Its URL never answers, and
  * test apps run without the dispatcher unless asked. Returns what removes it.
  */
 export async function consumeEvents(db: App['db']): Promise<() => Promise<void>> {

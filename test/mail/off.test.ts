@@ -2,6 +2,7 @@ import { sql } from 'kysely'
 import { afterEach, describe, expect, it } from 'vitest'
 import { buildTestApp, type TestApp } from '../helpers/context.ts'
 import { placeOrder } from '../helpers/lifecycle.ts'
+import { consumeEvents } from '../helpers/outbox.ts'
 
 // Without SMTP_URL the fan-out queues no e-mail and the log says so once, at start.
 let t: TestApp | undefined
@@ -20,6 +21,9 @@ describe('mail off', () => {
       { webhookDispatcher: true, logs: true },
     )
     const app = t.app
+    // An endpoint that wants order.placed, so the events are written and wait for the fan-out
+    // (with no consumer at all, mail off, order.placed is not written).
+    await consumeEvents(app.db)
     await placeOrder(app, [{ sku: 'MUG-001', quantity: 1 }])
     await placeOrder(app, [{ sku: 'MUG-001', quantity: 2 }])
     // The dispatcher has taken every event (the e-mails would have been queued then).

@@ -3,6 +3,7 @@ import fc from 'fast-check'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { orderBatcher } from '../../src/orders/order-batcher.ts'
+import { placeOrder } from '../../src/orders/place-order.ts'
 import { placeOrderBatch } from '../../src/orders/place-order-batch.ts'
 import type { PlaceOrderResult } from '../../src/orders/placement.ts'
 import type { OrderRequest } from '../../src/orders/schemas.ts'
@@ -149,6 +150,30 @@ describe('placeOrderBatch: several orders in one statement', () => {
     expect(number(results[1])).toBe(number(first))
     expect(number(results[2])).toBe(number(results[0]))
     expect(await stockOf('MUG-001')).toBe(100 - 1 - 1)
+  })
+
+  it('answers a key another transaction commits while the batch runs as replayed, and places its neighbours', async () => {
+    await setStock('MUG-001', 100)
+    const raced = request([{ sku: 'MUG-001', quantity: 1 }])
+    let batch: Promise<(PlaceOrderResult | Error)[]> | undefined
+    const first = await t.app.db.transaction().execute(async (trx) => {
+      const placed = await placeOrder(trx, raced)
+      // Started while that order is written but not committed: on PostgreSQL the statement waits
+      // for its product, then meets its key in the unique index (23505), and every order of the
+      // batch is placed on its own.
+      batch = placeOrderBatch(t.app.db, [
+        request([{ sku: 'MUG-001', quantity: 1 }]),
+        raced,
+        request([{ sku: 'MUG-001', quantity: 2 }]),
+      ])
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      return placed
+    })
+    const results = await (batch as Promise<(PlaceOrderResult | Error)[]>)
+    expect(kinds(results)).toEqual(['placed', 'replayed', 'placed'])
+    expect(numbersOf(results)[1]).toBe(numbersOf([first])[0])
+    expect(await stockOf('MUG-001')).toBe(100 - 1 - 1 - 2)
+    await expectStoredAsAnswered(results)
   })
 
   it('stores every field of every order in a batch exactly as sent, whatever its characters', async () => {
