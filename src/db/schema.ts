@@ -65,6 +65,20 @@ export interface SalesQueueTable {
   created_at: Generated<Date>
 }
 
+/**
+ * The sales of one order statement, waiting for the sales fold (migration 0013): one element per
+ * order line in each array, the values a sales_queue row holds.
+ */
+export interface SalesQueueBatchesTable {
+  id: Generated<Int8>
+  state: string[]
+  product_id: number[]
+  units: number[]
+  revenue_cents: ColumnType<string[], (number | bigint)[], never>
+  orders: number[]
+  created_at: Generated<Date>
+}
+
 export interface StateProductSalesTable {
   state: string
   product_id: number
@@ -203,6 +217,7 @@ export interface Database {
   order_lines: OrderLinesTable
   order_events: OrderEventsTable
   sales_queue: SalesQueueTable
+  sales_queue_batches: SalesQueueBatchesTable
   state_product_sales: StateProductSalesTable
   state_sales: StateSalesTable
   outbox: OutboxTable

@@ -32,12 +32,14 @@ export const addToStateSales = (rows: RawBuilder<unknown>) => sql`
       revenue_cents = t.revenue_cents + excluded.revenue_cents`
 
 /**
- * Moves up to `batchSize` queued sales into the aggregates in one statement: the
- * DELETE ... RETURNING feeds both upserts (state_product_sales and state_sales), so a sale is
- * either still queued or counted, never both, never lost, whichever process dies when. The
- * advisory lock keeps one sales fold per database busy at a time, so instances never fight over
- * the hot aggregate rows. Returns how many queued sales it folded (0 when another instance
- * holds the lock).
+ * Moves queued sales into the aggregates in one statement: up to `batchSize` rows of
+ * `sales_queue` (a sale each) and the oldest rows of `sales_queue_batches` (one per order
+ * statement, an array element per sale: migration 0013) until they hold `batchSize` sales (at
+ * least one row). The DELETE ... RETURNINGs feed both upserts (state_product_sales and
+ * state_sales), so a sale is either still queued or counted, never both, never lost, whichever
+ * process dies when. The advisory lock keeps one sales fold per database busy at a time, so
+ * instances never fight over the hot aggregate rows. Returns how many queued sales it folded (0 when another instance
+ * holds the lock): `batchSize` or more while more may be waiting.
  *
  * The batch's rows are not locked first (no FOR UPDATE SKIP LOCKED): only a fold deletes queued
  * sales, and a fold runs only under the lock, so no other transaction can hold them; a row a
@@ -64,13 +66,34 @@ export async function foldSales(db: Kysely<Database>, batchSize = 5000): Promise
       delete from sales_queue q using batch b
       where q.id = b.id
       returning q.state, q.product_id, q.units, q.revenue_cents, q.orders
+    ), batches as materialized (
+      -- Whole rows, oldest first, until they hold batchSize sales (at least one row).
+      select id from (
+        select id, sum(cardinality(units)) over (order by id) - cardinality(units) as before
+        from (select id, units from sales_queue_batches
+              where (select got from lock)
+              order by id
+              limit ${batchSize}) q
+      ) c
+      where before < ${batchSize}
+    ), moved_batches as (
+      delete from sales_queue_batches q using batches b
+      where q.id = b.id
+      returning q.state, q.product_id, q.units, q.revenue_cents, q.orders
+    ), sales as materialized (
+      select state, product_id, units, revenue_cents, orders from moved
+      union all
+      select l.state, l.product_id, l.units, l.revenue_cents, l.orders
+      from moved_batches m,
+           unnest(m.state, m.product_id, m.units, m.revenue_cents, m.orders)
+             as l(state, product_id, units, revenue_cents, orders)
     ), by_product as (${addToStateProductSales(sql`
       select state, product_id, sum(units), sum(sign(units)), sum(revenue_cents)
-      from moved group by state, product_id`)}
+      from sales group by state, product_id`)}
     ), by_state as (${addToStateSales(sql`
-      select state, sum(orders), sum(units), sum(revenue_cents) from moved group by state`)}
+      select state, sum(orders), sum(units), sum(revenue_cents) from sales group by state`)}
     )
-    select count(*)::int as folded from moved
+    select count(*)::int as folded from sales
   `.execute(db)
   return rows[0]?.folded ?? 0
 }
@@ -83,8 +106,9 @@ export async function foldSales(db: Kysely<Database>, batchSize = 5000): Promise
  */
 export async function insightsLagSeconds(db: Kysely<Database>): Promise<number> {
   const { rows } = await sql<{ lag: number }>`
-    select coalesce(extract(epoch from now() - (
-      select created_at from sales_queue order by id limit 1
+    select coalesce(extract(epoch from now() - least(
+      (select created_at from sales_queue order by id limit 1),
+      (select created_at from sales_queue_batches order by id limit 1)
     )), 0)::float8 as lag
   `.execute(db)
   return rows[0]?.lag ?? 0
@@ -154,7 +178,8 @@ export function startSalesFold(
       const folded = await foldSales(db, limit)
       stats.folded += folded
       if (folded > 0) stats.batches++
-      full = folded === limit
+      // A full share from either queue (batchSize sales or more): more may be waiting.
+      full = folded >= limit
       stats.batchLimit = Math.min(MAX_FOLD_BATCH, limit * 2)
     } catch (err) {
       stats.failures++

@@ -137,10 +137,15 @@ export async function placeOrderBatch(
           from placed o
           where ${eventWanted('order.placed', emails)}
         ), sale as (
-          insert into sales_queue (state, product_id, units, revenue_cents, orders)
-          select state, product_id, quantity, quantity::bigint * price_cents,
-                 (row_number() over (partition by order_id order by product_id) = 1)::int
-          from placed_lines
+          -- The batch's sales in one queue row (migration 0013), none when it placed nothing.
+          insert into sales_queue_batches (state, product_id, units, revenue_cents, orders)
+          select array_agg(state), array_agg(product_id), array_agg(quantity),
+                 array_agg(quantity::bigint * price_cents), array_agg(first)
+          from (select state::bpchar, product_id, quantity, price_cents,
+                       (row_number() over (partition by order_id order by product_id) = 1)::int
+                         as first
+                from placed_lines) l
+          having count(*) > 0
         )
         select idx, created_at, status, sku, name, quantity, price_cents
         from placed_lines order by idx, sku

@@ -150,9 +150,14 @@ async function insertOrder(
       insert into order_lines (order_id, product_id, quantity, unit_price_cents)
       select o.id, l.id, l.quantity, l.price_cents from placed o, locked l
     ), sale as (
-      insert into sales_queue (state, product_id, units, revenue_cents, orders)
-      select ${customer.state}, l.id, l.quantity, l.quantity::bigint * l.price_cents,
-             (row_number() over (order by l.id) = 1)::int from placed o, locked l
+      -- The order's sales in one queue row (migration 0013).
+      insert into sales_queue_batches (state, product_id, units, revenue_cents, orders)
+      select array_agg(${customer.state}::bpchar), array_agg(id), array_agg(quantity),
+             array_agg(revenue_cents), array_agg(first)
+      from (select l.id, l.quantity, l.quantity::bigint * l.price_cents as revenue_cents,
+                   (row_number() over (order by l.id) = 1)::int as first
+            from placed o, locked l) l
+      having count(*) > 0
     )
     select l.sku, l.name, l.quantity, l.price_cents, l.stock, o.id is not null as placed,
            o.created_at, o.status

@@ -29,7 +29,13 @@ const api = (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: unknown, a
 /** Row counts of every table a product change must leave alone. */
 async function otherTables() {
   const counts: Record<string, number> = {}
-  for (const table of ['orders', 'order_lines', 'sales_queue', 'order_events'] as const) {
+  for (const table of [
+    'orders',
+    'order_lines',
+    'sales_queue',
+    'sales_queue_batches',
+    'order_events',
+  ] as const) {
     const { n } = await t.app.db
       .selectFrom(table)
       .select((eb) => eb.fn.countAll<string>().as('n'))

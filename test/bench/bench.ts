@@ -36,6 +36,7 @@ import pg from 'pg'
 import { connect } from '../../src/db/connect.ts'
 import { placeOrder } from '../../src/orders/place-order.ts'
 import type { OrderRequest } from '../../src/orders/schemas.ts'
+import { queuedSales } from '../helpers/insights.ts'
 import { chart } from './chart.ts'
 import {
   cpuBetween,
@@ -331,9 +332,9 @@ async function againstPeer(
  */
 async function settle(db: ReturnType<typeof connect>): Promise<void> {
   for (let waited = 0; waited < 60_000; waited += 250) {
-    const { rows } = await sql<{ n: number }>`select count(*)::int as n from sales_queue`.execute(
-      db,
-    )
+    const { rows } = await sql<{
+      n: number
+    }>`select count(*)::int as n from ${queuedSales}`.execute(db)
     if (rows[0]?.n === 0) break
     await new Promise((r) => setTimeout(r, 250))
   }

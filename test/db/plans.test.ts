@@ -24,6 +24,7 @@ describe('the fold keeps its plan whatever the statistics say', () => {
   it('takes its batch, not the whole backlog, after an ANALYZE of an empty queue', async () => {
     const db = t.app.db
     await sql`delete from sales_queue`.execute(db)
+    await sql`delete from sales_queue_batches`.execute(db)
     await sql`analyze`.execute(db)
     for (let i = 0; i < 8; i++) await foldSales(db, 5000) // past pg's five custom plans
     await queueSales(db, 13_405)

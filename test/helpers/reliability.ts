@@ -4,6 +4,7 @@ import { type Kysely, sql } from 'kysely'
 import type { Database } from '../../src/db/schema.ts'
 import { foldSales } from '../../src/insights/sales-fold.ts'
 import { catalogue } from '../../src/products/catalogue.ts'
+import { queuedSales } from './insights.ts'
 
 /** How many generated cases each property tries: RELIABILITY_RUNS, or more with SOAK=1. */
 export const runs = (fallback: number) =>
@@ -118,7 +119,7 @@ export async function brokenInvariants(
     // folder holds the fold lock, and the sales that folder took are queued until it commits.
     for (let i = 0; i < 1000; i++) {
       if ((await foldSales(db)) > 0) continue
-      const left = await sql<{ n: string }>`select count(*) as n from sales_queue`.execute(db)
+      const left = await sql<{ n: string }>`select count(*) as n from ${queuedSales}`.execute(db)
       if (num(left.rows[0]?.n) === 0) break
       await new Promise((resolve) => setTimeout(resolve, 10))
     }
@@ -135,7 +136,7 @@ const num = (v: unknown) => (v === null || v === undefined ? 0 : Number(v))
  * negative sales that take its order out), column by column for the columns that exist.
  */
 export async function aggregateMismatches(db: Kysely<Database>): Promise<string[]> {
-  const queued = await sql<{ n: string }>`select count(*) as n from sales_queue`.execute(db)
+  const queued = await sql<{ n: string }>`select count(*) as n from ${queuedSales}`.execute(db)
   const broken: string[] = []
   if (num(queued.rows[0]?.n) > 0) broken.push(`${queued.rows[0]?.n} sales still queued`)
   const truthByProduct = await sql<Row>`

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { foldSales } from '../../src/insights/sales-fold.ts'
+import { foldSales, insightsLagSeconds } from '../../src/insights/sales-fold.ts'
 import { placeOrder } from '../../src/orders/place-order.ts'
 import { stateCodes } from '../../src/us-states.ts'
 import { buildTestApp, customer, type TestApp } from '../helpers/context.ts'
+import { queueLength } from '../helpers/insights.ts'
 
 let t: TestApp
 beforeAll(async () => {
@@ -52,7 +53,7 @@ describe('the top-three aggregate', () => {
       ),
     )
     // The background folder runs too and holds the lock while it folds: wait for an empty queue.
-    while ((await t.app.db.selectFrom('sales_queue').select('id').limit(1).execute()).length > 0) {
+    while ((await queueLength(t.app.db)) > 0) {
       if ((await foldSales(t.app.db)) === 0) await new Promise((r) => setTimeout(r, 20))
     }
     const truth = await groupByOverOrderLines()
@@ -95,5 +96,18 @@ describe('the top-three aggregate', () => {
     }
     console.info(`freshness: a sale showed in the top three after ${seenAfter} ms`)
     expect(seenAfter).toBeLessThan(1000)
+  })
+
+  it('counts the sales an order statement queued (sales_queue_batches) in the freshness gauge', async () => {
+    // Uncommitted, so the background folder cannot take it; now() is the transaction's start.
+    const lag = t.app.db.transaction().execute(async (trx) => {
+      await sql`insert into sales_queue_batches (state, product_id, units, revenue_cents, orders,
+                                                 created_at)
+                values ('{TX}', '{1}', '{1}', '{100}', '{1}', now() - interval '5 seconds')`.execute(
+        trx,
+      )
+      throw new Error(`lag ${await insightsLagSeconds(trx)}`)
+    })
+    await expect(lag).rejects.toThrow('lag 5')
   })
 })

@@ -8,7 +8,13 @@ import type { Database } from '../../src/db/schema.ts'
 import { foldSales } from '../../src/insights/sales-fold.ts'
 import { seedCatalogue } from '../../src/products/seed.ts'
 import { testDatabase, usingPostgres } from '../helpers/context.ts'
-import { aggregates, groupByOrderLines, queueLength, waitFor } from '../helpers/insights.ts'
+import {
+  aggregates,
+  groupByOrderLines,
+  queuedSales,
+  queueLength,
+  waitFor,
+} from '../helpers/insights.ts'
 
 const child = fileURLToPath(new URL('../helpers/fold-until-killed.ts', import.meta.url))
 const orders = 60_000
@@ -40,7 +46,7 @@ async function queueOrders(db: Kysely<Database>, from: number, count: number) {
 async function unitsAccountedFor(db: Kysely<Database>) {
   const { rows } = await sql<{ counted: string; queued: string; ordered: string }>`
     select (select coalesce(sum(units), 0) from state_product_sales) as counted,
-           (select coalesce(sum(units), 0) from sales_queue) as queued,
+           (select coalesce(sum(units), 0) from ${queuedSales}) as queued,
            (select coalesce(sum(quantity), 0) from order_lines) as ordered
   `.execute(db)
   const r = rows[0] as { counted: string; queued: string; ordered: string }

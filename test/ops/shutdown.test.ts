@@ -6,6 +6,7 @@ import { sql } from 'kysely'
 import { afterAll, describe, expect, it } from 'vitest'
 import { connect } from '../../src/db/connect.ts'
 import { customer, testDatabase } from '../helpers/context.ts'
+import { queuedSales } from '../helpers/insights.ts'
 import { logLines, startServer } from '../helpers/server.ts'
 
 const skus = ['MUG-001', 'TEE-002', 'CAP-003', 'BAG-004', 'BTL-005']
@@ -120,7 +121,7 @@ describe('graceful shutdown', () => {
       const { rows: units } = await sql<{ sold: number; counted: number }>`
         select (select coalesce(sum(quantity), 0)::int from order_lines) as sold,
                ((select coalesce(sum(units), 0) from state_product_sales)
-                + (select coalesce(sum(units), 0) from sales_queue))::int as counted
+                + (select coalesce(sum(units), 0) from ${queuedSales}))::int as counted
       `.execute(check)
       expect(units[0]?.counted).toBe(units[0]?.sold)
     } finally {

@@ -8,6 +8,7 @@ import { placeOrderBatch } from '../../src/orders/place-order-batch.ts'
 import type { PlaceOrderResult } from '../../src/orders/placement.ts'
 import type { OrderRequest } from '../../src/orders/schemas.ts'
 import { buildTestApp, customer, stock, type TestApp } from '../helpers/context.ts'
+import { queuedSales } from '../helpers/insights.ts'
 
 // Orders placed together share one statement and one transaction (src/orders/place-orders.ts);
 // each must still come out exactly as if it had been placed alone.
@@ -63,7 +64,7 @@ describe('placeOrderBatch: several orders in one statement', () => {
       (
         await sql<{ units: string; orders: string }>`
           select coalesce(sum(units), 0) as units, coalesce(sum(orders), 0) as orders
-          from sales_queue`.execute(t.app.db)
+          from ${queuedSales}`.execute(t.app.db)
       ).rows[0]
     const before = await queued()
     const results = await placeOrderBatch(

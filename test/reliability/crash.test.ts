@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { connect } from '../../src/db/connect.ts'
 import type { Database } from '../../src/db/schema.ts'
 import { testDatabase, usingPostgres } from '../helpers/context.ts'
+import { queuedSales } from '../helpers/insights.ts'
 import {
   aggregateMismatches,
   apiOrder,
@@ -144,7 +145,7 @@ describe.skipIf(!usingPostgres)(
         // The cut sales are either still queued or folded: never half of each.
         const { rows } = await sql<{ counted: string; queued: string; ordered: string }>`
         select (select coalesce(sum(units), 0) from state_product_sales) as counted,
-               (select coalesce(sum(units), 0) from sales_queue) as queued,
+               (select coalesce(sum(units), 0) from ${queuedSales}) as queued,
                (select coalesce(sum(quantity), 0) from order_lines) as ordered`.execute(db)
         const r = rows[0] as { counted: string; queued: string; ordered: string }
         expect(Number(r.counted) + Number(r.queued)).toBe(Number(r.ordered))
