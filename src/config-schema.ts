@@ -90,6 +90,10 @@ export const ConfigSchema = Type.Object({
         'must be at least 16 characters: a random secret, such as openssl rand -hex 32 prints',
     }),
   ),
+  // How long a request may take to arrive whole, headers and body (src/app.ts): bodies are at
+  // most 64 KiB, seconds even over a poor mobile link, so 30 s is generous for a shopper and
+  // still frees a connection a client holds open by never finishing its body (slowloris).
+  REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 600_000, default: 30_000 }),
   DATABASE_CONNECT_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 2000 }),
   DATABASE_STATEMENT_TIMEOUT_MS: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 10_000 }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 600_000, default: 10_000 }),

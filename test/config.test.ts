@@ -224,6 +224,7 @@ describe('every setting with a bad value', () => {
     MAX_EVENT_LOOP_DELAY_MS: '70000',
     MAX_HEAP_USED_MB: '0',
     METRICS_TOKEN: 'short',
+    REQUEST_TIMEOUT_MS: '0',
     DATABASE_CONNECT_TIMEOUT_MS: '10',
     DATABASE_STATEMENT_TIMEOUT_MS: '3600001',
     SHUTDOWN_TIMEOUT_MS: '10',
