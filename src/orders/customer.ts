@@ -115,6 +115,17 @@ export const customerNormalisers: Readonly<Record<string, (value: string) => str
 export const customerValues = (customer: Customer): string[] =>
   customerFields.map((f) => customer[f.field])
 
+/**
+ * The customer's fields of a validated form (or any object holding them as strings), as the
+ * customer: the fields picked one by one, as the form object holds many more (a quantity per
+ * product) that copying it whole, less the others, would walk.
+ */
+export function formCustomer(fields: Readonly<Record<string, unknown>>): Customer {
+  const customer: Record<string, string> = {}
+  for (const f of customerFields) customer[f.field] = fields[f.field] as string
+  return customer as Customer
+}
+
 /** A row's customer columns as the customer. */
 export function customerFromRow(row: CustomerColumns): Customer {
   const customer: Record<string, string> = {}

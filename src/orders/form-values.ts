@@ -61,6 +61,8 @@ export function formLines(
   for (const field in values) {
     if (!Object.hasOwn(values, field)) continue
     const value = values[field] as string
+    // Most of a form's quantities are 0: no line, whatever the field (before the pattern).
+    if (value === '0' || value === '') continue
     const sku = formQuantityKey.exec(field)?.[1]
     if (sku === undefined || errors[field] || !/^[0-9]*$/.test(value)) continue
     const quantity = value === '' ? 0 : Number(value)

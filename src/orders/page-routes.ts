@@ -10,7 +10,7 @@ import { localTime } from '../state-time-zones.ts'
 import { ttlCache } from '../ttl-cache.ts'
 import { usStates } from '../us-states.ts'
 import { describe, fieldName } from '../validation.ts'
-import { type Customer, customerFields } from './customer.ts'
+import { formCustomer } from './customer.ts'
 import {
   damagedForm,
   type FormState,
@@ -167,11 +167,10 @@ const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
         return renderForm(reply, 400, { values, errors, idempotencyKey: key })
       }
 
-      const { idempotencyKey, ...body } = request.body
-      const customer = Object.fromEntries(customerFields.map((f) => [f.field, body[f.field]]))
+      const { idempotencyKey } = request.body
       const result = await app.orders.place({
         items: lines.map(({ sku, quantity }) => ({ sku, quantity })),
-        customer: customer as Customer,
+        customer: formCustomer(request.body),
         idempotencyKey: `form:${idempotencyKey}`,
       })
       app.orderMetrics.orderOutcome(result.kind)

@@ -36,25 +36,38 @@ export default fp(
       })
     })
 
-    app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-      // `/insights/` reaches `/insights/:state` with an empty state: served by nothing either.
-      const params = Object.values((request.params ?? {}) as Record<string, unknown>)
-      if (!request.is404 && !params.includes('')) return
+    // A callback hook, not an async one, with its common answer (nothing to do) first: every
+    // request passes here, and an async hook costs each one a promise and a turn of the queue.
+    // A redirect answers here: the chain then stops (done is not called).
+    app.addHook('onRequest', (request, reply, done) => {
+      if ((request.is404 || emptyParam(request.params)) && redirected(request, reply)) return
+      done()
+    })
+    /** Redirects to the URL without its trailing slash when that is a route; whether it did. */
+    function redirected(request: FastifyRequest, reply: FastifyReply): boolean {
       const [path = '', query] = splitOnce(request.url, '?')
-      if (path.length < 2 || !path.endsWith('/')) return
+      if (path.length < 2 || !path.endsWith('/')) return false
       const target = path.replace(/\/+$/, '')
-      if (!target.startsWith('/') || target.startsWith('//') || target.includes('\\')) return
+      if (!target.startsWith('/') || target.startsWith('//') || target.includes('\\')) return false
       const parts = target.split('/')
       const known = templates.some(
         (t) => t.methods.has(request.method) && serves(t.segments, parts),
       )
-      if (!known) return
+      if (!known) return false
       const status = request.method === 'GET' || request.method === 'HEAD' ? 301 : 308
-      return reply.redirect(query === undefined ? target : `${target}?${query}`, status)
-    })
+      reply.redirect(query === undefined ? target : `${target}?${query}`, status)
+      return true
+    }
   },
   { name: 'trailing-slash' },
 )
+
+/** Whether a route parameter is empty: `/insights/` reaches `/insights/:state` with state ''. */
+function emptyParam(params: unknown): boolean {
+  if (!params || typeof params !== 'object') return false
+  for (const key in params) if ((params as Record<string, unknown>)[key] === '') return true
+  return false
+}
 
 function splitOnce(s: string, separator: string): [string, string | undefined] {
   const at = s.indexOf(separator)

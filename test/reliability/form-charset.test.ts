@@ -207,6 +207,13 @@ describe('parseForm, the urlencoded parser itself', () => {
       ['__proto__', 'x'],
       ['constructor', 'y'],
     ])
-    expect(Object.getPrototypeOf(fields)).toBeNull()
+    // Nothing inherited: no Object.prototype behind it, so no toString, hasOwnProperty, etc.
+    for (const name of ['toString', 'hasOwnProperty', 'valueOf', 'isPrototypeOf']) {
+      expect(name in fields).toBe(false)
+    }
+    expect(Object.getPrototypeOf(Object.getPrototypeOf(fields))).toBeNull()
+    const only = parseForm(Buffer.from('toString=z'), undefined)
+    expect(only.toString).toBe('z')
+    expect(only.constructor).toBeUndefined()
   })
 })
