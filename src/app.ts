@@ -21,7 +21,6 @@ import health from './plugins/health.ts'
 import logging, { createLogger, RequestLog, requestId } from './plugins/logging.ts'
 import metrics from './plugins/metrics.ts'
 import openapi from './plugins/openapi.ts'
-import { requestLogger } from './plugins/request-logger.ts'
 import routeSchemas from './plugins/route-schemas.ts'
 import security, { trustProxy } from './plugins/security.ts'
 import trailingSlash from './plugins/trailing-slash.ts'
@@ -61,7 +60,6 @@ export async function buildApp({
   const app = Fastify({
     loggerInstance: createLogger(config, logStream),
     logController: new RequestLog(),
-    childLoggerFactory: requestLogger,
     requestIdHeader: false,
     genReqId: requestId,
     trustProxy: trustProxy(config.TRUST_PROXY),

@@ -5,6 +5,7 @@ import fp from 'fastify-plugin'
 import pino, { type DestinationStream, type Logger } from 'pino'
 import type { Config } from '../config.ts'
 import { traceLogFields } from '../tracing/log-context.ts'
+import { lazyChildren } from './request-logger.ts'
 
 // Belt and braces: nothing logs a shopper's details on purpose, but an object that carries them
 // (an order, a body, a customer) must not reach the logs if someone ever logs it. Explicit paths
@@ -101,7 +102,7 @@ export function createLogger(config: Config, destination?: DestinationStream): L
     serializers: { err: serializeError },
     ...(mixin ? { mixin } : {}),
   }
-  if (destination) return pino(options, destination)
+  if (destination) return lazyChildren(pino(options, destination))
   if (config.LOG_FILE) {
     // The logger filters by LOG_LEVEL; the targets pass on whatever reaches them.
     const transport = pino.transport({
@@ -116,9 +117,9 @@ export function createLogger(config: Config, destination?: DestinationStream): L
     })
     // pino types its transport as a plain stream; it is a thread-stream, which has its worker.
     watchLogWriter(transport as unknown as LogWriter, config.LOG_FILE)
-    return pino(options, transport)
+    return lazyChildren(pino(options, transport))
   }
-  return pino(options, pino.destination({ dest: 1, sync: false }))
+  return lazyChildren(pino(options, pino.destination({ dest: 1, sync: false })))
 }
 
 /** The part of pino's transport (a thread-stream) that watchLogWriter uses. */

@@ -1,30 +1,33 @@
-import type { FastifyBaseLogger } from 'fastify'
-import type { ChildLoggerOptions, Logger } from 'pino'
+import type { Bindings, ChildLoggerOptions, Logger } from 'pino'
 
 type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'
 
+type PinoChild = (this: Logger, bindings: Bindings, options?: ChildLoggerOptions) => Logger
+
 /**
- * A request's logger (Fastify's childLoggerFactory, app.ts) whose pino child, the one that binds
- * the request id to each line, is made on the first line written, not for every request: below
- * the level (LOG_LEVEL=warn, a request that goes well) nothing is written, and the child cost
- * each request its making and its garbage. The lines are those of the child itself.
+ * A child logger (a request's: Fastify makes one per request, binding its id) whose pino child
+ * is made on the first line written: below the level (LOG_LEVEL=warn, a request that goes well)
+ * nothing is written, and the child cost each request its making and its garbage. The lines are
+ * those of the pino child itself.
  */
-class RequestLogger {
+class LazyChild {
   readonly #parent: Logger
-  readonly #bindings: Record<string, unknown>
-  readonly #options: ChildLoggerOptions
+  readonly #make: PinoChild
+  readonly #bindings: Bindings
+  readonly #options: ChildLoggerOptions | undefined
   #made: Logger | undefined
 
-  constructor(parent: Logger, bindings: Record<string, unknown>, options: ChildLoggerOptions) {
+  constructor(parent: Logger, make: PinoChild, bindings: Bindings, options?: ChildLoggerOptions) {
     this.#parent = parent
+    this.#make = make
     this.#bindings = bindings
     this.#options = options
     // A route's own level or serializers: the child now, as it decides what is written.
-    if (options.level !== undefined || options.serializers !== undefined) this.#child()
+    if (options?.level !== undefined || options?.serializers !== undefined) this.#child()
   }
 
   #child(): Logger {
-    this.#made ??= this.#parent.child(this.#bindings, this.#options)
+    this.#made ??= this.#make.call(this.#parent, this.#bindings, this.#options)
     return this.#made
   }
 
@@ -62,14 +65,20 @@ class RequestLogger {
     this.#write('trace', args)
   }
   silent() {}
-  child(bindings: Record<string, unknown>, options?: ChildLoggerOptions): Logger {
+  child(bindings: Bindings, options?: ChildLoggerOptions): Logger {
     return this.#child().child(bindings, options)
   }
 }
 
-/** Fastify's childLoggerFactory: see RequestLogger. */
-export const requestLogger = (
-  logger: FastifyBaseLogger,
-  bindings: Record<string, unknown>,
-  options: ChildLoggerOptions,
-) => new RequestLogger(logger as Logger, bindings, options) as unknown as FastifyBaseLogger
+/**
+ * Makes `logger`'s children (and theirs: a pino child inherits this) LazyChild loggers. Through
+ * `child` itself, not Fastify's childLoggerFactory: Fastify checks the methods of what a factory
+ * of the app's own returns, on every request, which cost as much as the child it spared.
+ */
+export function lazyChildren(logger: Logger): Logger {
+  const make = logger.child as unknown as PinoChild
+  logger.child = function (this: Logger, bindings: Bindings, options?: ChildLoggerOptions) {
+    return new LazyChild(this, make, bindings, options) as unknown as Logger
+  } as unknown as Logger['child']
+  return logger
+}
