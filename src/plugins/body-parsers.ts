@@ -86,12 +86,9 @@ function percentDecode(bytes: Uint8Array): Uint8Array {
 }
 
 /**
- * The object a form is parsed into: it inherits nothing (its prototype is an empty object with
- * no prototype, as node:querystring's own result), so a field named `__proto__`, `constructor`
- * or `toString` is just a field. Not `Object.create(null)`: V8 keeps such an object as a hash
- * table from the start, and every later read of the form (the schema, the normalisers, the
- * handler, each a loop over its fields) paid for it: a constructed object with the usual fields
- * in the usual order keeps one fast shape.
+ * A parsed form: it inherits nothing (an empty prototype without one, as node:querystring's), so
+ * `__proto__` or `toString` is just a field. Not Object.create(null), a hash table in V8 that each
+ * later loop over the form (schema, normalisers, handler) paid for: this keeps one fast shape.
  */
 type Fields = Record<string, string | string[]>
 const FormFields = function FormFields() {} as unknown as new () => Fields
@@ -110,18 +107,14 @@ export function parseForm(body: Buffer, charset: string | undefined): Record<str
   const fields = new FormFields()
   // A field given twice is a list marked as such (validation.ts): "must be given once" where
   // its schema takes one value. Appended in place: a copy per value was quadratic.
-  // The names seen are kept in a Set: asking the object for a name it does not hold yet (nearly
-  // every one) walked its prototype chain on every field, a third of the parser's time.
+  // Names seen in a Set: asking the object for a name it lacks (nearly all) walks its prototypes.
   const names = new Set<string>()
   const add = (name: string, value: string) => {
-    if (!names.has(name)) {
-      names.add(name)
-      fields[name] = value
-      return
-    }
-    const seen = fields[name] as string | string[]
-    if (Array.isArray(seen)) seen.push(value)
+    const seen = names.has(name) ? fields[name] : undefined
+    if (seen === undefined) fields[name] = value
+    else if (Array.isArray(seen)) seen.push(value)
     else fields[name] = givenTwice([seen, value])
+    names.add(name)
   }
   // ASCII bytes in UTF-8 are those characters, so such a form (what a browser posts: ASCII but
   // for `%XX`) is split as a string and only its components with a `%` are decoded as bytes.

@@ -50,8 +50,8 @@ describe('executeFixedText', () => {
   it('compiles a statement that holds a query builder', async () => {
     const db = t.app.db
     const key = `test:${randomUUID()}`
-    const built = () =>
-      sql<{ n: number }>`select count(*)::int as n from (${db.selectFrom('products').select('sku').where('sku', '=', 'MUG-001')}) p`
+    const mug = () => db.selectFrom('products').select('sku').where('sku', '=', 'MUG-001')
+    const built = () => sql<{ n: number }>`select count(*)::int as n from (${mug()}) p`
     const first = await executeFixedText(db, key, built())
     expect((await executeFixedText(db, key, built())).rows).toEqual(first.rows)
     expect(first.rows).toEqual([{ n: 1 }])
