@@ -8,8 +8,10 @@ export const etagOf = (version: number) => `"${version}"`
 
 /**
  * What an If-Match header asks (RFC 9110 §13.1.1: `"*" / #entity-tag`):
- * - `absent`: no precondition to check: no header, a blank one, or `*` (which only asks that
- *   the order exist, so it does not prevent a lost update): answered 428;
+ * - `absent`: no precondition to check: no header, or a blank one;
+ * - `any`: `*`, which matches any current representation (§13.1.1): true whenever the order or
+ *   product exists, so it prevents no lost update. Order transitions answer it 428 as if absent
+ *   (their If-Match is required); product changes, where it is optional, run unconditionally;
  * - `malformed`: not that syntax (`junk`, `1`, an unclosed quote, `*` inside a list): answered
  *   400, a bad request rather than a precondition that failed;
  * - `tags`: the versions of the strong tags of ours it lists (`"3", "4"` → [3, 4]); weak tags
@@ -18,6 +20,7 @@ export const etagOf = (version: number) => `"${version}"`
  */
 export type IfMatch =
   | { kind: 'absent' }
+  | { kind: 'any' }
   | { kind: 'malformed' }
   | { kind: 'tags'; versions: number[]; weak: boolean }
 
@@ -32,7 +35,8 @@ const ourVersion = /^[1-9][0-9]{0,8}$/
 /** Reads an If-Match header (see IfMatch); never throws. */
 export function parseIfMatch(header: string | undefined): IfMatch {
   const value = header?.trim() ?? ''
-  if (value === '' || value === '*') return { kind: 'absent' }
+  if (value === '') return { kind: 'absent' }
+  if (value === '*') return { kind: 'any' }
   const versions: number[] = []
   let tags = 0
   let weakTags = 0

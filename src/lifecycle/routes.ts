@@ -4,7 +4,7 @@ import { normalizeOrderNumber } from '../orders/order-number.ts'
 import { ErrorResponse } from '../orders/schemas.ts'
 import { refuseValue, sendError } from '../plugins/errors.ts'
 import { changeOrderStatus } from './change-order-status.ts'
-import { etagOf, parseIfMatch } from './etag.ts'
+import { etagOf, type IfMatch, parseIfMatch } from './etag.ts'
 import { findAdminOrder } from './queries.ts'
 import {
   AdminOrder,
@@ -27,13 +27,19 @@ const preconditionRequired = (request: FastifyRequest, reply: FastifyReply) =>
     'Send If-Match with the order\'s ETag (from GET /api/admin/orders/{orderNumber}), such as If-Match: "1".',
   )
 
+/** No If-Match, or `*`: true of any order that exists, so neither guards a transition (428). */
+const preventsNoLostUpdate = (
+  ifMatch: IfMatch,
+): ifMatch is Extract<IfMatch, { kind: 'absent' | 'any' }> =>
+  ifMatch.kind === 'absent' || ifMatch.kind === 'any'
+
 /**
  * A preValidation hook: a change without If-Match (none, blank or `*`: etag.ts) is 428 from the
  * service before anything else is checked, so no If-Match at all never meets the headers'
  * schema (which requires it, as the document says) and its generic 400.
  */
 async function requireIfMatch(request: FastifyRequest, reply: FastifyReply) {
-  if (parseIfMatch(request.headers['if-match']).kind === 'absent') {
+  if (preventsNoLostUpdate(parseIfMatch(request.headers['if-match']))) {
     return preconditionRequired(request, reply)
   }
 }
@@ -112,7 +118,7 @@ const lifecycleRoutes: FastifyPluginAsyncTypebox = async (app) => {
         )
       }
       // requireIfMatch answered it already; kept so that the handler stands on its own.
-      if (ifMatch.kind === 'absent') return preconditionRequired(request, reply)
+      if (preventsNoLostUpdate(ifMatch)) return preconditionRequired(request, reply)
       const orderNumber = normalizeOrderNumber(request.params.orderNumber)
       const result = await changeOrderStatus(app.db, {
         ...request.body,

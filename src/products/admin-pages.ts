@@ -107,8 +107,8 @@ const adminProductPages: FastifyPluginAsyncTypebox = async (app) => {
         error: { sku, field: 'price', message, value: typed },
       })
     }
-    const product = await updateProduct(app.db, sku, { priceCents })
-    if (!product) return sendError(request, reply, 404, unknownProduct(sku))
+    const change = await updateProduct(app.db, sku, { priceCents })
+    if (change.kind !== 'changed') return sendError(request, reply, 404, unknownProduct(sku))
     return back(reply, sku)
   })
 
@@ -118,8 +118,8 @@ const adminProductPages: FastifyPluginAsyncTypebox = async (app) => {
     if (onSale !== 'true' && onSale !== 'false') {
       return sendError(request, reply, 400, 'onSale must be true or false.')
     }
-    const product = await updateProduct(app.db, sku, { onSale: onSale === 'true' })
-    if (!product) return sendError(request, reply, 404, unknownProduct(sku))
+    const change = await updateProduct(app.db, sku, { onSale: onSale === 'true' })
+    if (change.kind !== 'changed') return sendError(request, reply, 404, unknownProduct(sku))
     return back(reply, sku)
   })
 }

@@ -15,16 +15,45 @@ export const unknownProduct = (sku: string) => `There is no product ${sku}.`
 export const restockedMeanwhile = (sku: string, version: number, stock: number) =>
   `${sku} changed meanwhile (it is at version ${version} now, with ${stock.toLocaleString('en-US')} units): nothing was added. Read it again and restock if more units are still needed.`
 
-/** The restock's optional If-Match, as OpenAPI shows it. */
-const RestockHeaders = Type.Object({
+/** A change (PATCH) refused because the product's version moved on since it was read. */
+export const changedMeanwhile = (sku: string, version: number) =>
+  `${sku} changed meanwhile (it is at version ${version} now): nothing was changed. Read it again and send the change if it is still wanted.`
+
+/** A product change's optional If-Match (restock, PATCH), as OpenAPI shows it. */
+const ProductIfMatch = Type.Object({
   'if-match': Type.Optional(
     Type.String({
       maxLength: 1000,
       description:
-        'The product\'s version as a strong entity tag, such as "3" (`version` in GET /api/admin/products): the units are added only while the product is at that version, so a retry of the same request adds nothing (412)',
+        'The product\'s version as a strong entity tag, such as "3" (`version` in GET /api/admin/products): the change is made only while the product is at that version, so a retry of the same request changes nothing (412). `*` matches any product that exists: the change is then unconditional (RFC 9110 §13.1.1)',
     }),
   ),
 })
+
+/**
+ * The versions a product change's If-Match allows: undefined for none (no header, or `*`,
+ * which any existing product matches: RFC 9110 §13.1.1), `[]` when it names none of ours (a
+ * weak tag never matches), or 'malformed' (not entity-tag syntax: answered 400).
+ */
+function expectedVersions(header: string | undefined): readonly number[] | undefined | 'malformed' {
+  const ifMatch = parseIfMatch(header)
+  if (ifMatch.kind === 'malformed') return 'malformed'
+  return ifMatch.kind === 'tags' ? ifMatch.versions : undefined
+}
+
+const malformedIfMatch =
+  'If-Match must be the product\'s version as a strong entity tag, in double quotes, such as If-Match: "1".'
+
+/**
+ * The 412 sentence for a product change whose If-Match did not match: why a weak tag never
+ * matches when it named only weak or foreign tags, else `meanwhile` (what changed since).
+ */
+function staleMessage(header: string | undefined, version: number, meanwhile: string): string {
+  const ifMatch = parseIfMatch(header)
+  return ifMatch.kind === 'tags' && ifMatch.weak && ifMatch.versions.length === 0
+    ? `If-Match never matches a weak entity tag (W/"…"; RFC 9110 §13.1.1): send the product's version as a strong tag, such as If-Match: "${version}".`
+    : meanwhile
+}
 
 export const tooMuchStock = (sku: string, stock: number) =>
   `${sku} has ${stock.toLocaleString('en-US')} units: that many more would pass the most one product can hold.`
@@ -57,9 +86,9 @@ const adminProductRoutes: FastifyPluginAsyncTypebox = async (app) => {
         security: [{ staffToken: [] }],
         summary: "Add units to a product's stock",
         description:
-          'Adds `units` (1 to 1,000,000) to the stock in one statement (`stock = stock + units`), safe against orders and cancels at the same moment, and one to the product\'s `version`. 409 when the stock would pass 2,147,483,647. Send If-Match with the `version` it was decided on (`If-Match: "3"`) to make a retry safe: the units are added only at that version, so the same request sent again after a timeout answers 412 and adds nothing. Optional, so that a restock stays a plain increment for clients that count deliveries; 400 when it is not entity-tag syntax.',
+          'Adds `units` (1 to 1,000,000) to the stock in one statement (`stock = stock + units`), safe against orders and cancels at the same moment, and one to the product\'s `version`. 409 when the stock would pass 2,147,483,647. Send If-Match with the `version` it was decided on (`If-Match: "3"`) to make a retry safe: the units are added only at that version, so the same request sent again after a timeout answers 412 and adds nothing. Optional, so that a restock stays a plain increment for clients that count deliveries; `*` is unconditional (any existing product matches it); 400 when it is not entity-tag syntax.',
         params: SkuParams,
-        headers: RestockHeaders,
+        headers: ProductIfMatch,
         body: RestockBody,
         response: {
           200: AdminProduct,
@@ -74,13 +103,8 @@ const adminProductRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const sku = canonicalSku(request.params.sku)
-      const ifMatch = parseIfMatch(request.headers['if-match'])
-      if (ifMatch.kind === 'malformed') {
-        const message =
-          'If-Match must be the product\'s version as a strong entity tag, in double quotes, such as If-Match: "1".'
-        return sendError(request, reply, 400, message)
-      }
-      const expected = ifMatch.kind === 'tags' ? ifMatch.versions : undefined
+      const expected = expectedVersions(request.headers['if-match'])
+      if (expected === 'malformed') return sendError(request, reply, 400, malformedIfMatch)
       const result = await restockProduct(app.db, sku, request.body.units, expected)
       if (result.kind === 'not-found') return sendError(request, reply, 404, unknownProduct(sku))
       if (result.kind === 'too-much') {
@@ -88,11 +112,13 @@ const adminProductRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
       if (result.kind === 'stale') {
         const { version, stock } = result.product
-        const message =
-          ifMatch.kind === 'tags' && ifMatch.weak && expected?.length === 0
-            ? `If-Match never matches a weak entity tag (W/"…"; RFC 9110 §13.1.1): send the product's version as a strong tag, such as If-Match: "${version}".`
-            : restockedMeanwhile(sku, version, stock)
-        return sendError(request, reply, 412, message)
+        const meanwhile = restockedMeanwhile(sku, version, stock)
+        return sendError(
+          request,
+          reply,
+          412,
+          staleMessage(request.headers['if-match'], version, meanwhile),
+        )
       }
       request.log.info({ sku, units: request.body.units, staffId: request.staff?.id }, 'restocked')
       return result.product
@@ -107,10 +133,16 @@ const adminProductRoutes: FastifyPluginAsyncTypebox = async (app) => {
         security: [{ staffToken: [] }],
         summary: "Set a product's price, or take it off sale and back",
         description:
-          'A new `priceCents` (1 to 10,000,000) applies to orders placed from now on; placed orders keep the unit price they captured. `onSale: false` hides the product from the order form and `GET /api/products`, and orders for it are refused (400, like an unknown product); `true` offers it again.',
+          'A new `priceCents` (1 to 10,000,000) applies to orders placed from now on; placed orders keep the unit price they captured. `onSale: false` hides the product from the order form and `GET /api/products`, and orders for it are refused (400, like an unknown product); `true` offers it again. Send If-Match with the `version` the change was decided on (`If-Match: "3"`) so that it is not made over another one made meanwhile: at another version it answers 412 and changes nothing. Optional; `*` is unconditional (any existing product matches it); 400 when it is not entity-tag syntax.',
         params: SkuParams,
+        headers: ProductIfMatch,
         body: ProductPatch,
-        response: { 200: AdminProduct, 400: ErrorResponse, 404: ErrorResponse },
+        response: {
+          200: AdminProduct,
+          400: ErrorResponse,
+          404: ErrorResponse,
+          412: ErrorResponse,
+        },
       },
       config: { access: 'staff' },
     },
@@ -127,10 +159,17 @@ const adminProductRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'body: send priceCents, onSale or both.',
         )
       }
-      const product = await updateProduct(app.db, sku, { priceCents, onSale })
-      if (!product) return sendError(request, reply, 404, unknownProduct(sku))
+      const expected = expectedVersions(request.headers['if-match'])
+      if (expected === 'malformed') return sendError(request, reply, 400, malformedIfMatch)
+      const result = await updateProduct(app.db, sku, { priceCents, onSale }, expected)
+      if (result.kind === 'not-found') return sendError(request, reply, 404, unknownProduct(sku))
+      if (result.kind === 'stale') {
+        const meanwhile = changedMeanwhile(sku, result.product.version)
+        const message = staleMessage(request.headers['if-match'], result.product.version, meanwhile)
+        return sendError(request, reply, 412, message)
+      }
       request.log.info({ sku, ...request.body, staffId: request.staff?.id }, 'product changed')
-      return product
+      return result.product
     },
   )
 }

@@ -65,10 +65,7 @@ export async function restockProduct(
   units: number,
   expectedVersions?: readonly number[],
 ): Promise<RestockResult> {
-  if (expectedVersions?.length === 0) {
-    const current = await findAdminProduct(db, sku)
-    return current ? { kind: 'stale', product: current } : { kind: 'not-found' }
-  }
+  if (expectedVersions?.length === 0) return staleOrMissing(db, sku)
   let update = db
     .updateTable('products')
     .set({ stock: sql`stock + ${units}`, version: sql`version + 1` })
@@ -83,6 +80,15 @@ export async function restockProduct(
     return { kind: 'stale', product: current }
   }
   return { kind: 'too-much', stock: current.stock }
+}
+
+/** A change that If-Match's versions (none of ours: `[]`) cannot match: stale, or no product. */
+async function staleOrMissing(
+  db: Kysely<Database>,
+  sku: string,
+): Promise<{ kind: 'stale'; product: AdminProduct } | { kind: 'not-found' }> {
+  const current = await findAdminProduct(db, sku)
+  return current ? { kind: 'stale', product: current } : { kind: 'not-found' }
 }
 
 /** One product as the back office reads it, or undefined for an unknown SKU. */
@@ -103,14 +109,18 @@ async function findAdminProduct(
  * applies to orders placed from its commit on: each order line keeps the unit price it captured
  * (order_lines.unit_price_cents), and an order waiting on the product's row lock reads the
  * price as committed. Off sale, the order statements do not find the product (see
- * src/orders/place-order.ts). Adds one to the version; writes nothing else.
+ * src/orders/place-order.ts). Adds one to the version; writes nothing else. With
+ * `expectedVersions` (If-Match's), only while the product is at one of them, as for a restock:
+ * otherwise `stale`, nothing changed.
  */
 export async function updateProduct(
   db: Kysely<Database>,
   sku: string,
   patch: ProductPatch,
-): Promise<AdminProduct | undefined> {
-  const row = await db
+  expectedVersions?: readonly number[],
+): Promise<ProductChange> {
+  if (expectedVersions?.length === 0) return staleOrMissing(db, sku)
+  let update = db
     .updateTable('products')
     .set({
       ...(patch.priceCents === undefined ? {} : { price_cents: patch.priceCents }),
@@ -118,7 +128,15 @@ export async function updateProduct(
       version: sql`version + 1`,
     })
     .where('sku', '=', sku)
-    .returning(adminColumns)
-    .executeTakeFirst()
-  return row ? toAdminProduct(row) : undefined
+  if (expectedVersions) update = update.where('version', 'in', expectedVersions)
+  const row = await update.returning(adminColumns).executeTakeFirst()
+  if (row) return { kind: 'changed', product: toAdminProduct(row) }
+  // No row: unknown SKU, or (with expectedVersions) a version none of them names.
+  return expectedVersions ? staleOrMissing(db, sku) : { kind: 'not-found' }
 }
+
+export type ProductChange =
+  | { kind: 'changed'; product: AdminProduct }
+  | { kind: 'not-found' }
+  /** The product's version is none of those expected: changed since they were read. */
+  | { kind: 'stale'; product: AdminProduct }

@@ -151,6 +151,15 @@ describe('POST /api/admin/products/:sku/restock with If-Match', () => {
     expect(await stockOf.of('BAG-004')).toBe(10)
   })
 
+  it('answers If-Match: * unconditionally, as any existing product matches it (RFC 9110 §13.1.1)', async () => {
+    await stockOf.set('BAG-004', 10)
+    const star = await restock('BAG-004', 5, '*')
+    expect(star.statusCode, star.body).toBe(200)
+    expect(await stockOf.of('BAG-004')).toBe(15)
+    // No product, no current representation: the 404 the request would get without it.
+    expect((await restock('NOPE-1', 5, '*')).statusCode).toBe(404)
+  })
+
   it('counts a price or sale change as a change: the version grows', async () => {
     const version = await versionOf('LMP-006')
     const patched = await api('PATCH', '/api/admin/products/LMP-006', { onSale: true })
@@ -195,6 +204,59 @@ describe('PATCH /api/admin/products/:sku', () => {
     )
     const mug = (await api('GET', '/api/admin/products')).json()[0]
     expect(mug).toMatchObject({ sku: 'BAG-004', priceCents: 12900, onSale: true })
+  })
+})
+
+describe("PATCH /api/admin/products/:sku with If-Match (a newcomer's review: it was ignored)", () => {
+  const patch = (sku: string, body: object, ifMatch: string) =>
+    t.app.inject({
+      method: 'PATCH',
+      url: `/api/admin/products/${sku}`,
+      headers: { authorization: `Bearer ${token}`, 'if-match': ifMatch },
+      payload: body,
+    })
+  const read = async (sku: string) => {
+    const all = (await api('GET', '/api/admin/products')).json() as {
+      sku: string
+      version: number
+      priceCents: number
+    }[]
+    return all.find((p) => p.sku === sku) as { version: number; priceCents: number }
+  }
+
+  it('changes only at the version it names: a change made meanwhile answers 412, nothing written', async () => {
+    const { version, priceCents } = await read('HMK-011')
+    const first = await patch('HMK-011', { priceCents: priceCents + 100 }, `"${version}"`)
+    expect(first.statusCode, first.body).toBe(200)
+    expect(first.json()).toMatchObject({ priceCents: priceCents + 100, version: version + 1 })
+    // A second client decided on the same version: it does not overwrite the first's price.
+    const second = await patch('HMK-011', { priceCents: priceCents + 200 }, `"${version}"`)
+    expect(second.statusCode).toBe(412)
+    expect(second.json().message).toMatch(/^HMK-011 changed meanwhile .*nothing was changed/)
+    expect(await read('HMK-011')).toMatchObject({
+      priceCents: priceCents + 100,
+      version: version + 1,
+    })
+    // The version as it is now (or a list naming it) changes again.
+    const again = await patch('HMK-011', { priceCents }, `"1000", "${version + 1}"`)
+    expect(again.statusCode).toBe(200)
+  })
+
+  it('refuses a malformed If-Match (400) and a weak tag (412); * and none are unconditional', async () => {
+    const { version, priceCents } = await read('HMK-011')
+    expect((await patch('HMK-011', { priceCents: 1 }, 'junk')).statusCode).toBe(400)
+    expect((await patch('HMK-011', { priceCents: 1 }, '1')).statusCode).toBe(400)
+    const weak = await patch('HMK-011', { priceCents: 1 }, `W/"${version}"`)
+    expect(weak.statusCode).toBe(412)
+    expect(weak.json().message).toMatch(/weak/)
+    expect(await read('HMK-011')).toMatchObject({ priceCents, version })
+    expect((await patch('NOPE-1', { onSale: false }, `"${version}"`)).statusCode).toBe(404)
+    expect((await patch('NOPE-1', { onSale: false }, '*')).statusCode).toBe(404)
+    const star = await patch('HMK-011', { priceCents: priceCents + 1 }, '*')
+    expect(star.statusCode).toBe(200)
+    expect(star.json()).toMatchObject({ priceCents: priceCents + 1, version: version + 1 })
+    const none = await api('PATCH', '/api/admin/products/HMK-011', { priceCents })
+    expect(none.json()).toMatchObject({ priceCents, version: version + 2 })
   })
 })
 
