@@ -11,7 +11,6 @@ import {
   deliveryId,
   endpointId,
   findEndpoint,
-  insertEndpoint,
   listEndpoints,
   recentDeliveries,
   redeliver,
@@ -28,6 +27,7 @@ import {
   WebhooksPageQuery,
 } from './schemas.ts'
 import { newSigningSecret, signingSecretReveal } from './secrets.ts'
+import { changeEndpoint, registerEndpoint, urlTaken } from './unique-url.ts'
 
 const endpointPath = (id: number) => `/admin/webhooks/${id}`
 
@@ -143,13 +143,20 @@ const webhookAdminPages: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async 
     const typed = typedOf(request.body)
     const checked = await checkForm(typed, allowLocal)
     if (!checked.ok) return renderList(request, reply, 400, { typed, errors: checked.errors })
-    const endpoint = await insertEndpoint(app.db, {
+    const registered = await registerEndpoint(app.db, {
       url: checked.url,
       description: typed.description,
       eventTypes: typed.eventTypes,
       secret: newSigningSecret(),
       createdBy: request.staff?.id ?? null,
     })
+    if (registered.kind === 'taken') {
+      // A second submit of the form (a double click) lands here too: the first one's answer
+      // showed the secret, once; the sentence says how to get another.
+      const url = `${urlTaken(checked.url, registered.id)} If this form was just sent twice, the first submit registered it and its signing secret was shown once; rotate the secret on its page if it was not stored.`
+      return renderList(request, reply, 409, { typed, errors: { url } })
+    }
+    const { endpoint } = registered
     request.log.info(
       { endpointId: endpoint.id, host: new URL(endpoint.url).host, staffId: request.staff?.id },
       'webhook endpoint registered',
@@ -185,11 +192,15 @@ const webhookAdminPages: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async 
     if (!checked.ok) {
       return renderEndpoint(request, reply, 400, endpoint, { typed, errors: checked.errors })
     }
-    await updateEndpoint(app.db, endpoint.id, {
+    const change = await changeEndpoint(app.db, endpoint.id, {
       url: checked.url,
       description: typed.description,
       eventTypes: typed.eventTypes,
     })
+    if (change.kind === 'taken') {
+      const errors = { url: urlTaken(checked.url, change.id) }
+      return renderEndpoint(request, reply, 409, endpoint, { typed, errors })
+    }
     return reply.redirect(`${endpointPath(endpoint.id)}?updated=1`, 303)
   })
 

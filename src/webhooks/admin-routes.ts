@@ -9,13 +9,11 @@ import {
   deliveryId,
   endpointId,
   findEndpoint,
-  insertEndpoint,
   listEndpoints,
   recentDeliveries,
   recentDeliveryCount,
   redeliver,
   rotateSecret,
-  updateEndpoint,
 } from './queries.ts'
 import {
   Delivery,
@@ -27,6 +25,7 @@ import {
   EndpointWithSecret,
 } from './schemas.ts'
 import { newSigningSecret } from './secrets.ts'
+import { changeEndpoint, registerEndpoint, urlTaken } from './unique-url.ts'
 import { checkWebhookUrl } from './url-policy.ts'
 
 const common = { tags: ['admin'], security: [{ staffToken: [] }] }
@@ -83,9 +82,9 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
         ...common,
         summary: 'Register a webhook endpoint; the answer holds its signing secret, once',
         description:
-          'The URL must be https, without a user name or password, and its host must resolve only to public addresses (not loopback, private, carrier-grade NAT, link-local, metadata, multicast or reserved ones); WEBHOOKS_ALLOW_LOCAL=true also allows http and local addresses, for development. 400 names the rule broken. The endpoint starts enabled unless `enabled: false`. The `secret` (Standard Webhooks, `whsec_…`) is in this answer only.',
+          'The URL must be https, without a user name or password, and its host must resolve only to public addresses (not loopback, private, carrier-grade NAT, link-local, metadata, multicast or reserved ones); WEBHOOKS_ALLOW_LOCAL=true also allows http and local addresses, for development. 400 names the rule broken. The endpoint starts enabled unless `enabled: false`. The `secret` (Standard Webhooks, `whsec_…`) is in this answer only. 409 naming the endpoint when one already has this URL (one endpoint per URL).',
         body: EndpointCreate,
-        response: { 201: EndpointWithSecret, 400: ErrorResponse },
+        response: { 201: EndpointWithSecret, 400: ErrorResponse, 409: ErrorResponse },
       },
       config: adminOnly,
       preValidation: normaliseDescription,
@@ -94,7 +93,7 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
       const checked = await registrableUrl(request.body.url, allowLocal)
       if (!checked.ok)
         return refuseValue(request, reply, { pointer: '/url' }, `url: ${checked.reason}`)
-      const endpoint = await insertEndpoint(app.db, {
+      const registered = await registerEndpoint(app.db, {
         url: checked.url,
         description: request.body.description ?? '',
         eventTypes: request.body.eventTypes,
@@ -102,6 +101,9 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
         createdBy: request.staff?.id ?? null,
         enabled: request.body.enabled,
       })
+      if (registered.kind === 'taken')
+        return sendError(request, reply, 409, urlTaken(checked.url, registered.id))
+      const { endpoint } = registered
       request.log.info(
         // The host only: a URL's path or query may hold the receiver's own token.
         { endpointId: endpoint.id, host: new URL(endpoint.url).host, staffId: request.staff?.id },
@@ -137,10 +139,10 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
         ...common,
         summary: "Change an endpoint's URL, description or events, or disable and enable it",
         description:
-          'A new URL is checked as at registration. `enabled: true` re-enables an endpoint the dispatcher disabled (its `disabledReason` and `failingSince` are cleared).',
+          'A new URL is checked as at registration (409 when another endpoint has it). `enabled: true` re-enables an endpoint the dispatcher disabled (its `disabledReason` and `failingSince` are cleared).',
         params: EndpointParams,
         body: EndpointPatch,
-        response: { 200: Endpoint, 400: ErrorResponse, 404: ErrorResponse },
+        response: { 200: Endpoint, 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse },
       },
       config: adminOnly,
       preValidation: normaliseDescription,
@@ -164,18 +166,21 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
           return refuseValue(request, reply, { pointer: '/url' }, `url: ${checked.reason}`)
         checkedUrl = checked.url
       }
-      const endpoint = await updateEndpoint(app.db, id, {
+      const change = await changeEndpoint(app.db, id, {
         url: checkedUrl,
         description,
         eventTypes,
         enabled,
       })
-      if (!endpoint) return sendError(request, reply, 404, unknownEndpoint(request.params.id))
+      if (change.kind === 'taken')
+        return sendError(request, reply, 409, urlTaken(checkedUrl ?? '', change.id))
+      if (change.kind === 'not-found')
+        return sendError(request, reply, 404, unknownEndpoint(request.params.id))
       request.log.info(
         { endpointId: id, changed: Object.keys(request.body), staffId: request.staff?.id },
         'webhook endpoint changed',
       )
-      return endpoint
+      return change.endpoint
     },
   )
 

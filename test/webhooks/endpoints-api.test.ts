@@ -184,6 +184,33 @@ describe('the webhook endpoints API, production policy (WEBHOOKS_ALLOW_LOCAL=fal
     await call('DELETE', `/api/admin/webhooks/${id}`)
   })
 
+  it('refuses a URL another endpoint has, on create and update: 409 naming it (one endpoint per URL)', async () => {
+    const url = 'https://93.184.215.14/once'
+    const first = await call('POST', '/api/admin/webhooks', { url, eventTypes: events })
+    expect(first.statusCode).toBe(201)
+    const { id } = first.json()
+    const again = await call('POST', '/api/admin/webhooks', { url, eventTypes: ['order.placed'] })
+    expect(again.statusCode).toBe(409)
+    expect(again.json().message).toBe(
+      `${url} is already the URL of endpoint ${id}: change or delete that one rather than register it twice.`,
+    )
+    const other = await call('POST', '/api/admin/webhooks', {
+      url: 'https://93.184.215.14/other',
+      eventTypes: events,
+    })
+    const moved = await call('PATCH', `/api/admin/webhooks/${other.json().id}`, { url })
+    expect(moved.statusCode).toBe(409)
+    expect(moved.json().message).toContain(`endpoint ${id}:`)
+    // Its own URL again is no conflict.
+    expect((await call('PATCH', `/api/admin/webhooks/${id}`, { url })).statusCode).toBe(200)
+    const rows = await t.app.db
+      .selectFrom('webhook_endpoints')
+      .select('id')
+      .where('url', '=', url)
+      .execute()
+    expect(rows).toEqual([{ id }])
+  })
+
   it('registers an endpoint disabled when asked (enabled: false), enabled by default', async () => {
     const off = await call('POST', '/api/admin/webhooks', {
       url: 'https://93.184.215.14/off',

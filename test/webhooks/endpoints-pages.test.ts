@@ -209,6 +209,33 @@ describe('/admin/webhooks', () => {
     expect(reloaded.body).toContain('shown once')
     expect(await endpointCount()).toBe(before + 1)
   })
+
+  it('makes one endpoint of a form sent twice (a double submit, same CSRF token): 409 naming it', async () => {
+    const before = await endpointCount()
+    const fields = {
+      url: 'https://93.184.215.14/twice',
+      description: 'Twice',
+      eventTypes: ['order.placed'],
+    }
+    // At the same moment, as a double click sends them: the lock lets one in.
+    const answers = await Promise.all([
+      post('/admin/webhooks', fields),
+      post('/admin/webhooks', fields),
+    ])
+    const statuses = answers.map((a) => a.statusCode).sort()
+    expect(statuses).toEqual([303, 409])
+    expect(await endpointCount()).toBe(before + 1)
+    const made = answers.find((a) => a.statusCode === 303) as (typeof answers)[number]
+    const id = /^\/admin\/webhooks\/(\d+)\?registered=1$/.exec(made.headers.location as string)?.[1]
+    const refused = answers.find((a) => a.statusCode === 409) as (typeof answers)[number]
+    expect(refused.body).toContain(`is already the URL of endpoint ${id}`)
+    expect(refused.body).toContain('rotate the secret')
+    expect(refused.body).not.toContain('whsec_')
+    // What was typed is kept; a later submit of it is refused alike.
+    expect(refused.body).toContain('value="https://93.184.215.14/twice"')
+    expect((await post('/admin/webhooks', fields)).statusCode).toBe(409)
+    expect(await endpointCount()).toBe(before + 1)
+  })
 })
 
 describe('the one showing of a new secret', () => {

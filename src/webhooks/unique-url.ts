@@ -1,0 +1,68 @@
+import { type Kysely, sql } from 'kysely'
+import type { Database } from '../db/schema.ts'
+import { insertEndpoint, updateEndpoint } from './queries.ts'
+import type { Endpoint, EndpointWithSecret } from './schemas.ts'
+
+/**
+ * One endpoint per URL: registering a URL an endpoint already has, or changing an endpoint's URL
+ * to another's, is refused naming that endpoint. Two endpoints on one URL would get every event
+ * twice, and a register form sent twice (a double click) would make a second endpoint whose
+ * first secret was never shown (a newcomer's review). The check and the write run under one
+ * transaction-scoped advisory lock, so two submits at the same moment cannot both find the URL
+ * free. URLs compare as registrableUrl writes them (WHATWG-serialised: host lower-cased).
+ */
+
+/** The lock's key (pg_advisory_xact_lock): registrations and URL changes queue on it. */
+export const WEBHOOK_URL_LOCK = 0x0e_b400_c5n
+
+/** The endpoint holding `url` (other than `exceptId`), refused with its id. */
+export interface UrlTaken {
+  kind: 'taken'
+  id: number
+}
+
+/** The sentence a refused URL is told: which endpoint has it, and what to do instead. */
+export const urlTaken = (url: string, id: number) =>
+  `${url} is already the URL of endpoint ${id}: change or delete that one rather than register it twice.`
+
+async function holderOf(
+  db: Kysely<Database>,
+  url: string,
+  exceptId?: number,
+): Promise<UrlTaken | undefined> {
+  await sql`select pg_advisory_xact_lock(${WEBHOOK_URL_LOCK})`.execute(db)
+  let query = db.selectFrom('webhook_endpoints').select('id').where('url', '=', url)
+  if (exceptId !== undefined) query = query.where('id', '<>', exceptId)
+  const row = await query.orderBy('id').executeTakeFirst()
+  return row && { kind: 'taken', id: row.id }
+}
+
+/** Registers an endpoint (insertEndpoint) unless its URL is another's: `taken` then. */
+export async function registerEndpoint(
+  db: Kysely<Database>,
+  input: Parameters<typeof insertEndpoint>[1],
+): Promise<{ kind: 'registered'; endpoint: EndpointWithSecret } | UrlTaken> {
+  return db.transaction().execute(async (tx) => {
+    const taken = await holderOf(tx, input.url)
+    if (taken) return taken
+    return { kind: 'registered', endpoint: await insertEndpoint(tx, input) }
+  })
+}
+
+/**
+ * Changes an endpoint (updateEndpoint) unless the new URL is another endpoint's: `taken` then,
+ * nothing changed; `not-found` for no such endpoint. Without a URL, no lock is taken.
+ */
+export async function changeEndpoint(
+  db: Kysely<Database>,
+  id: number,
+  patch: Parameters<typeof updateEndpoint>[2],
+): Promise<{ kind: 'changed'; endpoint: Endpoint } | { kind: 'not-found' } | UrlTaken> {
+  const change = async (on: Kysely<Database>) => {
+    const endpoint = await updateEndpoint(on, id, patch)
+    return endpoint ? ({ kind: 'changed', endpoint } as const) : ({ kind: 'not-found' } as const)
+  }
+  const { url } = patch
+  if (url === undefined) return change(db)
+  return db.transaction().execute(async (tx) => (await holderOf(tx, url, id)) ?? change(tx))
+}
