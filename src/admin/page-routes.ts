@@ -5,7 +5,7 @@ import { changeOrderStatus } from '../lifecycle/change-order-status.ts'
 import { findAdminOrder } from '../lifecycle/queries.ts'
 import { AdminOrderParams, normaliseTransitionBody, targets } from '../lifecycle/schemas.ts'
 import { type OrderStatus, statuses, transitions } from '../lifecycle/transitions.ts'
-import { normalizeOrderNumber } from '../orders/order-number.ts'
+import { normalizeOrderNumber, unknownOrder } from '../orders/order-number.ts'
 import { sendError } from '../plugins/errors.ts'
 import { describe, fieldName } from '../validation.ts'
 import { exportOrderCsv } from './csv.ts'
@@ -102,7 +102,7 @@ const adminOrderPages: FastifyPluginAsyncTypebox = async (app) => {
   ) {
     const orderNumber = normalizeOrderNumber(typed.trim())
     const order = await findAdminOrder(app.db, orderNumber)
-    if (!order) return sendError(request, reply, 404, `There is no order ${typed.trim()}.`)
+    if (!order) return sendError(request, reply, 404, unknownOrder(typed))
     if (request.method === 'GET' && typed !== order.orderNumber) {
       return reply.redirect(orderPath(order.orderNumber), 301)
     }
@@ -179,7 +179,7 @@ const adminOrderPages: FastifyPluginAsyncTypebox = async (app) => {
         case 'changed':
           return reply.redirect(orderPath(orderNumber), 303)
         case 'not-found':
-          return sendError(request, reply, 404, `There is no order ${typed.trim()}.`)
+          return sendError(request, reply, 404, unknownOrder(typed))
         case 'invalid':
           return refuse(
             400,

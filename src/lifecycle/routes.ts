@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { normalizeOrderNumber } from '../orders/order-number.ts'
+import { looksLikeOrderNumber, normalizeOrderNumber, unknownOrder } from '../orders/order-number.ts'
 import { ErrorResponse } from '../orders/schemas.ts'
 import { refuseValue, sendError } from '../plugins/errors.ts'
 import { changeOrderStatus } from './change-order-status.ts'
@@ -49,10 +49,12 @@ async function requireIfMatch(request: FastifyRequest, reply: FastifyReply) {
  * src/staff/access.ts: a bearer token of a staff member or an admin, else 401/403).
  */
 const lifecycleRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  /** 200 with the order as it is now and its ETag, or 404. */
-  async function sendOrder(request: FastifyRequest, reply: FastifyReply, orderNumber: string) {
-    const order = await findAdminOrder(app.db, orderNumber)
-    if (!order) return sendError(request, reply, 404, `There is no order ${orderNumber}.`)
+  /** 200 with the order `typed` names as it is now and its ETag, or 404 echoing `typed`. */
+  async function sendOrder(request: FastifyRequest, reply: FastifyReply, typed: string) {
+    const order = looksLikeOrderNumber(typed)
+      ? await findAdminOrder(app.db, normalizeOrderNumber(typed.trim()))
+      : undefined
+    if (!order) return sendError(request, reply, 404, unknownOrder(typed))
     return reply.header('etag', etagOf(order.version)).send(order)
   }
 
@@ -74,7 +76,7 @@ const lifecycleRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
       config: { access: 'staff' },
     },
-    (request, reply) => sendOrder(request, reply, normalizeOrderNumber(request.params.orderNumber)),
+    (request, reply) => sendOrder(request, reply, request.params.orderNumber),
   )
 
   app.post(
@@ -119,7 +121,10 @@ const lifecycleRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
       // requireIfMatch answered it already; kept so that the handler stands on its own.
       if (preventsNoLostUpdate(ifMatch)) return preconditionRequired(request, reply)
-      const orderNumber = normalizeOrderNumber(request.params.orderNumber)
+      const typed = request.params.orderNumber
+      // Not an order number's shape: no order, and no statement to find that out.
+      if (!looksLikeOrderNumber(typed)) return sendError(request, reply, 404, unknownOrder(typed))
+      const orderNumber = normalizeOrderNumber(typed.trim())
       const result = await changeOrderStatus(app.db, {
         ...request.body,
         orderNumber,
@@ -132,7 +137,7 @@ const lifecycleRoutes: FastifyPluginAsyncTypebox = async (app) => {
         case 'invalid':
           return refuseValue(request, reply, { pointer: `/${result.field}` }, result.message)
         case 'not-found':
-          return sendError(request, reply, 404, `There is no order ${orderNumber}.`)
+          return sendError(request, reply, 404, unknownOrder(typed))
         case 'illegal':
         case 'too-much-stock':
           return sendError(request, reply, 409, result.message)

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { refuseRepeatedHeaders } from '../input-guards.ts'
 import { refuseValue, sendError } from '../plugins/errors.ts'
+import { unknownOrder } from './order-number.ts'
 import { orderRateLimit } from './rate-limit.ts'
 import {
   ErrorResponse,
@@ -131,7 +132,7 @@ const orderApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const typed = request.params.orderNumber
       const order = await app.orders.find(typed)
-      return order ?? sendError(request, reply, 404, `There is no order ${typed.trim()}.`)
+      return order ?? sendError(request, reply, 404, unknownOrder(typed))
     },
   )
 }

@@ -36,6 +36,19 @@ export function newOrderNumber(): string {
 
 export const orderNumberPattern = '^[0-9A-Za-z]{5}-?[0-9A-Za-z]{5}$'
 
+/** Whether `typed` (trimmed) has an order number's shape, as normalizeOrderNumber reads it. */
+export const looksLikeOrderNumber = (typed: string) => orderNumberShape.test(typed.trim())
+const orderNumberShape = new RegExp(orderNumberPattern)
+
+/**
+ * The 404 sentence for an order number that names no order, echoing it as sent (trimmed), never
+ * as normalizeOrderNumber rewrote it: `xx` is not `XX-` (a newcomer's review).
+ */
+export const unknownOrder = (typed: string) =>
+  typed.trim() === ''
+    ? 'There is no order with a blank number.'
+    : `There is no order ${typed.trim()}.`
+
 /** Canonical form of a typed-in number: upper case, dash, and Crockford's look-alikes mapped. */
 export function normalizeOrderNumber(input: string): string {
   const s = input.toUpperCase().replaceAll('-', '').replace(/[IL]/g, '1').replaceAll('O', '0')

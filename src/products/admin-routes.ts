@@ -9,7 +9,9 @@ import { AdminProduct, ProductPatch, RestockBody, SkuParams } from './schemas.ts
 /** SKUs are case-insensitive everywhere (`mug-001` is MUG-001). */
 export const canonicalSku = (sku: string) => sku.trim().toUpperCase()
 
-export const unknownProduct = (sku: string) => `There is no product ${sku}.`
+/** The 404 sentence for a SKU that names no product (canonicalSku's; blank said in words). */
+export const unknownProduct = (sku: string) =>
+  sku === '' ? 'There is no product with a blank SKU.' : `There is no product ${sku}.`
 
 /** A restock refused because the product's version moved on since it was read. */
 export const restockedMeanwhile = (sku: string, version: number, stock: number) =>

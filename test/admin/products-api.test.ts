@@ -97,6 +97,12 @@ describe('POST /api/admin/products/:sku/restock', () => {
     const unknown = await api('POST', '/api/admin/products/NOPE-1/restock', { units: 1 })
     expect(unknown.statusCode).toBe(404)
     expect(unknown.json().message).toBe('There is no product NOPE-1.')
+    // A blank SKU is said in words, not echoed as nothing (a newcomer's review).
+    const blank = await api('POST', '/api/admin/products/%20/restock', { units: 1 })
+    expect(blank.statusCode).toBe(404)
+    expect(blank.json().message).toBe('There is no product with a blank SKU.')
+    const patched = await api('PATCH', '/api/admin/products/%20', { onSale: false })
+    expect(patched.json().message).toBe('There is no product with a blank SKU.')
   })
 
   it('refuses a restock that would pass the integer stock column with 409, stock unchanged', async () => {

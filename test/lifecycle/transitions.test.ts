@@ -218,6 +218,26 @@ describe('the order lifecycle API', () => {
     expect(res.json().message).toBe('There is no order ZZZZZ-ZZZZZ.')
   })
 
+  it('echoes a number that cannot be an order number as sent, as GET /api/orders does (not XX-)', async () => {
+    for (const [typed, message] of [
+      ['xx', 'There is no order xx.'],
+      ['7k3qx-m2zpa-extra', 'There is no order 7k3qx-m2zpa-extra.'],
+      ['%20', 'There is no order with a blank number.'],
+    ] as const) {
+      const change = await api.transition(typed, { to: 'packed' }, '"1"')
+      expect(change.statusCode, typed).toBe(404)
+      expect(change.json().message, typed).toBe(message)
+      const read = await api.get(typed)
+      expect(read.statusCode, typed).toBe(404)
+      expect(read.json().message, typed).toBe(message)
+      const shopper = await app.inject(`/api/orders/${typed}`)
+      expect(shopper.json().message, typed).toBe(message)
+    }
+    // A loosely typed number that names no order is echoed as typed too.
+    const loose = await api.transition('zzzzzzzzzz', { to: 'packed' }, '"1"')
+    expect(loose.json().message).toBe('There is no order zzzzzzzzzz.')
+  })
+
   it('is for signed-in staff only', async () => {
     const n = await orderIn('placed')
     const anonymous = await app.inject({
