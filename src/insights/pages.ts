@@ -5,8 +5,11 @@ import { normaliseStateCode, usStates } from '../us-states.ts'
 import { barChart, mapView } from './charts.ts'
 import { publicOverview, publicStateInsights, StatePageParams } from './schemas.ts'
 
-// Aggregates only, and the same for every visitor: a shared cache may keep them a moment.
-const publicCacheControl = 'public, max-age=1'
+/**
+ * The public insights' Cache-Control, pages and API alike: aggregates only, the same for every
+ * visitor, so a shared cache may keep them a second (the freshness target of the sales fold).
+ */
+export const publicCacheControl = 'public, max-age=1'
 
 /**
  * One set of insights pages: the public one at /insights (best sellers and items sold only,

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { preValidationHookHandler } from 'fastify'
 import { ErrorResponse } from '../orders/schemas.ts'
 import { normaliseStateCode } from '../us-states.ts'
-import insightsPages from './pages.ts'
+import insightsPages, { publicCacheControl } from './pages.ts'
 import {
   InsightsOverview,
   PublicInsightsOverview,
@@ -48,7 +48,10 @@ const insightsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: PublicInsightsOverview },
       },
     },
-    async () => publicOverview(await app.insights.overview()),
+    async (_request, reply) => {
+      reply.header('cache-control', publicCacheControl)
+      return publicOverview(await app.insights.overview())
+    },
   )
 
   app.get(
@@ -62,7 +65,10 @@ const insightsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
       preValidation: canonicalState,
     },
-    async (request) => publicStateInsights(await app.insights.state(request.params.state)),
+    async (request, reply) => {
+      reply.header('cache-control', publicCacheControl)
+      return publicStateInsights(await app.insights.state(request.params.state))
+    },
   )
 
   // The same with order counts and revenue, for staff (bearer token; src/staff/access.ts).

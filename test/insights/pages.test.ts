@@ -209,6 +209,17 @@ describe('GET /api/insights (public)', () => {
 })
 
 describe('GET /insights (public)', () => {
+  it('is cacheable for a second by a shared cache, as a page and as JSON alike', async () => {
+    for (const url of ['/insights', '/insights/CA', '/api/insights', '/api/insights/CA']) {
+      const res = await t.app.inject({ url, headers: html })
+      expect(res.statusCode, url).toBe(200)
+      expect(res.headers['cache-control'], url).toBe('public, max-age=1')
+    }
+    // The staff's figures never are.
+    const staff = await t.app.inject({ url: '/api/admin/insights' })
+    expect(staff.headers['cache-control']).toBe('no-store')
+  })
+
   it('shades the map by items sold, with titles, a legend and a table; no orders or revenue', async () => {
     const res = await t.app.inject({ url: '/insights', headers: html })
     expect(res.statusCode).toBe(200)
