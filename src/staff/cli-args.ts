@@ -96,8 +96,8 @@ export function parseStaffArgs(argv: string[]): { command: string; email: string
     throw new UsageError(`Not an e-mail address${why}: ${email}\n${usage}`)
   }
   const role = values.role ?? (command === 'add' ? undefined : 'staff')
-  if (!role || !roles.includes(role as Role))
-    throw new UsageError(`--role must be staff or admin\n${usage}`)
+  if (!role) throw new UsageError(`--role is required: staff or admin\n${usage}`)
+  if (!roles.includes(role as Role)) throw new UsageError(`--role must be staff or admin\n${usage}`)
   if (command !== 'add' && values.role) throw new UsageError(`--role goes with add only\n${usage}`)
   return { command, email: email.trim(), role: role as Role }
 }

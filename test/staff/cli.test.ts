@@ -451,6 +451,8 @@ describe('a command line the staff command cannot read', () => {
         "Unknown option '-x': the options are --role (with add) and --help",
       ],
       [['add', 'a@example.com', '--role'], '--role needs a value: staff or admin'],
+      // Not "must be staff or admin", as if one had been given (a newcomer's review).
+      [['add', 'a@example.com'], '--role is required: staff or admin'],
       [['--help=yes'], '--help takes no value'],
     ] as const) {
       const res = await staff([...args])
