@@ -1,6 +1,5 @@
 import { type Kysely, sql } from 'kysely'
 import { isDataError } from '../db/errors.ts'
-import { executeFixedText } from '../db/fixed-text.ts'
 import { retryTransient } from '../db/retry.ts'
 import type { Database } from '../db/schema.ts'
 import { orderItemsJson, orderJson, productOutOfStockJson } from '../outbox/payloads.ts'
@@ -151,8 +150,7 @@ export async function placeOrderBatch(
         select idx, created_at, status, sku, name, quantity, price_cents
         from placed_lines order by idx, sku
       `
-    const key = `placeOrderBatch:${emails}` // the one part of the text that varies
-    placedRows = (await retryTransient(() => executeFixedText(db, key, statement))).rows
+    placedRows = (await retryTransient(() => statement.execute(db))).rows
   } catch (err) {
     // One order's bad value (a data or constraint error) must not fail its neighbours: on their
     // own, only it fails. Anything else (the database gone, a timeout) fails them all at once,
