@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { refuseRepeatedHeaders } from '../input-guards.ts'
 import { refuseValue, sendError } from '../plugins/errors.ts'
 import { unknownOrder } from './order-number.ts'
+import type { PriceChange } from './placement.ts'
 import { orderRateLimit } from './rate-limit.ts'
 import {
   ErrorResponse,
@@ -9,6 +10,7 @@ import {
   mergedLinesProblem,
   normaliseOrderBody,
   Order,
+  type OrderLineInput,
   OrderNumberParams,
   OrderRequestBody,
 } from './schemas.ts'
@@ -25,6 +27,16 @@ function itemErrors(items: readonly { sku: string }[], skus: readonly string[], 
   )
 }
 
+/** A problem entry for each line that named a unit price its product no longer has. */
+function priceErrors(items: readonly OrderLineInput[], prices: readonly PriceChange[]) {
+  return items.flatMap((item, i) => {
+    const now = prices.find((p) => p.sku === item.sku)
+    if (!now || item.unitPriceCents === undefined) return []
+    const detail = `the price is now ${now.unitPriceCents} cents`
+    return [{ pointer: `/items/${i}/unitPriceCents`, detail }]
+  })
+}
+
 const orderApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/api/orders',
@@ -33,7 +45,7 @@ const orderApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['orders'],
         summary: 'Place an order',
         description:
-          'Retrying with the same Idempotency-Key and body returns the same order; the same key with another body is refused with 422.',
+          "Retrying with the same Idempotency-Key and body returns the same order; the same key with another body is refused with 422. A line's optional unitPriceCents is the price the client showed: the order is refused with 409 price-changed unless it is the product's price now.",
         headers: IdempotencyHeaders,
         body: OrderRequestBody,
         response: {
@@ -101,6 +113,18 @@ const orderApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
               kind: 'out-of-stock',
               errors: itemErrors(items, result.skus, 'not enough stock left'),
               available: result.available,
+            },
+          )
+        case 'price-changed':
+          return sendError(
+            request,
+            reply,
+            409,
+            `The price changed for ${result.prices.map((p) => `${p.sku} (now ${p.unitPriceCents} cents, not ${p.expectedCents})`).join(', ')}; nothing was ordered.`,
+            {
+              kind: 'price-changed',
+              errors: priceErrors(items, result.prices),
+              prices: result.prices,
             },
           )
         case 'unknown-product':

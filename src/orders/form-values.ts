@@ -1,7 +1,9 @@
 /** The order form's values, lines and wording, as the page routes read and show them. */
+import { formatCents } from '../money.ts'
 import type { AdminProduct } from '../products/schemas.ts'
 import { customerLabels } from './customer.ts'
-import { formQuantityKey, type OrderLineInput } from './schemas.ts'
+import type { PriceChange } from './placement.ts'
+import { formPriceKey, formQuantityKey, type OrderLineInput } from './schemas.ts'
 
 /** The form's fields but the quantities as its messages name them. */
 export const labels: Record<string, string> = {
@@ -28,7 +30,10 @@ export interface FormState {
   products?: readonly AdminProduct[]
 }
 
-/** What the shopper typed, as strings, so a re-rendered form keeps every value. */
+/**
+ * What the shopper typed, as strings, so a re-rendered form keeps every value; the prices the
+ * form showed too, which only a form without its catalogue sends again (order-form.eta).
+ */
 export function typedValues(body: unknown): Record<string, string> {
   const values: Record<string, string> = {}
   if (body && typeof body === 'object') {
@@ -38,7 +43,7 @@ export function typedValues(body: unknown): Record<string, string> {
       if (!Object.hasOwn(fields, k)) continue
       const v = fields[k]
       const first = Array.isArray(v) ? v[0] : v
-      const kept = labelled.has(k) || formQuantityKey.test(k)
+      const kept = labelled.has(k) || formQuantityKey.test(k) || formPriceKey.test(k)
       if (kept && first !== undefined && first !== null) values[k] = String(first)
     }
   }
@@ -53,7 +58,8 @@ export interface FormLine extends OrderLineInput {
 /**
  * The lines the shopper chose: each `qty-<SKU>` field holding digits (those with a message
  * already are left out) and a quantity above 0, empty being 0. A number too long to be exact
- * is Infinity, so it still fails the limit instead of wrapping.
+ * is Infinity, so it still fails the limit instead of wrapping. A line expects the price its
+ * `price-<SKU>` field (same spelling of the SKU) showed, when the form has one.
  */
 export function formLines(
   values: Record<string, string>,
@@ -68,7 +74,11 @@ export function formLines(
     const sku = formQuantityKey.exec(field)?.[1]
     if (sku === undefined || errors[field] || !/^[0-9]*$/.test(value)) continue
     const quantity = value === '' ? 0 : Number(value)
-    if (quantity > 0) lines.push({ sku: sku.toUpperCase(), quantity, field })
+    if (quantity <= 0) continue
+    const price = values[`price-${sku}`]
+    const line: FormLine = { sku: sku.toUpperCase(), quantity, field }
+    if (price !== undefined && /^[0-9]{1,8}$/.test(price)) line.unitPriceCents = Number(price)
+    lines.push(line)
   }
   return lines
 }
@@ -131,4 +141,29 @@ export function shortStock(
   }
   sentences.push('Everything else is as you filled it in; nothing was ordered yet.')
   return { values: kept, errors, notice: sentences.join(' ') }
+}
+
+/**
+ * The 409 form's wording for products whose price changed since the page was shown (`prices`,
+ * the refusal's; `products`, the catalogue read after it). The quantities stay as typed and the
+ * page shows the new prices, so placing the form again orders at those.
+ */
+export function changedPrices(
+  products: readonly AdminProduct[],
+  prices: readonly PriceChange[],
+  values: Record<string, string>,
+): { values: Record<string, string>; errors: Record<string, string>; notice: string } {
+  const errors: Record<string, string> = {}
+  const changes = prices.map(({ sku, expectedCents, unitPriceCents }) => {
+    const fromTo = `from ${formatCents(expectedCents)} to ${formatCents(unitPriceCents)}`
+    errors[quantityField(sku)] = `The price changed ${fromTo}.`
+    return { name: productName(products, sku), fromTo }
+  })
+  const changed =
+    changes.length === 1
+      ? `the price of ${changes[0]?.name} changed ${changes[0]?.fromTo}`
+      : `prices changed: ${listed(changes.map((c) => `${c.name} ${c.fromTo}`))}`
+  const [price, it] = changes.length === 1 ? ['price', 'it'] : ['prices', 'them']
+  const notice = `Since this page was shown, ${changed}. Check the new ${price} and place the order again to buy at ${it}, or change your order; nothing was ordered yet.`
+  return { values, errors, notice }
 }

@@ -18,14 +18,26 @@ export type LinesProblem =
   | { kind: 'too-many-lines'; lines: number }
   /** One product's merged line over maxLineQuantity: `lines` is how many lines it came from. */
   | { kind: 'line-over'; sku: string; quantity: number; lines: number }
+  /** Lines of one product expecting different unit prices: which one holds is not known. */
+  | { kind: 'price-conflict'; sku: string; prices: number[] }
 
 /**
  * Checks the lines as they will be stored (lines of one product merged into one, as placeOrder
- * does): at least one line, at most maxLines, each merged line at most maxLineQuantity units.
+ * does): lines of one product expecting one unit price at most, at least one line, at most
+ * maxLines, each merged line at most maxLineQuantity units.
  * Each line as sent is already 1..maxLineQuantity (the schemas); nothing limits an order's value
  * beyond these.
  */
 export function linesProblem(items: readonly OrderLineInput[]): LinesProblem | undefined {
+  const prices = new Map<string, number>()
+  for (const { sku, unitPriceCents } of items) {
+    if (unitPriceCents === undefined) continue
+    const first = prices.get(sku)
+    if (first === undefined) prices.set(sku, unitPriceCents)
+    else if (first !== unitPriceCents) {
+      return { kind: 'price-conflict', sku, prices: [first, unitPriceCents] }
+    }
+  }
   const merged = mergeLines(items)
   if (merged.length === 0) return { kind: 'no-lines' }
   if (merged.length > orderLimits.maxLines) return { kind: 'too-many-lines', lines: merged.length }

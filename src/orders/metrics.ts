@@ -1,7 +1,7 @@
 import { Counter, Histogram, type Registry } from 'prom-client'
 import type { PlaceOrderResult } from './placement.ts'
 
-export type RejectionReason = 'validation' | 'out_of_stock' | 'duplicate'
+export type RejectionReason = 'validation' | 'out_of_stock' | 'price_changed' | 'duplicate'
 
 /** What the order routes and the batcher count (docs/operations.md, "Metrics"). */
 export interface OrderMetrics {
@@ -17,6 +17,7 @@ const reasons: Record<Exclude<PlaceOrderResult['kind'], 'placed'>, RejectionReas
   replayed: 'duplicate',
   'key-reused': 'duplicate',
   'out-of-stock': 'out_of_stock',
+  'price-changed': 'price_changed',
   'unknown-product': 'validation',
 }
 
@@ -34,11 +35,11 @@ export function orderMetrics(registry: Registry): OrderMetrics {
   })
   const rejected = new Counter({
     name: 'orders_rejected_total',
-    help: 'Orders refused, by reason: validation, out_of_stock, duplicate',
+    help: 'Orders refused, by reason: validation, out_of_stock, price_changed, duplicate',
     labelNames: ['reason'] as const,
     registers,
   })
-  for (const reason of ['validation', 'out_of_stock', 'duplicate'] as const) {
+  for (const reason of ['validation', 'out_of_stock', 'price_changed', 'duplicate'] as const) {
     rejected.inc({ reason }, 0)
   }
   const batches = new Histogram({

@@ -12,6 +12,7 @@ import { usStates } from '../us-states.ts'
 import { describe, fieldName } from '../validation.ts'
 import { formCustomer } from './customer.ts'
 import {
+  changedPrices,
   damagedForm,
   type FormState,
   formLines,
@@ -26,6 +27,7 @@ import {
 import { linesProblem, orderLimits } from './limits.ts'
 import { orderRateLimit } from './rate-limit.ts'
 import {
+  formPriceKey,
   formQuantityKey,
   formQuantityMessage,
   normaliseOrderForm,
@@ -135,6 +137,11 @@ const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const errors: Record<string, string> = {}
       for (const e of request.validationError?.validation ?? []) {
         const field = fieldName(e) || 'idempotencyKey'
+        // A hidden price the page did not write: the form was edited or cut short.
+        if (formPriceKey.test(field)) {
+          errors.idempotencyKey ??= damagedForm
+          continue
+        }
         const label = labels[field] ?? quantityLabel(products, field)
         errors[field] ??=
           field === 'idempotencyKey'
@@ -146,11 +153,14 @@ const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const lines = formLines(values, errors)
       const problem = Object.keys(errors).some((f) => formQuantityKey.test(f))
         ? undefined
-        : linesProblem(lines.map(({ sku, quantity }) => ({ sku, quantity })))
+        : linesProblem(lines)
       if (problem?.kind === 'no-lines') {
         errors.items = 'Choose at least one product: give it a quantity of 1 or more.'
       } else if (problem?.kind === 'too-many-lines') {
         errors.items = `An order can hold at most ${orderLimits.maxLines} products; you chose ${problem.lines}.`
+      } else if (problem?.kind === 'price-conflict') {
+        // Two spellings of one SKU's fields with two prices: no page writes that.
+        errors.idempotencyKey ??= damagedForm
       } else if (problem?.kind === 'line-over') {
         for (const line of lines.filter((l) => l.sku === problem.sku)) {
           errors[line.field] = `${quantityLabel(products, line.field)} ${formQuantityMessage}.`
@@ -169,7 +179,9 @@ const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
       const { idempotencyKey } = request.body
       const result = await app.orders.place({
-        items: lines.map(({ sku, quantity }) => ({ sku, quantity })),
+        items: lines.map(({ sku, quantity, unitPriceCents }) =>
+          unitPriceCents === undefined ? { sku, quantity } : { sku, quantity, unitPriceCents },
+        ),
         customer: formCustomer(request.body),
         idempotencyKey: `form:${idempotencyKey}`,
       })
@@ -188,6 +200,15 @@ const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
           const now = await listAllProducts(app.db)
           const short = shortStock(now, result.available, values)
           return renderForm(reply, 409, { ...short, idempotencyKey, products: now })
+        }
+        case 'price-changed': {
+          // Read now, not the cached second: the form shows the prices the order would be held to.
+          const now = await listAllProducts(app.db)
+          return renderForm(reply, 409, {
+            ...changedPrices(now, result.prices, values),
+            idempotencyKey,
+            products: now,
+          })
         }
         case 'unknown-product': {
           const gone: Record<string, string> = { items: 'Choose a product from the list.' }

@@ -31,9 +31,9 @@ interface PlacedLineRow {
  * weakest lock that lets it change the stock (FOR NO KEY UPDATE: it does not conflict with the
  * KEY SHARE locks that foreign-key checks of other statements take), and accepts an
  * order only if each of its lines fits the stock left after the orders before it in the batch
- * (a running sum per product). That test is conservative: a rejected order's units still count
+ * (a running sum per product) and expects the product's price, if it names one. That test is conservative: a rejected order's units still count
  * against the orders after it. So every order the batch does not place (short of stock, unknown
- * product, a reused idempotency key) is placed afterwards on its own by placeOrder, whose answer
+ * product, a price changed, a reused idempotency key) is placed afterwards on its own by placeOrder, whose answer
  * is exact; with stock to spare the batch places them all. A unique violation (a key placed by
  * another transaction while this one ran, an order number drawn twice) fails the statement, and
  * then each order is placed on its own, as after any data error.
@@ -80,18 +80,22 @@ export async function placeOrderBatch(
                                  ${customerColumnList()}, idx)
         ), wanted as materialized (
           select * from unnest(${lines.map((l) => l.idx)}::int[], ${lines.map((l) => l.sku)}::text[],
-                               ${lines.map((l) => l.quantity)}::int[]) as w(idx, sku, quantity)
+                               ${lines.map((l) => l.quantity)}::int[],
+                               ${lines.map((l) => l.unitPriceCents ?? null)}::int[])
+            as w(idx, sku, quantity, expected_cents)
         ), locked as materialized (
           select p.id, p.sku, p.name, p.price_cents, p.stock from products p
           where p.sku in (select sku from wanted) and p.on_sale
           order by p.id
           for no key update
         ), demand as materialized (
-          select w.idx, w.sku, w.quantity, l.id as product_id, l.name, l.price_cents, l.stock,
+          select w.idx, w.sku, w.quantity, w.expected_cents, l.id as product_id, l.name,
+                 l.price_cents, l.stock,
                  sum(w.quantity) over (partition by w.sku order by w.idx) as running
           from wanted w left join locked l on l.sku = w.sku
         ), verdict as (
-          select idx, bool_and(product_id is not null and running <= stock) as ok,
+          select idx, bool_and(product_id is not null and running <= stock
+                               and (expected_cents is null or expected_cents = price_cents)) as ok,
                  sum(price_cents::bigint * quantity) as total
           from demand group by idx
         ), placed as (

@@ -15,6 +15,8 @@ interface PlacedRow {
   name: string
   quantity: number
   price_cents: number
+  /** The unit price the line expects (OrderLineInput.unitPriceCents), null when it names none. */
+  expected_cents: number | null
   stock: number
   /** Whether the order row was written: the one value the outcome is read from. */
   placed: boolean
@@ -34,7 +36,9 @@ export interface PlaceOrderOptions {
 /**
  * Places an order in one SQL statement, so it is one short transaction and one round trip:
  * lock the products in id order (no deadlocks between multi-line orders), decide whether
- * every line has stock, and only then take stock, insert the order with its price-captured
+ * every line has stock and, where it names one, the unit price it expects (refused as
+ * `price-changed` otherwise: an unknown product is answered first, then a price, then stock),
+ * and only then take stock, insert the order with its price-captured
  * lines, queue the sale for the insights' sales fold, and write the outbox events
  * (`order.placed`; `product.out_of_stock` for each product whose last unit it took, src/outbox).
  * A reused idempotency key violates a unique index, which aborts the whole statement: nothing
@@ -99,6 +103,7 @@ async function insertOrder(
 ): Promise<PlaceOrderResult> {
   const skus = items.map((i) => i.sku)
   const quantities = items.map((i) => i.quantity)
+  const expected = items.map((i) => i.unitPriceCents ?? null)
   const lineItems = orderItemsJson({
     sku: 'l.sku',
     name: 'l.name',
@@ -107,16 +112,20 @@ async function insertOrder(
   })
   const { rows } = await sql<PlacedRow>`
     with req as (
-      select * from unnest(${skus}::text[], ${quantities}::int[]) as r(sku, quantity)
+      select * from unnest(${skus}::text[], ${quantities}::int[], ${expected}::int[])
+        as r(sku, quantity, expected_cents)
     ), locked as (
-      select p.id, p.sku, p.name, p.price_cents, p.stock, req.quantity
+      select p.id, p.sku, p.name, p.price_cents, p.stock, req.quantity, req.expected_cents
       -- An off-sale product is not found, so the order is refused as for an unknown one.
       from products p join req on req.sku = p.sku
       where p.on_sale
       order by p.id
       for no key update of p
     ), verdict as (
-      select count(*) = ${items.length} and coalesce(bool_and(stock >= quantity), false) as ok,
+      select count(*) = ${items.length}
+               and coalesce(bool_and(stock >= quantity
+                                     and (expected_cents is null or expected_cents = price_cents)),
+                            false) as ok,
              coalesce(sum(price_cents::bigint * quantity), 0) as total
       from locked
     ), taken as (
@@ -159,7 +168,8 @@ async function insertOrder(
             from placed o, locked l) l
       having count(*) > 0
     )
-    select l.sku, l.name, l.quantity, l.price_cents, l.stock, o.id is not null as placed,
+    select l.sku, l.name, l.quantity, l.price_cents, l.expected_cents, l.stock,
+           o.id is not null as placed,
            o.created_at, o.status
     from locked l left join placed o on true
     order by l.sku
@@ -178,6 +188,20 @@ async function insertOrder(
   const found = new Set(rows.map((r) => r.sku))
   const unknown = skus.filter((s) => !found.has(s))
   if (unknown.length > 0) return { kind: 'unknown-product', skus: unknown }
+  // The price first: a shopper who saw another price decides again on the new one, stock and all.
+  const changed = rows.filter(
+    (r) => r.expected_cents !== null && r.expected_cents !== r.price_cents,
+  )
+  if (changed.length > 0) {
+    return {
+      kind: 'price-changed',
+      prices: changed.map((r) => ({
+        sku: r.sku,
+        expectedCents: r.expected_cents as number,
+        unitPriceCents: r.price_cents,
+      })),
+    }
+  }
   // r.stock is the stock as locked, before anything was taken: what is left.
   const short = rows.filter((r) => r.stock < r.quantity)
   return {

@@ -19,22 +19,52 @@ export type PlaceOrderResult =
    */
   | { kind: 'out-of-stock'; skus: string[]; available: { sku: string; units: number }[] }
   | { kind: 'unknown-product'; skus: string[] }
+  /**
+   * Refused because a line's `unitPriceCents` (the price the client showed) is not the
+   * product's price now: each such product with the price expected and the price now, by SKU.
+   */
+  | { kind: 'price-changed'; prices: PriceChange[] }
 
-/** One line per product: two lines of the same SKU are one line with the summed quantity. */
-export function mergeLines(items: readonly OrderLineInput[]): OrderLineInput[] {
-  const bySku = new Map<string, number>()
-  for (const { sku, quantity } of items) bySku.set(sku, (bySku.get(sku) ?? 0) + quantity)
-  return [...bySku]
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([sku, quantity]) => ({ sku, quantity }))
+/** A product whose price is no longer the one the order expected, in cents. */
+export interface PriceChange {
+  sku: string
+  expectedCents: number
+  unitPriceCents: number
 }
 
 /**
- * What an idempotency key is held to: the merged lines and the customer's fields (in
- * customerFields order), as a base64url SHA-256. A replay with another hash is a reused key.
+ * One line per product, in SKU order: two lines of the same SKU are one line with the summed
+ * quantity, and the unit price the first of them expects (linesProblem refuses two different
+ * ones before an order gets here).
+ */
+export function mergeLines(items: readonly OrderLineInput[]): OrderLineInput[] {
+  const bySku = new Map<string, OrderLineInput>()
+  for (const { sku, quantity, unitPriceCents } of items) {
+    const line = bySku.get(sku)
+    if (!line)
+      bySku.set(
+        sku,
+        unitPriceCents === undefined ? { sku, quantity } : { sku, quantity, unitPriceCents },
+      )
+    else {
+      line.quantity += quantity
+      line.unitPriceCents ??= unitPriceCents
+    }
+  }
+  return [...bySku.values()].sort((a, b) => a.sku.localeCompare(b.sku))
+}
+
+/**
+ * What an idempotency key is held to: the merged lines' SKUs and quantities and the customer's
+ * fields (in customerFields order), as a base64url SHA-256. A replay with another hash is a
+ * reused key. The expected unit prices are left out: they are a precondition of placing the
+ * order, not part of what is ordered, so a retry answers with the order whatever prices it names.
  */
 export function hashRequest(items: readonly OrderLineInput[], customer: Customer): string {
-  const canonical = JSON.stringify([items, customerValues(customer)])
+  const lines = items.some((l) => l.unitPriceCents !== undefined)
+    ? items.map(({ sku, quantity }) => ({ sku, quantity }))
+    : items
+  const canonical = JSON.stringify([lines, customerValues(customer)])
   // The one-shot hash: no Hash object per order (createHash's cost is mostly making one).
   return hash('sha256', canonical, 'base64url')
 }

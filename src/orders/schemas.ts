@@ -1,5 +1,6 @@
 import { type Static, Type } from 'typebox'
 import { ProblemSchema } from '../plugins/problems.ts'
+import { PriceCents } from '../products/schemas.ts'
 import { normaliseFields } from '../text.ts'
 import { Customer, customerNormalisers } from './customer.ts'
 import { linesProblem, orderLimits } from './limits.ts'
@@ -32,9 +33,13 @@ export const formQuantityMessage = `must be a whole number from 0 to ${maxLineQu
  */
 export const FormQuantity = Type.String({ pattern: '^[0-9]*$', errorMessage: formQuantityMessage })
 
-/** A line of an order as the API takes it. */
+/**
+ * A line of an order as the API takes it. `unitPriceCents`, optional, is the unit price the
+ * client showed: given, the order is refused (409 `price-changed`) unless it is the product's
+ * price when the order is placed.
+ */
 export const OrderLineInput = Type.Object(
-  { sku: Sku, quantity: Quantity },
+  { sku: Sku, quantity: Quantity, unitPriceCents: Type.Optional(PriceCents) },
   { additionalProperties: false },
 )
 export type OrderLineInput = Static<typeof OrderLineInput>
@@ -95,8 +100,21 @@ export const OrderNumberParams = Type.Object({
 export const formQuantityKey = /^qty-([A-Za-z0-9-]{1,32})$/
 
 /**
+ * A product's price as the form showed it: `price-<SKU>`, hidden, in cents (digits only). A
+ * chosen product's price field makes its line expect that price (OrderLineInput.unitPriceCents),
+ * so a price changed since the page was shown is refused, not charged. A form without one (an
+ * older page, a script) is placed at the price of the moment, as before.
+ */
+export const formPriceKey = /^price-([A-Za-z0-9-]{1,32})$/
+const FormPrice = Type.String({
+  pattern: '^[0-9]{1,8}$',
+  errorMessage: 'is damaged; reload the page and submit again',
+})
+
+/**
  * The order form as a browser posts it (urlencoded: every value a string): a `qty-<SKU>` field
- * per product offered, 0 or empty for the products not chosen, the customer and the key.
+ * per product offered, 0 or empty for the products not chosen, its `price-<SKU>` as shown, the
+ * customer and the key.
  */
 export const OrderForm = Type.Object(
   {
@@ -106,9 +124,15 @@ export const OrderForm = Type.Object(
       errorMessage: 'is missing or damaged; reload the page and submit again',
     }),
   },
-  { patternProperties: { [formQuantityKey.source]: FormQuantity } },
+  {
+    patternProperties: {
+      [formQuantityKey.source]: FormQuantity,
+      [formPriceKey.source]: FormPrice,
+    },
+  },
 )
-export type OrderForm = Static<typeof OrderForm> & Record<`qty-${string}`, string>
+export type OrderForm = Static<typeof OrderForm> &
+  Record<`qty-${string}` | `price-${string}`, string>
 
 export const ErrorResponse = ProblemSchema
 
@@ -157,5 +181,7 @@ export function mergedLinesProblem(items: readonly OrderLineInput[]): string | u
       return `items must have at most ${maxLines} lines`
     case 'line-over':
       return `items: ${problem.sku} comes to ${problem.quantity} units over ${problem.lines} lines; the quantity of one product ${quantityMessage}`
+    case 'price-conflict':
+      return `items: ${problem.sku} is given two unit prices, ${problem.prices.join(' and ')} cents; give one`
   }
 }

@@ -27,9 +27,10 @@ function backTo(request: FastifyRequest): { href: string; label: string } {
 /**
  * An error for programs or browsers: under /api, RFC 9457 problem details
  * (`application/problem+json`, problems.ts: `type`, `title`, `status`, `detail`, `errors` with
- * `extra.errors`, `available` with `extra.available`, beside `statusCode`, `error` and
+ * `extra.errors`, `available` with `extra.available`, `prices` with `extra.prices`, beside `statusCode`, `error` and
  * `message`); elsewhere JSON `{statusCode, error, message}` for programs, a page for browsers.
- * `extra.kind` names the problem when its status does not (out-of-stock, key reused, validation).
+ * `extra.kind` names the problem when its status does not (out-of-stock, price-changed, key
+ * reused, validation).
  */
 export function sendError(
   request: FastifyRequest,

@@ -21,6 +21,7 @@ export const problemKinds = {
   'method-not-allowed': 'Method Not Allowed',
   conflict: 'Conflict',
   'out-of-stock': 'Not enough stock',
+  'price-changed': 'Price changed',
   'precondition-failed': 'Precondition Failed',
   'body-too-large': 'Content Too Large',
   'uri-too-long': 'URI Too Long',
@@ -90,6 +91,19 @@ export const ProblemAvailableSchema = Type.Object({
   units: Type.Integer({ minimum: 0, description: 'units left when the order was refused' }),
 })
 
+/** For `price-changed`: a product whose price is not the one the order expected, in cents. */
+export interface ProblemPrice {
+  sku: string
+  expectedCents: number
+  unitPriceCents: number
+}
+
+export const ProblemPriceSchema = Type.Object({
+  sku: Type.String(),
+  expectedCents: Type.Integer({ description: "the line's unitPriceCents, as sent" }),
+  unitPriceCents: Type.Integer({ description: "the product's price when the order was refused" }),
+})
+
 /** The problem details body (RFC 9457) with the members clients read before it. */
 export const ProblemSchema = Type.Object(
   {
@@ -106,6 +120,11 @@ export const ProblemSchema = Type.Object(
         description: 'out-of-stock only: each short product and how many units of it are left',
       }),
     ),
+    prices: Type.Optional(
+      Type.Array(ProblemPriceSchema, {
+        description: 'price-changed only: each product whose price is not the one expected',
+      }),
+    ),
     statusCode: Type.Integer({ description: 'as status (kept for older clients)' }),
     error: Type.String({ description: 'the status phrase (kept for older clients)' }),
     message: Type.String({ description: 'as detail (kept for older clients)' }),
@@ -120,6 +139,7 @@ export interface Problem {
   detail: string
   errors?: ProblemError[]
   available?: ProblemAvailable[]
+  prices?: ProblemPrice[]
   statusCode: number
   error: string
   message: string
@@ -130,6 +150,7 @@ export interface ProblemExtra {
   kind?: ProblemKind
   errors?: ProblemError[]
   available?: ProblemAvailable[]
+  prices?: ProblemPrice[]
 }
 
 /** The problem body for an answer of `status` with the sentence `detail`. */
@@ -143,6 +164,7 @@ export function problem(status: number, detail: string, extra: ProblemExtra = {}
     detail,
     ...(extra.errors ? { errors: extra.errors } : {}),
     ...(extra.available ? { available: extra.available } : {}),
+    ...(extra.prices ? { prices: extra.prices } : {}),
     statusCode: status,
     error: phrase,
     message: detail,

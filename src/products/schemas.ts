@@ -50,17 +50,21 @@ export const RestockBody = Type.Object(
   { additionalProperties: false },
 )
 
+/**
+ * A price in cents, as a product has it (1 to maxPriceCents); the `not` refuses what Ajv's
+ * minimum and maximum skip, a non-finite number (see Quantity in src/orders/schemas.ts).
+ */
+export const PriceCents = Type.Integer({
+  minimum: 1,
+  maximum: maxPriceCents,
+  not: { maximum: 0 },
+  errorMessage: priceMessage,
+})
+
 /** `PATCH /api/admin/products/:sku`: a new price (for orders placed from now on), on sale or not. */
 export const ProductPatch = Type.Object(
   {
-    priceCents: Type.Optional(
-      Type.Integer({
-        minimum: 1,
-        maximum: maxPriceCents,
-        not: { maximum: 0 },
-        errorMessage: priceMessage,
-      }),
-    ),
+    priceCents: Type.Optional(PriceCents),
     onSale: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },

@@ -210,6 +210,7 @@ describe('metrics', () => {
       placed: 'orders_placed_total',
       validation: 'orders_rejected_total{reason="validation"}',
       out_of_stock: 'orders_rejected_total{reason="out_of_stock"}',
+      price_changed: 'orders_rejected_total{reason="price_changed"}',
       duplicate: 'orders_rejected_total{reason="duplicate"}',
     }
 
@@ -224,6 +225,10 @@ describe('metrics', () => {
     expect((await post(orderBody({ items: [{ sku: 'CAP-003', quantity: 1 }] }))).statusCode).toBe(
       409,
     )
+    expect(
+      (await post(orderBody({ items: [{ sku: 'TEE-002', quantity: 1, unitPriceCents: 1 }] })))
+        .statusCode,
+    ).toBe(409)
     const form = await t.app.inject({
       method: 'POST',
       url: '/orders',
@@ -238,6 +243,7 @@ describe('metrics', () => {
     expect(delta(series.duplicate)).toBe(2)
     expect(delta(series.validation)).toBe(2)
     expect(delta(series.out_of_stock)).toBe(1)
+    expect(delta(series.price_changed)).toBe(1)
   })
 
   it('counts how many orders and lookups shared a statement', async () => {
