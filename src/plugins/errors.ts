@@ -29,8 +29,7 @@ function backTo(request: FastifyRequest): { href: string; label: string } {
  * (`application/problem+json`, problems.ts: `type`, `title`, `status`, `detail`, `errors` with
  * `extra.errors`, `available` with `extra.available`, `prices` with `extra.prices`, beside `statusCode`, `error` and
  * `message`); elsewhere JSON `{statusCode, error, message}` for programs, a page for browsers.
- * `extra.kind` names the problem when its status does not (out-of-stock, price-changed, key
- * reused, validation).
+ * `extra.kind` names the problem its status does not (out-of-stock, price-changed, validation…).
  */
 export function sendError(
   request: FastifyRequest,
