@@ -6,8 +6,9 @@ import { barChart, mapView } from './charts.ts'
 import { publicOverview, publicStateInsights, StatePageParams } from './schemas.ts'
 
 /**
- * The public insights' Cache-Control, pages and API alike: aggregates only, the same for every
- * visitor, so a shared cache may keep them a second (the freshness target of the sales fold).
+ * The public insights' Cache-Control, pages and API alike (a state's top products too): aggregates
+ * only, the same for every visitor, so a shared cache may keep them a second (the freshness
+ * target of the sales fold).
  */
 export const publicCacheControl = 'public, max-age=1'
 

@@ -33,8 +33,9 @@ const insightsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
       preValidation: canonicalState,
     },
-    async (request) => {
+    async (request, reply) => {
       const { state } = request.params
+      reply.header('cache-control', publicCacheControl)
       return { state, products: await app.topProducts(state) }
     },
   )

@@ -209,8 +209,9 @@ describe('GET /api/insights (public)', () => {
 })
 
 describe('GET /insights (public)', () => {
-  it('is cacheable for a second by a shared cache, as a page and as JSON alike', async () => {
-    for (const url of ['/insights', '/insights/CA', '/api/insights', '/api/insights/CA']) {
+  it('is cacheable for a second by a shared cache, as a page and as JSON alike (top products too)', async () => {
+    const urls = ['/insights', '/insights/CA', '/api/insights', '/api/insights/CA']
+    for (const url of [...urls, '/api/states/CA/top-products']) {
       const res = await t.app.inject({ url, headers: html })
       expect(res.statusCode, url).toBe(200)
       expect(res.headers['cache-control'], url).toBe('public, max-age=1')
