@@ -11,6 +11,7 @@
  *
  *   node scripts/order-statement-instructions.ts /tmp/before . [--orders 800] [--batch 16]
  *   node scripts/order-statement-instructions.ts . '.|drop index orders_created'   # one piece
+ *   node scripts/order-statement-instructions.ts /tmp/before . --prices  # lines name their price
  *
  * Each argument is a checkout, optionally followed by `|` and SQL statements (`;`-separated) run
  * on its database once seeded. A throwaway cluster (initdb into a temporary folder, fsync off,
@@ -31,6 +32,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { sql } from 'kysely'
 import pg from 'pg'
+import { catalogue } from '../src/products/catalogue.ts'
 import { benchCustomer, formLineCount, pickSkus } from '../test/bench/flows.ts'
 
 const { values: args, positionals } = parseArgs({
@@ -41,6 +43,8 @@ const { values: args, positionals } = parseArgs({
     warm: { type: 'string', default: '200' },
     port: { type: 'string', default: '3550' },
     bin: { type: 'string', default: '/usr/lib/postgresql/15/bin' },
+    // Each line names its catalogue price (unitPriceCents), as the order form's lines do.
+    prices: { type: 'boolean', default: false },
   },
 })
 const batch = Number(args.batch)
@@ -102,8 +106,11 @@ async function instructionsOf(pid: number): Promise<number> {
   return Number(total[1])
 }
 
+const priceOf = new Map(catalogue.map((p) => [p.sku, p.priceCents]))
 const request = () => ({
-  items: pickSkus(formLineCount()).map((sku) => ({ sku, quantity: 1 })),
+  items: pickSkus(formLineCount()).map((sku) =>
+    args.prices ? { sku, quantity: 1, unitPriceCents: priceOf.get(sku) } : { sku, quantity: 1 },
+  ),
   customer: benchCustomer(),
   idempotencyKey: `api:${randomUUID()}`,
 })
