@@ -17,6 +17,7 @@ import {
   ordersCreated,
   ordersOutOfStock,
 } from './metrics.js'
+import { apiOrderItems, apiRefusal, formRefusal, orderFormFields } from './orders.js'
 import {
   bodyText,
   header,
@@ -50,23 +51,13 @@ export function shopperFlow(think = 0) {
 
   if (think > 0) sleep(think)
 
-  // One to three products, as in the API journey; the others posted as 0, as a browser does.
+  // One to three products, as in the API journey; the others posted as 0 and every product's
+  // price as shown, as a browser does.
   const chosen = pickDistinct(form.skus, randomInt(1, Math.min(3, form.skus.length)))
-  const customer = randomCustomer(form.states)
-  /** @type {Record<string, string>} */
-  const fields = {}
-  for (const sku of form.skus) {
-    fields[`qty-${sku}`] = chosen.indexOf(sku) === -1 ? '0' : String(randomQuantity())
-  }
-  Object.assign(fields, {
-    name: customer.name,
-    email: customer.email,
-    address: customer.address,
-    city: customer.city,
-    state: customer.state,
-    zip: customer.zip,
-    idempotencyKey: form.idempotencyKey,
-  })
+  /** @type {Record<string, number>} */
+  const quantities = {}
+  for (const sku of chosen) quantities[sku] = randomQuantity()
+  const fields = orderFormFields(form, quantities, randomCustomer(form.states))
   // An object body is sent as application/x-www-form-urlencoded, like a browser.
   const res = http.post(
     `${BASE_URL}/orders`,
@@ -75,13 +66,13 @@ export function shopperFlow(think = 0) {
   )
   const location = header(res, 'Location')
   const orderNumber = orderNumberFromLocation(location)
-  const outOfStock = res.status === 409
   check(res, {
-    'POST /orders is 303 (or 409 out of stock)': (r) => r.status === 303 || r.status === 409,
+    'POST /orders is 303 (or 409 out of stock or price changed)': (r) =>
+      r.status === 303 || r.status === 409,
   })
   if (res.status !== 303) {
-    recordOrderFailure(res, flow)
-    if (!outOfStock) flowDuration.add(Date.now() - started, { flow })
+    const refused = recordOrderFailure(res, flow, () => formRefusal(fields, bodyText(res)))
+    if (!refused) flowDuration.add(Date.now() - started, { flow })
     return
   }
   const redirectOk = check(res, {
@@ -135,10 +126,10 @@ export function apiFlow(think = 0, replayRatio = REPLAY_RATIO) {
   if (think > 0) sleep(think)
 
   const chosen = pickDistinct(available, randomInt(1, Math.min(3, available.length)))
-  const items = chosen.map((p) => ({
-    sku: p.sku,
-    quantity: p.stock === null ? randomQuantity() : Math.min(randomQuantity(), p.stock),
-  }))
+  // Held to the prices listed, as a client showing them would.
+  const items = apiOrderItems(chosen, (p) =>
+    p.stock === null ? randomQuantity() : Math.min(randomQuantity(), p.stock),
+  )
   const customer = randomCustomer()
   const payload = JSON.stringify({ items, customer })
   const key = uuidv4()
@@ -153,11 +144,12 @@ export function apiFlow(think = 0, replayRatio = REPLAY_RATIO) {
     params(NAMES.apiCreate, flow, { headers, responseCallback: ORDER_STATUSES }),
   )
   check(res, {
-    'POST /api/orders is 201 (or 409 out of stock)': (r) => r.status === 201 || r.status === 409,
+    'POST /api/orders is 201 (or 409 out of stock or price changed)': (r) =>
+      r.status === 201 || r.status === 409,
   })
   if (res.status !== 201) {
-    const outOfStock = recordOrderFailure(res, flow)
-    if (!outOfStock) flowDuration.add(Date.now() - started, { flow })
+    const refused = recordOrderFailure(res, flow, () => apiRefusal(jsonBody(res)))
+    if (!refused) flowDuration.add(Date.now() - started, { flow })
     return
   }
   const order = jsonBody(res)

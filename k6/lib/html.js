@@ -6,6 +6,9 @@
  * @typedef {object} OrderForm
  * @property {string[]} skus product SKUs offered: each enabled quantity input `qty-<SKU>` (sold-out
  *   and off-sale products are shown with a disabled one)
+ * @property {Record<string, string>} prices each product's hidden `price-<SKU>` input, SKU (as the
+ *   page spells it) to its value: the price shown, in cents. Every product's, sold-out ones too:
+ *   a hidden input is never disabled, so a browser posts them all
  * @property {string | null} idempotencyKey value of the hidden `idempotencyKey` input
  * @property {string[]} states option values of the `state` select (empty if it is a text input)
  * @property {string | null} action the form's action attribute, if any
@@ -13,6 +16,8 @@
 
 /** A product's quantity field on the order form: `qty-<SKU>`. */
 export const QUANTITY_FIELD_RE = /^qty-([A-Za-z0-9-]{1,32})$/
+/** The price a product's hidden field showed, in cents: `price-<SKU>` (src/orders/schemas.ts). */
+export const PRICE_FIELD_RE = /^price-([A-Za-z0-9-]{1,32})$/
 const TAG_RE = /<\s*(\/?)\s*(input|select|option|form)\b([^>]*)>/gi
 const ATTR_RE = /([^\s"'<>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?/g
 
@@ -72,6 +77,8 @@ function has(attrs, key) {
 export function parseOrderForm(html) {
   /** @type {string[]} */
   const skus = []
+  /** @type {Record<string, string>} */
+  const prices = {}
   /** @type {string[]} */
   const states = []
   /** @type {string | null} */
@@ -112,13 +119,16 @@ export function parseOrderForm(html) {
     // <input>
     const name = attrs.name || ''
     const quantityOf = QUANTITY_FIELD_RE.exec(name)
+    const priceOf = PRICE_FIELD_RE.exec(name)
     if (name === 'idempotencyKey' && idempotencyKey === null && attrs.value) {
       idempotencyKey = attrs.value
     } else if (quantityOf && !has(attrs, 'disabled') && skus.indexOf(quantityOf[1] || '') === -1) {
       skus.push(quantityOf[1] || '')
+    } else if (priceOf && !has(attrs, 'disabled') && attrs.value !== undefined) {
+      prices[priceOf[1] || ''] = attrs.value
     }
   }
-  return { skus, idempotencyKey, states, action }
+  return { skus, prices, idempotencyKey, states, action }
 }
 
 /**

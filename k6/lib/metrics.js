@@ -33,6 +33,13 @@ export const ordersCreated = new Counter('orders_created')
 /** 409 out-of-stock answers: an expected outcome under long runs, not an error. */
 export const ordersOutOfStock = new Counter('orders_out_of_stock')
 
+/**
+ * 409 price-changed answers: a chosen product's price changed after the flow read it (GET / or
+ * GET /api/products). No script here changes a price; someone editing one during a run does.
+ * An expected outcome, not an error.
+ */
+export const ordersPriceChanged = new Counter('orders_price_changed')
+
 /** 400 answers to order submissions: means the generated test data is wrong. */
 export const ordersRejected = new Counter('orders_rejected')
 

@@ -80,6 +80,7 @@ export function buildThresholds(settings) {
     // Informational: always passes, but keeps the counters in the summary even at 0.
     orders_created: ['count>=0'],
     orders_out_of_stock: ['count>=0'],
+    orders_price_changed: ['count>=0'],
     orders_rejected: ['count>=0'],
   }
   // With no samples a Rate reads as 0 and `rate>0.99` could fail: add it only if replays happen.

@@ -2,7 +2,7 @@
 // headers, the product list and the outcome of an order that did not succeed.
 import http from 'k6/http'
 import { HTTP_TIMEOUT } from './config.js'
-import { ordersOutOfStock, ordersRejected } from './metrics.js'
+import { ordersOutOfStock, ordersPriceChanged, ordersRejected } from './metrics.js'
 
 /**
  * @typedef {import('k6/http').Response} Response
@@ -10,8 +10,9 @@ import { ordersOutOfStock, ordersRejected } from './metrics.js'
  * @typedef {{ sku: string, name: string, priceCents: number, stock: number | null }} Product
  */
 
-// Order submissions may legitimately answer 409 (stock exhausted); keep those out of
-// http_req_failed and count them in orders_out_of_stock instead.
+// Order submissions may legitimately answer 409 (stock exhausted, or a price changed since the
+// flow read it); keep those out of http_req_failed and count them in orders_out_of_stock and
+// orders_price_changed instead.
 export const ORDER_STATUSES = http.expectedStatuses({ min: 200, max: 399 }, 409)
 export const ONLY_404 = http.expectedStatuses(404)
 export const ONLY_400 = http.expectedStatuses(400)
@@ -94,14 +95,17 @@ export function toProducts(body) {
 }
 
 /**
- * Records the outcome of an order submission that did not succeed.
+ * Records the outcome of an order submission that did not succeed: a 409 counted by what it
+ * refused, a 400 as rejected.
  * @param {Response} res
  * @param {string} flow
- * @returns {boolean} true when the outcome was out-of-stock (expected), false otherwise
+ * @param {() => import('./orders.js').Refusal} refusal what a 409 refused (read only for a 409)
+ * @returns {boolean} true when the outcome was a 409 (expected), false otherwise
  */
-export function recordOrderFailure(res, flow) {
+export function recordOrderFailure(res, flow, refusal) {
   if (res.status === 409) {
-    ordersOutOfStock.add(1, { flow })
+    const counter = refusal() === 'price-changed' ? ordersPriceChanged : ordersOutOfStock
+    counter.add(1, { flow })
     return true
   }
   if (res.status === 400) {

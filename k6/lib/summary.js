@@ -60,6 +60,7 @@ export function textSummary(metrics, checks, durationMs, options, files) {
       `(${val('checks', 'passes')} of ${val('checks', 'passes') + val('checks', 'fails')})`,
     ` orders       created ${val('orders_created', 'count')}, ` +
       `out of stock (409) ${val('orders_out_of_stock', 'count')}, ` +
+      `price changed (409) ${val('orders_price_changed', 'count')}, ` +
       `rejected (400) ${val('orders_rejected', 'count')}`,
   ]
   const replays = metrics.idempotency_replay_ok

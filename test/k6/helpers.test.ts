@@ -1,6 +1,7 @@
 // The k6 scripts cannot run here (no k6 binary), but their parsing and summary code is plain
 // JavaScript: held here to the pages the real service renders, so a template change that would
 // blind the load tests fails in CI instead of at the next load test.
+import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   ORDER_NUMBER_RE,
@@ -8,9 +9,10 @@ import {
   parseOrderForm,
   resolveLocation,
 } from '../../k6/lib/html.js'
+import { apiOrderItems, apiRefusal, formRefusal, orderFormFields } from '../../k6/lib/orders.js'
 import { buildSummary } from '../../k6/lib/summary.js'
 import { usStates } from '../../src/us-states.ts'
-import { buildTestApp, customer, type TestApp } from '../helpers/context.ts'
+import { buildTestApp, customer, stock, type TestApp } from '../helpers/context.ts'
 
 let t: TestApp
 beforeAll(async () => {
@@ -18,38 +20,48 @@ beforeAll(async () => {
 })
 afterAll(() => t?.close())
 
+interface Product {
+  sku: string
+  name: string
+  priceCents: number
+  stock: number | null
+}
+const products = async () =>
+  (await t.app.inject({ method: 'GET', url: '/api/products' })).json() as Product[]
+const home = async () => parseOrderForm((await t.app.inject({ method: 'GET', url: '/' })).body)
+const postForm = (fields: Record<string, string>) =>
+  t.app.inject({
+    method: 'POST',
+    url: '/orders',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams(fields).toString(),
+  })
+const setPrice = (sku: string, cents: number) =>
+  t.app.db.updateTable('products').set({ price_cents: cents }).where('sku', '=', sku).execute()
+const { set: setStock } = stock(() => t.app.db)
+
 describe("the k6 shopper flow's parsing, on the service's own pages", () => {
   it('finds every product, every state, the form key and the action in GET /', async () => {
     const page = await t.app.inject({ method: 'GET', url: '/' })
     expect(page.statusCode).toBe(200)
     const form = parseOrderForm(page.body)
-    const products = (await t.app.inject({ method: 'GET', url: '/api/products' })).json() as {
-      sku: string
-    }[]
-    expect(form.skus.sort()).toEqual(products.map((p) => p.sku).sort())
+    const listed = await products()
+    expect(form.skus.sort()).toEqual(listed.map((p) => p.sku).sort())
+    expect(form.prices).toEqual(
+      Object.fromEntries(listed.map((p) => [p.sku, String(p.priceCents)])),
+    )
     expect(form.states.sort()).toEqual(Object.keys(usStates).sort())
     expect(form.idempotencyKey).toMatch(/^[0-9a-f-]{36}$/)
     expect(form.action).toBe('/orders')
   })
 
   it('posts what it parsed, reads the order number from the 303 and finds it on the confirmation', async () => {
-    const form = parseOrderForm((await t.app.inject({ method: 'GET', url: '/' })).body)
-    // Two products, the rest at 0, as the k6 shopper flow posts them.
-    const quantities = Object.fromEntries(form.skus.map((sku) => [`qty-${sku}`, '0']))
-    const fields = {
-      ...quantities,
-      [`qty-${form.skus[0]}`]: '2',
-      [`qty-${form.skus[1]}`]: '1',
-      ...customer,
-      state: form.states[0] ?? '',
-      idempotencyKey: form.idempotencyKey ?? '',
-    }
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/orders',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: new URLSearchParams(fields).toString(),
-    })
+    const form = await home()
+    // Two products, the rest at 0, every price as shown, as the k6 shopper flow posts them.
+    const [first = '', second = ''] = form.skus
+    const fields = orderFormFields(form, { [first]: 2, [second]: 1 }, customer)
+    expect(Object.keys(fields).filter((f) => f.startsWith('price-'))).toHaveLength(form.skus.length)
+    const res = await postForm(fields)
     expect(res.statusCode).toBe(303)
     const location = String(res.headers.location)
     const orderNumber = orderNumberFromLocation(location)
@@ -61,6 +73,93 @@ describe("the k6 shopper flow's parsing, on the service's own pages", () => {
     expect(confirmation.body).toContain('Most popular in')
     const order = (await t.app.inject({ url: `/api/orders/${orderNumber}` })).json()
     expect(order.items).toHaveLength(2)
+    for (const item of order.items) {
+      expect(String(item.unitPriceCents)).toBe(form.prices[item.sku])
+    }
+  })
+
+  it('is held to the prices GET / showed: a changed one is a 409 it counts as price-changed', async () => {
+    const form = await home()
+    const [sku = ''] = form.skus
+    const shown = Number(form.prices[sku])
+    const fields = orderFormFields(form, { [sku]: 1 }, customer)
+    await setPrice(sku, shown + 100)
+    try {
+      const res = await postForm(fields)
+      expect(res.statusCode).toBe(409)
+      expect(formRefusal(fields, res.body)).toBe('price-changed')
+      // The form comes back with the new price: posting that places the order.
+      const again = parseOrderForm(res.body)
+      expect(again.prices[sku]).toBe(String(shown + 100))
+      expect((await postForm(orderFormFields(again, { [sku]: 1 }, customer))).statusCode).toBe(303)
+    } finally {
+      await setPrice(sku, shown)
+    }
+  })
+
+  it('counts a 409 for too little stock as out-of-stock, on the form and the API', async () => {
+    const form = await home()
+    const [sku = ''] = form.skus
+    const fields = orderFormFields(form, { [sku]: 2 }, customer)
+    const was = (await products()).find((p) => p.sku === sku)
+    await setStock(sku, 1)
+    try {
+      const res = await postForm(fields)
+      expect(res.statusCode).toBe(409)
+      expect(formRefusal(fields, res.body)).toBe('out-of-stock')
+      const api = await t.app.inject({
+        method: 'POST',
+        url: '/api/orders',
+        headers: { 'idempotency-key': randomUUID() },
+        payload: { items: apiOrderItems(was ? [was] : [], () => 2), customer },
+      })
+      expect(api.statusCode).toBe(409)
+      expect(apiRefusal(api.json())).toBe('out-of-stock')
+    } finally {
+      await setStock(sku, was?.stock ?? 0)
+    }
+  })
+
+  it('holds an API order to the prices GET /api/products listed, as the k6 API flow sends it', async () => {
+    const [product, other] = await products()
+    if (!product || !other) throw new Error('the catalogue has fewer than two products')
+    const post = () =>
+      t.app.inject({
+        method: 'POST',
+        url: '/api/orders',
+        headers: { 'idempotency-key': randomUUID() },
+        payload: { items: apiOrderItems([product, other], () => 1), customer },
+      })
+    expect((await post()).statusCode).toBe(201)
+    await setPrice(product.sku, product.priceCents + 100)
+    try {
+      const res = await post()
+      expect(res.statusCode).toBe(409)
+      expect(apiRefusal(res.json())).toBe('price-changed')
+    } finally {
+      await setPrice(product.sku, product.priceCents)
+    }
+  })
+
+  it("posts a sold-out product's shown price but not its (disabled) quantity, as a browser does", async () => {
+    const [soldOut] = await products()
+    if (!soldOut) throw new Error('no products')
+    await setStock(soldOut.sku, 0)
+    try {
+      // The page is rendered at most once a second: wait for one showing the product sold out.
+      let form = await home()
+      for (let tries = 0; form.skus.includes(soldOut.sku) && tries < 40; tries++) {
+        await new Promise((r) => setTimeout(r, 100))
+        form = await home()
+      }
+      expect(form.skus).not.toContain(soldOut.sku)
+      const fields = orderFormFields(form, { [form.skus[0] ?? '']: 1 }, customer)
+      expect(fields[`price-${soldOut.sku}`]).toBe(String(soldOut.priceCents))
+      expect(fields).not.toHaveProperty(`qty-${soldOut.sku}`)
+      expect((await postForm(fields)).statusCode).toBe(303)
+    } finally {
+      await setStock(soldOut.sku, soldOut.stock ?? 0)
+    }
   })
 })
 
