@@ -29,7 +29,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { parseEnv, pathsFile, rpsOf, runWrkScript } from '../test/bench/common.ts'
-import { apiOrderBody, skus, states } from '../test/bench/flows.ts'
+import { apiOrderBody, formArgs } from '../test/bench/flows.ts'
 import { median } from '../test/bench/stats.ts'
 import { freePort, startFlags } from '../test/helpers/server.ts'
 
@@ -209,8 +209,7 @@ async function runSide(side: Side, round: number): Promise<RoundResult> {
       )
       numbers.push(...placed)
     }
-    const form = [skus.join(','), states.join(',')]
-    result.orders = load(side, running, 'orders.lua', form)
+    result.orders = load(side, running, 'orders.lua', formArgs())
     result.lookups = load(side, running, 'paths.lua', [
       pathsFile(
         scratch,
@@ -218,7 +217,7 @@ async function runSide(side: Side, round: number): Promise<RoundResult> {
         numbers.map((n) => `/api/orders/${n}`),
       ),
     ])
-    result.flow = load(side, running, 'shopper.lua', form)
+    result.flow = load(side, running, 'shopper.lua', formArgs())
     const pid = running.proc.pid as number
     result.peakUnderLoadMb = memoryMb(pid).hwm
     await new Promise((r) => setTimeout(r, Number(args.idle) * 1000))

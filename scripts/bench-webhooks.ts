@@ -46,7 +46,7 @@ import { parseArgs } from 'node:util'
 import pg from 'pg'
 import { Webhook } from 'standardwebhooks'
 import { benchServerEnv, cpuSeconds } from '../test/bench/common.ts'
-import { skus, states } from '../test/bench/flows.ts'
+import { formArgs } from '../test/bench/flows.ts'
 import { freePort } from '../test/helpers/server.ts'
 
 const { values: args } = parseArgs({
@@ -320,8 +320,7 @@ function runWrk(
         'test/bench/wrk/orders.lua',
         `http://127.0.0.1:${side.port}`,
         '--',
-        skus.join(','),
-        states.join(','),
+        ...formArgs(),
       ])
       const child = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'inherit'] })
       let out = ''

@@ -16,8 +16,8 @@ cpu() { # utime+stime ticks of the backends serving this database (the service's
   local t=0; for p in $(psql -h 127.0.0.1 -U postgres -d $DB -tAc "select pid from pg_stat_activity where datname = '$DB' and pid <> pg_backend_pid()"); do s=$(awk '{print $14+$15}' /proc/$p/stat 2>/dev/null || echo 0); t=$((t+s)); done; echo $t; }
 scpu() { awk '{print $14+$15}' /proc/$SPID/stat; }
 # warm-up
-wrk -t2 -c32 -d3s -s test/bench/wrk/orders.lua http://127.0.0.1:$PORT -- $(node_modules/node/bin/node -e "import('./test/bench/flows.ts').then(m=>console.log(m.skus.join(','), m.states.join(',')))") > /dev/null
-ARGS=$(node_modules/node/bin/node -e "import('./test/bench/flows.ts').then(m=>console.log(m.skus.join(','), m.states.join(',')))")
+wrk -t2 -c32 -d3s -s test/bench/wrk/orders.lua http://127.0.0.1:$PORT -- $(node_modules/node/bin/node -e "import('./test/bench/flows.ts').then(m=>console.log(m.formArgs().join(' ')))") > /dev/null
+ARGS=$(node_modules/node/bin/node -e "import('./test/bench/flows.ts').then(m=>console.log(m.formArgs().join(' ')))")
 O0=$(psql -h 127.0.0.1 -U postgres -d $DB -tAc "select count(*) from orders")
 L0=$(psql -h 127.0.0.1 -U postgres -d $DB -tAc "select pg_current_wal_lsn()")
 P0=$(cpu); S0=$(scpu)

@@ -48,12 +48,12 @@ import {
 } from './common.ts'
 import {
   apiOrderBody,
+  formArgs,
   formBody,
   formLineCount,
   pick,
   pickSkus,
   shopperFlow,
-  skus,
   states,
 } from './flows.ts'
 import { setupPeerTables } from './peer.ts'
@@ -439,7 +439,6 @@ async function main() {
     script: 'paths.lua',
     args: [pathsFile(name, list)],
   })
-  const formArgs = [skus.join(','), states.join(',')]
   const runHello = (name: string) =>
     runCase(name, [200], { url: `${helloUrl}/` }, { ...paths('hello', ['/']), url: helloUrl })
   await runHello('hello-world Fastify')
@@ -469,7 +468,7 @@ async function main() {
           },
         ],
       },
-      { url: base, script: 'orders.lua', args: formArgs },
+      { url: base, script: 'orders.lua', args: formArgs() },
     )
   if (wanted('POST /orders')) await settle(db)
   if (wanted('GET /orders/', ['peer'])) {
@@ -537,7 +536,7 @@ async function main() {
       `shopper flow (GET / -> POST /orders -> GET /orders/:n), ${flowConnections} connections`,
       [200, 303],
       { url: base, requests: shopperFlow },
-      { url: base, script: 'shopper.lua', args: formArgs },
+      { url: base, script: 'shopper.lua', args: formArgs() },
       flowConnections,
     )
     // autocannon paces each connection with its own timer: spread over 50 connections, a fixed

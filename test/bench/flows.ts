@@ -22,15 +22,33 @@ export function pickSkus(count: number): string[] {
 }
 
 /**
- * What a browser would post from the order form, as an urlencoded body: a quantity field for
- * every product, 1 for each chosen SKU and 0 for the others.
+ * What a browser would post from the order form, as an urlencoded body, its fields in the page's
+ * order: for every product (by SKU, as GET / lists them) its quantity, 1 for each chosen SKU and
+ * 0 for the others, and its hidden `price-<SKU>`, the price shown in cents; then the customer
+ * and the form's key.
  */
 export function formBody(key: string, chosen: readonly string[]): string {
-  return new URLSearchParams({
-    ...Object.fromEntries(skus.map((sku) => [`qty-${sku}`, chosen.includes(sku) ? '1' : '0'])),
-    ...benchCustomer(),
-    idempotencyKey: key,
-  }).toString()
+  const fields = new URLSearchParams()
+  for (const sku of formSkus) {
+    fields.append(`qty-${sku}`, chosen.includes(sku) ? '1' : '0')
+    fields.append(`price-${sku}`, prices[sku] as string)
+  }
+  for (const [name, value] of Object.entries(benchCustomer())) fields.append(name, value)
+  fields.append('idempotencyKey', key)
+  return fields.toString()
+}
+
+/**
+ * wrk's arguments for the scripts that post the form (form.lua): the SKUs in the form's order,
+ * the states, `one` for one-line orders only, then each product's price as SKU=CENTS.
+ */
+export function formArgs(oneLine = false): string[] {
+  return [
+    formSkus.join(','),
+    states.join(','),
+    ...(oneLine ? ['one'] : []),
+    formSkus.map((sku) => `${sku}=${prices[sku]}`).join(','),
+  ]
 }
 
 /** The shopper every bench order is for, shipped to one of `states` at random. */
@@ -48,6 +66,16 @@ export function benchCustomer() {
 export const states = ['CA', 'TX', 'FL', 'NY', 'PA', 'IL', 'OH', 'GA', 'NC', 'MI', 'WA', 'VT']
 // The whole catalogue: pgbench's order transaction picks among all 14 products too.
 export const skus = catalogue.map((p) => p.sku)
+/** The SKUs in the order the form lists them (by SKU: src/products/queries.ts listAllProducts). */
+const formSkus = [...skus].sort()
+/**
+ * Each product's price in cents, as the form's hidden `price-<SKU>` shows it: the catalogue's,
+ * which every bench database is seeded with (src/products/seed.ts, on the service's start) and
+ * no bench changes. A price that differs would have its orders refused with 409.
+ */
+export const prices: Record<string, string> = Object.fromEntries(
+  catalogue.map((p) => [p.sku, String(p.priceCents)]),
+)
 export const pick = <T>(list: readonly T[]): T => list[Math.floor(Math.random() * list.length)] as T
 
 export function apiOrderBody(): string {

@@ -1,15 +1,21 @@
 -- What a browser posts from the order form, as the autocannon flows in flows.ts do.
--- Script arguments: SKU,SKU,... STATE,STATE,... [ONE]
--- A third argument "one" makes every order one line, the only kind an order form before
--- issue 17 could post: bench:ab passes it so two versions place the same orders.
-skus, states = {}, {}
+-- Script arguments (formArgs in flows.ts): SKU,SKU,... STATE,STATE,... [one] [SKU=CENTS,...]
+-- The SKUs in the form's order. A third argument "one" makes every order one line, the only
+-- kind an order form before issue 17 could post: bench:ab passes it so two versions place the
+-- same orders. The last, each product's price in cents as the form shows it, is posted in its
+-- hidden price-<SKU> field; without it (an older caller) the form goes without them, as a page
+-- before those fields did.
+skus, states, prices = {}, {}, {}
 oneLine = false
 
 function init(args)
   seed()
   split(args[1], skus)
   split(args[2], states)
-  oneLine = args[3] == "one"
+  for i = 3, #args do
+    if args[i] == "one" then oneLine = true end
+    for sku, cents in string.gmatch(args[i], "([^,=]+)=(%d+)") do prices[sku] = cents end
+  end
 end
 
 function split(list, into)
@@ -32,7 +38,7 @@ function lineCount()
 end
 
 -- A quantity field for every product, as a browser posts the form: 1 for each of lineCount()
--- different products, 0 for the others.
+-- different products, 0 for the others; each followed by the product's price-<SKU>, if known.
 function quantities()
   local chosen, left = {}, lineCount()
   while left > 0 do
@@ -41,7 +47,8 @@ function quantities()
   end
   local fields = {}
   for i, sku in ipairs(skus) do
-    fields[i] = "qty-" .. sku .. "=" .. (chosen[sku] and "1" or "0")
+    fields[i] = "qty-" .. sku .. "=" .. (chosen[sku] and "1" or "0") ..
+      (prices[sku] and ("&price-" .. sku .. "=" .. prices[sku]) or "")
   end
   return table.concat(fields, "&")
 end
