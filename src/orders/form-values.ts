@@ -3,7 +3,7 @@ import { formatCents } from '../money.ts'
 import type { AdminProduct } from '../products/schemas.ts'
 import { customerLabels } from './customer.ts'
 import type { PriceChange } from './placement.ts'
-import { formPriceKey, formQuantityKey, type OrderLineInput } from './schemas.ts'
+import { formPriceKey, formPricePattern, formQuantityKey, type OrderLineInput } from './schemas.ts'
 
 /** The form's fields but the quantities as its messages name them. */
 export const labels: Record<string, string> = {
@@ -17,6 +17,8 @@ const labelled = new Set(Object.keys(labels))
  * neither (an edited or truncated form).
  */
 export const damagedForm = 'This form is missing or damaged; reload the page and submit again.'
+/** The form's alert when fields have messages and nothing else says what happened. */
+export const checkFields = 'Please check the highlighted fields below.'
 /** A product's quantity field, as the form names it and its messages key it. */
 export const quantityField = (sku: string) => `qty-${sku}`
 export const validKey = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
@@ -77,7 +79,7 @@ export function formLines(
     if (quantity <= 0) continue
     const price = values[`price-${sku}`]
     const line: FormLine = { sku: sku.toUpperCase(), quantity, field }
-    if (price !== undefined && /^[0-9]{1,8}$/.test(price)) line.unitPriceCents = Number(price)
+    if (price !== undefined && formPricePattern.test(price)) line.unitPriceCents = Number(price)
     lines.push(line)
   }
   return lines
@@ -144,26 +146,50 @@ export function shortStock(
 }
 
 /**
- * The 409 form's wording for products whose price changed since the page was shown (`prices`,
- * the refusal's; `products`, the catalogue read after it). The quantities stay as typed and the
- * page shows the new prices, so placing the form again orders at those.
+ * The chosen products (a quantity above 0) on sale whose price in `products` is not the one the
+ * form showed (its `price-<SKU>`): what a form shown again tells before the shopper places it at
+ * the new price, whatever else brought it back (400, 409, 422, 429).
  */
-export function changedPrices(
+export function priceChanges(
   products: readonly AdminProduct[],
-  prices: readonly PriceChange[],
   values: Record<string, string>,
-): { values: Record<string, string>; errors: Record<string, string>; notice: string } {
+): PriceChange[] {
+  const changes: PriceChange[] = []
+  for (const { sku, priceCents, onSale } of products) {
+    const shown = values[`price-${sku}`]
+    const quantity = values[quantityField(sku)]
+    if (!onSale || shown === undefined || !formPricePattern.test(shown)) continue
+    if (quantity === undefined || !/^[0-9]*[1-9][0-9]*$/.test(quantity)) continue
+    if (Number(shown) !== priceCents) {
+      changes.push({ sku, expectedCents: Number(shown), unitPriceCents: priceCents })
+    }
+  }
+  return changes
+}
+
+/**
+ * The wording for `changes`: a message by each product's quantity, the sentence that names them
+ * ("Since this page was shown, the price of Lantern changed from $49.00 to $54.00.") and what to
+ * do when nothing else is wrong.
+ */
+export function priceChangeWording(
+  products: readonly AdminProduct[],
+  changes: readonly PriceChange[],
+): { errors: Record<string, string>; sentence: string; advice: string } {
   const errors: Record<string, string> = {}
-  const changes = prices.map(({ sku, expectedCents, unitPriceCents }) => {
+  const named = changes.map(({ sku, expectedCents, unitPriceCents }) => {
     const fromTo = `from ${formatCents(expectedCents)} to ${formatCents(unitPriceCents)}`
     errors[quantityField(sku)] = `The price changed ${fromTo}.`
     return { name: productName(products, sku), fromTo }
   })
   const changed =
-    changes.length === 1
-      ? `the price of ${changes[0]?.name} changed ${changes[0]?.fromTo}`
-      : `prices changed: ${listed(changes.map((c) => `${c.name} ${c.fromTo}`))}`
-  const [price, it] = changes.length === 1 ? ['price', 'it'] : ['prices', 'them']
-  const notice = `Since this page was shown, ${changed}. Check the new ${price} and place the order again to buy at ${it}, or change your order; nothing was ordered yet.`
-  return { values, errors, notice }
+    named.length === 1
+      ? `the price of ${named[0]?.name} changed ${named[0]?.fromTo}`
+      : `prices changed: ${listed(named.map((c) => `${c.name} ${c.fromTo}`))}`
+  const [price, it] = named.length === 1 ? ['price', 'it'] : ['prices', 'them']
+  return {
+    errors,
+    sentence: `Since this page was shown, ${changed}.`,
+    advice: `Check the new ${price} and place the order again to buy at ${it}, or change your order; nothing was ordered yet.`,
+  }
 }

@@ -12,11 +12,13 @@ import { usStates } from '../us-states.ts'
 import { describe, fieldName } from '../validation.ts'
 import { formCustomer } from './customer.ts'
 import {
-  changedPrices,
+  checkFields,
   damagedForm,
   type FormState,
   formLines,
   labels,
+  priceChanges,
+  priceChangeWording,
   quantityField,
   quantityLabel,
   shortStock,
@@ -34,6 +36,10 @@ import {
   OrderForm,
   OrderNumberParams,
 } from './schemas.ts'
+
+/** The 409 form's notice when a price changed and changed back before the form was read again. */
+const pricesMoved =
+  'A price changed while you ordered. Check the prices and place the order again; nothing was ordered yet.'
 
 /** The 503 form's notice: the database did not answer, the typed form comes back. */
 const unavailable =
@@ -59,12 +65,28 @@ const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }
 
+  /**
+   * The form again, with `state`; a chosen product whose price is not the one the submitted form
+   * showed is named in the notice and by its quantity, whatever brought the form back, so the
+   * new price the page now shows (and holds the order to) is never taken unseen.
+   */
   async function renderForm(reply: FastifyReply, status: number, state: FormState = {}) {
+    const products = state.products ?? (await formProducts())
+    const values = state.values ?? {}
+    let { errors = {}, notice } = state
+    const changes = priceChanges(products, values)
+    if (changes.length > 0) {
+      const wording = priceChangeWording(products, changes)
+      const otherwise = Object.keys(errors).length > 0 ? checkFields : wording.advice
+      notice = `${wording.sentence} ${notice ?? otherwise}`
+      errors = { ...wording.errors, ...errors }
+    }
     return reply.code(status).view('order-form.eta', {
-      products: state.products ?? (await formProducts()),
-      values: state.values ?? {},
-      errors: state.errors ?? {},
-      notice: state.notice,
+      products,
+      values,
+      errors,
+      notice,
+      checkFields,
       idempotencyKey: state.idempotencyKey ?? randomUUID(),
       limits: orderLimits,
     })
@@ -202,20 +224,20 @@ const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
           return renderForm(reply, 409, { ...short, idempotencyKey, products: now })
         }
         case 'price-changed': {
-          // Read now, not the cached second: the form shows the prices the order would be held to.
+          // Read now, not the cached second: the form shows the prices the order would be held
+          // to, and renderForm names the changed ones (unless changed back meanwhile).
           const now = await listAllProducts(app.db)
-          return renderForm(reply, 409, {
-            ...changedPrices(now, result.prices, values),
-            idempotencyKey,
-            products: now,
-          })
+          const notice = priceChanges(now, values).length > 0 ? undefined : pricesMoved
+          return renderForm(reply, 409, { values, idempotencyKey, products: now, notice })
         }
         case 'unknown-product': {
           const gone: Record<string, string> = { items: 'Choose a product from the list.' }
           for (const sku of result.skus) {
             gone[quantityField(sku)] = 'This product is not on sale any more.'
           }
-          return renderForm(reply, 400, { values, idempotencyKey, errors: gone })
+          // Read now: the cached second could still offer the product just taken off sale.
+          const now = await listAllProducts(app.db)
+          return renderForm(reply, 400, { values, idempotencyKey, errors: gone, products: now })
         }
       }
     },

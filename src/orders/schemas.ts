@@ -2,6 +2,7 @@ import { type Static, Type } from 'typebox'
 import { ProblemSchema } from '../plugins/problems.ts'
 import { PriceCents } from '../products/schemas.ts'
 import { normaliseFields } from '../text.ts'
+import { givenTwice } from '../validation.ts'
 import { Customer, customerNormalisers } from './customer.ts'
 import { linesProblem, orderLimits } from './limits.ts'
 
@@ -106,8 +107,13 @@ export const formQuantityKey = /^qty-([A-Za-z0-9-]{1,32})$/
  * older page, a script) is placed at the price of the moment, as before.
  */
 export const formPriceKey = /^price-([A-Za-z0-9-]{1,32})$/
+/**
+ * A price the page could have shown: 1 cent or more, digits only (one larger than any product
+ * has is answered as a changed price).
+ */
+export const formPricePattern = /^0*[1-9][0-9]{0,7}$/
 const FormPrice = Type.String({
-  pattern: '^[0-9]{1,8}$',
+  pattern: formPricePattern.source,
   errorMessage: 'is damaged; reload the page and submit again',
 })
 
@@ -151,19 +157,38 @@ export function normaliseOrderBody(body: unknown): void {
   if (Array.isArray(items)) for (const item of items) normaliseFields(item, { sku: normaliseSku })
 }
 
-/** The same for the order form's flat fields; each quantity is trimmed, then must be digits. */
+/**
+ * The same for the order form's flat fields: each quantity is trimmed, then must be digits, and
+ * each product's field is named with its SKU in upper case.
+ */
 export function normaliseOrderForm(body: unknown): void {
   normaliseFields(body, customerNormalisers)
   if (!body || typeof body !== 'object') return
   const fields = body as Record<string, unknown>
+  const renamed: string[] = []
   // for…in, not Object.entries: no array per field (the form has one per product).
   for (const key in fields) {
+    if (lowerCaseSkuField.test(key)) renamed.push(key)
     const value = Object.hasOwn(fields, key) ? fields[key] : undefined
     if (typeof value !== 'string' || !formQuantityKey.test(key)) continue
     const trimmed = value.trim()
     if (trimmed !== value) fields[key] = trimmed
   }
+  // SKUs are codes (`qty-mug-001` is `qty-MUG-001`): one name per product's field, so a re-shown
+  // form finds what was typed, the price goes with its quantity, and two spellings of one field
+  // are one field given twice ("must be given once").
+  for (const key of renamed) {
+    const dash = key.indexOf('-') + 1
+    const canonical = key.slice(0, dash) + key.slice(dash).toUpperCase()
+    const value = fields[key]
+    delete fields[key]
+    const had = Object.hasOwn(fields, canonical) ? fields[canonical] : undefined
+    fields[canonical] = had === undefined ? value : givenTwice([had, value].flat() as string[])
+  }
 }
+
+/** A product's field of the form named with a lower-case SKU (`qty-mug-001`, `price-mug-001`). */
+const lowerCaseSkuField = /^(?:qty|price)-(?=[A-Za-z0-9-]{1,32}$)[A-Z0-9-]*[a-z]/
 
 /**
  * The API's 400 message when the lines break the order limits (limits.ts), or undefined. The

@@ -315,22 +315,44 @@ describe('POST /orders with several products', () => {
     const refused = await submitForm(form({ 'qty-LMP-006': '1' }))
     expect(refused.statusCode).toBe(400)
     expect(refused.body).toContain('This product is not on sale any more.')
+    expect(refused.body).toMatch(/<input id="qty-LMP-006"[^>]* disabled>/)
     expect(await countOrders()).toBe(before)
     await t.app.db
       .updateTable('products')
       .set({ on_sale: true })
       .where('sku', '=', 'LMP-006')
       .execute()
+    // Taken off sale within the second the form's catalogue is kept: the refusal shows it so.
+    await t.app.inject({ url: '/', headers: html })
+    await t.app.db
+      .updateTable('products')
+      .set({ on_sale: false })
+      .where('sku', '=', 'NTB-009')
+      .execute()
+    try {
+      const now = await submitForm(form({ 'qty-NTB-009': '1' }))
+      expect(now.statusCode).toBe(400)
+      expect(now.body).toMatch(/<input id="qty-NTB-009"[^>]* disabled>/)
+    } finally {
+      await t.app.db
+        .updateTable('products')
+        .set({ on_sale: true })
+        .where('sku', '=', 'NTB-009')
+        .execute()
+    }
   })
 
   it('holds the form to the limits the API has: units per product once merged, lines per order', async () => {
     const before = await countOrders()
-    // One product under two spellings of its field: 60 + 60 is one line of 120.
-    const merged = await submitForm(form({ 'qty-TEE-002': '60', 'qty-tee-002': '60' }))
-    expect(merged.statusCode).toBe(400)
-    expect(merged.body).toContain(
+    const over = await submitForm(form({ 'qty-TEE-002': '101' }))
+    expect(over.statusCode).toBe(400)
+    expect(over.body).toContain(
       'Quantity of Organic Cotton Tee must be a whole number from 0 to 100.',
     )
+    // One product under two spellings of its field is one field given twice, not 60 + 60.
+    const twice = await submitForm(form({ 'qty-TEE-002': '60', 'qty-tee-002': '60' }))
+    expect(twice.statusCode).toBe(400)
+    expect(twice.body).toContain('Quantity of Organic Cotton Tee must be given once.')
     const many: Record<string, string> = {}
     for (let i = 0; i < 21; i++) many[`qty-X-${i}`] = '1'
     const tooMany = await submitForm(form({ 'qty-TEE-002': '0', ...many }))

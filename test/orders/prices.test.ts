@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { placeOrderBatch } from '../../src/orders/place-order-batch.ts'
 import type { OrderRequest } from '../../src/orders/schemas.ts'
@@ -221,9 +222,76 @@ describe('the order form holds the order to the prices it showed', () => {
     }
   })
 
+  it('names a changed price whatever else brings the form back, so the new one is never taken unseen', async () => {
+    const was = await priceOf('LMP-006')
+    const page = (await t.app.inject({ url: '/', headers: html })).body
+    const typed = { ...fieldsOf(page), ...customer, zip: '7870', 'qty-LMP-006': '1' }
+    await setPrice('LMP-006', was + 500)
+    try {
+      await sleep(1100) // past the form's catalogue, read at most once a second
+      const res = await submit(typed)
+      expect(res.statusCode).toBe(400)
+      const dollars = (cents: number) => `$${(cents / 100).toFixed(2)}`
+      expect(res.body).toContain(
+        `Since this page was shown, the price of Lantern changed from ${dollars(was)} to ${dollars(was + 500)}. Please check the highlighted fields below.`,
+      )
+      expect(res.body).toContain('id="zip-error"')
+      expect(res.body).toContain('id="qty-LMP-006-error"')
+      expect(res.body).toContain(`name="price-LMP-006" value="${was + 500}"`)
+
+      // Told, the shopper corrects the ZIP and places the form as now shown: at the new price.
+      const again = await submit({ ...fieldsOf(res.body), state: customer.state, zip: '78701' })
+      expect(again.statusCode).toBe(303)
+      const order = await t.app.inject({ url: `/api${again.headers.location}` })
+      expect(order.json().items).toEqual([
+        expect.objectContaining({ sku: 'LMP-006', unitPriceCents: was + 500 }),
+      ])
+    } finally {
+      await setPrice('LMP-006', was)
+    }
+  })
+
+  it('reads a SKU in any case in field names: the price goes with its quantity, one field once', async () => {
+    const was = await priceOf('CAP-003')
+    await setPrice('CAP-003', was + 1)
+    try {
+      const orders = await rowCount(t.app, 'orders')
+      const key = randomUUID()
+      for (const [qty, price] of [
+        ['qty-CAP-003', 'price-cap-003'],
+        ['qty-cap-003', 'price-CAP-003'],
+      ] as const) {
+        const res = await submit({
+          ...customer,
+          [qty]: '2',
+          [price]: String(was),
+          idempotencyKey: key,
+        })
+        expect(res.statusCode, `${qty} ${price}`).toBe(409)
+        expect(res.body).toMatch(/name="qty-CAP-003"[^>]* value="2"/)
+      }
+      // A quantity typed in a field of another spelling is kept when the form comes back.
+      const typo = await submit({ ...customer, zip: 'x', 'qty-cap-003': '3', idempotencyKey: key })
+      expect(typo.statusCode).toBe(400)
+      expect(typo.body).toMatch(/name="qty-CAP-003"[^>]* value="3"/)
+      // Two spellings of one field are that field given twice.
+      const twice = await submit({
+        ...customer,
+        'qty-CAP-003': '1',
+        'qty-cap-003': '1',
+        idempotencyKey: key,
+      })
+      expect(twice.statusCode).toBe(400)
+      expect(twice.body).toContain('must be given once')
+      expect(await rowCount(t.app, 'orders')).toBe(orders)
+    } finally {
+      await setPrice('CAP-003', was)
+    }
+  })
+
   it('refuses a hidden price the page did not write as a damaged form, placing nothing', async () => {
     const orders = await rowCount(t.app, 'orders')
-    for (const price of ['abc', '', '12.50', '123456789']) {
+    for (const price of ['abc', '', '0', '00', '12.50', '123456789', '-5', ' 5']) {
       const res = await submit({
         ...customer,
         'qty-TEE-002': '1',

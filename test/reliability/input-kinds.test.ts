@@ -325,8 +325,12 @@ describe('kind 9: codes and identifiers in their usual spellings', () => {
   it('takes a SKU in any case, with spaces, on both routes', async () => {
     const reply = await apiOrder(await postApi(apiBody({}, [{ sku: ' mug-001 ', quantity: 1 }])))
     expect(reply.items[0]?.sku).toBe('MUG-001')
-    const lower = await postForm({ 'qty-TEE-002': '0', 'qty-tee-002': '1' })
-    expect((await formOrder(lower)).items[0]?.sku).toBe('TEE-002')
+    const lower = await postForm({ 'qty-TEE-002': '0', 'qty-mug-001': '1' })
+    expect((await formOrder(lower)).items[0]?.sku).toBe('MUG-001')
+    // One product's field in two spellings is that field given twice, not two lines.
+    const both = await postForm({ 'qty-TEE-002': '0', 'qty-tee-002': '1' })
+    expect(both.statusCode).toBe(400)
+    expect(both.body).toContain('Quantity of Organic Cotton Tee must be given once.')
   })
 
   it('writes ZIP+4 one way, and the e-mail domain in lower case', async () => {
