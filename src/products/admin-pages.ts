@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { formatCents } from '../money.ts'
 import { sendError } from '../plugins/errors.ts'
 import { canonicalSku, tooMuchStock, unknownProduct } from './admin-routes.ts'
 import { listAllProducts, restockProduct, updateProduct } from './queries.ts'
@@ -19,6 +20,17 @@ interface FormError {
   field: 'units' | 'price'
   message: string
   value: string
+}
+
+const damaged = 'This form is damaged: reload the page and try again.'
+
+/**
+ * A form's hidden `version` (the product's when the page was shown) as updateProduct and
+ * restockProduct take it; undefined for a form without one (a page shown before versions).
+ */
+function shownVersion(version: string | undefined): number[] | undefined | 'damaged' {
+  if (version === undefined) return undefined
+  return /^[1-9][0-9]{0,8}$/.test(version) ? [Number(version)] : 'damaged'
 }
 
 const pageOptions = {
@@ -74,11 +86,8 @@ const adminProductPages: FastifyPluginAsyncTypebox = async (app) => {
         error: { sku, field: 'units', message, value: typed },
       })
     }
-    const { version } = request.body
-    if (version !== undefined && !/^[1-9][0-9]{0,8}$/.test(version)) {
-      return sendError(request, reply, 400, 'This form is damaged: reload the page and try again.')
-    }
-    const expected = version === undefined ? undefined : [Number(version)]
+    const expected = shownVersion(request.body.version)
+    if (expected === 'damaged') return sendError(request, reply, 400, damaged)
     const result = await restockProduct(app.db, sku, units, expected)
     if (result.kind === 'not-found') return sendError(request, reply, 404, unknownProduct(sku))
     if (result.kind === 'stale') {
@@ -97,6 +106,11 @@ const adminProductPages: FastifyPluginAsyncTypebox = async (app) => {
     return back(reply, sku)
   })
 
+  /**
+   * The price form carries the version too: a price set from a page shown before another change
+   * of the product (someone else's price, a restock) is refused (409, the page as it is now),
+   * not laid over it unseen.
+   */
   app.post('/admin/products/:sku/price', pageOptions, async (request, reply) => {
     const sku = canonicalSku(request.params.sku)
     const typed = request.body.price ?? ''
@@ -107,8 +121,17 @@ const adminProductPages: FastifyPluginAsyncTypebox = async (app) => {
         error: { sku, field: 'price', message, value: typed },
       })
     }
-    const change = await updateProduct(app.db, sku, { priceCents })
-    if (change.kind !== 'changed') return sendError(request, reply, 404, unknownProduct(sku))
+    const expected = shownVersion(request.body.version)
+    if (expected === 'damaged') return sendError(request, reply, 400, damaged)
+    const change = await updateProduct(app.db, sku, { priceCents }, expected)
+    if (change.kind === 'not-found') return sendError(request, reply, 404, unknownProduct(sku))
+    if (change.kind === 'stale') {
+      const now = formatCents(change.product.priceCents)
+      const message = `the product changed since the page was shown (another member of staff, or this form sent twice): the price is now ${now} and was not changed. Set it again if it still should be.`
+      return renderPage(request, reply, 409, {
+        error: { sku, field: 'price', message, value: typed },
+      })
+    }
     return back(reply, sku)
   })
 

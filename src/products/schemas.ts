@@ -80,7 +80,7 @@ export const ProductForm = Type.Object({
   units: Type.Optional(Type.String({ maxLength: 50 })),
   price: Type.Optional(Type.String({ maxLength: 50 })),
   onSale: Type.Optional(Type.String({ maxLength: 10 })),
-  /** The restock form's product version when the page was shown: a second submit adds nothing. */
+  /** The restock and price forms' product version when the page was shown (stale: 409). */
   version: Type.Optional(Type.String({ maxLength: 12 })),
 })
 

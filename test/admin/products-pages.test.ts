@@ -167,6 +167,30 @@ describe('/admin/products', () => {
     expect(row((await page()).body, 'NTB-009')).toContain('$13.50')
   })
 
+  it('refuses a price set from a page shown before another change of the product, and says so', async () => {
+    const shown = row((await page()).body, 'LMP-006')
+    const version =
+      /action="\/admin\/products\/LMP-006\/price">[\s\S]*?name="version" value="(\d+)"/.exec(
+        shown,
+      )?.[1] as string
+    expect(version).toMatch(/^\d+$/)
+    // Someone else sets a price from their page first.
+    expect((await post('/admin/products/LMP-006/price', { price: '51', version })).statusCode).toBe(
+      303,
+    )
+    const stale = await post('/admin/products/LMP-006/price', { price: '47', version })
+    expect(stale.statusCode).toBe(409)
+    expect(row(stale.body, 'LMP-006')).toContain(
+      'the product changed since the page was shown (another member of staff, or this form sent twice): the price is now $51.00 and was not changed.',
+    )
+    expect(row((await page()).body, 'LMP-006')).toContain('$51.00')
+    const damaged = await post('/admin/products/LMP-006/price', { price: '47', version: '0' })
+    expect(damaged.statusCode).toBe(400)
+    // A form without a version (a page shown before versions) sets the price as before.
+    expect((await post('/admin/products/LMP-006/price', { price: '49' })).statusCode).toBe(303)
+    expect(row((await page()).body, 'LMP-006')).toContain('$49.00')
+  })
+
   it('answers 404 for an unknown product', async () => {
     const res = await post('/admin/products/NOPE-1/restock', { units: '5' })
     expect(res.statusCode).toBe(404)
