@@ -3,13 +3,15 @@ import { formatCents } from '../money.ts'
 import type { AdminProduct } from '../products/schemas.ts'
 import { customerLabels } from './customer.ts'
 import type { PriceChange } from './placement.ts'
-import { formPriceKey, formPricePattern, formQuantityKey, type OrderLineInput } from './schemas.ts'
+import { formPricePattern, formQuantityKey, type OrderLineInput } from './schemas.ts'
 
 /** The form's fields but the quantities as its messages name them. */
 export const labels: Record<string, string> = {
   ...customerLabels,
   idempotencyKey: 'This form',
 }
+/** A product's field: its quantity or its price (one pattern: tested on every field). */
+const productField = new RegExp(`^(?:qty|price)-${formQuantityKey.source.slice('^qty-'.length)}`)
 /** The names `labels` has, as a Set: `in` on the object cost a prototype walk per quantity field. */
 const labelled = new Set(Object.keys(labels))
 /**
@@ -45,7 +47,7 @@ export function typedValues(body: unknown): Record<string, string> {
       if (!Object.hasOwn(fields, k)) continue
       const v = fields[k]
       const first = Array.isArray(v) ? v[0] : v
-      const kept = labelled.has(k) || formQuantityKey.test(k) || formPriceKey.test(k)
+      const kept = labelled.has(k) || productField.test(k)
       if (kept && first !== undefined && first !== null) values[k] = String(first)
     }
   }
@@ -71,8 +73,9 @@ export function formLines(
   for (const field in values) {
     if (!Object.hasOwn(values, field)) continue
     const value = values[field] as string
-    // Most of a form's quantities are 0: no line, whatever the field (before the pattern).
-    if (value === '0' || value === '') continue
+    // Most of a form's quantities are 0: no line, whatever the field (before the pattern); a
+    // price is no quantity.
+    if (value === '0' || value === '' || !field.startsWith('qty-')) continue
     const sku = formQuantityKey.exec(field)?.[1]
     if (sku === undefined || errors[field] || !/^[0-9]*$/.test(value)) continue
     const quantity = value === '' ? 0 : Number(value)

@@ -165,10 +165,13 @@ export function normaliseOrderForm(body: unknown): void {
   normaliseFields(body, customerNormalisers)
   if (!body || typeof body !== 'object') return
   const fields = body as Record<string, unknown>
-  const renamed: string[] = []
+  let renamed: string[] | undefined
   // for…in, not Object.entries: no array per field (the form has one per product).
   for (const key in fields) {
-    if (lowerCaseSkuField.test(key)) renamed.push(key)
+    if (lowerCaseSkuField.test(key)) {
+      renamed ??= []
+      renamed.push(key)
+    }
     const value = Object.hasOwn(fields, key) ? fields[key] : undefined
     if (typeof value !== 'string' || !formQuantityKey.test(key)) continue
     const trimmed = value.trim()
@@ -177,7 +180,7 @@ export function normaliseOrderForm(body: unknown): void {
   // SKUs are codes (`qty-mug-001` is `qty-MUG-001`): one name per product's field, so a re-shown
   // form finds what was typed, the price goes with its quantity, and two spellings of one field
   // are one field given twice ("must be given once").
-  for (const key of renamed) {
+  for (const key of renamed ?? []) {
     const dash = key.indexOf('-') + 1
     const canonical = key.slice(0, dash) + key.slice(dash).toUpperCase()
     const value = fields[key]
