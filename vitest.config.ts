@@ -55,8 +55,23 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'db', include: ['test/**/*.test.ts'], exclude: databaseIndependent },
+        test: {
+          name: 'db',
+          include: ['test/**/*.test.ts'],
+          exclude: databaseIndependent,
+          // A worker process runs file after file instead of one process per file: each new
+          // process paid for Node's start, the app's module graph and a first app build that
+          // warms V8 (PGlite's WebAssembly, Fastify's schema compilers): ~10 s for a first
+          // buildTestApp against ~3 s for the next one in the same process. 12 typical files
+          // took 130 s of CPU with a process each and 68 s without (docs/testing.md). So a file
+          // here must leave the process as it found it: close what it opens, restore what it
+          // changes (process.env, spies, listeners, mocks). The setup files still run before
+          // every file (log-check-setup.ts empties its list).
+          isolate: false,
+        },
       },
+      // Isolated as by default: a few of these replace globals or unmock modules
+      // (test/db/initdb-copy.test.ts needs the real PGlite, loaded fresh), and they are cheap.
       { extends: true, test: { name: 'once', include: databaseIndependent } },
     ],
   },

@@ -32,6 +32,10 @@ vi.mock('pino', async (importOriginal) => {
   return { ...actual, default: checkedPino, pino: checkedPino }
 })
 
+// With isolate: false (vitest.config.ts) a worker runs file after file with its modules, and so
+// caughtLines, kept: this setup runs before each file, so each file answers for its own lines.
+caughtLines.length = 0
+
 afterAll(() => {
   expect(
     caughtLines,
