@@ -106,6 +106,22 @@ export function listed(names: readonly string[]): string {
   return names.length < 2 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`
 }
 
+/** The message by a chosen product's quantity once it is sold out (or off sale). */
+const soldOutMessage = 'Sold out: taken out of your order.'
+
+/** `Lantern is sold out, so it was taken out of your order.` for the products `names`. */
+function soldOutSentence(names: readonly string[]): string {
+  const [is, was] = names.length === 1 ? ['is', 'it was'] : ['are', 'they were']
+  return `${listed(names)} ${is} sold out, so ${was} taken out of your order.`
+}
+
+/**
+ * Whether the shopper chose a product in a quantity field: anything typed but nothing or zeros,
+ * so a mistyped quantity (`2.0`, `-1`) counts as chosen.
+ */
+const chosen = (quantity: string | undefined) =>
+  quantity !== undefined && !/^[0\s]*$/.test(quantity)
+
 /**
  * The 409 form's wording for products short of stock, read against the catalogue as it is now
  * (`products`, read after the refusal; `available`, the refusal's own units, stands in for a
@@ -129,7 +145,7 @@ export function shortStock(
     if (left === 0) {
       soldOut.push(productName(products, sku))
       kept[field] = '0'
-      errors[field] = 'Sold out: taken out of your order.'
+      errors[field] = soldOutMessage
     } else {
       short.push(`${left} ${productName(products, sku)}`)
       errors[field] = `Sorry, there is not enough stock left for that quantity. Only ${left} left.`
@@ -137,8 +153,7 @@ export function shortStock(
   }
   const sentences: string[] = []
   if (soldOut.length > 0) {
-    const [is, was] = soldOut.length === 1 ? ['is', 'it was'] : ['are', 'they were']
-    sentences.push(`${listed(soldOut)} ${is} sold out, so ${was} taken out of your order.`)
+    sentences.push(soldOutSentence(soldOut))
   }
   if (short.length > 0) {
     const them = short.length === 1 ? 'the quantity or set it' : 'the quantities or set them'
@@ -162,7 +177,7 @@ export function priceChanges(
     const shown = values[`price-${sku}`]
     const quantity = values[quantityField(sku)]
     if (!onSale || shown === undefined || !formPricePattern.test(shown)) continue
-    if (quantity === undefined || !/^[0-9]*[1-9][0-9]*$/.test(quantity)) continue
+    if (!chosen(quantity)) continue
     if (Number(shown) !== priceCents) {
       changes.push({ sku, expectedCents: Number(shown), unitPriceCents: priceCents })
     }
@@ -195,4 +210,38 @@ export function priceChangeWording(
     sentence: `Since this page was shown, ${changed}.`,
     advice: `Check the new ${price} and place the order again to buy at ${it}, or change your order; nothing was ordered yet.`,
   }
+}
+
+/**
+ * What changed since the submitted form was shown, for a form shown again: each chosen product
+ * whose price is not the one submitted (priceChanges), and each chosen product now sold out or
+ * off sale (the page shows it disabled at 0, so placing the form again leaves it out), unless
+ * its field has a message already (`errors`, the route's own: the 409 for stock names them).
+ * Gives the messages by the quantities, the sentences naming them, and whether only prices
+ * changed.
+ */
+export function changesSinceShown(
+  products: readonly AdminProduct[],
+  values: Record<string, string>,
+  errors: Record<string, string>,
+): { errors: Record<string, string>; sentences: string[]; advice: string } {
+  const found: Record<string, string> = {}
+  const sentences: string[] = []
+  const changes = priceChanges(products, values)
+  let advice = 'Check your order and place it again; nothing was ordered yet.'
+  if (changes.length > 0) {
+    const wording = priceChangeWording(products, changes)
+    Object.assign(found, wording.errors)
+    sentences.push(wording.sentence)
+    advice = wording.advice
+  }
+  const gone = products.filter((p) => {
+    const field = quantityField(p.sku)
+    return (!p.onSale || p.stock === 0) && chosen(values[field]) && errors[field] === undefined
+  })
+  if (gone.length > 0) {
+    for (const p of gone) found[quantityField(p.sku)] = soldOutMessage
+    sentences.push(soldOutSentence(gone.map((p) => p.name)))
+  }
+  return { errors: found, sentences, advice }
 }

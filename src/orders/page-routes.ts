@@ -12,13 +12,13 @@ import { usStates } from '../us-states.ts'
 import { describe, fieldName } from '../validation.ts'
 import { formCustomer } from './customer.ts'
 import {
+  changesSinceShown,
   checkFields,
   damagedForm,
   type FormState,
   formLines,
   labels,
   priceChanges,
-  priceChangeWording,
   quantityField,
   quantityLabel,
   shortStock,
@@ -67,19 +67,19 @@ const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   /**
    * The form again, with `state`; a chosen product whose price is not the one the submitted form
-   * showed is named in the notice and by its quantity, whatever brought the form back, so the
-   * new price the page now shows (and holds the order to) is never taken unseen.
+   * showed, or that is sold out or off sale since, is named in the notice and by its quantity,
+   * whatever brought the form back, so neither the new price the page now shows (and holds the
+   * order to) nor an order without that product is taken unseen.
    */
   async function renderForm(reply: FastifyReply, status: number, state: FormState = {}) {
     const products = state.products ?? (await formProducts())
     const values = state.values ?? {}
     let { errors = {}, notice } = state
-    const changes = priceChanges(products, values)
-    if (changes.length > 0) {
-      const wording = priceChangeWording(products, changes)
-      const otherwise = Object.keys(errors).length > 0 ? checkFields : wording.advice
-      notice = `${wording.sentence} ${notice ?? otherwise}`
-      errors = { ...wording.errors, ...errors }
+    const since = changesSinceShown(products, values, errors)
+    if (since.sentences.length > 0) {
+      const otherwise = Object.keys(errors).length > 0 ? checkFields : since.advice
+      notice = `${since.sentences.join(' ')} ${notice ?? otherwise}`
+      errors = { ...since.errors, ...errors }
     }
     return reply.code(status).view('order-form.eta', {
       products,

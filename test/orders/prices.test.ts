@@ -251,6 +251,35 @@ describe('the order form holds the order to the prices it showed', () => {
     }
   })
 
+  it('names a product sold out since, and a changed price beside a mistyped quantity, when the form comes back', async () => {
+    const was = await priceOf('BTL-005')
+    const page = (await t.app.inject({ url: '/', headers: html })).body
+    const blanket = await stockOf('BLK-007')
+    const typed = { ...fieldsOf(page), ...customer, 'qty-BTL-005': '2.0', 'qty-BLK-007': '1' }
+    await setPrice('BTL-005', was + 100)
+    await t.app.db.updateTable('products').set({ stock: 0 }).where('sku', '=', 'BLK-007').execute()
+    try {
+      await sleep(1100) // past the form's catalogue, read at most once a second
+      const orders = await rowCount(t.app, 'orders')
+      const res = await submit(typed)
+      expect(res.statusCode).toBe(400)
+      expect(res.body).toContain('Since this page was shown, the price of Insulated Bottle changed')
+      expect(res.body).toContain('Wool Blanket is sold out, so it was taken out of your order.')
+      expect(res.body).toContain('Please check the highlighted fields below.')
+      expect(res.body).toContain('id="qty-BLK-007-error"')
+      // The quantity's own message stays by its field.
+      expect(res.body).toContain('Quantity of Insulated Bottle must be a whole number')
+      expect(await rowCount(t.app, 'orders')).toBe(orders)
+    } finally {
+      await setPrice('BTL-005', was)
+      await t.app.db
+        .updateTable('products')
+        .set({ stock: blanket })
+        .where('sku', '=', 'BLK-007')
+        .execute()
+    }
+  })
+
   it('reads a SKU in any case in field names: the price goes with its quantity, one field once', async () => {
     const was = await priceOf('CAP-003')
     await setPrice('CAP-003', was + 1)
