@@ -80,7 +80,7 @@ const orderApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const problem = mergedLinesProblem(items)
       if (problem) {
         app.orderMetrics.orderRejected('validation')
-        return refuseValue(request, reply, { pointer: '/items' }, problem)
+        return refuseValue(request, reply, { pointer: problem.pointer }, problem.message)
       }
       const result = await app.orders.place({
         items,

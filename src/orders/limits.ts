@@ -18,8 +18,11 @@ export type LinesProblem =
   | { kind: 'too-many-lines'; lines: number }
   /** One product's merged line over maxLineQuantity: `lines` is how many lines it came from. */
   | { kind: 'line-over'; sku: string; quantity: number; lines: number }
-  /** Lines of one product expecting different unit prices: which one holds is not known. */
-  | { kind: 'price-conflict'; sku: string; prices: number[] }
+  /**
+   * Lines of one product expecting different unit prices: which one holds is not known. `line`
+   * is the index of the first line naming another price than the one before it.
+   */
+  | { kind: 'price-conflict'; sku: string; prices: number[]; line: number }
 
 /**
  * Checks the lines as they will be stored (lines of one product merged into one, as placeOrder
@@ -30,12 +33,12 @@ export type LinesProblem =
  */
 export function linesProblem(items: readonly OrderLineInput[]): LinesProblem | undefined {
   const prices = new Map<string, number>()
-  for (const { sku, unitPriceCents } of items) {
+  for (const [line, { sku, unitPriceCents }] of items.entries()) {
     if (unitPriceCents === undefined) continue
     const first = prices.get(sku)
     if (first === undefined) prices.set(sku, unitPriceCents)
     else if (first !== unitPriceCents) {
-      return { kind: 'price-conflict', sku, prices: [first, unitPriceCents] }
+      return { kind: 'price-conflict', sku, prices: [first, unitPriceCents], line }
     }
   }
   const merged = mergeLines(items)

@@ -194,22 +194,31 @@ export function normaliseOrderForm(body: unknown): void {
 const lowerCaseSkuField = /^(?:qty|price)-(?=[A-Za-z0-9-]{1,32}$)[A-Z0-9-]*[a-z]/
 
 /**
- * The API's 400 message when the lines break the order limits (limits.ts), or undefined. The
- * schema already holds each line as sent to the limits and their number to maxLines, so what
- * is left is a product whose lines together come to too many units.
+ * The API's 400 message when the lines break the order limits (limits.ts), and the JSON Pointer
+ * it refuses (`/items`, or the line naming a second price), or undefined. The schema already
+ * holds each line as sent to the limits and their number to maxLines, so what is left is a
+ * product whose lines together come to too many units or name two prices.
  */
-export function mergedLinesProblem(items: readonly OrderLineInput[]): string | undefined {
+export function mergedLinesProblem(
+  items: readonly OrderLineInput[],
+): { pointer: string; message: string } | undefined {
   const problem = linesProblem(items)
+  const at = (message: string, pointer = '/items') => ({ pointer, message })
   switch (problem?.kind) {
     case undefined:
       return undefined
     case 'no-lines':
-      return 'items must have at least 1 line'
+      return at('items must have at least 1 line')
     case 'too-many-lines':
-      return `items must have at most ${maxLines} lines`
+      return at(`items must have at most ${maxLines} lines`)
     case 'line-over':
-      return `items: ${problem.sku} comes to ${problem.quantity} units over ${problem.lines} lines; the quantity of one product ${quantityMessage}`
+      return at(
+        `items: ${problem.sku} comes to ${problem.quantity} units over ${problem.lines} lines; the quantity of one product ${quantityMessage}`,
+      )
     case 'price-conflict':
-      return `items: ${problem.sku} is given two unit prices, ${problem.prices.join(' and ')} cents; give one`
+      return at(
+        `items: ${problem.sku} is given two unit prices, ${problem.prices.join(' and ')} cents; give one`,
+        `/items/${problem.line}/unitPriceCents`,
+      )
   }
 }

@@ -123,9 +123,9 @@ describe('POST /api/orders with unitPriceCents', () => {
       { sku: 'MUG-001', quantity: 1, unitPriceCents: 1900 },
     ])
     expect(res.statusCode).toBe(400)
-    expect(res.json().detail).toBe(
-      'items: MUG-001 is given two unit prices, 1800 and 1900 cents; give one',
-    )
+    const detail = 'items: MUG-001 is given two unit prices, 1800 and 1900 cents; give one'
+    expect(res.json().detail).toBe(detail)
+    expect(res.json().errors).toEqual([{ pointer: '/items/1/unitPriceCents', detail }])
   })
 
   it('refuses the one order of a batch whose price changed, and places its neighbours', async () => {
