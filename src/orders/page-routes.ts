@@ -155,9 +155,13 @@ const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       // Down with no catalogue read yet: this throws, and errorHandler shows the form (503).
       const products = await formProducts()
-      const values = typedValues(request.body)
+      const invalid = request.validationError?.validation
+      // What was typed, as strings: only a form shown again needs it. A valid form's product
+      // fields are single strings already, so its lines are read off the body itself.
+      let typed: Record<string, string> | undefined
+      const values = () => (typed ??= typedValues(request.body))
       const errors: Record<string, string> = {}
-      for (const e of request.validationError?.validation ?? []) {
+      for (const e of invalid ?? []) {
         const field = fieldName(e) || 'idempotencyKey'
         // A hidden price the page did not write: the form was edited or cut short.
         if (formPriceKey.test(field)) {
@@ -172,7 +176,7 @@ const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
               ? `${label} is required.`
               : `${label} ${describe(e)}.`
       }
-      const lines = formLines(values, errors)
+      const lines = formLines(invalid ? values() : (request.body as Record<string, string>), errors)
       const problem = Object.keys(errors).some((f) => formQuantityKey.test(f))
         ? undefined
         : linesProblem(lines)
@@ -193,10 +197,10 @@ const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
         errors.items ??= 'Choose a product from the list.'
       }
       if (Object.keys(errors).length > 0) {
-        const key =
-          values.idempotencyKey && !errors.idempotencyKey ? values.idempotencyKey : undefined
+        const { idempotencyKey } = values()
+        const key = idempotencyKey && !errors.idempotencyKey ? idempotencyKey : undefined
         app.orderMetrics.orderRejected('validation')
-        return renderForm(reply, 400, { values, errors, idempotencyKey: key })
+        return renderForm(reply, 400, { values: values(), errors, idempotencyKey: key })
       }
 
       const { idempotencyKey } = request.body
@@ -214,21 +218,21 @@ const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
           return reply.redirect(`/orders/${result.order.orderNumber}`, 303)
         case 'key-reused':
           return renderForm(reply, 422, {
-            values,
+            values: values(),
             notice: `This form was already used for order ${result.orderNumber}. Submit again to place a new order.`,
           })
         case 'out-of-stock': {
           // Read now, not the cached second: the form shows what is left, as its notice says.
           const now = await listAllProducts(app.db)
-          const short = shortStock(now, result.available, values)
+          const short = shortStock(now, result.available, values())
           return renderForm(reply, 409, { ...short, idempotencyKey, products: now })
         }
         case 'price-changed': {
           // Read now, not the cached second: the form shows the prices the order would be held
           // to, and renderForm names the changed ones (unless changed back meanwhile).
           const now = await listAllProducts(app.db)
-          const notice = priceChanges(now, values).length > 0 ? undefined : pricesMoved
-          return renderForm(reply, 409, { values, idempotencyKey, products: now, notice })
+          const notice = priceChanges(now, values()).length > 0 ? undefined : pricesMoved
+          return renderForm(reply, 409, { values: values(), idempotencyKey, products: now, notice })
         }
         case 'unknown-product': {
           const gone: Record<string, string> = { items: 'Choose a product from the list.' }
@@ -237,7 +241,12 @@ const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
           }
           // Read now: the cached second could still offer the product just taken off sale.
           const now = await listAllProducts(app.db)
-          return renderForm(reply, 400, { values, idempotencyKey, errors: gone, products: now })
+          return renderForm(reply, 400, {
+            values: values(),
+            idempotencyKey,
+            errors: gone,
+            products: now,
+          })
         }
       }
     },

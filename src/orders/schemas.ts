@@ -166,14 +166,19 @@ export function normaliseOrderForm(body: unknown): void {
   if (!body || typeof body !== 'object') return
   const fields = body as Record<string, unknown>
   let renamed: string[] | undefined
-  // for…in, not Object.entries: no array per field (the form has one per product).
+  // for…in, not Object.entries: no array per field (the form has one per product). Prefixes
+  // and characters compared, not patterns matched: this runs on every field of every order.
   for (const key in fields) {
-    if (lowerCaseSkuField.test(key)) {
+    const sku = key.startsWith('qty-') ? 4 : key.startsWith('price-') ? 6 : 0
+    if (sku === 0) continue
+    const spelling = skuSpelling(key, sku)
+    if (spelling === 'none') continue
+    if (spelling === 'lower') {
       renamed ??= []
       renamed.push(key)
     }
     const value = Object.hasOwn(fields, key) ? fields[key] : undefined
-    if (typeof value !== 'string' || !formQuantityKey.test(key)) continue
+    if (sku !== 4 || typeof value !== 'string') continue
     const trimmed = value.trim()
     if (trimmed !== value) fields[key] = trimmed
   }
@@ -190,8 +195,22 @@ export function normaliseOrderForm(body: unknown): void {
   }
 }
 
-/** A product's field of the form named with a lower-case SKU (`qty-mug-001`, `price-mug-001`). */
-const lowerCaseSkuField = /^(?:qty|price)-(?=[A-Za-z0-9-]{1,32}$)[A-Z0-9-]*[a-z]/
+/**
+ * Whether `key` from `from` on is a SKU as formQuantityKey and formPriceKey take one (1 to 32
+ * of A-Z, a-z, 0-9 and `-`), and whether it has a lower-case letter (`lower`: named again in
+ * upper case) or not (`upper`); `none` when it is no SKU.
+ */
+function skuSpelling(key: string, from: number): 'none' | 'upper' | 'lower' {
+  const length = key.length - from
+  if (length < 1 || length > 32) return 'none'
+  let lower = false
+  for (let i = from; i < key.length; i++) {
+    const c = key.charCodeAt(i)
+    if (c >= 0x61 && c <= 0x7a) lower = true
+    else if (!((c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2d)) return 'none'
+  }
+  return lower ? 'lower' : 'upper'
+}
 
 /**
  * The API's 400 message when the lines break the order limits (limits.ts), and the JSON Pointer
