@@ -88,10 +88,8 @@ function percentDecode(bytes: Uint8Array): Uint8Array {
 /**
  * A parsed form: it inherits nothing (an empty prototype without one, as node:querystring's), so
  * `__proto__` or `toString` is just a field, and asking it for a name it lacks is undefined. Not
- * Object.create(null), a hash table in V8 from the start: a short form (the back office's) keeps
- * one fast shape. The order form, past some twenty fields set by computed name, becomes a hash
- * table all the same; gathering it any other way measured dearer (a Map made an object at the end:
- * +3 µs a form).
+ * Object.create(null), a hash table in V8 from the start: a short form keeps one fast shape. The
+ * order form (past ~20 fields) becomes one all the same; a Map made an object at the end cost more.
  */
 type Fields = Record<string, string | string[]>
 const FormFields = function FormFields() {} as unknown as new () => Fields
@@ -111,7 +109,8 @@ export function parseForm(body: Buffer, charset: string | undefined): Record<str
   // A field given twice is a list marked as such (validation.ts): "must be given once" where
   // its schema takes one value. Appended in place: a copy per value was quadratic.
   const add = (name: string, value: string) => {
-    const seen = fields[name]
+    // An own name asked for: one it lacks (nearly all) is not looked for in its prototypes.
+    const seen = Object.hasOwn(fields, name) ? fields[name] : undefined
     if (seen === undefined) fields[name] = value
     else if (Array.isArray(seen)) seen.push(value)
     else fields[name] = givenTwice([seen, value])
