@@ -32,6 +32,7 @@ import {
   formPriceKey,
   formQuantityKey,
   formQuantityMessage,
+  formStrayQuantityKey,
   normaliseOrderForm,
   OrderForm,
   OrderNumberParams,
@@ -177,7 +178,9 @@ const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
               : `${label} ${describe(e)}.`
       }
       const lines = formLines(invalid ? values() : (request.body as Record<string, string>), errors)
-      const problem = Object.keys(errors).some((f) => formQuantityKey.test(f))
+      const problem = Object.keys(errors).some(
+        (f) => formQuantityKey.test(f) || formStrayQuantityKey.test(f),
+      )
         ? undefined
         : linesProblem(lines)
       if (problem?.kind === 'no-lines') {
@@ -192,8 +195,11 @@ const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
           errors[line.field] = `${quantityLabel(products, line.field)} ${formQuantityMessage}.`
         }
       }
-      // A quantity field of a product the form does not show (an old or edited form).
-      if (Object.keys(errors).some((f) => formQuantityKey.test(f) && !shown(products, f))) {
+      // A quantity field of a product the form does not show (an old or edited form), or of no
+      // product at all (its name no SKU).
+      const notShown = (f: string) =>
+        (formQuantityKey.test(f) && !shown(products, f)) || formStrayQuantityKey.test(f)
+      if (Object.keys(errors).some(notShown)) {
         errors.items ??= 'Choose a product from the list.'
       }
       if (Object.keys(errors).length > 0) {

@@ -108,6 +108,12 @@ export const formQuantityKey = /^qty-([A-Za-z0-9-]{1,32})$/
  */
 export const formPriceKey = /^price-([A-Za-z0-9-]{1,32})$/
 /**
+ * A field named as a product's quantity (`qty-`, in any case) whose rest is no SKU: `qty-MÜG-001`,
+ * `qty-`, a name with a space. No page writes one; chosen (anything but zeros and spaces), it is
+ * refused as a product not on the form, never left out of the order unsaid.
+ */
+export const formStrayQuantityKey = /^[Qq][Tt][Yy]-(?![A-Za-z0-9-]{1,32}$)/
+/**
  * A price the page could have shown: 1 cent or more, digits only (one larger than any product
  * has is answered as a changed price).
  */
@@ -134,6 +140,10 @@ export const OrderForm = Type.Object(
     patternProperties: {
       [formQuantityKey.source]: FormQuantity,
       [formPriceKey.source]: FormPrice,
+      [formStrayQuantityKey.source]: Type.String({
+        pattern: '^[0\\s]*$',
+        errorMessage: 'names no product on this form',
+      }),
     },
   },
 )
@@ -159,7 +169,8 @@ export function normaliseOrderBody(body: unknown): void {
 
 /**
  * The same for the order form's flat fields: each quantity is trimmed, then must be digits, and
- * each product's field is named with its SKU in upper case.
+ * each product's field is named `qty-`/`price-` and its SKU in upper case, however typed
+ * (`QTY-mug-001`, `Price-MUG-001`): a field in another case is never dropped unsaid.
  */
 export function normaliseOrderForm(body: unknown): void {
   normaliseFields(body, customerNormalisers)
@@ -169,11 +180,12 @@ export function normaliseOrderForm(body: unknown): void {
   // for…in, not Object.entries: no array per field (the form has one per product). Prefixes
   // and characters compared, not patterns matched: this runs on every field of every order.
   for (const key in fields) {
-    const sku = key.startsWith('qty-') ? 4 : key.startsWith('price-') ? 6 : 0
+    const exact = key.startsWith('qty-') ? 4 : key.startsWith('price-') ? 6 : 0
+    const sku = exact || anyCasePrefix(key)
     if (sku === 0) continue
     const spelling = skuSpelling(key, sku)
     if (spelling === 'none') continue
-    if (spelling === 'lower') {
+    if (spelling === 'lower' || exact === 0) {
       renamed ??= []
       renamed.push(key)
     }
@@ -187,12 +199,27 @@ export function normaliseOrderForm(body: unknown): void {
   // are one field given twice ("must be given once").
   for (const key of renamed ?? []) {
     const dash = key.indexOf('-') + 1
-    const canonical = key.slice(0, dash) + key.slice(dash).toUpperCase()
+    const canonical = key.slice(0, dash).toLowerCase() + key.slice(dash).toUpperCase()
     const value = fields[key]
     delete fields[key]
     const had = Object.hasOwn(fields, canonical) ? fields[canonical] : undefined
     fields[canonical] = had === undefined ? value : givenTwice([had, value].flat() as string[])
   }
+}
+
+/**
+ * The length of `key`'s prefix when it is `qty-` or `price-` in another case (`QTY-`, `Price-`),
+ * else 0. ASCII letters only: no other character is taken for one of them.
+ */
+function anyCasePrefix(key: string): number {
+  const first = key.charCodeAt(0) | 0x20
+  const prefix = first === 0x71 ? 'qty-' : first === 0x70 ? 'price-' : undefined
+  if (prefix === undefined) return 0
+  for (let i = 0; i < prefix.length; i++) {
+    const c = key.charCodeAt(i)
+    if ((c >= 0x41 && c <= 0x5a ? c | 0x20 : c) !== prefix.charCodeAt(i)) return 0
+  }
+  return prefix.length
 }
 
 /**

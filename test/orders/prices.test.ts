@@ -289,6 +289,9 @@ describe('the order form holds the order to the prices it showed', () => {
       for (const [qty, price] of [
         ['qty-CAP-003', 'price-cap-003'],
         ['qty-cap-003', 'price-CAP-003'],
+        // The prefix too: a price in another case still holds its line to the price shown.
+        ['qty-CAP-003', 'Price-CAP-003'],
+        ['QTY-cap-003', 'PRICE-CAP-003'],
       ] as const) {
         const res = await submit({
           ...customer,
@@ -315,6 +318,54 @@ describe('the order form holds the order to the prices it showed', () => {
       expect(await rowCount(t.app, 'orders')).toBe(orders)
     } finally {
       await setPrice('CAP-003', was)
+    }
+  })
+
+  it('reads a quantity field whose qty- is in another case as a line of the order, not a field ignored', async () => {
+    const was = await priceOf('CAP-003')
+    await setPrice('CAP-003', was + 1)
+    try {
+      const placed = await submit({
+        ...customer,
+        'Qty-CAP-003': '2',
+        'qty-TEE-002': '1',
+        idempotencyKey: randomUUID(),
+      })
+      expect(placed.statusCode).toBe(303)
+      const order = await t.app.inject({ url: `/api${placed.headers.location}` })
+      expect(order.json().items).toEqual([
+        expect.objectContaining({ sku: 'CAP-003', quantity: 2, unitPriceCents: was + 1 }),
+        expect.objectContaining({ sku: 'TEE-002', quantity: 1 }),
+      ])
+    } finally {
+      await setPrice('CAP-003', was)
+    }
+  })
+
+  it('refuses a chosen quantity in a field naming no product instead of leaving it out', async () => {
+    const orders = await rowCount(t.app, 'orders')
+    const stray = ['qty-MÜG-001', 'QTY-', `qty-${'A'.repeat(33)}`, 'qty-MUG-001 ', 'qty-MUG_001']
+    for (const field of stray) {
+      const res = await submit({
+        ...customer,
+        [field]: '2',
+        'qty-TEE-002': '1',
+        idempotencyKey: randomUUID(),
+      })
+      expect(res.statusCode, field).toBe(400)
+      expect(res.body).toContain('Choose a product from the list.')
+      expect(res.body).toMatch(/name="qty-TEE-002"[^>]* value="1"/)
+    }
+    expect(await rowCount(t.app, 'orders')).toBe(orders)
+    // Not chosen (0, empty, spaces), such a field orders nothing and is no error.
+    for (const value of ['0', '', ' 0 ']) {
+      const res = await submit({
+        ...customer,
+        'qty-MÜG-001': value,
+        'qty-TEE-002': '1',
+        idempotencyKey: randomUUID(),
+      })
+      expect(res.statusCode, JSON.stringify(value)).toBe(303)
     }
   })
 
