@@ -45,7 +45,7 @@ const orderApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['orders'],
         summary: 'Place an order',
         description:
-          "Retrying with the same Idempotency-Key and body returns the same order; the same key with another body is refused with 422. A line's optional unitPriceCents is the price the client showed: the order is refused with 409 price-changed unless it is the product's price now.",
+          "Retrying with the same Idempotency-Key and body returns the same order; the same key with another body is refused with 422. A line's optional unitPriceCents is the price the client showed: the order is refused with 409 price-changed unless it is the product's price now. Values are trimmed and put in their canonical form before the body schema checks them: sku and state in any case (mug-001, tx), a ZIP+4 with a space or no dash, the e-mail's domain lower-cased (docs/api.md, What is accepted).",
         headers: IdempotencyHeaders,
         body: OrderRequestBody,
         response: {

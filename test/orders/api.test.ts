@@ -296,6 +296,9 @@ describe('OpenAPI', () => {
       ]),
     )
     expect(Object.keys(spec.paths).every((p) => p.startsWith('/api/'))).toBe(true)
+    // The body schema shows the canonical forms (sku ^[A-Z0-9-]…$, state AL…WY); the
+    // description says lower case and the other spellings are taken too, put in that form first.
+    expect(spec.paths['/api/orders'].post.description).toContain('sku and state in any case')
     const ui = await t.app.inject('/docs/')
     expect(ui.statusCode).toBe(200)
     expect(ui.body).toContain('swagger')
