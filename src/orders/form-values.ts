@@ -106,13 +106,48 @@ export function listed(names: readonly string[]): string {
   return names.length < 2 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`
 }
 
-/** The message by a chosen product's quantity once it is sold out (or off sale). */
+/** The message by a chosen product's quantity once it is sold out, or off sale. */
 const soldOutMessage = 'Sold out: taken out of your order.'
+const offSaleMessage = 'Not on sale any more: taken out of your order.'
+const goneMessage = (onSale: boolean) => (onSale ? soldOutMessage : offSaleMessage)
+/** What the shopper is told besides, whatever took a product out of the order. */
+const restAsTyped = 'Everything else is as you filled it in; nothing was ordered yet.'
 
-/** `Lantern is sold out, so it was taken out of your order.` for the products `names`. */
-function soldOutSentence(names: readonly string[]): string {
-  const [is, was] = names.length === 1 ? ['is', 'it was'] : ['are', 'they were']
-  return `${listed(names)} ${is} sold out, so ${was} taken out of your order.`
+/**
+ * `Lantern is sold out, so it was taken out of your order.`, `… and Mug is no longer on sale, so
+ * they were …` for the products sold out (`soldOut`) and off sale (`offSale`), by name.
+ */
+function goneSentence(soldOut: readonly string[], offSale: readonly string[] = []): string {
+  const part = (names: readonly string[], what: string) =>
+    names.length === 0 ? [] : [`${listed(names)} ${names.length === 1 ? 'is' : 'are'} ${what}`]
+  const parts = [...part(soldOut, 'sold out'), ...part(offSale, 'no longer on sale')]
+  const was = soldOut.length + offSale.length === 1 ? 'it was' : 'they were'
+  return `${parts.join(' and ')}, so ${was} taken out of your order.`
+}
+
+/**
+ * The 400 form's wording for the products an order was refused for as unknown or off sale
+ * (`skus`), read against the catalogue as it is now: one the page shows (off sale, so shown
+ * disabled at 0) is named as taken out of the order, like one sold out; one it does not (an old
+ * or edited form) is "Choose a product from the list."
+ */
+export function offSale(
+  products: readonly AdminProduct[],
+  skus: readonly string[],
+): { errors: Record<string, string>; notice?: string } {
+  const errors: Record<string, string> = {}
+  const names: string[] = []
+  for (const sku of skus) {
+    const product = products.find((p) => p.sku === sku)
+    if (product === undefined) {
+      errors.items = 'Choose a product from the list.'
+    } else {
+      names.push(product.name)
+      errors[quantityField(sku)] = offSaleMessage
+    }
+  }
+  const notice = names.length > 0 ? `${goneSentence([], names)} ${restAsTyped}` : undefined
+  return { errors, notice }
 }
 
 /**
@@ -137,29 +172,31 @@ export function shortStock(
   const errors: Record<string, string> = {}
   const kept = { ...values }
   const soldOut: string[] = []
+  const notOnSale: string[] = []
   const short: string[] = []
   for (const { sku, units } of available) {
     const product = products.find((p) => p.sku === sku)
     const field = quantityField(sku)
-    const left = product?.onSale === false ? 0 : (product?.stock ?? units)
+    const onSale = product?.onSale !== false
+    const left = onSale ? (product?.stock ?? units) : 0
     if (left === 0) {
-      soldOut.push(productName(products, sku))
+      ;(onSale ? soldOut : notOnSale).push(productName(products, sku))
       kept[field] = '0'
-      errors[field] = soldOutMessage
+      errors[field] = goneMessage(onSale)
     } else {
       short.push(`${left} ${productName(products, sku)}`)
       errors[field] = `Sorry, there is not enough stock left for that quantity. Only ${left} left.`
     }
   }
   const sentences: string[] = []
-  if (soldOut.length > 0) {
-    sentences.push(soldOutSentence(soldOut))
+  if (soldOut.length + notOnSale.length > 0) {
+    sentences.push(goneSentence(soldOut, notOnSale))
   }
   if (short.length > 0) {
     const them = short.length === 1 ? 'the quantity or set it' : 'the quantities or set them'
     sentences.push(`Only ${listed(short)} left: lower ${them} to 0.`)
   }
-  sentences.push('Everything else is as you filled it in; nothing was ordered yet.')
+  sentences.push(restAsTyped)
   return { values: kept, errors, notice: sentences.join(' ') }
 }
 
@@ -240,8 +277,9 @@ export function changesSinceShown(
     return (!p.onSale || p.stock === 0) && chosen(values[field]) && errors[field] === undefined
   })
   if (gone.length > 0) {
-    for (const p of gone) found[quantityField(p.sku)] = soldOutMessage
-    sentences.push(soldOutSentence(gone.map((p) => p.name)))
+    for (const p of gone) found[quantityField(p.sku)] = goneMessage(p.onSale)
+    const names = (onSale: boolean) => gone.filter((p) => p.onSale === onSale).map((p) => p.name)
+    sentences.push(goneSentence(names(true), names(false)))
   }
   return { errors: found, sentences, advice }
 }

@@ -18,6 +18,7 @@ import {
   type FormState,
   formLines,
   labels,
+  offSale,
   priceChanges,
   quantityField,
   quantityLabel,
@@ -241,16 +242,14 @@ const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
           return renderForm(reply, 409, { values: values(), idempotencyKey, products: now, notice })
         }
         case 'unknown-product': {
-          const gone: Record<string, string> = { items: 'Choose a product from the list.' }
-          for (const sku of result.skus) {
-            gone[quantityField(sku)] = 'This product is not on sale any more.'
-          }
           // Read now: the cached second could still offer the product just taken off sale.
           const now = await listAllProducts(app.db)
+          const { errors: gone, notice } = offSale(now, result.skus)
           return renderForm(reply, 400, {
             values: values(),
             idempotencyKey,
             errors: gone,
+            notice,
             products: now,
           })
         }

@@ -216,7 +216,9 @@ describe('/admin/products', () => {
       payload: form({ 'qty-HMK-011': '1', ...customer, idempotencyKey: randomUUID() }),
     })
     expect(order.statusCode).toBe(400)
-    expect(order.body).toContain('Choose a product from the list.')
+    expect(order.body).toContain(
+      'Travel Hammock is no longer on sale, so it was taken out of your order.',
+    )
 
     const on = await post('/admin/products/HMK-011/sale', { onSale: 'true' })
     expect(on.statusCode).toBe(303)

@@ -314,8 +314,19 @@ describe('POST /orders with several products', () => {
     const before = await countOrders()
     const refused = await submitForm(form({ 'qty-LMP-006': '1' }))
     expect(refused.statusCode).toBe(400)
-    expect(refused.body).toContain('This product is not on sale any more.')
+    // Named as taken out of the order, like a product sold out; not "Choose a product from the
+    // list": the shopper chose one from it.
+    expect(refused.body).toContain(
+      'Lantern is no longer on sale, so it was taken out of your order. Everything else is as you filled it in; nothing was ordered yet.',
+    )
+    expect(refused.body).toContain('Not on sale any more: taken out of your order.')
+    expect(refused.body).not.toContain('Choose a product from the list.')
     expect(refused.body).toMatch(/<input id="qty-LMP-006"[^>]* disabled>/)
+    // Brought back by another error, the product off sale is not called sold out.
+    const typo = await submitForm(form({ 'qty-LMP-006': '1', zip: 'x' }))
+    expect(typo.statusCode).toBe(400)
+    expect(typo.body).toContain('Lantern is no longer on sale, so it was taken out of your order.')
+    expect(typo.body).not.toContain('sold out')
     expect(await countOrders()).toBe(before)
     await t.app.db
       .updateTable('products')
