@@ -40,6 +40,9 @@ export const orderNumberPattern = '^[0-9A-Za-z]{5}-?[0-9A-Za-z]{5}$'
 export const looksLikeOrderNumber = (typed: string) => orderNumberShape.test(typed.trim())
 const orderNumberShape = new RegExp(orderNumberPattern)
 
+/** A number already in canonical form: upper case, with its dash, without I, L or O. */
+const canonical = /^[0-9A-HJKMNP-Z]{5}-[0-9A-HJKMNP-Z]{5}$/
+
 /**
  * The 404 sentence for an order number that names no order, echoing it as sent (trimmed), never
  * as normalizeOrderNumber rewrote it: `xx` is not `XX-` (a newcomer's review).
@@ -51,6 +54,8 @@ export const unknownOrder = (typed: string) =>
 
 /** Canonical form of a typed-in number: upper case, dash, and Crockford's look-alikes mapped. */
 export function normalizeOrderNumber(input: string): string {
+  // Most numbers arrive as they were handed out (links, the API): nothing to rewrite.
+  if (canonical.test(input)) return input
   const s = input.toUpperCase().replaceAll('-', '').replace(/[IL]/g, '1').replaceAll('O', '0')
   return `${s.slice(0, 5)}-${s.slice(5)}`
 }

@@ -16,7 +16,9 @@ function selectOrderLines(db: Kysely<Database>) {
       'o.status',
       'o.total_cents',
       ...customerColumnRefs,
-      'o.created_at',
+      // As PostgreSQL's text, which toOrder rewrites (isoInstant), not parsed by pg into a
+      // Date first (postgres-date's regular expression per row, for toOrder only to print it).
+      sql<string>`o.created_at::text`.as('created_at'),
       'o.carrier',
       'o.tracking_number',
       'p.sku',

@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { isoInstant } from '../../src/orders/order-rows.ts'
 import { buildTestApp, type TestApp } from '../helpers/context.ts'
 import { placeOrder } from '../helpers/lifecycle.ts'
 import { addStaff, addToken, signIn } from '../helpers/staff.ts'
@@ -41,6 +42,38 @@ describe('createdAt', () => {
       expect({ admin, inList }).toEqual({ admin: shopper, inList: shopper })
       expect(csv.body).toContain(`"${n}","${shopper}",`)
     }
+  })
+
+  it("reads PostgreSQL's microseconds as a Date does: truncated to the millisecond, none as .000", async () => {
+    const n = await placeOrder(t.app, [{ sku: 'MUG-001', quantity: 1 }])
+    const cases: [string, string][] = [
+      ['2026-03-04 05:06:07.999999+00', '2026-03-04T05:06:07.999Z'],
+      ['2026-03-04 05:06:07.0005+00', '2026-03-04T05:06:07.000Z'],
+      ['2026-03-04 05:06:07+00', '2026-03-04T05:06:07.000Z'],
+      ['2026-12-31 23:59:59.123456-05:30', '2027-01-01T05:29:59.123Z'],
+    ]
+    for (const [stored, shown] of cases) {
+      await sql`update orders set created_at = ${stored}::timestamptz where order_number = ${n}`.execute(
+        t.app.db,
+      )
+      expect((await t.app.inject(`/api/orders/${n}`)).json().createdAt, stored).toBe(shown)
+      const page = await t.app.inject(`/orders/${n}`)
+      expect(page.statusCode).toBe(200)
+    }
+  })
+
+  it("rewrites PostgreSQL's text as a Date would print it, and any other value through a Date", () => {
+    const texts = [
+      '2026-11-30 12:32:34.443123+00',
+      '2026-11-30 12:32:34.4+00',
+      '2026-11-30 12:32:34.99+00',
+      '2026-11-30 12:32:34+00',
+      '1999-12-31 23:59:59.999999+00',
+      '2026-11-30 12:32:34.5+05:30', // not UTC: through a Date
+    ]
+    for (const s of texts) expect(isoInstant(s), s).toBe(new Date(s).toISOString())
+    const d = new Date('2026-11-30T12:32:34.443Z')
+    expect(isoInstant(d)).toBe('2026-11-30T12:32:34.443Z')
   })
 
   it('keeps microseconds in the cursor: orders one microsecond apart page without repeats or gaps', async () => {
