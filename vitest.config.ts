@@ -32,7 +32,6 @@ export const databaseIndependent = [
   'test/k6/verdict.test.ts',
   'test/mail/config.test.ts',
   'test/ops/log-file.test.ts',
-  'test/ops/request-durations.test.ts',
   'test/orders/order-number.test.ts',
   'test/reliability/embedded-lock.test.ts',
   'test/reliability/embedded-memory.test.ts',
