@@ -21,12 +21,29 @@ export interface StaffAccount extends StaffMember {
 /** Seconds as an interval, computed by the database (its clock is the one all instances share). */
 const seconds = (s: number) => sql`(${Math.round(s)}::integer * interval '1 second')`
 
+/**
+ * A staff e-mail as it is stored and looked up: in NFC, so `é` typed as one character or as `e`
+ * and a combining accent is one address (two accounts could otherwise hold addresses that look
+ * the same, and the one typed the other way could not be found).
+ */
+export const staffEmail = (email: string): string => email.normalize('NFC')
+
+/**
+ * "This account's e-mail is `email`, in any case": `lower(email)`, the expression of the unique
+ * index that makes an e-mail unique in any case, against the database's own lower() of the
+ * e-mail given, never JavaScript's toLowerCase(). Both sides are then lowered by one function,
+ * so an account is found by the address it was added with whatever the database's locale: on a
+ * database whose LC_CTYPE is C, lower() folds A–Z only, and `Élodie@…` lowered by JavaScript
+ * (`élodie@…`) matched no row, so that account could not sign in nor be disabled by e-mail.
+ */
+export const emailIs = (email: string) => sql<boolean>`lower(email) = lower(${staffEmail(email)})`
+
 /** The account with this e-mail, in any case, or undefined. */
 export async function findStaffByEmail(db: Db, email: string): Promise<StaffAccount | undefined> {
   const row = await db
     .selectFrom('staff')
     .select(['id', 'email', 'role', 'password_hash', 'disabled_at'])
-    .where(sql<string>`lower(email)`, '=', email.toLowerCase())
+    .where(emailIs(email))
     .executeTakeFirst()
   return (
     row && {
@@ -51,7 +68,7 @@ export async function insertStaff(
 ): Promise<number | undefined> {
   const row = await sql<{ id: number }>`
     insert into staff (email, role, password_hash)
-    select ${account.email}, ${account.role}, ${account.passwordHash}
+    select ${staffEmail(account.email)}, ${account.role}, ${account.passwordHash}
     where not ${onlyIfNoAdmin} or not exists (select 1 from staff where role = 'admin')
     on conflict ((lower(email))) do nothing
     returning id
@@ -189,7 +206,7 @@ export async function recordAttempt(
   attempt: { email: string; address: string },
   windowSeconds: number,
 ): Promise<{ id: string; byEmail: number; byAddress: number }> {
-  const email = attempt.email.toLowerCase()
+  const email = staffEmail(attempt.email).toLowerCase()
   const { rows } = await sql<{ id: string }>`
     insert into staff_login_attempts (email, address) values (${email}, ${attempt.address})
     returning id::text
@@ -223,6 +240,6 @@ export async function forgetAttempt(db: Db, attemptId: string) {
  */
 export async function clearAttempts(db: Db, email: string, attemptId: string) {
   await sql`
-    delete from staff_login_attempts where email = ${email.toLowerCase()} or id = ${attemptId}::bigint
+    delete from staff_login_attempts where email = ${staffEmail(email).toLowerCase()} or id = ${attemptId}::bigint
   `.execute(db)
 }

@@ -1,6 +1,6 @@
 import { type ExpressionBuilder, type Kysely, sql } from 'kysely'
 import type { Database } from '../db/schema.ts'
-import { insertToken, type Role } from './queries.ts'
+import { emailIs, insertToken, type Role } from './queries.ts'
 import type { RevealKind } from './secret-reveal.ts'
 import { digest, looksLikeSecret, newSecret } from './secrets.ts'
 
@@ -27,9 +27,7 @@ export const iso = (d: Date | string | null): string | null =>
 /** A where clause on `staff` for one account: by id, or by e-mail in any case. */
 export const accountIs =
   (who: { id: number } | { email: string }) => (eb: ExpressionBuilder<Database, 'staff'>) =>
-    'id' in who
-      ? eb('id', '=', who.id)
-      : eb(sql<string>`lower(email)`, '=', who.email.toLowerCase())
+    'id' in who ? eb('id', '=', who.id) : emailIs(who.email)
 
 export const isDisabled = (email: string) => `${email} is disabled.`
 
