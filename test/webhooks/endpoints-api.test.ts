@@ -211,6 +211,28 @@ describe('the webhook endpoints API, production policy (WEBHOOKS_ALLOW_LOCAL=fal
     expect(rows).toEqual([{ id }])
   })
 
+  it('stores a URL without its #fragment, which is never sent: no second endpoint on one URL', async () => {
+    const url = 'https://93.184.215.14/fragment'
+    const first = await call('POST', '/api/admin/webhooks', { url: `${url}#a`, eventTypes: events })
+    expect(first.statusCode).toBe(201)
+    expect(first.json().url).toBe(url)
+    const { id } = first.json()
+    for (const again of [url, `${url}#b`, `${url}#`]) {
+      const res = await call('POST', '/api/admin/webhooks', { url: again, eventTypes: events })
+      expect(res.statusCode, again).toBe(409)
+      expect(res.json().message).toContain(`endpoint ${id}:`)
+    }
+    const other = await call('POST', '/api/admin/webhooks', {
+      url: 'https://93.184.215.14/fragment-other',
+      eventTypes: events,
+    })
+    const moved = await call('PATCH', `/api/admin/webhooks/${other.json().id}`, { url: `${url}#c` })
+    expect(moved.statusCode).toBe(409)
+    const own = await call('PATCH', `/api/admin/webhooks/${id}`, { url: `${url}#d` })
+    expect(own.statusCode).toBe(200)
+    expect(own.json().url).toBe(url)
+  })
+
   it('registers an endpoint disabled when asked (enabled: false), enabled by default', async () => {
     const off = await call('POST', '/api/admin/webhooks', {
       url: 'https://93.184.215.14/off',
