@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely'
+import type pg from 'pg'
 import { poolOf } from '../db/connect.ts'
 import type { Database } from '../db/schema.ts'
 import { customerFields } from '../orders/customer.ts'
@@ -123,11 +124,35 @@ export async function startedEarly<T>(
 }
 
 /**
+ * Exports running on a PostgreSQL server, by pool. Each holds one of the pool's connections for as
+ * long as its client reads (up to csvStatementTimeoutMs): without a cap, as many slow downloads as
+ * the pool has connections left no connection to place an order on (every order a 503).
+ */
+const exporting = new WeakMap<pg.Pool, number>()
+
+/** How many exports may hold a connection of `pool` at once: half its size, at least one. */
+export const exportSlots = (pool: pg.Pool): number =>
+  Math.max(1, Math.floor((pool.options.max ?? 10) / 2))
+
+/** Refused because every export slot of this process is taken (exportSlots); try again later. */
+export class ExportsBusy extends Error {
+  readonly slots: number
+  constructor(slots: number) {
+    super(
+      `${slots === 1 ? 'A CSV export is' : `${slots} CSV exports are`} already being downloaded from this server, the most it runs at once so that orders keep their database connections. Please try again when a download has finished.`,
+    )
+    this.slots = slots
+  }
+}
+
+/**
  * The export the route sends, chosen by the database in this one place: on a PostgreSQL
  * server, the records made by PostgreSQL through COPY (csv-copy.ts), after the BOM and header
  * made here; on PGlite (no COPY TO STDOUT stream there), orderCsv's keyset batches formatted in
  * Node. Either way the header and the first chunk of records (or the end) are read before this
  * resolves, so a database that fails at once rejects here, before any byte is sent.
+ * @throws ExportsBusy on a PostgreSQL server when exportSlots exports are running already; the
+ *   slot taken is given back when the returned iterator ends, fails or is returned.
  */
 export async function exportOrderCsv(
   db: Kysely<Database>,
@@ -135,13 +160,31 @@ export async function exportOrderCsv(
 ): Promise<AsyncIterableIterator<string | Buffer>> {
   const pool = poolOf(db)
   if (!pool) return startedEarly<string | Buffer>(orderCsv(db, filters), 2)
-  const records = await copyOrderCsv(pool, db, filters)
-  return startedEarly<string | Buffer>(
-    (async function* () {
-      yield `\uFEFF${csvRecord(header)}`
-      // Ending early (the client went away) destroys `records`, which closes its connection.
-      yield* records
-    })(),
-    2,
-  )
+  const running = exporting.get(pool) ?? 0
+  const slots = exportSlots(pool)
+  if (running >= slots) throw new ExportsBusy(slots)
+  exporting.set(pool, running + 1)
+  let held = true
+  const release = () => {
+    if (held) exporting.set(pool, (exporting.get(pool) ?? 1) - 1)
+    held = false
+  }
+  try {
+    const records = await copyOrderCsv(pool, db, filters)
+    return await startedEarly<string | Buffer>(
+      (async function* () {
+        try {
+          yield `\uFEFF${csvRecord(header)}`
+          // Ending early (the client went away) destroys `records`, which closes its connection.
+          yield* records
+        } finally {
+          release()
+        }
+      })(),
+      2,
+    )
+  } catch (error) {
+    release()
+    throw error
+  }
 }

@@ -8,7 +8,7 @@ import { type OrderStatus, statuses, transitions } from '../lifecycle/transition
 import { normalizeOrderNumber, unknownOrder } from '../orders/order-number.ts'
 import { sendError } from '../plugins/errors.ts'
 import { describe, fieldName } from '../validation.ts'
-import { exportOrderCsv } from './csv.ts'
+import { ExportsBusy, exportOrderCsv } from './csv.ts'
 import { encodeCursor } from './cursor.ts'
 import { canonicalListQuery, filterParams, parseListQuery } from './filters.ts'
 import { listOrders } from './queries.ts'
@@ -78,7 +78,14 @@ const adminOrderPages: FastifyPluginAsyncTypebox = async (app) => {
       // database that fails at once is a 5xx, not a 200 cut short; a failure after that errors
       // the stream, and Fastify then destroys the socket: the client sees a broken chunked
       // body, never a short file that ended well.
-      const chunks = await exportOrderCsv(app.db, parsed.filters)
+      const chunks = await exportOrderCsv(app.db, parsed.filters).catch((error: unknown) => {
+        if (!(error instanceof ExportsBusy)) throw error
+        return error
+      })
+      if (chunks instanceof ExportsBusy) {
+        reply.header('retry-after', '30')
+        return sendError(request, reply, 503, chunks.message)
+      }
       const day = new Date().toISOString().slice(0, 10)
       return (
         reply
