@@ -99,17 +99,34 @@ function trustedAddressProblem(entry: string): string | undefined {
  * Returns why it cannot be (naming the path at fault), or undefined when it can.
  */
 export function logFileProblem(path: string): string | undefined {
-  const writable = (p: string) => {
-    try {
-      accessSync(p, constants.W_OK)
-      return true
-    } catch {
-      return false
-    }
-  }
   const file = resolve(path)
-  // The file itself, or the nearest folder above it that exists.
-  let at = file
+  const { at, entry } = nearestExisting(file)
+  if (at === file && entry?.isDirectory()) return `${path} is a folder: name a file in it`
+  if (at === file && !writable(file)) return `${path} is not writable by this process`
+  if (at !== file) {
+    const folder = folderProblem(dirname(file))
+    if (folder) return `${path} cannot be made: ${folder}`
+  }
+  try {
+    closeSync(openSync(file, 'a'))
+  } catch (err) {
+    return `${path} cannot be made: ${(err as Error).message}`
+  }
+  return undefined
+}
+
+const writable = (p: string) => {
+  try {
+    accessSync(p, constants.W_OK)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** `path` itself when it exists, or the nearest folder above it that does, with its stat. */
+function nearestExisting(path: string) {
+  let at = path
   let entry = statSync(at, { throwIfNoEntry: false })
   while (!entry && dirname(at) !== at) {
     at = dirname(at)
@@ -119,24 +136,30 @@ export function logFileProblem(path: string): string | undefined {
       entry = undefined // ENOTDIR: a file further up; found as the walk goes on
     }
   }
-  if (at === file && entry?.isDirectory()) return `${path} is a folder: name a file in it`
-  if (at === file && !writable(file)) return `${path} is not writable by this process`
-  if (at !== file && !entry?.isDirectory()) return `${path} cannot be made: ${at} is not a folder`
-  if (at !== file && !writable(at))
-    return `${path} cannot be made: ${at} is not writable by this process`
+  return { at, entry }
+}
+
+/**
+ * Makes the folder `dir` and the missing ones above it (LOG_FILE's, DATA_DIR), or says why it
+ * cannot be: what is in the way (`/x/file is not a folder`, `/x is not writable by this
+ * process`) or mkdir's own error. Returns undefined when `dir` is a folder (made, or already
+ * there and writable).
+ */
+export function folderProblem(dir: string): string | undefined {
+  const folder = resolve(dir)
+  const { at, entry } = nearestExisting(folder)
+  if (!entry?.isDirectory()) return `${at} is not a folder`
+  if (!writable(at)) return `${at} is not writable by this process`
   try {
     // One level at a time, from the folder that exists down: mkdirSync's `recursive` loops for
     // ever where mkdir answers ENOENT under a folder that exists (/proc/nope: the parent is
-    // "made", EEXIST, and the child tried again), which is what hung the log's worker thread.
+    // "made", EEXIST, and the child tried again), which is what hung the log's worker thread
+    // and, with DATA_DIR=/proc/nope, the start (at full CPU, without a word).
     const missing: string[] = []
-    const top = at === file ? dirname(file) : at
-    for (let dir = dirname(file); dir !== top && dir !== dirname(dir); dir = dirname(dir)) {
-      missing.unshift(dir)
-    }
-    for (const dir of missing) mkdirSync(dir)
-    closeSync(openSync(file, 'a'))
+    for (let d = folder; d !== at; d = dirname(d)) missing.unshift(d)
+    for (const d of missing) mkdirSync(d)
   } catch (err) {
-    return `${path} cannot be made: ${(err as Error).message}`
+    return (err as Error).message
   }
   return undefined
 }

@@ -1,7 +1,7 @@
 import { type Config, ConfigError } from '../config.ts'
 import { serializeError } from '../plugins/logging.ts'
 import { connect } from './connect.ts'
-import { EmbeddedDatabaseInUse } from './embedded.ts'
+import { DataDirError, EmbeddedDatabaseInUse } from './embedded.ts'
 import { databasePassword } from './entra.ts'
 import { PendingMigrationsError, ServiceRoleMissingError } from './privileges.ts'
 import { DatabaseCertificateError, DatabaseTlsSettingError, explainConnectionError } from './tls.ts'
@@ -23,6 +23,7 @@ export const commandDatabase = (config: Config) =>
 const explained = [
   ConfigError,
   EmbeddedDatabaseInUse,
+  DataDirError,
   DatabaseCertificateError,
   DatabaseTlsSettingError,
   ServiceRoleMissingError,

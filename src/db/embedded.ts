@@ -17,6 +17,7 @@ import {
 } from 'node:fs'
 import path from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
+import { folderProblem } from '../config-checks.ts'
 // Also installs sparseInitdbCopies on PGlite before anything here creates a database.
 import { createDatabase, type PGliteStartOptions } from './embedded-create.ts'
 
@@ -45,7 +46,7 @@ const pgliteOptions: PGliteStartOptions = {
  * EmbeddedDatabaseInUse when another process (or another open in this one) has it.
  */
 export function openEmbedded(dataDir: string): PGlite {
-  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true })
+  if (!dataDir.startsWith('memory://')) makeDataDir(dataDir)
   const memory = dataDir.startsWith('memory://')
   if (!memory) holdDataDir(dataDir).opened = true
   const pglite = new PGlite(dataDir, pgliteOptions)
@@ -68,6 +69,23 @@ const lockFile = '.lock'
 /** Another process (or another open in this one) has the embedded database open. */
 export class EmbeddedDatabaseInUse extends Error {
   override name = 'EmbeddedDatabaseInUse'
+}
+
+/** DATA_DIR cannot be the embedded database's folder: a file, or a folder that cannot be made. */
+export class DataDirError extends Error {
+  override name = 'DataDirError'
+}
+
+/**
+ * Makes `dataDir` (folderProblem: never mkdir's `recursive`, which loops for ever under /proc),
+ * or throws DataDirError naming DATA_DIR and what is in the way.
+ */
+function makeDataDir(dataDir: string): void {
+  const problem = folderProblem(dataDir)
+  if (problem)
+    throw new DataDirError(
+      `DATA_DIR ${dataDir} cannot hold the embedded database: ${problem}. Give a folder this process can write (it is made when missing), or set DATABASE_URL.`,
+    )
 }
 
 const held = new Map<string, { opened: boolean }>()
@@ -94,7 +112,7 @@ function holdDataDir(dataDir: string): { opened: boolean } {
   const mine = held.get(key)
   if (mine && !mine.opened) return mine
   if (mine) throw inUse(dataDir, process.pid)
-  mkdirSync(dataDir, { recursive: true })
+  makeDataDir(dataDir)
   const file = path.join(dataDir, lockFile)
   for (let attempt = 0; ; attempt++) {
     try {

@@ -1,0 +1,36 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { failedStart } from '../helpers/server.ts'
+
+// A DATA_DIR the embedded database cannot live in stops the start with one line naming it.
+// /proc/nope hung the start at full CPU for ever, without a word (mkdirSync's `recursive`
+// loops where mkdir answers ENOENT under a folder that exists); a file was "Error EEXIST: …,
+// mkdir '…'", naming no setting.
+
+const scratch = mkdtempSync(path.join(tmpdir(), 'data-dir-'))
+afterAll(() => rmSync(scratch, { recursive: true, force: true }))
+
+const sentence = (dataDir: string, problem: string) =>
+  `Could not start: DATA_DIR ${dataDir} cannot hold the embedded database: ${problem}. Give a folder this process can write (it is made when missing), or set DATABASE_URL.`
+
+describe('npm start with a DATA_DIR that cannot be a folder', { timeout: 120_000 }, () => {
+  it('/proc/nope (mkdir fails even for root): one line, exit 1', async () => {
+    const run = await failedStart({ DATA_DIR: '/proc/nope' })
+    expect(run.code, run.output).toBe(1)
+    expect(run.lines).toEqual([
+      sentence('/proc/nope', "ENOENT: no such file or directory, mkdir '/proc/nope'"),
+    ])
+  })
+
+  it('a file, or a folder under a file: one line naming the file, exit 1', async () => {
+    const file = path.join(scratch, 'a-file')
+    writeFileSync(file, '')
+    for (const dataDir of [file, path.join(file, 'data')]) {
+      const run = await failedStart({ DATA_DIR: dataDir })
+      expect(run.code, run.output).toBe(1)
+      expect(run.lines).toEqual([sentence(dataDir, `${file} is not a folder`)])
+    }
+  })
+})
