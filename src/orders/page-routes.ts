@@ -20,7 +20,6 @@ import {
   labels,
   offSale,
   priceChanges,
-  quantityField,
   quantityLabel,
   shortStock,
   shown,
