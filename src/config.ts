@@ -4,6 +4,7 @@ import type { FastifySchemaValidationError } from 'fastify/types/schema.js'
 import { heapProblem, hostProblem, logFileProblem, trustProxyProblem } from './config-checks.ts'
 import { type Config, ConfigSchema } from './config-schema.ts'
 import { DatabaseTlsSettingError, databaseTls } from './db/tls.ts'
+import { guessable, guessableRule } from './staff/passwords.ts'
 import { describe } from './validation.ts'
 
 export { type Config, ConfigSchema }
@@ -37,6 +38,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (Boolean(config.ADMIN_EMAIL) !== Boolean(config.ADMIN_PASSWORD)) {
     throw new ConfigError('Invalid configuration: ADMIN_EMAIL and ADMIN_PASSWORD go together')
+  }
+  if (config.ADMIN_PASSWORD && guessable(config.ADMIN_PASSWORD)) {
+    throw new ConfigError(
+      `Invalid configuration: ADMIN_PASSWORD is too easy to guess: ${guessableRule}`,
+    )
   }
   if (config.WEBHOOKS_DISPATCH === 'only' && !config.DATABASE_URL) {
     throw new ConfigError(

@@ -250,6 +250,14 @@ describe('every setting with a bad value', () => {
     ADMIN_PASSWORD: { ADMIN_EMAIL: 'admin@example.com' },
   }
 
+  it('ADMIN_PASSWORD of 15 spaces or a run: one line saying it is too easy to guess', () => {
+    for (const pw of [' '.repeat(15), 'abcdefghijklmnop']) {
+      expect(() => loadConfig({ ADMIN_EMAIL: 'admin@example.com', ADMIN_PASSWORD: pw })).toThrow(
+        'Invalid configuration: ADMIN_PASSWORD is too easy to guess: not a few characters repeated',
+      )
+    }
+  })
+
   it('covers every setting', () => {
     expect(Object.keys(bad).sort()).toEqual(Object.keys(ConfigSchema.properties).sort())
   })

@@ -125,9 +125,33 @@ export const passwordRule = { minPasswordLength, maxPasswordLength }
 /** A new password typed twice, differently (`staff add` and `password` at a terminal, the form). */
 export const passwordsDiffer = 'The two passwords differ.'
 
+/** What a password too easy to guess is (ADMIN_PASSWORD's check says it too). */
+export const guessableRule = 'not a few characters repeated, nor a run like 123456 or fedcba'
+/** A password refused as repetitive or sequential whatever its length. */
+export const guessablePassword = `That password is too easy to guess: ${guessableRule}.`
+
+/**
+ * Whether `password` is "repetitive or sequential characters", which NIST SP 800-63B (rev. 3,
+ * §5.1.1.2) names among the values a verifier refuses: a unit of 1 to 4 code points repeated to
+ * the end (15 spaces, `abcabc…`), or code points each one above or each one below the last
+ * (`abcdefghijklmno`, `987654…`).
+ */
+export function guessable(password: string): boolean {
+  const points = Array.from(password, (c) => c.codePointAt(0) as number)
+  for (let unit = 1; unit <= 4 && unit < points.length; unit++) {
+    if (points.every((p, i) => i < unit || p === points[i - unit])) return true
+  }
+  const step = (points[1] as number) - (points[0] as number)
+  return (
+    Math.abs(step) === 1 &&
+    points.every((p, i) => i === 0 || p - (points[i - 1] as number) === step)
+  )
+}
+
 /**
  * Why a new password is refused (`The password must be 15 to 1024 characters long.`, counted in
- * code points: eight "🔑" are 8, not 16), or undefined when it is accepted: the one rule for
+ * code points: eight "🔑" are 8, not 16; `guessablePassword` for 15 spaces or `abcdefghijklmno`),
+ * or undefined when it is accepted: the one rule for
  * `staff add` and `staff password`, ADMIN_PASSWORD's staff twin, the back office's forms (add an
  * account, reset a member's password, change one's own) and the API's (`POST /api/admin/staff`,
  * `PUT /api/admin/staff/{id}/password`, `PUT /api/admin/me/password`).
@@ -137,5 +161,5 @@ export function passwordProblem(password: string): string | undefined {
   if (length < minPasswordLength || length > maxPasswordLength) {
     return `The password must be ${minPasswordLength} to ${maxPasswordLength} characters long.`
   }
-  return undefined
+  return guessable(password) ? guessablePassword : undefined
 }

@@ -98,9 +98,20 @@ describe('/api/admin/staff', () => {
     expect(eight.statusCode).toBe(400)
     expect(eight.json().message).toBe('The password must be 15 to 1024 characters long.')
     expect((await add('keys1025@example.com', '🔑'.repeat(1025))).statusCode).toBe(400)
+    // 15 spaces are long enough and still no password: refused, nothing stored.
+    const blank = await add('spaces@example.com', ' '.repeat(15))
+    expect(blank.statusCode).toBe(400)
+    expect(blank.json().message).toMatch(/^That password is too easy to guess/)
+    const spaces = await app().db.selectFrom('staff').where('email', '=', 'spaces@example.com')
+    expect(await spaces.select('id').execute()).toEqual([])
+    // Astral characters, none repeating in a short cycle (a repeated 🔑 is refused as guessable).
+    const astral = (n: number) =>
+      Array.from({ length: n }, (_, i) => String.fromCodePoint(0x1f300 + ((i * 7) % 0x300))).join(
+        '',
+      )
     for (const [email, pw] of [
-      ['keys15@example.com', '🔑'.repeat(15)],
-      ['keys1024@example.com', '🔑'.repeat(1024)],
+      ['keys15@example.com', astral(15)],
+      ['keys1024@example.com', astral(1024)],
     ] as const) {
       expect((await add(email, pw)).statusCode).toBe(201)
       expect((await postSignIn(app(), { email, password: pw })).statusCode).toBe(303)

@@ -1,6 +1,12 @@
 import { argon2, randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { argon2Parameters, hashPassword, verifyPassword } from '../../src/staff/passwords.ts'
+import {
+  argon2Parameters,
+  guessablePassword,
+  hashPassword,
+  passwordProblem,
+  verifyPassword,
+} from '../../src/staff/passwords.ts'
 
 const composed = 'caf\u00e9 password long' // é as one code point (NFC)
 const decomposed = 'cafe\u0301 password long' // e and a combining acute accent (NFD)
@@ -36,5 +42,31 @@ describe('staff passwords', () => {
     const legacy = await typedFormHash(decomposed)
     expect(await verifyPassword(legacy, decomposed)).toBe(true)
     expect(await verifyPassword(legacy, 'wrong password here')).toBe(false)
+  })
+
+  it('refuses repetitive or sequential passwords of any length (NIST SP 800-63B), accepts the rest', () => {
+    for (const pw of [
+      ' '.repeat(15),
+      'a'.repeat(40),
+      '\u3000'.repeat(15),
+      'ab'.repeat(8),
+      'Pass'.repeat(4),
+      '🔑'.repeat(15),
+      'abcdefghijklmnop',
+      '123456789:;<=>?@',
+      'onmlkjihgfedcba',
+    ]) {
+      expect(passwordProblem(pw), JSON.stringify(pw)).toBe(guessablePassword)
+    }
+    for (const pw of [
+      'Passw'.repeat(3),
+      'correct horse battery staple',
+      'abcdefghijklmnoq',
+      ' '.repeat(14) + 'x',
+      '🔑🗝'.repeat(7) + '🔒',
+    ]) {
+      expect(passwordProblem(pw), JSON.stringify(pw)).toBeUndefined()
+    }
+    expect(passwordProblem(' '.repeat(14))).toBe('The password must be 15 to 1024 characters long.')
   })
 })
