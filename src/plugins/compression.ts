@@ -63,6 +63,8 @@ const oneCall = {
 }
 
 const gzipAlias = /\*|x-gzip/g
+/** Answers under this many bytes are sent as they are (not worth a header and a CPU slice). */
+const threshold = 1024
 
 /** As @fastify/compress reads Accept-Encoding (its getEncodingHeader), for the same encodings. */
 function chooseEncoding(acceptEncoding: string | undefined): Encoding | undefined {
@@ -144,6 +146,23 @@ export class KeyedPage {
 }
 
 /**
+ * Whether an answer the plugin leaves as it is would have been compressed for a client asking
+ * for br or gzip: so it varies on Accept-Encoding, and RFC 9110 §12.5.5 has it say so (else a
+ * shared cache could hand the plain bytes to everyone). The plugin marks only what it compresses.
+ */
+function varies(request: FastifyRequest, reply: FastifyReply, payload: unknown): boolean {
+  if (payload == null || chooseEncoding(request.headers['accept-encoding'])) return false
+  if (reply.hasHeader('content-encoding')) return false
+  const type = reply.getHeader('content-type')
+  if (typeof type !== 'string' || !compressible.test(type)) return false
+  if (typeof payload === 'string') {
+    // A string's UTF-8 bytes are at least its length in UTF-16 units.
+    return payload.length >= threshold || Buffer.byteLength(payload) >= threshold
+  }
+  return !Buffer.isBuffer(payload) || payload.length >= threshold
+}
+
+/**
  * Compresses answers of 1 KiB and more, brotli or gzip as the client's Accept-Encoding prefers;
  * smaller ones are not worth a header and a CPU slice. A buffered answer is compressed at once
  * and keeps a Content-Length; a stream (the order CSV, a static file) goes through a
@@ -158,10 +177,17 @@ export default fp<{ config: Pick<Config, 'COMPRESSION'> }>(
       on ? chooseEncoding(request.headers['accept-encoding']) : undefined,
     )
     if (!on) return
+    app.addHook('onSend', (request, reply, payload, done) => {
+      if (varies(request, reply, payload)) {
+        const vary = reply.getHeader('vary')
+        reply.header('vary', vary ? `${String(vary)}, accept-encoding` : 'accept-encoding')
+      }
+      done(null, payload)
+    })
     await app.register(fastifyCompress, {
       global: true,
       globalDecompression: false,
-      threshold: 1024,
+      threshold,
       encodings,
       customTypes: compressible,
       brotliOptions,

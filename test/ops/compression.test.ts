@@ -66,6 +66,8 @@ describe('compression', () => {
     expect(plain.status).toBe(200)
     expect(plain.headers['content-encoding']).toBeUndefined()
     expect(plain.body.length).toBeGreaterThan(1024)
+    // Sent plain to this client, compressed to others: a shared cache must know (RFC 9110 §12.5.5).
+    expect(plain.headers.vary, url).toMatch(/accept-encoding/i)
     for (const [accept, encoding] of [
       ['gzip, deflate, br', 'br'],
       ['gzip', 'gzip'],
@@ -97,6 +99,13 @@ describe('compression', () => {
     expect(res.status).toBe(200)
     expect(res.body.length).toBeLessThan(1024)
     expect(res.headers['content-encoding']).toBeUndefined()
+    // Never compressed for anyone: it does not vary on Accept-Encoding.
+    expect(String(res.headers.vary ?? '')).not.toMatch(/accept-encoding/i)
+  })
+
+  it('says Vary: Accept-Encoding on a CSV stream sent plain', async () => {
+    const plain = await raw('/admin/orders.csv', { cookie })
+    expect(plain.headers.vary).toMatch(/accept-encoding/i)
   })
 
   // The one-call path (syncThreshold): a rendered page is compressed in one synchronous call and
