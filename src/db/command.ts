@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
 import { type Config, ConfigError } from '../config.ts'
 import { serializeError } from '../plugins/logging.ts'
 import { connect } from './connect.ts'
@@ -44,6 +46,19 @@ function createdbOptions(databaseUrl: string): string {
     .join('')
 }
 
+// What PGlite throws when the files in its folder are not a database its PostgreSQL can open.
+const pgliteBroken = 'PGlite failed to initialize properly'
+
+/** The one line for a DATA_DIR whose database PGlite cannot open, with its PG_VERSION if any. */
+function brokenEmbedded(config: Config): string {
+  let version = ''
+  try {
+    version = readFileSync(path.join(config.DATA_DIR, 'PG_VERSION'), 'utf8').trim().slice(0, 16)
+  } catch {}
+  const written = version ? `(PG_VERSION ${version}) ` : ''
+  return `The embedded database in DATA_DIR ${config.DATA_DIR} ${written}could not be opened (${pgliteBroken}): its files are damaged or were not written by this service's embedded PostgreSQL. Move the folder away to start on a new one (keep it to restore from), or set DATABASE_URL.`
+}
+
 /**
  * What stopped a one-shot command or the service's start (src/server.ts), as the one line it
  * prints (without a trailing period or newline of its own added): a database that does not exist says so with the `createdb` line
@@ -69,6 +84,7 @@ export function commandFailure(err: unknown, config?: Config): string {
     const { hostname, port } = new URL(config.MIGRATION_DATABASE_URL ?? config.DATABASE_URL)
     return `No PostgreSQL server answers at ${hostname}:${port || 5432}: start it, or correct DATABASE_URL.`
   }
+  if (message === pgliteBroken && config && !config.DATABASE_URL) return brokenEmbedded(config)
   if (type === 'DatabaseError') return `The database refused: ${message} (SQLSTATE ${code}).`
   // A plain Error of ours (prepare-schema's) is a sentence already.
   if (type === 'Error' && !code) return String(message)

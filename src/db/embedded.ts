@@ -163,8 +163,8 @@ function entriesOf(dir: string): string[] {
  * once all its files are there, they move up into `dataDir` (renames within one folder: also on a mounted volume) and
  * `.creating` is removed last. So a `dataDir` with `.creating` in it is a creation that was
  * cut short: everything in it was made by that start (it began from an empty folder), and is
- * deleted and created anew. A `dataDir` that holds anything else is used as it is (an existing
- * database); `memory://` needs nothing.
+ * deleted and created anew. A `dataDir` with a `PG_VERSION` is used as it is (an existing
+ * database); any other non-empty one throws DataDirError; `memory://` needs nothing.
  */
 export async function prepareEmbeddedDatabase(
   dataDir: string,
@@ -172,9 +172,17 @@ export async function prepareEmbeddedDatabase(
 ): Promise<boolean> {
   if (dataDir.startsWith('memory://')) return false
   holdDataDir(dataDir)
-  const entries = entriesOf(dataDir).filter((entry) => entry !== lockFile)
+  // lost+found is the file system's, in the root of a fresh volume mounted as DATA_DIR.
+  const entries = entriesOf(dataDir).filter((e) => e !== lockFile && e !== 'lost+found')
   const interrupted = entries.includes(stagingFolder)
-  if (entries.length > 0 && !interrupted) return false
+  if (entries.length > 0 && !interrupted) {
+    if (entries.includes('PG_VERSION')) return false
+    // PGlite would write a database in among them (a home folder given by mistake filled up).
+    releaseDataDir(dataDir)
+    throw new DataDirError(
+      `DATA_DIR ${dataDir} holds files but no embedded database (no PG_VERSION in it, first: ${entries.sort()[0]}): give an empty or new folder, where the database is created, or the folder an earlier start created.`,
+    )
+  }
   onCreate(dataDir, interrupted)
   for (const entry of entries) rmSync(path.join(dataDir, entry), { recursive: true, force: true })
   const staging = path.join(dataDir, stagingFolder)

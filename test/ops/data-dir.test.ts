@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -32,5 +32,29 @@ describe('npm start with a DATA_DIR that cannot be a folder', { timeout: 120_000
       expect(run.code, run.output).toBe(1)
       expect(run.lines).toEqual([sentence(dataDir, `${file} is not a folder`)])
     }
+  })
+  // A folder of other files was filled with a database in among them (PGlite's own initdb);
+  // junk with a PG_VERSION said only "PGlite failed to initialize properly".
+  it('a folder of other files: one line, nothing written into it', async () => {
+    const dataDir = path.join(scratch, 'home')
+    mkdirSync(dataDir)
+    writeFileSync(path.join(dataDir, 'notes.txt'), 'mine')
+    const run = await failedStart({ DATA_DIR: dataDir })
+    expect(run.code, run.output).toBe(1)
+    expect(run.lines).toEqual([
+      `Could not start: DATA_DIR ${dataDir} holds files but no embedded database (no PG_VERSION in it, first: notes.txt): give an empty or new folder, where the database is created, or the folder an earlier start created.`,
+    ])
+    expect(readdirSync(dataDir)).toEqual(['notes.txt'])
+  })
+
+  it('a folder whose database cannot be opened: one line naming DATA_DIR and its version', async () => {
+    const dataDir = path.join(scratch, 'old')
+    mkdirSync(dataDir)
+    writeFileSync(path.join(dataDir, 'PG_VERSION'), '15\n')
+    const run = await failedStart({ DATA_DIR: dataDir })
+    expect(run.code, run.output).toBe(1)
+    expect(run.lines).toEqual([
+      `Could not start: The embedded database in DATA_DIR ${dataDir} (PG_VERSION 15) could not be opened (PGlite failed to initialize properly): its files are damaged or were not written by this service's embedded PostgreSQL. Move the folder away to start on a new one (keep it to restore from), or set DATABASE_URL.`,
+    ])
   })
 })
