@@ -1,6 +1,6 @@
 import { type Static, Type } from 'typebox'
 import { ProblemSchema } from '../plugins/problems.ts'
-import { PriceCents } from '../products/schemas.ts'
+import { canonicalSku, PriceCents } from '../products/schemas.ts'
 import { normaliseFields } from '../text.ts'
 import { givenTwice } from '../validation.ts'
 import { Customer, customerNormalisers } from './customer.ts'
@@ -152,9 +152,6 @@ export type OrderForm = Static<typeof OrderForm> &
 
 export const ErrorResponse = ProblemSchema
 
-/** SKUs are codes: `mug-001` is MUG-001. */
-const normaliseSku = (value: string) => value.trim().toUpperCase()
-
 /**
  * Brings a `POST /api/orders` body to its canonical spelling, in place, before the schema
  * validates it (Ajv cannot trim): text trimmed and in NFC, codes in upper case, ZIP+4 with its
@@ -164,7 +161,7 @@ export function normaliseOrderBody(body: unknown): void {
   if (!body || typeof body !== 'object') return
   const { items, customer } = body as { items?: unknown; customer?: unknown }
   normaliseFields(customer, customerNormalisers)
-  if (Array.isArray(items)) for (const item of items) normaliseFields(item, { sku: normaliseSku })
+  if (Array.isArray(items)) for (const item of items) normaliseFields(item, { sku: canonicalSku })
 }
 
 /**

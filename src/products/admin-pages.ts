@@ -2,9 +2,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { formatCents } from '../money.ts'
 import { sendError } from '../plugins/errors.ts'
-import { canonicalSku, tooMuchStock, unknownProduct } from './admin-routes.ts'
+import { tooMuchStock, unknownProduct } from './admin-routes.ts'
 import { listAllProducts, restockProduct, updateProduct } from './queries.ts'
 import {
+  canonicalSku,
   formatPriceRule,
   formatUnitsRule,
   ProductForm,

@@ -4,12 +4,9 @@ import { parseIfMatch } from '../lifecycle/etag.ts'
 import { ErrorResponse } from '../orders/schemas.ts'
 import { refuseValue, sendError } from '../plugins/errors.ts'
 import { listAllProducts, restockProduct, updateProduct } from './queries.ts'
-import { AdminProduct, ProductPatch, RestockBody, SkuParams } from './schemas.ts'
+import { AdminProduct, canonicalSku, ProductPatch, RestockBody, SkuParams } from './schemas.ts'
 
-/** SKUs are case-insensitive everywhere (`mug-001` is MUG-001). */
-export const canonicalSku = (sku: string) => sku.trim().toUpperCase()
-
-/** The 404 sentence for a SKU that names no product (canonicalSku's; blank said in words). */
+/** The 404 sentence for a SKU that names no product (canonicalSku's, schemas.ts; blank said in words). */
 export const unknownProduct = (sku: string) =>
   sku === '' ? 'There is no product with a blank SKU.' : `There is no product ${sku}.`
 

@@ -72,6 +72,16 @@ export const ProductPatch = Type.Object(
 export type ProductPatch = Static<typeof ProductPatch>
 
 /** `:sku` in the back office: case-insensitive, upper-cased by the route before it is read. */
+/**
+ * A SKU in its one spelling: trimmed, ASCII letters in upper case (`mug-001` is MUG-001). Only
+ * ASCII is folded: `toUpperCase` makes the long s `ſ` an `S`, so `ſck-010` would name SCK-010,
+ * which the order form (ASCII field names) never does; such a SKU is kept and refused.
+ */
+export const canonicalSku = (sku: string) => {
+  const trimmed = sku.trim()
+  return /[^\x00-\x7f]/.test(trimmed) ? trimmed : trimmed.toUpperCase()
+}
+
 export const SkuParams = Type.Object({ sku: Type.String({ minLength: 1, maxLength: 32 }) })
 
 /** The back office's product forms: every field a string, checked by the route. */

@@ -331,6 +331,13 @@ describe('kind 9: codes and identifiers in their usual spellings', () => {
     const both = await postForm({ 'qty-TEE-002': '0', 'qty-tee-002': '1' })
     expect(both.statusCode).toBe(400)
     expect(both.body).toContain('Quantity of Organic Cotton Tee must be given once.')
+    // Only ASCII is folded, as on the form: the long s (ſ) upper-cases to S, the Kelvin sign
+    // lower-cases to k; neither names SCK-010 or a K… SKU.
+    for (const sku of ['\u017fck-010', 'mug-001\u212a', 'M\u00dcG-001']) {
+      const res = await postApi(apiBody({}, [{ sku, quantity: 1 }]))
+      expect(res.statusCode, sku).toBe(400)
+      expect(res.json().errors?.[0]?.pointer, sku).toBe('/items/0/sku')
+    }
   })
 
   it('writes ZIP+4 one way, and the e-mail domain in lower case', async () => {
