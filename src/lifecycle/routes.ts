@@ -18,13 +18,20 @@ import {
 const etagNote =
   'The answer carries the order\'s ETag (its version as a strong tag, `"3"`): send it back in If-Match to change the order.'
 
-/** 428 Precondition Required (RFC 6585 §3): a change must say which version it changes. */
-const preconditionRequired = (request: FastifyRequest, reply: FastifyReply) =>
+/**
+ * 428 Precondition Required (RFC 6585 §3): a change must say which version it changes; `*`
+ * (any version) is told apart, since it was sent and only guards nothing.
+ */
+const preconditionRequired = (
+  request: FastifyRequest,
+  reply: FastifyReply,
+  kind: 'absent' | 'any',
+) =>
   sendError(
     request,
     reply,
     428,
-    'Send If-Match with the order\'s ETag (from GET /api/admin/orders/{orderNumber}), such as If-Match: "1".',
+    `${kind === 'any' ? 'If-Match: * matches every version, so it guards nothing: send' : 'Send'} If-Match with the order's ETag (from GET /api/admin/orders/{orderNumber}), such as If-Match: "1".`,
   )
 
 /** No If-Match, or `*`: true of any order that exists, so neither guards a transition (428). */
@@ -39,9 +46,8 @@ const preventsNoLostUpdate = (
  * schema (which requires it, as the document says) and its generic 400.
  */
 async function requireIfMatch(request: FastifyRequest, reply: FastifyReply) {
-  if (preventsNoLostUpdate(parseIfMatch(request.headers['if-match']))) {
-    return preconditionRequired(request, reply)
-  }
+  const ifMatch = parseIfMatch(request.headers['if-match'])
+  if (preventsNoLostUpdate(ifMatch)) return preconditionRequired(request, reply, ifMatch.kind)
 }
 
 /**
@@ -120,7 +126,7 @@ const lifecycleRoutes: FastifyPluginAsyncTypebox = async (app) => {
         )
       }
       // requireIfMatch answered it already; kept so that the handler stands on its own.
-      if (preventsNoLostUpdate(ifMatch)) return preconditionRequired(request, reply)
+      if (preventsNoLostUpdate(ifMatch)) return preconditionRequired(request, reply, ifMatch.kind)
       const typed = request.params.orderNumber
       // Not an order number's shape: no order, and no statement to find that out.
       if (!looksLikeOrderNumber(typed)) return sendError(request, reply, 404, unknownOrder(typed))

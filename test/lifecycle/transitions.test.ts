@@ -170,6 +170,10 @@ describe('the order lifecycle API', () => {
       expect(res.statusCode, String(ifMatch)).toBe(428)
       expect(res.json().message).toMatch(/If-Match/)
     }
+    // `*` was sent: the sentence says why it is not enough rather than that none came.
+    expect((await api.transition(n, { to: 'packed' }, '*')).json().message).toMatch(
+      /^If-Match: \* matches every version, so it guards nothing: send If-Match with the order's ETag/,
+    )
     // A tag that is not ours never matches; nor does a weak one (RFC 9110 §13.1.1), which the
     // message says rather than that the order changed.
     for (const ifMatch of ['"2"', '"abc"', '"0"']) {
