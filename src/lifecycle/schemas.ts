@@ -44,7 +44,8 @@ export function normaliseTransitionBody(body: unknown): void {
 export const IfMatchHeaders = Type.Object({
   'if-match': Type.String({
     maxLength: 1000,
-    description: 'The order\'s ETag as GET gave it, such as "1" (428 without it, or with *, which matches every version)',
+    description:
+      'The order\'s ETag as GET gave it, such as "1" (428 without it, or with *, which matches every version)',
   }),
 })
 

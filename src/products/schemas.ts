@@ -79,7 +79,7 @@ export type ProductPatch = Static<typeof ProductPatch>
  */
 export const canonicalSku = (sku: string) => {
   const trimmed = sku.trim()
-  return /[^\x00-\x7f]/.test(trimmed) ? trimmed : trimmed.toUpperCase()
+  return /[\u0080-\uffff]/.test(trimmed) ? trimmed : trimmed.toUpperCase()
 }
 
 export const SkuParams = Type.Object({ sku: Type.String({ minLength: 1, maxLength: 32 }) })

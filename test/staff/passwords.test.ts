@@ -62,8 +62,8 @@ describe('staff passwords', () => {
       'Passw'.repeat(3),
       'correct horse battery staple',
       'abcdefghijklmnoq',
-      ' '.repeat(14) + 'x',
-      '🔑🗝'.repeat(7) + '🔒',
+      `${' '.repeat(14)}x`,
+      `${'🔑🗝'.repeat(7)}🔒`,
     ]) {
       expect(passwordProblem(pw), JSON.stringify(pw)).toBeUndefined()
     }
