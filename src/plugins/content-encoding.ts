@@ -1,8 +1,9 @@
 import fp from 'fastify-plugin'
 import { BodyError } from './body-parsers.ts'
 
-// `identity` (any case, with spaces around it) is the absence of a coding (RFC 9110 §8.4.1).
-const identity = /^\s*identity\s*$/i
+// A list (RFC 9110 §5.6.1, empty elements allowed) of nothing but `identity` (any case), the
+// absence of a coding (§8.4.1): blank, `identity`, `identity, identity`, `,`.
+const identity = /^[\s,]*(?:identity[\s,]*)*$/i
 
 /**
  * Request bodies are read as sent, never decompressed: one with a Content-Encoding other than
