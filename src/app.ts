@@ -17,6 +17,7 @@ import compression from './plugins/compression.ts'
 import contentEncoding from './plugins/content-encoding.ts'
 import db from './plugins/db.ts'
 import errors, { clientError, frameworkError } from './plugins/errors.ts'
+import expectContinue from './plugins/expect-continue.ts'
 import health from './plugins/health.ts'
 import logging, { createLogger, RequestLog, requestId } from './plugins/logging.ts'
 import metrics from './plugins/metrics.ts'
@@ -113,6 +114,7 @@ export async function buildApp({
   await app.register(trailingSlash)
   await app.register(bodyParsers)
   await app.register(contentEncoding)
+  await app.register(expectContinue)
   await app.register(views, { config })
   // WEBHOOKS_DISPATCH=only: a process that delivers the webhooks and e-mails and serves only
   // /healthz, /readyz and /metrics, so delivery can run on CPU the order path does not use
