@@ -43,7 +43,7 @@ export const stillPending = (id: string) =>
 
 /**
  * The URL as it will be stored (the parser's spelling, without a #fragment, never sent: `…/hook#a`
- * made a second endpoint on `…/hook`), or the policy's reason for refusing it (url-policy.ts:
+ * made a second endpoint on `…/hook`; nor an empty query: `…/hook?` likewise), or the policy's reason for refusing it (url-policy.ts:
  * scheme, credentials, names, and every address the host resolves to now).
  */
 export async function registrableUrl(
@@ -51,7 +51,12 @@ export async function registrableUrl(
   allowLocal: boolean,
 ): Promise<{ ok: true; url: string } | { ok: false; reason: string }> {
   const verdict = await checkWebhookUrl(typed.trim(), { allowLocal })
-  if (verdict.ok) verdict.url.hash = ''
+  if (verdict.ok) {
+    verdict.url.hash = ''
+    // An empty query (`…/hook?`) sends a `?` that no receiver tells from none: a second
+    // endpoint on it would get every event twice.
+    if (verdict.url.search === '') verdict.url.search = ''
+  }
   return verdict.ok ? { ok: true, url: verdict.url.href } : verdict
 }
 

@@ -211,13 +211,13 @@ describe('the webhook endpoints API, production policy (WEBHOOKS_ALLOW_LOCAL=fal
     expect(rows).toEqual([{ id }])
   })
 
-  it('stores a URL without its #fragment, which is never sent: no second endpoint on one URL', async () => {
+  it('stores a URL without its #fragment or an empty ?: no second endpoint on one URL', async () => {
     const url = 'https://93.184.215.14/fragment'
     const first = await call('POST', '/api/admin/webhooks', { url: `${url}#a`, eventTypes: events })
     expect(first.statusCode).toBe(201)
     expect(first.json().url).toBe(url)
     const { id } = first.json()
-    for (const again of [url, `${url}#b`, `${url}#`]) {
+    for (const again of [url, `${url}#b`, `${url}#`, `${url}?`, `${url}?#e`]) {
       const res = await call('POST', '/api/admin/webhooks', { url: again, eventTypes: events })
       expect(res.statusCode, again).toBe(409)
       expect(res.json().message).toContain(`endpoint ${id}:`)
