@@ -15,6 +15,7 @@ import bodyParsers from './plugins/body-parsers.ts'
 import cacheControl from './plugins/cache-control.ts'
 import compression from './plugins/compression.ts'
 import contentEncoding from './plugins/content-encoding.ts'
+import contentTypeOnce from './plugins/content-type-once.ts'
 import db from './plugins/db.ts'
 import errors, { clientError, frameworkError } from './plugins/errors.ts'
 import expectContinue from './plugins/expect-continue.ts'
@@ -114,6 +115,7 @@ export async function buildApp({
   await app.register(trailingSlash)
   await app.register(bodyParsers)
   await app.register(contentEncoding)
+  await app.register(contentTypeOnce)
   await app.register(expectContinue)
   await app.register(views, { config })
   // WEBHOOKS_DISPATCH=only: a process that delivers the webhooks and e-mails and serves only

@@ -3,8 +3,9 @@ import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildTestApp, customer, type TestApp } from '../helpers/context.ts'
 
-// `Expect: 100-continue` (RFC 9110 §10.1.1): Node answered 100 Continue to a request announcing
-// 10 MB, and 413 only once the client had sent them; now the 413 comes instead of the 100.
+// Requests as bytes on a socket, for what inject cannot send: `Expect: 100-continue` and a header
+// field given twice. `Expect: 100-continue` (RFC 9110 §10.1.1): Node answered 100 Continue to a
+// request announcing 10 MB, and 413 only once the client had sent them; now 413 instead of 100.
 let t: TestApp
 let port: number
 beforeAll(async () => {
@@ -56,5 +57,23 @@ describe('Expect: 100-continue', () => {
       body,
     )
     expect(lines).toEqual(['HTTP/1.1 100 Continue', 'HTTP/1.1 201 Created'])
+  })
+})
+
+// RFC 9110 §5.3: Content-Type is no list; Node kept the first of two lines and dropped the
+// other, so a body declared both JSON and text was read as JSON.
+describe('Content-Type given twice', () => {
+  it('is 400 saying so, and no order is placed', async () => {
+    const body = JSON.stringify({ items: [{ sku: 'MUG-001', quantity: 1 }], customer })
+    const lines = await exchange(
+      `POST /api/orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nIdempotency-Key: type-twice-1\r\nConnection: close\r\n\r\n${body}`,
+    )
+    expect(lines).toEqual(['HTTP/1.1 400 Bad Request'])
+    const placed = await t.app.db
+      .selectFrom('orders')
+      .select('id')
+      .where('idempotency_key', '=', 'type-twice-1')
+      .execute()
+    expect(placed).toEqual([])
   })
 })
