@@ -90,6 +90,10 @@ export function startMailSender(
   // is one the queue counts and leases.
   const transport = nodemailer.createTransport({
     url: settings.smtpUrl,
+    // smtp:// with a user: STARTTLS or no send, never the password (and the shopper's data) in
+    // the clear to a server, or a man in the middle, that offers no STARTTLS. The URL's own
+    // `?requireTLS=false` still wins (a local catcher without TLS).
+    requireTLS: /^smtp:\/\/[^/@]+@/i.test(settings.smtpUrl),
     connectionTimeout: 10_000,
     greetingTimeout: 10_000,
     socketTimeout: sendTimeoutMs,
