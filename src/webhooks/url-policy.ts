@@ -73,12 +73,17 @@ const metadataNames = new Set([
   'metadata.oraclecloud.internal',
 ])
 
-/** Addresses of cloud metadata services (AWS/Azure/GCP/Oracle, AWS ECS, AWS IPv6, Alibaba). */
+/**
+ * Addresses of cloud metadata and platform services (AWS/Azure/GCP/Oracle, AWS ECS, AWS IPv6,
+ * Alibaba, and Azure's WireServer 168.63.129.16: a public address that every Azure VM and App
+ * Service reaches as its platform's own, DNS and health probes included).
+ */
 const metadataAddresses = new Set([
   '169.254.169.254',
   '169.254.170.2',
   'fd00:ec2::254',
   '100.100.100.200',
+  '168.63.129.16',
 ])
 
 /** ipaddr.js range names, as a person reads them. */

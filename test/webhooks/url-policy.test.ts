@@ -64,6 +64,7 @@ describe('checkWebhookUrl, production (allowLocal false)', () => {
     ['100.64.0.1', 'carrier-grade NAT'],
     ['100.127.255.254', 'carrier-grade NAT'],
     ['169.254.169.254', 'metadata'],
+    ['168.63.129.16', 'metadata'],
     ['169.254.1.1', 'link-local'],
     ['0.0.0.0', 'unspecified'],
     ['224.0.0.1', 'multicast'],
