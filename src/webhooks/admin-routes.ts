@@ -42,21 +42,15 @@ export const stillPending = (id: string) =>
   `Delivery ${id} is still pending: it is on its way or waits for its next try. Redeliver it once it is delivered or failed.`
 
 /**
- * The URL as it will be stored (the parser's spelling, without a #fragment, never sent: `…/hook#a`
- * made a second endpoint on `…/hook`; nor an empty query: `…/hook?` likewise), or the policy's reason for refusing it (url-policy.ts:
- * scheme, credentials, names, and every address the host resolves to now).
+ * The URL as it will be stored (the parser's spelling, without a #fragment or an empty query),
+ * or the policy's reason for refusing it (url-policy.ts: scheme, credentials, names, and every
+ * address the host resolves to now).
  */
 export async function registrableUrl(
   typed: string,
   allowLocal: boolean,
 ): Promise<{ ok: true; url: string } | { ok: false; reason: string }> {
   const verdict = await checkWebhookUrl(typed.trim(), { allowLocal })
-  if (verdict.ok) {
-    verdict.url.hash = ''
-    // An empty query (`…/hook?`) sends a `?` that no receiver tells from none: a second
-    // endpoint on it would get every event twice.
-    if (verdict.url.search === '') verdict.url.search = ''
-  }
   return verdict.ok ? { ok: true, url: verdict.url.href } : verdict
 }
 

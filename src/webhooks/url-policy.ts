@@ -134,6 +134,10 @@ export function checkWebhookUrlSyntax(
     return { ok: false, reason: 'The URL must be an absolute URL, like https://example.com/hook.' }
   }
   const parsed = new URL(url)
+  // Without a #fragment (never sent) or an empty `?` (no receiver tells it from none), as it is
+  // stored: `…/hook#a` and `…/hook?` made second endpoints on `…/hook`, each event sent twice.
+  parsed.hash = ''
+  if (!parsed.search) parsed.search = ''
   const schemes = allowLocal ? ['https:', 'http:'] : ['https:']
   if (!schemes.includes(parsed.protocol)) {
     const rule = allowLocal ? 'https or http' : `https (plain http only where ${localOnly})`
