@@ -145,8 +145,12 @@ export function send(
     // request's `signal` option: those cost more CPU than the rest of the send together
     // (docs/benchmarks.md, "Webhooks under order load").
     let cut: string | undefined
+    // Set once a failure's status line came: a body still coming when the timer fires does not
+    // turn a 500 into "no answer" (the answer was given; its status is what counts).
+    let answered: (() => void) | undefined
     const stop = (why: string) => {
       cut ??= why
+      answered?.()
       // With an error: the request then always emits 'error' (without one, a request cut before
       // it had a socket only closes).
       request.destroy(new Error(why))
@@ -185,6 +189,7 @@ export function send(
           const text = excerpt(Buffer.concat(chunks))
           settle({ ok: false, status, error: text ? `${reason}: ${text}` : reason })
         }
+        answered = done
         response.on('data', (chunk: Buffer) => {
           chunks.push(chunk.subarray(0, MAX_RESPONSE_BYTES - size))
           size += chunk.length
