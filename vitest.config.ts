@@ -25,6 +25,7 @@ export const databaseIndependent = [
   'test/deploy/arm-template.test.ts',
   'test/deploy/cd-steps.test.ts',
   'test/deploy/deploy.test.ts',
+  'test/deploy/deploy-live.test.ts',
   'test/deploy/doc-links.test.ts',
   'test/deploy/layout.test.ts',
   'test/deploy/workflows.test.ts',

@@ -7,6 +7,7 @@ import type { TokenCredential } from '@azure/identity'
 import { formatArmError } from './arm-error.ts'
 import { type ArmClientOptions, createArmClients } from './clients.ts'
 import { DeployError } from './errors.ts'
+import { keepLiveSizes } from './live-sizes.ts'
 import { formatOutputs, writeOutputsFile } from './outputs.ts'
 import { loadParameterFile, resolveParameters } from './parameters.ts'
 import { ensureResourceGroup } from './resource-group.ts'
@@ -44,8 +45,7 @@ export async function deploy(options: DeployOptions, deps: DeployDeps): Promise<
 
   const template = await loadTemplate(options.templateFile)
   const fileValues = options.parametersFile ? await loadParameterFile(options.parametersFile) : {}
-  const parameters = resolveParameters(template, fileValues, options.overrides)
-  const properties: DeploymentProperties = { mode: 'Incremental', template, parameters }
+  const asked = resolveParameters(template, fileValues, options.overrides)
 
   const { resources, deployments } = createArmClients(
     deps.credential,
@@ -57,6 +57,14 @@ export async function deploy(options: DeployOptions, deps: DeployDeps): Promise<
     { name: resourceGroup, location: options.location, create: !options.whatIf },
     log,
   )
+  const parameters = await keepLiveSizes(
+    resources,
+    { subscriptionId: deps.subscriptionId, resourceGroup },
+    template,
+    asked,
+    log,
+  )
+  const properties: DeploymentProperties = { mode: 'Incremental', template, parameters }
 
   log(`Validating deployment ${deploymentName}...`)
   await validateTemplate(

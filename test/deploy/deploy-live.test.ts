@@ -1,0 +1,81 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { baseArgs, deploymentPath, groupPath, runCli, startFakeArm } from './fake-arm.ts'
+
+// What a re-deployment must not undo: sizes Azure changed after the deployment that created
+// them (docs/deployment.md, "Rolling a release out, and back": "What a deployment keeps").
+
+const planId = `${groupPath}/providers/Microsoft.Web/serverfarms/orders-plan-prod`
+
+type Parameters = Record<string, { value: unknown }>
+
+/** The parameters of the deployment PUT (or of the what-if POST). */
+function sentParameters(
+  arm: Awaited<ReturnType<typeof startFakeArm>>,
+  path = deploymentPath,
+): Parameters {
+  const request = arm.requests.find((r) => r.method !== 'GET' && r.path === path)
+  if (!request) throw new Error(`no request to ${path}`)
+  return (request.body as { properties: { parameters: Parameters } }).properties.parameters
+}
+
+describe('a re-deployment keeps what autoscale and Azure changed', () => {
+  let arm: Awaited<ReturnType<typeof startFakeArm>> | undefined
+  afterEach(async () => {
+    await arm?.close()
+    arm = undefined
+  })
+
+  it("deploys the web plan with the instance count it runs (autoscale's), not appServicePlanInstanceCount", async () => {
+    arm = await startFakeArm({
+      existing: { [planId]: { id: planId, sku: { name: 'P0v3', capacity: 3 } } },
+    })
+    const result = await runCli(baseArgs, arm)
+
+    expect(result.err).toEqual([])
+    expect(result.code).toBe(0)
+    // The parameters file says 1: that is the count of a new plan only.
+    expect(sentParameters(arm).appServicePlanInstanceCount).toEqual({ value: 3 })
+    expect(result.out).toContain(
+      'App Service plan orders-plan-prod runs 3 instances: deploying it with 3, not appServicePlanInstanceCount=1 (autoscale owns the count once the plan exists).',
+    )
+    // Read before ARM validates, so validation and the deployment see the same value.
+    const routes = arm.routes().map((route) => route.toLowerCase())
+    expect(routes.indexOf(`get ${planId}`.toLowerCase())).toBeGreaterThan(-1)
+    expect(routes.indexOf(`get ${planId}`.toLowerCase())).toBeLessThan(
+      routes.indexOf(`post ${deploymentPath}/validate`.toLowerCase()),
+    )
+  })
+
+  it('what-if asks with the same count, so it shows no change of the plan', async () => {
+    arm = await startFakeArm({
+      existing: { [planId]: { id: planId, sku: { name: 'P0v3', capacity: 2 } } },
+    })
+    const result = await runCli([...baseArgs, '--what-if'], arm)
+
+    expect(result.code).toBe(0)
+    expect(sentParameters(arm, `${deploymentPath}/whatIf`).appServicePlanInstanceCount).toEqual({
+      value: 2,
+    })
+  })
+
+  it('a new plan starts with appServicePlanInstanceCount', async () => {
+    arm = await startFakeArm()
+    const result = await runCli([...baseArgs, '--set', 'appServicePlanInstanceCount=2'], arm)
+
+    expect(result.code).toBe(0)
+    expect(sentParameters(arm).appServicePlanInstanceCount).toEqual({ value: 2 })
+    expect(result.out.join('\n')).not.toContain('runs')
+  })
+
+  it('stops before deploying when the plan cannot be read, rather than resetting its count', async () => {
+    arm = await startFakeArm({ existing: { [planId]: 403 } })
+    const result = await runCli(baseArgs, arm)
+
+    expect(result.code).toBe(1)
+    expect(result.err).toHaveLength(1)
+    expect(result.err[0]).toMatch(
+      /^Could not read App Service plan orders-plan-prod \(HTTP 403\), whose instance count a deployment must keep: AuthorizationFailed/,
+    )
+    expect(arm.routes().filter((route) => route.startsWith('PUT'))).toEqual([])
+  })
+})
