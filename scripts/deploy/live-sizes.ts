@@ -40,6 +40,22 @@ const liveSizes: LiveSize[] = [
     explain: (name, live, requested) =>
       `App Service plan ${name} runs ${live} instances: deploying it with ${live}, not appServicePlanInstanceCount=${requested} (autoscale owns the count once the plan exists).`,
   },
+  {
+    what: 'PostgreSQL server',
+    type: 'Microsoft.DBforPostgreSQL/flexibleServers',
+    nameParameter: 'postgresServerName',
+    parameter: 'postgresStorageSizeGB',
+    size: 'storage size',
+    read: (server) =>
+      isRecord(server.properties) && isRecord(server.properties.storage)
+        ? server.properties.storage.storageSizeGB
+        : undefined,
+    // Auto-grow (or a resize by hand) only ever grows it, and Flexible Server refuses a
+    // smaller size: ask for the larger of the two.
+    keep: (live, requested) => Math.max(live, requested),
+    explain: (name, live, requested) =>
+      `PostgreSQL server ${name} has ${live} GB of storage: deploying it with ${live}, not postgresStorageSizeGB=${requested} (storage grows, by auto-grow or by hand, and never shrinks).`,
+  },
 ]
 
 /**

@@ -5,6 +5,11 @@ import { baseArgs, deploymentPath, groupPath, runCli, startFakeArm } from './fak
 // them (docs/deployment.md, "Rolling a release out, and back": "What a deployment keeps").
 
 const planId = `${groupPath}/providers/Microsoft.Web/serverfarms/orders-plan-prod`
+const serverId = `${groupPath}/providers/Microsoft.DBforPostgreSQL/flexibleServers/orders-pg-prod`
+const server = (storageSizeGB: number) => ({
+  id: serverId,
+  properties: { storage: { storageSizeGB, autoGrow: 'Enabled' } },
+})
 
 type Parameters = Record<string, { value: unknown }>
 
@@ -77,5 +82,27 @@ describe('a re-deployment keeps what autoscale and Azure changed', () => {
       /^Could not read App Service plan orders-plan-prod \(HTTP 403\), whose instance count a deployment must keep: AuthorizationFailed/,
     )
     expect(arm.routes().filter((route) => route.startsWith('PUT'))).toEqual([])
+  })
+
+  it('never asks PostgreSQL for less storage than auto-grow gave it (Flexible Server cannot shrink)', async () => {
+    arm = await startFakeArm({ existing: { [serverId]: server(128) } })
+    const result = await runCli(baseArgs, arm)
+
+    expect(result.err).toEqual([])
+    expect(result.code).toBe(0)
+    // The parameters file says 32.
+    expect(sentParameters(arm).postgresStorageSizeGB).toEqual({ value: 128 })
+    expect(result.out).toContain(
+      'PostgreSQL server orders-pg-prod has 128 GB of storage: deploying it with 128, not postgresStorageSizeGB=32 (storage grows, by auto-grow or by hand, and never shrinks).',
+    )
+  })
+
+  it('still grows the storage when asked for more than the server has', async () => {
+    arm = await startFakeArm({ existing: { [serverId]: server(64) } })
+    const result = await runCli([...baseArgs, '--set', 'postgresStorageSizeGB=256'], arm)
+
+    expect(result.code).toBe(0)
+    expect(sentParameters(arm).postgresStorageSizeGB).toEqual({ value: 256 })
+    expect(result.out.join('\n')).not.toContain('GB of storage')
   })
 })

@@ -55,6 +55,7 @@ describe('deploy command against a fake ARM endpoint', () => {
       `GET ${groupPath}`,
       // The sizes a deployment keeps (deploy-live.test.ts): nothing there yet here.
       `GET ${livePath}/Microsoft.Web/serverfarms/orders-plan-prod`,
+      `GET ${livePath}/Microsoft.DBforPostgreSQL/flexibleServers/orders-pg-prod`,
       `POST ${deploymentPath}/validate`,
       `PUT ${deploymentPath}`,
       `GET ${deploymentPath}/operationStatuses/op-1`,
