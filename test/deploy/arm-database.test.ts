@@ -98,4 +98,40 @@ describe('ARM template: the database connection', () => {
     })
     expect(template.parameters.postgresEntraAdminObjectId?.defaultValue).toBe('')
   })
+
+  it("writes the server's child resources one at a time (the server rejects concurrent changes)", () => {
+    const [server] = byType('Microsoft.DBforPostgreSQL/flexibleServers')
+    const children = server?.resources ?? []
+    expect(children.map((r) => r.type).sort()).toEqual([
+      'administrators',
+      'databases',
+      'firewallRules',
+    ])
+    // Which child a dependsOn entry names: the database through its id variable, the others
+    // through resourceId() of their type.
+    const named = (entry: string) =>
+      children.find((child) =>
+        child.type === 'databases'
+          ? entry === "[variables('databaseId')]"
+          : entry.includes(`flexibleServers/${child.type}'`),
+      )
+    const dependenciesOf = (child: Resource, seen = new Set<Resource>()): Set<Resource> => {
+      for (const entry of child.dependsOn ?? []) {
+        const before = named(entry)
+        if (before && !seen.has(before)) {
+          seen.add(before)
+          dependenciesOf(before, seen)
+        }
+      }
+      return seen
+    }
+    for (const a of children) {
+      expect(a.dependsOn, a.type).toContain("[variables('postgresServerId')]")
+      for (const b of children) {
+        if (a === b) continue
+        const ordered = dependenciesOf(a).has(b) || dependenciesOf(b).has(a)
+        expect(ordered, `${a.type} and ${b.type} are ordered`).toBe(true)
+      }
+    }
+  })
 })
