@@ -30,6 +30,7 @@ const settingsOf = (r: Resource) =>
     ).siteConfig.appSettings.map((s) => [s.name, s.value]),
   )
 const apps = [...byType('Microsoft.Web/sites'), ...byType('Microsoft.Web/sites/slots')]
+const deploymentDoc = readFileSync(new URL('../../docs/deployment.md', import.meta.url), 'utf8')
 
 describe('ARM template: the database connection', () => {
   it('every database URL verifies the certificate and the host name (sslmode=verify-full)', () => {
@@ -133,5 +134,31 @@ describe('ARM template: the database connection', () => {
         expect(ordered, `${a.type} and ${b.type} are ordered`).toBe(true)
       }
     }
+  })
+
+  it('the docs name every app setting that holds a secret, and claim no app without one', () => {
+    // What the template fills from a securestring parameter, on any of the three apps.
+    const secure = Object.entries(template.parameters)
+      .filter(([, definition]) => (definition as { type?: string }).type === 'securestring')
+      .map(([name]) => `parameters('${name}')`)
+    const secretSettings = new Set<string>()
+    for (const app of apps) {
+      for (const [name, value] of Object.entries(settingsOf(app))) {
+        if (secure.some((parameter) => value.includes(parameter))) secretSettings.add(name)
+      }
+    }
+    expect([...secretSettings].sort()).toEqual([
+      'DATABASE_URL',
+      'METRICS_TOKEN',
+      'MIGRATION_DATABASE_URL',
+    ])
+    const start = deploymentDoc.indexOf('### Which app settings hold secrets')
+    expect(start).toBeGreaterThan(-1)
+    const section = deploymentDoc.slice(start)
+    const table = section.slice(0, section.indexOf('\n\n', section.indexOf('| ---')))
+    const listed = [...table.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1])
+    for (const name of secretSettings) expect(listed, name).toContain(name)
+    // The admin's password is in MIGRATION_DATABASE_URL on every app, whatever databaseAuth says.
+    expect(deploymentDoc).not.toMatch(/no database password in the app/i)
   })
 })

@@ -67,8 +67,8 @@ describe('links in the README and docs/', () => {
       'stop-17-a-fast-host-2026-11-30-04100445-utc-main-at-06685ef',
     )
     expect(slug('`npm run bench` (04:10, two workers)')).toBe('npm-run-bench-0410-two-workers')
-    expect(slug('Signing in with Entra ID (no database password in the app)')).toBe(
-      'signing-in-with-entra-id-no-database-password-in-the-app',
+    expect(slug('Signing in with Entra ID (no password in the serving pool)')).toBe(
+      'signing-in-with-entra-id-no-password-in-the-serving-pool',
     )
   })
 
