@@ -24,6 +24,7 @@ export const databaseIndependent = [
   'test/deploy/arm-dispatch.test.ts',
   'test/deploy/arm-template.test.ts',
   'test/deploy/cd-steps.test.ts',
+  'test/deploy/connection-budget.test.ts',
   'test/deploy/deploy.test.ts',
   'test/deploy/deploy-live.test.ts',
   'test/deploy/doc-links.test.ts',

@@ -6,6 +6,7 @@ import type {
 import type { TokenCredential } from '@azure/identity'
 import { formatArmError } from './arm-error.ts'
 import { type ArmClientOptions, createArmClients } from './clients.ts'
+import { checkConnectionBudget } from './connection-budget.ts'
 import { DeployError } from './errors.ts'
 import { keepLiveSizes } from './live-sizes.ts'
 import { formatOutputs, writeOutputsFile } from './outputs.ts'
@@ -46,6 +47,7 @@ export async function deploy(options: DeployOptions, deps: DeployDeps): Promise<
   const template = await loadTemplate(options.templateFile)
   const fileValues = options.parametersFile ? await loadParameterFile(options.parametersFile) : {}
   const asked = resolveParameters(template, fileValues, options.overrides)
+  checkConnectionBudget(template, asked, log)
 
   const { resources, deployments } = createArmClients(
     deps.credential,

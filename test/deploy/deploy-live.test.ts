@@ -1,5 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest'
-import { baseArgs, deploymentPath, groupPath, runCli, startFakeArm } from './fake-arm.ts'
+import { describe, expect, it } from 'vitest'
+import {
+  baseArgs,
+  deploymentPath,
+  type FakeArm,
+  fakeArmPerTest,
+  groupPath,
+  runCli,
+} from './fake-arm.ts'
 
 // What a re-deployment must not undo: sizes Azure changed after the deployment that created
 // them (docs/deployment.md, "Rolling a release out, and back": "What a deployment keeps").
@@ -14,24 +21,17 @@ const server = (storageSizeGB: number) => ({
 type Parameters = Record<string, { value: unknown }>
 
 /** The parameters of the deployment PUT (or of the what-if POST). */
-function sentParameters(
-  arm: Awaited<ReturnType<typeof startFakeArm>>,
-  path = deploymentPath,
-): Parameters {
+function sentParameters(arm: FakeArm, path = deploymentPath): Parameters {
   const request = arm.requests.find((r) => r.method !== 'GET' && r.path === path)
   if (!request) throw new Error(`no request to ${path}`)
   return (request.body as { properties: { parameters: Parameters } }).properties.parameters
 }
 
 describe('a re-deployment keeps what autoscale and Azure changed', () => {
-  let arm: Awaited<ReturnType<typeof startFakeArm>> | undefined
-  afterEach(async () => {
-    await arm?.close()
-    arm = undefined
-  })
+  const fakeArm = fakeArmPerTest()
 
   it("deploys the web plan with the instance count it runs (autoscale's), not appServicePlanInstanceCount", async () => {
-    arm = await startFakeArm({
+    const arm = await fakeArm({
       existing: { [planId]: { id: planId, sku: { name: 'P0v3', capacity: 3 } } },
     })
     const result = await runCli(baseArgs, arm)
@@ -52,7 +52,7 @@ describe('a re-deployment keeps what autoscale and Azure changed', () => {
   })
 
   it('what-if asks with the same count, so it shows no change of the plan', async () => {
-    arm = await startFakeArm({
+    const arm = await fakeArm({
       existing: { [planId]: { id: planId, sku: { name: 'P0v3', capacity: 2 } } },
     })
     const result = await runCli([...baseArgs, '--what-if'], arm)
@@ -64,7 +64,7 @@ describe('a re-deployment keeps what autoscale and Azure changed', () => {
   })
 
   it('a new plan starts with appServicePlanInstanceCount', async () => {
-    arm = await startFakeArm()
+    const arm = await fakeArm()
     const result = await runCli([...baseArgs, '--set', 'appServicePlanInstanceCount=2'], arm)
 
     expect(result.code).toBe(0)
@@ -73,7 +73,7 @@ describe('a re-deployment keeps what autoscale and Azure changed', () => {
   })
 
   it('stops before deploying when the plan cannot be read, rather than resetting its count', async () => {
-    arm = await startFakeArm({ existing: { [planId]: 403 } })
+    const arm = await fakeArm({ existing: { [planId]: 403 } })
     const result = await runCli(baseArgs, arm)
 
     expect(result.code).toBe(1)
@@ -85,7 +85,7 @@ describe('a re-deployment keeps what autoscale and Azure changed', () => {
   })
 
   it('never asks PostgreSQL for less storage than auto-grow gave it (Flexible Server cannot shrink)', async () => {
-    arm = await startFakeArm({ existing: { [serverId]: server(128) } })
+    const arm = await fakeArm({ existing: { [serverId]: server(128) } })
     const result = await runCli(baseArgs, arm)
 
     expect(result.err).toEqual([])
@@ -98,7 +98,7 @@ describe('a re-deployment keeps what autoscale and Azure changed', () => {
   })
 
   it('still grows the storage when asked for more than the server has', async () => {
-    arm = await startFakeArm({ existing: { [serverId]: server(64) } })
+    const arm = await fakeArm({ existing: { [serverId]: server(64) } })
     const result = await runCli([...baseArgs, '--set', 'postgresStorageSizeGB=256'], arm)
 
     expect(result.code).toBe(0)

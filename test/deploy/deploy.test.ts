@@ -3,10 +3,11 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CredentialUnavailableError, type TokenCredential } from '@azure/identity'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   baseArgs,
   deploymentPath,
+  fakeArmPerTest,
   groupPath,
   metricsToken,
   parametersFile,
@@ -14,23 +15,27 @@ import {
   resourceGroup,
   root,
   runCli,
-  startFakeArm,
   subscriptionId,
 } from './fake-arm.ts'
 
 const livePath = `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers`
 
 describe('deploy command against a fake ARM endpoint', () => {
-  let arm: Awaited<ReturnType<typeof startFakeArm>> | undefined
-  afterEach(async () => {
-    await arm?.close()
-    arm = undefined
-  })
+  const fakeArm = fakeArmPerTest()
 
   it('validates, deploys with long-running polling and prints the outputs', async () => {
-    arm = await startFakeArm()
+    const arm = await fakeArm()
     const result = await runCli(
-      [...baseArgs, '--set', 'autoscaleMaxInstances=5', '--set', 'dockerImage=ghcr.io/acme/os:abc'],
+      [
+        ...baseArgs,
+        '--set',
+        'autoscaleMaxInstances=5',
+        // 5 × 2 slots + 1 dispatcher processes: 3 connections each fit B1ms (connection-budget.test.ts).
+        '--set',
+        'databasePoolSize=3',
+        '--set',
+        'dockerImage=ghcr.io/acme/os:abc',
+      ],
       arm,
     )
 
@@ -86,7 +91,7 @@ describe('deploy command against a fake ARM endpoint', () => {
   })
 
   it('writes the outputs as JSON to --outputs-file, for CD to read the dispatch app from', async () => {
-    arm = await startFakeArm()
+    const arm = await fakeArm()
     const dir = await mkdtemp(join(tmpdir(), 'deploy-test-'))
     const file = join(dir, 'outputs.json')
     try {
@@ -107,7 +112,7 @@ describe('deploy command against a fake ARM endpoint', () => {
   })
 
   it('fails (exit 1) when the outputs file cannot be written, saying the deployment went through', async () => {
-    arm = await startFakeArm()
+    const arm = await fakeArm()
     const file = join(tmpdir(), 'deploy-test-no-such-dir', 'outputs.json')
     const result = await runCli([...baseArgs, '--outputs-file', file], arm)
 
@@ -120,7 +125,7 @@ describe('deploy command against a fake ARM endpoint', () => {
   })
 
   it('creates a missing resource group in --location', async () => {
-    arm = await startFakeArm({ resourceGroupExists: false })
+    const arm = await fakeArm({ resourceGroupExists: false })
     const result = await runCli([...baseArgs, '--location', 'northeurope'], arm)
 
     expect(result.code).toBe(0)
@@ -130,7 +135,7 @@ describe('deploy command against a fake ARM endpoint', () => {
   })
 
   it('refuses to guess a region for a missing resource group', async () => {
-    arm = await startFakeArm({ resourceGroupExists: false })
+    const arm = await fakeArm({ resourceGroupExists: false })
     const result = await runCli(baseArgs, arm)
 
     expect(result.code).toBe(2)
@@ -141,7 +146,7 @@ describe('deploy command against a fake ARM endpoint', () => {
   })
 
   it('reports template validation errors readably and does not deploy', async () => {
-    arm = await startFakeArm({ templateValid: false })
+    const arm = await fakeArm({ templateValid: false })
     const result = await runCli(baseArgs, arm)
 
     expect(result.code).toBe(2)
@@ -158,7 +163,7 @@ describe('deploy command against a fake ARM endpoint', () => {
   })
 
   it('prints the what-if result after polling, without changing anything', async () => {
-    arm = await startFakeArm()
+    const arm = await fakeArm()
     const dir = await mkdtemp(join(tmpdir(), 'deploy-test-'))
     const outputsFile = join(dir, 'outputs.json')
     const result = await runCli([...baseArgs, '--what-if', '--outputs-file', outputsFile], arm)
@@ -187,7 +192,7 @@ describe('deploy command against a fake ARM endpoint', () => {
   })
 
   it('shows the per-resource errors of a failed deployment', async () => {
-    arm = await startFakeArm({ deploymentSucceeds: false })
+    const arm = await fakeArm({ deploymentSucceeds: false })
     const result = await runCli(baseArgs, arm)
 
     expect(result.code).toBe(1)
@@ -201,7 +206,7 @@ describe('deploy command against a fake ARM endpoint', () => {
   })
 
   it('explains missing credentials without a stack trace', async () => {
-    arm = await startFakeArm()
+    const arm = await fakeArm()
     const credential: TokenCredential = {
       getToken: async () => {
         throw new CredentialUnavailableError('EnvironmentCredential is unavailable.')

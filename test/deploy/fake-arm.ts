@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { TokenCredential } from '@azure/identity'
+import { afterEach } from 'vitest'
 import type { ArmClientOptions } from '../../scripts/deploy/clients.ts'
 import { runDeployCli } from '../../scripts/deploy/run.ts'
 
@@ -332,3 +333,18 @@ export const baseArgs = [
 ]
 export const password = 'p@ss:w/rd#1'
 export const metricsToken = 'scrape-token-0123456789abcdef'
+
+export type FakeArm = Awaited<ReturnType<typeof startFakeArm>>
+
+/** Starts a fake ARM endpoint for one test, closed after it (call inside a describe). */
+export function fakeArmPerTest(): (scenario?: Scenario) => Promise<FakeArm> {
+  let arm: FakeArm | undefined
+  afterEach(async () => {
+    await arm?.close()
+    arm = undefined
+  })
+  return async (scenario) => {
+    arm = await startFakeArm(scenario)
+    return arm
+  }
+}
