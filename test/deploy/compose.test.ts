@@ -20,6 +20,7 @@ interface Service {
   healthcheck?: { test: string[] }
   volumes?: string[]
   ports?: string[]
+  stop_grace_period?: string
 }
 
 interface Compose {
@@ -87,6 +88,17 @@ describe('compose.yaml', () => {
     // The service would start with these settings (no TLS on the compose network).
     expect(() => loadConfig(app.environment)).not.toThrow()
     expect(app.env_file).toEqual([{ path: '.env', required: false }])
+  })
+
+  it('lets the service finish its shutdown before Docker kills it', () => {
+    // docker stop / compose down send SIGTERM, then SIGKILL after the grace period (10 s unless
+    // set), and the service may take SHUTDOWN_TIMEOUT_MS (10 s by default) to finish what is in
+    // flight: a grace period no longer than that kills a shutdown the service would complete.
+    const seconds = /^(\d+)s$/.exec(app.stop_grace_period ?? '')?.[1]
+    expect(seconds, `stop_grace_period: ${app.stop_grace_period}`).toBeDefined()
+    const shutdownMs = loadConfig(app.environment).SHUTDOWN_TIMEOUT_MS
+    expect(shutdownMs).toBe(10_000)
+    expect(Number(seconds) * 1000).toBeGreaterThanOrEqual(shutdownMs + 5_000)
   })
 
   it('is checked by `docker compose config` in CI, where a compose binary exists', () => {
