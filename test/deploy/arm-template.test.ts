@@ -105,13 +105,19 @@ describe('arm/azuredeploy.json', () => {
     expect(template.parameters.postgresAdminLogin?.type).toBe('securestring')
   })
 
-  it('only lets Azure services through the database firewall', () => {
+  it("opens the database firewall to Azure's addresses only, and says they are every Azure customer's", () => {
     const rules = byType('Microsoft.DBforPostgreSQL/flexibleServers/firewallRules')
     expect(rules).toHaveLength(1)
     for (const rule of rules) {
       expect(rule.properties).toEqual({ startIpAddress: '0.0.0.0', endIpAddress: '0.0.0.0' })
+      // "Allow Azure services" admits other customers' resources too: nothing may read as if
+      // it admitted this deployment's apps alone.
+      expect(rule.comments).toMatch(/other customers' subscriptions included/)
     }
     expect(templateText).not.toContain('255.255.255.255')
+    const docs = readFileSync(new URL('../../docs/deployment.md', import.meta.url), 'utf8')
+    expect(docs).toContain("including other Azure customers' apps and VMs")
+    expect(docs).not.toMatch(/Azure services only/)
   })
 
   it('runs a current PostgreSQL Flexible Server with a database', () => {
