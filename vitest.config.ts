@@ -30,6 +30,7 @@ export const databaseIndependent = [
   'test/deploy/doc-links.test.ts',
   'test/deploy/layout.test.ts',
   'test/deploy/workflows.test.ts',
+  'test/k6/options.test.ts',
   'test/k6/syntax.test.ts',
   'test/k6/verdict.test.ts',
   'test/mail/config.test.ts',

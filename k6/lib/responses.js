@@ -16,6 +16,8 @@ import { ordersOutOfStock, ordersPriceChanged, ordersRejected } from './metrics.
 export const ORDER_STATUSES = http.expectedStatuses({ min: 200, max: 399 }, 409)
 export const ONLY_404 = http.expectedStatuses(404)
 export const ONLY_400 = http.expectedStatuses(400)
+/** setup()'s probe order: refused, whatever the reason, is what it expects. */
+export const ANY_4XX = http.expectedStatuses({ min: 400, max: 499 })
 
 /**
  * Request params with the `name` and `flow` tags set.

@@ -4,7 +4,8 @@ import exec from 'k6/execution'
 import http from 'k6/http'
 import { BASE_URL } from './config.js'
 import { NAMES } from './metrics.js'
-import { jsonBody, ONLY_400, ONLY_404, params, toProducts } from './responses.js'
+import { rateLimitRefusal } from './rate-limit.js'
+import { ANY_4XX, jsonBody, ONLY_400, ONLY_404, params, toProducts } from './responses.js'
 
 /** @typedef {{ ok: boolean, products: number, totalStock: number | null }} SetupInfo */
 
@@ -33,9 +34,9 @@ export function negativeChecks() {
 }
 
 /**
- * setup(): aborts the run with a clear message when the service is not reachable or
- * has no products, and warns when stock looks too small for the planned number of
- * orders (409s would then dominate the run).
+ * setup(): aborts the run with a clear message when the service is not reachable, has no
+ * products or rate-limits orders (rate-limit.js), and warns when stock looks too small for the
+ * planned number of orders (409s would then dominate the run).
  * @param {number} expectedOrders rough number of orders the run will place
  * @returns {SetupInfo}
  */
@@ -47,6 +48,16 @@ export function checkService(expectedOrders) {
         'Start it (with RATE_LIMIT_MAX=0) or set BASE_URL.',
     )
   }
+  // An order the service refuses as invalid (no items, no key): nothing is placed, and its
+  // answer carries the rate limit's headers when there is one.
+  const probe = http.post(`${BASE_URL}/api/orders`, '{}', {
+    tags: { name: 'POST /api/orders (setup)' },
+    headers: { Accept: 'application/json', 'Content-Type': 'application/json' },
+    timeout: '5s',
+    responseCallback: ANY_4XX,
+  })
+  const limited = rateLimitRefusal(probe, BASE_URL)
+  if (limited) exec.test.abort(limited)
   const list = http.get(`${BASE_URL}/api/products`, {
     tags: { name: 'GET /api/products (setup)' },
     headers: { Accept: 'application/json' },
