@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import type { Config } from '../config.ts'
+import { sendsGraceMs, stopTogether } from '../plugins/stop-together.ts'
 import { registerMailMetrics } from './metrics.ts'
 import {
   type MailSender,
@@ -25,7 +26,9 @@ export interface MailerOptions {
 
 /**
  * The order e-mails' sender of this instance (sender.ts), started when the app is ready and
- * stopped before the pool closes, and its metrics (with SMTP_URL set). The e-mails themselves are queued by the webhook dispatcher's
+ * stopped before the pool closes, side by side with the webhook dispatcher (stop-together.ts:
+ * sends in flight get the same grace as the dispatcher's, then their leases are handed back),
+ * and its metrics (with SMTP_URL set). The e-mails themselves are queued by the webhook dispatcher's
  * fan-out (src/webhooks/fan-out.ts) when SMTP_URL is set; this plugin only sends them. It runs
  * when SMTP_URL is set and the instance dispatches (WEBHOOKS_DISPATCH is not off: that setting
  * turns off all of this instance's background delivery, webhooks and e-mails). Says once at
@@ -58,6 +61,7 @@ export default fp(
       running = startMailSender(app.db, settings, {
         ...tuning,
         pollMs: tuning.pollMs ?? config.WEBHOOKS_POLL_MS,
+        stopGraceMs: tuning.stopGraceMs ?? sendsGraceMs(config),
         onError: (err) => app.log.warn({ err }, 'e-mail sending failed; will retry'),
         onAttempt: (email, error, recorded) => {
           if (error === null) return
@@ -74,7 +78,7 @@ export default fp(
         },
       })
     })
-    app.addHook('preClose', async () => running?.stop())
+    stopTogether(app, async () => running?.stop())
   },
   { name: 'mailer', dependencies: ['db', 'metrics'] },
 )

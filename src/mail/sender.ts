@@ -33,7 +33,10 @@ export interface MailSenderOptions {
   sendTimeoutMs?: number
   /** How long a taken e-mail is reserved for its send: 2 min (more than sendTimeoutMs). */
   leaseMs?: number
-  /** On stop, how long sends in flight may finish before they are abandoned: 5 s. */
+  /**
+   * On stop, how long sends in flight may finish before they are abandoned: 5 s (the plugin
+   * gives sendsGraceMs, the same for both, src/plugins/stop-together.ts).
+   */
   stopGraceMs?: number
   retry?: Partial<MailRetryPolicy>
   onError: (err: unknown) => void

@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import type { Config } from '../config.ts'
+import { sendsGraceMs, stopTogether } from '../plugins/stop-together.ts'
 import type { UrlCheck } from './deliver.ts'
 import {
   type Dispatcher,
@@ -36,8 +37,9 @@ export interface WebhookDispatcherOptions {
 
 /**
  * The background webhook dispatcher of this instance (dispatcher.ts), started when the app is
- * ready and stopped before the pool closes (sends in flight get a few seconds, then their leases
- * are handed back), and the webhooks' metrics. Every instance runs one unless
+ * ready and stopped before the pool closes, side by side with the mail sender (stop-together.ts:
+ * sends in flight get half of SHUTDOWN_TIMEOUT_MS, at most 5 s, then their leases are handed
+ * back), and the webhooks' metrics. Every instance runs one unless
  * WEBHOOKS_DISPATCH=off; they share the work through the database.
  */
 export default fp(
@@ -63,7 +65,7 @@ export default fp(
         ...tuning,
         pollMs: tuning.pollMs ?? config.WEBHOOKS_POLL_MS,
         // Within the shutdown's time limit, leaving time to hand the leases back and close.
-        stopGraceMs: tuning.stopGraceMs ?? Math.min(5000, config.SHUTDOWN_TIMEOUT_MS / 2),
+        stopGraceMs: tuning.stopGraceMs ?? sendsGraceMs(config),
         // The fan-out queues the shopper e-mails when mail is on (src/mail sends them).
         emails: Boolean(config.SMTP_URL),
         check: check ?? ((url, options) => checkWebhookUrl(url, options)),
@@ -92,7 +94,7 @@ export default fp(
         },
       })
     })
-    app.addHook('preClose', async () => running?.stop())
+    stopTogether(app, async () => running?.stop())
   },
   { name: 'webhook-dispatcher', dependencies: ['db', 'metrics'] },
 )

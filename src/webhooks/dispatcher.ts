@@ -38,7 +38,10 @@ export interface DispatcherOptions {
   timeoutMs?: number
   /** How long a taken delivery is reserved for its send: 30 s (more than timeoutMs). */
   leaseMs?: number
-  /** On stop, how long sends in flight may finish before they are abandoned. */
+  /**
+   * On stop, how long sends in flight may finish before they are abandoned: 5 s (the plugin
+   * gives sendsGraceMs, the same for both, src/plugins/stop-together.ts).
+   */
   stopGraceMs?: number
   retry?: Partial<RetryPolicy>
   /** The URL policy, run before every attempt. */
@@ -170,11 +173,13 @@ export function startDispatcher(db: Kysely<Database>, options: DispatcherOptions
     stats,
     poke,
     async stop() {
+      // The grace counts from now, not from the end of the pass under way.
+      const graceEnds = performance.now() + stopGraceMs
       stopped = true
       sends.close()
       wake?.()
       await running
-      await sends.drain(stopGraceMs)
+      await sends.drain(Math.max(0, graceEnds - performance.now()))
     },
   }
 }

@@ -10,10 +10,15 @@ export interface Received {
 
 /**
  * A real SMTP server on 127.0.0.1 (smtp-server, no TLS, no auth) that keeps every message it
- * accepts, parsed with mailparser (after `delayMs`, a slow server). `listen()` starts it on `port` (0: any free port), `close()`
- * stops it; it can be started again on the same port (a server that comes back).
+ * accepts, parsed with mailparser (after `delayMs`, a slow server; with `hang`, a server that
+ * takes the whole message and never answers it: kept, but never accepted). `listen()` starts it
+ * on `port` (0: any free port), `close()` stops it; it can be started again on the same port (a
+ * server that comes back).
  */
-export function smtpSink(port = 0, { delayMs = 0 }: { delayMs?: number } = {}) {
+export function smtpSink(
+  port = 0,
+  { delayMs = 0, hang = false }: { delayMs?: number; hang?: boolean } = {},
+) {
   const received: Received[] = []
   let server: SMTPServer | undefined
   const sink = {
@@ -31,7 +36,7 @@ export function smtpSink(port = 0, { delayMs = 0 }: { delayMs?: number } = {}) {
               // A slow server: the message is accepted (250) only after delayMs.
               if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs))
               received.push({ mail, rcptTo })
-              callback()
+              if (!hang) callback()
             })
             .catch(callback)
         },
