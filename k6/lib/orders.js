@@ -17,7 +17,7 @@ import { parseOrderForm, QUANTITY_FIELD_RE } from './html.js'
 
 /**
  * The fields a browser posts from the order form `form` (parsed from GET /): a `qty-<SKU>` for
- * every product offered (its units in `quantities`, '0' for one not chosen), the `price-<SKU>`
+ * every product offered (its units in `quantities`, empty for one not chosen, as the page leaves it), the `price-<SKU>`
  * the page showed for every product (hidden inputs, so sold-out products' too), the customer
  * and the form's key. The service holds a chosen product to the price sent.
  * @param {OrderForm} form
@@ -28,7 +28,7 @@ import { parseOrderForm, QUANTITY_FIELD_RE } from './html.js'
 export function orderFormFields(form, quantities, customer) {
   /** @type {Record<string, string>} */
   const fields = {}
-  for (const sku of form.skus) fields[`qty-${sku}`] = String(quantities[sku] || 0)
+  for (const sku of form.skus) fields[`qty-${sku}`] = quantities[sku] ? String(quantities[sku]) : ''
   for (const sku of Object.keys(form.prices)) fields[`price-${sku}`] = form.prices[sku] || ''
   return Object.assign(fields, {
     name: customer.name,

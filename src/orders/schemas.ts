@@ -28,7 +28,7 @@ export const Quantity = Type.Integer({
 export const formQuantityMessage = `must be a whole number from 0 to ${maxLineQuantity}`
 /**
  * A product's quantity on the form, where every value is a string: decimal digits only (leading
- * zeros read as decimal, `010` is 10), empty for 0 (an emptied field). No `0x10`, `1e1`, `+5`,
+ * zeros read as decimal, `010` is 10), empty for 0 (the page shows each empty until typed in). No `0x10`, `1e1`, `+5`,
  * `1.0` or full-width digits. The range, 0 to maxLineQuantity, is checked on the merged lines
  * with the API's limits (limits.ts), by the handler.
  */

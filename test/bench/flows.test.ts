@@ -2,6 +2,7 @@
 // leaves a field out (the hidden price-<SKU> ones, say) measures a cheaper order than shoppers
 // place. Held here to the page the service renders, on a database seeded as the bench's are.
 import { randomUUID } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildTestApp, type TestApp } from '../helpers/context.ts'
 import { formArgs, formBody, prices, skus, states } from './flows.ts'
@@ -34,6 +35,14 @@ describe("the bench's order form (formBody, form.lua's arguments)", () => {
     const pagePrices = shown.filter((f) => f.name.startsWith('price-'))
     expect(pagePrices).toHaveLength(skus.length)
     for (const { name, value } of pagePrices) expect(body.get(name)).toBe(value)
+    // The chosen product's quantity 1; every other one as the page leaves it (empty).
+    for (const { name, value } of shown.filter((f) => f.name.startsWith('qty-'))) {
+      expect(body.get(name)).toBe(name === `qty-${skus[0]}` ? '1' : value)
+    }
+    // form.lua writes the same: an empty quantity for each product not chosen.
+    expect(readFileSync('test/bench/wrk/form.lua', 'utf8')).toContain(
+      `(chosen[sku] and "1" or "${shown.find((f) => f.name === `qty-${skus[1]}`)?.value}")`,
+    )
     // form.lua gets the same SKUs, in the same order, and the same prices.
     const [skuList, , priceList] = formArgs()
     expect(skuList?.split(',').map((sku) => `qty-${sku}`)).toEqual(

@@ -24,13 +24,13 @@ export function pickSkus(count: number): string[] {
 /**
  * What a browser would post from the order form, as an urlencoded body, its fields in the page's
  * order: for every product (by SKU, as GET / lists them) its quantity, 1 for each chosen SKU and
- * 0 for the others, and its hidden `price-<SKU>`, the price shown in cents; then the customer
+ * empty for the others (as the page leaves them), and its hidden `price-<SKU>`, the price shown in cents; then the customer
  * and the form's key.
  */
 export function formBody(key: string, chosen: readonly string[]): string {
   const fields = new URLSearchParams()
   for (const sku of formSkus) {
-    fields.append(`qty-${sku}`, chosen.includes(sku) ? '1' : '0')
+    fields.append(`qty-${sku}`, chosen.includes(sku) ? '1' : '')
     fields.append(`price-${sku}`, prices[sku] as string)
   }
   for (const [name, value] of Object.entries(benchCustomer())) fields.append(name, value)

@@ -22,7 +22,7 @@ describe.skipIf(!chromiumAvailable)('in a real browser', () => {
   it('a shopper fills in the form, submits and sees the confirmation', async () => {
     const page = await browser.newPage({ viewport: { width: 390, height: 844 } })
     await page.goto(`${baseUrl}/`)
-    // Two products in one order: a quantity for each, the others left at 0.
+    // Two products in one order: a quantity for each, the others left empty.
     await page.getByLabel('Quantity of Wool Blanket', { exact: true }).fill('2')
     await page.getByLabel('Quantity of Enamel Camp Mug', { exact: true }).fill('1')
     await page.getByLabel('Full name', { exact: true }).fill('Grace Hopper')

@@ -38,7 +38,7 @@ function lineCount()
 end
 
 -- A quantity field for every product, as a browser posts the form: 1 for each of lineCount()
--- different products, 0 for the others; each followed by the product's price-<SKU>, if known.
+-- different products, empty for the others (as the page leaves them); each followed by the product's price-<SKU>, if known.
 function quantities()
   local chosen, left = {}, lineCount()
   while left > 0 do
@@ -47,7 +47,7 @@ function quantities()
   end
   local fields = {}
   for i, sku in ipairs(skus) do
-    fields[i] = "qty-" .. sku .. "=" .. (chosen[sku] and "1" or "0") ..
+    fields[i] = "qty-" .. sku .. "=" .. (chosen[sku] and "1" or "") ..
       (prices[sku] and ("&price-" .. sku .. "=" .. prices[sku]) or "")
   end
   return table.concat(fields, "&")

@@ -1,0 +1,80 @@
+// What the shopper's pages say, as the server writes them: quantities that start empty, the
+// error summary of a refused form, an e-mail message for what is wrong with the address, and a
+// plain 404 for an order number too long to be one.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildTestApp, customer, type TestApp } from '../helpers/context.ts'
+
+let t: TestApp
+beforeAll(async () => {
+  t = await buildTestApp()
+})
+afterAll(() => t?.close())
+
+const html = { accept: 'text/html' }
+const submitForm = (fields: Record<string, string>) =>
+  t.app.inject({
+    method: 'POST',
+    url: '/orders',
+    headers: { ...html, 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams(fields).toString(),
+  })
+
+/** The fields a browser posts from `page`'s form (named inputs and selects not disabled). */
+function pageFields(page: string): Record<string, string> {
+  const fields: Record<string, string> = {}
+  for (const [, attrs = ''] of page.matchAll(/<(?:input|select)\b([^>]*)>/g)) {
+    const name = /\sname="([^"]*)"/.exec(attrs)?.[1]
+    if (name && !/\sdisabled\b/.test(attrs))
+      fields[name] = /\svalue="([^"]*)"/.exec(attrs)?.[1] ?? ''
+  }
+  return fields
+}
+
+describe('the order form', () => {
+  it('starts every quantity empty, 0 its placeholder, so what is typed is the quantity', async () => {
+    const res = await t.app.inject({ url: '/', headers: html })
+    const quantities = [...res.body.matchAll(/<input id="qty-[^>]*>/g)].map((m) => m[0])
+    expect(quantities.length).toBeGreaterThanOrEqual(12)
+    for (const input of quantities) {
+      expect(input).toContain('placeholder="0"')
+      // Sold out or off sale: disabled (never sent), shown at 0.
+      expect(input).toMatch(/disabled>$/.test(input) ? / value="0"/ : / value=""/)
+    }
+  })
+
+  it('orders the products given a quantity; the others, sent blank, are none', async () => {
+    const page = await t.app.inject({ url: '/', headers: html })
+    const fields: Record<string, string> = {
+      ...pageFields(page.body),
+      ...customer,
+      'qty-MUG-001': '2',
+    }
+    expect(fields['qty-TEE-002']).toBe('')
+    const res = await submitForm(fields)
+    expect(res.statusCode).toBe(303)
+    const order = (await t.app.inject({ url: `/api${res.headers.location}` })).json()
+    expect(order.items.map((i: { sku: string; quantity: number }) => [i.sku, i.quantity])).toEqual([
+      ['MUG-001', 2],
+    ])
+  })
+
+  it('refuses a form with every quantity blank (400), keeping what was typed', async () => {
+    const page = await t.app.inject({ url: '/', headers: html })
+    const fields: Record<string, string> = {
+      ...pageFields(page.body),
+      ...customer,
+      name: 'Ada Blank',
+    }
+    const res = await submitForm(fields)
+    expect(res.statusCode).toBe(400)
+    expect(res.body).toContain('Choose at least one product: give it a quantity of 1 or more.')
+    expect(res.body).toContain('value="Ada Blank"')
+    expect(res.body).toMatch(/<input id="qty-MUG-001"[^>]* value=""/)
+    expect(res.body).toContain(`value="${fields.idempotencyKey}"`)
+    // A bad quantity next to blank ones: its message, and the blank ones stay blank.
+    const bad = await submitForm({ ...fields, 'qty-TEE-002': '2.5' })
+    expect(bad.statusCode).toBe(400)
+    expect(bad.body).toMatch(/<input id="qty-TEE-002"[^>]* value="2.5"/)
+    expect(bad.body).toMatch(/<input id="qty-MUG-001"[^>]* value=""/)
+  })
+})
