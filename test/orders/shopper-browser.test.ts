@@ -17,6 +17,28 @@ async function fillShipping(page: Page) {
   await page.getByLabel('ZIP code', { exact: true }).fill('22201')
 }
 
+interface Box {
+  x: number
+  y: number
+  width: number
+  height: number
+}
+interface Card {
+  name: string
+  price: Box
+  label: Box
+  input: Box
+  card: Box
+}
+/** The gap between two boxes, in CSS px: negative when they overlap, 0 when they touch. */
+const gap = (a: Box, b: Box) =>
+  Math.max(
+    b.x - (a.x + a.width),
+    a.x - (b.x + b.width),
+    b.y - (a.y + a.height),
+    a.y - (b.y + b.height),
+  )
+
 describe.skipIf(!chromiumAvailable)("the shopper's pages, used in Chromium", () => {
   let t: TestApp
   let browser: Browser
@@ -55,7 +77,7 @@ describe.skipIf(!chromiumAvailable)("the shopper's pages, used in Chromium", () 
       const box = page.getByLabel('Quantity of Wool Blanket', { exact: true })
       await box.scrollIntoViewIfNeeded()
       // Near its left edge: where a shopper's finger or pointer lands as often as not.
-      const size = (await box.boundingBox()) as { height: number }
+      const size = (await box.boundingBox()) as Box
       const position = { x: 4, y: size.height / 2 }
       if (touch) await box.tap({ position })
       else await box.click({ position })
@@ -67,4 +89,51 @@ describe.skipIf(!chromiumAvailable)("the shopper's pages, used in Chromium", () 
       await context.close()
     })
   }
+
+  it('never lets the price and the quantity touch: 320 to 1280 px and 200% zoom', async () => {
+    // 200% zoom of a 1280 px window is a 640 CSS px viewport at twice the pixels.
+    for (const [width, scale] of [
+      [320, 1],
+      [360, 1],
+      [375, 1],
+      [560, 1],
+      [640, 2],
+      [900, 1],
+      [1280, 1],
+    ] as const) {
+      const context = await browser.newContext({
+        viewport: { width, height: 800 },
+        deviceScaleFactor: scale,
+      })
+      const page = await context.newPage()
+      await page.goto(`${baseUrl}/`)
+      const cards = await page.evaluate<
+        Card[]
+      >(`[...document.querySelectorAll('li.product')].map((li) => {
+        // The box of what is drawn (a range over the element's contents): text that overflows
+        // its element's box is drawn over its neighbour all the same.
+        const rect = (selector) => {
+          const range = document.createRange()
+          range.selectNodeContents(li.querySelector(selector))
+          return range.getBoundingClientRect().toJSON()
+        }
+        return {
+          name: li.querySelector('.product-name').textContent,
+          price: rect('.price-stock'),
+          label: rect('.quantity label'),
+          input: li.querySelector('.quantity input').getBoundingClientRect().toJSON(),
+          card: li.getBoundingClientRect().toJSON(),
+        }
+      })`)
+      expect(cards.length).toBeGreaterThanOrEqual(12)
+      for (const { name, price, label, input, card } of cards) {
+        const at = `${name} at ${width} px`
+        expect(gap(price, label), at).toBeGreaterThan(0)
+        expect(gap(price, input), at).toBeGreaterThan(0)
+        // And the box stays inside its card (two narrow cards in a row pushed it past the edge).
+        expect(input.x + input.width, at).toBeLessThanOrEqual(card.x + card.width - 4)
+      }
+      await context.close()
+    }
+  })
 })
