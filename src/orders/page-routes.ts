@@ -11,6 +11,7 @@ import { ttlCache } from '../ttl-cache.ts'
 import { usStates } from '../us-states.ts'
 import { describe, fieldName } from '../validation.ts'
 import { formCustomer } from './customer.ts'
+import { errorSummary } from './error-summary.ts'
 import {
   changesSinceShown,
   checkFields,
@@ -87,7 +88,7 @@ const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       values,
       errors,
       notice,
-      checkFields,
+      summary: errorSummary(products, errors),
       idempotencyKey: state.idempotencyKey ?? randomUUID(),
       limits: orderLimits,
     })

@@ -57,7 +57,9 @@ export function inhumaneMessage(message: unknown): string | undefined {
 export function pageMessages(html: string): string[] {
   const found: string[] = []
   for (const m of html.matchAll(/<p class="field-error"[^>]*>([^<]*)<\/p>/g)) found.push(m[1] ?? '')
-  for (const m of html.matchAll(/<p class="alert"[^>]*>([^<]*)<\/p>/g)) found.push(m[1] ?? '')
+  // The page's alert; on the order form, the error summary's notice.
+  for (const m of html.matchAll(/<p class="(?:alert|notice)"[^>]*>([^<]*)<\/p>/g))
+    found.push(m[1] ?? '')
   const page = html.match(
     /<section class="panel error-page"[\s\S]*?<h1[^>]*>[^<]*<\/h1>\s*<p>([^<]*)<\/p>/,
   )

@@ -136,4 +136,47 @@ describe.skipIf(!chromiumAvailable)("the shopper's pages, used in Chromium", () 
       await context.close()
     }
   })
+
+  it('after a failed submit, focuses a summary of the errors that links to each field', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+    await page.goto(`${baseUrl}/`)
+    await page.getByLabel('Quantity of Wool Blanket', { exact: true }).fill('abc')
+    await fillShipping(page)
+    await page.getByLabel('E-mail', { exact: true }).fill('grace@')
+    await page.getByLabel('ZIP code', { exact: true }).fill('')
+    await page.getByRole('button', { name: 'Place order' }).click()
+    await page.waitForURL(`${baseUrl}/orders`)
+    expect(await page.title()).toMatch(/^Error: /)
+    const summary = page.locator('#error-summary')
+    // Focused on load, without JavaScript (the pages run none).
+    await expect
+      .poll(() => page.evaluate('document.activeElement && document.activeElement.id'))
+      .toBe('error-summary')
+    const links = await page.evaluate<string[][]>(
+      `[...document.querySelectorAll('#error-summary a')].map((a) => [a.getAttribute('href'), a.textContent.trim()])`,
+    )
+    expect(links).toEqual([
+      ['#qty-BLK-007', 'Quantity of Wool Blanket must be a whole number from 0 to 100.'],
+      [
+        '#email',
+        'E-mail must be an e-mail address like name@example.com, with at most 64 characters before the @.',
+      ],
+      ['#zip', 'ZIP code must be a 5-digit ZIP code, like 94107 or 94107-1234.'],
+    ])
+    // Each link takes the shopper to its field; the field still says what is wrong with it.
+    await summary.getByRole('link', { name: /ZIP code/ }).click()
+    expect(await page.evaluate('document.activeElement.id')).toBe('zip')
+    const zip = page.getByLabel('ZIP code', { exact: true })
+    expect(await zip.getAttribute('aria-invalid')).toBe('true')
+    expect(await zip.getAttribute('aria-describedby')).toBe('zip-error')
+
+    // Nothing chosen: the summary's link goes to the first quantity.
+    await page.goto(`${baseUrl}/`)
+    await fillShipping(page)
+    await page.getByRole('button', { name: 'Place order' }).click()
+    await page.waitForURL(`${baseUrl}/orders`)
+    const first = await page.locator('input.qty:not([disabled])').first().getAttribute('id')
+    expect(await summary.getByRole('link').getAttribute('href')).toBe(`#${first}`)
+    await page.close()
+  })
 })

@@ -1,6 +1,7 @@
 // What the shopper's pages say, as the server writes them: quantities that start empty, the
 // error summary of a refused form, an e-mail message for what is wrong with the address, and a
 // plain 404 for an order number too long to be one.
+import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildTestApp, customer, type TestApp } from '../helpers/context.ts'
 
@@ -28,6 +29,14 @@ function pageFields(page: string): Record<string, string> {
       fields[name] = /\svalue="([^"]*)"/.exec(attrs)?.[1] ?? ''
   }
   return fields
+}
+
+/** The error summary's entries: each link's target and text, or the text of one without. */
+const summaryOf = (page: string) => {
+  const summary = /<div class="error-summary"[\s\S]*?<\/ul>/.exec(page)?.[0] ?? ''
+  return [...summary.matchAll(/<li>(?:<a href="([^"]*)">)?([^<]*)/g)].map(([, href, text]) =>
+    href === undefined ? [text] : [href, text],
+  )
 }
 
 describe('the order form', () => {
@@ -76,5 +85,59 @@ describe('the order form', () => {
     expect(bad.statusCode).toBe(400)
     expect(bad.body).toMatch(/<input id="qty-TEE-002"[^>]* value="2.5"/)
     expect(bad.body).toMatch(/<input id="qty-MUG-001"[^>]* value=""/)
+  })
+})
+
+describe('a refused form', () => {
+  it('opens with a focused summary of its errors, each linking to its field, and says Error in its title', async () => {
+    const page = await t.app.inject({ url: '/', headers: html })
+    const fields: Record<string, string> = {
+      ...pageFields(page.body),
+      ...customer,
+      email: 'ada@',
+      zip: '',
+    }
+    fields['qty-BLK-007'] = 'x'
+    const res = await submitForm(fields)
+    expect(res.statusCode).toBe(400)
+    expect(res.body).toContain('<title>Error: Order · Trailhead Goods</title>')
+    expect(res.body).toMatch(
+      /<div class="error-summary" id="error-summary" tabindex="-1" autofocus>/,
+    )
+    expect(summaryOf(res.body)).toEqual([
+      ['#qty-BLK-007', 'Quantity of Wool Blanket must be a whole number from 0 to 100.'],
+      [
+        '#email',
+        'E-mail must be an e-mail address like name@example.com, with at most 64 characters before the @.',
+      ],
+      ['#zip', 'ZIP code must be a 5-digit ZIP code, like 94107 or 94107-1234.'],
+    ])
+    // Each field keeps its own message, as its description.
+    expect(res.body).toMatch(
+      /<input id="email"[^>]* aria-invalid="true" aria-describedby="email-error">/,
+    )
+    expect(res.body).toContain('<p class="field-error" id="email-error">')
+    expect(res.body.match(/role="alert"/g)).toHaveLength(1)
+    // The blank form has none of it.
+    expect(page.body).not.toContain('error-summary')
+    expect(page.body).toContain('<title>Order · Trailhead Goods</title>')
+  })
+
+  it('summarises a damaged form without a link, and a notice above the list', async () => {
+    const res = await submitForm({ 'qty-MUG-001': '1', ...customer, idempotencyKey: 'nope' })
+    expect(res.statusCode).toBe(400)
+    expect(summaryOf(res.body)).toEqual([
+      ['This form is missing or damaged; reload the page and submit again.'],
+    ])
+    const key = randomUUID()
+    expect(
+      (await submitForm({ 'qty-MUG-001': '1', ...customer, idempotencyKey: key })).statusCode,
+    ).toBe(303)
+    const reused = await submitForm({ 'qty-MUG-001': '2', ...customer, idempotencyKey: key })
+    expect(reused.statusCode).toBe(422)
+    expect(reused.body).toContain('<title>Error: Order · Trailhead Goods</title>')
+    expect(reused.body).toMatch(
+      /<div class="error-summary" id="error-summary" tabindex="-1" autofocus>[\s\S]*This form was already used for order/,
+    )
   })
 })
