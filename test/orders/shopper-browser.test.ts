@@ -5,7 +5,8 @@
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { chromiumAvailable, launchChromium, listen } from '../helpers/browser.ts'
-import { buildTestApp, type TestApp } from '../helpers/context.ts'
+import { buildTestApp, customer, type TestApp } from '../helpers/context.ts'
+import { addStaff, password } from '../helpers/staff.ts'
 
 /** Fills the shipping fields of the order form. */
 async function fillShipping(page: Page) {
@@ -177,6 +178,72 @@ describe.skipIf(!chromiumAvailable)("the shopper's pages, used in Chromium", () 
     await page.waitForURL(`${baseUrl}/orders`)
     const first = await page.locator('input.qty:not([disabled])').first().getAttribute('id')
     expect(await summary.getByRole('link').getAttribute('href')).toBe(`#${first}`)
+    await page.close()
+  })
+
+  /** Places an order by the API for `name` at `address`, and gives its number. */
+  async function placeOrder(key: string, who: Partial<typeof customer> = {}): Promise<string> {
+    const placed = await t.app.inject({
+      method: 'POST',
+      url: '/api/orders',
+      headers: { 'idempotency-key': key },
+      payload: {
+        items: [
+          { sku: 'LMP-006', quantity: 1 },
+          { sku: 'MUG-001', quantity: 3 },
+        ],
+        customer: { ...customer, ...who },
+      },
+    })
+    expect(placed.statusCode).toBe(201)
+    return placed.json().orderNumber
+  }
+
+  it('labels every number of the confirmation, its headers kept for assistive technology', async () => {
+    const orderNumber = await placeOrder('shopper-browser-labels')
+    for (const width of [320, 360, 1280]) {
+      const page = await browser.newPage({ viewport: { width, height: 800 } })
+      await page.goto(`${baseUrl}/orders/${orderNumber}`)
+      // The header row stays for assistive technology at every width (visually hidden or not).
+      const headers = page.locator('table.lines thead').getByRole('columnheader')
+      expect(await headers.allTextContents(), `${width} px`).toEqual([
+        'Item',
+        'Quantity',
+        'Unit price',
+        'Amount',
+      ])
+      // And a sighted reader sees what each number is: the header row, or a label by each.
+      const header = (await page.locator('table.lines thead').boundingBox())?.height ?? 0
+      const labels = await page.evaluate<string[]>(
+        `[...document.querySelectorAll('table.lines tbody td')].map((td) => getComputedStyle(td, '::before').content.replace(/^"|"$/g, ''))`,
+      )
+      if (width < 640) {
+        expect(header, `${width} px`).toBeLessThanOrEqual(1)
+        const each = ['Item', 'Quantity', 'Unit price', 'Amount']
+        expect(labels, `${width} px`).toEqual([...each, ...each])
+      } else {
+        expect(header, `${width} px`).toBeGreaterThan(10)
+        expect(labels, `${width} px`).toEqual(labels.map(() => 'none'))
+      }
+      await page.close()
+    }
+  })
+
+  it("leaves the back office's order table (same style sheet, no labels) a table at 360 px", async () => {
+    const orderNumber = await placeOrder('shopper-browser-back-office')
+    await addStaff(t.app, 'shopper-browser@example.com')
+    const page = await browser.newPage({ viewport: { width: 360, height: 800 } })
+    await page.goto(`${baseUrl}/admin/login`)
+    await page.getByLabel('E-mail').fill('shopper-browser@example.com')
+    await page.getByLabel('Password').fill(password)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.waitForURL(`${baseUrl}/admin`)
+    await page.goto(`${baseUrl}/admin/orders/${orderNumber}`)
+    const cells = await page.evaluate<string[]>(
+      `[...document.querySelectorAll('table.lines tbody td')].map((td) => getComputedStyle(td).display + ' ' + getComputedStyle(td, '::before').content)`,
+    )
+    expect(cells).toHaveLength(8)
+    expect(new Set(cells)).toEqual(new Set(['table-cell none']))
     await page.close()
   })
 })
