@@ -246,4 +246,29 @@ describe.skipIf(!chromiumAvailable)("the shopper's pages, used in Chromium", () 
     expect(new Set(cells)).toEqual(new Set(['table-cell none']))
     await page.close()
   })
+
+  it('wraps long words on the confirmation instead of scrolling sideways at 320 px', async () => {
+    const long = 'Wolfeschlegelsteinhausenbergerdorffwelchevoralternwarengewissenhaft'
+    const orderNumber = await placeOrder('shopper-browser-long', {
+      name: long,
+      address: `1 ${long}strasse`,
+    })
+    const page = await browser.newPage({ viewport: { width: 320, height: 800 } })
+    await page.goto(`${baseUrl}/orders/${orderNumber}`)
+    expect(await page.textContent('address')).toContain(long)
+    // No horizontal scrolling (WCAG 1.4.10 reflow).
+    const overflow = await page.evaluate<number>(
+      'document.documentElement.scrollWidth - document.documentElement.clientWidth',
+    )
+    expect(overflow).toBeLessThanOrEqual(0)
+    // An order number as long as one can be typed, on the page that says it is unknown.
+    await page.goto(`${baseUrl}/orders/${'W'.repeat(32)}`)
+    expect(await page.textContent('main')).toContain(`We could not find order ${'W'.repeat(32)}.`)
+    expect(
+      await page.evaluate<number>(
+        'document.documentElement.scrollWidth - document.documentElement.clientWidth',
+      ),
+    ).toBeLessThanOrEqual(0)
+    await page.close()
+  })
 })
