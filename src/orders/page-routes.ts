@@ -259,9 +259,12 @@ const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/orders/:orderNumber',
-    { schema: { hide: true, params: OrderNumberParams } },
+    // Too long to be an order number (the API's 400): to a shopper, an order not found.
+    { schema: { hide: true, params: OrderNumberParams }, attachValidation: true },
     async (request, reply) => {
-      const order = await app.orders.find(request.params.orderNumber)
+      const order = request.validationError
+        ? undefined
+        : await app.orders.find(request.params.orderNumber)
       if (!order) {
         const typed = request.params.orderNumber.trim()
         return sendError(request, reply, 404, `We could not find order ${typed}.`)

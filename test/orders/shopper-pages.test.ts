@@ -141,3 +141,17 @@ describe('a refused form', () => {
     )
   })
 })
+
+describe('an order number too long to be one', () => {
+  it('is the unknown order page for a shopper, and the documented 400 on the API', async () => {
+    const long = 'A'.repeat(33)
+    const res = await t.app.inject({ url: `/orders/${long}`, headers: html })
+    expect(res.statusCode).toBe(404)
+    expect(res.headers['content-type']).toContain('text/html')
+    expect(res.body).toContain(`We could not find order ${long}.`)
+    expect(res.body).not.toContain('characters long')
+    const api = await t.app.inject({ url: `/api/orders/${long}` })
+    expect(api.statusCode).toBe(400)
+    expect(api.json().message).toBe('orderNumber must be at most 32 characters long')
+  })
+})
