@@ -9,16 +9,16 @@ import type { AdminProduct } from '../products/schemas.ts'
 import { localTime } from '../state-time-zones.ts'
 import { ttlCache } from '../ttl-cache.ts'
 import { usStates } from '../us-states.ts'
-import { describe, fieldName } from '../validation.ts'
+import { fieldName } from '../validation.ts'
 import { formCustomer } from './customer.ts'
 import { errorSummary } from './error-summary.ts'
+import { fieldMessage } from './form-messages.ts'
 import {
   changesSinceShown,
   checkFields,
   damagedForm,
   type FormState,
   formLines,
-  labels,
   offSale,
   priceChanges,
   quantityLabel,
@@ -170,13 +170,7 @@ const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
           errors.idempotencyKey ??= damagedForm
           continue
         }
-        const label = labels[field] ?? quantityLabel(products, field)
-        errors[field] ??=
-          field === 'idempotencyKey'
-            ? damagedForm
-            : e.keyword === 'required'
-              ? `${label} is required.`
-              : `${label} ${describe(e)}.`
+        errors[field] ??= fieldMessage(products, field, e, request.body)
       }
       const lines = formLines(invalid ? values() : (request.body as Record<string, string>), errors)
       const problem = Object.keys(errors).some(

@@ -106,10 +106,7 @@ describe('a refused form', () => {
     )
     expect(summaryOf(res.body)).toEqual([
       ['#qty-BLK-007', 'Quantity of Wool Blanket must be a whole number from 0 to 100.'],
-      [
-        '#email',
-        'E-mail must be an e-mail address like name@example.com, with at most 64 characters before the @.',
-      ],
+      ['#email', 'Enter an e-mail address like name@example.com.'],
       ['#zip', 'ZIP code must be a 5-digit ZIP code, like 94107 or 94107-1234.'],
     ])
     // Each field keeps its own message, as its description.
@@ -139,6 +136,50 @@ describe('a refused form', () => {
     expect(reused.body).toMatch(
       /<div class="error-summary" id="error-summary" tabindex="-1" autofocus>[\s\S]*This form was already used for order/,
     )
+  })
+})
+
+describe("the form's e-mail messages", () => {
+  const cases = {
+    '': 'Enter your e-mail address.',
+    '   ': 'Enter your e-mail address.',
+    'ada@': 'Enter an e-mail address like name@example.com.',
+    'ada@example': 'Enter an e-mail address like name@example.com.',
+    'ada.example.com': 'Enter an e-mail address like name@example.com.',
+    [`${'a'.repeat(65)}@example.com`]:
+      'Enter an e-mail address with at most 64 characters before the @.',
+    [`ada@${'a'.repeat(250)}.com`]: 'Enter an e-mail address of at most 254 characters.',
+  }
+  it('say what is wrong with the address, and the API keeps its one sentence', async () => {
+    for (const [email, message] of Object.entries(cases)) {
+      const res = await submitForm({
+        'qty-MUG-001': '1',
+        ...customer,
+        email,
+        idempotencyKey: randomUUID(),
+      })
+      expect(res.statusCode, email).toBe(400)
+      expect(res.body, email).toContain(`<p class="field-error" id="email-error">${message}</p>`)
+      const api = await t.app.inject({
+        method: 'POST',
+        url: '/api/orders',
+        headers: { 'idempotency-key': randomUUID() },
+        payload: { items: [{ sku: 'MUG-001', quantity: 1 }], customer: { ...customer, email } },
+      })
+      expect(api.statusCode, email).toBe(400)
+      expect(api.json().message, email).toBe(
+        'customer.email must be an e-mail address like name@example.com, with at most 64 characters before the @',
+      )
+    }
+    // Given twice is still that.
+    const twice = await t.app.inject({
+      method: 'POST',
+      url: '/orders',
+      headers: { ...html, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `qty-MUG-001=1&name=A&email=a%40b.co&email=c%40d.co&address=1+A&city=B&state=TX&zip=78701&idempotencyKey=${randomUUID()}`,
+    })
+    expect(twice.statusCode).toBe(400)
+    expect(twice.body).toContain('E-mail must be given once.')
   })
 })
 
