@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { chromiumAvailable, launchChromium, listen } from '../helpers/browser.ts'
+import { chromiumAvailable, fillShipping, launchChromium, listen } from '../helpers/browser.ts'
 import { buildTestApp, customer, type TestApp } from '../helpers/context.ts'
 import { addStaff, password } from '../helpers/staff.ts'
 
@@ -56,16 +56,6 @@ async function expectAccessible(page: Page, name: string): Promise<void> {
   )
   // Soft: one run reports every page's violations, and the test still fails.
   expect.soft(found, `axe violations on ${name}`).toEqual([])
-}
-
-/** Fills the shipping fields of the order form. */
-async function fillShipping(page: Page, name = 'Grace Hopper') {
-  await page.getByLabel('Full name', { exact: true }).fill(name)
-  await page.getByLabel('E-mail', { exact: true }).fill('grace@example.com')
-  await page.getByLabel('Street address', { exact: true }).fill('1 Compiler Court')
-  await page.getByLabel('City', { exact: true }).fill('Arlington')
-  await page.getByLabel('State', { exact: true }).selectOption('VA')
-  await page.getByLabel('ZIP code', { exact: true }).fill('22201')
 }
 
 describe.skipIf(!chromiumAvailable)('accessibility, checked by axe-core in Chromium', () => {

@@ -4,19 +4,9 @@
 // there, and a confirmation that labels its numbers and fits a 320 px screen.
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { chromiumAvailable, launchChromium, listen } from '../helpers/browser.ts'
+import { chromiumAvailable, fillShipping, launchChromium, listen } from '../helpers/browser.ts'
 import { buildTestApp, customer, type TestApp } from '../helpers/context.ts'
 import { addStaff, password } from '../helpers/staff.ts'
-
-/** Fills the shipping fields of the order form. */
-async function fillShipping(page: Page) {
-  await page.getByLabel('Full name', { exact: true }).fill('Grace Hopper')
-  await page.getByLabel('E-mail', { exact: true }).fill('grace@example.com')
-  await page.getByLabel('Street address', { exact: true }).fill('1 Compiler Court')
-  await page.getByLabel('City', { exact: true }).fill('Arlington')
-  await page.getByLabel('State', { exact: true }).selectOption('VA')
-  await page.getByLabel('ZIP code', { exact: true }).fill('22201')
-}
 
 interface Box {
   x: number
