@@ -136,6 +136,7 @@ export interface StaffLoginAttemptsTable {
 
 /** One event, written with its change (migration 0007, issue 16). */
 export interface OutboxTable {
+  /** This database's number for the event: orders an order's events (not unique elsewhere). */
   id: Generated<Int8>
   /** `order.placed`, `order.packed`, `order.shipped`, `order.delivered`, `order.cancelled`, `product.out_of_stock`. */
   event_type: string
@@ -150,6 +151,11 @@ export interface OutboxTable {
   created_at: Generated<Date>
   /** Null until the dispatcher has made its deliveries. */
   fanned_out_at: Date | null
+  /**
+   * A random UUID, the event's id outside this database (`webhook-id` is `evt_` + it; migration
+   * 0015). `id` is unique only within one database; this is unique across databases and restores.
+   */
+  public_id: Generated<string>
 }
 
 /** A receiver of events (migration 0008, issue 16). */

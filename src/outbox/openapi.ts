@@ -11,7 +11,7 @@ const componentName = (type: EventType) =>
 const deliveryHeaders = [
   [
     'webhook-id',
-    'The message id: the same on every retry of it, so a receiver can drop duplicates.',
+    'The message id, `evt_` + a random UUID: the same on every retry of the event and for every endpoint, so a receiver can drop duplicates, and unique across databases and restores, so it drops nothing else.',
   ],
   ['webhook-timestamp', 'Unix seconds when this attempt was signed.'],
   [

@@ -12,8 +12,8 @@ import type { Addresses, Agents } from './agents.ts'
 
 /** What a delivery sends: one outbox event. */
 export interface OutgoingEvent {
-  /** outbox.id (a bigint, as text). */
-  id: string
+  /** outbox.public_id: a random UUID, the event's id outside its database. */
+  publicId: string
   /** `order.placed`, …, `product.out_of_stock`. */
   type: string
   createdAt: Date
@@ -25,10 +25,12 @@ export interface OutgoingEvent {
 }
 
 /**
- * The `webhook-id` of an event: the same on every attempt and for every endpoint, so a receiver
- * drops a duplicate (a retry after a lost answer, a redelivery) by it.
+ * The `webhook-id` of an event, `evt_` + its public id (a random UUID): the same on every attempt
+ * and for every endpoint, so a receiver drops a duplicate (a retry after a lost answer, a
+ * redelivery) by it; and unique across databases and restores, so it drops nothing else (never
+ * `outbox.id`, which every database numbers from 1 and a point-in-time restore rewinds).
  */
-export const webhookId = (eventId: string): string => `evt_${eventId}`
+export const webhookId = (publicId: string): string => `evt_${publicId}`
 
 /**
  * The request body, the Standard Webhooks envelope: `{"type","timestamp","data"}`, `timestamp`
@@ -250,7 +252,7 @@ export async function attemptDelivery(
   const body = eventBody(event)
   let headers: Record<string, string>
   try {
-    headers = signatureHeaders(endpoint.secret, webhookId(event.id), body, now)
+    headers = signatureHeaders(endpoint.secret, webhookId(event.publicId), body, now)
   } catch (err) {
     return { ok: false, status: null, error: (err as Error).message }
   }

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import type { Config } from '../config.ts'
 import { sendsGraceMs, stopTogether } from '../plugins/stop-together.ts'
-import type { UrlCheck } from './deliver.ts'
+import { type UrlCheck, webhookId } from './deliver.ts'
 import {
   type Dispatcher,
   type DispatcherOptions,
@@ -79,6 +79,7 @@ export default fp(
             deliveryId: delivery.id,
             endpointId: delivery.endpointId,
             eventId: delivery.eventId,
+            webhookId: webhookId(delivery.event.publicId),
             attempt: delivery.attempts,
             status: result.status,
             error: result.error,

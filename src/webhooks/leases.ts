@@ -20,8 +20,8 @@ export interface ClaimedDelivery {
   /** This attempt's number (1 for the first). */
   attempts: number
   endpoint: { url: string; secret: string }
-  /** dataJson: the payload's JSON text (deliver.ts's OutgoingEvent). */
-  event: { id: string; type: string; createdAt: Date; dataJson: string }
+  /** publicId: outbox.public_id; dataJson: the payload's JSON text (deliver.ts's OutgoingEvent). */
+  event: { publicId: string; type: string; createdAt: Date; dataJson: string }
 }
 
 /** A claimed row as the claim statement answers it. */
@@ -32,6 +32,7 @@ interface ClaimedRow {
   attempts: number
   url: string
   secret: string
+  public_id: string
   event_type: string
   event_created_at: Date | string
   payload: string
@@ -91,7 +92,7 @@ export async function claimDue(
     attempts: r.attempts,
     endpoint: { url: r.url, secret: r.secret },
     event: {
-      id: String(r.event_id),
+      publicId: r.public_id,
       type: r.event_type,
       createdAt: new Date(r.event_created_at),
       dataJson: r.payload,
@@ -142,7 +143,8 @@ function claimStatement(limit: number, leaseMs: number) {
       returning d.id, d.endpoint_id, d.event_id, d.attempts
     )
     select t.id::text as id, t.endpoint_id, t.event_id::text as event_id, t.attempts,
-           e.url, e.secret, o.event_type, o.created_at as event_created_at,
+           e.url, e.secret, o.public_id::text as public_id, o.event_type,
+           o.created_at as event_created_at,
            o.payload::text as payload
     from taken t
     join webhook_endpoints e on e.id = t.endpoint_id

@@ -1,6 +1,7 @@
 import { type Kysely, type Selectable, sql } from 'kysely'
 import type { Database, WebhookEndpointsTable } from '../db/schema.ts'
 import { sameSecret } from '../staff/secrets.ts'
+import { webhookId } from './deliver.ts'
 import type { Delivery, Endpoint, EndpointWithSecret } from './schemas.ts'
 
 /**
@@ -175,6 +176,7 @@ export async function signsWith(db: Db, id: number, secret: string): Promise<boo
 interface DeliveryRow {
   id: string | number
   event_id: string | number
+  public_id: string | null
   event_type: string | null
   order_number: string | null
   status: Delivery['status']
@@ -190,6 +192,7 @@ interface DeliveryRow {
 const toDelivery = (r: DeliveryRow): Delivery => ({
   id: String(r.id),
   eventId: String(r.event_id),
+  webhookId: r.public_id === null ? null : webhookId(r.public_id),
   eventType: r.event_type ?? 'unknown',
   orderNumber: r.order_number,
   status: r.status,
@@ -204,7 +207,7 @@ const toDelivery = (r: DeliveryRow): Delivery => ({
 })
 
 const deliveryColumns = sql`
-  d.id, d.event_id, o.event_type, ord.order_number, d.status, d.attempts, d.next_attempt_at,
+  d.id, d.event_id, o.public_id::text as public_id, o.event_type, ord.order_number, d.status, d.attempts, d.next_attempt_at,
   d.last_attempt_at, d.last_response_status, d.last_error, d.delivered_at, d.created_at`
 
 /** The endpoint's latest deliveries, newest first (index webhook_deliveries_recent). */

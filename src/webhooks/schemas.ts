@@ -98,8 +98,17 @@ export const Delivery = Type.Object({
   id: Type.String({ pattern: '^[0-9]+$', examples: ['42'] }),
   eventId: Type.String({
     pattern: '^[0-9]+$',
-    description: "the event (its deliveries' `webhook-id` header is `evt_` + it)",
+    description:
+      "the event's number in this database, which orders an order's events; another database numbers its own events from 1 too, so it is not what receivers see (webhookId is)",
   }),
+  webhookId: Type.Union(
+    [Type.String({ pattern: '^evt_[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$' }), Type.Null()],
+    {
+      description:
+        "the `webhook-id` header of this delivery's requests: `evt_` + a random UUID, the same on every attempt and for every endpoint of the event, and unique across databases and restores; null when the event is no longer in the outbox",
+      examples: ['evt_3f2c8a9e-5b1d-4c6f-9a0e-7d4b2e1f8c35'],
+    },
+  ),
   eventType: Type.String({ examples: ['order.placed'] }),
   orderNumber: Type.Union([Type.String(), Type.Null()], { description: 'null for product events' }),
   status: StringEnum(['pending', 'delivered', 'failed']),

@@ -6,6 +6,8 @@ import type { Database } from '../../src/db/schema.ts'
 
 /** One request a receiver got. */
 export interface Received {
+  /** The request's path and query, as the endpoint's URL has them. */
+  path: string
   id: string
   timestamp: string
   signature: string
@@ -40,6 +42,7 @@ export async function startReceiver(answer: Answer = () => 200) {
       const body = Buffer.concat(chunks).toString()
       const parsed = JSON.parse(body) as { type: string; data: Record<string, unknown> }
       const r: Received = {
+        path: req.url ?? '',
         id: String(req.headers['webhook-id']),
         timestamp: String(req.headers['webhook-timestamp']),
         signature: String(req.headers['webhook-signature']),
@@ -125,6 +128,16 @@ export async function insertEvents(
     ids.push((rows[0] as { id: string }).id)
   }
   return ids
+}
+
+/** The `webhook-id` the dispatcher sends for each outbox event of `eventIds`, in their order. */
+export async function webhookIdsOf(db: Kysely<Database>, eventIds: string[]): Promise<string[]> {
+  const { rows } = await sql<{ id: string; public_id: string }>`
+    select id::text as id, public_id::text as public_id from outbox
+    where id = any(${eventIds}::bigint[])
+  `.execute(db)
+  const byId = new Map(rows.map((r) => [r.id, `evt_${r.public_id}`]))
+  return eventIds.map((id) => byId.get(id) ?? `no event ${id}`)
 }
 
 /** Many events in one statement: `count` orders from `firstOrder`, each with `types` in order. */

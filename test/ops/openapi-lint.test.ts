@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { createConfig, lintFromString } from '@redocly/openapi-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { usesStaffToken } from '../../src/plugins/openapi.ts'
@@ -129,8 +130,17 @@ describe('the OpenAPI document', () => {
         operation('/api/admin/webhooks/{id}/deliveries', 'get').responses['200']?.content ??
         {},
     )
-    expect(text).toContain('`webhook-id` header is `evt_` + it')
-    expect(webhookId('42')).toBe('evt_42')
+    // webhookId is the header as sent (evt_ + the event's random UUID); eventId, this database's
+    // number for the event, no longer claims to be in it.
+    expect(text).toContain(
+      "the `webhook-id` header of this delivery's requests: `evt_` + a random UUID",
+    )
+    expect(text).not.toContain('`webhook-id` header is `evt_` + it')
+    const pattern = /"webhookId":\{.*?"pattern":"([^"]+)"/.exec(text)?.[1]
+    expect(pattern).toBeDefined()
+    const sent = webhookId(randomUUID())
+    expect(sent).toMatch(/^evt_/)
+    expect(sent).toMatch(new RegExp(pattern as string))
     expect(text).not.toContain('msg_')
   })
 

@@ -11,6 +11,7 @@ import {
   insertEvents,
   type Receiver,
   startReceiver,
+  webhookIdsOf,
 } from '../helpers/webhook-receiver.ts'
 
 // One app with its dispatcher polling fast and retrying fast; each test uses its own receiver
@@ -73,7 +74,7 @@ describe('signing (Standard Webhooks)', () => {
     const got = r.received[0]
     if (!got) throw new Error('nothing received')
 
-    expect(got.id).toBe(`evt_${eventId}`)
+    expect([got.id]).toEqual(await webhookIdsOf(db(), [eventId as string]))
     const body = JSON.parse(got.body)
     expect(body.type).toBe('order.placed')
     expect(body.data).toEqual(data)
@@ -110,7 +111,8 @@ describe('retries', () => {
     expect(row.attempts).toBe(3)
     expect(row.last_response_status).toBe(200)
     expect(row.last_error).toBeNull()
-    expect(r.received.map((x) => x.id)).toEqual(Array(3).fill(`evt_${eventId}`))
+    const [sent] = await webhookIdsOf(db(), [eventId as string])
+    expect(r.received.map((x) => x.id)).toEqual(Array(3).fill(sent))
     // The same body each time; a fresh timestamp and signature per attempt is allowed.
     expect(new Set(r.received.map((x) => x.body)).size).toBe(1)
     // Backoff: full jitter under 100 ms then 200 ms; the attempts were not all at once.
@@ -166,7 +168,7 @@ describe('retries', () => {
     expect(r.received).toHaveLength(0)
     await r.up()
     await waitFor(async () => new Set(r.received.map((x) => x.id)).size === 30)
-    expect(new Set(r.received.map((x) => x.id))).toEqual(new Set(ids.map((id) => `evt_${id}`)))
+    expect(new Set(r.received.map((x) => x.id))).toEqual(new Set(await webhookIdsOf(db(), ids)))
     await waitFor(async () => {
       const { rows } = await sql<{ n: number }>`
         select count(*)::int as n from webhook_deliveries

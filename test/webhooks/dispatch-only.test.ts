@@ -9,6 +9,7 @@ import {
   insertEvents,
   type Receiver,
   startReceiver,
+  webhookIdsOf,
 } from '../helpers/webhook-receiver.ts'
 
 // WEBHOOKS_DISPATCH=only: a process that delivers and serves only health and metrics; web
@@ -72,7 +73,8 @@ describe('WEBHOOKS_DISPATCH=only', () => {
   it('delivers what is in the outbox', async () => {
     const endpoint = await insertEndpoint(dispatching.db, receiver.url)
     const [eventId] = await insertEvents(dispatching.db, [{ type: 'order.placed', orderId: 1 }])
-    await waitFor(async () => receiver.received.some((r) => r.id === `evt_${eventId}`))
+    const [sent] = await webhookIdsOf(dispatching.db, [eventId as string])
+    await waitFor(async () => receiver.received.some((r) => r.id === sent))
     // Counted once its success is recorded, just after the answer.
     await waitFor(async () => dispatching.webhookDispatcher.stats.delivered >= 1)
     await dispatching.db

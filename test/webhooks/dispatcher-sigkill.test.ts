@@ -71,7 +71,10 @@ describe.skipIf(!usingPostgres)('a dispatcher killed mid-delivery (PostgreSQL on
       await exited
     }
     const cut = stalledId as string
-    const eventId = cut.slice('evt_'.length)
+    const { rows: cutEvent } = await sql<{ id: string }>`
+      select id::text as id from outbox where 'evt_' || public_id::text = ${cut}`.execute(db)
+    const eventId = cutEvent[0]?.id as string
+    expect(eventId).toBeDefined()
     const row = () =>
       db
         .selectFrom('webhook_deliveries')

@@ -10,7 +10,7 @@ describe('signatureHeaders (node:crypto) against the standardwebhooks library', 
   const bodies = [
     '{}',
     eventBody({
-      id: '42',
+      publicId: '3f2c8a9e-5b1d-4c6f-9a0e-7d4b2e1f8c35',
       type: 'order.placed',
       createdAt: new Date('2026-11-29T18:53:16.006Z'),
       dataJson: '{"note": "ünïcode ✓ \\"quoted\\"", "totalCents": 1999}',
@@ -68,7 +68,7 @@ describe('eventBody', () => {
   it('is the envelope {type, timestamp, data} with the stored JSON as data, byte for byte', () => {
     const dataJson = '{"items": [{"sku": "KNF-008", "quantity": 1}], "note": "a\\nb ✓"}'
     const body = eventBody({
-      id: '7',
+      publicId: '3f2c8a9e-5b1d-4c6f-9a0e-7d4b2e1f8c36',
       type: 'order.placed',
       createdAt: new Date('2026-11-29T18:53:16.006Z'),
       dataJson,
