@@ -4,7 +4,13 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { changeOrderStatus } from '../lifecycle/change-order-status.ts'
 import { findAdminOrder } from '../lifecycle/queries.ts'
 import { AdminOrderParams, normaliseTransitionBody, targets } from '../lifecycle/schemas.ts'
-import { type OrderStatus, statuses, transitions } from '../lifecycle/transitions.ts'
+import {
+  canTransition,
+  type OrderStatus,
+  refusal,
+  statuses,
+  transitions,
+} from '../lifecycle/transitions.ts'
 import { normalizeOrderNumber, unknownOrder } from '../orders/order-number.ts'
 import { sendError } from '../plugins/errors.ts'
 import { describe, fieldName } from '../validation.ts'
@@ -113,13 +119,16 @@ const adminOrderPages: FastifyPluginAsyncTypebox = async (app) => {
     if (request.method === 'GET' && typed !== order.orderNumber) {
       return reply.redirect(orderPath(order.orderNumber), 301)
     }
-    const actions = (transitions[order.status] as readonly OrderStatus[]).map((to) => ({
-      to,
-      label: actionLabels[to] ?? to,
-    }))
+    // Cancelling cannot be undone: its button is a link to a page that says what it does and
+    // holds the real form (cancelPage below), not a form beside the others.
+    const allowed = transitions[order.status] as readonly OrderStatus[]
+    const actions = allowed
+      .filter((to) => to !== 'cancelled')
+      .map((to) => ({ to, label: actionLabels[to] ?? to }))
     return reply.code(page.status ?? 200).view('admin-order.eta', {
       order,
       actions,
+      cancel: allowed.includes('cancelled') ? `${orderPath(order.orderNumber)}/cancel` : undefined,
       csrf: request.staffSession?.csrfSecret,
       message: page.message,
       values: page.values ?? {},
@@ -134,7 +143,37 @@ const adminOrderPages: FastifyPluginAsyncTypebox = async (app) => {
   )
 
   /**
-   * A button of the order page. Success: 303 back to the order page (post/redirect/get). A
+   * "Cancel order": the step before the cancel, without JavaScript. It says what cancelling
+   * does (final; the units go back into stock; the sale leaves the insights) and holds the form
+   * that POSTs the change (`_csrf`, the order's version as shown here). An order whose status
+   * no longer allows cancelling gets its page again with the lifecycle's sentence (409).
+   */
+  app.get(
+    '/admin/orders/:orderNumber/cancel',
+    { schema: { hide: true, params: AdminOrderParams }, config: { access: 'staff' } },
+    async (request, reply) => {
+      const typed = request.params.orderNumber
+      const order = await findAdminOrder(app.db, normalizeOrderNumber(typed.trim()))
+      if (!order) return sendError(request, reply, 404, unknownOrder(typed))
+      if (typed !== order.orderNumber) {
+        return reply.redirect(`${orderPath(order.orderNumber)}/cancel`, 301)
+      }
+      if (!canTransition(order.status, 'cancelled')) {
+        const message = refusal(order.orderNumber, order.status, 'cancelled')
+        return renderOrder(request, reply, typed, { status: 409, message })
+      }
+      return reply.view('admin-order-cancel.eta', {
+        order,
+        units: order.items.reduce((sum, i) => sum + i.quantity, 0),
+        csrf: request.staffSession?.csrfSecret,
+        page: orderPath(order.orderNumber),
+        action: `${orderPath(order.orderNumber)}/transitions`,
+      })
+    },
+  )
+
+  /**
+   * A button of the order page (or the cancel page's). Success: 303 back to the order page (post/redirect/get). A
    * refusal re-renders the page as it is now with the reason: 400 for a bad field, 409 when the
    * status does not allow the change (the lifecycle's sentence), 409 too when the order changed
    * since the page was rendered (its version in the form is not the order's: "This order changed

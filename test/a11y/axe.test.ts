@@ -165,7 +165,7 @@ describe.skipIf(!chromiumAvailable)('accessibility, checked by axe-core in Chrom
     await page.close()
   })
 
-  it('the back office: sign-in, home, orders, an order, products, insights, staff', async () => {
+  it('the back office: sign-in, home, orders, an order and its cancel page, products, insights, staff', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
     const page = await context.newPage()
     await page.goto(`${baseUrl}/admin/orders`)
@@ -185,6 +185,11 @@ describe.skipIf(!chromiumAvailable)('accessibility, checked by axe-core in Chrom
     await page.locator('table a[href^="/admin/orders/"]').first().click()
     await page.waitForURL(/\/admin\/orders\/[0-9A-Z]{5}-[0-9A-Z]{5}$/)
     await expectAccessible(page, 'an order')
+    await page.getByRole('link', { name: 'Cancel order…' }).click()
+    await page.waitForURL(/\/cancel$/)
+    await expectAccessible(page, 'cancel an order: the confirmation')
+    await page.getByRole('link', { name: 'Keep the order' }).click()
+    await page.waitForURL(/\/admin\/orders\/[0-9A-Z]{5}-[0-9A-Z]{5}$/)
 
     for (const [path, name] of [
       ['/admin', 'back-office home'],

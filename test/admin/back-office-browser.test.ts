@@ -2,7 +2,8 @@ import { mkdirSync } from 'node:fs'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { chromiumAvailable, launchChromium, listen } from '../helpers/browser.ts'
-import { buildTestApp, type TestApp } from '../helpers/context.ts'
+import { buildTestApp, stock, type TestApp } from '../helpers/context.ts'
+import { placeOrder } from '../helpers/lifecycle.ts'
 import { addStaff, password } from '../helpers/staff.ts'
 
 describe.skipIf(!chromiumAvailable)('the back office in a real browser', () => {
@@ -89,5 +90,43 @@ describe.skipIf(!chromiumAvailable)('the back office in a real browser', () => {
     await office.screenshot({ path: 'test-results/admin-orders.png', fullPage: true })
     await shopper.close()
     await staff.close()
+  })
+
+  it('"Cancel order" looks unlike the other buttons and asks to confirm; the stock comes back', async () => {
+    const stockOf = () => stock(() => t.app.db).of('MUG-001')
+    const before = await stockOf()
+    const orderNumber = await placeOrder(t.app, [{ sku: 'MUG-001', quantity: 2 }])
+    const context = await browser.newContext()
+    const office = await context.newPage()
+    await office.goto(`${baseUrl}/admin/orders/${orderNumber}`)
+    await office.getByLabel('E-mail').fill('dispatch@example.com')
+    await office.getByLabel('Password').fill(password)
+    await office.getByRole('button', { name: 'Sign in' }).click()
+    await office.waitForURL(`${baseUrl}/admin/orders/${orderNumber}`)
+
+    const pack = office.getByRole('button', { name: 'Mark packed' })
+    const cancel = office.getByRole('link', { name: 'Cancel order…' })
+    // In the page: the tests' types have no DOM, hence the window's function by hand.
+    type Styles = { getComputedStyle: (e: unknown) => { backgroundColor: string } }
+    const background = (l: typeof pack) =>
+      l.evaluate((e) => (globalThis as unknown as Styles).getComputedStyle(e).backgroundColor)
+    expect(await background(cancel)).not.toBe(await background(pack))
+    expect(await background(cancel)).toBe('rgb(164, 38, 44)') // --danger
+    // Changing one's mind: nothing happened.
+    await cancel.click()
+    await office.waitForURL(`${baseUrl}/admin/orders/${orderNumber}/cancel`)
+    expect(await office.textContent('main')).toContain('Cancelling cannot be undone.')
+    await office.screenshot({ path: 'test-results/admin-order-cancel.png', fullPage: true })
+    await office.getByRole('link', { name: 'Keep the order' }).click()
+    await office.waitForURL(`${baseUrl}/admin/orders/${orderNumber}`)
+    expect(await office.textContent('.order-status')).toBe('placed')
+    expect(await stockOf()).toBe(before - 2)
+    // Confirmed: cancelled, and the two mugs are back.
+    await cancel.click()
+    await office.getByRole('button', { name: `Cancel order ${orderNumber}` }).click()
+    await office.waitForURL(`${baseUrl}/admin/orders/${orderNumber}`)
+    expect(await office.textContent('.order-status')).toBe('cancelled')
+    expect(await stockOf()).toBe(before)
+    await context.close()
   })
 })

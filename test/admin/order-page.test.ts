@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildTestApp, type TestApp } from '../helpers/context.ts'
+import { buildTestApp, stock, type TestApp } from '../helpers/context.ts'
 import { placeOrder } from '../helpers/lifecycle.ts'
 import { addStaff, csrfOf, form, formHeaders, signIn } from '../helpers/staff.ts'
 
@@ -41,9 +41,64 @@ describe('the order page', () => {
     expect(res.body).toMatch(/class="order-status">placed</)
     expect(res.body).toContain('No changes since the order was placed.')
     const buttons = [...res.body.matchAll(/name="to" value="([a-z]+)"/g)].map((m) => m[1])
-    expect(buttons).toEqual(['packed', 'cancelled'])
+    // Cancelling is not a button beside the others: a link to the page that confirms it.
+    expect(buttons).toEqual(['packed'])
+    expect(res.body).toContain(
+      `<a class="button button-danger" href="/admin/orders/${n}/cancel">Cancel order…</a>`,
+    )
     expect(csrfOf(res.body)).toBe(csrf)
     expect(versionOn(res.body)).toBe('1')
+  })
+
+  it('cancels only after a confirmation page that says what cancelling does', async () => {
+    const stockOf = () => stock(() => t.app.db).of('MUG-001')
+    const before = await stockOf()
+    const n = await placeOrder(t.app, [{ sku: 'MUG-001', quantity: 3 }])
+    const confirm = await t.app.inject({
+      url: `/admin/orders/${n}/cancel`,
+      headers: { cookie, accept: 'text/html' },
+    })
+    expect(confirm.statusCode).toBe(200)
+    expect(confirm.headers['cache-control']).toBe('no-store')
+    expect(confirm.body).toContain('Cancelling cannot be undone.')
+    expect(confirm.body).toContain('Its 3 units go back into stock: 3 × Enamel Camp Mug')
+    expect(confirm.body).toContain('Its sale leaves the insights')
+    expect(confirm.body).toContain(`<a href="/admin/orders/${n}">Keep the order</a>`)
+    // The one form: the real POST, with the session's token and the version shown.
+    expect(confirm.body).toContain(`action="/admin/orders/${n}/transitions"`)
+    expect(csrfOf(confirm.body)).toBe(csrf)
+    expect(versionOn(confirm.body)).toBe('1')
+    expect(confirm.body).toContain('name="to" value="cancelled"')
+    expect(confirm.body).toMatch(/<button type="submit" class="button button-danger">Cancel order/)
+    // Opening it changed nothing.
+    expect((await page(n)).body).toMatch(/class="order-status">placed</)
+    expect(await stockOf()).toBe(before - 3)
+    // Confirming cancels, and the units come back.
+    const done = await press(n, { _csrf: csrf, to: 'cancelled', version: versionOn(confirm.body) })
+    expect(done.statusCode).toBe(303)
+    expect(done.headers.location).toBe(`/admin/orders/${n}`)
+    const after = (await page(n)).body
+    expect(after).toMatch(/class="order-status">cancelled</)
+    expect(after).not.toContain('Cancel order…')
+    expect(await stockOf()).toBe(before)
+    // A cancelled (or shipped) order's confirmation page is its page with the reason.
+    const again = await t.app.inject({
+      url: `/admin/orders/${n}/cancel`,
+      headers: { cookie, accept: 'text/html' },
+    })
+    expect(again.statusCode).toBe(409)
+    expect(again.body).toContain(`Order ${n} is already cancelled.`)
+    const loose = await t.app.inject({
+      url: `/admin/orders/${n.replace('-', '').toLowerCase()}/cancel`,
+      headers: { cookie, accept: 'text/html' },
+    })
+    expect(loose.statusCode).toBe(301)
+    expect(loose.headers.location).toBe(`/admin/orders/${n}/cancel`)
+    const unknown = await t.app.inject({
+      url: '/admin/orders/ZZZZZ-ZZZZZ/cancel',
+      headers: { cookie, accept: 'text/html' },
+    })
+    expect(unknown.statusCode).toBe(404)
   })
 
   it('redirects a loosely typed number to its page, and 404s an unknown one', async () => {
