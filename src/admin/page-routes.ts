@@ -111,7 +111,13 @@ const adminOrderPages: FastifyPluginAsyncTypebox = async (app) => {
     request: FastifyRequest,
     reply: FastifyReply,
     typed: string,
-    page: { status?: number; message?: string; values?: Record<string, string> } = {},
+    page: {
+      status?: number
+      message?: string
+      /** The shipping form's field the message is about: marked invalid, the message beside it. */
+      field?: string | undefined
+      values?: Record<string, string>
+    } = {},
   ) {
     const orderNumber = normalizeOrderNumber(typed.trim())
     const order = await findAdminOrder(app.db, orderNumber)
@@ -131,6 +137,7 @@ const adminOrderPages: FastifyPluginAsyncTypebox = async (app) => {
       cancel: allowed.includes('cancelled') ? `${orderPath(order.orderNumber)}/cancel` : undefined,
       csrf: request.staffSession?.csrfSecret,
       message: page.message,
+      field: page.field,
       values: page.values ?? {},
       action: `${orderPath(order.orderNumber)}/transitions`,
     })
@@ -198,14 +205,15 @@ const adminOrderPages: FastifyPluginAsyncTypebox = async (app) => {
         carrier: typeof body?.carrier === 'string' ? body.carrier : '',
         trackingNumber: typeof body?.trackingNumber === 'string' ? body.trackingNumber : '',
       }
-      const refuse = (status: number, message: string) =>
-        renderOrder(request, reply, typed, { status, message, values })
+      /** The page again with `message`; `field`: the typed field it is about, marked there. */
+      const refuse = (status: number, message: string, field?: string) =>
+        renderOrder(request, reply, typed, { status, message, values, field })
       if (request.validationError) {
         const [e] = request.validationError.validation
         const field = e ? fieldName(e) : ''
         // `to` and `version` are the form's own (a button, a hidden field), not typed.
         if (!e || !fieldLabels[field]) return refuse(400, damagedForm)
-        return refuse(400, `${fieldLabels[field]} ${describe(e)}.`)
+        return refuse(400, `${fieldLabels[field]} ${describe(e)}.`, field)
       }
       const to = body.to as OrderStatus
       if (!(targets as string[]).includes(to) || !/^[1-9][0-9]{0,8}$/.test(body.version)) {
@@ -227,12 +235,9 @@ const adminOrderPages: FastifyPluginAsyncTypebox = async (app) => {
         case 'not-found':
           return sendError(request, reply, 404, unknownOrder(typed))
         case 'invalid':
-          return refuse(
-            400,
-            to === 'shipped'
-              ? 'Shipping needs a carrier and a tracking number.'
-              : 'Only shipping records a carrier and a tracking number.',
-          )
+          return to === 'shipped'
+            ? refuse(400, 'Shipping needs a carrier and a tracking number.', result.field)
+            : refuse(400, 'Only shipping records a carrier and a tracking number.')
         case 'illegal':
         case 'too-much-stock':
           return refuse(409, result.message)

@@ -69,7 +69,16 @@ describe.skipIf(!chromiumAvailable)('the back office in a real browser', () => {
     await office.waitForURL(`${baseUrl}/admin/orders/${orderNumber}`)
     expect(await office.textContent('.order-status')).toBe('packed')
 
-    await office.getByLabel('Carrier').fill('UPS')
+    // A carrier of spaces passes the browser's `required`; the server marks the field.
+    await office.getByLabel('Carrier').fill('   ')
+    await office.getByLabel('Tracking number').fill('1Z999AA10123456784')
+    await office.getByRole('button', { name: 'Ship' }).click()
+    await office.waitForLoadState()
+    const carrier = office.getByLabel('Carrier')
+    expect(await carrier.getAttribute('aria-invalid')).toBe('true')
+    expect(await office.textContent('#carrier-error')).toBe('Carrier must not be blank.')
+    expect(await carrier.evaluate((e) => e.getAttribute('aria-describedby'))).toBe('carrier-error')
+    await carrier.fill('UPS')
     await office.getByLabel('Tracking number').fill('1Z999AA10123456784')
     await office.getByRole('button', { name: 'Ship' }).click()
     await office.waitForURL(`${baseUrl}/admin/orders/${orderNumber}`)

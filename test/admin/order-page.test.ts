@@ -193,6 +193,35 @@ describe('the order page', () => {
     const damaged = await press(n, { _csrf: csrf, to: 'lost', version: 'x' })
     expect(damaged.statusCode).toBe(400)
   })
+
+  it('marks the shipping field a refusal is about, with its message beside it', async () => {
+    const n = await placeOrder(t.app, [{ sku: 'MUG-001', quantity: 1 }])
+    await press(n, { _csrf: csrf, to: 'packed', version: '1' })
+    const input = (html: string, id: string) =>
+      new RegExp(`<input id="${id}"[^>]*>`).exec(html)?.[0] ?? ''
+    const blank = await press(n, {
+      _csrf: csrf,
+      to: 'shipped',
+      version: '2',
+      carrier: ' ',
+      trackingNumber: '1Z999AA10123456784',
+    })
+    expect(blank.statusCode).toBe(400)
+    expect(input(blank.body, 'carrier')).toContain('aria-invalid="true"')
+    expect(input(blank.body, 'carrier')).toContain('aria-describedby="carrier-error"')
+    expect(blank.body).toContain(
+      '<p class="field-error" id="carrier-error">Carrier must not be blank.</p>',
+    )
+    // The other field is left as it was, unmarked.
+    expect(input(blank.body, 'trackingNumber')).not.toContain('aria-invalid')
+    expect(input(blank.body, 'trackingNumber')).toContain('value="1Z999AA10123456784"')
+    // A field missing from the form altogether: the one the lifecycle names.
+    const missing = await press(n, { _csrf: csrf, to: 'shipped', version: '2', carrier: 'DHL' })
+    expect(missing.statusCode).toBe(400)
+    expect(input(missing.body, 'trackingNumber')).toContain('aria-invalid="true"')
+    expect(input(missing.body, 'carrier')).not.toContain('aria-invalid')
+    expect(missing.body).toContain('id="trackingNumber-error">Shipping needs a carrier')
+  })
 })
 
 describe("the shopper's side", () => {
