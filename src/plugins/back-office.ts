@@ -21,13 +21,16 @@ function sectionOf(path: string): string | undefined {
   return section !== undefined && Object.hasOwn(sections, section) ? section : undefined
 }
 
+/** The back office's home page, as an error page's link. */
+export const backOfficeHome = { href: '/admin', label: 'Back to the back office' }
+
 /**
  * The link an error page under /admin offers: the list page of its section (`/admin/orders`
  * for the orders list, the CSV or an order; never with the query that failed), else /admin.
  */
 export function backOfficeLink(path: string): { href: string; label: string } {
   const section = sectionOf(path)
-  if (section === undefined) return { href: '/admin', label: 'Back to the back office' }
+  if (section === undefined) return backOfficeHome
   return { href: `/admin/${section}`, label: sections[section] as string }
 }
 

@@ -29,14 +29,14 @@ function backTo(request: FastifyRequest): { href: string; label: string } {
  * (`application/problem+json`, problems.ts: `type`, `title`, `status`, `detail`, `errors` with
  * `extra.errors`, `available` with `extra.available`, `prices` with `extra.prices`, beside `statusCode`, `error` and
  * `message`); elsewhere JSON `{statusCode, error, message}` for programs, a page for browsers.
- * `extra.kind` names the problem its status does not (out-of-stock, price-changed, validation…).
+ * `extra.kind`: the problem its status does not name (out-of-stock…); `extra.back`: the page's link.
  */
 export function sendError(
   request: FastifyRequest,
   reply: FastifyReply,
   statusCode: number,
   message: string,
-  extra: ProblemExtra = {},
+  extra: ProblemExtra & { back?: { href: string; label: string } } = {},
 ) {
   reply.code(statusCode)
   // Errors raised before the hooks that set these (the router's, an early hook's) get them here.
@@ -56,7 +56,7 @@ export function sendError(
     statusCode,
     title: STATUS_CODES[statusCode] ?? 'Error',
     message,
-    back: backTo(request),
+    back: extra.back ?? backTo(request),
   }
   // A reply Fastify builds before routing (frameworkErrors) is a bare Reply, without the
   // decorators plugins add: render through the instance instead.

@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 import type { Config } from '../config.ts'
 import { guardIds } from '../ids.ts'
 import { refuseUnstorableInput } from '../input-guards.ts'
-import { formPageOf } from '../plugins/back-office.ts'
+import { backOfficeHome, formPageOf } from '../plugins/back-office.ts'
 import { bearerCredentials, bearerRefusal } from '../plugins/bearer.ts'
 import { routeTakesNoBody } from '../plugins/body-rules.ts'
 import { sendError } from '../plugins/errors.ts'
@@ -164,7 +164,9 @@ export default fp(
         }
         request.staff = staff
         if (!allows(access, staff.role)) {
-          return sendError(request, reply, 403, 'Your role does not allow this.')
+          // Not the section's list (`/admin/staff` is refused alike): the home page, open to all.
+          const back = page ? backOfficeHome : undefined
+          return sendError(request, reply, 403, 'Your role does not allow this.', { back })
         }
       }
     }

@@ -65,6 +65,32 @@ describe('error pages under /admin', () => {
     }
   })
 
+  it("refusing the staff role an admin's page, lead to the back office's home, not to that section", async () => {
+    await addStaff(t.app, 'clerk@example.com', 'staff')
+    const clerk = await signIn(t.app, 'clerk@example.com')
+    const as = (method: 'GET' | 'POST', url: string) =>
+      t.app.inject({
+        method,
+        url,
+        headers: { cookie: clerk.cookie, ...formHeaders },
+        ...(method === 'POST'
+          ? { payload: form({ _csrf: clerk.csrf, email: 'x@example.com' }) }
+          : {}),
+      })
+    for (const [method, url] of [
+      ['GET', '/admin/staff'],
+      ['GET', '/admin/webhooks'],
+      ['POST', '/admin/staff'],
+    ] as const) {
+      const res = await as(method, url)
+      expect(res.statusCode, url).toBe(403)
+      expect(res.body, url).toContain('Your role does not allow this.')
+      expect(links(res.body), url).toEqual([['/admin', 'Back to the back office']])
+    }
+    // And that page is one the role opens.
+    expect((await as('GET', '/admin')).statusCode).toBe(200)
+  })
+
   it('elsewhere, still lead back to the shop', async () => {
     const res = await t.app.inject({ url: '/orders/ZZZZZ-ZZZZZ', headers: { accept: 'text/html' } })
     expect(res.statusCode).toBe(404)
