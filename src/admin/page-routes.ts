@@ -55,7 +55,10 @@ const adminOrderPages: FastifyPluginAsyncTypebox = async (app) => {
       const params = filterParams(query)
       const view = { query, statuses, csv: `/admin/orders.csv?${params}` }
       if (!parsed.ok) {
-        return reply.code(400).view('admin-orders.eta', { ...view, message: parsed.message })
+        // The CSV takes the same filters: under a refused one it would be this 400 again. A bad
+        // cursor is the page link's fault alone (the CSV has none).
+        const csv = parsed.parameter === 'cursor' ? view.csv : undefined
+        return reply.code(400).view('admin-orders.eta', { ...view, csv, message: parsed.message })
       }
       const { orders, next } = await listOrders(app.db, parsed.filters, parsed.after)
       const nextParams = new URLSearchParams(params)

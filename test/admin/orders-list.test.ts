@@ -317,6 +317,29 @@ describe('/admin/orders, the page', () => {
     expect(res.body).toContain('value="yesterday"')
     expect(res.body).not.toContain('<b>')
   })
+
+  it('links no CSV under a refused filter (it would be the same 400), but does under a bad cursor', async () => {
+    for (const query of ['status=bogus', 'state=ZZ', 'from=2026-02-30', 'q=nothing']) {
+      const res = await t.app.inject({
+        url: `/admin/orders?${query}`,
+        headers: { cookie, accept: 'text/html' },
+      })
+      expect(res.statusCode, query).toBe(400)
+      expect(res.body, query).not.toContain('orders.csv')
+      expect(res.body, query).not.toContain('Download CSV')
+    }
+    const cursor = await t.app.inject({
+      url: '/admin/orders?status=placed&cursor=garbage!',
+      headers: { cookie, accept: 'text/html' },
+    })
+    expect(cursor.statusCode).toBe(400)
+    expect(cursor.body).toContain('href="/admin/orders.csv?status=placed"')
+    const csv = await t.app.inject({
+      url: '/admin/orders.csv?status=placed',
+      headers: { cookie, accept: 'text/html' },
+    })
+    expect(csv.statusCode).toBe(200)
+  })
 })
 
 describe('who may see the list', () => {
