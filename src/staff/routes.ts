@@ -1,12 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Config } from '../config.ts'
+import { localPartFits, maxEmailLength, maxLocalPart } from '../email.ts'
 import { signInPath } from './access.ts'
 import staffAdminPages from './admin-pages.ts'
 import staffAdminRoutes from './admin-routes.ts'
 import { cookie, insecureSignIn, readCookie } from './cookies.ts'
 import ownPassword from './own-password.ts'
-import { deleteSession } from './queries.ts'
+import { deleteSession, staffEmail } from './queries.ts'
 import { CsrfForm, SignInForm, SignInQuery, StaffMe, safeNext } from './schemas.ts'
 import { looksLikeSecret, newSecret } from './secrets.ts'
 import {
@@ -20,6 +21,16 @@ import { signIn } from './sign-in.ts'
 
 const refused = 'That e-mail and password do not match a staff account.'
 const throttled = 'Too many sign-in attempts. Please wait 15 minutes and try again.'
+const emailTooLong = `That is longer than an e-mail address can be (at most ${maxEmailLength} characters, ${maxLocalPart} before the @). Check it and try again.`
+
+/**
+ * Whether `email` is within an address's limits (src/email.ts) as accounts are stored (in NFC:
+ * staffEmail, so an address typed decomposed is measured as its account holds it).
+ */
+const fitsAnEmail = (email: string) => {
+  const stored = staffEmail(email)
+  return stored.length <= maxEmailLength && localPartFits(stored)
+}
 
 /**
  * The sign-in and sign-out pages, the back office's landing page, and `GET /api/admin/me`; a
@@ -42,7 +53,13 @@ const staffRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, {
     request: FastifyRequest,
     reply: FastifyReply,
     status: number,
-    page: { message?: string; email?: string; next?: string | undefined },
+    page: {
+      message?: string
+      email?: string
+      next?: string | undefined
+      /** The field the message is about, marked invalid with the message beside it. */
+      field?: 'email'
+    },
   ) {
     let csrf = readCookie(request.headers.cookie, names.login)
     if (!looksLikeSecret(csrf)) {
@@ -72,6 +89,15 @@ const staffRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, {
     async (request, reply) => {
       const email = (request.body.email ?? '').trim()
       const next = safeNext(request.body.next)
+      if (!fitsAnEmail(email)) {
+        // No account has it, so no password is checked and no attempt counted: the form again.
+        return renderSignIn(request, reply, 400, {
+          message: emailTooLong,
+          email,
+          next,
+          field: 'email',
+        })
+      }
       const result = await signIn(app.db, {
         email,
         password: request.body.password ?? '',

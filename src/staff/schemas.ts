@@ -1,15 +1,17 @@
 import { type Static, Type } from 'typebox'
 import { IdParam } from '../ids.ts'
 import { StringEnum } from '../validation.ts'
-import { maxPasswordLength } from './passwords.ts'
 
 /**
  * The sign-in form. Every field optional and checked by the route, so a form missing one is
- * answered like a wrong password (with the form again), not with a bare validation error.
+ * answered like a wrong password (with the form again), not with a bare validation error. The
+ * e-mail and password have no length here for the same reason: one longer than any account's
+ * gets the form again with a sentence (routes.ts; signIn refuses an over-long password as a
+ * wrong one); the body limit (64 KiB) bounds both.
  */
 export const SignInForm = Type.Object({
-  email: Type.Optional(Type.String({ maxLength: 254 })),
-  password: Type.Optional(Type.String({ maxLength: maxPasswordLength })),
+  email: Type.Optional(Type.String()),
+  password: Type.Optional(Type.String()),
   next: Type.Optional(Type.String({ maxLength: 2000 })),
   _csrf: Type.Optional(Type.String({ maxLength: 100 })),
 })
