@@ -34,15 +34,19 @@ export function backOfficeLink(path: string): { href: string; label: string } {
   return { href: `/admin/${section}`, label: sections[section] as string }
 }
 
+/** Pages outside the sections whose form posts to the page's own path. */
+const selfPostingPages = new Set(['/admin/password'])
+
 /**
  * The page a back-office form POSTed to `path` is on, derived from the route: the item's page
  * for an action on one (`/admin/orders/X/transitions` → `/admin/orders/X`, `/admin/staff/7/role`
  * → `/admin/staff/7`), the list for the list's own form and for products (one page for all),
- * else /admin.
+ * the page itself for `/admin/password`, else /admin.
  */
 export function formPageOf(path: string): string {
   const section = sectionOf(path)
-  if (section === undefined) return '/admin'
+  const own = path.split('?')[0] ?? ''
+  if (section === undefined) return selfPostingPages.has(own) ? own : '/admin'
   const item = path.split('?')[0]?.split('/')[3]
   if (section === 'products' || !item) return `/admin/${section}`
   return `/admin/${section}/${item}`

@@ -12,6 +12,7 @@ import { type Role, type StaffMember, staffByToken } from './queries.ts'
 import { safeNext } from './schemas.ts'
 import { digest, looksLikeSecret, sameSecret } from './secrets.ts'
 import { cookieNames, currentSession } from './sessions.ts'
+import { endedKeyOf, signOutRoute } from './sign-in-notes.ts'
 
 /**
  * Who may call a route under /admin or /api/admin, declared in its options:
@@ -125,6 +126,19 @@ export default fp(
     const adminRoutes: AdminRoute[] = []
     app.decorate('adminRoutes', adminRoutes)
 
+    /**
+     * What the sign-in page should say, as its query (sign-in-notes.ts): a form sent without a
+     * live session was not done (`ended=<its key>`; sign-out's is simply done); a page asked for
+     * with a session cookie whose session has ended says so (`ended=page`); a first visit, none.
+     */
+    function signInNoteFor(request: FastifyRequest, url: string): string | undefined {
+      const route = `${request.method} ${url}`
+      if (route === signOutRoute) return 'done=signed-out'
+      if (!safeMethods.has(request.method)) return `ended=${endedKeyOf(route)}`
+      const cookie = readCookie(request.headers.cookie, cookieNames(production).session)
+      return looksLikeSecret(cookie) ? 'ended=page' : undefined
+    }
+
     async function authenticatePage(request: FastifyRequest): Promise<StaffMember | undefined> {
       const session = await currentSession(app.db, request, production)
       if (!session) return undefined
@@ -155,7 +169,8 @@ export default fp(
           staff = await authenticatePage(request)
           if (!staff) {
             const next = encodeURIComponent(afterSignIn(request))
-            return reply.redirect(`${signInPath}?next=${next}`, 303)
+            const note = signInNoteFor(request, url)
+            return reply.redirect(`${signInPath}?next=${next}${note ? `&${note}` : ''}`, 303)
           }
         } else {
           const api = await authenticateApi(request, reply)

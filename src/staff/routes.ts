@@ -18,6 +18,7 @@ import {
   startSession,
 } from './sessions.ts'
 import { signIn } from './sign-in.ts'
+import { signInNote } from './sign-in-notes.ts'
 
 const refused = 'That e-mail and password do not match a staff account.'
 const throttled = 'Too many sign-in attempts. Please wait 15 minutes and try again.'
@@ -59,6 +60,8 @@ const staffRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, {
       next?: string | undefined
       /** The field the message is about, marked invalid with the message beside it. */
       field?: 'email'
+      /** Why the member is here (sign-in-notes.ts): signed out, or their session ended. */
+      note?: string | undefined
     },
   ) {
     let csrf = readCookie(request.headers.cookie, names.login)
@@ -79,7 +82,7 @@ const staffRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, {
       if (await currentSession(app.db, request, production)) {
         return reply.redirect(next ?? '/admin', 303)
       }
-      return renderSignIn(request, reply, 200, { next })
+      return renderSignIn(request, reply, 200, { next, note: signInNote(request.query) })
     },
   )
 
@@ -122,7 +125,7 @@ const staffRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, {
     async (request, reply) => {
       if (request.staffSession) await deleteSession(app.db, request.staffSession.id, sessionTimes)
       clearSessionCookie(reply, production)
-      return reply.redirect(signInPath, 303)
+      return reply.redirect(`${signInPath}?done=signed-out`, 303)
     },
   )
 

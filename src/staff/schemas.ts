@@ -16,8 +16,11 @@ export const SignInForm = Type.Object({
   _csrf: Type.Optional(Type.String({ maxLength: 100 })),
 })
 
+/** `next`: the back-office page to go on to; `ended`, `done`: what the page says (sign-in-notes.ts). */
 export const SignInQuery = Type.Object({
   next: Type.Optional(Type.String({ maxLength: 2000 })),
+  ended: Type.Optional(Type.String({ maxLength: 40 })),
+  done: Type.Optional(Type.String({ maxLength: 40 })),
 })
 
 /** Forms that carry nothing but their CSRF token (sign-out). */

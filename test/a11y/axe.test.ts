@@ -212,6 +212,10 @@ describe.skipIf(!chromiumAvailable)('accessibility, checked by axe-core in Chrom
     await page.waitForLoadState()
     expect(await page.getByRole('alert').textContent()).toContain('not your current password')
     await expectAccessible(page, 'change your password refused (400)')
+    await page.goto(`${baseUrl}/admin`)
+    await page.getByRole('button', { name: 'Sign out' }).click()
+    await page.waitForURL(/done=signed-out/)
+    await expectAccessible(page, 'sign-in, signed out (its note)')
     await context.close()
   })
 

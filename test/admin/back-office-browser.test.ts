@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs'
+import { sql } from 'kysely'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { chromiumAvailable, launchChromium, listen } from '../helpers/browser.ts'
@@ -136,6 +137,39 @@ describe.skipIf(!chromiumAvailable)('the back office in a real browser', () => {
     await office.waitForURL(`${baseUrl}/admin/orders/${orderNumber}`)
     expect(await office.textContent('.order-status')).toBe('cancelled')
     expect(await stockOf()).toBe(before)
+    await context.close()
+  })
+
+  it('after the session ended, "Mark packed" leads to a sign-in that says it was not done; signing out says so', async () => {
+    const orderNumber = await placeOrder(t.app, [{ sku: 'MUG-001', quantity: 1 }])
+    const context = await browser.newContext()
+    const office = await context.newPage()
+    const signInHere = async () => {
+      await office.getByLabel('E-mail').fill('dispatch@example.com')
+      await office.getByLabel('Password').fill(password)
+      await office.getByRole('button', { name: 'Sign in' }).click()
+    }
+    await office.goto(`${baseUrl}/admin/orders/${orderNumber}`)
+    await signInHere()
+    await office.waitForURL(`${baseUrl}/admin/orders/${orderNumber}`)
+    // 32 minutes without a request, then the button.
+    await sql`update staff_sessions set last_seen_at = now() - interval '32 minutes'`.execute(
+      t.app.db,
+    )
+    await office.getByRole('button', { name: 'Mark packed' }).click()
+    await office.waitForURL(/\/admin\/login\?/)
+    expect(await office.getByRole('status').textContent()).toBe(
+      "Your session ended, so your change to the order's status was not done. Sign in again, then do it again.",
+    )
+    await office.screenshot({ path: 'test-results/admin-session-ended.png', fullPage: true })
+    await signInHere()
+    await office.waitForURL(`${baseUrl}/admin/orders/${orderNumber}`)
+    expect(await office.textContent('.order-status')).toBe('placed')
+
+    await office.goto(`${baseUrl}/admin`)
+    await office.getByRole('button', { name: 'Sign out' }).click()
+    await office.waitForURL(/\/admin\/login\?done=signed-out$/)
+    expect(await office.getByRole('status').textContent()).toBe('You are signed out.')
     await context.close()
   })
 })

@@ -46,7 +46,7 @@ describe('/admin/products', () => {
     })
     expect(restock.statusCode).toBe(303)
     // A form's POST: back to the page the form is on once signed in.
-    expect(restock.headers.location).toBe('/admin/login?next=%2Fadmin%2Fproducts')
+    expect(restock.headers.location).toBe('/admin/login?next=%2Fadmin%2Fproducts&ended=restock')
   })
 
   it('shows every product with price, stock and on sale, and a form per action with _csrf', async () => {

@@ -297,7 +297,7 @@ describe('sessions', () => {
       .execute()
     const res = await again()
     expect(res.statusCode).toBe(303)
-    expect(res.headers.location).toBe('/admin/login?next=%2Fadmin')
+    expect(res.headers.location).toBe('/admin/login?next=%2Fadmin&ended=page')
   })
 
   it("a form posted after the session ended leads to sign-in with next= the form's page", async () => {
@@ -376,7 +376,7 @@ describe('sessions', () => {
       payload: form({ _csrf: csrf }),
     })
     expect(res.statusCode).toBe(303)
-    expect(res.headers.location).toBe('/admin/login')
+    expect(res.headers.location).toBe('/admin/login?done=signed-out')
     expect([res.headers['set-cookie']].flat()).toContain(
       'staff_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax',
     )
