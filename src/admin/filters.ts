@@ -32,10 +32,12 @@ export interface ListQuery {
   /** An order number (as typed: any case, with or without its dash, I/L/O for 1/0) or an e-mail. */
   q?: string | undefined
   cursor?: string | undefined
+  /** The page's "Previous page": the orders just newer than this key (the page only). */
+  before?: string | undefined
 }
 
 export type ParsedQuery =
-  | { ok: true; filters: OrderFilters; after: ListKey | undefined }
+  | { ok: true; filters: OrderFilters; after: ListKey | undefined; before: ListKey | undefined }
   | { ok: false; parameter: keyof ListQuery; message: string }
 
 const day = /^\d{4}-\d{2}-\d{2}$/
@@ -100,7 +102,7 @@ function search(q: string): Pick<OrderFilters, 'orderNumber' | 'email'> | undefi
  * sentence a person reads; the routes answer 400) an unknown status or state, a day that is not
  * `YYYY-MM-DD`, not a real day or outside firstDay..lastDay (the sentence names `From` or
  * `To`), `from` after `to`, a search that is neither an order number nor
- * an e-mail, and a cursor this service did not make.
+ * an e-mail, and a cursor (`cursor`, `before`) this service did not make, or both at once.
  */
 export function parseListQuery(query: ListQuery): ParsedQuery {
   const filters: OrderFilters = {}
@@ -153,15 +155,20 @@ export function parseListQuery(query: ListQuery): ParsedQuery {
   }
   const cursor = given(query.cursor)
   const after = cursor === undefined ? undefined : decodeCursor(cursor)
-  if (cursor !== undefined && !after) {
-    return {
-      ok: false,
-      parameter: 'cursor',
-      message: 'This page link is damaged or out of date; start again from the first page.',
-    }
-  }
-  return { ok: true, filters, after }
+  if (cursor !== undefined && !after) return damagedLink('cursor')
+  const previous = given(query.before)
+  const before = previous === undefined ? undefined : decodeCursor(previous)
+  // A page is after one key or before one, never both.
+  if (previous !== undefined && (!before || after)) return damagedLink('before')
+  return { ok: true, filters, after, before }
 }
+
+/** A page link (`cursor`, `before`) this service did not make, or made for no page. */
+const damagedLink = (parameter: 'cursor' | 'before'): ParsedQuery => ({
+  ok: false,
+  parameter,
+  message: 'This page link is damaged or out of date; start again from the first page.',
+})
 
 /** The filters as typed, for links to the next page and the CSV (no cursor, blanks left out). */
 export function filterParams(query: ListQuery): URLSearchParams {

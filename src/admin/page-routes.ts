@@ -15,10 +15,10 @@ import { normalizeOrderNumber, unknownOrder } from '../orders/order-number.ts'
 import { sendError } from '../plugins/errors.ts'
 import { describe, fieldName } from '../validation.ts'
 import { ExportsBusy, exportOrderCsv } from './csv.ts'
-import { encodeCursor } from './cursor.ts'
+import { encodeCursor, type ListKey } from './cursor.ts'
 import { canonicalListQuery, filterParams, parseListQuery } from './filters.ts'
-import { listOrders } from './queries.ts'
-import { ListQuerystring, StrictListQuerystring, TransitionForm } from './schemas.ts'
+import { listOrders, listOrdersBefore } from './queries.ts'
+import { PageListQuerystring, StrictListQuerystring, TransitionForm } from './schemas.ts'
 
 /** What each button of the order page says. */
 const actionLabels: Record<string, string> = {
@@ -48,7 +48,7 @@ const adminOrderPages: FastifyPluginAsyncTypebox = async (app) => {
   /** The list page: 200, or 400 with the filter form and the reason when the query is refused. */
   app.get(
     '/admin/orders',
-    { schema: { hide: true, querystring: ListQuerystring }, config: { access: 'staff' } },
+    { schema: { hide: true, querystring: PageListQuerystring }, config: { access: 'staff' } },
     async (request, reply) => {
       const query = canonicalListQuery(request.query)
       const parsed = parseListQuery(query)
@@ -60,15 +60,25 @@ const adminOrderPages: FastifyPluginAsyncTypebox = async (app) => {
         const csv = parsed.parameter === 'cursor' ? view.csv : undefined
         return reply.code(400).view('admin-orders.eta', { ...view, csv, message: parsed.message })
       }
-      const { orders, next } = await listOrders(app.db, parsed.filters, parsed.after)
-      const nextParams = new URLSearchParams(params)
-      if (next) nextParams.set('cursor', encodeCursor(next))
+      const { filters, after, before } = parsed
+      // Forward after a key (or from the top), or back before one: the same index either way.
+      const { orders, next, previous } = before
+        ? await listOrdersBefore(app.db, filters, before)
+        : await listOrders(app.db, filters, after)
+      /** This list's page after (`cursor`) or before (`before`) a key, under the same filters. */
+      const link = (name: 'cursor' | 'before', key: ListKey | null) => {
+        if (!key) return undefined
+        const linked = new URLSearchParams(params)
+        linked.set(name, encodeCursor(key))
+        return `/admin/orders?${linked}`
+      }
       return reply.view('admin-orders.eta', {
         ...view,
         orders,
-        paged: parsed.after !== undefined,
+        paged: previous !== null,
         first: `/admin/orders${params.size > 0 ? `?${params}` : ''}`,
-        next: next ? `/admin/orders?${nextParams}` : undefined,
+        previous: link('before', previous),
+        next: link('cursor', next),
       })
     },
   )

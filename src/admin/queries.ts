@@ -22,6 +22,8 @@ export function selectOrderList(
   filters: OrderFilters,
   after: ListKey | undefined,
   limit: number,
+  /** Instead of `after`: the rows just newer than this key, oldest first (a backward scan). */
+  before?: ListKey,
 ) {
   let query = db.selectFrom('orders as o').select([
     'o.id',
@@ -60,6 +62,11 @@ export function selectOrderList(
       sql<boolean>`(o.created_at, o.id) < (${after.createdAt}::timestamptz, ${after.id}::bigint)`,
     )
   }
+  if (before) {
+    query = query.where(
+      sql<boolean>`(o.created_at, o.id) > (${before.createdAt}::timestamptz, ${before.id}::bigint)`,
+    )
+  }
   // The filtered column first in the ORDER BY: with one value it changes nothing in the order,
   // but only that filter's index gives this order without sorting every match, so the planner
   // takes it. Otherwise it may walk orders_created and filter (cheaper by its estimate for a
@@ -67,9 +74,12 @@ export function selectOrderList(
   // 1/selectivity rows per row shown: a rare status or a small state reads far more than 51.
   // The filter is written `= any(array)` because the planner drops an ORDER BY column that
   // `column = constant` fixes, and with it this preference.
+  // Before a key, the same index read the other way (every column reversed, the filtered one
+  // too, or the index gives neither order): the nearest newer rows first.
+  const order = before ? 'asc' : 'desc'
   const leading = leadingColumn(filters)
-  if (leading) query = query.orderBy(leading)
-  return query.orderBy('o.created_at', 'desc').orderBy('o.id', 'desc').limit(limit)
+  if (leading) query = query.orderBy(leading, before ? 'desc' : 'asc')
+  return query.orderBy('o.created_at', order).orderBy('o.id', order).limit(limit)
 }
 
 /** The equality-filtered column whose (column, created_at desc, id desc) index serves the list. */
@@ -125,19 +135,55 @@ export function listOrderRows(
 }
 
 /**
- * One page of the list: `orders` (at most pageSize) and the cursor key of the next page, or
- * null on the last one (one row more than a page is read to know).
+ * A page of the list: `orders` (at most pageSize, newest first), and the keys of the pages on
+ * either side, null where there is none: `next` starts after its last row, `previous` before
+ * its first (null on the first page).
+ */
+export interface OrderPage {
+  orders: OrderSummary[]
+  next: ListKey | null
+  previous: ListKey | null
+}
+
+/**
+ * The page after `after` (the first page without it). Its `next` is null on the last page (one
+ * row more than a page is read to know); `previous` is null on the first page only.
  */
 export async function listOrders(
   db: Kysely<Database>,
   filters: OrderFilters,
   after: ListKey | undefined,
-): Promise<{ orders: OrderSummary[]; next: ListKey | null }> {
+): Promise<OrderPage> {
   const rows = await listOrderRows(db, filters, after, pageSize + 1)
   const page = rows.slice(0, pageSize)
-  const last = page.at(-1)
+  const [top, last] = [page[0], page.at(-1)]
   return {
     orders: page.map(toSummary),
     next: rows.length > pageSize && last ? keyOf(last) : null,
+    previous: after && top ? keyOf(top) : null,
+  }
+}
+
+/**
+ * The page before `before` (the page's "Previous page"): the pageSize orders just newer than
+ * it, read oldest first (the index backwards) and shown newest first. Its `next` is null when
+ * no order follows its last (the key's own order may have left the filter meanwhile). When
+ * fewer than a page are newer, that is the top of the list: the first page itself, as
+ * listOrders reads it (rather than a page of fewer rows cut short at the top).
+ */
+export async function listOrdersBefore(
+  db: Kysely<Database>,
+  filters: OrderFilters,
+  before: ListKey,
+): Promise<OrderPage> {
+  const rows = await selectOrderList(db, filters, undefined, pageSize + 1, before).execute()
+  if (rows.length <= pageSize) return listOrders(db, filters, undefined)
+  const page = rows.slice(0, pageSize).reverse()
+  const [newest, oldest] = [page[0] as ListRow, page.at(-1) as ListRow]
+  const more = await listOrderRows(db, filters, keyOf(oldest), 1)
+  return {
+    orders: page.map(toSummary),
+    next: more.length > 0 ? keyOf(oldest) : null,
+    previous: keyOf(newest),
   }
 }

@@ -32,6 +32,15 @@ export const StrictListQuerystring = Type.Object(ListQuerystring.properties, {
   additionalProperties: false,
 })
 
+/**
+ * The list page's query string: the list's, and `before`, its "Previous page" (a cursor made
+ * from the first order shown; see listOrdersBefore). The API pages forward only (nextCursor).
+ */
+export const PageListQuerystring = Type.Object({
+  ...ListQuerystring.properties,
+  before: optionalText(1000, 'the page before the order this cursor names'),
+})
+
 /** An order as the list shows it: no lines, no history. */
 export const OrderSummary = Type.Object({
   orderNumber: Type.String({ examples: ['7K3QX-M2ZPA'] }),

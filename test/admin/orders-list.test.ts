@@ -307,6 +307,75 @@ describe('/admin/orders, the page', () => {
     expect(second.body).toContain('First page')
   })
 
+  it('goes back a page at a time with "Previous page", as keyset pages: the same pages, reversed', async () => {
+    /** A page of the list: its orders and its links by their text (entities decoded). */
+    const open = async (url: string) => {
+      const res = await t.app.inject({ url, headers: { cookie, accept: 'text/html' } })
+      expect(res.statusCode, url).toBe(200)
+      const link = (text: string) =>
+        new RegExp(`<a href="([^"]*)"[^>]*>${text}</a>`)
+          .exec(res.body)?.[1]
+          ?.replaceAll('&amp;', '&')
+      return {
+        orders: [...res.body.matchAll(/class="order-number" href="\/admin\/orders\/([^"]+)"/g)].map(
+          (m) => m[1],
+        ),
+        first: link('First page'),
+        previous: link('Previous page'),
+        next: link('Next page'),
+      }
+    }
+    const forward = [await open('/admin/orders')]
+    expect(forward[0]?.previous).toBeUndefined()
+    expect(forward[0]?.first).toBeUndefined()
+    for (let p = forward[0]; p?.next; ) {
+      p = await open(p.next)
+      forward.push(p)
+    }
+    // 180 seeded orders (60 of them at one instant) and a few other tests': 50, 50, 50, the rest.
+    expect(forward).toHaveLength(4)
+    expect(forward.slice(0, 3).map((p) => p.orders.length)).toEqual([50, 50, 50])
+    expect(forward.slice(1).every((p) => p.previous && p.first === '/admin/orders')).toBe(true)
+    const backward = [forward.at(-1) as (typeof forward)[number]]
+    for (let p = backward[0]; p?.previous; ) {
+      p = await open(p.previous)
+      backward.push(p)
+    }
+    expect(backward.map((p) => p.orders)).toEqual(forward.map((p) => p.orders).reverse())
+    // Back at the top: the first page, with no way further back.
+    const top = backward.at(-1)
+    expect(top?.previous).toBeUndefined()
+    expect(top?.first).toBeUndefined()
+    // A page reached backwards leads forward to the page it came from.
+    const third = backward[1]
+    expect(third?.orders).toEqual(forward[2]?.orders)
+    expect((await open(third?.next as string)).orders).toEqual(forward[3]?.orders)
+    // Filters stay in the links.
+    const texas = await open('/admin/orders?state=tx')
+    expect(texas.next).toBeUndefined()
+    const page2 = await open('/admin/orders?status=&state=')
+    expect(page2.next).toMatch(/^\/admin\/orders\?cursor=/)
+    const cursor = new URL(forward[0]?.next as string, 'http://x').searchParams.get('cursor')
+    const filtered = await open(`/admin/orders?state=TX&cursor=${cursor}`)
+    expect(filtered.orders.length).toBeGreaterThan(0)
+    expect(filtered.previous).toMatch(/^\/admin\/orders\?state=TX&before=/)
+  })
+
+  it('refuses a damaged "Previous page" link, or one with a cursor too (400); the API pages forward only', async () => {
+    const next = ((await api()).json() as ListBody).nextCursor as string
+    for (const query of ['before=garbage!', `before=${next}&cursor=${next}`]) {
+      const res = await t.app.inject({
+        url: `/admin/orders?${query}`,
+        headers: { cookie, accept: 'text/html' },
+      })
+      expect(res.statusCode, query).toBe(400)
+      expect(res.body).toContain('This page link is damaged')
+    }
+    const res = await api({ before: next })
+    expect(res.statusCode).toBe(400)
+    expect(res.body).toContain('before')
+  })
+
   it('shows a refused filter with its reason, the form kept', async () => {
     const res = await t.app.inject({
       url: '/admin/orders?from=yesterday&q=%3Cb%3E',
