@@ -10,7 +10,8 @@ import { decodeCursor, type ListKey } from './cursor.ts'
  * - `state`: a USPS code, canonical (`TX`);
  * - `from`, `to`: days (UTC, `YYYY-MM-DD`), both included: `from` 00:00 up to the start of the
  *   day after `to`, as ISO instants;
- * - `orderNumber`: canonical (`7K3QX-M2ZPA`), or `email` as stored (domain lower-cased).
+ * - `orderNumber`: canonical (`7K3QX-M2ZPA`), or `email` (trimmed; matched in any case, as
+ *   queries.ts folds both sides).
  */
 export interface OrderFilters {
   status?: string

@@ -75,6 +75,7 @@ const adminOrderPages: FastifyPluginAsyncTypebox = async (app) => {
       return reply.view('admin-orders.eta', {
         ...view,
         orders,
+        emailSearch: filters.email !== undefined,
         paged: previous !== null,
         first: `/admin/orders${params.size > 0 ? `?${params}` : ''}`,
         previous: link('before', previous),

@@ -12,7 +12,7 @@ export const pageSize = 50
 /**
  * Orders newest first ((created_at, id) descending), after `after` when given, at most `limit`:
  * one statement, a keyset page, never OFFSET. Each filter alone is an index range scan that
- * stops after `limit` rows (migration 0005): status, state and e-mail on their
+ * stops after `limit` rows (migrations 0005, 0016): status, state and lower(e-mail) on their
  * (column, created_at desc, id desc) index, a date range alone on orders_created, an order
  * number on its unique index. The key comparison is a row comparison, which the btree takes as
  * one index condition (after the filter's equality, on that filter's index).
@@ -45,8 +45,10 @@ export function selectOrderList(
   if (filters.state !== undefined) {
     query = query.where('o.state', '=', sql<string>`any(${[filters.state]}::bpchar[])`)
   }
+  // An e-mail in any case, on both sides of the @ (lower() as PostgreSQL folds it, the one
+  // fold the index holds: migration 0016's orders_email_lower_created).
   if (filters.email !== undefined) {
-    query = query.where('o.email', '=', sql<string>`any(${[filters.email]}::text[])`)
+    query = query.where(emailFolded, '=', sql<string>`any(array[lower(${filters.email}::text)])`)
   }
   if (filters.orderNumber !== undefined) {
     query = query.where('o.order_number', '=', filters.orderNumber)
@@ -82,11 +84,17 @@ export function selectOrderList(
   return query.orderBy('o.created_at', order).orderBy('o.id', order).limit(limit)
 }
 
-/** The equality-filtered column whose (column, created_at desc, id desc) index serves the list. */
+/** The e-mail as the list matches it and its index holds it: lower-cased. */
+const emailFolded = sql<string>`lower(o.email)`
+
+/**
+ * The equality-filtered column (or expression) whose (it, created_at desc, id desc) index
+ * serves the list.
+ */
 function leadingColumn(filters: OrderFilters) {
   if (filters.status !== undefined) return 'o.status' as const
   if (filters.state !== undefined) return 'o.state' as const
-  if (filters.email !== undefined) return 'o.email' as const
+  if (filters.email !== undefined) return emailFolded
   return undefined
 }
 

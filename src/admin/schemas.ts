@@ -16,7 +16,7 @@ export const ListQuerystring = Type.Object({
   to: optionalText(20, 'placed on or before this day (UTC, YYYY-MM-DD)', ['2026-11-30']),
   q: optionalText(
     254,
-    'an order number (any case, with or without its dash) or an e-mail address (its domain in any case), matched exactly',
+    'an order number (any case, with or without its dash) or a whole e-mail address, in any case',
     ['7K3QX-M2ZPA'],
   ),
   cursor: optionalText(1000, 'nextCursor of the previous page; none for the first page'),

@@ -190,16 +190,44 @@ describe('GET /api/admin/orders: filters', () => {
     expect(body.nextCursor).toBeNull()
   })
 
-  it('by e-mail: exact, the domain in any case', async () => {
+  it('by e-mail: the whole address, in any case before the @ as after it', async () => {
     await t.app.db
       .updateTable('orders')
       .set({ email: 'Ada.L@example.com' })
       .where('order_number', '=', seededNumber(7))
       .execute()
-    const found = (await api({ q: 'Ada.L@EXAMPLE.com' })).json() as ListBody
-    expect(found.orders.map((o) => o.orderNumber)).toEqual([seededNumber(7)])
-    const other = (await api({ q: 'ada.l@example.com' })).json() as ListBody
-    expect(other.orders).toEqual([])
+    for (const q of ['Ada.L@EXAMPLE.com', 'ada.l@example.com', ' ADA.L@Example.Com ']) {
+      const found = (await api({ q })).json() as ListBody
+      expect(
+        found.orders.map((o) => o.orderNumber),
+        q,
+      ).toEqual([seededNumber(7)])
+      // Shown as the shopper typed it.
+      expect(found.orders[0]?.customer.email).toBe('Ada.L@example.com')
+    }
+    // The whole address, not a part of it.
+    expect(((await api({ q: 'ada.l@example.co' })).json() as ListBody).orders).toEqual([])
+    expect(((await api({ q: 'da.l@example.com' })).json() as ListBody).orders).toEqual([])
+    // Nothing found: the page says how the search matches.
+    const none = await t.app.inject({
+      url: '/admin/orders?q=ada.l%40example.co',
+      headers: { cookie, accept: 'text/html' },
+    })
+    expect(none.body).toContain('No orders match.')
+    expect(none.body).toContain('An e-mail search finds the whole address, in any case')
+    // The page and the CSV alike.
+    const page = await t.app.inject({
+      url: '/admin/orders?q=ada.l%40example.com',
+      headers: { cookie, accept: 'text/html' },
+    })
+    expect(page.body).toContain(`>${seededNumber(7)}</a>`)
+    const csv = await t.app.inject({
+      url: '/admin/orders.csv?q=ada.l%40example.com',
+      headers: { cookie },
+    })
+    expect(csv.statusCode).toBe(200)
+    expect(csv.body.trim().split('\r\n')).toHaveLength(2)
+    expect(csv.body).toContain('"Ada.L@example.com"')
   })
 
   it('combines filters', async () => {

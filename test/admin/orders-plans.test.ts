@@ -52,7 +52,12 @@ const cases: {
   {
     name: 'e-mail',
     filters: { email: `c${count / 2}-0@example.com` },
-    index: 'orders_email_created',
+    index: 'orders_email_lower_created',
+  },
+  {
+    name: 'e-mail in another case',
+    filters: { email: `C${count / 2}-0@EXAMPLE.com` },
+    index: 'orders_email_lower_created',
   },
   { name: 'none (previous page)', filters: {}, before: middle, index: 'orders_created' },
   {
