@@ -25,6 +25,7 @@ import metrics from './plugins/metrics.ts'
 import openapi from './plugins/openapi.ts'
 import routeSchemas from './plugins/route-schemas.ts'
 import security, { trustProxy } from './plugins/security.ts'
+import shutdown from './plugins/shutdown.ts'
 import trailingSlash from './plugins/trailing-slash.ts'
 import views from './plugins/views.ts'
 import products from './products/plugin.ts'
@@ -44,6 +45,8 @@ export interface BuildOptions {
   webhookDispatcher?: boolean | DispatcherTuning
   /** Send the order e-mails (default true when SMTP_URL is set), or tune the sender (tests). */
   mailer?: boolean | MailerTuning
+  /** Under node:cluster: resolves once every worker has closed the shared port (server.ts). */
+  portClosed?: () => Promise<void>
 }
 
 /**
@@ -58,6 +61,7 @@ export async function buildApp({
   salesFold = true,
   webhookDispatcher: dispatcher = true,
   mailer: mailSender = true,
+  portClosed,
 }: BuildOptions) {
   const app = Fastify({
     loggerInstance: createLogger(config, logStream),
@@ -83,7 +87,9 @@ export async function buildApp({
     // Errors raised before routing, and what Node's HTTP parser refuses, answer like any other.
     frameworkErrors: frameworkError,
     clientErrorHandler: clientError,
-    return503OnClosing: false, // errors.ts answers 503 while closing, with the usual headers
+    // Fastify's own 503 while closing is a bare JSON body without our headers: shutdown.ts
+    // answers it instead, through errors.ts, and keeps the port open a while first.
+    return503OnClosing: false,
     // A slow machine is not a broken one: the first start creates the embedded database, which
     // takes 15 s and more on a busy box. No plugin is failed for taking its time.
     pluginTimeout: 0,
@@ -108,6 +114,7 @@ export async function buildApp({
 
   await app.register(routeSchemas)
   await app.register(errors)
+  await app.register(shutdown, { drainMs: config.SHUTDOWN_DRAIN_MS, portClosed })
   await app.register(logging)
   await app.register(security, { config })
   await app.register(cacheControl)

@@ -97,6 +97,9 @@ export const ConfigSchema = Type.Object({
   DATABASE_CONNECT_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 2000 }),
   DATABASE_STATEMENT_TIMEOUT_MS: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 10_000 }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 600_000, default: 10_000 }),
+  // How long the port stays open after SIGTERM, answering 503 (src/plugins/shutdown.ts), so
+  // connections already made are answered rather than reset; at most a quarter of SHUTDOWN_TIMEOUT_MS.
+  SHUTDOWN_DRAIN_MS: Type.Integer({ minimum: 0, maximum: 300_000, default: 500 }),
   WEB_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
   // The commit the image was built from (the Dockerfile's REVISION build argument): /healthz and
   // /readyz show it, so a release can check that the new build is the one answering.

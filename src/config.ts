@@ -52,6 +52,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (config.DATABASE_CA_FILE && !config.DATABASE_URL) {
     throw new ConfigError('Invalid configuration: DATABASE_CA_FILE needs DATABASE_URL')
   }
+  if (config.SHUTDOWN_DRAIN_MS * 4 > config.SHUTDOWN_TIMEOUT_MS) {
+    throw new ConfigError(
+      `Invalid configuration: SHUTDOWN_DRAIN_MS may be at most a quarter of SHUTDOWN_TIMEOUT_MS (${config.SHUTDOWN_TIMEOUT_MS}): the sends in flight get half of it, the requests in flight and the pool the rest`,
+    )
+  }
   const trustProxy = trustProxyProblem(config.TRUST_PROXY)
   if (trustProxy) {
     throw new ConfigError(

@@ -84,6 +84,11 @@ describe('configuration', () => {
     [{ AZURE_CLIENT_ID: 'my-identity' }, 'AZURE_CLIENT_ID'],
     [{ OTEL_EXPORTER_OTLP_HEADERS: 'Bearer abc' }, 'OTEL_EXPORTER_OTLP_HEADERS'],
     [{ WEBHOOKS_DISPATCH: 'only' }, 'WEBHOOKS_DISPATCH=only needs DATABASE_URL'],
+    // The drain is part of the shutdown's time: the rest is for the requests in flight.
+    [
+      { SHUTDOWN_DRAIN_MS: '5000' },
+      'SHUTDOWN_DRAIN_MS may be at most a quarter of SHUTDOWN_TIMEOUT_MS',
+    ],
   ])('refuses %o naming the variable', (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError)
     expect(() => loadConfig(env)).toThrow(name)
@@ -228,6 +233,7 @@ describe('every setting with a bad value', () => {
     DATABASE_CONNECT_TIMEOUT_MS: '10',
     DATABASE_STATEMENT_TIMEOUT_MS: '3600001',
     SHUTDOWN_TIMEOUT_MS: '10',
+    SHUTDOWN_DRAIN_MS: '-1',
     WEB_CONCURRENCY: '0',
     APP_REVISION: 'a b',
     APPLICATIONINSIGHTS_CONNECTION_STRING: 'secret',

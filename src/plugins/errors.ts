@@ -9,6 +9,7 @@ import { unsupportedMediaType } from './body-rules.ts'
 import { RequestLog } from './logging.ts'
 import { type ProblemExtra, problem, validationErrors } from './problems.ts'
 import { securityHeaders } from './security.ts'
+import { shuttingDown } from './shutdown.ts'
 
 const requestLine = new RequestLog()
 
@@ -163,11 +164,6 @@ export function clientError(this: FastifyInstance, err: NodeJS.ErrnoException, s
   socket.destroySoon()
 }
 
-const shuttingDown = Object.assign(
-  new Error('The service is restarting. Please try again in a few seconds.'),
-  { code: 'SHUTTING_DOWN', statusCode: 503 },
-)
-
 /** The client closed the connection while its body was still arriving. */
 const clientGone = (err: unknown, request: FastifyRequest) =>
   request.raw.readableAborted || (request.raw.errored != null && request.raw.errored === err)
@@ -202,18 +198,6 @@ export default fp(
         entry.methods.add(m)
         if (m === 'GET') entry.methods.add('HEAD')
       }
-    })
-    // Fastify's own 503 while closing (return503OnClosing) is a bare JSON body without our
-    // headers; the app turns it off and refuses here instead, through the error handler.
-    let closing = false
-    app.addHook('preClose', (done) => {
-      closing = true
-      done()
-    })
-    app.addHook('onRequest', (_request, reply, done) => {
-      if (!closing) return done()
-      reply.header('retry-after', '5')
-      done(shuttingDown)
     })
     const bodyLimitKiB = Math.floor((app.initialConfig.bodyLimit ?? 1024 * 1024) / 1024)
 
