@@ -173,6 +173,11 @@ const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
         errors[field] ??= fieldMessage(products, field, e, request.body)
       }
       const lines = formLines(invalid ? values() : (request.body as Record<string, string>), errors)
+      // Each over 100 said now, beside the other fields' mistakes, not in a later round.
+      for (const { field, quantity } of lines) {
+        if (quantity > orderLimits.maxLineQuantity)
+          errors[field] ??= `${quantityLabel(products, field)} ${formQuantityMessage}.`
+      }
       const problem = Object.keys(errors).some(
         (f) => formQuantityKey.test(f) || formStrayQuantityKey.test(f),
       )

@@ -373,6 +373,17 @@ describe('POST /orders with several products', () => {
     expect(await countOrders()).toBe(before)
   })
 
+  it('says every quantity over 100 in the same round as a mistyped one', async () => {
+    const res = await submitForm(
+      form({ 'qty-TEE-002': 'abc', 'qty-MUG-001': '101', 'qty-CAP-003': '150', zip: '7870' }),
+    )
+    expect(res.statusCode).toBe(400)
+    for (const name of ['Organic Cotton Tee', 'Enamel Camp Mug', 'Waxed Canvas Cap']) {
+      expect(res.body).toContain(`Quantity of ${name} must be a whole number from 0 to 100.`)
+    }
+    expect(res.body).toContain('id="qty-CAP-003-error"')
+  })
+
   it('escapes a typed quantity when it shows the form again', async () => {
     const res = await submitForm(form({ 'qty-TEE-002': '"><script>alert(1)</script>' }))
     expect(res.statusCode).toBe(400)
