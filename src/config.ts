@@ -26,7 +26,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   let config: Config
   try {
-    config = envSchema<Config>({ schema: ConfigSchema, data: env, ajv: { customOptions } })
+    // env-schema would lay `env` over process.env itself (its `env: true`); done here instead, so
+    // that an empty mail setting in either reads as unset.
+    const data = withoutEmptyMailSettings({ ...process.env, ...env })
+    config = envSchema<Config>({ schema: ConfigSchema, data, env: false, ajv: { customOptions } })
   } catch (err) {
     throw new ConfigError(`Invalid configuration: ${settingErrors(err as Error)}`)
   }
@@ -126,6 +129,21 @@ function settingErrors(err: Error & { errors?: FastifySchemaValidationError[] })
     return `${name} ${(e.keyword !== 'required' && settingMessage(name)) || describe(e)}`
   })
   return [...new Set(lines)].join('; ')
+}
+
+/**
+ * `env` with SMTP_URL, MAIL_FROM and PUBLIC_BASE_URL left out where empty: an empty mail setting
+ * is an unset one (e-mails off, the default sender). The ARM template sets all three on every app
+ * and cannot leave one out (its `smtpUrl` defaults to ''); docs/deployment.md, "Order e-mails".
+ */
+function withoutEmptyMailSettings(
+  env: Record<string, string | undefined>,
+): Record<string, string | undefined> {
+  const data = { ...env }
+  for (const name of ['SMTP_URL', 'MAIL_FROM', 'PUBLIC_BASE_URL']) {
+    if (data[name] === '') delete data[name]
+  }
+  return data
 }
 
 /** SMTP_URL and PUBLIC_BASE_URL must parse as URLs with a host; SMTP_URL needs PUBLIC_BASE_URL. */

@@ -9,6 +9,38 @@ describe('mail settings', () => {
     expect(mailSettings(loadConfig({}))).toBeNull()
   })
 
+  // The ARM template sets all three on every app and cannot leave one out: its smtpUrl and
+  // mailFrom default to '' (docs/deployment.md, "Order e-mails on Azure").
+  it('read an empty SMTP_URL, MAIL_FROM or PUBLIC_BASE_URL as unset', () => {
+    const empty = { SMTP_URL: '', MAIL_FROM: '', PUBLIC_BASE_URL: '' }
+    const config = loadConfig(empty)
+    expect(config).not.toHaveProperty('SMTP_URL')
+    expect(mailSettings(config)).toBeNull()
+    expect(
+      mailSettings(loadConfig({ ...empty, PUBLIC_BASE_URL: 'https://shop.example.com' })),
+    ).toBeNull()
+    expect(
+      mailSettings(loadConfig({ ...empty, SMTP_URL: 'smtps://u:p@mail.example.com', ...base })),
+    ).toMatchObject({ from: 'Trailhead Goods <orders@shop.example.com>' })
+    expect(() => loadConfig({ ...empty, SMTP_URL: 'smtps://u:p@mail.example.com' })).toThrow(
+      'Invalid configuration: SMTP_URL needs PUBLIC_BASE_URL',
+    )
+  })
+
+  it('read an empty one in the process environment as unset too, under the given ones', () => {
+    const saved = process.env.MAIL_FROM
+    process.env.MAIL_FROM = ''
+    try {
+      const settings = mailSettings(
+        loadConfig({ SMTP_URL: 'smtps://u:p@mail.example.com', ...base }),
+      )
+      expect(settings?.from).toBe('Trailhead Goods <orders@shop.example.com>')
+    } finally {
+      if (saved === undefined) delete process.env.MAIL_FROM
+      else process.env.MAIL_FROM = saved
+    }
+  })
+
   it('need PUBLIC_BASE_URL with SMTP_URL: the e-mails link to the order page', () => {
     expect(() => loadConfig({ SMTP_URL: 'smtp://mail.example.com' })).toThrow(
       'Invalid configuration: SMTP_URL needs PUBLIC_BASE_URL',

@@ -15,9 +15,13 @@ const mailLines = (lines: Record<string, unknown>[]) =>
   lines.filter((l) => /e-mail/i.test(String(l.msg)))
 
 describe('mail off', () => {
-  it('without SMTP_URL: no e-mail queued while events are fanned out, one log line', async () => {
+  // Empty is unset: what the ARM template deploys with smtpUrl and mailFrom at their default ''.
+  it.each([
+    ['without SMTP_URL', {}],
+    ['with SMTP_URL and MAIL_FROM empty', { SMTP_URL: '', MAIL_FROM: '' }],
+  ])('%s: no e-mail queued while events are fanned out, one log line', async (_, mail) => {
     t = await buildTestApp(
-      { RATE_LIMIT_MAX: '0', WEBHOOKS_POLL_MS: '20' },
+      { RATE_LIMIT_MAX: '0', WEBHOOKS_POLL_MS: '20', ...mail },
       { webhookDispatcher: true, logs: true },
     )
     const app = t.app
