@@ -9,6 +9,7 @@ import { type ArmClientOptions, createArmClients } from './clients.ts'
 import { checkConnectionBudget } from './connection-budget.ts'
 import { DeployError } from './errors.ts'
 import { keepLiveSizes } from './live-sizes.ts'
+import { checkMailParameters } from './mail-settings.ts'
 import { formatOutputs, writeOutputsFile } from './outputs.ts'
 import { loadParameterFile, resolveParameters } from './parameters.ts'
 import { ensureResourceGroup } from './resource-group.ts'
@@ -48,6 +49,7 @@ export async function deploy(options: DeployOptions, deps: DeployDeps): Promise<
   const fileValues = options.parametersFile ? await loadParameterFile(options.parametersFile) : {}
   const asked = resolveParameters(template, fileValues, options.overrides)
   checkConnectionBudget(template, asked, log)
+  checkMailParameters(template, asked)
 
   const { resources, deployments } = createArmClients(
     deps.credential,

@@ -151,6 +151,7 @@ describe('ARM template: the database connection', () => {
       'DATABASE_URL',
       'METRICS_TOKEN',
       'MIGRATION_DATABASE_URL',
+      'SMTP_URL',
     ])
     const start = deploymentDoc.indexOf('### Which app settings hold secrets')
     expect(start).toBeGreaterThan(-1)

@@ -161,11 +161,17 @@ function expand(text: string, context: Record<string, string>): string {
  * failure unless its `if` says otherwise, outputs through $GITHUB_OUTPUT. Returns which steps
  * ran and how they ended.
  */
-function runJob(name: 'image' | 'deploy'): {
+function runJob(
+  name: 'image' | 'deploy',
+  secrets: Record<string, string> = {},
+): {
   outcomes: Record<string, 'success' | 'failure' | 'skipped'>
   calls: string[]
 } {
   const context: Record<string, string> = {
+    // A secret the environment does not have comes to '', as on GitHub.
+    'secrets.SMTP_URL': '',
+    ...secrets,
     'github.event.workflow_run.head_sha': HEAD,
     'vars.AZURE_RESOURCE_GROUP': 'rg-orders',
     'vars.AZURE_SUBSCRIPTION_ID': '00000000-0000-0000-0000-000000000000',
@@ -280,6 +286,23 @@ describe("CD's deploy job, run by bash against a stand-in Azure", () => {
       }
     }
     expect(call).not.toContain('not-a-real')
+  })
+
+  it('passes smtpUrl from the secret SMTP_URL when it is set, and leaves it to its default (off) when not', () => {
+    scenario({ staging: [ready(HEAD)], production: [ready(HEAD)] })
+    const smtpUrl = 'smtps://mailer:not-a-real-smtp-password@smtp.example.com:465'
+    const { outcomes, calls } = runJob('deploy', { 'secrets.SMTP_URL': smtpUrl })
+    expect(Object.values(outcomes).filter((o) => o === 'failure')).toEqual([])
+    expect(deployCall(calls)).toMatch(/--set-from-env smtpUrl=SMTP_URL --outputs-file /)
+    expect(calls).toContain(`env smtpUrl=${smtpUrl}`)
+    expect(deployCall(calls)).not.toContain('not-a-real-smtp-password')
+    expect(template.parameters.smtpUrl).toMatchObject({ type: 'securestring', defaultValue: '' })
+
+    writeFileSync(path.join(dir, 'calls'), '')
+    const unset = runJob('deploy')
+    expect(Object.values(unset.outcomes).filter((o) => o === 'failure')).toEqual([])
+    expect(deployCall(unset.calls)).toContain('--set-from-env metricsToken=METRICS_TOKEN')
+    expect(deployCall(unset.calls)).not.toContain('smtpUrl')
   })
 
   it('never swaps when the slot does not answer with the new revision', {
