@@ -3,7 +3,7 @@ import { PLAN_EACH_RUN } from '../db/connect.ts'
 import type { Database } from '../db/schema.ts'
 import type { OrderPlacedData, OrderStatusChangedData } from '../outbox/events.ts'
 import { backoffMs } from '../webhooks/backoff.ts'
-import type { EmailKind } from './render.ts'
+import { type EmailKind, renderedKinds } from './render.ts'
 
 /** An e-mail taken by claimDueEmails, with the order it is about. */
 export interface ClaimedEmail {
@@ -26,7 +26,10 @@ export interface ClaimedEmail {
  * waiting to be fanned out): a shopper never gets "shipped" before "placed". `FOR UPDATE SKIP
  * LOCKED` gives each instance its own rows; the lease keeps them while they are sent, and when
  * a process dies mid-send it runs out and the e-mail is taken again. `leaseMs` must exceed the
- * send timeout.
+ * send timeout. Only kinds this release renders (renderedKinds) are taken: a later release's
+ * new kind waits for an instance of that release rather than go out as another kind (releases
+ * overlap: the staging slot, a rollback; docs/events.md, "E-mails"). Such a row still holds back
+ * its order's later e-mails.
  */
 export async function claimDueEmails(
   db: Kysely<Database>,
@@ -44,6 +47,7 @@ export async function claimDueEmails(
     with due as materialized (
       select m.id from order_emails m
       where m.status = 'pending' and m.next_attempt_at <= now()
+        and m.kind in (${sql.join(renderedKinds.map((k) => sql.lit(k)))})
         and not exists (
           select from order_emails p
           where p.order_id = m.order_id and p.status = 'pending' and p.event_id < m.event_id

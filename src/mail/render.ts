@@ -4,8 +4,13 @@ import { formatCents } from '../money.ts'
 import type { OrderPlacedData, OrderStatusChangedData } from '../outbox/events.ts'
 import { shopName } from './settings.ts'
 
-/** Which e-mail: the order's confirmation (order.placed) or its shipping notice (order.shipped). */
-export type EmailKind = 'confirmation' | 'shipping'
+/**
+ * Which e-mail: the order's confirmation (order.placed) or its shipping notice (order.shipped).
+ * The event that makes each is in src/webhooks/fan-out.ts (emailKinds); this is what a sender
+ * of this release can render.
+ */
+export const renderedKinds = ['confirmation', 'shipping'] as const
+export type EmailKind = (typeof renderedKinds)[number]
 
 /** An e-mail ready to send: the subject, the plain-text part and the HTML part. */
 export interface RenderedEmail {
