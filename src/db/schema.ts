@@ -198,10 +198,11 @@ export interface WebhookDeliveriesTable {
 /** One e-mail to a shopper, made from an outbox event: the queue and the record (migration 0009). */
 export interface OrderEmailsTable {
   id: Generated<Int8>
-  /** outbox.id of the `order.placed` or `order.shipped` event. */
+  /** outbox.id of the `order.placed`, `order.shipped` or `order.cancelled` event. */
   event_id: Int8
   order_id: Int8
-  kind: 'confirmation' | 'shipping'
+  /** `cancellation` since migration 0017 (src/mail/render.ts, EmailKind). */
+  kind: 'confirmation' | 'shipping' | 'cancellation'
   to_address: string
   status: Generated<'pending' | 'sent' | 'failed'>
   /** Attempts begun (a leased row counts its attempt in flight). */

@@ -54,7 +54,7 @@ export default fp(
     }
     app.log.info(
       { smtpServer: settings.server, from: settings.from },
-      'e-mails on: order confirmations and shipping notices are sent through the SMTP server',
+      'e-mails on: order confirmations, shipping and cancellation notices are sent through the SMTP server',
     )
     const tuning = mailer === true ? {} : mailer
     app.addHook('onReady', async () => {

@@ -1,14 +1,23 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely'
 import { PLAN_EACH_RUN } from '../db/connect.ts'
 import type { Database } from '../db/schema.ts'
+import type { EmailKind } from '../mail/render.ts'
 
-/** Which event makes which shopper e-mail (src/mail): the order's confirmation, its shipping. */
-export const emailKinds = { 'order.placed': 'confirmation', 'order.shipped': 'shipping' } as const
+/**
+ * Which event makes which shopper e-mail (src/mail): the order's confirmation, its shipping
+ * notice, its cancellation notice. One e-mail per such event, whatever made it (the back office
+ * page or the API).
+ */
+export const emailKinds = {
+  'order.placed': 'confirmation',
+  'order.shipped': 'shipping',
+  'order.cancelled': 'cancellation',
+} as const satisfies Record<string, EmailKind>
 
 export interface FanOutOptions {
   /**
-   * Also make one `order_emails` row per `order.placed` and `order.shipped` event (mail is on:
-   * SMTP_URL set). Every instance must agree: an event fanned out by an instance with mail off
+   * Also make one `order_emails` row per event of a type in emailKinds (mail is on: SMTP_URL
+   * set). Every instance must agree: an event fanned out by an instance with mail off
    * is never e-mailed.
    */
   emails?: boolean

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { type App, buildApp } from '../../src/app.ts'
 import { type Config, loadConfig } from '../../src/config.ts'
+import { connect } from '../../src/db/connect.ts'
 import type { MailerTuning } from '../../src/mail/plugin.ts'
 import type { DispatcherTuning } from '../../src/webhooks/dispatcher-plugin.ts'
 
@@ -34,6 +35,29 @@ export async function testDatabase(): Promise<{
 }
 
 export const usingPostgres = Boolean(process.env.TEST_DATABASE_URL)
+
+/**
+ * A connection (one, no app, nothing migrated) to a database of its own (testDatabase), for a
+ * test of migrations: `close` ends it and drops the database.
+ */
+export async function unmigratedDatabase(): Promise<{
+  db: ReturnType<typeof connect>
+  close: () => Promise<void>
+}> {
+  const database = await testDatabase()
+  const db = connect({
+    databaseUrl: database.env.DATABASE_URL,
+    dataDir: database.env.DATA_DIR ?? 'memory://',
+    poolSize: 1,
+  })
+  return {
+    db,
+    close: async () => {
+      await db.destroy()
+      await database.drop()
+    },
+  }
+}
 
 export interface TestApp {
   app: App

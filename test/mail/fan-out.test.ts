@@ -62,6 +62,34 @@ describe('fanOut with e-mails', () => {
     expect((await emails()).map((e) => Number(e.order_id))).toEqual([7, 7])
   })
 
+  it('queues a cancellation e-mail per order.cancelled, once, and none for other events', async () => {
+    const [, cancelled] = await insertEvents(db(), [
+      { type: 'order.packed', orderId: 7, data: order('ada@example.com') },
+      { type: 'order.cancelled', orderId: 7, data: order('ada@example.com') },
+      { type: 'order.delivered', orderId: 8, data: order('bob@example.com') },
+    ])
+    expect(await fanOut(db(), 100, { emails: true })).toBe(3)
+    // Made again (an event fanned out twice can only be one a crash left unmarked): one row.
+    await sql`update outbox set fanned_out_at = null`.execute(db())
+    expect(await fanOut(db(), 100, { emails: true })).toBe(3)
+    // bigints: text from pg, numbers from PGlite.
+    const made = (await emails()).map((e) => ({
+      ...e,
+      event_id: String(e.event_id),
+      order_id: String(e.order_id),
+    }))
+    expect(made).toEqual([
+      {
+        event_id: cancelled,
+        order_id: '7',
+        kind: 'cancellation',
+        to_address: 'ada@example.com',
+        status: 'pending',
+        attempts: 0,
+      },
+    ])
+  })
+
   it('queues none with mail off, and the events are fanned out all the same', async () => {
     await insertEvents(db(), [{ type: 'order.placed', orderId: 8, data: order('ada@example.com') }])
     expect(await fanOut(db(), 100, { emails: false })).toBe(1)

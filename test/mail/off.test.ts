@@ -1,8 +1,9 @@
 import { sql } from 'kysely'
 import { afterEach, describe, expect, it } from 'vitest'
 import { buildTestApp, type TestApp } from '../helpers/context.ts'
-import { placeOrder } from '../helpers/lifecycle.ts'
+import { lifecycleApi, placeOrder } from '../helpers/lifecycle.ts'
 import { consumeEvents } from '../helpers/outbox.ts'
+import { addStaff, addToken } from '../helpers/staff.ts'
 
 // Without SMTP_URL the fan-out queues no e-mail and the log says so once, at start.
 let t: TestApp | undefined
@@ -19,43 +20,52 @@ describe('mail off', () => {
   it.each([
     ['without SMTP_URL', {}],
     ['with SMTP_URL and MAIL_FROM empty', { SMTP_URL: '', MAIL_FROM: '' }],
-  ])('%s: no e-mail queued while events are fanned out, one log line', async (_, mail) => {
-    t = await buildTestApp(
-      { RATE_LIMIT_MAX: '0', WEBHOOKS_POLL_MS: '20', ...mail },
-      { webhookDispatcher: true, logs: true },
-    )
-    const app = t.app
-    // An endpoint that wants order.placed, so the events are written and wait for the fan-out
-    // (with no consumer at all, mail off, order.placed is not written).
-    await consumeEvents(app.db)
-    await placeOrder(app, [{ sku: 'MUG-001', quantity: 1 }])
-    await placeOrder(app, [{ sku: 'MUG-001', quantity: 2 }])
-    // The dispatcher has taken every event (the e-mails would have been queued then).
-    await expect
-      .poll(
-        async () =>
-          (
-            await sql<{ n: number }>`select count(*)::int as n from outbox
-              where fanned_out_at is null`.execute(app.db)
-          ).rows[0]?.n,
-        { timeout: 10_000 },
+  ])(
+    '%s: no e-mail queued while events (a cancel too) are fanned out, one log line',
+    async (_, mail) => {
+      t = await buildTestApp(
+        { RATE_LIMIT_MAX: '0', WEBHOOKS_POLL_MS: '20', ...mail },
+        { webhookDispatcher: true, logs: true },
       )
-      .toBe(0)
-    const events = await sql<{ n: number }>`select count(*)::int as n from outbox
-      where event_type = 'order.placed'`.execute(app.db)
-    expect(events.rows[0]?.n).toBe(2)
-    const queued = await app.db
-      .selectFrom('order_emails')
-      .select((e) => e.fn.countAll<number>().as('n'))
-      .executeTakeFirstOrThrow()
-    expect(Number(queued.n)).toBe(0)
-    expect(mailLines(t.lines())).toEqual([
-      expect.objectContaining({
-        level: 30,
-        msg: 'e-mails off: SMTP_URL is not set, so no order e-mail is queued or sent',
-      }),
-    ])
-  })
+      const app = t.app
+      // An endpoint that wants order.placed, so the events are written and wait for the fan-out
+      // (with no consumer at all, mail off, order.placed is not written).
+      await consumeEvents(app.db)
+      const cancelled = await placeOrder(app, [{ sku: 'MUG-001', quantity: 1 }])
+      await placeOrder(app, [{ sku: 'MUG-001', quantity: 2 }])
+      const api = lifecycleApi(app, await addToken(app, await addStaff(app, 'clerk@example.com')))
+      await api.move(cancelled, 'cancelled')
+      // The dispatcher has taken every event (the e-mails would have been queued then).
+      await expect
+        .poll(
+          async () =>
+            (
+              await sql<{ n: number }>`select count(*)::int as n from outbox
+              where fanned_out_at is null`.execute(app.db)
+            ).rows[0]?.n,
+          { timeout: 10_000 },
+        )
+        .toBe(0)
+      const events = await sql<{ type: string; n: number }>`
+      select event_type as type, count(*)::int as n from outbox
+      where event_type in ('order.placed', 'order.cancelled') group by 1 order by 1`.execute(app.db)
+      expect(events.rows).toEqual([
+        { type: 'order.cancelled', n: 1 },
+        { type: 'order.placed', n: 2 },
+      ])
+      const queued = await app.db
+        .selectFrom('order_emails')
+        .select((e) => e.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow()
+      expect(Number(queued.n)).toBe(0)
+      expect(mailLines(t.lines())).toEqual([
+        expect.objectContaining({
+          level: 30,
+          msg: 'e-mails off: SMTP_URL is not set, so no order e-mail is queued or sent',
+        }),
+      ])
+    },
+  )
 
   it('with WEBHOOKS_DISPATCH=off: this instance sends none, and says so once', async () => {
     t = await buildTestApp(

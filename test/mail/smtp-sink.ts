@@ -1,6 +1,7 @@
 import { createServer } from 'node:net'
 import { type ParsedMail, simpleParser } from 'mailparser'
 import { SMTPServer } from 'smtp-server'
+import { expect } from 'vitest'
 
 /** A message the sink accepted: parsed, with the envelope's recipients. */
 export interface Received {
@@ -87,4 +88,23 @@ export async function freePort(): Promise<number> {
   const { port } = s.address() as { port: number }
   await new Promise<void>((resolve) => s.close(() => resolve()))
   return port
+}
+
+/**
+ * Expects both parts of `mail` to hold each line of `order` (as GET /api/orders/:n answers it)
+ * and its total in dollars: "2 x Name (SKU)" and "Total: $x.yz" in the text.
+ */
+export function expectLinesAndTotal(
+  mail: ParsedMail,
+  order: { items: { sku: string; name: string; quantity: number }[]; totalCents: number },
+): void {
+  const text = mail.text ?? ''
+  const html = String(mail.html)
+  for (const item of order.items) {
+    expect(text).toContain(`${item.quantity} x ${item.name} (${item.sku})`)
+    expect(html).toContain(`${item.name} (${item.sku})`)
+  }
+  const total = `$${(order.totalCents / 100).toFixed(2)}`
+  expect(text).toContain(`Total: ${total}`)
+  expect(html).toContain(total)
 }

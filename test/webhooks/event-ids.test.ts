@@ -1,8 +1,7 @@
 import { sql } from 'kysely'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { connect } from '../../src/db/connect.ts'
 import { migrateToLatest, migrator } from '../../src/db/migrate.ts'
-import { buildTestApp, type TestApp, testDatabase } from '../helpers/context.ts'
+import { buildTestApp, type TestApp, unmigratedDatabase } from '../helpers/context.ts'
 import { waitFor } from '../helpers/insights.ts'
 import { placeOrder } from '../helpers/lifecycle.ts'
 import { addStaff, addToken } from '../helpers/staff.ts'
@@ -145,12 +144,7 @@ describe('webhook-id', () => {
 
 describe('migration 0015', () => {
   it('gives the events written before it ids of their own', async () => {
-    const database = await testDatabase()
-    const db = connect({
-      databaseUrl: database.env.DATABASE_URL,
-      dataDir: database.env.DATA_DIR ?? 'memory://',
-      poolSize: 1,
-    })
+    const { db, close } = await unmigratedDatabase()
     try {
       const before = await migrator(db).migrateTo('0014_products_fillfactor')
       expect(before.error).toBeUndefined()
@@ -166,8 +160,7 @@ describe('migration 0015', () => {
       `.execute(db)
       expect(rows[0]).toEqual({ n: 50, distinct: 50, missing: 0 })
     } finally {
-      await db.destroy()
-      await database.drop()
+      await close()
     }
   })
 })
