@@ -31,7 +31,10 @@ export function mailAppSettings(
     return inner === undefined ? undefined : format?.[1]?.replace('{0}', inner)
   }
   return Object.fromEntries(
-    Object.entries(mailParameters).map(([parameter, setting]) => [setting, parameterValue(parameter)]),
+    Object.entries(mailParameters).map(([parameter, setting]) => [
+      setting,
+      parameterValue(parameter),
+    ]),
   )
 }
 
