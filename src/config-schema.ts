@@ -161,10 +161,13 @@ export const ConfigSchema = Type.Object({
   // /healthz, /readyz and /metrics, a process of its own that can be given its own CPU), how
   // often it looks for due ones, and whether endpoints may be plain http or loopback/private
   // addresses (local development and tests only: in production a webhook URL must never reach
-  // the service's own network).
+  // the service's own network). A rotated signing secret keeps signing deliveries, after the new
+  // one, for WEBHOOKS_SECRET_OVERLAP_HOURS (0: not at all; at most a week: the previous secret may
+  // be one that leaked; src/webhooks/secret-rotation.ts).
   WEBHOOKS_DISPATCH: StringEnum(['on', 'off', 'only'], { default: 'on' }),
   WEBHOOKS_POLL_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 250 }),
   WEBHOOKS_ALLOW_LOCAL: StringEnum(['true', 'false'], { default: 'false' }),
+  WEBHOOKS_SECRET_OVERLAP_HOURS: Type.Integer({ minimum: 0, maximum: 168, default: 24 }),
   // Order e-mails (README "E-mails"): the SMTP server (smtp:// or smtps://, credentials in the
   // URL; unset: no e-mail is queued or sent; the same on every instance), the sender (default
   // orders@ the PUBLIC_BASE_URL's host) and the shop's public address the e-mails link to

@@ -246,6 +246,7 @@ describe('every setting with a bad value', () => {
     WEBHOOKS_DISPATCH: 'yes',
     WEBHOOKS_POLL_MS: '5',
     WEBHOOKS_ALLOW_LOCAL: 'yes',
+    WEBHOOKS_SECRET_OVERLAP_HOURS: '169',
     SMTP_URL: 'http://x',
     MAIL_FROM: 'bad',
     PUBLIC_BASE_URL: 'notaurl',
@@ -295,6 +296,7 @@ describe('every setting with a bad value', () => {
     ['AZURE_CLIENT_ID', 'notaguid', 'a GUID like 00000000-0000-0000-0000-000000000000'],
     ['PORT', '70000', 'PORT must be a whole number from 0 to 65535'],
     ['PORT', 'eighty', 'PORT must be a whole number from 0 to 65535'],
+    ['WEBHOOKS_SECRET_OVERLAP_HOURS', '169', 'must be a whole number from 0 to 168'],
     ['TRACE_SAMPLE_RATIO', '1.5', 'TRACE_SAMPLE_RATIO must be a number from 0 to 1'],
     ['SMTP_URL', 'smtp://[x', 'SMTP_URL must be an smtp:// or smtps:// URL'],
   ])('%s=%s says what to write', (name, value, text) => {

@@ -167,6 +167,13 @@ export interface WebhookEndpointsTable {
   event_types: string[]
   /** Standard Webhooks secret, `whsec_` + base64; shown once, never logged. */
   secret: string
+  /**
+   * The secret the latest rotation replaced, still signing deliveries (after `secret`'s
+   * signature) until `previous_secret_until`; both null when there is none (migration 0017).
+   * Never shown, never logged.
+   */
+  previous_secret: string | null
+  previous_secret_until: Date | null
   enabled: Generated<boolean>
   /** Why it was disabled when the dispatcher disabled it (failing for days); null otherwise. */
   disabled_reason: string | null

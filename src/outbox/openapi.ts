@@ -16,7 +16,7 @@ const deliveryHeaders = [
   ['webhook-timestamp', 'Unix seconds when this attempt was signed.'],
   [
     'webhook-signature',
-    '`v1,<base64 HMAC-SHA256 of "id.timestamp.body">` with the endpoint secret.',
+    '`v1,<base64 HMAC-SHA256 of "id.timestamp.body">` with the endpoint secret. For a while after the secret is rotated (the endpoint\'s `previousSecretUntil`), a space and a second such signature made with the replaced secret follow: accept the request when any signature verifies.',
   ],
 ].map(([name, description]) => ({
   name,

@@ -3,8 +3,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { eventTypes } from '../outbox/events.ts'
 import { sendError } from '../plugins/errors.ts'
 import { keepForReveal, takeReveal } from '../staff/secret-reveal.ts'
-import { stillPending, unknownDelivery, unknownEndpoint } from './admin-routes.ts'
+import { adminOnly, stillPending, unknownDelivery, unknownEndpoint } from './admin-routes.ts'
 import { checkForm, type FormErrors, type Typed, typedOf } from './endpoint-form.ts'
+import { noticeOf } from './page-notices.ts'
 import type { WebhookAdminOptions } from './plugin.ts'
 import {
   deleteEndpoint,
@@ -14,7 +15,6 @@ import {
   listEndpoints,
   recentDeliveries,
   redeliver,
-  rotateSecret,
   signsWith,
   updateEndpoint,
 } from './queries.ts'
@@ -26,37 +26,12 @@ import {
   WebhookPageQuery,
   WebhooksPageQuery,
 } from './schemas.ts'
+import { endOverlapOr404, rotateOr404 } from './secret-routes.ts'
 import { newSigningSecret, signingSecretReveal } from './secrets.ts'
 import { changeEndpoint, registerEndpoint, urlTaken } from './unique-url.ts'
 
 const endpointPath = (id: number) => `/admin/webhooks/${id}`
 
-const rotatedNotice = 'New secret made: deliveries from now on are signed with it only.'
-const shownOnce = 'was shown once and is not shown again'
-
-/**
- * What the endpoint's page says after a form (its query, after the 303); `secretShown`: the new
- * secret is on this page, else its one showing is past (a reload, say) and the page says so.
- */
-function noticeOf(query: WebhookPageQuery, secretShown: boolean): string | undefined {
-  if (query.registered !== undefined) {
-    return secretShown
-      ? 'Endpoint registered.'
-      : `Endpoint registered. Its signing secret ${shownOnce}; if it was not stored, rotate the secret to make another.`
-  }
-  if (query.rotated !== undefined) {
-    return secretShown
-      ? rotatedNotice
-      : `${rotatedNotice} It ${shownOnce}; if it was not stored, rotate it again.`
-  }
-  if (query.updated !== undefined) return 'Changes saved.'
-  if (query.redelivered !== undefined) {
-    return `Delivery ${query.redelivered.replace(/\D/g, '')} will be sent again.`
-  }
-  return undefined
-}
-
-const adminOnly = { access: 'admin' as const }
 const formOptions = { schema: { hide: true, body: EndpointForm }, config: adminOnly }
 const endpointFormOptions = {
   schema: { hide: true, params: EndpointParams, body: EndpointForm },
@@ -66,15 +41,15 @@ const endpointFormOptions = {
 /**
  * The back office's webhook pages (issue 16), admins only, server-rendered without client
  * JavaScript: `/admin/webhooks` lists the endpoints and registers one; `/admin/webhooks/:id`
- * changes, disables, enables, deletes one, rotates its secret, and shows its recent deliveries
- * with a Redeliver button each. A new secret (registering, rotating) is shown once, on the
+ * changes, disables, enables, deletes one, rotates its secret (and ends the rotation's overlap,
+ * secret-rotation.ts), and shows its recent deliveries with a Redeliver button each. A new secret (registering, rotating) is shown once, on the
  * endpoint's page the POST redirects to (Post/Redirect/Get: src/staff/secret-reveal.ts), so a
  * reload makes no second endpoint or secret. Every form posts `_csrf` (checked by
  * src/staff/access.ts).
  */
 const webhookAdminPages: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async (
   app,
-  { allowLocal, production },
+  { allowLocal, production, overlapHours },
 ) => {
   async function renderList(
     request: FastifyRequest,
@@ -118,6 +93,7 @@ const webhookAdminPages: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async 
       },
       errors: page.errors ?? {},
       secret: page.secret,
+      overlapHours,
       notice: page.notice,
       message: page.message,
       csrf: request.staffSession?.csrfSecret,
@@ -179,7 +155,7 @@ const webhookAdminPages: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async 
       const reveal = await takeReveal(request, reply, signingSecretReveal, production, (id, s) =>
         id === endpoint.id ? signsWith(app.db, id, s) : Promise.resolve(false),
       )
-      const notice = noticeOf(request.query, reveal !== undefined)
+      const notice = noticeOf(request.query, reveal !== undefined, endpoint)
       return renderEndpoint(request, reply, 200, endpoint, { notice, secret: reveal?.secret })
     },
   )
@@ -216,13 +192,22 @@ const webhookAdminPages: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async 
   })
 
   app.post('/admin/webhooks/:id/rotate-secret', endpointFormOptions, async (request, reply) => {
-    const id = endpointId(request.params.id)
-    const endpoint = id && (await rotateSecret(app.db, id, newSigningSecret()))
-    if (!endpoint) return sendError(request, reply, 404, unknownEndpoint(request.params.id))
-    request.log.info({ endpointId: id, staffId: request.staff?.id }, 'webhook secret rotated')
+    const endpoint = await rotateOr404(app.db, request, reply, overlapHours)
+    if (!endpoint) return reply
     keepForReveal(reply, signingSecretReveal, endpoint, production)
     return reply.redirect(`${endpointPath(endpoint.id)}?rotated=1`, 303)
   })
+
+  // A previous secret that leaked: stop signing with it now (secret-rotation.ts).
+  app.post(
+    '/admin/webhooks/:id/end-secret-overlap',
+    endpointFormOptions,
+    async (request, reply) => {
+      const endpoint = await endOverlapOr404(app.db, request, reply)
+      if (!endpoint) return reply
+      return reply.redirect(`${endpointPath(endpoint.id)}?overlapEnded=1`, 303)
+    },
+  )
 
   app.post('/admin/webhooks/:id/delete', endpointFormOptions, async (request, reply) => {
     const endpoint = await endpointOr404(request, reply, request.params.id)

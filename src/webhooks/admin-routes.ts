@@ -13,7 +13,6 @@ import {
   recentDeliveries,
   recentDeliveryCount,
   redeliver,
-  rotateSecret,
 } from './queries.ts'
 import {
   Delivery,
@@ -28,13 +27,13 @@ import { newSigningSecret } from './secrets.ts'
 import { changeEndpoint, registerEndpoint, urlTaken } from './unique-url.ts'
 import { checkWebhookUrl } from './url-policy.ts'
 
-const common = { tags: ['admin'], security: [{ staffToken: [] }] }
+export const common = { tags: ['admin'], security: [{ staffToken: [] }] }
 
 /** The description as it is validated and stored: trimmed, in NFC (src/text.ts). */
 async function normaliseDescription(request: { body: unknown }) {
   normaliseFields(request.body, { description: normaliseText })
 }
-const adminOnly = { access: 'admin' as const }
+export const adminOnly = { access: 'admin' as const }
 
 export const unknownEndpoint = (id: string) => `There is no webhook endpoint ${id}.`
 export const unknownDelivery = (id: string) => `This endpoint has no delivery ${id}.`
@@ -57,7 +56,8 @@ export async function registrableUrl(
 /**
  * The webhook endpoints API (issue 16), admins only (`config.access: 'admin'`; bearer token,
  * src/staff/access.ts: 401 without, 403 for staff). The signing secret is in the create and
- * rotate answers only, never in a list or get, and never logged.
+ * rotate answers only, never in a list or get, and never logged; rotating it and ending a
+ * rotation's overlap are secret-routes.ts.
  */
 const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async (
   app,
@@ -203,28 +203,6 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
       }
       request.log.info({ endpointId: id, staffId: request.staff?.id }, 'webhook endpoint deleted')
       return reply.code(204).send(null)
-    },
-  )
-
-  app.post(
-    '/api/admin/webhooks/:id/rotate-secret',
-    {
-      schema: {
-        ...common,
-        summary: "Replace an endpoint's signing secret; the answer holds the new one, once",
-        description:
-          'Deliveries from now on are signed with the new secret only: give it to the receiver at once.',
-        params: EndpointParams,
-        response: { 200: EndpointWithSecret, 400: ErrorResponse, 404: ErrorResponse },
-      },
-      config: adminOnly,
-    },
-    async (request, reply) => {
-      const id = endpointId(request.params.id)
-      const endpoint = id && (await rotateSecret(app.db, id, newSigningSecret()))
-      if (!endpoint) return sendError(request, reply, 404, unknownEndpoint(request.params.id))
-      request.log.info({ endpointId: id, staffId: request.staff?.id }, 'webhook secret rotated')
-      return endpoint
     },
   )
 

@@ -63,30 +63,38 @@ function keyOf(secret: string): KeyObject {
   return key
 }
 
+/** `v1,` + base64 HMAC-SHA256 of `id.timestamp.body` keyed with the secret's bytes. */
+const v1 = (secret: string, signed: string, body: string) =>
+  `v1,${createHmac('sha256', keyOf(secret)).update(signed).update(body).digest('base64')}`
+
 /**
  * The Standard Webhooks headers for one attempt: `webhook-id`, `webhook-timestamp` (this
  * attempt's time, whole seconds since the epoch: receivers refuse stale ones, so a retry is
  * signed anew) and `webhook-signature` (`v1,` + base64 HMAC-SHA256 of `id.timestamp.body`, keyed
- * with the base64-decoded part of `whsec_…`: the specification's "Signature scheme"). Signed with
- * node:crypto's native HMAC, not the library's pure-JavaScript SHA-256 (a tenth of the CPU per
- * signature); tests verify what is signed here with the library (test/webhooks/signing.test.ts).
- * Throws when the secret is not valid (the message never contains the secret).
+ * with the base64-decoded part of `whsec_…`: the specification's "Signature scheme"). With a
+ * `previousSecret` (a rotation's overlap window, secret-rotation.ts) the header lists two
+ * signatures, space-delimited, the current secret's first: a receiver with either secret
+ * verifies (the specification's zero-downtime rotation). Signed with node:crypto's native HMAC,
+ * not the library's pure-JavaScript SHA-256 (a tenth of the CPU per signature); tests verify
+ * what is signed here with the library (test/webhooks/signing.test.ts). Throws when a secret is
+ * not valid (the message never contains the secret).
  */
 export function signatureHeaders(
   secret: string,
   msgId: string,
   body: string,
   now: Date,
+  previousSecret?: string | null,
 ): Record<string, string> {
   const timestamp = String(Math.floor(now.getTime() / 1000))
-  const mac = createHmac('sha256', keyOf(secret))
-    .update(`${msgId}.${timestamp}.`)
-    .update(body)
-    .digest('base64')
+  const signed = `${msgId}.${timestamp}.`
+  const current = v1(secret, signed, body)
   return {
     'webhook-id': msgId,
     'webhook-timestamp': timestamp,
-    'webhook-signature': `v1,${mac}`,
+    'webhook-signature': previousSecret
+      ? `${current} ${v1(previousSecret, signed, body)}`
+      : current,
   }
 }
 
@@ -233,7 +241,7 @@ export function send(
  * attempt whose error says why; nothing is sent to it.
  */
 export async function attemptDelivery(
-  endpoint: { url: string; secret: string },
+  endpoint: { url: string; secret: string; previousSecret?: string | null },
   event: OutgoingEvent,
   {
     check,
@@ -252,7 +260,8 @@ export async function attemptDelivery(
   const body = eventBody(event)
   let headers: Record<string, string>
   try {
-    headers = signatureHeaders(endpoint.secret, webhookId(event.publicId), body, now)
+    const msgId = webhookId(event.publicId)
+    headers = signatureHeaders(endpoint.secret, msgId, body, now, endpoint.previousSecret)
   } catch (err) {
     return { ok: false, status: null, error: (err as Error).message }
   }

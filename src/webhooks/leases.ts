@@ -19,7 +19,11 @@ export interface ClaimedDelivery {
   eventId: string
   /** This attempt's number (1 for the first). */
   attempts: number
-  endpoint: { url: string; secret: string }
+  /**
+   * `previousSecret`: the secret the latest rotation replaced, while it still signs (its
+   * overlap window, by the database's clock at the claim); null otherwise (secret-rotation.ts).
+   */
+  endpoint: { url: string; secret: string; previousSecret: string | null }
   /** publicId: outbox.public_id; dataJson: the payload's JSON text (deliver.ts's OutgoingEvent). */
   event: { publicId: string; type: string; createdAt: Date; dataJson: string }
 }
@@ -32,6 +36,7 @@ interface ClaimedRow {
   attempts: number
   url: string
   secret: string
+  previous_secret: string | null
   public_id: string
   event_type: string
   event_created_at: Date | string
@@ -90,7 +95,7 @@ export async function claimDue(
     endpointId: r.endpoint_id,
     eventId: String(r.event_id),
     attempts: r.attempts,
-    endpoint: { url: r.url, secret: r.secret },
+    endpoint: { url: r.url, secret: r.secret, previousSecret: r.previous_secret },
     event: {
       publicId: r.public_id,
       type: r.event_type,
@@ -143,7 +148,9 @@ function claimStatement(limit: number, leaseMs: number) {
       returning d.id, d.endpoint_id, d.event_id, d.attempts
     )
     select t.id::text as id, t.endpoint_id, t.event_id::text as event_id, t.attempts,
-           e.url, e.secret, o.public_id::text as public_id, o.event_type,
+           e.url, e.secret,
+           case when e.previous_secret_until > now() then e.previous_secret end as previous_secret,
+           o.public_id::text as public_id, o.event_type,
            o.created_at as event_created_at,
            o.payload::text as payload
     from taken t

@@ -7,7 +7,7 @@ import type { Delivery, Endpoint, EndpointWithSecret } from './schemas.ts'
 /**
  * Webhook endpoints and their deliveries, for the admin pages and API. Functions take the
  * database first and answer API shapes (schemas.ts); only `insertEndpoint` and `rotateSecret`
- * answer the secret.
+ * (secret-rotation.ts) answer the secret, and nothing answers a previous one.
  */
 
 type Db = Kysely<Database>
@@ -34,7 +34,10 @@ export function deliveryId(digits: string): string | undefined {
 const iso = (t: Date | string) => new Date(t).toISOString()
 const isoOrNull = (t: Date | string | null) => (t === null ? null : iso(t))
 
-function toEndpoint(row: Omit<EndpointRow, 'secret'>): Endpoint {
+/** An endpoint's row without its secrets (`shown`). */
+type ShownRow = Omit<EndpointRow, 'secret' | 'previous_secret'>
+
+export function toEndpoint(row: ShownRow): Endpoint {
   return {
     id: row.id,
     url: row.url,
@@ -45,16 +48,20 @@ function toEndpoint(row: Omit<EndpointRow, 'secret'>): Endpoint {
     failingSince: isoOrNull(row.failing_since),
     createdAt: iso(row.created_at),
     updatedAt: iso(row.updated_at),
+    previousSecretUntil: isoOrNull(row.previous_secret_until),
   }
 }
 
-const withSecret = (row: EndpointRow): EndpointWithSecret => ({
+export const withSecret = (row: EndpointRow): EndpointWithSecret => ({
   ...toEndpoint(row),
   secret: row.secret,
 })
 
-/** The columns an endpoint is shown with: everything but the secret. */
-const shown = [
+/**
+ * The columns an endpoint is shown with: everything but its secrets, and the previous secret's
+ * end only while it is still used (by the database's clock, as the claim statement decides).
+ */
+export const shown = [
   'id',
   'url',
   'description',
@@ -65,6 +72,9 @@ const shown = [
   'created_by',
   'created_at',
   'updated_at',
+  sql<Date | null>`case when previous_secret_until > now() then previous_secret_until end`.as(
+    'previous_secret_until',
+  ),
 ] as const
 
 /** Every endpoint, oldest first (a handful: no paging). */
@@ -139,24 +149,6 @@ export async function updateEndpoint(
 export async function deleteEndpoint(db: Db, id: number): Promise<boolean> {
   const result = await db.deleteFrom('webhook_endpoints').where('id', '=', id).executeTakeFirst()
   return result.numDeletedRows > 0n
-}
-
-/**
- * Replaces the signing secret: deliveries from now on are signed with the new one only (the
- * receiver must switch at once). Undefined when there is no such endpoint.
- */
-export async function rotateSecret(
-  db: Db,
-  id: number,
-  secret: string,
-): Promise<EndpointWithSecret | undefined> {
-  const row = await db
-    .updateTable('webhook_endpoints')
-    .set({ secret, updated_at: sql<Date>`now()` })
-    .where('id', '=', id)
-    .returningAll()
-    .executeTakeFirst()
-  return row && withSecret(row)
 }
 
 /**

@@ -78,6 +78,9 @@ export const Endpoint = Type.Object({
   failingSince: maybeTime('start of the current run of failed attempts; null after any 2xx'),
   createdAt: time('when it was registered'),
   updatedAt: time('when it was last changed'),
+  previousSecretUntil: maybeTime(
+    'until when the secret the latest rotation replaced still signs deliveries, after the current one (a second `v1,` signature in `webhook-signature`); null when no previous secret is in use. The previous secret itself is never shown',
+  ),
 })
 export type Endpoint = Static<typeof Endpoint>
 
@@ -158,5 +161,6 @@ export const WebhookPageQuery = Type.Object({
   redelivered: Type.Optional(Type.String({ maxLength: 20 })),
   registered: Type.Optional(Type.String({ maxLength: 20 })),
   rotated: Type.Optional(Type.String({ maxLength: 20 })),
+  overlapEnded: Type.Optional(Type.String({ maxLength: 20 })),
 })
 export type WebhookPageQuery = Static<typeof WebhookPageQuery>

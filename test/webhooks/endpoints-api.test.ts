@@ -45,6 +45,7 @@ describe('the webhook endpoints API, production policy (WEBHOOKS_ALLOW_LOCAL=fal
       enabled: true,
       disabledReason: null,
       failingSince: null,
+      previousSecretUntil: null,
     })
     expect(endpoint.secret).toMatch(secretPattern)
     const stored = await t.app.db
@@ -85,6 +86,12 @@ describe('the webhook endpoints API, production policy (WEBHOOKS_ALLOW_LOCAL=fal
     expect(rotated.statusCode).toBe(200)
     expect(rotated.json().secret).toMatch(secretPattern)
     expect(rotated.json().secret).not.toBe(endpoint.secret)
+    // The replaced secret still signs for a while (secret-overlap.test.ts), and is never shown.
+    expect(rotated.json().previousSecretUntil).toEqual(expect.any(String))
+    expect(rotated.body).not.toContain(endpoint.secret)
+    const afterRotation = await call('GET', `/api/admin/webhooks/${endpoint.id}`)
+    expect(afterRotation.json().previousSecretUntil).toBe(rotated.json().previousSecretUntil)
+    expect(afterRotation.body).not.toContain('whsec_')
 
     expect((await call('DELETE', `/api/admin/webhooks/${endpoint.id}`)).statusCode).toBe(204)
     expect((await call('GET', `/api/admin/webhooks/${endpoint.id}`)).statusCode).toBe(404)
@@ -356,6 +363,7 @@ describe('the webhook endpoints API, production policy (WEBHOOKS_ALLOW_LOCAL=fal
       ['GET', `/api/admin/webhooks/${created.id}`],
       ['PATCH', `/api/admin/webhooks/${created.id}`, { enabled: false }],
       ['POST', `/api/admin/webhooks/${created.id}/rotate-secret`],
+      ['POST', `/api/admin/webhooks/${created.id}/end-secret-overlap`],
       ['GET', `/api/admin/webhooks/${created.id}/deliveries`],
       ['POST', `/api/admin/webhooks/${created.id}/deliveries/1/redeliver`],
       ['DELETE', `/api/admin/webhooks/${created.id}`],
@@ -382,9 +390,21 @@ describe('the webhook endpoints API, production policy (WEBHOOKS_ALLOW_LOCAL=fal
     ).toEqual([{ staffToken: [] }])
     const schemaOf = (op: { responses: Record<string, { content: object }> }, code: string) =>
       JSON.stringify(op.responses[code]?.content)
-    expect(schemaOf(paths['/api/admin/webhooks'].post, '201')).toContain('secret')
-    expect(schemaOf(paths['/api/admin/webhooks'].get, '200')).not.toContain('secret')
-    expect(schemaOf(paths['/api/admin/webhooks/{id}'].get, '200')).not.toContain('secret')
+    // A property named `secret` (previousSecretUntil is a time, and no previous secret is given).
+    expect(schemaOf(paths['/api/admin/webhooks'].post, '201')).toContain('"secret"')
+    expect(schemaOf(paths['/api/admin/webhooks/{id}/rotate-secret'].post, '200')).toContain(
+      '"secret"',
+    )
+    for (const [path, method] of [
+      ['/api/admin/webhooks', 'get'],
+      ['/api/admin/webhooks/{id}', 'get'],
+      ['/api/admin/webhooks/{id}/end-secret-overlap', 'post'],
+    ] as const) {
+      const schema = schemaOf(paths[path][method], '200')
+      expect(schema, path).toContain('"previousSecretUntil"')
+      expect(schema, path).not.toContain('"secret"')
+      expect(schema, path).not.toContain('"previousSecret"')
+    }
     expect(spec.paths['/admin/webhooks']).toBeUndefined()
   })
 })

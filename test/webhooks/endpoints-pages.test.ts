@@ -149,6 +149,7 @@ describe('/admin/webhooks', () => {
       `/admin/webhooks/${id}`,
       `/admin/webhooks/${id}/enabled`,
       `/admin/webhooks/${id}/rotate-secret`,
+      `/admin/webhooks/${id}/end-secret-overlap`,
       `/admin/webhooks/${id}/delete`,
       `/admin/webhooks/${id}/deliveries/1/redeliver`,
     ]) {
@@ -255,7 +256,7 @@ describe('the one showing of a new secret', () => {
     expect(secret).toBeDefined()
     expect(secret).not.toBe(first)
     expect(await storedSecret(id)).toBe(secret)
-    expect(shown.res.body).toContain('signed with it only')
+    expect(shown.res.body).toContain('signed with it, and with the previous one too until')
     const reloaded = await page(`/admin/webhooks/${id}?rotated=1`, { ...boss, cookie: shown.after })
     expect(reloaded.body).not.toContain('whsec_')
     expect(reloaded.body).toContain('shown once')
@@ -329,6 +330,54 @@ describe('/admin/webhooks/:id', () => {
     const deleted = await post(`/admin/webhooks/${id}/delete`, { confirm: 'yes' })
     expect(deleted.statusCode).toBe(303)
     expect((await page(`/admin/webhooks/${id}`)).statusCode).toBe(404)
+  })
+
+  it('says until when the previous secret signs, and ends that by its form (admins, CSRF)', async () => {
+    const { id } = await register('https://93.184.215.14/overlap')
+    const overlapLine = 'The previous signing secret still signs every delivery too'
+    const endForm = `action="/admin/webhooks/${id}/end-secret-overlap"`
+    const fresh = await page(`/admin/webhooks/${id}`)
+    expect(fresh.body).not.toContain(overlapLine)
+    expect(fresh.body).not.toContain(endForm)
+    expect(fresh.body).toContain('with the replaced one too for 24 hours')
+
+    const old = await storedSecret(id)
+    const rotated = await follow(await post(`/admin/webhooks/${id}/rotate-secret`, {}))
+    const { previous_secret_until: until } = await t.app.db
+      .selectFrom('webhook_endpoints')
+      .select('previous_secret_until')
+      .where('id', '=', Number(id))
+      .executeTakeFirstOrThrow()
+    const iso = new Date(until as Date).toISOString()
+    const shown = `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`
+    expect(rotated.res.body).toContain(`and with the previous one too until ${shown}`)
+    expect(rotated.res.body).toContain(
+      `${overlapLine}, after the current one, until <time datetime="${iso}">${shown}</time>.`,
+    )
+    expect(rotated.res.body).toContain(endForm)
+    expect(rotated.res.body).not.toContain(old) // the new secret is shown once; never the old
+
+    // Refused for staff and without the session's CSRF token: the overlap stays.
+    const clerk = await signIn(t.app, 'clerk@example.com')
+    const url = `/admin/webhooks/${id}/end-secret-overlap`
+    expect((await post(url, {}, clerk)).statusCode).toBe(403)
+    expect((await post(url, { _csrf: 'nope' })).statusCode).toBe(403)
+    expect((await page(`/admin/webhooks/${id}`)).body).toContain(overlapLine)
+
+    const ended = await post(url, {})
+    expect(ended.statusCode).toBe(303)
+    expect(ended.headers.location).toBe(`/admin/webhooks/${id}?overlapEnded=1`)
+    const after = await page(ended.headers.location as string)
+    expect(after.body).toContain('The previous secret is no longer used')
+    expect(after.body).not.toContain(overlapLine)
+    expect(after.body).not.toContain(endForm)
+    const stored = await t.app.db
+      .selectFrom('webhook_endpoints')
+      .select(['previous_secret', 'previous_secret_until'])
+      .where('id', '=', Number(id))
+      .executeTakeFirstOrThrow()
+    expect(stored).toEqual({ previous_secret: null, previous_secret_until: null })
+    expect((await post('/admin/webhooks/999999/end-secret-overlap', {})).statusCode).toBe(404)
   })
 
   it('shows an endpoint the dispatcher disabled, and its reason', async () => {

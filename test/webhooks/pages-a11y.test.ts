@@ -1,7 +1,7 @@
 // The webhook pages checked by axe-core in headless Chromium, as test/a11y/axe.test.ts checks
 // the others (WCAG 2.0/2.1 A and AA, and axe's best practices): the list with an endpoint and
-// with a refused form, an endpoint's page just registered (the secret shown), and one the
-// dispatcher disabled, with deliveries of each status.
+// with a refused form, an endpoint's page just registered (the secret shown), just rotated (the
+// previous secret still signing, its end form), and one the dispatcher disabled, with deliveries of each status.
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { sql } from 'kysely'
@@ -69,6 +69,10 @@ describe.skipIf(!chromiumAvailable)('the webhook pages, checked by axe-core', ()
     await page.click('text=Register endpoint')
     await expect.poll(() => page.locator('#secret').count()).toBe(1)
     expect.soft(await violations(page), 'registered, secret shown').toEqual([])
+
+    await page.click('button:has-text("Rotate secret")')
+    await expect.poll(() => page.locator('.secret-overlap').count()).toBe(1)
+    expect.soft(await violations(page), 'rotated, the previous secret still signing').toEqual([])
 
     const action = await page.locator('form[action$="/enabled"]').getAttribute('action')
     const id = Number(/\/admin\/webhooks\/(\d+)\//.exec(action ?? '')?.[1])

@@ -54,10 +54,32 @@ describe('signatureHeaders (node:crypto) against the standardwebhooks library', 
     ).toThrow(/No matching signature/)
   })
 
+  it('signs with the previous secret too, after the current one, when given (a rotation)', () => {
+    const [secret, previous, other] = secrets as [string, string, string]
+    const body = bodies[1] as string
+    const headers = signatureHeaders(secret, 'evt_42', body, now, previous)
+    const [first, second, ...more] = (headers['webhook-signature'] as string).split(' ')
+    expect(more).toEqual([])
+    // The spec's list: `v1,<base64>` entries, space-delimited, each verifying with its own secret.
+    expect(first).toBe(new Webhook(secret).sign('evt_42', now, body))
+    expect(second).toBe(new Webhook(previous).sign('evt_42', now, body))
+    expect(new Webhook(secret).verify(body, headers)).toEqual(JSON.parse(body))
+    expect(new Webhook(previous).verify(body, headers)).toEqual(JSON.parse(body))
+    expect(() => new Webhook(other).verify(body, headers)).toThrow(/No matching signature/)
+    // None (null, as the claim gives it outside a window): the current secret's alone.
+    expect(signatureHeaders(secret, 'evt_42', body, now, null)).toEqual(
+      signatureHeaders(secret, 'evt_42', body, now),
+    )
+    expect(signatureHeaders(secret, 'evt_42', body, now)['webhook-signature']).toBe(first)
+  })
+
   it('refuses a secret the library refuses, without saying the secret', () => {
     for (const bad of ['whsec_', 'whsec_not base64!', 'whsec_abc']) {
       expect(() => new Webhook(bad)).toThrow()
       expect(() => signatureHeaders(bad, 'evt_1', '{}', now)).toThrow(
+        /^the endpoint secret is not a valid whsec_ secret$/,
+      )
+      expect(() => signatureHeaders(newSigningSecret(), 'evt_1', '{}', now, bad)).toThrow(
         /^the endpoint secret is not a valid whsec_ secret$/,
       )
     }
