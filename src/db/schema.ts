@@ -169,7 +169,7 @@ export interface WebhookEndpointsTable {
   secret: string
   /**
    * The secret the latest rotation replaced, still signing deliveries (after `secret`'s
-   * signature) until `previous_secret_until`; both null when there is none (migration 0017).
+   * signature) until `previous_secret_until`; both null when there is none (migration 0018).
    * Never shown, never logged.
    */
   previous_secret: string | null

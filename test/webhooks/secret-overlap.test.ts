@@ -259,7 +259,7 @@ describe('ending the overlap', () => {
   })
 })
 
-describe('migration 0017', () => {
+describe('migration 0018', () => {
   it('adds the previous secret and its end, both or neither, and takes them away again', async () => {
     const database = await testDatabase()
     const db = connect({
@@ -283,10 +283,10 @@ describe('migration 0017', () => {
       ).rejects.toThrow(/webhook_endpoints_previous_secret_whole/)
       await rotateSecret(db, id, newSigningSecret(), 24)
 
-      const down = await migrator(db).migrateTo('0016_order_email_any_case')
+      const down = await migrator(db).migrateTo('0017_order_email_cancellation')
       expect(down.error).toBeUndefined()
       expect(down.results?.map((r) => [r.migrationName, r.direction])).toEqual([
-        ['0017_webhook_previous_secret', 'Down'],
+        ['0018_webhook_previous_secret', 'Down'],
       ])
       expect(await columns()).toEqual([])
       await migrateToLatest(db)
