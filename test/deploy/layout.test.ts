@@ -114,6 +114,16 @@ describe('the layout', () => {
     }
   })
 
+  it('numbers the migrations 0001, 0002, … once each: the migrator runs them by name', () => {
+    // Two helpers once landed a 0017 each; a database that had run one would have refused the
+    // other as out of order (Kysely's Migrator checks that pending ones come after the last run).
+    const numbers = readdirSync('migrations')
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => f.slice(0, 4))
+      .sort()
+    expect(numbers).toEqual(numbers.map((_, i) => String(i + 1).padStart(4, '0')))
+  })
+
   it('builds the image from what runs: src, views, migrations, public and the package files', () => {
     const dockerfile = readFileSync('Dockerfile', 'utf8')
     // COPY lines that take from the build context (not --from another stage).
