@@ -117,6 +117,10 @@ const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
     return form.send(reply, app.answerEncoding(request), randomUUID())
   })
 
+  // A form shown again after POST /orders leaves /orders in the address bar: reloading it as a
+  // navigation or typing it leads to the form (HEAD too), not to a 405 page. The API keeps its 405.
+  app.get('/orders', { schema: { hide: true } }, (_request, reply) => reply.redirect('/', 303))
+
   app.post(
     '/orders',
     {

@@ -189,6 +189,31 @@ describe('POST /orders', () => {
   })
 })
 
+describe('GET /orders', () => {
+  // The form re-shown after a refused POST /orders leaves /orders in the address bar: reloading
+  // it as a navigation, or typing it, must lead back to the form, not to a 405 page.
+  it('sends a shopper who loads the address the form was posted to back to the form (303)', async () => {
+    for (const url of ['/orders', '/orders?from=bookmark', '/orders/']) {
+      const res = await t.app.inject({ url, headers: html })
+      const target = url === '/orders/' ? '/orders' : '/'
+      expect([res.statusCode, res.headers.location]).toEqual([
+        url === '/orders/' ? 301 : 303,
+        target,
+      ])
+    }
+    const head = await t.app.inject({ method: 'HEAD', url: '/orders', headers: html })
+    expect([head.statusCode, head.headers.location]).toEqual([303, '/'])
+    const form = await t.app.inject({ url: '/', headers: html })
+    expect(form.statusCode).toBe(200)
+    expect(form.body).toContain('action="/orders"')
+  })
+
+  it('leaves the API alone: GET /api/orders is still 405, allowing POST only', async () => {
+    const res = await t.app.inject({ url: '/api/orders' })
+    expect([res.statusCode, res.headers.allow]).toEqual([405, 'POST'])
+  })
+})
+
 describe('POST /orders with several products', () => {
   const linesOf = async (location: string) =>
     (await t.app.inject({ url: `/api${location}` })).json().items as {
