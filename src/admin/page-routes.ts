@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify'
 import { changeOrderStatus } from '../lifecycle/change-order-status.ts'
 import { findAdminOrder } from '../lifecycle/queries.ts'
 import { AdminOrderParams, normaliseTransitionBody, targets } from '../lifecycle/schemas.ts'
@@ -33,6 +33,33 @@ const fieldLabels: Record<string, string> = {
   note: 'Note',
 }
 const damagedForm = 'This form is damaged; reload the page and try again.'
+/** The alert's first line above the list of the typed fields' mistakes. */
+const notChanged = 'The order was not changed:'
+
+/**
+ * The typed fields' mistakes in the page's order (carrier, tracking number, note), one message
+ * each: every field the schema refused, and when shipping, each of carrier and tracking number
+ * the form did not send, so two wrong fields are both said in one round. Undefined when a field
+ * nobody types (`to`, `version`, `_csrf`) is wrong: the form is damaged.
+ */
+function fieldErrors(
+  validation: readonly FastifySchemaValidationError[] | undefined,
+  body: Record<string, unknown> | undefined,
+): Record<string, string> | undefined {
+  const found: Record<string, string> = {}
+  for (const e of validation ?? []) {
+    const field = fieldName(e)
+    if (!fieldLabels[field]) return undefined
+    found[field] ??= `${fieldLabels[field]} ${describe(e)}.`
+  }
+  if (body?.to === 'shipped') {
+    for (const field of ['carrier', 'trackingNumber'])
+      if (body[field] === undefined) found[field] ??= `${fieldLabels[field]} is needed to ship.`
+  }
+  const errors: Record<string, string> = {}
+  for (const field of Object.keys(fieldLabels)) if (found[field]) errors[field] = found[field]
+  return errors
+}
 const changedMeanwhile = (status: string) =>
   `This order changed meanwhile: it is ${status} now. Check it, then choose again.`
 
@@ -128,8 +155,8 @@ const adminOrderPages: FastifyPluginAsyncTypebox = async (app) => {
     page: {
       status?: number
       message?: string
-      /** The shipping form's field the message is about: marked invalid, the message beside it. */
-      field?: string | undefined
+      /** The shipping form's fields' mistakes: each marked invalid, its message beside it and in the alert. */
+      errors?: Record<string, string> | undefined
       values?: Record<string, string>
     } = {},
   ) {
@@ -151,7 +178,7 @@ const adminOrderPages: FastifyPluginAsyncTypebox = async (app) => {
       cancel: allowed.includes('cancelled') ? `${orderPath(order.orderNumber)}/cancel` : undefined,
       csrf: request.staffSession?.csrfSecret,
       message: page.message,
-      field: page.field,
+      errors: page.errors ?? {},
       values: page.values ?? {},
       action: `${orderPath(order.orderNumber)}/transitions`,
     })
@@ -219,16 +246,15 @@ const adminOrderPages: FastifyPluginAsyncTypebox = async (app) => {
         carrier: typeof body?.carrier === 'string' ? body.carrier : '',
         trackingNumber: typeof body?.trackingNumber === 'string' ? body.trackingNumber : '',
       }
-      /** The page again with `message`; `field`: the typed field it is about, marked there. */
-      const refuse = (status: number, message: string, field?: string) =>
-        renderOrder(request, reply, typed, { status, message, values, field })
-      if (request.validationError) {
-        const [e] = request.validationError.validation
-        const field = e ? fieldName(e) : ''
-        // `to` and `version` are the form's own (a button, a hidden field), not typed.
-        if (!e || !fieldLabels[field]) return refuse(400, damagedForm)
-        return refuse(400, `${fieldLabels[field]} ${describe(e)}.`, field)
-      }
+      /** The page again with `message`; `errors`: the typed fields' mistakes, marked there. */
+      const refuse = (status: number, message: string, errors?: Record<string, string>) =>
+        renderOrder(request, reply, typed, { status, message, values, errors })
+      const errors = fieldErrors(
+        request.validationError?.validation,
+        body as Record<string, unknown> | undefined,
+      )
+      if (!errors) return refuse(400, damagedForm)
+      if (Object.keys(errors).length > 0) return refuse(400, notChanged, errors)
       const to = body.to as OrderStatus
       if (!(targets as string[]).includes(to) || !/^[1-9][0-9]{0,8}$/.test(body.version)) {
         return refuse(400, damagedForm)
@@ -249,9 +275,8 @@ const adminOrderPages: FastifyPluginAsyncTypebox = async (app) => {
         case 'not-found':
           return sendError(request, reply, 404, unknownOrder(typed))
         case 'invalid':
-          return to === 'shipped'
-            ? refuse(400, 'Shipping needs a carrier and a tracking number.', result.field)
-            : refuse(400, 'Only shipping records a carrier and a tracking number.')
+          // Shipping without carrier or tracking number was refused above, field by field.
+          return refuse(400, 'Only shipping records a carrier and a tracking number.')
         case 'illegal':
         case 'too-much-stock':
           return refuse(409, result.message)

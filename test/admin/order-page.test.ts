@@ -189,7 +189,7 @@ describe('the order page', () => {
     expect(blank.body).toContain('value="DHL"')
     const missing = await press(n, { _csrf: csrf, to: 'shipped', version: '2', carrier: 'DHL' })
     expect(missing.statusCode).toBe(400)
-    expect(missing.body).toContain('Shipping needs a carrier and a tracking number.')
+    expect(missing.body).toContain('Tracking number is needed to ship.')
     const damaged = await press(n, { _csrf: csrf, to: 'lost', version: 'x' })
     expect(damaged.statusCode).toBe(400)
   })
@@ -220,7 +220,39 @@ describe('the order page', () => {
     expect(missing.statusCode).toBe(400)
     expect(input(missing.body, 'trackingNumber')).toContain('aria-invalid="true"')
     expect(input(missing.body, 'carrier')).not.toContain('aria-invalid')
-    expect(missing.body).toContain('id="trackingNumber-error">Shipping needs a carrier')
+    expect(missing.body).toContain('id="trackingNumber-error">Tracking number is needed to ship.<')
+  })
+
+  it('marks both shipping fields when both are left blank, and lists both in the alert', async () => {
+    const n = await placeOrder(t.app, [{ sku: 'MUG-001', quantity: 1 }])
+    await press(n, { _csrf: csrf, to: 'packed', version: '1' })
+    const input = (html: string, id: string) =>
+      new RegExp(`<input id="${id}"[^>]*>`).exec(html)?.[0] ?? ''
+    const alert = (html: string) =>
+      /<div class="alert" role="alert">([\s\S]*?)<\/div>/.exec(html)?.[1]
+    const ship = { _csrf: csrf, to: 'shipped', version: '2' }
+    // As a browser sends the two fields empty or spaces, one blank and the other left out.
+    const sent: Record<string, string>[] = [
+      { carrier: '', trackingNumber: '' },
+      { carrier: '  ', trackingNumber: ' ' },
+      { carrier: ' ' },
+      {},
+    ]
+    for (const fields of sent) {
+      const res = await press(n, { ...ship, ...fields })
+      expect(res.statusCode).toBe(400)
+      for (const id of ['carrier', 'trackingNumber']) {
+        expect(input(res.body, id)).toContain('aria-invalid="true"')
+        expect(input(res.body, id)).toContain(`aria-describedby="${id}-error"`)
+        expect(res.body).toMatch(new RegExp(`<p class="field-error" id="${id}-error">[^<]+</p>`))
+      }
+      // The alert names both, in the page's order, each a link to its field.
+      const links = [...(alert(res.body) ?? '').matchAll(/<a href="#([a-zA-Z]+)">([^<]+)<\/a>/g)]
+      expect(links.map((m) => m[1])).toEqual(['carrier', 'trackingNumber'])
+      expect(links[0]?.[2]).toMatch(/^Carrier /)
+      expect(links[1]?.[2]).toMatch(/^Tracking number /)
+    }
+    expect((await page(n)).body).toMatch(/class="order-status">packed</)
   })
 })
 
