@@ -9,12 +9,11 @@ export interface SummaryEntry {
   href?: string
 }
 
-/** Whether the form shows `product`'s quantity as one to type in (not sold out, not off sale). */
-const choosable = (product: AdminProduct) => product.onSale && product.stock > 0
-
 /**
  * The messages the form shows by its fields, in the page's order, each a link to its field's id:
- * the products' one (to the first quantity one can type in), each quantity's (named by its
+ * the products' one (to their fieldset's legend, `#items`: a link to the first quantity scrolled the
+ * message, above the first product, out of view; from the legend, Tab reaches the first
+ * quantity one can type in), each quantity's (named by its
  * product when its message does not name it: "Lantern – Sold out: taken out of your order."),
  * the shipping fields', then the form's key, which has no field to go to. Errors of fields the
  * page does not show are left out: the products' message says what they are.
@@ -24,10 +23,7 @@ export function errorSummary(
   errors: Readonly<Record<string, string>>,
 ): SummaryEntry[] {
   const entries: SummaryEntry[] = []
-  if (errors.items) {
-    const first = products.find(choosable)
-    entries.push({ text: errors.items, href: first && `#${quantityField(first.sku)}` })
-  }
+  if (errors.items) entries.push({ text: errors.items, href: '#items' })
   for (const product of products) {
     const field = quantityField(product.sku)
     const message = errors[field]

@@ -157,16 +157,39 @@ describe.skipIf(!chromiumAvailable)("the shopper's pages, used in Chromium", () 
     const zip = page.getByLabel('ZIP code', { exact: true })
     expect(await zip.getAttribute('aria-invalid')).toBe('true')
     expect(await zip.getAttribute('aria-describedby')).toBe('zip-error')
-
-    // Nothing chosen: the summary's link goes to the first quantity.
-    await page.goto(`${baseUrl}/`)
-    await fillShipping(page)
-    await page.getByRole('button', { name: 'Place order' }).click()
-    await page.waitForURL(`${baseUrl}/orders`)
-    const first = await page.locator('input.qty:not([disabled])').first().getAttribute('id')
-    expect(await summary.getByRole('link').getAttribute('href')).toBe(`#${first}`)
     await page.close()
   })
+
+  for (const [device, width, height] of [
+    ['a desktop', 1280, 900],
+    ['a phone', 375, 812],
+  ] as const) {
+    it(`nothing chosen: the summary's link shows the products with the message in view, on ${device}`, async () => {
+      const page = await browser.newPage({ viewport: { width, height } })
+      await page.goto(`${baseUrl}/`)
+      await fillShipping(page)
+      await page.getByRole('button', { name: 'Place order' }).click()
+      await page.waitForURL(`${baseUrl}/orders`)
+      const link = page.locator('#error-summary').getByRole('link', { name: /Choose at least one/ })
+      await link.click()
+      // The message and the products' heading are on screen, whole, once the jump is done.
+      const inView = (selector: string) =>
+        page.evaluate(`(() => {
+          const box = document.querySelector(${JSON.stringify(selector)}).getBoundingClientRect()
+          return box.top >= 0 && box.bottom <= innerHeight
+        })()`)
+      await expect.poll(() => inView('#items-error')).toBe(true)
+      expect(await inView('.products legend')).toBe(true)
+      expect(await page.textContent('#items-error')).toBe(
+        'Choose at least one product: give it a quantity of 1 or more.',
+      )
+      // The jump moved the keyboard there too: Tab reaches the first quantity one can type in.
+      const first = await page.locator('input.qty:not([disabled])').first().getAttribute('id')
+      await page.keyboard.press('Tab')
+      expect(await page.evaluate('document.activeElement.id')).toBe(first)
+      await page.close()
+    })
+  }
 
   /** Places an order by the API for `name` at `address`, and gives its number. */
   async function placeOrder(key: string, who: Partial<typeof customer> = {}): Promise<string> {
