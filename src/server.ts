@@ -40,6 +40,18 @@ else await runWorker(config, stopTracing)
  * pool, flushes the spans not yet exported (tracing on) and exits 0; SHUTDOWN_TIMEOUT_MS later it exits 1 whatever is left.
  */
 async function runWorker(config: Config, stopTracing: StopTracing | undefined) {
+  // The primary's word to stop (or its going away) is heard from the start: it can come while
+  // the app is still being built (modules loading, migrations), when a message nobody listened
+  // to was lost, and the worker went on to listen and serve until the primary killed it.
+  let stopAsked = false
+  let stop = () => {
+    stopAsked = true
+  }
+  if (cluster.isWorker) {
+    process.on('message', (message) => message === 'shutdown' && stop())
+    process.on('disconnect', () => stop())
+  }
+
   let app: App
   try {
     app = await buildApp({
@@ -54,10 +66,16 @@ async function runWorker(config: Config, stopTracing: StopTracing | undefined) {
   }
 
   let closing = false
+  /** The listen under way, if any. */
+  let listening: Promise<unknown> = Promise.resolve()
   const grace = closeWithGrace(
     { delay: config.SHUTDOWN_TIMEOUT_MS, logger: app.log },
     async ({ signal, err, manual }) => {
       closing = true
+      // A listen already asked for ends first (under node:cluster it waits on the primary for the
+      // port): closed meanwhile, the app would still take the port and log "listening" after
+      // "closing". Once closing, no listen starts (below).
+      await listening.catch(() => {})
       if (err) app.log.error({ err }, 'closing after an error')
       else
         app.log.info({ signal: signal ?? (manual ? 'primary' : undefined) }, 'closing gracefully')
@@ -66,15 +84,17 @@ async function runWorker(config: Config, stopTracing: StopTracing | undefined) {
       await stopTracing?.()
     },
   )
-  if (cluster.isWorker) {
-    // The primary asks over IPC (a terminal's Ctrl-C may already have signalled us directly);
-    // if the primary is gone, nobody would ever ask: close too.
-    process.on('message', (message) => message === 'shutdown' && !closing && grace.close())
-    process.on('disconnect', () => !closing && grace.close())
+  // The primary asks over IPC (a terminal's Ctrl-C may already have signalled us directly); if
+  // the primary is gone, nobody would ever ask: close too. Asked during the start: close now.
+  stop = () => {
+    if (!closing) grace.close()
   }
+  if (stopAsked) stop()
+  if (closing) return
 
   try {
-    await app.listen({ port: config.PORT, host: config.HOST })
+    listening = app.listen({ port: config.PORT, host: config.HOST })
+    await listening
   } catch (err) {
     const line = listenProblem(err, config)
     if (line) console.error(line)

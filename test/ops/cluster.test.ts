@@ -78,5 +78,39 @@ describe('WEB_CONCURRENCY', () => {
       ).toEqual([second, replacement].sort())
       expect(lines.at(-1)).toMatchObject({ msg: 'all workers stopped', exitCode: 0 })
     })
+
+    it('stops workers told to stop while still starting: none listens after it began closing', async () => {
+      const db = await testDatabase()
+      let s: ServerProcess | undefined
+      try {
+        // SIGTERM as soon as the primary has forked: the workers are still building their apps
+        // (loading modules, migrating), seconds before they could listen. A stop heard then was
+        // lost: they listened, served on, and were killed SHUTDOWN_TIMEOUT_MS + 5 s later (exit 1).
+        const started = await startServer(
+          { ...db.env, WEB_CONCURRENCY: '2', SHUTDOWN_TIMEOUT_MS: '3000' },
+          { ready: false },
+        )
+        s = started
+        await waitFor('the workers forked', () =>
+          logLines(started.stdout).some((l) => l.msg === 'starting workers'),
+        )
+        started.proc.kill('SIGTERM')
+        expect(await started.exited, started.output()).toEqual({ code: 0, signal: null })
+        const lines = logLines(started.stdout)
+        const closing = lines.filter((l) => l.msg === 'closing gracefully').map((l) => l.pid)
+        expect(closing, started.output()).toHaveLength(2)
+        // A worker whose listen was under way when it heard the stop closes after it, never before.
+        for (const pid of closing) {
+          const own = lines.filter((l) => l.pid === pid).map((l) => String(l.msg))
+          const listened = own.findIndex((m) => m.startsWith('Server listening'))
+          if (listened !== -1) expect(listened).toBeLessThan(own.indexOf('closing gracefully'))
+        }
+        expect(lines.map((l) => l.msg)).not.toContain('workers did not stop in time; killing them')
+        expect(lines.at(-1)).toMatchObject({ msg: 'all workers stopped', exitCode: 0 })
+      } finally {
+        await s?.kill()
+        await db.drop()
+      }
+    })
   })
 })
