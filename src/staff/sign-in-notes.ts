@@ -40,6 +40,10 @@ export const formActions: Record<string, { key: string; what: string }> = {
     key: 'webhook-secret',
     what: 'rotating the signing secret',
   },
+  'POST /admin/webhooks/:id/end-secret-overlap': {
+    key: 'webhook-secret-overlap',
+    what: 'ending the previous signing secret',
+  },
   'POST /admin/webhooks/:id/delete': { key: 'webhook-delete', what: 'deleting the endpoint' },
   'POST /admin/webhooks/:id/deliveries/:deliveryId/redeliver': {
     key: 'webhook-redeliver',
