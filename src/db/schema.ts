@@ -218,6 +218,7 @@ export interface OrderEmailsTable {
   next_attempt_at: Generated<Date>
   last_error: string | null
   sent_at: Date | null
+  /** When the e-mail was queued, or queued again (`npm run mail -- requeue-failed`): its 24 h start. */
   created_at: Generated<Date>
 }
 

@@ -106,7 +106,8 @@ export type MailRecorded = 'sent' | 'retry' | 'failed' | 'stale'
  * Writes an attempt's outcome if the row is still under this attempt's lease (same `attempts`,
  * still pending). Sent: `sent`, `sent_at`. Failed: the next try after a full-jitter backoff
  * (src/webhooks/backoff.ts), or `failed` once the retry window since the row was made has
- * passed, or at once when `permanent` (the server refused the recipient for good, 5xx).
+ * passed, or at once when `permanent` (the server refused the recipient for good: a 5xx to
+ * RCPT TO, src/mail/sender.ts recipientRefused).
  */
 export async function recordEmailAttempt(
   db: Kysely<Database>,
@@ -154,4 +155,31 @@ export async function releaseEmailLease(
     returning id
   `.execute(db)
   return rows.length > 0
+}
+
+/** The most days back `requeueFailedEmails` reaches (and `npm run mail` accepts): 30. */
+export const maxRequeueDays = 30
+
+/**
+ * Queues again the `failed` e-mails of orders placed less than `days` days ago (1 to
+ * maxRequeueDays): after a setting is fixed (MAIL_FROM on a domain the SMTP server lets the shop
+ * send from, a password), the e-mails it made fail are sent after all. Each is due at once, and
+ * its 24 hours of retries start again: `created_at` is set to now (it is when the e-mail was
+ * last queued); `attempts` keeps counting and `last_error` stays until the next attempt. Older
+ * orders are left alone: a shopper gets no confirmation weeks late. An e-mail whose recipient was
+ * refused for good is tried once more and, refused again, is failed again. Returns how many.
+ */
+export async function requeueFailedEmails(db: Kysely<Database>, days: number): Promise<number> {
+  if (!Number.isInteger(days) || days < 1 || days > maxRequeueDays) {
+    throw new RangeError(`days must be a whole number from 1 to ${maxRequeueDays}`)
+  }
+  const { rows } = await sql`
+    update order_emails m
+    set status = 'pending', next_attempt_at = now(), created_at = now()
+    from orders o
+    where o.id = m.order_id and m.status = 'failed'
+      and o.created_at > now() - make_interval(days => ${days})
+    returning m.id
+  `.execute(db)
+  return rows.length
 }

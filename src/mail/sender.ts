@@ -67,10 +67,28 @@ export function redactAddresses(text: string): string {
 }
 
 /**
+ * Whether a failed send is about this e-mail alone: the server refused its recipient for good (a
+ * 5xx to `RCPT TO`; nodemailer's `code` EENVELOPE, `command` 'RCPT TO', `responseCode`). Every
+ * other failure is the shop's setting or the server's state, and is retried: a 5xx to `MAIL
+ * FROM` (Azure Communication Services answers `550 5.7.1 Sender not authorized` for a sender
+ * domain it has not verified), a refused login (EAUTH), no STARTTLS or a bad certificate (ETLS),
+ * the message refused after DATA (EMESSAGE), a server down or hanging.
+ */
+export function recipientRefused(err: unknown): boolean {
+  const e = err as { code?: unknown; command?: unknown; responseCode?: unknown }
+  return (
+    e.code === 'EENVELOPE' &&
+    e.command === 'RCPT TO' &&
+    typeof e.responseCode === 'number' &&
+    e.responseCode >= 500
+  )
+}
+
+/**
  * The mail sender of one instance: takes due e-mails (claimDueEmails), renders each from its
  * event's order and sends it through the SMTP server of `settings`, records the outcome, and polls again: at once while claims come back full,
  * else after `pollMs`. A failure is retried after a backoff for 24 hours, then the e-mail is
- * failed; a recipient the server refuses for good (5xx to RCPT TO) is failed at once.
+ * failed; a recipient the server refuses for good (recipientRefused) is failed at once.
  */
 export function startMailSender(
   db: Kysely<Database>,
@@ -142,10 +160,8 @@ export function startMailSender(
         signal: AbortSignal.any([abandon.signal, AbortSignal.timeout(sendTimeoutMs)]),
       })
     } catch (err) {
-      const e = err as { message?: string; code?: string; responseCode?: number }
-      error = redactAddresses(String(e.message ?? err)).slice(0, 500)
-      permanent =
-        e.code === 'EENVELOPE' && typeof e.responseCode === 'number' && e.responseCode >= 500
+      error = redactAddresses(String((err as { message?: string }).message ?? err)).slice(0, 500)
+      permanent = recipientRefused(err)
     }
     if (error !== null && abandon.signal.aborted) {
       await releaseEmailLease(db, email)

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import pg from 'pg'
 import { type App, buildApp } from '../../src/app.ts'
 import { type Config, loadConfig } from '../../src/config.ts'
@@ -35,6 +38,24 @@ export async function testDatabase(): Promise<{
 }
 
 export const usingPostgres = Boolean(process.env.TEST_DATABASE_URL)
+
+/**
+ * A database for a one-shot command's tests (`npm run staff`, `npm run mail`), which opens the
+ * database itself from `env`: testDatabase's on PostgreSQL; on PGlite an embedded one in a new
+ * temporary folder named `<prefix>…` (DATA_DIR; the command and an app open it one at a time).
+ * `drop` drops the database or removes the folder.
+ */
+export async function commandTestDatabase(
+  prefix: string,
+): Promise<{ env: Record<string, string>; drop: () => Promise<void> }> {
+  const db = await testDatabase()
+  if (usingPostgres) return db
+  const dataDir = mkdtempSync(path.join(tmpdir(), prefix))
+  return {
+    env: { DATA_DIR: dataDir },
+    drop: async () => rmSync(dataDir, { recursive: true, force: true }),
+  }
+}
 
 /**
  * A connection (one, no app, nothing migrated) to a database of its own (testDatabase), for a

@@ -8,7 +8,7 @@ import { type App, buildApp } from '../../src/app.ts'
 import { loadConfig } from '../../src/config.ts'
 import { connect } from '../../src/db/connect.ts'
 import { runStaff } from '../../src/staff/cli.ts'
-import { testDatabase, usingPostgres } from '../helpers/context.ts'
+import { commandTestDatabase, testDatabase, usingPostgres } from '../helpers/context.ts'
 import { password, postSignIn } from '../helpers/staff.ts'
 
 /**
@@ -23,17 +23,11 @@ let drop: () => Promise<void>
 let dataDir: string | undefined
 
 beforeAll(async () => {
-  const db = await testDatabase()
-  drop = db.drop
-  if (usingPostgres) env = db.env
-  else {
-    dataDir = mkdtempSync(path.join(tmpdir(), 'staff-cli-'))
-    env = { DATA_DIR: dataDir }
-  }
+  ;({ env, drop } = await commandTestDatabase('staff-cli-'))
+  dataDir = env.DATA_DIR
 })
 afterAll(async () => {
   await drop?.()
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true })
 })
 
 interface Ran {
