@@ -9,6 +9,7 @@ import {
   startMailSender,
 } from './sender.ts'
 import { mailSettings } from './settings.ts'
+import { checkSmtpServer } from './transport.ts'
 
 /** What a test (or buildApp's caller) may change about the mail sender; the rest is config. */
 export type MailerTuning = Partial<
@@ -32,7 +33,10 @@ export interface MailerOptions {
  * fan-out (src/webhooks/fan-out.ts) when SMTP_URL is set; this plugin only sends them. It runs
  * when SMTP_URL is set and the instance dispatches (WEBHOOKS_DISPATCH is not off: that setting
  * turns off all of this instance's background delivery, webhooks and e-mails). Says once at
- * start which of these holds; never logs the SMTP URL's credentials or an address.
+ * start which of these holds; never logs the SMTP URL's credentials or an address. Where it
+ * sends, it checks the SMTP server at start without waiting for it (connect, STARTTLS,
+ * certificate, login: checkSmtpServer) and warns in one line naming host:port and the reason
+ * when that fails, as it does at the first failed send of an outage (docs/events.md, "Off").
  */
 export default fp(
   async (app, { config, mailer = true }: MailerOptions) => {
@@ -57,28 +61,54 @@ export default fp(
       'e-mails on: order confirmations, shipping and cancellation notices are sent through the SMTP server',
     )
     const tuning = mailer === true ? {} : mailer
+    const smtpServer = settings.server
+    // One warn per outage of the setting or the server, not one per attempt (a backlog retried
+    // for 24 hours would flood the log): the first failure that is not about one recipient, or a
+    // failed check at start, says why at warn; later ones log at info until an e-mail is sent
+    // again, which says so at info.
+    let failing = false
+    let closing = false
+    const smtpFailing = (reason: string, at: 'check' | 'send') => {
+      if (failing || closing) return
+      failing = true
+      const what = at === 'check' ? 'e-mails will fail' : 'e-mails are failing'
+      app.log.warn(
+        { smtpServer },
+        `${what}: the SMTP server at ${smtpServer} ${reason}; they are kept and retried for 24 hours (npm run mail -- requeue-failed after that)`,
+      )
+    }
     app.addHook('onReady', async () => {
       running = startMailSender(app.db, settings, {
         ...tuning,
         pollMs: tuning.pollMs ?? config.WEBHOOKS_POLL_MS,
         stopGraceMs: tuning.stopGraceMs ?? sendsGraceMs(config),
         onError: (err) => app.log.warn({ err }, 'e-mail sending failed; will retry'),
-        onAttempt: (email, error, recorded) => {
-          if (error === null) return
+        onAttempt: (email, failure, recorded) => {
+          if (failure === null) {
+            if (failing) app.log.info({ smtpServer }, 'e-mails are sent again')
+            failing = false
+            return
+          }
+          if (!failure.permanent) smtpFailing(failure.reason, 'send')
           const fields = {
             emailId: email.id,
             eventId: email.eventId,
             kind: email.kind,
             orderNumber: email.order.orderNumber,
             attempt: email.attempts,
-            error,
+            error: failure.error,
           }
           if (recorded === 'failed') app.log.warn(fields, 'order e-mail given up')
           else app.log.info(fields, 'order e-mail attempt failed; will retry')
         },
       })
+      // Not awaited: a server that hangs must not hold the start (nor the close) up.
+      void checkSmtpServer(settings).then((reason) => reason && smtpFailing(reason, 'check'))
     })
-    stopTogether(app, async () => running?.stop())
+    stopTogether(app, async () => {
+      closing = true
+      await running?.stop()
+    })
   },
   { name: 'mailer', dependencies: ['db', 'metrics'] },
 )

@@ -1,5 +1,4 @@
 import type { Kysely } from 'kysely'
-import nodemailer from 'nodemailer'
 import type { Database } from '../db/schema.ts'
 import {
   type ClaimedEmail,
@@ -12,6 +11,7 @@ import {
 } from './queue.ts'
 import { renderOrderEmail } from './render.ts'
 import type { MailSettings } from './settings.ts'
+import { failureReason, redactAddresses, smtpTransport } from './transport.ts'
 
 /** What this process's mail sender has done since it started (several instances: its share). */
 export interface MailSenderStats {
@@ -40,8 +40,19 @@ export interface MailSenderOptions {
   stopGraceMs?: number
   retry?: Partial<MailRetryPolicy>
   onError: (err: unknown) => void
-  /** Each attempt's outcome (the plugin logs failures; never the address or the SMTP URL). */
-  onAttempt?: (email: ClaimedEmail, error: string | null, recorded: MailRecorded) => void
+  /**
+   * Each attempt's outcome (the plugin logs failures; never the address or the SMTP URL): null
+   * when sent, else the error as stored, its failureReason (transport.ts) and whether it was
+   * about this e-mail alone (recipientRefused).
+   */
+  onAttempt?: (email: ClaimedEmail, failure: SendFailure | null, recorded: MailRecorded) => void
+}
+
+/** A failed attempt: `error` as stored (last_error), `reason` for the log, `permanent`. */
+export interface SendFailure {
+  error: string
+  reason: string
+  permanent: boolean
 }
 
 export interface MailSender {
@@ -59,11 +70,6 @@ export interface MailSender {
  */
 export function messageId(email: Pick<ClaimedEmail, 'eventId' | 'kind' | 'order'>, domain: string) {
   return `<order-${email.order.orderNumber}.${email.kind}.${email.eventId}@${domain}>`
-}
-
-/** An address in a server's answer ("<ada@example.com>: mailbox unavailable") is not logged. */
-export function redactAddresses(text: string): string {
-  return text.replace(/[^\s<>@"']+@[^\s<>@"']+/g, '<address>')
 }
 
 /**
@@ -106,19 +112,7 @@ export function startMailSender(
   } = options
   const policy: MailRetryPolicy = { ...defaultMailRetryPolicy, ...options.retry }
   const stats: MailSenderStats = { sent: 0, retried: 0, failed: 0, pollFailures: 0 }
-  // One connection per e-mail, not nodemailer's pool: the pool sends a message again by itself
-  // when a connection drops mid-send (maxRequeues), behind the queue's back; here every attempt
-  // is one the queue counts and leases.
-  const transport = nodemailer.createTransport({
-    url: settings.smtpUrl,
-    // smtp:// with a user: STARTTLS or no send, never the password (and the shopper's data) in
-    // the clear to a server, or a man in the middle, that offers no STARTTLS. The URL's own
-    // `?requireTLS=false` still wins (a local catcher without TLS).
-    requireTLS: /^smtp:\/\/[^/@]+@/i.test(settings.smtpUrl),
-    connectionTimeout: 10_000,
-    greetingTimeout: 10_000,
-    socketTimeout: sendTimeoutMs,
-  })
+  const transport = smtpTransport(settings, sendTimeoutMs)
   const abandon = new AbortController()
   let stopped = false
   let wake: (() => void) | undefined
@@ -147,8 +141,7 @@ export function startMailSender(
 
   const send = async (email: ClaimedEmail) => {
     const { subject, text, html } = renderOrderEmail(email.kind, email.order, settings.baseUrl)
-    let error: string | null = null
-    let permanent = false
+    let failure: SendFailure | null = null
     try {
       await transport.sendMail({
         from: settings.from,
@@ -160,20 +153,22 @@ export function startMailSender(
         signal: AbortSignal.any([abandon.signal, AbortSignal.timeout(sendTimeoutMs)]),
       })
     } catch (err) {
-      error = redactAddresses(String((err as { message?: string }).message ?? err)).slice(0, 500)
-      permanent = recipientRefused(err)
+      failure = {
+        error: redactAddresses(String((err as { message?: string }).message ?? err)).slice(0, 500),
+        reason: failureReason(err),
+        permanent: recipientRefused(err),
+      }
     }
-    if (error !== null && abandon.signal.aborted) {
+    if (failure !== null && abandon.signal.aborted) {
       await releaseEmailLease(db, email)
       return
     }
-    const outcome =
-      error === null ? { ok: true as const } : { ok: false as const, error, permanent }
+    const outcome = failure === null ? { ok: true as const } : { ok: false as const, ...failure }
     const recorded = await recordEmailAttempt(db, email, outcome, policy)
     if (recorded === 'sent') stats.sent++
     else if (recorded === 'retry') stats.retried++
     else if (recorded === 'failed') stats.failed++
-    onAttempt(email, error, recorded)
+    onAttempt(email, failure, recorded)
   }
 
   let pass: Promise<unknown> = Promise.resolve()

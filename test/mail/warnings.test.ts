@@ -1,0 +1,106 @@
+import { SMTPServer } from 'smtp-server'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { buildTestApp, type TestApp } from '../helpers/context.ts'
+import { placeOrder } from '../helpers/lifecycle.ts'
+
+// A mail setting that cannot work starts as "e-mails on": the start checks the SMTP server
+// (without waiting for it) and warns in one line naming host:port and the reason, never the
+// credentials; a send that fails for the setting or the server warns once per outage.
+let refuseSender = false
+const logins: string[] = []
+const server = new SMTPServer({
+  disabledCommands: ['STARTTLS'],
+  allowInsecureAuth: true,
+  authOptional: true,
+  logger: false,
+  onAuth(auth, _session, callback) {
+    logins.push(auth.username ?? '')
+    if (auth.password === 'right') return callback(null, { user: auth.username })
+    callback(
+      Object.assign(new Error('5.7.8 Authentication credentials invalid'), { responseCode: 535 }),
+    )
+  },
+  onMailFrom(_address, _session, callback) {
+    if (refuseSender) {
+      return callback(
+        Object.assign(new Error('5.7.1 Sender not authorized'), { responseCode: 550 }),
+      )
+    }
+    callback()
+  },
+  onData(stream, _session, callback) {
+    stream.resume()
+    stream.on('end', () => callback())
+  },
+})
+const listening = new Promise<number>((resolve) =>
+  server.listen(0, '127.0.0.1', () => resolve((server.server.address() as { port: number }).port)),
+)
+let t: TestApp | undefined
+afterEach(async () => {
+  await t?.close()
+  t = undefined
+  refuseSender = false
+})
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())))
+
+async function start(password: string) {
+  const port = await listening
+  t = await buildTestApp(
+    {
+      RATE_LIMIT_MAX: '0',
+      SMTP_URL: `smtp://mailuser:${password}@127.0.0.1:${port}?requireTLS=false`,
+      PUBLIC_BASE_URL: 'https://shop.example.com',
+      WEBHOOKS_POLL_MS: '20',
+    },
+    { webhookDispatcher: true, logs: true, mailer: { retry: { baseMs: 50, capMs: 100 } } },
+  )
+  return { t, port }
+}
+const warnings = (app: TestApp) =>
+  app.lines().filter((l) => l.level === 40 && /e-mails/.test(String(l.msg)))
+
+describe('the mail setting checked', () => {
+  it('a wrong password: one warning at start naming the server and the login refused', async () => {
+    const { t, port } = await start('wrong-S3cret')
+    await expect.poll(() => warnings(t).length, { timeout: 15_000 }).toBe(1)
+    expect(warnings(t)[0]).toMatchObject({
+      smtpServer: `127.0.0.1:${port}`,
+      msg: expect.stringMatching(
+        new RegExp(
+          `^e-mails will fail: the SMTP server at 127\\.0\\.0\\.1:${port} refused the login \\(535 .*Authentication credentials invalid\\): check the user and password in SMTP_URL;`,
+        ),
+      ),
+    })
+    expect(t.output.join('')).not.toContain('wrong-S3cret')
+  })
+
+  it('a setting that works: no warning at start', async () => {
+    const { t } = await start('right')
+    const before = logins.length
+    await expect.poll(() => logins.length, { timeout: 15_000 }).toBeGreaterThan(before)
+    await new Promise((r) => setTimeout(r, 300))
+    expect(warnings(t)).toEqual([])
+  })
+
+  it('a sender refused: one warning for the outage, not one per attempt, and again after a send', async () => {
+    const { t, port } = await start('right')
+    refuseSender = true
+    const failed = () =>
+      t.lines().filter((l) => l.msg === 'order e-mail attempt failed; will retry').length
+    await placeOrder(t.app, [{ sku: 'MUG-001', quantity: 1 }])
+    await expect.poll(failed, { timeout: 15_000 }).toBeGreaterThanOrEqual(3)
+    expect(warnings(t)).toEqual([
+      expect.objectContaining({
+        msg: `e-mails are failing: the SMTP server at 127.0.0.1:${port} refused the sender (550 5.7.1 Sender not authorized): set MAIL_FROM to an address on a domain this server lets the shop send from; they are kept and retried for 24 hours (npm run mail -- requeue-failed after that)`,
+      }),
+    ])
+    refuseSender = false
+    await expect
+      .poll(() => t.lines().some((l) => l.msg === 'e-mails are sent again'), { timeout: 15_000 })
+      .toBe(true)
+    refuseSender = true
+    await placeOrder(t.app, [{ sku: 'MUG-001', quantity: 1 }])
+    await expect.poll(() => warnings(t).length, { timeout: 15_000 }).toBe(2)
+  })
+})
