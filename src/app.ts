@@ -144,7 +144,7 @@ export async function buildApp({
   await app.register(products)
   await app.register(orderApiRoutes)
   await app.register(insightsRoutes)
-  await app.register(pageRoutes)
+  await app.register(pageRoutes, { config })
   await app.register(staffRoutes, { config })
   await app.register(lifecycle)
   await app.register(adminOrders)

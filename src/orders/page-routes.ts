@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
+import type { Config } from '../config.ts'
 import { isDatabaseUnavailable } from '../db/errors.ts'
 import { KeyedPage } from '../plugins/compression.ts'
 import { sendError } from '../plugins/errors.ts'
@@ -47,7 +48,8 @@ const pricesMoved =
 const unavailable =
   'Sorry, the shop could not take your order just now. Please try again in a few seconds: everything is as you filled it in, and placing it again orders it once.'
 
-const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
+/** The shopper's pages; with `config.SMTP_URL` set, the confirmation says e-mails will follow. */
+const pageRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
   // Every form render lists the catalogue, products off sale too (shown, not choosable); stock
   // shown a second late is fine (the order checks it).
   // The last list read is kept past its second too: while the database does not answer, the
@@ -285,6 +287,7 @@ const pageRoutes: FastifyPluginAsyncTypebox = async (app) => {
         stateName: usStates[order.customer.state] ?? order.customer.state,
         // When it was placed where the parcel goes; the <time> element keeps the UTC instant.
         placedAt: localTime(order.createdAt, order.customer.state),
+        emailsOn: Boolean(config.SMTP_URL),
       })
     },
   )

@@ -67,8 +67,10 @@ describe('order e-mails', () => {
     }
     expect(text).toContain(`See your order: ${link}`)
     expect(html).toContain(`<a href="${link}"`)
-    // The link leads to the order's page.
-    expect((await app.inject({ url: new URL(link).pathname })).statusCode).toBe(200)
+    // The link leads to the order's page, which says e-mails go to the shopper (mail is on).
+    const page = await app.inject({ url: new URL(link).pathname })
+    expect(page.statusCode).toBe(200)
+    expect(page.body).toContain(`We'll send updates to ${customer.email}.`)
     await expect
       .poll(() => emailRows(orderNumber), { timeout: 10_000 })
       .toMatchObject([

@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
 import { afterEach, describe, expect, it } from 'vitest'
-import { buildTestApp, type TestApp } from '../helpers/context.ts'
+import { buildTestApp, customer, type TestApp } from '../helpers/context.ts'
 import { lifecycleApi, placeOrder } from '../helpers/lifecycle.ts'
 import { consumeEvents } from '../helpers/outbox.ts'
 import { addStaff, addToken } from '../helpers/staff.ts'
@@ -32,7 +32,13 @@ describe('mail off', () => {
       // (with no consumer at all, mail off, order.placed is not written).
       await consumeEvents(app.db)
       const cancelled = await placeOrder(app, [{ sku: 'MUG-001', quantity: 1 }])
-      await placeOrder(app, [{ sku: 'MUG-001', quantity: 2 }])
+      const kept = await placeOrder(app, [{ sku: 'MUG-001', quantity: 2 }])
+      // The confirmation page promises no e-mail, nor shows the address as if one were coming.
+      const page = await app.inject({ url: `/orders/${kept}`, headers: { accept: 'text/html' } })
+      expect(page.statusCode).toBe(200)
+      expect(page.body).not.toContain('send updates')
+      expect(page.body).not.toContain(customer.email)
+      expect(page.body).toContain("Keep this page's address: it shows your order's current status.")
       const api = lifecycleApi(app, await addToken(app, await addStaff(app, 'clerk@example.com')))
       await api.move(cancelled, 'cancelled')
       // The dispatcher has taken every event (the e-mails would have been queued then).
