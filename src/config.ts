@@ -4,6 +4,7 @@ import type { FastifySchemaValidationError } from 'fastify/types/schema.js'
 import { heapProblem, hostProblem, logFileProblem, trustProxyProblem } from './config-checks.ts'
 import { type Config, ConfigSchema } from './config-schema.ts'
 import { DatabaseTlsSettingError, databaseTls } from './db/tls.ts'
+import { smtpUrlProblem } from './mail/smtp-url.ts'
 import { guessable, guessableRule } from './staff/passwords.ts'
 import { describe } from './validation.ts'
 
@@ -146,20 +147,25 @@ function withoutEmptyMailSettings(
   return data
 }
 
-/** SMTP_URL and PUBLIC_BASE_URL must parse as URLs with a host; SMTP_URL needs PUBLIC_BASE_URL. */
+/**
+ * SMTP_URL as smtpUrlProblem takes it (each refusal its reason); PUBLIC_BASE_URL must parse as
+ * a URL with a host and no credentials; SMTP_URL needs PUBLIC_BASE_URL.
+ */
 function checkMailSettings(config: Config): void {
-  for (const name of ['SMTP_URL', 'PUBLIC_BASE_URL'] as const) {
-    const value = config[name]
-    if (value === undefined) continue
-    let url: URL
+  const smtp = config.SMTP_URL === undefined ? null : smtpUrlProblem(config.SMTP_URL)
+  if (smtp) throw new ConfigError(`Invalid configuration: SMTP_URL ${smtp}`)
+  const value = config.PUBLIC_BASE_URL
+  if (value !== undefined) {
+    let url: URL | undefined
     try {
       url = new URL(value)
-    } catch {
-      throw new ConfigError(`Invalid configuration: ${name} ${settingMessage(name)}`)
+    } catch {}
+    if (!url?.hostname) {
+      throw new ConfigError(
+        `Invalid configuration: PUBLIC_BASE_URL ${settingMessage('PUBLIC_BASE_URL')}`,
+      )
     }
-    if (!url.hostname)
-      throw new ConfigError(`Invalid configuration: ${name} ${settingMessage(name)}`)
-    if (name === 'PUBLIC_BASE_URL' && (url.username || url.password)) {
+    if (url.username || url.password) {
       throw new ConfigError('Invalid configuration: PUBLIC_BASE_URL must not hold credentials')
     }
   }

@@ -290,7 +290,7 @@ describe('every setting with a bad value', () => {
     ['DATABASE_URL', 'mysql://x', 'DATABASE_URL must be a PostgreSQL URL like postgres://'],
     ['APP_REVISION', 'a b', 'APP_REVISION must be up to 64 letters, digits'],
     ['OTEL_EXPORTER_OTLP_ENDPOINT', 'notaurl', 'must be an http:// or https:// URL'],
-    ['SMTP_URL', 'http://x', 'SMTP_URL must be an smtp:// or smtps:// URL'],
+    ['SMTP_URL', 'http://x', 'SMTP_URL must start with smtp:// or smtps://, not http://'],
     ['PUBLIC_BASE_URL', 'notaurl', 'like https://shop.example.com'],
     ['MAIL_FROM', 'bad', 'like orders@example.com'],
     ['AZURE_CLIENT_ID', 'notaguid', 'a GUID like 00000000-0000-0000-0000-000000000000'],
@@ -298,7 +298,7 @@ describe('every setting with a bad value', () => {
     ['PORT', 'eighty', 'PORT must be a whole number from 0 to 65535'],
     ['WEBHOOKS_SECRET_OVERLAP_HOURS', '169', 'must be a whole number from 0 to 168'],
     ['TRACE_SAMPLE_RATIO', '1.5', 'TRACE_SAMPLE_RATIO must be a number from 0 to 1'],
-    ['SMTP_URL', 'smtp://[x', 'SMTP_URL must be an smtp:// or smtps:// URL'],
+    ['SMTP_URL', 'smtp://[x', 'SMTP_URL is not a URL'],
   ])('%s=%s says what to write', (name, value, text) => {
     expect(() =>
       loadConfig({ PUBLIC_BASE_URL: 'https://shop.example.com', [name]: value }),

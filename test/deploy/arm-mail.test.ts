@@ -185,15 +185,21 @@ describe('npm run deploy: the mail parameters', () => {
     expect(arm.requests).toEqual([])
   })
 
-  it('stops an smtpUrl the service refuses, never showing it', async () => {
+  it.each([
+    [
+      'https://mailer:sm7p-pa55@smtp.example.com',
+      'must start with smtp:// or smtps://, not https://',
+    ],
+    [
+      'smtp://mailer:sm7p-pa55@smtp.example.com:587?requireTLS=false',
+      'has a user and requireTLS=false for smtp.example.com',
+    ],
+    ['smtps://mailer:sm7p-pa55@smtp.example.com?tls.rejectUnauthorized=false', 'has the parameter'],
+  ])('stops an smtpUrl the service refuses (%s), never showing it', async (smtpUrl, reason) => {
     const arm = await fakeArm()
-    const result = await runCli([...baseArgs, ...fromEnv], arm, {
-      env: env('https://mailer:sm7p-pa55@smtp.example.com'),
-    })
+    const result = await runCli([...baseArgs, ...fromEnv], arm, { env: env(smtpUrl) })
     expect(result.code).toBe(2)
-    expect(result.err.join('\n')).toContain(
-      'The apps would refuse to start: SMTP_URL must be an smtp:// or smtps:// URL',
-    )
+    expect(result.err.join('\n')).toContain(`The apps would refuse to start: SMTP_URL ${reason}`)
     expect(result.err.join('\n')).not.toContain('sm7p-pa55')
     expect(arm.requests).toEqual([])
   })

@@ -68,6 +68,73 @@ describe('mail settings', () => {
     expect(message).not.toContain('hunter2')
   })
 
+  // Each refusal says its real reason, never the user or password.
+  const smtpRefusal = (smtpUrl: string) => {
+    try {
+      loadConfig({ SMTP_URL: smtpUrl, ...base })
+    } catch (err) {
+      return (err as Error).message
+    }
+    return 'accepted'
+  }
+  it.each([
+    ['mail.example.com:25', 'SMTP_URL is not a URL: give one like smtps://'],
+    [
+      'http://u:hunter2@mail.example.com',
+      'SMTP_URL must start with smtp:// or smtps://, not http://',
+    ],
+    ['smtp://u:hunter2@', 'SMTP_URL names no host'],
+    [
+      'smtp://u:hunter2@mail.example.com:99999',
+      'SMTP_URL has a port that is not a number from 1 to 65535',
+    ],
+    [
+      'smtp://u:hunter2@mail.example.com:25x',
+      'SMTP_URL has a port that is not a number from 1 to 65535',
+    ],
+    [
+      'smtp://u:hunter2@mail.example.com:0',
+      'SMTP_URL has a port that is not a number from 1 to 65535',
+    ],
+    ['smtp://u:hunt er2@mail.example.com', 'SMTP_URL has a space or a line break in it'],
+    [
+      'smtp://127.0.0.1:1025?requireTls=false',
+      'SMTP_URL has the parameter "requireTls", which the service does not take: the only one is requireTLS=false',
+    ],
+    [
+      'smtps://u:hunter2@mail.example.com?tls.rejectUnauthorized=false',
+      'SMTP_URL has the parameter "tls.rejectUnauthorized"',
+    ],
+    ['smtp://mail.example.com?foo=bar', 'SMTP_URL has the parameter "foo"'],
+    ['smtp://127.0.0.1?requireTLS=no', 'SMTP_URL takes requireTLS=true or requireTLS=false only'],
+    ['smtp://127.0.0.1?requireTLS=false&requireTLS=true', 'SMTP_URL has requireTLS more than once'],
+    [
+      'smtp://u:hunter2@mail.example.com:587?requireTLS=false',
+      'SMTP_URL has a user and requireTLS=false for mail.example.com, which would send the password in the clear',
+    ],
+  ])('refuse SMTP_URL %s with its reason', (smtpUrl, reason) => {
+    const message = smtpRefusal(smtpUrl)
+    expect(message).toContain(`Invalid configuration: ${reason}`)
+    expect(message).not.toContain('hunter2')
+    expect(message).not.toContain('hunt er2')
+  })
+
+  it.each([
+    'smtp://mail.example.com',
+    'smtps://u:p@mail.example.com:465',
+    'smtp://u:p@mail.example.com:587?requireTLS=true',
+    'smtp://127.0.0.1:1025?requireTLS=false',
+    'smtp://u:p@127.0.0.1:1025?requireTLS=false',
+    'smtp://u:p@localhost:1025?requireTLS=false',
+    'smtp://u:p@[::1]:1025?requireTLS=false',
+    'smtps://u:p@mail.example.com?requireTLS=false',
+  ])(
+    'accept SMTP_URL %s (credentials optional; requireTLS=false with a user on loopback)',
+    (smtpUrl) => {
+      expect(smtpRefusal(smtpUrl)).toBe('accepted')
+    },
+  )
+
   it('derive the sender, the link base and the Message-ID domain', () => {
     const settings = mailSettings(
       loadConfig({
