@@ -176,10 +176,13 @@ export const ConfigSchema = Type.Object({
   SMTP_URL: Type.Optional(Type.String()),
   MAIL_FROM: Type.Optional(
     Type.String({
-      pattern: '^([^<>@\\r\\n"]*<[^<>@\\s]+@[^<>@\\s]+>|[^<>@\\s]+@[^<>@\\s]+)$',
+      // An address; or a name, plain (no comma, semicolon or double quote, which would split or
+      // end it: RFC 5322's phrase) or quoted (RFC 5322 §3.2.4, backslash escapes), then one in <>.
+      pattern:
+        '^(([^<>@\\r\\n",;]*|\\s*"([^"\\\\\\r\\n]|\\\\[^\\r\\n])*"\\s*)<[^<>@\\s]+@[^<>@\\s]+>|[^<>@\\s]+@[^<>@\\s]+)$',
       maxLength: 254,
       errorMessage:
-        'must be an e-mail address like orders@example.com, or a name and one in angle brackets like Shop <orders@example.com>, at most 254 characters',
+        'must be an e-mail address like orders@example.com, or a name and one in angle brackets like Shop <orders@example.com> (a name with a comma, a semicolon or a double quote in double quotes, like "Shop, Inc." <orders@example.com>), at most 254 characters',
     }),
   ),
   PUBLIC_BASE_URL: Type.Optional(

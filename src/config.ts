@@ -4,6 +4,7 @@ import type { FastifySchemaValidationError } from 'fastify/types/schema.js'
 import { heapProblem, hostProblem, logFileProblem, trustProxyProblem } from './config-checks.ts'
 import { type Config, ConfigSchema } from './config-schema.ts'
 import { DatabaseTlsSettingError, databaseTls } from './db/tls.ts'
+import { mailFromProblem } from './mail/mail-from.ts'
 import { smtpUrlProblem } from './mail/smtp-url.ts'
 import { guessable, guessableRule } from './staff/passwords.ts'
 import { describe } from './validation.ts'
@@ -148,12 +149,15 @@ function withoutEmptyMailSettings(
 }
 
 /**
- * SMTP_URL as smtpUrlProblem takes it (each refusal its reason); PUBLIC_BASE_URL must parse as
+ * SMTP_URL as smtpUrlProblem takes it (each refusal its reason), MAIL_FROM ASCII (mailFromProblem);
+ * PUBLIC_BASE_URL must parse as
  * a URL with a host and no credentials; SMTP_URL needs PUBLIC_BASE_URL.
  */
 function checkMailSettings(config: Config): void {
   const smtp = config.SMTP_URL === undefined ? null : smtpUrlProblem(config.SMTP_URL)
   if (smtp) throw new ConfigError(`Invalid configuration: SMTP_URL ${smtp}`)
+  const from = config.MAIL_FROM === undefined ? null : mailFromProblem(config.MAIL_FROM)
+  if (from) throw new ConfigError(`Invalid configuration: MAIL_FROM ${from}`)
   const value = config.PUBLIC_BASE_URL
   if (value !== undefined) {
     let url: URL | undefined

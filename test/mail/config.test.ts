@@ -1,3 +1,5 @@
+import { simpleParser } from 'mailparser'
+import nodemailer from 'nodemailer'
 import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config.ts'
 import { mailSettings } from '../../src/mail/settings.ts'
@@ -134,6 +136,44 @@ describe('mail settings', () => {
       expect(smtpRefusal(smtpUrl)).toBe('accepted')
     },
   )
+
+  it('take a quoted display name, as the From header and the envelope read it', async () => {
+    const from = '"Shop, Inc." <orders@example.com>'
+    const settings = mailSettings(
+      loadConfig({ SMTP_URL: 'smtp://mail.example.com', ...base, MAIL_FROM: from }),
+    )
+    expect(settings).toMatchObject({ from, messageIdDomain: 'example.com' })
+    const built = await nodemailer
+      .createTransport({ streamTransport: true, buffer: true })
+      .sendMail({ from: settings?.from, to: 'ada@example.com', subject: 's', text: 't' })
+    expect(built.envelope.from).toBe('orders@example.com')
+    const mail = await simpleParser(built.message as Buffer)
+    expect(mail.from?.value).toEqual([{ name: 'Shop, Inc.', address: 'orders@example.com' }])
+  })
+
+  it.each([
+    [
+      'Shop, Inc. <orders@example.com>',
+      'a name with a comma, a semicolon or a double quote in double quotes',
+    ],
+    [
+      '"Shop <orders@example.com>',
+      'a name with a comma, a semicolon or a double quote in double quotes',
+    ],
+    [
+      'orders@bücher.example',
+      'MAIL_FROM has a domain that is not ASCII: write it as xn--bcher-kva.example',
+    ],
+    [
+      'Bücher <orders@bücher.example>',
+      'MAIL_FROM has a domain that is not ASCII: write it as xn--bcher-kva.example',
+    ],
+    ['bücher@example.com', 'MAIL_FROM has an address that is not ASCII before the @'],
+  ])('refuse MAIL_FROM %s, saying what is allowed', (from, reason) => {
+    expect(() =>
+      loadConfig({ SMTP_URL: 'smtp://mail.example.com', ...base, MAIL_FROM: from }),
+    ).toThrow(reason)
+  })
 
   it('derive the sender, the link base and the Message-ID domain', () => {
     const settings = mailSettings(
