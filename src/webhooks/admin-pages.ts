@@ -3,7 +3,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { eventTypes } from '../outbox/events.ts'
 import { sendError } from '../plugins/errors.ts'
 import { keepForReveal, takeReveal } from '../staff/secret-reveal.ts'
-import { adminOnly, stillPending, unknownDelivery, unknownEndpoint } from './admin-routes.ts'
+import { adminOnly, onItsWay, unknownDelivery, unknownEndpoint } from './admin-routes.ts'
+import { recentDeliveries, redeliver } from './deliveries.ts'
 import { checkForm, type FormErrors, type Typed, typedOf } from './endpoint-form.ts'
 import { noticeOf } from './page-notices.ts'
 import type { WebhookAdminOptions } from './plugin.ts'
@@ -13,10 +14,7 @@ import {
   endpointId,
   findEndpoint,
   listEndpoints,
-  recentDeliveries,
-  redeliver,
   signsWith,
-  updateEndpoint,
 } from './queries.ts'
 import {
   DeliveryParams,
@@ -42,7 +40,7 @@ const endpointFormOptions = {
  * The back office's webhook pages (issue 16), admins only, server-rendered without client
  * JavaScript: `/admin/webhooks` lists the endpoints and registers one; `/admin/webhooks/:id`
  * changes, disables, enables, deletes one, rotates its secret (and ends the rotation's overlap,
- * secret-rotation.ts), and shows its recent deliveries with a Redeliver button each. A new secret (registering, rotating) is shown once, on the
+ * secret-rotation.ts), and shows its recent deliveries with a Redeliver (or Send now) button each. A new secret (registering, rotating) is shown once, on the
  * endpoint's page the POST redirects to (Post/Redirect/Get: src/staff/secret-reveal.ts), so a
  * reload makes no second endpoint or secret. Every form posts `_csrf` (checked by
  * src/staff/access.ts).
@@ -186,9 +184,11 @@ const webhookAdminPages: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async 
       return sendError(request, reply, 400, 'enabled must be true or false.')
     }
     const id = endpointId(request.params.id)
-    const endpoint = id && (await updateEndpoint(app.db, id, { enabled: enabled === 'true' }))
-    if (!endpoint) return sendError(request, reply, 404, unknownEndpoint(request.params.id))
-    return reply.redirect(`${endpointPath(endpoint.id)}?updated=1`, 303)
+    const change = id && (await changeEndpoint(app.db, id, { enabled: enabled === 'true' }))
+    if (!id || !change || change.kind !== 'changed') {
+      return sendError(request, reply, 404, unknownEndpoint(request.params.id))
+    }
+    return reply.redirect(`${endpointPath(id)}?updated=1`, 303)
   })
 
   app.post('/admin/webhooks/:id/rotate-secret', endpointFormOptions, async (request, reply) => {
@@ -232,8 +232,8 @@ const webhookAdminPages: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async 
       if (!result || result.kind === 'not-found') {
         return sendError(request, reply, 404, unknownDelivery(request.params.deliveryId))
       }
-      if (result.kind === 'pending') {
-        const message = stillPending(result.delivery.id)
+      if (result.kind === 'on-its-way') {
+        const message = onItsWay(result.delivery.id)
         return renderEndpoint(request, reply, 409, endpoint, { message })
       }
       request.log.info(

@@ -3,17 +3,9 @@ import { Type } from 'typebox'
 import { ErrorResponse } from '../orders/schemas.ts'
 import { refuseValue, sendError } from '../plugins/errors.ts'
 import { normaliseFields, normaliseText } from '../text.ts'
+import { recentDeliveries, recentDeliveryCount, redeliver } from './deliveries.ts'
 import type { WebhookAdminOptions } from './plugin.ts'
-import {
-  deleteEndpoint,
-  deliveryId,
-  endpointId,
-  findEndpoint,
-  listEndpoints,
-  recentDeliveries,
-  recentDeliveryCount,
-  redeliver,
-} from './queries.ts'
+import { deleteEndpoint, deliveryId, endpointId, findEndpoint, listEndpoints } from './queries.ts'
 import {
   Delivery,
   DeliveryParams,
@@ -37,8 +29,8 @@ export const adminOnly = { access: 'admin' as const }
 
 export const unknownEndpoint = (id: string) => `There is no webhook endpoint ${id}.`
 export const unknownDelivery = (id: string) => `This endpoint has no delivery ${id}.`
-export const stillPending = (id: string) =>
-  `Delivery ${id} is still pending: it is on its way or waits for its next try. Redeliver it once it is delivered or failed.`
+export const onItsWay = (id: string) =>
+  `Delivery ${id} was tried less than 30 s ago and may still be on its way: redeliver it once that attempt is recorded, in 30 s at the latest.`
 
 /**
  * The URL as it will be stored (the parser's spelling, without a #fragment or an empty query),
@@ -140,7 +132,7 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
         ...common,
         summary: "Change an endpoint's URL, description or events, or disable and enable it",
         description:
-          'A new URL is checked as at registration (409 when another endpoint has it). `enabled: true` re-enables an endpoint the dispatcher disabled (its `disabledReason` and `failingSince` are cleared).',
+          'A new URL is checked as at registration (409 when another endpoint has it). `enabled: true` re-enables an endpoint the dispatcher disabled (its `disabledReason` and `failingSince` are cleared) and makes its pending deliveries that wait for their next try due now, attempts kept (not one tried in the last 30 s: it may be on its way).',
         params: EndpointParams,
         body: EndpointPatch,
         response: { 200: Endpoint, 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse },
@@ -236,9 +228,9 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
     {
       schema: {
         ...common,
-        summary: 'Send a delivered or failed delivery again',
+        summary: 'Send a delivery again, or a pending one now',
         description:
-          'Sets it back to pending, due now, its attempts kept; the dispatcher sends it (once the endpoint is enabled). 409 for a delivery still pending.',
+          "Sets a delivered or failed delivery back to pending, due now, and makes a pending one waiting for its next try due now; its attempts kept. The dispatcher sends it once the endpoint is enabled and the order's earlier events have reached this endpoint. 409 for a delivery tried in the last 30 s: it may be on its way.",
         params: DeliveryParams,
         response: {
           200: Delivery,
@@ -262,8 +254,8 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
             : unknownDelivery(request.params.deliveryId)
         return sendError(request, reply, 404, missing)
       }
-      if (result.kind === 'pending') {
-        return sendError(request, reply, 409, stillPending(result.delivery.id))
+      if (result.kind === 'on-its-way') {
+        return sendError(request, reply, 409, onItsWay(result.delivery.id))
       }
       request.log.info(
         { endpointId: id, deliveryId: delivery, staffId: request.staff?.id },

@@ -9,7 +9,7 @@ import type { Kysely } from 'kysely'
 import type { Database } from '../db/schema.ts'
 import type { UrlCheck } from './deliver.ts'
 import { fanOut } from './fan-out.ts'
-import { claimDue } from './leases.ts'
+import { claimDue, defaultLeaseMs } from './leases.ts'
 import { defaultRetryPolicy, type RetryPolicy } from './outcomes.ts'
 import { type OnAttempt, type SendCounts, sendQueue } from './send-queue.ts'
 
@@ -36,7 +36,7 @@ export interface DispatcherOptions {
   emails?: boolean
   /** A 2xx must come within this: 10 s. */
   timeoutMs?: number
-  /** How long a taken delivery is reserved for its send: 30 s (more than timeoutMs). */
+  /** How long a taken delivery is reserved for its send: 30 s (more than timeoutMs), at most defaultLeaseMs. */
   leaseMs?: number
   /**
    * On stop, how long sends in flight may finish before they are abandoned: 5 s (the plugin
@@ -80,13 +80,16 @@ export function startDispatcher(db: Kysely<Database>, options: DispatcherOptions
     fanOutBatch = 1000,
     emails = false,
     timeoutMs = 10_000,
-    leaseMs = 30_000,
+    leaseMs = defaultLeaseMs,
     stopGraceMs = 5000,
     check,
     allowLocal,
     onError,
     onAttempt = () => {},
   } = options
+  // A longer lease would outlast the window in which an admin's redeliver or enable leaves a
+  // delivery alone as possibly on its way (deliveries.ts): it could then be sent twice at once.
+  if (leaseMs > defaultLeaseMs) throw new RangeError(`lease ${leaseMs} ms > ${defaultLeaseMs} ms`)
   const policy: RetryPolicy = { ...defaultRetryPolicy, ...options.retry }
   const stats: DispatcherStats = {
     delivered: 0,

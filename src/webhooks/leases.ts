@@ -11,6 +11,13 @@ import type pg from 'pg'
 import { PLAN_EACH_RUN, poolOf } from '../db/connect.ts'
 import type { Database } from '../db/schema.ts'
 
+/**
+ * How long a taken delivery is reserved for its send: 30 s (more than the send's 10 s timeout).
+ * A dispatcher may be given less (tests), never more: the admin's redeliver and enable treat a
+ * delivery tried within this as possibly on its way (deliveries.ts).
+ */
+export const defaultLeaseMs = 30_000
+
 /** A delivery taken by claimDue, with what sending it needs. */
 export interface ClaimedDelivery {
   id: string

@@ -1,8 +1,7 @@
 import { type Kysely, type Selectable, sql } from 'kysely'
 import type { Database, WebhookEndpointsTable } from '../db/schema.ts'
 import { sameSecret } from '../staff/secrets.ts'
-import { webhookId } from './deliver.ts'
-import type { Delivery, Endpoint, EndpointWithSecret } from './schemas.ts'
+import type { Endpoint, EndpointWithSecret } from './schemas.ts'
 
 /**
  * Webhook endpoints and their deliveries, for the admin pages and API. Functions take the
@@ -12,9 +11,6 @@ import type { Delivery, Endpoint, EndpointWithSecret } from './schemas.ts'
 
 type Db = Kysely<Database>
 type EndpointRow = Selectable<WebhookEndpointsTable>
-
-/** How many deliveries the endpoint page shows, newest first. */
-export const recentDeliveryCount = 50
 
 const maxInt4 = 2_147_483_647
 const maxInt8 = 9_223_372_036_854_775_807n
@@ -31,8 +27,8 @@ export function deliveryId(digits: string): string | undefined {
   return id >= 1n && id <= maxInt8 ? id.toString() : undefined
 }
 
-const iso = (t: Date | string) => new Date(t).toISOString()
-const isoOrNull = (t: Date | string | null) => (t === null ? null : iso(t))
+export const iso = (t: Date | string) => new Date(t).toISOString()
+export const isoOrNull = (t: Date | string | null) => (t === null ? null : iso(t))
 
 /** An endpoint's row without its secrets (`shown`). */
 type ShownRow = Omit<EndpointRow, 'secret' | 'previous_secret'>
@@ -163,99 +159,4 @@ export async function signsWith(db: Db, id: number, secret: string): Promise<boo
     .where('id', '=', id)
     .executeTakeFirst()
   return row !== undefined && sameSecret(row.secret, secret)
-}
-
-interface DeliveryRow {
-  id: string | number
-  event_id: string | number
-  public_id: string | null
-  event_type: string | null
-  order_number: string | null
-  status: Delivery['status']
-  attempts: number
-  next_attempt_at: Date | string
-  last_attempt_at: Date | string | null
-  last_response_status: number | null
-  last_error: string | null
-  delivered_at: Date | string | null
-  created_at: Date | string
-}
-
-const toDelivery = (r: DeliveryRow): Delivery => ({
-  id: String(r.id),
-  eventId: String(r.event_id),
-  webhookId: r.public_id === null ? null : webhookId(r.public_id),
-  eventType: r.event_type ?? 'unknown',
-  orderNumber: r.order_number,
-  status: r.status,
-  attempts: r.attempts,
-  // The column keeps the last lease's time after the outcome: meaningful only while pending.
-  nextAttemptAt: r.status === 'pending' ? iso(r.next_attempt_at) : null,
-  lastAttemptAt: isoOrNull(r.last_attempt_at),
-  lastResponseStatus: r.last_response_status,
-  lastError: r.last_error,
-  deliveredAt: isoOrNull(r.delivered_at),
-  createdAt: iso(r.created_at),
-})
-
-const deliveryColumns = sql`
-  d.id, d.event_id, o.public_id::text as public_id, o.event_type, ord.order_number, d.status, d.attempts, d.next_attempt_at,
-  d.last_attempt_at, d.last_response_status, d.last_error, d.delivered_at, d.created_at`
-
-/** The endpoint's latest deliveries, newest first (index webhook_deliveries_recent). */
-export async function recentDeliveries(
-  db: Db,
-  endpoint: number,
-  limit = recentDeliveryCount,
-): Promise<Delivery[]> {
-  const { rows } = await sql<DeliveryRow>`
-    select ${deliveryColumns}
-    from webhook_deliveries d
-    left join outbox o on o.id = d.event_id
-    left join orders ord on ord.id = d.order_id
-    where d.endpoint_id = ${endpoint}
-    order by d.id desc
-    limit ${limit}
-  `.execute(db)
-  return rows.map(toDelivery)
-}
-
-export type RedeliverResult =
-  | { kind: 'redelivered'; delivery: Delivery }
-  | { kind: 'pending'; delivery: Delivery }
-  | { kind: 'not-found' }
-
-/** One delivery of the endpoint, or undefined. */
-async function findDelivery(db: Db, endpoint: number, delivery: string) {
-  const { rows } = await sql<DeliveryRow>`
-    select ${deliveryColumns}
-    from webhook_deliveries d
-    left join outbox o on o.id = d.event_id
-    left join orders ord on ord.id = d.order_id
-    where d.id = ${delivery} and d.endpoint_id = ${endpoint}
-  `.execute(db)
-  const row = rows[0]
-  return row && toDelivery(row)
-}
-
-/**
- * Sends a delivered or failed delivery again: back to `pending`, due now, attempts kept (the
- * dispatcher counts on from them). A delivery still pending is left alone (`pending`): it is on
- * its way or waiting for its next try, and sending it now besides could send it twice at once.
- */
-export async function redeliver(
-  db: Db,
-  endpoint: number,
-  delivery: string,
-): Promise<RedeliverResult> {
-  const changed = await db
-    .updateTable('webhook_deliveries')
-    .set({ status: 'pending', next_attempt_at: sql<Date>`now()` })
-    .where(sql`id`, '=', delivery)
-    .where('endpoint_id', '=', endpoint)
-    .where('status', '<>', 'pending')
-    .executeTakeFirst()
-  const found = await findDelivery(db, endpoint, delivery)
-  if (!found) return { kind: 'not-found' }
-  return { kind: changed.numUpdatedRows > 0n ? 'redelivered' : 'pending', delivery: found }
 }

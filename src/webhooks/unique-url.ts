@@ -1,5 +1,6 @@
 import { type Kysely, sql } from 'kysely'
 import type { Database } from '../db/schema.ts'
+import { resumeDeliveries } from './deliveries.ts'
 import { insertEndpoint, updateEndpoint } from './queries.ts'
 import type { Endpoint, EndpointWithSecret } from './schemas.ts'
 
@@ -51,18 +52,25 @@ export async function registerEndpoint(
 
 /**
  * Changes an endpoint (updateEndpoint) unless the new URL is another endpoint's: `taken` then,
- * nothing changed; `not-found` for no such endpoint. Without a URL, no lock is taken.
+ * nothing changed; `not-found` for no such endpoint. Enabling it also makes its waiting
+ * deliveries due now (deliveries.ts's resumeDeliveries), in the same transaction: the receiver
+ * was fixed, so no backoff of up to 1 h is waited out. Without a URL, no lock is taken.
  */
 export async function changeEndpoint(
   db: Kysely<Database>,
   id: number,
   patch: Parameters<typeof updateEndpoint>[2],
 ): Promise<{ kind: 'changed'; endpoint: Endpoint } | { kind: 'not-found' } | UrlTaken> {
+  const { url, enabled } = patch
   const change = async (on: Kysely<Database>) => {
     const endpoint = await updateEndpoint(on, id, patch)
-    return endpoint ? ({ kind: 'changed', endpoint } as const) : ({ kind: 'not-found' } as const)
+    if (!endpoint) return { kind: 'not-found' } as const
+    if (enabled === true) await resumeDeliveries(on, id)
+    return { kind: 'changed', endpoint } as const
   }
-  const { url } = patch
-  if (url === undefined) return change(db)
-  return db.transaction().execute(async (tx) => (await holderOf(tx, url, id)) ?? change(tx))
+  if (url === undefined && enabled !== true) return change(db)
+  return db.transaction().execute(async (tx) => {
+    const taken = url === undefined ? undefined : await holderOf(tx, url, id)
+    return taken ?? change(tx)
+  })
 }

@@ -324,7 +324,11 @@ describe('the webhook endpoints API, production policy (WEBHOOKS_ALLOW_LOCAL=fal
       from webhook_deliveries where id = ${failed.id}`.execute(t.app.db)
     expect(row.rows[0]).toEqual({ status: 'pending', attempts: 17, due: true })
 
-    // Still pending: left alone (409); another endpoint's delivery or none: 404.
+    // Tried just now (it may be on its way): left alone (409, resume-deliveries.test.ts);
+    // another endpoint's delivery or none: 404.
+    await sql`update webhook_deliveries set last_attempt_at = now() where id = ${pending.id}`.execute(
+      t.app.db,
+    )
     const again = await call(
       'POST',
       `/api/admin/webhooks/${created.id}/deliveries/${pending.id}/redeliver`,

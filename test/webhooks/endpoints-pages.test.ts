@@ -430,10 +430,22 @@ describe('/admin/webhooks/:id', () => {
     expect(after.body).toContain(`<tr id="delivery-${failed.id}" data-status="pending">`)
     expect(after.body).not.toContain(`/deliveries/${failed.id}/redeliver`)
 
-    // Pending now: a second redeliver is refused with the reason.
+    // Pending, waiting for its next try: a button sends it now; tried just now (it may be on
+    // its way): refused with the reason.
+    await sql`update webhook_deliveries set next_attempt_at = now() + interval '1 hour'
+      where id = ${failed.id}`.execute(t.app.db)
+    const waiting = await page(`/admin/webhooks/${id}`)
+    expect(waiting.body).toMatch(
+      new RegExp(
+        `/deliveries/${failed.id}/redeliver">\\s*<input[^>]+>\\s*<button type="submit" class="button">Send now<`,
+      ),
+    )
+    await sql`update webhook_deliveries set last_attempt_at = now() where id = ${failed.id}`.execute(
+      t.app.db,
+    )
     const twice = await post(`/admin/webhooks/${id}/deliveries/${failed.id}/redeliver`, {})
     expect(twice.statusCode).toBe(409)
-    expect(twice.body).toContain('still pending')
+    expect(twice.body).toContain('was tried less than 30 s ago and may still be on its way')
   })
 
   it('keeps the CSRF token on every form of the page', async () => {
