@@ -122,7 +122,9 @@ export const Delivery = Type.Object({
     description: "the latest attempt's HTTP status; null when it got no answer",
   }),
   lastError: Type.Union([Type.String(), Type.Null()]),
-  deliveredAt: maybeTime('when a 2xx came'),
+  deliveredAt: maybeTime(
+    'when its latest 2xx came; null while none has; kept when it is sent again (redeliver), so a pending or failed delivery with a deliveredAt was delivered before, at that time',
+  ),
   createdAt: time('when the delivery was made from its event'),
 })
 export type Delivery = Static<typeof Delivery>

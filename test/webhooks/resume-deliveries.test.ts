@@ -155,3 +155,33 @@ describe('redelivering a pending delivery', () => {
     expect(await stateOf(inFlight.id)).toEqual({ status: 'pending', attempts: 2, due: false })
   })
 })
+
+describe('a delivered delivery sent again', () => {
+  it('keeps its deliveredAt (the latest 2xx): the API says so, the page shows "delivered before"', async () => {
+    const id = await register()
+    const done = await insertDelivery(t.app.db, id, { status: 'delivered', attempts: 1 })
+    await sql`update webhook_deliveries set delivered_at = now() - interval '1 hour'
+      where id = ${done.id}`.execute(t.app.db)
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `/api/admin/webhooks/${id}/deliveries/${done.id}/redeliver`,
+      headers: admin,
+    })
+    expect(res.statusCode, res.body).toBe(200)
+    expect(res.json()).toMatchObject({ status: 'pending', deliveredAt: expect.any(String) })
+
+    const spec = (await t.app.inject('/openapi.json')).json()
+    const delivery =
+      spec.paths['/api/admin/webhooks/{id}/deliveries'].get.responses['200'].content[
+        'application/json'
+      ].schema.items
+    expect(delivery.properties.deliveredAt.description).toContain('kept when it is sent again')
+
+    const page = await t.app.inject({
+      url: `/admin/webhooks/${id}`,
+      headers: { cookie: boss.cookie, accept: 'text/html' },
+    })
+    const row = new RegExp(`<tr id="delivery-${done.id}"[\\s\\S]*?</tr>`).exec(page.body)?.[0]
+    expect(row).toMatch(/<td class="delivery-status">pending; delivered before <time[^>]*>/)
+  })
+})
