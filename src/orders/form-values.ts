@@ -30,7 +30,10 @@ export interface FormState {
   errors?: Record<string, string>
   notice?: string
   idempotencyKey?: string
-  /** The catalogue to show, when the route has just read it (else the cached one). */
+  /**
+   * The catalogue to show, when the route has just read it or cannot confirm it; else the cached
+   * one, read again when it disagrees with the form (form-catalogue.ts).
+   */
   products?: readonly AdminProduct[]
 }
 

@@ -6,13 +6,13 @@ import { isDatabaseUnavailable } from '../db/errors.ts'
 import { KeyedPage } from '../plugins/compression.ts'
 import { sendError } from '../plugins/errors.ts'
 import { listAllProducts } from '../products/queries.ts'
-import type { AdminProduct } from '../products/schemas.ts'
 import { localTime } from '../state-time-zones.ts'
 import { ttlCache } from '../ttl-cache.ts'
 import { usStates } from '../us-states.ts'
 import { fieldName } from '../validation.ts'
 import { formCustomer } from './customer.ts'
 import { errorSummary } from './error-summary.ts'
+import { formCatalogue, keepShownPrices } from './form-catalogue.ts'
 import { fieldMessage } from './form-messages.ts'
 import {
   changesSinceShown,
@@ -50,24 +50,8 @@ const unavailable =
 
 /** The shopper's pages; with `config.SMTP_URL` set, the confirmation says e-mails will follow. */
 const pageRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
-  // Every form render lists the catalogue, products off sale too (shown, not choosable); stock
-  // shown a second late is fine (the order checks it).
-  // The last list read is kept past its second too: while the database does not answer, the
-  // form still shows (GET /, and a refused order's form with what was typed).
-  let lastCatalogue: AdminProduct[] | undefined
-  const catalogue = ttlCache(async (_: 'all') => {
-    lastCatalogue = await listAllProducts(app.db)
-    return lastCatalogue
-  }, 1000)
-  /** The catalogue, or the last one read while the database does not answer (else it throws). */
-  async function formProducts(): Promise<AdminProduct[]> {
-    try {
-      return await catalogue('all')
-    } catch (err) {
-      if (lastCatalogue && isDatabaseUnavailable(err)) return lastCatalogue
-      throw err
-    }
-  }
+  const forms = formCatalogue(app.db)
+  const formProducts = forms.cached
 
   /**
    * The form again, with `state`; a chosen product whose price is not the one the submitted form
@@ -76,9 +60,9 @@ const pageRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
    * order to) nor an order without that product is taken unseen.
    */
   async function renderForm(reply: FastifyReply, status: number, state: FormState = {}) {
-    const products = state.products ?? (await formProducts())
     const values = state.values ?? {}
     let { errors = {}, notice } = state
+    const products = state.products ?? (await forms.forSubmitted(values, errors))
     const since = changesSinceShown(products, values, errors)
     if (since.sentences.length > 0) {
       const otherwise = Object.keys(errors).length > 0 ? checkFields : since.advice
@@ -151,12 +135,13 @@ const pageRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
         if (!down) return renderForm(reply, 429, { values, notice: err.message, idempotencyKey })
         request.log.warn({ err }, 'database unavailable')
         reply.header('retry-after', '5')
+        // The catalogue last read cannot be confirmed now: the prices the shopper saw stay.
         const known = await formProducts().catch(() => [])
         return renderForm(reply, 503, {
           values,
           notice: unavailable,
           idempotencyKey,
-          products: known,
+          products: keepShownPrices(known, values),
         })
       },
     },

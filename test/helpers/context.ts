@@ -202,6 +202,31 @@ export function stock(db: () => App['db']) {
   }
 }
 
+/** POST /orders as a browser sends the order form: urlencoded `fields`, asking for HTML. */
+export const postOrderForm = (app: App, fields: Record<string, string>) =>
+  app.inject({
+    method: 'POST',
+    url: '/orders',
+    headers: { accept: 'text/html', 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams(fields).toString(),
+  })
+
+/** Reads and sets a product's price, in cents, straight in the database (as another instance's change). */
+export function prices(db: () => App['db']) {
+  return {
+    set: (sku: string, cents: number) =>
+      db().updateTable('products').set({ price_cents: cents }).where('sku', '=', sku).execute(),
+    of: async (sku: string) =>
+      (
+        await db()
+          .selectFrom('products')
+          .select('price_cents')
+          .where('sku', '=', sku)
+          .executeTakeFirstOrThrow()
+      ).price_cents,
+  }
+}
+
 /** How many rows `table` holds now (a test's check that a request made, or made no, row). */
 export async function rowCount(app: App, table: 'orders' | 'webhook_endpoints'): Promise<number> {
   const row = await app.db

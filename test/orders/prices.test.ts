@@ -3,7 +3,15 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { placeOrderBatch } from '../../src/orders/place-order-batch.ts'
 import type { OrderRequest } from '../../src/orders/schemas.ts'
-import { buildTestApp, customer, rowCount, stock, type TestApp } from '../helpers/context.ts'
+import {
+  buildTestApp,
+  customer,
+  postOrderForm,
+  prices,
+  rowCount,
+  stock,
+  type TestApp,
+} from '../helpers/context.ts'
 
 // An order is held to the price its client showed (a line's unitPriceCents, the form's hidden
 // price-<SKU>): a price changed since is refused with 409 price-changed, never charged unseen.
@@ -14,16 +22,7 @@ beforeAll(async () => {
 afterAll(() => t?.close())
 
 const { of: stockOf } = stock(() => t.app.db)
-const setPrice = (sku: string, cents: number) =>
-  t.app.db.updateTable('products').set({ price_cents: cents }).where('sku', '=', sku).execute()
-const priceOf = async (sku: string) =>
-  (
-    await t.app.db
-      .selectFrom('products')
-      .select('price_cents')
-      .where('sku', '=', sku)
-      .executeTakeFirstOrThrow()
-  ).price_cents
+const { of: priceOf, set: setPrice } = prices(() => t.app.db)
 
 const post = (items: unknown, key = randomUUID()) =>
   t.app.inject({
@@ -161,13 +160,7 @@ describe('POST /api/orders with unitPriceCents', () => {
 
 describe('the order form holds the order to the prices it showed', () => {
   const html = { accept: 'text/html' }
-  const submit = (fields: Record<string, string>) =>
-    t.app.inject({
-      method: 'POST',
-      url: '/orders',
-      headers: { ...html, 'content-type': 'application/x-www-form-urlencoded' },
-      payload: new URLSearchParams(fields).toString(),
-    })
+  const submit = (fields: Record<string, string>) => postOrderForm(t.app, fields)
   /** The inputs a browser posts from a rendered form (all but the disabled ones; no select). */
   const fieldsOf = (page: string) => {
     const fields: Record<string, string> = {}
