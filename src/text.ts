@@ -80,6 +80,21 @@ const printable = new RegExp(printablePattern, 'u')
  */
 export const isPrintable = (value: string): boolean => printable.test(value)
 
+/** One character the rule refuses; ZWJ and ZWNJ between letters, marks or symbols excepted. */
+const refused = new RegExp(`(?!${joiner})[${hidden}]`, 'gu')
+
+/**
+ * `message` with each character the rule refuses written as its code point, `\u{202E}`: how
+ * the service's own messages (error pages, JSON problems) show what a client sent, an order
+ * number or SKU from the path, a state code, a field's name. Echoed raw, a bidi override turns
+ * the rest of the sentence around on the reader's screen (Trojan Source), a zero-width space or
+ * a control hides or splits what was sent; escaped, the message names each such character and
+ * shows only what the text rule itself allows. Text the rule allows is unchanged (an emoji's
+ * joiners too).
+ */
+export const echoSafe = (message: string): string =>
+  message.replace(refused, (c) => `\\u{${(c.codePointAt(0) ?? 0).toString(16).toUpperCase()}}`)
+
 /**
  * How many characters (code points) `value` has, as the schemas' `maxLength` counts them (Ajv's
  * `unicode` default): `"🔑"` is one, not two UTF-16 units. Every limit in characters uses it.

@@ -4,10 +4,11 @@ import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { isDatabaseUnavailable } from '../db/errors.ts'
+import { echoSafe } from '../text.ts'
 import { backOfficeLink } from './back-office.ts'
 import { unsupportedMediaType } from './body-rules.ts'
 import { RequestLog } from './logging.ts'
-import { type ProblemExtra, problem, validationErrors } from './problems.ts'
+import { type ProblemError, type ProblemExtra, problem, validationErrors } from './problems.ts'
 import { securityHeaders } from './security.ts'
 import { shuttingDown } from './shutdown.ts'
 
@@ -17,6 +18,9 @@ const wantsJson = (request: FastifyRequest) =>
   request.url.startsWith('/api/') || !(request.headers.accept ?? '').includes('text/html')
 
 const isApi = (request: FastifyRequest) => request.url.startsWith('/api/')
+
+/** A problem entry's sentence as sendError shows it; its pointer or parameter stays exact. */
+const safeEntry = (e: ProblemError): ProblemError => ({ ...e, detail: echoSafe(e.detail) })
 
 /** The error page's one link: back into the back office under /admin, else to the shop. */
 function backTo(request: FastifyRequest): { href: string; label: string } {
@@ -39,6 +43,10 @@ export function sendError(
   message: string,
   extra: ProblemExtra & { back?: { href: string; label: string } } = {},
 ) {
+  // Messages quote what clients sent (order numbers, SKUs, state codes, field names): the
+  // characters the text rule refuses are shown as \u{202E}, never raw (src/text.ts).
+  message = echoSafe(message)
+  if (extra.errors) extra = { ...extra, errors: extra.errors.map(safeEntry) }
   reply.code(statusCode)
   // Errors raised before the hooks that set these (the router's, an early hook's) get them here.
   if (!reply.hasHeader('x-request-id')) {

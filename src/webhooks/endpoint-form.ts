@@ -1,5 +1,5 @@
 import { eventTypes } from '../outbox/events.ts'
-import { characterCount, hiddenCharacters, isPrintable, normaliseText } from '../text.ts'
+import { characterCount, echoSafe, hiddenCharacters, isPrintable, normaliseText } from '../text.ts'
 import { registrableUrl } from './admin-routes.ts'
 import { type EndpointForm, maxDescription } from './schemas.ts'
 
@@ -32,7 +32,9 @@ function eventsProblem(typed: Typed): string | undefined {
   const known = new Set<string>(eventTypes)
   if (typed.eventTypes.length === 0) return 'Choose at least one event.'
   const unknown = typed.eventTypes.find((t) => !known.has(t))
-  return unknown === undefined ? undefined : `There is no event type "${unknown.slice(0, 40)}".`
+  return unknown === undefined
+    ? undefined
+    : `There is no event type "${echoSafe(unknown.slice(0, 40))}".`
 }
 
 /** Why the description is refused, or undefined when it is fine. */

@@ -136,6 +136,10 @@ describe('/admin/webhooks', () => {
     expect(fieldErrors(edit.body)).toEqual(['url', 'eventTypes'])
     expect(edit.body).toContain('Type the URL events go to.')
     expect(edit.body).toMatch(/There is no event type ("|&quot;|&#34;)order.nope/)
+    // Quoted as sent, but a bidi override shown as its code point, not raw (src/text.ts).
+    const bidi = await post(`/admin/webhooks/${id}`, { eventTypes: ['order.\u202enope'] })
+    expect(bidi.body).toMatch(/There is no event type ("|&quot;|&#34;)order\.\\u\{202E\}nope/)
+    expect(bidi.body).not.toContain('\u202e')
   })
 
   it('refuses a form without the session CSRF token (403), and changes nothing', async () => {
