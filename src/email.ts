@@ -1,3 +1,5 @@
+import { domainToASCII } from 'node:url'
+
 /**
  * The one definition of an e-mail address's limits, for every place that reads one (the order's
  * customer, staff accounts by API, form and `npm run staff`, ADMIN_EMAIL): at most 254
@@ -20,3 +22,53 @@ export const emailRule = `must be an e-mail address like name@example.com, with 
 /** Whether `email`'s part before its last @ is at most 64 octets in UTF-8. */
 export const localPartFits = (email: string): boolean =>
   Buffer.byteLength(email.slice(0, Math.max(0, email.lastIndexOf('@'))), 'utf8') <= maxLocalPart
+
+/** Why an address was refused: what emailFault finds, for the API's and the form's wordings. */
+export type EmailFault =
+  | { kind: 'too-long' | 'at-signs' | 'spaces' | 'local-too-long' | 'local-not-ascii' | 'shape' }
+  | { kind: 'domain-not-ascii'; domain: string; ascii: string }
+
+const nonAscii = /[^\u0020-\u007e]/
+
+/**
+ * What is wrong with `typed` (as validated: trimmed, domain lower-cased), an address the order's
+ * schema refused, the first of: over 254 characters, more than one @, whitespace, a non-ASCII
+ * local part, one over 64 octets, a domain not in ASCII (an internationalised domain: the
+ * schema takes its ASCII form, `xn--…`, RFC 5890, given here by `domainToASCII`), else not the
+ * shape name@example.com.
+ */
+export function emailFault(typed: string): EmailFault {
+  if (typed.length > maxEmailLength) return { kind: 'too-long' }
+  const at = typed.indexOf('@')
+  if (at !== typed.lastIndexOf('@')) return { kind: 'at-signs' }
+  if (/\s/u.test(typed)) return { kind: 'spaces' }
+  if (at > 0) {
+    const domain = typed.slice(at + 1)
+    if (nonAscii.test(typed.slice(0, at))) return { kind: 'local-not-ascii' }
+    if (!localPartFits(typed)) return { kind: 'local-too-long' }
+    const ascii = nonAscii.test(domain) ? domainToASCII(domain) : ''
+    if (ascii !== '') return { kind: 'domain-not-ascii', domain, ascii }
+  }
+  return { kind: 'shape' }
+}
+
+/** The API's sentence for `typed`, completing "customer.email …" (its schema's emailRule). */
+export function emailSentence(typed: string): string {
+  const fault = emailFault(typed)
+  switch (fault.kind) {
+    case 'too-long':
+      return `must be at most ${maxEmailLength} characters long`
+    case 'at-signs':
+      return 'must have one @, like name@example.com'
+    case 'spaces':
+      return 'must not contain spaces, like name@example.com'
+    case 'local-not-ascii':
+      return 'must have only ASCII characters before the @'
+    case 'local-too-long':
+      return localPartRule
+    case 'domain-not-ascii':
+      return `must have its domain in ASCII: write ${fault.domain} as ${fault.ascii}`
+    case 'shape':
+      return 'must be an e-mail address like name@example.com'
+  }
+}

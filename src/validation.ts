@@ -1,5 +1,6 @@
 import type { FastifySchemaValidationError } from 'fastify/types/schema.js'
 import { type TSchema, Type } from 'typebox'
+import { emailRule, emailSentence } from './email.ts'
 
 /**
  * One of a fixed list of strings (a role, an event type, a setting's value): a JSON Schema
@@ -169,6 +170,9 @@ export function describe(error: FastifySchemaValidationError, context?: string):
   // Before the field's own sentence: the value may be fine, just sent twice.
   if (repeatedParameter(error, context)) return 'must be given once'
   const custom = (error as { parentSchema?: { errorMessage?: string } }).parentSchema?.errorMessage
+  // The order's e-mail: the sentence for what is wrong with this address, not every rule at once.
+  const data = (error as { data?: unknown }).data
+  if (custom === emailRule && typeof data === 'string') return emailSentence(data)
   if (custom && error.keyword !== 'required') return custom
   return plainSentence(error)
 }

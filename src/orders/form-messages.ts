@@ -1,24 +1,34 @@
 /** What the order form says by a field the schema refused. */
 import type { FastifySchemaValidationError } from 'fastify/types/schema.js'
-import { emailRule, localPartFits, maxEmailLength, maxLocalPart } from '../email.ts'
+import { emailFault, emailRule, maxEmailLength, maxLocalPart } from '../email.ts'
 import type { AdminProduct } from '../products/schemas.ts'
 import { describe } from '../validation.ts'
 import { damagedForm, labels, quantityLabel } from './form-values.ts'
 
 /**
- * The e-mail field's message for `typed` (trimmed), saying what is wrong with it: nothing typed,
- * too long, too much before the @, or not an address at all. The API keeps the schema's one
- * sentence (emailRule), which names every rule at once.
+ * The e-mail field's message for `typed` (trimmed), saying what is wrong with it (emailFault):
+ * nothing typed, too long, two @, a space, too much or not ASCII before the @, a domain not in
+ * ASCII (its xn-- form suggested), or not an address at all.
  */
 export function emailMessage(typed: string): string {
   if (typed === '') return 'Enter your e-mail address.'
-  if (typed.length > maxEmailLength) {
-    return `Enter an e-mail address of at most ${maxEmailLength} characters.`
+  const fault = emailFault(typed)
+  switch (fault.kind) {
+    case 'too-long':
+      return `Enter an e-mail address of at most ${maxEmailLength} characters.`
+    case 'at-signs':
+      return 'Enter an e-mail address with one @, like name@example.com.'
+    case 'spaces':
+      return 'Enter an e-mail address without spaces, like name@example.com.'
+    case 'local-not-ascii':
+      return 'Enter an e-mail address with only ASCII characters before the @.'
+    case 'local-too-long':
+      return `Enter an e-mail address with at most ${maxLocalPart} characters before the @.`
+    case 'domain-not-ascii':
+      return `Enter the domain in its ASCII form: ${fault.ascii} for ${fault.domain}.`
+    case 'shape':
+      return 'Enter an e-mail address like name@example.com.'
   }
-  if (typed.includes('@') && !localPartFits(typed)) {
-    return `Enter an e-mail address with at most ${maxLocalPart} characters before the @.`
-  }
-  return 'Enter an e-mail address like name@example.com.'
 }
 
 /**
@@ -35,9 +45,9 @@ export function fieldMessage(
   if (field === 'idempotencyKey') return damagedForm
   const label = labels[field] ?? quantityLabel(products, field)
   if (error.keyword === 'required') return `${label} is required.`
-  const sentence = describe(error)
-  if (field === 'email' && sentence === emailRule) {
+  const custom = (error as { parentSchema?: { errorMessage?: string } }).parentSchema?.errorMessage
+  if (field === 'email' && custom === emailRule && describe(error) !== 'must be given once') {
     return emailMessage(String((body as { email?: unknown }).email ?? ''))
   }
-  return `${label} ${sentence}.`
+  return `${label} ${describe(error)}.`
 }
