@@ -3,7 +3,7 @@ import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { csvCell, orderCsv } from '../../src/admin/csv.ts'
 import { buildTestApp, type TestApp } from '../helpers/context.ts'
-import { addStaff, signIn } from '../helpers/staff.ts'
+import { addStaff, addToken, signIn } from '../helpers/staff.ts'
 import { insertOrders, seededNumber } from './seed.ts'
 
 let t: TestApp
@@ -97,6 +97,21 @@ describe('GET /admin/orders.csv', () => {
       '',
       '',
     ])
+  })
+
+  it('is a back-office page: a bearer token is sent to sign in, as docs/api.md says', async () => {
+    const token = await addToken(t.app, await addStaff(t.app, 'csv-program@example.com'))
+    const res = await t.app.inject({
+      url: '/admin/orders.csv',
+      headers: { authorization: `Bearer ${token}` },
+    })
+    expect(res.statusCode).toBe(303)
+    expect(res.headers.location).toBe('/admin/login?next=%2Fadmin%2Forders.csv')
+    const api = await t.app.inject({
+      url: '/api/admin/orders',
+      headers: { authorization: `Bearer ${token}` },
+    })
+    expect(api.statusCode).toBe(200)
   })
 
   it('takes the list filters, and refuses a bad one with 400', async () => {
