@@ -26,7 +26,8 @@ export interface StatusChange {
 /**
  * What came of a change: typed values the route turns into status codes.
  * - `changed`: made; the order is now at `version` (200).
- * - `invalid`: the request itself is wrong (400), e.g. shipping without a tracking number.
+ * - `invalid`: the request itself is wrong (400), e.g. shipping without a tracking number, for
+ *   a change the order's status allows (else `illegal`).
  * - `not-found` (404).
  * - `illegal`: the table does not allow `to` after the current status (409); `message` names
  *   the current status.
@@ -96,7 +97,8 @@ function shippingProblem({
  *
  * Because the cancel's work hangs on step 2, which reads the row locked in step 1, two cancels
  * of one order on two instances return the stock once: the second finds `cancelled` (409).
- * Refusals are decided in this order: 400 (`invalid`), 404, 409 (`illegal`), 412 (`stale`),
+ * Refusals are decided in this order: 404, 409 (`illegal`), 400 (`invalid`: shipping details
+ * missing, or given to another change, which an allowed change only is told), 412 (`stale`),
  * 409 (`too-much-stock`):
  * a change the table refuses is refused whatever version was sent (RFC 9110 §13.2.1: a
  * precondition is ignored when the answer without it would not be 2xx).
@@ -108,7 +110,22 @@ export async function changeOrderStatus(
   change: StatusChange,
 ): Promise<ChangeResult> {
   const problem = shippingProblem(change)
-  if (problem) return { kind: 'invalid', ...problem }
+  if (problem) {
+    // Asking for shipping details of a change the order's status refuses would have the client
+    // fix them, then meet the 409: the status is read first (only this refused request pays
+    // the read; the version is not checked, as a 400 would be the answer whatever it is).
+    const order = await db
+      .selectFrom('orders')
+      .select('status')
+      .where('order_number', '=', change.orderNumber)
+      .executeTakeFirst()
+    if (!order) return { kind: 'not-found' }
+    const current = order.status as OrderStatus
+    if (!canTransition(current, change.to)) {
+      return { kind: 'illegal', current, message: refusal(change.orderNumber, current, change.to) }
+    }
+    return { kind: 'invalid', ...problem }
+  }
   const row = await retryTransient(() => changeStatement(db, change))
   if (!row) return { kind: 'not-found' }
   if (row.too_much !== null) {

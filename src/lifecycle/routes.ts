@@ -92,7 +92,7 @@ const lifecycleRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['admin'],
         security: [{ staffToken: [] }],
         summary: "Change an order's status (pack, ship, deliver, cancel)",
-        description: `Allowed: placed → packed → shipped → delivered, placed or packed → cancelled. Shipping requires carrier and trackingNumber. Cancelling puts the stock back and takes the sale out of the insights. Requires If-Match with the order's ETag: 428 without it, 400 when it is not entity-tag syntax, 412 when the order changed meanwhile, 409 when its current status does not allow the change, or when a cancel would take a product's stock past 2,147,483,647. ${etagNote}`,
+        description: `Allowed: placed → packed → shipped → delivered, placed or packed → cancelled. Shipping requires carrier and trackingNumber. Cancelling puts the stock back and takes the sale out of the insights. Requires If-Match with the order's ETag: 428 without it, 400 when it is not entity-tag syntax, 409 when the order's current status does not allow the change (said before any missing shipping detail, 400), 412 when the order changed meanwhile, 409 when a cancel would take a product's stock past 2,147,483,647. ${etagNote}`,
         params: AdminOrderParams,
         headers: IfMatchHeaders,
         body: TransitionBody,

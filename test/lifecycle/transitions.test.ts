@@ -152,6 +152,29 @@ describe('the order lifecycle API', () => {
     })
   })
 
+  it('answers 409 with the next statuses before asking for shipping details of a change not allowed', async () => {
+    const placed = await orderIn('placed')
+    for (const [body, etag] of [
+      [{ to: 'shipped' }, '"1"'],
+      [{ to: 'shipped', carrier: 'UPS' }, '"7"'], // a stale ETag too: the status is said first
+    ] as const) {
+      const res = await api.transition(placed, body, etag)
+      expect(res.statusCode, JSON.stringify(body)).toBe(409)
+      expect(res.json().message).toBe(
+        `Order ${placed} is placed; it cannot be shipped yet (next: packed or cancelled).`,
+      )
+    }
+    const cancelled = await orderIn('cancelled')
+    const packing = await api.transition(cancelled, { to: 'packed', ...shipping }, '"2"')
+    expect(packing.statusCode).toBe(409)
+    expect(packing.json().message).toBe(
+      `Order ${cancelled} is cancelled; it can no longer be packed.`,
+    )
+    expect((await api.get(placed)).json()).toMatchObject({ status: 'placed', version: 1 })
+    const missing = await api.transition('ZZZZZ-ZZZZZ', { to: 'shipped' }, '"1"')
+    expect(missing.statusCode).toBe(404)
+  })
+
   it('refuses shipping details on any other change, and an unknown target', async () => {
     const n = await orderIn('placed')
     const packing = await api.transition(n, { to: 'packed', ...shipping }, '"1"')
