@@ -3,6 +3,7 @@ import type { Database } from '../db/schema.ts'
 import { resumeDeliveries } from './deliveries.ts'
 import { insertEndpoint, updateEndpoint } from './queries.ts'
 import type { Endpoint, EndpointWithSecret } from './schemas.ts'
+import { normaliseWebhookUrl } from './url-policy.ts'
 
 /**
  * One endpoint per URL: registering a URL an endpoint already has, or changing an endpoint's URL
@@ -10,7 +11,8 @@ import type { Endpoint, EndpointWithSecret } from './schemas.ts'
  * twice, and a register form sent twice (a double click) would make a second endpoint whose
  * first secret was never shown (a newcomer's review). The check and the write run under one
  * transaction-scoped advisory lock, so two submits at the same moment cannot both find the URL
- * free. URLs compare as registrableUrl writes them (WHATWG-serialised: host lower-cased).
+ * free. URLs compare as registrableUrl writes them (normaliseWebhookUrl, url-policy.ts), a
+ * stored one too: no migration rewrites the rows stored before a rule was added.
  */
 
 /** The lock's key (pg_advisory_xact_lock): registrations and URL changes queue on it. */
@@ -26,15 +28,24 @@ export interface UrlTaken {
 export const urlTaken = (url: string, id: number) =>
   `${url} is already the URL of endpoint ${id}: change or delete that one rather than register it twice.`
 
+/** A stored URL as registrableUrl would write it now (url-policy.ts), or as it is. */
+const spelling = (stored: string) =>
+  URL.canParse(stored) ? normaliseWebhookUrl(new URL(stored)).href : stored
+
 async function holderOf(
   db: Kysely<Database>,
   url: string,
   exceptId?: number,
 ): Promise<UrlTaken | undefined> {
   await sql`select pg_advisory_xact_lock(${WEBHOOK_URL_LOCK})`.execute(db)
-  let query = db.selectFrom('webhook_endpoints').select('id').where('url', '=', url)
-  if (exceptId !== undefined) query = query.where('id', '<>', exceptId)
-  const row = await query.orderBy('id').executeTakeFirst()
+  // Every endpoint's URL (a handful), compared in its normalised spelling: a row stored before
+  // a rule of normaliseWebhookUrl existed (`…/%61`) still holds its URL (`…/a`).
+  const rows = await db
+    .selectFrom('webhook_endpoints')
+    .select(['id', 'url'])
+    .orderBy('id')
+    .execute()
+  const row = rows.find((r) => r.id !== exceptId && spelling(r.url) === url)
   return row && { kind: 'taken', id: row.id }
 }
 

@@ -121,6 +121,41 @@ function addressProblem(address: string, allowLocal: boolean): string | undefine
 /** The URL's host without IPv6 brackets or a trailing dot, lower case (the parser's). */
 const bareHost = (url: URL) => url.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '')
 
+/** RFC 3986's unreserved characters: an escape of one of them is the character itself. */
+const unreserved = /^[A-Za-z0-9\-._~]$/
+
+/** `%7e` → `~`, `%2f` → `%2F` (section 6.2.2.1-2); the text otherwise as it is. */
+const escapesNormalised = (text: string) =>
+  text.replace(/%[0-9A-Fa-f]{2}/g, (escaped) => {
+    const char = String.fromCharCode(Number.parseInt(escaped.slice(1), 16))
+    return unreserved.test(char) ? char : escaped.toUpperCase()
+  })
+
+/**
+ * One spelling of a URL, as it is stored and compared (one endpoint per URL, unique-url.ts):
+ * the parser's (WHATWG: scheme and host lower case, default port dropped, dot segments
+ * resolved), then without a #fragment (never sent) or an empty `?` (no receiver tells it from
+ * none), percent-escapes of unreserved characters decoded and the others upper case
+ * (`/%61%32` is `/a2`, RFC 3986 section 6.2.2), an IPv4-mapped IPv6 host written as its IPv4
+ * address (`[::ffff:127.0.0.1]` is `127.0.0.1`), and a host's trailing dot dropped
+ * (`localhost.`). Each of these made a second endpoint on one URL, every event sent twice.
+ * Different names stay different (`localhost`, `127.0.0.1`): only DNS says they are one.
+ */
+export function normaliseWebhookUrl(url: URL): URL {
+  const out = new URL(url.href)
+  out.hash = ''
+  const host = bareHost(out)
+  if (ipaddr.IPv6.isValid(host)) {
+    const ip = ipaddr.IPv6.parse(host)
+    if (ip.isIPv4MappedAddress()) out.hostname = ip.toIPv4Address().toString()
+  } else if (out.hostname.endsWith('.')) {
+    out.hostname = host
+  }
+  out.pathname = escapesNormalised(out.pathname)
+  out.search = out.search === '?' ? '' : escapesNormalised(out.search)
+  return out
+}
+
 /**
  * The checks that need no DNS: an absolute URL, the scheme, no credentials, no local or metadata
  * host name, and a literal address in the URL judged as a resolved one would be. For callers
@@ -133,11 +168,7 @@ export function checkWebhookUrlSyntax(
   if (!URL.canParse(url)) {
     return { ok: false, reason: 'The URL must be an absolute URL, like https://example.com/hook.' }
   }
-  const parsed = new URL(url)
-  // Without a #fragment (never sent) or an empty `?` (no receiver tells it from none), as it is
-  // stored: `…/hook#a` and `…/hook?` made second endpoints on `…/hook`, each event sent twice.
-  parsed.hash = ''
-  if (!parsed.search) parsed.search = ''
+  const parsed = normaliseWebhookUrl(new URL(url))
   const schemes = allowLocal ? ['https:', 'http:'] : ['https:']
   if (!schemes.includes(parsed.protocol)) {
     const rule = allowLocal ? 'https or http' : `https (plain http only where ${localOnly})`

@@ -240,6 +240,28 @@ describe('the webhook endpoints API, production policy (WEBHOOKS_ALLOW_LOCAL=fal
     expect(own.json().url).toBe(url)
   })
 
+  it('refuses another spelling of a URL, also of one stored before URLs were normalised', async () => {
+    const first = await call('POST', '/api/admin/webhooks', {
+      url: 'https://[::ffff:93.184.215.14]/sp%65lled',
+      eventTypes: events,
+    })
+    expect(first.statusCode, first.body).toBe(201)
+    expect(first.json().url).toBe('https://93.184.215.14/spelled')
+    for (const again of ['https://93.184.215.14/spelled', 'https://93.184.215.14/%73pelled']) {
+      const res = await call('POST', '/api/admin/webhooks', { url: again, eventTypes: events })
+      expect(res.statusCode, again).toBe(409)
+    }
+    // A row stored in an older spelling is found by its normalised one.
+    await sql`update webhook_endpoints set url = 'https://93.184.215.14/%6Fld'
+      where id = ${first.json().id}`.execute(t.app.db)
+    const old = await call('POST', '/api/admin/webhooks', {
+      url: 'https://93.184.215.14/old',
+      eventTypes: events,
+    })
+    expect(old.statusCode, old.body).toBe(409)
+    expect(old.json().message).toContain(`endpoint ${first.json().id}:`)
+  })
+
   it('registers an endpoint disabled when asked (enabled: false), enabled by default', async () => {
     const off = await call('POST', '/api/admin/webhooks', {
       url: 'https://93.184.215.14/off',

@@ -199,3 +199,34 @@ describe('checkWebhookUrlSyntax (registration, no DNS)', () => {
     expect(checkWebhookUrlSyntax('http://10.0.0.1/', { allowLocal: true }).ok).toBe(true)
   })
 })
+
+describe('one spelling per URL (RFC 3986 section 6.2.2)', () => {
+  const spelled = (url: string, allowLocal = false) => {
+    const verdict = checkWebhookUrlSyntax(url, { allowLocal })
+    expect(verdict.ok, url).toBe(true)
+    return verdict.ok ? verdict.url.href : ''
+  }
+
+  it('decodes percent-encoded unreserved characters and upper-cases the other escapes', () => {
+    expect(spelled('https://93.184.215.14/%61%32/%7e%2D%2e%5F?x=%41%2f%3d')).toBe(
+      'https://93.184.215.14/a2/~-._?x=A%2F%3D',
+    )
+    // A reserved character stays escaped: /a%2Fb is not /a/b.
+    expect(spelled('https://93.184.215.14/a%2fb')).toBe('https://93.184.215.14/a%2Fb')
+  })
+
+  it('writes an IPv4-mapped IPv6 host as the IPv4 address it carries', () => {
+    expect(spelled('https://[::ffff:93.184.215.14]/h')).toBe('https://93.184.215.14/h')
+    expect(spelled('http://[::ffff:127.0.0.1]:8080/h', true)).toBe('http://127.0.0.1:8080/h')
+    // Still judged as that address: refused in production.
+    expect(checkWebhookUrlSyntax('https://[::ffff:127.0.0.1]/h', { allowLocal: false }).ok).toBe(
+      false,
+    )
+  })
+
+  it('drops a trailing dot from the host; localhost and 127.0.0.1 stay two names', () => {
+    expect(spelled('http://localhost./h', true)).toBe('http://localhost/h')
+    expect(spelled('https://hooks.example.com./h')).toBe('https://hooks.example.com/h')
+    expect(spelled('http://127.0.0.1/h', true)).toBe('http://127.0.0.1/h')
+  })
+})
