@@ -185,3 +185,19 @@ describe('a delivered delivery sent again', () => {
     expect(row).toMatch(/<td class="delivery-status">pending; delivered before <time[^>]*>/)
   })
 })
+
+describe("the endpoint page's deliveries", () => {
+  it('show each webhook-id (evt_…), so a receiver log line finds its row', async () => {
+    const id = await register()
+    const one = await insertDelivery(t.app.db, id, { status: 'failed', attempts: 1 })
+    const api = await t.app.inject({ url: `/api/admin/webhooks/${id}/deliveries`, headers: admin })
+    const webhookId = api.json()[0].webhookId
+    expect(webhookId).toMatch(/^evt_/)
+    const page = await t.app.inject({
+      url: `/admin/webhooks/${id}`,
+      headers: { cookie: boss.cookie, accept: 'text/html' },
+    })
+    const row = new RegExp(`<tr id="delivery-${one.id}"[\\s\\S]*?</tr>`).exec(page.body)?.[0]
+    expect(row).toContain(`<code class="webhook-id">${webhookId}</code>`)
+  })
+})
