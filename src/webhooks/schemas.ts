@@ -108,7 +108,7 @@ export const Delivery = Type.Object({
     [Type.String({ pattern: '^evt_[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$' }), Type.Null()],
     {
       description:
-        "the `webhook-id` header of this delivery's requests: `evt_` + a random UUID, the same on every attempt and for every endpoint of the event, and unique across databases and restores; null when the event is no longer in the outbox",
+        "the `webhook-id` header of this delivery's requests: `evt_` + a random UUID, the same on every attempt and for every endpoint of the event, and unique across databases and restores; null only when its outbox row was deleted by hand: the service never deletes events, so every delivery it made has one",
       examples: ['evt_3f2c8a9e-5b1d-4c6f-9a0e-7d4b2e1f8c35'],
     },
   ),

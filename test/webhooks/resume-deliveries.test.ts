@@ -176,6 +176,8 @@ describe('a delivered delivery sent again', () => {
         'application/json'
       ].schema.items
     expect(delivery.properties.deliveredAt.description).toContain('kept when it is sent again')
+    // The service never deletes outbox rows: only a hand-made delete leaves webhookId null.
+    expect(delivery.properties.webhookId.description).toContain('deleted by hand')
 
     const page = await t.app.inject({
       url: `/admin/webhooks/${id}`,
