@@ -13,7 +13,7 @@
  * (µs) and the connections opened and closed; and, in µs (p50, p90, p99, p99.9, max), the server
  * time of each route of the shopper flow (from the `request` event to the response's `finish`)
  * and the round trip of each kind of statement (the batch and single placement, the order
- * lookup, the rest). SIGWINCH, not SIGUSR2: the service shuts down on SIGUSR2 (close-with-grace).
+ * lookup, the sales fold, the webhook fan-out, the rest). SIGWINCH, not SIGUSR2: the service shuts down on SIGUSR2 (close-with-grace).
  * Without PROBE_OUT it does nothing. Costs a timer a millisecond and a histogram entry per
  * request and statement: for finding causes, not for throughput figures.
  */
@@ -127,7 +127,11 @@ function probe(file: string) {
           ? 'place (one)'
           : /"order_number" = any/.test(text)
             ? 'find orders'
-            : 'other'
+            : text.includes('pg_try_advisory_xact_lock')
+              ? 'sales fold'
+              : text.includes('fanned_out_at is null')
+                ? 'fan-out'
+                : 'other'
   const query = Client.prototype.query
   Client.prototype.query = function (this: unknown, config: unknown, ...rest: unknown[]) {
     const text = typeof config === 'string' ? config : (config as { text?: unknown } | null)?.text
