@@ -39,6 +39,15 @@ export const visiblePattern = `[^\\s\\p{M}\\p{Z}${hidden}]`
 /** Only whitespace, marks and hidden characters: what `visiblePattern` refuses as blank. */
 const blankPattern = `^[\\s\\p{M}\\p{Z}${hidden}]*$`
 
+/** The length sentences of the free-text fields (Text): "must be a name of 1 to 100 characters". */
+const lengthSentences = new Set<string>()
+
+/**
+ * Whether `sentence` is a free-text field's length sentence: one for text only, so a value that
+ * is not text (`5`, `null`, a list) is told "must be text" instead (validation.ts, describe).
+ */
+export const isTextLengthSentence = (sentence: string): boolean => lengthSentences.has(sentence)
+
 /** What breaking the rule is called in the messages: "must be a note without …". */
 export const hiddenCharacters = 'control, invisible or formatting characters'
 
@@ -46,8 +55,9 @@ export const hiddenCharacters = 'control, invisible or formatting characters'
  * A free-text field's schema: `what` names it in the message ("a name"). Blank (after
  * trimming, or made only of hidden characters) says so, unless `allowBlank` (an optional note,
  * where the empty string means none; hidden characters are still refused); hidden characters
- * say so; too long or not a string gets the field's general sentence. Each failure gives one
- * message. `description` and `examples` document it (OpenAPI).
+ * say so; too long gets the field's general sentence ("must be a name of 1 to 100 characters"),
+ * and a value that is not a string "must be text", as any other field of the wrong type. Each
+ * failure gives one message. `description` and `examples` document it (OpenAPI).
  */
 export function Text(
   maxLength: number,
@@ -58,10 +68,12 @@ export function Text(
   }: { allowBlank?: boolean; description?: string; examples?: string[] } = {},
 ) {
   const hiddenRefused = `must be ${what} without ${hiddenCharacters}`
+  const lengthSentence = `must be ${what} of ${allowBlank ? 'at most' : '1 to'} ${maxLength} characters`
+  lengthSentences.add(lengthSentence)
   return Type.String({
     ...annotations,
     maxLength,
-    errorMessage: `must be ${what} of ${allowBlank ? 'at most' : '1 to'} ${maxLength} characters`,
+    errorMessage: lengthSentence,
     allOf: allowBlank
       ? [{ pattern: printablePattern, errorMessage: hiddenRefused }]
       : [

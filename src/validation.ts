@@ -1,6 +1,7 @@
 import type { FastifySchemaValidationError } from 'fastify/types/schema.js'
 import { type TSchema, Type } from 'typebox'
 import { emailRule, emailSentence } from './email.ts'
+import { isTextLengthSentence } from './text.ts'
 
 /**
  * One of a fixed list of strings (a role, an event type, a setting's value): a JSON Schema
@@ -173,6 +174,9 @@ export function describe(error: FastifySchemaValidationError, context?: string):
   // The order's e-mail: the sentence for what is wrong with this address, not every rule at once.
   const data = (error as { data?: unknown }).data
   if (custom === emailRule && typeof data === 'string') return emailSentence(data)
+  // A free-text field's sentence is about text's length; `5` or `null` is of the wrong type.
+  if (custom && error.keyword === 'type' && isTextLengthSentence(custom))
+    return plainSentence(error)
   if (custom && error.keyword !== 'required') return custom
   return plainSentence(error)
 }

@@ -191,6 +191,36 @@ describe('the webhook endpoints API, production policy (WEBHOOKS_ALLOW_LOCAL=fal
     await call('DELETE', `/api/admin/webhooks/${id}`)
   })
 
+  it('says a description or an event list of the wrong type is of the wrong type', async () => {
+    const url = 'https://93.184.215.14/types'
+    const created = (await call('POST', '/api/admin/webhooks', { url, eventTypes: events })).json()
+    for (const description of [5, null, ['a'], { a: 1 }, true]) {
+      const create = await call('POST', '/api/admin/webhooks', {
+        url,
+        eventTypes: events,
+        description,
+      })
+      const patch = await call('PATCH', `/api/admin/webhooks/${created.id}`, { description })
+      for (const res of [create, patch]) {
+        expect(res.statusCode, JSON.stringify(description)).toBe(400)
+        expect(res.json().message).toBe('description must be text')
+        expect(res.json().errors).toEqual([{ pointer: '/description', detail: 'must be text' }])
+      }
+    }
+    // The API takes a list only (the page's form takes one checkbox or several: text or a list).
+    for (const eventTypes of ['order.placed', 5, null]) {
+      const res = await call('POST', '/api/admin/webhooks', { url, eventTypes })
+      expect(res.statusCode, JSON.stringify(eventTypes)).toBe(400)
+      expect(res.json().message).toBe('eventTypes must be a list')
+    }
+    // The length sentence stays for text that is too long.
+    const long = await call('PATCH', `/api/admin/webhooks/${created.id}`, {
+      description: 'x'.repeat(501),
+    })
+    expect(long.json().message).toBe('description must be a description of at most 500 characters')
+    await call('DELETE', `/api/admin/webhooks/${created.id}`)
+  })
+
   it('refuses a URL another endpoint has, on create and update: 409 naming it (one endpoint per URL)', async () => {
     const url = 'https://93.184.215.14/once'
     const first = await call('POST', '/api/admin/webhooks', { url, eventTypes: events })
