@@ -15,6 +15,10 @@ const keyId = /^[1-9][0-9]{0,18}$/
 const maxBigint = 9223372036854775807n
 const cursorText = /^[A-Za-z0-9_-]{1,200}$/
 
+/** What a page link (a cursor) this service did not make, or made for no page, is told. */
+export const damagedLink =
+  'This page link is damaged or out of date; start again from the first page.'
+
 /** A key as the opaque cursor the pages and the API hand out: base64url of `[createdAt, id]`. */
 export function encodeCursor(key: ListKey): string {
   return Buffer.from(JSON.stringify([key.createdAt, key.id])).toString('base64url')
@@ -40,18 +44,25 @@ function realInstant(t: string): boolean {
  * PostgreSQL to fail there.
  */
 export function decodeCursor(cursor: string): ListKey | undefined {
-  if (!cursorText.test(cursor)) return undefined
-  let value: unknown
-  try {
-    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
-  } catch {
-    return undefined
-  }
+  const value = cursorJson(cursor)
   if (!Array.isArray(value) || value.length !== 2) return undefined
   const [createdAt, id] = value
   if (typeof createdAt !== 'string' || !keyTime.test(createdAt) || !realInstant(createdAt)) {
     return undefined
   }
-  if (typeof id !== 'string' || !keyId.test(id) || BigInt(id) > maxBigint) return undefined
-  return { createdAt, id }
+  return isBigintId(id) ? { createdAt, id } : undefined
 }
+
+/** The JSON value an opaque cursor (base64url of JSON text) holds; undefined when it is none. */
+export function cursorJson(cursor: string): unknown {
+  if (!cursorText.test(cursor)) return undefined
+  try {
+    return JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
+  } catch {
+    return undefined
+  }
+}
+
+/** Whether `id` is a bigint row id as decimal text, 1 to 2^63 - 1 (`123`). */
+export const isBigintId = (id: unknown): id is string =>
+  typeof id === 'string' && keyId.test(id) && BigInt(id) <= maxBigint

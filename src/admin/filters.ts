@@ -2,7 +2,7 @@ import { statuses } from '../lifecycle/transitions.ts'
 import { normaliseEmail } from '../orders/customer.ts'
 import { normalizeOrderNumber, orderNumberPattern } from '../orders/order-number.ts'
 import { normaliseStateCode, usStates } from '../us-states.ts'
-import { decodeCursor, type ListKey } from './cursor.ts'
+import { damagedLink, decodeCursor, type ListKey } from './cursor.ts'
 
 /**
  * What the order list is filtered by, each one optional, all of them together (AND):
@@ -156,19 +156,19 @@ export function parseListQuery(query: ListQuery): ParsedQuery {
   }
   const cursor = given(query.cursor)
   const after = cursor === undefined ? undefined : decodeCursor(cursor)
-  if (cursor !== undefined && !after) return damagedLink('cursor')
+  if (cursor !== undefined && !after) return damagedPageLink('cursor')
   const previous = given(query.before)
   const before = previous === undefined ? undefined : decodeCursor(previous)
   // A page is after one key or before one, never both.
-  if (previous !== undefined && (!before || after)) return damagedLink('before')
+  if (previous !== undefined && (!before || after)) return damagedPageLink('before')
   return { ok: true, filters, after, before }
 }
 
 /** A page link (`cursor`, `before`) this service did not make, or made for no page. */
-const damagedLink = (parameter: 'cursor' | 'before'): ParsedQuery => ({
+const damagedPageLink = (parameter: 'cursor' | 'before'): ParsedQuery => ({
   ok: false,
   parameter,
-  message: 'This page link is damaged or out of date; start again from the first page.',
+  message: damagedLink,
 })
 
 /** The filters as typed, for links to the next page and the CSV (no cursor, blanks left out). */

@@ -4,7 +4,8 @@ import { eventTypes } from '../outbox/events.ts'
 import { sendError } from '../plugins/errors.ts'
 import { keepForReveal, takeReveal } from '../staff/secret-reveal.ts'
 import { adminOnly, onItsWay, unknownDelivery, unknownEndpoint } from './admin-routes.ts'
-import { recentDeliveries, redeliver } from './deliveries.ts'
+import { recentDeliveries, recentDeliveryCount, redeliver } from './deliveries.ts'
+import { deliveryPage, encodeDeliveryCursor } from './delivery-pages.ts'
 import { checkForm, type FormErrors, type Typed, typedOf } from './endpoint-form.ts'
 import { noticeOf } from './page-notices.ts'
 import type { WebhookAdminOptions } from './plugin.ts'
@@ -40,7 +41,8 @@ const endpointFormOptions = {
  * The back office's webhook pages (issue 16), admins only, server-rendered without client
  * JavaScript: `/admin/webhooks` lists the endpoints and registers one; `/admin/webhooks/:id`
  * changes, disables, enables, deletes one, rotates its secret (and ends the rotation's overlap,
- * secret-rotation.ts), and shows its recent deliveries with a Redeliver (or Send now) button each. A new secret (registering, rotating) is shown once, on the
+ * secret-rotation.ts), and shows its latest 50 deliveries with a Redeliver (or Send now) button
+ * each, and older ones 50 a page (`?cursor=`, "Older deliveries"). A new secret (registering, rotating) is shown once, on the
  * endpoint's page the POST redirects to (Post/Redirect/Get: src/staff/secret-reveal.ts), so a
  * reload makes no second endpoint or secret. Every form posts `_csrf` (checked by
  * src/staff/access.ts).
@@ -77,11 +79,24 @@ const webhookAdminPages: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async 
       secret?: string
       notice?: string
       message?: string
+      /** The deliveries shown are the older ones after this delivery id ("Older deliveries"). */
+      before?: string
     } = {},
   ) {
+    // One more than shown: whether there are older ones to link to.
+    const deliveries = await recentDeliveries(
+      app.db,
+      endpoint.id,
+      recentDeliveryCount + 1,
+      page.before,
+    )
+    const last = deliveries[recentDeliveryCount - 1]
     return reply.code(status).view('admin-webhook.eta', {
       endpoint,
-      deliveries: await recentDeliveries(app.db, endpoint.id),
+      deliveries: deliveries.slice(0, recentDeliveryCount),
+      older: page.before !== undefined,
+      olderCursor:
+        deliveries.length > recentDeliveryCount && last ? encodeDeliveryCursor(last.id) : undefined,
       eventTypes,
       allowLocal,
       typed: page.typed ?? {
@@ -154,7 +169,13 @@ const webhookAdminPages: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async 
         id === endpoint.id ? signsWith(app.db, id, s) : Promise.resolve(false),
       )
       const notice = noticeOf(request.query, reveal !== undefined, endpoint)
-      return renderEndpoint(request, reply, 200, endpoint, { notice, secret: reveal?.secret })
+      const deliveries = deliveryPage({ cursor: request.query.cursor })
+      if (!deliveries.ok) return sendError(request, reply, 400, deliveries.message)
+      return renderEndpoint(request, reply, 200, endpoint, {
+        notice,
+        secret: reveal?.secret,
+        before: deliveries.before,
+      })
     },
   )
 

@@ -4,9 +4,11 @@ import { ErrorResponse } from '../orders/schemas.ts'
 import { refuseValue, sendError } from '../plugins/errors.ts'
 import { normaliseFields, normaliseText } from '../text.ts'
 import { recentDeliveries, recentDeliveryCount, redeliver } from './deliveries.ts'
+import { deliveryPage, nextLink } from './delivery-pages.ts'
 import type { WebhookAdminOptions } from './plugin.ts'
 import { deleteEndpoint, deliveryId, endpointId, findEndpoint, listEndpoints } from './queries.ts'
 import {
+  DeliveriesQuery,
   Delivery,
   DeliveryParams,
   Endpoint,
@@ -14,12 +16,14 @@ import {
   EndpointParams,
   EndpointPatch,
   EndpointWithSecret,
+  NoQuery,
 } from './schemas.ts'
 import { newSigningSecret } from './secrets.ts'
 import { changeEndpoint, registerEndpoint, urlTaken } from './unique-url.ts'
 import { checkWebhookUrl } from './url-policy.ts'
 
-export const common = { tags: ['admin'], security: [{ staffToken: [] }] }
+/** Every webhook API route's: admin tag, bearer token, no query parameter (schemas.ts, NoQuery). */
+export const common = { tags: ['admin'], security: [{ staffToken: [] }], querystring: NoQuery }
 
 /** The description as it is validated and stored: trimmed, in NFC (src/text.ts). */
 async function normaliseDescription(request: { body: unknown }) {
@@ -203,23 +207,33 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
     {
       schema: {
         ...common,
-        summary: `The endpoint's latest ${recentDeliveryCount} deliveries, newest first`,
+        summary: `The endpoint's deliveries, newest first, ${recentDeliveryCount} a page`,
+        description:
+          'Keyset-paginated: when there are older deliveries the answer has a `Link: </api/admin/webhooks/:id/deliveries?cursor=…>; rel="next"` header (RFC 8288; `limit` kept): get it for the next page, until an answer has none. Deliveries made meanwhile do not shift a page. `limit` is 1 to 50 (default 50); a cursor this service did not make and any other parameter are refused (400 naming it).',
         params: EndpointParams,
+        querystring: DeliveriesQuery,
         response: {
           200: Type.Array(Delivery, { maxItems: recentDeliveryCount }),
           400: ErrorResponse,
-
           404: ErrorResponse,
         },
       },
       config: adminOnly,
     },
     async (request, reply) => {
+      const page = deliveryPage(request.query)
+      if (!page.ok) return refuseValue(request, reply, { parameter: 'cursor' }, page.message)
       const id = endpointId(request.params.id)
       if (!id || !(await findEndpoint(app.db, id))) {
         return sendError(request, reply, 404, unknownEndpoint(request.params.id))
       }
-      return recentDeliveries(app.db, id)
+      // One more than asked: whether there is a next page, without a count.
+      const deliveries = await recentDeliveries(app.db, id, page.limit + 1, page.before)
+      const last = deliveries[page.limit - 1]
+      if (deliveries.length > page.limit && last) {
+        reply.header('link', nextLink(id, last.id, request.query.limit))
+      }
+      return deliveries.slice(0, page.limit)
     },
   )
 

@@ -52,18 +52,22 @@ const deliveryColumns = sql`
   d.id, d.event_id, o.public_id::text as public_id, o.event_type, ord.order_number, d.status, d.attempts, d.next_attempt_at,
   d.last_attempt_at, d.last_response_status, d.last_error, d.delivered_at, d.created_at`
 
-/** The endpoint's latest deliveries, newest first (index webhook_deliveries_recent). */
+/**
+ * The endpoint's latest deliveries, newest first (index webhook_deliveries_recent), or, given
+ * `before` (a delivery id, decimal text), the latest of those made before that one: the next page.
+ */
 export async function recentDeliveries(
   db: Db,
   endpoint: number,
   limit = recentDeliveryCount,
+  before?: string,
 ): Promise<Delivery[]> {
   const { rows } = await sql<DeliveryRow>`
     select ${deliveryColumns}
     from webhook_deliveries d
     left join outbox o on o.id = d.event_id
     left join orders ord on ord.id = d.order_id
-    where d.endpoint_id = ${endpoint}
+    where d.endpoint_id = ${endpoint} ${before === undefined ? sql`` : sql`and d.id < ${before}`}
     order by d.id desc
     limit ${limit}
   `.execute(db)

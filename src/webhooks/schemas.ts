@@ -139,6 +139,35 @@ export const DeliveryParams = Type.Object({
 })
 
 /**
+ * The query string of the webhook API's routes: none, any parameter refused (400 naming it), as
+ * the order list's (src/admin/schemas.ts): `?enabled=true` would otherwise answer every endpoint
+ * as if it filtered.
+ */
+export const NoQuery = Type.Object({}, { additionalProperties: false })
+
+/** `GET /api/admin/webhooks/:id/deliveries`: a page size and where the page starts; no other. */
+export const DeliveriesQuery = Type.Object(
+  {
+    limit: Type.Optional(
+      Type.String({
+        pattern: '^([1-9]|[1-4][0-9]|50)$',
+        errorMessage: 'must be a whole number from 1 to 50',
+        description: 'deliveries a page, 1 to 50; 50 when not given',
+        examples: ['20'],
+      }),
+    ),
+    cursor: Type.Optional(
+      Type.String({
+        maxLength: 100,
+        description:
+          'where the page starts: the `cursor` of the previous answer\'s `Link: <…>; rel="next"`; none for the newest',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+)
+
+/**
  * The page forms (urlencoded, every value a string; a repeated field is an array). Open
  * schemas: the routes read and check the fields, re-rendering the form with the reason.
  */
@@ -164,5 +193,7 @@ export const WebhookPageQuery = Type.Object({
   registered: Type.Optional(Type.String({ maxLength: 20 })),
   rotated: Type.Optional(Type.String({ maxLength: 20 })),
   overlapEnded: Type.Optional(Type.String({ maxLength: 20 })),
+  /** "Older deliveries": the page of deliveries after this cursor (delivery-pages.ts). */
+  cursor: Type.Optional(Type.String({ maxLength: 100 })),
 })
 export type WebhookPageQuery = Static<typeof WebhookPageQuery>
