@@ -3,7 +3,7 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sessionOptions } from '../../src/db/connect.ts'
 import type { Database } from '../../src/db/schema.ts'
-import { foldSales, startSalesFold } from '../../src/insights/sales-fold.ts'
+import { foldSales, foldStatement, startSalesFold } from '../../src/insights/sales-fold.ts'
 import { selectLinesByNumbers } from '../../src/orders/queries.ts'
 import { buildTestApp, type TestApp, usingPostgres } from '../helpers/context.ts'
 import { queueLength, waitFor } from '../helpers/insights.ts'
@@ -31,6 +31,30 @@ describe('the fold keeps its plan whatever the statistics say', () => {
     expect(await foldSales(db, 5000)).toBe(5000)
     expect(await queueLength(db)).toBe(8405)
     expect(await foldSales(db, 5000)).toBe(5000)
+  })
+
+  // The queues are emptied from the head all day: between autovacuums their statistics count
+  // thousands of rows that are dead. A DELETE joined to its batch then scanned the whole table.
+  it('deletes its batch by primary key when the statistics count many more queued rows', async () => {
+    const db = t.app.db
+    await sql`delete from sales_queue_batches`.execute(db)
+    await queueSales(db, 20_000)
+    await sql`insert into sales_queue_batches (state, product_id, units, revenue_cents, orders)
+              select array['TX'], array[1 + g % 14], array[1], array[1800::bigint], array[1]
+              from generate_series(1, 20000) g`.execute(db)
+    await sql`analyze sales_queue, sales_queue_batches`.execute(db)
+    await sql`delete from sales_queue where id > 0`.execute(db)
+    await sql`delete from sales_queue_batches where id > 0`.execute(db)
+    await queueSales(db, 80)
+    const { rows } = await sql<{
+      'QUERY PLAN': unknown
+    }>`explain (format json) ${foldStatement(5000)}`.execute(db)
+    const plan = JSON.stringify(rows[0]?.['QUERY PLAN'])
+    expect(plan).toContain('"Relation Name":"sales_queue_batches"')
+    // Before: each DELETE hashed its whole queue (a Seq Scan or a full Index Scan) to join it.
+    expect(plan).not.toContain('"Node Type":"Hash Join"')
+    expect(plan.match(/"(Index|Recheck) Cond":"\(id = ANY /g)?.length).toBeGreaterThanOrEqual(2)
+    expect(await foldSales(db, 5000)).toBe(80)
   })
 
   it('takes its batch on tables never analyzed', async () => {
