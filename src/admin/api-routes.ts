@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ErrorResponse } from '../orders/schemas.ts'
 import { refuseValue } from '../plugins/errors.ts'
+import { adminApi } from '../staff/schemas.ts'
 import { encodeCursor } from './cursor.ts'
 import { parseListQuery } from './filters.ts'
 import { listOrders } from './queries.ts'
@@ -12,8 +13,7 @@ const adminOrderApi: FastifyPluginAsyncTypebox = async (app) => {
     '/api/admin/orders',
     {
       schema: {
-        tags: ['admin'],
-        security: [{ staffToken: [] }],
+        ...adminApi,
         summary: 'Orders, newest first, 50 a page',
         description:
           'Keyset-paginated: pass nextCursor back as `cursor` with the same filters for the next page (a cursor this service did not make: 400). Filters combine (AND); blank ones are ignored; any other parameter is refused (400 naming it). Dates are UTC days, both included.',

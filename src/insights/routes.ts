@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { preValidationHookHandler } from 'fastify'
 import { ErrorResponse } from '../orders/schemas.ts'
+import { adminApi } from '../staff/schemas.ts'
 import { normaliseStateCode } from '../us-states.ts'
 import insightsPages, { publicCacheControl } from './pages.ts'
 import {
@@ -77,8 +78,7 @@ const insightsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/admin/insights',
     {
       schema: {
-        tags: ['admin'],
-        security: [{ staffToken: [] }],
+        ...adminApi,
         summary:
           'Orders, units and revenue per state with its best seller, and the national top three',
         response: { 200: InsightsOverview },
@@ -92,8 +92,7 @@ const insightsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/admin/insights/:state',
     {
       schema: {
-        tags: ['admin'],
-        security: [{ staffToken: [] }],
+        ...adminApi,
         summary: "A state's products by units and revenue, compared with the national top three",
         params: StateParams,
         response: { 200: StateInsights, 400: ErrorResponse },

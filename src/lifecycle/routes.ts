@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { looksLikeOrderNumber, normalizeOrderNumber, unknownOrder } from '../orders/order-number.ts'
 import { ErrorResponse } from '../orders/schemas.ts'
 import { refuseValue, sendError } from '../plugins/errors.ts'
+import { adminApi } from '../staff/schemas.ts'
 import { changeOrderStatus } from './change-order-status.ts'
 import { etagOf, type IfMatch, parseIfMatch } from './etag.ts'
 import { findAdminOrder } from './queries.ts'
@@ -68,8 +69,7 @@ const lifecycleRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/admin/orders/:orderNumber',
     {
       schema: {
-        tags: ['admin'],
-        security: [{ staffToken: [] }],
+        ...adminApi,
         summary: 'An order with its status, shipping details and history',
         description: etagNote,
         params: AdminOrderParams,
@@ -89,8 +89,7 @@ const lifecycleRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/admin/orders/:orderNumber/transitions',
     {
       schema: {
-        tags: ['admin'],
-        security: [{ staffToken: [] }],
+        ...adminApi,
         summary: "Change an order's status (pack, ship, deliver, cancel)",
         description: `Allowed: placed → packed → shipped → delivered, placed or packed → cancelled. Shipping requires carrier and trackingNumber. Cancelling puts the stock back and takes the sale out of the insights. Requires If-Match with the order's ETag: 428 without it, 400 when it is not entity-tag syntax, 409 when the order's current status does not allow the change (said before any missing shipping detail, 400), 412 when the order changed meanwhile, 409 when a cancel would take a product's stock past 2,147,483,647. ${etagNote}`,
         params: AdminOrderParams,

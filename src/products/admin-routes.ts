@@ -3,6 +3,7 @@ import { Type } from 'typebox'
 import { parseIfMatch } from '../lifecycle/etag.ts'
 import { ErrorResponse } from '../orders/schemas.ts'
 import { refuseValue, sendError } from '../plugins/errors.ts'
+import { adminApi } from '../staff/schemas.ts'
 import { listAllProducts, restockProduct, updateProduct } from './queries.ts'
 import { AdminProduct, canonicalSku, ProductPatch, RestockBody, SkuParams } from './schemas.ts'
 
@@ -67,8 +68,7 @@ const adminProductRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/admin/products',
     {
       schema: {
-        tags: ['admin'],
-        security: [{ staffToken: [] }],
+        ...adminApi,
         summary: 'Every product with its stock, price and whether it is on sale',
         response: { 200: Type.Array(AdminProduct) },
       },
@@ -81,8 +81,7 @@ const adminProductRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/admin/products/:sku/restock',
     {
       schema: {
-        tags: ['admin'],
-        security: [{ staffToken: [] }],
+        ...adminApi,
         summary: "Add units to a product's stock",
         description:
           'Adds `units` (1 to 1,000,000) to the stock in one statement (`stock = stock + units`), safe against orders and cancels at the same moment, and one to the product\'s `version`. 409 when the stock would pass 2,147,483,647. Send If-Match with the `version` it was decided on (`If-Match: "3"`) to make a retry safe: the units are added only at that version, so the same request sent again after a timeout answers 412 and adds nothing. Optional, so that a restock stays a plain increment for clients that count deliveries; `*` is unconditional (any existing product matches it); 400 when it is not entity-tag syntax.',
@@ -128,8 +127,7 @@ const adminProductRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/admin/products/:sku',
     {
       schema: {
-        tags: ['admin'],
-        security: [{ staffToken: [] }],
+        ...adminApi,
         summary: "Set a product's price, or take it off sale and back",
         description:
           'A new `priceCents` (1 to 10,000,000) applies to orders placed from now on; placed orders keep the unit price they captured. `onSale: false` hides the product from the order form and `GET /api/products`, and orders for it are refused (400, like an unknown product); `true` offers it again. Send If-Match with the `version` the change was decided on (`If-Match: "3"`) so that it is not made over another one made meanwhile: at another version it answers 412 and changes nothing. Optional; `*` is unconditional (any existing product matches it); 400 when it is not entity-tag syntax.',

@@ -5,6 +5,7 @@ import { refuseValue, sendError } from '../plugins/errors.ts'
 import { addStaffMember, changeStaff, listStaff, staffDetails, staffSummary } from './accounts.ts'
 import { setMemberPassword } from './password-change.ts'
 import {
+  adminApi,
   MemberPasswordBody,
   NewStaffBody,
   NewStaffToken,
@@ -17,7 +18,6 @@ import {
 } from './schemas.ts'
 import { createToken, revokeToken } from './tokens.ts'
 
-const common = { tags: ['admin'], security: [{ staffToken: [] }] }
 const admin = { access: 'admin' as const }
 
 export const unknownMember = (id: number) => `There is no staff account ${id}.`
@@ -36,7 +36,7 @@ const staffAdminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/admin/staff',
     {
       schema: {
-        ...common,
+        ...adminApi,
         summary: 'Every staff account, by e-mail',
         response: { 200: Type.Array(StaffAccount) },
       },
@@ -49,7 +49,7 @@ const staffAdminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/admin/staff',
     {
       schema: {
-        ...common,
+        ...adminApi,
         summary: 'Add a staff account',
         description:
           'The e-mail is unique in any case (409 when taken); the password is 15 to 1024 characters, as for `npm run staff -- add` (400 otherwise), and only its argon2id hash is kept. 201 with the account and `Location`.',
@@ -87,7 +87,7 @@ const staffAdminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/admin/staff/:id',
     {
       schema: {
-        ...common,
+        ...adminApi,
         summary: 'A staff account with its API tokens (never their values)',
         params: StaffIdParams,
         response: {
@@ -110,7 +110,7 @@ const staffAdminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/admin/staff/:id',
     {
       schema: {
-        ...common,
+        ...adminApi,
         summary: "Change a staff account's role, disable it or enable it again",
         description:
           '`disabled: true` deletes its sessions and revokes its tokens in the same transaction: each is refused from its next request, on every instance. Enabling it again brings no token back. 409 when an admin would demote or disable themself, or when the account is the last enabled admin.',
@@ -154,7 +154,7 @@ const staffAdminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/admin/staff/:id/password',
     {
       schema: {
-        ...common,
+        ...adminApi,
         summary: "Set a staff account's password",
         description:
           'The new password is 15 to 1024 characters, as for `npm run staff -- password` (400 otherwise), and only its argon2id hash is kept. On 204 every session of the account has ended in the same transaction (the member signs in again with the new password); its API tokens keep working, and a disabled account stays disabled. 409 for your own account: change it with `PUT /api/admin/me/password`, which asks for the current one.',
@@ -183,7 +183,7 @@ const staffAdminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/admin/staff/:id/tokens',
     {
       schema: {
-        ...common,
+        ...adminApi,
         summary: 'Create an API token for a staff account (its value in this answer only)',
         description:
           'The token is 32 random bytes; only its SHA-256 is stored, so it cannot be shown again. 409 when the account is disabled.',
@@ -215,7 +215,7 @@ const staffAdminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/admin/staff/:id/tokens/:tokenId',
     {
       schema: {
-        ...common,
+        ...adminApi,
         summary: 'Revoke an API token',
         description:
           'Sets `revokedAt` (kept when revoked already): the token is refused (401) from its next request on, on every instance. The account and its other tokens are untouched.',

@@ -6,7 +6,7 @@ import { refuseValue, sendError } from '../plugins/errors.ts'
 import { changeOwnPassword } from './password-change.ts'
 import { passwordRule } from './passwords.ts'
 import type { StaffMember } from './queries.ts'
-import { OwnPasswordBody, OwnPasswordForm, StaffPageQuery } from './schemas.ts'
+import { adminApi, OwnPasswordBody, OwnPasswordForm, StaffPageQuery } from './schemas.ts'
 import { startSession } from './sessions.ts'
 
 const staff = { access: 'staff' as const }
@@ -90,8 +90,7 @@ const ownPassword: FastifyPluginAsyncTypebox<{ production: boolean }> = async (
         summary: 'Change your own password (the bearer token’s account)',
         description:
           'The current password is checked as at sign-in, under the same throttle (10 checks per account, 30 per client address, in 15 minutes, counted with the sign-in form’s): a wrong one is 400 pointing at `/currentPassword`, and past the throttle 429. The new one is 15 to 1024 characters (400 pointing at `/newPassword`). On 204 every session of the account has ended (the pages sign in again with the new password); its API tokens, this one included, keep working.',
-        tags: ['admin'],
-        security: [{ staffToken: [] }],
+        ...adminApi,
         body: OwnPasswordBody,
         response: { 204: Type.Null(), 400: ErrorResponse, 429: ErrorResponse },
       },

@@ -8,7 +8,7 @@ import staffAdminRoutes from './admin-routes.ts'
 import { cookie, insecureSignIn, readCookie } from './cookies.ts'
 import ownPassword from './own-password.ts'
 import { deleteSession, staffEmail } from './queries.ts'
-import { CsrfForm, SignInForm, SignInQuery, StaffMe, safeNext } from './schemas.ts'
+import { adminApi, CsrfForm, SignInForm, SignInQuery, StaffMe, safeNext } from './schemas.ts'
 import { looksLikeSecret, newSecret } from './secrets.ts'
 import {
   clearSessionCookie,
@@ -144,8 +144,7 @@ const staffRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, {
     {
       schema: {
         summary: 'The staff member the bearer token belongs to',
-        tags: ['admin'],
-        security: [{ staffToken: [] }],
+        ...adminApi,
         response: { 200: StaffMe },
       },
       config: { access: 'staff' },

@@ -193,3 +193,16 @@ export function safeNext(next: string | undefined): string | undefined {
   if (url.origin !== here || !inside || /\/\/|\\|\/\.\.?(?:\/|$)/.test(decoded)) return undefined
   return `${url.pathname}${url.search}`
 }
+
+/**
+ * The query string of a staff API route (`/api/admin/…`) that takes none: any parameter is
+ * refused, 400 naming it (`querystring has an unknown field "enabled"`, validation.ts), as one
+ * the route does not read (`?enabled=true`, `?limit=5`) would otherwise be answered as if it
+ * applied. Routes that take some declare them strict too (the order list, an endpoint's
+ * deliveries); test/admin/api-query-strict.test.ts holds every /api/admin route to it. The
+ * pages' query strings stay lenient (docs/api.md, "Unknown fields").
+ */
+export const NoQuery = Type.Object({}, { additionalProperties: false })
+
+/** What every `/api/admin/…` route's schema starts with: the admin tag, a bearer token, no query. */
+export const adminApi = { tags: ['admin'], security: [{ staffToken: [] }], querystring: NoQuery }

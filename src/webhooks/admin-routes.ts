@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { ErrorResponse } from '../orders/schemas.ts'
 import { refuseValue, sendError } from '../plugins/errors.ts'
+import { adminApi } from '../staff/schemas.ts'
 import { normaliseFields, normaliseText } from '../text.ts'
 import { recentDeliveries, recentDeliveryCount, redeliver } from './deliveries.ts'
 import { deliveryPage, nextLink } from './delivery-pages.ts'
@@ -16,14 +17,10 @@ import {
   EndpointParams,
   EndpointPatch,
   EndpointWithSecret,
-  NoQuery,
 } from './schemas.ts'
 import { newSigningSecret } from './secrets.ts'
 import { changeEndpoint, registerEndpoint, urlTaken } from './unique-url.ts'
 import { checkWebhookUrl } from './url-policy.ts'
-
-/** Every webhook API route's: admin tag, bearer token, no query parameter (schemas.ts, NoQuery). */
-export const common = { tags: ['admin'], security: [{ staffToken: [] }], querystring: NoQuery }
 
 /** The description as it is validated and stored: trimmed, in NFC (src/text.ts). */
 async function normaliseDescription(request: { body: unknown }) {
@@ -63,7 +60,7 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
     '/api/admin/webhooks',
     {
       schema: {
-        ...common,
+        ...adminApi,
         summary: 'Every webhook endpoint (without secrets)',
         response: { 200: Type.Array(Endpoint) },
       },
@@ -76,7 +73,7 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
     '/api/admin/webhooks',
     {
       schema: {
-        ...common,
+        ...adminApi,
         summary: 'Register a webhook endpoint; the answer holds its signing secret, once',
         description:
           'The URL must be https, without a user name or password, and its host must resolve only to public addresses (not loopback, private, carrier-grade NAT, link-local, metadata, multicast or reserved ones); WEBHOOKS_ALLOW_LOCAL=true also allows http and local addresses, for development. 400 names the rule broken. The endpoint starts enabled unless `enabled: false`. The `secret` (Standard Webhooks, `whsec_…`) is in this answer only. 409 naming the endpoint when one already has this URL (one endpoint per URL).',
@@ -114,7 +111,7 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
     '/api/admin/webhooks/:id',
     {
       schema: {
-        ...common,
+        ...adminApi,
         summary: 'One webhook endpoint (without its secret)',
         params: EndpointParams,
         response: { 200: Endpoint, 400: ErrorResponse, 404: ErrorResponse },
@@ -133,7 +130,7 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
     '/api/admin/webhooks/:id',
     {
       schema: {
-        ...common,
+        ...adminApi,
         summary: "Change an endpoint's URL, description or events, or disable and enable it",
         description:
           'A new URL is checked as at registration (409 when another endpoint has it). `enabled: true` re-enables an endpoint the dispatcher disabled (its `disabledReason` and `failingSince` are cleared) and makes its pending deliveries that wait for their next try due now, attempts kept (not one tried in the last 30 s: it may be on its way).',
@@ -185,7 +182,7 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
     '/api/admin/webhooks/:id',
     {
       schema: {
-        ...common,
+        ...adminApi,
         summary: 'Delete an endpoint and its deliveries',
         params: EndpointParams,
         response: { 204: Type.Null(), 400: ErrorResponse, 404: ErrorResponse },
@@ -206,7 +203,7 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
     '/api/admin/webhooks/:id/deliveries',
     {
       schema: {
-        ...common,
+        ...adminApi,
         summary: `The endpoint's deliveries, newest first, ${recentDeliveryCount} a page`,
         description:
           'Keyset-paginated: when there are older deliveries the answer has a `Link: </api/admin/webhooks/:id/deliveries?cursor=…>; rel="next"` header (RFC 8288; `limit` kept): get it for the next page, until an answer has none. Deliveries made meanwhile do not shift a page. `limit` is 1 to 50 (default 50); a cursor this service did not make and any other parameter are refused (400 naming it).',
@@ -241,7 +238,7 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
     '/api/admin/webhooks/:id/deliveries/:deliveryId/redeliver',
     {
       schema: {
-        ...common,
+        ...adminApi,
         summary: 'Send a delivery again, or a pending one now',
         description:
           "Sets a delivered or failed delivery back to pending, due now, and makes a pending one waiting for its next try due now; its attempts kept. The dispatcher sends it once the endpoint is enabled and the order's earlier events have reached this endpoint. 409 for a delivery tried in the last 30 s: it may be on its way.",

@@ -138,13 +138,6 @@ export const DeliveryParams = Type.Object({
   deliveryId: IdParam({ what: 'delivery', column: 'int8' }),
 })
 
-/**
- * The query string of the webhook API's routes: none, any parameter refused (400 naming it), as
- * the order list's (src/admin/schemas.ts): `?enabled=true` would otherwise answer every endpoint
- * as if it filtered.
- */
-export const NoQuery = Type.Object({}, { additionalProperties: false })
-
 /** `GET /api/admin/webhooks/:id/deliveries`: a page size and where the page starts; no other. */
 export const DeliveriesQuery = Type.Object(
   {

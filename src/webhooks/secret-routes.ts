@@ -4,7 +4,8 @@ import type { Kysely } from 'kysely'
 import type { Database } from '../db/schema.ts'
 import { ErrorResponse } from '../orders/schemas.ts'
 import { sendError } from '../plugins/errors.ts'
-import { adminOnly, common, unknownEndpoint } from './admin-routes.ts'
+import { adminApi } from '../staff/schemas.ts'
+import { adminOnly, unknownEndpoint } from './admin-routes.ts'
 import type { WebhookAdminOptions } from './plugin.ts'
 import { endpointId } from './queries.ts'
 import { Endpoint, EndpointParams, EndpointWithSecret } from './schemas.ts'
@@ -67,7 +68,7 @@ const webhookSecretRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = asyn
     '/api/admin/webhooks/:id/rotate-secret',
     {
       schema: {
-        ...common,
+        ...adminApi,
         summary: "Replace an endpoint's signing secret; the answer holds the new one, once",
         description: `Deliveries are signed with the new secret from now on. The replaced secret keeps signing them too, after the new one (two signatures in \`webhook-signature\`, Standard Webhooks' zero-downtime rotation), until \`previousSecretUntil\`: now + WEBHOOKS_SECRET_OVERLAP_HOURS (${overlapHours} on this instance; 0: not at all, \`previousSecretUntil\` null). Install the new secret at the receiver within that window. A second rotation within the window replaces the previous secret with the one being replaced now: the first one stops signing at once. For a secret that leaked, end the overlap (\`POST …/end-secret-overlap\`).`,
         params: EndpointParams,
@@ -82,7 +83,7 @@ const webhookSecretRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = asyn
     '/api/admin/webhooks/:id/end-secret-overlap',
     {
       schema: {
-        ...common,
+        ...adminApi,
         summary: "Stop signing with the secret an endpoint's latest rotation replaced, now",
         description:
           "For a previous secret that leaked: deliveries taken from now on carry the current secret's signature only (ones already on their way, at most 30 s of them, were signed with both). The answer has `previousSecretUntil: null`. Idempotent: with no previous secret in use it changes nothing.",
