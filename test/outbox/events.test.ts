@@ -280,10 +280,10 @@ describe('status changes', () => {
     const refused = await Promise.all([
       staff.transition(number, { to: 'delivered' }, '"1"'), // 409: not yet
       staff.transition(number, { to: 'packed' }, '"7"'), // 412: stale
-      staff.transition(number, { to: 'shipped' }, '"1"'), // 400: no carrier
+      staff.transition(number, { to: 'shipped' }, '"1"'), // 409: not from placed (before the carrier)
       staff.transition(number, { to: 'packed', carrier: 'UPS' }, '"1"'), // 400
     ])
-    expect(refused.map((r) => r.statusCode)).toEqual([409, 412, 400, 400])
+    expect(refused.map((r) => r.statusCode)).toEqual([409, 412, 409, 400])
     expect(await outboxRows(db(), mark)).toEqual([])
     await staff.move(number, 'cancelled')
     const rows = await outboxRows(db(), mark)
