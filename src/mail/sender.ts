@@ -11,7 +11,12 @@ import {
 } from './queue.ts'
 import { renderOrderEmail } from './render.ts'
 import type { MailSettings } from './settings.ts'
-import { failureReason, redactAddresses, smtpTransport } from './transport.ts'
+import {
+  enhancedStatusSubject,
+  failureReason,
+  redactAddresses,
+  smtpTransport,
+} from './transport.ts'
 
 /** What this process's mail sender has done since it started (several instances: its share). */
 export interface MailSenderStats {
@@ -74,20 +79,28 @@ export function messageId(email: Pick<ClaimedEmail, 'eventId' | 'kind' | 'order'
 
 /**
  * Whether a failed send is about this e-mail alone: the server refused its recipient for good (a
- * 5xx to `RCPT TO`; nodemailer's `code` EENVELOPE, `command` 'RCPT TO', `responseCode`). Every
- * other failure is the shop's setting or the server's state, and is retried: a 5xx to `MAIL
- * FROM` (Azure Communication Services answers `550 5.7.1 Sender not authorized` for a sender
- * domain it has not verified), a refused login (EAUTH), no STARTTLS or a bad certificate (ETLS),
- * the message refused after DATA (EMESSAGE), a server down or hanging.
+ * 5xx to `RCPT TO`; nodemailer's `code` EENVELOPE, `command` 'RCPT TO', `responseCode`, and the
+ * reply in `response`). A reply with an enhanced status code (RFC 3463, e.g. `550 5.1.1`) counts
+ * only when its subject is the address (X.1.y) or the mailbox (X.2.y): `550 5.7.1 Unable to
+ * relay` is the relay refusing the shop's login or sender (a submission server does not ask the
+ * recipient's own server at RCPT TO), so every e-mail would fail the same way until the setting
+ * is fixed. Every other failure is the shop's setting or the server's state, and is retried: a
+ * 5xx to `MAIL FROM` (Azure Communication Services answers `550 5.7.1 Sender not authorized` for
+ * a sender domain it has not verified), a refused login (EAUTH), no STARTTLS or a bad
+ * certificate (ETLS), the message refused after DATA (EMESSAGE), a server down or hanging.
  */
 export function recipientRefused(err: unknown): boolean {
-  const e = err as { code?: unknown; command?: unknown; responseCode?: unknown }
-  return (
-    e.code === 'EENVELOPE' &&
-    e.command === 'RCPT TO' &&
-    typeof e.responseCode === 'number' &&
-    e.responseCode >= 500
-  )
+  const e = err as { code?: unknown; command?: unknown; responseCode?: unknown; response?: unknown }
+  if (
+    e.code !== 'EENVELOPE' ||
+    e.command !== 'RCPT TO' ||
+    typeof e.responseCode !== 'number' ||
+    e.responseCode < 500
+  ) {
+    return false
+  }
+  const subject = enhancedStatusSubject(e.response)
+  return subject === undefined || subject === 1 || subject === 2
 }
 
 /**

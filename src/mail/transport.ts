@@ -48,10 +48,24 @@ export function failureReason(err: unknown): string {
   if (e.code === 'EENVELOPE' && e.command === 'MAIL FROM') {
     return `refused the sender (${said}): set MAIL_FROM to an address on a domain this server lets the shop send from`
   }
+  if (
+    e.code === 'EENVELOPE' &&
+    e.command === 'RCPT TO' &&
+    enhancedStatusSubject(e.response) === 7
+  ) {
+    return `refused to take the e-mail for its recipient (${said}): a server that answers so for every recipient does not relay for the shop; check the user in SMTP_URL and MAIL_FROM`
+  }
   if (['ECONNECTION', 'ETIMEDOUT', 'EDNS', 'ESOCKET'].includes(String(e.code))) {
     return `does not answer (${redactAddresses(message)})`
   }
   return `failed: ${redactAddresses(message)}`
+}
+
+/** The subject of a reply's enhanced status code (`550 5.7.1 …` → 7; RFC 3463 §2), if it has one. */
+export function enhancedStatusSubject(response: unknown): number | undefined {
+  const match =
+    typeof response === 'string' ? /^\d{3}[ -]([245])\.(\d{1,3})\.\d{1,3}\b/.exec(response) : null
+  return match ? Number(match[2]) : undefined
 }
 
 /**

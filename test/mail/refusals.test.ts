@@ -2,6 +2,8 @@ import { SMTPServer } from 'smtp-server'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { App } from '../../src/app.ts'
 import { requeueFailedEmails } from '../../src/mail/queue.ts'
+import { recipientRefused } from '../../src/mail/sender.ts'
+import { failureReason } from '../../src/mail/transport.ts'
 import { buildTestApp, type TestApp } from '../helpers/context.ts'
 import { placeOrder } from '../helpers/lifecycle.ts'
 
@@ -10,8 +12,9 @@ import { placeOrder } from '../helpers/lifecycle.ts'
 // not verified), the recipient at RCPT TO, or the whole message after DATA. Only the recipient
 // refused for good is about that e-mail: the others are the shop's setting or the server's
 // state, so the e-mail is retried (backoff shortened to tens of milliseconds), and goes out
-// once the server takes it.
-type Refusal = 'none' | 'sender' | 'recipient' | 'message'
+// once the server takes it. A 5xx to RCPT TO whose enhanced status code is a policy one
+// (5.7.1 Unable to relay, RFC 3463) is the relay refusing the shop, not the recipient's mailbox.
+type Refusal = 'none' | 'sender' | 'recipient' | 'relay' | 'message'
 let refuse: Refusal = 'none'
 let delivered = 0
 const refused = (text: string, code: number) =>
@@ -28,6 +31,7 @@ const server = new SMTPServer({
     if (refuse === 'recipient') {
       return callback(refused(`5.1.1 <${address.address}>: mailbox unavailable`, 550))
     }
+    if (refuse === 'relay') return callback(refused('5.7.1 Unable to relay', 550))
     callback()
   },
   onData(stream, _session, callback) {
@@ -76,6 +80,7 @@ const row = async (orderNumber: string) =>
 describe('an SMTP server that refuses', () => {
   it.each([
     ['the sender at MAIL FROM (550 5.7.1)', 'sender', /Sender not authorized/],
+    ['the relay at RCPT TO (550 5.7.1)', 'relay', /Unable to relay/],
     ['the whole message after DATA (554)', 'message', /Message refused/],
   ] as const)(
     '%s: retried, not given up, and sent once the server takes it',
@@ -129,5 +134,29 @@ describe('an SMTP server that refuses', () => {
     expect(delivered).toBe(before + 1)
     // Nothing failed is left within the bound: a second run queues none.
     expect(await requeueFailedEmails(app.db, 7)).toBe(0)
+  })
+})
+
+describe('a 5xx to RCPT TO, by its enhanced status code (RFC 3463)', () => {
+  const rcpt = (response: string) => ({
+    code: 'EENVELOPE',
+    command: 'RCPT TO',
+    response,
+    responseCode: Number(response.slice(0, 3)),
+  })
+  it.each([
+    ['550 5.1.1 <a@example.com>: mailbox unavailable', true],
+    ['552 5.2.2 mailbox full', true],
+    ['550 No such user here', true],
+    ['550 5.7.1 Unable to relay', false],
+    ['554 5.3.0 mail system error', false],
+    ['450 4.2.1 try later', false],
+  ])('%s: about the recipient alone: %s', (response, alone) => {
+    expect(recipientRefused(rcpt(response))).toBe(alone)
+  })
+  it('a relay refusal says what to check', () => {
+    expect(failureReason(rcpt('550 5.7.1 Unable to relay'))).toMatch(
+      /does not relay for the shop; check the user in SMTP_URL and MAIL_FROM/,
+    )
   })
 })
