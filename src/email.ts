@@ -52,6 +52,33 @@ export function emailFault(typed: string): EmailFault {
   return { kind: 'shape' }
 }
 
+/**
+ * A form's message by its e-mail field for `typed` (trimmed; the order form's and the staff
+ * account form's), saying what is wrong with it (emailFault):
+ * nothing typed, too long, two @, a space, too much or not ASCII before the @, a domain not in
+ * ASCII (its xn-- form suggested), or not an address at all.
+ */
+export function emailMessage(typed: string): string {
+  if (typed === '') return 'Enter an e-mail address.'
+  const fault = emailFault(typed)
+  switch (fault.kind) {
+    case 'too-long':
+      return `Enter an e-mail address of at most ${maxEmailLength} characters.`
+    case 'at-signs':
+      return 'Enter an e-mail address with one @, like name@example.com.'
+    case 'spaces':
+      return 'Enter an e-mail address without spaces, like name@example.com.'
+    case 'local-not-ascii':
+      return 'Enter an e-mail address with only ASCII characters before the @.'
+    case 'local-too-long':
+      return `Enter an e-mail address with at most ${maxLocalPart} characters before the @.`
+    case 'domain-not-ascii':
+      return `Enter the domain in its ASCII form: ${fault.ascii} for ${fault.domain}.`
+    case 'shape':
+      return 'Enter an e-mail address like name@example.com.'
+  }
+}
+
 /** The API's sentence for `typed`, completing "customer.email …" (its schema's emailRule). */
 export function emailSentence(typed: string): string {
   const fault = emailFault(typed)

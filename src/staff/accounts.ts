@@ -1,6 +1,6 @@
 import { type Kysely, type SelectQueryBuilder, sql } from 'kysely'
 import type { Database } from '../db/schema.ts'
-import { emailPattern, localPartFits, localPartRule, maxEmailLength } from '../email.ts'
+import { emailMessage, emailPattern, localPartFits, maxEmailLength } from '../email.ts'
 import { hiddenCharacters, isPrintable } from '../text.ts'
 import { hashPassword, passwordProblem } from './passwords.ts'
 import { findStaffByEmail, insertStaff, type Role, roles } from './queries.ts'
@@ -136,16 +136,8 @@ export async function addStaffMember(
     const message = `The e-mail address must not contain ${hiddenCharacters}.`
     return { kind: 'invalid', field: 'email', message }
   }
-  if (!localPartFits(email)) {
-    const message = `The e-mail address ${localPartRule}.`
-    return { kind: 'invalid', field: 'email', message }
-  }
   if (!isEmailAddress(email)) {
-    return {
-      kind: 'invalid',
-      field: 'email',
-      message: 'Enter an e-mail address, like ada@example.com.',
-    }
+    return { kind: 'invalid', field: 'email', message: emailMessage(email) }
   }
   if (!isRole(input.role))
     return { kind: 'invalid', field: 'role', message: 'Choose staff or admin.' }

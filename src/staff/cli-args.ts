@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util'
-import { localPartFits, localPartRule } from '../email.ts'
+import { emailMessage } from '../email.ts'
 import { isEmailAddress } from './accounts.ts'
 import { type Role, roles } from './queries.ts'
 
@@ -92,8 +92,8 @@ export function parseStaffArgs(argv: string[]): { command: string; email: string
     return { command, email, role: 'staff' }
   }
   if (!isEmailAddress(email.trim())) {
-    const why = localPartFits(email.trim()) ? '' : ` (it ${localPartRule})`
-    throw new UsageError(`Not an e-mail address${why}: ${email}\n${usage}`)
+    // The form's sentence for it (two @, a space, a domain to write as xn--…), then what was typed.
+    throw new UsageError(`${emailMessage(email.trim())} Typed: ${email}\n${usage}`)
   }
   const role = values.role ?? (command === 'add' ? undefined : 'staff')
   if (!role) throw new UsageError(`--role is required: staff or admin\n${usage}`)

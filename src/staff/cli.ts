@@ -5,8 +5,9 @@ import { commandDatabase, commandFailure } from '../db/command.ts'
 import { prepareEmbeddedDatabase } from '../db/embedded.ts'
 import { prepareSchema } from '../db/prepare-schema.ts'
 import type { Database } from '../db/schema.ts'
+import { echoSafe } from '../text.ts'
 import { changeStaff, disableStaff, emailTaken } from './accounts.ts'
-import { HelpAsked, help, parseStaffArgs, UsageError } from './cli-args.ts'
+import { HelpAsked, help, parseStaffArgs, UsageError, usage } from './cli-args.ts'
 import { resetPassword } from './password-change.ts'
 import { hashPassword, passwordProblem, passwordsDiffer } from './passwords.ts'
 import { findStaffByEmail, insertStaff, type Role } from './queries.ts'
@@ -247,12 +248,17 @@ export async function runStaff(argv: string[], env: Env, io: StaffIo): Promise<0
       io.stdout.write(`${help}\n`)
       return 0
     }
+    // What was typed comes back in the message: a bidi override or a control in it would turn
+    // the terminal's line around or hide part of it (echoSafe names such characters instead).
     if (err instanceof UsageError) {
-      io.stderr.write(`${err.message}\n`)
+      const reason = err.message.endsWith(`\n${usage}`)
+        ? err.message.slice(0, -usage.length - 1)
+        : err.message
+      io.stderr.write(`${echoSafe(reason)}${reason === err.message ? '' : `\n${usage}`}\n`)
       return 2
     }
     if (err instanceof Refused || err instanceof ConfigError) {
-      io.stderr.write(`${err.message}\n`)
+      io.stderr.write(`${echoSafe(err.message)}\n`)
       return 1
     }
     io.stderr.write(`Failed: ${commandFailure(err, config)}\n`)

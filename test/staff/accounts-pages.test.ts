@@ -190,6 +190,19 @@ describe('/admin/staff', () => {
     const bad = await post('/admin/staff', { email: 'nope', role: 'staff', password: newPassword })
     expect(bad.statusCode).toBe(400)
     expect(bad.body).not.toContain(newPassword)
+    // Said as the order form says it: what is wrong, not only that something is.
+    const two = await post('/admin/staff', {
+      email: 'pat@@example.com',
+      role: 'staff',
+      password: newPassword,
+    })
+    expect(two.body).toContain('Enter an e-mail address with one @, like name@example.com.')
+    const spaced = await post('/admin/staff', {
+      email: 'pat smith@example.com',
+      role: 'staff',
+      password: newPassword,
+    })
+    expect(spaced.body).toContain('Enter an e-mail address without spaces, like name@example.com.')
 
     const added = await post('/admin/staff', {
       email: 'pat@example.com',

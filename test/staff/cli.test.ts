@@ -485,6 +485,12 @@ describe('a command line the staff command cannot read', () => {
     [['tokens'], 'tokens needs <email>'],
     [['revoke'], 'revoke needs <token-id>'],
     [['token', 'a@example.com', 'b@example.com'], "Too many arguments: 'b@example.com'"],
+    [
+      ['add', 'pat@@example.com', '--role', 'staff'],
+      'Enter an e-mail address with one @, like name@example.com. Typed: pat@@example.com',
+    ],
+    // What was typed comes back with its hidden characters named, not acting on the terminal.
+    [['disable', 'a\u202e@example.com'], 'Typed: a\\u{202E}@example.com'],
   ])('%j: exit 2, the reason on the first line, then the usage', async (args, reason) => {
     const res = await staff(args)
     expect(res.code).toBe(2)
