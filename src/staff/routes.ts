@@ -114,6 +114,9 @@ const staffRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, {
         return renderSignIn(request, reply, 400, { message: refused, email, next })
       }
       await startSession(app.db, reply, result.staff.id, production)
+      // The sign-in form's token has done its work: the next sign-in (after signing out, or as
+      // another member) gets a new one, not the pair this browser has carried since.
+      reply.header('set-cookie', cookie(names.login, '', { maxAge: 0, secure: production }))
       request.log.info({ staffId: result.staff.id }, 'staff signed in')
       return reply.redirect(next ?? '/admin', 303)
     },

@@ -269,6 +269,10 @@ describe('sessions', () => {
     const value = line?.split(';')[0]?.split('=')[1] as string
     const stored = await app().db.selectFrom('staff_sessions').select('id').execute()
     expect(stored.map((s) => s.id)).not.toContain(value)
+    // The sign-in form's token ends with the sign-in: the next one gets a new pair.
+    expect([res.headers['set-cookie']].flat()).toContainEqual(
+      expect.stringMatching(/^staff_login=; Path=\/; Max-Age=0; /),
+    )
   })
 
   it('ends after 30 minutes idle, and 12 hours after sign-in whatever the activity', async () => {
