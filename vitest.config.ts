@@ -22,6 +22,7 @@ export const databaseIndependent = [
   'test/db/tls-settings.test.ts',
   'test/deploy/arm-database.test.ts',
   'test/deploy/arm-dispatch.test.ts',
+  'test/deploy/arm-keyvault.test.ts',
   'test/deploy/arm-mail.test.ts',
   'test/deploy/arm-template.test.ts',
   'test/deploy/cd-steps.test.ts',

@@ -163,3 +163,31 @@ export function folderProblem(dir: string): string | undefined {
   }
   return undefined
 }
+
+// App Service's Key Vault reference syntax (@Microsoft.KeyVault(SecretUri=…) or
+// (VaultName=…;SecretName=…)). App Service replaces a reference by the secret before the process
+// starts; one it cannot resolve is passed on as its own text.
+const keyVaultReference = /^\s*@Microsoft\.KeyVault\(/i
+
+/**
+ * The first of `names` whose value in `env` is a Key Vault reference App Service did not
+ * resolve, with the reference's text (a secret's address, no secret), or undefined. Such a value
+ * is never what the service should run with: it is refused at start, so /readyz never answers and
+ * CD's check of the staging slot stops the release.
+ */
+export function unresolvedReference(
+  env: Record<string, string | undefined>,
+  names: readonly string[],
+): { name: string; reference: string } | undefined {
+  for (const name of names) {
+    const value = env[name]
+    if (value !== undefined && keyVaultReference.test(value)) {
+      return { name, reference: value.trim().slice(0, 200) }
+    }
+  }
+  return undefined
+}
+
+/** Why a reference does not resolve, most likely first (docs/deployment.md, "Secrets in Key Vault"). */
+export const unresolvedReferenceCauses =
+  "App Service could not read the secret and passed the reference's text instead. Likely causes: the identity in the app's keyVaultReferenceIdentity has no get permission on secrets in the vault's access policies, or the app has no keyVaultReferenceIdentity; the vault or the secret does not exist (a name mistyped, a vault deleted or soft-deleted); the vault's network rules keep App Service out. The app's Environment variables page shows each reference's status; fix it, then restart the app (docs/deployment.md, \"Secrets in Key Vault\")"

@@ -1,7 +1,14 @@
 import type { Ajv } from 'ajv'
 import envSchema from 'env-schema'
 import type { FastifySchemaValidationError } from 'fastify/types/schema.js'
-import { heapProblem, hostProblem, logFileProblem, trustProxyProblem } from './config-checks.ts'
+import {
+  heapProblem,
+  hostProblem,
+  logFileProblem,
+  trustProxyProblem,
+  unresolvedReference,
+  unresolvedReferenceCauses,
+} from './config-checks.ts'
 import { type Config, ConfigSchema } from './config-schema.ts'
 import { DatabaseTlsSettingError, databaseTls } from './db/tls.ts'
 import { mailFromProblem } from './mail/mail-from.ts'
@@ -15,6 +22,18 @@ export class ConfigError extends Error {}
 
 /** Reads and validates the environment; a bad value throws a one-line ConfigError naming it. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Before any other check: a reference's text would otherwise be judged as the value it stands
+  // for (METRICS_TOKEN long enough, SMTP_URL not smtp://) and be refused for the wrong reason,
+  // or, in a setting checked less strictly, taken.
+  const unresolved = unresolvedReference(
+    { ...process.env, ...env },
+    Object.keys(ConfigSchema.properties),
+  )
+  if (unresolved) {
+    throw new ConfigError(
+      `Invalid configuration: ${unresolved.name} is a Key Vault reference that was not resolved (${unresolved.reference}): ${unresolvedReferenceCauses}`,
+    )
+  }
   // Ajv would coerce "0x10" to 16, "1e3" to 1000 and "true" to 1: a number in the environment
   // is decimal digits, like a quantity on the form (docs/reliability.md, "Numbers are numbers").
   for (const [name, schema] of Object.entries(ConfigSchema.properties)) {

@@ -374,3 +374,66 @@ describe('HOST, PORT and MAX_HEAP_USED_MB at start', () => {
     ])
   }, 60_000)
 })
+
+describe('a Key Vault reference App Service did not resolve', () => {
+  // App Service passes a reference it cannot resolve on as its own text (docs/deployment.md,
+  // "Secrets in Key Vault"): the service must not run with it, nor refuse it for another reason.
+  const reference = (name: string) =>
+    `@Microsoft.KeyVault(SecretUri=https://kv-abc.vault.azure.net/secrets/${name}/)`
+  const settings = {
+    DATABASE_URL: reference('postgres-admin-url'),
+    MIGRATION_DATABASE_URL: reference('postgres-admin-url'),
+    METRICS_TOKEN: reference('metrics-token'),
+    SMTP_URL: reference('smtp-url'),
+  }
+
+  it.each(Object.entries(settings))(
+    '%s: refused in one line naming it and the causes',
+    (name, value) => {
+      let message = ''
+      try {
+        loadConfig({ PUBLIC_BASE_URL: 'https://shop.example.com', [name]: value })
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError)
+        message = (err as Error).message
+      }
+      expect(message).toMatch(
+        new RegExp(
+          `^Invalid configuration: ${name} is a Key Vault reference that was not resolved \\(`,
+        ),
+      )
+      expect(message).toContain(value)
+      expect(message).toContain('no get permission on secrets')
+      expect(message).toContain('keyVaultReferenceIdentity')
+      expect(message.split('\n')).toHaveLength(1)
+    },
+  )
+
+  it('in either form, whatever the case, in any setting the service reads', () => {
+    for (const [name, value] of [
+      ['LOG_LEVEL', '@Microsoft.KeyVault(VaultName=kv-abc;SecretName=level)'],
+      ['PORT', ' @microsoft.keyvault(SecretUri=https://kv-abc.vault.azure.net/secrets/port/)'],
+    ] as const) {
+      expect(() => loadConfig({ [name]: value })).toThrow(
+        `${name} is a Key Vault reference that was not resolved`,
+      )
+    }
+    // A resolved secret is the secret's own text.
+    expect(loadConfig({ METRICS_TOKEN: 'a-resolved-token-0123456789' }).METRICS_TOKEN).toBe(
+      'a-resolved-token-0123456789',
+    )
+  })
+
+  it('stops the server at start, so /readyz never answers', () => {
+    const run = spawnSync(process.execPath, ['src/server.ts'], {
+      env: { PATH: process.env.PATH, PORT: '0', METRICS_TOKEN: settings.METRICS_TOKEN },
+      encoding: 'utf8',
+      timeout: 20_000,
+    })
+    expect(run.status).toBe(1)
+    expect(run.stderr.trim().split('\n')).toHaveLength(1)
+    expect(run.stderr).toMatch(
+      /^Invalid configuration: METRICS_TOKEN is a Key Vault reference that was not resolved/,
+    )
+  })
+})

@@ -8,6 +8,7 @@ import { formatArmError } from './arm-error.ts'
 import { type ArmClientOptions, createArmClients } from './clients.ts'
 import { checkConnectionBudget } from './connection-budget.ts'
 import { DeployError } from './errors.ts'
+import { checkKeyVaultParameters } from './key-vault.ts'
 import { keepLiveSizes } from './live-sizes.ts'
 import { checkMailParameters } from './mail-settings.ts'
 import { formatOutputs, writeOutputsFile } from './outputs.ts'
@@ -50,6 +51,7 @@ export async function deploy(options: DeployOptions, deps: DeployDeps): Promise<
   const asked = resolveParameters(template, fileValues, options.overrides)
   checkConnectionBudget(template, asked, log)
   checkMailParameters(template, asked)
+  checkKeyVaultParameters(asked)
 
   const { resources, deployments } = createArmClients(
     deps.credential,

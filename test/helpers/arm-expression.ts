@@ -2,19 +2,40 @@
  * A small evaluator of ARM template expressions ("[func(arg, …)]"), enough to read what a
  * template deploys for given parameter values: which resources' `condition` holds, what an app
  * setting or a name comes to. It knows the functions below and nothing else; an expression using
- * another one (reference(), uriComponent() …) throws, so a test never reads an expression it did
- * not evaluate. resourceId(type, name, …) comes to "type/name/…" (no subscription or group), enough
- * to tell which resource an id names. Grammar and functions as in Microsoft's "Template functions"
- * reference (learn.microsoft.com/azure/azure-resource-manager/templates/template-functions):
- * string literals in single quotes ('' is a quote), integers, true/false, nested calls.
+ * another one throws, and so does reference() unless the scope answers it, so a test never reads
+ * an expression it did not evaluate. resourceId(type, name, …) comes to "type/name/…" (no
+ * subscription or group), enough to tell which resource an id names. Grammar and functions as in
+ * Microsoft's "Template functions" reference
+ * (learn.microsoft.com/azure/azure-resource-manager/templates/template-functions): string
+ * literals in single quotes ('' is a quote), integers, true/false, nested calls, property access
+ * (`reference(…).clientId`, `environment().suffixes.keyvaultDns`); if() evaluates only the branch
+ * its condition picks, as ARM does. Stand-ins, not Azure's values:
+ * uniqueString() is 13 characters of a SHA-256 (Azure's own hash differs; its shape, 13 lowercase
+ * letters and digits, is the same), resourceGroup() and subscription() are fixed, and
+ * environment() is Azure's public cloud.
  */
 
-export type ArmValue = string | number | boolean | null
+import { createHash } from 'node:crypto'
+
+export type ArmValue = string | number | boolean | null | ArmObject
+export interface ArmObject {
+  [key: string]: ArmValue
+}
 
 export interface ArmScope {
   parameters: Record<string, ArmValue>
   variables: Record<string, unknown>
+  /** What reference(id, apiVersion) answers: the resource's runtime properties. */
+  reference?: (id: string) => ArmObject
 }
+
+/** The stand-in resource group and subscription of every evaluation. */
+export const armResourceGroup = {
+  id: '/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg-orders',
+  name: 'rg-orders',
+  location: 'westeurope',
+}
+export const armTenantId = '00000000-0000-4000-8000-00000000000a'
 
 type Call = (args: ArmValue[]) => ArmValue
 
@@ -39,6 +60,19 @@ function functionsOf(scope: ArmScope): Record<string, Call> {
       condition ? (whenTrue ?? null) : (whenFalse ?? null),
     string: ([a]) => String(a),
     resourceId: ([type, ...names]) => [type, ...names].join('/'),
+    uriComponent: ([a]) => encodeURIComponent(String(a)),
+    uniqueString: (args) =>
+      Array.from(createHash('sha256').update(args.join('-')).digest())
+        .slice(0, 13)
+        .map((byte) => 'abcdefghijklmnopqrstuvwxyz234567'[byte % 32])
+        .join(''),
+    resourceGroup: () => ({ ...armResourceGroup }),
+    subscription: () => ({ tenantId: armTenantId }),
+    environment: () => ({ name: 'AzureCloud', suffixes: { keyvaultDns: '.vault.azure.net' } }),
+    reference: ([id]) => {
+      if (!scope.reference) throw new Error(`reference(${String(id)}) is not answered here`)
+      return scope.reference(String(id))
+    },
     format: ([template, ...args]) =>
       String(template).replace(/\{(\d+)\}/g, (_m, i: string) => String(args[Number(i)])),
   }
@@ -57,6 +91,8 @@ export function evaluate(value: unknown, scope: ArmScope): ArmValue {
 
 class Parser {
   private at = 0
+  /** Parsing a branch if() does not take: read, never evaluated (ARM evaluates only the other). */
+  private skipping = false
   private readonly text: string
   private readonly functions: Record<string, Call>
 
@@ -85,14 +121,30 @@ class Parser {
     this.space()
     if (this.text[this.at] !== ')') {
       for (;;) {
+        // if(condition, whenTrue, whenFalse): only the branch the condition picks is evaluated.
+        const skipped = name === 'if' && args.length > 0 && Boolean(args[0]) !== (args.length === 1)
+        const outer = this.skipping
+        this.skipping = outer || skipped
         args.push(this.expression())
+        this.skipping = outer
         this.space()
         if (this.text[this.at] !== ',') break
         this.at += 1
       }
     }
     this.expect(')')
-    return call(args)
+    let value = this.skipping ? null : call(args)
+    // Property access: .name after a call, as often as it comes.
+    for (;;) {
+      const property = /^\.([A-Za-z_]\w*)/.exec(this.text.slice(this.at))
+      if (!property?.[1]) return value
+      this.at += property[0].length
+      if (this.skipping) continue
+      if (value === null || typeof value !== 'object' || !(property[1] in value)) {
+        throw new Error(`no property ${property[1]} in ${this.text}`)
+      }
+      value = value[property[1]] ?? null
+    }
   }
 
   end(): void {
