@@ -163,10 +163,15 @@ describe('ARM template: secrets in Key Vault', () => {
     expect(resources.some((r) => r.type.startsWith('Microsoft.Authorization/'))).toBe(false)
   })
 
-  it('resolves through the identity every app already has (keyVaultReferenceIdentity)', () => {
+  it('resolves through the identity every app already has (keyVaultReferenceIdentity); off, the default stays', () => {
     expect(apps).toHaveLength(3)
+    const on = scopeFor({ secretsInKeyVault: true })
+    const off = scopeFor({})
     for (const app of apps) {
-      expect(app.properties.keyVaultReferenceIdentity).toBe("[variables('identityId')]")
+      const identity = app.properties.keyVaultReferenceIdentity
+      expect(evaluate(identity, on)).toBe(evaluate("[variables('identityId')]", on))
+      // App Service's own default: a deployment that leaves the vault off changes no site property.
+      expect(evaluate(identity, off)).toBe('SystemAssigned')
       expect(Object.keys(app.identity?.userAssignedIdentities ?? {})).toEqual([
         "[variables('identityId')]",
       ])
