@@ -84,6 +84,14 @@ export function commandFailure(err: unknown, config?: Config): string {
     const { hostname, port } = new URL(config.MIGRATION_DATABASE_URL ?? config.DATABASE_URL)
     return `No PostgreSQL server answers at ${hostname}:${port || 5432}: start it, or correct DATABASE_URL.`
   }
+  // node-postgres takes the user from the URL, else PGUSER, else USER: a container or CI job often
+  // has neither, and the server's own words name a "startup packet", not the setting to change.
+  if (code === '28000' && /no PostgreSQL user name specified/.test(String(message))) {
+    const which = config?.MIGRATION_DATABASE_URL
+      ? 'MIGRATION_DATABASE_URL or DATABASE_URL'
+      : 'DATABASE_URL'
+    return `${which} names no user, and neither PGUSER nor USER is set: write the user into the URL (postgres://user@host:5432/orders), then run this again.`
+  }
   if (message === pgliteBroken && config && !config.DATABASE_URL) return brokenEmbedded(config)
   if (type === 'DatabaseError') return `The database refused: ${message} (SQLSTATE ${code}).`
   // A plain Error of ours (prepare-schema's) is a sentence already.

@@ -159,7 +159,7 @@ describe('an e-mail address', () => {
     })
     expect(staff.statusCode).toBe(400)
     expect(staff.json().message).toBe(
-      'The e-mail address may have at most 64 characters before the @.',
+      'Enter an e-mail address with at most 64 characters before the @.',
     )
     const page = await t.app.inject({
       method: 'POST',
