@@ -20,6 +20,7 @@ import db from './plugins/db.ts'
 import errors, { clientError, frameworkError } from './plugins/errors.ts'
 import expectContinue from './plugins/expect-continue.ts'
 import health from './plugins/health.ts'
+import hostHeader from './plugins/host-header.ts'
 import logging, { createLogger, RequestLog, requestId } from './plugins/logging.ts'
 import metrics from './plugins/metrics.ts'
 import openapi from './plugins/openapi.ts'
@@ -83,6 +84,9 @@ export async function buildApp({
     http: {
       requestTimeout: config.REQUEST_TIMEOUT_MS,
       connectionsCheckingInterval: Math.ceil(config.REQUEST_TIMEOUT_MS / 10),
+      // Node answers an HTTP/1.1 request without Host with a bare 400 of its own: host-header.ts
+      // answers it instead, with a sentence, as it does a Host given twice.
+      requireHostHeader: false,
     },
     // Errors raised before routing, and what Node's HTTP parser refuses, answer like any other.
     frameworkErrors: frameworkError,
@@ -114,6 +118,7 @@ export async function buildApp({
 
   await app.register(routeSchemas)
   await app.register(errors)
+  await app.register(hostHeader)
   await app.register(shutdown, { drainMs: config.SHUTDOWN_DRAIN_MS, portClosed })
   await app.register(logging)
   await app.register(security, { config })

@@ -72,6 +72,8 @@ export const ConfigSchema = Type.Object({
     }),
   ),
   RATE_LIMIT_MAX: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 60 }),
+  // Order lookups that find nothing (404), per client address a minute (orders/lookup-misses.ts).
+  LOOKUP_MISS_MAX: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 30 }),
   TRUST_PROXY: Type.String({
     pattern: '^(true|false|\\d{1,2}|[0-9a-fA-F.:/, ]+)$',
     default: 'false',

@@ -150,13 +150,19 @@ const orderApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['orders'],
         summary: 'An order by its number',
         params: OrderNumberParams,
-        response: { 200: Order, 404: ErrorResponse },
+        description:
+          'A client whose lookups found no order LOOKUP_MISS_MAX times in a minute (30) gets 429 with Retry-After until the minute ends; lookups that find an order are not counted.',
+        response: { 200: Order, 404: ErrorResponse, 429: ErrorResponse },
       },
     },
     async (request, reply) => {
+      const refused = app.lookupMisses.refuse(request, reply)
+      if (refused) return refused
       const typed = request.params.orderNumber
       const order = await app.orders.find(typed)
-      return order ?? sendError(request, reply, 404, unknownOrder(typed))
+      if (order) return order
+      app.lookupMisses.miss(request)
+      return sendError(request, reply, 404, unknownOrder(typed))
     },
   )
 }

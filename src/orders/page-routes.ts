@@ -252,10 +252,14 @@ const pageRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
     // Too long to be an order number (the API's 400): to a shopper, an order not found.
     { schema: { hide: true, params: OrderNumberParams }, attachValidation: true },
     async (request, reply) => {
+      // Past LOOKUP_MISS_MAX misses a minute, 429 before the database (orders/lookup-misses.ts).
+      const refused = app.lookupMisses.refuse(request, reply)
+      if (refused) return refused
       const order = request.validationError
         ? undefined
         : await app.orders.find(request.params.orderNumber)
       if (!order) {
+        app.lookupMisses.miss(request)
         const typed = request.params.orderNumber.trim()
         return sendError(request, reply, 404, `We could not find order ${typed}.`)
       }

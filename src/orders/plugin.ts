@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import type { Config } from '../config.ts'
+import { type LookupMisses, lookupMisses, noLookupLimit } from './lookup-misses.ts'
 import { type OrderMetrics, orderMetrics } from './metrics.ts'
 import { type OrderBatcher, orderBatcher } from './order-batcher.ts'
 
@@ -9,14 +10,21 @@ declare module 'fastify' {
     orders: OrderBatcher
     /** What the order routes count. */
     orderMetrics: OrderMetrics
+    /** Lookups that found no order, per client: past LOOKUP_MISS_MAX a minute, 429. */
+    lookupMisses: LookupMisses
   }
 }
 
-/** The orders' metrics (in the app's registry) and the batcher the order routes use. */
+/**
+ * The orders' metrics (in the app's registry), the batcher the order routes use and the count
+ * of their lookups' misses (off with LOOKUP_MISS_MAX or RATE_LIMIT_MAX 0, as load tests run).
+ */
 export default fp(
   async (app, { config }: { config: Config }) => {
     const metrics = orderMetrics(app.metrics.registry)
     app.decorate('orderMetrics', metrics)
+    const limited = config.LOOKUP_MISS_MAX > 0 && config.RATE_LIMIT_MAX > 0
+    app.decorate('lookupMisses', limited ? lookupMisses(config.LOOKUP_MISS_MAX) : noLookupLimit)
     app.decorate(
       'orders',
       orderBatcher(app.db, {

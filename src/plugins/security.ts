@@ -73,20 +73,22 @@ export function securityHeaders(): Record<string, string> {
 }
 
 /**
- * A rate limit's errorResponseBuilder: the real reason (`what`: "orders") with the wait
- * Retry-After gives, "Too many orders from your address: at most 60 a minute. Please try again
- * in 42 seconds.", for JSON and pages alike (a 429 with that message).
+ * A 429's sentence: the real reason (`what`: "orders"), the limit a minute and the wait
+ * Retry-After gives (`waitMs`, rounded up to whole seconds, at least 1): "Too many orders from
+ * your address: at most 60 a minute. Please try again in 42 seconds."
+ */
+export function tooManyMessage(what: string, max: number, waitMs: number): string {
+  const seconds = Math.max(1, Math.ceil(waitMs / 1000))
+  return `Too many ${what} from your address: at most ${max} a minute. Please try again in ${seconds} second${seconds === 1 ? '' : 's'}.`
+}
+
+/**
+ * A rate limit's errorResponseBuilder: tooManyMessage for JSON and pages alike (a 429 with that
+ * message).
  */
 export function tooManyRequests(what: string): RateLimitOptions['errorResponseBuilder'] {
-  return (_request, { statusCode, max, ttl }) => {
-    const seconds = Math.max(1, Math.ceil(ttl / 1000))
-    return Object.assign(
-      new Error(
-        `Too many ${what} from your address: at most ${max} a minute. Please try again in ${seconds} second${seconds === 1 ? '' : 's'}.`,
-      ),
-      { statusCode },
-    )
-  }
+  return (_request, { statusCode, max, ttl }) =>
+    Object.assign(new Error(tooManyMessage(what, max, ttl)), { statusCode })
 }
 
 /**

@@ -31,9 +31,9 @@ interface Raw {
 }
 
 /** A request over HTTP with the bytes as sent (fetch would decode them). */
-function raw(path: string, headers: Record<string, string> = {}): Promise<Raw> {
+function raw(path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Raw> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(`${base}${path}`, { headers }, (res) => {
+    const req = httpRequest(`${base}${path}`, { headers, method }, (res) => {
       const chunks: Buffer[] = []
       res.on('data', (c: Buffer) => chunks.push(c))
       res.on('end', () =>
@@ -82,6 +82,28 @@ describe('compression', () => {
       expect(decode(packed).toString().replace(key, '')).toBe(
         plain.body.toString().replace(key, ''),
       )
+    }
+  })
+
+  // RFC 9110 §9.3.2: HEAD answers the header fields GET would. HEAD /orders/:n said 2782 bytes,
+  // uncompressed and without Vary, where GET sent 1142 gzipped (compression.ts, compressHeadLikeGet).
+  it.each([
+    ['a confirmation page', () => `/orders/${orderNumber}`, { accept: 'text/html' }],
+    // /api/insights/TX is the same kind of route, but under 1 KiB here (no sales folded).
+    ['the insights (JSON)', () => '/api/insights', {}],
+    ["a state's insights page", () => '/insights/TX', { accept: 'text/html' }],
+    ['the order form (compressed beforehand)', () => '/', { accept: 'text/html' }],
+  ])('%s: HEAD sends the headers GET does, compressed or not', async (_name, path, headers) => {
+    const url = path()
+    for (const accept of [undefined, 'gzip', 'br', 'gzip, deflate, br']) {
+      const asked = accept ? { ...headers, 'accept-encoding': accept } : headers
+      const [get, head] = [await raw(url, asked), await raw(url, asked, 'HEAD')]
+      expect(head.status).toBe(200)
+      expect(head.body.length).toBe(0)
+      for (const name of ['content-type', 'content-encoding', 'vary', 'content-length']) {
+        expect(head.headers[name], `${url} ${accept} ${name}`).toBe(get.headers[name])
+      }
+      expect(get.headers.vary, `${url} ${accept}`).toMatch(/accept-encoding/i)
     }
   })
 

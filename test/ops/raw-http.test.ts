@@ -77,3 +77,48 @@ describe('Content-Type given twice', () => {
     expect(placed).toEqual([])
   })
 })
+
+/** Sends `request` and reads the whole answer until the service closes the connection. */
+function whole(request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1')
+    let text = ''
+    socket.setEncoding('latin1')
+    socket.on('data', (chunk: string) => {
+      text += chunk
+    })
+    socket.on('end', () => resolve(text))
+    socket.on('error', reject)
+    socket.setTimeout(15_000, () => reject(new Error(`no answer: ${text}`)))
+    socket.write(request)
+  })
+}
+
+// RFC 9112 §3.2: 400 to a request with more than one Host line, and to an HTTP/1.1 request with
+// none. Node kept the first of two Hosts (200); it answered a missing one with a bare 400.
+describe('Host', () => {
+  it('given twice: 400 saying so, as problem details under /api and as a page', async () => {
+    const api = await whole('GET /api/products HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n')
+    expect(api).toMatch(/^HTTP\/1\.1 400 /)
+    expect(api).toMatch(/content-type: application\/problem\+json/i)
+    expect(api).toContain('The request has more than one Host header: send it once.')
+    const page = await whole('GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\nAccept: text/html\r\n\r\n')
+    expect(page).toMatch(/^HTTP\/1\.1 400 /)
+    expect(page).toMatch(/content-type: text\/html/i)
+    expect(page).toContain('more than one Host header')
+  })
+
+  it('missing from an HTTP/1.1 request: 400 with a sentence, not an empty body', async () => {
+    const res = await whole('GET /api/products HTTP/1.1\r\nConnection: close\r\n\r\n')
+    expect(res).toMatch(/^HTTP\/1\.1 400 /)
+    expect(res).toContain('The request has no Host header')
+    expect(res).toMatch(/x-request-id: /i)
+  })
+
+  it('once, or left out by HTTP/1.0: answered as usual', async () => {
+    expect(await whole('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).toMatch(
+      /^HTTP\/1\.1 200 /,
+    )
+    expect(await whole('GET /healthz HTTP/1.0\r\n\r\n')).toMatch(/^HTTP\/1\.1 200 /)
+  })
+})
