@@ -107,6 +107,30 @@ const refused = new RegExp(`(?!${joiner})[${hidden}]`, 'gu')
 export const echoSafe = (message: string): string =>
   message.replace(refused, (c) => `\\u{${(c.codePointAt(0) ?? 0).toString(16).toUpperCase()}}`)
 
+/** What escapeHtml writes for each character it escapes. */
+const htmlEscapes: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+  '\0': '\uFFFD',
+}
+const htmlSpecial = /[&<>"'\0]/
+const htmlSpecials = /[&<>"'\0]/g
+
+/**
+ * `value` as text in HTML, in an element or a quoted attribute: Eta's escaping (`&`, `<`, `>`,
+ * `"`, `'`), and a NUL as U+FFFD, the replacement character an HTML parser puts in its place
+ * (a raw NUL is a parse error, and a form shown again echoes whatever was typed, `name=Ada%00`
+ * included). The escapeFunction of every page's and e-mail's template (views.ts, mail/render.ts).
+ */
+export function escapeHtml(value: unknown): string {
+  const text = String(value)
+  // Tested first: most values have none of them, and replace would build a string anyway.
+  return htmlSpecial.test(text) ? text.replace(htmlSpecials, (c) => htmlEscapes[c] as string) : text
+}
+
 /**
  * How many characters (code points) `value` has, as the schemas' `maxLength` counts them (Ajv's
  * `unicode` default): `"🔑"` is one, not two UTF-16 units. Every limit in characters uses it.

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url'
 import { Eta } from 'eta'
 import { formatCents } from '../money.ts'
 import type { OrderPlacedData, OrderStatusChangedData } from '../outbox/events.ts'
+import { escapeHtml } from '../text.ts'
 import { shopName } from './settings.ts'
 
 /**
@@ -64,6 +65,7 @@ const kinds: Record<
 const eta = new Eta({
   views: fileURLToPath(new URL('../../views', import.meta.url)),
   autoEscape: true,
+  escapeFunction: escapeHtml,
   autoTrim: [false, 'nl'],
   cache: true,
 })

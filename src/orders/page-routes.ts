@@ -14,6 +14,7 @@ import { formCustomer } from './customer.ts'
 import { errorSummary } from './error-summary.ts'
 import { formCatalogue, keepShownPrices } from './form-catalogue.ts'
 import { fieldMessage } from './form-messages.ts'
+import { refuseCrossSiteForms } from './form-origin.ts'
 import {
   changesSinceShown,
   checkFields,
@@ -112,6 +113,8 @@ const pageRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
     {
       schema: { hide: true, body: OrderForm },
       attachValidation: true,
+      // Posted by another site's page (a visitor's browser made to order): 403, body unread.
+      onRequest: refuseCrossSiteForms(config.PUBLIC_BASE_URL),
       // One budget per client for this route and POST /api/orders (security.ts), checked once the
       // body is read, so a refusal can show the form again with what was typed.
       config: { rateLimit: { ...orderRateLimit, hook: 'preHandler' } },

@@ -165,14 +165,19 @@ export function normaliseOrderBody(body: unknown): void {
 }
 
 /**
- * The same for the order form's flat fields: each quantity is trimmed, then must be digits, and
- * each product's field is named `qty-`/`price-` and its SKU in upper case, however typed
- * (`QTY-mug-001`, `Price-MUG-001`): a field in another case is never dropped unsaid.
+ * The same for the order form's flat fields: the key in lower case, each quantity is trimmed,
+ * then must be digits, and each product's field is named `qty-`/`price-` and its SKU in upper
+ * case, however typed (`QTY-mug-001`, `Price-MUG-001`): a field in another case is never
+ * dropped unsaid.
  */
 export function normaliseOrderForm(body: unknown): void {
   normaliseFields(body, customerNormalisers)
   if (!body || typeof body !== 'object') return
   const fields = body as Record<string, unknown>
+  // A UUID has no case (RFC 9562 §4): `ACD8…` is the key `acd8…`, so one form placed again in
+  // either case is one order (stored as `form:` and the lower-case key).
+  const key = Object.hasOwn(fields, 'idempotencyKey') ? fields.idempotencyKey : undefined
+  if (typeof key === 'string') fields.idempotencyKey = key.toLowerCase()
   let renamed: string[] | undefined
   // for…in, not Object.entries: no array per field (the form has one per product). Prefixes
   // and characters compared, not patterns matched: this runs on every field of every order.

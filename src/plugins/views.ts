@@ -5,6 +5,7 @@ import { Eta } from 'eta'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.ts'
 import { formatCents } from '../money.ts'
+import { escapeHtml } from '../text.ts'
 import { backOfficeTime } from '../time.ts'
 import { usStates } from '../us-states.ts'
 
@@ -39,7 +40,12 @@ export const staticCacheControl = 'public, max-age=3600, must-revalidate'
 export default fp(
   async (app, { config }: { config: Config }) => {
     const production = config.NODE_ENV !== 'development'
-    const etaOptions = { autoEscape: true, autoTrim: [false, 'nl'] as [false, 'nl'] }
+    // escapeHtml: Eta's escaping, and a NUL echoed from a form as U+FFFD, never raw (text.ts).
+    const etaOptions = {
+      autoEscape: true,
+      escapeFunction: escapeHtml,
+      autoTrim: [false, 'nl'] as [false, 'nl'],
+    }
     await app.register(fastifyView, {
       engine: { eta: production ? etaWithKeptPaths(etaOptions) : new Eta(etaOptions) },
       templates: root('views'),
