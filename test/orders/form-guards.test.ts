@@ -195,7 +195,9 @@ describe('an e-mail whose top-level domain is a number', () => {
     const started = performance.now()
     const res = await order(`ada@${'x'.repeat(60_000)}.`)
     expect(res.statusCode).toBe(400)
-    expect(performance.now() - started).toBeLessThan(2000)
+    // Not a speed target (the machine may be loaded): the backtracking pattern this replaced took
+    // 26 s here; a linear one takes milliseconds.
+    expect(performance.now() - started).toBeLessThan(8000)
   })
 
   it('leaves a one-letter top-level domain, well formed, taken', async () => {

@@ -708,7 +708,9 @@ describe('bodies made to be expensive', () => {
     expectHumaneJson(res)
     expect(res.json().message).toMatch(/more problems$/)
     expect(res.body.length).toBeLessThan(2000)
-    expect(ms).toBeLessThan(1000)
+    // Not a speed target (CI machines are shared and loaded): a blowup, a message per item or a
+    // quadratic walk over them, takes many seconds; the bound only has to tell that from milliseconds.
+    expect(ms).toBeLessThan(5000)
   })
 
   it('answers deeply nested JSON with a 400, not a stack overflow', async () => {
