@@ -11,9 +11,11 @@ import {
 } from './config-checks.ts'
 import { type Config, ConfigSchema } from './config-schema.ts'
 import { DatabaseTlsSettingError, databaseTls } from './db/tls.ts'
+import { emailSentence, isEmailAddress } from './email.ts'
 import { mailFromProblem } from './mail/mail-from.ts'
 import { smtpUrlProblem } from './mail/smtp-url.ts'
-import { guessable, guessableRule } from './staff/passwords.ts'
+import { guessable, guessableRule, hasUntypeable, untypeableRule } from './staff/passwords.ts'
+import { hiddenCharacters, isPrintable } from './text.ts'
 import { describe } from './validation.ts'
 
 export { type Config, ConfigSchema }
@@ -62,6 +64,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (Boolean(config.ADMIN_EMAIL) !== Boolean(config.ADMIN_PASSWORD)) {
     throw new ConfigError('Invalid configuration: ADMIN_EMAIL and ADMIN_PASSWORD go together')
+  }
+  // The staff API's rule for a new account's e-mail (src/email.ts): ASCII, no lookalike.
+  if (config.ADMIN_EMAIL && !isEmailAddress(config.ADMIN_EMAIL)) {
+    const email = config.ADMIN_EMAIL
+    const why = isPrintable(email) ? emailSentence(email) : `must not contain ${hiddenCharacters}`
+    throw new ConfigError(`Invalid configuration: ADMIN_EMAIL ${why}`)
+  }
+  if (config.ADMIN_PASSWORD && hasUntypeable(config.ADMIN_PASSWORD)) {
+    throw new ConfigError(
+      `Invalid configuration: ADMIN_PASSWORD must not contain ${untypeableRule}`,
+    )
   }
   if (config.ADMIN_PASSWORD && guessable(config.ADMIN_PASSWORD)) {
     throw new ConfigError(

@@ -1,11 +1,12 @@
 import { domainToASCII } from 'node:url'
+import { isPrintable } from './text.ts'
 
 /**
  * The one definition of an e-mail address's limits, for every place that reads one (the order's
  * customer, staff accounts by API, form and `npm run staff`, ADMIN_EMAIL): at most 254
  * characters in all (RFC 5321 §4.5.3.1.3's 256-octet path less its angle brackets) and at most
  * 64 before the @ (§4.5.3.1.1, the local part, in octets: the order's schema takes ASCII only
- * there, where a character is an octet; isEmailAddress counts UTF-8 octets).
+ * there, where a character is an octet; isEmailShape counts UTF-8 octets).
  */
 export const maxEmailLength = 254
 export const maxLocalPart = 64
@@ -37,6 +38,32 @@ export type EmailFault =
   | { kind: 'numeric-tld'; tld: string }
 
 const nonAscii = /[^\u0020-\u007e]/
+
+/**
+ * Whether `email` has the shape and limits of an address (emailPattern, 254 characters, 64
+ * octets before the @) and nothing the text rule refuses (src/text.ts: controls, bidi overrides,
+ * lone surrogates), in any script: what names an existing staff account (`npm run staff --
+ * disable …`), so that one added before staff e-mails had to be ASCII can still be managed.
+ */
+export function isEmailShape(email: string): boolean {
+  return (
+    email.length <= maxEmailLength &&
+    emailShape.test(email) &&
+    localPartFits(email) &&
+    isPrintable(email)
+  )
+}
+const emailShape = new RegExp(emailPattern)
+
+/**
+ * Whether `email` may be a new staff account's (the API, the form, `npm run staff -- add`,
+ * ADMIN_EMAIL): the shoppers' rule, isEmailShape in printing ASCII only, before the @ and after
+ * it (an internationalised domain in its `xn--` form), as the order's schema (format email)
+ * takes an address. So no new account can look like another: `ａdmin@…` (fullwidth a) and
+ * `аdmin@…` (Cyrillic а) are drawn as `admin@…`. emailMessage and emailSentence say why not.
+ */
+export const isEmailAddress = (email: string): boolean =>
+  isEmailShape(email) && !nonAscii.test(email)
 
 /**
  * What is wrong with `typed` (as validated: trimmed, domain lower-cased), an address the order's

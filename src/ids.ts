@@ -10,6 +10,24 @@ interface IdOptions {
   what: string
   /** The column's type, which bounds the ids that can exist. */
   column: keyof typeof columnMax
+  /**
+   * The path parameter this id is looked up under, and what that names (a staff account's
+   * token: `{ param: 'id', what: 'staff account' }`): the 404 names both (noRow).
+   */
+  of?: { param: string; what: string }
+}
+
+/**
+ * The 404's sentence for an id with no row, the route's own and refuseIdsOutOfRange's alike:
+ * `There is no webhook endpoint 7.`; under its owner (`of`), `Staff account 12 has no token 99.`
+ */
+export function noRow(
+  { what, of }: Pick<IdOptions, 'what' | 'of'>,
+  id: string | number,
+  ownerId?: string | number,
+): string {
+  if (!of) return `There is no ${what} ${id}.`
+  return `${of.what[0]?.toUpperCase()}${of.what.slice(1)} ${ownerId} has no ${what} ${id}.`
 }
 
 /**
@@ -46,10 +64,11 @@ export function guardIds(route: RouteOptions): void {
   route.preHandler = [
     async (request: FastifyRequest, reply: FastifyReply) => {
       const params = request.params as Record<string, string>
-      for (const [name, { what, column }] of ids) {
+      for (const [name, options] of ids) {
         const digits = params[name] ?? ''
-        if (/^[0-9]+$/.test(digits) && BigInt(digits) > columnMax[column]) {
-          return sendError(request, reply, 404, `There is no ${what} ${digits}.`)
+        if (/^[0-9]+$/.test(digits) && BigInt(digits) > columnMax[options.column]) {
+          const owner = options.of && params[options.of.param]
+          return sendError(request, reply, 404, noRow(options, digits, owner))
         }
       }
     },

@@ -1,6 +1,6 @@
 import { type Kysely, type SelectQueryBuilder, sql } from 'kysely'
 import type { Database } from '../db/schema.ts'
-import { emailMessage, emailPattern, localPartFits, maxEmailLength } from '../email.ts'
+import { emailMessage, isEmailAddress } from '../email.ts'
 import { hiddenCharacters, isPrintable } from '../text.ts'
 import { hashPassword, passwordProblem } from './passwords.ts'
 import { findStaffByEmail, insertStaff, type Role, roles } from './queries.ts'
@@ -32,20 +32,6 @@ export interface StaffDetails extends StaffSummary {
   /** Newest first. */
   tokens: TokenSummary[]
 }
-
-/**
- * What `staff add` and the forms accept as an e-mail address: as ADMIN_EMAIL in config.ts, and
- * nothing the text rule refuses (src/text.ts: controls, bidi overrides, lone surrogates).
- */
-export function isEmailAddress(email: string): boolean {
-  return (
-    email.length <= maxEmailLength &&
-    emailShape.test(email) &&
-    localPartFits(email) &&
-    isPrintable(email)
-  )
-}
-const emailShape = new RegExp(emailPattern)
 
 export const isRole = (role: unknown): role is Role => roles.includes(role as Role)
 
@@ -124,8 +110,9 @@ export type AddOutcome =
   | { kind: 'taken'; message: string }
 
 /**
- * Adds an account (`email` trimmed, kept as typed; unique in any case) with the password rule of
- * passwords.ts. The password is hashed here and never returned.
+ * Adds an account (`email` trimmed, kept as typed; in ASCII, src/email.ts isEmailAddress; unique
+ * in any case) with the password rule of passwords.ts. The password is hashed here and never
+ * returned.
  */
 export async function addStaffMember(
   db: Db,

@@ -9,11 +9,17 @@ import {
   listStaff,
   staffDetails,
 } from './accounts.ts'
-import { unknownMember, unknownToken } from './admin-routes.ts'
 import { setMemberPassword } from './password-change.ts'
 import { passwordRule } from './passwords.ts'
 import type { Role } from './queries.ts'
-import { StaffForm, StaffIdParams, StaffPageQuery, StaffTokenParams } from './schemas.ts'
+import {
+  StaffForm,
+  StaffIdParams,
+  StaffPageQuery,
+  StaffTokenParams,
+  unknownMember,
+  unknownToken,
+} from './schemas.ts'
 import { keepForReveal, takeReveal } from './secret-reveal.ts'
 import { createToken, isLiveToken, revokeToken, tokenReveal } from './tokens.ts'
 
@@ -30,6 +36,9 @@ const doneMessages: Record<string, string> = {
   token:
     'A token was created; it was shown once and is not shown again. If it was not copied, revoke it and create another.',
 }
+
+/** A member form that no page of ours sends as it came (a field missing, given twice, too long). */
+const damagedForm = 'This form is damaged: reload the page and try again.'
 
 /** `/admin/staff/7` */
 const memberPath = (id: number) => `/admin/staff/${id}`
@@ -106,13 +115,39 @@ const staffAdminPages: FastifyPluginAsyncTypebox<{ production: boolean }> = asyn
     return back(reply, id, done)
   }
 
+  /**
+   * A form's fields the schema refused (`role=admin&role=admin`, a field too long): `render`, its
+   * page (the list's, a member's) with the reason, 400, as for any other damaged form there. A
+   * path's id refused (`/admin/staff/x1/role`) is the error page as on every id route: there is
+   * no page to show. A preHandler, after the id's own check (ids.ts).
+   */
+  const refusedFields =
+    (render: (request: FastifyRequest, reply: FastifyReply, message: string) => unknown) =>
+    async (request: FastifyRequest, reply: FastifyReply) => {
+      const refused = request.validationError
+      if (!refused) return
+      if (refused.validationContext !== 'body') throw refused
+      return render(
+        request,
+        reply,
+        `This form is damaged (${refused.message}): reload the page and try again.`,
+      )
+    }
+
   app.get('/admin/staff', { schema: { hide: true }, config: admin }, (request, reply) =>
     renderList(request, reply, 200),
   )
 
   app.post(
     '/admin/staff',
-    { schema: { hide: true, body: StaffForm }, config: admin },
+    {
+      schema: { hide: true, body: StaffForm },
+      attachValidation: true,
+      preHandler: refusedFields((request, reply, message) =>
+        renderList(request, reply, 400, { error: { field: 'form', message } }),
+      ),
+      config: admin,
+    },
     async (request, reply) => {
       const { email = '', role = '', password = '' } = request.body
       const outcome: AddOutcome = await addStaffMember(app.db, { email, role, password })
@@ -148,6 +183,11 @@ const staffAdminPages: FastifyPluginAsyncTypebox<{ production: boolean }> = asyn
 
   const memberForm = {
     schema: { hide: true, params: StaffIdParams, body: StaffForm },
+    attachValidation: true,
+    preHandler: refusedFields((request, reply, message) => {
+      const id = Number((request.params as { id: string }).id)
+      return renderMember(request, reply, id, 400, { message })
+    }),
     config: admin,
   }
 
@@ -161,7 +201,11 @@ const staffAdminPages: FastifyPluginAsyncTypebox<{ production: boolean }> = asyn
 
   app.post('/admin/staff/:id/role', memberForm, async (request, reply) => {
     const { role } = request.body
-    if (!isRole(role)) return sendError(request, reply, 400, 'Choose staff or admin.')
+    if (!isRole(role)) {
+      return renderMember(request, reply, Number(request.params.id), 400, {
+        message: 'Choose staff or admin.',
+      })
+    }
     return change(request, reply, Number(request.params.id), { role }, 'role')
   })
 
@@ -182,11 +226,12 @@ const staffAdminPages: FastifyPluginAsyncTypebox<{ production: boolean }> = asyn
   app.post('/admin/staff/:id/tokens', memberForm, async (request, reply) => {
     const id = Number(request.params.id)
     // The form's newest token id: a second submit of it (a double click) makes no second token.
+    // Required: without it the guard would be skipped (the API, with no form, has none).
     const { newest } = request.body
-    if (newest !== undefined && !/^(0|[1-9][0-9]{0,9})$/.test(newest)) {
-      return sendError(request, reply, 400, 'This form is damaged: reload the page and try again.')
+    if (newest === undefined || !/^(0|[1-9][0-9]{0,9})$/.test(newest)) {
+      return renderMember(request, reply, id, 400, { message: damagedForm })
     }
-    const outcome = await createToken(app.db, { id }, newest === undefined ? undefined : +newest)
+    const outcome = await createToken(app.db, { id }, +newest)
     if (outcome.kind === 'not-found') return sendError(request, reply, 404, unknownMember(id))
     if (outcome.kind === 'disabled') {
       return renderMember(request, reply, id, 409, { message: outcome.message })
@@ -204,7 +249,7 @@ const staffAdminPages: FastifyPluginAsyncTypebox<{ production: boolean }> = asyn
 
   app.post(
     '/admin/staff/:id/tokens/:tokenId/revoke',
-    { schema: { hide: true, params: StaffTokenParams, body: StaffForm }, config: admin },
+    { ...memberForm, schema: { ...memberForm.schema, params: StaffTokenParams } },
     async (request, reply) => {
       const id = Number(request.params.id)
       const tokenId = Number(request.params.tokenId)

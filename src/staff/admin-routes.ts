@@ -15,14 +15,12 @@ import {
   StaffPatch,
   StaffToken,
   StaffTokenParams,
+  unknownMember,
+  unknownToken,
 } from './schemas.ts'
 import { createToken, revokeToken } from './tokens.ts'
 
 const admin = { access: 'admin' as const }
-
-export const unknownMember = (id: number) => `There is no staff account ${id}.`
-export const unknownToken = (id: number, tokenId: number) =>
-  `Staff account ${id} has no token ${tokenId}.`
 
 /**
  * The admin role's staff accounts as JSON (issue 15): list, add, read one with its tokens,
@@ -52,7 +50,7 @@ const staffAdminRoutes: FastifyPluginAsyncTypebox = async (app) => {
         ...adminApi,
         summary: 'Add a staff account',
         description:
-          'The e-mail is unique in any case (409 when taken); the password is 15 to 1024 characters, as for `npm run staff -- add` (400 otherwise), and only its argon2id hash is kept. 201 with the account and `Location`.',
+          'The e-mail is in ASCII, as an order’s customer e-mail (an internationalised domain in its xn-- form), and unique in any case (409 when taken); the password is 15 to 1024 characters without a control character, as for `npm run staff -- add` (400 otherwise), and only its argon2id hash is kept. 201 with the account and `Location`.',
         body: NewStaffBody,
         response: {
           201: {
@@ -157,7 +155,7 @@ const staffAdminRoutes: FastifyPluginAsyncTypebox = async (app) => {
         ...adminApi,
         summary: "Set a staff account's password",
         description:
-          'The new password is 15 to 1024 characters, as for `npm run staff -- password` (400 otherwise), and only its argon2id hash is kept. On 204 every session of the account has ended in the same transaction (the member signs in again with the new password); its API tokens keep working, and a disabled account stays disabled. 409 for your own account: change it with `PUT /api/admin/me/password`, which asks for the current one.',
+          'The new password is 15 to 1024 characters without a control character, as for `npm run staff -- password` (400 otherwise), and only its argon2id hash is kept. On 204 every session of the account has ended in the same transaction (the member signs in again with the new password); its API tokens keep working, and a disabled account stays disabled. 409 for your own account: change it with `PUT /api/admin/me/password`, which asks for the current one.',
         params: StaffIdParams,
         body: MemberPasswordBody,
         response: { 204: Type.Null(), 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse },

@@ -1,6 +1,5 @@
 import { parseArgs } from 'node:util'
-import { emailMessage } from '../email.ts'
-import { isEmailAddress } from './accounts.ts'
+import { emailMessage, isEmailAddress, isEmailShape } from '../email.ts'
 import { type Role, roles } from './queries.ts'
 
 // The command line of `npm run staff` (src/staff/cli.ts): read and checked here, so that every
@@ -91,7 +90,9 @@ export function parseStaffArgs(argv: string[]): { command: string; email: string
     if (values.role) throw new UsageError(`--role goes with add only\n${usage}`)
     return { command, email, role: 'staff' }
   }
-  if (!isEmailAddress(email.trim())) {
+  // A new account's e-mail is ASCII (no lookalike of another's); one that names an account is
+  // any address, so that an account added before that rule can still be managed.
+  if (!(command === 'add' ? isEmailAddress : isEmailShape)(email.trim())) {
     // The form's sentence for it (two @, a space, a domain to write as xn--…), then what was typed.
     throw new UsageError(`${emailMessage(email.trim())} Typed: ${email}\n${usage}`)
   }

@@ -134,9 +134,13 @@ export const guessablePassword = `That password is too easy to guess: ${guessabl
  * Whether `password` is "repetitive or sequential characters", which NIST SP 800-63B (rev. 3,
  * §5.1.1.2) names among the values a verifier refuses: a unit of 1 to 4 code points repeated to
  * the end (15 spaces, `abcabc…`), or code points each one above or each one below the last
- * (`abcdefghijklmno`, `987654…`).
+ * (`abcdefghijklmno`, `987654…`); as typed or in the NFKC form that is hashed
+ * (`abcdeｆghijklmno` with a fullwidth ｆ is `abcdefghijklmno` once normalised).
  */
-export function guessable(password: string): boolean {
+export const guessable = (password: string): boolean =>
+  repetitiveOrSequential(password) || repetitiveOrSequential(normalised(password))
+
+function repetitiveOrSequential(password: string): boolean {
   const points = Array.from(password, (c) => c.codePointAt(0) as number)
   for (let unit = 1; unit <= 4 && unit < points.length; unit++) {
     if (points.every((p, i) => i < unit || p === points[i - unit])) return true
@@ -149,17 +153,40 @@ export function guessable(password: string): boolean {
 }
 
 /**
- * Why a new password is refused (`The password must be 15 to 1024 characters long.`, counted in
- * code points: eight "🔑" are 8, not 16; `guessablePassword` for 15 spaces or `abcdefghijklmno`),
- * or undefined when it is accepted: the one rule for
- * `staff add` and `staff password`, ADMIN_PASSWORD's staff twin, the back office's forms (add an
- * account, reset a member's password, change one's own) and the API's (`POST /api/admin/staff`,
- * `PUT /api/admin/staff/{id}/password`, `PUT /api/admin/me/password`).
+ * Characters no one can type at the sign-in form, which a password must not hold: the controls
+ * (Unicode Cc: C0 U+0000 to U+001F with tab and newline, DEL U+007F, C1 U+0080 to U+009F),
+ * which an input field drops or acts on (a tab moves on, a newline submits), and half of a
+ * surrogate pair (Cs: UTF-8 cannot carry it, so no form or terminal sends one). Everything else
+ * is taken, as NIST SP 800-63B §5.1.1.2 asks ("all printing ASCII characters as well as the
+ * space character", and Unicode): letters of any script, emoji with their joiners, private-use
+ * characters some keyboards type (U+F8FF). NFKC (normalised) neither makes nor removes a
+ * control, so the typed form is the one checked.
+ */
+const untypeable = /[\p{Cc}\p{Cs}]/u
+
+/** The rule against them, as the messages say it (ADMIN_PASSWORD's check too). */
+export const untypeableRule =
+  'control characters (a tab, a newline, U+0000 to U+001F, U+007F to U+009F): no one can type them at the sign-in form'
+
+/**
+ * Why a new password is refused, or undefined when it is accepted: a control character
+ * (`The password must not contain control characters …`, untypeable above), a length out of
+ * `The password must be 15 to 1024 characters long.` (counted in code points: eight "🔑" are 8,
+ * not 16), or `guessablePassword` (15 spaces, `abcdefghijklmno`, typed so or once normalised:
+ * guessable). The one rule for `staff add` and `staff password`, ADMIN_PASSWORD's staff twin,
+ * the back office's forms (add an account, reset a member's password, change one's own) and the
+ * API's (`POST /api/admin/staff`, `PUT /api/admin/staff/{id}/password`,
+ * `PUT /api/admin/me/password`). Signing in checks none of it: a password set before a rule
+ * keeps working.
  */
 export function passwordProblem(password: string): string | undefined {
+  if (untypeable.test(password)) return `The password must not contain ${untypeableRule}.`
   const length = characterCount(password)
   if (length < minPasswordLength || length > maxPasswordLength) {
     return `The password must be ${minPasswordLength} to ${maxPasswordLength} characters long.`
   }
   return guessable(password) ? guessablePassword : undefined
 }
+
+/** Whether ADMIN_PASSWORD holds a character the password rule refuses (untypeable). */
+export const hasUntypeable = (password: string): boolean => untypeable.test(password)

@@ -1,5 +1,5 @@
 import { type Static, Type } from 'typebox'
-import { IdParam } from '../ids.ts'
+import { IdParam, noRow } from '../ids.ts'
 import { StringEnum } from '../validation.ts'
 
 /**
@@ -78,15 +78,22 @@ export const NewStaffToken = Type.Object({
   }),
 })
 
+/** What a new password's field says it takes (passwordProblem in passwords.ts). */
+const newPasswordRule = '15 to 1024 characters, no control character (tab, newline…)'
+
 /**
  * `POST /api/admin/staff`. Every field's rule (e-mail, role, the password's length) is checked
  * by the route with the command line's functions (src/staff/accounts.ts), so both say the same.
  */
 export const NewStaffBody = Type.Object(
   {
-    email: Type.String({ maxLength: 1000, examples: ['ada@example.com'] }),
+    email: Type.String({
+      maxLength: 1000,
+      examples: ['ada@example.com'],
+      description: 'in ASCII, as an order’s customer e-mail (a domain in its xn-- form)',
+    }),
     role: Type.String({ maxLength: 20, examples: ['staff'], description: 'staff or admin' }),
-    password: Type.String({ maxLength: 2000, description: '15 to 1024 characters' }),
+    password: Type.String({ maxLength: 2000, description: newPasswordRule }),
   },
   { additionalProperties: false },
 )
@@ -107,13 +114,21 @@ export const StaffPatch = Type.Object(
 )
 export type StaffPatch = Static<typeof StaffPatch>
 
-const memberId = IdParam({ what: 'staff account', column: 'int4' })
+const memberOptions = { what: 'staff account', column: 'int4' } as const
+const memberId = IdParam(memberOptions)
 
 export const StaffIdParams = Type.Object({ id: memberId })
-export const StaffTokenParams = Type.Object({
-  id: memberId,
-  tokenId: IdParam({ what: 'token', column: 'int4' }),
-})
+const tokenId = {
+  what: 'token',
+  column: 'int4',
+  of: { param: 'id', what: 'staff account' },
+} as const
+export const StaffTokenParams = Type.Object({ id: memberId, tokenId: IdParam(tokenId) })
+
+/** `There is no staff account 12.`: the 404 of a member's routes (and of an id past int4). */
+export const unknownMember = (id: number) => noRow(memberOptions, id)
+/** `Staff account 12 has no token 99.`: one sentence whether or not 99 fits the column (ids.ts). */
+export const unknownToken = (id: number, token: number) => noRow(tokenId, token, id)
 
 /** The staff pages' forms: every field a string, checked by the route. */
 export const StaffForm = Type.Object({
@@ -150,7 +165,7 @@ export type OwnPasswordForm = Static<typeof OwnPasswordForm>
 export const OwnPasswordBody = Type.Object(
   {
     currentPassword: passwordField('the password the account has now'),
-    newPassword: passwordField('15 to 1024 characters'),
+    newPassword: passwordField(newPasswordRule),
   },
   { additionalProperties: false },
 )
@@ -158,7 +173,7 @@ export type OwnPasswordBody = Static<typeof OwnPasswordBody>
 
 /** `PUT /api/admin/staff/:id/password`: the new password an admin chose for the member. */
 export const MemberPasswordBody = Type.Object(
-  { password: passwordField('15 to 1024 characters') },
+  { password: passwordField(newPasswordRule) },
   { additionalProperties: false },
 )
 export type MemberPasswordBody = Static<typeof MemberPasswordBody>

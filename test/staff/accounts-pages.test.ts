@@ -59,7 +59,9 @@ let jarAfterPost = ''
  * Location), then the GET it leads to (unless `visit` is false), which shows the token once.
  */
 async function createTokenPage(memberId: number, { visit = true } = {}) {
-  const created = await post(`/admin/staff/${memberId}/tokens`)
+  const shown = await get(`/admin/staff/${memberId}`)
+  const newest = /name="newest" value="(\d+)"/.exec(shown.body)?.[1] as string
+  const created = await post(`/admin/staff/${memberId}/tokens`, { newest })
   expect(created.statusCode).toBe(303)
   const location = created.headers.location as string
   expect(location).toBe(`/admin/staff/${memberId}?done=token`)

@@ -9,7 +9,7 @@ import { loadConfig } from '../../src/config.ts'
 import { connect } from '../../src/db/connect.ts'
 import { runStaff } from '../../src/staff/cli.ts'
 import { commandTestDatabase, testDatabase, usingPostgres } from '../helpers/context.ts'
-import { password, postSignIn } from '../helpers/staff.ts'
+import { addStaff, password, postSignIn } from '../helpers/staff.ts'
 
 /**
  * `npm run staff` against the test database (a PostgreSQL database of its own, or an embedded
@@ -339,6 +339,29 @@ describe('npm run staff -- tokens | revoke', () => {
     expect(res.stderr).toContain('npm run staff -- revoke <token-id>')
     expect(res.stderr).toContain('npm run staff -- enable <email>')
     expect(res.stderr).toContain('npm run staff -- password <email>')
+  })
+  it('add: refuses a lookalike e-mail and a password with a control; an older account is managed', async () => {
+    const cyrillic = '\u0430dmin@example.com' // аdmin, drawn as admin@example.com
+    const lookalike = await staff(['add', cyrillic, '--role', 'admin'], {
+      STAFF_PASSWORD: password,
+    })
+    expect(lookalike.code).toBe(2)
+    expect(lookalike.stderr).toMatch(
+      /^Enter an e-mail address with only ASCII characters before the @\. Typed: /,
+    )
+    const control = await staff(['add', 'ctl@example.com', '--role', 'staff'], {
+      STAFF_PASSWORD: 'correct horse\u0001battery staple',
+    })
+    expect(control.code).toBe(1)
+    expect(control.stderr).toMatch(/^The password must not contain control characters/)
+    expect((await staff(['tokens', 'ctl@example.com'])).code).toBe(1)
+    // An account added before the rule: every other command still names it by its e-mail.
+    await withApp((app) => addStaff(app, cyrillic))
+    expect((await staff(['disable', cyrillic])).code).toBe(0)
+    expect((await staff(['enable', cyrillic])).code).toBe(0)
+    const reset = await staff(['password', cyrillic], { STAFF_PASSWORD: `${password} again` })
+    expect(reset.code, reset.stderr).toBe(0)
+    expect((await staff(['tokens', cyrillic])).code).toBe(0)
   })
 })
 
