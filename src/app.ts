@@ -13,6 +13,7 @@ import orders from './orders/plugin.ts'
 import { eventDocs } from './outbox/openapi.ts'
 import bodyParsers from './plugins/body-parsers.ts'
 import cacheControl from './plugins/cache-control.ts'
+import clientAddress, { trustProxy } from './plugins/client-address.ts'
 import compression from './plugins/compression.ts'
 import contentEncoding from './plugins/content-encoding.ts'
 import contentTypeOnce from './plugins/content-type-once.ts'
@@ -25,7 +26,7 @@ import logging, { createLogger, RequestLog, requestId } from './plugins/logging.
 import metrics from './plugins/metrics.ts'
 import openapi from './plugins/openapi.ts'
 import routeSchemas from './plugins/route-schemas.ts'
-import security, { trustProxy } from './plugins/security.ts'
+import security from './plugins/security.ts'
 import shutdown from './plugins/shutdown.ts'
 import trailingSlash from './plugins/trailing-slash.ts'
 import views from './plugins/views.ts'
@@ -116,6 +117,8 @@ export async function buildApp({
     schemaErrorFormatter: formatSchemaErrors,
   }).withTypeProvider<TypeBoxTypeProvider>()
 
+  // First of the hooks: everything after it reads the client's address without its port.
+  await app.register(clientAddress, { config })
   await app.register(routeSchemas)
   await app.register(errors)
   await app.register(hostHeader)

@@ -7,7 +7,7 @@ import { getHeapStatistics } from 'node:v8'
 import Fastify from 'fastify'
 import { afterAll, describe, expect, it } from 'vitest'
 import { ConfigError, ConfigSchema, loadConfig } from '../src/config.ts'
-import { trustProxy } from '../src/plugins/security.ts'
+import { trustProxy } from '../src/plugins/client-address.ts'
 import { unionsOfLiterals } from './helpers/schemas.ts'
 import { failedStart, startFlags } from './helpers/server.ts'
 

@@ -8,23 +8,6 @@ import type { Config } from '../config.ts'
 import { SnapshotStore } from './rate-limit-store.ts'
 
 /**
- * Fastify's trustProxy from TRUST_PROXY: `true` (trust any front end), `false`, a hop count, or
- * a comma-separated list of addresses/CIDRs of the front ends to trust. Behind Azure's front end
- * the client's address then comes from X-Forwarded-For, which the rate limit keys on.
- */
-export function trustProxy(
-  value: string,
-): boolean | string | ((address: string, hop: number) => boolean) {
-  if (value === 'true') return true
-  if (value === 'false') return false
-  if (/^\d+$/.test(value)) {
-    const hops = Number(value)
-    return (_address, hop) => hop < hops
-  }
-  return value
-}
-
-/**
  * The headers helmet sets, taken once from its middleware: with no nonces they depend on the
  * configuration alone, and one object handed to Fastify per request costs a fraction of helmet's
  * chain of middleware calling setHeader twelve times (a fifth of the CPU of a cached answer).

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { loadConfig } from '../../src/config.ts'
 import { placeOrder } from '../../src/orders/place-order.ts'
-import { trustProxy } from '../../src/plugins/security.ts'
+import { trustProxy } from '../../src/plugins/client-address.ts'
 import { buildTestApp, customer, type TestApp, usingPostgres } from '../helpers/context.ts'
 
 const orderBody = (overrides: object = {}) => ({
