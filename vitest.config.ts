@@ -24,6 +24,7 @@ export const databaseIndependent = [
   'test/deploy/arm-dispatch.test.ts',
   'test/deploy/arm-keyvault.test.ts',
   'test/deploy/arm-mail.test.ts',
+  'test/deploy/arm-platform.test.ts',
   'test/deploy/arm-template.test.ts',
   'test/deploy/cd-steps.test.ts',
   'test/deploy/connection-budget.test.ts',

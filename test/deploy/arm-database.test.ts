@@ -108,12 +108,16 @@ describe('ARM template: the database connection', () => {
       'databases',
       'firewallRules',
     ])
-    // Which child a dependsOn entry names: the database through its id variable, the others
-    // through resourceId() of their type.
+    // Which child a dependsOn entry names: the database and the firewall rule through their id
+    // variables, the others through resourceId() of their type.
+    const byVariable: Record<string, string> = {
+      databases: "[variables('databaseId')]",
+      firewallRules: "[variables('postgresFirewallRuleId')]",
+    }
     const named = (entry: string) =>
       children.find((child) =>
-        child.type === 'databases'
-          ? entry === "[variables('databaseId')]"
+        byVariable[child.type]
+          ? entry === byVariable[child.type]
           : entry.includes(`flexibleServers/${child.type}'`),
       )
     const dependenciesOf = (child: Resource, seen = new Set<Resource>()): Set<Resource> => {

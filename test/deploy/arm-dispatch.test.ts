@@ -135,9 +135,9 @@ describe('ARM template: webhook delivery on CPU of its own', () => {
     const scope = scopeFor({ webhookDelivery: 'inWebApp' })
     const ids = deployed({ webhookDelivery: 'inWebApp' }).map((r) => r.id)
     expect(ids.filter((id) => id.includes('dispatch'))).toEqual([])
-    // The web app's diagnostic setting only (the dispatcher's is conditional too).
+    // The web app's and its slot's diagnostic settings only (the dispatcher's is conditional too).
     expect(ids.filter((id) => id.startsWith('Microsoft.Insights/diagnosticSettings'))).toHaveLength(
-      1,
+      2,
     )
     expect(evaluate(settingsOf(webApp).WEBHOOKS_DISPATCH, scope)).toBe('on')
     expect(evaluate(settingsOf(slot).WEBHOOKS_DISPATCH, scope)).toBe('on')
