@@ -7,14 +7,15 @@ import type { TokenCredential } from '@azure/identity'
 import { formatArmError } from './arm-error.ts'
 import { type ArmClientOptions, createArmClients } from './clients.ts'
 import { checkConnectionBudget } from './connection-budget.ts'
+import { checkParameterConstraints } from './constraints.ts'
 import { DeployError } from './errors.ts'
 import { checkKeyVaultParameters } from './key-vault.ts'
 import { keepLiveSizes } from './live-sizes.ts'
 import { checkMailParameters } from './mail-settings.ts'
 import { formatOutputs, writeOutputsFile } from './outputs.ts'
-import { loadParameterFile, resolveParameters } from './parameters.ts'
+import { loadParameterFile, type ParameterValues, resolveParameters } from './parameters.ts'
 import { ensureResourceGroup } from './resource-group.ts'
-import { loadTemplate } from './template.ts'
+import { loadTemplate, type Template } from './template.ts'
 import { validateTemplate } from './validate.ts'
 import { formatWhatIf } from './what-if.ts'
 
@@ -42,16 +43,42 @@ export interface DeployDeps {
   now?: () => number
 }
 
-export async function deploy(options: DeployOptions, deps: DeployDeps): Promise<void> {
-  const { resourceGroup, deploymentName } = options
-  const { log } = deps
+/** The template and the values asked for, once every check that needs no Azure call passed. */
+export interface PreparedDeployment {
+  template: Template
+  asked: ParameterValues
+}
 
+/**
+ * Everything that can be checked without Azure: the files, the parameters against the template
+ * (names, types, lengths, ranges, allowed values) and the service's own rules (connections,
+ * mail, Key Vault name). Runs before any credential is created, so a wrong value is told as
+ * itself, not as whatever the first Azure call fails with. Throws DeployError (exit 2).
+ */
+export async function prepareDeployment(
+  options: DeployOptions,
+  log: (line: string) => void,
+): Promise<PreparedDeployment> {
   const template = await loadTemplate(options.templateFile)
   const fileValues = options.parametersFile ? await loadParameterFile(options.parametersFile) : {}
   const asked = resolveParameters(template, fileValues, options.overrides)
+  // The vault's own naming rule first: it says more than the template's lengths do.
+  checkKeyVaultParameters(asked)
+  checkParameterConstraints(template, asked)
   checkConnectionBudget(template, asked, log)
   checkMailParameters(template, asked)
-  checkKeyVaultParameters(asked)
+  return { template, asked }
+}
+
+/** Deploys (or, with whatIf, previews) what prepareDeployment checked; prepares it when not given. */
+export async function deploy(
+  options: DeployOptions,
+  deps: DeployDeps,
+  prepared?: PreparedDeployment,
+): Promise<void> {
+  const { resourceGroup, deploymentName } = options
+  const { log } = deps
+  const { template, asked } = prepared ?? (await prepareDeployment(options, log))
 
   const { resources, deployments } = createArmClients(
     deps.credential,

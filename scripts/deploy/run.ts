@@ -1,14 +1,14 @@
 import type { TokenCredential } from '@azure/identity'
 import { parseDeployArgs, usage } from './args.ts'
 import type { ArmClientOptions } from './clients.ts'
-import { deploy } from './deploy.ts'
+import { deploy, prepareDeployment } from './deploy.ts'
 import { DeployError } from './errors.ts'
 import { describeFailure } from './failure.ts'
 
 export interface CliIo {
   log: (line: string) => void
   error: (line: string) => void
-  /** Called only once the arguments and subscription are known to be fine. */
+  /** Called only once the arguments, the subscription and the parameters are known to be fine. */
   createCredential: () => TokenCredential
   clientOptions?: ArmClientOptions
   pollIntervalMs?: number
@@ -33,14 +33,21 @@ export async function runDeployCli(
         'AZURE_SUBSCRIPTION_ID is not set: export the id of the subscription to deploy to (az account show --query id -o tsv).',
       )
     }
-    await deploy(parsed.options, {
-      credential: io.createCredential(),
-      subscriptionId,
-      clientOptions: io.clientOptions,
-      log: io.log,
-      pollIntervalMs: io.pollIntervalMs,
-      now: io.now,
-    })
+    // Every local check first: a credential is created (and Azure asked) only for a deployment
+    // that can go.
+    const prepared = await prepareDeployment(parsed.options, io.log)
+    await deploy(
+      parsed.options,
+      {
+        credential: io.createCredential(),
+        subscriptionId,
+        clientOptions: io.clientOptions,
+        log: io.log,
+        pollIntervalMs: io.pollIntervalMs,
+        now: io.now,
+      },
+      prepared,
+    )
     return 0
   } catch (err) {
     const failure = describeFailure(err)

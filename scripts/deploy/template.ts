@@ -9,6 +9,11 @@ export const defaultTemplateFile = fileURLToPath(
 export interface TemplateParameter {
   type: string
   defaultValue?: unknown
+  minLength?: number
+  maxLength?: number
+  minValue?: number
+  maxValue?: number
+  allowedValues?: unknown[]
 }
 
 export interface Template {

@@ -223,6 +223,7 @@ describe('deploy command against a fake ARM endpoint', () => {
 })
 
 describe('deploy command input checks (no Azure calls)', () => {
+  const fakeArm = fakeArmPerTest()
   const missingSubscription =
     'AZURE_SUBSCRIPTION_ID is not set: export the id of the subscription to deploy to (az account show --query id -o tsv).'
 
@@ -233,6 +234,40 @@ describe('deploy command input checks (no Azure calls)', () => {
     expect(result.err).toEqual([missingSubscription])
     expect(result.out).toEqual([])
     expect(result.credentialsCreated).toBe(0)
+  })
+
+  it('refuses a value the template refuses before asking Azure anything, credentials included', async () => {
+    // A machine without Azure credentials: before, the first Azure call failed first and a
+    // 5-character metricsToken was told as "No Azure credentials", not as too short.
+    const arm = await fakeArm()
+    const credential: TokenCredential = {
+      getToken: async () => {
+        throw new CredentialUnavailableError('EnvironmentCredential is unavailable.')
+      },
+    }
+    const env = {
+      AZURE_SUBSCRIPTION_ID: subscriptionId,
+      TEST_PG_PASSWORD: password,
+      TEST_METRICS_TOKEN: 'abcde',
+    }
+    const result = await runCli(
+      [...baseArgs, '--set', 'postgresVersion=15', '--set', 'autoscaleMaxInstances=31'],
+      arm,
+      { env, credential },
+    )
+
+    expect(result.code).toBe(2)
+    expect(result.err).toEqual([
+      [
+        'Parameter value(s) the template refuses:',
+        '  autoscaleMaxInstances is 31; the template allows at most 30',
+        '  postgresVersion ("15") is not one the template allows: "16", "17"',
+        '  metricsToken is 5 characters long; the template requires at least 16',
+      ].join('\n'),
+    ])
+    expect(result.err.join('\n')).not.toContain('abcde')
+    expect(result.credentialsCreated).toBe(0)
+    expect(arm.requests).toEqual([])
   })
 
   it('says so from the real entry point too, as one line with exit code 2', () => {
