@@ -58,13 +58,33 @@ describe('compose.yaml', () => {
     expect(validateCompose(badCondition)).toBe(false)
   })
 
-  it('builds the service from the Dockerfile and starts it once PostgreSQL 17 is healthy', () => {
+  it('builds the service from the Dockerfile and starts it once PostgreSQL 16 is healthy', () => {
     expect(app.build).toEqual({ context: '.', dockerfile: 'Dockerfile' })
-    expect(db.image).toMatch(/^postgres:17(\.\d+)?(-[a-z0-9]+)?$/)
+    expect(db.image).toMatch(/^postgres:16(\.\d+)?(-[a-z0-9]+)?$/)
     expect(db.healthcheck?.test).toEqual(expect.arrayContaining(['CMD', 'pg_isready']))
     expect(app.depends_on).toEqual({ db: { condition: 'service_healthy' } })
     expect(app.healthcheck?.test.join(' ')).toContain('/readyz')
     expect(app.ports).toContain('3000:3000')
+  })
+
+  it('runs the PostgreSQL major that CI tests on and the Azure template deploys by default', () => {
+    const major = (image: unknown) => /^postgres:(\d+)/.exec(String(image))?.[1]
+    const ci = parse(read('.github/workflows/ci.yml')) as {
+      jobs: Record<string, { services?: Record<string, { image: string }> }>
+    }
+    const ciImages = Object.values(ci.jobs).flatMap((job) =>
+      Object.values(job.services ?? {}).map((service) => service.image),
+    )
+    const arm = JSON.parse(read('arm/azuredeploy.json')) as {
+      parameters: { postgresVersion: { defaultValue: string } }
+    }
+    expect(ciImages.map(major)).toEqual([major(db.image)])
+    expect(arm.parameters.postgresVersion.defaultValue).toBe(major(db.image))
+    // The port it publishes is a local PostgreSQL's: the README says what to do when it is taken.
+    expect(db.ports).toContain('127.0.0.1:5432:5432')
+    expect(read('README.md')).toMatch(
+      /port is already allocated[\s\S]{0,200}127\.0\.0\.1:5433:5432/,
+    )
   })
 
   it("keeps the database's data in a named volume", () => {

@@ -108,6 +108,18 @@ function deploySteps() {
   return { deploy, run, arm, check }
 }
 
+describe('CI (.github/workflows/ci.yml)', () => {
+  it('runs every test on the embedded database, then the project db on PostgreSQL, as .ci/run', () => {
+    const steps = Object.values(workflows['ci.yml']?.jobs ?? {}).flatMap((job) => job.steps)
+    const tests = steps.filter((s) => s.run?.startsWith('npm test'))
+    expect(tests.map((s) => [s.run, s.env?.TEST_DATABASE_URL])).toEqual([
+      ['npm test', ''],
+      ['npm test -- --project db', undefined],
+    ])
+    expect(read('.ci/run')).toContain('npm test -- --project db')
+  })
+})
+
 describe('CD (.github/workflows/cd.yml)', () => {
   it('starts only when CI completes on main, never on a push of its own', () => {
     expect(Object.keys(cd.on)).toEqual(['workflow_run'])
