@@ -224,6 +224,7 @@ describe('every setting with a bad value', () => {
     TOP_PRODUCTS_CACHE_MS: '70000',
     LOG_FILE: '',
     RATE_LIMIT_MAX: '2000000',
+    LOOKUP_MISS_MAX: '2000000',
     TRUST_PROXY: 'maybe',
     COMPRESSION: 'gzip',
     MAX_EVENT_LOOP_DELAY_MS: '70000',
