@@ -18,7 +18,7 @@ import { ExportsBusy, exportOrderCsv } from './csv.ts'
 import { encodeCursor, type ListKey } from './cursor.ts'
 import { canonicalListQuery, filterParams, parseListQuery } from './filters.ts'
 import { listOrders, listOrdersBefore } from './queries.ts'
-import { PageListQuerystring, StrictListQuerystring, TransitionForm } from './schemas.ts'
+import { ExportQuerystring, PageListQuerystring, TransitionForm } from './schemas.ts'
 
 /** What each button of the order page says. */
 const actionLabels: Record<string, string> = {
@@ -117,9 +117,9 @@ const adminOrderPages: FastifyPluginAsyncTypebox = async (app) => {
    */
   app.get(
     '/admin/orders.csv',
-    { schema: { hide: true, querystring: StrictListQuerystring }, config: { access: 'staff' } },
+    { schema: { hide: true, querystring: ExportQuerystring }, config: { access: 'staff' } },
     async (request, reply) => {
-      const parsed = parseListQuery({ ...request.query, cursor: undefined })
+      const parsed = parseListQuery(request.query)
       if (!parsed.ok) return sendError(request, reply, 400, parsed.message)
       // The header and the first chunk of records are read before the first byte goes out, so a
       // database that fails at once is a 5xx, not a 200 cut short; a failure after that errors

@@ -33,6 +33,14 @@ export const StrictListQuerystring = Type.Object(ListQuerystring.properties, {
 })
 
 /**
+ * The CSV export's query string: the filters, and any other parameter refused with 400 naming
+ * it, a `cursor` too. The export is every page of the list; a cursor (copied from a page's
+ * link, say) was ignored, and a damaged one answered the whole list as if it were fine.
+ */
+const { cursor: _pageOnly, ...filterProperties } = ListQuerystring.properties
+export const ExportQuerystring = Type.Object(filterProperties, { additionalProperties: false })
+
+/**
  * The list page's query string: the list's, and `before`, its "Previous page" (a cursor made
  * from the first order shown; see listOrdersBefore). The API pages forward only (nextCursor).
  */

@@ -196,6 +196,8 @@ export interface WebhookDeliveriesTable {
   attempts: Generated<number>
   next_attempt_at: Generated<Date>
   last_attempt_at: Date | null
+  /** When an admin last asked to send it again (redeliver; migration 0019); null if never. */
+  redelivered_at: Date | null
   last_response_status: number | null
   last_error: string | null
   delivered_at: Date | null

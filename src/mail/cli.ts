@@ -3,6 +3,7 @@ import { type Config, ConfigError, loadConfig } from '../config.ts'
 import { commandDatabase, commandFailure } from '../db/command.ts'
 import { prepareEmbeddedDatabase } from '../db/embedded.ts'
 import { prepareSchema } from '../db/prepare-schema.ts'
+import { givenTwice } from '../staff/cli-args.ts'
 import { maxRequeueDays, requeueFailedEmails } from './queue.ts'
 
 /**
@@ -33,7 +34,11 @@ function readArgs(argv: string[]) {
     return parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { days: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      // Every --days kept, so a second one is refused rather than silently winning.
+      options: {
+        days: { type: 'string', multiple: true },
+        help: { type: 'boolean', short: 'h' },
+      },
     })
   } catch {
     throw new UsageError('The options are --days N (with requeue-failed) and --help')
@@ -47,7 +52,9 @@ export function parseMailArgs(argv: string[]): number | null {
   if (positionals.length !== 1 || positionals[0] !== 'requeue-failed') {
     throw new UsageError('Name one command: requeue-failed')
   }
-  const typed = values.days ?? '7'
+  const given = values.days ?? []
+  if (given.length > 1) throw new UsageError(givenTwice('--days', given))
+  const typed = given[0] ?? '7'
   const days = /^\d{1,3}$/.test(typed) ? Number(typed) : Number.NaN
   if (!(days >= 1 && days <= maxRequeueDays)) {
     throw new UsageError(`--days must be a whole number from 1 to ${maxRequeueDays}`)
@@ -82,7 +89,7 @@ export async function runMail(
       const [what, them] =
         count === 1 ? ['1 failed e-mail', 'it'] : [`${count} failed e-mails`, 'them']
       io.stdout.write(
-        `Queued ${what} of orders placed in the last ${days} days again: the mail senders take ${them} at their next poll.\n`,
+        `Queued ${what} of orders placed in the last ${days === 1 ? 'day' : `${days} days`} again: the mail senders take ${them} at their next poll.\n`,
       )
     } finally {
       await db.destroy()

@@ -31,6 +31,13 @@ const commands = ['add', 'disable', 'enable', 'password', 'token', 'tokens', 're
 /** A word of the command line as the reason quotes it: 'bogus' (control characters escaped). */
 const quoted = (word: string) => `'${JSON.stringify(word).slice(1, -1)}'`
 
+/**
+ * Why an option given more than once is refused (`npm run staff`, `npm run mail`): one value
+ * would silently win over the others. `--role given 2 times ('staff', 'admin'): give it once`.
+ */
+export const givenTwice = (option: string, values: string[]) =>
+  `${option} given ${values.length} times (${values.map(quoted).join(', ')}): give it once`
+
 /** Why an option is refused: one line in our words (parseArgs' own advice fails under npm). */
 function optionProblem(rawName: string, name: string, value: string | undefined): string {
   if (name === 'role' && value === undefined) return '--role needs a value: staff or admin'
@@ -67,10 +74,7 @@ export function parseStaffArgs(argv: string[]): { command: string; email: string
     else problem ??= optionProblem(rawName, name, value)
   }
   if (problem) throw new UsageError(`${problem}\n${usage}`)
-  if (roleValues.length > 1)
-    throw new UsageError(
-      `--role given ${roleValues.length} times (${roleValues.map(quoted).join(', ')}): give it once\n${usage}`,
-    )
+  if (roleValues.length > 1) throw new UsageError(`${givenTwice('--role', roleValues)}\n${usage}`)
   const values = { role: roleValues[0] }
   const [command, email, ...rest] = positionals
   if (!command) throw new UsageError(usage)

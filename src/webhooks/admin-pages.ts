@@ -3,8 +3,13 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { eventTypes } from '../outbox/events.ts'
 import { sendError } from '../plugins/errors.ts'
 import { keepForReveal, takeReveal } from '../staff/secret-reveal.ts'
-import { adminOnly, onItsWay, unknownDelivery, unknownEndpoint } from './admin-routes.ts'
-import { recentDeliveries, recentDeliveryCount, redeliver } from './deliveries.ts'
+import { adminOnly, tooSoon, unknownDelivery, unknownEndpoint } from './admin-routes.ts'
+import {
+  recentDeliveries,
+  recentDeliveryCount,
+  redeliver,
+  redeliveredStatus,
+} from './deliveries.ts'
 import { deliveryPage, encodeDeliveryCursor } from './delivery-pages.ts'
 import { checkForm, type FormErrors, type Typed, typedOf } from './endpoint-form.ts'
 import { noticeOf } from './page-notices.ts'
@@ -168,7 +173,12 @@ const webhookAdminPages: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async 
       const reveal = await takeReveal(request, reply, signingSecretReveal, production, (id, s) =>
         id === endpoint.id ? signsWith(app.db, id, s) : Promise.resolve(false),
       )
-      const notice = noticeOf(request.query, reveal !== undefined, endpoint)
+      const { redelivered } = request.query
+      const redeliveredNow =
+        redelivered === undefined
+          ? undefined
+          : await redeliveredStatus(app.db, endpoint.id, redelivered)
+      const notice = noticeOf(request.query, reveal !== undefined, endpoint, redeliveredNow)
       const deliveries = deliveryPage({ cursor: request.query.cursor })
       if (!deliveries.ok) return sendError(request, reply, 400, deliveries.message)
       return renderEndpoint(request, reply, 200, endpoint, {
@@ -253,8 +263,8 @@ const webhookAdminPages: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async 
       if (!result || result.kind === 'not-found') {
         return sendError(request, reply, 404, unknownDelivery(request.params.deliveryId))
       }
-      if (result.kind === 'on-its-way') {
-        const message = onItsWay(result.delivery.id)
+      if (result.kind === 'too-soon') {
+        const message = tooSoon(result.delivery, result.why)
         return renderEndpoint(request, reply, 409, endpoint, { message })
       }
       request.log.info(

@@ -4,7 +4,7 @@ import { ErrorResponse } from '../orders/schemas.ts'
 import { refuseValue, sendError } from '../plugins/errors.ts'
 import { adminApi } from '../staff/schemas.ts'
 import { normaliseFields, normaliseText } from '../text.ts'
-import { recentDeliveries, recentDeliveryCount, redeliver } from './deliveries.ts'
+import { recentDeliveries, recentDeliveryCount, redeliver, type TooSoon } from './deliveries.ts'
 import { deliveryPage, nextLink } from './delivery-pages.ts'
 import type { WebhookAdminOptions } from './plugin.ts'
 import { deleteEndpoint, deliveryId, endpointId, findEndpoint, listEndpoints } from './queries.ts'
@@ -30,8 +30,13 @@ export const adminOnly = { access: 'admin' as const }
 
 export const unknownEndpoint = (id: string) => `There is no webhook endpoint ${id}.`
 export const unknownDelivery = (id: string) => `This endpoint has no delivery ${id}.`
-export const onItsWay = (id: string) =>
-  `Delivery ${id} was tried less than 30 s ago and may still be on its way: redeliver it once that attempt is recorded, in 30 s at the latest.`
+/** Why redelivering is refused for now (deliveries.ts, redeliver): the 409's sentence. */
+export const tooSoon = ({ id, status }: { id: string; status: string }, why: TooSoon) =>
+  ({
+    'on-its-way': `Delivery ${id} was tried less than 30 s ago and may still be on its way: redeliver it once that attempt is recorded, in 30 s at the latest.`,
+    tried: `Delivery ${id} was tried less than 30 s ago and is ${status}: to send it again, redeliver it once 30 s have passed since that attempt.`,
+    asked: `Delivery ${id} was already asked to be sent again less than 30 s ago, and is sent once it is due; ask again after 30 s if it still needs sending.`,
+  })[why]
 
 /**
  * The URL as it will be stored (the parser's spelling, without a #fragment or an empty query),
@@ -76,7 +81,7 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
         ...adminApi,
         summary: 'Register a webhook endpoint; the answer holds its signing secret, once',
         description:
-          'The URL must be https, without a user name or password, and its host must resolve only to public addresses (not loopback, private, carrier-grade NAT, link-local, metadata, multicast or reserved ones); WEBHOOKS_ALLOW_LOCAL=true also allows http and local addresses, for development. 400 names the rule broken. The endpoint starts enabled unless `enabled: false`. The `secret` (Standard Webhooks, `whsec_…`) is in this answer only. 409 naming the endpoint when one already has this URL (one endpoint per URL).',
+          'The URL must be https, without a user name or password, not on port 0, without spaces, tabs, line breaks or other control or invisible characters as typed (the URL parser would drop or encode them), and its host must resolve only to public addresses (not loopback, private, carrier-grade NAT, link-local, metadata, multicast or reserved ones); WEBHOOKS_ALLOW_LOCAL=true also allows http and local addresses, for development. 400 names the rule broken. The endpoint starts enabled unless `enabled: false`. The `secret` (Standard Webhooks, `whsec_…`) is in this answer only. 409 naming the endpoint when one already has this URL (one endpoint per URL).',
         body: EndpointCreate,
         response: { 201: EndpointWithSecret, 400: ErrorResponse, 409: ErrorResponse },
       },
@@ -241,7 +246,7 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
         ...adminApi,
         summary: 'Send a delivery again, or a pending one now',
         description:
-          "Sets a delivered or failed delivery back to pending, due now, and makes a pending one waiting for its next try due now; its attempts kept. The dispatcher sends it once the endpoint is enabled and the order's earlier events have reached this endpoint. 409 for a delivery tried in the last 30 s: it may be on its way.",
+          "Sets a delivered or failed delivery back to pending, due now, and makes a pending one waiting for its next try due now; its attempts kept. The dispatcher sends it once the endpoint is enabled and the order's earlier events have reached this endpoint. 409 for a delivery tried or asked to be redelivered in the last 30 s (a pending one may be on its way; a delivered one was just answered), the sentence saying which: of requests at the same moment, one redelivers and the others get 409.",
         params: DeliveryParams,
         response: {
           200: Delivery,
@@ -265,8 +270,8 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
             : unknownDelivery(request.params.deliveryId)
         return sendError(request, reply, 404, missing)
       }
-      if (result.kind === 'on-its-way') {
-        return sendError(request, reply, 409, onItsWay(result.delivery.id))
+      if (result.kind === 'too-soon') {
+        return sendError(request, reply, 409, tooSoon(result.delivery, result.why))
       }
       request.log.info(
         { endpointId: id, deliveryId: delivery, staffId: request.staff?.id },

@@ -2,7 +2,7 @@ import { type Kysely, sql } from 'kysely'
 import type { Database } from '../db/schema.ts'
 import { webhookId } from './deliver.ts'
 import { defaultLeaseMs } from './leases.ts'
-import { iso, isoOrNull } from './queries.ts'
+import { deliveryId, iso, isoOrNull } from './queries.ts'
 import type { Delivery } from './schemas.ts'
 
 /**
@@ -87,6 +87,9 @@ async function findDelivery(db: Db, endpoint: number, delivery: string) {
   return row && toDelivery(row)
 }
 
+/** The lease, 30 s: how long an attempt may still be on its way, and redelivering waits. */
+const lease = sql`make_interval(secs => ${defaultLeaseMs / 1000})`
+
 /**
  * A pending delivery (alias `d`) that may be on its way: tried within the last lease (30 s),
  * so a dispatcher may still hold it (leases.ts: the claim sets `last_attempt_at` and leases it
@@ -95,20 +98,30 @@ async function findDelivery(db: Db, endpoint: number, delivery: string) {
  * that time is counted too: the database cannot tell the two apart, and 30 s is soon over.
  */
 const mayBeOnItsWay = sql<boolean>`(d.status = 'pending'
-  and coalesce(d.last_attempt_at > now() - make_interval(secs => ${defaultLeaseMs / 1000}), false))`
+  and coalesce(d.last_attempt_at > now() - ${lease}, false))`
+
+/**
+ * Why a delivery may not be redelivered yet: `on-its-way`, pending and tried in the last 30 s
+ * (`mayBeOnItsWay`); `tried`, delivered or failed by an attempt in the last 30 s; `asked`,
+ * redelivered in the last 30 s (so not sent yet, or sent and recorded since).
+ */
+export type TooSoon = 'on-its-way' | 'tried' | 'asked'
 
 export type RedeliverResult =
   | { kind: 'redelivered'; delivery: Delivery }
-  | { kind: 'on-its-way'; delivery: Delivery }
+  | { kind: 'too-soon'; why: TooSoon; delivery: Delivery }
   | { kind: 'not-found' }
 
 /**
  * Sends a delivery again, due now, attempts kept (the dispatcher counts on from them): a
  * delivered or failed one back to `pending`, a pending one waiting for its next try sooner (no
- * need to wait out a backoff of up to 1 h once the receiver is fixed). One tried in the last
- * lease (`mayBeOnItsWay`) is left alone (`on-its-way`), so it is never sent twice at once.
- * Order per order is the claim's (leases.ts): a due delivery still waits for its order's
- * earlier events.
+ * need to wait out a backoff of up to 1 h once the receiver is fixed). Refused (`too-soon`) for
+ * one tried or redelivered in the last lease, 30 s (docs/events.md): a pending one may still be
+ * on its way, and would be sent twice at once; a delivered one was just answered, and clicks a
+ * moment apart would each send it again. The test and the change are one statement, so of
+ * concurrent requests one redelivers (PostgreSQL re-reads the row the first one changed, and
+ * finds `redelivered_at` just set) and the others are refused. Order per order is the claim's
+ * (leases.ts): a due delivery still waits for its order's earlier events.
  */
 export async function redeliver(
   db: Db,
@@ -117,13 +130,46 @@ export async function redeliver(
 ): Promise<RedeliverResult> {
   const { rows } = await sql`
     update webhook_deliveries d
-    set status = 'pending', next_attempt_at = least(d.next_attempt_at, now())
-    where d.id = ${delivery} and d.endpoint_id = ${endpoint} and not ${mayBeOnItsWay}
+    set status = 'pending', next_attempt_at = least(d.next_attempt_at, now()),
+      redelivered_at = now()
+    where d.id = ${delivery} and d.endpoint_id = ${endpoint}
+      and coalesce(d.last_attempt_at <= now() - ${lease}, true)
+      and coalesce(d.redelivered_at <= now() - ${lease}, true)
     returning d.id
   `.execute(db)
   const found = await findDelivery(db, endpoint, delivery)
   if (!found) return { kind: 'not-found' }
-  return { kind: rows.length > 0 ? 'redelivered' : 'on-its-way', delivery: found }
+  if (rows.length > 0) return { kind: 'redelivered', delivery: found }
+  const { rows: why } = await sql<{ on_its_way: boolean; tried: boolean }>`
+    select ${mayBeOnItsWay} as on_its_way,
+      coalesce(d.last_attempt_at > now() - ${lease}, false) as tried
+    from webhook_deliveries d where d.id = ${delivery}
+  `.execute(db)
+  const reason = why[0]?.on_its_way ? 'on-its-way' : why[0]?.tried ? 'tried' : 'asked'
+  return { kind: 'too-soon', why: reason, delivery: found }
+}
+
+/** A redelivered delivery: its id and its status now. */
+export type Redelivered = { id: string; status: Delivery['status'] }
+
+/**
+ * The endpoint's delivery `id` (decimal text, as typed in a page's query) with its status, if it
+ * was ever redelivered; undefined when it is another endpoint's, not there, or never redelivered.
+ * The endpoint page's "will be sent again" notice names only such a one (page-notices.ts).
+ */
+export async function redeliveredStatus(
+  db: Db,
+  endpoint: number,
+  id: string,
+): Promise<Redelivered | undefined> {
+  const delivery = /^[0-9]{1,19}$/.test(id) ? deliveryId(id) : undefined
+  if (delivery === undefined) return undefined
+  const { rows } = await sql<{ status: Delivery['status'] }>`
+    select status from webhook_deliveries
+    where id = ${delivery} and endpoint_id = ${endpoint} and redelivered_at is not null
+  `.execute(db)
+  const row = rows[0]
+  return row && { id: delivery, status: row.status }
 }
 
 /**

@@ -9,7 +9,10 @@ import ipaddr from 'ipaddr.js'
  * every delivery, because what a name resolves to can change.
  *
  * Rules (production, `allowLocal: false`):
- * - an absolute URL, `https:` only, no user name or password in it;
+ * - no whitespace, control or invisible character in it as typed (the parser would drop a tab
+ *   or a line break and send to another URL than the one shown: `/a<TAB>b` is `/ab`);
+ * - an absolute URL, `https:` only, no user name or password in it, not port 0 (nothing listens
+ *   there: every delivery would fail until the endpoint is disabled);
  * - not a local or cloud metadata host name (`localhost`, `*.localhost`,
  *   `metadata.google.internal`…);
  * - EVERY address the host resolves to (or the literal address in the URL) is public: not
@@ -157,7 +160,30 @@ export function normaliseWebhookUrl(url: URL): URL {
 }
 
 /**
- * The checks that need no DNS: an absolute URL, the scheme, no credentials, no local or metadata
+ * Whitespace, controls (C0 such as tab and line feed, DEL, C1) and invisible format characters
+ * (zero-width space, bidi controls). The WHATWG parser removes tab and newline anywhere and
+ * controls and spaces at the edges, and encodes the rest, so the URL stored would not be the one
+ * typed; refused instead, naming the character and where it is.
+ */
+const unseen = /[\s\p{Cc}\p{Cf}\p{Z}]/u
+
+/** `U+0009`: a code point as Unicode writes it. */
+const codePoint = (char: string) =>
+  `U+${(char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`
+
+/** Why the URL as typed holds a character it may not, or undefined. */
+function unseenProblem(url: string): string | undefined {
+  const found = unseen.exec(url)
+  if (!found) return undefined
+  const char = found[0]
+  const name =
+    char === ' ' ? 'a space' : char === '\t' ? 'a tab' : `the character ${codePoint(char)}`
+  const at = [...url.slice(0, found.index)].length + 1
+  return `The URL must not contain spaces, tabs, line breaks or other control or invisible characters: it has ${name} at character ${at}. Write a space in a path or query as %20.`
+}
+
+/**
+ * The checks that need no DNS: an absolute URL, no whitespace or control character as typed, the scheme, no credentials, no local or metadata
  * host name, and a literal address in the URL judged as a resolved one would be. For callers
  * that cannot wait on DNS; `checkWebhookUrl` runs it first.
  */
@@ -168,6 +194,8 @@ export function checkWebhookUrlSyntax(
   if (!URL.canParse(url)) {
     return { ok: false, reason: 'The URL must be an absolute URL, like https://example.com/hook.' }
   }
+  const unseenReason = unseenProblem(url)
+  if (unseenReason) return { ok: false, reason: unseenReason }
   const parsed = normaliseWebhookUrl(new URL(url))
   const schemes = allowLocal ? ['https:', 'http:'] : ['https:']
   if (!schemes.includes(parsed.protocol)) {
@@ -176,6 +204,13 @@ export function checkWebhookUrlSyntax(
   }
   if (parsed.username || parsed.password) {
     return { ok: false, reason: 'The URL must not contain a user name or password.' }
+  }
+  // The parser takes 0 (and 00…): no server listens there, and the connection is refused.
+  if (parsed.port === '0') {
+    return {
+      ok: false,
+      reason: 'The URL must not use port 0: give a port from 1 to 65535, or none.',
+    }
   }
   const host = bareHost(parsed)
   if (metadataNames.has(host)) {

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { csvCell, orderCsv } from '../../src/admin/csv.ts'
+import { encodeCursor } from '../../src/admin/cursor.ts'
 import { buildTestApp, type TestApp } from '../helpers/context.ts'
 import { addStaff, addToken, signIn } from '../helpers/staff.ts'
 import { insertOrders, seededNumber } from './seed.ts'
@@ -120,6 +121,26 @@ describe('GET /admin/orders.csv', () => {
     expect(rows.length).toBe(5)
     expect(rows.every((r) => r[2] === 'shipped' && r[10] === 'UPS')).toBe(true)
     expect((await download('?from=2026-04-31')).statusCode).toBe(400)
+  })
+
+  it('refuses a cursor, damaged or not, and any other parameter: 400 naming it, no CSV', async () => {
+    // The export is every page: a cursor was ignored, a damaged one too (200, the whole list).
+    const cursor = encodeCursor({ createdAt: '2026-04-02T00:00:00.000000Z', id: '3' })
+    for (const query of [
+      '?cursor=abc',
+      `?cursor=${cursor}`,
+      '?status=shipped&cursor=',
+      '?page=2',
+    ]) {
+      const res = await download(query)
+      expect(res.statusCode, query).toBe(400)
+      expect(res.headers['content-type'], query).not.toMatch(/text\/csv/)
+      expect(res.body, query).toContain('unknown field')
+    }
+    expect((await download('?cursor=abc')).json().message).toBe(
+      'querystring has an unknown field "cursor"',
+    )
+    expect((await download('?status=shipped')).statusCode).toBe(200)
   })
 
   it('refuses a day past what the database takes with 400 before any byte of CSV', async () => {

@@ -33,6 +33,12 @@ describe('npm run mail', () => {
     [['requeue-failed', '--days', '31'], '--days must be a whole number from 1 to 30'],
     [['requeue-failed', '--days', '2.5'], '--days must be a whole number from 1 to 30'],
     [['requeue-failed', '--all'], 'The options are --days N (with requeue-failed) and --help'],
+    // One --days would silently win over the other, as a second --role of npm run staff.
+    [
+      ['requeue-failed', '--days', '2', '--days', '3'],
+      "--days given 2 times ('2', '3'): give it once",
+    ],
+    [['requeue-failed', '--days=3', '--days=3'], "--days given 2 times ('3', '3'): give it once"],
   ])('%j: bad usage (exit 2), the reason then the usage', async (args, reason) => {
     const ran = await mail(args)
     expect(ran).toEqual({ code: 2, stdout: '', stderr: expect.stringContaining(`${reason}\n`) })
@@ -73,6 +79,10 @@ describe('npm run mail', () => {
         'Queued 1 failed e-mail of orders placed in the last 3 days again: the mail senders take it at their next poll.\n',
       stderr: '',
     })
+    // One day: said in the singular.
+    expect((await mail(['requeue-failed', '--days', '1'])).stdout).toBe(
+      'Queued 0 failed e-mails of orders placed in the last day again: the mail senders take them at their next poll.\n',
+    )
     const after = connect({ databaseUrl: env.DATABASE_URL, dataDir: env.DATA_DIR ?? '' })
     try {
       const { rows } = await sql<{ order_number: string; status: string }>`

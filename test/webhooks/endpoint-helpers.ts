@@ -1,6 +1,9 @@
 import { type Kysely, sql } from 'kysely'
+import { expect } from 'vitest'
 import type { Database } from '../../src/db/schema.ts'
 import { insertOrders, seededNumber } from '../admin/seed.ts'
+import { buildTestApp, type TestApp } from '../helpers/context.ts'
+import { addStaff, addToken, signIn } from '../helpers/staff.ts'
 
 let offset = 1000
 
@@ -40,4 +43,44 @@ export async function insertDelivery(
   const id = rows[0]?.id
   if (id === undefined) throw new Error('no delivery inserted')
   return { id: String(id), orderNumber }
+}
+
+/**
+ * The delivery as if its last attempt and its last redelivery were 31 s ago: redelivering is
+ * refused for 30 s after either (deliveries.ts, redeliver), which a test need not wait out.
+ */
+export const thirtySecondsOn = (db: Kysely<Database>, delivery: string | number) =>
+  sql`update webhook_deliveries
+    set last_attempt_at = last_attempt_at - interval '31 seconds',
+      redelivered_at = redelivered_at - interval '31 seconds'
+    where id = ${delivery}`.execute(db)
+
+/**
+ * A test app with the production URL policy and no dispatcher, an admin's bearer `admin` headers
+ * and signed-in `boss` session, and `register()`: a new endpoint for `order.placed` through the
+ * API, at `https://93.184.215.14/<path>/<n>`, answering its id.
+ */
+export async function webhookAdminApp(path: string): Promise<{
+  t: TestApp
+  admin: Record<string, string>
+  boss: { cookie: string; csrf: string }
+  register: () => Promise<number>
+}> {
+  const t = await buildTestApp({ WEBHOOKS_ALLOW_LOCAL: 'false', WEBHOOKS_DISPATCH: 'off' })
+  const bossId = await addStaff(t.app, 'boss@example.com', 'admin')
+  const admin = { authorization: `Bearer ${await addToken(t.app, bossId)}` }
+  const boss = await signIn(t.app, 'boss@example.com')
+  let urls = 0
+  const register = async () => {
+    urls += 1
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/admin/webhooks',
+      headers: admin,
+      payload: { url: `https://93.184.215.14/${path}/${urls}`, eventTypes: ['order.placed'] },
+    })
+    expect(res.statusCode, res.body).toBe(201)
+    return res.json().id as number
+  }
+  return { t, admin, boss, register }
 }

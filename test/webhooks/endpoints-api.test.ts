@@ -136,6 +136,36 @@ describe('the webhook endpoints API, production policy (WEBHOOKS_ALLOW_LOCAL=fal
     expect((await call('GET', `/api/admin/webhooks/${created.id}`)).json().url).toBe(created.url)
   })
 
+  it('refuses port 0 and a URL the parser would change (a tab), on create and update', async () => {
+    const refused = async (method: 'POST' | 'PATCH', path: string, url: string) => {
+      const res = await call(method, path, { url, eventTypes: events })
+      expect(res.statusCode, url).toBe(400)
+      return res.json().message as string
+    }
+    expect(await refused('POST', '/api/admin/webhooks', 'https://93.184.215.14:0/h')).toBe(
+      'url: The URL must not use port 0: give a port from 1 to 65535, or none.',
+    )
+    // Stored as /ab until refused: the parser drops a tab or a line break anywhere.
+    expect(await refused('POST', '/api/admin/webhooks', 'https://93.184.215.14/a\tb')).toContain(
+      'url: The URL must not contain spaces, tabs, line breaks or other control or invisible characters: it has a tab at character 24.',
+    )
+    expect(await refused('POST', '/api/admin/webhooks', 'https://93.184.215.14/a\nb')).toContain(
+      'U+000A',
+    )
+    const list = (await call('GET', '/api/admin/webhooks')).json() as { url: string }[]
+    expect(list.map((e) => e.url)).not.toContain('https://93.184.215.14/ab')
+    const created = (
+      await call('POST', '/api/admin/webhooks', {
+        url: 'https://93.184.215.14/tab',
+        eventTypes: events,
+      })
+    ).json()
+    const path = `/api/admin/webhooks/${created.id}`
+    expect(await refused('PATCH', path, 'https://93.184.215.14/t\tab')).toContain('a tab')
+    expect(await refused('PATCH', path, 'https://93.184.215.14:00/tab')).toContain('port 0')
+    expect((await call('GET', path)).json().url).toBe('https://93.184.215.14/tab')
+  })
+
   it('refuses bad event lists, unknown fields and empty patches', async () => {
     const url = 'https://93.184.215.14/b'
     for (const body of [

@@ -5,6 +5,7 @@ import { buildTestApp, customer, type TestApp } from '../helpers/context.ts'
 import { waitFor } from '../helpers/insights.ts'
 import { addStaff, addToken } from '../helpers/staff.ts'
 import { type Receiver, startReceiver } from '../helpers/webhook-receiver.ts'
+import { thirtySecondsOn } from './endpoint-helpers.ts'
 
 /**
  * An endpoint registered through the API, with the dispatcher running and a real receiver on
@@ -86,6 +87,7 @@ describe('a registered endpoint, delivered to', () => {
       lastResponseStatus: 200,
     })
 
+    await thirtySecondsOn(t.app.db, deliveries[0].id)
     const again = await call(
       'POST',
       `/api/admin/webhooks/${id}/deliveries/${deliveries[0].id}/redeliver`,
@@ -101,7 +103,12 @@ describe('a registered endpoint, delivered to', () => {
       const d = (await call('GET', `/api/admin/webhooks/${id}/deliveries`)).json()
       return d[0]?.status === 'delivered'
     })
-    await call('POST', `/api/admin/webhooks/${id}/deliveries/${deliveries[0].id}/redeliver`)
+    await thirtySecondsOn(t.app.db, deliveries[0].id)
+    const thrice = await call(
+      'POST',
+      `/api/admin/webhooks/${id}/deliveries/${deliveries[0].id}/redeliver`,
+    )
+    expect(thrice.statusCode, thrice.body).toBe(200)
     await waitFor(async () => receiver.received.length === 3)
     const third = receiver.received[2] as Receiver['received'][number]
     expect(signedWith(rotated.secret, third)).toBe(true)

@@ -452,6 +452,54 @@ describe('/admin/webhooks/:id', () => {
     expect(twice.body).toContain('was tried less than 30 s ago and may still be on its way')
   })
 
+  it('names in a notice only a delivery of this endpoint that was redelivered', async () => {
+    const { id } = await register('https://93.184.215.14/notices')
+    const other = await register('https://93.184.215.14/notices-elsewhere')
+    const mine = await insertDelivery(t.app.db, Number(id), { status: 'failed', attempts: 20 })
+    const theirs = await insertDelivery(t.app.db, Number(other.id), {
+      status: 'failed',
+      attempts: 20,
+    })
+    const notice = /Delivery \d+ (will be|was) sent again/
+    // None there, another endpoint's, one never redelivered, not a number: no notice.
+    for (const named of ['99', theirs.id, mine.id, 'abc', '99999999999999999999']) {
+      const res = await page(`/admin/webhooks/${id}?redelivered=${named}`)
+      expect(res.statusCode, named).toBe(200)
+      expect(res.body, named).not.toMatch(notice)
+    }
+    const posted = await post(`/admin/webhooks/${id}/deliveries/${mine.id}/redeliver`, {})
+    expect(posted.statusCode).toBe(303)
+    const after = await page(posted.headers.location as string)
+    expect(after.body).toContain(`Delivery ${mine.id} will be sent again.`)
+    // Sent since, then reloaded: said as it is now.
+    await sql`update webhook_deliveries set status = 'delivered' where id = ${mine.id}`.execute(
+      t.app.db,
+    )
+    const later = await page(`/admin/webhooks/${id}?redelivered=0${mine.id}`)
+    expect(later.body).toContain(`Delivery ${mine.id} was sent again: its result is below.`)
+    const elsewhere = await page(`/admin/webhooks/${other.id}?redelivered=${mine.id}`)
+    expect(elsewhere.body).not.toMatch(notice)
+  })
+
+  it('refuses a URL with a tab or on port 0, as typed, with the reason (400)', async () => {
+    const before = await endpointCount()
+    const tab = await register('https://93.184.215.14/a\tb')
+    expect(tab.res.statusCode).toBe(400)
+    expect(tab.res.body).toContain('it has a tab at character 24')
+    const zero = await register('https://93.184.215.14:0/h')
+    expect(zero.res.statusCode).toBe(400)
+    expect(zero.res.body).toContain('The URL must not use port 0')
+    const { id } = await register('https://93.184.215.14/typed')
+    const changed = await post(`/admin/webhooks/${id}`, {
+      url: 'https://93.184.215.14/ty\nped',
+      description: '',
+      eventTypes: ['order.placed'],
+    })
+    expect(changed.statusCode).toBe(400)
+    expect(changed.body).toContain('U+000A')
+    expect(await endpointCount()).toBe(before + 1)
+  })
+
   it('keeps the CSRF token on every form of the page', async () => {
     const { id } = await register('https://93.184.215.14/forms')
     const body = (await page(`/admin/webhooks/${id}`)).body

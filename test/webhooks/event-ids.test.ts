@@ -6,6 +6,7 @@ import { waitFor } from '../helpers/insights.ts'
 import { placeOrder } from '../helpers/lifecycle.ts'
 import { addStaff, addToken } from '../helpers/staff.ts'
 import { insertEndpoint, type Receiver, startReceiver } from '../helpers/webhook-receiver.ts'
+import { thirtySecondsOn } from './endpoint-helpers.ts'
 
 // The webhook-id (Standard Webhooks: the message's unique id, by which a receiver drops what it
 // has handled) must be unique across databases and restores, yet the same on every attempt and
@@ -131,9 +132,11 @@ describe('webhook-id', () => {
     expect((await deliveriesOf(a, other.id))[0]?.webhookId).toBe(id)
     // A redelivery sends the same event: the same id.
     const token = await addToken(a.app, await addStaff(a.app, 'redeliver@example.com', 'admin'))
+    const delivery = (await deliveriesOf(a, other.id))[0]?.id ?? ''
+    await thirtySecondsOn(a.app.db, delivery) // redelivering waits 30 s after an attempt
     const res = await a.app.inject({
       method: 'POST',
-      url: `/api/admin/webhooks/${other.id}/deliveries/${(await deliveriesOf(a, other.id))[0]?.id}/redeliver`,
+      url: `/api/admin/webhooks/${other.id}/deliveries/${delivery}/redeliver`,
       headers: { authorization: `Bearer ${token}` },
     })
     expect(res.statusCode).toBe(200)

@@ -1,8 +1,8 @@
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildTestApp, type TestApp } from '../helpers/context.ts'
-import { addStaff, addToken, formHeaders, signIn } from '../helpers/staff.ts'
-import { insertDelivery } from './endpoint-helpers.ts'
+import type { TestApp } from '../helpers/context.ts'
+import { formHeaders } from '../helpers/staff.ts'
+import { insertDelivery, webhookAdminApp } from './endpoint-helpers.ts'
 
 /**
  * Enabling an endpoint makes its waiting deliveries due at once (an integrator who fixed the
@@ -13,28 +13,12 @@ import { insertDelivery } from './endpoint-helpers.ts'
 let t: TestApp
 let admin: Record<string, string>
 let boss: { cookie: string; csrf: string }
-const events = ['order.placed']
+let register: () => Promise<number>
 
 beforeAll(async () => {
-  t = await buildTestApp({ WEBHOOKS_ALLOW_LOCAL: 'false', WEBHOOKS_DISPATCH: 'off' })
-  const bossId = await addStaff(t.app, 'boss@example.com', 'admin')
-  admin = { authorization: `Bearer ${await addToken(t.app, bossId)}` }
-  boss = await signIn(t.app, 'boss@example.com')
+  ;({ t, admin, boss, register } = await webhookAdminApp('resume'))
 })
 afterAll(() => t?.close())
-
-let urls = 0
-async function register(): Promise<number> {
-  urls += 1
-  const res = await t.app.inject({
-    method: 'POST',
-    url: '/api/admin/webhooks',
-    headers: admin,
-    payload: { url: `https://93.184.215.14/resume/${urls}`, eventTypes: events },
-  })
-  expect(res.statusCode, res.body).toBe(201)
-  return res.json().id
-}
 
 /** As the dispatcher leaves an endpoint after 3 days of failures. */
 const disableAsDispatcher = (id: number) =>

@@ -230,3 +230,32 @@ describe('one spelling per URL (RFC 3986 section 6.2.2)', () => {
     expect(spelled('http://127.0.0.1/h', true)).toBe('http://127.0.0.1/h')
   })
 })
+
+describe('a URL that is not the one typed, or that nothing can answer', () => {
+  const refused = (url: string, allowLocal = false) => {
+    const verdict = checkWebhookUrlSyntax(url, { allowLocal })
+    expect(verdict.ok, JSON.stringify(url)).toBe(false)
+    return verdict.ok ? '' : verdict.reason
+  }
+
+  it('refuses port 0, in any spelling the parser takes, naming it', () => {
+    for (const url of ['https://93.184.215.14:0/h', 'https://hooks.example.com:000/h']) {
+      expect(refused(url)).toContain('port 0')
+    }
+    expect(refused('http://127.0.0.1:0/h', true)).toContain('port 0')
+    expect(checkWebhookUrlSyntax('https://93.184.215.14:1/h', { allowLocal: false }).ok).toBe(true)
+  })
+
+  it('refuses whitespace, controls and invisible characters the parser would drop or encode', () => {
+    // The parser would store `/a<TAB>b` as `/ab`, `/a<LF>b` as `/ab`, `/a b` as `/a%20b`.
+    expect(refused('https://93.184.215.14/a\tb')).toContain('a tab at character 24')
+    expect(refused('https://93.184.215.14/a\nb')).toContain('U+000A')
+    expect(refused('https://93.184.215.14/a\r\nb')).toContain('U+000D')
+    expect(refused('https://93.184.215.14/a b')).toContain('a space')
+    expect(refused('https://hooks.exam\u200bple.com/h')).toContain('U+200B')
+    expect(refused('https://93.184.215.14/h?x=\u00a0')).toContain('U+00A0')
+    expect(refused('\u0001https://93.184.215.14/h')).toContain('at character 1')
+    expect(refused('https://93.184.215.14/\u202eh')).toContain('U+202E')
+    expect(refused('http://127.0.0.1/a\tb', true)).toContain('tab')
+  })
+})
