@@ -334,6 +334,11 @@ describe('/admin/webhooks/:id', () => {
     const deleted = await post(`/admin/webhooks/${id}/delete`, { confirm: 'yes' })
     expect(deleted.statusCode).toBe(303)
     expect((await page(`/admin/webhooks/${id}`)).statusCode).toBe(404)
+    const list = await page(deleted.headers.location as string)
+    expect(list.body).toContain('The endpoint and its deliveries were deleted.')
+    // A link cannot make the page name an endpoint as deleted.
+    const forged = await page('/admin/webhooks?deleted=https%3A%2F%2Fpay.example%2F')
+    expect(forged.body).not.toContain('pay.example')
   })
 
   it('says until when the previous secret signs, and ends that by its form (admins, CSRF)', async () => {
