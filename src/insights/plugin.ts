@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import type { Config } from '../config.ts'
+import { outageLog } from '../plugins/outage-log.ts'
 import { ttlCache } from '../ttl-cache.ts'
 import { registerInsightsMetrics } from './metrics.ts'
 import { insightsOverview, stateInsights } from './queries.ts'
@@ -51,9 +52,11 @@ export default fp(
     registerInsightsMetrics(app.metrics.registry, app.db, () => app.salesFoldStats)
     if (!salesFold) return
     app.addHook('onReady', async () => {
+      const outage = outageLog(app.log, 'folding sales')
       running = startSalesFold(app.db, {
         intervalMs: config.FOLD_INTERVAL_MS,
-        onError: (err) => app.log.warn({ err }, 'folding sales failed; will retry'),
+        onError: outage.failed,
+        onSuccess: outage.succeeded,
         onBehind: (behind) =>
           app.log.warn(
             { behindMs: behind.ms, batchLimit: behind.batchLimit, failures: behind.failures },

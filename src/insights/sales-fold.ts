@@ -1,6 +1,7 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely'
 import { PLAN_EACH_RUN } from '../db/connect.ts'
 import type { Database } from '../db/schema.ts'
+import { retryDelayMs } from '../plugins/outage-log.ts'
 
 // Any constant works; it only has to be the same for every instance of this service, and for
 // every other writer of the aggregates (the bulk loader takes it too).
@@ -159,17 +160,22 @@ const timedOut = (err: unknown) => (err as { code?: unknown } | null)?.code === 
  * fold that succeeds doubles it again (up to 5,000): a backlog too big for one statement is
  * worked off in smaller ones instead of the same one failing forever. While the fold is
  * behind (full batches or failures) for more than 5 s, `onBehind` is called, at most every
- * 30 s, with how long and the current batch limit (the service logs a warning).
+ * 30 s, with how long and the current batch limit (the service logs a warning). `onSuccess`
+ * is called after every fold that did not fail. Folds that fail in a row for another reason
+ * than a timeout (the database does not answer) are retried later and later, up to every 5 s
+ * (retryDelayMs); a timeout is retried after the interval, with the smaller batch.
  */
 export function startSalesFold(
   db: Kysely<Database>,
   {
     intervalMs,
     onError,
+    onSuccess = () => {},
     onBehind = () => {},
   }: {
     intervalMs: number
     onError: (err: unknown) => void
+    onSuccess?: () => void
     onBehind?: (behind: { ms: number; batchLimit: number; failures: number }) => void
   },
 ): SalesFold {
@@ -179,6 +185,8 @@ export function startSalesFold(
   const stats: SalesFoldStats = { folded: 0, batches: 0, failures: 0, batchLimit: MAX_FOLD_BATCH }
   let behindSince: number | undefined
   let warnedAt = 0
+  /** Folds failed in a row, timeouts left out. */
+  let failingInARow = 0
 
   const tick = async () => {
     // Full batch: more is waiting, fold again at once. Failure: behind too, but wait the
@@ -193,9 +201,12 @@ export function startSalesFold(
       // A full share from either queue (batchSize sales or more): more may be waiting.
       full = folded >= limit
       stats.batchLimit = Math.min(MAX_FOLD_BATCH, limit * 2)
+      failingInARow = 0
+      onSuccess()
     } catch (err) {
       stats.failures++
       if (timedOut(err)) stats.batchLimit = Math.max(MIN_FOLD_BATCH, stats.batchLimit >> 2)
+      else failingInARow++
       failed = true
       onError(err)
     }
@@ -209,7 +220,8 @@ export function startSalesFold(
       warnedAt = now
       onBehind({ ms: now - behindSince, batchLimit: stats.batchLimit, failures: stats.failures })
     }
-    if (!stopped) timer = setTimeout(() => (running = tick()), full ? 0 : intervalMs)
+    const wait = full ? 0 : retryDelayMs(intervalMs, failingInARow)
+    if (!stopped) timer = setTimeout(() => (running = tick()), wait)
   }
   timer = setTimeout(() => (running = tick()), intervalMs)
 

@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import type { Config } from '../config.ts'
+import { outageLog } from '../plugins/outage-log.ts'
 import { sendsGraceMs, stopTogether } from '../plugins/stop-together.ts'
 import { registerMailMetrics } from './metrics.ts'
 import {
@@ -78,11 +79,13 @@ export default fp(
       )
     }
     app.addHook('onReady', async () => {
+      const outage = outageLog(app.log, 'e-mail sending')
       running = startMailSender(app.db, settings, {
         ...tuning,
         pollMs: tuning.pollMs ?? config.WEBHOOKS_POLL_MS,
         stopGraceMs: tuning.stopGraceMs ?? sendsGraceMs(config),
-        onError: (err) => app.log.warn({ err }, 'e-mail sending failed; will retry'),
+        onError: outage.failed,
+        onSuccess: outage.succeeded,
         onAttempt: (email, failure, recorded) => {
           if (failure === null) {
             if (failing) app.log.info({ smtpServer }, 'e-mails are sent again')

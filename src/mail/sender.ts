@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/schema.ts'
+import { retryDelayMs } from '../plugins/outage-log.ts'
 import {
   type ClaimedEmail,
   claimDueEmails,
@@ -44,7 +45,13 @@ export interface MailSenderOptions {
    */
   stopGraceMs?: number
   retry?: Partial<MailRetryPolicy>
+  /**
+   * A poll (or recording an outcome) failed. Polls failing in a row are retried later and
+   * later, up to every 5 s (retryDelayMs in src/plugins/outage-log.ts).
+   */
   onError: (err: unknown) => void
+  /** A poll succeeded (the plugin ends an outage it logged). */
+  onSuccess?: () => void
   /**
    * Each attempt's outcome (the plugin logs failures; never the address or the SMTP URL): null
    * when sent, else the error as stored, its failureReason (transport.ts) and whether it was
@@ -121,6 +128,7 @@ export function startMailSender(
     leaseMs = 120_000,
     stopGraceMs = 5000,
     onError,
+    onSuccess = () => {},
     onAttempt = () => {},
   } = options
   const policy: MailRetryPolicy = { ...defaultMailRetryPolicy, ...options.retry }
@@ -186,6 +194,7 @@ export function startMailSender(
 
   let pass: Promise<unknown> = Promise.resolve()
   const loop = async () => {
+    let failingInARow = 0
     while (!stopped) {
       let again = false
       try {
@@ -193,13 +202,16 @@ export function startMailSender(
         again = due.length === batch
         pass = Promise.allSettled(due.map((email) => send(email).catch(onError)))
         await pass
+        failingInARow = 0
+        onSuccess()
       } catch (err) {
         stats.pollFailures++
+        failingInARow++
         onError(err)
       }
       if (stopped) break
       if (again) await new Promise((r) => setImmediate(r))
-      else await nap(pollMs)
+      else await nap(retryDelayMs(pollMs, failingInARow))
     }
   }
   const running = loop()

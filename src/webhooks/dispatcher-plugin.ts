@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import type { Config } from '../config.ts'
+import { outageLog } from '../plugins/outage-log.ts'
 import { sendsGraceMs, stopTogether } from '../plugins/stop-together.ts'
 import { type UrlCheck, webhookId } from './deliver.ts'
 import {
@@ -61,6 +62,7 @@ export default fp(
     const { check, ...tuning } = dispatcher === true ? {} : dispatcher
     const allowLocal = config.WEBHOOKS_ALLOW_LOCAL === 'true'
     app.addHook('onReady', async () => {
+      const outage = outageLog(app.log, 'webhook dispatch')
       running = startDispatcher(app.db, {
         ...tuning,
         pollMs: tuning.pollMs ?? config.WEBHOOKS_POLL_MS,
@@ -70,7 +72,8 @@ export default fp(
         emails: Boolean(config.SMTP_URL),
         check: check ?? ((url, options) => checkWebhookUrl(url, options)),
         allowLocal,
-        onError: (err) => app.log.warn({ err }, 'webhook dispatch failed; will retry'),
+        onError: outage.failed,
+        onSuccess: outage.succeeded,
         // Never the secret, the body or the URL's query (it may carry a token): the ids say
         // which delivery, the endpoint page says where.
         onAttempt: (delivery, result, { recorded, endpointDisabled }) => {

@@ -7,6 +7,7 @@
  */
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/schema.ts'
+import { retryDelayMs } from '../plugins/outage-log.ts'
 import type { UrlCheck } from './deliver.ts'
 import { fanOut } from './fan-out.ts'
 import { claimDue, defaultLeaseMs } from './leases.ts'
@@ -47,7 +48,13 @@ export interface DispatcherOptions {
   /** The URL policy, run before every attempt. */
   check: UrlCheck
   allowLocal: boolean
+  /**
+   * A poll (or recording an outcome) failed. Polls failing in a row are retried later and
+   * later, up to every 5 s (retryDelayMs in src/plugins/outage-log.ts).
+   */
   onError: (err: unknown) => void
+  /** A poll succeeded (the plugin ends an outage it logged). */
+  onSuccess?: () => void
   /** Each attempt's outcome (the plugin logs failures; never the secret or the body). */
   onAttempt?: OnAttempt
 }
@@ -85,6 +92,7 @@ export function startDispatcher(db: Kysely<Database>, options: DispatcherOptions
     check,
     allowLocal,
     onError,
+    onSuccess = () => {},
     onAttempt = () => {},
   } = options
   // A longer lease would outlast the window in which an admin's redeliver or enable leaves a
@@ -136,6 +144,7 @@ export function startDispatcher(db: Kysely<Database>, options: DispatcherOptions
   })
 
   const loop = async () => {
+    let failingInARow = 0
     while (!stopped) {
       let again = false
       try {
@@ -158,8 +167,11 @@ export function startDispatcher(db: Kysely<Database>, options: DispatcherOptions
           again = fanned.value === fanOutBatch
         }
         for (const r of [fanned, claimed]) if (r.status === 'rejected') throw r.reason
+        failingInARow = 0
+        onSuccess()
       } catch (err) {
         stats.pollFailures++
+        failingInARow++
         onError(err)
       }
       if (stopped) break
@@ -167,7 +179,7 @@ export function startDispatcher(db: Kysely<Database>, options: DispatcherOptions
       // interval or a poke: a finished send pokes once half the room is free after a full
       // claim; a poke during a pass makes the next nap return at once.
       if (again) await new Promise((r) => setImmediate(r))
-      else await nap(pollMs)
+      else await nap(retryDelayMs(pollMs, failingInARow))
     }
   }
   const running = loop()
