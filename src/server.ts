@@ -29,6 +29,7 @@ const { buildApp } = await import('./app.ts')
 const { createLogger } = await import('./plugins/logging.ts')
 // Here, not at the top: it loads pg, which tracing must have patched first.
 const { commandFailure } = await import('./db/command.ts')
+const { serveClusterMetrics } = await import('./plugins/cluster-metrics.ts')
 
 if (primary) runPrimary(config)
 else await runWorker(config, stopTracing)
@@ -206,6 +207,8 @@ function runPrimary(config: Config) {
     })
   }
 
+  // A scrape reaches one worker; it asks here for all workers' metrics, merged.
+  serveClusterMetrics()
   log.info({ workers: config.WEB_CONCURRENCY }, 'starting workers')
   for (let i = 0; i < config.WEB_CONCURRENCY; i++) cluster.fork()
 }

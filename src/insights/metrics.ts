@@ -17,6 +17,8 @@ export function registerInsightsMetrics(
   const registers = [registry]
   new Gauge({
     name: 'insights_freshness_seconds',
+    // The database's view, read alike by every worker: not summed (cluster-metrics.ts).
+    aggregator: 'max',
     help: 'Age of the oldest sale not yet in the top three (NaN when the database does not answer)',
     registers,
     async collect() {
@@ -31,6 +33,8 @@ export function registerInsightsMetrics(
   // The sales fold's own view of itself: a limit below 5,000 means folds have been timing out.
   new Gauge({
     name: 'insights_fold_batch_limit',
+    // Of several workers, the one whose folds time out.
+    aggregator: 'min',
     help: 'Most queued sales the next fold takes (lowered after a fold times out)',
     registers,
     collect() {

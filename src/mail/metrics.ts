@@ -36,6 +36,8 @@ export function registerMailMetrics(
   }
   new Gauge({
     name: 'order_emails_pending',
+    // The database's view, read alike by every worker: not summed (cluster-metrics.ts).
+    aggregator: 'max',
     help: 'Order e-mails queued and not yet sent or given up (all instances)',
     registers,
     async collect() {
@@ -44,6 +46,8 @@ export function registerMailMetrics(
   })
   new Gauge({
     name: 'order_email_oldest_pending_seconds',
+    // The database's view, read alike by every worker: not summed (cluster-metrics.ts).
+    aggregator: 'max',
     help: 'Age of the oldest pending order e-mail (0 when none)',
     registers,
     async collect() {

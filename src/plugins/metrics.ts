@@ -1,3 +1,4 @@
+import cluster from 'node:cluster'
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { STATUS_CODES } from 'node:http'
 import fp from 'fastify-plugin'
@@ -5,6 +6,7 @@ import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { Config } from '../config.ts'
 import { poolOf } from '../db/connect.ts'
 import { type BearerCredentials, bearerCredentials, bearerRefusal } from './bearer.ts'
+import { clusterMetrics, offerToCluster } from './cluster-metrics.ts'
 
 /** What the platform offers the features: the registry their metrics go in (and /metrics shows). */
 export interface Metrics {
@@ -18,12 +20,23 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * The labels every series carries: `service_instance_id` (OpenTelemetry's name) from
+ * WEBSITE_INSTANCE_ID, which App Service sets to the instance's id, so that scrapes of several
+ * instances make distinct series; none where it is unset (locally, in a container).
+ */
+export function instanceLabels(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const id = env.WEBSITE_INSTANCE_ID
+  return id ? { service_instance_id: id } : {}
+}
+
 // Process metrics (event loop lag, heap, GC, CPU) belong to the process, not to an app: one
 // registry however many apps a test process builds.
 let processRegistry: Registry | undefined
 function processMetrics(): Registry {
   if (!processRegistry) {
     processRegistry = new Registry()
+    processRegistry.setDefaultLabels(instanceLabels())
     collectDefaultMetrics({ register: processRegistry })
   }
   return processRegistry
@@ -38,12 +51,14 @@ export const exemptFromPressure = { pressureHandler: () => undefined }
  * GET /metrics in Prometheus text format: request durations by route template and status, the
  * database pool, the process metrics, and whatever the features register in
  * `app.metrics.registry` (orders/metrics.ts, insights/plugin.ts). The pool is read when scraped,
- * so requests pay only one histogram observation. With several workers each answers for itself
- * (see docs/operations.md, "Metrics").
+ * so requests pay only one histogram observation. With several workers (node:cluster) the
+ * worker scraped answers for all of them, merged by the primary (cluster-metrics.ts), and 503
+ * when the primary does not answer. See docs/operations.md, "Metrics".
  */
 export default fp(
   async (app, { config }: { config: Config }) => {
     const register = new Registry()
+    register.setDefaultLabels(instanceLabels())
     const registers = [register]
 
     const duration = new Histogram({
@@ -67,6 +82,7 @@ export default fp(
       },
     })
     app.decorate('metrics', { registry: register } satisfies Metrics)
+    if (cluster.isWorker) offerToCluster([processMetrics(), register])
 
     app.addHook('onResponse', (request, reply, done) => {
       duration.observe(
@@ -114,8 +130,20 @@ export default fp(
                   : 'Metrics need the bearer token set in METRICS_TOKEN.',
             })
         }
-        const text = (await processMetrics().metrics()) + (await register.metrics())
-        return reply.type(register.contentType).send(text)
+        if (!cluster.isWorker) {
+          const text = (await processMetrics().metrics()) + (await register.metrics())
+          return reply.type(register.contentType).send(text)
+        }
+        try {
+          return reply.type(register.contentType).send(await clusterMetrics())
+        } catch (err) {
+          request.log.warn({ err }, "could not gather the workers' metrics")
+          return reply.code(503).send({
+            statusCode: 503,
+            error: STATUS_CODES[503],
+            message: "The workers' metrics could not be gathered; try again.",
+          })
+        }
       },
     )
   },

@@ -69,6 +69,11 @@ export async function startSdk(config: Config): Promise<StopTracing> {
       'service.name': config.OTEL_SERVICE_NAME,
       ...(config.APP_REVISION ? { 'service.version': config.APP_REVISION } : {}),
       'process.pid': process.pid,
+      // App Service's id of this instance, as /metrics labels it (service_instance_id); the
+      // Azure Monitor exporter makes it the spans' cloud_RoleInstance (else the host name).
+      ...(process.env.WEBSITE_INSTANCE_ID
+        ? { 'service.instance.id': process.env.WEBSITE_INSTANCE_ID }
+        : {}),
     }),
     // The ratio is applied per request before any span (tracedRequest): what reaches the
     // sampler is kept, a child as its parent is.

@@ -62,6 +62,8 @@ export function registerWebhookMetrics(
       name,
       help,
       registers,
+      // The database's view, read alike by every worker: not summed (cluster-metrics.ts).
+      aggregator: 'max',
       async collect() {
         const b = await backlog()
         this.set(b ? pick(b) : Number.NaN)
