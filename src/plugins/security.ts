@@ -28,6 +28,12 @@ function helmetHeaders(): Record<string, string> {
         styleSrc: ["'self'"],
       },
     },
+    // same-origin, not helmet's no-referrer: under no-referrer a browser sends `Origin: null` on
+    // every POST, its own site's included (Fetch, "serializing a request origin"), and where it
+    // sends no Sec-Fetch-Site (plain http:// to another host than localhost, older browsers) the
+    // order form's cross-site check (orders/form-origin.ts) then refused every order. Other
+    // sites still get no Referer: a confirmation page's address (its order number) never leaves.
+    referrerPolicy: { policy: 'same-origin' },
   })
   const headers: Record<string, string> = {}
   const response = {

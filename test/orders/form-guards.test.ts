@@ -73,6 +73,14 @@ describe('a form posted from another site', () => {
     expect(res.headers.location).toMatch(/^\/orders\//)
   })
 
+  it("is served with Referrer-Policy: same-origin, so the browser's own post carries its Origin", async () => {
+    // Under no-referrer a browser sends `Origin: null` on every POST, to its own site too
+    // (Fetch, "serializing a request origin"), and without Sec-Fetch-Site (plain http:// to a
+    // host other than localhost) each order from the form itself was refused.
+    const page = await t.app.inject({ url: '/' })
+    expect(page.headers['referrer-policy']).toBe('same-origin')
+  })
+
   describe('behind a front end that ends TLS', () => {
     const behind = {
       host: 'shop.example',

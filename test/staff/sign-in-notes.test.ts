@@ -41,7 +41,7 @@ describe('the sign-in page says why the member is there', () => {
     const n = await placeOrder(t.app, [{ sku: 'MUG-001', quantity: 1 }])
     const { cookie, csrf } = await signIn(t.app, 'packer@example.com')
     await idleOut()
-    // "Mark packed", pressed after 32 idle minutes (no Referer: helmet's no-referrer).
+    // "Mark packed", pressed after 32 idle minutes (no Referer sent: the route's own page is used).
     const pressed = await t.app.inject({
       method: 'POST',
       url: `/admin/orders/${n}/transitions`,

@@ -35,6 +35,7 @@ describe('helmet headers captured once', () => {
         useDefaults: false,
         directives: directives(captured['content-security-policy'] ?? ''),
       },
+      referrerPolicy: { policy: (captured['referrer-policy'] ?? '') as 'same-origin' },
     })
     server = createServer((req, res) => middleware(req, res, () => res.end()))
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
