@@ -33,11 +33,25 @@ export const localPartFits = (email: string): boolean =>
 
 /** Why an address was refused: what emailFault finds, for the API's and the form's wordings. */
 export type EmailFault =
-  | { kind: 'too-long' | 'at-signs' | 'spaces' | 'local-too-long' | 'local-not-ascii' | 'shape' }
+  | { kind: 'too-long' | 'at-signs' | 'spaces' | 'local-too-long' | 'shape' }
+  /** `char`: the first character before the @ that is not ASCII, named as Unicode writes it. */
+  | { kind: 'local-not-ascii'; char: string }
   | { kind: 'domain-not-ascii'; domain: string; ascii: string }
   | { kind: 'numeric-tld'; tld: string }
 
 const nonAscii = /[^\u0020-\u007e]/
+
+/**
+ * The character of `typed` at UTF-16 index `index` (before `at`), as `а (U+0430)`: a Cyrillic а
+ * looks like an ASCII a, so the message names which one it means.
+ */
+function unicodeName(typed: string, at: number, index: number): string {
+  const point = typed.slice(0, at).codePointAt(index) ?? 0
+  const hex = point.toString(16).toUpperCase().padStart(4, '0')
+  // A mark or an invisible character shown alone would say nothing: the code point alone then.
+  const shown = /^[\p{L}\p{N}\p{P}\p{S}]$/u.test(String.fromCodePoint(point))
+  return shown ? `${String.fromCodePoint(point)} (U+${hex})` : `U+${hex}`
+}
 
 /**
  * Whether `email` has the shape and limits of an address (emailPattern, 254 characters, 64
@@ -80,7 +94,8 @@ export function emailFault(typed: string): EmailFault {
   if (/\s/u.test(typed)) return { kind: 'spaces' }
   if (at > 0) {
     const domain = typed.slice(at + 1)
-    if (nonAscii.test(typed.slice(0, at))) return { kind: 'local-not-ascii' }
+    const foreign = nonAscii.exec(typed.slice(0, at))
+    if (foreign) return { kind: 'local-not-ascii', char: unicodeName(typed, at, foreign.index) }
     if (!localPartFits(typed)) return { kind: 'local-too-long' }
     const ascii = nonAscii.test(domain) ? domainToASCII(domain) : ''
     if (ascii !== '') return { kind: 'domain-not-ascii', domain, ascii }
@@ -107,7 +122,7 @@ export function emailMessage(typed: string): string {
     case 'spaces':
       return 'Enter an e-mail address without spaces, like name@example.com.'
     case 'local-not-ascii':
-      return 'Enter an e-mail address with only ASCII characters before the @.'
+      return `Enter an e-mail address with only ASCII characters before the @: ${fault.char} is not.`
     case 'local-too-long':
       return `Enter an e-mail address with at most ${maxLocalPart} characters before the @.`
     case 'domain-not-ascii':
@@ -130,7 +145,7 @@ export function emailSentence(typed: string): string {
     case 'spaces':
       return 'must not contain spaces, like name@example.com'
     case 'local-not-ascii':
-      return 'must have only ASCII characters before the @'
+      return `must have only ASCII characters before the @: ${fault.char} is not`
     case 'local-too-long':
       return localPartRule
     case 'domain-not-ascii':

@@ -192,6 +192,14 @@ export function checkWebhookUrlSyntax(
   { allowLocal }: { allowLocal: boolean },
 ): UrlSyntaxVerdict {
   if (!URL.canParse(url)) {
+    // The parser refuses a port above 65535 as it refuses a relative URL: say which it was.
+    const port = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*:(\d+)(?:[/?#]|$)/i.exec(url)?.[1]
+    if (port !== undefined && Number(port) > 65535) {
+      return {
+        ok: false,
+        reason: `The URL's port ${port} is not a port: give one from 1 to 65535, or none.`,
+      }
+    }
     return { ok: false, reason: 'The URL must be an absolute URL, like https://example.com/hook.' }
   }
   const unseenReason = unseenProblem(url)

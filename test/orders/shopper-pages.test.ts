@@ -163,8 +163,8 @@ describe("the form's e-mail messages", () => {
     ],
     [
       'adä@example.com',
-      'Enter an e-mail address with only ASCII characters before the @.',
-      'must have only ASCII characters before the @',
+      'Enter an e-mail address with only ASCII characters before the @: ä (U+00E4) is not.',
+      'must have only ASCII characters before the @: ä (U+00E4) is not',
     ],
     [
       `${'a'.repeat(65)}@example.com`,

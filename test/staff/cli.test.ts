@@ -347,7 +347,7 @@ describe('npm run staff -- tokens | revoke', () => {
     })
     expect(lookalike.code).toBe(2)
     expect(lookalike.stderr).toMatch(
-      /^Enter an e-mail address with only ASCII characters before the @\. Typed: /,
+      /^Enter an e-mail address with only ASCII characters before the @: а \(U\+0430\) is not\. Typed: /,
     )
     const control = await staff(['add', 'ctl@example.com', '--role', 'staff'], {
       STAFF_PASSWORD: 'correct horse\u0001battery staple',

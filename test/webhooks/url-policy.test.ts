@@ -238,6 +238,15 @@ describe('a URL that is not the one typed, or that nothing can answer', () => {
     return verdict.ok ? '' : verdict.reason
   }
 
+  it('refuses a port above 65535 saying so, not as a URL that is not absolute', () => {
+    expect(refused('https://hooks.example.com:65536/x')).toBe(
+      "The URL's port 65536 is not a port: give one from 1 to 65535, or none.",
+    )
+    expect(
+      checkWebhookUrlSyntax('https://hooks.example.com:65535/x', { allowLocal: false }).ok,
+    ).toBe(true)
+  })
+
   it('refuses port 0, in any spelling the parser takes, naming it', () => {
     for (const url of ['https://93.184.215.14:0/h', 'https://hooks.example.com:000/h']) {
       expect(refused(url)).toContain('port 0')
