@@ -6,7 +6,8 @@ import { sendError } from './errors.ts'
  * What is wrong with a request's Host, or undefined: RFC 9112 §3.2 has a server answer 400 to
  * a request with more than one Host line, and to an HTTP/1.1 request with none (HTTP/1.0 may
  * leave it out). Node keeps the first of several Host lines in `headers` and drops the rest, so
- * they are counted in `rawHeaders` (name, value, name, value, …): a loop over the dozen-odd
+ * they are counted in `rawHeaders` (name, value, name, value, …), and one line holding a list
+ * counts as several: a loop over the dozen-odd
  * names a request carries, comparing lengths before case, on every request.
  */
 export function hostProblem(request: FastifyRequest): string | undefined {
@@ -16,7 +17,10 @@ export function hostProblem(request: FastifyRequest): string | undefined {
     const name = raw[i] as string
     if (name.length === 4 && name.toLowerCase() === 'host') hosts++
   }
-  if (hosts > 1) return 'The request has more than one Host header: send it once.'
+  // Two hosts in one line (`Host: a, b`, as an intermediary that merges repeated lines writes
+  // them) are two Hosts too: a host name or address never holds a comma.
+  if (hosts > 1 || (hosts === 1 && request.headers.host?.includes(',')))
+    return 'The request has more than one Host header: send it once.'
   if (hosts === 0 && request.raw.httpVersion === '1.1')
     return 'The request has no Host header: HTTP/1.1 requests name the host they are for.'
   return undefined

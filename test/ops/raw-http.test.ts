@@ -106,6 +106,9 @@ describe('Host', () => {
     expect(page).toMatch(/^HTTP\/1\.1 400 /)
     expect(page).toMatch(/content-type: text\/html/i)
     expect(page).toContain('more than one Host header')
+    const listed = await whole('GET /api/products HTTP/1.1\r\nHost: a, b\r\n\r\n')
+    expect(listed).toMatch(/^HTTP\/1\.1 400 /)
+    expect(listed).toContain('more than one Host header')
   })
 
   it('missing from an HTTP/1.1 request: 400 with a sentence, not an empty body', async () => {
