@@ -41,6 +41,7 @@ export const databaseIndependent = [
   'test/orders/order-number.test.ts',
   'test/reliability/embedded-lock.test.ts',
   'test/reliability/embedded-memory.test.ts',
+  'test/reliability/poll-loop.test.ts',
   'test/staff/passwords.test.ts',
   'test/webhooks/secrets.test.ts',
   'test/webhooks/signing.test.ts',

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely'
-import { Counter, Gauge, type Registry } from 'prom-client'
+import { Gauge, type Registry } from 'prom-client'
 import type { Database } from '../db/schema.ts'
+import { statsCounters } from '../plugins/scraped-metrics.ts'
 import { within } from '../plugins/within.ts'
 import { insightsLagSeconds, type SalesFoldStats } from './sales-fold.ts'
 
@@ -41,15 +42,9 @@ export function registerInsightsMetrics(
       this.set(salesFoldStats().batchLimit)
     },
   })
-  let failuresSeen = 0
-  new Counter({
-    name: 'insights_fold_failures_total',
-    help: 'Fold statements of this process that failed (each is retried)',
-    registers,
-    collect() {
-      const { failures } = salesFoldStats()
-      this.inc(failures - failuresSeen)
-      failuresSeen = failures
-    },
-  })
+  statsCounters(registers, salesFoldStats)(
+    'insights_fold_failures_total',
+    'Fold statements of this process that failed (each is retried)',
+    (s) => s.failures,
+  )
 }

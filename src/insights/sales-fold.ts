@@ -1,7 +1,7 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely'
 import { PLAN_EACH_RUN } from '../db/connect.ts'
 import type { Database } from '../db/schema.ts'
-import { retryDelayMs } from '../plugins/outage-log.ts'
+import { startPollLoop } from '../plugins/poll-loop.ts'
 
 // Any constant works; it only has to be the same for every instance of this service, and for
 // every other writer of the aggregates (the bulk loader takes it too).
@@ -179,39 +179,16 @@ export function startSalesFold(
     onBehind?: (behind: { ms: number; batchLimit: number; failures: number }) => void
   },
 ): SalesFold {
-  let stopped = false
-  let timer: NodeJS.Timeout | undefined
-  let running: Promise<void> = Promise.resolve()
   const stats: SalesFoldStats = { folded: 0, batches: 0, failures: 0, batchLimit: MAX_FOLD_BATCH }
   let behindSince: number | undefined
   let warnedAt = 0
-  /** Folds failed in a row, timeouts left out. */
-  let failingInARow = 0
+  /** Whether the last fold was full: more is waiting (it folds again at once). */
+  let full = false
 
-  const tick = async () => {
-    // Full batch: more is waiting, fold again at once. Failure: behind too, but wait the
-    // interval (the database may be down).
-    let full = false
-    let failed = false
-    try {
-      const limit = stats.batchLimit
-      const folded = await foldSales(db, limit)
-      stats.folded += folded
-      if (folded > 0) stats.batches++
-      // A full share from either queue (batchSize sales or more): more may be waiting.
-      full = folded >= limit
-      stats.batchLimit = Math.min(MAX_FOLD_BATCH, limit * 2)
-      failingInARow = 0
-      onSuccess()
-    } catch (err) {
-      stats.failures++
-      if (timedOut(err)) stats.batchLimit = Math.max(MIN_FOLD_BATCH, stats.batchLimit >> 2)
-      else failingInARow++
-      failed = true
-      onError(err)
-    }
+  /** After each fold: behind when it was full or failed (then the database may be down). */
+  const track = (behind: boolean) => {
     const now = Date.now()
-    behindSince = full || failed ? (behindSince ?? now) : undefined
+    behindSince = behind ? (behindSince ?? now) : undefined
     if (
       behindSince !== undefined &&
       now - behindSince > BEHIND_WARNING_MS &&
@@ -220,17 +197,37 @@ export function startSalesFold(
       warnedAt = now
       onBehind({ ms: now - behindSince, batchLimit: stats.batchLimit, failures: stats.failures })
     }
-    const wait = full ? 0 : retryDelayMs(intervalMs, failingInARow)
-    if (!stopped) timer = setTimeout(() => (running = tick()), wait)
   }
-  timer = setTimeout(() => (running = tick()), intervalMs)
+
+  const loop = startPollLoop({
+    pollMs: intervalMs,
+    napFirst: true,
+    // A timeout is retried after the interval, with the smaller batch.
+    backsOff: (err) => !timedOut(err),
+    async pass(more) {
+      const limit = stats.batchLimit
+      const folded = await foldSales(db, limit)
+      stats.folded += folded
+      if (folded > 0) stats.batches++
+      // A full share from either queue (batchSize sales or more): more may be waiting.
+      full = folded >= limit
+      if (full) more()
+      stats.batchLimit = Math.min(MAX_FOLD_BATCH, limit * 2)
+    },
+    onSuccess: () => {
+      onSuccess()
+      track(full)
+    },
+    onError: (err) => {
+      stats.failures++
+      if (timedOut(err)) stats.batchLimit = Math.max(MIN_FOLD_BATCH, stats.batchLimit >> 2)
+      onError(err)
+      track(true)
+    },
+  })
 
   return {
     stats,
-    async stop() {
-      stopped = true
-      clearTimeout(timer)
-      await running
-    },
+    stop: loop.stop,
   }
 }

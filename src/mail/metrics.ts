@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely'
-import { Counter, Gauge, type Registry } from 'prom-client'
+import type { Registry } from 'prom-client'
 import type { Database } from '../db/schema.ts'
-import { within } from '../plugins/within.ts'
+import { databaseGauges, statsCounters } from '../plugins/scraped-metrics.ts'
 import type { MailSenderStats } from './sender.ts'
 
 /**
@@ -18,55 +18,25 @@ export function registerMailMetrics(
   stats: () => Readonly<MailSenderStats>,
 ): void {
   const registers = [registry]
-  let reading: Promise<{ pending: number; oldest: number } | undefined> | undefined
-  const backlog = () => {
-    reading ??= within(
-      sql<{ pending: number; oldest: number }>`
-        select count(*)::int as pending,
-               coalesce(extract(epoch from now() - min(created_at)), 0)::float8 as oldest
-        from order_emails where status = 'pending'`
-        .execute(db)
-        .then((r) => r.rows[0]),
-      1000,
-      'reading the e-mail backlog',
-    )
-      .catch(() => undefined)
-      .finally(() => setTimeout(() => (reading = undefined), 100))
-    return reading
-  }
-  new Gauge({
-    name: 'order_emails_pending',
-    // The database's view, read alike by every worker: not summed (cluster-metrics.ts).
-    aggregator: 'max',
-    help: 'Order e-mails queued and not yet sent or given up (all instances)',
-    registers,
-    async collect() {
-      this.set((await backlog())?.pending ?? Number.NaN)
-    },
-  })
-  new Gauge({
-    name: 'order_email_oldest_pending_seconds',
-    // The database's view, read alike by every worker: not summed (cluster-metrics.ts).
-    aggregator: 'max',
-    help: 'Age of the oldest pending order e-mail (0 when none)',
-    registers,
-    async collect() {
-      this.set((await backlog())?.oldest ?? Number.NaN)
-    },
-  })
-  const counter = (name: string, help: string, pick: (s: MailSenderStats) => number) => {
-    let seen = 0
-    new Counter({
-      name,
-      help,
-      registers,
-      collect() {
-        const now = pick(stats())
-        this.inc(now - seen)
-        seen = now
-      },
-    })
-  }
+  const gauge = databaseGauges(registers, 'reading the e-mail backlog', () =>
+    sql<{ pending: number; oldest: number }>`
+      select count(*)::int as pending,
+             coalesce(extract(epoch from now() - min(created_at)), 0)::float8 as oldest
+      from order_emails where status = 'pending'`
+      .execute(db)
+      .then((r) => r.rows[0]),
+  )
+  gauge(
+    'order_emails_pending',
+    'Order e-mails queued and not yet sent or given up (all instances)',
+    (b) => b.pending,
+  )
+  gauge(
+    'order_email_oldest_pending_seconds',
+    'Age of the oldest pending order e-mail (0 when none)',
+    (b) => b.oldest,
+  )
+  const counter = statsCounters(registers, stats)
   counter('order_emails_sent_total', 'Order e-mails this process sent', (s) => s.sent)
   counter(
     'order_email_retries_total',

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/schema.ts'
-import { retryDelayMs } from '../plugins/outage-log.ts'
+import { startPollLoop } from '../plugins/poll-loop.ts'
 import {
   type ClaimedEmail,
   claimDueEmails,
@@ -135,30 +135,6 @@ export function startMailSender(
   const stats: MailSenderStats = { sent: 0, retried: 0, failed: 0, pollFailures: 0 }
   const transport = smtpTransport(settings, sendTimeoutMs)
   const abandon = new AbortController()
-  let stopped = false
-  let wake: (() => void) | undefined
-  let woken = false
-
-  const nap = (ms: number) =>
-    new Promise<void>((resolve) => {
-      if (woken) {
-        woken = false
-        return resolve()
-      }
-      const timer = setTimeout(() => {
-        wake = undefined
-        resolve()
-      }, ms)
-      wake = () => {
-        clearTimeout(timer)
-        wake = undefined
-        resolve()
-      }
-    })
-  const poke = () => {
-    if (wake) wake()
-    else woken = true
-  }
 
   const send = async (email: ClaimedEmail) => {
     const { subject, text, html } = renderOrderEmail(email.kind, email.order, settings.baseUrl)
@@ -192,39 +168,24 @@ export function startMailSender(
     onAttempt(email, failure, recorded)
   }
 
-  let pass: Promise<unknown> = Promise.resolve()
-  const loop = async () => {
-    let failingInARow = 0
-    while (!stopped) {
-      let again = false
-      try {
-        const due = await claimDueEmails(db, batch, leaseMs)
-        again = due.length === batch
-        pass = Promise.allSettled(due.map((email) => send(email).catch(onError)))
-        await pass
-        failingInARow = 0
-        onSuccess()
-      } catch (err) {
-        stats.pollFailures++
-        failingInARow++
-        onError(err)
-      }
-      if (stopped) break
-      if (again) await new Promise((r) => setImmediate(r))
-      else await nap(retryDelayMs(pollMs, failingInARow))
-    }
-  }
-  const running = loop()
+  const loop = startPollLoop({
+    pollMs,
+    async pass(more) {
+      const due = await claimDueEmails(db, batch, leaseMs)
+      if (due.length === batch) more()
+      await Promise.allSettled(due.map((email) => send(email).catch(onError)))
+    },
+    counts: stats,
+    onError,
+    onSuccess,
+  })
 
   return {
     stats,
-    poke,
+    poke: loop.poke,
     async stop() {
-      stopped = true
-      wake?.()
       const grace = setTimeout(() => abandon.abort(), stopGraceMs)
-      await running
-      await pass
+      await loop.stop()
       clearTimeout(grace)
       transport.close()
     },

@@ -7,7 +7,7 @@
  */
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/schema.ts'
-import { retryDelayMs } from '../plugins/outage-log.ts'
+import { startPollLoop } from '../plugins/poll-loop.ts'
 import type { UrlCheck } from './deliver.ts'
 import { fanOut } from './fan-out.ts'
 import { claimDue, defaultLeaseMs } from './leases.ts'
@@ -107,28 +107,6 @@ export function startDispatcher(db: Kysely<Database>, options: DispatcherOptions
     inFlight: 0,
     pollFailures: 0,
   }
-  let stopped = false
-  let wake: (() => void) | undefined
-  let woken = false
-
-  const nap = (ms: number) =>
-    new Promise<void>((resolve) => {
-      if (woken) {
-        woken = false
-        return resolve()
-      }
-      const done = () => {
-        clearTimeout(timer)
-        wake = undefined
-        resolve()
-      }
-      const timer = setTimeout(done, ms)
-      wake = done
-    })
-  const poke = () => {
-    if (wake) wake()
-    else woken = true
-  }
 
   const sends = sendQueue(db, {
     concurrency,
@@ -140,60 +118,50 @@ export function startDispatcher(db: Kysely<Database>, options: DispatcherOptions
     counts: stats,
     onError,
     onAttempt,
-    onRoom: poke,
+    // Called when a send ends: sends are taken in a pass of `loop`, so it is set by then.
+    onRoom: () => loop.poke(),
   })
 
-  const loop = async () => {
-    let failingInARow = 0
-    while (!stopped) {
-      let again = false
-      try {
-        // The fan-out and the claim side by side, on two connections: one wait for both. The
-        // claim does not see the deliveries this fan-out makes (the next pass takes them), and
-        // holds back a later event of an order while an earlier one is still being fanned out
-        // (not yet committed), as it does for another instance's fan-out.
-        const room = sends.room()
-        const leasedUntil = Date.now() + leaseMs
-        const [fanned, claimed] = await Promise.allSettled([
-          fanOut(db, fanOutBatch, { emails }),
-          room >= sends.minClaim ? claimDue(db, room, leaseMs) : Promise.resolve(undefined),
-        ])
-        // What was taken is sent even when the fan-out failed: its leases are held.
-        if (claimed.status === 'fulfilled' && claimed.value) {
-          sends.take(claimed.value, room, leasedUntil)
-        }
-        if (fanned.status === 'fulfilled') {
-          stats.fannedOut += fanned.value
-          again = fanned.value === fanOutBatch
-        }
-        for (const r of [fanned, claimed]) if (r.status === 'rejected') throw r.reason
-        failingInARow = 0
-        onSuccess()
-      } catch (err) {
-        stats.pollFailures++
-        failingInARow++
-        onError(err)
+  const loop = startPollLoop({
+    pollMs,
+    async pass(more) {
+      // The fan-out and the claim side by side, on two connections: one wait for both. The
+      // claim does not see the deliveries this fan-out makes (the next pass takes them), and
+      // holds back a later event of an order while an earlier one is still being fanned out
+      // (not yet committed), as it does for another instance's fan-out.
+      const room = sends.room()
+      const leasedUntil = Date.now() + leaseMs
+      const [fanned, claimed] = await Promise.allSettled([
+        fanOut(db, fanOutBatch, { emails }),
+        room >= sends.minClaim ? claimDue(db, room, leaseMs) : Promise.resolve(undefined),
+      ])
+      // What was taken is sent even when the fan-out failed: its leases are held.
+      if (claimed.status === 'fulfilled' && claimed.value) {
+        sends.take(claimed.value, room, leasedUntil)
       }
-      if (stopped) break
-      // A full fan-out batch: more events wait, go again at once. Otherwise nap until the poll
-      // interval or a poke: a finished send pokes once half the room is free after a full
-      // claim; a poke during a pass makes the next nap return at once.
-      if (again) await new Promise((r) => setImmediate(r))
-      else await nap(retryDelayMs(pollMs, failingInARow))
-    }
-  }
-  const running = loop()
+      // A full fan-out batch: more events wait, go again at once (even when the claim failed).
+      // Otherwise the loop naps until the poll interval or a poke: a finished send pokes once
+      // half the room is free after a full claim; a poke during a pass makes the next nap
+      // return at once.
+      if (fanned.status === 'fulfilled') {
+        stats.fannedOut += fanned.value
+        if (fanned.value === fanOutBatch) more()
+      }
+      for (const r of [fanned, claimed]) if (r.status === 'rejected') throw r.reason
+    },
+    counts: stats,
+    onError,
+    onSuccess,
+  })
 
   return {
     stats,
-    poke,
+    poke: loop.poke,
     async stop() {
       // The grace counts from now, not from the end of the pass under way.
       const graceEnds = performance.now() + stopGraceMs
-      stopped = true
       sends.close()
-      wake?.()
-      await running
+      await loop.stop()
       await sends.drain(Math.max(0, graceEnds - performance.now()))
     },
   }

@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely'
-import { Counter, Gauge, type Registry } from 'prom-client'
+import type { Registry } from 'prom-client'
 import type { Database } from '../db/schema.ts'
-import { within } from '../plugins/within.ts'
+import { databaseGauges, statsCounters } from '../plugins/scraped-metrics.ts'
 import type { DispatcherStats } from './dispatcher.ts'
 
 /** The queue's state, for everyone (all instances' work): one cheap statement over partial indexes. */
@@ -49,26 +49,8 @@ export function registerWebhookMetrics(
   stats: () => Readonly<DispatcherStats>,
 ): void {
   const registers = [registry]
-  // One read per scrape serves the three gauges: the first collect() starts it, the others join.
-  let reading: Promise<WebhookBacklog | undefined> | undefined
-  const backlog = () => {
-    reading ??= within(webhookBacklog(db), 1000, 'reading the webhook backlog')
-      .catch(() => undefined)
-      .finally(() => setTimeout(() => (reading = undefined), 100))
-    return reading
-  }
-  const gauge = (name: string, help: string, pick: (b: WebhookBacklog) => number) =>
-    new Gauge({
-      name,
-      help,
-      registers,
-      // The database's view, read alike by every worker: not summed (cluster-metrics.ts).
-      aggregator: 'max',
-      async collect() {
-        const b = await backlog()
-        this.set(b ? pick(b) : Number.NaN)
-      },
-    })
+  // One read per scrape serves the three gauges.
+  const gauge = databaseGauges(registers, 'reading the webhook backlog', () => webhookBacklog(db))
   gauge(
     'webhook_deliveries_pending',
     'Deliveries of enabled endpoints not yet delivered or given up (all instances)',
@@ -85,19 +67,7 @@ export function registerWebhookMetrics(
     (b) => b.notFannedOut,
   )
 
-  const counter = (name: string, help: string, pick: (s: DispatcherStats) => number) => {
-    let seen = 0
-    new Counter({
-      name,
-      help,
-      registers,
-      collect() {
-        const now = pick(stats())
-        this.inc(now - seen)
-        seen = now
-      },
-    })
-  }
+  const counter = statsCounters(registers, stats)
   counter(
     'webhook_deliveries_delivered_total',
     'Deliveries this process sent that got a 2xx',
