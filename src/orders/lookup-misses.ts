@@ -33,6 +33,11 @@ function clientKey(request: FastifyRequest): string {
 /** What the order lookups ask of the count (orders/plugin.ts decorates the app with one). */
 export interface LookupMisses {
   /**
+   * Whether `request`'s client is past `max` misses in its window, so that refuse would answer
+   * 429. While no client has missed in the last window it reads nothing of the request.
+   */
+  limited(request: FastifyRequest): boolean
+  /**
    * Refuses a client past `max` misses in its window: sends a 429 with Retry-After and a
    * sentence (problem details under /api, the error page elsewhere) and returns the reply;
    * else undefined, and the lookup goes on. While no client has missed in the last window it
@@ -72,14 +77,19 @@ export function lookupMisses(
       windows.delete(key)
     }
   }
+  /** The client's window if it is past `max` misses, else undefined. */
+  const spent = (request: FastifyRequest): Window | undefined => {
+    if (windows.size === 0) return undefined
+    prune(now())
+    const window = windows.get(clientKey(request))
+    return window === undefined || window.misses < max ? undefined : window
+  }
   return {
+    limited: (request) => spent(request) !== undefined,
     refuse(request, reply) {
-      if (windows.size === 0) return undefined
-      const at = now()
-      prune(at)
-      const window = windows.get(clientKey(request))
-      if (window === undefined || window.misses < max) return undefined
-      const waitMs = window.endsAt - at
+      const window = spent(request)
+      if (window === undefined) return undefined
+      const waitMs = window.endsAt - now()
       reply.header('retry-after', String(Math.max(1, Math.ceil(waitMs / 1000))))
       return sendError(request, reply, 429, tooManyMessage('unknown order numbers', max, waitMs))
     },
@@ -103,4 +113,9 @@ export function lookupMisses(
 }
 
 /** The count switched off (LOOKUP_MISS_MAX or RATE_LIMIT_MAX 0): nothing refused, nothing kept. */
-export const noLookupLimit: LookupMisses = { refuse: () => undefined, miss: () => {}, size: 0 }
+export const noLookupLimit: LookupMisses = {
+  limited: () => false,
+  refuse: () => undefined,
+  miss: () => {},
+  size: 0,
+}

@@ -30,6 +30,7 @@ import {
   validKey,
 } from './form-values.ts'
 import { linesProblem, orderLimits } from './limits.ts'
+import { ownOrder, ownOrderCookie } from './own-order.ts'
 import { orderRateLimit } from './rate-limit.ts'
 import {
   formPriceKey,
@@ -37,6 +38,7 @@ import {
   formQuantityMessage,
   formStrayQuantityKey,
   normaliseOrderForm,
+  type Order,
   OrderForm,
   OrderNumberParams,
 } from './schemas.ts'
@@ -215,6 +217,8 @@ const pageRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
       switch (result.kind) {
         case 'placed':
         case 'replayed':
+          // The key in a cookie: the confirmation is shown even past the lookup limit (own-order.ts).
+          reply.header('set-cookie', ownOrderCookie(idempotencyKey, request))
           return reply.redirect(`/orders/${result.order.orderNumber}`, 303)
         case 'key-reused':
           return renderForm(reply, 422, {
@@ -255,12 +259,17 @@ const pageRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
     // Too long to be an order number (the API's 400): to a shopper, an order not found.
     { schema: { hide: true, params: OrderNumberParams }, attachValidation: true },
     async (request, reply) => {
-      // Past LOOKUP_MISS_MAX misses a minute, 429 before the database (orders/lookup-misses.ts).
-      const refused = app.lookupMisses.refuse(request, reply)
-      if (refused) return refused
-      const order = request.validationError
-        ? undefined
-        : await app.orders.find(request.params.orderNumber)
+      // Past LOOKUP_MISS_MAX misses a minute, 429 before the database (orders/lookup-misses.ts),
+      // unless this browser's order form placed the order (own-order.ts).
+      let order: Order | undefined
+      const valid = !request.validationError
+      if (app.lookupMisses.limited(request)) {
+        order = valid ? await ownOrder(app.db, request, request.params.orderNumber) : undefined
+        // undefined too when the window ended during the read: then looked up as any other.
+        const refused = order ? undefined : app.lookupMisses.refuse(request, reply)
+        if (refused) return refused
+      }
+      if (valid) order ??= await app.orders.find(request.params.orderNumber)
       if (!order) {
         app.lookupMisses.miss(request)
         const typed = request.params.orderNumber.trim()

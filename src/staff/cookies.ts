@@ -1,43 +1,4 @@
 /**
- * The few cookies the back office uses, read and written by hand: their values are base64url
- * (newSecret) or base64 (a webhook signing secret, secret-reveal.ts), whose characters are all
- * cookie-octets (RFC 6265 §4.1.1) and need no encoding, so a parser library would add nothing.
- */
-
-/** The value of cookie `name` in a Cookie header (RFC 6265 §5.4: `a=1; b=2`), or undefined. */
-export function readCookie(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined
-  for (const pair of header.split(';')) {
-    const eq = pair.indexOf('=')
-    if (eq > 0 && pair.slice(0, eq).trim() === name) return pair.slice(eq + 1).trim()
-  }
-  return undefined
-}
-
-export interface CookieOptions {
-  /** Seconds; 0 deletes the cookie. */
-  maxAge: number
-  /** Production: `Secure` (and the `__Host-` name the caller chose needs it). */
-  secure: boolean
-}
-
-/**
- * A Set-Cookie value that scripts cannot read (HttpOnly), that cross-site requests other than
- * top-level navigations do not carry (SameSite=Lax), for the whole site (Path=/, no Domain:
- * what a `__Host-` name requires), and Secure in production.
- */
-export function cookie(name: string, value: string, { maxAge, secure }: CookieOptions): string {
-  return [
-    `${name}=${value}`,
-    'Path=/',
-    `Max-Age=${maxAge}`,
-    'HttpOnly',
-    'SameSite=Lax',
-    ...(secure ? ['Secure'] : []),
-  ].join('; ')
-}
-
-/**
  * Hosts a browser treats as a secure context over plain HTTP (localhost, `*.localhost`,
  * 127.0.0.0/8, `[::1]`), where it keeps Secure and `__Host-` cookies. `hostname` as Fastify's
  * `request.hostname` gives it: no port, an IPv6 address in brackets.

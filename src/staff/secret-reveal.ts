@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { cookie, readCookie } from './cookies.ts'
+import { cookie, readCookie } from '../cookies.ts'
 
 /**
  * A new secret's one showing on the back office (Post/Redirect/Get): an API token made on a

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Kysely } from 'kysely'
+import { cookie, readCookie } from '../cookies.ts'
 import type { Database } from '../db/schema.ts'
-import { cookie, readCookie } from './cookies.ts'
 import { insertSession, type SessionTimes, type StaffMember, touchSession } from './queries.ts'
 import { digest, looksLikeSecret, newSecret } from './secrets.ts'
 

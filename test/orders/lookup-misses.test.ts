@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { lookupMisses } from '../../src/orders/lookup-misses.ts'
@@ -48,6 +49,46 @@ describe('order lookups that find nothing (LOOKUP_MISS_MAX=3)', () => {
     expect((await lookup(client, `/api/orders/${orderNumber}`)).statusCode).toBe(429)
     // Another address keeps its own budget.
     expect((await lookup('192.0.2.2', `/orders/${madeUp(5)}`, 'text/html')).statusCode).toBe(404)
+  })
+
+  it('shows a client past the limit the order its own form just placed (the order_key cookie), and nothing else', async () => {
+    const client = '192.0.2.4'
+    for (let i = 0; i < 3; i++) await lookup(client, `/orders/${madeUp(i)}`, 'text/html')
+    const key = randomUUID().toUpperCase()
+    const placed = await t.app.inject({
+      method: 'POST',
+      url: '/orders',
+      headers: {
+        'x-forwarded-for': client,
+        accept: 'text/html',
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      payload: `qty-MUG-001=1&name=A&email=a%40b.co&address=1+A&city=Austin&state=TX&zip=78701&idempotencyKey=${key}`,
+    })
+    expect(placed.statusCode).toBe(303)
+    const location = placed.headers.location as string
+    const setCookie = String(placed.headers['set-cookie'])
+    expect(setCookie).toBe(
+      `order_key=${key.toLowerCase()}; Path=/orders; Max-Age=86400; HttpOnly; SameSite=Lax`,
+    )
+    const withCookie = (url: string, cookie: string) =>
+      t.app.inject({
+        url,
+        headers: { 'x-forwarded-for': client, accept: 'text/html', cookie: `a=b; ${cookie}` },
+      })
+    const own = await withCookie(location, `order_key=${key.toLowerCase()}`)
+    expect(own.statusCode).toBe(200)
+    expect(own.body).toContain(location.slice('/orders/'.length))
+    // As typed loosely: found, then sent to its one address.
+    const loose = await withCookie(location.replace('-', '').toLowerCase(), `order_key=${key}`)
+    expect(loose.statusCode).toBe(301)
+    // Without the cookie, with another order's number, or with a key that made no order: 429.
+    expect((await lookup(client, location, 'text/html')).statusCode).toBe(429)
+    const other = await withCookie(`/orders/${orderNumber}`, `order_key=${key}`)
+    expect(other.statusCode).toBe(429)
+    expect((await withCookie(location, `order_key=${randomUUID()}`)).statusCode).toBe(429)
+    expect((await withCookie(location, 'order_key=not-a-key')).statusCode).toBe(429)
+    expect((await withCookie(`/orders/${madeUp(9)}`, `order_key=${key}`)).statusCode).toBe(429)
   })
 
   it('never counts a lookup that finds the order: 2 misses, 50 hits, 1 miss are all answered', async () => {
