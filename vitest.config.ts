@@ -37,6 +37,7 @@ export const databaseIndependent = [
   'test/k6/syntax.test.ts',
   'test/k6/verdict.test.ts',
   'test/mail/config.test.ts',
+  'test/ops/json-numbers.test.ts',
   'test/ops/log-file.test.ts',
   'test/orders/order-number.test.ts',
   'test/reliability/embedded-lock.test.ts',

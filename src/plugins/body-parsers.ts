@@ -4,7 +4,8 @@ import { errorCodes, type FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { givenTwice } from '../validation.ts'
 import { BodyError, formsOnly, jsonOnly, unsupportedMediaType } from './body-rules.ts'
-import { maxJsonDepth, scanJson } from './json-keys.ts'
+import { maxJsonDepth, refusePrototypeKeys, scanJson } from './json-keys.ts'
+import { withExactIntegers } from './json-numbers.ts'
 
 // BodyError lives with the body rules (body-rules.ts); hooks that refuse bodies import it here too.
 export { BodyError }
@@ -161,34 +162,12 @@ function decodeText(decoder: TextDecoder, raw: Uint8Array, field: string | undef
   }
 }
 
-/** Why a parsed JSON body is refused: its keys that rewrite objects' prototypes. */
-function refusePrototypeKeys(this: unknown, key: string, value: unknown): unknown {
-  if (key === '__proto__') {
-    throw new BodyError(
-      400,
-      'BODY_PROTOTYPE_KEY',
-      'The body has a "__proto__" key, which this service refuses: it can change how a JavaScript program reads the rest of the body. Send the body without it.',
-    )
-  }
-  if (
-    key === 'constructor' &&
-    value !== null &&
-    typeof value === 'object' &&
-    'prototype' in value
-  ) {
-    throw new BodyError(
-      400,
-      'BODY_PROTOTYPE_KEY',
-      'The body has a "constructor" key holding a "prototype" key, which this service refuses: it can change how a JavaScript program reads the rest of the body. Send the body without it.',
-    )
-  }
-  return value
-}
-
 /**
  * A JSON body (RFC 8259: UTF-8, a leading BOM ignored), refused whole, never cleaned, when any
  * object in it has a `__proto__` key or a `constructor` key holding `prototype`: a careful
  * client never sends one, and removing it would act on a body other than the one sent.
+ * A number written as a non-integer that JSON.parse would round to an integer
+ * (`1.00000000000000001`) is read as a non-integer, for the schema to refuse (json-numbers.ts).
  * An empty body is undefined, as if none were sent.
  * @throws BodyError 415 for a declared charset other than UTF-8; 400 for bytes that are not
  *   UTF-8, objects and arrays nested deeper than `maxJsonDepth`, text that is not JSON, a
@@ -221,8 +200,10 @@ export function parseJson(body: Buffer, charset: string | undefined): unknown {
       `The body is nested too deeply: this service reads JSON objects and arrays at most ${maxJsonDepth} levels deep.`,
     )
   }
-  // The reviver costs a walk over the result; only a text that can spell such a key needs it.
-  const reviver = /__proto__|constructor|\\u/.test(text) ? refusePrototypeKeys : undefined
+  // A reviver costs a walk over the result: only a text that can spell such a key, or with a
+  // number written with a fraction or an exponent (json-numbers.ts), gets one.
+  const keys = /__proto__|constructor|\\u/.test(text) ? refusePrototypeKeys : undefined
+  const reviver = withExactIntegers(scan.fractions, keys)
   let value: unknown
   try {
     value = JSON.parse(text, reviver)

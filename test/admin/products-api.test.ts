@@ -92,6 +92,16 @@ describe('POST /api/admin/products/:sku/restock', () => {
       expect(res.json().message).toContain('units')
     }
     expect((await api('POST', '/api/admin/products/MUG-001/restock', {})).statusCode).toBe(400)
+    // Written as a non-integer, refused as 1.5 is, though JSON.parse reads it as the integer 5.
+    const inexact = await t.app.inject({
+      method: 'POST',
+      url: '/api/admin/products/MUG-001/restock',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      payload: '{"units":5.00000000000000001}',
+    })
+    expect(inexact.statusCode).toBe(400)
+    const half = await api('POST', '/api/admin/products/MUG-001/restock', { units: 1.5 })
+    expect(inexact.json().message).toBe(half.json().message)
     const max = await api('POST', '/api/admin/products/MUG-001/restock', { units: 1_000_000 })
     expect(max.json().stock).toBe(1_000_100)
     const unknown = await api('POST', '/api/admin/products/NOPE-1/restock', { units: 1 })

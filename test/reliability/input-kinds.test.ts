@@ -225,6 +225,60 @@ describe('kind 7: a quantity is a JSON integer in the API, decimal digits on the
     expect((await apiOrder(res)).items[0]?.quantity).toBe(100)
   })
 
+  // JSON.parse rounds each of these to the nearest double, an integer (100, 1, 0, 1, 0):
+  // 99.9999999999999999 was an order for 100 units. What the client wrote is not an integer.
+  const roundedToIntegers = [
+    '99.9999999999999999',
+    '1.00000000000000001',
+    '1e-400',
+    '0.99999999999999999',
+    '-1e-400',
+    '1000000000000000000001e-21',
+  ]
+  it('refuses a quantity written as a non-integer that JSON.parse rounds to one, as 1.5 (API)', async () => {
+    const sent = (quantity: string) =>
+      postApi(
+        `{"items":[{"sku":"MUG-001","quantity":${quantity}}],"customer":${JSON.stringify(customer)}}`,
+      )
+    const refusal = (await sent('1.5')).json().message
+    expect(refusal).toBe('items[0].quantity must be a whole number from 1 to 100')
+    const before = await storedOrders(t.app.db)
+    for (const quantity of roundedToIntegers) {
+      const res = await sent(quantity)
+      expect(res.statusCode, quantity).toBe(400)
+      expect(res.json().message, quantity).toBe(refusal)
+    }
+    // The same rule for every integer a body holds: a line's unitPriceCents too (the price now,
+    // give or take 10^-17 of a cent).
+    const products = (await t.app.inject({ url: '/api/products' })).json()
+    const cents = products.find((p: { sku: string }) => p.sku === 'MUG-001').priceCents
+    const mispriced = await postApi(
+      `{"items":[{"sku":"MUG-001","quantity":1,"unitPriceCents":${cents}.00000000000000001}],"customer":${JSON.stringify(customer)}}`,
+    )
+    expect(mispriced.statusCode).toBe(400)
+    expect(mispriced.json().message).toBe(
+      'items[0].unitPriceCents must be a whole number of cents from 1 to 10,000,000',
+    )
+    expect(await storedOrders(t.app.db)).toEqual(before)
+  })
+
+  it('takes an integer written with a fraction or an exponent (1.0, 1e0) as that integer', async () => {
+    for (const quantity of ['1.0', '1e0', '100.000e-2', '0.1e1', '10E-1', '1.5e1']) {
+      const res = await postApi(
+        `{"items":[{"sku":"MUG-001","quantity":${quantity}}],"customer":${JSON.stringify(customer)}}`,
+      )
+      const units = quantity === '1.5e1' ? 15 : 1
+      expect((await apiOrder(res)).items[0]?.quantity, quantity).toBe(units)
+    }
+  })
+
+  it('places an order whose text holds decimals and exponents as typed ("12.5 Main St")', async () => {
+    const typed = { address: '12.5 Main St', name: 'Ada 1.00000000000000001e-400' }
+    const reply = await apiOrder(await postApi(apiBody(typed)))
+    expect(reply.customer).toMatchObject(typed)
+    expect(reply.items[0]?.quantity).toBe(1)
+  })
+
   it('refuses anything but decimal digits from 0 to 100 on the form', async () => {
     for (const quantity of ['0x10', '1e1', '1.0', '+5', '-1', '101', '１', '5abc', 'true', '1_0']) {
       const res = await postForm({ 'qty-TEE-002': quantity })
