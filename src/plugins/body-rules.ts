@@ -71,17 +71,3 @@ export function routeTakesNoBody(route: RouteOptions): void {
   if (route.schema?.body || methods.every((m) => m === 'GET' || m === 'HEAD')) return
   route.preValidation = [refuseBody, ...[route.preValidation ?? []].flat()]
 }
-
-/**
- * Whether Content-Type came in two field lines: it is no list (RFC 9110 §5.3, §8.3), and Node
- * keeps the first, so `application/json` then `text/plain` was read as JSON.
- */
-export function typeGivenTwice(request: FastifyRequest): boolean {
-  const raw = request.raw.rawHeaders
-  let seen = 0
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i] as string
-    if (name.length === 12 && name.toLowerCase() === 'content-type' && ++seen > 1) return true
-  }
-  return false
-}

@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
-import { BodyError, typeGivenTwice } from './body-rules.ts'
+import { BodyError } from './body-rules.ts'
+import { givenTwice } from './header-lines.ts'
 
 /**
  * A body whose Content-Type came twice is refused 400 before any parser reads it: Node keeps
@@ -13,7 +14,8 @@ export default fp(
       const { 'content-length': length, 'transfer-encoding': chunked } = request.headers
       if (chunked === undefined && (length === undefined || length === '0'))
         return done(null, payload)
-      if (!typeGivenTwice(request)) return done(null, payload)
+      // It is no list (RFC 9110 §5.3, §8.3).
+      if (!givenTwice(request, 'content-type')) return done(null, payload)
       done(
         new BodyError(400, 'BODY_CONTENT_TYPE_TWICE', 'Content-Type is given twice: send it once.'),
       )

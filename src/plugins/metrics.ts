@@ -1,11 +1,17 @@
 import cluster from 'node:cluster'
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { STATUS_CODES } from 'node:http'
+import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { Config } from '../config.ts'
 import { poolOf } from '../db/connect.ts'
-import { type BearerCredentials, bearerCredentials, bearerRefusal } from './bearer.ts'
+import {
+  authorizationTwice,
+  type BearerCredentials,
+  bearerCredentials,
+  bearerRefusal,
+} from './bearer.ts'
 import { clusterMetrics, offerToCluster } from './cluster-metrics.ts'
 
 /** What the platform offers the features: the registry their metrics go in (and /metrics shows). */
@@ -43,6 +49,14 @@ function processMetrics(): Registry {
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest()
+
+/** What a refusal of /metrics says, by what the request's Authorization offered (bearer.ts). */
+const refusals: Record<BearerCredentials['kind'], string> = {
+  none: 'Metrics need the bearer token set in METRICS_TOKEN.',
+  malformed: 'The Authorization header must be "Bearer" and the token set in METRICS_TOKEN.',
+  repeated: authorizationTwice,
+  token: 'Metrics need the bearer token set in METRICS_TOKEN.',
+}
 
 /** Under pressure, metrics and liveness still answer: they are how one sees the pressure. */
 export const exemptFromPressure = { pressureHandler: () => undefined }
@@ -98,37 +112,37 @@ export default fp(
     })
 
     const token = config.METRICS_TOKEN
-    const expected = token && { header: digest(`Bearer ${token}`), token: digest(token) }
+    const expected = token ? { header: digest(`Bearer ${token}`), token: digest(token) } : undefined
     /**
-     * Whether the header carries METRICS_TOKEN: exactly `Bearer <token>`, whatever characters the
-     * token holds (the setting has no charset rule), or as RFC 6750 reads a header (the scheme in
-     * any case, bearer.ts). Compared as SHA-256 digests in constant time.
+     * Why the request may not read the metrics (its credentials' kind, bearer.ts), or undefined
+     * when it may: without METRICS_TOKEN always (nothing of the request is read), else when it
+     * carries the token: exactly `Bearer <token>`, whatever characters the token holds (the
+     * setting has no charset rule), or as RFC 6750 reads a header (the scheme in any case).
+     * Compared as SHA-256 digests in constant time. Never with Authorization in two lines: Node
+     * keeps the first, which would be the one compared.
      */
-    const authorized = (header: string | undefined, credentials: BearerCredentials) =>
-      !expected ||
-      timingSafeEqual(digest(header ?? ''), expected.header) ||
-      (credentials.kind === 'token' && timingSafeEqual(digest(credentials.token), expected.token))
+    function refusal(request: FastifyRequest): BearerCredentials['kind'] | undefined {
+      if (!expected) return undefined
+      const credentials = bearerCredentials(request)
+      if (credentials.kind === 'repeated') return credentials.kind
+      const sent =
+        timingSafeEqual(digest(request.headers.authorization ?? ''), expected.header) ||
+        (credentials.kind === 'token' && timingSafeEqual(digest(credentials.token), expected.token))
+      return sent ? undefined : credentials.kind
+    }
     app.get(
       '/metrics',
       { schema: { hide: true }, config: exemptFromPressure },
       async (request, reply) => {
-        const { authorization } = request.headers
-        const credentials = bearerCredentials(authorization)
-        if (!authorized(authorization, credentials)) {
+        const refused = refusal(request)
+        if (refused) {
           // Challenged as the staff API is (RFC 6750 §3.1): an error code only for a bad header
           // or token, none when no bearer token was sent.
-          const { status, challenge } = bearerRefusal('metrics', credentials.kind)
+          const { status, challenge } = bearerRefusal('metrics', refused)
           return reply
             .code(status)
             .header('www-authenticate', challenge)
-            .send({
-              statusCode: status,
-              error: STATUS_CODES[status],
-              message:
-                credentials.kind === 'malformed'
-                  ? 'The Authorization header must be "Bearer" and the token set in METRICS_TOKEN.'
-                  : 'Metrics need the bearer token set in METRICS_TOKEN.',
-            })
+            .send({ statusCode: status, error: STATUS_CODES[status], message: refusals[refused] })
         }
         if (!cluster.isWorker) {
           const text = (await processMetrics().metrics()) + (await register.metrics())

@@ -106,7 +106,7 @@ const wwwAuthenticate = {
   400: {
     'WWW-Authenticate': {
       description:
-        'Bearer realm="admin", error="invalid_request" when the Authorization header names the Bearer scheme but is not `Bearer <token>` (absent for other 400s)',
+        'Bearer realm="admin", error="invalid_request" when the Authorization header names the Bearer scheme but is not `Bearer <token>`, or comes in more than one header line (absent for other 400s)',
       schema: { type: 'string' },
     },
   },

@@ -5,9 +5,10 @@ import { readCookie } from '../cookies.ts'
 import { guardIds } from '../ids.ts'
 import { refuseUnstorableInput } from '../input-guards.ts'
 import { backOfficeHome, formPageOf } from '../plugins/back-office.ts'
-import { bearerCredentials, bearerRefusal } from '../plugins/bearer.ts'
+import { authorizationTwice, bearerCredentials, bearerRefusal } from '../plugins/bearer.ts'
 import { routeTakesNoBody } from '../plugins/body-rules.ts'
 import { sendError } from '../plugins/errors.ts'
+import { givenTwice } from '../plugins/header-lines.ts'
 import { insecureSignIn } from './cookies.ts'
 import { type Role, type StaffMember, staffByToken } from './queries.ts'
 import { safeNext } from './schemas.ts'
@@ -86,13 +87,14 @@ function afterSignIn(request: FastifyRequest): string {
 
 /**
  * What the API's refusals of a request without a usable token say (the status and challenge are
- * bearerRefusal's, src/plugins/bearer.ts): no bearer token, a malformed Bearer header, or a
- * token that is unknown, revoked or of a disabled account.
+ * bearerRefusal's, src/plugins/bearer.ts): no bearer token, a malformed Bearer header, two
+ * Authorization headers, or a token that is unknown, revoked or of a disabled account.
  */
 const apiMessages = {
   none: 'Sign in with a staff API token.',
   malformed:
     'The Authorization header must be "Bearer" and one staff API token, such as Authorization: Bearer <token>.',
+  repeated: authorizationTwice,
   token: 'Sign in with a staff API token.',
 } as const
 
@@ -112,7 +114,10 @@ const csrfField = (body: unknown) =>
  *   too); the sign-in form its pre-session token (double submit).
  * - API (`/api/admin…`): `Authorization: Bearer <token>` only (no cookies, so no CSRF). None,
  *   another scheme or an invalid token: 401 with `WWW-Authenticate: Bearer`; a Bearer header
- *   that is not `Bearer <token>`: 400 (RFC 6750 §3.1, bearerRefusal).
+ *   that is not `Bearer <token>`, or Authorization in two lines: 400 (RFC 6750 §3.1,
+ *   bearerRefusal).
+ * - Pages refuse Authorization in two lines too (400, the error page), though they sign in by
+ *   cookie: a client that sends two cannot mean both, wherever it sends them.
  * - Signed in with a role the route does not allow (or a route without a declaration): 403.
  * - Then, whatever the route's schema says, a path parameter, query or body string that
  *   PostgreSQL cannot store as sent (a NUL, a lone surrogate) is a 400 naming it
@@ -149,7 +154,7 @@ export default fp(
 
     /** The token's staff member, or the refusal to send (bearerRefusal) with its challenge set. */
     async function authenticateApi(request: FastifyRequest, reply: FastifyReply) {
-      const credentials = bearerCredentials(request.headers.authorization)
+      const credentials = bearerCredentials(request)
       if (credentials.kind === 'token' && looksLikeSecret(credentials.token)) {
         const staff = await staffByToken(app.db, digest(credentials.token))
         if (staff) return { staff }
@@ -167,6 +172,8 @@ export default fp(
         if (open) return
         let staff: StaffMember | undefined
         if (page) {
+          if (givenTwice(request, 'authorization'))
+            return sendError(request, reply, 400, authorizationTwice)
           staff = await authenticatePage(request)
           if (!staff) {
             const next = encodeURIComponent(afterSignIn(request))

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net'
 import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildTestApp, customer, type TestApp } from '../helpers/context.ts'
+import { addStaff, addToken } from '../helpers/staff.ts'
 
 // Requests as bytes on a socket, for what inject cannot send: `Expect: 100-continue` and a header
 // field given twice. `Expect: 100-continue` (RFC 9110 §10.1.1): Node answered 100 Continue to a
@@ -123,5 +124,24 @@ describe('Host', () => {
       /^HTTP\/1\.1 200 /,
     )
     expect(await whole('GET /healthz HTTP/1.0\r\n\r\n')).toMatch(/^HTTP\/1\.1 200 /)
+  })
+})
+
+// Node keeps the first of two Authorization lines: an admin's token then a clerk's was served as
+// the admin. Refused where a request is authenticated (test/staff/authorization-once.test.ts).
+describe('Authorization', () => {
+  it('given twice on the staff API: 400 saying so', async () => {
+    const admin = await addToken(t.app, await addStaff(t.app, 'boss@example.com', 'admin'))
+    const clerk = await addToken(t.app, await addStaff(t.app, 'clerk@example.com', 'staff'))
+    const res = await whole(
+      `GET /api/admin/me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${admin}\r\nauthorization: Bearer ${clerk}\r\nConnection: close\r\n\r\n`,
+    )
+    expect(res).toMatch(/^HTTP\/1\.1 400 /)
+    expect(res).toMatch(/www-authenticate: Bearer realm="admin", error="invalid_request"/i)
+    expect(res).toContain('The request has more than one Authorization header: send it once.')
+    const once = await whole(
+      `GET /api/admin/me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${clerk}\r\nConnection: close\r\n\r\n`,
+    )
+    expect(once).toMatch(/^HTTP\/1\.1 200 /)
   })
 })
