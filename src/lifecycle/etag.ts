@@ -32,27 +32,61 @@ export type IfMatch =
 const listElement = /[ \t]*(?:(W\/)?"([\x21\x23-\x7e\x80-\xff]*)")?[ \t]*(,|$)/y
 const ourVersion = /^[1-9][0-9]{0,8}$/
 
+/**
+ * The entity tags a list header holds (`"1", W/"2"`), or undefined when it is not that syntax or
+ * lists none.
+ */
+function entityTags(value: string): { weak: boolean; opaque: string }[] | undefined {
+  const tags: { weak: boolean; opaque: string }[] = []
+  let at = 0
+  while (at < value.length) {
+    listElement.lastIndex = at
+    const m = listElement.exec(value)
+    if (!m) return undefined
+    at = listElement.lastIndex
+    const [, weak, opaque, separator] = m
+    if (opaque !== undefined) tags.push({ weak: weak !== undefined, opaque })
+    if (separator === '') break
+  }
+  return tags.length === 0 ? undefined : tags
+}
+
 /** Reads an If-Match header (see IfMatch); never throws. */
 export function parseIfMatch(header: string | undefined): IfMatch {
   const value = header?.trim() ?? ''
   if (value === '') return { kind: 'absent' }
   if (value === '*') return { kind: 'any' }
-  const versions: number[] = []
-  let tags = 0
-  let weakTags = 0
-  let at = 0
-  while (at < value.length) {
-    listElement.lastIndex = at
-    const m = listElement.exec(value)
-    if (!m) return { kind: 'malformed' }
-    at = listElement.lastIndex
-    const [, weak, opaque, separator] = m
-    if (opaque !== undefined) {
-      tags++
-      if (weak) weakTags++
-      else if (ourVersion.test(opaque)) versions.push(Number(opaque))
-    }
-    if (separator === '') break
-  }
-  return tags === 0 ? { kind: 'malformed' } : { kind: 'tags', versions, weak: weakTags > 0 }
+  const tags = entityTags(value)
+  if (!tags) return { kind: 'malformed' }
+  const versions = tags
+    .filter((t) => !t.weak && ourVersion.test(t.opaque))
+    .map((t) => Number(t.opaque))
+  return { kind: 'tags', versions, weak: tags.some((t) => t.weak) }
 }
+
+/**
+ * What an If-None-Match header asks of a GET (RFC 9110 §13.1.2: `"*" / #entity-tag`): `absent`
+ * (no header, or a blank one), `any` (`*`: any current representation, so the order's, since it
+ * exists), `malformed` (not that syntax: `4`, an unclosed quote, `*` inside a list; answered 400
+ * as a malformed If-Match is), or the opaque parts of the tags it lists, weak or strong: a GET
+ * compares them with the weak comparison (§8.8.3.2), where `W/"4"` matches `"4"`.
+ */
+export type IfNoneMatch =
+  | { kind: 'absent' }
+  | { kind: 'any' }
+  | { kind: 'malformed' }
+  | { kind: 'tags'; opaque: string[] }
+
+/** Reads an If-None-Match header (see IfNoneMatch); never throws. */
+export function parseIfNoneMatch(header: string | undefined): IfNoneMatch {
+  const value = header?.trim() ?? ''
+  if (value === '') return { kind: 'absent' }
+  if (value === '*') return { kind: 'any' }
+  const tags = entityTags(value)
+  return tags ? { kind: 'tags', opaque: tags.map((t) => t.opaque) } : { kind: 'malformed' }
+}
+
+/** Whether a GET of what is at `version` (its ETag etagOf's) answers 304 Not Modified. */
+export const notModified = (condition: IfNoneMatch, version: number): boolean =>
+  condition.kind === 'any' ||
+  (condition.kind === 'tags' && condition.opaque.includes(String(version)))

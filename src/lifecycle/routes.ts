@@ -5,12 +5,20 @@ import { ErrorResponse } from '../orders/schemas.ts'
 import { refuseValue, sendError } from '../plugins/errors.ts'
 import { adminApi } from '../staff/schemas.ts'
 import { changeOrderStatus } from './change-order-status.ts'
-import { etagOf, type IfMatch, parseIfMatch } from './etag.ts'
+import {
+  etagOf,
+  type IfMatch,
+  type IfNoneMatch,
+  notModified,
+  parseIfMatch,
+  parseIfNoneMatch,
+} from './etag.ts'
 import { findAdminOrder } from './queries.ts'
 import {
   AdminOrder,
   AdminOrderParams,
   IfMatchHeaders,
+  IfNoneMatchHeaders,
   normaliseTransitionBody,
   orderEtag,
   TransitionBody,
@@ -56,13 +64,27 @@ async function requireIfMatch(request: FastifyRequest, reply: FastifyReply) {
  * src/staff/access.ts: a bearer token of a staff member or an admin, else 401/403).
  */
 const lifecycleRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  /** 200 with the order `typed` names as it is now and its ETag, or 404 echoing `typed`. */
-  async function sendOrder(request: FastifyRequest, reply: FastifyReply, typed: string) {
+  /**
+   * 200 with the order `typed` names as it is now and its ETag, or 404 echoing `typed`; 304 Not
+   * Modified, with the ETag and no body, when `condition` (a GET's If-None-Match) matches it
+   * (RFC 9110 §13.1.2, §15.4.5).
+   */
+  async function sendOrder(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    typed: string,
+    condition: IfNoneMatch = { kind: 'absent' },
+  ) {
     const order = looksLikeOrderNumber(typed)
       ? await findAdminOrder(app.db, normalizeOrderNumber(typed.trim()))
       : undefined
     if (!order) return sendError(request, reply, 404, unknownOrder(typed))
-    return reply.header('etag', etagOf(order.version)).send(order)
+    reply.header('etag', etagOf(order.version))
+    if (!notModified(condition, order.version)) return reply.send(order)
+    // A 304 carries the fields its 200 would (RFC 9110 §15.4.5): the ETag, the guard's
+    // Cache-Control and Vary, which the 200 has once over 1 KiB with compression on (always
+    // here: a Vary more than needed misleads no cache).
+    return reply.code(304).header('vary', 'accept-encoding').send()
   }
 
   app.get(
@@ -71,10 +93,17 @@ const lifecycleRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         ...adminApi,
         summary: 'An order with its status, shipping details and history',
-        description: etagNote,
+        description: `${etagNote} With If-None-Match listing that ETag (or \`*\`), 304 Not Modified: the ETag and no body (weak comparison: \`W/"3"\` matches too; 400 when it is not entity-tag syntax).`,
         params: AdminOrderParams,
+        headers: IfNoneMatchHeaders,
         response: {
           200: { ...AdminOrder, headers: orderEtag },
+          304: {
+            description: 'The order is unchanged since the ETag sent in If-None-Match: no body',
+            type: 'null',
+            headers: orderEtag,
+          },
+          400: ErrorResponse,
           401: ErrorResponse,
           403: ErrorResponse,
           404: ErrorResponse,
@@ -82,7 +111,18 @@ const lifecycleRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
       config: { access: 'staff' },
     },
-    (request, reply) => sendOrder(request, reply, request.params.orderNumber),
+    async (request, reply) => {
+      const condition = parseIfNoneMatch(request.headers['if-none-match'])
+      if (condition.kind === 'malformed') {
+        return sendError(
+          request,
+          reply,
+          400,
+          'If-None-Match must be the order\'s ETag as sent, in double quotes, such as If-None-Match: "1" (or a list of them, or *).',
+        )
+      }
+      return sendOrder(request, reply, request.params.orderNumber, condition)
+    },
   )
 
   app.post(

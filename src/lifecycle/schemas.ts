@@ -49,6 +49,17 @@ export const IfMatchHeaders = Type.Object({
   }),
 })
 
+/** A GET of the order may be conditional: 304 Not Modified while its ETag is one of these. */
+export const IfNoneMatchHeaders = Type.Object({
+  'if-none-match': Type.Optional(
+    Type.String({
+      maxLength: 1000,
+      description:
+        'ETags of the order as GET gave them, such as "1" (or *): 304 with no body while the order is at one of them',
+    }),
+  ),
+})
+
 /** The ETag header of an answer with the order, as OpenAPI shows it (routes.ts sets it). */
 export const orderEtag = {
   etag: {
