@@ -3,7 +3,7 @@ import { ErrorResponse } from '../orders/schemas.ts'
 import { refuseValue } from '../plugins/errors.ts'
 import { adminApi } from '../staff/schemas.ts'
 import { encodeCursor } from './cursor.ts'
-import { parseListQuery } from './filters.ts'
+import { dropBlankRepeats, parseListQuery } from './filters.ts'
 import { listOrders } from './queries.ts'
 import { OrderList, StrictListQuerystring } from './schemas.ts'
 
@@ -21,6 +21,7 @@ const adminOrderApi: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: OrderList, 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse },
       },
       config: { access: 'staff' },
+      preValidation: dropBlankRepeats,
     },
     async (request, reply) => {
       const parsed = parseListQuery(request.query)

@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify'
 import { statuses } from '../lifecycle/transitions.ts'
 import { normaliseEmail } from '../orders/customer.ts'
 import { normalizeOrderNumber, orderNumberPattern } from '../orders/order-number.ts'
@@ -89,6 +90,27 @@ export function canonicalListQuery(query: ListQuery): ListQuery {
     ...query,
     status: canonicalStatus(query.status),
     state: state === undefined ? undefined : normaliseStateCode(state),
+  }
+}
+
+/** The list's parameters, every one a filter or a page link (ListQuery). */
+const listParameters = ['status', 'state', 'from', 'to', 'q', 'cursor', 'before'] as const
+
+/**
+ * A preValidation hook of the list's routes (the JSON API, the page, the CSV): a parameter given
+ * more than once is read without its blank values, as a blank one alone is a filter not set (a
+ * GET form sends every field; a link may add one): `state=TX&state=` is `state=TX`,
+ * `state=&state=` no filter. Two values that are not blank stay a list, which the schema refuses,
+ * "state must be given once". Other parameters are left as sent (the strict routes refuse them
+ * by name, blank or not).
+ */
+export async function dropBlankRepeats(request: FastifyRequest): Promise<void> {
+  const query = request.query as Record<string, unknown>
+  for (const name of listParameters) {
+    const value = query[name]
+    if (!Array.isArray(value)) continue
+    const given = value.filter((v) => typeof v !== 'string' || v.trim() !== '')
+    query[name] = given.length === 0 ? '' : given.length === 1 ? given[0] : given
   }
 }
 

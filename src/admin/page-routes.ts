@@ -16,7 +16,7 @@ import { sendError } from '../plugins/errors.ts'
 import { describe, fieldName } from '../validation.ts'
 import { ExportsBusy, exportOrderCsv } from './csv.ts'
 import { encodeCursor, type ListKey } from './cursor.ts'
-import { canonicalListQuery, filterParams, parseListQuery } from './filters.ts'
+import { canonicalListQuery, dropBlankRepeats, filterParams, parseListQuery } from './filters.ts'
 import { listOrders, listOrdersBefore } from './queries.ts'
 import { ExportQuerystring, PageListQuerystring, TransitionForm } from './schemas.ts'
 
@@ -75,7 +75,11 @@ const adminOrderPages: FastifyPluginAsyncTypebox = async (app) => {
   /** The list page: 200, or 400 with the filter form and the reason when the query is refused. */
   app.get(
     '/admin/orders',
-    { schema: { hide: true, querystring: PageListQuerystring }, config: { access: 'staff' } },
+    {
+      schema: { hide: true, querystring: PageListQuerystring },
+      config: { access: 'staff' },
+      preValidation: dropBlankRepeats,
+    },
     async (request, reply) => {
       const query = canonicalListQuery(request.query)
       const parsed = parseListQuery(query)
@@ -117,7 +121,11 @@ const adminOrderPages: FastifyPluginAsyncTypebox = async (app) => {
    */
   app.get(
     '/admin/orders.csv',
-    { schema: { hide: true, querystring: ExportQuerystring }, config: { access: 'staff' } },
+    {
+      schema: { hide: true, querystring: ExportQuerystring },
+      config: { access: 'staff' },
+      preValidation: dropBlankRepeats,
+    },
     async (request, reply) => {
       const parsed = parseListQuery(request.query)
       if (!parsed.ok) return sendError(request, reply, 400, parsed.message)
