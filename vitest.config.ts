@@ -13,6 +13,7 @@ import { defineConfig } from 'vitest/config'
 export const databaseIndependent = [
   'test/money.test.ts',
   'test/ttl-cache.test.ts',
+  'test/zip-prefixes.test.ts',
   'test/config.test.ts',
   'test/projects.test.ts',
   'test/admin/csv-cells.test.ts',

@@ -10,6 +10,7 @@ import type { Database } from '../src/db/schema.ts'
 import { insightsLagSeconds } from '../src/insights/sales-fold.ts'
 import { topProducts } from '../src/insights/top-products.ts'
 import { stateCodes } from '../src/us-states.ts'
+import { stateAddresses } from './state-addresses.ts'
 
 /**
  * The insights reads at scale, against DATABASE_URL (load it first with seed:orders):
@@ -213,21 +214,25 @@ async function foldUnderLoad(databaseUrl: string, seconds: number) {
       {
         method: 'POST',
         path: '/api/orders',
-        setupRequest: (req) => ({
-          ...req,
-          headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
-          body: JSON.stringify({
-            items: [{ sku: pick(skus), quantity: 1 }],
-            customer: {
-              name: 'Load Test',
-              email: 'load@example.com',
-              address: '1 Bench Way',
-              city: 'Austin',
-              state: pick(stateCodes),
-              zip: '78701',
-            },
-          }),
-        }),
+        setupRequest: (req) => {
+          // A state and a ZIP code of it: a ZIP of another state is refused (zip-prefixes.ts).
+          const { code, city, zip } = pick(stateAddresses)
+          return {
+            ...req,
+            headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+            body: JSON.stringify({
+              items: [{ sku: pick(skus), quantity: 1 }],
+              customer: {
+                name: 'Load Test',
+                email: 'load@example.com',
+                address: '1 Bench Way',
+                city,
+                state: code,
+                zip,
+              },
+            }),
+          }
+        },
       },
     ],
   })

@@ -116,7 +116,7 @@ const payloadSql = `jsonb_build_object(
            'quantity', 1, 'unitPriceCents', 6900)),
   'status', 'placed', 'carrier', null,
   'customer', jsonb_build_object('zip', '78701', 'city', 'Austin', 'name', 'Ada Lovelace',
-              'email', 'ada@example.com', 'state', 'NY', 'address', '12 Analytical Way'),
+              'email', 'ada@example.com', 'state', 'TX', 'address', '12 Analytical Way'),
   'createdAt', now(), 'totalCents', 6900, 'orderNumber', 'N' || g, 'trackingNumber', null)`
 
 /** Writes `rate` events a second for `seconds` s, in 20 slices a second; order ids from `first`. */

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { refuseRepeatedHeaders } from '../input-guards.ts'
 import { refuseValue, sendError } from '../plugins/errors.ts'
+import { zipStateMismatch } from '../zip-prefixes.ts'
 import { unknownOrder } from './order-number.ts'
 import type { PriceChange } from './placement.ts'
 import { orderRateLimit } from './rate-limit.ts'
@@ -45,7 +46,7 @@ const orderApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['orders'],
         summary: 'Place an order',
         description:
-          "Retrying with the same Idempotency-Key and body returns the same order; the same key with another body is refused with 422. A line's optional unitPriceCents is the price the client showed: the order is refused with 409 price-changed unless it is the product's price now. Values are trimmed and put in their canonical form before the body schema checks them: sku and state in any case (mug-001, tx), a ZIP+4 with a space or no dash, the e-mail's domain lower-cased (docs/api.md, What is accepted).",
+          "Retrying with the same Idempotency-Key and body returns the same order; the same key with another body is refused with 422. A line's optional unitPriceCents is the price the client showed: the order is refused with 409 price-changed unless it is the product's price now. Values are trimmed and put in their canonical form before the body schema checks them: sku and state in any case (mug-001, tx), a ZIP+4 with a space or no dash, the e-mail's domain lower-cased (docs/api.md, What is accepted). A ZIP code of another state than customer.state is refused with 400 at /customer/zip, saying whose it is (ZIP code 10001 is in New York, not California.).",
         headers: IdempotencyHeaders,
         body: OrderRequestBody,
         response: {
@@ -81,6 +82,11 @@ const orderApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (problem) {
         app.orderMetrics.orderRejected('validation')
         return refuseValue(request, reply, { pointer: problem.pointer }, problem.message)
+      }
+      const wrongZip = zipStateMismatch(customer.zip, customer.state)
+      if (wrongZip) {
+        app.orderMetrics.orderRejected('validation')
+        return refuseValue(request, reply, { pointer: '/customer/zip' }, wrongZip)
       }
       const result = await app.orders.place({
         items,

@@ -79,6 +79,8 @@ export const customerFields = [
     label: 'ZIP code',
     schema: Type.String({
       pattern: '^\\d{5}(-\\d{4})?$',
+      description:
+        "A ZIP code of the customer's state: one the USPS gives another state (by its 3-digit prefix) is refused with 400, as is one starting 000 to 004 (docs/api.md, What is accepted).",
       errorMessage: 'must be a 5-digit ZIP code, like 94107 or 94107-1234',
     }),
     normalise: normaliseZip,

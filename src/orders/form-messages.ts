@@ -3,6 +3,7 @@ import type { FastifySchemaValidationError } from 'fastify/types/schema.js'
 import { emailMessage, emailRule } from '../email.ts'
 import type { AdminProduct } from '../products/schemas.ts'
 import { describe } from '../validation.ts'
+import { zipStateMismatch } from '../zip-prefixes.ts'
 import { damagedForm, labels, quantityLabel } from './form-values.ts'
 
 /**
@@ -25,4 +26,18 @@ export function fieldMessage(
     return typed === '' ? 'Enter your e-mail address.' : emailMessage(typed)
   }
   return `${label} ${describe(error)}.`
+}
+
+/**
+ * Sets `errors.zip` when the form's ZIP, valid as typed, does not exist or is another state's
+ * than the one chosen ("ZIP code 10001 is in New York, not California.", zipStateMismatch);
+ * `body` the form as posted, after its schema, `errors` the fields' messages so far. A ZIP or
+ * state with a message of its own is not compared.
+ */
+export function checkZipState(body: unknown, errors: Record<string, string>): void {
+  const { zip, state } = body as { zip?: unknown; state?: unknown }
+  if (errors.zip !== undefined || typeof zip !== 'string') return
+  const chosen = errors.state === undefined && typeof state === 'string' ? state : undefined
+  const message = zipStateMismatch(zip, chosen)
+  if (message !== undefined) errors.zip = message
 }

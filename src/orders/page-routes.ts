@@ -13,7 +13,7 @@ import { fieldName } from '../validation.ts'
 import { formCustomer } from './customer.ts'
 import { errorSummary } from './error-summary.ts'
 import { formCatalogue, keepShownPrices } from './form-catalogue.ts'
-import { fieldMessage } from './form-messages.ts'
+import { checkZipState, fieldMessage } from './form-messages.ts'
 import { refuseCrossSiteForms } from './form-origin.ts'
 import {
   changesSinceShown,
@@ -168,6 +168,7 @@ const pageRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
         }
         errors[field] ??= fieldMessage(products, field, e, request.body)
       }
+      checkZipState(request.body, errors)
       const lines = formLines(invalid ? values() : (request.body as Record<string, string>), errors)
       // Each over 100 said now, beside the other fields' mistakes, not in a later round.
       for (const { field, quantity } of lines) {

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { chromiumAvailable, fillShipping, launchChromium, listen } from '../helpers/browser.ts'
-import { buildTestApp, customer, type TestApp } from '../helpers/context.ts'
+import { buildTestApp, customerIn, type TestApp } from '../helpers/context.ts'
 import { addStaff, password } from '../helpers/staff.ts'
 
 const axeSource = readFileSync(
@@ -88,7 +88,7 @@ describe.skipIf(!chromiumAvailable)('accessibility, checked by axe-core in Chrom
           { sku: 'MUG-001', quantity: 2 },
           { sku: 'BAG-004', quantity: 1 },
         ],
-        customer: { ...customer, state: 'VA' },
+        customer: customerIn('VA'),
       },
     })
     expect(placed.statusCode).toBe(201)

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type autocannon from 'autocannon'
+import { stateAddress } from '../../scripts/state-addresses.ts'
 import { catalogue } from '../../src/products/catalogue.ts'
 
 /**
@@ -51,15 +52,19 @@ export function formArgs(oneLine = false): string[] {
   ]
 }
 
-/** The shopper every bench order is for, shipped to one of `states` at random. */
+/**
+ * The shopper every bench order is for, shipped to one of `states` at random: to a city and ZIP
+ * code of that state (scripts/state-addresses.ts), as a ZIP of another state is refused.
+ */
 export function benchCustomer() {
+  const { code, city, zip } = stateAddress(pick(states))
   return {
     name: 'Ada Lovelace',
     email: 'ada@example.com',
     address: '12 Analytical Way',
-    city: 'Austin',
-    state: states[Math.floor(Math.random() * states.length)] as string,
-    zip: '78701',
+    city,
+    state: code,
+    zip,
   }
 }
 
@@ -78,18 +83,9 @@ export const prices: Record<string, string> = Object.fromEntries(
 )
 export const pick = <T>(list: readonly T[]): T => list[Math.floor(Math.random() * list.length)] as T
 
+/** One API order of one line, for benchCustomer(). */
 export function apiOrderBody(): string {
-  return JSON.stringify({
-    items: [{ sku: pick(skus), quantity: 1 }],
-    customer: {
-      name: 'Ada Lovelace',
-      email: 'ada@example.com',
-      address: '12 Analytical Way',
-      city: 'Austin',
-      state: pick(states),
-      zip: '78701',
-    },
-  })
+  return JSON.stringify({ items: [{ sku: pick(skus), quantity: 1 }], customer: benchCustomer() })
 }
 
 const keyPattern = /name="idempotencyKey" value="([^"]+)"/

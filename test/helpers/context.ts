@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
+import { stateAddress } from '../../scripts/state-addresses.ts'
 import { type App, buildApp } from '../../src/app.ts'
 import { type Config, loadConfig } from '../../src/config.ts'
 import { connect } from '../../src/db/connect.ts'
@@ -184,6 +185,17 @@ export const customer = {
   city: 'Austin',
   state: 'TX',
   zip: '78701',
+}
+
+/**
+ * `customer` shipped to `state`, a USPS code: to a city and ZIP code of that state
+ * (scripts/state-addresses.ts; Texas: customer's own, Austin 78701), as an order whose ZIP is
+ * another state's is refused.
+ */
+export function customerIn(state: string) {
+  if (state === customer.state) return { ...customer }
+  const { city, zip } = stateAddress(state)
+  return { ...customer, city, state, zip }
 }
 
 /** Reads and sets a product's stock straight in the database. */

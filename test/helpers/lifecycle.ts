@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { App } from '../../src/app.ts'
 import type { OrderStatus } from '../../src/lifecycle/transitions.ts'
-import { customer } from './context.ts'
+import { customerIn } from './context.ts'
 
 /** Places an order through the API; returns its number. Throws unless it was placed. */
 export async function placeOrder(
@@ -13,7 +13,7 @@ export async function placeOrder(
     method: 'POST',
     url: '/api/orders',
     headers: { 'idempotency-key': randomUUID() },
-    payload: { items, customer: { ...customer, state } },
+    payload: { items, customer: customerIn(state) },
   })
   if (res.statusCode !== 201) throw new Error(`order answered ${res.statusCode}: ${res.body}`)
   return res.json().orderNumber

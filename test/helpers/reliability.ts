@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import net from 'node:net'
 import { type Kysely, sql } from 'kysely'
+import { stateAddress } from '../../scripts/state-addresses.ts'
 import type { Database } from '../../src/db/schema.ts'
 import { foldSales } from '../../src/insights/sales-fold.ts'
 import { catalogue } from '../../src/products/catalogue.ts'
@@ -272,14 +273,24 @@ export async function faultyProxy(target: { host: string; port: number }) {
   }
 }
 
-export const orderCustomer = (i: number) => ({
-  name: `Reliable Shopper ${i}`,
-  email: `shopper${i}@example.com`,
-  address: `${i} Durable Road`,
-  city: 'Springfield',
-  state: ['CA', 'TX', 'NY', 'FL', 'WA', 'IL', 'OR'][i % 7] as string,
-  zip: '62701',
-})
+/**
+ * Shopper `i`, shipped to `state` (by default one of seven states in turn), to a city and ZIP
+ * code of it.
+ */
+export const orderCustomer = (
+  i: number,
+  state = ['CA', 'TX', 'NY', 'FL', 'WA', 'IL', 'OR'][i % 7] as string,
+) => {
+  const { code, city, zip } = stateAddress(state)
+  return {
+    name: `Reliable Shopper ${i}`,
+    email: `shopper${i}@example.com`,
+    address: `${i} Durable Road`,
+    city,
+    state: code,
+    zip,
+  }
+}
 
 export const skus = ['MUG-001', 'TEE-002', 'CAP-003', 'BTL-005', 'NTB-009', 'SCK-010', 'CHR-014']
 

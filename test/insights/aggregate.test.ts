@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { foldSales, insightsLagSeconds } from '../../src/insights/sales-fold.ts'
 import { placeOrder } from '../../src/orders/place-order.ts'
 import { stateCodes } from '../../src/us-states.ts'
-import { buildTestApp, customer, type TestApp } from '../helpers/context.ts'
+import { buildTestApp, customerIn, type TestApp } from '../helpers/context.ts'
 import { queueLength } from '../helpers/insights.ts'
 
 let t: TestApp
@@ -47,7 +47,7 @@ describe('the top-three aggregate', () => {
       Array.from({ length: 200 }, () =>
         placeOrder(t.app.db, {
           items: [{ sku: skus[rand(skus.length)] as string, quantity: 1 + rand(4) }],
-          customer: { ...customer, state: states[rand(states.length)] as string },
+          customer: customerIn(states[rand(states.length)] as string),
           idempotencyKey: randomUUID(),
         }),
       ),
@@ -85,7 +85,7 @@ describe('the top-three aggregate', () => {
       method: 'POST',
       url: '/api/orders',
       headers: { 'idempotency-key': randomUUID() },
-      payload: { items: [{ sku: 'CHR-014', quantity: 1 }], customer: { ...customer, state: 'WY' } },
+      payload: { items: [{ sku: 'CHR-014', quantity: 1 }], customer: customerIn('WY') },
     })
     expect(res.statusCode).toBe(201)
     let seenAfter = Number.POSITIVE_INFINITY

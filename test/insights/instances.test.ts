@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { App } from '../../src/app.ts'
 import { SALES_FOLD_LOCK } from '../../src/insights/sales-fold.ts'
 import { stateCodes } from '../../src/us-states.ts'
-import { appsOnOneDatabase, customer, usingPostgres } from '../helpers/context.ts'
+import { appsOnOneDatabase, customerIn, usingPostgres } from '../helpers/context.ts'
 import { aggregates, groupByOrderLines, queueLength, waitFor } from '../helpers/insights.ts'
 
 const skus = ['MUG-001', 'TEE-002', 'CAP-003', 'BTL-005', 'NTB-009', 'SCK-010', 'CHR-014']
@@ -17,7 +17,7 @@ function order(app: App, i: number) {
     method: 'POST',
     url: '/api/orders',
     headers: { 'idempotency-key': randomUUID() },
-    payload: { items, customer: { ...customer, state: stateCodes[(i * 7) % 12] } },
+    payload: { items, customer: customerIn(stateCodes[(i * 7) % 12] as string) },
   })
 }
 

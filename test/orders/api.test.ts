@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { foldSales } from '../../src/insights/sales-fold.ts'
-import { buildTestApp, customer, type TestApp } from '../helpers/context.ts'
+import { buildTestApp, customer, customerIn, type TestApp } from '../helpers/context.ts'
 
 let t: TestApp
 beforeAll(async () => {
@@ -254,7 +254,7 @@ describe('GET /api/orders/:orderNumber', () => {
 
 describe('GET /api/states/:state/top-products', () => {
   it('lists at most three products, most units first, once sales are folded', async () => {
-    const vt = { ...customer, state: 'VT' }
+    const vt = customerIn('VT')
     for (const [sku, quantity] of [
       ['BLK-007', 5],
       ['SCK-010', 3],

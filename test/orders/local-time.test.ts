@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { stateTimeZones } from '../../src/state-time-zones.ts'
 import { stateCodes } from '../../src/us-states.ts'
-import { buildTestApp, customer, type TestApp } from '../helpers/context.ts'
+import { buildTestApp, customerIn, type TestApp } from '../helpers/context.ts'
 
 let t: TestApp
 beforeAll(async () => {
@@ -16,7 +16,7 @@ async function orderPlacedAt(state: string, instant: string): Promise<string> {
     method: 'POST',
     url: '/api/orders',
     headers: { 'idempotency-key': randomUUID() },
-    payload: { items: [{ sku: 'MUG-001', quantity: 1 }], customer: { ...customer, state } },
+    payload: { items: [{ sku: 'MUG-001', quantity: 1 }], customer: customerIn(state) },
   })
   expect(res.statusCode).toBe(201)
   const { orderNumber } = res.json() as { orderNumber: string }

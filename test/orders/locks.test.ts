@@ -127,7 +127,7 @@ const spreadOrder = (i: number) => ({
   items: catalogue
     .filter((_, p) => (p * 5 + i) % catalogue.length < 2 + (i % 3))
     .map((p) => ({ sku: p.sku, quantity: 1 })),
-  customer: { ...orderCustomer(i), state: stateCodes[(i * 13) % stateCodes.length] as string },
+  customer: orderCustomer(i, stateCodes[(i * 13) % stateCodes.length] as string),
 })
 
 async function waitUntil(done: () => boolean, timeoutMs: number) {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { buildTestApp, customer, type TestApp } from '../helpers/context.ts'
+import { buildTestApp, customerIn, type TestApp } from '../helpers/context.ts'
 import { consumeEvents, expectValidData, outboxMark, outboxRows } from '../helpers/outbox.ts'
 import { scaleOrders } from '../helpers/scale.ts'
 
@@ -42,7 +42,7 @@ it(`${orders} orders placed concurrently: exactly ${orders} order.placed events,
         headers: { 'idempotency-key': randomUUID() },
         payload: {
           items,
-          customer: { ...customer, name: `Shopper ${i}`, state: states[i % states.length] },
+          customer: { ...customerIn(states[i % states.length] as string), name: `Shopper ${i}` },
         },
       })
     }),

@@ -6,9 +6,10 @@ dofile("test/bench/wrk/report.lua")
 dofile("test/bench/wrk/form.lua")
 
 function request()
+  local state, city, zip = pickAddress()
   return wrk.format("POST", "/api/orders",
     { ["Content-Type"] = "application/json", ["Idempotency-Key"] = newKey() },
     '{"items":[{"sku":"' .. skus[math.random(#skus)] .. '","quantity":1}],"customer":' ..
     '{"name":"Ada Lovelace","email":"ada@example.com","address":"12 Analytical Way",' ..
-    '"city":"Austin","state":"' .. states[math.random(#states)] .. '","zip":"78701"}}')
+    '"city":"' .. city .. '","state":"' .. state .. '","zip":"' .. zip .. '"}}')
 end

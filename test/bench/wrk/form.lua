@@ -8,10 +8,22 @@
 skus, states, prices = {}, {}, {}
 oneLine = false
 
+-- A city and a ZIP code of each state the bench ships to (flows.ts `states`), the pairs of
+-- scripts/state-addresses.ts (flows.test.ts holds them to it): a ZIP of another state is refused.
+addresses = {
+  CA = { "Los Angeles", "90012" }, TX = { "Houston", "77002" }, FL = { "Miami", "33130" },
+  NY = { "New York", "10007" }, PA = { "Philadelphia", "19107" }, IL = { "Chicago", "60601" },
+  OH = { "Columbus", "43215" }, GA = { "Atlanta", "30303" }, NC = { "Charlotte", "28202" },
+  MI = { "Detroit", "48226" }, WA = { "Seattle", "98104" }, VT = { "Burlington", "05401" },
+}
+
 function init(args)
   seed()
   split(args[1], skus)
   split(args[2], states)
+  for _, state in ipairs(states) do
+    assert(addresses[state], "form.lua has no address in " .. state .. ": add one to addresses")
+  end
   for i = 3, #args do
     if args[i] == "one" then oneLine = true end
     for sku, cents in string.gmatch(args[i], "([^,=]+)=(%d+)") do prices[sku] = cents end
@@ -53,10 +65,19 @@ function quantities()
   return table.concat(fields, "&")
 end
 
+-- One of `states` at random, with its city and ZIP code.
+function pickAddress()
+  local state = states[math.random(#states)]
+  local address = addresses[state]
+  return state, address[1], address[2]
+end
+
 function orderForm(key)
+  local state, city, zip = pickAddress()
   return wrk.format("POST", "/orders",
     { ["Content-Type"] = "application/x-www-form-urlencoded" },
     quantities() ..
     "&name=Ada+Lovelace&email=ada%40example.com&address=12+Analytical+Way" ..
-    "&city=Austin&state=" .. states[math.random(#states)] .. "&zip=78701&idempotencyKey=" .. key)
+    "&city=" .. city:gsub(" ", "+") .. "&state=" .. state .. "&zip=" .. zip ..
+    "&idempotencyKey=" .. key)
 end
