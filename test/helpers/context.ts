@@ -198,6 +198,15 @@ export function customerIn(state: string) {
   return { ...customer, city, state, zip }
 }
 
+/** How many orders the database holds. */
+export async function orderCount(db: App['db']): Promise<number> {
+  const { n } = await db
+    .selectFrom('orders')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .executeTakeFirstOrThrow()
+  return Number(n)
+}
+
 /** Reads and sets a product's stock straight in the database. */
 export function stock(db: () => App['db']) {
   return {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { foldSales } from '../../src/insights/sales-fold.ts'
-import { buildTestApp, customer, type TestApp } from '../helpers/context.ts'
+import { buildTestApp, customer, orderCount, type TestApp } from '../helpers/context.ts'
 
 let t: TestApp
 beforeAll(async () => {
@@ -26,15 +26,7 @@ const submitForm = (fields: Record<string, string | number>) =>
     ).toString(),
   })
 
-const countOrders = async () =>
-  Number(
-    (
-      await t.app.db
-        .selectFrom('orders')
-        .select((eb) => eb.fn.countAll().as('n'))
-        .executeTakeFirstOrThrow()
-    ).n,
-  )
+const countOrders = () => orderCount(t.app.db)
 
 describe('GET /', () => {
   it('renders the order form with every field, the catalogue and a fresh key', async () => {

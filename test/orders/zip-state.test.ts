@@ -2,7 +2,7 @@
 // nothing is ordered (src/zip-prefixes.ts); a ZIP that crosses a state line is taken with either.
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildTestApp, customer, stock, type TestApp } from '../helpers/context.ts'
+import { buildTestApp, customer, orderCount, stock, type TestApp } from '../helpers/context.ts'
 
 let t: TestApp
 beforeAll(async () => {
@@ -21,15 +21,7 @@ const beverlyHills = {
 const wrongZip = 'ZIP code 10001 is in New York, not California.'
 const stockOf = stock(() => t.app.db).of
 
-const countOrders = async () =>
-  Number(
-    (
-      await t.app.db
-        .selectFrom('orders')
-        .select((eb) => eb.fn.countAll().as('n'))
-        .executeTakeFirstOrThrow()
-    ).n,
-  )
+const countOrders = () => orderCount(t.app.db)
 
 const postApi = (customerFields: object, key = randomUUID()) =>
   t.app.inject({
