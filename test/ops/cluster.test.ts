@@ -86,8 +86,10 @@ describe('WEB_CONCURRENCY', () => {
         // SIGTERM as soon as the primary has forked: the workers are still building their apps
         // (loading modules, migrating), seconds before they could listen. A stop heard then was
         // lost: they listened, served on, and were killed SHUTDOWN_TIMEOUT_MS + 5 s later (exit 1).
+        // 15 s, not less: on a loaded machine a worker takes several seconds to build its app
+        // and then close it, and being killed for slowness would fail the test for no fault.
         const started = await startServer(
-          { ...db.env, WEB_CONCURRENCY: '2', SHUTDOWN_TIMEOUT_MS: '3000' },
+          { ...db.env, WEB_CONCURRENCY: '2', SHUTDOWN_TIMEOUT_MS: '15000' },
           { ready: false },
         )
         s = started
