@@ -75,7 +75,7 @@ async function measure(name: string, n: number, fn: () => Promise<void>) {
 }
 
 try {
-  const warm = Number(process.env.WARM ?? 3000)
+  const warm = Number(process.env.WARM || 3000)
   await measure('warm-up orders', warm, place)
   await measure('warm-up lookups', warm, lookup)
   await measure('warm-up confirmations', warm, confirmation)

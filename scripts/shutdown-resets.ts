@@ -17,11 +17,11 @@ import { startServer } from '../test/helpers/server.ts'
 import { shutdownUnderLoad, tally } from '../test/helpers/shutdown-load.ts'
 
 const env = process.env
-const runs = Number(env.RUNS ?? 5)
-const workers = Number(env.WEB_CONCURRENCY ?? 1)
+const runs = Number(env.RUNS || 5)
+const workers = Number(env.WEB_CONCURRENCY || 1)
 const passed = Object.fromEntries(
   ['DATABASE_URL', 'WEB_CONCURRENCY', 'SHUTDOWN_DRAIN_MS']
-    .filter((name) => env[name] !== undefined)
+    .filter((name) => env[name]) // empty is unset, as for the service (src/config.ts)
     .map((name) => [name, env[name] as string]),
 )
 const dir = mkdtempSync(join(tmpdir(), 'shutdown-resets-'))

@@ -22,15 +22,16 @@ export { type Config, ConfigSchema }
 
 export class ConfigError extends Error {}
 
-/** Reads and validates the environment; a bad value throws a one-line ConfigError naming it. */
+/**
+ * Reads and validates the environment (`env` laid over process.env); a bad value throws a
+ * one-line ConfigError naming it. An empty value is an unset one, for every setting (withoutEmpty).
+ */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const data = withoutEmpty({ ...process.env, ...env })
   // Before any other check: a reference's text would otherwise be judged as the value it stands
   // for (METRICS_TOKEN long enough, SMTP_URL not smtp://) and be refused for the wrong reason,
   // or, in a setting checked less strictly, taken.
-  const unresolved = unresolvedReference(
-    { ...process.env, ...env },
-    Object.keys(ConfigSchema.properties),
-  )
+  const unresolved = unresolvedReference(data, Object.keys(ConfigSchema.properties))
   if (unresolved) {
     throw new ConfigError(
       `Invalid configuration: ${unresolved.name} is a Key Vault reference that was not resolved (${unresolved.reference}): ${unresolvedReferenceCauses}`,
@@ -39,7 +40,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   // Ajv would coerce "0x10" to 16, "1e3" to 1000 and "true" to 1: a number in the environment
   // is decimal digits, like a quantity on the form (docs/reliability.md, "Numbers are numbers").
   for (const [name, schema] of Object.entries(ConfigSchema.properties)) {
-    const value = env[name]
+    const value = data[name]
     const { type } = schema as { type?: unknown }
     const digits =
       type === 'integer' ? /^[0-9]+$/ : type === 'number' ? /^[0-9]+(\.[0-9]+)?$/ : null
@@ -49,9 +50,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   let config: Config
   try {
-    // env-schema would lay `env` over process.env itself (its `env: true`); done here instead, so
-    // that an empty mail setting in either reads as unset.
-    const data = withoutEmptyMailSettings({ ...process.env, ...env })
+    // env-schema would lay `env` over process.env itself (its `env: true`); done above instead,
+    // so that an empty value in either reads as unset.
     config = envSchema<Config>({ schema: ConfigSchema, data, env: false, ajv: { customOptions } })
   } catch (err) {
     throw new ConfigError(`Invalid configuration: ${settingErrors(err as Error)}`)
@@ -166,17 +166,15 @@ function settingErrors(err: Error & { errors?: FastifySchemaValidationError[] })
 }
 
 /**
- * `env` with SMTP_URL, MAIL_FROM and PUBLIC_BASE_URL left out where empty: an empty mail setting
- * is an unset one (e-mails off, the default sender). The ARM template sets all three on every app
- * and cannot leave one out (its `smtpUrl` defaults to ''); docs/deployment.md, "Order e-mails".
+ * `env` without its empty values: `NAME=` is `NAME` unset, the setting's default or off, as
+ * dotenv files and Docker Compose's .env mean it (.env.example lists every setting so, and a
+ * line uncommented as it stands must not stop the start). The ARM template, too, sets SMTP_URL
+ * and MAIL_FROM on every app and cannot leave one out (docs/deployment.md, "Order e-mails").
+ * A value of spaces is a value: only a shell or a file quoting them gives one.
  */
-function withoutEmptyMailSettings(
-  env: Record<string, string | undefined>,
-): Record<string, string | undefined> {
-  const data = { ...env }
-  for (const name of ['SMTP_URL', 'MAIL_FROM', 'PUBLIC_BASE_URL']) {
-    if (data[name] === '') delete data[name]
-  }
+function withoutEmpty(env: Record<string, string | undefined>): Record<string, string> {
+  const data: Record<string, string> = {}
+  for (const [name, value] of Object.entries(env)) if (value) data[name] = value
   return data
 }
 

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { ConfigError, ConfigSchema, loadConfig } from '../src/config.ts'
 import { trustProxy } from '../src/plugins/client-address.ts'
 import { unionsOfLiterals } from './helpers/schemas.ts'
-import { failedStart, startFlags } from './helpers/server.ts'
+import { failedStart, startFlags, startServer } from './helpers/server.ts'
 
 describe('configuration', () => {
   it('has sane defaults', () => {
@@ -210,19 +210,18 @@ describe('every setting with a bad value', () => {
   const bad: Record<string, string> = {
     NODE_ENV: 'prod',
     PORT: '70000',
-    HOST: '',
+    HOST: 'a b',
     DATABASE_URL: 'mysql://x',
-    DATABASE_CA_FILE: '',
+    DATABASE_CA_FILE: 'ca.pem',
     MIGRATION_DATABASE_URL: 'mysql://x',
     DATABASE_AUTH: 'token',
     AZURE_CLIENT_ID: 'notaguid',
-    DATA_DIR: '',
     DATABASE_POOL_SIZE: '0',
     LOG_LEVEL: 'loud',
     FOLD_INTERVAL_MS: '5',
     ORDER_BATCH_MAX: '0',
     TOP_PRODUCTS_CACHE_MS: '70000',
-    LOG_FILE: '',
+    LOG_FILE: '/proc/nope/x',
     RATE_LIMIT_MAX: '2000000',
     LOOKUP_MISS_MAX: '2000000',
     TRUST_PROXY: 'maybe',
@@ -252,6 +251,9 @@ describe('every setting with a bad value', () => {
     MAIL_FROM: 'bad',
     PUBLIC_BASE_URL: 'notaurl',
   }
+  // Settings no value of which loadConfig refuses (an empty one is unset): refused at start,
+  // each in the test file named.
+  const refusedAtStart: Record<string, string> = { DATA_DIR: 'test/ops/data-dir.test.ts' }
   // Settings that only go together with another: given with it, so the value is what fails.
   const partner: Record<string, Record<string, string>> = {
     ADMIN_EMAIL: { ADMIN_PASSWORD: 'a-long-enough-password' },
@@ -267,7 +269,12 @@ describe('every setting with a bad value', () => {
   })
 
   it('covers every setting', () => {
-    expect(Object.keys(bad).sort()).toEqual(Object.keys(ConfigSchema.properties).sort())
+    expect(Object.keys({ ...bad, ...refusedAtStart }).sort()).toEqual(
+      Object.keys(ConfigSchema.properties).sort(),
+    )
+    for (const file of Object.values(refusedAtStart)) {
+      expect(existsSync(new URL(`../${file}`, import.meta.url)), file).toBe(true)
+    }
   })
 
   it.each(Object.entries(bad))(
@@ -305,6 +312,68 @@ describe('every setting with a bad value', () => {
       loadConfig({ PUBLIC_BASE_URL: 'https://shop.example.com', [name]: value }),
     ).toThrow(text)
   })
+})
+
+describe('an empty value (NAME=, as in .env and compose)', () => {
+  const names = Object.keys(ConfigSchema.properties)
+  const unset = (list: string[]) => Object.fromEntries(list.map((n) => [n, undefined]))
+
+  it.each(names)('%s= is the setting left unset: its default, or off', (name) => {
+    expect(loadConfig({ [name]: '' })).toEqual(loadConfig({ [name]: undefined }))
+  })
+
+  it('gives the defaults, for a sample of settings', () => {
+    const config = loadConfig({
+      PORT: '',
+      HOST: '',
+      DATA_DIR: '',
+      LOG_LEVEL: '',
+      MAX_HEAP_USED_MB: '',
+      DATABASE_URL: '',
+      METRICS_TOKEN: '',
+      ADMIN_EMAIL: '',
+      ADMIN_PASSWORD: '',
+    })
+    expect(config).toMatchObject({
+      PORT: 3000,
+      HOST: '0.0.0.0',
+      DATA_DIR: './data',
+      LOG_LEVEL: 'info',
+    })
+    const { MAX_HEAP_USED_MB, DATABASE_URL, METRICS_TOKEN, ADMIN_EMAIL } = config
+    expect([MAX_HEAP_USED_MB, DATABASE_URL, METRICS_TOKEN, ADMIN_EMAIL]).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ])
+  })
+
+  // Every `# NAME=value` line of .env.example uncommented as it stands, the defaults and the
+  // empty values: what a newcomer's .env holds after uncommenting a few lines, or all of them.
+  const example = Object.fromEntries(
+    [
+      ...readFileSync(new URL('../.env.example', import.meta.url), 'utf8').matchAll(
+        /^# ([A-Z][A-Z0-9_]*)=(.*)$/gm,
+      ),
+    ].map((m) => [m[1] as string, m[2] as string]),
+  )
+
+  it('.env.example, every line uncommented, changes nothing', () => {
+    expect(Object.keys(example).sort()).toEqual([...names].sort())
+    expect(loadConfig(example)).toEqual(loadConfig(unset(names)))
+  })
+
+  it('.env.example, every line uncommented: the service starts', async () => {
+    // Its own port, address and a database in memory; every other line as the file has it.
+    const { PORT: _port, HOST: _host, DATA_DIR: _dataDir, ...rest } = example
+    const server = await startServer({ ...rest, DATA_DIR: 'memory://' })
+    try {
+      expect((await fetch(`${server.url}/readyz`)).status).toBe(200)
+    } finally {
+      await server.kill()
+    }
+  }, 180_000)
 })
 
 describe('HOST, PORT and MAX_HEAP_USED_MB at start', () => {

@@ -96,7 +96,9 @@ async function readLine(stdin: Readable): Promise<string> {
 
 /** A new password (add, password): STAFF_PASSWORD, a prompt typed twice, or a piped line. */
 async function newPassword(env: Env, io: StaffIo): Promise<string> {
-  let password = env.STAFF_PASSWORD
+  // Empty is unset, as for the settings (config.ts): a .env loaded into the shell may hold
+  // `STAFF_PASSWORD=`, and the command is then run in a terminal to type the password.
+  let password = env.STAFF_PASSWORD || undefined
   if (password === undefined) {
     if (io.stdin.isTTY) {
       password = await promptHidden(io, 'Password: ')

@@ -533,6 +533,18 @@ describe('what stops the command, in a plain sentence', () => {
     expect((await staff(['tokens', 'nopassword@example.com'])).code).toBe(1)
   })
 
+  it('STAFF_PASSWORD= (empty, as a .env loaded into the shell leaves it) is unset', async () => {
+    const res = await staff(
+      ['add', 'empty-setting@example.com', '--role', 'staff'],
+      { STAFF_PASSWORD: '' },
+      `${password}\n`,
+    )
+    expect(res, res.stderr).toMatchObject({
+      code: 0,
+      stdout: 'Added empty-setting@example.com as staff.\n',
+    })
+  })
+
   it('an embedded folder in use: the process, and what to do, without a class name', async () => {
     const folder = mkdtempSync(path.join(tmpdir(), 'staff-cli-lock-'))
     try {
