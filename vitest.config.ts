@@ -35,6 +35,7 @@ export const databaseIndependent = [
   'test/deploy/layout.test.ts',
   'test/deploy/workflows.test.ts',
   'test/k6/options.test.ts',
+  'test/k6/run-script.test.ts',
   'test/k6/syntax.test.ts',
   'test/k6/verdict.test.ts',
   'test/mail/config.test.ts',
