@@ -5,6 +5,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin'
 import { isDatabaseUnavailable } from '../db/errors.ts'
 import { echoSafe } from '../text.ts'
+import { prefersJson } from './accept.ts'
 import { backOfficeLink } from './back-office.ts'
 import { unsupportedMediaType } from './body-rules.ts'
 import { RequestLog } from './logging.ts'
@@ -13,9 +14,6 @@ import { securityHeaders } from './security.ts'
 import { shuttingDown } from './shutdown.ts'
 
 const requestLine = new RequestLog()
-
-const wantsJson = (request: FastifyRequest) =>
-  request.url.startsWith('/api/') || !(request.headers.accept ?? '').includes('text/html')
 
 const isApi = (request: FastifyRequest) => request.url.startsWith('/api/')
 
@@ -33,7 +31,8 @@ function backTo(request: FastifyRequest): { href: string; label: string } {
  * An error for programs or browsers: under /api, RFC 9457 problem details
  * (`application/problem+json`, problems.ts: `type`, `title`, `status`, `detail`, `errors` with
  * `extra.errors`, `available` with `extra.available`, `prices` with `extra.prices`, beside `statusCode`, `error` and
- * `message`); elsewhere JSON `{statusCode, error, message}` for programs, a page for browsers.
+ * `message`); elsewhere the error page, or JSON `{statusCode, error, message}` to a client whose
+ * Accept ranks application/json above text/html (accept.ts; curl's any type gets the page).
  * `extra.kind`: the problem its status does not name (out-of-stock…); `extra.back`: the page's link.
  */
 export function sendError(
@@ -58,7 +57,7 @@ export function sendError(
       .type('application/problem+json; charset=utf-8')
       .send(problem(statusCode, message, extra))
   }
-  if (wantsJson(request)) {
+  if (prefersJson(request.headers.accept)) {
     return reply.send({ statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message })
   }
   const page = {

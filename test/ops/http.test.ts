@@ -415,7 +415,12 @@ describe('protection', () => {
       }
       expect(res.statusCode).toBe(503)
       expect(res.headers['retry-after']).toBe('10')
-      expect(res.json().message).toMatch(/busy/)
+      // A page route: the error page with no Accept, JSON to a client that asks for it.
+      expect(res.headers['content-type']).toMatch(/^text\/html/)
+      expect(res.body).toMatch(/busy/)
+      const json = await pressed.app.inject({ url: '/', headers: { accept: 'application/json' } })
+      expect(json.statusCode).toBe(503)
+      expect(json.json().message).toMatch(/busy/)
       expect((await pressed.app.inject('/healthz')).statusCode).toBe(200)
       expect((await pressed.app.inject('/metrics')).statusCode).toBe(200)
     } finally {

@@ -123,10 +123,16 @@ describe('problem details', () => {
   })
 
   it('pages stay HTML, and non-API JSON keeps its old shape', async () => {
-    const page = await t.app.inject({ url: '/orders/ZZZZ-ZZZZ', headers: { accept: 'text/html' } })
-    expect(page.statusCode).toBe(404)
-    expect(page.headers['content-type']).toMatch(/^text\/html/)
-    const json = await t.app.inject({ url: '/orders/ZZZZ-ZZZZ' })
+    // A browser, curl (Accept: */*) and a client that sends no Accept get the page.
+    for (const headers of [{ accept: 'text/html' }, { accept: '*/*' }, {}]) {
+      const page = await t.app.inject({ url: '/orders/ZZZZ-ZZZZ', headers })
+      expect(page.statusCode).toBe(404)
+      expect(page.headers['content-type']).toMatch(/^text\/html/)
+    }
+    const json = await t.app.inject({
+      url: '/orders/ZZZZ-ZZZZ',
+      headers: { accept: 'application/json' },
+    })
     expect(json.headers['content-type']).toMatch(/^application\/json/)
     expect(Object.keys(json.json()).sort()).toEqual(['error', 'message', 'statusCode'])
   })

@@ -147,7 +147,14 @@ describe('errors Fastify raises before routing (frameworkErrors)', () => {
     ['/insights/%E0%A4%A', 400],
     [`/api/orders/${'A'.repeat(150)}`, 414], // over maxParamLength
   ])('GET %s for a program is {statusCode, error, message}', async (path, status) => {
-    await expectHandled(await request('GET', path), status, 'json')
+    const headers = { accept: 'application/json' }
+    await expectHandled(await request('GET', path, { headers }), status, 'json')
+  })
+
+  it("GET /orders/%C3%28 with no Accept, or curl's */*, is the page", async () => {
+    for (const headers of [{}, { accept: '*/*' }] as Record<string, string>[]) {
+      await expectHandled(await request('GET', '/orders/%C3%28', { headers }), 400, 'page')
+    }
   })
 
   it('a path parameter over the length limit, for a browser, is a page', async () => {
