@@ -17,6 +17,11 @@ const requestLine = new RequestLog()
 
 const isApi = (request: FastifyRequest) => request.url.startsWith('/api/')
 
+/** Endpoints only programs read (probes, scrapers, tooling): their errors stay JSON. */
+const forPrograms = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json'])
+const isForPrograms = (request: FastifyRequest) =>
+  forPrograms.has(request.url.split('?', 1)[0] as string)
+
 /** A problem entry's sentence as sendError shows it; its pointer or parameter stays exact. */
 const safeEntry = (e: ProblemError): ProblemError => ({ ...e, detail: echoSafe(e.detail) })
 
@@ -32,7 +37,8 @@ function backTo(request: FastifyRequest): { href: string; label: string } {
  * (`application/problem+json`, problems.ts: `type`, `title`, `status`, `detail`, `errors` with
  * `extra.errors`, `available` with `extra.available`, `prices` with `extra.prices`, beside `statusCode`, `error` and
  * `message`); elsewhere the error page, or JSON `{statusCode, error, message}` to a client whose
- * Accept ranks application/json above text/html (accept.ts; curl's any type gets the page).
+ * Accept ranks application/json above text/html (accept.ts; curl's any type gets the page) and
+ * always from /healthz, /readyz, /metrics and /openapi.json, which only programs read.
  * `extra.kind`: the problem its status does not name (out-of-stock…); `extra.back`: the page's link.
  */
 export function sendError(
@@ -57,7 +63,7 @@ export function sendError(
       .type('application/problem+json; charset=utf-8')
       .send(problem(statusCode, message, extra))
   }
-  if (prefersJson(request.headers.accept)) {
+  if (isForPrograms(request) || prefersJson(request.headers.accept)) {
     return reply.send({ statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message })
   }
   const page = {

@@ -83,6 +83,14 @@ describe('an error off /api: the page, unless JSON is preferred', () => {
     expect(res.headers['retry-after']).toBeDefined()
   })
 
+  it('from /healthz, /readyz, /metrics and /openapi.json, JSON whatever the Accept', async () => {
+    for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json']) {
+      for (const [accept] of accepts) {
+        expectAnswer(await send('DELETE', path, accept), 'json', 405, /DELETE is not allowed/, path)
+      }
+    }
+  })
+
   it('under /api, problem details whatever the Accept', async () => {
     for (const [accept] of accepts) {
       const res = await send('GET', '/api/orders/ZZZZZ-ZZZZZ', accept)
