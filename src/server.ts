@@ -28,8 +28,9 @@ const stopTracing = primary ? undefined : await startTracing(config)
 const { buildApp } = await import('./app.ts')
 const { createLogger } = await import('./plugins/logging.ts')
 // Here, not at the top: it loads pg, which tracing must have patched first.
-const { commandFailure } = await import('./db/command.ts')
+const { commandFailure, serviceDatabase } = await import('./db/command.ts')
 const { serveClusterMetrics } = await import('./plugins/cluster-metrics.ts')
+const { placeForWorkers } = await import('./orders/primary-placement.ts')
 
 if (primary) runPrimary(config)
 else await runWorker(config, stopTracing)
@@ -151,6 +152,17 @@ function runPrimary(config: Config) {
     process.exit(1)
   }
 
+  // The workers' orders are placed here, in batches across workers (orders/primary-placement.ts).
+  const placement = placeForWorkers(() => serviceDatabase(config, { placing: true }), {
+    batchMax: config.ORDER_BATCH_MAX,
+    emails: Boolean(config.SMTP_URL),
+  })
+  /** Exits once the placement's pool is closed (2 s at most: a database gone does not hold it). */
+  const exit = (code: number) => {
+    const late = new Promise((resolve) => setTimeout(resolve, 2000).unref())
+    Promise.race([placement.close().catch(() => {}), late]).finally(() => process.exit(code))
+  }
+
   let stopping = false
   let exitCode = 0
   const listened = new Set<number>()
@@ -160,7 +172,7 @@ function runPrimary(config: Config) {
     if (stopping) return
     stopping = true
     exitCode = code
-    if (workers().length === 0) process.exit(exitCode)
+    if (workers().length === 0) exit(exitCode)
     for (const worker of workers()) if (worker.isConnected()) worker.send('shutdown')
     // Workers time out on their own after SHUTDOWN_TIMEOUT_MS; this only catches a stuck one.
     setTimeout(() => {
@@ -188,7 +200,7 @@ function runPrimary(config: Config) {
       if (code !== 0) exitCode = 1
       if (workers().length === 0) {
         log.info({ exitCode }, 'all workers stopped')
-        process.exit(exitCode)
+        exit(exitCode)
       }
       return
     }

@@ -40,6 +40,8 @@ export interface ConnectionBudget {
   limit: number | undefined
   processes: number
   poolSize: number
+  /** The primaries' connections (one each where an app runs several workers), beside the pools. */
+  placers: number
   /** Every pool full at the autoscale maximum, plus one migration connection. */
   connections: number
   explanation: string
@@ -49,7 +51,8 @@ export interface ConnectionBudget {
  * The most connections the deployment's apps can hold at once: each process fills its own
  * pool of databasePoolSize, and the plan's instances each run production and the staging slot
  * (a slot is an app on the same plan, on every one of its instances), WEB_CONCURRENCY
- * processes each, at most autoscaleMaxInstances of them; the dispatch app runs one process per
+ * processes each, at most autoscaleMaxInstances of them, plus one connection each slot's primary
+ * places the workers' orders on when there are several; the dispatch app runs one process per
  * instance; and one more for a migration (`npm run migrate`, or a starting process migrating
  * before its pool opens).
  */
@@ -66,7 +69,9 @@ export function connectionBudget(
     value('webhookDelivery') === 'separate' ? number('dispatchPlanInstanceCount') : 0
   const poolSize = number('databasePoolSize')
   const processes = instances * 2 * workers + dispatchers
-  const connections = processes * poolSize + 1
+  // With several workers, each instance's primary places their orders on one connection.
+  const placers = workers > 1 ? instances * 2 : 0
+  const connections = processes * poolSize + placers + 1
   const sku = String(value('postgresSkuName'))
   const dispatch =
     dispatchers > 0 ? ` + ${dispatchers} dispatcher${dispatchers > 1 ? 's' : ''}` : ''
@@ -75,8 +80,9 @@ export function connectionBudget(
     limit: userConnections[sizeOf(sku)],
     processes,
     poolSize,
+    placers,
     connections,
-    explanation: `(${instances} instance${instances > 1 ? 's' : ''} × 2 slots × ${workers} worker${workers > 1 ? 's' : ''}${dispatch}) × databasePoolSize ${poolSize} + 1 for a migration`,
+    explanation: `(${instances} instance${instances > 1 ? 's' : ''} × 2 slots × ${workers} worker${workers > 1 ? 's' : ''}${dispatch}) × databasePoolSize ${poolSize}${placers > 0 ? ` + ${placers} for the primaries placing orders` : ''} + 1 for a migration`,
   }
 }
 
@@ -94,7 +100,7 @@ export function checkConnectionBudget(
     return
   }
   if (budget.connections <= budget.limit) return
-  const fitting = Math.floor((budget.limit - 1) / budget.processes)
+  const fitting = Math.floor((budget.limit - 1 - budget.placers) / budget.processes)
   const lower =
     fitting >= 1
       ? `set databasePoolSize to ${fitting} or less, or lower autoscaleMaxInstances`

@@ -21,6 +21,24 @@ export const commandDatabase = (config: Config) =>
     password: databasePassword(config),
   })
 
+/**
+ * The service's own database on PostgreSQL or the embedded folder, as its settings say: the pool
+ * size, the connect and statement timeouts, TLS and the password (an Entra ID token, entra.ts).
+ * The app's (plugins/db.ts), and the primary's that places the workers' orders (one
+ * connection: one batch at a time; `placing orders` in pg_stat_activity).
+ */
+export const serviceDatabase = (config: Config, { placing = false } = {}) =>
+  connect({
+    ...(placing ? { applicationName: 'order-service: placing orders' } : {}),
+    databaseUrl: config.DATABASE_URL,
+    dataDir: config.DATA_DIR,
+    poolSize: placing ? 1 : config.DATABASE_POOL_SIZE,
+    connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+    statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+    caFile: config.DATABASE_CA_FILE,
+    password: databasePassword(config),
+  })
+
 // Errors whose message is already a sentence that says what to do: printed as they are.
 const explained = [
   ConfigError,

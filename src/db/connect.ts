@@ -28,6 +28,8 @@ export interface ConnectOptions {
    * instead of the URL's password.
    */
   password?: (() => Promise<string>) | undefined
+  /** The connections' application_name, as pg_stat_activity shows them (a URL's own wins). */
+  applicationName?: string
 }
 
 /**
@@ -79,6 +81,7 @@ export function connect({
   statementTimeoutMs,
   caFile,
   password,
+  applicationName,
 }: ConnectOptions): Kysely<Database> {
   if (databaseUrl) {
     const { connectionString, ssl } = databaseTls(databaseUrl, caFile)
@@ -91,6 +94,7 @@ export function connect({
       ...(password ? urlFields(url, password) : { connectionString: url.toString() }),
       ssl,
       options: sessionOptions(existing),
+      ...(applicationName ? { application_name: applicationName } : {}),
       max: poolSize,
       keepAlive: true,
       ...(connectTimeoutMs ? { connectionTimeoutMillis: connectTimeoutMs } : {}),

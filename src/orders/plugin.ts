@@ -1,8 +1,10 @@
+import cluster from 'node:cluster'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.ts'
 import { type LookupMisses, lookupMisses, noLookupLimit } from './lookup-misses.ts'
 import { type OrderMetrics, orderMetrics } from './metrics.ts'
 import { type OrderBatcher, orderBatcher } from './order-batcher.ts'
+import { placeThroughPrimary } from './primary-placement.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -18,6 +20,7 @@ declare module 'fastify' {
 /**
  * The orders' metrics (in the app's registry), the batcher the order routes use and the count
  * of their lookups' misses (off with LOOKUP_MISS_MAX or RATE_LIMIT_MAX 0, as load tests run).
+ * A worker of several places its orders through the primary (primary-placement.ts).
  */
 export default fp(
   async (app, { config }: { config: Config }) => {
@@ -25,15 +28,15 @@ export default fp(
     app.decorate('orderMetrics', metrics)
     const limited = config.LOOKUP_MISS_MAX > 0 && config.RATE_LIMIT_MAX > 0
     app.decorate('lookupMisses', limited ? lookupMisses(config.LOOKUP_MISS_MAX) : noLookupLimit)
-    app.decorate(
-      'orders',
-      orderBatcher(app.db, {
-        batchMax: config.ORDER_BATCH_MAX,
-        // As the dispatcher's fan-out is told (webhooks/dispatcher-plugin.ts).
-        emails: Boolean(config.SMTP_URL),
-        onBatch: metrics.batch,
-      }),
-    )
+    const batcher = orderBatcher(app.db, {
+      batchMax: config.ORDER_BATCH_MAX,
+      // As the dispatcher's fan-out is told (webhooks/dispatcher-plugin.ts).
+      emails: Boolean(config.SMTP_URL),
+      onBatch: metrics.batch,
+    })
+    if (cluster.isWorker)
+      batcher.place = placeThroughPrimary((size) => metrics.batch('place', size))
+    app.decorate('orders', batcher)
   },
   { name: 'orders', dependencies: ['db', 'metrics'] },
 )

@@ -1,9 +1,8 @@
 import fp from 'fastify-plugin'
 import type { Kysely } from 'kysely'
 import type { Config } from '../config.ts'
-import { connect } from '../db/connect.ts'
+import { serviceDatabase } from '../db/command.ts'
 import { prepareEmbeddedDatabase } from '../db/embedded.ts'
-import { databasePassword } from '../db/entra.ts'
 import { prepareSchema } from '../db/prepare-schema.ts'
 import type { Database } from '../db/schema.ts'
 
@@ -37,15 +36,7 @@ export default fp(
         app.log.info({ dataDir: config.DATA_DIR, seconds }, 'embedded database created')
       }
     }
-    const db = connect({
-      databaseUrl: config.DATABASE_URL,
-      dataDir: config.DATA_DIR,
-      poolSize: config.DATABASE_POOL_SIZE,
-      connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
-      statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
-      caFile: config.DATABASE_CA_FILE,
-      password: databasePassword(config),
-    })
+    const db = serviceDatabase(config)
     app.decorate('db', db)
     app.addHook('onClose', () => db.destroy())
 

@@ -17,7 +17,13 @@ describe('the database connection budget', () => {
     const template = await loadTemplate(templateFile)
     const budget = connectionBudget(template, await loadParameterFile(parametersFile))
     // 3 instances × 2 slots × 1 worker + 1 dispatcher = 7 processes, each with its own pool.
-    expect(budget).toMatchObject({ sku: 'Standard_B1ms', limit: 35, processes: 7, poolSize: 4 })
+    expect(budget).toMatchObject({
+      sku: 'Standard_B1ms',
+      limit: 35,
+      processes: 7,
+      poolSize: 4,
+      placers: 0,
+    })
     expect(budget.connections).toBe(29)
     expect(budget.connections).toBeLessThanOrEqual(35)
   })
@@ -54,7 +60,7 @@ describe('the database connection budget', () => {
 
     expect(result.code).toBe(2)
     expect(result.err[0]).toContain(
-      'can open 49: (3 instances × 2 slots × 2 workers) × databasePoolSize 4 + 1 for a migration.',
+      'can open 55: (3 instances × 2 slots × 2 workers) × databasePoolSize 4 + 6 for the primaries placing orders + 1 for a migration.',
     )
     expect(result.err[0]).toContain('Set databasePoolSize to 2 or less')
   })

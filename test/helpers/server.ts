@@ -169,6 +169,23 @@ export async function startServer(
   }
 }
 
+/**
+ * startServer with WEB_CONCURRENCY=2 (more `env` beside), once both workers listen: the first
+ * to be ready answers the readiness probe while the other may still be starting.
+ */
+export async function startTwoWorkers(env: Record<string, string>): Promise<ServerProcess> {
+  const server = await startServer({ ...env, WEB_CONCURRENCY: '2' })
+  const deadline = Date.now() + 30_000
+  while (logLines(server.stdout).filter((l) => l.msg === 'worker listening').length < 2) {
+    if (Date.now() > deadline) {
+      await server.kill()
+      throw new Error(`two workers did not listen: ${server.output().slice(-20_000)}`)
+    }
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  return server
+}
+
 /** JSON log lines (anything else on stdout is skipped). */
 export function logLines(lines: string[]): Record<string, unknown>[] {
   return lines.flatMap((l) => {

@@ -3,7 +3,7 @@ import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { testDatabase, usingPostgres } from '../helpers/context.ts'
 import { apiOrder } from '../helpers/reliability.ts'
-import { logLines, type ServerProcess, startServer } from '../helpers/server.ts'
+import { logLines, type ServerProcess, startTwoWorkers } from '../helpers/server.ts'
 
 /** The sum of a metric's samples whose line contains every one of `parts`. */
 function sample(text: string, name: string, ...parts: string[]): number {
@@ -26,20 +26,14 @@ describe.skipIf(!usingPostgres)('/metrics with WEB_CONCURRENCY=2', () => {
   it('answers for all workers, summed or not as each metric needs, on one instance label', async () => {
     const db = await testDatabase()
     drop = db.drop
-    server = await startServer({
+    server = await startTwoWorkers({
       ...db.env,
-      WEB_CONCURRENCY: '2',
       RATE_LIMIT_MAX: '0',
       // Events stay in the outbox: a gauge every worker reads alike must not be doubled.
       WEBHOOKS_DISPATCH: 'off',
       WEBSITE_INSTANCE_ID: 'a1b2c3',
     })
     const s = server
-    const deadline = Date.now() + 30_000
-    while (logLines(s.stdout).filter((l) => l.msg === 'worker listening').length < 2) {
-      if (Date.now() > deadline) throw new Error('two workers did not listen')
-      await new Promise((r) => setTimeout(r, 50))
-    }
     for (let i = 0; i < 40; i++) {
       // A connection each: the primary hands them to the workers in turn.
       const res = await fetch(`${s.url}/healthz`, { headers: { connection: 'close' } })

@@ -1,0 +1,114 @@
+import { randomUUID } from 'node:crypto'
+import pg from 'pg'
+import { afterAll, describe, expect, it } from 'vitest'
+import { isDatabaseUnavailable, isDataError, uniqueViolation } from '../../src/db/errors.ts'
+import { received, sent } from '../../src/orders/primary-placement.ts'
+import { customer, testDatabase, usingPostgres } from '../helpers/context.ts'
+import { type ServerProcess, startTwoWorkers } from '../helpers/server.ts'
+
+// With several workers the primary places every worker's orders (src/orders/primary-placement.ts).
+// Several workers need a database server: PGlite belongs to one process.
+describe.skipIf(!usingPostgres)('orders placed by the primary of WEB_CONCURRENCY=2', () => {
+  let server: ServerProcess | undefined
+  let client: pg.Client | undefined
+  let drop = async () => {}
+  afterAll(async () => {
+    await server?.kill()
+    await client?.end()
+    await drop()
+  })
+
+  it("answers each worker its own orders exactly, placed on the primary's one connection", async () => {
+    const db = await testDatabase()
+    drop = db.drop
+    server = await startTwoWorkers({ ...db.env, RATE_LIMIT_MAX: '0', WEBHOOKS_DISPATCH: 'off' })
+    const s = server
+    client = new pg.Client(db.env.DATABASE_URL)
+    await client.connect()
+    const { rows } = await client.query<{ sku: string }>(
+      `update products set stock = 30 where id = (select min(id) from products) returning sku`,
+    )
+    const sku = rows[0]?.sku as string
+
+    // 60 orders of one unit for 30 units, a connection each (the primary hands connections to
+    // the workers in turn), all at once.
+    const place = (key: string, quantity = 1) =>
+      fetch(`${s.url}/api/orders`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'idempotency-key': key,
+          connection: 'close',
+        },
+        body: JSON.stringify({ items: [{ sku, quantity }], customer }),
+      })
+    const keys = Array.from({ length: 60 }, () => randomUUID())
+    const answers = await Promise.all(
+      keys.map(async (key) => {
+        const res = await place(key)
+        return { key, status: res.status, body: (await res.json()) as Record<string, unknown> }
+      }),
+    )
+    const placed = answers.filter((a) => a.status === 201)
+    expect(placed).toHaveLength(30)
+    expect(answers.filter((a) => a.status === 409)).toHaveLength(30)
+    for (const a of answers.filter((a) => a.status === 409))
+      expect(a.body).toMatchObject({ status: 409, available: [{ sku, units: 0 }] })
+    const numbers = new Set(placed.map((a) => a.body.orderNumber))
+    expect(numbers.size).toBe(30)
+    const counts = await client.query<{ orders: number; stock: number }>(
+      `select (select count(*)::int from orders) as orders,
+              (select stock from products where sku = $1) as stock`,
+      [sku],
+    )
+    expect(counts.rows[0]).toEqual({ orders: 30, stock: 0 })
+
+    // A replay through either worker answers the order its key made; the key with another
+    // order is refused. Errors of the database come back as the statement's own.
+    const first = placed[0] as (typeof placed)[number]
+    for (let i = 0; i < 4; i++) {
+      const replay = await place(first.key)
+      expect(replay.status).toBe(200)
+      expect(await replay.json()).toEqual(first.body)
+    }
+    expect((await place(first.key, 2)).status).toBe(422)
+
+    // Placed on the primary's one connection, not the workers' pools; the batches' sizes reach
+    // the workers' metrics, summed over the cluster: every order went through one.
+    const placing = await client.query<{ n: number }>(
+      `select count(*)::int as n from pg_stat_activity
+       where datname = current_database() and application_name = 'order-service: placing orders'`,
+    )
+    expect(placing.rows[0]?.n).toBe(1)
+    const metrics = await (await fetch(`${s.url}/metrics`)).text()
+    const sum = /^orders_batch_size_sum\{kind="place"\} (\d+)$/m.exec(metrics)?.[1]
+    expect(Number(sum)).toBe(60 + 4 + 1)
+  })
+})
+
+describe("a placement's error, from the primary to the worker", () => {
+  const across = (err: unknown) => received(JSON.parse(JSON.stringify(sent(err))))
+
+  it('keeps what the error handler reads: message, SQLSTATE, constraint', () => {
+    const unique = Object.assign(new Error('duplicate key value'), {
+      code: '23505',
+      constraint: 'orders_idempotency_key_key',
+    })
+    const after = across(unique)
+    expect(after.message).toBe('duplicate key value')
+    expect(uniqueViolation(after)).toBe('orders_idempotency_key_key')
+    expect(isDataError(after)).toBe(true)
+    expect(isDatabaseUnavailable(after)).toBe(false)
+  })
+
+  it('keeps "the database is unavailable" (a 503) when only a nested error said it', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), {
+      code: 'ECONNREFUSED',
+    })
+    const several = new AggregateError([refused, refused], 'no address answered')
+    expect(isDatabaseUnavailable(several)).toBe(true)
+    expect(isDatabaseUnavailable(across(several))).toBe(true)
+    expect(isDatabaseUnavailable(across(refused))).toBe(true)
+    expect(isDatabaseUnavailable(across(new Error('a bug')))).toBe(false)
+  })
+})
