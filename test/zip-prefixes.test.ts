@@ -107,16 +107,30 @@ describe('zipStateMismatch', () => {
     expect(zipStateMismatch('00544', 'CA')).toBe('ZIP code 00544 is in New York, not California.')
   })
 
-  it('takes, with any state, ZIPs of territories and APO/FPO areas, shared prefixes and unassigned ones', () => {
+  it('refuses, with every state, ZIPs of territories and APO/FPO areas, naming where they are', () => {
+    const outside = {
+      '00901': 'Puerto Rico', // San Juan
+      '00802': 'the U.S. Virgin Islands', // St. Thomas
+      '96910': 'Guam or the Pacific islands that share its ZIP codes', // Hagatna, GU
+      '96950': 'Guam or the Pacific islands that share its ZIP codes', // Saipan, MP
+      '09012': 'an APO/FPO area (Armed Forces Europe)',
+      '34001': 'an APO/FPO area (Armed Forces Americas)',
+      '96201': 'an APO/FPO area (Armed Forces Pacific)',
+    }
+    for (const [zip, where] of Object.entries(outside)) {
+      for (const state of stateCodes) {
+        expect(zipStateMismatch(zip, state), `${zip} ${state}`).toBe(
+          `ZIP code ${zip} is in ${where}, not ${usStates[state]}.`,
+        )
+      }
+    }
+    // Pago Pago AS, in Hawaii's 967: Hawaii's prefix, so taken with Hawaii, refused with the rest.
+    expect(zipStateMismatch('96799', 'HI')).toBeUndefined()
+    expect(zipStateMismatch('96799', 'TX')).toBe('ZIP code 96799 is in American Samoa, not Texas.')
+  })
+
+  it('takes, with any state, ZIPs of a shared prefix and unassigned ones', () => {
     const anyState = [
-      '00901', // San Juan, PR
-      '00802', // St. Thomas, VI
-      '96910', // Hagatna, GU (969, shared with MP, PW, FM, MH)
-      '96950', // Saipan, MP
-      '96799', // Pago Pago, AS (in Hawaii's 967)
-      '09012', // APO AE
-      '34001', // APO AA
-      '96201', // APO AP
       '20505', // a federal agency's ZIP (205: DC's, Maryland's and Virginia's)
       '09901', // 099: no state has it yet
       '21301', // 213
