@@ -30,6 +30,8 @@ const { createLogger } = await import('./plugins/logging.ts')
 // Here, not at the top: it loads pg, which tracing must have patched first.
 const { commandFailure, serviceDatabase } = await import('./db/command.ts')
 const { serveClusterMetrics } = await import('./plugins/cluster-metrics.ts')
+const { instanceLabels, poolGauge, processMetrics } = await import('./plugins/metrics.ts')
+const { Registry } = await import('prom-client')
 const { placeForWorkers } = await import('./orders/primary-placement.ts')
 
 if (primary) runPrimary(config)
@@ -42,17 +44,16 @@ else await runWorker(config, stopTracing)
  * pool, flushes the spans not yet exported (tracing on) and exits 0; SHUTDOWN_TIMEOUT_MS later it exits 1 whatever is left.
  */
 async function runWorker(config: Config, stopTracing: StopTracing | undefined) {
-  // The primary's word to stop (or its going away) is heard from the start: it can come while
-  // the app is still being built (modules loading, migrations), when a message nobody listened
-  // to was lost, and the worker went on to listen and serve until the primary killed it.
+  // The primary's word to stop is heard from the start: it can come while the app is still
+  // being built (modules loading, migrations), when a message nobody listened to was lost, and
+  // the worker went on to listen and serve until the primary killed it. A primary that goes away
+  // without a word (killed) takes the workers with it: node:cluster's own disconnect listener,
+  // which runs before any of ours, exits the worker at once, and its connections are reset.
   let stopAsked = false
   let stop = () => {
     stopAsked = true
   }
-  if (cluster.isWorker) {
-    process.on('message', (message) => message === 'shutdown' && stop())
-    process.on('disconnect', () => stop())
-  }
+  if (cluster.isWorker) process.on('message', (message) => message === 'shutdown' && stop())
 
   let app: App
   try {
@@ -86,8 +87,8 @@ async function runWorker(config: Config, stopTracing: StopTracing | undefined) {
       await stopTracing?.()
     },
   )
-  // The primary asks over IPC (a terminal's Ctrl-C may already have signalled us directly); if
-  // the primary is gone, nobody would ever ask: close too. Asked during the start: close now.
+  // The primary asks over IPC (a terminal's Ctrl-C may already have signalled us directly).
+  // Asked during the start: close now.
   stop = () => {
     if (!closing) grace.close()
   }
@@ -156,6 +157,7 @@ function runPrimary(config: Config) {
   const placement = placeForWorkers(() => serviceDatabase(config, { placing: true }), {
     batchMax: config.ORDER_BATCH_MAX,
     emails: Boolean(config.SMTP_URL),
+    log,
   })
   /** Exits once the placement's pool is closed (2 s at most: a database gone does not hold it). */
   const exit = (code: number) => {
@@ -219,8 +221,12 @@ function runPrimary(config: Config) {
     })
   }
 
-  // A scrape reaches one worker; it asks here for all workers' metrics, merged.
-  serveClusterMetrics()
+  // A scrape reaches one worker; it asks here for all workers' metrics and the primary's own
+  // (its process, its placing connection), merged.
+  const own = new Registry()
+  own.setDefaultLabels(instanceLabels())
+  poolGauge(own, placement.db)
+  serveClusterMetrics([processMetrics(), own])
   log.info({ workers: config.WEB_CONCURRENCY }, 'starting workers')
   for (let i = 0; i < config.WEB_CONCURRENCY; i++) cluster.fork()
 }

@@ -1,6 +1,6 @@
 import cluster, { type Worker } from 'node:cluster'
 import DataLoader from 'dataloader'
-import type { Kysely } from 'kysely'
+import { type Kysely, sql } from 'kysely'
 import { isDatabaseUnavailable } from '../db/errors.ts'
 import type { Database } from '../db/schema.ts'
 import { orderBatcher } from './order-batcher.ts'
@@ -69,16 +69,39 @@ export function received({ message, code, constraint }: SentError): Error {
   return Object.assign(new Error(message), code && { code }, constraint && { constraint })
 }
 
+/** A worker's question whether the primary can reach the database to place orders (/readyz). */
+interface CheckMessage {
+  type: 'orders:check'
+  id: number
+}
+interface CheckedMessage {
+  type: 'orders:checked'
+  id: number
+  error?: SentError
+}
+
+const isCheck = (m: unknown): m is CheckMessage =>
+  (m as CheckMessage | null)?.type === 'orders:check'
+const isChecked = (m: unknown): m is CheckedMessage =>
+  (m as CheckedMessage | null)?.type === 'orders:checked'
+
+/** What the primary logs with: a pino logger's two levels it uses. */
+interface Log {
+  warn(object: object, message: string): void
+}
+
 /**
- * In the primary: places the orders the workers send, on `db` (opened when the first arrives,
- * after a worker has migrated the schema), batched across workers (orderBatcher). What settles
- * in one turn goes back to each worker in one message: a message is a write and a wake-up of
- * the worker, which cost as much as the orders' own encoding.
+ * In the primary: places the orders the workers send, on `db` (opened when the first order or
+ * readiness check arrives, after a worker has migrated the schema), batched across workers
+ * (orderBatcher), and answers the workers' readiness checks with a `select 1` on it. What
+ * settles in one turn goes back to each worker in one message: a message is a write and a
+ * wake-up of the worker, which cost as much as the orders' own encoding. A placement's error is
+ * logged here once, with its stack (the worker's log has the request).
  */
 export function placeForWorkers(
   openDb: () => Kysely<Database>,
-  { batchMax, emails }: { batchMax: number; emails: boolean },
-): { close(): Promise<void> } {
+  { batchMax, emails, log }: { batchMax: number; emails: boolean; log: Log },
+): { close(): Promise<void>; db(): Kysely<Database> | undefined } {
   let db: Kysely<Database> | undefined
   let batcher: ReturnType<typeof orderBatcher> | undefined
   let batchSizes: number[] = []
@@ -91,7 +114,25 @@ export function placeForWorkers(
     }
     answers.clear()
   }
+  const logged = new WeakSet<object>()
+  const failed = (err: unknown): SentError => {
+    if (err instanceof Error && !logged.has(err)) {
+      logged.add(err)
+      log.warn({ err }, 'placing orders for the workers failed')
+    }
+    return sent(err)
+  }
   cluster.on('message', (worker, message: unknown) => {
+    if (isCheck(message)) {
+      db ??= openDb()
+      sql`select 1`.execute(db).then(
+        () => worker.isConnected() && worker.send({ type: 'orders:checked', id: message.id }),
+        (err: unknown) =>
+          worker.isConnected() &&
+          worker.send({ type: 'orders:checked', id: message.id, error: sent(err) }),
+      )
+      return
+    }
     if (!isPlace(message)) return
     db ??= openDb()
     batcher ??= orderBatcher(db, {
@@ -100,54 +141,81 @@ export function placeForWorkers(
       onBatch: (_kind, size) => batchSizes.push(size),
     })
     const placing = batcher
-    Promise.all(message.requests.map((r) => placing.place(r).then((result) => result, sent))).then(
-      (results) => {
-        if (answers.size === 0) setImmediate(send)
-        const list = answers.get(worker) ?? []
-        list.push({ id: message.id, results })
-        answers.set(worker, list)
-      },
-    )
+    Promise.all(
+      message.requests.map((r) => placing.place(r).then((result) => result, failed)),
+    ).then((results) => {
+      if (answers.size === 0) setImmediate(send)
+      const list = answers.get(worker) ?? []
+      list.push({ id: message.id, results })
+      answers.set(worker, list)
+    })
   })
-  return { close: async () => db?.destroy() }
+  return { close: async () => db?.destroy(), db: () => db }
+}
+
+let nextId = 0
+let listening = false
+/** The worker's questions to the primary awaiting an answer, by id. */
+const waiting = new Map<number, (answer: unknown) => void>()
+let onBatch: (size: number) => void = () => {}
+
+function onAnswer(message: unknown) {
+  if (isPlaced(message)) {
+    for (const size of message.batchSizes) onBatch(size)
+    for (const { id, results } of message.answers) waiting.get(id)?.(results)
+  } else if (isChecked(message)) waiting.get(message.id)?.(message)
 }
 
 /**
- * In a worker: `place` for the order routes, through the primary. The orders of one event-loop
- * turn go in one message. Rejects with an error code EPIPE (the database unavailable, to the
- * error handler: a 503) when the primary is gone or goes before answering.
+ * Sends the primary what `build` makes of a fresh id and resolves with its answer. Node's
+ * cluster ends a worker whose primary is gone (process.exit, before any listener of ours runs),
+ * so an answer that never comes is not waited for past that; asked without a primary, rejects
+ * with code EPIPE (the database unavailable, to the error handler: a 503).
+ */
+function ask<T>(build: (id: number) => object): Promise<T> {
+  return new Promise((resolve, reject) => {
+    if (!process.send || !process.connected)
+      return reject(Object.assign(new Error('no primary process'), { code: 'EPIPE' }))
+    if (!listening) process.on('message', onAnswer)
+    listening = true
+    const id = nextId++
+    waiting.set(id, (answer) => {
+      waiting.delete(id)
+      resolve(answer as T)
+    })
+    process.send(build(id))
+  })
+}
+
+/**
+ * In a worker: `place` for the order routes, through the primary; `countBatch` is told the size
+ * of each batch the primary placed that this worker is to count (orders_batch_size: each batch
+ * is counted by one worker, and the metrics are summed over workers). The orders of one
+ * event-loop turn go in one message.
  */
 export function placeThroughPrimary(
-  onBatch: (size: number) => void,
+  countBatch: (size: number) => void,
 ): (request: OrderRequest) => Promise<PlaceOrderResult> {
-  let nextId = 0
-  const waiting = new Map<
-    number,
-    (results: PlacedMessage['answers'][number]['results'] | Error) => void
-  >()
-  process.on('message', (message: unknown) => {
-    if (!isPlaced(message)) return
-    for (const size of message.batchSizes) onBatch(size)
-    for (const { id, results } of message.answers) waiting.get(id)?.(results)
-  })
-  process.on('disconnect', () => {
-    const gone = Object.assign(new Error('the primary process is gone'), { code: 'EPIPE' })
-    for (const settle of waiting.values()) settle(gone)
-  })
+  onBatch = countBatch
   const loader = new DataLoader<OrderRequest, PlaceOrderResult>(
-    (requests) =>
-      new Promise((resolve, reject) => {
-        if (!process.send || !process.connected)
-          return reject(Object.assign(new Error('no primary process'), { code: 'EPIPE' }))
-        const id = nextId++
-        waiting.set(id, (results) => {
-          waiting.delete(id)
-          if (results instanceof Error) return reject(results)
-          resolve(results.map((r) => (r.kind === 'error' ? received(r) : r)))
-        })
-        process.send({ type: 'orders:place', id, requests: [...requests] } satisfies PlaceMessage)
-      }),
+    async (requests) => {
+      const results = await ask<PlacedMessage['answers'][number]['results']>(
+        (id) => ({ type: 'orders:place', id, requests: [...requests] }) satisfies PlaceMessage,
+      )
+      return results.map((r) => (r.kind === 'error' ? received(r) : r))
+    },
     { cache: false, batchScheduleFn: (run) => setImmediate(run) },
   )
   return (request) => loader.load(request)
+}
+
+/**
+ * In a worker: resolves when the primary's connection answers `select 1`, rejects with its error
+ * otherwise (for /readyz: orders fail while it cannot).
+ */
+export async function primaryCanPlace(): Promise<void> {
+  const answer = await ask<CheckedMessage>(
+    (id) => ({ type: 'orders:check', id }) satisfies CheckMessage,
+  )
+  if (answer.error) throw received(answer.error)
 }

@@ -1,13 +1,20 @@
 import cluster from 'node:cluster'
-import { AggregatorRegistry, type Registry } from 'prom-client'
+import {
+  AggregatorRegistry,
+  type MetricObjectWithValues,
+  type MetricValue,
+  type Registry,
+} from 'prom-client'
 
 /**
  * /metrics under node:cluster (WEB_CONCURRENCY > 1): the shared port hands a scrape to any
  * worker, and a worker's own counters would look like resets from one scrape to the next. The
  * worker that gets the scrape asks the primary (IPC), the primary gathers every worker's
- * registries (prom-client's AggregatorRegistry) and merges them by each metric's `aggregator`:
- * sums by default (requests, orders, pool connections, heap), `max` for the database's view
- * that every worker reads alike (backlogs, ages), `average` for event loop lag, and so on.
+ * registries and its own (it places the orders: its CPU, memory and placing connection count
+ * too) and merges them with prom-client's `AggregatorRegistry.aggregate`, by each metric's
+ * `aggregator`: sums by default (requests, orders, pool connections, heap), `max` for the
+ * database's view that every worker reads alike (backlogs, ages), `average` for event loop lag,
+ * and so on.
  */
 
 interface MetricsRequest {
@@ -20,37 +27,84 @@ interface MetricsAnswer {
   text?: string
   error?: string
 }
+/** The primary's request for one worker's metrics, and the worker's answer. */
+interface PartRequest {
+  type: 'cluster-metrics:part-request'
+  id: number
+}
+interface PartAnswer {
+  type: 'cluster-metrics:part'
+  id: number
+  metrics?: MetricObjectWithValues<MetricValue<string>>[][]
+  error?: string
+}
 
 const isRequest = (m: unknown): m is MetricsRequest =>
   (m as MetricsRequest | null)?.type === 'cluster-metrics:request'
 const isAnswer = (m: unknown): m is MetricsAnswer =>
   (m as MetricsAnswer | null)?.type === 'cluster-metrics:answer'
+const isPartRequest = (m: unknown): m is PartRequest =>
+  (m as PartRequest | null)?.type === 'cluster-metrics:part-request'
+const isPart = (m: unknown): m is PartAnswer =>
+  (m as PartAnswer | null)?.type === 'cluster-metrics:part'
 
-/** In the primary: answers each worker's request with all workers' metrics, merged. */
-export function serveClusterMetrics(): void {
-  const aggregator = new AggregatorRegistry()
+const json = (registries: Registry[]) => Promise.all(registries.map((r) => r.getMetricsAsJSON()))
+
+/**
+ * In the primary: answers each worker's request with every worker's metrics and those of `own`
+ * (the primary's registries), merged; an error when a worker does not answer within 5 s.
+ */
+export function serveClusterMetrics(own: Registry[]): void {
+  let nextPart = 0
+  const parts = new Map<number, (answer: PartAnswer) => void>()
   cluster.on('message', (worker, message: unknown) => {
+    if (isPart(message)) parts.get(message.id)?.(message)
     if (!isRequest(message)) return
     const answer = (a: Omit<MetricsAnswer, 'type' | 'id'>) => {
       if (worker.isConnected())
         worker.send({ type: 'cluster-metrics:answer', id: message.id, ...a })
     }
-    aggregator.clusterMetrics().then(
-      (text) => answer({ text }),
-      (err: Error) => answer({ error: err.message }),
+    const workers = Object.values(cluster.workers ?? {}).filter((w) => w?.isConnected())
+    const asked = workers.map(
+      (w) =>
+        new Promise<MetricObjectWithValues<MetricValue<string>>[][]>((resolve, reject) => {
+          const id = nextPart++
+          const timer = setTimeout(() => settle({ type: 'cluster-metrics:part', id }), 5000)
+          const settle = (part: PartAnswer) => {
+            clearTimeout(timer)
+            parts.delete(id)
+            if (part.metrics) resolve(part.metrics)
+            else reject(new Error(part.error ?? 'a worker did not answer'))
+          }
+          parts.set(id, settle)
+          w?.send({ type: 'cluster-metrics:part-request', id } satisfies PartRequest)
+        }),
     )
+    Promise.all([...asked, json(own)])
+      .then((all) => AggregatorRegistry.aggregate(all.flat()).metrics())
+      .then(
+        (text) => answer({ text }),
+        (err: Error) => answer({ error: err.message }),
+      )
   })
 }
 
-let offered = false
+let offered: Registry[] | undefined
 /**
- * In a worker: `registries` are what the primary gathers from this process (prom-client answers
- * its requests from now on). Once per process: a worker builds one app.
+ * In a worker: `registries` are what the primary gathers from this process, from now on. Once per
+ * process listened for: a worker builds one app.
  */
 export function offerToCluster(registries: Registry[]): void {
-  if (!offered) new AggregatorRegistry() // its constructor installs the worker's listener
-  offered = true
-  AggregatorRegistry.setRegistries(registries)
+  if (!offered)
+    process.on('message', (message: unknown) => {
+      if (!isPartRequest(message)) return
+      json(offered ?? []).then(
+        (metrics) => process.send?.({ type: 'cluster-metrics:part', id: message.id, metrics }),
+        (err: Error) =>
+          process.send?.({ type: 'cluster-metrics:part', id: message.id, error: err.message }),
+      )
+    })
+  offered = registries
 }
 
 let nextId = 0

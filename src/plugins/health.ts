@@ -1,13 +1,16 @@
+import cluster from 'node:cluster'
 import fp from 'fastify-plugin'
 import { sql } from 'kysely'
 import type { Config } from '../config.ts'
 import { isMigrated } from '../db/migrate.ts'
+import { primaryCanPlace } from '../orders/primary-placement.ts'
 import { exemptFromPressure } from './metrics.ts'
 import { within } from './within.ts'
 
 /**
  * GET /healthz: the process is up and serving (liveness; answers even under pressure).
- * GET /readyz: it can take orders: the database answers and every migration is applied
+ * GET /readyz: it can take orders: the database answers and every migration is applied, and
+ * in a worker of several, the primary's connection that places the orders answers too
  * (readiness; 503 otherwise, and while shutting down).
  * Both answer `{status}`, plus `revision` (APP_REVISION, the commit the image was built from)
  * when it is set: a release checks it to know the new build is the one answering.
@@ -30,6 +33,13 @@ export default fp<{ config: Pick<Config, 'APP_REVISION'> }>(
         migrated ||= await within(isMigrated(app.db), 2000, 'the migrations check')
       } catch {
         return notReady('the database does not answer')
+      }
+      if (cluster.isWorker) {
+        try {
+          await within(primaryCanPlace(), 2000, 'the placing connection check')
+        } catch {
+          return notReady("the database does not answer the primary's connection placing orders")
+        }
       }
       return migrated ? { status: 'ready', ...revision } : notReady('migrations are pending')
     })

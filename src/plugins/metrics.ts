@@ -3,9 +3,11 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import { STATUS_CODES } from 'node:http'
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import type { Kysely } from 'kysely'
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { Config } from '../config.ts'
 import { poolOf } from '../db/connect.ts'
+import type { Database } from '../db/schema.ts'
 import {
   authorizationTwice,
   type BearerCredentials,
@@ -39,13 +41,34 @@ export function instanceLabels(env: NodeJS.ProcessEnv = process.env): Record<str
 // Process metrics (event loop lag, heap, GC, CPU) belong to the process, not to an app: one
 // registry however many apps a test process builds.
 let processRegistry: Registry | undefined
-function processMetrics(): Registry {
+export function processMetrics(): Registry {
   if (!processRegistry) {
     processRegistry = new Registry()
     processRegistry.setDefaultLabels(instanceLabels())
     collectDefaultMetrics({ register: processRegistry })
   }
   return processRegistry
+}
+
+/**
+ * db_pool_connections in `register`: the connections of `db()`'s pool (none for PGlite, or
+ * before it is opened) in use, idle, and the requests waiting for one, read when scraped.
+ */
+export function poolGauge(register: Registry, db: () => Kysely<Database> | undefined): void {
+  new Gauge({
+    name: 'db_pool_connections',
+    help: 'Database pool connections: in_use, idle, and requests waiting for one',
+    labelNames: ['state'] as const,
+    registers: [register],
+    collect() {
+      const handle = db()
+      const pool = handle && poolOf(handle)
+      if (!pool) return
+      this.set({ state: 'in_use' }, pool.totalCount - pool.idleCount)
+      this.set({ state: 'idle' }, pool.idleCount)
+      this.set({ state: 'waiting' }, pool.waitingCount)
+    },
+  })
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest()
@@ -82,19 +105,7 @@ export default fp(
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     })
-    new Gauge({
-      name: 'db_pool_connections',
-      help: 'Database pool connections: in_use, idle, and requests waiting for one',
-      labelNames: ['state'] as const,
-      registers,
-      collect() {
-        const pool = poolOf(app.db)
-        if (!pool) return
-        this.set({ state: 'in_use' }, pool.totalCount - pool.idleCount)
-        this.set({ state: 'idle' }, pool.idleCount)
-        this.set({ state: 'waiting' }, pool.waitingCount)
-      },
-    })
+    poolGauge(register, () => app.db)
     app.decorate('metrics', { registry: register } satisfies Metrics)
     if (cluster.isWorker) offerToCluster([processMetrics(), register])
 

@@ -171,10 +171,14 @@ export async function startServer(
 
 /**
  * startServer with WEB_CONCURRENCY=2 (more `env` beside), once both workers listen: the first
- * to be ready answers the readiness probe while the other may still be starting.
+ * to be ready answers the readiness probe (`ready`, as startServer's) while the other may still
+ * be starting.
  */
-export async function startTwoWorkers(env: Record<string, string>): Promise<ServerProcess> {
-  const server = await startServer({ ...env, WEB_CONCURRENCY: '2' })
+export async function startTwoWorkers(
+  env: Record<string, string>,
+  { ready = '/readyz' }: { ready?: string } = {},
+): Promise<ServerProcess> {
+  const server = await startServer({ ...env, WEB_CONCURRENCY: '2' }, { ready })
   const deadline = Date.now() + 30_000
   while (logLines(server.stdout).filter((l) => l.msg === 'worker listening').length < 2) {
     if (Date.now() > deadline) {

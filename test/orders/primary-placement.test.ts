@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { isDatabaseUnavailable, isDataError, uniqueViolation } from '../../src/db/errors.ts'
 import { received, sent } from '../../src/orders/primary-placement.ts'
 import { customer, testDatabase, usingPostgres } from '../helpers/context.ts'
-import { type ServerProcess, startTwoWorkers } from '../helpers/server.ts'
+import { logLines, type ServerProcess, startTwoWorkers } from '../helpers/server.ts'
 
 // With several workers the primary places every worker's orders (src/orders/primary-placement.ts).
 // Several workers need a database server: PGlite belongs to one process.
@@ -83,6 +84,74 @@ describe.skipIf(!usingPostgres)('orders placed by the primary of WEB_CONCURRENCY
     const metrics = await (await fetch(`${s.url}/metrics`)).text()
     const sum = /^orders_batch_size_sum\{kind="place"\} (\d+)$/m.exec(metrics)?.[1]
     expect(Number(sum)).toBe(60 + 4 + 1)
+    // The process metrics count the primary too: its memory beside the two workers'.
+    const rssOf = (pid: unknown) =>
+      1024 * Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1])
+    const workers = logLines(s.stdout)
+      .filter((l) => l.msg === 'worker listening')
+      .map((l) => l.worker)
+    const scraped = Number(/^process_resident_memory_bytes (\d+)$/m.exec(metrics)?.[1])
+    const primaryRss = rssOf(s.proc.pid)
+    expect(primaryRss).toBeGreaterThan(40 * 2 ** 20)
+    expect(scraped).toBeGreaterThan(rssOf(workers[0]) + rssOf(workers[1]) + primaryRss / 2)
+  })
+})
+
+describe.skipIf(!usingPostgres)('the primary unable to connect, with WEB_CONCURRENCY=2', () => {
+  const role = `placing_${randomUUID().slice(0, 8)}`
+  let server: ServerProcess | undefined
+  let drop = async () => {}
+  const asSuperuser = async (statement: string) => {
+    const c = new pg.Client(process.env.TEST_DATABASE_URL)
+    await c.connect()
+    await c.query(statement).finally(() => c.end())
+  }
+  afterAll(async () => {
+    await server?.kill()
+    await drop()
+    await asSuperuser(`drop role if exists ${role}`)
+  })
+
+  it('is not ready, and answers orders 503, while the workers themselves reach the database', async () => {
+    const db = await testDatabase()
+    drop = db.drop
+    // Two connections for the role: the workers' pools of one each; none left for the primary.
+    await asSuperuser(`create role ${role} login connection limit 2`)
+    const url = new URL(db.env.DATABASE_URL as string)
+    url.username = role
+    server = await startTwoWorkers(
+      {
+        MIGRATION_DATABASE_URL: db.env.DATABASE_URL as string,
+        DATABASE_URL: url.toString(),
+        DATABASE_POOL_SIZE: '1',
+        RATE_LIMIT_MAX: '0',
+        WEBHOOKS_DISPATCH: 'off',
+      },
+      { ready: '/healthz' },
+    )
+    const s = server
+    // A connection each, so both workers answer; each worker's own check passes, the primary's fails.
+    for (let i = 0; i < 4; i++) {
+      const res = await fetch(`${s.url}/readyz`, { headers: { connection: 'close' } })
+      expect(res.status).toBe(503)
+      expect(await res.json()).toEqual({
+        status: 'unavailable',
+        reason: "the database does not answer the primary's connection placing orders",
+      })
+    }
+    expect((await fetch(`${s.url}/`)).status).toBe(200)
+    const res = await fetch(`${s.url}/api/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+      body: JSON.stringify({ items: [{ sku: 'MUG-001', quantity: 1 }], customer }),
+    })
+    expect(res.status).toBe(503)
+    expect(res.headers.get('retry-after')).toBe('5')
+    // The primary says why, once per failure, with the database's own words.
+    const primaryLines = logLines(s.stdout).filter((l) => l.pid === s.proc.pid)
+    expect(primaryLines.map((l) => (l.err as { message?: string } | undefined)?.message)).toContain(
+      `too many connections for role "${role}"`,
+    )
   })
 })
 
