@@ -94,8 +94,10 @@ interface Log {
  * In the primary: places the orders the workers send, on `db` (opened when the first order or
  * readiness check arrives, after a worker has migrated the schema), batched across workers
  * (orderBatcher), and answers the workers' readiness checks with a `select 1` on it. What
- * settles in one turn goes back to each worker in one message: a message is a write and a
- * wake-up of the worker, which cost as much as the orders' own encoding. A placement's error is
+ * one batch settles goes back to each worker in one message, sent once the promises it
+ * resolved have run (nextTick; setImmediate waited for the loop's other callbacks too, a
+ * millisecond or more of the half-rate flow's p99): a message is a write and a wake-up of the
+ * worker, which cost as much as the orders' own encoding. A placement's error is
  * logged here once, with its stack (the worker's log has the request).
  */
 export function placeForWorkers(
@@ -144,7 +146,7 @@ export function placeForWorkers(
     Promise.all(
       message.requests.map((r) => placing.place(r).then((result) => result, failed)),
     ).then((results) => {
-      if (answers.size === 0) setImmediate(send)
+      if (answers.size === 0) process.nextTick(send)
       const list = answers.get(worker) ?? []
       list.push({ id: message.id, results })
       answers.set(worker, list)
