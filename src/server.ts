@@ -32,7 +32,7 @@ const { commandFailure, serviceDatabase } = await import('./db/command.ts')
 const { serveClusterMetrics } = await import('./plugins/cluster-metrics.ts')
 const { instanceLabels, poolGauge, processMetrics } = await import('./plugins/metrics.ts')
 const { Registry } = await import('prom-client')
-const { placeForWorkers } = await import('./orders/primary-placement.ts')
+const { ownWorker, placeForWorkers } = await import('./orders/primary-placement.ts')
 
 if (primary) runPrimary(config)
 else await runWorker(config, stopTracing)
@@ -212,7 +212,7 @@ function runPrimary(config: Config) {
       return
     }
     log.error({ worker: worker.process.pid, code, signal }, 'worker died; starting another')
-    cluster.fork()
+    cluster.fork(ownWorker)
   })
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.on(signal, () => {
@@ -228,5 +228,5 @@ function runPrimary(config: Config) {
   poolGauge(own, placement.db)
   serveClusterMetrics([processMetrics(), own])
   log.info({ workers: config.WEB_CONCURRENCY }, 'starting workers')
-  for (let i = 0; i < config.WEB_CONCURRENCY; i++) cluster.fork()
+  for (let i = 0; i < config.WEB_CONCURRENCY; i++) cluster.fork(ownWorker)
 }

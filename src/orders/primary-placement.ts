@@ -43,6 +43,17 @@ interface PlacedMessage {
   batchSizes: number[]
 }
 
+/**
+ * The environment this service's primary forks its workers with. Under another cluster manager
+ * (pm2's cluster mode forks node:cluster workers too) there is no primary to place the orders:
+ * each worker places its own, as one process does.
+ */
+export const ownWorker = { ORDER_SERVICE_WORKER: '1' }
+
+/** Whether this process is a worker of this service's primary, which places its orders. */
+export const placedByPrimary = (): boolean =>
+  cluster.isWorker && process.env.ORDER_SERVICE_WORKER === '1'
+
 const isPlace = (m: unknown): m is PlaceMessage =>
   (m as PlaceMessage | null)?.type === 'orders:place'
 const isPlaced = (m: unknown): m is PlacedMessage =>
@@ -117,21 +128,35 @@ export function placeForWorkers(
     answers.clear()
   }
   const logged = new WeakSet<object>()
+  /** Orders being placed, and the error of the last that failed for want of the database. */
+  let placing = 0
+  let unavailable: SentError | undefined
   const failed = (err: unknown): SentError => {
     if (err instanceof Error && !logged.has(err)) {
       logged.add(err)
       log.warn({ err }, 'placing orders for the workers failed')
     }
-    return sent(err)
+    const out = sent(err)
+    if (isDatabaseUnavailable(received(out))) unavailable = out
+    return out
+  }
+  const placed = (result: PlaceOrderResult) => {
+    unavailable = undefined
+    return result
+  }
+  const answerCheck = (worker: Worker, id: number, error?: SentError) => {
+    if (worker.isConnected())
+      worker.send({ type: 'orders:checked', id, ...(error && { error }) } satisfies CheckedMessage)
   }
   cluster.on('message', (worker, message: unknown) => {
     if (isCheck(message)) {
+      // The one connection is the batch's while one is placed (a lock wait can hold it for
+      // seconds): then the answer is how the last placement went, not a wait behind it.
+      if (placing > 0) return answerCheck(worker, message.id, unavailable)
       db ??= openDb()
       sql`select 1`.execute(db).then(
-        () => worker.isConnected() && worker.send({ type: 'orders:checked', id: message.id }),
-        (err: unknown) =>
-          worker.isConnected() &&
-          worker.send({ type: 'orders:checked', id: message.id, error: sent(err) }),
+        () => answerCheck(worker, message.id),
+        (err: unknown) => answerCheck(worker, message.id, sent(err)),
       )
       return
     }
@@ -142,15 +167,17 @@ export function placeForWorkers(
       emails,
       onBatch: (_kind, size) => batchSizes.push(size),
     })
-    const placing = batcher
-    Promise.all(
-      message.requests.map((r) => placing.place(r).then((result) => result, failed)),
-    ).then((results) => {
-      if (answers.size === 0) process.nextTick(send)
-      const list = answers.get(worker) ?? []
-      list.push({ id: message.id, results })
-      answers.set(worker, list)
-    })
+    const orders = batcher
+    placing += message.requests.length
+    Promise.all(message.requests.map((r) => orders.place(r).then(placed, failed))).then(
+      (results) => {
+        placing -= message.requests.length
+        if (answers.size === 0) process.nextTick(send)
+        const list = answers.get(worker) ?? []
+        list.push({ id: message.id, results })
+        answers.set(worker, list)
+      },
+    )
   })
   return { close: async () => db?.destroy(), db: () => db }
 }

@@ -1,9 +1,8 @@
-import cluster from 'node:cluster'
 import fp from 'fastify-plugin'
 import { sql } from 'kysely'
 import type { Config } from '../config.ts'
 import { isMigrated } from '../db/migrate.ts'
-import { primaryCanPlace } from '../orders/primary-placement.ts'
+import { placedByPrimary, primaryCanPlace } from '../orders/primary-placement.ts'
 import { exemptFromPressure } from './metrics.ts'
 import { within } from './within.ts'
 
@@ -34,7 +33,7 @@ export default fp<{ config: Pick<Config, 'APP_REVISION'> }>(
       } catch {
         return notReady('the database does not answer')
       }
-      if (cluster.isWorker) {
+      if (placedByPrimary()) {
         try {
           await within(primaryCanPlace(), 2000, 'the placing connection check')
         } catch {

@@ -107,7 +107,10 @@ export default fp(
     })
     poolGauge(register, () => app.db)
     app.decorate('metrics', { registry: register } satisfies Metrics)
-    if (cluster.isWorker) offerToCluster([processMetrics(), register])
+    // Made now, not at the first scrape: the CPU counter and GC and event loop series start at
+    // the start, not at the first scrape.
+    const processRegistry = processMetrics()
+    if (cluster.isWorker) offerToCluster([processRegistry, register])
 
     app.addHook('onResponse', (request, reply, done) => {
       duration.observe(
@@ -156,11 +159,13 @@ export default fp(
             .send({ statusCode: status, error: STATUS_CODES[status], message: refusals[refused] })
         }
         if (!cluster.isWorker) {
-          const text = (await processMetrics().metrics()) + (await register.metrics())
+          const text = (await processRegistry.metrics()) + (await register.metrics())
           return reply.type(register.contentType).send(text)
         }
         try {
-          return reply.type(register.contentType).send(await clusterMetrics())
+          // Awaited before the type is set: the 503 below is JSON, not Prometheus text.
+          const text = await clusterMetrics()
+          return reply.type(register.contentType).send(text)
         } catch (err) {
           request.log.warn({ err }, "could not gather the workers' metrics")
           return reply.code(503).send({

@@ -12,6 +12,7 @@ import { logLines, type ServerProcess, startTwoWorkers } from '../helpers/server
 describe.skipIf(!usingPostgres)('orders placed by the primary of WEB_CONCURRENCY=2', () => {
   let server: ServerProcess | undefined
   let client: pg.Client | undefined
+  let databaseUrl = ''
   let drop = async () => {}
   afterAll(async () => {
     await server?.kill()
@@ -24,7 +25,8 @@ describe.skipIf(!usingPostgres)('orders placed by the primary of WEB_CONCURRENCY
     drop = db.drop
     server = await startTwoWorkers({ ...db.env, RATE_LIMIT_MAX: '0', WEBHOOKS_DISPATCH: 'off' })
     const s = server
-    client = new pg.Client(db.env.DATABASE_URL)
+    databaseUrl = db.env.DATABASE_URL as string
+    client = new pg.Client(databaseUrl)
     await client.connect()
     const { rows } = await client.query<{ sku: string }>(
       `update products set stock = 30 where id = (select min(id) from products) returning sku`,
@@ -94,6 +96,44 @@ describe.skipIf(!usingPostgres)('orders placed by the primary of WEB_CONCURRENCY
     const primaryRss = rssOf(s.proc.pid)
     expect(primaryRss).toBeGreaterThan(40 * 2 ** 20)
     expect(scraped).toBeGreaterThan(rssOf(workers[0]) + rssOf(workers[1]) + primaryRss / 2)
+  })
+
+  it('stays ready while a batch waits on a lock (the one connection is busy), and places it after', async () => {
+    const s = server as ServerProcess
+    const c = client as pg.Client
+    const { rows } = await c.query<{ sku: string }>(
+      `select sku from products where stock > 5 order by id desc limit 1`,
+    )
+    const sku = rows[0]?.sku as string
+    const holder = new pg.Client(databaseUrl)
+    await holder.connect()
+    await holder.query('begin')
+    await holder.query('select 1 from products where sku = $1 for update', [sku])
+    const order = fetch(`${s.url}/api/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+      body: JSON.stringify({ items: [{ sku, quantity: 1 }], customer }),
+    })
+    // The placement is waiting on the row (its batch holds the primary's connection).
+    const deadline = Date.now() + 10_000
+    for (;;) {
+      const waiting = await c.query(
+        `select 1 from pg_stat_activity where datname = current_database()
+         and application_name = 'order-service: placing orders' and wait_event_type = 'Lock'`,
+      )
+      if (waiting.rowCount) break
+      if (Date.now() > deadline) throw new Error('the placement never waited on the lock')
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    for (let i = 0; i < 4; i++) {
+      const started = Date.now()
+      const ready = await fetch(`${s.url}/readyz`, { headers: { connection: 'close' } })
+      expect(ready.status).toBe(200)
+      expect(Date.now() - started).toBeLessThan(1500)
+    }
+    await holder.query('commit')
+    await holder.end()
+    expect((await order).status).toBe(201)
   })
 })
 
