@@ -81,4 +81,35 @@ describe.skipIf(!usingPostgres)('/metrics with WEB_CONCURRENCY=2', () => {
     const series = text.split('\n').filter((l) => l && !l.startsWith('#'))
     expect(series.filter((l) => !l.includes('service_instance_id="a1b2c3"'))).toEqual([])
   })
+  it('answers 503 in JSON while a worker does not answer the primary', async () => {
+    const s = server as ServerProcess
+    const [stopped] = logLines(s.stdout)
+      .filter((l) => l.msg === 'worker listening')
+      .map((l) => l.worker as number)
+    process.kill(stopped as number, 'SIGSTOP')
+    try {
+      // A connection each: the primary hands them to the workers in turn, so one of the two
+      // reaches the worker still running (the other waits on the stopped one, and is given up).
+      const scrapes = await Promise.all(
+        [0, 1].map(() =>
+          fetch(`${s.url}/metrics`, {
+            headers: { connection: 'close' },
+            signal: AbortSignal.timeout(9000),
+          }).then(
+            async (res) => ({ status: res.status, body: await res.text() }),
+            () => undefined,
+          ),
+        ),
+      )
+      const answered = scrapes.filter((r) => r !== undefined)
+      expect(answered).toHaveLength(1)
+      expect(answered[0]?.status).toBe(503)
+      expect(JSON.parse(answered[0]?.body ?? '')).toMatchObject({
+        statusCode: 503,
+        message: "The workers' metrics could not be gathered; try again.",
+      })
+    } finally {
+      process.kill(stopped as number, 'SIGCONT')
+    }
+  })
 })
