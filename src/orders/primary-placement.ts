@@ -12,10 +12,11 @@ import type { OrderRequest } from './schemas.ts'
  * own batches halved the batches and made the two workers' statements wait on each other's
  * product rows through each commit: two workers placed 0.6x the orders one did, at 1.6x the
  * Node and 2.1x the PostgreSQL CPU per order (docs/benchmarks.md, "Stop 25"). So a worker sends
- * the orders its requests made in one event-loop turn to the primary (IPC, one message), the
- * primary batches every worker's orders together as one worker does its own (orderBatcher:
- * the next batch gathers while one is with the database), and answers each worker's message
- * with its orders' outcomes in order. Lookups stay in the workers: reads do not contend.
+ * its orders to the primary (IPC; while a message of its is unanswered, an event-loop turn's
+ * orders in one), the primary batches every worker's orders together as one worker does its own
+ * (orderBatcher: the next batch gathers while one is with the database), and answers each
+ * worker's message with its orders' outcomes in order. Lookups stay in the workers: reads do
+ * not contend. The workers' readiness asks the primary's connection too (primaryCanPlace).
  */
 
 interface PlaceMessage {
