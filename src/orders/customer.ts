@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import { type Static, Type } from 'typebox'
+import { arrayLiteral } from '../db/arrays.ts'
 import { emailPattern, emailRule, maxEmailLength } from '../email.ts'
 import { normaliseText, Text } from '../text.ts'
 import { normaliseStateCode, StateCode } from '../us-states.ts'
@@ -146,8 +147,13 @@ export const customerColumnList = (prefix = '') =>
 export const customerParams = (customer: Customer) =>
   sql.join(customerFields.map((f) => sql`${customer[f.field]}`))
 
-/** Several orders' customers as one array per column, for `unnest` (`$1::text[], ...`). */
+/**
+ * Several orders' customers as one array per column, for `unnest` (`$1::text[], ...`), each an
+ * array literal (arrayLiteral).
+ */
 export const customerArrays = (customers: readonly Customer[]) =>
   sql.join(
-    customerFields.map((f) => sql`${customers.map((c) => c[f.field])}::${sql.raw(f.pgType)}[]`),
+    customerFields.map(
+      (f) => sql`${arrayLiteral(customers.map((c) => c[f.field]))}::${sql.raw(f.pgType)}[]`,
+    ),
   )

@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely'
+import { arrayLiteral as array } from '../db/arrays.ts'
 import { isDataError } from '../db/errors.ts'
 import { retryTransient } from '../db/retry.ts'
 import type { Database } from '../db/schema.ts'
@@ -74,14 +75,16 @@ export async function placeOrderBatch(
     const statement = sql<PlacedLineRow>`
         with req as materialized (
           select * from unnest(
-            ${col((o) => o.orderNumber)}::text[], ${col((o) => o.request.idempotencyKey)}::text[],
-            ${col((o) => o.hash)}::text[], ${customerArrays(col((o) => o.request.customer))}
+            ${array(col((o) => o.orderNumber))}::text[],
+            ${array(col((o) => o.request.idempotencyKey))}::text[], ${array(col((o) => o.hash))}::text[],
+            ${customerArrays(col((o) => o.request.customer))}
           ) with ordinality as r(order_number, idempotency_key, request_hash,
                                  ${customerColumnList()}, idx)
         ), wanted as materialized (
-          select * from unnest(${lines.map((l) => l.idx)}::int[], ${lines.map((l) => l.sku)}::text[],
-                               ${lines.map((l) => l.quantity)}::int[],
-                               ${lines.map((l) => l.unitPriceCents ?? null)}::int[])
+          select * from unnest(${array(lines.map((l) => l.idx))}::int[],
+                               ${array(lines.map((l) => l.sku))}::text[],
+                               ${array(lines.map((l) => l.quantity))}::int[],
+                               ${array(lines.map((l) => l.unitPriceCents))}::int[])
             as w(idx, sku, quantity, expected_cents)
         ), locked as materialized (
           select p.id, p.sku, p.name, p.price_cents, p.stock from products p

@@ -9,6 +9,7 @@
  *   npm run bench:ab -- --b-env WEBHOOKS_DISPATCH=off            # one tree, two settings
  *   npm run bench:ab -- --a /tmp/before --only /api/orders,top   # the cases whose names hold either
  *   npm run bench:ab -- --only POST --b-sql 'drop index orders_created'   # one tree, two schemas
+ *   npm run bench:ab -- --only POST --b-node=--max-semi-space-size=16      # one tree, two flags
  *
  * Each side is a checkout (`--a`, `--b`, default this one) with its own `node_modules`, run as
  * `node src/server.ts` from that directory with one worker, its own database (`order_ab_a`,
@@ -58,6 +59,10 @@ const { values: args } = parseArgs({
     // weigh one piece of the schema (drop an index, say) against the same code on the other side.
     'a-sql': { type: 'string', multiple: true, default: [] },
     'b-sql': { type: 'string', multiple: true, default: [] },
+    // Node or V8 flags for a side, after the ones `npm start` uses (a later V8 flag wins):
+    // `--b-node=--max-semi-space-size=16` weighs a flag against the same tree without it.
+    'a-node': { type: 'string', multiple: true, default: [] },
+    'b-node': { type: 'string', multiple: true, default: [] },
     rounds: { type: 'string', default: '4' },
     duration: { type: 'string', default: '4' },
     connections: { type: 'string', default: '32' },
@@ -80,6 +85,7 @@ interface Side {
   dir: string
   env: Record<string, string>
   sql: string[]
+  nodeFlags: string[]
   port: number
   databaseUrl: string
   process?: ChildProcess
@@ -91,6 +97,7 @@ const sides: Side[] = (['A', 'B'] as const).map((name) => ({
   dir: path.resolve(name === 'A' ? args.a : args.b),
   env: parseEnv(name === 'A' ? args['a-env'] : args['b-env']),
   sql: name === 'A' ? args['a-sql'] : args['b-sql'],
+  nodeFlags: name === 'A' ? args['a-node'] : args['b-node'],
   port: 0,
   databaseUrl: Object.assign(new URL(serverUrl), {
     pathname: `/${args.db}_${name.toLowerCase()}`,
@@ -123,6 +130,7 @@ async function startSide(side: Side) {
     [
       '--max-semi-space-size=8',
       '--max-old-space-size=192',
+      ...side.nodeFlags,
       ...(args.prof ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args.prof, side.name)}`] : []),
       'src/server.ts',
     ],
