@@ -118,12 +118,25 @@ export function parseForm(body: Buffer, charset: string | undefined): Record<str
   }
   // ASCII bytes in UTF-8 are those characters, so such a form (what a browser posts: ASCII but
   // for `%XX`) is split as a string and only its components with a `%` are decoded as bytes.
+  // Scanned in place, not split: no array and no string per pair, only its name and value.
   if (decoder.encoding === 'utf-8' && isAscii(body)) {
-    for (const pair of body.toString('latin1').split('&')) {
-      if (pair.length === 0) continue
-      const eq = pair.indexOf('=')
-      const name = asciiText(decoder, eq === -1 ? pair : pair.slice(0, eq), undefined)
-      add(name, asciiText(decoder, eq === -1 ? '' : pair.slice(eq + 1), name))
+    const text = body.toString('latin1')
+    // The next `=` from `start` on (none: the text's length), looked for again only once passed:
+    // pairs without one (`a&b&c...`) must not each scan the rest of the body, which is quadratic.
+    let eq = -1
+    for (let start = 0; start < text.length; ) {
+      let end = text.indexOf('&', start)
+      if (end === -1) end = text.length
+      if (end > start) {
+        if (eq < start) {
+          eq = text.indexOf('=', start)
+          if (eq === -1) eq = text.length
+        }
+        const split = eq < end
+        const name = asciiText(decoder, text.slice(start, split ? eq : end), undefined)
+        add(name, split ? asciiText(decoder, text.slice(eq + 1, end), name) : '')
+      }
+      start = end + 1
     }
     return fields
   }

@@ -196,6 +196,10 @@ describe('parseForm, the urlencoded parser itself', () => {
     const text = 'a=1+2&b=%2B&c=100%&d=%G1&e&=f&a=3&n=%7E+x'
     // windows-1252 reads every ASCII byte as UTF-8 does, through the byte-by-byte path.
     expect(parse(text)).toEqual(parse(text, 'windows-1252'))
+    // Empty pairs, pairs without `=` before one with two, an empty name and value.
+    const odd = '&&k&v=1=2&w&&x=&=&'
+    expect(parse(odd)).toEqual({ k: '', v: '1=2', w: '', x: '', '': '' })
+    expect(parse(odd)).toEqual(parse(odd, 'windows-1252'))
     expect(parse('n=Jos%C3%A9')).toEqual({ n: 'José' })
     // A raw (not escaped) UTF-8 byte takes the byte path: the same answer as its escape.
     expect(parse('n=Jos\xC3\xA9+R')).toEqual({ n: 'José R' })
