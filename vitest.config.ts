@@ -41,6 +41,7 @@ export const databaseIndependent = [
   'test/mail/config.test.ts',
   'test/ops/json-numbers.test.ts',
   'test/ops/log-file.test.ts',
+  'test/orders/form-validator.test.ts',
   'test/orders/order-number.test.ts',
   'test/reliability/embedded-lock.test.ts',
   'test/reliability/embedded-memory.test.ts',

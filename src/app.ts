@@ -33,7 +33,7 @@ import views from './plugins/views.ts'
 import products from './products/plugin.ts'
 import staff from './staff/plugin.ts'
 import staffRoutes from './staff/routes.ts'
-import { formatSchemaErrors } from './validation.ts'
+import { ajvOptions, formatSchemaErrors } from './validation.ts'
 import webhookDispatcher, { type DispatcherTuning } from './webhooks/dispatcher-plugin.ts'
 import webhookEndpoints from './webhooks/plugin.ts'
 
@@ -98,22 +98,7 @@ export async function buildApp({
     // A slow machine is not a broken one: the first start creates the embedded database, which
     // takes 15 s and more on a busy box. No plugin is failed for taking its time.
     pluginTimeout: 0,
-    ajv: {
-      // No coercion: a JSON quantity of `true` or "0x10" is refused, not read as 1 or 16. Inputs
-      // that are strings by nature (form fields, path parameters) are validated as strings.
-      // removeAdditional: false, over Fastify's default of true (@fastify/ajv-compiler), which
-      // silently strips a field a strict schema (additionalProperties: false, the JSON API's
-      // bodies) does not know: such a body is refused 400 "has an unknown field", never read as
-      // if the field were not there. Forms and query strings have open schemas and keep extras.
-      customOptions: {
-        allErrors: true,
-        verbose: true,
-        coerceTypes: false,
-        removeAdditional: false,
-      },
-      // errorMessage carries the sentence a person reads (see validation.ts); Ajv itself ignores it.
-      plugins: [(ajv) => ajv.addKeyword('errorMessage').addKeyword('x-id')],
-    },
+    ajv: ajvOptions,
     schemaErrorFormatter: formatSchemaErrors,
   }).withTypeProvider<TypeBoxTypeProvider>()
 

@@ -15,6 +15,7 @@ import { errorSummary } from './error-summary.ts'
 import { formCatalogue, keepShownPrices } from './form-catalogue.ts'
 import { checkZipState, fieldMessage } from './form-messages.ts'
 import { refuseCrossSiteForms } from './form-origin.ts'
+import { orderFormValidatorCompiler } from './form-validator.ts'
 import {
   changesSinceShown,
   checkFields,
@@ -114,6 +115,7 @@ const pageRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
     '/orders',
     {
       schema: { hide: true, body: OrderForm },
+      validatorCompiler: orderFormValidatorCompiler,
       attachValidation: true,
       // Posted by another site's page (a visitor's browser made to order): 403, body unread.
       onRequest: refuseCrossSiteForms(config.PUBLIC_BASE_URL),

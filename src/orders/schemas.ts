@@ -179,6 +179,8 @@ export function normaliseOrderForm(body: unknown): void {
   const key = Object.hasOwn(fields, 'idempotencyKey') ? fields.idempotencyKey : undefined
   if (typeof key === 'string') fields.idempotencyKey = key.toLowerCase()
   let renamed: string[] | undefined
+  // Whether the product fields pass OrderForm's patternProperties for sure (plainForms).
+  let plain = true
   // for…in, not Object.entries: no array per field (the form has one per product). Prefixes
   // and characters compared, not patterns matched: this runs on every field of every order.
   for (const key in fields) {
@@ -186,16 +188,27 @@ export function normaliseOrderForm(body: unknown): void {
     const sku = exact || anyCasePrefix(key)
     if (sku === 0) continue
     const spelling = skuSpelling(key, sku)
+    // Renamed below, or no SKU at all (`qty-MÜG`, `Price-`): the schema judges such a form.
+    if (spelling !== 'upper' || exact === 0) plain = false
     if (spelling === 'none') continue
     if (spelling === 'lower' || exact === 0) {
       renamed ??= []
       renamed.push(key)
     }
     const value = Object.hasOwn(fields, key) ? fields[key] : undefined
-    if (sku !== 4 || typeof value !== 'string') continue
+    if (typeof value !== 'string') {
+      plain = false
+      continue
+    }
+    if (sku !== 4) {
+      if (plain && !formPricePattern.test(value)) plain = false
+      continue
+    }
     const trimmed = value.trim()
     if (trimmed !== value) fields[key] = trimmed
+    if (plain && !digitsOnly.test(trimmed)) plain = false
   }
+  if (plain) plainForms.add(fields)
   // SKUs are codes (`qty-mug-001` is `qty-MUG-001`): one name per product's field, so a re-shown
   // form finds what was typed, the price goes with its quantity, and two spellings of one field
   // are one field given twice ("must be given once").
@@ -208,6 +221,17 @@ export function normaliseOrderForm(body: unknown): void {
     fields[canonical] = had === undefined ? value : givenTwice([had, value].flat() as string[])
   }
 }
+
+/**
+ * The forms normaliseOrderForm left with plain product fields: every `qty-<SKU>` (SKU in upper
+ * case) holding digits only, every `price-<SKU>` a price the page could have shown, and no field
+ * named `qty-`/`price-` in another case, given twice or with a rest that is no SKU. Such a form
+ * passes OrderForm's patternProperties for sure, so its validator (form-validator.ts) skips them;
+ * a form not in here (any doubt, or not normalised) is checked against them. A WeakSet, so a
+ * form is forgotten with its request.
+ */
+export const plainForms = new WeakSet<object>()
+const digitsOnly = /^[0-9]*$/
 
 /**
  * The length of `key`'s prefix when it is `qty-` or `price-` in another case (`QTY-`, `Price-`),
