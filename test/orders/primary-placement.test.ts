@@ -187,11 +187,15 @@ describe.skipIf(!usingPostgres)('the primary unable to connect, with WEB_CONCURR
     })
     expect(res.status).toBe(503)
     expect(res.headers.get('retry-after')).toBe('5')
-    // The primary says why, once per failure, with the database's own words.
-    const primaryLines = logLines(s.stdout).filter((l) => l.pid === s.proc.pid)
-    expect(primaryLines.map((l) => (l.err as { message?: string } | undefined)?.message)).toContain(
-      `too many connections for role "${role}"`,
-    )
+    // The primary says why, once per failure, with the database's own words; its line reaches
+    // this process through a pipe, after the worker's answer may have.
+    const primaryErrors = () =>
+      logLines(s.stdout)
+        .filter((l) => l.pid === s.proc.pid)
+        .map((l) => (l.err as { message?: string } | undefined)?.message)
+    await expect
+      .poll(primaryErrors, { timeout: 10_000 })
+      .toContain(`too many connections for role "${role}"`)
   })
 })
 
