@@ -127,8 +127,18 @@ export async function startServer(
   }
   proc.stdout?.on('data', collect(stdout))
   proc.stderr?.on('data', collect(stderr))
+  // 'exit' can come before the last of stdout has been read ('close' comes after it, Node's
+  // child_process docs); a test reading the log after kill() needs that last line. 'close' waits
+  // for the workers too (they share the pipes), so it is waited for two seconds at most.
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    proc.once('exit', (code, signal) => resolve({ code, signal })),
+    proc.once('exit', (code, signal) => {
+      const done = () => resolve({ code, signal })
+      const timer = setTimeout(done, 2_000)
+      proc.once('close', () => {
+        clearTimeout(timer)
+        done()
+      })
+    }),
   )
   const url = `http://127.0.0.1:${port}`
   const output = () => [...stdout, ...stderr].join('\n')
