@@ -55,7 +55,7 @@ const maxKeyShown = 40
  * A key the sender sent, as the message names it: JSON-quoted (so quotes and control characters
  * are escaped), its first 40 code points and `…` when longer (`"giftNote"`).
  */
-function quotedKey(key: string): string {
+export function quotedKey(key: string): string {
   const points = Array.from(key)
   return JSON.stringify(
     points.length > maxKeyShown ? `${points.slice(0, maxKeyShown).join('')}…` : key,

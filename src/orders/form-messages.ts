@@ -35,6 +35,8 @@ export function fieldMessage(
  * state with a message of its own is not compared.
  */
 export function checkZipState(body: unknown, errors: Record<string, string>): void {
+  // No body at all (none sent, or an empty one of any type) has no ZIP to compare.
+  if (typeof body !== 'object' || body === null) return
   const { zip, state } = body as { zip?: unknown; state?: unknown }
   if (errors.zip !== undefined || typeof zip !== 'string') return
   const chosen = errors.state === undefined && typeof state === 'string' ? state : undefined

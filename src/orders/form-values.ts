@@ -23,7 +23,6 @@ export const damagedForm = 'This form is missing or damaged; reload the page and
 export const checkFields = 'Please check the highlighted fields below.'
 /** A product's quantity field, as the form names it and its messages key it. */
 export const quantityField = (sku: string) => `qty-${sku}`
-export const validKey = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 export interface FormState {
   values?: Record<string, string>

@@ -2,10 +2,10 @@ import type { FastifyRequest } from 'fastify'
 import type { Kysely } from 'kysely'
 import { cookie, readCookie } from '../cookies.ts'
 import type { Database } from '../db/schema.ts'
-import { validKey } from './form-values.ts'
 import { normalizeOrderNumber } from './order-number.ts'
 import { findOrderByIdempotencyKey } from './queries.ts'
 import type { Order } from './schemas.ts'
+import { validKey } from './schemas.ts'
 
 /** The cookie that holds the key of the last order form this browser placed. */
 const name = 'order_key'

@@ -28,7 +28,6 @@ import {
   shortStock,
   shown,
   typedValues,
-  validKey,
 } from './form-values.ts'
 import { linesProblem, orderLimits } from './limits.ts'
 import { ownOrder, ownOrderCookie } from './own-order.ts'
@@ -42,6 +41,7 @@ import {
   type Order,
   OrderForm,
   OrderNumberParams,
+  validKey,
 } from './schemas.ts'
 
 /** The 409 form's notice when a price changed and changed back before the form was read again. */

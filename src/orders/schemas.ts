@@ -124,6 +124,14 @@ const FormPrice = Type.String({
 })
 
 /**
+ * The form's idempotency key: a UUID in its text form (RFC 9562 §4), as the page writes it, in
+ * either case. Not Ajv's `uuid` format, which takes a `urn:uuid:` prefix too: that key would be
+ * another than the bare one, and make a second order of one form.
+ */
+export const validKey =
+  /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/
+
+/**
  * The order form as a browser posts it (urlencoded: every value a string): a `qty-<SKU>` field
  * per product offered, 0 or empty for the products not chosen, its `price-<SKU>` as shown, the
  * customer and the key.
@@ -132,7 +140,7 @@ export const OrderForm = Type.Object(
   {
     ...Customer.properties,
     idempotencyKey: Type.String({
-      format: 'uuid',
+      pattern: validKey.source,
       errorMessage: 'is missing or damaged; reload the page and submit again',
     }),
   },

@@ -2,7 +2,7 @@ import { isAscii } from 'node:buffer'
 import { MIMEType, TextDecoder } from 'node:util'
 import { errorCodes, type FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { givenTwice } from '../validation.ts'
+import { givenTwice, quotedKey } from '../validation.ts'
 import { BodyError, formsOnly, jsonOnly, unsupportedMediaType } from './body-rules.ts'
 import { maxJsonDepth, refusePrototypeKeys, scanJson } from './json-keys.ts'
 import { withExactIntegers } from './json-numbers.ts'
@@ -24,6 +24,10 @@ function declaredCharset(request: FastifyRequest): string | undefined {
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
+// A form's names and values keep a leading U+FEFF: the WHATWG URL Standard's
+// application/x-www-form-urlencoded parser decodes "UTF-8 without BOM" (a BOM-stripping decode
+// read `%EF%BB%BFqty-MUG-001` as the field `qty-MUG-001`). JSON ignores one (RFC 8259 §8.1).
+const utf8Form = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 /**
  * The decoder for a form's declared charset (the WHATWG Encoding Standard's labels, so
@@ -35,10 +39,10 @@ const utf8 = new TextDecoder('utf-8', { fatal: true })
  */
 function formDecoder(charset: string | undefined): TextDecoder {
   // decode() without { stream: true } keeps no state between calls: one decoder serves all.
-  if (charset === undefined) return utf8
+  if (charset === undefined) return utf8Form
   let decoder: TextDecoder
   try {
-    decoder = new TextDecoder(charset ?? 'utf-8', { fatal: true })
+    decoder = new TextDecoder(charset, { fatal: true, ignoreBOM: true })
   } catch {
     throw new BodyError(
       415,
@@ -166,7 +170,7 @@ function decodeText(decoder: TextDecoder, raw: Uint8Array, field: string | undef
   try {
     return decoder.decode(percentDecode(raw))
   } catch {
-    const where = field === undefined ? 'A field name' : `The field "${field}"`
+    const where = field === undefined ? 'A field name' : `The field ${quotedKey(field)}`
     throw new BodyError(
       400,
       'BODY_INVALID_TEXT',

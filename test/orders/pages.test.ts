@@ -179,6 +179,36 @@ describe('POST /orders', () => {
     expect(res.body).toContain('reload the page')
     expect(res.body).toContain('value="Kept"')
   })
+
+  it('refuses a key the page did not write, such as a UUID as a URN (another key than the bare one)', async () => {
+    const before = await countOrders()
+    const res = await submitForm(form({ idempotencyKey: `urn:uuid:${randomUUID()}` }))
+    expect(res.statusCode).toBe(400)
+    expect(res.body).toContain('reload the page')
+    expect(await countOrders()).toBe(before)
+  })
+
+  it('answers a POST without a body, or with an empty one of any type, with the form and what is missing (400)', async () => {
+    const before = await countOrders()
+    const bodies = [
+      {},
+      { headers: { 'content-type': 'application/json' }, payload: '' },
+      { headers: { 'content-type': 'text/plain' }, payload: '' },
+      { headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: '' },
+    ]
+    for (const { headers, payload } of bodies as { headers?: object; payload?: string }[]) {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/orders',
+        headers: { ...html, ...headers },
+        payload,
+      })
+      expect(res.statusCode, JSON.stringify(headers)).toBe(400)
+      expect(res.headers['content-type']).toMatch(/^text\/html/)
+      expect(res.body).toContain('action="/orders"')
+    }
+    expect(await countOrders()).toBe(before)
+  })
 })
 
 describe('GET /orders', () => {

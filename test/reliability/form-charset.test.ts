@@ -205,6 +205,29 @@ describe('parseForm, the urlencoded parser itself', () => {
     expect(parse('n=Jos\xC3\xA9+R')).toEqual({ n: 'José R' })
     expect(() => parse('n=%C3%28')).toThrow(/"n"/)
   })
+  it('keeps a leading byte-order mark, as the WHATWG parser does (UTF-8 decode without BOM)', () => {
+    expect(parse('%EF%BB%BFqty-MUG-001=5&n=%EF%BB%BFAda')).toEqual({
+      '\uFEFFqty-MUG-001': '5',
+      n: '\uFEFFAda',
+    })
+    expect(parse('%EF%BB%BFa=1')).toEqual({
+      ...Object.fromEntries(new URLSearchParams('%EF%BB%BFa=1')),
+    })
+    // A raw BOM takes the byte path, and is kept the same way.
+    expect(parse('\xEF\xBB\xBFa=1')).toEqual({ '\uFEFFa': '1' })
+  })
+  it('names a field that is not text by at most its first 40 characters', () => {
+    const name = 'n'.repeat(60_000)
+    const message = (() => {
+      try {
+        parse(`${name}=%FF`)
+      } catch (err) {
+        return (err as Error).message
+      }
+    })()
+    expect(message).toContain(`The field "${'n'.repeat(40)}…" is not valid UTF-8 text`)
+    expect(message?.length).toBeLessThan(200)
+  })
   it('a field named __proto__ is an ordinary field', () => {
     const fields = parseForm(Buffer.from('__proto__=x&constructor=y'), undefined)
     expect(Object.entries(fields)).toEqual([
