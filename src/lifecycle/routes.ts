@@ -87,10 +87,16 @@ const lifecycleRoutes: FastifyPluginAsyncTypebox = async (app) => {
     return reply.code(304).header('vary', 'accept-encoding').send()
   }
 
-  app.get(
-    '/api/admin/orders/:orderNumber',
-    {
+  // HEAD has a route of its own (the GET's, out of the OpenAPI document like every HEAD) rather
+  // than Fastify's automatic one, whose onSend gives a 304 `Content-Length: 0`: a 304 may carry
+  // only the 200's length (RFC 9110 §8.6).
+  for (const method of ['GET', 'HEAD'] as const)
+    app.route({
+      method,
+      url: '/api/admin/orders/:orderNumber',
+      exposeHeadRoute: false,
       schema: {
+        hide: method === 'HEAD',
         ...adminApi,
         summary: 'An order with its status, shipping details and history',
         description: `${etagNote} With If-None-Match listing that ETag (or \`*\`), 304 Not Modified: the ETag and no body (weak comparison: \`W/"3"\` matches too; 400 when it is not entity-tag syntax).`,
@@ -110,20 +116,19 @@ const lifecycleRoutes: FastifyPluginAsyncTypebox = async (app) => {
         },
       },
       config: { access: 'staff' },
-    },
-    async (request, reply) => {
-      const condition = parseIfNoneMatch(request.headers['if-none-match'])
-      if (condition.kind === 'malformed') {
-        return sendError(
-          request,
-          reply,
-          400,
-          'If-None-Match must be the order\'s ETag as sent, in double quotes, such as If-None-Match: "1" (or a list of them, or *).',
-        )
-      }
-      return sendOrder(request, reply, request.params.orderNumber, condition)
-    },
-  )
+      handler: async (request, reply) => {
+        const condition = parseIfNoneMatch(request.headers['if-none-match'])
+        if (condition.kind === 'malformed') {
+          return sendError(
+            request,
+            reply,
+            400,
+            'If-None-Match must be the order\'s ETag as sent, in double quotes, such as If-None-Match: "1" (or a list of them, or *).',
+          )
+        }
+        return sendOrder(request, reply, request.params.orderNumber, condition)
+      },
+    })
 
   app.post(
     '/api/admin/orders/:orderNumber/transitions',

@@ -39,6 +39,14 @@ describe('If-None-Match on an order', () => {
     expect(head.statusCode).toBe(304)
     expect(head.headers.etag).toBe('"1"')
     expect(head.body).toBe('')
+    // A 304's Content-Length may only be the 200's (RFC 9110 §8.6): none is sent.
+    expect(head.headers['content-length']).toBeUndefined()
+    // A HEAD answered 200 gives the GET's length and no body.
+    const [whole, headers] = [await get(orderNumber, '"9"'), await get(orderNumber, '"9"', 'HEAD')]
+    expect(headers.statusCode).toBe(200)
+    expect(headers.headers['content-length']).toBe(whole.headers['content-length'])
+    expect(headers.headers.etag).toBe('"1"')
+    expect(headers.body).toBe('')
   })
 
   it('answers 200 with the order once it has changed, or for a tag of no version of it', async () => {
