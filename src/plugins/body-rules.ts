@@ -54,14 +54,21 @@ const bodyRefused = new BodyError(
 
 /**
  * A preValidation hook for a route that reads no body (rotate a secret, redeliver, make a
- * token, delete): a body with something in it is refused 400, never silently ignored (a client
- * that sent fields believes they did something). No body, an empty one of any type, and `{}`
- * pass. Attached by routeTakesNoBody.
+ * token, delete): a body with something in it (JSON `null` included) is refused 400, never
+ * silently ignored (a client that sent fields believes they did something). No body, an empty
+ * one of any type, and `{}` pass. Attached by routeTakesNoBody.
  */
 export async function refuseBody(request: FastifyRequest): Promise<void> {
   const body = request.body
-  if (body === undefined || body === null) return
-  if (typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0) return
+  // JSON's `null` is not "no body": parseJson gives undefined for an empty one.
+  if (body === undefined) return
+  if (
+    typeof body === 'object' &&
+    body !== null &&
+    !Array.isArray(body) &&
+    Object.keys(body).length === 0
+  )
+    return
   throw bodyRefused
 }
 

@@ -133,11 +133,14 @@ describe('a body', () => {
       `/api/admin/webhooks/${hook}/rotate-secret`,
       `/api/admin/webhooks/${hook}/deliveries/1/redeliver`,
     ]) {
-      const res = await api('POST', url, { x: 1 })
-      expect(res.statusCode, url).toBe(400)
-      expect(res.json().message).toBe(
-        'This request takes no body: send it without one (an empty body or {} is fine).',
-      )
+      // JSON's null is a body with something in it, as [] and 1 are.
+      for (const body of ['{"x":1}', 'null', '[]', '1']) {
+        const res = await api('POST', url, body, { 'content-type': 'application/json' })
+        expect(res.statusCode, `${url} ${body}`).toBe(400)
+        expect(res.json().message).toBe(
+          'This request takes no body: send it without one (an empty body or {} is fine).',
+        )
+      }
       expect((await api('POST', url, {})).statusCode).not.toBe(400)
     }
   })
