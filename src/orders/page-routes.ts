@@ -185,7 +185,13 @@ const pageRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
       if (problem?.kind === 'no-lines') {
         errors.items = 'Choose at least one product: give it a quantity of 1 or more.'
       } else if (problem?.kind === 'too-many-lines') {
-        errors.items = `An order can hold at most ${orderLimits.maxLines} products; you chose ${problem.lines}.`
+        // Counted over the products the form shows: a field naming another SKU (an edited or
+        // old form) is no product the shopper chose, and "you chose 21" would not be true.
+        const onForm = linesProblem(lines.filter((l) => shown(products, l.field)))
+        errors.items =
+          onForm?.kind === 'too-many-lines'
+            ? `An order can hold at most ${orderLimits.maxLines} products; you chose ${onForm.lines}.`
+            : 'Choose a product from the list.'
       } else if (problem?.kind === 'price-conflict') {
         // Two spellings of one SKU's fields with two prices: no page writes that.
         errors.idempotencyKey ??= damagedForm
