@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
-import { maxHeaderSize, STATUS_CODES } from 'node:http'
+import { type IncomingMessage, maxHeaderSize, STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { isDatabaseUnavailable } from '../db/errors.ts'
@@ -159,6 +160,15 @@ export function clientError(this: FastifyInstance, err: NodeJS.ErrnoException, s
     return
   }
   const [statusCode, message] = answer
+  const reqId = answerOnSocket(socket, statusCode, message)
+  this.log.info({ reqId, route: '(none)', statusCode, err }, 'request refused by the HTTP parser')
+}
+
+/**
+ * Answers on `socket` outside Fastify (no request object exists): JSON `{statusCode, error,
+ * message}` with the security headers and a fresh X-Request-Id, which it returns; then closes.
+ */
+function answerOnSocket(socket: Socket, statusCode: number, message: string): string {
   const reqId = randomUUID()
   const error = STATUS_CODES[statusCode] ?? 'Error'
   const body = JSON.stringify({ statusCode, error, message })
@@ -172,9 +182,9 @@ export function clientError(this: FastifyInstance, err: NodeJS.ErrnoException, s
   const head = Object.entries(headers)
     .map(([name, value]) => `${name}: ${value}`)
     .join('\r\n')
-  this.log.info({ reqId, route: '(none)', statusCode, err }, 'request refused by the HTTP parser')
   if (socket.writable) socket.end(`HTTP/1.1 ${statusCode} ${error}\r\n${head}\r\n\r\n${body}`)
   socket.destroySoon()
+  return reqId
 }
 
 /** The client closed the connection while its body was still arriving. */
@@ -200,6 +210,21 @@ const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
  */
 export default fp(
   async (app) => {
+    // Node hands a CONNECT (a proxy's tunnel, RFC 9110 §9.3.6) to 'connect' listeners only and,
+    // with none, closes the socket unanswered. This service is no proxy: 501, as for a method it
+    // supports on no resource (RFC 9110 §15.6.2).
+    app.server.on('connect', (request: IncomingMessage, socket: Duplex) => {
+      const statusCode = 501
+      const reqId = answerOnSocket(
+        socket as Socket, // a net.Socket: Node types it as the Duplex an upgrade could be too
+        statusCode,
+        'This service is not a proxy: it does not support CONNECT.',
+      )
+      app.log.info(
+        { reqId, method: request.method, url: request.url, route: '(none)', statusCode },
+        'request refused: CONNECT',
+      )
+    })
     const routes = new Map<string, { pattern: RegExp; methods: Set<string> }>()
     app.addHook('onRoute', (route) => {
       let entry = routes.get(route.url)

@@ -27,14 +27,30 @@ export function hostProblem(request: FastifyRequest): string | undefined {
 }
 
 /**
+ * The asterisk-form target (`OPTIONS * HTTP/1.1`), which the router would take for `/`: RFC 9112
+ * §3.2.4 keeps it for a server-wide OPTIONS, which this service does not answer (501, as for a
+ * method it supports on no resource, RFC 9110 §15.6.2); with any other method it is a 400.
+ */
+function asteriskAnswer(request: FastifyRequest): [400 | 501, string] {
+  return request.method === 'OPTIONS'
+    ? [501, 'This service does not answer OPTIONS *: a 405 from an address lists its methods.']
+    : [400, `The request target * is for OPTIONS only: ${request.method} needs a path, such as /.`]
+}
+
+/**
  * Refuses a request with two Host headers, or an HTTP/1.1 one without Host, with a 400 that says
  * so (a page, JSON or problem details as any error), before anything else reads it. Node would
  * answer the missing Host itself, a 400 with no body and none of the service's headers: app.ts
- * turns that off (`requireHostHeader: false`) so this hook answers it instead.
+ * turns that off (`requireHostHeader: false`) so this hook answers it instead. The asterisk-form
+ * target gets its answer here too (asteriskAnswer).
  */
 export default fp(
   async (app) => {
     app.addHook('onRequest', (request, reply, done) => {
+      if (request.raw.url === '*') {
+        const [status, message] = asteriskAnswer(request)
+        return sendError(request, reply, status, message)
+      }
       const problem = hostProblem(request)
       if (problem === undefined) return done()
       // As Node's own 400 does: a client this unsure where its requests go should start afresh.

@@ -265,6 +265,35 @@ describe("what Node's HTTP parser refuses before Fastify sees a request", () => 
     await expectParserAnswer(await raw(text), 400, /^HPE_/)
   })
 
+  it('CONNECT (a proxy tunnel): 501 with the headers and a log line, not a closed socket', async () => {
+    const res = await raw('CONNECT example.com:443 HTTP/1.1\r\nhost: example.com:443\r\n\r\n')
+    expect(res.status, res.body).toBe(501)
+    expect(res.headers['content-security-policy']).toContain("default-src 'self'")
+    expect(res.headers.connection).toBe('close')
+    expect(JSON.parse(res.body)).toEqual({
+      statusCode: 501,
+      error: 'Not Implemented',
+      message: 'This service is not a proxy: it does not support CONNECT.',
+    })
+    expect(await linesOf(res.headers['x-request-id'] as string)).toMatchObject([
+      { statusCode: 501, method: 'CONNECT', url: 'example.com:443' },
+    ])
+  })
+
+  it('the asterisk-form target (RFC 9112 §3.2.4): 400 but for OPTIONS, which is 501; never the form at /', async () => {
+    for (const [method, status] of [
+      ['GET', 400],
+      ['HEAD', 400],
+      ['POST', 400],
+      ['OPTIONS', 501],
+    ] as const) {
+      const res = await request(method, '*', { headers: { accept: 'application/json' } })
+      expect(res.status, method).toBe(status)
+      expect(res.headers['content-security-policy']).toContain("default-src 'self'")
+      if (method !== 'HEAD') expect(JSON.parse(res.body).message).toMatch(/OPTIONS/)
+    }
+  })
+
   it('a request that took too long to arrive: 408', async () => {
     // Node's headersTimeout check runs every 30 s; the error it raises is handed over as Node
     // would hand it, on a real connection.
