@@ -18,7 +18,7 @@ import compression from './plugins/compression.ts'
 import contentEncoding from './plugins/content-encoding.ts'
 import contentTypeOnce from './plugins/content-type-once.ts'
 import db from './plugins/db.ts'
-import errors, { clientError, frameworkError } from './plugins/errors.ts'
+import errors, { frameworkError } from './plugins/errors.ts'
 import expectContinue from './plugins/expect-continue.ts'
 import health from './plugins/health.ts'
 import hostHeader from './plugins/host-header.ts'
@@ -28,6 +28,7 @@ import openapi from './plugins/openapi.ts'
 import routeSchemas from './plugins/route-schemas.ts'
 import security from './plugins/security.ts'
 import shutdown from './plugins/shutdown.ts'
+import socketAnswers, { clientError } from './plugins/socket-answers.ts'
 import trailingSlash from './plugins/trailing-slash.ts'
 import views from './plugins/views.ts'
 import products from './products/plugin.ts'
@@ -73,7 +74,7 @@ export async function buildApp({
     trustProxy: trustProxy(config.TRUST_PROXY),
     bodyLimit: 64 * 1024,
     // A request must have arrived whole (headers and body) within REQUEST_TIMEOUT_MS, or Node
-    // answers 408 (errors.ts, clientError) and closes the connection. Fastify's default, 0, let
+    // answers 408 (socket-answers.ts, clientError) and closes the connection. Fastify's default, 0, let
     // a client that promised a body and never sent it (slowloris) hold a connection forever.
     // Node looks for late requests every connectionsCheckingInterval (30 s by default): a tenth
     // of the timeout here, so one is closed within 110% of it (3 s apart at the default 30 s).
@@ -106,6 +107,7 @@ export async function buildApp({
   await app.register(clientAddress, { config })
   await app.register(routeSchemas)
   await app.register(errors)
+  await app.register(socketAnswers)
   await app.register(hostHeader)
   await app.register(shutdown, { drainMs: config.SHUTDOWN_DRAIN_MS, portClosed })
   await app.register(logging)

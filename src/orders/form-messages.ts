@@ -4,7 +4,9 @@ import { emailMessage, emailRule } from '../email.ts'
 import type { AdminProduct } from '../products/schemas.ts'
 import { describe } from '../validation.ts'
 import { zipStateMismatch } from '../zip-prefixes.ts'
-import { damagedForm, labels, quantityLabel } from './form-values.ts'
+import { damagedForm, type FormLine, labels, quantityLabel, shown } from './form-values.ts'
+import { linesProblem, orderLimits } from './limits.ts'
+import { formQuantityKey, formQuantityMessage, formStrayQuantityKey } from './schemas.ts'
 
 /**
  * The message by `field` for the schema's `error`, `body` the form as posted: the form's key
@@ -42,4 +44,41 @@ export function checkZipState(body: unknown, errors: Record<string, string>): vo
   const chosen = errors.state === undefined && typeof state === 'string' ? state : undefined
   const message = zipStateMismatch(zip, chosen)
   if (message !== undefined) errors.zip = message
+}
+
+/**
+ * Sets the messages for what the form's `lines` (formLines) break of the order limits
+ * (limits.ts), `products` the form's: each quantity over the limit by its field; then, unless a
+ * quantity field has a message already, no product chosen, more than maxLines products the form
+ * shows, one product's fields over the limit together, or two prices for one product (no page
+ * writes that: the form is damaged).
+ */
+export function linesMessages(
+  lines: readonly FormLine[],
+  products: readonly AdminProduct[],
+  errors: Record<string, string>,
+): void {
+  const overLimit = (field: string) => `${quantityLabel(products, field)} ${formQuantityMessage}.`
+  for (const { field, quantity } of lines) {
+    if (quantity > orderLimits.maxLineQuantity) errors[field] ??= overLimit(field)
+  }
+  const quantityField = (f: string) => formQuantityKey.test(f) || formStrayQuantityKey.test(f)
+  if (Object.keys(errors).some(quantityField)) return
+  const problem = linesProblem(lines)
+  if (problem?.kind === 'no-lines') {
+    errors.items = 'Choose at least one product: give it a quantity of 1 or more.'
+  } else if (problem?.kind === 'too-many-lines') {
+    // Counted over the products the form shows: a field naming another SKU (an edited or old
+    // form) is no product the shopper chose, and "you chose 21" would not be true.
+    const onForm = linesProblem(lines.filter((l) => shown(products, l.field)))
+    errors.items =
+      onForm?.kind === 'too-many-lines'
+        ? `An order can hold at most ${orderLimits.maxLines} products; you chose ${onForm.lines}.`
+        : 'Choose a product from the list.'
+  } else if (problem?.kind === 'price-conflict') {
+    errors.idempotencyKey ??= damagedForm
+  } else if (problem?.kind === 'line-over') {
+    for (const line of lines)
+      if (line.sku === problem.sku) errors[line.field] = overLimit(line.field)
+  }
 }

@@ -1,7 +1,7 @@
 import { AjvCompiler } from '@fastify/ajv-compiler'
 import type { FastifySchema, FastifySchemaCompiler } from 'fastify'
 import { ajvOptions } from '../validation.ts'
-import { plainForms } from './schemas.ts'
+import { plainForms } from './form-normalise.ts'
 
 /**
  * The validator of `POST /orders` (the route's `validatorCompiler`) for its schema, OrderForm,

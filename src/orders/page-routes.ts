@@ -13,7 +13,8 @@ import { fieldName } from '../validation.ts'
 import { formCustomer } from './customer.ts'
 import { errorSummary } from './error-summary.ts'
 import { formCatalogue, keepShownPrices } from './form-catalogue.ts'
-import { checkZipState, fieldMessage } from './form-messages.ts'
+import { checkZipState, fieldMessage, linesMessages } from './form-messages.ts'
+import { normaliseOrderForm } from './form-normalise.ts'
 import { refuseCrossSiteForms } from './form-origin.ts'
 import { orderFormValidatorCompiler } from './form-validator.ts'
 import {
@@ -24,20 +25,17 @@ import {
   formLines,
   offSale,
   priceChanges,
-  quantityLabel,
   shortStock,
   shown,
   typedValues,
 } from './form-values.ts'
-import { linesProblem, orderLimits } from './limits.ts'
+import { orderLimits } from './limits.ts'
 import { ownOrder, ownOrderCookie } from './own-order.ts'
 import { orderRateLimit } from './rate-limit.ts'
 import {
   formPriceKey,
   formQuantityKey,
-  formQuantityMessage,
   formStrayQuantityKey,
-  normaliseOrderForm,
   type Order,
   OrderForm,
   OrderNumberParams,
@@ -172,34 +170,9 @@ const pageRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
       }
       checkZipState(request.body, errors)
       const lines = formLines(invalid ? values() : (request.body as Record<string, string>), errors)
-      // Each over 100 said now, beside the other fields' mistakes, not in a later round.
-      for (const { field, quantity } of lines) {
-        if (quantity > orderLimits.maxLineQuantity)
-          errors[field] ??= `${quantityLabel(products, field)} ${formQuantityMessage}.`
-      }
-      const problem = Object.keys(errors).some(
-        (f) => formQuantityKey.test(f) || formStrayQuantityKey.test(f),
-      )
-        ? undefined
-        : linesProblem(lines)
-      if (problem?.kind === 'no-lines') {
-        errors.items = 'Choose at least one product: give it a quantity of 1 or more.'
-      } else if (problem?.kind === 'too-many-lines') {
-        // Counted over the products the form shows: a field naming another SKU (an edited or
-        // old form) is no product the shopper chose, and "you chose 21" would not be true.
-        const onForm = linesProblem(lines.filter((l) => shown(products, l.field)))
-        errors.items =
-          onForm?.kind === 'too-many-lines'
-            ? `An order can hold at most ${orderLimits.maxLines} products; you chose ${onForm.lines}.`
-            : 'Choose a product from the list.'
-      } else if (problem?.kind === 'price-conflict') {
-        // Two spellings of one SKU's fields with two prices: no page writes that.
-        errors.idempotencyKey ??= damagedForm
-      } else if (problem?.kind === 'line-over') {
-        for (const line of lines.filter((l) => l.sku === problem.sku)) {
-          errors[line.field] = `${quantityLabel(products, line.field)} ${formQuantityMessage}.`
-        }
-      }
+      // Each over 100, and what the lines break of the order limits, said now, beside the other
+      // fields' mistakes, not in a later round.
+      linesMessages(lines, products, errors)
       // A quantity field of a product the form does not show (an old or edited form), or of no
       // product at all (its name no SKU).
       const notShown = (f: string) =>
