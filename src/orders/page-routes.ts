@@ -121,7 +121,10 @@ const pageRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
       // body is read, so a refusal can show the form again with what was typed.
       config: { rateLimit: { ...orderRateLimit, hook: 'preHandler' } },
       // What is validated is what is stored: trimmed, codes in their canonical case.
+      // No body (none sent, or an empty one of another type) is an empty form: Fastify validates
+      // no body it does not have, and every required field should say so.
       preValidation: (request, _reply, done) => {
+        request.body ??= {} as typeof request.body
         normaliseOrderForm(request.body)
         done()
       },

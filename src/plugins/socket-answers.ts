@@ -1,6 +1,6 @@
 /** Answers written to the socket itself, where no request reaches Fastify: parser refusals, CONNECT. */
 import { randomUUID } from 'node:crypto'
-import { type IncomingMessage, maxHeaderSize, STATUS_CODES } from 'node:http'
+import { type IncomingMessage, maxHeaderSize, type ServerResponse, STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
@@ -64,23 +64,40 @@ function answerOnSocket(socket: Socket, statusCode: number, message: string): st
 }
 
 /**
+ * Calls `then` once every answer Node owes on `socket` has been sent: requests pipelined before a
+ * CONNECT are answered first, in order, and only then is the socket ended. Node keeps the
+ * response being written or awaited as the socket's `_httpMessage` and hands the next queued one
+ * to the socket when it finishes (node:_http_server, an internal kept since Node 0.x); without it
+ * `then` runs at once, as it does for a CONNECT that came first.
+ */
+function afterOwedAnswers(socket: Socket, then: () => void): void {
+  const owed = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage
+  if (!owed || socket.destroyed) then()
+  else owed.once('close', () => afterOwedAnswers(socket, then))
+}
+
+/**
  * Node hands a CONNECT (a proxy's tunnel, RFC 9110 §9.3.6) to 'connect' listeners only and, with
  * none, closes the socket unanswered. This service is no proxy: 501, as for a method it supports
- * on no resource (RFC 9110 §15.6.2), with the security headers and a log line.
+ * on no resource (RFC 9110 §15.6.2), with the security headers and a log line, after the answers
+ * to what came before it on the connection.
  */
 export default fp(
   async (app) => {
-    app.server.on('connect', (request: IncomingMessage, socket: Duplex) => {
-      const statusCode = 501
-      const reqId = answerOnSocket(
-        socket as Socket, // a net.Socket: Node types it as the Duplex an upgrade could be too
-        statusCode,
-        'This service is not a proxy: it does not support CONNECT.',
-      )
-      app.log.info(
-        { reqId, method: request.method, url: request.url, route: '(none)', statusCode },
-        'request refused: CONNECT',
-      )
+    app.server.on('connect', (request: IncomingMessage, duplex: Duplex) => {
+      const socket = duplex as Socket // a net.Socket: typed as the Duplex an upgrade could be too
+      afterOwedAnswers(socket, () => {
+        const statusCode = 501
+        const reqId = answerOnSocket(
+          socket,
+          statusCode,
+          'This service is not a proxy: it does not support CONNECT.',
+        )
+        app.log.info(
+          { reqId, method: request.method, url: request.url, route: '(none)', statusCode },
+          'request refused: CONNECT',
+        )
+      })
     })
   },
   { name: 'socket-answers' },

@@ -206,6 +206,12 @@ describe('POST /orders', () => {
       expect(res.statusCode, JSON.stringify(headers)).toBe(400)
       expect(res.headers['content-type']).toMatch(/^text\/html/)
       expect(res.body).toContain('action="/orders"')
+      // Every required field says so, as for an empty form.
+      for (const field of ['name', 'email', 'address', 'city', 'state', 'zip']) {
+        expect(res.body, `${JSON.stringify(headers)} ${field}`).toMatch(
+          new RegExp(`id="${field}-error">[^<]*(is required|Enter your)`),
+        )
+      }
     }
     expect(await countOrders()).toBe(before)
   })

@@ -280,6 +280,28 @@ describe("what Node's HTTP parser refuses before Fastify sees a request", () => 
     ])
   })
 
+  it('CONNECT after pipelined requests: theirs answered first, in order, then the 501', async () => {
+    const order = JSON.stringify({ items: [{ sku: 'MUG-001', quantity: 1 }], customer })
+    const key = crypto.randomUUID()
+    const text = await new Promise<string>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () =>
+        socket.write(
+          'GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n' +
+            `POST /api/orders HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nidempotency-key: ${key}\r\ncontent-length: ${Buffer.byteLength(order)}\r\n\r\n${order}` +
+            'CONNECT example.com:443 HTTP/1.1\r\nhost: example.com:443\r\n\r\n',
+        ),
+      )
+      const chunks: Buffer[] = []
+      socket.on('data', (d) => chunks.push(d))
+      socket.on('error', () => {})
+      socket.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')))
+      setTimeout(() => socket.destroy(), 10_000).unref()
+    })
+    // A JSON body ends without a newline: the next status line follows it on the same line.
+    const statuses = [...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]))
+    expect(statuses, text).toEqual([200, 201, 501])
+  })
+
   it('the asterisk-form target (RFC 9112 §3.2.4): 400 but for OPTIONS, which is 501; never the form at /', async () => {
     for (const [method, status] of [
       ['GET', 400],
