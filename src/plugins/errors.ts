@@ -8,6 +8,7 @@ import { backOfficeLink } from './back-office.ts'
 import { unsupportedMediaType } from './body-rules.ts'
 import { RequestLog } from './logging.ts'
 import { type ProblemError, type ProblemExtra, problem, validationErrors } from './problems.ts'
+import { asteriskAnswer } from './request-target.ts'
 import { securityHeaders } from './security.ts'
 import { shuttingDown } from './shutdown.ts'
 
@@ -108,6 +109,8 @@ export function frameworkError(err: FastifyError, request: FastifyRequest, reply
   // Fastify writes the request's line only for routed requests; this one writes it itself.
   reply.raw.once('finish', () => requestLine.requestCompleted(null, request, reply))
   reply.raw.once('error', (failure) => requestLine.requestCompleted(failure, request, reply))
+  const asterisk = asteriskAnswer(request.method, request.raw.url)
+  if (asterisk) return sendError(request, reply, ...asterisk)
   if (err.code === 'FST_ERR_BAD_URL') {
     return sendError(
       request,

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { sendError } from './errors.ts'
+import { asteriskAnswer } from './request-target.ts'
 
 /**
  * What is wrong with a request's Host, or undefined: RFC 9112 §3.2 has a server answer 400 to
@@ -27,17 +28,6 @@ export function hostProblem(request: FastifyRequest): string | undefined {
 }
 
 /**
- * The asterisk-form target (`OPTIONS * HTTP/1.1`), which the router would take for `/`: RFC 9112
- * §3.2.4 keeps it for a server-wide OPTIONS, which this service does not answer (501, as for a
- * method it supports on no resource, RFC 9110 §15.6.2); with any other method it is a 400.
- */
-function asteriskAnswer(request: FastifyRequest): [400 | 501, string] {
-  return request.method === 'OPTIONS'
-    ? [501, 'This service does not answer OPTIONS *: a 405 from an address lists its methods.']
-    : [400, `The request target * is for OPTIONS only: ${request.method} needs a path, such as /.`]
-}
-
-/**
  * Refuses a request with two Host headers, or an HTTP/1.1 one without Host, with a 400 that says
  * so (a page, JSON or problem details as any error), before anything else reads it. Node would
  * answer the missing Host itself, a 400 with no body and none of the service's headers: app.ts
@@ -47,10 +37,8 @@ function asteriskAnswer(request: FastifyRequest): [400 | 501, string] {
 export default fp(
   async (app) => {
     app.addHook('onRequest', (request, reply, done) => {
-      if (request.raw.url === '*') {
-        const [status, message] = asteriskAnswer(request)
-        return sendError(request, reply, status, message)
-      }
+      const asterisk = asteriskAnswer(request.method, request.raw.url)
+      if (asterisk) return sendError(request, reply, ...asterisk)
       const problem = hostProblem(request)
       if (problem === undefined) return done()
       // As Node's own 400 does: a client this unsure where its requests go should start afresh.

@@ -314,6 +314,16 @@ describe("what Node's HTTP parser refuses before Fastify sees a request", () => 
       expect(res.headers['content-security-policy']).toContain("default-src 'self'")
       if (method !== 'HEAD') expect(JSON.parse(res.body).message).toMatch(/OPTIONS/)
     }
+    // Not * alone: a 400 that says what a target is, not one about % escapes.
+    for (const target of ['*x', '**', '*/', '*?x=1']) {
+      for (const method of ['GET', 'OPTIONS']) {
+        const res = await request(method, target, { headers: { accept: 'application/json' } })
+        expect(res.status, `${method} ${target}`).toBe(400)
+        expect(JSON.parse(res.body).message).toBe(
+          'A request target is a path such as /; * alone is for OPTIONS only.',
+        )
+      }
+    }
   })
 
   it('a request that took too long to arrive: 408', async () => {
