@@ -131,6 +131,15 @@ export function frameworkError(err: FastifyError, request: FastifyRequest, reply
   )
 }
 
+/** The path of a request target, origin-form or absolute-form, without its query. */
+function pathOf(target: string): string {
+  const path = target.split('?')[0] ?? '/'
+  if (path.startsWith('/')) return path
+  const authority = path.indexOf('//')
+  const slash = authority === -1 ? -1 : path.indexOf('/', authority + 2)
+  return slash === -1 ? '/' : path.slice(slash)
+}
+
 /** The client closed the connection while its body was still arriving. */
 const clientGone = (err: unknown, request: FastifyRequest) =>
   request.raw.readableAborted || (request.raw.errored != null && request.raw.errored === err)
@@ -235,7 +244,8 @@ export default fp(
     })
 
     app.setNotFoundHandler((request, reply) => {
-      const path = request.url.split('?')[0] ?? '/'
+      // An absolute-form target (`http://host/path`, RFC 9112 §3.2.2) is routed by its path.
+      const path = pathOf(request.url)
       const allowed = new Set<string>()
       for (const { pattern, methods } of routes.values()) {
         if (pattern.test(path)) for (const m of methods) allowed.add(m)

@@ -302,7 +302,7 @@ describe("what Node's HTTP parser refuses before Fastify sees a request", () => 
     expect(statuses, text).toEqual([200, 201, 501])
   })
 
-  it('the asterisk-form target (RFC 9112 §3.2.4): 400 but for OPTIONS, which is 501; never the form at /', async () => {
+  it('targets other than a path: * is 400 (OPTIONS *: 501), never the form at /; absolute-form goes by its path', async () => {
     for (const [method, status] of [
       ['GET', 400],
       ['HEAD', 400],
@@ -314,6 +314,14 @@ describe("what Node's HTTP parser refuses before Fastify sees a request", () => 
       expect(res.headers['content-security-policy']).toContain("default-src 'self'")
       if (method !== 'HEAD') expect(JSON.parse(res.body).message).toMatch(/OPTIONS/)
     }
+    // An absolute-form target is routed, and refused, by its path (RFC 9112 §3.2.2).
+    const absolute = await request('GET', `http://127.0.0.1:${port}/api/products`)
+    expect(absolute.status).toBe(200)
+    const wrongMethod = await request('DELETE', `http://127.0.0.1:${port}/api/products`, {
+      headers: { accept: 'application/json' },
+    })
+    expect([wrongMethod.status, wrongMethod.headers.allow]).toEqual([405, 'GET, HEAD'])
+    expect(JSON.parse(wrongMethod.body).message).toBe('DELETE is not allowed on /api/products.')
     // Not * alone: a 400 that says what a target is, not one about % escapes.
     for (const target of ['*x', '**', '*/', '*?x=1']) {
       for (const method of ['GET', 'OPTIONS']) {
