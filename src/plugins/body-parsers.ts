@@ -109,8 +109,10 @@ FormFields.prototype = Object.create(null)
  *   are not text in that charset.
  */
 export function parseForm(body: Buffer, charset: string | undefined): Record<string, unknown> {
-  const decoder = formDecoder(charset)
   const fields = new FormFields()
+  // Nothing to decode: an empty form is one whatever charset it declares.
+  if (body.length === 0) return fields
+  const decoder = formDecoder(charset)
   // A field given twice is a list marked as such (validation.ts): "must be given once" where
   // its schema takes one value. Appended in place: a copy per value was quadratic.
   const add = (name: string, value: string) => {
@@ -191,6 +193,9 @@ function decodeText(decoder: TextDecoder, raw: Uint8Array, field: string | undef
  *   prototype key or a name given twice in one object (each with its own sentence).
  */
 export function parseJson(body: Buffer, charset: string | undefined): unknown {
+  // An empty body is no body (clients that always send a JSON content type): a route that takes
+  // none goes on, one that needs one refuses it in validation (src/validation.ts).
+  if (body.length === 0) return undefined
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
     throw new BodyError(
       415,
@@ -198,9 +203,6 @@ export function parseJson(body: Buffer, charset: string | undefined): unknown {
       `JSON is always UTF-8; this body declares the character set "${charset}". Send it as UTF-8.`,
     )
   }
-  // An empty body is no body (clients that always send a JSON content type): a route that takes
-  // none goes on, one that needs one refuses it in validation (src/validation.ts).
-  if (body.length === 0) return undefined
   let text: string
   try {
     text = utf8.decode(body)

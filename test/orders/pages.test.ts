@@ -195,6 +195,12 @@ describe('POST /orders', () => {
       { headers: { 'content-type': 'application/json' }, payload: '' },
       { headers: { 'content-type': 'text/plain' }, payload: '' },
       { headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: '' },
+      // Nothing to decode, so no charset to refuse.
+      {
+        headers: { 'content-type': 'application/x-www-form-urlencoded; charset=bogus' },
+        payload: '',
+      },
+      { headers: { 'content-type': 'application/json; charset=bogus' }, payload: '' },
     ]
     for (const { headers, payload } of bodies as { headers?: object; payload?: string }[]) {
       const res = await t.app.inject({
