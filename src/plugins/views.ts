@@ -33,6 +33,28 @@ function etaWithKeptPaths(options: ConstructorParameters<typeof Eta>[0]): Eta {
   return eta
 }
 
+/** The longest file name, in bytes, that ext4, XFS, Btrfs, APFS or NTFS holds. */
+const NAME_MAX = 255
+/** macOS's PATH_MAX (Linux's is 4096, root included): no file under public/ comes near it. */
+const PATH_MAX = 1024
+
+/**
+ * Whether a URL path names a file no file system can hold. @fastify/static takes the
+ * ENAMETOOLONG such a name gets from its spelling check for a path it could not verify and
+ * answers 403, where a file that cannot exist is as missing as any other: 404. Measured as that
+ * check reads the path, through decodeURI (%2F, %3A and the like stay escaped, three bytes each).
+ */
+function beyondFileSystem(urlPath: string): boolean {
+  let path: string
+  try {
+    path = decodeURI(urlPath)
+  } catch {
+    return false // the router answers such a URL 400 (FST_ERR_BAD_URL) before any route
+  }
+  if (Buffer.byteLength(path) > PATH_MAX) return true
+  return path.split('/').some((name) => Buffer.byteLength(name) > NAME_MAX)
+}
+
 /** What a static file under /public/ answers with outside development (see below). */
 export const staticCacheControl = 'public, max-age=3600, must-revalidate'
 
@@ -57,13 +79,20 @@ export default fp(
     // 304 (ETag and Last-Modified are sent), bounds how long a browser shows the old file next
     // to new pages. `immutable` would only be right for hashed URLs. Development: every request.
     const cacheControl = config.NODE_ENV === 'development' ? 'no-cache' : staticCacheControl
-    await app.register(fastifyStatic, {
-      root: root('public'),
-      prefix: '/public/',
-      etag: true,
-      lastModified: true,
-      cacheControl: false,
-      setHeaders: (reply) => reply.header('cache-control', cacheControl),
+    // A scope of their own, so that the hook runs for the static files' route alone.
+    await app.register(async (files) => {
+      files.addHook('preHandler', (request, reply, done) => {
+        if (beyondFileSystem(request.url.split('?')[0] ?? '')) return reply.callNotFound()
+        done()
+      })
+      await files.register(fastifyStatic, {
+        root: root('public'),
+        prefix: '/public/',
+        etag: true,
+        lastModified: true,
+        cacheControl: false,
+        setHeaders: (reply) => reply.header('cache-control', cacheControl),
+      })
     })
   },
   { name: 'views' },

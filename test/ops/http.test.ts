@@ -335,6 +335,39 @@ describe('protection', () => {
     expect((await t.app.inject('/public/css/missing.css')).statusCode).toBe(404)
   })
 
+  // @fastify/static called such a name unverifiable (its stat gets ENAMETOOLONG) and answered 403.
+  it('answers a /public/ name too long for any file system as any missing file: 404', async () => {
+    const a = (n: number) => 'a'.repeat(n)
+    const paths = [
+      `/public/${a(255)}`,
+      `/public/${a(256)}`,
+      `/public/${a(10_000)}`,
+      `/public/${a(300)}.css`,
+      `/public/css/${a(256)}`,
+      `/public/${a(256)}/`,
+      `/public/${'%61'.repeat(256)}`,
+      `/public/${encodeURIComponent('é'.repeat(128))}`,
+      // %3A stays escaped where the plugin checks the name: 300 bytes there.
+      `/public/${'%3A'.repeat(100)}`,
+      // Names of 200 bytes, the path over PATH_MAX.
+      `/public/${`${a(200)}/`.repeat(21)}site.css`,
+    ]
+    for (const accept of ['application/json', 'text/html']) {
+      for (const method of ['GET', 'HEAD'] as const) {
+        const missing = await t.app.inject({ method, url: '/public/nope.css', headers: { accept } })
+        expect(missing.statusCode).toBe(404)
+        for (const url of [...paths, ...paths.map((p) => `${p}?v=1`)]) {
+          const res = await t.app.inject({ method, url, headers: { accept } })
+          const at = `${method} ${url.slice(0, 40)}… (${url.length}) ${accept}`
+          expect(res.statusCode, at).toBe(404)
+          expect(res.headers['content-type'], at).toBe(missing.headers['content-type'])
+          const path = url.split('?')[0] ?? ''
+          expect(res.body, at).toBe(missing.body.replaceAll('/public/nope.css', path))
+        }
+      }
+    }
+  })
+
   it('refuses a body over the limit with a clear 413', async () => {
     const big = orderBody({ customer: { ...customer, name: 'x'.repeat(70 * 1024) } })
     const res = await post(big)
