@@ -55,6 +55,11 @@ export function failureReason(err: unknown): string {
   ) {
     return `refused to take the e-mail for its recipient (${said}): a server that answers so for every recipient does not relay for the shop; check the user in SMTP_URL and MAIL_FROM`
   }
+  // smtps:// to a port that greets in plain text (587, 25): the server did answer, so "does not
+  // answer" would send the operator looking for one that is down; the fix is the scheme or port.
+  if (/wrong version number/i.test(message)) {
+    return 'answers in plain text, not the TLS that smtps:// starts with (OpenSSL: wrong version number): for a port that offers STARTTLS, such as 587 or 25, write smtp://; smtps:// is for a port such as 465'
+  }
   if (['ECONNECTION', 'ETIMEDOUT', 'EDNS', 'ESOCKET'].includes(String(e.code))) {
     return `does not answer (${redactAddresses(message)})`
   }

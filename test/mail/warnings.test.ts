@@ -75,6 +75,19 @@ describe('the mail setting checked', () => {
     expect(t.output.join('')).not.toContain('wrong-S3cret')
   })
 
+  it('smtps:// to a port that speaks plain SMTP: the warning says so, not that the server does not answer', async () => {
+    const port = await listening
+    t = await buildTestApp(
+      { SMTP_URL: `smtps://127.0.0.1:${port}`, PUBLIC_BASE_URL: 'https://shop.example.com' },
+      { webhookDispatcher: true, logs: true },
+    )
+    const app = t
+    await expect.poll(() => warnings(app).length, { timeout: 15_000 }).toBe(1)
+    expect(warnings(app)[0]?.msg).toBe(
+      `e-mails will fail: the SMTP server at 127.0.0.1:${port} answers in plain text, not the TLS that smtps:// starts with (OpenSSL: wrong version number): for a port that offers STARTTLS, such as 587 or 25, write smtp://; smtps:// is for a port such as 465; they are kept and retried for 24 hours (npm run mail -- requeue-failed after that)`,
+    )
+  })
+
   it('a setting that works: no warning at start', async () => {
     const { t } = await start('right')
     const before = logins.length
