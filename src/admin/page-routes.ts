@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { changeOrderStatus } from '../lifecycle/change-order-status.ts'
 import { findAdminOrder } from '../lifecycle/queries.ts'
 import { AdminOrderParams, normaliseTransitionBody, targets } from '../lifecycle/schemas.ts'
@@ -13,12 +13,12 @@ import {
 } from '../lifecycle/transitions.ts'
 import { normalizeOrderNumber, unknownOrder } from '../orders/order-number.ts'
 import { sendError } from '../plugins/errors.ts'
-import { describe, fieldName } from '../validation.ts'
 import { ExportsBusy, exportOrderCsv } from './csv.ts'
 import { encodeCursor, type ListKey } from './cursor.ts'
 import { canonicalListQuery, dropBlankRepeats, filterParams, parseListQuery } from './filters.ts'
 import { listOrders, listOrdersBefore } from './queries.ts'
 import { ExportQuerystring, PageListQuerystring, TransitionForm } from './schemas.ts'
+import { damagedForm, fieldErrors, notChanged } from './transition-fields.ts'
 
 /** What each button of the order page says. */
 const actionLabels: Record<string, string> = {
@@ -26,39 +26,6 @@ const actionLabels: Record<string, string> = {
   shipped: 'Ship',
   delivered: 'Mark delivered',
   cancelled: 'Cancel order',
-}
-const fieldLabels: Record<string, string> = {
-  carrier: 'Carrier',
-  trackingNumber: 'Tracking number',
-  note: 'Note',
-}
-const damagedForm = 'This form is damaged; reload the page and try again.'
-/** The alert's first line above the list of the typed fields' mistakes. */
-const notChanged = 'The order was not changed:'
-
-/**
- * The typed fields' mistakes in the page's order (carrier, tracking number, note), one message
- * each: every field the schema refused, and when shipping, each of carrier and tracking number
- * the form did not send, so two wrong fields are both said in one round. Undefined when a field
- * nobody types (`to`, `version`, `_csrf`) is wrong: the form is damaged.
- */
-function fieldErrors(
-  validation: readonly FastifySchemaValidationError[] | undefined,
-  body: Record<string, unknown> | undefined,
-): Record<string, string> | undefined {
-  const found: Record<string, string> = {}
-  for (const e of validation ?? []) {
-    const field = fieldName(e)
-    if (!fieldLabels[field]) return undefined
-    found[field] ??= `${fieldLabels[field]} ${describe(e)}.`
-  }
-  if (body?.to === 'shipped') {
-    for (const field of ['carrier', 'trackingNumber'])
-      if (body[field] === undefined) found[field] ??= `${fieldLabels[field]} is needed to ship.`
-  }
-  const errors: Record<string, string> = {}
-  for (const field of Object.keys(fieldLabels)) if (found[field]) errors[field] = found[field]
-  return errors
 }
 const changedMeanwhile = (status: string) =>
   `This order changed meanwhile: it is ${status} now. Check it, then choose again.`
@@ -166,11 +133,17 @@ const adminOrderPages: FastifyPluginAsyncTypebox = async (app) => {
       /** The shipping form's fields' mistakes: each marked invalid, its message beside it and in the alert. */
       errors?: Record<string, string> | undefined
       values?: Record<string, string>
+      /** The change those fields were for: its status's refusal (409) wins, as the API's does. */
+      to?: OrderStatus
     } = {},
   ) {
     const orderNumber = normalizeOrderNumber(typed.trim())
     const order = await findAdminOrder(app.db, orderNumber)
     if (!order) return sendError(request, reply, 404, unknownOrder(typed))
+    // Cancelled in another tab: a shipping form's blank field is not why, and the page shows none.
+    if (page.to && !canTransition(order.status, page.to)) {
+      page = { status: 409, message: refusal(order.orderNumber, order.status, page.to) }
+    }
     if (request.method === 'GET' && typed !== order.orderNumber) {
       return reply.redirect(orderPath(order.orderNumber), 301)
     }
@@ -254,19 +227,26 @@ const adminOrderPages: FastifyPluginAsyncTypebox = async (app) => {
         carrier: typeof body?.carrier === 'string' ? body.carrier : '',
         trackingNumber: typeof body?.trackingNumber === 'string' ? body.trackingNumber : '',
       }
-      /** The page again with `message`; `errors`: the typed fields' mistakes, marked there. */
-      const refuse = (status: number, message: string, errors?: Record<string, string>) =>
-        renderOrder(request, reply, typed, { status, message, values, errors })
+      /**
+       * The page again with `message`; `errors`: the typed fields' mistakes, marked there, unless
+       * the order's status no longer allows `to` (renderOrder says that instead).
+       */
+      const refuse = (
+        status: number,
+        message: string,
+        errors?: Record<string, string>,
+        to?: OrderStatus,
+      ) => renderOrder(request, reply, typed, { status, message, values, errors, to })
       const errors = fieldErrors(
         request.validationError?.validation,
         body as Record<string, unknown> | undefined,
       )
       if (!errors) return refuse(400, damagedForm)
-      if (Object.keys(errors).length > 0) return refuse(400, notChanged, errors)
       const to = body.to as OrderStatus
       if (!(targets as string[]).includes(to) || !/^[1-9][0-9]{0,8}$/.test(body.version)) {
         return refuse(400, damagedForm)
       }
+      if (Object.keys(errors).length > 0) return refuse(400, notChanged, errors, to)
       const orderNumber = normalizeOrderNumber(typed.trim())
       const result = await changeOrderStatus(app.db, {
         orderNumber,

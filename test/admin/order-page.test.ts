@@ -254,6 +254,26 @@ describe('the order page', () => {
     }
     expect((await page(n)).body).toMatch(/class="order-status">packed</)
   })
+
+  it('says why an order cancelled meanwhile cannot be shipped (409), not which shipping field is blank', async () => {
+    const n = await placeOrder(t.app, [{ sku: 'MUG-001', quantity: 1 }])
+    await press(n, { _csrf: csrf, to: 'packed', version: '1' })
+    // Another tab cancels it while this one's shipping form is still open.
+    await press(n, { _csrf: csrf, to: 'cancelled', version: '2' })
+    const sent: Record<string, string>[] = [
+      { carrier: ' ', trackingNumber: ' ' },
+      { carrier: 'DHL' },
+      {},
+    ]
+    for (const fields of sent) {
+      const res = await press(n, { _csrf: csrf, to: 'shipped', version: '2', ...fields })
+      expect(res.statusCode).toBe(409)
+      expect(res.body).toContain(`Order ${n} is cancelled; it can no longer be shipped.`)
+      // The page has no shipping form any more: nothing may point at its fields.
+      expect(res.body).not.toContain('field-error')
+      expect(res.body).not.toContain('href="#carrier"')
+    }
+  })
 })
 
 describe("the shopper's side", () => {
