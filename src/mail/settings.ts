@@ -24,7 +24,12 @@ export interface MailSettings {
 export function mailSettings(config: Config): MailSettings | null {
   if (!config.SMTP_URL || !config.PUBLIC_BASE_URL) return null
   const base = new URL(config.PUBLIC_BASE_URL)
-  const from = config.MAIL_FROM ?? `${shopName} <orders@${base.hostname}>`
+  // A URL writes an IPv6 host as [::1]; an e-mail address needs the literal tagged, [IPv6:::1]
+  // (RFC 5321, 4.1.3): SMTP servers refuse orders@[::1] as a sender (501), so every e-mail failed.
+  const domain = base.hostname.startsWith('[')
+    ? `[IPv6:${base.hostname.slice(1, -1)}]`
+    : base.hostname
+  const from = config.MAIL_FROM ?? `${shopName} <orders@${domain}>`
   const address = /<([^<>]+)>\s*$/.exec(from)?.[1] ?? from
   const smtp = new URL(config.SMTP_URL)
   const port = smtp.port || (smtp.protocol === 'smtps:' ? '465' : '587')

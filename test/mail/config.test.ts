@@ -3,6 +3,7 @@ import nodemailer from 'nodemailer'
 import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config.ts'
 import { mailSettings } from '../../src/mail/settings.ts'
+import { smtpSink } from './smtp-sink.ts'
 
 const base = { PUBLIC_BASE_URL: 'https://shop.example.com' }
 
@@ -173,6 +174,28 @@ describe('mail settings', () => {
     expect(() =>
       loadConfig({ SMTP_URL: 'smtp://mail.example.com', ...base, MAIL_FROM: from }),
     ).toThrow(reason)
+  })
+
+  it('derive a sender an SMTP server takes from a PUBLIC_BASE_URL on an IPv6 address', async () => {
+    const settings = mailSettings(
+      loadConfig({ SMTP_URL: 'smtp://127.0.0.1:1', PUBLIC_BASE_URL: 'http://[::1]:3000' }),
+    )
+    expect(settings).toMatchObject({
+      from: 'Trailhead Goods <orders@[IPv6:::1]>',
+      messageIdDomain: '[IPv6:::1]',
+    })
+    const sink = await smtpSink().listen()
+    try {
+      await nodemailer
+        .createTransport({ url: sink.url })
+        .sendMail({ from: settings?.from, to: 'ada@example.com', subject: 's', text: 't' })
+      // Accepted; mailparser writes the literal's tag in lower case, as address domains compare.
+      expect(sink.received.map((r) => r.mail.from?.value[0]?.address)).toEqual([
+        'orders@[ipv6:::1]',
+      ])
+    } finally {
+      await sink.close()
+    }
   })
 
   it('derive the sender, the link base and the Message-ID domain', () => {
