@@ -22,6 +22,11 @@ export function fieldMessage(
   if (field === 'idempotencyKey') return damagedForm
   const label = labels[field] ?? quantityLabel(products, field)
   if (error.keyword === 'required') return `${label} is required.`
+  // The form's state is a list whose first choice, "Choose…", is empty: its shopper picks a
+  // name, and the schema's sentence about 2-letter codes is for API clients, who type one.
+  if (field === 'state' && String((body as { state?: unknown }).state ?? '').trim() === '') {
+    return 'Choose your state.'
+  }
   const custom = (error as { parentSchema?: { errorMessage?: string } }).parentSchema?.errorMessage
   if (field === 'email' && custom === emailRule && describe(error) !== 'must be given once') {
     const typed = String((body as { email?: unknown }).email ?? '')

@@ -209,6 +209,29 @@ describe("the form's e-mail messages", () => {
   })
 })
 
+describe("the form's state message", () => {
+  it('asks to choose a state when the list is left at Choose…, and names the codes only for one the list never sends', async () => {
+    const left = await submitForm({
+      'qty-MUG-001': '1',
+      ...customer,
+      state: '',
+      idempotencyKey: randomUUID(),
+    })
+    expect(left.statusCode).toBe(400)
+    expect(left.body).toContain('<p class="field-error" id="state-error">Choose your state.</p>')
+    expect(summaryOf(left.body)).toContainEqual(['#state', 'Choose your state.'])
+    const edited = await submitForm({
+      'qty-MUG-001': '1',
+      ...customer,
+      state: 'ZZ',
+      idempotencyKey: randomUUID(),
+    })
+    expect(edited.body).toContain(
+      'id="state-error">State must be a US state as its 2-letter code, like CA or NY.</p>',
+    )
+  })
+})
+
 describe('an order number too long to be one', () => {
   it('is the unknown order page for a shopper, and the documented 400 on the API', async () => {
     const long = 'A'.repeat(33)
