@@ -10,16 +10,29 @@ import { isPrintable } from './text.ts'
  */
 export const maxEmailLength = 254
 export const maxLocalPart = 64
+/**
+ * The most characters between two dots of the domain (a label: RFC 1035 §2.3.4, RFC 5321
+ * §4.5.3.1.2): no DNS name has a longer one, so no mail can be delivered to such an address.
+ */
+export const maxDomainLabel = 63
 
 /**
  * An @ with 1 to 64 non-space characters before it and some after, whose last label (after the
  * last dot, or all of it) is not all digits: no top-level domain is (RFC 3696 §2, RFC 1123
- * §2.1), so `ada@example.123` is a mistake, never a mailbox; `ada@example.c` is well formed
- * (a JSON Schema pattern). Linear in the address's length: a label's leading digits are a run
+ * §2.1), so `ada@example.123` is a mistake, never a mailbox; `ada@example.c` is well formed. Linear in the address's length: a label's leading digits are a run
  * of their own, so each try fails within one label (a lookahead for "not all digits" took 2.6 s
  * on a domain of 20,000 letters and a dot).
  */
-export const emailPattern = `^[^@\\s]{1,${maxLocalPart}}@(?:[^@\\s]*\\.)?[0-9]*[^@\\s.0-9][^@\\s.]*$`
+const shapePattern = `^[^@\\s]{1,${maxLocalPart}}@(?:[^@\\s]*\\.)?[0-9]*[^@\\s.0-9][^@\\s.]*$`
+
+/**
+ * The pattern above for a new address (an order's, a new staff account's, ADMIN_EMAIL; a JSON
+ * Schema pattern) that also refuses a label of the domain over 63 characters (maxDomainLabel):
+ * `ada@<64 letters>.com` has the shape, but no mail reaches it. A lookahead after the @ walks the
+ * labels once (each ends at its dot, so it cannot backtrack into another): linear too. An existing
+ * staff account is still found by the shape alone (isEmailShape).
+ */
+export const emailPattern = `^[^@\\s]{1,${maxLocalPart}}@(?!(?:[^@\\s.]*\\.)*[^@\\s.]{${maxDomainLabel + 1}})(?:[^@\\s]*\\.)?[0-9]*[^@\\s.0-9][^@\\s.]*$`
 
 /** The sentence for a local part over the limit, completing "The e-mail address …". */
 export const localPartRule = `may have at most ${maxLocalPart} characters before the @`
@@ -38,6 +51,8 @@ export type EmailFault =
   | { kind: 'local-not-ascii'; char: string }
   | { kind: 'domain-not-ascii'; domain: string; ascii: string }
   | { kind: 'numeric-tld'; tld: string }
+  /** `length`: the characters of the first label of the domain over maxDomainLabel. */
+  | { kind: 'label-too-long'; length: number }
 
 const nonAscii = /[^\u0020-\u007e]/
 
@@ -67,7 +82,8 @@ export function isEmailShape(email: string): boolean {
     isPrintable(email)
   )
 }
-const emailShape = new RegExp(emailPattern)
+const emailShape = new RegExp(shapePattern)
+const newEmail = new RegExp(emailPattern)
 
 /**
  * Whether `email` may be a new staff account's (the API, the form, `npm run staff -- add`,
@@ -77,7 +93,7 @@ const emailShape = new RegExp(emailPattern)
  * `аdmin@…` (Cyrillic а) are drawn as `admin@…`. emailMessage and emailSentence say why not.
  */
 export const isEmailAddress = (email: string): boolean =>
-  isEmailShape(email) && !nonAscii.test(email)
+  isEmailShape(email) && newEmail.test(email) && !nonAscii.test(email)
 
 /**
  * What is wrong with `typed` (as validated: trimmed, domain lower-cased), an address the order's
@@ -99,6 +115,8 @@ export function emailFault(typed: string): EmailFault {
     if (!localPartFits(typed)) return { kind: 'local-too-long' }
     const ascii = nonAscii.test(domain) ? domainToASCII(domain) : ''
     if (ascii !== '') return { kind: 'domain-not-ascii', domain, ascii }
+    const label = domain.split('.').find((part) => part.length > maxDomainLabel)
+    if (label !== undefined) return { kind: 'label-too-long', length: label.length }
     const tld = domain.slice(domain.lastIndexOf('.') + 1)
     if (/^[0-9]+$/.test(tld)) return { kind: 'numeric-tld', tld }
   }
@@ -127,6 +145,8 @@ export function emailMessage(typed: string): string {
       return `Enter an e-mail address with at most ${maxLocalPart} characters before the @.`
     case 'domain-not-ascii':
       return `Enter the domain in its ASCII form: ${fault.ascii} for ${fault.domain}.`
+    case 'label-too-long':
+      return `Enter an e-mail address whose domain has at most ${maxDomainLabel} characters between dots: one part of it has ${fault.length}.`
     case 'numeric-tld':
       return `Enter an e-mail address whose domain ends in a name, like name@example.com: .${fault.tld} is a number, not a top-level domain.`
     case 'shape':
@@ -150,6 +170,8 @@ export function emailSentence(typed: string): string {
       return localPartRule
     case 'domain-not-ascii':
       return `must have its domain in ASCII: write ${fault.domain} as ${fault.ascii}`
+    case 'label-too-long':
+      return `must have at most ${maxDomainLabel} characters between the dots of its domain: one part of it has ${fault.length}`
     case 'numeric-tld':
       return `must have a domain that ends in a name, like name@example.com: .${fault.tld} is a number, not a top-level domain`
     case 'shape':
