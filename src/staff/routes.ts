@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Config } from '../config.ts'
 import { cookie, readCookie } from '../cookies.ts'
 import { localPartFits, maxEmailLength, maxLocalPart } from '../email.ts'
+import { webhookHomeNotice } from '../webhooks/home-notice.ts'
 import { signInPath } from './access.ts'
 import staffAdminPages from './admin-pages.ts'
 import staffAdminRoutes from './admin-routes.ts'
@@ -140,6 +141,8 @@ const staffRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, {
       reply.view('admin-home.eta', {
         staff: request.staff,
         csrf: request.staffSession?.csrfSecret,
+        // Endpoints the dispatcher disabled or that are failing: admins only, as their pages.
+        webhooks: request.staff?.role === 'admin' ? await webhookHomeNotice(app.db) : undefined,
       }),
   )
 

@@ -9,6 +9,7 @@ import http from 'node:http'
 import https from 'node:https'
 import { Webhook } from 'standardwebhooks'
 import type { Addresses, Agents } from './agents.ts'
+import { retryAfterMs, retryAfterStatuses } from './retry-after.ts'
 
 /** What a delivery sends: one outbox event. */
 export interface OutgoingEvent {
@@ -104,10 +105,14 @@ export type UrlCheck = (
   options: { allowLocal: boolean },
 ) => Promise<{ ok: true; url: URL | string; addresses: Addresses } | { ok: false; reason: string }>
 
-/** The outcome of one attempt. `status` is the HTTP status when an answer came, else null. */
+/**
+ * The outcome of one attempt. `status` is the HTTP status when an answer came, else null.
+ * `retryAfterMs`: on a 429 or 503 with a valid `Retry-After`, the wait it asks for, in
+ * milliseconds from the answer (retry-after.ts; unbounded: outcomes.ts bounds it).
+ */
 export type AttemptResult =
   | { ok: true; status: number }
-  | { ok: false; status: number | null; error: string }
+  | { ok: false; status: number | null; error: string; retryAfterMs?: number }
 
 export interface SendOptions {
   /** A 2xx must come within this (10 s by the issue); the whole exchange is cut then. */
@@ -131,11 +136,15 @@ function excerpt(bytes: Buffer): string {
     .slice(0, EXCERPT_CHARS)
 }
 
+/** A wait for last_error: whole seconds rounded up (`120 s`), or `years ahead` past 30 years. */
+const waitText = (ms: number) => (ms < 1e12 ? `${Math.ceil(ms / 1000)} s` : 'years ahead')
+
 /**
  * POSTs `body` to `url`, connecting only to `addresses` (when given), and settles with the
  * outcome; never rejects. A 2xx counts as soon as its status line arrives within `timeoutMs`;
  * anything else (3xx: redirects are not followed; 4xx; 5xx; a refused connection; the timeout)
- * fails with a one-line reason, including up to 200 characters of the first 1 KiB of the body.
+ * fails with a one-line reason, including up to 200 characters of the first 1 KiB of the body;
+ * a 429's or 503's valid `Retry-After` is answered as `retryAfterMs` and named in the reason.
  *
  * node:http rather than fetch: its `lookup` option (on the agent: agents.ts) pins the connection to the checked addresses
  * without an extra dependency (fetch needs undici's Agent for that), it follows no redirect, and
@@ -188,6 +197,11 @@ export function send(
         const status = response.statusCode ?? 0
         const success = status >= 200 && status < 300
         if (success) settle({ ok: true, status })
+        // Read when the answer comes: delay-seconds count from the answer (RFC 9110, 10.2.3).
+        // node:http keeps the first of repeated Retry-After fields.
+        const retryAfter = retryAfterStatuses.has(status)
+          ? retryAfterMs(response.headers['retry-after'], Date.now())
+          : undefined
         const chunks: Buffer[] = []
         let size = 0
         const done = () => {
@@ -195,9 +209,16 @@ export function send(
           const reason =
             status >= 300 && status < 400
               ? `answered ${status} (redirects are not followed)`
-              : `answered ${status}`
+              : retryAfter === undefined
+                ? `answered ${status}`
+                : `answered ${status}, Retry-After ${waitText(retryAfter)}`
           const text = excerpt(Buffer.concat(chunks))
-          settle({ ok: false, status, error: text ? `${reason}: ${text}` : reason })
+          const error = text ? `${reason}: ${text}` : reason
+          settle(
+            retryAfter === undefined
+              ? { ok: false, status, error }
+              : { ok: false, status, error, retryAfterMs: retryAfter },
+          )
         }
         answered = done
         response.on('data', (chunk: Buffer) => {

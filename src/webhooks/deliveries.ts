@@ -115,7 +115,7 @@ export type RedeliverResult =
 /**
  * Sends a delivery again, due now, attempts kept (the dispatcher counts on from them): a
  * delivered or failed one back to `pending`, a pending one waiting for its next try sooner (no
- * need to wait out a backoff of up to 1 h once the receiver is fixed). Refused (`too-soon`) for
+ * need to wait out a backoff of up to 1 h, or a receiver's Retry-After, once it is fixed). Refused (`too-soon`) for
  * one tried or redelivered in the last lease, 30 s (docs/events.md): a pending one may still be
  * on its way, and would be sent twice at once; a delivered one was just answered, and clicks a
  * moment apart would each send it again. The test and the change are one statement, so of

@@ -30,6 +30,23 @@ export const defaultRetryPolicy: RetryPolicy = {
   disableAfterMs: 3 * 24 * 3_600_000,
 }
 
+/**
+ * The wait a failed attempt's receiver asked for (its 429's or 503's `Retry-After`, deliver.ts),
+ * bounded, in milliseconds; undefined when it asked for none (the backoff alone then). The bound
+ * is the retry window: a delivery is never kept past it for a receiver's sake, so a wait that
+ * ends after the window's end (created_at + windowMs) gives the delivery up at once (recordAttempt),
+ * whether it asks for an hour too many or for years. Any wait longer than the whole window does
+ * that, so waits are cut to windowMs + 1 s before they reach the database: `Retry-After:
+ * 99999999999999999999` is the same as a day and a second, and no interval overflows.
+ */
+function askedWaitMs(result: AttemptResult, policy: RetryPolicy): number | undefined {
+  if (result.ok || result.retryAfterMs === undefined) return undefined
+  return Math.min(result.retryAfterMs, policy.windowMs + 1000)
+}
+
+/** Appended to last_error when a Retry-After gave a delivery up before its window's end. */
+const pastWindow = "; given up: the wait it asks for ends after the delivery's retry window"
+
 /** What recording an attempt did. `stale`: the lease had passed to another attempt; nothing written. */
 export type Recorded = 'delivered' | 'retry' | 'failed' | 'stale'
 
@@ -38,7 +55,12 @@ export type Recorded = 'delivered' | 'retry' | 'failed' | 'stale'
  * lease (same `attempts`, still pending; otherwise another dispatcher took it after the lease
  * ran out, and its outcome counts). A 2xx: delivered, and the endpoint's failing_since cleared.
  * Otherwise the next try after a full-jitter backoff, or `failed` once the retry window since
- * the delivery was made has passed; the endpoint's failing_since is set if it was not, and the
+ * the delivery was made has passed. A 429 or 503 whose `Retry-After` asked for a wait
+ * (`retryAfterMs`) waits at least that long (the longer of it and the backoff: the wait is the
+ * receiver's minimum, and the backoff still grows, so `Retry-After: 0` on every answer does not
+ * make the dispatcher hammer the receiver); a wait that ends after the retry window's end gives the
+ * delivery up now (`failed`, its last error saying why: askedWaitMs), since no try the receiver
+ * accepts is left in the window. The endpoint's failing_since is set if it was not, and the
  * endpoint disabled (enabled = false, disabled_reason) once it has been failing for
  * `disableAfterMs`. The endpoint row is only written when one of those changes.
  *
@@ -69,16 +91,21 @@ export async function recordAttempt(
     `.execute(db)
     return { recorded: rows.length > 0 ? 'delivered' : 'stale', endpointDisabled: false }
   }
-  const waitSeconds = backoffMs(delivery.attempts, policy, random) / 1000
+  const asked = askedWaitMs(result, policy)
+  const waitSeconds = Math.max(backoffMs(delivery.attempts, policy, random), asked ?? 0) / 1000
+  const windowEnd = sql`created_at + make_interval(secs => ${policy.windowMs / 1000})`
+  // The next try the receiver asked for; null (no Retry-After) compares as not past the window.
+  const askedTry = sql`now() + make_interval(secs => ${asked === undefined ? null : asked / 1000}::float8)`
   const disableAfter = sql`make_interval(secs => ${policy.disableAfterMs / 1000})`
   const { rows } = await sql<{ status: string; disabled: boolean }>`
     with d as (
       update webhook_deliveries
-      set status = case when now() >= created_at + make_interval(secs => ${policy.windowMs / 1000})
+      set status = case when now() >= ${windowEnd} or ${askedTry} > ${windowEnd}
                         then 'failed' else 'pending' end,
           next_attempt_at = now() + make_interval(secs => ${waitSeconds}),
           last_response_status = ${status},
-          last_error = ${result.error}
+          last_error = case when now() < ${windowEnd} and ${askedTry} > ${windowEnd}
+                            then ${result.error}::text || ${pastWindow}::text else ${result.error} end
       where id = ${delivery.id} and attempts = ${delivery.attempts} and status = 'pending'
       returning endpoint_id, status
     ), e as (

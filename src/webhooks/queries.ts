@@ -160,3 +160,40 @@ export async function signsWith(db: Db, id: number, secret: string): Promise<boo
     .executeTakeFirst()
   return row !== undefined && sameSecret(row.secret, secret)
 }
+
+/** An endpoint the back office's home page warns admins about (endpointsToWatch). */
+export interface EndpointToWatch {
+  id: number
+  url: string
+  /** The dispatcher's reason when it disabled the endpoint; null when it is only failing. */
+  disabledReason: string | null
+  /** ISO 8601: since when every delivery has failed; null once disabled by the dispatcher. */
+  failingSince: string | null
+}
+
+/**
+ * The endpoints an admin should look at, oldest first: those the dispatcher disabled for
+ * failing too long (disabled with its reason: an admin's disabling leaves none), and the enabled
+ * ones whose every delivery has failed since `failing_since` (no 2xx since; outcomes.ts disables
+ * them after `disableAfterMs`). Enabling one clears both (updateEndpoint). One scan of the
+ * endpoints table, a handful of rows: cheap enough for the back office's home page.
+ */
+export async function endpointsToWatch(db: Db): Promise<EndpointToWatch[]> {
+  const rows = await db
+    .selectFrom('webhook_endpoints')
+    .select(['id', 'url', 'enabled', 'disabled_reason', 'failing_since'])
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('enabled', '=', false), eb('disabled_reason', 'is not', null)]),
+        eb.and([eb('enabled', '=', true), eb('failing_since', 'is not', null)]),
+      ]),
+    )
+    .orderBy('id')
+    .execute()
+  return rows.map((r) => ({
+    id: r.id,
+    url: r.url,
+    disabledReason: r.enabled ? null : r.disabled_reason,
+    failingSince: r.enabled ? isoOrNull(r.failing_since) : null,
+  }))
+}

@@ -116,12 +116,17 @@ export const Delivery = Type.Object({
   orderNumber: Type.Union([Type.String(), Type.Null()], { description: 'null for product events' }),
   status: StringEnum(['pending', 'delivered', 'failed']),
   attempts: Type.Integer({ description: 'attempts made so far' }),
-  nextAttemptAt: maybeTime('when a pending delivery is tried next; null once delivered or failed'),
+  nextAttemptAt: maybeTime(
+    "when a pending delivery is tried next: after the backoff, or after the wait a 429's or 503's `Retry-After` asked for when that is later; null once delivered or failed",
+  ),
   lastAttemptAt: maybeTime('the latest attempt; null before the first'),
   lastResponseStatus: Type.Union([Type.Integer(), Type.Null()], {
     description: "the latest attempt's HTTP status; null when it got no answer",
   }),
-  lastError: Type.Union([Type.String(), Type.Null()]),
+  lastError: Type.Union([Type.String(), Type.Null()], {
+    description:
+      'why the latest attempt failed (`answered 503, Retry-After 120 s: …`, with up to 200 characters of the answer); null before any failure and once delivered',
+  }),
   deliveredAt: maybeTime(
     'when its latest 2xx came; null while none has; kept when it is sent again (redeliver), so a pending or failed delivery with a deliveredAt was delivered before, at that time',
   ),

@@ -65,7 +65,7 @@ export async function registerEndpoint(
  * Changes an endpoint (updateEndpoint) unless the new URL is another endpoint's: `taken` then,
  * nothing changed; `not-found` for no such endpoint. Enabling it also makes its waiting
  * deliveries due now (deliveries.ts's resumeDeliveries), in the same transaction: the receiver
- * was fixed, so no backoff of up to 1 h is waited out. Without a URL, no lock is taken.
+ * was fixed, so no backoff of up to 1 h (or longer Retry-After) is waited out. Without a URL, no lock is taken.
  */
 export async function changeEndpoint(
   db: Kysely<Database>,

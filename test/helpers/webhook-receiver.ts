@@ -19,12 +19,15 @@ export interface Received {
   at: number
 }
 
+/** A status code, or one with response headers (`Retry-After`, say). */
+export type Reply = number | { status: number; headers: Record<string, string> }
+
 /**
  * What to answer the n-th request (1-based, over all requests) carrying `received`: a status
- * code (or a promise of one: answered when it settles), or 'stall' (never answer; the socket
- * stays open until the sender gives up).
+ * code or Reply (or a promise of one: answered when it settles), or 'stall' (never answer; the
+ * socket stays open until the sender gives up).
  */
-export type Answer = (received: Received, n: number) => number | Promise<number> | 'stall'
+export type Answer = (received: Received, n: number) => Reply | Promise<Reply> | 'stall'
 
 /**
  * A webhook receiver: a real node:http server on 127.0.0.1 that records every request and
@@ -58,9 +61,11 @@ export async function startReceiver(answer: Answer = () => 200) {
         stalled.add(res)
         return
       }
-      void Promise.resolve(a).then((status) => {
+      void Promise.resolve(a).then((reply) => {
+        const { status, headers } =
+          typeof reply === 'number' ? { status: reply, headers: {} } : reply
         r.answered = status
-        res.writeHead(status, { 'content-type': 'text/plain' })
+        res.writeHead(status, { 'content-type': 'text/plain', ...headers })
         res.end(status < 300 ? 'ok' : `status ${status}`)
       })
     })

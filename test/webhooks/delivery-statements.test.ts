@@ -241,6 +241,73 @@ describe('recordAttempt', () => {
     expect((await row(d.id)).next_attempt_at.getTime()).toBeLessThanOrEqual(Date.now() + 1000)
   })
 
+  describe("a 429's or 503's Retry-After", () => {
+    const busy = (retryAfterMs: number) => ({
+      ok: false as const,
+      status: 503,
+      error: 'answered 503, Retry-After …',
+      retryAfterMs,
+    })
+    const waitOf = async (id: string) => (await row(id)).next_attempt_at.getTime() - Date.now()
+    const hour = 3_600_000
+
+    it('waits at least as long as the receiver asked, past the backoff cap', async () => {
+      const { d } = await oneDelivery()
+      // The backoff alone would retry at once (random 0), and never wait more than the 1 h cap.
+      const result = await recordAttempt(db(), d, busy(2 * hour), defaultRetryPolicy, () => 0)
+      expect(result).toEqual({ recorded: 'retry', endpointDisabled: false })
+      const r = await row(d.id)
+      expect(r.status).toBe('pending')
+      expect(r.last_error).toBe('answered 503, Retry-After …')
+      expect(await waitOf(d.id)).toBeGreaterThan(2 * hour - 5000)
+      expect(await waitOf(d.id)).toBeLessThanOrEqual(2 * hour)
+    })
+
+    it('keeps the longer backoff when the receiver asks for less', async () => {
+      const { d } = await oneDelivery()
+      const policy = { ...defaultRetryPolicy, baseMs: 60_000 }
+      await recordAttempt(db(), d, busy(1000), policy, () => 0.5)
+      const wait = await waitOf(d.id)
+      expect(wait).toBeGreaterThan(25_000)
+      expect(wait).toBeLessThanOrEqual(30_000)
+    })
+
+    it('waits up to the end of the retry window, and gives the delivery up when the wait ends after it', async () => {
+      const { d } = await oneDelivery()
+      // Made 23 h ago: an hour of its 24 h window is left.
+      await sql`update webhook_deliveries set created_at = now() - interval '23 hours'`.execute(
+        db(),
+      )
+      await recordAttempt(db(), d, busy(hour / 2), defaultRetryPolicy, () => 0)
+      expect((await row(d.id)).status).toBe('pending')
+      expect(await waitOf(d.id)).toBeGreaterThan(hour / 2 - 5000)
+
+      await sql`update webhook_deliveries set next_attempt_at = now()`.execute(db())
+      const [again] = await claimDue(db(), 1, 30_000)
+      if (!again) throw new Error('not due')
+      expect(await recordAttempt(db(), again, busy(2 * hour), defaultRetryPolicy)).toEqual({
+        recorded: 'failed',
+        endpointDisabled: false,
+      })
+      const r = await row(d.id)
+      expect(r.status).toBe('failed')
+      expect(r.last_error).toBe(
+        "answered 503, Retry-After …; given up: the wait it asks for ends after the delivery's retry window",
+      )
+    })
+
+    it('gives up at once on an absurd wait, without overflowing an interval', async () => {
+      for (const absurd of [1e20 * 1000, Number.POSITIVE_INFINITY]) {
+        await sql`truncate webhook_deliveries, outbox`.execute(db())
+        const { d } = await oneDelivery()
+        expect((await recordAttempt(db(), d, busy(absurd), defaultRetryPolicy)).recorded).toBe(
+          'failed',
+        )
+        expect((await row(d.id)).status).toBe('failed')
+      }
+    })
+  })
+
   it('gives up after the window, and disables an endpoint failing for longer than allowed', async () => {
     const { endpoint, d } = await oneDelivery()
     const failure = { ok: false as const, status: null, error: 'could not connect: ECONNREFUSED' }

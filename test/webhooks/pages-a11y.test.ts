@@ -1,7 +1,8 @@
 // The webhook pages checked by axe-core in headless Chromium, as test/a11y/axe.test.ts checks
 // the others (WCAG 2.0/2.1 A and AA, and axe's best practices): the list with an endpoint and
 // with a refused form, an endpoint's page just registered (the secret shown), just rotated (the
-// previous secret still signing, its end form), and one the dispatcher disabled, with deliveries of each status.
+// previous secret still signing, its end form), and one the dispatcher disabled, with deliveries of each status,
+// and the back office's home page naming it.
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { sql } from 'kysely'
@@ -96,6 +97,10 @@ describe.skipIf(!chromiumAvailable)('the webhook pages, checked by axe-core', ()
     await page.goto(`${base}/admin/webhooks/${id}`)
     await expect.poll(() => page.locator('tr[data-status]').count()).toBe(3)
     expect.soft(await violations(page), 'disabled, with deliveries').toEqual([])
+    // The back office's home names it to admins (home-notice.ts).
+    await page.goto(`${base}/admin`)
+    await expect.poll(() => page.locator('.webhook-notice li').count()).toBe(1)
+    expect.soft(await violations(page), 'home, naming the disabled endpoint').toEqual([])
 
     await page.goto(`${base}/admin/webhooks`)
     await page.fill('#url', 'https://10.0.0.1/x')
