@@ -39,6 +39,7 @@ export const databaseIndependent = [
   'test/k6/syntax.test.ts',
   'test/k6/verdict.test.ts',
   'test/mail/config.test.ts',
+  'test/ops/data-dir.test.ts',
   'test/ops/json-numbers.test.ts',
   'test/ops/log-file.test.ts',
   'test/orders/form-validator.test.ts',
