@@ -6,9 +6,9 @@ import { defineConfig } from 'vitest/config'
  * functions, files read from the repository, or a database of their own (a throwaway
  * PostgreSQL cluster, an embedded database in a temporary folder). They form the project
  * `once`: `npm test` runs them, and CI's PostgreSQL pass (`--project db`) does not run them
- * again. Every other file is in `db` and runs on each database. A file goes here only when it
- * never uses testDatabase, buildTestApp, appsOnOneDatabase, usingPostgres or
- * TEST_DATABASE_URL: test/projects.test.ts holds this list to that.
+ * again. Every other file is in `db`, which runs on each database, or in `browser` (below). A
+ * file goes here only when it never uses testDatabase, buildTestApp, appsOnOneDatabase,
+ * usingPostgres or TEST_DATABASE_URL: test/projects.test.ts holds this list to that.
  */
 export const databaseIndependent = [
   'test/money.test.ts',
@@ -39,6 +39,7 @@ export const databaseIndependent = [
   'test/k6/syntax.test.ts',
   'test/k6/verdict.test.ts',
   'test/mail/config.test.ts',
+  'test/ops/data-dir.test.ts',
   'test/ops/json-numbers.test.ts',
   'test/ops/log-file.test.ts',
   'test/orders/form-validator.test.ts',
@@ -50,6 +51,28 @@ export const databaseIndependent = [
   'test/webhooks/secrets.test.ts',
   'test/webhooks/signing.test.ts',
   'test/webhooks/url-policy.test.ts',
+]
+
+/**
+ * Test files that drive Chromium (test/helpers/browser.ts): what they check is what the pages
+ * do in a browser (axe, the keyboard, layouts, the Content-Security-Policy, scripts), on an app
+ * from buildTestApp. The data behind those pages comes from the queries that the `db` files
+ * check on each database (test/orders/pages, test/admin/order-page, test/insights/pages …), so
+ * the project `browser` runs them on the embedded database only: `npm test` runs them, and CI's
+ * PostgreSQL pass (`--project db`) does not; there they took 200 s of its 786 s of test time
+ * and checked nothing new (docs/testing.md). test/projects.test.ts holds the rule: every file
+ * that imports test/helpers/browser.ts or playwright-core is listed here, and none listed here
+ * asks which database it is on (usingPostgres, appsOnOneDatabase, TEST_DATABASE_URL). What a
+ * page needs of PostgreSQL itself is checked in a `db` file, with app.inject.
+ */
+export const browserTests = [
+  'test/a11y/axe.test.ts',
+  'test/admin/back-office-browser.test.ts',
+  'test/insights/browser.test.ts',
+  'test/ops/csp-browser.test.ts',
+  'test/orders/browser.test.ts',
+  'test/orders/shopper-browser.test.ts',
+  'test/webhooks/pages-a11y.test.ts',
 ]
 
 export default defineConfig({
@@ -74,7 +97,7 @@ export default defineConfig({
         test: {
           name: 'db',
           include: ['test/**/*.test.ts'],
-          exclude: databaseIndependent,
+          exclude: [...databaseIndependent, ...browserTests],
           // A worker process runs file after file instead of one process per file: each new
           // process paid for Node's start, the app's module graph and a first app build that
           // warms V8 (PGlite's WebAssembly, Fastify's schema compilers): ~10 s for a first
@@ -86,6 +109,8 @@ export default defineConfig({
           isolate: false,
         },
       },
+      // As in `db`, a worker process runs file after file: each of these builds a test app.
+      { extends: true, test: { name: 'browser', include: browserTests, isolate: false } },
       // Isolated as by default: a few of these replace globals or unmock modules
       // (test/db/initdb-copy.test.ts needs the real PGlite, loaded fresh), and they are cheap.
       { extends: true, test: { name: 'once', include: databaseIndependent } },
