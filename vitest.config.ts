@@ -59,11 +59,12 @@ export const databaseIndependent = [
  * from buildTestApp. The data behind those pages comes from the queries that the `db` files
  * check on each database (test/orders/pages, test/admin/order-page, test/insights/pages …), so
  * the project `browser` runs them on the embedded database only: `npm test` runs them, and CI's
- * PostgreSQL pass (`--project db`) does not; there they took 200 s of its 786 s of test time
- * and checked nothing new (docs/testing.md). test/projects.test.ts holds the rule: every file
- * that imports test/helpers/browser.ts or playwright-core is listed here, and none listed here
- * asks which database it is on (usingPostgres, appsOnOneDatabase, TEST_DATABASE_URL). What a
- * page needs of PostgreSQL itself is checked in a `db` file, with app.inject.
+ * PostgreSQL pass (`--project db`) does not; there they took 188 s of the 884 s its workers
+ * spent on files and checked nothing new (docs/testing.md, 2026-12-01). test/projects.test.ts
+ * holds the rule: every file that imports test/helpers/browser.ts or playwright-core is listed
+ * here, and none listed here asks which database it is on (usingPostgres, appsOnOneDatabase,
+ * TEST_DATABASE_URL). What a page needs of PostgreSQL itself is checked in a `db` file, with
+ * app.inject.
  */
 export const browserTests = [
   'test/a11y/axe.test.ts',
