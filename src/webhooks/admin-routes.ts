@@ -81,9 +81,21 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
         ...adminApi,
         summary: 'Register a webhook endpoint; the answer holds its signing secret, once',
         description:
-          'The URL must be https, without a user name or password, not on port 0, without spaces, tabs, line breaks or other control or invisible characters as typed (the URL parser would drop or encode them), and its host must resolve only to public addresses (not loopback, private, carrier-grade NAT, link-local, metadata, multicast or reserved ones); WEBHOOKS_ALLOW_LOCAL=true also allows http and local addresses, for development. 400 names the rule broken. The endpoint starts enabled unless `enabled: false`. The `secret` (Standard Webhooks, `whsec_…`) is in this answer only. 409 naming the endpoint when one already has this URL (one endpoint per URL).',
+          'The URL must be https, without a user name or password, not on port 0, without spaces, tabs, line breaks or other control or invisible characters as typed (the URL parser would drop or encode them), and its host must resolve only to public addresses (not loopback, private, carrier-grade NAT, link-local, metadata, multicast or reserved ones); WEBHOOKS_ALLOW_LOCAL=true also allows http and local addresses, for development. 400 names the rule broken. The endpoint starts enabled unless `enabled: false`. The `secret` (Standard Webhooks, `whsec_…`) is in this answer only; 201 with `Location`. 409 naming the endpoint when one already has this URL (one endpoint per URL).',
         body: EndpointCreate,
-        response: { 201: EndpointWithSecret, 400: ErrorResponse, 409: ErrorResponse },
+        response: {
+          201: {
+            ...EndpointWithSecret,
+            headers: {
+              location: {
+                type: 'string',
+                description: "The endpoint's address: /api/admin/webhooks/{id}",
+              },
+            },
+          },
+          400: ErrorResponse,
+          409: ErrorResponse,
+        },
       },
       config: adminOnly,
       preValidation: normaliseDescription,
@@ -108,7 +120,8 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
         { endpointId: endpoint.id, host: new URL(endpoint.url).host, staffId: request.staff?.id },
         'webhook endpoint registered',
       )
-      return reply.code(201).send(endpoint)
+      // RFC 9110 §15.3.2: a 201 names the resource it created, as orders and staff accounts do.
+      return reply.code(201).header('location', `/api/admin/webhooks/${endpoint.id}`).send(endpoint)
     },
   )
 

@@ -38,6 +38,7 @@ describe('the webhook endpoints API, production policy (WEBHOOKS_ALLOW_LOCAL=fal
     })
     expect(created.statusCode, created.body).toBe(201)
     const endpoint = created.json()
+    expect(created.headers.location).toBe(`/api/admin/webhooks/${endpoint.id}`)
     expect(endpoint).toMatchObject({
       url: 'https://93.184.215.14/hooks/orders',
       description: 'Warehouse',
