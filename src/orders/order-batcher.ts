@@ -11,7 +11,7 @@ export interface OrderBatcher {
   place(request: OrderRequest): Promise<PlaceOrderResult>
   /**
    * An order by its number as the shopper typed it (the one lookup of the page and the API):
-   * trimmed, in any case, with or without its dash, with I, L and O for 1 and 0. A number that
+   * trimmed, in any case, with or without its dash (or a Unicode hyphen for it), with I, L and O for 1 and 0. A number that
    * cannot be one is undefined at once, without asking the database.
    */
   find(typed: string): Promise<Order | undefined>

@@ -34,7 +34,16 @@ export function newOrderNumber(): string {
   return encodeOrderNumber(low, high)
 }
 
-export const orderNumberPattern = '^[0-9A-Za-z]{5}-?[0-9A-Za-z]{5}$'
+/**
+ * The dashes a number may be typed or pasted with: ASCII's, and the hyphens and dashes word
+ * processors and mail clients put in its place (U+2010 hyphen, U+2011 non-breaking hyphen,
+ * U+2012 figure dash, U+2013 en dash, U+2014 em dash, U+2212 minus sign; Unicode's Pd and Sm
+ * look-alikes of U+002D), so a number copied from a rendered e-mail still finds its order.
+ */
+const dashes = '-\u2010-\u2014\u2212'
+const anyDash = new RegExp(`[${dashes}]`, 'g')
+
+export const orderNumberPattern = `^[0-9A-Za-z]{5}[${dashes}]?[0-9A-Za-z]{5}$`
 
 /** Whether `typed` (trimmed) has an order number's shape, as normalizeOrderNumber reads it. */
 export const looksLikeOrderNumber = (typed: string) => orderNumberShape.test(typed.trim())
@@ -52,10 +61,13 @@ export const unknownOrder = (typed: string) =>
     ? 'There is no order with a blank number.'
     : `There is no order ${typed.trim()}.`
 
-/** Canonical form of a typed-in number: upper case, dash, and Crockford's look-alikes mapped. */
+/**
+ * Canonical form of a typed-in number: upper case, an ASCII dash (for any of `dashes`), and
+ * Crockford's look-alikes mapped.
+ */
 export function normalizeOrderNumber(input: string): string {
   // Most numbers arrive as they were handed out (links, the API): nothing to rewrite.
   if (canonical.test(input)) return input
-  const s = input.toUpperCase().replaceAll('-', '').replace(/[IL]/g, '1').replaceAll('O', '0')
+  const s = input.toUpperCase().replace(anyDash, '').replace(/[IL]/g, '1').replaceAll('O', '0')
   return `${s.slice(0, 5)}-${s.slice(5)}`
 }

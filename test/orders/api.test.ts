@@ -250,6 +250,14 @@ describe('GET /api/orders/:orderNumber', () => {
     expect(res.statusCode).toBe(200)
     expect(res.json().orderNumber).toBe(orderNumber)
   })
+
+  it('accepts the number pasted with a non-breaking hyphen (U+2011) for its dash', async () => {
+    const { orderNumber } = (await post(orderBody())).json()
+    const pasted = encodeURIComponent(orderNumber.replace('-', '\u2011'))
+    const res = await t.app.inject(`/api/orders/${pasted}`)
+    expect(res.statusCode).toBe(200)
+    expect(res.json().orderNumber).toBe(orderNumber)
+  })
 })
 
 describe('GET /api/states/:state/top-products', () => {

@@ -27,3 +27,19 @@ describe('newOrderNumber', () => {
     }
   })
 })
+
+describe('normalizeOrderNumber', () => {
+  // A number copied from a rendered e-mail or document may carry a typographic hyphen or dash
+  // in place of its ASCII one (a newcomer's review found U+2011 answered 404).
+  it.each(['2010', '2011', '2012', '2013', '2014', '2212'])('takes U+%s for the dash', (hex) => {
+    const typed = `7k3qx${String.fromCodePoint(Number.parseInt(hex, 16))}m2zpa`
+    expect(new RegExp(orderNumberPattern).test(typed)).toBe(true)
+    expect(normalizeOrderNumber(typed)).toBe('7K3QX-M2ZPA')
+  })
+
+  it('takes no other character for the dash', () => {
+    for (const typed of ['7K3QX_M2ZPA', '7K3QX.M2ZPA', '7K3QX\u2015M2ZPA', '7K3QX--M2ZPA']) {
+      expect(new RegExp(orderNumberPattern).test(typed)).toBe(false)
+    }
+  })
+})

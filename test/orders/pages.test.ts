@@ -75,6 +75,12 @@ describe('POST /orders', () => {
     const page = await t.app.inject({ url: location, headers: html })
     expect(page.statusCode).toBe(200)
     expect(page.body).toContain(location.split('/').pop())
+    // Pasted from a rendered e-mail with a hyphen (U+2010) for its dash: sent to its one address.
+    const pasted = await t.app.inject({
+      url: location.replace('-', encodeURIComponent('\u2010')),
+      headers: html,
+    })
+    expect([pasted.statusCode, pasted.headers.location]).toEqual([301, location])
     expect(page.body).toContain('Rolltop Backpack')
     expect(page.body).toContain('$129.00')
     expect(page.body).toContain('$258.00')
