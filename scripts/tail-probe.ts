@@ -11,7 +11,8 @@
  * one, and starts counting afresh: its CPU ms; the event-loop delay (ms, 1 ms resolution); GC
  * pauses by kind (count, total and longest ms, and every pause over 5 ms); pool.connect() waits
  * (µs) and the connections opened and closed; and, in µs (p50, p90, p99, p99.9, max), the server
- * time of each route of the shopper flow (from the `request` event to the response's `finish`)
+ * time of each route of the shopper flow and of all of them (`all`; from the `request` event to the
+ * response's `finish`, so without the time a request waits to be read)
  * and the round trip of each kind of statement (the batch and single placement, the order
  * lookup, the sales fold, the webhook fan-out, the rest). SIGWINCH, not SIGUSR2: the service shuts down on SIGUSR2 (close-with-grace).
  * Without PROBE_OUT it does nothing. Costs a timer a millisecond and a histogram entry per
@@ -79,7 +80,10 @@ function probe(file: string) {
       const [req, res] = args as [http.IncomingMessage, http.ServerResponse]
       const since = process.hrtime.bigint()
       const key = route(req.method, req.url)
-      res.once('finish', () => into(routes, key, since))
+      res.once('finish', () => {
+        into(routes, key, since)
+        into(routes, 'all', since)
+      })
     }
     return emit.call(this, event, ...args)
   } as typeof http.Server.prototype.emit

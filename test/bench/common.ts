@@ -18,22 +18,30 @@ export interface WrkResult {
   max: number
 }
 
+/** wrk's threads in every run: one per core of the 2-core machines these figures come from. */
+const wrkThreads = 2
+
 /**
  * wrk (2 threads) against `url` with one of the checkout `dir`'s test/bench/wrk scripts, run
- * from `dir` (the scripts load their helpers by relative path). Throws when wrk printed no
- * result line.
+ * from `dir` (the scripts load their helpers by relative path). With `rate` (requests a second
+ * in all) the requests arrive at that constant rate (report.lua's delay()), else as fast as the
+ * connections allow. Throws when wrk printed no result line.
  */
 export function runWrkScript(
   dir: string,
   url: string,
   script: string,
   scriptArgs: string[],
-  { connections, duration }: { connections: number | string; duration: number | string },
+  {
+    connections,
+    duration,
+    rate,
+  }: { connections: number | string; duration: number | string; rate?: number },
 ): WrkResult {
   const out = execFileSync(
     'wrk',
     [
-      '-t2',
+      `-t${wrkThreads}`,
       `-c${connections}`,
       `-d${duration}s`,
       '-s',
@@ -42,7 +50,11 @@ export function runWrkScript(
       '--',
       ...scriptArgs,
     ],
-    { encoding: 'utf8', cwd: dir },
+    {
+      encoding: 'utf8',
+      cwd: dir,
+      env: rate ? { ...process.env, WRK_THREAD_RATE: String(rate / wrkThreads) } : process.env,
+    },
   )
   const json = /^WRK_JSON (.*)$/m.exec(out)?.[1]
   if (!json) throw new Error(`wrk printed no result for ${script} on ${url}:\n${out}`)
