@@ -89,7 +89,7 @@ const ownPassword: FastifyPluginAsyncTypebox<{ production: boolean }> = async (
       schema: {
         summary: 'Change your own password (the bearer token’s account)',
         description:
-          'The current password is checked as at sign-in, under the same throttle (10 checks per account, 30 per client address, in 15 minutes, counted with the sign-in form’s): a wrong one is 400 pointing at `/currentPassword`, and past the throttle 429. The new one is 15 to 1024 characters without a control character (400 pointing at `/newPassword`). On 204 every session of the account has ended (the pages sign in again with the new password); its API tokens, this one included, keep working.',
+          'The current password is checked as at sign-in, under the same throttle (10 checks per account, 30 per client address, in 15 minutes, counted with the sign-in form’s): a wrong one is 400 pointing at `/currentPassword`, and past the throttle 429. The new one is 15 to 1024 characters without a control character (400 pointing at `/newPassword`), and, once the current one is right, not the current one in any Unicode form (NFKC, as it is hashed; 400 pointing at `/newPassword`, nothing changed). On 204 every session of the account has ended (the pages sign in again with the new password); its API tokens, this one included, keep working.',
         ...adminApi,
         body: OwnPasswordBody,
         response: { 204: Type.Null(), 400: ErrorResponse, 429: ErrorResponse },

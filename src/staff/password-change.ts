@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/schema.ts'
-import { hashPassword, passwordProblem, passwordsDiffer } from './passwords.ts'
+import { hashPassword, passwordProblem, passwordsDiffer, samePassword } from './passwords.ts'
 import type { StaffMember } from './queries.ts'
 import { signIn, throttle } from './sign-in.ts'
 import { accountIs } from './tokens.ts'
@@ -78,11 +78,17 @@ export async function setMemberPassword(
 
 export const wrongCurrentPassword =
   'That is not your current password. Nothing was changed: type it again.'
+/** A new password that is the current one (samePassword): the member meant to change it. */
+export const sameAsCurrentPassword =
+  'The new password is the same as your current one. Nothing was changed: choose a different one.'
 export const passwordAttemptsThrottled = `Too many password attempts on this account. Please wait ${throttle.windowSeconds / 60} minutes and try again.`
 
 export type OwnPasswordOutcome =
   | { kind: 'changed' }
-  /** `current`: not the current password; `password`: the new one breaks the rule; `again`: the two differ. */
+  /**
+   * `current`: not the current password; `password`: the new one breaks the rule or is the
+   * current one; `again`: the two differ.
+   */
   | { kind: 'invalid'; field: 'current' | 'password' | 'again'; message: string }
   | { kind: 'throttled'; retryAfterSeconds: number; message: string }
 
@@ -92,8 +98,12 @@ export type OwnPasswordOutcome =
  * costs no guess. The current password is checked by signIn, the sign-in's own check: the same
  * throttle (per e-mail and per client `address`, counted with the sign-in form's attempts, 429
  * beyond it) and the same argon2id cost, so a stolen session guesses no faster here than at the
- * sign-in page. Then resetPassword: every session of the account ends, `renew` (if any) starts
- * the caller's new one in the same transaction; tokens stay.
+ * sign-in page. Only then is a new password equal to the current one (in the NFKC form that is
+ * hashed: samePassword) refused, at `password`, so that refusal tells nothing to whoever does not
+ * know the current one, and a wrong current password keeps its own answer. Then resetPassword:
+ * every session of the account ends, `renew` (if any) starts the caller's new one in the same
+ * transaction; tokens stay. A refusal changes nothing but what a verified current password does
+ * at sign-in too: the account's throttle count cleared, a hash of older parameters replaced.
  */
 export async function changeOwnPassword(
   db: Db,
@@ -113,6 +123,9 @@ export async function changeOwnPassword(
   }
   if (check.outcome !== 'signed-in' || check.staff.id !== me.id) {
     return { kind: 'invalid', field: 'current', message: wrongCurrentPassword }
+  }
+  if (samePassword(input.password, input.current)) {
+    return { kind: 'invalid', field: 'password', message: sameAsCurrentPassword }
   }
   await resetPassword(db, { id: me.id }, await hashPassword(input.password), renew)
   return { kind: 'changed' }

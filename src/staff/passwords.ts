@@ -91,6 +91,13 @@ export async function verifyPassword(encoded: string, password: string): Promise
   return false
 }
 
+/**
+ * Whether two typed passwords are one secret: equal in the NFKC form that is hashed, so a change
+ * to the password already held is caught however it was typed (a fullwidth ｃ for c). Not
+ * constant-time: for two strings the same person just typed, never for a stored secret.
+ */
+export const samePassword = (a: string, b: string): boolean => normalised(a) === normalised(b)
+
 /** Whether a hash was made with other parameters than today's (store a new one at sign-in). */
 export function needsRehash(encoded: string): boolean {
   const stored = parse(encoded)

@@ -31,6 +31,10 @@ afterAll(() => t?.close())
 
 const rule = 'The password must be 15 to 1024 characters long.'
 const wrongCurrent = 'That is not your current password. Nothing was changed: type it again.'
+const sameAsCurrent =
+  'The new password is the same as your current one. Nothing was changed: choose a different one.'
+/** `password` with a fullwidth ｃ: another string, the same password once normalised (NFKC). */
+const passwordFullwidth = `\uff43${password.slice(1)}`
 const newPassword = 'a fresh and long enough passphrase'
 
 const get = (url: string, cookie: string) =>
@@ -146,6 +150,31 @@ describe('/admin/password', () => {
     expect((await get('/admin', other.cookie)).statusCode).toBe(200)
     expect(await signsIn('bob@example.com', newPassword)).toBe(400)
     expect(await signsIn('bob@example.com', password)).toBe(303)
+  })
+
+  it('refuses a new password equal to the current one, also in another Unicode form (400 at the new one), changing nothing', async () => {
+    const id = await addStaff(app(), 'bea@example.com', 'staff')
+    const bea = await signIn(app(), 'bea@example.com')
+    const other = await signIn(app(), 'bea@example.com')
+    const before = await hashOf(id)
+    for (const same of [password, passwordFullwidth]) {
+      const res = await change(bea, { current: password, password: same, again: same })
+      expect(res.statusCode, same).toBe(400)
+      expect(alertOf(res.body)).toBe(sameAsCurrent)
+      expect(res.body).toMatch(/id="password"[^>]*aria-invalid="true"/)
+      expect(res.body).not.toMatch(/id="current"[^>]*aria-invalid="true"/)
+      expect(res.body).not.toContain(password.slice(1))
+      expect(res.headers['set-cookie']).toBeUndefined()
+    }
+    // A wrong current password keeps its own answer, even typed again as the new one.
+    const typo = 'not the password at all'
+    const wrong = await change(bea, { current: typo, password: typo, again: typo })
+    expect(wrong.statusCode).toBe(400)
+    expect(alertOf(wrong.body)).toBe(wrongCurrent)
+    expect(await hashOf(id)).toBe(before)
+    expect(await sessionCount(id)).toBe(2)
+    expect((await get('/admin', bea.cookie)).statusCode).toBe(200)
+    expect((await get('/admin', other.cookie)).statusCode).toBe(200)
   })
 
   it('refuses a new password that breaks the rule, or typed differently twice, before checking the current one', async () => {
@@ -268,6 +297,34 @@ describe('PUT /api/admin/me/password', () => {
     )
   })
 
+  it('refuses a new password equal to the current one (400 problem at /newPassword), only once the current one is right, changing nothing', async () => {
+    const id = await addStaff(app(), 'hal@example.com', 'staff')
+    const token = await addToken(app(), id)
+    const session = await signIn(app(), 'hal@example.com')
+    const before = await hashOf(id)
+    for (const [body, pointer, detail] of [
+      [{ currentPassword: password, newPassword: password }, '/newPassword', sameAsCurrent],
+      [
+        { currentPassword: password, newPassword: passwordFullwidth },
+        '/newPassword',
+        sameAsCurrent,
+      ],
+      [
+        { currentPassword: 'not it at all either', newPassword: 'not it at all either' },
+        '/currentPassword',
+        wrongCurrent,
+      ],
+    ] as const) {
+      const res = await putMine(token, body)
+      expect(res.statusCode, body.newPassword).toBe(400)
+      expect(res.headers['content-type']).toContain('application/problem+json')
+      expect(res.json()).toMatchObject({ detail, errors: [{ pointer, detail }] })
+    }
+    expect(await hashOf(id)).toBe(before)
+    expect(await sessionCount(id)).toBe(1)
+    expect((await get('/admin', session.cookie)).statusCode).toBe(200)
+  })
+
   it('is in the OpenAPI document with the staffToken scheme, 204, 400 and 429', async () => {
     const spec = (await app().inject('/openapi.json')).json()
     const op = spec.paths['/api/admin/me/password'].put
@@ -283,7 +340,14 @@ describe('PUT /api/admin/me/password', () => {
   it('logs no password or hash', () => {
     const log = t.output.join('')
     expect(log).toContain('staff password changed')
-    for (const secret of [password, newPassword, 'not it at all', 'wrong guess', '$argon2id$']) {
+    for (const secret of [
+      password,
+      passwordFullwidth,
+      newPassword,
+      'not it at all',
+      'wrong guess',
+      '$argon2id$',
+    ]) {
       expect(log.includes(secret), secret).toBe(false)
     }
   })
