@@ -51,6 +51,40 @@ const retryAfter = {
   },
 }
 
+/**
+ * The headers @fastify/rate-limit sends on a rate-limited operation's answers (security.ts, the
+ * groups in src/orders/rate-limit.ts), defined once in components/headers: every success and the
+ * 429 refer to them (finishDocument). Its Retry-After is the 429's own, the window's rest.
+ */
+const rateLimitOff = 'Absent when RATE_LIMIT_MAX=0 switches the limit off.'
+const rateLimitComponents = {
+  'X-RateLimit-Limit': {
+    description: `The most requests one client address may make in a window of 60 seconds (RATE_LIMIT_MAX, 60 by default), counted per address (an IPv6 client by its /64; behind a proxy the address TRUST_PROXY makes out) and per group: placing an order by POST /api/orders and by the order form's POST /orders share one budget. Fixed windows, the first opening at the address's first counted request; each process counts its own, in memory. Sent on every answer to a counted request, refusals included. ${rateLimitOff}`,
+    schema: { type: 'integer', minimum: 1 },
+  },
+  'X-RateLimit-Remaining': {
+    description: `How many more requests this client address may make in the current window, after this one (0 on the request that used the last, and on a 429). ${rateLimitOff}`,
+    schema: { type: 'integer', minimum: 0 },
+  },
+  'X-RateLimit-Reset': {
+    description: `Seconds (rounded up) until the current window ends and the address's count starts again from X-RateLimit-Limit. ${rateLimitOff}`,
+    schema: { type: 'integer', minimum: 1 },
+  },
+  'Retry-After-RateLimit': {
+    description: `Seconds to wait before trying again: until the client address's window ends, the same as X-RateLimit-Reset. ${rateLimitOff}`,
+    schema: { type: 'integer', minimum: 1 },
+  },
+}
+const headerRef = (name: keyof typeof rateLimitComponents) => ({
+  $ref: `#/components/headers/${name}`,
+})
+const rateLimitCounted = {
+  'X-RateLimit-Limit': headerRef('X-RateLimit-Limit'),
+  'X-RateLimit-Remaining': headerRef('X-RateLimit-Remaining'),
+  'X-RateLimit-Reset': headerRef('X-RateLimit-Reset'),
+}
+const rateLimitRefused = { ...rateLimitCounted, 'Retry-After': headerRef('Retry-After-RateLimit') }
+
 const problemContent = {
   'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } },
 }
@@ -118,8 +152,9 @@ const wwwAuthenticate = {
  * explicit `security: []` on public ones, every error an RFC 9457 problem
  * (`application/problem+json`, components/schemas/Problem) including those the framework sends
  * for any route (400, 413, 414, 415, 429, 500, 503) and those of the staff token's guard on
- * every route that needs it (401 with WWW-Authenticate, 403), Retry-After on 429 and 503, and no
- * validator-only keywords.
+ * every route that needs it (401 with WWW-Authenticate, 403), Retry-After on 429 and 503, the
+ * rate limit's X-RateLimit-* headers on the successes and 429 of the rate-limited operations
+ * (`$ref`s to components/headers), and no validator-only keywords.
  */
 export function finishDocument(doc: Json, rateLimited: ReadonlySet<string>): Json {
   const out = withoutPrivateKeywords(doc) as Json
@@ -129,6 +164,7 @@ export function finishDocument(doc: Json, rateLimited: ReadonlySet<string>): Jso
     Problem: withoutPrivateKeywords(ProblemSchema),
   }
   out.components = components
+  let rateLimitHeadersUsed = false
   for (const [group, paths] of [
     ['paths', out.paths],
     ['webhooks', out.webhooks],
@@ -141,11 +177,16 @@ export function finishDocument(doc: Json, rateLimited: ReadonlySet<string>): Jso
         op.security ??= []
         if (group !== 'paths') continue
         const responses = (op.responses ?? {}) as Record<string, Json>
-        const extra = frameworkResponses(op, method, path, rateLimited.has(`${method} ${path}`))
+        const limited = rateLimited.has(`${method} ${path}`)
+        const extra = frameworkResponses(op, method, path, limited)
         for (const [status, description] of Object.entries(extra)) {
           responses[status] ??= { description }
         }
         for (const [status, response] of Object.entries(responses)) {
+          if (limited && status.startsWith('2')) {
+            response.headers = { ...(response.headers as Json), ...rateLimitCounted }
+            rateLimitHeadersUsed = true
+          }
           if (Number(status) < 400) continue
           if (!response.description || response.description === 'Default Response') {
             response.description = extra[status] ?? STATUS_CODES[Number(status)] ?? 'Error'
@@ -153,6 +194,9 @@ export function finishDocument(doc: Json, rateLimited: ReadonlySet<string>): Jso
           response.content = problemContent
           if (status === '429' || status === '503') {
             response.headers = { ...(response.headers as Json), ...retryAfter }
+          }
+          if (status === '429' && limited) {
+            response.headers = { ...(response.headers as Json), ...rateLimitRefused }
           }
           if ((status === '401' || status === '400') && usesStaffToken(op)) {
             response.headers = { ...(response.headers as Json), ...wwwAuthenticate[status] }
@@ -164,6 +208,10 @@ export function finishDocument(doc: Json, rateLimited: ReadonlySet<string>): Jso
       }
     }
   }
+  // Only when referred to: an unused component is a linter's warning.
+  if (rateLimitHeadersUsed) {
+    components.headers = { ...(components.headers as Json), ...rateLimitComponents }
+  }
   return out
 }
 
@@ -173,7 +221,7 @@ const documentPath = (url: string) => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}')
 /** The OpenAPI description of /api at /openapi.json, and Swagger UI at /docs. */
 export default fp(
   async (app, { schemas = {}, webhooks }: OpenapiExtras) => {
-    // Routes with a rate limit (security.ts) answer 429: their operations say so.
+    // Routes with a rate limit (security.ts) answer 429 and send X-RateLimit-*: the document says so.
     const rateLimited = new Set<string>()
     app.addHook('onRoute', (route) => {
       if (!(route.config as { rateLimit?: unknown } | undefined)?.rateLimit) return

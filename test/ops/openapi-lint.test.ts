@@ -3,7 +3,7 @@ import { createConfig, lintFromString } from '@redocly/openapi-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { usesStaffToken } from '../../src/plugins/openapi.ts'
 import { webhookId } from '../../src/webhooks/deliver.ts'
-import { buildTestApp, type TestApp } from '../helpers/context.ts'
+import { buildTestApp, customer, type TestApp } from '../helpers/context.ts'
 import { addStaff, addToken } from '../helpers/staff.ts'
 
 /** /openapi.json passes Redocly's recommended rules and documents what the routes really send. */
@@ -196,5 +196,110 @@ describe('the OpenAPI document', () => {
       }
     }
     expect(operations).toBeGreaterThan(25)
+  })
+
+  it('declares the rate-limit headers on the success and 429 answers of exactly the operations that send them', async () => {
+    const counted = ['X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset']
+    type Answer = Awaited<ReturnType<typeof t.app.inject>>
+    const components = (doc.components as { headers?: Record<string, Json> }).headers ?? {}
+    /** The headers a response declares, each `$ref` to components/headers read through. */
+    const declared = (response: { headers?: Json } | undefined) =>
+      Object.fromEntries(
+        Object.entries(response?.headers ?? {}).map(([name, header]) => {
+          const ref = (header as { $ref?: string }).$ref
+          return [name, ref ? components[ref.replace('#/components/headers/', '')] : header]
+        }),
+      ) as Record<string, { description?: string; schema?: Json } | undefined>
+    /** `res` carries the rate-limit headers, and the document declares each at its status. */
+    const expectDeclared = (op: ReturnType<typeof operation>, res: Answer, where: string) => {
+      const headers = declared(op.responses[`${res.statusCode}`])
+      const sent = res.statusCode === 429 ? [...counted, 'Retry-After'] : counted
+      for (const name of sent) {
+        expect(res.headers[name.toLowerCase()], `${where} ${res.statusCode} sends ${name}`).toMatch(
+          /^\d+$/,
+        )
+        expect(headers[name]?.description, `${where} ${res.statusCode} declares ${name}`).toEqual(
+          expect.any(String),
+        )
+        expect(headers[name]?.schema).toMatchObject({ type: 'integer' })
+      }
+    }
+    // Each operation asked as the 413/415 test asks it (a body no route reads), each from an
+    // address of its own (the limit's key): the rate-limited ones answer with the headers.
+    const limited: string[] = []
+    let client = 0
+    for (const [path, item] of Object.entries(doc.paths as Record<string, Json>)) {
+      for (const method of Object.keys(item)) {
+        const where = `${method} ${path}`
+        const op = operation(path, method)
+        const remoteAddress = `198.51.100.${++client}`
+        const ask = () =>
+          t.app.inject({
+            method: method.toUpperCase() as 'POST',
+            url: path.replace(/\{[^}]+\}/g, 'x'),
+            headers: { 'content-type': 'text/plain', authorization: `Bearer ${token}` },
+            payload: 'hello',
+            remoteAddress,
+          })
+        const first = await ask()
+        const claims = Object.entries(op.responses)
+          .filter(([, response]) => counted.some((name) => name in (response.headers ?? {})))
+          .map(([status]) => status)
+        if (first.headers['x-ratelimit-limit'] === undefined) {
+          // Not limited (GET /api/orders/{orderNumber}'s 429 is the lookup misses' own): no claim.
+          expect(claims, where).toEqual([])
+          continue
+        }
+        limited.push(where)
+        // Every success the operation documents declares them, and its 429 too, nothing else.
+        const successes = Object.keys(op.responses).filter((status) => status.startsWith('2'))
+        expect(successes.length, where).toBeGreaterThan(0)
+        expect(claims.sort(), where).toEqual([...successes, '429'].sort())
+        // Spend the address's budget: the 429 sends all four, as declared.
+        let last = first
+        for (let i = Number(first.headers['x-ratelimit-limit']); i > 0; i--) last = await ask()
+        expect(last.statusCode, where).toBe(429)
+        expectDeclared(op, last, where)
+        expect(last.headers['x-ratelimit-remaining']).toBe('0')
+        expect(last.headers['retry-after']).toBe(last.headers['x-ratelimit-reset'])
+      }
+    }
+    // The order routes' limit (src/orders/rate-limit.ts); the hidden form's POST /orders too.
+    expect(limited).toContain('post /api/orders')
+
+    // Successes as the service sends them: an order placed (201) and replayed (200).
+    const place = operation('/api/orders', 'post')
+    const key = randomUUID()
+    const order = () =>
+      t.app.inject({
+        method: 'POST',
+        url: '/api/orders',
+        headers: { 'idempotency-key': key },
+        payload: { items: [{ sku: 'MUG-001', quantity: 1 }], customer },
+        remoteAddress: '203.0.113.77',
+      })
+    const placed = await order()
+    expect(placed.statusCode).toBe(201)
+    expectDeclared(place, placed, 'post /api/orders')
+    const replayed = await order()
+    expect(replayed.statusCode).toBe(200)
+    expectDeclared(place, replayed, 'post /api/orders')
+    expect(Number(replayed.headers['x-ratelimit-remaining'])).toBe(
+      Number(placed.headers['x-ratelimit-remaining']) - 1,
+    )
+
+    // Defined once, each saying what it counts, per what, in what unit, and when it is absent.
+    const headers = declared(place.responses['429'])
+    expect(headers['X-RateLimit-Limit']?.description).toMatch(/client address/)
+    expect(headers['X-RateLimit-Limit']?.description).toMatch(/minute|60 seconds/)
+    for (const name of ['X-RateLimit-Reset', 'Retry-After']) {
+      expect(headers[name]?.description, name).toMatch(/[Ss]econds/)
+    }
+    for (const name of counted) {
+      expect(headers[name]?.description, name).toContain('RATE_LIMIT_MAX=0')
+      expect(place.responses['201']?.headers?.[name], name).toEqual({
+        $ref: `#/components/headers/${name}`,
+      })
+    }
   })
 })
