@@ -1,9 +1,9 @@
-import type { FastifyRequest } from 'fastify'
 import { statuses } from '../lifecycle/transitions.ts'
 import { normaliseEmail } from '../orders/customer.ts'
 import { normalizeOrderNumber, orderNumberPattern } from '../orders/order-number.ts'
 import { normaliseStateCode, usStates } from '../us-states.ts'
 import { damagedLink, decodeCursor, type ListKey } from './cursor.ts'
+import { blankRepeatsDropped, readCursor } from './page-query.ts'
 
 /**
  * What the order list is filtered by, each one optional, all of them together (AND):
@@ -102,17 +102,9 @@ const listParameters = ['status', 'state', 'from', 'to', 'q', 'cursor', 'before'
  * GET form sends every field; a link may add one): `state=TX&state=` is `state=TX`,
  * `state=&state=` no filter. Two values that are not blank stay a list, which the schema refuses,
  * "state must be given once". Other parameters are left as sent (the strict routes refuse them
- * by name, blank or not).
+ * by name, blank or not). The page parameters' rule (page-query.ts).
  */
-export async function dropBlankRepeats(request: FastifyRequest): Promise<void> {
-  const query = request.query as Record<string, unknown>
-  for (const name of listParameters) {
-    const value = query[name]
-    if (!Array.isArray(value)) continue
-    const given = value.filter((v) => typeof v !== 'string' || v.trim() !== '')
-    query[name] = given.length === 0 ? '' : given.length === 1 ? given[0] : given
-  }
-}
+export const dropBlankRepeats = blankRepeatsDropped(listParameters)
 
 /** The search box: an e-mail when it holds an @, else an order number; undefined when neither. */
 function search(q: string): Pick<OrderFilters, 'orderNumber' | 'email'> | undefined {
@@ -176,22 +168,17 @@ export function parseListQuery(query: ListQuery): ParsedQuery {
     }
     Object.assign(filters, found)
   }
-  const cursor = given(query.cursor)
-  const after = cursor === undefined ? undefined : decodeCursor(cursor)
-  if (cursor !== undefined && !after) return damagedPageLink('cursor')
-  const previous = given(query.before)
-  const before = previous === undefined ? undefined : decodeCursor(previous)
+  // The page parameters' rule (page-query.ts): blank is not given, anything else as sent.
+  const after = readCursor(query.cursor, decodeCursor)
+  if (!after.ok) return { ok: false, parameter: 'cursor', message: after.message }
+  const before = readCursor(query.before, decodeCursor)
+  if (!before.ok) return { ok: false, parameter: 'before', message: before.message }
   // A page is after one key or before one, never both.
-  if (previous !== undefined && (!before || after)) return damagedPageLink('before')
-  return { ok: true, filters, after, before }
+  if (before.value && after.value) {
+    return { ok: false, parameter: 'before', message: damagedLink }
+  }
+  return { ok: true, filters, after: after.value, before: before.value }
 }
-
-/** A page link (`cursor`, `before`) this service did not make, or made for no page. */
-const damagedPageLink = (parameter: 'cursor' | 'before'): ParsedQuery => ({
-  ok: false,
-  parameter,
-  message: damagedLink,
-})
 
 /** The filters as typed, for links to the next page and the CSV (no cursor, blanks left out). */
 export function filterParams(query: ListQuery): URLSearchParams {

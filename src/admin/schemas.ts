@@ -19,7 +19,10 @@ export const ListQuerystring = Type.Object({
     'an order number (any case, with or without its dash) or a whole e-mail address, in any case',
     ['7K3QX-M2ZPA'],
   ),
-  cursor: optionalText(1000, 'nextCursor of the previous page; none for the first page'),
+  cursor: optionalText(
+    1000,
+    'nextCursor of the previous page, as sent; none or blank for the first page; one this list did not make is refused (400 naming `cursor`)',
+  ),
 })
 
 /**

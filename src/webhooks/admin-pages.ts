@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { blankRepeatsDropped } from '../admin/page-query.ts'
 import { eventTypes } from '../outbox/events.ts'
 import { sendError } from '../plugins/errors.ts'
 import { keepForReveal, takeReveal } from '../staff/secret-reveal.ts'
@@ -166,6 +167,8 @@ const webhookAdminPages: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async 
     {
       schema: { hide: true, params: EndpointParams, querystring: WebhookPageQuery },
       config: adminOnly,
+      // "Older deliveries" by the page parameters' rule (src/admin/page-query.ts).
+      preValidation: blankRepeatsDropped(['cursor']),
     },
     async (request, reply) => {
       const endpoint = await endpointOr404(request, reply, request.params.id)

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { blankRepeatsDropped } from '../admin/page-query.ts'
 import { ErrorResponse } from '../orders/schemas.ts'
 import { refuseValue, sendError } from '../plugins/errors.ts'
 import { adminApi } from '../staff/schemas.ts'
@@ -224,7 +225,7 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
         ...adminApi,
         summary: `The endpoint's deliveries, newest first, ${recentDeliveryCount} a page`,
         description:
-          'Keyset-paginated: when there are older deliveries the answer has a `Link: </api/admin/webhooks/:id/deliveries?cursor=…>; rel="next"` header (RFC 8288; `limit` kept): get it for the next page, until an answer has none. Deliveries made meanwhile do not shift a page. `limit` is 1 to 50 (default 50); a cursor this service did not make and any other parameter are refused (400 naming it).',
+          'Keyset-paginated: when there are older deliveries the answer has a `Link: </api/admin/webhooks/:id/deliveries?cursor=…>; rel="next"` header (RFC 8288; `limit` kept): get it for the next page, until an answer has none. Deliveries made meanwhile do not shift a page. A blank `cursor` or `limit` (empty or only spaces: `cursor=`, `limit=`) is one not given: the newest deliveries, 50 a page. `limit` is a whole number from 1 to 50 in decimal digits, leading zeros allowed (`01` is 1); anything else (`0`, `51`, `1.0`, `+5`, `abc`) is refused: 400 naming `limit` and the range. A cursor this service did not make for this list (damaged, with spaces around it, or one of the order list) and any other parameter are refused (400 naming it).',
         params: EndpointParams,
         querystring: DeliveriesQuery,
         response: {
@@ -234,10 +235,17 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
         },
       },
       config: adminOnly,
+      preValidation: blankRepeatsDropped(['cursor', 'limit']),
     },
     async (request, reply) => {
       const page = deliveryPage(request.query)
-      if (!page.ok) return refuseValue(request, reply, { parameter: 'cursor' }, page.message)
+      if (!page.ok) {
+        // As a schema's refusal: `errors` names the parameter ("limit must be …": detail "must be …").
+        return sendError(request, reply, 400, page.message, {
+          kind: 'validation',
+          errors: [{ parameter: page.parameter, detail: page.detail }],
+        })
+      }
       const id = endpointId(request.params.id)
       if (!id || !(await findEndpoint(app.db, id))) {
         return sendError(request, reply, 404, unknownEndpoint(request.params.id))
@@ -246,7 +254,7 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
       const deliveries = await recentDeliveries(app.db, id, page.limit + 1, page.before)
       const last = deliveries[page.limit - 1]
       if (deliveries.length > page.limit && last) {
-        reply.header('link', nextLink(id, last.id, request.query.limit))
+        reply.header('link', nextLink(id, last.id, page.limitGiven ? page.limit : undefined))
       }
       return deliveries.slice(0, page.limit)
     },

@@ -1,4 +1,5 @@
-import { cursorJson, damagedLink, isBigintId } from '../admin/cursor.ts'
+import { cursorJson, isBigintId } from '../admin/cursor.ts'
+import { readCursor, readLimit } from '../admin/page-query.ts'
 import { recentDeliveryCount } from './deliveries.ts'
 
 /**
@@ -20,23 +21,32 @@ export function decodeDeliveryCursor(cursor: string): string | undefined {
 }
 
 export type DeliveryPage =
-  | { ok: true; limit: number; before: string | undefined }
-  | { ok: false; message: string }
+  | { ok: true; limit: number; limitGiven: boolean; before: string | undefined }
+  | { ok: false; parameter: 'cursor' | 'limit'; message: string; detail: string }
 
-/** The page a query asks for (`limit`, 1 to 50 as the schema checked; `cursor`), or why not. */
+/**
+ * The page a query asks for (`limit`: recentDeliveryCount when not given; `cursor`: the newest
+ * when not given), or why not: the page parameters' rule (src/admin/page-query.ts).
+ */
 export function deliveryPage(query: { limit?: string; cursor?: string }): DeliveryPage {
-  const limit = query.limit === undefined ? recentDeliveryCount : Number(query.limit)
-  if (query.cursor === undefined) return { ok: true, limit, before: undefined }
-  const before = decodeDeliveryCursor(query.cursor)
-  return before ? { ok: true, limit, before } : { ok: false, message: damagedLink }
+  const limit = readLimit(query.limit, recentDeliveryCount)
+  if (!limit.ok) return { parameter: 'limit', ...limit }
+  const before = readCursor(query.cursor, decodeDeliveryCursor)
+  if (!before.ok) return { parameter: 'cursor', ...before }
+  return {
+    ok: true,
+    limit: limit.value ?? recentDeliveryCount,
+    limitGiven: limit.value !== undefined,
+    before: before.value,
+  }
 }
 
 /**
  * The `Link` header (RFC 8288) to the page after `lastId`, relative to the list's path, with the
- * same `limit` when one was given.
+ * same `limit` when one was given (as a plain number: `01` is `1`).
  */
-export function nextLink(endpoint: number, lastId: string, limit: string | undefined): string {
-  const query = new URLSearchParams(limit === undefined ? {} : { limit })
+export function nextLink(endpoint: number, lastId: string, limit: number | undefined): string {
+  const query = new URLSearchParams(limit === undefined ? {} : { limit: String(limit) })
   query.set('cursor', encodeDeliveryCursor(lastId))
   return `</api/admin/webhooks/${endpoint}/deliveries?${query}>; rel="next"`
 }

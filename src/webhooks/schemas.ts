@@ -143,14 +143,17 @@ export const DeliveryParams = Type.Object({
   deliveryId: IdParam({ what: 'delivery', column: 'int8' }),
 })
 
-/** `GET /api/admin/webhooks/:id/deliveries`: a page size and where the page starts; no other. */
+/**
+ * `GET /api/admin/webhooks/:id/deliveries`: a page size and where the page starts; no other.
+ * Strings, read by deliveryPage (delivery-pages.ts) by the page parameters' rule
+ * (src/admin/page-query.ts): blank is not given; `limit` decimal digits from 1 to 50.
+ */
 export const DeliveriesQuery = Type.Object(
   {
     limit: Type.Optional(
       Type.String({
-        pattern: '^([1-9]|[1-4][0-9]|50)$',
-        errorMessage: 'must be a whole number from 1 to 50',
-        description: 'deliveries a page, 1 to 50; 50 when not given',
+        description:
+          'deliveries a page: a whole number from 1 to 50 in decimal digits, leading zeros allowed (`01` is 1); 50 when not given or blank; anything else is refused (400 naming `limit` and the range)',
         examples: ['20'],
       }),
     ),
@@ -158,7 +161,7 @@ export const DeliveriesQuery = Type.Object(
       Type.String({
         maxLength: 100,
         description:
-          'where the page starts: the `cursor` of the previous answer\'s `Link: <…>; rel="next"`; none for the newest',
+          'where the page starts: the `cursor` of the previous answer\'s `Link: <…>; rel="next"`; none (or blank) for the newest; one this list did not make is refused (400 naming `cursor`)',
       }),
     ),
   },
