@@ -1,6 +1,6 @@
 import { statuses } from '../lifecycle/transitions.ts'
 import { normaliseEmail } from '../orders/customer.ts'
-import { normalizeOrderNumber, orderNumberPattern } from '../orders/order-number.ts'
+import { parseOrderNumber } from '../orders/order-number.ts'
 import { normaliseStateCode, usStates } from '../us-states.ts'
 import { damagedLink, decodeCursor, type ListKey } from './cursor.ts'
 import { blankRepeatsDropped, readCursor } from './page-query.ts'
@@ -43,7 +43,6 @@ export type ParsedQuery =
   | { ok: false; parameter: keyof ListQuery; message: string }
 
 const day = /^\d{4}-\d{2}-\d{2}$/
-const validNumber = new RegExp(orderNumberPattern)
 
 /**
  * The days a date filter may name: `to` becomes the start of the next day, and an instant past
@@ -109,7 +108,8 @@ export const dropBlankRepeats = blankRepeatsDropped(listParameters)
 /** The search box: an e-mail when it holds an @, else an order number; undefined when neither. */
 function search(q: string): Pick<OrderFilters, 'orderNumber' | 'email'> | undefined {
   if (q.includes('@')) return { email: normaliseEmail(q) }
-  return validNumber.test(q) ? { orderNumber: normalizeOrderNumber(q) } : undefined
+  const orderNumber = parseOrderNumber(q)
+  return orderNumber === undefined ? undefined : { orderNumber }
 }
 
 /**

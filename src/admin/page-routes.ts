@@ -11,7 +11,7 @@ import {
   statuses,
   transitions,
 } from '../lifecycle/transitions.ts'
-import { normalizeOrderNumber, unknownOrder } from '../orders/order-number.ts'
+import { parseOrderNumber, unknownOrder } from '../orders/order-number.ts'
 import { sendError } from '../plugins/errors.ts'
 import { ExportsBusy, exportOrderCsv } from './csv.ts'
 import { encodeCursor, type ListKey } from './cursor.ts'
@@ -137,8 +137,8 @@ const adminOrderPages: FastifyPluginAsyncTypebox = async (app) => {
       to?: OrderStatus
     } = {},
   ) {
-    const orderNumber = normalizeOrderNumber(typed.trim())
-    const order = await findAdminOrder(app.db, orderNumber)
+    const orderNumber = parseOrderNumber(typed)
+    const order = orderNumber === undefined ? undefined : await findAdminOrder(app.db, orderNumber)
     if (!order) return sendError(request, reply, 404, unknownOrder(typed))
     // Cancelled in another tab: a shipping form's blank field is not why, and the page shows none.
     if (page.to && !canTransition(order.status, page.to)) {
@@ -182,7 +182,9 @@ const adminOrderPages: FastifyPluginAsyncTypebox = async (app) => {
     { schema: { hide: true, params: AdminOrderParams }, config: { access: 'staff' } },
     async (request, reply) => {
       const typed = request.params.orderNumber
-      const order = await findAdminOrder(app.db, normalizeOrderNumber(typed.trim()))
+      const orderNumber = parseOrderNumber(typed)
+      const order =
+        orderNumber === undefined ? undefined : await findAdminOrder(app.db, orderNumber)
       if (!order) return sendError(request, reply, 404, unknownOrder(typed))
       if (typed !== order.orderNumber) {
         return reply.redirect(`${orderPath(order.orderNumber)}/cancel`, 301)
@@ -247,7 +249,8 @@ const adminOrderPages: FastifyPluginAsyncTypebox = async (app) => {
         return refuse(400, damagedForm)
       }
       if (Object.keys(errors).length > 0) return refuse(400, notChanged, errors, to)
-      const orderNumber = normalizeOrderNumber(typed.trim())
+      const orderNumber = parseOrderNumber(typed)
+      if (orderNumber === undefined) return sendError(request, reply, 404, unknownOrder(typed))
       const result = await changeOrderStatus(app.db, {
         orderNumber,
         to,

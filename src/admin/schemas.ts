@@ -16,7 +16,7 @@ export const ListQuerystring = Type.Object({
   to: optionalText(20, 'placed on or before this day (UTC, YYYY-MM-DD)', ['2026-11-30']),
   q: optionalText(
     254,
-    'an order number (any case, with or without its dash) or a whole e-mail address, in any case',
+    'an order number (any case, with or without its dash, or a Unicode hyphen or dash for it: U+2010 to U+2014, U+2212) or a whole e-mail address, in any case',
     ['7K3QX-M2ZPA'],
   ),
   cursor: optionalText(

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { looksLikeOrderNumber, normalizeOrderNumber, unknownOrder } from '../orders/order-number.ts'
+import { parseOrderNumber, unknownOrder } from '../orders/order-number.ts'
 import { ErrorResponse } from '../orders/schemas.ts'
 import { refuseValue, sendError } from '../plugins/errors.ts'
 import { adminApi } from '../staff/schemas.ts'
@@ -75,9 +75,8 @@ const lifecycleRoutes: FastifyPluginAsyncTypebox = async (app) => {
     typed: string,
     condition: IfNoneMatch = { kind: 'absent' },
   ) {
-    const order = looksLikeOrderNumber(typed)
-      ? await findAdminOrder(app.db, normalizeOrderNumber(typed.trim()))
-      : undefined
+    const orderNumber = parseOrderNumber(typed)
+    const order = orderNumber === undefined ? undefined : await findAdminOrder(app.db, orderNumber)
     if (!order) return sendError(request, reply, 404, unknownOrder(typed))
     reply.header('etag', etagOf(order.version))
     if (!notModified(condition, order.version)) return reply.send(order)
@@ -173,8 +172,8 @@ const lifecycleRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (preventsNoLostUpdate(ifMatch)) return preconditionRequired(request, reply, ifMatch.kind)
       const typed = request.params.orderNumber
       // Not an order number's shape: no order, and no statement to find that out.
-      if (!looksLikeOrderNumber(typed)) return sendError(request, reply, 404, unknownOrder(typed))
-      const orderNumber = normalizeOrderNumber(typed.trim())
+      const orderNumber = parseOrderNumber(typed)
+      if (orderNumber === undefined) return sendError(request, reply, 404, unknownOrder(typed))
       const result = await changeOrderStatus(app.db, {
         ...request.body,
         orderNumber,

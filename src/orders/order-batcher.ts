@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader'
 import type { Kysely } from 'kysely'
 import type { Database } from '../db/schema.ts'
-import { normalizeOrderNumber, orderNumberPattern } from './order-number.ts'
+import { parseOrderNumber } from './order-number.ts'
 import { placeOrderBatch } from './place-order-batch.ts'
 import type { PlaceOrderResult } from './placement.ts'
 import { findOrdersByNumber } from './queries.ts'
@@ -16,8 +16,6 @@ export interface OrderBatcher {
    */
   find(typed: string): Promise<Order | undefined>
 }
-
-const validNumber = new RegExp(orderNumberPattern)
 
 const noop = () => {}
 
@@ -82,11 +80,11 @@ export function orderBatcher(
   return {
     place: (request) => placements.load(request),
     find(typed) {
-      const trimmed = typed.trim()
-      if (!validNumber.test(trimmed)) return Promise.resolve(undefined)
+      const orderNumber = parseOrderNumber(typed)
+      if (orderNumber === undefined) return Promise.resolve(undefined)
       // Always from the database, never from orders kept in memory: staff change an order's
       // status on any instance, and the shopper must see it on the next read, on every one.
-      return lookups.load(normalizeOrderNumber(trimmed))
+      return lookups.load(orderNumber)
     },
   }
 }

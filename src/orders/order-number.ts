@@ -45,9 +45,18 @@ const anyDash = new RegExp(`[${dashes}]`, 'g')
 
 export const orderNumberPattern = `^[0-9A-Za-z]{5}[${dashes}]?[0-9A-Za-z]{5}$`
 
-/** Whether `typed` (trimmed) has an order number's shape, as normalizeOrderNumber reads it. */
-export const looksLikeOrderNumber = (typed: string) => orderNumberShape.test(typed.trim())
 const orderNumberShape = new RegExp(orderNumberPattern)
+
+/**
+ * The canonical number `typed` names (trimmed, then normalizeOrderNumber), or undefined when it
+ * has not an order number's shape (orderNumberPattern: ten characters, at most one dash between
+ * the fifth and sixth), so that no statement is run for it. The one reading of a typed number for
+ * every route and list that takes one: `V-5-1-B-W-E-M-S-G-A` is no number anywhere.
+ */
+export function parseOrderNumber(typed: string): string | undefined {
+  const trimmed = typed.trim()
+  return orderNumberShape.test(trimmed) ? normalizeOrderNumber(trimmed) : undefined
+}
 
 /** A number already in canonical form: upper case, with its dash, without I, L or O. */
 const canonical = /^[0-9A-HJKMNP-Z]{5}-[0-9A-HJKMNP-Z]{5}$/
@@ -65,7 +74,7 @@ export const unknownOrder = (typed: string) =>
  * Canonical form of a typed-in number: upper case, an ASCII dash (for any of `dashes`), and
  * Crockford's look-alikes mapped.
  */
-export function normalizeOrderNumber(input: string): string {
+function normalizeOrderNumber(input: string): string {
   // Most numbers arrive as they were handed out (links, the API): nothing to rewrite.
   if (canonical.test(input)) return input
   const s = input.toUpperCase().replace(anyDash, '').replace(/[IL]/g, '1').replaceAll('O', '0')

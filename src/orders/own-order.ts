@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import type { Kysely } from 'kysely'
 import { cookie, readCookie } from '../cookies.ts'
 import type { Database } from '../db/schema.ts'
-import { normalizeOrderNumber } from './order-number.ts'
+import { parseOrderNumber } from './order-number.ts'
 import { findOrderByIdempotencyKey } from './queries.ts'
 import type { Order } from './schemas.ts'
 import { validKey } from './schemas.ts'
@@ -40,7 +40,8 @@ export async function ownOrder(
   typed: string,
 ): Promise<Order | undefined> {
   const key = readCookie(request.headers.cookie, name)
-  if (key === undefined || !validKey.test(key)) return undefined
+  const orderNumber = parseOrderNumber(typed)
+  if (key === undefined || !validKey.test(key) || orderNumber === undefined) return undefined
   const found = await findOrderByIdempotencyKey(db, `form:${key.toLowerCase()}`)
-  return found?.order.orderNumber === normalizeOrderNumber(typed.trim()) ? found.order : undefined
+  return found?.order.orderNumber === orderNumber ? found.order : undefined
 }

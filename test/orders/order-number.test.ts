@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import {
   newOrderNumber,
-  normalizeOrderNumber,
   orderNumberPattern,
+  parseOrderNumber,
 } from '../../src/orders/order-number.ts'
 
 describe('newOrderNumber', () => {
@@ -13,7 +13,7 @@ describe('newOrderNumber', () => {
     for (const n of numbers) {
       expect(n).toMatch(/^[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}$/)
       expect(pattern.test(n)).toBe(true)
-      expect(normalizeOrderNumber(n)).toBe(n)
+      expect(parseOrderNumber(n)).toBe(n)
     }
     // 50 random bits: a repeat among 5,000 has a chance of about 1e-8.
     expect(new Set(numbers).size).toBe(numbers.length)
@@ -28,18 +28,34 @@ describe('newOrderNumber', () => {
   })
 })
 
-describe('normalizeOrderNumber', () => {
+describe('parseOrderNumber', () => {
   // A number copied from a rendered e-mail or document may carry a typographic hyphen or dash
   // in place of its ASCII one (a newcomer's review found U+2011 answered 404).
   it.each(['2010', '2011', '2012', '2013', '2014', '2212'])('takes U+%s for the dash', (hex) => {
     const typed = `7k3qx${String.fromCodePoint(Number.parseInt(hex, 16))}m2zpa`
     expect(new RegExp(orderNumberPattern).test(typed)).toBe(true)
-    expect(normalizeOrderNumber(typed)).toBe('7K3QX-M2ZPA')
+    expect(parseOrderNumber(typed)).toBe('7K3QX-M2ZPA')
   })
 
-  it('takes no other character for the dash', () => {
-    for (const typed of ['7K3QX_M2ZPA', '7K3QX.M2ZPA', '7K3QX\u2015M2ZPA', '7K3QX--M2ZPA']) {
-      expect(new RegExp(orderNumberPattern).test(typed)).toBe(false)
+  it('reads a number trimmed, in any case, without its dash, with I, L and O for 1 and 0', () => {
+    expect(parseOrderNumber(' 7k3qx-m2zpa\t')).toBe('7K3QX-M2ZPA')
+    expect(parseOrderNumber('7K3QXM2ZPA')).toBe('7K3QX-M2ZPA')
+    expect(parseOrderNumber('iL3Qx-m2zpO')).toBe('113QX-M2ZP0')
+  })
+
+  it('takes no other character for the dash, and a dash nowhere else', () => {
+    for (const typed of [
+      '7K3QX_M2ZPA',
+      '7K3QX.M2ZPA',
+      '7K3QX\u2015M2ZPA',
+      '7K3QX--M2ZPA',
+      '7-K-3-Q-X-M-2-Z-P-A',
+      '-7K3QXM2ZPA',
+      '7K3QXM2ZPA-',
+      '7K3QX-M2ZP',
+      '',
+    ]) {
+      expect(parseOrderNumber(typed), typed).toBeUndefined()
     }
   })
 })
