@@ -75,18 +75,30 @@ export async function hashPassword(password: string): Promise<string> {
 }
 
 /**
- * Whether `password` matches the PHC string `encoded`, compared in constant time: its NFKC form,
- * and, when that differs, the password as typed (hashes made before passwords were normalised,
- * 2026-11-30, hold the typed form). A string that is not an argon2id hash never matches (and
- * throws nothing).
+ * How a password matched its hash: in its NFKC form, as every hash since 2026-11-30 holds it, or
+ * only as typed, as a hash made before passwords were normalised holds it (`as-typed`: store a
+ * new hash, so the same visible password typed another way signs in too, and a change to it is
+ * seen as no change, samePassword).
  */
-export async function verifyPassword(encoded: string, password: string): Promise<boolean> {
+export type PasswordMatch = 'normalised' | 'as-typed'
+
+/**
+ * Whether `password` matches the PHC string `encoded`, compared in constant time: its NFKC form,
+ * and, when that differs, the password as typed; false when neither does. A string that is not
+ * an argon2id hash never matches (and throws nothing).
+ */
+export async function verifyPassword(
+  encoded: string,
+  password: string,
+): Promise<PasswordMatch | false> {
   const stored = parse(encoded)
   if (!stored) return false
-  const forms = [...new Set([normalised(password), password])]
-  for (const form of forms) {
+  const nfkc = normalised(password)
+  const forms: [string, PasswordMatch][] = [[nfkc, 'normalised']]
+  if (nfkc !== password) forms.push([password, 'as-typed'])
+  for (const [form, match] of forms) {
     const hash = await derive(form, stored, stored.hash.length)
-    if (timingSafeEqual(hash, stored.hash)) return true
+    if (timingSafeEqual(hash, stored.hash)) return match
   }
   return false
 }

@@ -38,7 +38,8 @@ export type SignInResult =
  * Checks an e-mail and password. Every attempt is recorded first (throttle), and taken back
  * when the throttle refuses it; a known e-mail is checked against its hash, an unknown one
  * against a dummy hash of the same parameters, so both take one argon2id computation and get
- * the same answer. A hash made with older parameters is replaced on success.
+ * the same answer. On success a hash made with older parameters, or of the password as typed
+ * rather than its NFKC form (verifyPassword's `as-typed`), is replaced.
  */
 export async function signIn(
   db: Kysely<Database>,
@@ -61,7 +62,7 @@ export async function signIn(
     return { outcome: 'refused' }
   }
   await clearAttempts(db, email, attempt.id)
-  if (needsRehash(account.passwordHash)) {
+  if (matches === 'as-typed' || needsRehash(account.passwordHash)) {
     await updatePasswordHash(db, account.id, await hashPassword(password))
   }
   return {

@@ -1,5 +1,6 @@
+import { argon2, randomBytes } from 'node:crypto'
 import type { App } from '../../src/app.ts'
-import { hashPassword } from '../../src/staff/passwords.ts'
+import { argon2Parameters, hashPassword } from '../../src/staff/passwords.ts'
 import { insertStaff, insertToken, type Role } from '../../src/staff/queries.ts'
 import { digest, newSecret } from '../../src/staff/secrets.ts'
 
@@ -90,6 +91,21 @@ export async function signedInAdmin(app: App, email: string) {
 /** Whether the sign-in form takes this e-mail and password: 303 yes, 400 no, 429 throttled. */
 export async function signInStatus(app: App, email: string, pw: string) {
   return (await postSignIn(app, { email, password: pw })).statusCode
+}
+
+/** A hash of the password exactly as typed: what hashPassword stored before it normalised. */
+export async function typedFormHash(password: string): Promise<string> {
+  const { memory, passes, parallelism, tagLength } = argon2Parameters
+  const salt = randomBytes(16)
+  const tag = await new Promise<Buffer>((resolve, reject) =>
+    argon2(
+      'argon2id',
+      { message: password, nonce: salt, memory, passes, parallelism, tagLength },
+      (err, key) => (err ? reject(err) : resolve(key)),
+    ),
+  )
+  const b64 = (b: Buffer) => b.toString('base64').replace(/=+$/, '')
+  return `$argon2id$v=19$m=${memory},t=${passes},p=${parallelism}$${b64(salt)}$${b64(tag)}`
 }
 
 /** The account's stored password hash (to show a refused change left it as it was). */
