@@ -55,11 +55,10 @@ const orderApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
           400: ErrorResponse,
           409: ErrorResponse,
           422: ErrorResponse,
-          429: ErrorResponse,
         },
       },
       // One budget per client for this route and the form's POST /orders (security.ts), checked
-      // before the body is read.
+      // before the body is read. Its 429 and X-RateLimit-* are documented by openapi.ts, while on.
       config: { rateLimit: orderRateLimit },
       // What is validated is what is stored: trimmed, codes in their canonical case.
       // A key given twice is refused for that, before the schema words it as a malformed key.

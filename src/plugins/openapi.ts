@@ -53,13 +53,14 @@ const retryAfter = {
 
 /**
  * The headers @fastify/rate-limit sends on a rate-limited operation's answers (security.ts, the
- * groups in src/orders/rate-limit.ts), defined once in components/headers: every success and the
- * 429 refer to them (finishDocument). Its Retry-After is the 429's own, the window's rest.
+ * groups in src/orders/rate-limit.ts), defined once in components/headers: every response of
+ * the operation refers to them (finishDocument), as the limit counts a request before its body
+ * is read and every answer after that carries them. Its Retry-After is the 429's own.
  */
 const rateLimitOff = 'Absent when RATE_LIMIT_MAX=0 switches the limit off.'
 const rateLimitComponents = {
   'X-RateLimit-Limit': {
-    description: `The most requests one client address may make in a window of 60 seconds (RATE_LIMIT_MAX, 60 by default), counted per address (an IPv6 client by its /64; behind a proxy the address TRUST_PROXY makes out) and per group: placing an order by POST /api/orders and by the order form's POST /orders share one budget. Fixed windows, the first opening at the address's first counted request; each process counts its own, in memory. Sent on every answer to a counted request, refusals included. ${rateLimitOff}`,
+    description: `The most requests one client address may make in a window of 60 seconds (RATE_LIMIT_MAX, 60 by default), counted per address (an IPv6 client by its /64; behind a proxy the address TRUST_PROXY makes out) and per group: placing an order by POST /api/orders and by the order form's POST /orders share one budget. Fixed windows, the first opening at the address's first counted request; each process counts its own, in memory. Sent on every answer to a counted request (POST /api/orders counts one before reading its body), refusals and faults included, a 503 for a database outage too; not on those answered before the count: a 400 for a missing or repeated Host header, a 503 while the service is overloaded or shutting down. ${rateLimitOff}`,
     schema: { type: 'integer', minimum: 1 },
   },
   'X-RateLimit-Remaining': {
@@ -153,7 +154,7 @@ const wwwAuthenticate = {
  * (`application/problem+json`, components/schemas/Problem) including those the framework sends
  * for any route (400, 413, 414, 415, 429, 500, 503) and those of the staff token's guard on
  * every route that needs it (401 with WWW-Authenticate, 403), Retry-After on 429 and 503, the
- * rate limit's X-RateLimit-* headers on the successes and 429 of the rate-limited operations
+ * rate limit's X-RateLimit-* headers on every response of the rate-limited operations
  * (`$ref`s to components/headers), and no validator-only keywords.
  */
 export function finishDocument(doc: Json, rateLimited: ReadonlySet<string>): Json {
@@ -183,7 +184,7 @@ export function finishDocument(doc: Json, rateLimited: ReadonlySet<string>): Jso
           responses[status] ??= { description }
         }
         for (const [status, response] of Object.entries(responses)) {
-          if (limited && status.startsWith('2')) {
+          if (limited) {
             response.headers = { ...(response.headers as Json), ...rateLimitCounted }
             rateLimitHeadersUsed = true
           }
@@ -221,9 +222,11 @@ const documentPath = (url: string) => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}')
 /** The OpenAPI description of /api at /openapi.json, and Swagger UI at /docs. */
 export default fp(
   async (app, { schemas = {}, webhooks }: OpenapiExtras) => {
-    // Routes with a rate limit (security.ts) answer 429 and send X-RateLimit-*: the document says so.
+    // Routes with a rate limit (security.ts) answer 429 and send X-RateLimit-*: the document says
+    // so. Only while the limiter is there: RATE_LIMIT_MAX=0 leaves it out, and their config unread.
     const rateLimited = new Set<string>()
     app.addHook('onRoute', (route) => {
+      if (!app.hasPlugin('@fastify/rate-limit')) return
       if (!(route.config as { rateLimit?: unknown } | undefined)?.rateLimit) return
       for (const m of [route.method].flat())
         rateLimited.add(`${m.toLowerCase()} ${documentPath(route.url)}`)

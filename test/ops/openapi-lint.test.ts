@@ -24,6 +24,33 @@ const operation = (path: string, method: string) =>
     responses: Record<string, { headers?: Json; content?: Json }>
   }
 
+const counted = ['X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset']
+type Answer = Awaited<ReturnType<TestApp['app']['inject']>>
+/** The headers a response declares, each `$ref` to components/headers read through. */
+const declared = (response: { headers?: Json } | undefined) => {
+  const components = (doc.components as { headers?: Record<string, Json> }).headers ?? {}
+  return Object.fromEntries(
+    Object.entries(response?.headers ?? {}).map(([name, header]) => {
+      const ref = (header as { $ref?: string }).$ref
+      return [name, ref ? components[ref.replace('#/components/headers/', '')] : header]
+    }),
+  ) as Record<string, { description?: string; schema?: Json } | undefined>
+}
+/** `res` carries the rate-limit headers, and the document declares each at its status. */
+const expectDeclared = (op: ReturnType<typeof operation>, res: Answer, where: string) => {
+  const headers = declared(op.responses[`${res.statusCode}`])
+  const sent = res.statusCode === 429 ? [...counted, 'Retry-After'] : counted
+  for (const name of sent) {
+    expect(res.headers[name.toLowerCase()], `${where} ${res.statusCode} sends ${name}`).toMatch(
+      /^\d+$/,
+    )
+    expect(headers[name]?.description, `${where} ${res.statusCode} declares ${name}`).toEqual(
+      expect.any(String),
+    )
+    expect(headers[name]?.schema).toMatchObject({ type: 'integer' })
+  }
+}
+
 describe('the OpenAPI document', () => {
   it("is clean under Redocly's recommended rules: no error, no warning", async () => {
     const config = await createConfig({ extends: ['recommended'] })
@@ -198,32 +225,7 @@ describe('the OpenAPI document', () => {
     expect(operations).toBeGreaterThan(25)
   })
 
-  it('declares the rate-limit headers on the success and 429 answers of exactly the operations that send them', async () => {
-    const counted = ['X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset']
-    type Answer = Awaited<ReturnType<typeof t.app.inject>>
-    const components = (doc.components as { headers?: Record<string, Json> }).headers ?? {}
-    /** The headers a response declares, each `$ref` to components/headers read through. */
-    const declared = (response: { headers?: Json } | undefined) =>
-      Object.fromEntries(
-        Object.entries(response?.headers ?? {}).map(([name, header]) => {
-          const ref = (header as { $ref?: string }).$ref
-          return [name, ref ? components[ref.replace('#/components/headers/', '')] : header]
-        }),
-      ) as Record<string, { description?: string; schema?: Json } | undefined>
-    /** `res` carries the rate-limit headers, and the document declares each at its status. */
-    const expectDeclared = (op: ReturnType<typeof operation>, res: Answer, where: string) => {
-      const headers = declared(op.responses[`${res.statusCode}`])
-      const sent = res.statusCode === 429 ? [...counted, 'Retry-After'] : counted
-      for (const name of sent) {
-        expect(res.headers[name.toLowerCase()], `${where} ${res.statusCode} sends ${name}`).toMatch(
-          /^\d+$/,
-        )
-        expect(headers[name]?.description, `${where} ${res.statusCode} declares ${name}`).toEqual(
-          expect.any(String),
-        )
-        expect(headers[name]?.schema).toMatchObject({ type: 'integer' })
-      }
-    }
+  it('declares the rate-limit headers on every answer of exactly the operations that send them', async () => {
     // Each operation asked as the 413/415 test asks it (a body no route reads), each from an
     // address of its own (the limit's key): the rate-limited ones answer with the headers.
     const limited: string[] = []
@@ -251,10 +253,11 @@ describe('the OpenAPI document', () => {
           continue
         }
         limited.push(where)
-        // Every success the operation documents declares them, and its 429 too, nothing else.
-        const successes = Object.keys(op.responses).filter((status) => status.startsWith('2'))
-        expect(successes.length, where).toBeGreaterThan(0)
-        expect(claims.sort(), where).toEqual([...successes, '429'].sort())
+        // Every answer the operation documents declares them: the limit counts before the body
+        // is read, so its refusals carry them too (those answered before it are no response of
+        // the operation's: a missing Host header, an overloaded or stopping service's 503).
+        expect(claims, where).toContain('429')
+        expect(claims.sort(), where).toEqual(Object.keys(op.responses).sort())
         // Spend the address's budget: the 429 sends all four, as declared.
         let last = first
         for (let i = Number(first.headers['x-ratelimit-limit']); i > 0; i--) last = await ask()
@@ -300,6 +303,73 @@ describe('the OpenAPI document', () => {
       expect(place.responses['201']?.headers?.[name], name).toEqual({
         $ref: `#/components/headers/${name}`,
       })
+    }
+  })
+
+  it('declares the rate-limit headers on the refusals POST /api/orders sends after counting', async () => {
+    const place = operation('/api/orders', 'post')
+    const key = randomUUID()
+    const placed = await t.app.inject({
+      method: 'POST',
+      url: '/api/orders',
+      headers: { 'idempotency-key': key },
+      payload: { items: [{ sku: 'MUG-001', quantity: 1 }], customer },
+      remoteAddress: '203.0.113.78',
+    })
+    expect(placed.statusCode).toBe(201)
+    const refusals = [
+      { status: 415, headers: { 'content-type': 'text/plain' }, payload: 'hello' },
+      { status: 413, headers: { 'content-type': 'application/json' }, payload: 'x'.repeat(70_000) },
+      { status: 400, headers: {}, payload: {} },
+      {
+        status: 422,
+        headers: { 'idempotency-key': key },
+        payload: { items: [{ sku: 'MUG-001', quantity: 2 }], customer },
+      },
+      {
+        status: 409,
+        headers: { 'idempotency-key': randomUUID() },
+        payload: { items: [{ sku: 'MUG-001', quantity: 1, unitPriceCents: 1 }], customer },
+      },
+    ]
+    for (const { status, headers, payload } of refusals) {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/orders',
+        headers,
+        payload,
+        remoteAddress: '203.0.113.78',
+      })
+      expect(res.statusCode, res.body).toBe(status)
+      expectDeclared(place, res, 'post /api/orders')
+    }
+  })
+})
+
+describe('the OpenAPI document with the rate limit off (RATE_LIMIT_MAX=0)', () => {
+  let off: TestApp
+  afterAll(() => off?.close())
+
+  it('declares no 429 and no X-RateLimit-* on POST /api/orders, which sends none', async () => {
+    off = await buildTestApp({ RATE_LIMIT_MAX: '0' })
+    const unlimited = (await off.app.inject({ url: '/openapi.json' })).json()
+    const place = unlimited.paths['/api/orders'].post as { responses: Record<string, Json> }
+    expect(Object.keys(place.responses)).not.toContain('429')
+    const text = JSON.stringify(unlimited)
+    for (const name of counted) expect(text, name).not.toContain(name)
+    expect(text).not.toContain('Retry-After-RateLimit')
+    const answers = [
+      await off.app.inject({
+        method: 'POST',
+        url: '/api/orders',
+        headers: { 'idempotency-key': randomUUID() },
+        payload: { items: [{ sku: 'MUG-001', quantity: 1 }], customer },
+      }),
+      await off.app.inject({ method: 'POST', url: '/api/orders', payload: {} }),
+    ]
+    expect(answers.map((a) => a.statusCode)).toEqual([201, 400])
+    for (const answer of answers) {
+      expect(Object.keys(answer.headers).filter((h) => h.startsWith('x-ratelimit'))).toEqual([])
     }
   })
 })
