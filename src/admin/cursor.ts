@@ -13,9 +13,17 @@ export interface ListKey {
 const keyTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/
 const keyId = /^[1-9][0-9]{0,18}$/
 const maxBigint = 9223372036854775807n
-const cursorText = /^[A-Za-z0-9_-]{1,200}$/
 
-/** What a page link (a cursor) this service did not make, or made for no page, is told. */
+/**
+ * The longest cursor any list takes (`cursor`, `before`), the same on every list: well over any
+ * it makes (about 70 characters: an order list's key, a delivery's endpoint and id), and bounded.
+ * A longer one that is not blank is refused by the page parameters' rule (page-query.ts), with
+ * damagedLink, not by a schema's maxLength: a blank one of any length is a cursor not given.
+ */
+export const maxCursorLength = 200
+const cursorText = new RegExp(`^[A-Za-z0-9_-]{1,${maxCursorLength}}$`)
+
+/** What a page link (a cursor) that is malformed, of another list or out of date is told. */
 export const damagedLink =
   'This page link is damaged or out of date; start again from the first page.'
 
@@ -39,9 +47,10 @@ function realInstant(t: string): boolean {
 }
 
 /**
- * The key a cursor holds, or undefined when it is not one this service made (tampered,
- * truncated, another encoding): the routes answer that with 400, never by passing it on to
- * PostgreSQL to fail there.
+ * The key a cursor holds, or undefined when it is malformed (tampered, truncated, another
+ * encoding, no real instant) or of another list: the routes answer that with 400, never by
+ * passing it on to PostgreSQL to fail there. A well-formed key no page handed out is a place in
+ * the list like any other (keyset; cursors are not signed).
  */
 export function decodeCursor(cursor: string): ListKey | undefined {
   const value = cursorJson(cursor)

@@ -117,7 +117,8 @@ function search(q: string): Pick<OrderFilters, 'orderNumber' | 'email'> | undefi
  * sentence a person reads; the routes answer 400) an unknown status or state, a day that is not
  * `YYYY-MM-DD`, not a real day or outside firstDay..lastDay (the sentence names `From` or
  * `To`), `from` after `to`, a search that is neither an order number nor
- * an e-mail, and a cursor (`cursor`, `before`) this service did not make, or both at once.
+ * an e-mail, and a cursor (`cursor`, `before`) that is malformed or of another list (a webhook
+ * endpoint's deliveries), or both at once.
  */
 export function parseListQuery(query: ListQuery): ParsedQuery {
   const filters: OrderFilters = {}

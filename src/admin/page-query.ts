@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify'
-import { damagedLink } from './cursor.ts'
+import { Type } from 'typebox'
+import { damagedLink, maxCursorLength } from './cursor.ts'
 
 /**
  * The one rule every paginated list reads its page parameters by: the order list (the JSON API
@@ -9,8 +10,11 @@ import { damagedLink } from './cursor.ts'
  *   not given: the first page, the default size. So is a blank one beside another value of the
  *   same parameter (`cursor=&cursor=…` is `cursor=…`: blankRepeatsDropped).
  * - Any other value is read as sent, never trimmed.
- * - A cursor must be one this list made: a malformed one, one with spaces around it or one of
- *   another list is refused (400 naming the parameter, damagedLink), never ignored.
+ * - A cursor must be one of this list: a malformed one, one with spaces around it, one longer
+ *   than maxCursorLength or one of another list (the order list's, another endpoint's
+ *   deliveries') is refused (400 naming the parameter, damagedLink), never ignored. A
+ *   well-formed one of this list is a position in it (keyset), whether or not an answer handed
+ *   it out: the page after it. Cursors are not signed.
  * - A limit is decimal digits, leading zeros allowed (`01` is 1), from 1 to the list's page size;
  *   anything else (`0`, `51`, `1.0`, `+5` (a space and 5 in a query), `%2B5`, `-1`, `1e1`, `abc`)
  *   is refused (400 "limit must be a whole number from 1 to 50").
@@ -26,7 +30,7 @@ export type PageParameter<T> =
 
 /**
  * A cursor parameter: undefined when not given, the key `decode` finds in it, or a refusal when
- * `decode` finds none (not one this list made).
+ * it is longer than maxCursorLength or `decode` finds none (malformed, or of another list).
  */
 export function readCursor<K>(
   value: string | undefined,
@@ -34,11 +38,26 @@ export function readCursor<K>(
 ): PageParameter<K> {
   const cursor = givenValue(value)
   if (cursor === undefined) return { ok: true, value: undefined }
-  const key = decode(cursor)
+  const key = cursor.length > maxCursorLength ? undefined : decode(cursor)
   return key === undefined
     ? { ok: false, message: damagedLink, detail: damagedLink }
     : { ok: true, value: key }
 }
+
+/**
+ * What a cursor parameter's description says of the rule: blank, malformed, too long, another
+ * list's (`others`: which those are).
+ */
+export const cursorRule = (name: string, others: string) =>
+  `none or blank (empty or white space only, of any length) for the first page; a malformed one, one longer than ${maxCursorLength} characters or one of another list (${others}) is refused (400 naming \`${name}\`: "${damagedLink}")`
+
+/**
+ * The schema of a cursor parameter (`cursor`, `before`), one for every list: text, as sent.
+ * No maxLength: a blank value is not given however long it is (within the request's own limit,
+ * 16 KiB of address and headers), and one longer than maxCursorLength that is not blank gets
+ * the rule's sentence (readCursor), not a schema's.
+ */
+export const CursorParameter = (description: string) => Type.Optional(Type.String({ description }))
 
 const digits = /^[0-9]+$/
 

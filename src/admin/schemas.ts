@@ -1,6 +1,7 @@
 import { type Static, Type } from 'typebox'
 import { Status, TransitionBody } from '../lifecycle/schemas.ts'
 import { Customer } from '../orders/customer.ts'
+import { CursorParameter, cursorRule } from './page-query.ts'
 
 const optionalText = (maxLength: number, description: string, examples?: string[]) =>
   Type.Optional(Type.String({ maxLength, description, ...(examples ? { examples } : {}) }))
@@ -19,9 +20,8 @@ export const ListQuerystring = Type.Object({
     'an order number (any case, with or without its dash, or a Unicode hyphen or dash for it: U+2010 to U+2014, U+2212) or a whole e-mail address, in any case',
     ['7K3QX-M2ZPA'],
   ),
-  cursor: optionalText(
-    1000,
-    'nextCursor of the previous page, as sent; none or blank for the first page; one this list did not make is refused (400 naming `cursor`)',
+  cursor: CursorParameter(
+    `the page after this one: nextCursor of the previous answer, sent back as given, with the same filters; ${cursorRule('cursor', "a webhook endpoint's deliveries'")}; a well-formed one that no answer handed out (a time and an order id) is a place in the list like any other: the page after it`,
   ),
 })
 
@@ -49,7 +49,9 @@ export const ExportQuerystring = Type.Object(filterProperties, { additionalPrope
  */
 export const PageListQuerystring = Type.Object({
   ...ListQuerystring.properties,
-  before: optionalText(1000, 'the page before the order this cursor names'),
+  before: CursorParameter(
+    `the page before the order this cursor names (the page's "Previous page"); ${cursorRule('before', "a webhook endpoint's deliveries'")}`,
+  ),
 })
 
 /** An order as the list shows it: no lines, no history. */

@@ -102,7 +102,9 @@ const webhookAdminPages: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async 
       deliveries: deliveries.slice(0, recentDeliveryCount),
       older: page.before !== undefined,
       olderCursor:
-        deliveries.length > recentDeliveryCount && last ? encodeDeliveryCursor(last.id) : undefined,
+        deliveries.length > recentDeliveryCount && last
+          ? encodeDeliveryCursor(endpoint.id, last.id)
+          : undefined,
       eventTypes,
       allowLocal,
       typed: page.typed ?? {
@@ -183,8 +185,12 @@ const webhookAdminPages: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async 
           ? undefined
           : await redeliveredStatus(app.db, endpoint.id, redelivered)
       const notice = noticeOf(request.query, reveal !== undefined, endpoint, redeliveredNow)
-      const deliveries = deliveryPage({ cursor: request.query.cursor })
-      if (!deliveries.ok) return sendError(request, reply, 400, deliveries.message)
+      const deliveries = deliveryPage({ cursor: request.query.cursor }, endpoint.id)
+      if (!deliveries.ok) {
+        // "Start again from the first page": this endpoint's page, its latest deliveries.
+        const back = { href: endpointPath(endpoint.id), label: 'Back to the latest deliveries' }
+        return sendError(request, reply, 400, deliveries.message, { back })
+      }
       return renderEndpoint(request, reply, 200, endpoint, {
         notice,
         secret: reveal?.secret,

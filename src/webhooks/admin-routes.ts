@@ -225,7 +225,7 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
         ...adminApi,
         summary: `The endpoint's deliveries, newest first, ${recentDeliveryCount} a page`,
         description:
-          'Keyset-paginated: when there are older deliveries the answer has a `Link: </api/admin/webhooks/:id/deliveries?cursor=…>; rel="next"` header (RFC 8288; `limit` kept): get it for the next page, until an answer has none. Deliveries made meanwhile do not shift a page. A blank `cursor` or `limit` (empty or only spaces: `cursor=`, `limit=`) is one not given: the newest deliveries, 50 a page. `limit` is a whole number from 1 to 50 in decimal digits, leading zeros allowed (`01` is 1); anything else (`0`, `51`, `1.0`, `+5`, `abc`) is refused: 400 naming `limit` and the range. A cursor this service did not make for this list (damaged, with spaces around it, or one of the order list) and any other parameter are refused (400 naming it).',
+          'Keyset-paginated: when there are older deliveries the answer has a `Link: </api/admin/webhooks/:id/deliveries?cursor=…>; rel="next"` header (RFC 8288; `limit` kept): get it for the next page, until an answer has none. Deliveries made meanwhile do not shift a page. A blank `cursor` or `limit` (empty or only spaces: `cursor=`, `limit=`) is one not given: the newest deliveries, 50 a page. `limit` is a whole number from 1 to 50 in decimal digits, leading zeros allowed (`01` is 1); anything else (`0`, `51`, `1.0`, `+5`, `abc`) is refused: 400 naming `limit` and the range. A blank `cursor` is not given however long it is. A cursor names the endpoint whose list it belongs to: one that is malformed (damaged, with spaces around it, longer than 200 characters) or of another list (another endpoint\'s deliveries, the order list) is refused: 400 naming `cursor`, "This page link is damaged or out of date; start again from the first page." A well-formed cursor of this endpoint\'s list is a place in it, handed out or not: cursors are not signed. Any other parameter is refused (400 naming it).',
         params: EndpointParams,
         querystring: DeliveriesQuery,
         response: {
@@ -238,7 +238,10 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
       preValidation: blankRepeatsDropped(['cursor', 'limit']),
     },
     async (request, reply) => {
-      const page = deliveryPage(request.query)
+      // `0` names no list (a cursor names the endpoint whose list it belongs to).
+      const id = endpointId(request.params.id)
+      if (!id) return sendError(request, reply, 404, unknownEndpoint(request.params.id))
+      const page = deliveryPage(request.query, id)
       if (!page.ok) {
         // As a schema's refusal: `errors` names the parameter ("limit must be …": detail "must be …").
         return sendError(request, reply, 400, page.message, {
@@ -246,8 +249,7 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
           errors: [{ parameter: page.parameter, detail: page.detail }],
         })
       }
-      const id = endpointId(request.params.id)
-      if (!id || !(await findEndpoint(app.db, id))) {
+      if (!(await findEndpoint(app.db, id))) {
         return sendError(request, reply, 404, unknownEndpoint(request.params.id))
       }
       // One more than asked: whether there is a next page, without a count.

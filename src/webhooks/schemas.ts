@@ -1,4 +1,5 @@
 import { type Static, Type } from 'typebox'
+import { CursorParameter, cursorRule } from '../admin/page-query.ts'
 import { IdParam } from '../ids.ts'
 import { eventTypes } from '../outbox/events.ts'
 import { Text } from '../text.ts'
@@ -157,12 +158,8 @@ export const DeliveriesQuery = Type.Object(
         examples: ['20'],
       }),
     ),
-    cursor: Type.Optional(
-      Type.String({
-        maxLength: 100,
-        description:
-          'where the page starts: the `cursor` of the previous answer\'s `Link: <…>; rel="next"`; none (or blank) for the newest; one this list did not make is refused (400 naming `cursor`)',
-      }),
+    cursor: CursorParameter(
+      `where the page starts: the \`cursor\` of the previous answer's \`Link: <…>; rel="next"\`, as sent; ${cursorRule('cursor', "the order list's, another endpoint's deliveries': a cursor names its endpoint")}; a well-formed one of this endpoint's that no answer handed out is a place in the list like any other: the deliveries older than the one it names`,
     ),
   },
   { additionalProperties: false },
@@ -195,6 +192,6 @@ export const WebhookPageQuery = Type.Object({
   rotated: Type.Optional(Type.String({ maxLength: 20 })),
   overlapEnded: Type.Optional(Type.String({ maxLength: 20 })),
   /** "Older deliveries": the page of deliveries after this cursor (delivery-pages.ts). */
-  cursor: Type.Optional(Type.String({ maxLength: 100 })),
+  cursor: CursorParameter('"Older deliveries": the page after this cursor'),
 })
 export type WebhookPageQuery = Static<typeof WebhookPageQuery>

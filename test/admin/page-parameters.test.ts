@@ -1,6 +1,6 @@
 import type { LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { damagedLink } from '../../src/admin/cursor.ts'
+import { damagedLink, encodeCursor } from '../../src/admin/cursor.ts'
 import { encodeDeliveryCursor } from '../../src/webhooks/delivery-pages.ts'
 import { buildTestApp, type TestApp } from '../helpers/context.ts'
 import { signedInAdmin } from '../helpers/staff.ts'
@@ -13,8 +13,11 @@ import { insertOrders } from './seed.ts'
  * (`GET /api/admin/webhooks/:id/deliveries`, `GET /admin/webhooks/:id`).
  * - A blank value (empty or white space only), alone or beside another one, is not given: the
  *   first page, the default size.
- * - A cursor is read as sent and must be one this list made: a malformed one, one padded with
- *   spaces or one of the other list is 400 naming `cursor`, with the damaged-link sentence.
+ * - A cursor is read as sent and must be one of this list: a malformed one, one padded with
+ *   spaces, one longer than any cursor is (200 characters), one of the other list or of another
+ *   endpoint's deliveries is 400 naming `cursor`, with the damaged-link sentence. A well-formed
+ *   one of this list that no answer handed out is a position like any other (keyset): the page
+ *   after it. A blank one is not given however long it is.
  * - `limit` (the deliveries' API) is decimal digits, leading zeros allowed (`01` is 1), from 1 to
  *   50; anything else is 400 "limit must be a whole number from 1 to 50".
  * A list without `limit` keeps its rule for a parameter it does not take: the JSON order list
@@ -28,6 +31,8 @@ let endpoint: number
 /** Each list's own cursor and the page it leads to, and a cursor of the other list. */
 let orderCursor: string
 let deliveryCursor: string
+/** A cursor of another endpoint's deliveries, as its list handed it out. */
+let otherEndpointCursor: string
 /** The orders, newest first, as the table holds them; the deliveries likewise. */
 let orderNumbers: string[]
 let deliveryIds: string[]
@@ -44,9 +49,20 @@ beforeAll(async () => {
     payload: { url: 'http://127.0.0.1:9/pages', eventTypes: ['order.placed'] },
   })
   endpoint = created.json().id
-  // 3 deliveries (each with an order of its own), then 60 orders: two pages of orders.
+  const other = await t.app.inject({
+    method: 'POST',
+    url: '/api/admin/webhooks',
+    headers: { authorization },
+    payload: { url: 'http://127.0.0.1:9/other', eventTypes: ['order.placed'] },
+  })
+  const otherEndpoint: number = other.json().id
+  // 3 deliveries (each with an order of its own), 2 of another endpoint, then 60 orders: two
+  // pages of orders.
   for (let i = 0; i < 3; i++) {
     await insertDelivery(t.app.db, endpoint, { status: 'delivered', attempts: 1 })
+  }
+  for (let i = 0; i < 2; i++) {
+    await insertDelivery(t.app.db, otherEndpoint, { status: 'delivered', attempts: 1 })
   }
   await insertOrders(t.app.db, 60, { start: new Date('2026-05-01T00:00:00Z') })
   const rows = await t.app.db
@@ -65,7 +81,19 @@ beforeAll(async () => {
   deliveryIds = deliveries.map((d) => String(d.id))
   const first = await t.app.inject({ url: '/api/admin/orders', headers: { authorization } })
   orderCursor = first.json().nextCursor
-  deliveryCursor = encodeDeliveryCursor(deliveryIds[0] as string)
+  // The cursors each deliveries list hands out: its Link after the first delivery.
+  const nextCursor = async (id: number) => {
+    const res = await t.app.inject({
+      url: `/api/admin/webhooks/${id}/deliveries?limit=1`,
+      headers: { authorization },
+    })
+    return new URL(
+      String(res.headers.link).slice(1, -'>; rel="next"'.length),
+      'http://x',
+    ).searchParams.get('cursor') as string
+  }
+  deliveryCursor = await nextCursor(endpoint)
+  otherEndpointCursor = await nextCursor(otherEndpoint)
 })
 afterAll(() => t?.close())
 
@@ -84,8 +112,14 @@ interface List {
   pageSize: number
   own: () => string
   foreign: () => string
+  /** A cursor of another list of the same kind, if any: another endpoint's deliveries. */
+  sibling: () => string
+  /** A well-formed cursor of this list that no answer handed out: newer than every row. */
+  invented: () => string
   /** What this list's own cursor leads to. */
   after: () => string[]
+  /** Where a refused page link leads back to (the pages): the list's first page. */
+  restart?: () => string
 }
 
 const orderLinks = (res: LightMyRequestResponse) =>
@@ -98,6 +132,8 @@ const orderList = {
   pageSize: 50,
   own: () => orderCursor,
   foreign: () => deliveryCursor,
+  sibling: () => otherEndpointCursor,
+  invented: () => encodeCursor({ createdAt: '2999-01-01T00:00:00.000000Z', id: '1' }),
   after: () => orderNumbers.slice(50, 100),
 }
 const deliveryList = {
@@ -105,6 +141,8 @@ const deliveryList = {
   pageSize: 50,
   own: () => deliveryCursor,
   foreign: () => orderCursor,
+  sibling: () => otherEndpointCursor,
+  invented: () => encodeDeliveryCursor(endpoint, '9223372036854775807'),
   after: () => deliveryIds.slice(1),
 }
 
@@ -140,6 +178,7 @@ const lists: List[] = [
     limit: 'ignores',
     items: deliveryRows,
     ...deliveryList,
+    restart: () => `/admin/webhooks/${endpoint}`,
   },
 ]
 
@@ -155,18 +194,33 @@ const first: Outcome = { page: 'first' }
 const after: Outcome = { page: 'after' }
 const badCursor: Outcome = { refused: 'cursor' }
 
-/** `{own}` and `{foreign}` stand for the list's own cursor and the other list's. */
+/**
+ * `{own}` and `{foreign}` stand for the list's own cursor and the other list's, `{sibling}` for
+ * another endpoint's deliveries' cursor, `{invented}` for a well-formed one nobody handed out.
+ */
 const cursorRows: [string, Outcome][] = [
   ['cursor=', first],
   ['cursor=%20', first],
   ['cursor=%20%20%09', first],
+  // Blank however long: past either list's former maxLength (100 and 1000).
+  [`cursor=${'%20'.repeat(101)}`, first],
+  [`cursor=${'%20'.repeat(1001)}`, first],
+  [`cursor=${'%20'.repeat(4000)}`, first],
+  [`cursor={own}&cursor=${'%20'.repeat(1001)}`, after],
   ['cursor=garbage!', badCursor],
   ['cursor=not-a-cursor', badCursor],
   ['cursor=%7B%22a%22%3A1%7D', badCursor],
+  // Longer than any cursor (200 characters): the rule's sentence, not a schema's length.
+  [`cursor=${'A'.repeat(101)}`, badCursor],
+  [`cursor=${'A'.repeat(201)}`, badCursor],
+  [`cursor=${'A'.repeat(1001)}`, badCursor],
+  [`cursor={own}${'A'.repeat(1001)}`, badCursor],
   ['cursor={foreign}', badCursor],
+  ['cursor={sibling}', badCursor],
   ['cursor=%20{own}', badCursor],
   ['cursor={own}%20', badCursor],
   ['cursor={own}', after],
+  ['cursor={invented}', first],
   ['cursor=&cursor={own}', after],
   ['cursor={own}&cursor=%20', after],
 ]
@@ -217,7 +271,10 @@ cases.push(
   { list: orderPage, query: 'before=%20', outcome: first },
   { list: orderPage, query: 'before=garbage!', outcome: { refused: 'before' } },
   { list: orderPage, query: 'before={foreign}', outcome: { refused: 'before' } },
+  { list: orderPage, query: 'before={sibling}', outcome: { refused: 'before' } },
   { list: orderPage, query: 'before=%20{own}', outcome: { refused: 'before' } },
+  { list: orderPage, query: `before=${'%20'.repeat(1001)}`, outcome: first },
+  { list: orderPage, query: `before=${'A'.repeat(1001)}`, outcome: { refused: 'before' } },
   { list: orderPage, query: 'before=&cursor={own}', outcome: after },
 )
 
@@ -232,11 +289,19 @@ const describeOutcome = (o: Outcome) =>
       ? `400 naming ${o.refused}`
       : `400, ${o.unknown} unknown`
 
+/** A query as a test's name: long runs of one character counted, not written out. */
+const shown = (query: string) =>
+  query.replace(/(%20|A)\1{9,}/g, (run, unit: string) => `${unit}×${run.length / unit.length}`)
+
 describe('the page parameters of every paginated list: one rule', () => {
-  it.for(cases.map((c) => [c.list.name, c.query, describeOutcome(c.outcome), c] as const))(
+  it.for(cases.map((c) => [c.list.name, shown(c.query), describeOutcome(c.outcome), c] as const))(
     '%s ?%s: %s',
     async ([, , , { list, query, outcome }]) => {
-      const sent = query.replaceAll('{own}', list.own()).replaceAll('{foreign}', list.foreign())
+      const sent = query
+        .replaceAll('{own}', list.own())
+        .replaceAll('{foreign}', list.foreign())
+        .replaceAll('{sibling}', list.sibling())
+        .replaceAll('{invented}', list.invented())
       const res = await t.app.inject({
         url: `${list.url()}?${sent}`,
         headers: list.json ? { authorization } : { cookie, accept: 'text/html' },
@@ -262,6 +327,8 @@ describe('the page parameters of every paginated list: one rule', () => {
       expect(res.statusCode, res.body.slice(0, 300)).toBe(400)
       if (!list.json) {
         expect(res.body).toContain(damagedLink)
+        // "Start again from the first page": a link to it, not only to the section's list.
+        if (list.restart) expect(res.body).toContain(`href="${list.restart()}"`)
         return
       }
       expect(res.headers['content-type']).toBe('application/problem+json; charset=utf-8')

@@ -92,6 +92,11 @@ describe('the webhook endpoints API: query parameters and pages of deliveries', 
       'abc',
       Buffer.from('["delivery","0"]').toString('base64url'),
       Buffer.from('["2026-11-29T11:16:32.123456Z","5"]').toString('base64url'),
+      // The earlier form, which named no endpoint: out of date now.
+      Buffer.from('["delivery","5"]').toString('base64url'),
+      // Another endpoint's, and this one's written as text.
+      Buffer.from(`["delivery",${endpoint + 1},"5"]`).toString('base64url'),
+      Buffer.from(`["delivery","${endpoint}","5"]`).toString('base64url'),
     ]
     for (const cursor of wrong) {
       const res = await call('GET', `/api/admin/webhooks/${endpoint}/deliveries?cursor=${cursor}`)
