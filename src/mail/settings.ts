@@ -1,3 +1,4 @@
+import { isIPv4 } from 'node:net'
 import type { Config } from '../config.ts'
 
 /** The shop's name, as the pages show it. */
@@ -24,11 +25,14 @@ export interface MailSettings {
 export function mailSettings(config: Config): MailSettings | null {
   if (!config.SMTP_URL || !config.PUBLIC_BASE_URL) return null
   const base = new URL(config.PUBLIC_BASE_URL)
-  // A URL writes an IPv6 host as [::1]; an e-mail address needs the literal tagged, [IPv6:::1]
-  // (RFC 5321, 4.1.3): SMTP servers refuse orders@[::1] as a sender (501), so every e-mail failed.
+  // An address literal is bracketed, an IPv6 one tagged too (RFC 5321, 4.1.3): a URL writes
+  // [::1], an e-mail address [IPv6:::1] and [127.0.0.1]. SMTP servers refuse orders@[::1] as a
+  // sender (501), so every e-mail failed; orders@127.0.0.1 is no domain either.
   const domain = base.hostname.startsWith('[')
     ? `[IPv6:${base.hostname.slice(1, -1)}]`
-    : base.hostname
+    : isIPv4(base.hostname)
+      ? `[${base.hostname}]`
+      : base.hostname
   const from = config.MAIL_FROM ?? `${shopName} <orders@${domain}>`
   const address = /<([^<>]+)>\s*$/.exec(from)?.[1] ?? from
   const smtp = new URL(config.SMTP_URL)

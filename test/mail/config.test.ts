@@ -176,6 +176,17 @@ describe('mail settings', () => {
     ).toThrow(reason)
   })
 
+  it('derive an address literal as the sender domain from a PUBLIC_BASE_URL on an IPv4 address', () => {
+    // RFC 5321 §4.1.3: orders@127.0.0.1 is no address; orders@[127.0.0.1] is (a review).
+    const settings = mailSettings(
+      loadConfig({ SMTP_URL: 'smtp://127.0.0.1:1', PUBLIC_BASE_URL: 'http://127.0.0.1:3000' }),
+    )
+    expect(settings).toMatchObject({
+      from: 'Trailhead Goods <orders@[127.0.0.1]>',
+      messageIdDomain: '[127.0.0.1]',
+    })
+  })
+
   it('derive a sender an SMTP server takes from a PUBLIC_BASE_URL on an IPv6 address', async () => {
     const settings = mailSettings(
       loadConfig({ SMTP_URL: 'smtp://127.0.0.1:1', PUBLIC_BASE_URL: 'http://[::1]:3000' }),
