@@ -155,7 +155,7 @@ function fiveDigits(zip: string): number {
  * undefined when it may be. A wrong refusal loses an order, so only a ZIP the USPS gives one
  * of the service's other states is refused, and one starting 000 to 004, which no ZIP does.
  * Refused too: a ZIP of a territory or an APO/FPO area ("ZIP code 00901 is in Puerto Rico, not
- * Texas."), whose codes the form does not offer. Taken: a prefix shared or unassigned (perhaps
+ * Texas. We ship to the 50 states and DC only."), whose codes the form does not offer. Taken: a prefix shared or unassigned (perhaps
  * later), and a ZIP of otherStates with any of its states. A table
  * lookup: a ZIP that matches its state allocates nothing.
  */
@@ -174,7 +174,18 @@ export function zipStateMismatch(zip: string, state: string | undefined): string
   if (regions[region] === state && !(own !== undefined && Object.hasOwn(outsideStates, own)))
     return undefined
   if (own === undefined) return undefined
-  const name = Object.hasOwn(usStates, own) ? usStates[own] : outsideStates[own]
+  const outside = Object.hasOwn(outsideStates, own)
+  const name = outside
+    ? outsideStates[own]
+    : Object.hasOwn(usStates, own)
+      ? placeName(own)
+      : undefined
   if (name === undefined) return undefined
-  return `ZIP code ${zip} is in ${name}, not ${usStates[state] ?? state}.`
+  const mismatch = `ZIP code ${zip} is in ${name}, not ${placeName(state)}.`
+  // No state on the form is right for it: say so, or the shopper looks for one.
+  return outside ? `${mismatch} We ship to the 50 states and DC only.` : mismatch
 }
+
+/** A state's name as a sentence says it: "the District of Columbia", "Texas". */
+const placeName = (code: string) =>
+  code === 'DC' ? 'the District of Columbia' : (usStates[code] ?? code)

@@ -50,6 +50,9 @@ const entries = (list: string) =>
 const another = (state: string) =>
   stateCodes[(stateCodes.indexOf(state) + 1) % stateCodes.length] as string
 
+/** A state as the refusal names it: DC is "the District of Columbia" in a sentence. */
+const place = (code: string) => (code === 'DC' ? 'the District of Columbia' : usStates[code])
+
 describe('zipStateMismatch', () => {
   it("takes each state's capital with its state and refuses it with every other, naming its state", () => {
     const capital = entries(capitals)
@@ -59,7 +62,7 @@ describe('zipStateMismatch', () => {
       expect(zipStateMismatch(`${zip}-1234`, state), `${zip}-1234 ${state}`).toBeUndefined()
       for (const other of stateCodes.filter((s) => s !== state)) {
         expect(zipStateMismatch(zip, other)).toBe(
-          `ZIP code ${zip} is in ${usStates[state]}, not ${usStates[other]}.`,
+          `ZIP code ${zip} is in ${place(state)}, not ${place(other)}.`,
         )
       }
     }
@@ -69,7 +72,7 @@ describe('zipStateMismatch', () => {
     for (const { state, zip, town } of [...entries(borderTowns), ...entries(oddOnes)]) {
       expect(zipStateMismatch(zip, state), `${town} ${state} ${zip}`).toBeUndefined()
       expect(zipStateMismatch(zip, another(state)), `${town} ${zip}`).toBe(
-        `ZIP code ${zip} is in ${usStates[state]}, not ${usStates[another(state)]}.`,
+        `ZIP code ${zip} is in ${place(state)}, not ${place(another(state))}.`,
       )
     }
   })
@@ -94,6 +97,13 @@ describe('zipStateMismatch', () => {
     // A ZIP the USPS gives another state than its prefix's: the prefix's state is taken too.
     expect(zipStateMismatch('06390', 'CT')).toBeUndefined()
     expect(zipStateMismatch('06390', 'NJ')).toBe('ZIP code 06390 is in New York, not New Jersey.')
+    // DC is "the District of Columbia" in a sentence, on either side (a review).
+    expect(zipStateMismatch('20301', 'VA')).toBe(
+      'ZIP code 20301 is in the District of Columbia, not Virginia.',
+    )
+    expect(zipStateMismatch('10001', 'DC')).toBe(
+      'ZIP code 10001 is in New York, not the District of Columbia.',
+    )
   })
 
   it('refuses a ZIP starting 000 to 004, whatever the state, and takes 00501 and 00544 (NY)', () => {
@@ -120,14 +130,18 @@ describe('zipStateMismatch', () => {
     for (const [zip, where] of Object.entries(outside)) {
       for (const state of stateCodes) {
         expect(zipStateMismatch(zip, state), `${zip} ${state}`).toBe(
-          `ZIP code ${zip} is in ${where}, not ${usStates[state]}.`,
+          `ZIP code ${zip} is in ${where}, not ${place(state)}. We ship to the 50 states and DC only.`,
         )
       }
     }
     // Pago Pago AS has Hawaii's prefix 967, yet no Hawaii address has its ZIP: refused with
     // Hawaii too, while Hawaii's own ZIPs are taken.
-    expect(zipStateMismatch('96799', 'HI')).toBe('ZIP code 96799 is in American Samoa, not Hawaii.')
-    expect(zipStateMismatch('96799', 'TX')).toBe('ZIP code 96799 is in American Samoa, not Texas.')
+    expect(zipStateMismatch('96799', 'HI')).toBe(
+      'ZIP code 96799 is in American Samoa, not Hawaii. We ship to the 50 states and DC only.',
+    )
+    expect(zipStateMismatch('96799', 'TX')).toBe(
+      'ZIP code 96799 is in American Samoa, not Texas. We ship to the 50 states and DC only.',
+    )
     expect(zipStateMismatch('96813', 'HI')).toBeUndefined()
   })
 
