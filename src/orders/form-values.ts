@@ -28,6 +28,12 @@ export interface FormState {
   values?: Record<string, string>
   errors?: Record<string, string>
   notice?: string
+  /**
+   * The order this form's idempotency key already placed, when the form comes back changed
+   * (422): the summary links to it and says it stands, so a shopper who edited the form during
+   * a slow submit sees the order they have before placing a second one.
+   */
+  placedOrder?: string
   idempotencyKey?: string
   /**
    * The catalogue to show, when the route has just read it or cannot confirm it; else the cached

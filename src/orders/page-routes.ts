@@ -76,6 +76,7 @@ const pageRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
       values,
       errors,
       notice,
+      placedOrder: state.placedOrder,
       summary: errorSummary(products, errors),
       idempotencyKey: state.idempotencyKey ?? randomUUID(),
       limits: orderLimits,
@@ -206,10 +207,10 @@ const pageRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
           reply.header('set-cookie', ownOrderCookie(idempotencyKey, request))
           return reply.redirect(`/orders/${result.order.orderNumber}`, 303)
         case 'key-reused':
-          return renderForm(reply, 422, {
-            values: values(),
-            notice: `This form was already used for order ${result.orderNumber}. Submit again to place a new order.`,
-          })
+          // The first answer may never have reached the browser (a second submit aborts it): the
+          // cookie again, so the link to that order works past the lookup limit too.
+          reply.header('set-cookie', ownOrderCookie(idempotencyKey, request))
+          return renderForm(reply, 422, { values: values(), placedOrder: result.orderNumber })
         case 'out-of-stock': {
           // Read now, not the cached second: the form shows what is left, as its notice says.
           const now = await listAllProducts(app.db)

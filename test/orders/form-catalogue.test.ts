@@ -65,7 +65,7 @@ describe('a form shown again within a second of a price change', () => {
       expect(placed.statusCode).toBe(303)
       const reused = await submit({ ...fields, 'qty-LMP-006': '2' })
       expect(reused.statusCode).toBe(422)
-      expect(reused.body).toContain('This form was already used for order')
+      expect(reused.body).toContain('This form already placed order')
       expect(reused.body).not.toContain('Since this page was shown')
       expect(reused.body).toContain(`name="price-LMP-006" value="${was + 300}"`)
     } finally {

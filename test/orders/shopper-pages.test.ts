@@ -127,15 +127,21 @@ describe('a refused form', () => {
       ['This form is missing or damaged; reload the page and submit again.'],
     ])
     const key = randomUUID()
-    expect(
-      (await submitForm({ 'qty-MUG-001': '1', ...customer, idempotencyKey: key })).statusCode,
-    ).toBe(303)
+    const first = await submitForm({ 'qty-MUG-001': '1', ...customer, idempotencyKey: key })
+    expect(first.statusCode).toBe(303)
     const reused = await submitForm({ 'qty-MUG-001': '2', ...customer, idempotencyKey: key })
     expect(reused.statusCode).toBe(422)
     expect(reused.body).toContain('<title>Error: Order · Trailhead Goods</title>')
+    // The order placed is linked and said to stand, so an edit during a slow submit does not
+    // lead to a second order unseen (a review); its cookie again, as the first answer may be lost.
+    const location = first.headers.location as string
     expect(reused.body).toMatch(
-      /<div class="error-summary" id="error-summary" tabindex="-1" autofocus>[\s\S]*This form was already used for order/,
+      /<div class="error-summary" id="error-summary" tabindex="-1" autofocus>[\s\S]*This form already placed order <a href="([^"]+)">/,
     )
+    expect(reused.body).toContain(
+      `This form already placed order <a href="${location}">${location.slice('/orders/'.length)}</a>, which stands as it was placed: what you changed since was not added to it.`,
+    )
+    expect(String(reused.headers['set-cookie'])).toContain(`order_key=${key}`)
   })
 })
 
