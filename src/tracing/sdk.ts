@@ -109,10 +109,12 @@ export async function startSdk(config: Config): Promise<StopTracing> {
   // here, whoever loads it first.
   createRequire(import.meta.url)('node:http')
 
-  const none: Record<string, string> = {}
   setTraceLogFields(() => {
     const span = trace.getSpan(context.active())
-    if (!span) return none
+    // A new object each time, never a shared one: pino merges the line's own fields into what
+    // the mixin returns, so a shared {} gathered every earlier line's fields (a review found a
+    // clean shutdown's lines carrying the outage's `err` and the start's `migrations`).
+    if (!span) return {}
     const { traceId, spanId, traceFlags } = span.spanContext()
     return { trace_id: traceId, span_id: spanId, trace_flags: `0${traceFlags.toString(16)}` }
   })

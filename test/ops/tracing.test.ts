@@ -182,6 +182,10 @@ describe('tracing', () => {
     )
     expect(line?.trace_id).toBe(request.traceId)
     expect(line?.span_id).toMatch(/^[0-9a-f]{16}$/)
+    // A line outside any span carries its own fields only, none of an earlier line's.
+    const lines = logLines(server.stdout)
+    expect(lines.filter((l) => l.msg === 'migrations applied')).toHaveLength(1)
+    expect(lines.filter((l) => 'migrations' in l).map((l) => l.msg)).toEqual(['migrations applied'])
 
     // The recorder sees OpenTelemetry when it is loaded (so the check below can fail).
     expect(importsOf(importsFile).some((u) => otelPackage.test(u))).toBe(true)
