@@ -109,7 +109,7 @@ export async function startSdk(config: Config): Promise<StopTracing> {
   // here, whoever loads it first.
   createRequire(import.meta.url)('node:http')
 
-  setTraceLogFields(() => {
+  setTraceLogFields((): Record<string, string> => {
     const span = trace.getSpan(context.active())
     // A new object each time, never a shared one: pino merges the line's own fields into what
     // the mixin returns, so a shared {} gathered every earlier line's fields (a review found a
