@@ -1,3 +1,4 @@
+import type { FastifyBaseLogger } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Kysely } from 'kysely'
 import type { Config } from '../config.ts'
@@ -9,6 +10,27 @@ import type { Database } from '../db/schema.ts'
 declare module 'fastify' {
   interface FastifyInstance {
     db: Kysely<Database>
+  }
+}
+
+/**
+ * One line naming the database the service uses, without credentials: an operator sees at once
+ * that a misspelt DATABASE_URL (DATABSE_URL) left a production start on the embedded database,
+ * which it warns of, as every instance then keeps orders of its own.
+ */
+function logDatabaseInUse(log: FastifyBaseLogger, config: Config) {
+  if (config.DATABASE_URL) {
+    const url = new URL(config.DATABASE_URL)
+    const server = `${url.hostname}:${url.port || '5432'}`
+    const name = decodeURIComponent(url.pathname.slice(1)) || '(the user’s default)'
+    log.info({ server, database: name }, `using PostgreSQL at ${server}, database ${name}`)
+  } else if (config.NODE_ENV === 'production') {
+    log.warn(
+      { dataDir: config.DATA_DIR },
+      `using the embedded database in ${config.DATA_DIR}: DATABASE_URL is not set (in production each instance then keeps its own orders)`,
+    )
+  } else {
+    log.info({ dataDir: config.DATA_DIR }, `using the embedded database in ${config.DATA_DIR}`)
   }
 }
 
@@ -42,6 +64,7 @@ export default fp(
 
     const applied = await prepareSchema(db, config)
     if (applied.length > 0) app.log.info({ migrations: applied }, 'migrations applied')
+    logDatabaseInUse(app.log, config)
   },
   { name: 'db' },
 )

@@ -136,5 +136,20 @@ describe('graceful shutdown', () => {
       expect(acks.filter((a) => !logged.has(a.requestId))).toEqual([])
     }
     expect(fileLines.some((l) => l.msg === 'closing gracefully')).toBe(true)
+    // The start names the database in use, without credentials.
+    const using = fileLines.find((l) => String(l.msg).startsWith('using '))?.msg
+    if (db.env.DATABASE_URL) {
+      const url = new URL(db.env.DATABASE_URL)
+      expect(using).toBe(
+        `using PostgreSQL at ${url.hostname}:${url.port || '5432'}, database ${url.pathname.slice(1)}`,
+      )
+    } else {
+      // startServer runs NODE_ENV=production: a warning, as each instance keeps its own orders.
+      const line = fileLines.find((l) => l.msg === using)
+      expect([line?.level, using]).toEqual([
+        40,
+        `using the embedded database in ${join(dir, 'data')}: DATABASE_URL is not set (in production each instance then keeps its own orders)`,
+      ])
+    }
   })
 })
