@@ -87,7 +87,8 @@ export function mapView(overviewStates: readonly MapInput[], measure: MapMeasure
           : `${count.format(lower)} to ${count.format(upper)} ${word}s`,
     })
   })
-  return { width: usMap.width, height: usMap.height, states, legend, measure }
+  const { width, height, focusRings } = usMap
+  return { width, height, states, focusRings, legend, measure }
 }
 
 export interface Bar {

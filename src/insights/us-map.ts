@@ -67,11 +67,28 @@ export interface StateShape {
   d: string
 }
 
+/** A ring drawn around a state while it has focus, in the map's coordinates. */
+export interface FocusRing {
+  code: string
+  x: number
+  y: number
+  r: number
+}
+
 export interface UsMap {
   width: number
   height: number
   states: StateShape[]
+  /**
+   * The states too small to show their own focus, the District of Columbia (4 px across): a ring
+   * around each, drawn after every state so that no neighbour covers it (site.css shows it).
+   */
+  focusRings: FocusRing[]
 }
+
+/** States ringed while focused (site.css names each), and the rings' radius. */
+const ringed = ['DC']
+const ringRadius = 10
 
 const width = 960
 const height = 600
@@ -98,14 +115,25 @@ function projectStates(): UsMap {
     },
   )
   const states: StateShape[] = []
+  const focusRings: FocusRing[] = []
   for (const f of collection.features) {
     const code = fipsToUsps[String(f.id)]
     if (!code) continue
+    if (ringed.includes(code)) {
+      const [[x0, y0], [x1, y1]] = geoPath(projection).bounds(f)
+      const r = (n: number) => Math.round(n * 10) / 10
+      focusRings.push({ code, x: r((x0 + x1) / 2), y: r((y0 + y1) / 2), r: ringRadius })
+    }
     const context = new ThinPath(1)
     geoPath(projection, context)(f)
     states.push({ code, name: usStates[code] ?? code, d: context.toString() })
   }
-  return { width, height, states: states.sort((a, b) => a.code.localeCompare(b.code)) }
+  return {
+    width,
+    height,
+    states: states.sort((a, b) => a.code.localeCompare(b.code)),
+    focusRings,
+  }
 }
 
 /**

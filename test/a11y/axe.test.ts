@@ -4,9 +4,17 @@
 // keyboard test below covers one thing it cannot, that the form works without a mouse.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import type { Browser, Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { chromiumAvailable, fillShipping, launchChromium, listen } from '../helpers/browser.ts'
+import { foldSales } from '../../src/insights/sales-fold.ts'
+import {
+  chromiumAvailable,
+  fillShipping,
+  focusProblems,
+  focusShown,
+  launchChromium,
+  listen,
+} from '../helpers/browser.ts'
 import { buildTestApp, customerIn, type TestApp } from '../helpers/context.ts'
 import { addStaff, password } from '../helpers/staff.ts'
 
@@ -64,6 +72,7 @@ describe.skipIf(!chromiumAvailable)('accessibility, checked by axe-core in Chrom
   let baseUrl: string
   let adminId: number
   let clerkId: number
+  let orderNumber: string
 
   beforeAll(async () => {
     t = await buildTestApp({}, { salesFold: true })
@@ -92,6 +101,7 @@ describe.skipIf(!chromiumAvailable)('accessibility, checked by axe-core in Chrom
       },
     })
     expect(placed.statusCode).toBe(201)
+    orderNumber = placed.json<{ orderNumber: string }>().orderNumber
     baseUrl = await listen(t)
     browser = await launchChromium()
   })
@@ -289,6 +299,146 @@ describe.skipIf(!chromiumAvailable)('accessibility, checked by axe-core in Chrom
     const ids = (await runAxe(page)).violations.map((v) => v.id)
     expect(ids).toContain('label')
     expect(ids).toContain('color-contrast')
+    await page.close()
+  })
+
+  /**
+   * Opens every page of the shop and the back office in `context`, one after the other, and
+   * runs `visit` on each: the shop's pages (the order form also refused, 400), the sign-in
+   * page, then the back office's, signed in as the admin.
+   */
+  async function eachPage(
+    context: BrowserContext,
+    visit: (page: Page, name: string) => Promise<void>,
+  ): Promise<void> {
+    const page = await context.newPage()
+    // The state page's second table (the national top three) shows once the sales are counted
+    // (here or by the app's own fold). A page load can take seconds on a busy machine.
+    await expect
+      .poll(
+        async () => {
+          await foldSales(t.app.db)
+          await page.goto(`${baseUrl}/insights/TX`)
+          return page.getByRole('table', { name: /national top three/ }).count()
+        },
+        { timeout: 60_000 },
+      )
+      .toBe(1)
+    for (const path of [
+      '/',
+      `/orders/${orderNumber}`,
+      '/orders/ZZZZZ-ZZZZZ',
+      '/no/such/page',
+      '/insights',
+      '/insights/TX',
+    ]) {
+      await page.goto(`${baseUrl}${path}`)
+      await visit(page, path)
+    }
+    await page.goto(`${baseUrl}/`)
+    await page.getByLabel('Quantity of Wool Blanket', { exact: true }).fill('abc')
+    await fillShipping(page)
+    await page.getByLabel('E-mail', { exact: true }).fill('grace-at-example')
+    const refused = page.waitForResponse((r) => r.url().endsWith('/orders'))
+    await page.getByRole('button', { name: 'Place order' }).click()
+    expect((await refused).status()).toBe(400)
+    await page.waitForLoadState()
+    await visit(page, '/ (refused, 400)')
+
+    await page.goto(`${baseUrl}/admin/login`)
+    await visit(page, '/admin/login')
+    await page.getByLabel('E-mail').fill('a11y@example.com')
+    await page.getByLabel('Password').fill(password)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.waitForURL(`${baseUrl}/admin`)
+    for (const path of [
+      '/admin',
+      '/admin/orders',
+      `/admin/orders/${orderNumber}`,
+      `/admin/orders/${orderNumber}/cancel`,
+      '/admin/products',
+      '/admin/insights',
+      '/admin/insights/TX',
+      '/admin/staff',
+      `/admin/staff/${adminId}`,
+      `/admin/staff/${clerkId}`,
+      '/admin/password',
+      '/admin/webhooks',
+    ]) {
+      const response = await page.goto(`${baseUrl}${path}`)
+      expect(response?.status(), path).toBe(200)
+      await visit(page, path)
+    }
+    await page.close()
+  }
+
+  it('no page scrolls sideways at 320 px (WCAG 1.4.10 reflow), /insights/TX included', async () => {
+    const context = await browser.newContext({ viewport: { width: 320, height: 800 } })
+    const widths: Record<string, number> = {}
+    await eachPage(context, async (page, name) => {
+      widths[name] = await page.evaluate<number>('document.documentElement.scrollWidth')
+    })
+    expect(Object.keys(widths)).toHaveLength(20)
+    const wide = Object.entries(widths).filter(([, width]) => width > 320)
+    expect(wide, 'pages wider than 320 px').toEqual([])
+    await context.close()
+  })
+
+  it('shows where focus is on every stop of every page: an opaque ring of 3:1 or more', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+    const problems: string[] = []
+    let stops = 0
+    let mapStates = 0
+    await eachPage(context, async (page, name) => {
+      // Tab from the top of the page through every stop, until focus leaves the page or
+      // comes back to one already seen.
+      await page.evaluate('document.activeElement && document.activeElement.blur()')
+      const seen = new Set<string>()
+      for (let i = 0; i < 400; i++) {
+        await page.keyboard.press('Tab')
+        const focused = await focusShown(page)
+        if (!focused || seen.has(focused.key)) break
+        seen.add(focused.key)
+        stops++
+        if (focused.kind === 'map') mapStates++
+        problems.push(...focusProblems(focused).map((p) => `${name}: ${p}`))
+      }
+    })
+    // Fields, buttons and links of ~25 pages, and the map's 51 states on two of them.
+    expect(stops).toBeGreaterThan(300)
+    expect(mapStates).toBe(2 * 51)
+    expect(problems).toEqual([])
+    await context.close()
+  })
+
+  it('keeps focus on a field with an error apart from the error: its red border stays, an opaque ring clear of it', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+    await page.goto(`${baseUrl}/`)
+    await fillShipping(page)
+    await page.getByLabel('E-mail', { exact: true }).fill('grace-at-example')
+    await page.getByRole('button', { name: 'Place order' }).click()
+    await page.waitForLoadState()
+    const email = page.getByLabel('E-mail', { exact: true })
+    expect(await email.getAttribute('aria-invalid')).toBe('true')
+    const danger = 'rgb(164, 38, 44)'
+    for (const label of ['Full name', 'E-mail']) {
+      const field = page.getByLabel(label, { exact: true })
+      await field.focus()
+      const focused = await focusShown(page)
+      if (focused?.kind !== 'outline') throw new Error(`${label}: no outline`)
+      expect(focusProblems(focused), label).toEqual([])
+      // Drawn on the card (white), 2 px clear of the field's border.
+      expect(focused.background, label).toBe('rgb(255, 255, 255)')
+      expect(focused.offset, label).toBeGreaterThanOrEqual(2)
+      expect(focused.color, label).not.toBe(danger)
+    }
+    // The invalid field keeps its red border while focused, and shows no ring when not.
+    const style = (property: 'borderTopColor' | 'outlineStyle') =>
+      email.evaluate((el, p) => el.ownerDocument.defaultView?.getComputedStyle(el)[p], property)
+    expect(await style('borderTopColor')).toBe(danger)
+    await page.getByLabel('City', { exact: true }).focus()
+    expect(await style('outlineStyle')).toBe('none')
+    expect(await style('borderTopColor')).toBe(danger)
     await page.close()
   })
 

@@ -5,7 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { foldSales } from '../../src/insights/sales-fold.ts'
 import { placeOrder } from '../../src/orders/place-order.ts'
 import { stateCodes } from '../../src/us-states.ts'
-import { chromiumAvailable, launchChromium, listen } from '../helpers/browser.ts'
+import {
+  chromiumAvailable,
+  focusProblems,
+  focusShown,
+  launchChromium,
+  listen,
+} from '../helpers/browser.ts'
 import { buildTestApp, customer, type TestApp } from '../helpers/context.ts'
 import { addStaff, password } from '../helpers/staff.ts'
 
@@ -86,6 +92,63 @@ describe.skipIf(!chromiumAvailable)('the insights map in a real browser', () => 
     await expect(page.locator('.bar rect').count()).resolves.toBeGreaterThan(0)
     await page.screenshot({ path: 'test-results/insights-state.png', fullPage: true })
     expect(errors).toEqual([])
+  })
+
+  it('shows which state has focus, DC (a few pixels across) by a ring over its neighbours', async () => {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } })
+    await page.goto(`${baseUrl}/insights`)
+    // The darkest shade and the lightest: the focused state's line shows against either.
+    for (const shade of ['map-c5', 'map-c0']) {
+      await page.locator(`svg a:has(path.${shade})`).first().focus()
+      const focused = await focusShown(page)
+      expect(focused?.kind, shade).toBe('map')
+      if (focused) expect(focusProblems(focused), shade).toEqual([])
+    }
+
+    // What the screen shows around DC: the box of the pixels drawn in ink (#1d2421).
+    const dc = (await page.locator('path[data-state="DC"]').boundingBox()) as {
+      x: number
+      y: number
+    }
+    const inkAroundDc = async () => {
+      const png = await page.screenshot({
+        clip: { x: dc.x - 30, y: dc.y - 30, width: 64, height: 64 },
+      })
+      const canvas = await browser.newPage()
+      // Evaluated as text: the test's TypeScript has no DOM types.
+      const ink = await canvas.evaluate<{ width: number; height: number }>(`(async () => {
+        const img = new Image()
+        img.src = 'data:image/png;base64,${png.toString('base64')}'
+        await img.decode()
+        const c = document.createElement('canvas')
+        c.width = img.width
+        c.height = img.height
+        const g = c.getContext('2d')
+        g.drawImage(img, 0, 0)
+        const { data } = g.getImageData(0, 0, c.width, c.height)
+        let [x0, y0, x1, y1] = [Infinity, Infinity, -1, -1]
+        for (let i = 0; i < data.length; i += 4) {
+          if (Math.abs(data[i] - 29) + Math.abs(data[i + 1] - 36) + Math.abs(data[i + 2] - 33) > 40) continue
+          const x = (i / 4) % c.width
+          const y = Math.floor(i / 4 / c.width)
+          x0 = Math.min(x0, x); y0 = Math.min(y0, y); x1 = Math.max(x1, x); y1 = Math.max(y1, y)
+        }
+        return { width: x1 < 0 ? 0 : x1 - x0 + 1, height: y1 < 0 ? 0 : y1 - y0 + 1 }
+      })()`)
+      await canvas.close()
+      return ink
+    }
+    const dcLink = page.locator('svg a:has(path[data-state="DC"])')
+    await page.locator('svg a:has(path[data-state="CT"])').focus()
+    expect(await inkAroundDc()).toEqual({ width: 0, height: 0 })
+    await dcLink.focus()
+    const focused = await focusShown(page)
+    if (focused) expect(focusProblems(focused)).toEqual([])
+    // DC is ~4 px across; its ring, drawn after Maryland and Virginia, ~19 px.
+    const ring = await inkAroundDc()
+    expect(ring.width).toBeGreaterThanOrEqual(16)
+    expect(ring.height).toBeGreaterThanOrEqual(16)
+    await page.close()
   })
 
   it('shows staff, once signed in, the map by orders at /admin/insights', async () => {
