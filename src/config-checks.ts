@@ -191,3 +191,31 @@ export function unresolvedReference(
 /** Why a reference does not resolve, most likely first (docs/deployment.md, "Secrets in Key Vault"). */
 export const unresolvedReferenceCauses =
   "App Service could not read the secret and passed the reference's text instead. Likely causes: the identity in the app's keyVaultReferenceIdentity has no get permission on secrets in the vault's access policies, or the app has no keyVaultReferenceIdentity; the vault or the secret does not exist (a name mistyped, a vault deleted or soft-deleted); the vault's network rules keep App Service out. The app's Environment variables page shows each reference's status; fix it, then restart the app (docs/deployment.md, \"Secrets in Key Vault\")"
+
+/** What a refused DATABASE_URL / MIGRATION_DATABASE_URL shows the operator (no value quoted). */
+const databaseUrlShape =
+  'give one like postgres://user:password@db.example.com:5432/orders, with / ? # @ : in the user or password percent-encoded (/ as %2F, ? as %3F, # as %23, @ as %40, : as %3A)'
+
+/**
+ * Why a postgres:// URL (DATABASE_URL, MIGRATION_DATABASE_URL) cannot be used, completing
+ * "DATABASE_URL …", or undefined: a /, ? or # in the password not percent-encoded (the host is
+ * then read from the password, or the URL not at all), a port outside 1-65535, anything else
+ * the URL parser refuses. Never quotes the value: it holds a password. Without this the start
+ * stopped with `TypeError: Invalid URL` and the URL, password and all, in its `input`.
+ */
+export function databaseUrlProblem(value: string): string | undefined {
+  const rest = value.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '')
+  const authority = /^[^/?#]*/.exec(rest)?.[0] ?? ''
+  if (!authority.includes('@') && rest.includes('@', authority.length))
+    return `has an @ after a /, ? or #: a password (or user) holding one must have it percent-encoded: ${databaseUrlShape}`
+  const hostPort = authority.slice(authority.lastIndexOf('@') + 1)
+  const port = /^(?:\[[^\]]*\]|[^:]*):(.*)$/.exec(hostPort)?.[1]
+  if (port && !(/^\d{1,5}$/.test(port) && +port >= 1 && +port <= 65535))
+    return `has a port that is not a number from 1 to 65535: ${databaseUrlShape}`
+  try {
+    new URL(value)
+  } catch {
+    return `is not a URL the service can read: ${databaseUrlShape}`
+  }
+  return undefined
+}

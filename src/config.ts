@@ -2,6 +2,7 @@ import type { Ajv } from 'ajv'
 import envSchema from 'env-schema'
 import type { FastifySchemaValidationError } from 'fastify/types/schema.js'
 import {
+  databaseUrlProblem,
   heapProblem,
   hostProblem,
   logFileProblem,
@@ -61,6 +62,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (typeof value === 'number' && !Number.isFinite(value)) {
       throw new ConfigError(`Invalid configuration: ${name} ${settingMessage(name)}`)
     }
+  }
+  // Before anything reads them (checkEntraSettings, databaseTls): new URL's TypeError would
+  // stop the start with a stack and the URL, password and all.
+  for (const name of ['DATABASE_URL', 'MIGRATION_DATABASE_URL'] as const) {
+    const problem = config[name] && databaseUrlProblem(config[name])
+    if (problem) throw new ConfigError(`Invalid configuration: ${name} ${problem}`)
   }
   if (Boolean(config.ADMIN_EMAIL) !== Boolean(config.ADMIN_PASSWORD)) {
     throw new ConfigError('Invalid configuration: ADMIN_EMAIL and ADMIN_PASSWORD go together')

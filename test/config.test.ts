@@ -106,6 +106,63 @@ describe('configuration', () => {
   })
 })
 
+describe('DATABASE_URL and MIGRATION_DATABASE_URL that cannot be read', () => {
+  // Each holds the password "p/ss" (or p?ss, p#ss), which no refusal may show.
+  const malformed: [string, string][] = [
+    ['postgres://admin:p/ss@127.0.0.1:4400/orders', '/ as %2F'],
+    ['postgres://admin:p?ss@127.0.0.1:4400/orders', '? as %3F'],
+    ['postgres://admin:p#ss@127.0.0.1:4400/orders', '# as %23'],
+    ['postgres://admin:pss@host:99999/orders', 'port that is not a number from 1 to 65535'],
+    ['postgres://admin:pss@h:abc/orders', 'port that is not a number from 1 to 65535'],
+    ['postgres://admin:pss@host:0/orders', 'port that is not a number from 1 to 65535'],
+    ['postgres://[bad', 'is not a URL the service can read'],
+  ]
+  const partner = { DATABASE_URL: 'postgres://u@db.example.com/orders' }
+
+  it.each(
+    malformed.flatMap(([url, text]) => [
+      ['DATABASE_URL', url, text],
+      ['MIGRATION_DATABASE_URL', url, text],
+    ]),
+  )('%s=%s: one line naming it, saying what to write, without the password', (name, url, text) => {
+    let message = ''
+    try {
+      loadConfig({ ...partner, [name]: url })
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError)
+      message = (err as Error).message
+    }
+    expect(message).toMatch(new RegExp(`^Invalid configuration: ${name} `))
+    expect(message).toContain(text)
+    expect(message.split('\n')).toHaveLength(1)
+    expect(message).not.toMatch(/p[/?#]?ss|admin/)
+  })
+
+  it.each([
+    ['src/server.ts', 'DATABASE_URL', ''],
+    ['src/db/migrate-cli.ts', 'MIGRATION_DATABASE_URL', 'Migration failed: '],
+    ['src/mail/cli.ts', 'DATABASE_URL', ''],
+  ])('%s stops with one line naming %s, no stack, no password', (script, name, prefix) => {
+    const run = spawnSync(
+      process.execPath,
+      [script, ...(script.includes('mail') ? ['requeue-failed'] : [])],
+      {
+        env: {
+          PATH: process.env.PATH,
+          ...partner,
+          [name]: 'postgres://admin:p/ss@127.0.0.1:4400/orders',
+        },
+        encoding: 'utf8',
+        timeout: 20_000,
+      },
+    )
+    expect(run.status, run.stderr).toBe(1)
+    expect(run.stderr.trim().split('\n')).toHaveLength(1)
+    expect(run.stderr.startsWith(`${prefix}Invalid configuration: ${name} `), run.stderr).toBe(true)
+    expect(run.stderr).not.toContain('p/ss')
+  })
+})
+
 describe('a setting outside its list of values', () => {
   it('is one line naming the setting once, with the values it may take', () => {
     expect(() => loadConfig({ LOG_LEVEL: 'loud' })).toThrow(

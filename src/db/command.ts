@@ -1,10 +1,11 @@
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { type Config, ConfigError } from '../config.ts'
 import { serializeError } from '../plugins/logging.ts'
 import { connect } from './connect.ts'
 import { DataDirError, EmbeddedDatabaseInUse } from './embedded.ts'
 import { databasePassword } from './entra.ts'
+import { fromMigrationUrl } from './prepare-schema.ts'
 import { PendingMigrationsError, ServiceRoleMissingError } from './privileges.ts'
 import { DatabaseCertificateError, DatabaseTlsSettingError, explainConnectionError } from './tls.ts'
 
@@ -17,6 +18,8 @@ export const commandDatabase = (config: Config) =>
     databaseUrl: config.DATABASE_URL,
     dataDir: config.DATA_DIR,
     poolSize: 1,
+    // A server that takes the connection and never answers: the command fails, not hangs.
+    connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
     caFile: config.DATABASE_CA_FILE,
     password: databasePassword(config),
   })
@@ -64,18 +67,43 @@ function createdbOptions(databaseUrl: string): string {
     .join('')
 }
 
+/** host:port of a postgres:// URL (5432 when it names none): no user, no password. */
+function address(databaseUrl: string): string {
+  const { hostname, port } = new URL(databaseUrl)
+  return `${hostname}:${port || 5432}`
+}
+
+// pg-pool's and pg's messages when DATABASE_CONNECT_TIMEOUT_MS passes before the server answers.
+const connectTimeout =
+  /^(timeout exceeded when trying to connect|Connection terminated due to connection timeout)$/
+
 // What PGlite throws when the files in its folder are not a database its PostgreSQL can open.
 const pgliteBroken = 'PGlite failed to initialize properly'
 
-/** The one line for a DATA_DIR whose database PGlite cannot open, with its PG_VERSION if any. */
-function brokenEmbedded(config: Config): string {
+/** `(PG_VERSION 18) ` for the embedded folder in DATA_DIR, or '' when it has none it can read. */
+function writtenBy(config: Config): string {
   let version = ''
   try {
     version = readFileSync(path.join(config.DATA_DIR, 'PG_VERSION'), 'utf8').trim().slice(0, 16)
   } catch {}
-  const written = version ? `(PG_VERSION ${version}) ` : ''
-  return `The embedded database in DATA_DIR ${config.DATA_DIR} ${written}could not be opened (${pgliteBroken}): its files are damaged or were not written by this service's embedded PostgreSQL. Move the folder away to start on a new one (keep it to restore from), or set DATABASE_URL.`
+  return version ? `(PG_VERSION ${version}) ` : ''
 }
+
+/** The one line for a DATA_DIR whose database PGlite cannot open, with its PG_VERSION if any. */
+const brokenEmbedded = (config: Config) =>
+  `The embedded database in DATA_DIR ${config.DATA_DIR} ${writtenBy(config)}could not be opened (${pgliteBroken}): its files are damaged or were not written by this service's embedded PostgreSQL. Move the folder away to start on a new one (keep it to restore from), or set DATABASE_URL.`
+
+/**
+ * PGlite's WebAssembly aborting (`RuntimeError: Aborted()`, without a word of why) while it opens
+ * an existing folder: its own PostgreSQL found a file it could not read (global/pg_control or a
+ * WAL file not readable by this user) or one cut short (a pg_control of zero bytes).
+ */
+const pgliteAborted = (type: unknown, message: unknown) =>
+  type === 'RuntimeError' && String(message).startsWith('Aborted(')
+
+/** The one line for a DATA_DIR whose database PGlite aborted on (pgliteAborted). */
+const unreadableEmbedded = (config: Config) =>
+  `The embedded database in DATA_DIR ${config.DATA_DIR} ${writtenBy(config)}could not be opened (its PostgreSQL aborted): its files could not be read or are damaged. Check that the folder and every file in it belong to, and can be read and written by, the user this service runs as${process.getuid ? ` (uid ${process.getuid()})` : ''}; or restore the folder from a backup, or set DATABASE_URL.`
 
 /**
  * What stopped a one-shot command or the service's start (src/server.ts), as the one line it
@@ -98,9 +126,19 @@ export function commandFailure(err: unknown, config?: Config): string {
     const options = url ? createdbOptions(url) : ''
     return `The database ${name} does not exist on the PostgreSQL server: create it first (createdb ${options}${name}), then run this again.`
   }
-  if (code === 'ECONNREFUSED' && config?.DATABASE_URL) {
-    const { hostname, port } = new URL(config.MIGRATION_DATABASE_URL ?? config.DATABASE_URL)
-    return `No PostgreSQL server answers at ${hostname}:${port || 5432}: start it, or correct DATABASE_URL.`
+  // Which connection failed: the owner's (migrations) or the service's own.
+  const setting =
+    config?.MIGRATION_DATABASE_URL && fromMigrationUrl(err)
+      ? 'MIGRATION_DATABASE_URL'
+      : 'DATABASE_URL'
+  const failedUrl = config?.[setting]
+  if (code === 'ECONNREFUSED' && failedUrl) {
+    return `No PostgreSQL server answers at ${address(failedUrl)}: start it, or correct ${setting}.`
+  }
+  // pg's pool and client, at DATABASE_CONNECT_TIMEOUT_MS: a server that took the connection and
+  // never answered (a hung server, a proxy or firewall holding the port).
+  if (failedUrl && type === 'Error' && connectTimeout.test(String(message))) {
+    return `The PostgreSQL server at ${address(failedUrl)} did not answer within ${config.DATABASE_CONNECT_TIMEOUT_MS} ms (DATABASE_CONNECT_TIMEOUT_MS): check that it is up and reachable, or correct ${setting}.`
   }
   // node-postgres takes the user from the URL, else PGUSER, else USER: a container or CI job often
   // has neither, and the server's own words name a "startup packet", not the setting to change.
@@ -111,6 +149,13 @@ export function commandFailure(err: unknown, config?: Config): string {
     return `${which} names no user, and neither PGUSER nor USER is set: write the user into the URL (postgres://user@host:5432/orders), then run this again.`
   }
   if (message === pgliteBroken && config && !config.DATABASE_URL) return brokenEmbedded(config)
+  if (
+    pgliteAborted(type, message) &&
+    config &&
+    !config.DATABASE_URL &&
+    existsSync(path.join(config.DATA_DIR, 'PG_VERSION'))
+  )
+    return unreadableEmbedded(config)
   if (type === 'DatabaseError') return `The database refused: ${message} (SQLSTATE ${code}).`
   // A plain Error of ours (prepare-schema's) is a sentence already.
   if (type === 'Error' && !code) return String(message)

@@ -9,7 +9,17 @@ import { explainConnectionError } from './tls.ts'
 type SchemaConfig = Pick<
   Config,
   'DATABASE_URL' | 'MIGRATION_DATABASE_URL' | 'DATA_DIR' | 'DATABASE_CA_FILE'
->
+> &
+  Partial<Pick<Config, 'DATABASE_CONNECT_TIMEOUT_MS'>>
+
+const migrationFailures = new WeakSet<object>()
+
+/**
+ * Whether `err` came from the connection through MIGRATION_DATABASE_URL (the owner's), not
+ * DATABASE_URL's: which of the two a refused or silent server is reported under (command.ts).
+ */
+export const fromMigrationUrl = (err: unknown): boolean =>
+  typeof err === 'object' && err !== null && migrationFailures.has(err)
 
 /** The user a postgres:// URL signs in as ('' when it names none). */
 export const userOf = (databaseUrl: string): string =>
@@ -34,7 +44,14 @@ export const userOf = (databaseUrl: string): string =>
  */
 export async function prepareSchema(db: Kysely<Database>, config: SchemaConfig): Promise<string[]> {
   const open = (databaseUrl: string) =>
-    connect({ databaseUrl, dataDir: config.DATA_DIR, poolSize: 1, caFile: config.DATABASE_CA_FILE })
+    connect({
+      databaseUrl,
+      dataDir: config.DATA_DIR,
+      poolSize: 1,
+      // A server that takes the connection and never answers fails the start, as for the pool.
+      connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+      caFile: config.DATABASE_CA_FILE,
+    })
   try {
     if (config.MIGRATION_DATABASE_URL) {
       const owner = open(config.MIGRATION_DATABASE_URL)
@@ -44,6 +61,9 @@ export async function prepareSchema(db: Kysely<Database>, config: SchemaConfig):
         if (serviceRole && serviceRole !== userOf(config.MIGRATION_DATABASE_URL))
           await grantServiceRole(owner, serviceRole)
         return applied
+      } catch (err) {
+        if (typeof err === 'object' && err !== null) migrationFailures.add(err)
+        throw err
       } finally {
         await owner.destroy()
       }

@@ -77,7 +77,10 @@ export function parseStaffArgs(argv: string[]): { command: string; email: string
   if (roleValues.length > 1) throw new UsageError(`${givenTwice('--role', roleValues)}\n${usage}`)
   const values = { role: roleValues[0] }
   const [command, email, ...rest] = positionals
-  if (!command) throw new UsageError(usage)
+  if (!command)
+    throw new UsageError(
+      `No command given: use add, disable, enable, password, token, tokens or revoke\n${usage}`,
+    )
   if (!commands.includes(command))
     throw new UsageError(
       `Unknown command ${quoted(command)}: use add, disable, enable, password, token, tokens or revoke\n${usage}`,

@@ -253,10 +253,15 @@ export async function runStaff(argv: string[], env: Env, io: StaffIo): Promise<0
     // What was typed comes back in the message: a bidi override or a control in it would turn
     // the terminal's line around or hide part of it (echoSafe names such characters instead).
     if (err instanceof UsageError) {
-      const reason = err.message.endsWith(`\n${usage}`)
-        ? err.message.slice(0, -usage.length - 1)
-        : err.message
-      io.stderr.write(`${echoSafe(reason)}${reason === err.message ? '' : `\n${usage}`}\n`)
+      // The usage is ours and prints as its lines: echoSafe would name each line break (`\u{A}`).
+      const reason =
+        err.message === usage
+          ? ''
+          : err.message.endsWith(`\n${usage}`)
+            ? err.message.slice(0, -usage.length - 1)
+            : err.message
+      const lines = [reason && echoSafe(reason), reason !== err.message && usage]
+      io.stderr.write(`${lines.filter(Boolean).join('\n')}\n`)
       return 2
     }
     if (err instanceof Refused || err instanceof ConfigError) {

@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process'
+import net from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { usingPostgres } from '../helpers/context.ts'
-import { failedStart, startFlags } from '../helpers/server.ts'
+import { failedStart, freePort, startFlags } from '../helpers/server.ts'
 
 // Here, not in test/config.test.ts: that file runs once, on PGlite only (vitest.config.ts).
 describe.runIf(usingPostgres)('npm start on PostgreSQL when it cannot start', () => {
@@ -26,4 +28,89 @@ describe.runIf(usingPostgres)('npm start on PostgreSQL when it cannot start', ()
       'Could not start: DATABASE_URL names no user, and neither PGUSER nor USER is set: write the user into the URL (postgres://user@host:5432/orders), then run this again.',
     ])
   }, 120_000)
+
+  it("MIGRATION_DATABASE_URL refused, DATABASE_URL fine: names MIGRATION_DATABASE_URL's address", async () => {
+    const port = await freePort()
+    const refused = new URL(process.env.TEST_DATABASE_URL as string)
+    refused.host = `127.0.0.1:${port}`
+    const run = await failedStart(
+      {
+        DATABASE_URL: process.env.TEST_DATABASE_URL as string,
+        MIGRATION_DATABASE_URL: refused.toString(),
+        PORT: '0',
+      },
+      startFlags(),
+    )
+    expect(run.code, run.output).toBe(1)
+    expect(run.lines).toEqual([
+      `Could not start: No PostgreSQL server answers at 127.0.0.1:${port}: start it, or correct MIGRATION_DATABASE_URL.`,
+    ])
+  }, 120_000)
+})
+
+// Needs no database: a plain TCP server that takes the connection and never says a word.
+describe('npm start and npm run migrate, a server that never answers', () => {
+  async function silentServer() {
+    const sockets: net.Socket[] = []
+    const server = net.createServer((socket) => sockets.push(socket))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const { port } = server.address() as net.AddressInfo
+    const close = async () => {
+      for (const socket of sockets) socket.destroy()
+      await new Promise((resolve) => server.close(resolve))
+    }
+    return { url: `postgres://owner:secret@127.0.0.1:${port}/orders`, port, close }
+  }
+
+  it('npm start with such a MIGRATION_DATABASE_URL: one sentence naming it, within the timeout', async () => {
+    const silent = await silentServer()
+    try {
+      const started = performance.now()
+      const run = await failedStart(
+        {
+          DATABASE_URL: silent.url,
+          MIGRATION_DATABASE_URL: silent.url,
+          DATABASE_CONNECT_TIMEOUT_MS: '500',
+          PORT: '0',
+        },
+        startFlags(),
+      )
+      expect(run.code, run.output).toBe(1)
+      expect(run.lines).toEqual([
+        `Could not start: The PostgreSQL server at 127.0.0.1:${silent.port} did not answer within 500 ms (DATABASE_CONNECT_TIMEOUT_MS): check that it is up and reachable, or correct MIGRATION_DATABASE_URL.`,
+      ])
+      expect(performance.now() - started).toBeLessThan(30_000)
+    } finally {
+      await silent.close()
+    }
+  }, 60_000)
+
+  it('npm run migrate with such a MIGRATION_DATABASE_URL: one sentence naming it, no hang', async () => {
+    const silent = await silentServer()
+    try {
+      const run = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, ['src/db/migrate-cli.ts'], {
+          env: {
+            PATH: process.env.PATH ?? '',
+            DATABASE_URL: silent.url,
+            MIGRATION_DATABASE_URL: silent.url,
+            DATABASE_CONNECT_TIMEOUT_MS: '500',
+          },
+          stdio: ['ignore', 'ignore', 'pipe'],
+          timeout: 20_000,
+        })
+        let stderr = ''
+        child.stderr.on('data', (d) => {
+          stderr += d
+        })
+        child.on('close', (code) => resolve({ code, stderr }))
+      })
+      expect(run).toEqual({
+        code: 1,
+        stderr: `Migration failed: The PostgreSQL server at 127.0.0.1:${silent.port} did not answer within 500 ms (DATABASE_CONNECT_TIMEOUT_MS): check that it is up and reachable, or correct MIGRATION_DATABASE_URL.\n`,
+      })
+    } finally {
+      await silent.close()
+    }
+  }, 60_000)
 })

@@ -1,7 +1,16 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
+import { PGlite } from '@electric-sql/pglite'
+import { afterAll, describe, expect, inject, it } from 'vitest'
 import { failedStart } from '../helpers/server.ts'
 
 // A DATA_DIR the embedded database cannot live in stops the start with one line naming it.
@@ -56,5 +65,42 @@ describe('npm start with a DATA_DIR that cannot be a folder', { timeout: 120_000
     expect(run.lines).toEqual([
       `Could not start: The embedded database in DATA_DIR ${dataDir} (PG_VERSION 15) could not be opened (PGlite failed to initialize properly): its files are damaged or were not written by this service's embedded PostgreSQL. Move the folder away to start on a new one (keep it to restore from), or set DATABASE_URL.`,
     ])
+  })
+
+  // PGlite's WebAssembly aborted on these, and the start printed only "RuntimeError: Aborted().
+  // Build with -sASSERTIONS for more info.", naming neither DATA_DIR nor what to check.
+  const uid = process.getuid?.() ?? 0
+  const aborted = (dataDir: string) =>
+    `Could not start: The embedded database in DATA_DIR ${dataDir} (PG_VERSION 18) could not be opened (its PostgreSQL aborted): its files could not be read or are damaged. Check that the folder and every file in it belong to, and can be read and written by, the user this service runs as (uid ${uid}); or restore the folder from a backup, or set DATABASE_URL.`
+  /** A whole embedded database in a new folder `name` (the run's fresh one: pglite-template.ts). */
+  const existingDatabase = async (name: string) => {
+    const dataDir = path.join(scratch, name)
+    const template = new Blob([readFileSync(inject('pgliteTemplate'))])
+    const pglite = new PGlite(dataDir, { loadDataDir: template })
+    await pglite.waitReady
+    await pglite.close()
+    return dataDir
+  }
+
+  it('a database whose pg_control is cut to nothing: one line naming DATA_DIR, no stack', async () => {
+    const dataDir = await existingDatabase('cut')
+    writeFileSync(path.join(dataDir, 'global', 'pg_control'), '')
+    const run = await failedStart({ DATA_DIR: dataDir })
+    expect(run.code, run.output).toBe(1)
+    expect(run.lines).toEqual([aborted(dataDir)])
+  })
+
+  // Root reads any file whatever its mode: this runs only as another user.
+  it.skipIf(uid === 0)('a database with a file this user cannot read: the same line', async () => {
+    const dataDir = await existingDatabase('unreadable')
+    const control = path.join(dataDir, 'global', 'pg_control')
+    chmodSync(control, 0)
+    try {
+      const run = await failedStart({ DATA_DIR: dataDir })
+      expect(run.code, run.output).toBe(1)
+      expect(run.lines).toEqual([aborted(dataDir)])
+    } finally {
+      chmodSync(control, 0o600)
+    }
   })
 })

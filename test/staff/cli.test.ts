@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import net from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { Readable } from 'node:stream'
@@ -8,7 +9,9 @@ import { type App, buildApp } from '../../src/app.ts'
 import { loadConfig } from '../../src/config.ts'
 import { connect } from '../../src/db/connect.ts'
 import { runStaff } from '../../src/staff/cli.ts'
+import { usage } from '../../src/staff/cli-args.ts'
 import { commandTestDatabase, testDatabase, usingPostgres } from '../helpers/context.ts'
+import { freePort } from '../helpers/server.ts'
 import { addStaff, password, postSignIn } from '../helpers/staff.ts'
 
 /**
@@ -335,6 +338,13 @@ describe('npm run staff -- tokens | revoke', () => {
   it('prints the usage with the new commands', async () => {
     const res = await staff([])
     expect(res.code).toBe(2)
+    // It was the usage alone, on one line with its breaks named (`\u{A}`): the reason, then its lines.
+    const lines = res.stderr.split('\n')
+    expect(lines[0]).toBe(
+      'No command given: use add, disable, enable, password, token, tokens or revoke',
+    )
+    expect(lines[1]).toBe('Usage: npm run staff -- add <email> --role staff|admin')
+    expect(res.stderr).toBe(`${lines[0]}\n${usage}\n`)
     expect(res.stderr).toContain('npm run staff -- tokens <email>')
     expect(res.stderr).toContain('npm run staff -- revoke <token-id>')
     expect(res.stderr).toContain('npm run staff -- enable <email>')
@@ -514,6 +524,7 @@ describe('a command line the staff command cannot read', () => {
     ],
     // What was typed comes back with its hidden characters named, not acting on the terminal.
     [['disable', 'a\u202e@example.com'], 'Typed: a\\u{202E}@example.com'],
+    [['disable', 'a\n@example.com'], 'Typed: a\\u{A}@example.com'],
   ])('%j: exit 2, the reason on the first line, then the usage', async (args, reason) => {
     const res = await staff(args)
     expect(res.code).toBe(2)
@@ -584,6 +595,61 @@ describe('what stops the command, in a plain sentence', () => {
       const options = `-h ${url.hostname}${url.port ? ` -p ${url.port}` : ''} -U ${url.username}`
       expect(res.stderr).toBe(
         `Failed: The database cr_not_created does not exist on the PostgreSQL server: create it first (createdb ${options} cr_not_created), then run this again.\n`,
+      )
+    },
+  )
+
+  it('a DATABASE_URL that cannot be read: one line naming it, without the password', async () => {
+    const res = await staff(['tokens', 'a@example.com'], {
+      DATABASE_URL: 'postgres://admin:p/ss@127.0.0.1:4400/orders',
+    })
+    expect(res.code).toBe(1)
+    expect(res.stderr).toMatch(/^Invalid configuration: DATABASE_URL .*%2F.*\n$/)
+    expect(res.stderr.trim().split('\n')).toHaveLength(1)
+    expect(res.stderr).not.toContain('p/ss')
+  })
+
+  it('a server that takes the connection and never answers: a sentence, within the connect timeout', async () => {
+    const sockets: net.Socket[] = []
+    const silent = net.createServer((socket) => sockets.push(socket))
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const { port } = silent.address() as net.AddressInfo
+    try {
+      const started = performance.now()
+      const res = await Promise.race([
+        staff(['tokens', 'a@example.com'], {
+          DATABASE_URL: `postgres://postgres:secret@127.0.0.1:${port}/orders`,
+          DATABASE_CONNECT_TIMEOUT_MS: '500',
+        }),
+        new Promise<Ran>((resolve) =>
+          setTimeout(() => resolve({ code: null, stdout: '', stderr: 'still waiting' }), 15_000),
+        ),
+      ])
+      expect(res).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: `Failed: The PostgreSQL server at 127.0.0.1:${port} did not answer within 500 ms (DATABASE_CONNECT_TIMEOUT_MS): check that it is up and reachable, or correct DATABASE_URL.\n`,
+      })
+      expect(performance.now() - started).toBeLessThan(10_000)
+    } finally {
+      for (const socket of sockets) socket.destroy()
+      await new Promise((resolve) => silent.close(resolve))
+    }
+  })
+
+  it.runIf(usingPostgres)(
+    "a refused connection names the URL that failed: DATABASE_URL's, MIGRATION_DATABASE_URL's being fine",
+    async () => {
+      const port = await freePort()
+      const refused = new URL(env.DATABASE_URL as string)
+      refused.host = `127.0.0.1:${port}`
+      const res = await staff(['tokens', 'a@example.com'], {
+        DATABASE_URL: refused.toString(),
+        MIGRATION_DATABASE_URL: env.DATABASE_URL as string,
+      })
+      expect(res.code).toBe(1)
+      expect(res.stderr).toBe(
+        `Failed: No PostgreSQL server answers at 127.0.0.1:${port}: start it, or correct DATABASE_URL.\n`,
       )
     },
   )
