@@ -84,17 +84,19 @@ export function sendError(
  * with nothing to change): a `validation` problem whose `errors` holds that value's entry, by
  * JSON Pointer into the body (`{ pointer: '/url' }`, `''` for the body as a whole) or by path
  * or query parameter (`{ parameter: 'status' }`), as a value refused by a schema is answered.
- * Every such refusal goes through here, so none leaves out `errors`.
+ * Every such refusal goes through here, so none leaves out `errors`. `detail` is the entry's
+ * own sentence when it is not the message (a schema's: "limit must be …" has "must be …").
  */
 export function refuseValue(
   request: FastifyRequest,
   reply: FastifyReply,
   at: { pointer: string } | { parameter: string },
   message: string,
+  detail = message,
 ) {
   return sendError(request, reply, 400, message, {
     kind: 'validation',
-    errors: [{ ...at, detail: message }],
+    errors: [{ ...at, detail }],
   })
 }
 

@@ -4,12 +4,13 @@ import { blankRepeatsDropped } from '../admin/page-query.ts'
 import { eventTypes } from '../outbox/events.ts'
 import { sendError } from '../plugins/errors.ts'
 import { keepForReveal, takeReveal } from '../staff/secret-reveal.ts'
-import { adminOnly, tooSoon, unknownDelivery, unknownEndpoint } from './admin-routes.ts'
+import { adminOnly, unknownDelivery, unknownEndpoint } from './admin-routes.ts'
 import {
   recentDeliveries,
   recentDeliveryCount,
   redeliver,
   redeliveredStatus,
+  tooSoon,
 } from './deliveries.ts'
 import { deliveryPage, encodeDeliveryCursor } from './delivery-pages.ts'
 import { checkForm, type FormErrors, type Typed, typedOf } from './endpoint-form.ts'

@@ -5,7 +5,7 @@ import { ErrorResponse } from '../orders/schemas.ts'
 import { refuseValue, sendError } from '../plugins/errors.ts'
 import { adminApi } from '../staff/schemas.ts'
 import { normaliseFields, normaliseText } from '../text.ts'
-import { recentDeliveries, recentDeliveryCount, redeliver, type TooSoon } from './deliveries.ts'
+import { recentDeliveries, recentDeliveryCount, redeliver, tooSoon } from './deliveries.ts'
 import { deliveryPage, nextLink } from './delivery-pages.ts'
 import type { WebhookAdminOptions } from './plugin.ts'
 import { deleteEndpoint, deliveryId, endpointId, findEndpoint, listEndpoints } from './queries.ts'
@@ -31,13 +31,6 @@ export const adminOnly = { access: 'admin' as const }
 
 export const unknownEndpoint = (id: string) => `There is no webhook endpoint ${id}.`
 export const unknownDelivery = (id: string) => `This endpoint has no delivery ${id}.`
-/** Why redelivering is refused for now (deliveries.ts, redeliver): the 409's sentence. */
-export const tooSoon = ({ id, status }: { id: string; status: string }, why: TooSoon) =>
-  ({
-    'on-its-way': `Delivery ${id} was tried less than 30 s ago and may still be on its way: redeliver it once that attempt is recorded, in 30 s at the latest.`,
-    tried: `Delivery ${id} was tried less than 30 s ago and is ${status}: to send it again, redeliver it once 30 s have passed since that attempt.`,
-    asked: `Delivery ${id} was already asked to be sent again less than 30 s ago, and is sent once it is due; ask again after 30 s if it still needs sending.`,
-  })[why]
 
 /**
  * The URL as it will be stored (the parser's spelling, without a #fragment or an empty query),
@@ -238,18 +231,13 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
       preValidation: blankRepeatsDropped(['cursor', 'limit']),
     },
     async (request, reply) => {
-      // `0` names no list (a cursor names the endpoint whose list it belongs to).
       const id = endpointId(request.params.id)
-      if (!id) return sendError(request, reply, 404, unknownEndpoint(request.params.id))
-      const page = deliveryPage(request.query, id)
+      // No endpoint is 0: no cursor names its list, and the answer is the 404 below.
+      const page = deliveryPage(request.query, id ?? 0)
       if (!page.ok) {
-        // As a schema's refusal: `errors` names the parameter ("limit must be …": detail "must be …").
-        return sendError(request, reply, 400, page.message, {
-          kind: 'validation',
-          errors: [{ parameter: page.parameter, detail: page.detail }],
-        })
+        return refuseValue(request, reply, { parameter: page.parameter }, page.message, page.detail)
       }
-      if (!(await findEndpoint(app.db, id))) {
+      if (!id || !(await findEndpoint(app.db, id))) {
         return sendError(request, reply, 404, unknownEndpoint(request.params.id))
       }
       // One more than asked: whether there is a next page, without a count.

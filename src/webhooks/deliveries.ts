@@ -107,6 +107,14 @@ const mayBeOnItsWay = sql<boolean>`(d.status = 'pending'
  */
 export type TooSoon = 'on-its-way' | 'tried' | 'asked'
 
+/** Why redelivering is refused for now (redeliver): the 409's sentence. */
+export const tooSoon = ({ id, status }: { id: string; status: string }, why: TooSoon) =>
+  ({
+    'on-its-way': `Delivery ${id} was tried less than 30 s ago and may still be on its way: redeliver it once that attempt is recorded, in 30 s at the latest.`,
+    tried: `Delivery ${id} was tried less than 30 s ago and is ${status}: to send it again, redeliver it once 30 s have passed since that attempt.`,
+    asked: `Delivery ${id} was already asked to be sent again less than 30 s ago, and is sent once it is due; ask again after 30 s if it still needs sending.`,
+  })[why]
+
 export type RedeliverResult =
   | { kind: 'redelivered'; delivery: Delivery }
   | { kind: 'too-soon'; why: TooSoon; delivery: Delivery }
