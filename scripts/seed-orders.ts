@@ -437,10 +437,33 @@ export async function seedOrders(
   return { orders: loaded, lines, ms: Date.now() - started }
 }
 
+const usage = `Usage: npm run seed:orders -- --count N [--batch N] [--jobs N]
+       npm run seed:orders -- --help
+
+Bulk-loads N past orders (a whole number >= 1) into DATABASE_URL's PostgreSQL database with
+COPY, the insights aggregates updated with them: --batch orders per transaction (default
+50000), on --jobs connections (default 2). Exit codes: 0 done, 1 failed, 2 bad usage.`
+
 async function main() {
-  const { values } = parseArgs({
-    options: { count: { type: 'string' }, batch: { type: 'string' }, jobs: { type: 'string' } },
-  })
+  let values: { count?: string; batch?: string; jobs?: string; help?: boolean }
+  try {
+    ;({ values } = parseArgs({
+      options: {
+        count: { type: 'string' },
+        batch: { type: 'string' },
+        jobs: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }))
+  } catch (err) {
+    // parseArgs names the option or argument at fault ("Unknown option '--cuont'").
+    console.error(`${(err as Error).message}\n${usage}`)
+    process.exit(2)
+  }
+  if (values.help) {
+    console.log(usage)
+    return
+  }
   const count = Number(values.count)
   const databaseUrl = process.env.DATABASE_URL
   if (!databaseUrl || !/^postgres(ql)?:\/\//.test(databaseUrl)) {
@@ -450,7 +473,7 @@ async function main() {
     process.exit(2)
   }
   if (!Number.isSafeInteger(count) || count < 1) {
-    console.error('Usage: npm run seed:orders -- --count N   (N orders, a whole number >= 1)')
+    console.error(usage)
     process.exit(2)
   }
   const batchSize = values.batch ? Number(values.batch) : undefined

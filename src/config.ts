@@ -69,6 +69,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const problem = config[name] && databaseUrlProblem(config[name])
     if (problem) throw new ConfigError(`Invalid configuration: ${name} ${problem}`)
   }
+  // Its minLength counts blanks: 16 spaces (a quoted value, a template's placeholder) passed.
+  if (config.METRICS_TOKEN !== undefined && config.METRICS_TOKEN.trim() === '') {
+    throw new ConfigError(
+      'Invalid configuration: METRICS_TOKEN is only blanks (spaces, tabs or line breaks): set it to a random secret, such as openssl rand -hex 32 prints',
+    )
+  }
   if (Boolean(config.ADMIN_EMAIL) !== Boolean(config.ADMIN_PASSWORD)) {
     throw new ConfigError('Invalid configuration: ADMIN_EMAIL and ADMIN_PASSWORD go together')
   }

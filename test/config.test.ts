@@ -325,6 +325,18 @@ describe('every setting with a bad value', () => {
     }
   })
 
+  it('METRICS_TOKEN of blanks, however long: one line saying so, never taken as a token', () => {
+    for (const token of [' '.repeat(16), '\t'.repeat(40), ' \n '.repeat(8), '\u00a0'.repeat(20)]) {
+      expect(() => loadConfig({ METRICS_TOKEN: token })).toThrow(
+        'Invalid configuration: METRICS_TOKEN is only blanks (spaces, tabs or line breaks): set it to a random secret, such as openssl rand -hex 32 prints',
+      )
+    }
+    // Blanks around a token are the token's characters: the setting has no charset rule.
+    expect(loadConfig({ METRICS_TOKEN: ' 0123456789abcdef ' }).METRICS_TOKEN).toBe(
+      ' 0123456789abcdef ',
+    )
+  })
+
   it('covers every setting', () => {
     expect(Object.keys({ ...bad, ...refusedAtStart }).sort()).toEqual(
       Object.keys(ConfigSchema.properties).sort(),

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util'
 import type { DeployOptions } from './deploy.ts'
 import { DeployError } from './errors.ts'
-import { parseEnvOverrides, parseOverrides } from './parameters.ts'
+import { parseCommandLineOverrides } from './parameters.ts'
 import { defaultTemplateFile } from './template.ts'
 
 export const usage = `Usage: npm run deploy -- --resource-group RG [options]
@@ -12,7 +12,8 @@ Options:
   -g, --resource-group RG   target resource group (required)
   -l, --location REGION     region for the resource group if it has to be created
   -p, --parameters FILE     ARM parameters file (e.g. arm/azuredeploy.parameters.json)
-      --set NAME=VALUE      set one template parameter; repeatable, wins over the file
+      --set NAME=VALUE      set one template parameter; repeatable (each parameter
+                            once), wins over the file
       --set-from-env NAME=VAR
                             like --set, reading the value from environment variable
                             VAR; use it for secrets (npm echoes command lines)
@@ -53,10 +54,7 @@ export function parseDeployArgs(
       location: values.location,
       parametersFile: values.parameters,
       templateFile: values.template ?? defaultTemplateFile,
-      overrides: {
-        ...parseOverrides(values.set ?? []),
-        ...parseEnvOverrides(values['set-from-env'] ?? [], env),
-      },
+      overrides: parseCommandLineOverrides(values.set ?? [], values['set-from-env'] ?? [], env),
       whatIf: values['what-if'] ?? false,
       outputsFile: values['outputs-file'],
       deploymentName: values.name ?? defaultDeploymentName(now),

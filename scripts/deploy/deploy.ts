@@ -4,6 +4,7 @@ import type {
   DeploymentsClient,
 } from '@azure/arm-resourcesdeployments'
 import type { TokenCredential } from '@azure/identity'
+import { checkAppSettingParameters } from './app-settings.ts'
 import { formatArmError } from './arm-error.ts'
 import { type ArmClientOptions, createArmClients } from './clients.ts'
 import { checkConnectionBudget } from './connection-budget.ts'
@@ -11,7 +12,6 @@ import { checkParameterConstraints } from './constraints.ts'
 import { DeployError } from './errors.ts'
 import { checkKeyVaultParameters } from './key-vault.ts'
 import { keepLiveSizes } from './live-sizes.ts'
-import { checkMailParameters } from './mail-settings.ts'
 import { formatOutputs, writeOutputsFile } from './outputs.ts'
 import { loadParameterFile, type ParameterValues, resolveParameters } from './parameters.ts'
 import { ensureResourceGroup } from './resource-group.ts'
@@ -52,8 +52,9 @@ export interface PreparedDeployment {
 /**
  * Everything that can be checked without Azure: the files, the parameters against the template
  * (names, types, lengths, ranges, allowed values) and the service's own rules (connections,
- * mail, Key Vault name). Runs before any credential is created, so a wrong value is told as
- * itself, not as whatever the first Azure call fails with. Throws DeployError (exit 2).
+ * the app settings it checks at its start, Key Vault name). Runs before any credential is
+ * created, so a wrong value is told as itself, not as whatever the first Azure call fails with.
+ * Throws DeployError (exit 2).
  */
 export async function prepareDeployment(
   options: DeployOptions,
@@ -66,7 +67,7 @@ export async function prepareDeployment(
   checkKeyVaultParameters(asked)
   checkParameterConstraints(template, asked)
   checkConnectionBudget(template, asked, log)
-  checkMailParameters(template, asked)
+  checkAppSettingParameters(template, asked)
   return { template, asked }
 }
 

@@ -23,27 +23,36 @@ export async function loadParameterFile(path: string): Promise<ParameterValues> 
   return values
 }
 
-/** Splits repeated `--set name=value` flags. */
-export function parseOverrides(pairs: readonly string[]): Record<string, string> {
-  const overrides: Record<string, string> = {}
-  for (const pair of pairs) {
-    const at = pair.indexOf('=')
-    if (at <= 0) throw new DeployError(`--set expects name=value, got "${pair}"`)
-    overrides[pair.slice(0, at)] = pair.slice(at + 1)
-  }
-  return overrides
-}
-
 /**
- * Resolves repeated `--set-from-env name=VARIABLE` flags. Secrets travel this
- * way so they never appear in argv, which npm echoes when it runs a script.
+ * The `--set name=value` and `--set-from-env name=VARIABLE` flags as one record of name → value,
+ * the latter's values read from `env`. Secrets travel by --set-from-env so they never appear in
+ * argv, which npm echoes when it runs a script. Throws DeployError for a malformed flag, an unset
+ * or empty variable, and a parameter given twice (by either flag): which value should win is not
+ * for the command to guess, and a later flag silently replaced the earlier one.
  */
-export function parseEnvOverrides(
-  pairs: readonly string[],
+export function parseCommandLineOverrides(
+  set: readonly string[],
+  fromEnv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
 ): Record<string, string> {
   const overrides: Record<string, string> = {}
-  for (const pair of pairs) {
+  const givenBy = new Map<string, string>()
+  const add = (flag: string, name: string, value: string) => {
+    const earlier = givenBy.get(name)
+    if (earlier) {
+      throw new DeployError(
+        `Parameter ${name} is given twice on the command line (${earlier} and ${flag}): give it once, as only one of the values could be deployed.`,
+      )
+    }
+    givenBy.set(name, flag)
+    overrides[name] = value
+  }
+  for (const pair of set) {
+    const at = pair.indexOf('=')
+    if (at <= 0) throw new DeployError(`--set expects name=value, got "${pair}"`)
+    add('--set', pair.slice(0, at), pair.slice(at + 1))
+  }
+  for (const pair of fromEnv) {
     const at = pair.indexOf('=')
     if (at <= 0 || at === pair.length - 1) {
       throw new DeployError(`--set-from-env expects name=ENV_VARIABLE, got "${pair}"`)
@@ -55,7 +64,7 @@ export function parseEnvOverrides(
         `--set-from-env ${pair}: environment variable ${variable} is not set or empty`,
       )
     }
-    overrides[pair.slice(0, at)] = value
+    add('--set-from-env', pair.slice(0, at), value)
   }
   return overrides
 }

@@ -10,11 +10,18 @@ import { PendingMigrationsError, ServiceRoleMissingError } from './privileges.ts
 import { DatabaseCertificateError, DatabaseTlsSettingError, explainConnectionError } from './tls.ts'
 
 /**
- * The database of a one-shot command (`npm run migrate`, `npm run staff`): the service's
- * settings, one connection. The embedded folder must be prepared (prepareEmbeddedDatabase) first.
+ * The database of a one-shot command (`npm run migrate`, `npm run staff`, `npm run mail`): the
+ * service's settings, one connection. The embedded folder must be prepared
+ * (prepareEmbeddedDatabase) first. Throws ConfigError for DATA_DIR=memory:// without
+ * DATABASE_URL: the command's database would be its own, in its memory, gone when it exits (the
+ * service may run so: its database lives as long as it does).
  */
-export const commandDatabase = (config: Config) =>
-  connect({
+export function commandDatabase(config: Config) {
+  if (!config.DATABASE_URL && config.DATA_DIR.startsWith('memory://'))
+    throw new ConfigError(
+      "Invalid configuration: DATA_DIR=memory:// gives this command an embedded database of its own, in its memory and gone when it exits: nothing it does would reach the service's data. Set DATA_DIR to the service's data folder (like ./data), or DATABASE_URL to its PostgreSQL database.",
+    )
+  return connect({
     databaseUrl: config.DATABASE_URL,
     dataDir: config.DATA_DIR,
     poolSize: 1,
@@ -23,6 +30,7 @@ export const commandDatabase = (config: Config) =>
     caFile: config.DATABASE_CA_FILE,
     password: databasePassword(config),
   })
+}
 
 /**
  * The service's own database on PostgreSQL or the embedded folder, as its settings say: the pool
@@ -115,7 +123,12 @@ const unreadableEmbedded = (config: Config) =>
  * and code, which is what a bug report needs.
  */
 export function commandFailure(err: unknown, config?: Config): string {
-  const error = explainConnectionError(err)
+  // Which connection failed: the owner's (migrations) or the service's own.
+  const setting =
+    config?.MIGRATION_DATABASE_URL && fromMigrationUrl(err)
+      ? 'MIGRATION_DATABASE_URL'
+      : 'DATABASE_URL'
+  const error = explainConnectionError(err, setting)
   if (explained.some((kind) => error instanceof kind)) return (error as Error).message
   const { type, message, code } = serializeError(error)
   if (code === '3D000') {
@@ -126,11 +139,6 @@ export function commandFailure(err: unknown, config?: Config): string {
     const options = url ? createdbOptions(url) : ''
     return `The database ${name} does not exist on the PostgreSQL server: create it first (createdb ${options}${name}), then run this again.`
   }
-  // Which connection failed: the owner's (migrations) or the service's own.
-  const setting =
-    config?.MIGRATION_DATABASE_URL && fromMigrationUrl(err)
-      ? 'MIGRATION_DATABASE_URL'
-      : 'DATABASE_URL'
   const failedUrl = config?.[setting]
   if (code === 'ECONNREFUSED' && failedUrl) {
     return `No PostgreSQL server answers at ${address(failedUrl)}: start it, or correct ${setting}.`
@@ -143,10 +151,7 @@ export function commandFailure(err: unknown, config?: Config): string {
   // node-postgres takes the user from the URL, else PGUSER, else USER: a container or CI job often
   // has neither, and the server's own words name a "startup packet", not the setting to change.
   if (code === '28000' && /no PostgreSQL user name specified/.test(String(message))) {
-    const which = config?.MIGRATION_DATABASE_URL
-      ? 'MIGRATION_DATABASE_URL or DATABASE_URL'
-      : 'DATABASE_URL'
-    return `${which} names no user, and neither PGUSER nor USER is set: write the user into the URL (postgres://user@host:5432/orders), then run this again.`
+    return `${setting} names no user, and neither PGUSER nor USER is set: write the user into the URL (postgres://user@host:5432/orders), then run this again.`
   }
   if (message === pgliteBroken && config && !config.DATABASE_URL) return brokenEmbedded(config)
   if (

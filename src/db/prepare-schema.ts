@@ -2,7 +2,12 @@ import type { Kysely } from 'kysely'
 import type { Config } from '../config.ts'
 import { connect } from './connect.ts'
 import { migrateToLatest, pendingMigrations } from './migrate.ts'
-import { canMigrate, grantServiceRole, PendingMigrationsError } from './privileges.ts'
+import {
+  canMigrate,
+  checkServiceRole,
+  grantServiceRole,
+  PendingMigrationsError,
+} from './privileges.ts'
 import type { Database } from './schema.ts'
 import { explainConnectionError } from './tls.ts'
 
@@ -28,8 +33,9 @@ export const userOf = (databaseUrl: string): string =>
 /**
  * Brings the schema up to date before anything is served, and says what it applied.
  *
- * - MIGRATION_DATABASE_URL set (the tables' owner): migrates through it, then grants the
- *   user of DATABASE_URL, when another, what serving needs (privileges.ts). The serving
+ * - MIGRATION_DATABASE_URL set (the tables' owner): checks that the user of DATABASE_URL,
+ *   when another, exists (ServiceRoleMissingError, before anything is migrated), migrates
+ *   through it, then grants that user what serving needs (privileges.ts). The serving
  *   connection `db` is not used for it.
  * - Otherwise (the embedded database, local development, one role for everything): migrates
  *   through DATABASE_URL when something is pending, as long as its role may (it creates in
@@ -56,10 +62,12 @@ export async function prepareSchema(db: Kysely<Database>, config: SchemaConfig):
     if (config.MIGRATION_DATABASE_URL) {
       const owner = open(config.MIGRATION_DATABASE_URL)
       try {
-        const applied = await migrateToLatest(owner)
         const serviceRole = config.DATABASE_URL ? userOf(config.DATABASE_URL) : ''
-        if (serviceRole && serviceRole !== userOf(config.MIGRATION_DATABASE_URL))
-          await grantServiceRole(owner, serviceRole)
+        const grant = serviceRole && serviceRole !== userOf(config.MIGRATION_DATABASE_URL)
+        // Before migrating: a role to create first stops the run with nothing changed.
+        if (grant) await checkServiceRole(owner, serviceRole)
+        const applied = await migrateToLatest(owner)
+        if (grant) await grantServiceRole(owner, serviceRole)
         return applied
       } catch (err) {
         if (typeof err === 'object' && err !== null) migrationFailures.add(err)
@@ -85,6 +93,9 @@ export async function prepareSchema(db: Kysely<Database>, config: SchemaConfig):
         `The role in DATABASE_URL may not read which migrations ran (${String(message)}): run \`npm run migrate\` with MIGRATION_DATABASE_URL (the owner's URL) and DATABASE_URL set, which grants the service's role what it needs`,
         { cause: err },
       )
-    throw explainConnectionError(err)
+    throw explainConnectionError(
+      err,
+      fromMigrationUrl(err) ? 'MIGRATION_DATABASE_URL' : 'DATABASE_URL',
+    )
   }
 }

@@ -19,17 +19,25 @@ export class ServiceRoleMissingError extends Error {
 }
 
 /**
- * Grants `role` what serving needs on the current schema's tables and sequences, now and (by
- * default privileges of the connected role, the owner) for tables it creates later. Run by
- * the owner; idempotent. Throws ServiceRoleMissingError when `role` does not exist.
+ * Throws ServiceRoleMissingError when `role` does not exist on the server `db` is connected to.
+ * Run before migrating (prepare-schema.ts), so that a role to create stops the run with nothing
+ * changed, rather than after a schema was migrated that no role could then serve.
  */
-export async function grantServiceRole(owner: Kysely<Database>, role: string): Promise<void> {
+export async function checkServiceRole(db: Kysely<Database>, role: string): Promise<void> {
   const exists = await sql<{ found: boolean }>`
-    select exists (select from pg_roles where rolname = ${role}) as found`.execute(owner)
+    select exists (select from pg_roles where rolname = ${role}) as found`.execute(db)
   if (!exists.rows[0]?.found)
     throw new ServiceRoleMissingError(
       `The service's database role "${role}" (the user in DATABASE_URL) does not exist: create it once (docs/deployment.md, "What runs as whom"), then migrate again`,
     )
+}
+
+/**
+ * Grants `role` (which exists: checkServiceRole) what serving needs on the current schema's
+ * tables and sequences, now and (by default privileges of the connected role, the owner) for
+ * tables it creates later. Run by the owner; idempotent.
+ */
+export async function grantServiceRole(owner: Kysely<Database>, role: string): Promise<void> {
   const r = sql.id(role)
   const schema = (await sql<{ schema: string }>`select current_schema() as schema`.execute(owner))
     .rows[0]?.schema

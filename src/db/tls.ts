@@ -122,15 +122,21 @@ const chainCodes = new Set([
 
 /**
  * The error to report for a failed first connection: a certificate problem becomes a
- * DatabaseCertificateError whose message says what was wrong and what to set; anything else
- * is returned as it is.
+ * DatabaseCertificateError whose message says what was wrong and what to set, naming `setting`,
+ * the variable whose URL the connection was made with; anything else, one explained already
+ * included, is returned as it is.
  */
-export function explainConnectionError(err: unknown): unknown {
+export function explainConnectionError(
+  err: unknown,
+  setting: 'DATABASE_URL' | 'MIGRATION_DATABASE_URL' = 'DATABASE_URL',
+): unknown {
+  // It keeps the code it explains: explaining it again would repeat its sentence in another's.
+  if (err instanceof DatabaseCertificateError) return err
   const code = (err as { code?: unknown } | null)?.code
   const reason = (err as Error | null)?.message ?? String(err)
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID')
     return new DatabaseCertificateError(
-      `The database server's TLS certificate is not for the host in DATABASE_URL: ${reason}. Connect with a host name the certificate names (on Azure, the server's <name>.postgres.database.azure.com).`,
+      `The database server's TLS certificate is not for the host in ${setting}: ${reason}. Connect with a host name the certificate names (on Azure, the server's <name>.postgres.database.azure.com).`,
       code,
       err,
     )

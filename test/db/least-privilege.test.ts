@@ -247,6 +247,19 @@ describe.skipIf(!usingPostgres)(
       })
       expect(err).toBeInstanceOf(ServiceRoleMissingError)
       expect(err.message).toMatch(/"nobody_\w+" \(the user in DATABASE_URL\) does not exist/)
+      // Checked before any migration: the database is as it was, not migrated and left ungranted.
+      const migrate = migrateCli({
+        DATABASE_URL: missing.toString(),
+        MIGRATION_DATABASE_URL: fresh.owner,
+      })
+      expect(migrate.status).toBe(1)
+      expect(migrate.stdout).toBe('')
+      expect(migrate.stderr).toMatch(/^Migration failed: The service's database role "nobody_\w+"/)
+      const { rows } = await asSuperuser(
+        `select count(*)::int as n from pg_tables where schemaname = 'public'`,
+        fresh.name,
+      )
+      expect(rows).toEqual([{ n: 0 }])
     }, 120_000)
   },
 )

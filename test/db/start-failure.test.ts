@@ -29,6 +29,24 @@ describe.runIf(usingPostgres)('npm start on PostgreSQL when it cannot start', ()
     ])
   }, 120_000)
 
+  it('MIGRATION_DATABASE_URL without a user, DATABASE_URL with one: names MIGRATION_DATABASE_URL only', async () => {
+    const url = new URL(process.env.TEST_DATABASE_URL as string)
+    url.username = ''
+    url.password = ''
+    const run = await failedStart(
+      {
+        DATABASE_URL: process.env.TEST_DATABASE_URL as string,
+        MIGRATION_DATABASE_URL: url.toString(),
+        PORT: '0',
+      },
+      startFlags(),
+    )
+    expect(run.code, run.output).toBe(1)
+    expect(run.lines).toEqual([
+      'Could not start: MIGRATION_DATABASE_URL names no user, and neither PGUSER nor USER is set: write the user into the URL (postgres://user@host:5432/orders), then run this again.',
+    ])
+  }, 120_000)
+
   it("MIGRATION_DATABASE_URL refused, DATABASE_URL fine: names MIGRATION_DATABASE_URL's address", async () => {
     const port = await freePort()
     const refused = new URL(process.env.TEST_DATABASE_URL as string)

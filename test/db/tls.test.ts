@@ -5,6 +5,7 @@ import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type App, buildApp } from '../../src/app.ts'
 import { loadConfig } from '../../src/config.ts'
+import { commandFailure } from '../../src/db/command.ts'
 import { DatabaseCertificateError } from '../../src/db/tls.ts'
 import { customer } from '../helpers/context.ts'
 import {
@@ -113,6 +114,20 @@ describe.skipIf(!canStartCluster)('TLS to PostgreSQL (a throwaway cluster with i
     expect(err).toBeInstanceOf(DatabaseCertificateError)
     expect(err.message).toMatch(/not for the host in DATABASE_URL/)
     expect(err.message).toMatch(/127\.0\.0\.1/)
+  }, 60_000)
+
+  it('a MIGRATION_DATABASE_URL whose host the certificate does not name: refused, naming it', async () => {
+    const env = {
+      DATABASE_URL: `${cluster.url('postgres', 'localhost')}?sslmode=verify-full`,
+      MIGRATION_DATABASE_URL: `${cluster.url('postgres', '127.0.0.1')}?sslmode=verify-full`,
+      DATABASE_CA_FILE: caFile,
+    }
+    const err = await startFails(env)
+    expect(err).toBeInstanceOf(DatabaseCertificateError)
+    expect(err.message).toMatch(/not for the host in MIGRATION_DATABASE_URL: /)
+    expect(err.message).not.toMatch(/\bDATABASE_URL/)
+    // The line the start prints: the same sentence, once (not explained a second time).
+    expect(commandFailure(err, loadConfig(env))).toBe(err.message)
   }, 60_000)
 
   it("pg's warning about sslmode semantics is never raised: the service decides them", () => {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { mailAppSettings, mailParameters } from '../../scripts/deploy/mail-settings.ts'
+import { mailAppSettings, mailParameters } from '../../scripts/deploy/app-settings.ts'
 import { loadParameterFile } from '../../scripts/deploy/parameters.ts'
 import { loadTemplate } from '../../scripts/deploy/template.ts'
 import { ConfigSchema, loadConfig } from '../../src/config.ts'

@@ -334,6 +334,72 @@ describe('deploy command input checks (no Azure calls)', () => {
     expect(result.code).toBe(2)
     expect(result.err).toEqual(['Unknown template parameter(s): dockerImgae'])
   })
+
+  it('refuses a parameter given twice on the command line, naming it, never its value', async () => {
+    const arm = await fakeArm()
+    // baseArgs passes metricsToken with --set-from-env: which of the two won was not said.
+    const twice = await runCli([...baseArgs, '--set', 'metricsToken=typed-token-0123456789'], arm)
+    expect(twice.code).toBe(2)
+    expect(twice.err).toEqual([
+      'Parameter metricsToken is given twice on the command line (--set and --set-from-env): give it once, as only one of the values could be deployed.',
+    ])
+    expect(twice.err.join('\n')).not.toContain('typed-token')
+    const again = await runCli([...baseArgs, '--set', 'trustProxy=1', '--set', 'trustProxy=2'], arm)
+    expect(again.code).toBe(2)
+    expect(again.err).toEqual([
+      'Parameter trustProxy is given twice on the command line (--set and --set): give it once, as only one of the values could be deployed.',
+    ])
+    expect(arm.requests).toEqual([])
+    expect(twice.credentialsCreated + again.credentialsCreated).toBe(0)
+  })
+})
+
+// The service checks its settings at start (src/config.ts): a parameter that becomes one of them
+// on every app, and that the service would refuse, would stop every app, production included.
+describe('deploy command: the parameters that become app settings', () => {
+  const fakeArm = fakeArmPerTest()
+
+  it.each([
+    ['abc', 'TRUST_PROXY has "abc", which is not an IP address'],
+    ['-1', 'TRUST_PROXY must be true, false, a hop count'],
+    ['10.0.0.0/33', 'TRUST_PROXY has "10.0.0.0/33", whose range is not 1 to 32 bits'],
+    ['10.0.0.0/8,', 'TRUST_PROXY has an empty entry'],
+  ])('stops trustProxy=%s before any Azure call, naming the setting', async (value, reason) => {
+    const arm = await fakeArm()
+    const result = await runCli([...baseArgs, '--set', `trustProxy=${value}`], arm)
+    expect(result.code).toBe(2)
+    expect(result.err).toHaveLength(1)
+    expect(result.err[0]).toContain(`The apps would refuse to start: ${reason}`)
+    expect(result.err[0]).toContain('trustProxy is TRUST_PROXY')
+    expect(result.credentialsCreated).toBe(0)
+    expect(arm.requests).toEqual([])
+  })
+
+  it('stops a metricsToken of blanks, never showing it', async () => {
+    const arm = await fakeArm()
+    const blank = ' \t'.repeat(10)
+    const result = await runCli(baseArgs, arm, {
+      env: {
+        AZURE_SUBSCRIPTION_ID: subscriptionId,
+        TEST_PG_PASSWORD: password,
+        TEST_METRICS_TOKEN: blank,
+      },
+    })
+    expect(result.code).toBe(2)
+    expect(result.err).toHaveLength(1)
+    expect(result.err[0]).toMatch(
+      /^The apps would refuse to start: METRICS_TOKEN .*metricsToken is METRICS_TOKEN/,
+    )
+    expect(result.err[0]).not.toContain(blank)
+    expect(arm.requests).toEqual([])
+  })
+
+  it.each(['2', 'true', '10.0.0.0/8, 192.168.1.10'])('deploys trustProxy=%s', async (value) => {
+    const arm = await fakeArm()
+    const result = await runCli([...baseArgs, '--set', `trustProxy=${value}`], arm)
+    expect(result.err).toEqual([])
+    expect(result.code).toBe(0)
+  })
 })
 
 function escapeRegExp(text: string): string {

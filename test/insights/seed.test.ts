@@ -20,6 +20,25 @@ describe('npm run seed:orders', () => {
     expect(run.status).toBe(2)
     expect(run.stderr).toContain('needs DATABASE_URL set to a PostgreSQL database')
   })
+
+  it.each(['--help', '-h'])('%s prints the usage on stdout and exits 0, nothing loaded', (flag) => {
+    const env = { ...process.env }
+    delete env.DATABASE_URL
+    const run = spawnSync(process.execPath, [script, flag], { env, encoding: 'utf8' })
+    expect(run.stderr).toBe('')
+    expect(run.status).toBe(0)
+    expect(run.stdout).toMatch(/^Usage: npm run seed:orders -- --count N/)
+    expect(run.stdout).toContain('--jobs')
+  })
+
+  it('an unknown option: says so with the usage, exit 2 (bad usage, as the other commands)', () => {
+    const env = { ...process.env }
+    delete env.DATABASE_URL
+    const run = spawnSync(process.execPath, [script, '--cuont', '10'], { env, encoding: 'utf8' })
+    expect(run.status).toBe(2)
+    expect(run.stdout).toBe('')
+    expect(run.stderr).toMatch(/^Unknown option '--cuont'.*\nUsage: npm run seed:orders/s)
+  })
 })
 
 // COPY is a PostgreSQL server feature: the loader itself is tested there only.

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process'
 import {
   chmodSync,
   mkdirSync,
@@ -9,8 +10,11 @@ import {
 } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { PGlite } from '@electric-sql/pglite'
 import { afterAll, describe, expect, inject, it } from 'vitest'
+import { runMail } from '../../src/mail/cli.ts'
+import { runStaff } from '../../src/staff/cli.ts'
 import { failedStart } from '../helpers/server.ts'
 
 // A DATA_DIR the embedded database cannot live in stops the start with one line naming it.
@@ -102,5 +106,55 @@ describe('npm start with a DATA_DIR that cannot be a folder', { timeout: 120_000
     } finally {
       chmodSync(control, 0o600)
     }
+  })
+})
+
+// A command's memory:// database is its own, gone at its exit: `npm run staff -- add` said
+// "Added … as admin." and `npm run migrate` "Applied: …" about a database no service would see.
+describe('the commands on DATA_DIR=memory://', () => {
+  const refusal =
+    "Invalid configuration: DATA_DIR=memory:// gives this command an embedded database of its own, in its memory and gone when it exits: nothing it does would reach the service's data. Set DATA_DIR to the service's data folder (like ./data), or DATABASE_URL to its PostgreSQL database."
+  // DATABASE_URL= (empty: unset) whatever this process's environment holds.
+  const env = {
+    DATA_DIR: 'memory://',
+    DATABASE_URL: '',
+    STAFF_PASSWORD: 'a-long-passphrase-here-0',
+  }
+  const io = () => {
+    const out = { stdout: '', stderr: '' }
+    const sink = {
+      stdout: { write: (text: string) => (out.stdout += text) },
+      stderr: { write: (text: string) => (out.stderr += text) },
+    }
+    return { out, sink }
+  }
+
+  it('npm run staff refuses, saying why and what to set, exit 1', async () => {
+    const { out, sink } = io()
+    const code = await runStaff(['add', 'memory@example.com', '--role', 'admin'], env, {
+      ...sink,
+      stdin: process.stdin,
+    })
+    expect(out).toEqual({ stdout: '', stderr: `${refusal}\n` })
+    expect(code).toBe(1)
+  })
+
+  it('npm run mail refuses the same way', async () => {
+    const { out, sink } = io()
+    expect(await runMail(['requeue-failed'], env, sink)).toBe(1)
+    expect(out).toEqual({ stdout: '', stderr: `${refusal}\n` })
+  })
+
+  it('npm run migrate refuses the same way, exit 1', () => {
+    const root = fileURLToPath(new URL('../..', import.meta.url))
+    const run = spawnSync(process.execPath, ['src/db/migrate-cli.ts'], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', DATA_DIR: 'memory://' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    })
+    expect(run.stdout).toBe('')
+    expect(run.stderr).toBe(`Migration failed: ${refusal}\n`)
+    expect(run.status).toBe(1)
   })
 })
