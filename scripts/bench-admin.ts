@@ -12,6 +12,7 @@ import { type ListQuery, parseListQuery } from '../src/admin/filters.ts'
 import { pageSize, selectOrderList } from '../src/admin/queries.ts'
 import { connect, sessionOptions } from '../src/db/connect.ts'
 import type { Database } from '../src/db/schema.ts'
+import { serviceNodeFlags } from '../test/bench/common.ts'
 
 /**
  * The back office's order list and CSV export at scale, through the real service:
@@ -328,21 +329,17 @@ async function main() {
 
   const logPath = `/tmp/bench-admin-server-${port}.log`
   const log = createWriteStream(logPath)
-  const server = spawn(
-    process.execPath,
-    ['--max-semi-space-size=8', '--max-old-space-size=192', 'src/server.ts'],
-    {
-      cwd: root,
-      env: {
-        ...process.env,
-        NODE_ENV: 'production',
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        DATABASE_URL: databaseUrl,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  const server = spawn(process.execPath, [...serviceNodeFlags(root), 'src/server.ts'], {
+    cwd: root,
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATABASE_URL: databaseUrl,
     },
-  )
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   server.stdout?.pipe(log)
   server.stderr?.pipe(log)
   const base = `http://127.0.0.1:${port}`

@@ -45,7 +45,7 @@ import os from 'node:os'
 import { parseArgs } from 'node:util'
 import pg from 'pg'
 import { Webhook } from 'standardwebhooks'
-import { benchServerEnv, cpuSeconds } from '../test/bench/common.ts'
+import { benchServerEnv, cpuSeconds, serviceNodeFlags } from '../test/bench/common.ts'
 import { formArgs } from '../test/bench/flows.ts'
 import { freePort } from '../test/helpers/server.ts'
 
@@ -234,8 +234,7 @@ async function waitUp(url: string) {
 /** A service process (node src/server.ts as bench:ab starts it), on `cpuList` when given. */
 function startService(env: Record<string, string>, cpuList: string | undefined): ChildProcess {
   const [command, commandArgs] = pinned(cpuList, process.execPath, [
-    '--max-semi-space-size=8',
-    '--max-old-space-size=192',
+    ...serviceNodeFlags(),
     'src/server.ts',
   ])
   return spawn(command, commandArgs, {

@@ -22,7 +22,12 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import pg from 'pg'
-import { benchServerEnv, processTree, runWrkScript } from '../test/bench/common.ts'
+import {
+  benchServerEnv,
+  processTree,
+  runWrkScript,
+  serviceNodeFlags,
+} from '../test/bench/common.ts'
 import { formArgs, shopperFlow } from '../test/bench/flows.ts'
 
 const { values: args } = parseArgs({
@@ -71,14 +76,7 @@ async function main() {
     const extra = (v.env.NODE_FLAGS ?? args.flags).split(' ').filter(Boolean)
     const child = spawn(
       'node',
-      [
-        '--import',
-        probePath,
-        '--max-semi-space-size=8',
-        '--max-old-space-size=192',
-        ...extra,
-        'src/server.ts',
-      ],
+      ['--import', probePath, ...serviceNodeFlags(v.env.CWD ?? '.'), ...extra, 'src/server.ts'],
       {
         env: {
           ...benchServerEnv(),

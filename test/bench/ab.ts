@@ -45,6 +45,7 @@ import {
   processTree,
   rpsOf,
   runWrkScript,
+  serviceNodeFlags,
 } from './common.ts'
 import { apiOrderBody, formArgs, states } from './flows.ts'
 import { median } from './stats.ts'
@@ -128,8 +129,7 @@ async function startSide(side: Side) {
   side.process = spawn(
     process.execPath,
     [
-      '--max-semi-space-size=8',
-      '--max-old-space-size=192',
+      ...serviceNodeFlags(side.dir),
       ...side.nodeFlags,
       ...(args.prof ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args.prof, side.name)}`] : []),
       'src/server.ts',

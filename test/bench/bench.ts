@@ -47,6 +47,7 @@ import {
   processTree,
   rpsOf,
   runWrkScript,
+  serviceNodeFlags,
 } from './common.ts'
 import {
   apiOrderBody,
@@ -387,7 +388,7 @@ async function main() {
       DATABASE_URL: databaseUrl,
       WEB_CONCURRENCY: args.workers,
     },
-    ['--max-semi-space-size=8', '--max-old-space-size=192'],
+    serviceNodeFlags(),
   ) // as `npm start` and the Dockerfile run it
   const base = `http://127.0.0.1:${servicePort}`
   await waitFor(`http://127.0.0.1:${helloPort}/`)
@@ -407,7 +408,7 @@ async function main() {
       DATABASE_URL: databaseUrl,
       WEB_CONCURRENCY: args.workers,
     },
-    ['--max-semi-space-size=8', '--max-old-space-size=192'],
+    serviceNodeFlags(),
   )
   await waitFor(`http://127.0.0.1:${peerPort}/fortunes`)
   // Whose backend is whose: the peer's connections are named 'peer', the bench's own 'bench';

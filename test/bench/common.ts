@@ -120,6 +120,17 @@ export const cpuBetween = (before: Map<number, number>, after: Map<number, numbe
   [...after].reduce((sum, [pid, s]) => sum + s - (before.get(pid) ?? 0), 0)
 
 /**
+ * The Node flags `npm start` runs the service with, from the checkout `dir`'s package.json (its
+ * start script is their one definition; test/deploy/layout.test.ts holds the Dockerfile's CMD and
+ * the other npm scripts to it), e.g. `['--max-semi-space-size=8', '--max-old-space-size=192',
+ * '--liftoff-only']`. Benches start the service with these, so they measure what production runs.
+ */
+export function serviceNodeFlags(dir = '.'): string[] {
+  const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8'))
+  return (pkg.scripts.start as string).split(/\s+/).filter((word) => word.startsWith('--'))
+}
+
+/**
  * The environment a bench runs the service in, over `process.env`: production, one worker, logs
  * at warn, no rate limit (the load comes from one address), on loopback.
  */

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { builtinModules } from 'node:module'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { serviceNodeFlags } from '../bench/common.ts'
 
 // The service is src/ (with views/, migrations/, public/) and nothing else: the command-line
 // tools live in scripts/ and the image holds only what runs (issue 14, item 6).
@@ -111,6 +112,21 @@ describe('the layout', () => {
     for (const command of Object.values(pkg.scripts)) {
       for (const file of command.match(/\S+\.ts\b/g) ?? [])
         expect(() => readFileSync(file), file).not.toThrow()
+    }
+  })
+
+  it("runs Node with npm start's flags everywhere the service's code runs", () => {
+    // package.json's start script defines them (the benches read them from it too:
+    // serviceNodeFlags, test/bench/common.ts); a flag changed there alone would leave the image,
+    // and the commands that open the database, on the old ones.
+    const start = serviceNodeFlags()
+    expect(start).toContain('--max-old-space-size=192')
+    const cmd = /^CMD (\[.*\])$/m.exec(readFileSync('Dockerfile', 'utf8'))?.[1]
+    const image = (JSON.parse(cmd ?? '[]') as string[]).filter((word) => word.startsWith('--'))
+    expect(image).toEqual(start)
+    for (const name of ['migrate', 'staff', 'mail']) {
+      const flags = (pkg.scripts[name] ?? '').split(/\s+/).filter((w) => w.startsWith('--'))
+      expect(flags, name).toEqual(start)
     }
   })
 
