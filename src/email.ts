@@ -1,5 +1,5 @@
 import { domainToASCII } from 'node:url'
-import { isPrintable } from './text.ts'
+import { characterCount, isPrintable } from './text.ts'
 
 /**
  * The one definition of an e-mail address's limits, for every place that reads one (the order's
@@ -96,15 +96,16 @@ export const isEmailAddress = (email: string): boolean =>
   isEmailShape(email) && newEmail.test(email) && !nonAscii.test(email)
 
 /**
- * What is wrong with `typed` (as validated: trimmed, domain lower-cased), an address the order's
- * schema refused, the first of: over 254 characters, more than one @, whitespace, a non-ASCII
- * local part, one over 64 octets, a domain not in ASCII (an internationalised domain: the
- * schema takes its ASCII form, `xn--…`, RFC 5890, given here by `domainToASCII`), a domain whose
- * last label is all digits (`example.123`, `10.0.0.1`: emailPattern), else not the shape
- * name@example.com.
+ * What is wrong with `typed` (as validated: trimmed, the domain's ASCII letters lower-cased),
+ * an address the order's schema refused, the first of: over 254 characters (code points, as the
+ * schema counts), more than one @, whitespace, a non-ASCII local part, one over 64 octets, a
+ * domain not in ASCII (an internationalised domain: the schema takes its ASCII form, `xn--…`,
+ * RFC 5890, given here by `domainToASCII`), a domain whose last label is all digits
+ * (`example.123`, `10.0.0.1`: emailPattern), else not the shape name@example.com.
  */
 export function emailFault(typed: string): EmailFault {
-  if (typed.length > maxEmailLength) return { kind: 'too-long' }
+  // In characters, as the schemas' maxLength counts (an emoji is one, not two UTF-16 units).
+  if (characterCount(typed) > maxEmailLength) return { kind: 'too-long' }
   const at = typed.indexOf('@')
   if (at !== typed.lastIndexOf('@')) return { kind: 'at-signs' }
   if (/\s/u.test(typed)) return { kind: 'spaces' }

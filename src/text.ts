@@ -147,9 +147,17 @@ export function normaliseText(value: string): string {
 }
 
 /**
+ * The characters typed (trimmed) of each value normaliseFields made longer, by the object that
+ * holds it and its field: NFC writes a few characters as two or three code points (U+FB2C, a
+ * Hebrew letter, as three), so a value may fit a limit as typed and not as stored.
+ */
+const typedCounts = new WeakMap<object, Record<string, number>>()
+
+/**
  * Rewrites `target[field]` with `normalisers[field]` for each field it owns. The body is
  * whatever the client sent: a field that is not an own property is left alone, and a value that
- * is not a string is left for the schema to refuse.
+ * is not a string is left for the schema to refuse. A value made longer keeps its typed length
+ * for the messages (typedCount).
  */
 export function normaliseFields(
   target: unknown,
@@ -159,6 +167,34 @@ export function normaliseFields(
   const record = target as Record<string, unknown>
   for (const [field, normalise] of Object.entries(normalisers)) {
     const value = Object.hasOwn(record, field) ? record[field] : undefined
-    if (typeof value === 'string') record[field] = normalise(value)
+    if (typeof value !== 'string') continue
+    const normal = normalise(value)
+    record[field] = normal
+    if (normal === value) continue
+    const typed = characterCount(value.trim())
+    if (characterCount(normal) <= typed) continue
+    const counts = typedCounts.get(record) ?? {}
+    counts[field] = typed
+    typedCounts.set(record, counts)
   }
+}
+
+/**
+ * How many characters were typed (trimmed) in the value at `instancePath` (a JSON Pointer into
+ * `root`, as a schema error gives it) when normaliseFields made that value longer; otherwise
+ * undefined.
+ */
+export function typedCount(root: unknown, instancePath: string): number | undefined {
+  const path = instancePath
+    .split('/')
+    .slice(1)
+    .map((p) => p.replaceAll('~1', '/').replaceAll('~0', '~'))
+  const field = path.pop()
+  let holder = root
+  for (const p of path) {
+    if (!holder || typeof holder !== 'object') return undefined
+    holder = Object.hasOwn(holder, p) ? (holder as Record<string, unknown>)[p] : undefined
+  }
+  if (field === undefined || !holder || typeof holder !== 'object') return undefined
+  return typedCounts.get(holder)?.[field]
 }

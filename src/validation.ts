@@ -2,7 +2,7 @@ import type { Ajv, Options } from 'ajv'
 import type { FastifySchemaValidationError } from 'fastify/types/schema.js'
 import { type TSchema, Type } from 'typebox'
 import { emailRule, emailSentence } from './email.ts'
-import { isTextLengthSentence } from './text.ts'
+import { characterCount, isTextLengthSentence, typedCount } from './text.ts'
 
 /**
  * One of a fixed list of strings (a role, an event type, a setting's value): a JSON Schema
@@ -183,6 +183,30 @@ function plainSentence(error: FastifySchemaValidationError): string {
   }
 }
 
+/** A `maxLength` error markTypedLengths marked: the characters typed, within the limit. */
+type TypedLength = { typedCharacters?: number }
+
+/**
+ * Marks each `maxLength` error of `errors` (a schema's errors, `root` the value it checked: the
+ * body) whose value fitted the limit as typed and is over it only in NFC (text.ts, typedCount),
+ * so that describe says so rather than "of 1 to 100 characters" to someone who typed 34. Returns
+ * whether it marked any.
+ */
+export function markTypedLengths(
+  errors: readonly FastifySchemaValidationError[] | undefined,
+  root: unknown,
+): boolean {
+  let marked = false
+  for (const error of errors ?? []) {
+    if (error.keyword !== 'maxLength') continue
+    const typed = typedCount(root, error.instancePath)
+    if (typed === undefined || typed > Number((error.params as { limit?: unknown }).limit)) continue
+    ;(error as TypedLength).typedCharacters = typed
+    marked = true
+  }
+  return marked
+}
+
 /**
  * A sentence about one invalid value; schemas may give their own in `errorMessage`. A value
  * given more than once (`?status=a&status=b`, a form's `name=Ada&name=Bob`, two Idempotency-Key
@@ -198,6 +222,11 @@ export function describe(error: FastifySchemaValidationError, context?: string):
   // A free-text field's sentence is about text's length; `5` or `null` is of the wrong type.
   if (custom && error.keyword === 'type' && isTextLengthSentence(custom))
     return plainSentence(error)
+  const typed = (error as TypedLength).typedCharacters
+  if (custom && typed !== undefined && isTextLengthSentence(custom)) {
+    const stored = characterCount(String(data))
+    return `${custom} as stored: the ${typed} characters typed become ${stored} in Unicode's standard form (NFC), which writes a few characters as two or three`
+  }
   if (custom && error.keyword !== 'required') return custom
   return plainSentence(error)
 }

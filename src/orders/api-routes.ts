@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { refuseRepeatedHeaders } from '../input-guards.ts'
 import { refuseValue, sendError } from '../plugins/errors.ts'
 import { zipStateMismatch } from '../zip-prefixes.ts'
+import { noLookupLimit } from './lookup-misses.ts'
 import { unknownOrder } from './order-number.ts'
 import type { PriceChange } from './placement.ts'
 import { orderRateLimit } from './rate-limit.ts'
@@ -148,6 +149,9 @@ const orderApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   )
 
+  // The document claims the lookup-miss 429 only while the count is on (orders/plugin.ts):
+  // LOOKUP_MISS_MAX=0 or RATE_LIMIT_MAX=0 switch it off, and no lookup is refused then.
+  const missesLimited = app.lookupMisses !== noLookupLimit
   app.get(
     '/api/orders/:orderNumber',
     {
@@ -155,9 +159,15 @@ const orderApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['orders'],
         summary: 'An order by its number',
         params: OrderNumberParams,
-        description:
-          'A client whose lookups found no order LOOKUP_MISS_MAX times in a minute (30) gets 429 with Retry-After until the minute ends; lookups that find an order are not counted.',
-        response: { 200: Order, 404: ErrorResponse, 429: ErrorResponse },
+        ...(missesLimited && {
+          description:
+            'A client whose lookups found no order LOOKUP_MISS_MAX times in a minute (30) gets 429 with Retry-After until the minute ends; lookups that find an order are not counted.',
+        }),
+        response: {
+          200: Order,
+          404: ErrorResponse,
+          ...(missesLimited && { 429: ErrorResponse }),
+        },
       },
     },
     async (request, reply) => {

@@ -5,12 +5,19 @@ import { emailPattern, emailRule, maxEmailLength } from '../email.ts'
 import { normaliseText, Text } from '../text.ts'
 import { normaliseStateCode, StateCode } from '../us-states.ts'
 
-/** `Ada@Example.COM` -> `Ada@example.com`: a domain has no case; a local part may (RFC 5321 §2.4). */
+/**
+ * `Ada@Example.COM` -> `Ada@example.com`: a domain has no case; a local part may (RFC 5321 §2.4).
+ * ASCII letters only: the domain must be ASCII (emailFault), and lower-casing other letters
+ * could lengthen it (İ is two code points in lower case), so the limits and the message naming
+ * the domain would be about something else than what was typed.
+ */
 export function normaliseEmail(value: string): string {
   const email = value.trim()
   const at = email.lastIndexOf('@')
-  return at < 0 ? email : email.slice(0, at + 1) + email.slice(at + 1).toLowerCase()
+  return at < 0 ? email : email.slice(0, at + 1) + email.slice(at + 1).replace(asciiUpper, lower)
 }
+const asciiUpper = /[A-Z]+/g
+const lower = (letters: string) => letters.toLowerCase()
 
 /** `78701 1234`, `787011234` and `78701 - 1234` -> `78701-1234`; anything else only trimmed. */
 export function normaliseZip(value: string): string {

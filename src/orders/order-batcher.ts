@@ -4,8 +4,8 @@ import type { Database } from '../db/schema.ts'
 import { parseOrderNumber } from './order-number.ts'
 import { placeOrderBatch } from './place-order-batch.ts'
 import type { PlaceOrderResult } from './placement.ts'
-import { findOrdersByNumber } from './queries.ts'
-import type { Order, OrderRequest } from './schemas.ts'
+import { type FoundOrder, findOrdersByNumber } from './queries.ts'
+import type { OrderRequest } from './schemas.ts'
 
 export interface OrderBatcher {
   place(request: OrderRequest): Promise<PlaceOrderResult>
@@ -14,7 +14,7 @@ export interface OrderBatcher {
    * trimmed, in any case, with or without its dash (or a Unicode hyphen for it), with I, L and O for 1 and 0. A number that
    * cannot be one is undefined at once, without asking the database.
    */
-  find(typed: string): Promise<Order | undefined>
+  find(typed: string): Promise<FoundOrder | undefined>
 }
 
 const noop = () => {}
@@ -70,7 +70,7 @@ export function orderBatcher(
     { cache: false, maxBatchSize: batchMax, batchScheduleFn: writes.schedule },
   )
   const reads = oneInFlight()
-  const lookups = new DataLoader<string, Order | undefined>(
+  const lookups = new DataLoader<string, FoundOrder | undefined>(
     (numbers) => {
       onBatch('find', numbers.length)
       return reads.track(findOrdersByNumber(db, numbers))

@@ -3,8 +3,7 @@ import type { Kysely } from 'kysely'
 import { cookie, readCookie } from '../cookies.ts'
 import type { Database } from '../db/schema.ts'
 import { parseOrderNumber } from './order-number.ts'
-import { findOrderByIdempotencyKey } from './queries.ts'
-import type { Order } from './schemas.ts'
+import { type FoundOrder, findOrderByIdempotencyKey } from './queries.ts'
 import { validKey } from './schemas.ts'
 
 /** The cookie that holds the key of the last order form this browser placed. */
@@ -38,7 +37,7 @@ export async function ownOrder(
   db: Kysely<Database>,
   request: FastifyRequest,
   typed: string,
-): Promise<Order | undefined> {
+): Promise<FoundOrder | undefined> {
   const key = readCookie(request.headers.cookie, name)
   const orderNumber = parseOrderNumber(typed)
   if (key === undefined || !validKey.test(key) || orderNumber === undefined) return undefined

@@ -3,13 +3,14 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
 import type { Config } from '../config.ts'
 import { isDatabaseUnavailable } from '../db/errors.ts'
+import { keptForHistory } from '../plugins/cache-control.ts'
 import { KeyedPage } from '../plugins/compression.ts'
 import { sendError } from '../plugins/errors.ts'
 import { listAllProducts } from '../products/queries.ts'
 import { localTime } from '../state-time-zones.ts'
 import { ttlCache } from '../ttl-cache.ts'
 import { usStates } from '../us-states.ts'
-import { fieldName } from '../validation.ts'
+import { fieldName, markTypedLengths } from '../validation.ts'
 import { formCustomer } from './customer.ts'
 import { errorSummary } from './error-summary.ts'
 import { formCatalogue, keepShownPrices } from './form-catalogue.ts'
@@ -31,12 +32,12 @@ import {
 } from './form-values.ts'
 import { orderLimits } from './limits.ts'
 import { ownOrder, ownOrderCookie } from './own-order.ts'
+import type { FoundOrder } from './queries.ts'
 import { orderRateLimit } from './rate-limit.ts'
 import {
   formPriceKey,
   formQuantityKey,
   formStrayQuantityKey,
-  type Order,
   OrderForm,
   OrderNumberParams,
   validKey,
@@ -50,7 +51,10 @@ const pricesMoved =
 const unavailable =
   'Sorry, the shop could not take your order just now. Please try again in a few seconds: everything is as you filled it in, and placing it again orders it once.'
 
-/** The shopper's pages; with `config.SMTP_URL` set, the confirmation says e-mails will follow. */
+/**
+ * The shopper's pages; with `config.SMTP_URL` set, the confirmation says e-mails will follow, or
+ * that they could not be sent once one of the order's was given up.
+ */
 const pageRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
   const forms = formCatalogue(app.db)
   const formProducts = forms.cached
@@ -71,6 +75,8 @@ const pageRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
       notice = `${since.sentences.join(' ')} ${notice ?? otherwise}`
       errors = { ...since.errors, ...errors }
     }
+    // Back to this page shows it from the browser's cache, not a resubmission prompt.
+    keptForHistory(reply)
     return reply.code(status).view('order-form.eta', {
       products,
       values,
@@ -158,6 +164,8 @@ const pageRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
       // Down with no catalogue read yet: this throws, and errorHandler shows the form (503).
       const products = await formProducts()
       const invalid = request.validationError?.validation
+      // A text that fits as typed but not in NFC, as stored: its message says so.
+      markTypedLengths(invalid, request.body)
       // What was typed, as strings: only a form shown again needs it. A valid form's product
       // fields are single strings already, so its lines are read off the body itself.
       let typed: Record<string, string> | undefined
@@ -247,7 +255,7 @@ const pageRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
     async (request, reply) => {
       // Past LOOKUP_MISS_MAX misses a minute, 429 before the database (orders/lookup-misses.ts),
       // unless this browser's order form placed the order (own-order.ts).
-      let order: Order | undefined
+      let order: FoundOrder | undefined
       const valid = !request.validationError
       if (app.lookupMisses.limited(request)) {
         order = valid ? await ownOrder(app.db, request, request.params.orderNumber) : undefined
@@ -268,13 +276,16 @@ const pageRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
       }
       // The page shows a shopper's address: no-store (plugins/cache-control.ts).
       const topProducts = await app.topProducts(order.customer.state)
+      const emailsOn = Boolean(config.SMTP_URL) && order.status !== 'cancelled'
       return reply.view('confirmation.eta', {
         order,
         topProducts,
         stateName: usStates[order.customer.state] ?? order.customer.state,
         // When it was placed where the parcel goes; the <time> element keeps the UTC instant.
         placedAt: localTime(order.createdAt, order.customer.state),
-        emailsOn: Boolean(config.SMTP_URL),
+        emailsOn,
+        // Given up (recipient refused, a day of retries): say so rather than promise more.
+        emailFailed: emailsOn && order.emailFailed === true,
       })
     },
   )

@@ -25,8 +25,25 @@ function selectOrderLines(db: Kysely<Database>) {
       'p.name',
       'l.quantity',
       'l.unit_price_cents',
+      // Whether an e-mail of the order was given up (`failed`: refused for good, or a day of
+      // retries), for the confirmation page not to promise more: in the read, not one more
+      // round trip a page. By the partial index order_emails_order_failed (migration 0020),
+      // which holds only the few failed rows; the literal 'failed' because a generic plan can
+      // use a partial index only for the value the query names.
+      sql<boolean>`exists (select from order_emails m
+                           where m.order_id = o.id and m.status = 'failed')`.as('email_failed'),
     ])
 }
+
+/**
+ * An order as a read finds it: what the API shows (the API's schema leaves out the rest), and
+ * `emailFailed: true` when one of its e-mails was given up (absent otherwise, so an order read
+ * back equals the one placement answered).
+ */
+export type FoundOrder = Order & { emailFailed?: true }
+
+const found = ({ order, row }: { order: Order; row: { email_failed: boolean } }): FoundOrder =>
+  row.email_failed ? Object.assign(order, { emailFailed: true as const }) : order
 
 // Every confirmation page runs this: compiled once, not per request. Lookups arriving together
 // share one query (see order-batcher.ts). One row per line, grouped in Node: PostgreSQL spends
@@ -42,11 +59,14 @@ export const selectLinesByNumbers = precompile(
 export async function findOrdersByNumber(
   db: Kysely<Database>,
   orderNumbers: readonly string[],
-): Promise<(Order | undefined)[]> {
-  const found = ordersFromLineRows(
+): Promise<(FoundOrder | undefined)[]> {
+  const orders = ordersFromLineRows(
     await selectLinesByNumbers(db, { orderNumbers: [...orderNumbers] }),
   )
-  return orderNumbers.map((n) => found.get(n)?.order)
+  return orderNumbers.map((n) => {
+    const entry = orders.get(n)
+    return entry && found(entry)
+  })
 }
 
 /** The order with this canonical number, or undefined. */
@@ -62,11 +82,11 @@ export async function findOrderByNumber(
 export async function findOrderByIdempotencyKey(
   db: Kysely<Database>,
   key: string,
-): Promise<{ order: Order; requestHash: string } | undefined> {
+): Promise<{ order: FoundOrder; requestHash: string } | undefined> {
   const rows = await selectOrderLines(db)
     .select('o.request_hash')
     .where('o.idempotency_key', '=', key)
     .execute()
-  const [found] = ordersFromLineRows(rows).values()
-  return found && { order: found.order, requestHash: found.row.request_hash }
+  const [entry] = ordersFromLineRows(rows).values()
+  return entry && { order: found(entry), requestHash: entry.row.request_hash }
 }

@@ -3,6 +3,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { isDatabaseUnavailable } from '../db/errors.ts'
 import { echoSafe } from '../text.ts'
+import { formatSchemaErrors, markTypedLengths } from '../validation.ts'
 import { prefersJson } from './accept.ts'
 import { backOfficeLink } from './back-office.ts'
 import { unsupportedMediaType } from './body-rules.ts'
@@ -237,7 +238,11 @@ export default fp(
         if (err.validationContext === 'body' && request.body === undefined) {
           return sendError(request, reply, 400, 'The body is empty; this request needs one.')
         }
-        return sendError(request, reply, 400, err.message, {
+        // A text that fits as typed but not in NFC, as stored: its sentence says so.
+        const retold =
+          err.validationContext === 'body' && markTypedLengths(err.validation, request.body)
+        const message = retold ? formatSchemaErrors(err.validation, 'body').message : err.message
+        return sendError(request, reply, 400, message, {
           kind: 'validation',
           errors: validationErrors(err.validation, err.validationContext),
         })

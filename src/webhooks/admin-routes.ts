@@ -75,7 +75,7 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
         ...adminApi,
         summary: 'Register a webhook endpoint; the answer holds its signing secret, once',
         description:
-          'The URL must be https, without a user name or password, not on port 0, without spaces, tabs, line breaks or other control or invisible characters as typed (the URL parser would drop or encode them), and its host must resolve only to public addresses (not loopback, private, carrier-grade NAT, link-local, metadata, multicast or reserved ones); WEBHOOKS_ALLOW_LOCAL=true also allows http and local addresses, for development. 400 names the rule broken. The endpoint starts enabled unless `enabled: false`. The `secret` (Standard Webhooks, `whsec_…`) is in this answer only; 201 with `Location`. 409 naming the endpoint when one already has this URL (one endpoint per URL).',
+          'The URL must be https, written https://host/path (not https:host/path, https:/host/path or with backslashes, which the URL parser would mend), without a user name or password, not on port 0, without spaces, tabs, line breaks or other control or invisible characters as typed (the URL parser would drop or encode them), and its host must resolve only to public addresses (not loopback, private, carrier-grade NAT, link-local, metadata, multicast or reserved ones); WEBHOOKS_ALLOW_LOCAL=true also allows http and local addresses, for development. 400 names the rule broken. The endpoint starts enabled unless `enabled: false`. The `secret` (Standard Webhooks, `whsec_…`) is in this answer only; 201 with `Location`. 409 naming the endpoint when one already has this URL (one endpoint per URL).',
         body: EndpointCreate,
         response: {
           201: {

@@ -11,8 +11,9 @@ import ipaddr from 'ipaddr.js'
  * Rules (production, `allowLocal: false`):
  * - no whitespace, control or invisible character in it as typed (the parser would drop a tab
  *   or a line break and send to another URL than the one shown: `/a<TAB>b` is `/ab`);
- * - an absolute URL, `https:` only, no user name or password in it, not port 0 (nothing listens
- *   there: every delivery would fail until the endpoint is disabled);
+ * - an absolute URL, `https:` only, written `https://host/path` (not `https:host/path` or with
+ *   backslashes, which the parser mends), no user name or password in it, not port 0 (nothing
+ *   listens there: every delivery would fail until the endpoint is disabled);
  * - not a local or cloud metadata host name (`localhost`, `*.localhost`,
  *   `metadata.google.internal`…);
  * - EVERY address the host resolves to (or the literal address in the URL) is public: not
@@ -183,6 +184,15 @@ function unseenProblem(url: string): string | undefined {
 }
 
 /**
+ * Whether `url` has its scheme followed by exactly two slashes and no backslash before its query:
+ * the parser reads `https:host/h`, `https:/host/h`, `https:///host/h` and a backslash (in http
+ * and https URLs) as if they were written `https://host/h`, so the URL stored would not be the
+ * one typed.
+ */
+const slashesAsTyped = (url: string) =>
+  /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/\\]/.test(url) && !/^[^?#]*\\/.test(url)
+
+/**
  * The checks that need no DNS: an absolute URL, no whitespace or control character as typed, the scheme, no credentials, no local or metadata
  * host name, and a literal address in the URL judged as a resolved one would be. For callers
  * that cannot wait on DNS; `checkWebhookUrl` runs it first.
@@ -209,6 +219,13 @@ export function checkWebhookUrlSyntax(
   if (!schemes.includes(parsed.protocol)) {
     const rule = allowLocal ? 'https or http' : `https (plain http only where ${localOnly})`
     return { ok: false, reason: `The URL must use ${rule}, not ${parsed.protocol.slice(0, -1)}.` }
+  }
+  if (!slashesAsTyped(url)) {
+    const scheme = parsed.protocol.slice(0, -1)
+    return {
+      ok: false,
+      reason: `The URL must be written as ${scheme}://host/path: two forward slashes after ${scheme}:, and forward slashes between its parts.`,
+    }
   }
   if (parsed.username || parsed.password) {
     return { ok: false, reason: 'The URL must not contain a user name or password.' }

@@ -145,4 +145,12 @@ describe.skipIf(!usingPostgres)('the order lookup keeps its plan (PostgreSQL)', 
     const plan = await lookupPlan()
     expect(plan).not.toMatch(/Seq Scan on (orders|order_lines)/)
   })
+
+  // The lookup also asks whether an e-mail of the order was given up (the confirmation page
+  // then promises none): by the partial index, not a read of every order e-mail (migration 0020).
+  it("asks for an order's failed e-mail by index", async () => {
+    const plan = await lookupPlan()
+    expect(plan).toContain('order_emails_order_failed')
+    expect(plan).not.toMatch(/Seq Scan on order_emails/)
+  })
 })

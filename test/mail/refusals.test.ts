@@ -77,6 +77,15 @@ const row = async (orderNumber: string) =>
     .where('o.order_number', '=', orderNumber)
     .executeTakeFirst()) ?? { status: 'none', attempts: 0, last_error: null }
 
+/** The text of `orderNumber`'s confirmation page, tags removed. */
+const pageText = async (orderNumber: string) => {
+  const page = await app.inject({ url: `/orders/${orderNumber}` })
+  expect(page.statusCode).toBe(200)
+  return page.body.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ')
+}
+const couldNotEmail =
+  "We could not e-mail you at ada@example.com. Keep this page's address: it shows your order's current status."
+
 describe('an SMTP server that refuses', () => {
   it.each([
     ['the sender at MAIL FROM (550 5.7.1)', 'sender', /Sender not authorized/],
@@ -115,6 +124,10 @@ describe('an SMTP server that refuses', () => {
     expect(r.attempts).toBe(1)
     expect(r.last_error).toMatch(/mailbox unavailable/)
     expect(r.last_error).not.toContain('ada@example.com')
+    // The order's page no longer promises e-mails that cannot come: it says so, and that the
+    // page shows the status.
+    expect(await pageText(orderNumber)).not.toContain('send updates')
+    expect(await pageText(orderNumber)).toContain(couldNotEmail)
 
     // An order older than the bound keeps its failed e-mail; a recent one is queued again, due
     // at once with a new 24 hours to go, and is sent now that the server takes it.
@@ -130,6 +143,8 @@ describe('an SMTP server that refuses', () => {
     expect(await requeueFailedEmails(app.db, 7)).toBe(1)
     await expect.poll(async () => (await row(orderNumber)).status, { timeout: 15_000 }).toBe('sent')
     expect(await row(orderNumber)).toMatchObject({ attempts: 2 })
+    expect(await pageText(orderNumber)).toContain("We'll send updates to ada@example.com.")
+    expect(await pageText(orderNumber)).not.toContain('could not')
     expect((await row(old)).status).toBe('failed')
     expect(delivered).toBe(before + 1)
     // Nothing failed is left within the bound: a second run queues none.

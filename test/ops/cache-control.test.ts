@@ -37,7 +37,9 @@ describe('no-store on pages with an idempotency key and answers with personal da
     expect(res.headers['cache-control']).toBe('no-store')
   })
 
-  it('the form posted: placed (303), refused (400) and out of stock (409)', async () => {
+  // The form shown again is the browser's alone, and shown from its cache on Back (a no-store
+  // answer to a POST made Chromium ask to post it again): cache-control.ts, keptForHistory.
+  it('the form posted: placed (303) no-store; shown again, refused (400) or out of stock (409), private', async () => {
     const placed = await t.app.inject({
       method: 'POST',
       url: '/orders',
@@ -55,7 +57,7 @@ describe('no-store on pages with an idempotency key and answers with personal da
     })
     expect(refused.statusCode).toBe(400)
     expect(refused.body).toContain('name="idempotencyKey"')
-    expect(refused.headers['cache-control']).toBe('no-store')
+    expect(refused.headers['cache-control']).toBe('private, no-cache')
 
     const short = await t.app.inject({
       method: 'POST',
@@ -64,7 +66,25 @@ describe('no-store on pages with an idempotency key and answers with personal da
       payload: formBody({ idempotencyKey: randomUUID(), 'qty-MUG-001': '999999' }),
     })
     expect([400, 409]).toContain(short.statusCode)
-    expect(short.headers['cache-control']).toBe('no-store')
+    expect(short.body).toContain('name="idempotencyKey"')
+    expect(short.headers['cache-control']).toBe('private, no-cache')
+
+    // The form's other answers that are not the form: a cross-site post (403), a GET (303).
+    const crossSite = await t.app.inject({
+      method: 'POST',
+      url: '/orders',
+      headers: {
+        ...formHeaders,
+        origin: 'https://elsewhere.example',
+        'sec-fetch-site': 'cross-site',
+      },
+      payload: formBody({ idempotencyKey: randomUUID() }),
+    })
+    expect(crossSite.statusCode).toBe(403)
+    expect(crossSite.headers['cache-control']).toBe('no-store')
+    expect((await t.app.inject({ url: '/orders', headers: html })).headers['cache-control']).toBe(
+      'no-store',
+    )
   })
 
   it('POST /api/orders, placed and refused by its schema', async () => {

@@ -89,7 +89,7 @@ describe('the OpenAPI document', () => {
     expect(place.responses['429']?.headers).toHaveProperty(['Retry-After'])
     expect(place.responses['503']?.headers).toHaveProperty(['Retry-After'])
     expect(Object.keys(operation('/api/orders/{orderNumber}', 'get').responses)).toEqual(
-      expect.arrayContaining(['200', '400', '404', '414', '503']),
+      expect.arrayContaining(['200', '400', '404', '414', '429', '503']),
     )
     const transition = operation('/api/admin/orders/{orderNumber}/transitions', 'post')
     expect(Object.keys(transition.responses)).toEqual(
@@ -372,4 +372,41 @@ describe('the OpenAPI document with the rate limit off (RATE_LIMIT_MAX=0)', () =
       expect(Object.keys(answer.headers).filter((h) => h.startsWith('x-ratelimit'))).toEqual([])
     }
   })
+})
+
+describe('the OpenAPI document with the lookup-miss limit off', () => {
+  // LOOKUP_MISS_MAX=0 switches it off, and so does RATE_LIMIT_MAX=0 (orders/plugin.ts).
+  it.each([
+    ['LOOKUP_MISS_MAX', { LOOKUP_MISS_MAX: '0' }, true],
+    ['RATE_LIMIT_MAX', { RATE_LIMIT_MAX: '0' }, false],
+  ])(
+    'with %s=0 declares no 429 on GET /api/orders/{orderNumber}, which sends none',
+    async (_, env, orderLimited) => {
+      const off = await buildTestApp(env)
+      try {
+        const unlimited = (await off.app.inject({ url: '/openapi.json' })).json()
+        const paths = unlimited.paths as Record<
+          string,
+          Record<string, { responses: Json; description?: string }>
+        >
+        const lookup = paths['/api/orders/{orderNumber}']?.get
+        expect(Object.keys(lookup?.responses ?? {})).toEqual(
+          expect.arrayContaining(['200', '400', '404', '414', '500', '503']),
+        )
+        expect(Object.keys(lookup?.responses ?? {})).not.toContain('429')
+        expect(lookup?.description ?? '').not.toContain('LOOKUP_MISS_MAX')
+        // The order limit, a limiter of its own, is documented as long as it is on.
+        expect(Object.keys(paths['/api/orders']?.post?.responses ?? {}).includes('429')).toBe(
+          orderLimited,
+        )
+        // Past the default 30 misses a minute, still 404s.
+        for (let i = 0; i < 31; i++) {
+          const res = await off.app.inject(`/api/orders/00000-${String(i).padStart(5, '0')}`)
+          expect(res.statusCode).toBe(404)
+        }
+      } finally {
+        await off.close()
+      }
+    },
+  )
 })

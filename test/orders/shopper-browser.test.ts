@@ -160,6 +160,48 @@ describe.skipIf(!chromiumAvailable)("the shopper's pages, used in Chromium", () 
     await page.close()
   })
 
+  // Back from the confirmation leads to the form refused on the way: it was no-store, so
+  // Chromium could only post it again, and showed "Confirm Form Resubmission" (ERR_CACHE_MISS).
+  it('Back after a refused submit shows the refused form again, unposted; placing it again orders once', async () => {
+    /** Forms the server refused for a mistake (400), as orders_rejected_total counts them. */
+    const refusals = async () => {
+      const metric = t.app.metrics.registry.getSingleMetric('orders_rejected_total')
+      const values = (await metric?.get())?.values ?? []
+      return values.find((v) => v.labels.reason === 'validation')?.value ?? 0
+    }
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+    await page.goto(`${baseUrl}/`)
+    await page.getByLabel('Quantity of Wool Blanket', { exact: true }).fill('1')
+    await fillShipping(page, 'Back Button')
+    await page.getByLabel('ZIP code', { exact: true }).fill('')
+    await page.getByRole('button', { name: 'Place order' }).click()
+    await page.waitForURL(`${baseUrl}/orders`)
+    const key = await page.inputValue('input[name="idempotencyKey"]')
+    await page.getByLabel('ZIP code', { exact: true }).fill('22201')
+    await page.getByRole('button', { name: 'Place order' }).click()
+    await page.waitForURL(/\/orders\/[0-9A-Z]{5}-[0-9A-Z]{5}$/)
+    const placed = page.url()
+    const refused = await refusals()
+
+    const back = await page.goBack()
+    expect(back?.status()).toBe(400)
+    expect(page.url()).toBe(`${baseUrl}/orders`)
+    expect(await page.locator('#error-summary').textContent()).toContain('ZIP code')
+    // From the browser's cache: not posted again, and the form's key is the one placed.
+    expect(await refusals()).toBe(refused)
+    expect(await page.inputValue('input[name="idempotencyKey"]')).toBe(key)
+    await page.getByLabel('ZIP code', { exact: true }).fill('22201')
+    await page.getByRole('button', { name: 'Place order' }).click()
+    await page.waitForURL(placed)
+    const orders = await t.app.db
+      .selectFrom('orders')
+      .select('order_number')
+      .where('customer_name', '=', 'Back Button')
+      .execute()
+    expect(orders).toHaveLength(1)
+    await page.close()
+  })
+
   for (const [device, width, height] of [
     ['a desktop', 1280, 900],
     ['a phone', 375, 812],

@@ -192,6 +192,63 @@ describe('kind 3: one Unicode rule for every free-text field, on both routes', (
   })
 })
 
+// NFC writes a few characters as two or three code points (composition exclusions): U+FB2C
+// (Hebrew shin with dagesh and shin dot) as three, U+0958 (Devanagari qa) as two. The limits
+// hold on what is stored; a value that fits as typed but not once in NFC is told so, not that
+// it must be at most N characters when fewer were typed.
+describe('the length of a text field, as typed and as stored (NFC)', () => {
+  const limits = { name: 100, address: 200, city: 100 } as const
+  const lengthened = {
+    name: '\ufb2c'.repeat(34),
+    address: '\ufb2c'.repeat(67),
+    city: '\u0958'.repeat(51),
+  }
+  it.each(textFields)(
+    '%s: fits as typed, longer in NFC: the message says both counts',
+    async (field) => {
+      const typed = lengthened[field]
+      const stored = [...typed.normalize('NFC')].length
+      expect([...typed].length).toBeLessThanOrEqual(limits[field])
+      expect(stored).toBeGreaterThan(limits[field])
+      const sentence = `must be ${what[field]} of 1 to ${limits[field]} characters as stored: the ${[...typed].length} characters typed become ${stored} in Unicode's standard form (NFC), which writes a few characters as two or three`
+      const api = await postApi(apiBody({ [field]: typed }))
+      expect(api.statusCode).toBe(400)
+      expect(api.json().message).toBe(`customer.${field} ${sentence}`)
+      expect(api.json().errors).toEqual([{ pointer: `/customer/${field}`, detail: sentence }])
+      const form = await postForm({ [field]: typed })
+      expect(form.statusCode).toBe(400)
+      expect(pageMessages(form.body)).toContain(`${labels[field]} ${sentence}.`)
+    },
+  )
+
+  it.each(textFields)('%s: over the limit as typed too: the plain sentence', async (field) => {
+    const typed = `${'a'.repeat(limits[field])}\ufb2c`
+    const sentence = `must be ${what[field]} of 1 to ${limits[field]} characters`
+    expect((await postApi(apiBody({ [field]: typed }))).json().message).toBe(
+      `customer.${field} ${sentence}`,
+    )
+    expect(pageMessages((await postForm({ [field]: typed })).body)).toContain(
+      `${labels[field]} ${sentence}.`,
+    )
+  })
+
+  it('e-mail: its spelling is never made longer, and its length is counted in characters', async () => {
+    // İ lower-cased is two code points (i and a dot above): 254 typed were 255 checked, and
+    // "at most 254 characters" was said of an address of 254.
+    const dotted = `ada@${['x', 'y', 'z', 'w'].map((c) => c.repeat(60)).join('.')}.vvvv.\u0130`
+    // 130 characters, 254 UTF-16 units and more: emoji count as one character each.
+    const emoji = `ada@${'\u{1f600}'.repeat(130)}.com`
+    expect([...dotted].length).toBe(254)
+    for (const email of [dotted, emoji]) {
+      expect([...email].length).toBeLessThanOrEqual(254)
+      const api = (await postApi(apiBody({ email }))).json().message
+      expect(api).toMatch(/^customer\.email must have its domain in ASCII/)
+      const form = pageMessages((await postForm({ email })).body).join(' ')
+      expect(form).toContain('Enter the domain in its ASCII form')
+    }
+  })
+})
+
 describe('kind 7: a quantity is a JSON integer in the API, decimal digits on the form', () => {
   const notIntegers: [string, string][] = [
     ['true', 'true'],

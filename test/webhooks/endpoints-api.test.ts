@@ -115,6 +115,8 @@ describe('the webhook endpoints API, production policy (WEBHOOKS_ALLOW_LOCAL=fal
     ['http://93.184.215.14/hook', 'https'],
     ['https://u:p@93.184.215.14/hook', 'user name or password'],
     ['hooks.example.com/x', 'absolute URL'],
+    ['https:93.184.215.14/hook', 'https://host/path'],
+    ['https:/93.184.215.14/hook', 'https://host/path'],
   ])('refuses %s with a 400 naming the rule (%s)', async (url, words) => {
     const res = await call('POST', '/api/admin/webhooks', { url, eventTypes: events })
     expect(res.statusCode).toBe(400)

@@ -267,4 +267,26 @@ describe('a URL that is not the one typed, or that nothing can answer', () => {
     expect(refused('https://93.184.215.14/\u202eh')).toContain('U+202E')
     expect(refused('http://127.0.0.1/a\tb', true)).toContain('tab')
   })
+
+  it('refuses a scheme not followed by exactly two slashes, and backslashes, the parser would mend', () => {
+    // Each is read as https://hooks.example.com/hook (or //hook): not what was typed.
+    for (const url of [
+      'https:hooks.example.com/hook',
+      'https:/hooks.example.com/hook',
+      'https:///hooks.example.com/hook',
+      'HTTPS:hooks.example.com/hook',
+      'https:\\\\hooks.example.com\\hook',
+      'https:/\\hooks.example.com/hook',
+      'https://hooks.example.com\\hook',
+    ]) {
+      expect(refused(url)).toBe(
+        'The URL must be written as https://host/path: two forward slashes after https:, and forward slashes between its parts.',
+      )
+    }
+    expect(refused('http:127.0.0.1:4000/hook', true)).toContain('http://host/path')
+    // A backslash in the query or fragment is kept as typed: no reason to refuse it.
+    for (const url of ['https://hooks.example.com/hook', 'HTTPS://Hooks.Example.com/h?x=\\y']) {
+      expect(checkWebhookUrlSyntax(url, { allowLocal: false }).ok, url).toBe(true)
+    }
+  })
 })
