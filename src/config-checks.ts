@@ -198,15 +198,17 @@ const databaseUrlShape =
 
 /**
  * Why a postgres:// URL (DATABASE_URL, MIGRATION_DATABASE_URL) cannot be used, completing
- * "DATABASE_URL …", or undefined: a /, ? or # in the password not percent-encoded (the host is
- * then read from the password, or the URL not at all), a port outside 1-65535, anything else
+ * "DATABASE_URL …", or undefined: a /, ? or # in the password not percent-encoded (an @ after
+ * one: the host is then read from the password, or the URL not at all), a port outside 1-65535, anything else
  * the URL parser refuses. Never quotes the value: it holds a password. Without this the start
  * stopped with `TypeError: Invalid URL` and the URL, password and all, in its `input`.
  */
 export function databaseUrlProblem(value: string): string | undefined {
   const rest = value.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '')
   const authority = /^[^/?#]*/.exec(rest)?.[0] ?? ''
-  if (!authority.includes('@') && rest.includes('@', authority.length))
+  // An @ past the authority: the password (or user) held a / ? or # that ended the authority
+  // early, so the host would be read from the password (`p@ss/w@db` connects to "ss" and says so).
+  if (rest.includes('@', authority.length))
     return `has an @ after a /, ? or #: a password (or user) holding one must have it percent-encoded: ${databaseUrlShape}`
   const hostPort = authority.slice(authority.lastIndexOf('@') + 1)
   const port = /^(?:\[[^\]]*\]|[^:]*):(.*)$/.exec(hostPort)?.[1]

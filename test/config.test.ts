@@ -112,6 +112,9 @@ describe('DATABASE_URL and MIGRATION_DATABASE_URL that cannot be read', () => {
     ['postgres://admin:p/ss@127.0.0.1:4400/orders', '/ as %2F'],
     ['postgres://admin:p?ss@127.0.0.1:4400/orders', '? as %3F'],
     ['postgres://admin:p#ss@127.0.0.1:4400/orders', '# as %23'],
+    // An @ before the / as well: the authority "admin:p@ss" parses, with the host "ss".
+    ['postgres://admin:p@ss/w@127.0.0.1:4400/orders', 'has an @ after a /, ? or #'],
+    ['postgres://admin:p@ss?w@127.0.0.1:4400/orders', 'has an @ after a /, ? or #'],
     ['postgres://admin:pss@host:99999/orders', 'port that is not a number from 1 to 65535'],
     ['postgres://admin:pss@h:abc/orders', 'port that is not a number from 1 to 65535'],
     ['postgres://admin:pss@host:0/orders', 'port that is not a number from 1 to 65535'],
@@ -135,7 +138,7 @@ describe('DATABASE_URL and MIGRATION_DATABASE_URL that cannot be read', () => {
     expect(message).toMatch(new RegExp(`^Invalid configuration: ${name} `))
     expect(message).toContain(text)
     expect(message.split('\n')).toHaveLength(1)
-    expect(message).not.toMatch(/p[/?#]?ss|admin/)
+    expect(message).not.toMatch(/p[/?#]?ss|admin|ss\/w|ss\?w/)
   })
 
   it.each([
@@ -376,6 +379,8 @@ describe('every setting with a bad value', () => {
     ['WEBHOOKS_SECRET_OVERLAP_HOURS', '169', 'must be a whole number from 0 to 168'],
     ['TRACE_SAMPLE_RATIO', '1.5', 'TRACE_SAMPLE_RATIO must be a number from 0 to 1'],
     ['SMTP_URL', 'smtp://[x', 'SMTP_URL is not a URL'],
+    ['SMTP_URL', 'smtp://u:p@ss/w@mail.example.com', 'SMTP_URL has an @ after a /, ? or #'],
+    ['SMTP_URL', 'smtps://u:p@ss#w@mail.example.com:465', 'SMTP_URL has an @ after a /, ? or #'],
   ])('%s=%s says what to write', (name, value, text) => {
     expect(() =>
       loadConfig({ PUBLIC_BASE_URL: 'https://shop.example.com', [name]: value }),

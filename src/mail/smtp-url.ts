@@ -19,7 +19,7 @@ export function isLoopback(host: string): boolean {
 
 /**
  * Why SMTP_URL cannot be used, completing "SMTP_URL …", or null: not a URL, a scheme other than
- * smtp:// or smtps://, no host, a port outside 1-65535, a query parameter other than
+ * smtp:// or smtps://, an @ after a / ? or # (one in the password not URL-encoded), no host, a port outside 1-65535, a query parameter other than
  * `requireTLS=true|false` (nodemailer would read any of its options from the query, such as
  * `tls.rejectUnauthorized=false`: only the documented one is taken), or a user with
  * `requireTLS=false` on smtp:// to a host that is not loopback (the password in the clear,
@@ -31,6 +31,11 @@ export function smtpUrlProblem(value: string): string | null {
   if (!/^smtps?$/i.test(scheme)) {
     return `must start with smtp:// or smtps://, not ${scheme}://: give one ${shape}`
   }
+  // An @ past the authority: a / ? or # in the password ended it early, and the host would be
+  // read from the password (`u:p@ss/w@mail.example.com` is the server "ss", named in warnings).
+  const rest = value.slice(scheme.length + 3)
+  if (rest.includes('@', /^[^/?#]*/.exec(rest)?.[0].length))
+    return `has an @ after a /, ? or #: a user or password holding one must have it URL-encoded (/ as %2F, ? as %3F, # as %23, @ as %40): give one ${shape}`
   const port = /^[^:]+:\/\/(?:[^/?#]*@)?(?:\[[^\]]*\]|[^:/?#@]*):([^/?#@]*)(?:[/?#]|$)/.exec(
     value,
   )?.[1]

@@ -161,7 +161,7 @@ const orderApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
         params: OrderNumberParams,
         ...(missesLimited && {
           description:
-            'A client whose lookups found no order LOOKUP_MISS_MAX times in a minute (30) gets 429 with Retry-After until the minute ends; lookups that find an order are not counted.',
+            `A client whose lookups found no order LOOKUP_MISS_MAX times in a minute (${app.lookupMisses.max} here) gets 429 with Retry-After until the minute ends; lookups that find an order are not counted.`,
         }),
         response: {
           200: Order,

@@ -32,6 +32,8 @@ function clientKey(request: FastifyRequest): string {
 
 /** What the order lookups ask of the count (orders/plugin.ts decorates the app with one). */
 export interface LookupMisses {
+  /** Misses a client may make in a window before 429 (LOOKUP_MISS_MAX); 0 when switched off. */
+  readonly max: number
   /**
    * Whether `request`'s client is past `max` misses in its window, so that refuse would answer
    * 429. While no client has missed in the last window it reads nothing of the request.
@@ -85,6 +87,7 @@ export function lookupMisses(
     return window === undefined || window.misses < max ? undefined : window
   }
   return {
+    max,
     limited: (request) => spent(request) !== undefined,
     refuse(request, reply) {
       const window = spent(request)
@@ -114,6 +117,7 @@ export function lookupMisses(
 
 /** The count switched off (LOOKUP_MISS_MAX or RATE_LIMIT_MAX 0): nothing refused, nothing kept. */
 export const noLookupLimit: LookupMisses = {
+  max: 0,
   limited: () => false,
   refuse: () => undefined,
   miss: () => {},

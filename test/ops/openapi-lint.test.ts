@@ -410,3 +410,18 @@ describe('the OpenAPI document with the lookup-miss limit off', () => {
     },
   )
 })
+
+it("the lookup-miss limit's description gives the limit this service applies", async () => {
+  const five = await buildTestApp({ LOOKUP_MISS_MAX: '5' })
+  try {
+    const doc = (await five.app.inject({ url: '/openapi.json' })).json()
+    expect(doc.paths['/api/orders/{orderNumber}'].get.description).toContain(
+      'LOOKUP_MISS_MAX times in a minute (5 here)',
+    )
+    for (let i = 0; i < 5; i++) await five.app.inject(`/api/orders/00000-0000${i}`)
+    const refused = await five.app.inject('/api/orders/00000-00005')
+    expect(refused.statusCode).toBe(429)
+  } finally {
+    await five.close()
+  }
+})
