@@ -155,6 +155,14 @@ function entriesOf(dir: string): string[] {
 }
 
 /**
+ * What a command (`npm run staff`, `npm run mail`) says when DATA_DIR held no database and it
+ * makes one (prepareEmbeddedDatabase's onCreate): a mistyped folder would otherwise take a staff
+ * user or a requeue, report success, and leave the service's own database as it was.
+ */
+export const commandCreatesNotice = (dataDir: string) =>
+  `No embedded database in DATA_DIR ${dataDir} yet: creating one, which the service uses only when started with this DATA_DIR (a typo? give the folder the service runs with) …`
+
+/**
  * Makes `dataDir` hold a whole embedded database before anything opens it, and returns true
  * when it had to create one (a few seconds, 15 s and more on a busy machine: `onCreate` is told
  * first, with whether an earlier creation was interrupted, so the start can say what it does).

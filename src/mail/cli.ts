@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util'
 import { type Config, ConfigError, loadConfig } from '../config.ts'
 import { commandDatabase, commandFailure } from '../db/command.ts'
-import { prepareEmbeddedDatabase } from '../db/embedded.ts'
+import { commandCreatesNotice, prepareEmbeddedDatabase } from '../db/embedded.ts'
 import { prepareSchema } from '../db/prepare-schema.ts'
 import { givenTwice } from '../staff/cli-args.ts'
 import { maxRequeueDays, requeueFailedEmails } from './queue.ts'
@@ -81,7 +81,11 @@ export async function runMail(
       return 0
     }
     config = loadConfig(env)
-    if (!config.DATABASE_URL) await prepareEmbeddedDatabase(config.DATA_DIR)
+    if (!config.DATABASE_URL) {
+      await prepareEmbeddedDatabase(config.DATA_DIR, (dataDir) =>
+        io.stderr.write(`${commandCreatesNotice(dataDir)}\n`),
+      )
+    }
     const db = commandDatabase(config)
     try {
       await prepareSchema(db, config)

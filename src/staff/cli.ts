@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream'
 import type { Kysely } from 'kysely'
 import { type Config, ConfigError, loadConfig } from '../config.ts'
 import { commandDatabase, commandFailure } from '../db/command.ts'
-import { prepareEmbeddedDatabase } from '../db/embedded.ts'
+import { commandCreatesNotice, prepareEmbeddedDatabase } from '../db/embedded.ts'
 import { prepareSchema } from '../db/prepare-schema.ts'
 import type { Database } from '../db/schema.ts'
 import { echoSafe } from '../text.ts'
@@ -208,7 +208,11 @@ async function revoke({ db, out }: Run, typed: string) {
 
 async function main(argv: string[], config: Config, env: Env, io: StaffIo) {
   const { command, email, role } = parseStaffArgs(argv)
-  if (!config.DATABASE_URL) await prepareEmbeddedDatabase(config.DATA_DIR)
+  if (!config.DATABASE_URL) {
+    await prepareEmbeddedDatabase(config.DATA_DIR, (dataDir) =>
+      io.stderr.write(`${commandCreatesNotice(dataDir)}\n`),
+    )
+  }
   const db = commandDatabase(config)
   const run: Run = {
     db,

@@ -93,6 +93,23 @@ async function withApp<T>(fn: (app: App) => Promise<T>): Promise<T> {
 describe('npm run staff', () => {
   let token = ''
 
+  it('add into a DATA_DIR without a database (a typo?): says it creates one, then adds', async () => {
+    const folder = path.join(mkdtempSync(path.join(tmpdir(), 'staff-cli-new-')), 'data-typo')
+    try {
+      const added = await staff(['add', 'new@example.com', '--role', 'staff'], {
+        DATABASE_URL: '',
+        DATA_DIR: folder,
+        STAFF_PASSWORD: password,
+      })
+      expect(added).toMatchObject({ code: 0, stdout: 'Added new@example.com as staff.\n' })
+      expect(added.stderr).toBe(
+        `No embedded database in DATA_DIR ${folder} yet: creating one, which the service uses only when started with this DATA_DIR (a typo? give the folder the service runs with) …\n`,
+      )
+    } finally {
+      rmSync(path.dirname(folder), { recursive: true, force: true })
+    }
+  }, 120_000)
+
   it('add: with STAFF_PASSWORD, or one line on a piped standard input; the hash only is stored', async () => {
     const added = await staff(['add', 'Boss@Example.com', '--role', 'admin'], {
       STAFF_PASSWORD: password,
