@@ -153,6 +153,18 @@ export function commandFailure(err: unknown, config?: Config): string {
   if (code === '28000' && /no PostgreSQL user name specified/.test(String(message))) {
     return `${setting} names no user, and neither PGUSER nor USER is set: write the user into the URL (postgres://user@host:5432/orders), then run this again.`
   }
+  // The server's own words name neither the setting nor the server: say which URL to correct.
+  if (failedUrl && code === '28000' && /^role ".*" does not exist$/.test(String(message))) {
+    return `The PostgreSQL server at ${address(failedUrl)} has no ${String(message).replace(/ does not exist$/, '')}, the user in ${setting}: create it (createuser), or correct ${setting}.`
+  }
+  if (failedUrl && code === '28P01') {
+    return `The PostgreSQL server at ${address(failedUrl)} refused the password of the user in ${setting} (SQLSTATE 28P01): correct the password in ${setting} (percent-encoded), or the user's on the server.`
+  }
+  // pg's words when the URL asks for TLS (sslmode=require, verify-ca, verify-full) of a server
+  // that has it off.
+  if (failedUrl && /^The server does not support SSL connections$/.test(String(message))) {
+    return `The PostgreSQL server at ${address(failedUrl)} does not accept TLS, which ${setting} asks for (its sslmode): turn ssl on at the server, or, for a server on this machine only, drop sslmode from ${setting}.`
+  }
   if (message === pgliteBroken && config && !config.DATABASE_URL) return brokenEmbedded(config)
   if (
     pgliteAborted(type, message) &&

@@ -160,8 +160,7 @@ const orderApiRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'An order by its number',
         params: OrderNumberParams,
         ...(missesLimited && {
-          description:
-            `A client whose lookups found no order LOOKUP_MISS_MAX times in a minute (${app.lookupMisses.max} here) gets 429 with Retry-After until the minute ends; lookups that find an order are not counted.`,
+          description: `A client whose lookups found no order LOOKUP_MISS_MAX times in a minute (${app.lookupMisses.max} here) gets 429 with Retry-After until the minute ends; lookups that find an order are not counted.`,
         }),
         response: {
           200: Order,

@@ -47,6 +47,35 @@ describe.runIf(usingPostgres)('npm start on PostgreSQL when it cannot start', ()
     ])
   }, 120_000)
 
+  it.each([
+    [
+      'a user the server does not have',
+      (url: URL) => {
+        url.username = 'start_no_such_role'
+      },
+      'has no role "start_no_such_role", the user in DATABASE_URL: create it (createuser), or correct DATABASE_URL.',
+    ],
+    [
+      'sslmode=require of a server without TLS',
+      (url: URL) => {
+        url.searchParams.set('sslmode', 'require')
+      },
+      'does not accept TLS, which DATABASE_URL asks for (its sslmode): turn ssl on at the server, or, for a server on this machine only, drop sslmode from DATABASE_URL.',
+    ],
+  ])(
+    '%s: names the server and the setting to correct',
+    async (_, change, sentence) => {
+      const url = new URL(process.env.TEST_DATABASE_URL as string)
+      change(url)
+      const run = await failedStart({ DATABASE_URL: url.toString(), PORT: '0' }, startFlags())
+      expect(run.code, run.output).toBe(1)
+      expect(run.lines).toEqual([
+        `Could not start: The PostgreSQL server at ${url.hostname}:${url.port || '5432'} ${sentence}`,
+      ])
+    },
+    120_000,
+  )
+
   it("MIGRATION_DATABASE_URL refused, DATABASE_URL fine: names MIGRATION_DATABASE_URL's address", async () => {
     const port = await freePort()
     const refused = new URL(process.env.TEST_DATABASE_URL as string)
