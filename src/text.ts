@@ -141,6 +141,14 @@ export function characterCount(value: string): number {
   return count
 }
 
+/**
+ * `rule` (a length limit's sentence, without its full stop) said of a value that fitted it as
+ * typed (`typed` characters, trimmed) and not in NFC (`stored` characters): so that someone who
+ * typed 20 is not told "of 1 to 50 characters" without why.
+ */
+export const longerAsStored = (rule: string, typed: number, stored: number): string =>
+  `${rule} as stored: the ${typed} characters typed become ${stored} in Unicode's standard form (NFC), which writes a few characters as two or three`
+
 /** A typed value as it is validated and stored: trimmed, in NFC. */
 export function normaliseText(value: string): string {
   return value.trim().normalize('NFC')

@@ -2,7 +2,7 @@ import type { Ajv, Options } from 'ajv'
 import type { FastifySchemaValidationError } from 'fastify/types/schema.js'
 import { type TSchema, Type } from 'typebox'
 import { emailRule, emailSentence } from './email.ts'
-import { characterCount, isTextLengthSentence, typedCount } from './text.ts'
+import { characterCount, isTextLengthSentence, longerAsStored, typedCount } from './text.ts'
 
 /**
  * One of a fixed list of strings (a role, an event type, a setting's value): a JSON Schema
@@ -224,8 +224,7 @@ export function describe(error: FastifySchemaValidationError, context?: string):
     return plainSentence(error)
   const typed = (error as TypedLength).typedCharacters
   if (custom && typed !== undefined && isTextLengthSentence(custom)) {
-    const stored = characterCount(String(data))
-    return `${custom} as stored: the ${typed} characters typed become ${stored} in Unicode's standard form (NFC), which writes a few characters as two or three`
+    return longerAsStored(custom, typed, characterCount(String(data)))
   }
   if (custom && error.keyword !== 'required') return custom
   return plainSentence(error)

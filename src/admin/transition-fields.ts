@@ -1,5 +1,5 @@
 import type { FastifySchemaValidationError } from 'fastify'
-import { describe, fieldName } from '../validation.ts'
+import { describe, fieldName, markTypedLengths } from '../validation.ts'
 
 /** The order page's typed fields, by the names its shipping form sends them under. */
 const fieldLabels: Record<string, string> = {
@@ -22,6 +22,8 @@ export function fieldErrors(
   body: Record<string, unknown> | undefined,
 ): Record<string, string> | undefined {
   const found: Record<string, string> = {}
+  // A text that fits as typed but not in NFC, as stored: its message says so.
+  markTypedLengths(validation, body)
   for (const e of validation ?? []) {
     const field = fieldName(e)
     if (!fieldLabels[field]) return undefined

@@ -1,5 +1,12 @@
 import { eventTypes } from '../outbox/events.ts'
-import { characterCount, echoSafe, hiddenCharacters, isPrintable, normaliseText } from '../text.ts'
+import {
+  characterCount,
+  echoSafe,
+  hiddenCharacters,
+  isPrintable,
+  longerAsStored,
+  normaliseText,
+} from '../text.ts'
 import { registrableUrl } from './admin-routes.ts'
 import { type EndpointForm, maxDescription } from './schemas.ts'
 
@@ -13,6 +20,8 @@ export interface Typed {
   url: string
   description: string
   eventTypes: string[]
+  /** The description's characters as typed (trimmed), when NFC made it longer. */
+  descriptionTyped?: number
 }
 
 /** A refused form: the sentence shown by each field refused, all at once (as the order form). */
@@ -21,11 +30,16 @@ export type FormErrors = Partial<Record<'url' | 'description' | 'eventTypes' | '
 const asList = (v: string | string[] | undefined) => (v === undefined ? [] : [v].flat())
 
 /** The form's fields as typed: the URL trimmed, the description normalised (src/text.ts). */
-export const typedOf = (body: EndpointForm): Typed => ({
-  url: (body.url ?? '').trim(),
-  description: normaliseText(body.description ?? ''),
-  eventTypes: asList(body.eventTypes),
-})
+export function typedOf(body: EndpointForm): Typed {
+  const description = normaliseText(body.description ?? '')
+  const typed = characterCount((body.description ?? '').trim())
+  return {
+    url: (body.url ?? '').trim(),
+    description,
+    eventTypes: asList(body.eventTypes),
+    ...(characterCount(description) > typed && { descriptionTyped: typed }),
+  }
+}
 
 /** Why the event types chosen are refused, or undefined when they are fine. */
 function eventsProblem(typed: Typed): string | undefined {
@@ -38,9 +52,12 @@ function eventsProblem(typed: Typed): string | undefined {
 }
 
 /** Why the description is refused, or undefined when it is fine. */
-function descriptionProblem(description: string): string | undefined {
-  if (characterCount(description) > maxDescription) {
-    return `The description may be ${maxDescription} characters at most.`
+function descriptionProblem({ description, descriptionTyped: typed }: Typed): string | undefined {
+  const stored = characterCount(description)
+  if (stored > maxDescription) {
+    const rule = `The description may be ${maxDescription} characters at most`
+    // Fitted as typed, not in NFC (as stored): say so, as the API does (validation.ts).
+    return `${typed !== undefined && typed <= maxDescription ? longerAsStored(rule, typed, stored) : rule}.`
   }
   if (!isPrintable(description)) return `The description must not contain ${hiddenCharacters}.`
   return undefined
@@ -62,7 +79,7 @@ export async function checkForm(
     if (checked.ok) url = checked.url
     else errors.url = checked.reason
   }
-  const description = descriptionProblem(typed.description)
+  const description = descriptionProblem(typed)
   if (description) errors.description = description
   const events = eventsProblem(typed)
   if (events) errors.eventTypes = events

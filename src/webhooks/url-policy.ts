@@ -1,5 +1,6 @@
 import { lookup as dnsLookup } from 'node:dns/promises'
 import ipaddr from 'ipaddr.js'
+import { asTypedProblem } from './url-as-typed.ts'
 
 /**
  * Where a webhook may be sent (issue 16, "Safety"). A webhook URL is typed by an admin but
@@ -10,7 +11,8 @@ import ipaddr from 'ipaddr.js'
  *
  * Rules (production, `allowLocal: false`):
  * - no whitespace, control or invisible character in it as typed (the parser would drop a tab
- *   or a line break and send to another URL than the one shown: `/a<TAB>b` is `/ab`);
+ *   or a line break and send to another URL than the one shown: `/a<TAB>b` is `/ab`), and no
+ *   host or path it would rewrite (dot segments, IPv4 in another base, url-as-typed.ts);
  * - an absolute URL, `https:` only, written `https://host/path` (not `https:host/path` or with
  *   backslashes, which the parser mends), no user name or password in it, not port 0 (nothing
  *   listens there: every delivery would fail until the endpoint is disabled);
@@ -230,6 +232,8 @@ export function checkWebhookUrlSyntax(
   if (parsed.username || parsed.password) {
     return { ok: false, reason: 'The URL must not contain a user name or password.' }
   }
+  const rewritten = asTypedProblem(url, new URL(url))
+  if (rewritten) return { ok: false, reason: rewritten }
   // The parser takes 0 (and 00…): no server listens there, and the connection is refused.
   if (parsed.port === '0') {
     return {

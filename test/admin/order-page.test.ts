@@ -245,6 +245,23 @@ describe('the order page', () => {
     expect(missing.body).toContain('id="trackingNumber-error">Tracking number is needed to ship.<')
   })
 
+  it('says a carrier that fits as typed is too long only in NFC, with both counts', async () => {
+    const n = await placeOrder(t.app, [{ sku: 'MUG-001', quantity: 1 }])
+    await press(n, { _csrf: csrf, to: 'packed', version: '1' })
+    // U+FB2C is one character typed and three in NFC: 20 typed, 60 stored, over the 50.
+    const res = await press(n, {
+      _csrf: csrf,
+      to: 'shipped',
+      version: '2',
+      carrier: '\ufb2c'.repeat(20),
+      trackingNumber: '1Z999AA10123456784',
+    })
+    expect(res.statusCode).toBe(400)
+    expect(res.body).toContain(
+      'Carrier must be a carrier name of 1 to 50 characters as stored: the 20 characters typed become 60 in Unicode&#39;s standard form (NFC), which writes a few characters as two or three.',
+    )
+  })
+
   it('marks both shipping fields when both are left blank, and lists both in the alert', async () => {
     const n = await placeOrder(t.app, [{ sku: 'MUG-001', quantity: 1 }])
     await press(n, { _csrf: csrf, to: 'packed', version: '1' })

@@ -117,6 +117,10 @@ describe('the webhook endpoints API, production policy (WEBHOOKS_ALLOW_LOCAL=fal
     ['hooks.example.com/x', 'absolute URL'],
     ['https:93.184.215.14/hook', 'https://host/path'],
     ['https:/93.184.215.14/hook', 'https://host/path'],
+    ['https://93.184.215.14/a/../hook', 'write the path without . or .. segments'],
+    ['https://0x5db8d70e/hook', 'write the IPv4 address in dotted decimal, as 93.184.215.14'],
+    ['https://%39%33.184.215.14/hook', 'host must be written without % escapes'],
+    ['https://@93.184.215.14/hook', 'must not have an @ before its host'],
   ])('refuses %s with a 400 naming the rule (%s)', async (url, words) => {
     const res = await call('POST', '/api/admin/webhooks', { url, eventTypes: events })
     expect(res.statusCode).toBe(400)

@@ -116,6 +116,22 @@ describe('/admin/webhooks', () => {
     expect(hidden.body).toContain(
       'The description must not contain control, invisible or formatting characters.',
     )
+    // Fits as typed (200), not in NFC (600, as stored): both counts said, as the API says them.
+    const longer = await post('/admin/webhooks', {
+      url: 'https://93.184.215.14/hooks',
+      description: '\ufb2c'.repeat(200),
+      eventTypes: ['order.placed'],
+    })
+    expect(longer.statusCode).toBe(400)
+    expect(longer.body).toContain(
+      'The description may be 500 characters at most as stored: the 200 characters typed become 600 in Unicode&#39;s standard form (NFC), which writes a few characters as two or three.',
+    )
+    const tooLong = await post('/admin/webhooks', {
+      url: 'https://93.184.215.14/hooks',
+      description: 'x'.repeat(501),
+      eventTypes: ['order.placed'],
+    })
+    expect(tooLong.body).toContain('The description may be 500 characters at most.<')
     const none = await register('https://93.184.215.14/no-events', [])
     expect(none.res.statusCode).toBe(400)
     expect(none.res.body).toContain('Choose at least one event.')

@@ -289,4 +289,54 @@ describe('a URL that is not the one typed, or that nothing can answer', () => {
       expect(checkWebhookUrlSyntax(url, { allowLocal: false }).ok, url).toBe(true)
     }
   })
+
+  it('refuses dot segments, an IPv4 address in another base, % escapes in the host and an empty user name', () => {
+    // The parser would store each as another URL than the one typed, without a word.
+    const dots = 'write the path without . or .. segments.'
+    expect(refused('https://8.8.8.8/a/../b')).toBe(
+      `The URL's path /a/../b has a . or .. segment, which the parser resolves (it would be sent to /b): ${dots}`,
+    )
+    expect(refused('https://8.8.8.8/q4/%2E%2E/x')).toContain('(it would be sent to /x)')
+    expect(refused('https://8.8.8.8/q6/..')).toContain('(it would be sent to /)')
+    for (const url of ['https://8.8.8.8/a/./b', 'https://8.8.8.8/.%2e/b', 'https://8.8.8.8/%2e']) {
+      expect(refused(url)).toContain(dots)
+    }
+    for (const host of ['010.010.010.010', '0x08080808', '134744072', '8.8.8.8.', '8.8.2056']) {
+      expect(refused(`https://${host}/q`)).toBe(
+        `The URL's host ${host} is an IPv4 address written another way: write the IPv4 address in dotted decimal, as 8.8.8.8.`,
+      )
+    }
+    expect(refused('https://%38.8.8.8/z7')).toBe(
+      "The URL's host must be written without % escapes: write it as 8.8.8.8.",
+    )
+    expect(refused('https://ex%61mple.com/z7')).toContain('write it as example.com.')
+    expect(refused('https://\uff45xample.com/h')).toBe(
+      "The URL's host \uff45xample.com would be read as example.com: write it as example.com.",
+    )
+    for (const url of ['https://@8.8.8.8/q3', 'https://:@8.8.8.8/q3']) {
+      expect(refused(url)).toBe(
+        'The URL must not have an @ before its host: write the host right after the //, with no user name or password.',
+      )
+    }
+    expect(refused('http://@127.0.0.1/h', true)).toContain('@')
+    expect(refused('https://8.8.8.8/a\ud800')).toContain('/a%EF%BF%BD')
+  })
+
+  it('still accepts what the parser only respells without changing what is sent', () => {
+    const accepted = (url: string) => {
+      const verdict = checkWebhookUrlSyntax(url, { allowLocal: false })
+      expect(verdict.ok, url).toBe(true)
+      return verdict.ok ? verdict.url.href : ''
+    }
+    expect(accepted('HTTPS://Hooks.EXAMPLE.com:443')).toBe('https://hooks.example.com/')
+    expect(accepted('https://B\u00dcCHER.example/x')).toBe('https://xn--bcher-kva.example/x')
+    expect(accepted('https://[2A00:1450:4001:80E:0::200e]/')).toBe(
+      'https://[2a00:1450:4001:80e::200e]/',
+    )
+    expect(accepted('https://8.8.8.8/a"b^c/\u00e9/..x/.a/a..b/...')).toBe(
+      'https://8.8.8.8/a%22b%5Ec/%C3%A9/..x/.a/a..b/...',
+    )
+    expect(accepted('https://8.8.8.8?x=1')).toBe('https://8.8.8.8/?x=1')
+    expect(accepted('https://8.8.8.8/a@b/%2e%2ex')).toBe('https://8.8.8.8/a@b/..x')
+  })
 })
