@@ -362,11 +362,20 @@ export interface SeedResult {
   ms: number
 }
 
-/** Migrates, seeds the catalogue, then loads `count` orders in batches (see the file comment). */
+/**
+ * Migrates, seeds the catalogue, then loads `count` orders in batches (see the file comment).
+ * Throws RangeError, before touching the database, unless count, batchSize and jobs are whole
+ * numbers >= 1 (a batch of -5 looped forever).
+ */
 export async function seedOrders(
   databaseUrl: string,
   { count, batchSize = 50_000, jobs = 2, onProgress }: SeedOptions,
 ): Promise<SeedResult> {
+  for (const [name, n] of Object.entries({ count, batchSize, jobs })) {
+    if (!Number.isSafeInteger(n) || n < 1) {
+      throw new RangeError(`seedOrders: ${name} must be a whole number >= 1, got ${n}`)
+    }
+  }
   const db = connect({ databaseUrl, dataDir: 'unused', poolSize: 1 })
   let products: Product[]
   try {
@@ -440,14 +449,44 @@ export async function seedOrders(
 const usage = `Usage: npm run seed:orders -- --count N [--batch N] [--jobs N]
        npm run seed:orders -- --help
 
-Bulk-loads N past orders (a whole number >= 1) into DATABASE_URL's PostgreSQL database with
-COPY, the insights aggregates updated with them: --batch orders per transaction (default
-50000), on --jobs connections (default 2). Exit codes: 0 done, 1 failed, 2 bad usage.`
+Bulk-loads N past orders into DATABASE_URL's PostgreSQL database with COPY, the insights
+aggregates updated with them: --batch orders per transaction (default 50000), on --jobs
+connections (default 2). Each number is a whole number >= 1 in digits; each option is given
+once. Exit codes: 0 done, 1 failed, 2 bad usage.`
+
+// What is wrong with the command line, or undefined when it is fine. Every number is a whole
+// number >= 1 in digits: Number() took "1e3", "2.5", "-5" and "abc" (NaN), which looped forever,
+// loaded nothing or failed deep in the database. parseArgs keeps the last of an option given
+// twice, so "--count 10 --count 20" loaded 20 without a word.
+function usageProblem(
+  values: Record<string, string | boolean | undefined>,
+  tokens: readonly { kind: string; name?: string }[],
+): string | undefined {
+  const seen = new Set<string>()
+  for (const token of tokens) {
+    if (token.kind !== 'option' || token.name === undefined) continue
+    if (seen.has(token.name)) return `--${token.name} is given more than once: give it once.`
+    seen.add(token.name)
+  }
+  if (values.count === undefined) return '--count is missing: say how many orders to load.'
+  for (const name of ['count', 'batch', 'jobs']) {
+    const value = values[name]
+    if (typeof value === 'string' && !/^[1-9]\d*$/.test(value)) {
+      return `--${name} is "${value}": give a whole number of at least 1, in digits (like 50000).`
+    }
+    if (typeof value === 'string' && !Number.isSafeInteger(Number(value))) {
+      return `--${name} is "${value}", which is too large.`
+    }
+  }
+  return undefined
+}
 
 async function main() {
   let values: { count?: string; batch?: string; jobs?: string; help?: boolean }
+  let tokens: readonly { kind: string; name?: string }[]
   try {
-    ;({ values } = parseArgs({
+    ;({ values, tokens } = parseArgs({
+      tokens: true,
       options: {
         count: { type: 'string' },
         batch: { type: 'string' },
@@ -464,6 +503,12 @@ async function main() {
     console.log(usage)
     return
   }
+  // Before DATABASE_URL: a bad command line is bad wherever it would have run.
+  const problem = usageProblem(values, tokens)
+  if (problem) {
+    console.error(`${problem}\n${usage}`)
+    process.exit(2)
+  }
   const count = Number(values.count)
   const databaseUrl = process.env.DATABASE_URL
   if (!databaseUrl || !/^postgres(ql)?:\/\//.test(databaseUrl)) {
@@ -472,18 +517,14 @@ async function main() {
     )
     process.exit(2)
   }
-  if (!Number.isSafeInteger(count) || count < 1) {
-    console.error(usage)
-    process.exit(2)
-  }
-  const batchSize = values.batch ? Number(values.batch) : undefined
+  const batchSize = values.batch === undefined ? undefined : Number(values.batch)
   const rate = (n: number, ms: number) =>
     Math.round((n * 1000) / Math.max(ms, 1)).toLocaleString('en-US')
   let lastReport = 0
   const result = await seedOrders(databaseUrl, {
     count,
-    ...(batchSize ? { batchSize } : {}),
-    ...(values.jobs ? { jobs: Number(values.jobs) } : {}),
+    ...(batchSize === undefined ? {} : { batchSize }),
+    ...(values.jobs === undefined ? {} : { jobs: Number(values.jobs) }),
     onProgress: (loaded, ms) => {
       if (ms - lastReport < 2000 && loaded < count) return
       lastReport = ms

@@ -57,13 +57,22 @@ export function heapProblem(maxHeapUsedMb: number | undefined): string | undefin
  * IPv4 address/netmask. Stricter on one point: an IPv4 address is four decimal parts, not the
  * `999` or `0x7f.1` ipaddr.js also reads. Without this a bad entry passed the setting's pattern
  * and stopped the start with "TypeError: invalid IP address".
- * Returns what is wrong with the first bad entry, or undefined when the value is good.
+ * Returns what is wrong (with the first bad entry) and what to write, to follow "TRUST_PROXY ",
+ * or undefined when the value is good.
  */
 export function trustProxyProblem(value: string): string | undefined {
   if (value === 'true' || value === 'false' || /^\d+$/.test(value)) return undefined
+  // Only a list's entries may have blanks around them (Fastify trims those): "1 " is read as a
+  // list of one address, "1", which was then told as "not an IP address".
+  const bare = value.trim()
+  if (/^(true|false|\d+)$/.test(bare)) {
+    return `is "${value}": remove the blank before or after ${bare}, which makes it a list of addresses rather than ${/^\d/.test(bare) ? 'a hop count' : `the word ${bare}`}`
+  }
   for (const entry of value.split(',').map((e) => e.trim())) {
     const problem = trustedAddressProblem(entry)
-    if (problem) return problem
+    if (problem) {
+      return `${problem}: give true, a hop count, or addresses/CIDRs separated by commas`
+    }
   }
   return undefined
 }

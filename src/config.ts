@@ -109,9 +109,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const trustProxy = trustProxyProblem(config.TRUST_PROXY)
   if (trustProxy) {
-    throw new ConfigError(
-      `Invalid configuration: TRUST_PROXY ${trustProxy}: give true, a hop count, or addresses/CIDRs separated by commas`,
-    )
+    throw new ConfigError(`Invalid configuration: TRUST_PROXY ${trustProxy}`)
   }
   const host = hostProblem(config.HOST)
   if (host) throw new ConfigError(`Invalid configuration: HOST ${host}`)

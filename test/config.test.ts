@@ -230,6 +230,7 @@ describe('TRUST_PROXY', () => {
     '10.0.0.0/255.0.255.0',
     '::1/129',
   ]
+  const withBlanks = ['1 ', ' 2', 'true ']
   const taken = [
     'true',
     'false',
@@ -248,6 +249,17 @@ describe('TRUST_PROXY', () => {
     )
   })
 
+  // "1 " was told as `TRUST_PROXY has "1", which is not an IP address`: 1 is a good hop count.
+  it.each([
+    ['1 ', '1', 'a hop count'],
+    [' 2', '2', 'a hop count'],
+    ['true ', 'true', 'the word true'],
+  ])('names the blank in %j as the problem, not the value', (value, bare, what) => {
+    expect(() => loadConfig({ TRUST_PROXY: value })).toThrow(
+      `Invalid configuration: TRUST_PROXY is "${value}": remove the blank before or after ${bare}, which makes it a list of addresses rather than ${what}`,
+    )
+  })
+
   it('agrees with Fastify, which would otherwise refuse the value at start', () => {
     const fastifyTakes = (value: string) => {
       try {
@@ -258,6 +270,10 @@ describe('TRUST_PROXY', () => {
       }
     }
     for (const value of refused) expect(fastifyTakes(value), value).toBe(false)
+    // Fastify refuses "1 " as the address "1"; " 2" and "true " as well, or worse, takes them.
+    for (const value of withBlanks) {
+      expect(() => loadConfig({ TRUST_PROXY: value }), value).toThrow(/TRUST_PROXY is "/)
+    }
     for (const value of taken) {
       expect(loadConfig({ TRUST_PROXY: value }).TRUST_PROXY).toBe(value)
       expect(fastifyTakes(value), value).toBe(true)

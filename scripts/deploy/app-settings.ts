@@ -58,10 +58,15 @@ export const mailAppSettings = (template: Template, parameters: ParameterValues)
  * the mail settings, TRUST_PROXY, METRICS_TOKEN), checked by the service's own loadConfig. Every
  * app would then stop at its start, production included: a deployment changes production's
  * settings, not only the slot's. The message names the parameter and the setting, never a value
- * (smtpUrl holds the SMTP password, metricsToken is a secret). A group with a value not known
- * here (appSettingValues) is not checked. Throws DeployError (exit 2).
+ * (smtpUrl holds the SMTP password, metricsToken is a secret), nor any part of a value read from
+ * an environment variable (`fromEnv`: parameter name → variable, --set-from-env). A group with a
+ * value not known here (appSettingValues) is not checked. Throws DeployError (exit 2).
  */
-export function checkAppSettingParameters(template: Template, parameters: ParameterValues): void {
+export function checkAppSettingParameters(
+  template: Template,
+  parameters: ParameterValues,
+  fromEnv: Readonly<Record<string, string>> = {},
+): void {
   // Every other setting undefined: the check reads these, not this shell's environment.
   const others = Object.fromEntries(Object.keys(ConfigSchema.properties).map((n) => [n, undefined]))
   for (const { parameters: names, section } of settingGroups) {
@@ -72,9 +77,33 @@ export function checkAppSettingParameters(template: Template, parameters: Parame
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err
       const named = Object.entries(names).map(([p, s]) => `${p} is ${s}`)
+      const reason =
+        hiddenReason(err.message, names, settings, fromEnv) ??
+        err.message.replace(/^Invalid configuration: /, '')
       throw new DeployError(
-        `${err.message.replace(/^Invalid configuration: /, 'The apps would refuse to start: ')} (${named.join(', ')}; docs/deployment.md, "${section}")`,
+        `The apps would refuse to start: ${reason} (${named.join(', ')}; docs/deployment.md, "${section}")`,
       )
     }
   }
+}
+
+// The service's messages quote a refused value or entry (TRUST_PROXY has "…"), which is fine for
+// --set but not for a value read from an environment variable: it may be a secret. Returns the
+// message to say instead when `message` holds such a value or a comma-separated part of it.
+function hiddenReason(
+  message: string,
+  names: Readonly<Record<string, string>>,
+  settings: Record<string, string | undefined>,
+  fromEnv: Readonly<Record<string, string>>,
+): string | undefined {
+  for (const [parameter, setting] of Object.entries(names)) {
+    const variable = fromEnv[parameter]
+    const value = settings[setting]
+    if (variable === undefined || value === undefined) continue
+    const parts = [value, ...value.split(',')].map((part) => part.trim()).filter(Boolean)
+    if (parts.some((part) => message.includes(part))) {
+      return `${setting} from environment variable ${variable} is not a value the service accepts (the value is not shown, as it may be a secret)`
+    }
+  }
+  return undefined
 }

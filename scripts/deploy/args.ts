@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util'
 import type { DeployOptions } from './deploy.ts'
 import { DeployError } from './errors.ts'
-import { parseCommandLineOverrides } from './parameters.ts'
+import { type OverrideFlag, parseCommandLineOverrides } from './parameters.ts'
 import { defaultTemplateFile } from './template.ts'
 
 export const usage = `Usage: npm run deploy -- --resource-group RG [options]
@@ -24,6 +24,8 @@ Options:
       --template FILE       template to deploy (default: arm/azuredeploy.json)
   -h, --help                show this help
 
+Every option but --set and --set-from-env may be given once.
+
 Environment:
   AZURE_SUBSCRIPTION_ID     subscription to deploy to (required)
   Credentials come from DefaultAzureCredential: \`az login\`, AZURE_CLIENT_ID/AZURE_TENANT_ID
@@ -36,14 +38,16 @@ export function parseDeployArgs(
   env: Readonly<Record<string, string | undefined>>,
   now: Date,
 ): ParsedArgs {
-  let values: ReturnType<typeof parse>['values']
+  let parsed: ReturnType<typeof parse>
   try {
-    values = parse(argv).values
+    parsed = parse(argv)
   } catch (err) {
     // parseArgs messages are already readable ("Unknown option '--foo'...").
     throw new DeployError(`${(err as Error).message} (see --help)`)
   }
+  const { values, tokens } = parsed
   if (values.help) return { help: true }
+  refuseRepeatedOptions(tokens)
 
   const resourceGroup = values['resource-group']
   if (!resourceGroup) throw new DeployError('Missing --resource-group <name> (see --help)')
@@ -54,7 +58,7 @@ export function parseDeployArgs(
       location: values.location,
       parametersFile: values.parameters,
       templateFile: values.template ?? defaultTemplateFile,
-      overrides: parseCommandLineOverrides(values.set ?? [], values['set-from-env'] ?? [], env),
+      overrides: parseCommandLineOverrides(overrideFlags(tokens), env),
       whatIf: values['what-if'] ?? false,
       outputsFile: values['outputs-file'],
       deploymentName: values.name ?? defaultDeploymentName(now),
@@ -67,6 +71,7 @@ function parse(argv: readonly string[]) {
     args: [...argv],
     strict: true,
     allowPositionals: false,
+    tokens: true,
     options: {
       'resource-group': { type: 'string', short: 'g' },
       location: { type: 'string', short: 'l' },
@@ -80,6 +85,35 @@ function parse(argv: readonly string[]) {
       help: { type: 'boolean', short: 'h' },
     },
   })
+}
+
+type Token = ReturnType<typeof parse>['tokens'][number]
+const repeatable = new Set(['set', 'set-from-env'])
+
+// parseArgs keeps the last of an option given twice: `-g a -g b` deployed to b without a word,
+// when which one was meant is not for the command to guess.
+function refuseRepeatedOptions(tokens: readonly Token[]): void {
+  const seen = new Set<string>()
+  for (const token of tokens) {
+    if (token.kind !== 'option' || repeatable.has(token.name)) continue
+    if (seen.has(token.name)) {
+      throw new DeployError(
+        `--${token.name} is given more than once: give it once, as only one of the values could be used (see --help)`,
+      )
+    }
+    seen.add(token.name)
+  }
+}
+
+// The --set and --set-from-env flags in the order given, so that messages follow the command line.
+function overrideFlags(tokens: readonly Token[]): OverrideFlag[] {
+  return tokens.flatMap((token) =>
+    token.kind === 'option' &&
+    (token.name === 'set' || token.name === 'set-from-env') &&
+    token.value !== undefined
+      ? [{ flag: `--${token.name}`, pair: token.value }]
+      : [],
+  )
 }
 
 // Unique per run so the resource group's deployment history keeps each one.

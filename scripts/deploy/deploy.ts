@@ -13,7 +13,12 @@ import { DeployError } from './errors.ts'
 import { checkKeyVaultParameters } from './key-vault.ts'
 import { keepLiveSizes } from './live-sizes.ts'
 import { formatOutputs, writeOutputsFile } from './outputs.ts'
-import { loadParameterFile, type ParameterValues, resolveParameters } from './parameters.ts'
+import {
+  loadParameterFile,
+  type Override,
+  type ParameterValues,
+  resolveParameters,
+} from './parameters.ts'
 import { ensureResourceGroup } from './resource-group.ts'
 import { loadTemplate, type Template } from './template.ts'
 import { validateTemplate } from './validate.ts'
@@ -26,7 +31,7 @@ export interface DeployOptions {
   templateFile: string
   parametersFile?: string
   /** `--set` and `--set-from-env` values; they win over the parameter file. */
-  overrides: Record<string, string>
+  overrides: Record<string, Override>
   whatIf: boolean
   deploymentName: string
   /** Where to write the deployment's outputs as JSON (`--outputs-file`); not on what-if. */
@@ -65,9 +70,15 @@ export async function prepareDeployment(
   const asked = resolveParameters(template, fileValues, options.overrides)
   // The vault's own naming rule first: it says more than the template's lengths do.
   checkKeyVaultParameters(asked)
-  checkParameterConstraints(template, asked)
+  // Parameter name → the environment variable its value came from: such values are not echoed.
+  const fromEnv = Object.fromEntries(
+    Object.entries(options.overrides).flatMap(([name, { variable }]) =>
+      variable === undefined ? [] : [[name, variable]],
+    ),
+  )
+  checkParameterConstraints(template, asked, fromEnv)
   checkConnectionBudget(template, asked, log)
-  checkAppSettingParameters(template, asked)
+  checkAppSettingParameters(template, asked, fromEnv)
   return { template, asked }
 }
 

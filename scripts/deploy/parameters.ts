@@ -23,48 +23,62 @@ export async function loadParameterFile(path: string): Promise<ParameterValues> 
   return values
 }
 
+/** One `--set` or `--set-from-env` flag, as given on the command line. */
+export interface OverrideFlag {
+  flag: '--set' | '--set-from-env'
+  /** `name=value` or `name=VARIABLE`. */
+  pair: string
+}
+
 /**
- * The `--set name=value` and `--set-from-env name=VARIABLE` flags as one record of name → value,
- * the latter's values read from `env`. Secrets travel by --set-from-env so they never appear in
- * argv, which npm echoes when it runs a script. Throws DeployError for a malformed flag, an unset
- * or empty variable, and a parameter given twice (by either flag): which value should win is not
- * for the command to guess, and a later flag silently replaced the earlier one.
+ * A parameter's value from the command line. `variable` is the environment variable it was read
+ * from (--set-from-env): such a value may be a secret and is never shown in a message.
+ */
+export interface Override {
+  value: string
+  variable?: string
+}
+
+/**
+ * The `--set name=value` and `--set-from-env name=VARIABLE` flags, in the order given, as one
+ * record of name → Override, the latter's values read from `env`. Secrets travel by
+ * --set-from-env so they never appear in argv, which npm echoes when it runs a script. Throws
+ * DeployError for a malformed flag, an unset or empty variable, and a parameter given twice (by
+ * either flag): which value should win is not for the command to guess, and a later flag
+ * silently replaced the earlier one.
  */
 export function parseCommandLineOverrides(
-  set: readonly string[],
-  fromEnv: readonly string[],
+  flags: readonly OverrideFlag[],
   env: Readonly<Record<string, string | undefined>>,
-): Record<string, string> {
-  const overrides: Record<string, string> = {}
+): Record<string, Override> {
+  const overrides: Record<string, Override> = {}
   const givenBy = new Map<string, string>()
-  const add = (flag: string, name: string, value: string) => {
+  for (const { flag, pair } of flags) {
+    const at = pair.indexOf('=')
+    const name = pair.slice(0, at)
     const earlier = givenBy.get(name)
-    if (earlier) {
+    if (at > 0 && earlier) {
       throw new DeployError(
         `Parameter ${name} is given twice on the command line (${earlier} and ${flag}): give it once, as only one of the values could be deployed.`,
       )
     }
+    if (flag === '--set') {
+      if (at <= 0) throw new DeployError(`--set expects name=value, got "${pair}"`)
+      overrides[name] = { value: pair.slice(at + 1) }
+    } else {
+      if (at <= 0 || at === pair.length - 1) {
+        throw new DeployError(`--set-from-env expects name=ENV_VARIABLE, got "${pair}"`)
+      }
+      const variable = pair.slice(at + 1)
+      const value = env[variable]
+      if (!value) {
+        throw new DeployError(
+          `--set-from-env ${pair}: environment variable ${variable} is not set or empty`,
+        )
+      }
+      overrides[name] = { value, variable }
+    }
     givenBy.set(name, flag)
-    overrides[name] = value
-  }
-  for (const pair of set) {
-    const at = pair.indexOf('=')
-    if (at <= 0) throw new DeployError(`--set expects name=value, got "${pair}"`)
-    add('--set', pair.slice(0, at), pair.slice(at + 1))
-  }
-  for (const pair of fromEnv) {
-    const at = pair.indexOf('=')
-    if (at <= 0 || at === pair.length - 1) {
-      throw new DeployError(`--set-from-env expects name=ENV_VARIABLE, got "${pair}"`)
-    }
-    const variable = pair.slice(at + 1)
-    const value = env[variable]
-    if (!value) {
-      throw new DeployError(
-        `--set-from-env ${pair}: environment variable ${variable} is not set or empty`,
-      )
-    }
-    add('--set-from-env', pair.slice(0, at), value)
   }
   return overrides
 }
@@ -76,13 +90,13 @@ export function parseCommandLineOverrides(
 export function resolveParameters(
   template: Template,
   fileValues: ParameterValues,
-  overrides: Record<string, string>,
+  overrides: Readonly<Record<string, Override>>,
 ): ParameterValues {
   const declared = template.parameters
   const values: ParameterValues = { ...fileValues }
-  for (const [name, raw] of Object.entries(overrides)) {
+  for (const [name, override] of Object.entries(overrides)) {
     const definition = declared[name]
-    if (definition) values[name] = { value: coerce(name, raw, definition) }
+    if (definition) values[name] = { value: coerce(name, override, definition) }
   }
 
   const unknown = [...Object.keys(fileValues), ...Object.keys(overrides)].filter(
@@ -110,25 +124,31 @@ export function resolveParameters(
   return values
 }
 
-// ARM type-checks parameters, so "2" from the command line must become 2 for an int.
-function coerce(name: string, raw: string, definition: TemplateParameter): unknown {
+// ARM type-checks parameters, so "2" from the command line must become 2 for an int. A value
+// read from an environment variable is never echoed: the variable is named instead.
+function coerce(name: string, override: Override, definition: TemplateParameter): unknown {
+  const { value: raw, variable } = override
   const type = definition.type.toLowerCase()
+  const refuse = (expected: string) =>
+    new DeployError(
+      variable === undefined
+        ? `--set ${name} expects ${expected}, got "${raw}"`
+        : `--set-from-env ${name}=${variable} expects ${expected}, but environment variable ${variable} holds something else (its value is not shown, as it may be a secret)`,
+    )
   if (type === 'int') {
-    if (!/^-?\d+$/.test(raw))
-      throw new DeployError(`--set ${name} expects an integer, got "${raw}"`)
+    if (!/^-?\d+$/.test(raw)) throw refuse('an integer')
     return Number(raw)
   }
   if (type === 'bool') {
-    if (raw !== 'true' && raw !== 'false') {
-      throw new DeployError(`--set ${name} expects true or false, got "${raw}"`)
-    }
+    if (raw !== 'true' && raw !== 'false') throw refuse('true or false')
     return raw === 'true'
   }
   if (type === 'object' || type === 'array' || type === 'secureobject') {
     try {
       return JSON.parse(raw)
     } catch {
-      throw new DeployError(`--set ${name} expects JSON for a parameter of type ${definition.type}`)
+      const flag = variable === undefined ? `--set ${name}` : `--set-from-env ${name}=${variable}`
+      throw new DeployError(`${flag} expects JSON for a parameter of type ${definition.type}`)
     }
   }
   return raw

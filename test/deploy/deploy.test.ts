@@ -337,11 +337,12 @@ describe('deploy command input checks (no Azure calls)', () => {
 
   it('refuses a parameter given twice on the command line, naming it, never its value', async () => {
     const arm = await fakeArm()
-    // baseArgs passes metricsToken with --set-from-env: which of the two won was not said.
+    // baseArgs passes metricsToken with --set-from-env: which of the two won was not said. The
+    // flags are named in the order given (they were named --set first whatever the order).
     const twice = await runCli([...baseArgs, '--set', 'metricsToken=typed-token-0123456789'], arm)
     expect(twice.code).toBe(2)
     expect(twice.err).toEqual([
-      'Parameter metricsToken is given twice on the command line (--set and --set-from-env): give it once, as only one of the values could be deployed.',
+      'Parameter metricsToken is given twice on the command line (--set-from-env and --set): give it once, as only one of the values could be deployed.',
     ])
     expect(twice.err.join('\n')).not.toContain('typed-token')
     const again = await runCli([...baseArgs, '--set', 'trustProxy=1', '--set', 'trustProxy=2'], arm)
@@ -351,6 +352,77 @@ describe('deploy command input checks (no Azure calls)', () => {
     ])
     expect(arm.requests).toEqual([])
     expect(twice.credentialsCreated + again.credentialsCreated).toBe(0)
+  })
+
+  // A secret put in the wrong parameter by mistake: the message printed it, naming --set.
+  it.each([
+    ['webConcurrency', 'an integer'],
+    ['autoscaleMaxInstances', 'an integer'],
+  ])(
+    'never shows the value --set-from-env %s read, naming the flag and the variable',
+    async (name, expected) => {
+      const arm = await fakeArm()
+      const result = await runCli([...baseArgs, '--set-from-env', `${name}=TEST_PG_PASSWORD`], arm)
+      expect(result.code).toBe(2)
+      expect(result.err).toEqual([
+        `--set-from-env ${name}=TEST_PG_PASSWORD expects ${expected}, but environment variable TEST_PG_PASSWORD holds something else (its value is not shown, as it may be a secret)`,
+      ])
+      expect(arm.requests).toEqual([])
+    },
+  )
+
+  it('never shows a value read from the environment that the template or the service refuses', async () => {
+    const arm = await fakeArm()
+    const env = {
+      AZURE_SUBSCRIPTION_ID: subscriptionId,
+      TEST_PG_PASSWORD: password,
+      TEST_METRICS_TOKEN: metricsToken,
+      TEST_SECRET: 'S3cretPassw0rd!',
+      TEST_NUMBER: '99',
+      TEST_WORD: 'deadbeef',
+    }
+    const results = await Promise.all(
+      [
+        ['postgresVersion=TEST_SECRET', 'postgresVersion (from environment variable TEST_SECRET'],
+        ['webConcurrency=TEST_NUMBER', 'webConcurrency is out of range (from environment'],
+        // TRUST_PROXY has "deadbeef", which is not an IP address: said with --set, not here.
+        ['trustProxy=TEST_WORD', 'TRUST_PROXY from environment variable TEST_WORD is not'],
+      ].map(async ([flag, start]) => ({
+        start,
+        result: await runCli([...baseArgs, '--set-from-env', flag as string], arm, { env }),
+      })),
+    )
+    for (const { start, result } of results) {
+      expect(result.code).toBe(2)
+      expect(result.err.join('\n')).toContain(start)
+      expect(result.err.join('\n')).not.toMatch(/S3cret|99|deadbeef/)
+    }
+    expect(arm.requests).toEqual([])
+  })
+
+  it.each([
+    [['--resource-group', 'rg-other'], '--resource-group'],
+    [['-g', 'rg-other'], '--resource-group'],
+    [['--parameters', parametersFile], '--parameters'],
+    [['--name', 'other'], '--name'],
+    [['--location', 'westeurope', '-l', 'northeurope'], '--location'],
+    [['--template', 'arm/azuredeploy.json', '--template', 'arm/azuredeploy.json'], '--template'],
+    [['--what-if', '--what-if'], '--what-if'],
+    // In the temporary folder: were they taken, the deployment would write one.
+    [
+      ['--outputs-file', join(tmpdir(), 'a.json'), '--outputs-file', join(tmpdir(), 'b.json')],
+      '--outputs-file',
+    ],
+  ])('refuses %j given twice before any Azure call, naming %s', async (extra, option) => {
+    const arm = await fakeArm()
+    // Before, the last one won silently: `-g a -g b` deployed to b.
+    const result = await runCli([...baseArgs, ...extra], arm)
+    expect(result.code).toBe(2)
+    expect(result.err).toEqual([
+      `${option} is given more than once: give it once, as only one of the values could be used (see --help)`,
+    ])
+    expect(result.credentialsCreated).toBe(0)
+    expect(arm.requests).toEqual([])
   })
 })
 
@@ -364,6 +436,7 @@ describe('deploy command: the parameters that become app settings', () => {
     ['-1', 'TRUST_PROXY must be true, false, a hop count'],
     ['10.0.0.0/33', 'TRUST_PROXY has "10.0.0.0/33", whose range is not 1 to 32 bits'],
     ['10.0.0.0/8,', 'TRUST_PROXY has an empty entry'],
+    ['1 ', 'TRUST_PROXY is "1 ": remove the blank before or after 1'],
   ])('stops trustProxy=%s before any Azure call, naming the setting', async (value, reason) => {
     const arm = await fakeArm()
     const result = await runCli([...baseArgs, '--set', `trustProxy=${value}`], arm)

@@ -39,6 +39,41 @@ describe('npm run seed:orders', () => {
     expect(run.stdout).toBe('')
     expect(run.stderr).toMatch(/^Unknown option '--cuont'.*\nUsage: npm run seed:orders/s)
   })
+
+  // Number() took all of these: -5 looped forever, abc loaded nothing and exited 0, 2.5 ended
+  // in a database error, 1e3 loaded 1000; 0 printed the usage without a reason, and the last of
+  // two --count won. Refused before DATABASE_URL is even looked at (there is none here).
+  it.each([
+    [['--count', '10', '--batch=-5'], '--batch is "-5": give a whole number of at least 1'],
+    [['--count', '10', '--jobs', 'abc'], '--jobs is "abc": give a whole number of at least 1'],
+    [['--count', '10', '--batch', '2.5'], '--batch is "2.5": give a whole number of at least 1'],
+    [['--count', '1e3'], '--count is "1e3": give a whole number of at least 1'],
+    [['--count', '0'], '--count is "0": give a whole number of at least 1'],
+    [['--count', ''], '--count is "": give a whole number of at least 1'],
+    [['--count', '10', '--jobs', '0x2'], '--jobs is "0x2": give a whole number of at least 1'],
+    [['--count', '99999999999999999999'], '--count is "99999999999999999999", which is too large'],
+    [['--count', '10', '--count', '20'], '--count is given more than once: give it once.'],
+    [['--count', '10', '--batch', '5', '--batch=5'], '--batch is given more than once'],
+    [['--batch', '5'], '--count is missing: say how many orders to load.'],
+  ])('%j: says why with the usage, exit 2, nothing loaded', (args, reason) => {
+    const env = { ...process.env }
+    delete env.DATABASE_URL
+    const run = spawnSync(process.execPath, [script, ...args], { env, encoding: 'utf8' })
+    expect(run.status).toBe(2)
+    expect(run.stdout).toBe('')
+    expect(run.stderr.split('\n')[0]).toContain(reason)
+    expect(run.stderr).toContain('\nUsage: npm run seed:orders')
+  })
+
+  it('seedOrders refuses a batch, job or order count below 1 before connecting', async () => {
+    // Nothing listens on port 1: a connection attempt would fail with another error.
+    const url = 'postgres://nobody@127.0.0.1:1/none'
+    await expect(seedOrders(url, { count: 10, batchSize: -5 })).rejects.toThrow(
+      'seedOrders: batchSize must be a whole number >= 1, got -5',
+    )
+    await expect(seedOrders(url, { count: 10, jobs: 0 })).rejects.toThrow(RangeError)
+    await expect(seedOrders(url, { count: 2.5 })).rejects.toThrow(RangeError)
+  })
 })
 
 // COPY is a PostgreSQL server feature: the loader itself is tested there only.
