@@ -165,6 +165,11 @@ export function commandFailure(err: unknown, config?: Config): string {
   if (failedUrl && /^The server does not support SSL connections$/.test(String(message))) {
     return `The PostgreSQL server at ${address(failedUrl)} does not accept TLS, which ${setting} asks for (its sslmode): turn ssl on at the server, or, for a server on this machine only, drop sslmode from ${setting}.`
   }
+  // Migrated through MIGRATION_DATABASE_URL, then no table where DATABASE_URL serves: the two
+  // name different databases (or servers), and the owner's migrations went to the other one.
+  if (code === '42P01' && config?.MIGRATION_DATABASE_URL && config.DATABASE_URL) {
+    return `DATABASE_URL's database has no ${/relation "(.+)" does not exist/.exec(String(message))?.[1] ?? 'such'} table, which the migrations through MIGRATION_DATABASE_URL make: the two must name the same database on the same server (${address(config.DATABASE_URL)}${new URL(config.DATABASE_URL).pathname} and ${address(config.MIGRATION_DATABASE_URL)}${new URL(config.MIGRATION_DATABASE_URL).pathname} now): correct the one that is wrong.`
+  }
   if (message === pgliteBroken && config && !config.DATABASE_URL) return brokenEmbedded(config)
   if (
     pgliteAborted(type, message) &&

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import net from 'node:net'
+import pg from 'pg'
 import { describe, expect, it } from 'vitest'
 import { usingPostgres } from '../helpers/context.ts'
 import { failedStart, freePort, startFlags } from '../helpers/server.ts'
@@ -75,6 +76,34 @@ describe.runIf(usingPostgres)('npm start on PostgreSQL when it cannot start', ()
     },
     120_000,
   )
+
+  it('MIGRATION_DATABASE_URL naming another database than DATABASE_URL: says so, naming both', async () => {
+    const admin = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL })
+    await admin.connect()
+    await admin.query('drop database if exists start_other_db')
+    await admin.query('create database start_other_db')
+    try {
+      const other = new URL(process.env.TEST_DATABASE_URL as string)
+      other.pathname = '/start_other_db'
+      const migration = new URL(process.env.TEST_DATABASE_URL as string)
+      const run = await failedStart(
+        { DATABASE_URL: other.toString(), MIGRATION_DATABASE_URL: migration.toString(), PORT: '0' },
+        startFlags(),
+      )
+      expect(run.code, run.output).toBe(1)
+      const at = `${other.hostname}:${other.port || '5432'}`
+      expect(run.lines).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^Could not start: DATABASE_URL's database has no \\w+ table, which the migrations through MIGRATION_DATABASE_URL make: the two must name the same database on the same server \\(${at}/start_other_db and ${at}${migration.pathname} now\\): correct the one that is wrong\\.$`,
+          ),
+        ),
+      ])
+    } finally {
+      await admin.query('drop database if exists start_other_db with (force)')
+      await admin.end()
+    }
+  }, 120_000)
 
   it("MIGRATION_DATABASE_URL refused, DATABASE_URL fine: names MIGRATION_DATABASE_URL's address", async () => {
     const port = await freePort()
