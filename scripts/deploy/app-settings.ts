@@ -87,21 +87,24 @@ export function checkAppSettingParameters(
   }
 }
 
-// The service's messages quote a refused value or entry (TRUST_PROXY has "…"), which is fine for
-// --set but not for a value read from an environment variable: it may be a secret. Returns the
-// message to say instead when `message` holds such a value or a comma-separated part of it.
+// The service's messages quote a refused value, or a part of it (TRUST_PROXY has "…", SMTP_URL's
+// scheme, a query parameter, its host, MAIL_FROM's domain as xn--…), which is fine for --set but
+// not for a value read from an environment variable: it may be a secret. Returns the message to
+// say instead when the refused setting (the message's first word) came from one, or when the
+// message holds such a value or a comma-separated part of it.
 function hiddenReason(
   message: string,
   names: Readonly<Record<string, string>>,
   settings: Record<string, string | undefined>,
   fromEnv: Readonly<Record<string, string>>,
 ): string | undefined {
+  const refused = /^Invalid configuration: (\w+)/.exec(message)?.[1]
   for (const [parameter, setting] of Object.entries(names)) {
     const variable = fromEnv[parameter]
     const value = settings[setting]
     if (variable === undefined || value === undefined) continue
     const parts = [value, ...value.split(',')].map((part) => part.trim()).filter(Boolean)
-    if (parts.some((part) => message.includes(part))) {
+    if (setting === refused || parts.some((part) => message.includes(part))) {
       return `${setting} from environment variable ${variable} is not a value the service accepts (the value is not shown, as it may be a secret)`
     }
   }

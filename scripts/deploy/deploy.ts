@@ -68,14 +68,14 @@ export async function prepareDeployment(
   const template = await loadTemplate(options.templateFile)
   const fileValues = options.parametersFile ? await loadParameterFile(options.parametersFile) : {}
   const asked = resolveParameters(template, fileValues, options.overrides)
-  // The vault's own naming rule first: it says more than the template's lengths do.
-  checkKeyVaultParameters(asked)
   // Parameter name → the environment variable its value came from: such values are not echoed.
   const fromEnv = Object.fromEntries(
     Object.entries(options.overrides).flatMap(([name, { variable }]) =>
       variable === undefined ? [] : [[name, variable]],
     ),
   )
+  // The vault's own naming rule first: it says more than the template's lengths do.
+  checkKeyVaultParameters(asked, fromEnv)
   checkParameterConstraints(template, asked, fromEnv)
   checkConnectionBudget(template, asked, log)
   checkAppSettingParameters(template, asked, fromEnv)

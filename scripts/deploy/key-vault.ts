@@ -15,11 +15,17 @@ export const keyVaultNamePattern = /^(?!.*--)[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-
  * Whether the name is free (names are global, and a soft-deleted vault keeps its name) only
  * Azure knows: the deployment then fails at the vault (docs/deployment.md, "Secrets in Key Vault").
  */
-export function checkKeyVaultParameters(parameters: ParameterValues): void {
+export function checkKeyVaultParameters(
+  parameters: ParameterValues,
+  fromEnv: Readonly<Record<string, string>> = {},
+): void {
   if (parameters.secretsInKeyVault?.value !== true) return
   const name = parameters.keyVaultName?.value
   if (typeof name !== 'string' || keyVaultNamePattern.test(name)) return
+  // Read from an environment variable: named by it, not quoted (it may be a secret).
+  const variable = fromEnv.keyVaultName
+  const given = variable === undefined ? `"${name}"` : `from environment variable ${variable}`
   throw new DeployError(
-    `keyVaultName "${name}" is not a Key Vault name: 3 to 24 letters, digits and hyphens, starting with a letter, ending with a letter or digit, no two hyphens in a row (docs/deployment.md, "Secrets in Key Vault")`,
+    `keyVaultName ${given} is not a Key Vault name: 3 to 24 letters, digits and hyphens, starting with a letter, ending with a letter or digit, no two hyphens in a row (docs/deployment.md, "Secrets in Key Vault")`,
   )
 }

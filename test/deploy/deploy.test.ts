@@ -380,6 +380,13 @@ describe('deploy command input checks (no Azure calls)', () => {
       TEST_SECRET: 'S3cretPassw0rd!',
       TEST_NUMBER: '99',
       TEST_WORD: 'deadbeef',
+      TEST_VAULT: 'Secret--kv',
+      // Each refused for a part the service's message would quote: the scheme, a parameter,
+      // the host (requireTLS=false with a user off this machine), the domain as xn--….
+      TEST_SMTP_SCHEME: 'secretscheme://u:pw@mail.example.com',
+      TEST_SMTP_PARAMETER: 'smtp://u:pw@mail.example.com?secretopt=1',
+      TEST_SMTP_HOST: 'smtp://u:pw@secrethost.example.com?requireTLS=false',
+      TEST_MAIL_FROM: 'orders@bücher.example',
     }
     const results = await Promise.all(
       [
@@ -387,15 +394,28 @@ describe('deploy command input checks (no Azure calls)', () => {
         ['webConcurrency=TEST_NUMBER', 'webConcurrency is out of range (from environment'],
         // TRUST_PROXY has "deadbeef", which is not an IP address: said with --set, not here.
         ['trustProxy=TEST_WORD', 'TRUST_PROXY from environment variable TEST_WORD is not'],
-      ].map(async ([flag, start]) => ({
+        ['smtpUrl=TEST_SMTP_SCHEME', 'SMTP_URL from environment variable TEST_SMTP_SCHEME is not'],
+        ['smtpUrl=TEST_SMTP_PARAMETER', 'SMTP_URL from environment variable TEST_SMTP_PARAMETER'],
+        ['smtpUrl=TEST_SMTP_HOST', 'SMTP_URL from environment variable TEST_SMTP_HOST is not'],
+        ['mailFrom=TEST_MAIL_FROM', 'MAIL_FROM from environment variable TEST_MAIL_FROM is not'],
+        [
+          'keyVaultName=TEST_VAULT',
+          'keyVaultName from environment variable TEST_VAULT is not a Key Vault name',
+          ['--set', 'secretsInKeyVault=true'],
+        ],
+      ].map(async ([flag, start, more = []]) => ({
         start,
-        result: await runCli([...baseArgs, '--set-from-env', flag as string], arm, { env }),
+        result: await runCli(
+          [...baseArgs, ...(more as string[]), '--set-from-env', flag as string],
+          arm,
+          { env },
+        ),
       })),
     )
     for (const { start, result } of results) {
       expect(result.code).toBe(2)
       expect(result.err.join('\n')).toContain(start)
-      expect(result.err.join('\n')).not.toMatch(/S3cret|99|deadbeef/)
+      expect(result.err.join('\n')).not.toMatch(/S3cret|99|deadbeef|secretscheme|secretopt|secrethost|Secret--kv|pw@|bcher/)
     }
     expect(arm.requests).toEqual([])
   })
