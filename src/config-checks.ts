@@ -216,17 +216,27 @@ export function databaseUrlProblem(value: string): string | undefined {
   const rest = value.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '')
   const authority = /^[^/?#]*/.exec(rest)?.[0] ?? ''
   // An @ past the authority: the password (or user) held a / ? or # that ended the authority
-  // early, so the host would be read from the password (`p@ss/w@db` connects to "ss" and says so).
-  if (rest.includes('@', authority.length))
+  // early, so the host would be read from the password (`p@ss/w@db` connects to "ss" and says
+  // so). In the path (the database's name, where an @ is written %40) any @ is that; in the
+  // query or fragment, one followed by a / or :, as a host is (`?application_name=a@b` is not).
+  const after = rest.slice(authority.length)
+  const path = /^[^?#]*/.exec(after)?.[0] ?? ''
+  if (path.includes('@') || /@[^/:]*[/:]/.test(after.slice(path.length)))
     return `has an @ after a /, ? or #: a password (or user) holding one must have it percent-encoded: ${databaseUrlShape}`
   const hostPort = authority.slice(authority.lastIndexOf('@') + 1)
   const port = /^(?:\[[^\]]*\]|[^:]*):(.*)$/.exec(hostPort)?.[1]
   if (port && !(/^\d{1,5}$/.test(port) && +port >= 1 && +port <= 65535))
     return `has a port that is not a number from 1 to 65535: ${databaseUrlShape}`
+  let url: URL
   try {
-    new URL(value)
+    url = new URL(value)
   } catch {
     return `is not a URL the service can read: ${databaseUrlShape}`
+  }
+  try {
+    decodeURIComponent(url.pathname)
+  } catch {
+    return `has a % in its database name that is not followed by two hex digits: write a % in the name as %25, and give the rest ${databaseUrlShape.replace(/^give /, '')}`
   }
   return undefined
 }

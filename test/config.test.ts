@@ -115,12 +115,21 @@ describe('DATABASE_URL and MIGRATION_DATABASE_URL that cannot be read', () => {
     // An @ before the / as well: the authority "admin:p@ss" parses, with the host "ss".
     ['postgres://admin:p@ss/w@127.0.0.1:4400/orders', 'has an @ after a /, ? or #'],
     ['postgres://admin:p@ss?w@127.0.0.1:4400/orders', 'has an @ after a /, ? or #'],
+    ['postgres://admin:pss@127.0.0.1:4400/or%zzders', 'has a % in its database name'],
     ['postgres://admin:pss@host:99999/orders', 'port that is not a number from 1 to 65535'],
     ['postgres://admin:pss@h:abc/orders', 'port that is not a number from 1 to 65535'],
     ['postgres://admin:pss@host:0/orders', 'port that is not a number from 1 to 65535'],
     ['postgres://[bad', 'is not a URL the service can read'],
   ]
   const partner = { DATABASE_URL: 'postgres://u@db.example.com/orders' }
+
+  it.each([
+    'postgres://admin:p%40ss@127.0.0.1:4400/orders?application_name=ada@example',
+    'postgres://admin@127.0.0.1:4400/orders?application_name=a@b&sslmode=disable',
+    'postgres://127.0.0.1/orders%40shop',
+  ])('%s: an @ in the query, or encoded, is not a password that went astray', (url) => {
+    expect(loadConfig({ DATABASE_URL: url }).DATABASE_URL).toBe(url)
+  })
 
   it.each(
     malformed.flatMap(([url, text]) => [

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util'
+import { sql } from 'kysely'
 import { type Config, loadConfig } from '../config.ts'
 import { commandDatabase, commandFailure } from './command.ts'
 import { prepareEmbeddedDatabase } from './embedded.ts'
@@ -24,6 +25,10 @@ async function migrate(config: Config): Promise<void> {
   const db = commandDatabase(config)
   try {
     const applied = await prepareSchema(db, config)
+    // Migrated through the owner's URL: the service's must see those tables, or the two name
+    // different databases (the start would stop on the first query; commandFailure says which).
+    if (config.MIGRATION_DATABASE_URL && config.DATABASE_URL)
+      await sql`select from products limit 0`.execute(db)
     console.log(applied.length > 0 ? `Applied: ${applied.join(', ')}` : 'Already up to date.')
   } finally {
     await db.destroy()

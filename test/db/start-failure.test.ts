@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import net from 'node:net'
 import pg from 'pg'
 import { describe, expect, it } from 'vitest'
@@ -92,13 +92,22 @@ describe.runIf(usingPostgres)('npm start on PostgreSQL when it cannot start', ()
       )
       expect(run.code, run.output).toBe(1)
       const at = `${other.hostname}:${other.port || '5432'}`
+      const sentence = `DATABASE_URL's database has no \\w+ table, which the migrations through MIGRATION_DATABASE_URL make: the two must name the same database on the same server \\(${at}/start_other_db and ${at}${migration.pathname} now\\): correct the one that is wrong\\.`
       expect(run.lines).toEqual([
-        expect.stringMatching(
-          new RegExp(
-            `^Could not start: DATABASE_URL's database has no \\w+ table, which the migrations through MIGRATION_DATABASE_URL make: the two must name the same database on the same server \\(${at}/start_other_db and ${at}${migration.pathname} now\\): correct the one that is wrong\\.$`,
-          ),
-        ),
+        expect.stringMatching(new RegExp(`^Could not start: ${sentence}$`)),
       ])
+      // npm run migrate too (it said "Already up to date.", exit 0).
+      const migrate = spawnSync(process.execPath, ['src/db/migrate-cli.ts'], {
+        env: {
+          PATH: process.env.PATH ?? '',
+          DATABASE_URL: other.toString(),
+          MIGRATION_DATABASE_URL: migration.toString(),
+        },
+        encoding: 'utf8',
+        timeout: 60_000,
+      })
+      expect(migrate.status, migrate.stderr).toBe(1)
+      expect(migrate.stderr).toMatch(new RegExp(`^Migration failed: ${sentence}\\n$`))
     } finally {
       await admin.query('drop database if exists start_other_db with (force)')
       await admin.end()
