@@ -415,7 +415,9 @@ describe('deploy command input checks (no Azure calls)', () => {
     for (const { start, result } of results) {
       expect(result.code).toBe(2)
       expect(result.err.join('\n')).toContain(start)
-      expect(result.err.join('\n')).not.toMatch(/S3cret|99|deadbeef|secretscheme|secretopt|secrethost|Secret--kv|pw@|bcher/)
+      expect(result.err.join('\n')).not.toMatch(
+        /S3cret|99|deadbeef|secretscheme|secretopt|secrethost|Secret--kv|pw@|bcher/,
+      )
     }
     expect(arm.requests).toEqual([])
   })
