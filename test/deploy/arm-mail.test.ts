@@ -185,22 +185,21 @@ describe('npm run deploy: the mail parameters', () => {
     expect(arm.requests).toEqual([])
   })
 
+  // Read from the environment: no part of it is shown, not even the part the service's own
+  // message would quote (the scheme, the host, a parameter's name), only the variable's name.
   it.each([
-    [
-      'https://mailer:sm7p-pa55@smtp.example.com',
-      'must start with smtp:// or smtps://, not https://',
-    ],
-    [
-      'smtp://mailer:sm7p-pa55@smtp.example.com:587?requireTLS=false',
-      'has a user and requireTLS=false for smtp.example.com',
-    ],
-    ['smtps://mailer:sm7p-pa55@smtp.example.com?tls.rejectUnauthorized=false', 'has the parameter'],
-  ])('stops an smtpUrl the service refuses (%s), never showing it', async (smtpUrl, reason) => {
+    ['https://mailer:sm7p-pa55@smtp.example.com', 'https'],
+    ['smtp://mailer:sm7p-pa55@smtp.example.com:587?requireTLS=false', 'smtp.example.com'],
+    ['smtps://mailer:sm7p-pa55@smtp.example.com?tls.rejectUnauthorized=false', 'tls.reject'],
+  ])('stops an smtpUrl the service refuses (%s), never showing it', async (smtpUrl, part) => {
     const arm = await fakeArm()
     const result = await runCli([...baseArgs, ...fromEnv], arm, { env: env(smtpUrl) })
     expect(result.code).toBe(2)
-    expect(result.err.join('\n')).toContain(`The apps would refuse to start: SMTP_URL ${reason}`)
+    expect(result.err.join('\n')).toContain(
+      'The apps would refuse to start: SMTP_URL from environment variable TEST_SMTP_URL is not a value the service accepts',
+    )
     expect(result.err.join('\n')).not.toContain('sm7p-pa55')
+    expect(result.err.join('\n')).not.toContain(part)
     expect(arm.requests).toEqual([])
   })
 })
