@@ -66,7 +66,7 @@ export function trustProxyProblem(value: string): string | undefined {
   // list of one address, "1", which was then told as "not an IP address".
   const bare = value.trim()
   if (/^(true|false|\d+)$/.test(bare)) {
-    return `is "${value}": remove the blank before or after ${bare}, which makes it a list of addresses rather than ${/^\d/.test(bare) ? 'a hop count' : `the word ${bare}`}`
+    return `is ${JSON.stringify(value)}: remove the blank (a space, tab or other white space) before or after ${bare}, which makes it a list of addresses rather than ${/^\d/.test(bare) ? 'a hop count' : `the word ${bare}`}`
   }
   for (const entry of value.split(',').map((e) => e.trim())) {
     const problem = trustedAddressProblem(entry)

@@ -76,7 +76,7 @@ export const ConfigSchema = Type.Object({
   LOOKUP_MISS_MAX: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 30 }),
   TRUST_PROXY: Type.String({
     // Blanks around true, false or a count pass here for trustProxyProblem to name them.
-    pattern: '^ *(true|false|\\d{1,2}) *$|^[0-9a-fA-F.:/, ]+$',
+    pattern: '^\\s*(true|false|\\d{1,2})\\s*$|^[0-9a-fA-F.:/, ]+$',
     default: 'false',
     errorMessage:
       'must be true, false, a hop count (like 1), or addresses/CIDRs separated by commas (like 10.0.0.0/8, 192.168.1.10)',

@@ -263,9 +263,13 @@ describe('TRUST_PROXY', () => {
     ['1 ', '1', 'a hop count'],
     [' 2', '2', 'a hop count'],
     ['true ', 'true', 'the word true'],
+    // A tab or a no-break space is a blank too (they got the generic sentence).
+    ['1\t', '1', 'a hop count'],
+    ['\t1', '1', 'a hop count'],
+    ['1\u00a0', '1', 'a hop count'],
   ])('names the blank in %j as the problem, not the value', (value, bare, what) => {
     expect(() => loadConfig({ TRUST_PROXY: value })).toThrow(
-      `Invalid configuration: TRUST_PROXY is "${value}": remove the blank before or after ${bare}, which makes it a list of addresses rather than ${what}`,
+      `Invalid configuration: TRUST_PROXY is ${JSON.stringify(value)}: remove the blank (a space, tab or other white space) before or after ${bare}, which makes it a list of addresses rather than ${what}`,
     )
   })
 

@@ -97,8 +97,9 @@ function refuseRepeatedOptions(tokens: readonly Token[]): void {
   for (const token of tokens) {
     if (token.kind !== 'option' || repeatable.has(token.name)) continue
     if (seen.has(token.name)) {
+      const why = token.value === undefined ? '' : ', as only one of the values could be used'
       throw new DeployError(
-        `--${token.name} is given more than once: give it once, as only one of the values could be used (see --help)`,
+        `--${token.name} is given more than once: give it once${why} (see --help)`,
       )
     }
     seen.add(token.name)

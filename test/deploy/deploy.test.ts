@@ -429,19 +429,20 @@ describe('deploy command input checks (no Azure calls)', () => {
     [['--name', 'other'], '--name'],
     [['--location', 'westeurope', '-l', 'northeurope'], '--location'],
     [['--template', 'arm/azuredeploy.json', '--template', 'arm/azuredeploy.json'], '--template'],
-    [['--what-if', '--what-if'], '--what-if'],
+    // A flag without a value: no "values" to choose between.
+    [['--what-if', '--what-if'], '--what-if', ''],
     // In the temporary folder: were they taken, the deployment would write one.
     [
       ['--outputs-file', join(tmpdir(), 'a.json'), '--outputs-file', join(tmpdir(), 'b.json')],
       '--outputs-file',
     ],
-  ])('refuses %j given twice before any Azure call, naming %s', async (extra, option) => {
+  ])('refuses %j given twice before any Azure call, naming %s', async (extra, option, why?) => {
     const arm = await fakeArm()
     // Before, the last one won silently: `-g a -g b` deployed to b.
     const result = await runCli([...baseArgs, ...extra], arm)
     expect(result.code).toBe(2)
     expect(result.err).toEqual([
-      `${option} is given more than once: give it once, as only one of the values could be used (see --help)`,
+      `${option} is given more than once: give it once${why ?? ', as only one of the values could be used'} (see --help)`,
     ])
     expect(result.credentialsCreated).toBe(0)
     expect(arm.requests).toEqual([])
@@ -458,7 +459,10 @@ describe('deploy command: the parameters that become app settings', () => {
     ['-1', 'TRUST_PROXY must be true, false, a hop count'],
     ['10.0.0.0/33', 'TRUST_PROXY has "10.0.0.0/33", whose range is not 1 to 32 bits'],
     ['10.0.0.0/8,', 'TRUST_PROXY has an empty entry'],
-    ['1 ', 'TRUST_PROXY is "1 ": remove the blank before or after 1'],
+    [
+      '1 ',
+      'TRUST_PROXY is "1 ": remove the blank (a space, tab or other white space) before or after 1',
+    ],
   ])('stops trustProxy=%s before any Azure call, naming the setting', async (value, reason) => {
     const arm = await fakeArm()
     const result = await runCli([...baseArgs, '--set', `trustProxy=${value}`], arm)
