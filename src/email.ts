@@ -49,6 +49,8 @@ export type EmailFault =
   | { kind: 'too-long' | 'at-signs' | 'spaces' | 'local-too-long' | 'shape' }
   /** `char`: the first character before the @ that is not ASCII, named as Unicode writes it. */
   | { kind: 'local-not-ascii'; char: string }
+  /** `char`: the first control character (U+0000–U+001F, U+007F–U+009F), as `U+0001`. */
+  | { kind: 'control'; char: string }
   | { kind: 'domain-not-ascii'; domain: string; ascii: string }
   | { kind: 'numeric-tld'; tld: string }
   /** `length`: the characters of the first label of the domain over maxDomainLabel. */
@@ -98,7 +100,7 @@ export const isEmailAddress = (email: string): boolean =>
 /**
  * What is wrong with `typed` (as validated: trimmed, the domain's ASCII letters lower-cased),
  * an address the order's schema refused, the first of: over 254 characters (code points, as the
- * schema counts), more than one @, whitespace, a non-ASCII local part, one over 64 octets, a
+ * schema counts), more than one @, whitespace, a control character, a non-ASCII local part, one over 64 octets, a
  * domain not in ASCII (an internationalised domain: the schema takes its ASCII form, `xn--…`,
  * RFC 5890, given here by `domainToASCII`), a domain whose last label is all digits
  * (`example.123`, `10.0.0.1`: emailPattern), else not the shape name@example.com.
@@ -109,6 +111,9 @@ export function emailFault(typed: string): EmailFault {
   const at = typed.indexOf('@')
   if (at !== typed.lastIndexOf('@')) return { kind: 'at-signs' }
   if (/\s/u.test(typed)) return { kind: 'spaces' }
+  // Before "not ASCII": U+0001 and U+007F are ASCII, and the shopper should hear what they are.
+  const control = /\p{Cc}/u.exec(typed)
+  if (control) return { kind: 'control', char: unicodeName(typed, typed.length, control.index) }
   if (at > 0) {
     const domain = typed.slice(at + 1)
     const foreign = nonAscii.exec(typed.slice(0, at))
@@ -127,7 +132,7 @@ export function emailFault(typed: string): EmailFault {
 /**
  * A form's message by its e-mail field for `typed` (trimmed; the order form's and the staff
  * account form's), saying what is wrong with it (emailFault):
- * nothing typed, too long, two @, a space, too much or not ASCII before the @, a domain not in
+ * nothing typed, too long, two @, a space, a control character, too much or not ASCII before the @, a domain not in
  * ASCII (its xn-- form suggested), one ending in a number, or not an address at all.
  */
 export function emailMessage(typed: string): string {
@@ -140,6 +145,8 @@ export function emailMessage(typed: string): string {
       return 'Enter an e-mail address with one @, like name@example.com.'
     case 'spaces':
       return 'Enter an e-mail address without spaces, like name@example.com.'
+    case 'control':
+      return `Enter an e-mail address without control characters: ${fault.char} is one.`
     case 'local-not-ascii':
       return `Enter an e-mail address with only ASCII characters before the @: ${fault.char} is not.`
     case 'local-too-long':
@@ -165,6 +172,8 @@ export function emailSentence(typed: string): string {
       return 'must have one @, like name@example.com'
     case 'spaces':
       return 'must not contain spaces, like name@example.com'
+    case 'control':
+      return `must not contain control characters: ${fault.char} is one`
     case 'local-not-ascii':
       return `must have only ASCII characters before the @: ${fault.char} is not`
     case 'local-too-long':

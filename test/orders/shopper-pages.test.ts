@@ -172,6 +172,17 @@ describe("the form's e-mail messages", () => {
       'Enter an e-mail address with only ASCII characters before the @: ä (U+00E4) is not.',
       'must have only ASCII characters before the @: ä (U+00E4) is not',
     ],
+    // ASCII, but not printing: named as what they are, not as "not ASCII".
+    [
+      'a\u0001b@example.com',
+      'Enter an e-mail address without control characters: U+0001 is one.',
+      'must not contain control characters: U+0001 is one',
+    ],
+    [
+      'ada@exa\u007fmple.com',
+      'Enter an e-mail address without control characters: U+007F is one.',
+      'must not contain control characters: U+007F is one',
+    ],
     [
       `${'a'.repeat(65)}@example.com`,
       'Enter an e-mail address with at most 64 characters before the @.',
