@@ -117,6 +117,22 @@ export const customerLabels: Readonly<Record<string, string>> = Object.fromEntri
   customerFields.map((f) => [f.field, f.label]),
 )
 
+/**
+ * The order form's `maxlength` for each field that has a limit: four times it for free text, the
+ * limit itself for the e-mail (ASCII only: a unit is a character). Text limits count characters
+ * after NFC, which only the server can count (its message says when one is over), and a
+ * maxlength counts UTF-16 units: at the limit it cut names the server takes (an emoji is two
+ * units, an accent typed after its letter one more, and the cut could fall between the two).
+ * Four times cuts none of them, and keeps a paste from growing the form to its 64 KiB.
+ */
+export const formMaxLengths: Readonly<Record<string, number>> = Object.fromEntries(
+  customerFields.flatMap(({ field, schema }) => {
+    const limit = (schema as { maxLength?: number }).maxLength
+    if (limit === undefined) return []
+    return [[field, field === 'email' ? limit : 4 * limit]]
+  }),
+)
+
 /** Each field's canonical form, the same for the API and the form. */
 export const customerNormalisers: Readonly<Record<string, (value: string) => string>> =
   Object.fromEntries(customerFields.map((f) => [f.field, f.normalise]))

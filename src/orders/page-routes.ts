@@ -11,7 +11,7 @@ import { localTime } from '../state-time-zones.ts'
 import { ttlCache } from '../ttl-cache.ts'
 import { usStates } from '../us-states.ts'
 import { fieldName, markTypedLengths } from '../validation.ts'
-import { formCustomer } from './customer.ts'
+import { formCustomer, formMaxLengths } from './customer.ts'
 import { errorSummary } from './error-summary.ts'
 import { formCatalogue, keepShownPrices } from './form-catalogue.ts'
 import { checkZipState, fieldMessage, linesMessages } from './form-messages.ts'
@@ -44,6 +44,9 @@ import {
 } from './schemas.ts'
 
 /** The 409 form's notice when a price changed and changed back before the form was read again. */
+/** What the form says of the limits, and its fields' maxlength. */
+const formLimits = { ...orderLimits, maxLength: formMaxLengths }
+
 const pricesMoved =
   'A price changed while you ordered. Check the prices and place the order again; nothing was ordered yet.'
 
@@ -85,7 +88,7 @@ const pageRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
       placedOrder: state.placedOrder,
       summary: errorSummary(products, errors),
       idempotencyKey: state.idempotencyKey ?? randomUUID(),
-      limits: orderLimits,
+      limits: formLimits,
     })
   }
 
@@ -100,7 +103,7 @@ const pageRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
       values: {},
       errors: {},
       idempotencyKey: keySlot,
-      limits: orderLimits,
+      limits: formLimits,
     })
     const [head = '', tail = ''] = html.split(keySlot)
     return new KeyedPage(head, tail)

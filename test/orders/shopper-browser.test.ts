@@ -81,6 +81,31 @@ describe.skipIf(!chromiumAvailable)("the shopper's pages, used in Chromium", () 
     })
   }
 
+  it('sends a quantity and a name as typed: 1000 is refused, not cut to 100; letters typed with their accents kept whole', async () => {
+    const page = await browser.newPage()
+    await page.goto(`${baseUrl}/`)
+    const box = page.getByLabel('Quantity of Wool Blanket', { exact: true })
+    await box.pressSequentially('1000')
+    expect(await box.inputValue()).toBe('1000')
+    await fillShipping(page)
+    // Each é typed as e and U+0301: 124 UTF-16 units, 99 characters after NFC (the limit is
+    // 100); a maxlength of 100 cut it, between a letter and its accent.
+    const name = 'Zoe\u0301 '.repeat(25).trim()
+    const field = page.getByLabel('Full name', { exact: true })
+    await field.fill('')
+    await field.pressSequentially(name)
+    expect(await field.inputValue()).toBe(name)
+    await page.getByRole('button', { name: 'Place order' }).click()
+    await page.getByText('from 0 to 100').first().waitFor()
+    await box.fill('2')
+    await page.getByRole('button', { name: 'Place order' }).click()
+    expect(await orderedQuantity(page, 'BLK-007')).toBe(2)
+    const number = page.url().split('/').pop()
+    const order = (await t.app.inject({ url: `/api/orders/${number}` })).json()
+    expect(order.customer.name).toBe(name.normalize('NFC'))
+    await page.close()
+  })
+
   it('never lets the price and the quantity touch: 320 to 1280 px and 200% zoom', async () => {
     // 200% zoom of a 1280 px window is a 640 CSS px viewport at twice the pixels.
     for (const [width, scale] of [
