@@ -189,6 +189,34 @@ describe('checkWebhookUrl, local development (allowLocal true)', () => {
     )
     expect(viaDns.ok).toBe(false)
   })
+
+  it('refuses the metadata service inside IPv6 forms a gateway would take it to', async () => {
+    for (const address of [
+      '::169.254.169.254', // IPv4-compatible
+      '::a9fe:a9fe',
+      '64:ff9b::a9fe:a9fe', // NAT64
+      '64:ff9b:1::a9fe:a9fe', // NAT64, local use
+      '2002:a9fe:a9fe::', // 6to4
+      '2002:a83f:8110::1', // 6to4 of 168.63.129.16
+      '2001:0:4136:e378:8000:63bf:5601:5601', // Teredo, client 169.254.169.254 inverted
+    ]) {
+      const literal = await checkWebhookUrl(`http://[${address}]/x`, local(resolver().lookup))
+      expect(literal, address).toEqual({ ok: false, reason: expect.stringContaining('metadata') })
+      const viaDns = await checkWebhookUrl(
+        'http://sneaky.example/',
+        local(resolver(address).lookup),
+      )
+      expect(viaDns, address).toEqual({ ok: false, reason: expect.stringContaining('metadata') })
+    }
+    // Other addresses in those forms stay allowed for local development.
+    for (const address of ['::1', '64:ff9b::7f00:1', '2002:7f00:1::']) {
+      const result = await checkWebhookUrl(
+        'http://receiver.example/',
+        local(resolver(address).lookup),
+      )
+      expect(result.ok, address).toBe(true)
+    }
+  })
 })
 
 describe('checkWebhookUrlSyntax (registration, no DNS)', () => {
