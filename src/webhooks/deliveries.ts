@@ -138,7 +138,10 @@ export async function redeliver(
 ): Promise<RedeliverResult> {
   const { rows } = await sql`
     update webhook_deliveries d
-    set status = 'pending', next_attempt_at = least(d.next_attempt_at, now()),
+    -- A delivered or failed one's next_attempt_at is its last lease, in the past: due now.
+    set status = 'pending',
+      next_attempt_at = case when d.status = 'pending' then least(d.next_attempt_at, now())
+                             else now() end,
       redelivered_at = now()
     where d.id = ${delivery} and d.endpoint_id = ${endpoint}
       and coalesce(d.last_attempt_at <= now() - ${lease}, true)

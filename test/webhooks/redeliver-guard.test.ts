@@ -70,6 +70,22 @@ describe('redelivering a delivery tried or redelivered in the last 30 s', () => 
     expect(await statusOf(done.id)).toBe('pending')
   })
 
+  it('answers a delivered or failed one as due now, not at its last attempt', async () => {
+    const id = await register()
+    for (const status of ['delivered', 'failed'] as const) {
+      const done = await insertDelivery(t.app.db, id, { status, attempts: 1 })
+      await sql`update webhook_deliveries set last_attempt_at = now() - interval '10 minutes',
+        next_attempt_at = now() - interval '9 minutes' where id = ${done.id}`.execute(t.app.db)
+      const { rows } = await sql<{ now: Date }>`select now() as now`.execute(t.app.db)
+      const res = await viaApi(id, done.id)
+      expect(res.statusCode, res.body).toBe(200)
+      expect(res.json()).toMatchObject({ status: 'pending' })
+      expect(Date.parse(res.json().nextAttemptAt), status).toBeGreaterThanOrEqual(
+        (rows[0] as { now: Date }).now.getTime(),
+      )
+    }
+  })
+
   it('refuses a second ask within 30 s, before or after the dispatcher sent it', async () => {
     const id = await register()
     const done = await insertDelivery(t.app.db, id, { status: 'failed', attempts: 20 })
