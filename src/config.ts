@@ -69,6 +69,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const problem = config[name] && databaseUrlProblem(config[name])
     if (problem) throw new ConfigError(`Invalid configuration: ${name} ${problem}`)
   }
+  // Blanks would name a folder or file of blanks in the working folder (a new database each
+  // start from another folder; for LOG_FILE, pino read them as file descriptor 0).
+  for (const [name, what] of [
+    ['DATA_DIR', 'a folder for the embedded database, like ./data'],
+    ['LOG_FILE', 'a file to append the logs to, like /var/log/orders.log'],
+  ] as const) {
+    if (config[name] !== undefined && config[name].trim() === '')
+      throw new ConfigError(
+        `Invalid configuration: ${name} is only blanks (spaces, tabs or line breaks): name ${what}, or leave it unset`,
+      )
+  }
   // Its minLength counts blanks: 16 spaces (a quoted value, a template's placeholder) passed.
   if (config.METRICS_TOKEN !== undefined && config.METRICS_TOKEN.trim() === '') {
     throw new ConfigError(

@@ -357,6 +357,17 @@ describe('every setting with a bad value', () => {
     }
   })
 
+  it('DATA_DIR or LOG_FILE of blanks: one line saying so, no folder or file of blanks made', () => {
+    for (const blanks of [' ', '  ', '\t', '\u00a0']) {
+      expect(() => loadConfig({ DATA_DIR: blanks })).toThrow(
+        'Invalid configuration: DATA_DIR is only blanks (spaces, tabs or line breaks): name a folder for the embedded database, like ./data, or leave it unset',
+      )
+      expect(() => loadConfig({ LOG_FILE: blanks })).toThrow(
+        'Invalid configuration: LOG_FILE is only blanks (spaces, tabs or line breaks): name a file to append the logs to, like /var/log/orders.log, or leave it unset',
+      )
+    }
+  })
+
   it('METRICS_TOKEN of blanks, however long: one line saying so, never taken as a token', () => {
     for (const token of [' '.repeat(16), '\t'.repeat(40), ' \n '.repeat(8), '\u00a0'.repeat(20)]) {
       expect(() => loadConfig({ METRICS_TOKEN: token })).toThrow(

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
+import { resolve } from 'node:path'
 import { type FastifyReply, type FastifyRequest, LogController } from 'fastify'
 import fp from 'fastify-plugin'
 import pino, { type DestinationStream, type Logger } from 'pino'
@@ -111,7 +112,9 @@ export function createLogger(config: Config, destination?: DestinationStream): L
         {
           target: 'pino/file',
           level: 'trace',
-          options: { destination: config.LOG_FILE, mkdir: true, append: true },
+          // Absolute: pino/file takes a destination that reads as a number (`2`, or blanks, which
+          // Number() reads as 0) for a file descriptor, and wrote the logs to stderr or failed.
+          options: { destination: resolve(config.LOG_FILE), mkdir: true, append: true },
         },
       ],
     })

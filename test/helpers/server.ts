@@ -101,10 +101,12 @@ export async function startServer(
     ready = '/readyz',
     timeoutMs = 150_000,
     flags = [],
-  }: { ready?: string | false; timeoutMs?: number; flags?: string[] } = {},
+    cwd,
+  }: { ready?: string | false; timeoutMs?: number; flags?: string[]; cwd?: string } = {},
 ): Promise<ServerProcess> {
   const port = await freePort()
   const proc = spawn(nodeBin, [...flags, serverEntry], {
+    ...(cwd ? { cwd } : {}),
     env: {
       PATH: process.env.PATH ?? '',
       NODE_ENV: 'production',

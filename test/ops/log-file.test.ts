@@ -1,7 +1,10 @@
 import { EventEmitter } from 'node:events'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { type LogWriter, watchLogWriter } from '../../src/plugins/logging.ts'
-import { failedStart } from '../helpers/server.ts'
+import { failedStart, startServer } from '../helpers/server.ts'
 
 /** A stand-in for pino's thread-stream: emits what the test says; terminate as given. */
 function fakeWriter(terminate: () => Promise<unknown> = async () => {}) {
@@ -57,6 +60,26 @@ describe('the LOG_FILE writer thread, watched', () => {
     expect(exit).not.toHaveBeenCalled()
     expect(kill).not.toHaveBeenCalled()
   })
+})
+
+describe('npm start with a LOG_FILE named by digits', () => {
+  it('writes the logs to the file of that name in its folder, not to that file descriptor', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'log-file-'))
+    try {
+      // pino/file took "2" for stderr (and "1" for stdout, "0" or "12" failed the start).
+      const server = await startServer(
+        { DATA_DIR: 'memory://', LOG_FILE: '2', LOG_LEVEL: 'info' },
+        { cwd: dir },
+      )
+      await fetch(`${server.url}/healthz`)
+      expect(await server.kill('SIGTERM')).toBe(0)
+      const logged = readFileSync(join(dir, '2'), 'utf8')
+      expect(logged).toContain('"msg":"Server listening at')
+      expect(server.stderr.join('\n')).not.toContain('"msg":"Server listening at')
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 180_000)
 })
 
 describe('npm start with a LOG_FILE that fails', () => {
