@@ -33,6 +33,9 @@ const nameServerSpan: onRequestHookHandler = (request, _reply, done) => {
   done()
 }
 
+/** How long a stop waits for the last spans to be exported, in ms. */
+const flushLimitMs = 2000
+
 /**
  * The tracer provider with its exporters, the instrumentations, and the log lines' trace fields.
  * Spans: one SERVER span per traced request from the HTTP instrumentation, named
@@ -121,6 +124,19 @@ export async function startSdk(config: Config): Promise<StopTracing> {
 
   return async () => {
     setTraceLogFields(undefined)
-    await provider.shutdown()
+    // The exporter's own timeout is 10 s (OTEL_EXPORTER_OTLP_TIMEOUT), the whole stop's budget
+    // SHUTDOWN_TIMEOUT_MS: a collector that is down must not spend it.
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`the exporter did not finish within ${flushLimitMs} ms`)),
+        flushLimitMs,
+      )
+    })
+    try {
+      await Promise.race([provider.shutdown(), late])
+    } finally {
+      clearTimeout(timer)
+    }
   }
 }

@@ -1,6 +1,9 @@
 import type { Config } from '../config.ts'
 
-/** Flushes the spans still buffered and stops exporting; resolves when done (or given up). */
+/**
+ * Flushes the spans still buffered and stops exporting: resolves when done; rejects when the
+ * export failed (the collector down) or took over 2 s, the spans then lost.
+ */
 export type StopTracing = () => Promise<void>
 
 /**

@@ -225,6 +225,43 @@ describe('tracing', () => {
     expect(lineOf(untraced)).not.toHaveProperty('trace_id')
   })
 
+  it('a collector that is down or never answers costs a stop 2 s and a warning, not exit 1', async () => {
+    // One that takes the connection and never answers: the exporter would wait its 10 s.
+    const hung = http.createServer(() => {})
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve))
+    const sockets = new Set<import('node:net').Socket>()
+    hung.on('connection', (socket) => sockets.add(socket))
+    cleanups.push(async () => {
+      for (const socket of sockets) socket.destroy()
+      await new Promise((resolve) => hung.close(resolve))
+    })
+    const refused = http.createServer()
+    await new Promise<void>((resolve) => refused.listen(0, '127.0.0.1', resolve))
+    const refusedUrl = `http://127.0.0.1:${(refused.address() as AddressInfo).port}`
+    await new Promise((resolve) => refused.close(resolve))
+    const db = await testDatabase()
+    cleanups.push(db.drop)
+    for (const endpoint of [
+      `http://127.0.0.1:${(hung.address() as AddressInfo).port}`,
+      refusedUrl,
+    ]) {
+      server = await startServer({
+        ...db.env,
+        OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+        RATE_LIMIT_MAX: '0',
+        LOG_LEVEL: 'info',
+        // Under the exporter's own 10 s: without a limit of its own the stop ran out of time.
+        SHUTDOWN_TIMEOUT_MS: '8000',
+      })
+      expect((await placeOrder(server.url)).status).toBe(201)
+      expect(await server.kill('SIGTERM'), server.output()).toBe(0)
+      const warned = logLines(server.stdout).find((l) =>
+        String(l.msg).startsWith('tracing: the last spans could not be exported'),
+      )
+      expect(warned, server.output()).toMatchObject({ level: 40 })
+    }
+  }, 240_000)
+
   it('loads no OpenTelemetry module when neither APPLICATIONINSIGHTS_CONNECTION_STRING nor OTEL_EXPORTER_OTLP_ENDPOINT is set', async () => {
     const db = await testDatabase()
     cleanups.push(db.drop)
