@@ -3,7 +3,7 @@ import { sql } from 'kysely'
 import { type Config, loadConfig } from '../config.ts'
 import { commandDatabase, commandFailure } from './command.ts'
 import { prepareEmbeddedDatabase } from './embedded.ts'
-import { prepareSchema } from './prepare-schema.ts'
+import { prepareSchema, userOf } from './prepare-schema.ts'
 
 // `npm run migrate`: applies pending migrations as prepare-schema.ts says: through
 // MIGRATION_DATABASE_URL (the owner) when set, granting DATABASE_URL's role its privileges;
@@ -30,6 +30,10 @@ async function migrate(config: Config): Promise<void> {
     if (config.MIGRATION_DATABASE_URL && config.DATABASE_URL)
       await sql`select from products limit 0`.execute(db)
     console.log(applied.length > 0 ? `Applied: ${applied.join(', ')}` : 'Already up to date.')
+    // prepareSchema grants it on every run, changes or none: so an operator can tell it did.
+    const role = config.MIGRATION_DATABASE_URL && config.DATABASE_URL && userOf(config.DATABASE_URL)
+    if (role && role !== userOf(config.MIGRATION_DATABASE_URL as string))
+      console.log(`Granted ${role} (the user in DATABASE_URL) what serving needs.`)
   } finally {
     await db.destroy()
   }

@@ -172,7 +172,9 @@ describe.skipIf(!usingPostgres)(
       urls = await ownedDatabase()
       const run = migrateCli({ DATABASE_URL: urls.app, MIGRATION_DATABASE_URL: urls.owner })
       expect(run.stderr).toBe('')
-      expect(run.stdout).toBe(`Applied: ${migrations.join(', ')}\n`)
+      expect(run.stdout).toBe(
+        `Applied: ${migrations.join(', ')}\nGranted ${appRole} (the user in DATABASE_URL) what serving needs.\n`,
+      )
       const { rows } = await asSuperuser(
         `select tableowner from pg_tables where schemaname = 'public' and tablename = 'orders'`,
         urls.name,
