@@ -145,29 +145,52 @@ export const passwordRule = { minPasswordLength, maxPasswordLength }
 export const passwordsDiffer = 'The two passwords differ.'
 
 /** What a password too easy to guess is (ADMIN_PASSWORD's check says it too). */
-export const guessableRule = 'not a few characters repeated, nor a run like 123456 or fedcba'
+export const guessableRule =
+  'not a few characters repeated, nor a run like 123456 or fedcba, even with a character or two added'
 /** A password refused as repetitive or sequential whatever its length. */
 export const guessablePassword = `That password is too easy to guess: ${guessableRule}.`
 
 /**
  * Whether `password` is "repetitive or sequential characters", which NIST SP 800-63B (rev. 3,
- * §5.1.1.2) names among the values a verifier refuses: a unit of 1 to 4 code points repeated to
- * the end (15 spaces, `abcabc…`), or code points each one above or each one below the last
- * (`abcdefghijklmno`, `987654…`); as typed or in the NFKC form that is hashed
- * (`abcdeｆghijklmno` with a fullwidth ｆ is `abcdefghijklmno` once normalised).
+ * §5.1.1.2) names among the values a verifier refuses: all but at most two of its characters
+ * follow from the one before as a repeat (of a unit of 1 to 4 code points: 15 spaces,
+ * `abcabc…`) or a step up or down a run (`abcdefghijklmno`, `987654…`; digits and letters wrap
+ * around, `…7890123`, `…xyzab…`). So a run or a repeat with a character or two added or changed
+ * (`abcdefghijklmnop1`, `0123456789abcdef`, `aaaaaaaaaaaaaaab`) is refused as the run itself;
+ * a real passphrase breaks the pattern at nearly every character. As typed, or in the NFKC form
+ * that is hashed (`abcdeｆghijklmno` with a fullwidth ｆ is `abcdefghijklmno` once normalised).
  */
 export const guessable = (password: string): boolean =>
   repetitiveOrSequential(password) || repetitiveOrSequential(normalised(password))
 
+/** Characters of a password that need not follow from the one before, at most. */
+const maxSurprises = 2
+
 function repetitiveOrSequential(password: string): boolean {
   const points = Array.from(password, (c) => c.codePointAt(0) as number)
-  for (let unit = 1; unit <= 4 && unit < points.length; unit++) {
-    if (points.every((p, i) => i < unit || p === points[i - unit])) return true
+  let surprises = 0
+  for (let i = 1; i < points.length; i++) {
+    if (follows(points, i)) continue
+    if (++surprises > maxSurprises) return false
   }
-  const step = (points[1] as number) - (points[0] as number)
-  return (
-    Math.abs(step) === 1 &&
-    points.every((p, i) => i === 0 || p - (points[i - 1] as number) === step)
+  return true
+}
+
+/** Cycles a run wraps around in: `9` then `0`, `z` then `a`, `Z` then `A`. */
+const wraps = [
+  [0x30, 0x39],
+  [0x61, 0x7a],
+  [0x41, 0x5a],
+] as const
+
+/** Whether the code point at `i` repeats one 1 to 4 before it, or steps by one from the last. */
+function follows(points: number[], i: number): boolean {
+  const now = points[i] as number
+  const last = points[i - 1] as number
+  for (let unit = 1; unit <= 4 && unit <= i; unit++) if (now === points[i - unit]) return true
+  if (Math.abs(now - last) === 1) return true
+  return wraps.some(
+    ([first, end]) => (last === end && now === first) || (last === first && now === end),
   )
 }
 
