@@ -46,7 +46,23 @@ export type OrderLineInput = Static<typeof OrderLineInput>
 
 export const OrderRequestBody = Type.Object(
   { items: Type.Array(OrderLineInput, { minItems: 1, maxItems: maxLines }), customer: Customer },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    // What /docs fills in for "Try it out": without it, text made from the patterns, refused.
+    examples: [
+      {
+        items: [{ sku: 'MUG-001', quantity: 2 }],
+        customer: {
+          name: 'Ada Lovelace',
+          email: 'ada@example.com',
+          address: '12 Analytical Way',
+          city: 'San Francisco',
+          state: 'CA',
+          zip: '94107',
+        },
+      },
+    ],
+  },
 )
 
 /** What placing an order takes: the body's lines and customer, and the idempotency key. */

@@ -65,6 +65,21 @@ describe('the OpenAPI document', () => {
     expect(found).toEqual([])
   })
 
+  it("gives POST /api/orders an example body that places an order: what /docs' Try it out sends", async () => {
+    const { requestBody } = operation('/api/orders', 'post') as unknown as {
+      requestBody: { content: Json }
+    }
+    const example = (requestBody.content['application/json'] as Json).example
+    expect(example).toBeDefined()
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/orders',
+      headers: { 'idempotency-key': 'openapi-example' },
+      payload: example as Json,
+    })
+    expect(res.statusCode, res.body).toBe(201)
+  })
+
   it('names each operation once, and keeps no validator-only keyword', () => {
     const ids: string[] = []
     for (const item of Object.values(doc.paths as Record<string, Json>)) {
