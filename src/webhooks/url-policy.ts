@@ -1,5 +1,6 @@
 import { lookup as dnsLookup } from 'node:dns/promises'
 import ipaddr from 'ipaddr.js'
+import { isMetadataAddress, metadataNames } from './metadata.ts'
 import { asTypedProblem } from './url-as-typed.ts'
 
 /**
@@ -68,30 +69,6 @@ const defaultLookup: Lookup = (host) => dnsLookup(host, { all: true })
 
 const localOnly = 'WEBHOOKS_ALLOW_LOCAL=true allows it for local development'
 
-/** Host names of cloud instance metadata services (GCP, AWS, Azure, Oracle, Alibaba…). */
-const metadataNames = new Set([
-  'metadata',
-  'metadata.google.internal',
-  'metadata.goog',
-  'instance-data',
-  'instance-data.ec2.internal',
-  'metadata.azure.internal',
-  'metadata.oraclecloud.internal',
-])
-
-/**
- * Addresses of cloud metadata and platform services (AWS/Azure/GCP/Oracle, AWS ECS, AWS IPv6,
- * Alibaba, and Azure's WireServer 168.63.129.16: a public address that every Azure VM and App
- * Service reaches as its platform's own, DNS and health probes included).
- */
-const metadataAddresses = new Set([
-  '169.254.169.254',
-  '169.254.170.2',
-  'fd00:ec2::254',
-  '100.100.100.200',
-  '168.63.129.16',
-])
-
 /** ipaddr.js range names, as a person reads them. */
 const rangeNames: Record<string, string> = {
   loopback: 'a loopback address',
@@ -108,43 +85,15 @@ const rangeNames: Record<string, string> = {
 const globalUnicast = ipaddr.parseCIDR('2000::/3')
 
 /**
- * The IPv4 addresses an IPv6 address carries for a translator or tunnel to reach: IPv4-
- * compatible `::a.b.c.d` (RFC 4291 §2.5.5.1), NAT64 `64:ff9b::/96` (RFC 6052) and its local-use
- * `64:ff9b:1::/48` (RFC 8215, in its last 32 bits), 6to4 `2002:AABB:CCDD::/48` (RFC 3056) and
- * Teredo's client, its last 32 bits inverted (RFC 4380). Where a gateway for them exists, such
- * an address reaches the IPv4 one: `[::169.254.169.254]` the metadata service.
- */
-function embeddedIpv4(ip: ipaddr.IPv6): string[] {
-  const b = ip.toByteArray()
-  const v4 = (at: number, flip = 0) =>
-    [0, 1, 2, 3].map((i) => ((b[at + i] as number) ^ flip).toString()).join('.')
-  const found: string[] = []
-  if (b.slice(0, 12).every((x) => x === 0)) found.push(v4(12))
-  if (ip.match(nat64) || ip.match(nat64Local)) found.push(v4(12))
-  if (ip.match(sixToFour)) found.push(v4(2))
-  if (ip.match(teredo)) found.push(v4(12, 0xff))
-  return found
-}
-const nat64 = ipaddr.parseCIDR('64:ff9b::/96')
-const nat64Local = ipaddr.parseCIDR('64:ff9b:1::/48')
-const sixToFour = ipaddr.parseCIDR('2002::/16')
-const teredo = ipaddr.parseCIDR('2001::/32')
-
-/**
  * Why `address` may not receive webhooks, or undefined when it is public (or `allowLocal` and
  * not a metadata address). Addresses are judged after unwrapping IPv4-mapped IPv6; a metadata
- * address inside another IPv6 form (embeddedIpv4) is one too.
+ * address inside another IPv6 form (metadata.ts) is one too.
  */
 function addressProblem(address: string, allowLocal: boolean): string | undefined {
   if (!ipaddr.isValid(address)) return 'not an IP address'
   const ip = ipaddr.process(address) // ::ffff:a.b.c.d becomes a.b.c.d
-  if (metadataAddresses.has(ip.toString())) return 'the cloud metadata service'
   // Refused with WEBHOOKS_ALLOW_LOCAL too, whatever IPv6 form carries it.
-  if (
-    ip.kind() === 'ipv6' &&
-    embeddedIpv4(ip as ipaddr.IPv6).some((v4) => metadataAddresses.has(v4))
-  )
-    return 'the cloud metadata service'
+  if (isMetadataAddress(ip)) return 'the cloud metadata service'
   if (allowLocal) return undefined
   const range = ip.range()
   if (range !== 'unicast') return rangeNames[range] ?? `a special-purpose address (${range})`
