@@ -33,6 +33,8 @@ export const databaseIndependent = [
   'test/deploy/deploy-live.test.ts',
   'test/deploy/doc-links.test.ts',
   'test/deploy/layout.test.ts',
+  'test/deploy/outputs-file.test.ts',
+  'test/deploy/parameter-combinations.test.ts',
   'test/deploy/workflows.test.ts',
   'test/k6/options.test.ts',
   'test/k6/run-script.test.ts',

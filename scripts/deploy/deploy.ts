@@ -7,12 +7,13 @@ import type { TokenCredential } from '@azure/identity'
 import { checkAppSettingParameters } from './app-settings.ts'
 import { formatArmError } from './arm-error.ts'
 import { type ArmClientOptions, createArmClients } from './clients.ts'
+import { checkParameterCombinations } from './combinations.ts'
 import { checkConnectionBudget } from './connection-budget.ts'
 import { checkParameterConstraints } from './constraints.ts'
 import { DeployError } from './errors.ts'
 import { checkKeyVaultParameters } from './key-vault.ts'
 import { keepLiveSizes } from './live-sizes.ts'
-import { formatOutputs, writeOutputsFile } from './outputs.ts'
+import { checkOutputsFile, formatOutputs, writeOutputsFile } from './outputs.ts'
 import {
   loadParameterFile,
   type Override,
@@ -56,9 +57,11 @@ export interface PreparedDeployment {
 
 /**
  * Everything that can be checked without Azure: the files, the parameters against the template
- * (names, types, lengths, ranges, allowed values) and the service's own rules (connections,
- * the app settings it checks at its start, Key Vault name). Runs before any credential is
- * created, so a wrong value is told as itself, not as whatever the first Azure call fails with.
+ * (names, types, lengths, ranges, allowed values), the values Azure refuses together (autoscale
+ * limits, PostgreSQL size and tier), the service's own rules (connections, the app settings it
+ * checks at its start, Key Vault name) and that the outputs file can be written. Runs before any
+ * credential is created, so a wrong value is told as itself, not as whatever the first Azure
+ * call fails with.
  * Throws DeployError (exit 2).
  */
 export async function prepareDeployment(
@@ -77,8 +80,11 @@ export async function prepareDeployment(
   // The vault's own naming rule first: it says more than the template's lengths do.
   checkKeyVaultParameters(asked, fromEnv)
   checkParameterConstraints(template, asked, fromEnv)
+  checkParameterCombinations(template, asked, fromEnv)
   checkConnectionBudget(template, asked, log)
   checkAppSettingParameters(template, asked, fromEnv)
+  // Written only once deployed: a file that cannot be is told now, not after the deployment.
+  if (options.outputsFile && !options.whatIf) await checkOutputsFile(options.outputsFile)
   return { template, asked }
 }
 

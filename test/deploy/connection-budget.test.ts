@@ -68,7 +68,11 @@ describe('the database connection budget', () => {
   it('deploys when a larger SKU takes them, and says so when it knows no limit for the SKU', async () => {
     const arm = await fakeArm()
     const larger = await runCli(
-      [...baseArgs, '--set', 'postgresSkuName=Standard_D2ds_v5', '--set', 'databasePoolSize=10'],
+      [
+        ...baseArgs,
+        ...['--set', 'postgresSkuName=Standard_D2ds_v5', '--set', 'postgresSkuTier=GeneralPurpose'],
+        ...['--set', 'databasePoolSize=10'],
+      ],
       arm,
     )
     expect(larger.code).toBe(0)

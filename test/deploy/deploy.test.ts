@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { CredentialUnavailableError, type TokenCredential } from '@azure/identity'
 import { describe, expect, it } from 'vitest'
 import {
@@ -111,17 +111,17 @@ describe('deploy command against a fake ARM endpoint', () => {
     }
   })
 
-  it('fails (exit 1) when the outputs file cannot be written, saying the deployment went through', async () => {
+  it('refuses an outputs file it could not write before any Azure call, not after deploying', async () => {
     const arm = await fakeArm()
     const file = join(tmpdir(), 'deploy-test-no-such-dir', 'outputs.json')
     const result = await runCli([...baseArgs, '--outputs-file', file], arm)
 
-    expect(result.code).toBe(1)
-    expect(result.out).toContain('Deployment succeeded in 0s.')
-    expect(result.err).toHaveLength(1)
-    expect(result.err[0]).toMatch(
-      new RegExp(`^Deployed, but the outputs file cannot be written: ${escapeRegExp(file)} \\(`),
-    )
+    expect(result.code).toBe(2)
+    expect(result.err).toEqual([
+      `--outputs-file ${file} could not be written after the deployment: its folder ${dirname(file)} does not exist; create the folder or give another path (docs/deployment.md, "Deploying from your machine").`,
+    ])
+    expect(result.credentialsCreated).toBe(0)
+    expect(arm.requests).toEqual([])
   })
 
   it('creates a missing resource group in --location', async () => {
