@@ -1,9 +1,13 @@
 /** The order form's values, lines and wording, as the page routes read and show them. */
 import { formatCents } from '../money.ts'
 import type { AdminProduct } from '../products/schemas.ts'
-import { customerLabels } from './customer.ts'
+import { customerLabels, formMaxLengths } from './customer.ts'
+import { orderLimits } from './limits.ts'
 import type { PriceChange } from './placement.ts'
 import { formPricePattern, formQuantityKey, type OrderLineInput } from './schemas.ts'
+
+/** What the order form says of the limits (orderLimits), and its fields' maxlength. */
+export const formLimits = { ...orderLimits, maxLength: formMaxLengths }
 
 /** The form's fields but the quantities as its messages name them. */
 export const labels: Record<string, string> = {

@@ -11,7 +11,7 @@ import { localTime } from '../state-time-zones.ts'
 import { ttlCache } from '../ttl-cache.ts'
 import { usStates } from '../us-states.ts'
 import { fieldName, markTypedLengths } from '../validation.ts'
-import { formCustomer, formMaxLengths } from './customer.ts'
+import { formCustomer } from './customer.ts'
 import { errorSummary } from './error-summary.ts'
 import { formCatalogue, keepShownPrices } from './form-catalogue.ts'
 import { checkZipState, fieldMessage, linesMessages } from './form-messages.ts'
@@ -23,6 +23,7 @@ import {
   checkFields,
   damagedForm,
   type FormState,
+  formLimits,
   formLines,
   offSale,
   priceChanges,
@@ -30,7 +31,6 @@ import {
   shown,
   typedValues,
 } from './form-values.ts'
-import { orderLimits } from './limits.ts'
 import { ownOrder, ownOrderCookie } from './own-order.ts'
 import type { FoundOrder } from './queries.ts'
 import { orderRateLimit } from './rate-limit.ts'
@@ -44,9 +44,6 @@ import {
 } from './schemas.ts'
 
 /** The 409 form's notice when a price changed and changed back before the form was read again. */
-/** What the form says of the limits, and its fields' maxlength. */
-const formLimits = { ...orderLimits, maxLength: formMaxLengths }
-
 const pricesMoved =
   'A price changed while you ordered. Check the prices and place the order again; nothing was ordered yet.'
 

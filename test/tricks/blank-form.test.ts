@@ -1,6 +1,6 @@
 import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { orderLimits } from '../../src/orders/limits.ts'
+import { formLimits } from '../../src/orders/form-values.ts'
 import { listAllProducts } from '../../src/products/queries.ts'
 import { buildTestApp, type TestApp } from '../helpers/context.ts'
 
@@ -29,7 +29,7 @@ describe('the blank order form spliced around its key', () => {
       values: {},
       errors: {},
       idempotencyKey: key,
-      limits: orderLimits,
+      limits: formLimits,
     })
 
   it.each([
@@ -73,7 +73,7 @@ describe('the blank order form spliced around its key', () => {
         values: {},
         errors: {},
         idempotencyKey: key,
-        limits: orderLimits,
+        limits: formLimits,
       })
       expect(res.body).toBe(rendered)
       expect(res.body.split(key as string)).toHaveLength(2)

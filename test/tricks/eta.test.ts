@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url'
 import { Eta } from 'eta'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { orderLimits } from '../../src/orders/limits.ts'
+import { formLimits } from '../../src/orders/form-values.ts'
 import { buildTestApp, type TestApp } from '../helpers/context.ts'
 
 // docs/tricks.md, "Eta: resolved paths kept": outside development src/plugins/views.ts replaces
@@ -20,7 +20,7 @@ const formData = {
   values: { name: '<Ada>' },
   errors: { email: 'E-mail is required.' },
   idempotencyKey: 'key-1',
-  limits: orderLimits,
+  limits: formLimits,
 }
 
 describe("Eta's resolved paths kept", () => {
