@@ -226,6 +226,9 @@ export function describe(error: FastifySchemaValidationError, context?: string):
   if (custom && typed !== undefined && isTextLengthSentence(custom)) {
     return longerAsStored(custom, typed, characterCount(String(data)))
   }
+  // Over the limit as typed too: how far over, so the shopper knows how much to cut.
+  if (custom && error.keyword === 'maxLength' && isTextLengthSentence(custom))
+    return `${custom}: it has ${characterCount(String(data))}`
   if (custom && error.keyword !== 'required') return custom
   return plainSentence(error)
 }

@@ -171,7 +171,10 @@ const pageRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
       let typed: Record<string, string> | undefined
       const values = () => (typed ??= typedValues(request.body))
       const errors: Record<string, string> = {}
-      for (const e of invalid ?? []) {
+      // A field's first error is its message; a length first: a browser's maxlength can cut a
+      // long name inside an emoji sequence, and the joiner left at the end is not what to fix.
+      const lengthFirst = (e: { keyword: string }) => (e.keyword === 'maxLength' ? 0 : 1)
+      for (const e of [...(invalid ?? [])].sort((a, b) => lengthFirst(a) - lengthFirst(b))) {
         const field = fieldName(e) || 'idempotencyKey'
         // A hidden price the page did not write: the form was edited or cut short.
         if (formPriceKey.test(field)) {

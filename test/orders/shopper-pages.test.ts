@@ -145,6 +145,42 @@ describe('a refused form', () => {
   })
 })
 
+describe("the form's length messages", () => {
+  const post = (name: string) =>
+    submitForm({ 'qty-MUG-001': '1', ...customer, name, idempotencyKey: randomUUID() })
+  const nameError = (body: string) =>
+    /<p class="field-error" id="name-error">([^<]*)<\/p>/.exec(body)?.[1]
+
+  it('say how long a text over its limit is, in characters after NFC', async () => {
+    // 26 "Zoé " typed with a combining accent, and "abc": 133 code points typed, 107 stored.
+    const res = await post(`${'Zoe\u0301 '.repeat(26)}abc`)
+    expect(res.statusCode).toBe(400)
+    expect(nameError(res.body)).toBe('Name must be a name of 1 to 100 characters: it has 107.')
+    const api = await t.app.inject({
+      method: 'POST',
+      url: '/api/orders',
+      headers: { 'idempotency-key': randomUUID() },
+      payload: {
+        items: [{ sku: 'MUG-001', quantity: 1 }],
+        customer: { ...customer, name: 'c'.repeat(101) },
+      },
+    })
+    expect(api.json().message).toBe(
+      'customer.name must be a name of 1 to 100 characters: it has 101',
+    )
+  })
+
+  it('tell a name cut inside an emoji sequence (a joiner left at its end) that it is too long', async () => {
+    // What a browser's maxlength of 400 leaves of 60 families of four (11 UTF-16 units each).
+    const cut = '👨\u200d👩\u200d👧\u200d👦'.repeat(60).slice(0, 399)
+    const res = await post(cut)
+    expect(res.statusCode).toBe(400)
+    expect(nameError(res.body)).toMatch(
+      /^Name must be a name of 1 to 100 characters: it has \d+\.$/,
+    )
+  })
+})
+
 describe("the form's e-mail messages", () => {
   const like = 'like name@example.com'
   // The address, the form's message by its field and the API's sentence: each says what is wrong

@@ -254,7 +254,9 @@ describe('the webhook endpoints API, production policy (WEBHOOKS_ALLOW_LOCAL=fal
     const long = await call('PATCH', `/api/admin/webhooks/${created.id}`, {
       description: 'x'.repeat(501),
     })
-    expect(long.json().message).toBe('description must be a description of at most 500 characters')
+    expect(long.json().message).toBe(
+      'description must be a description of at most 500 characters: it has 501',
+    )
     await call('DELETE', `/api/admin/webhooks/${created.id}`)
   })
 
