@@ -99,6 +99,8 @@ export const IdempotencyKey = Type.String({
   maxLength: 200,
   pattern: '^[\\x21-\\x7e]+$',
   errorMessage: 'must be 1 to 200 visible ASCII characters, such as a UUID',
+  // /docs' Try it out sends it: a second try answers the first one's order (200), as a retry.
+  examples: ['0b4f6c2e-9d3a-4e71-8a5c-2f1e7d9b6a30'],
 })
 
 /** The headers of POST /api/orders: the client's key for retrying safely. */
