@@ -28,21 +28,30 @@ const metadataAddresses = new Set([
 ])
 
 /**
- * The IPv4 addresses an IPv6 address carries for a translator or tunnel to reach: IPv4-
- * compatible `::a.b.c.d` (RFC 4291 §2.5.5.1), NAT64 `64:ff9b::/96` (RFC 6052) and its local-use
- * `64:ff9b:1::/48` (RFC 8215, in its last 32 bits), 6to4 `2002:AABB:CCDD::/48` (RFC 3056) and
- * Teredo's client, its last 32 bits inverted (RFC 4380). Where a gateway for them exists, such
- * an address reaches the IPv4 one: `[::169.254.169.254]` the metadata service.
+ * The IPv4 addresses an IPv6 address may carry for a translator or tunnel to reach, by the
+ * positions of their four bytes: IPv4-compatible `::a.b.c.d` (RFC 4291 §2.5.5.1), IPv4-
+ * translated `::ffff:0:a.b.c.d` (RFC 6145), NAT64's `64:ff9b::/96` (RFC 6052) and the local-use
+ * `64:ff9b:1::/48` (RFC 8215) in each of RFC 6052's layouts for its prefixes of 48 to 96 bits
+ * (bits 64 to 71 skipped), 6to4 `2002:AABB:CCDD::/48` (RFC 3056), Teredo's client, inverted (RFC
+ * 4380), and an ISATAP interface identifier `…:0:5efe:a.b.c.d` (RFC 5214). Where a gateway for
+ * them exists, such an address reaches the IPv4 one: `[::169.254.169.254]` the metadata service.
  */
 function embeddedIpv4(ip: ipaddr.IPv6): string[] {
   const b = ip.toByteArray()
-  const v4 = (at: number, flip = 0) =>
-    [0, 1, 2, 3].map((i) => ((b[at + i] as number) ^ flip).toString()).join('.')
+  const v4 = (at: readonly number[], flip = 0) =>
+    at.map((i) => ((b[i] as number) ^ flip).toString()).join('.')
+  const last = [12, 13, 14, 15]
   const found: string[] = []
-  if (b.slice(0, 12).every((x) => x === 0)) found.push(v4(12))
-  if (ip.match(nat64) || ip.match(nat64Local)) found.push(v4(12))
-  if (ip.match(sixToFour)) found.push(v4(2))
-  if (ip.match(teredo)) found.push(v4(12, 0xff))
+  const zeros = (from: number, to: number) => b.slice(from, to).every((x) => x === 0)
+  if (zeros(0, 12)) found.push(v4(last))
+  if (zeros(0, 8) && b[8] === 0xff && b[9] === 0xff && zeros(10, 12)) found.push(v4(last))
+  if (ip.match(nat64)) found.push(v4(last))
+  if (ip.match(nat64Local))
+    for (const at of [[6, 7, 9, 10], [7, 9, 10, 11], [9, 10, 11, 12], last]) found.push(v4(at))
+  if (ip.match(sixToFour)) found.push(v4([2, 3, 4, 5]))
+  if (ip.match(teredo)) found.push(v4(last, 0xff))
+  if ((b[8] === 0 || b[8] === 2) && b[9] === 0 && b[10] === 0x5e && b[11] === 0xfe)
+    found.push(v4(last))
   return found
 }
 const nat64 = ipaddr.parseCIDR('64:ff9b::/96')

@@ -199,6 +199,12 @@ describe('checkWebhookUrl, local development (allowLocal true)', () => {
       '2002:a9fe:a9fe::', // 6to4
       '2002:a83f:8110::1', // 6to4 of 168.63.129.16
       '2001:0:4136:e378:8000:63bf:5601:5601', // Teredo, client 169.254.169.254 inverted
+      '::ffff:0:a9fe:a9fe', // IPv4-translated (SIIT)
+      '64:ff9b:1:a9fe:a9:fe00::', // NAT64 local use, a /48 prefix's layout
+      '64:ff9b:1:a9:fe:a9fe::', // a /56 prefix's
+      '64:ff9b:1:0:a9:fea9:fe00:0', // a /64 prefix's
+      'fe80::5efe:a9fe:a9fe', // ISATAP
+      '2001:db8::200:5efe:a9fe:a9fe',
     ]) {
       const literal = await checkWebhookUrl(`http://[${address}]/x`, local(resolver().lookup))
       expect(literal, address).toEqual({ ok: false, reason: expect.stringContaining('metadata') })
