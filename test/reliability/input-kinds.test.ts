@@ -221,16 +221,20 @@ describe('the length of a text field, as typed and as stored (NFC)', () => {
     },
   )
 
-  it.each(textFields)('%s: over the limit as typed too: the plain sentence', async (field) => {
-    const typed = `${'a'.repeat(limits[field])}\ufb2c`
-    const sentence = `must be ${what[field]} of 1 to ${limits[field]} characters`
-    expect((await postApi(apiBody({ [field]: typed }))).json().message).toBe(
-      `customer.${field} ${sentence}`,
-    )
-    expect(pageMessages((await postForm({ [field]: typed })).body)).toContain(
-      `${labels[field]} ${sentence}.`,
-    )
-  })
+  it.each(textFields)(
+    '%s: over the limit as typed too: the sentence and the count stored',
+    async (field) => {
+      // U+FB2C is three code points in NFC: limit + 3 stored.
+      const typed = `${'a'.repeat(limits[field])}\ufb2c`
+      const sentence = `must be ${what[field]} of 1 to ${limits[field]} characters: it has ${limits[field] + 3}`
+      expect((await postApi(apiBody({ [field]: typed }))).json().message).toBe(
+        `customer.${field} ${sentence}`,
+      )
+      expect(pageMessages((await postForm({ [field]: typed })).body)).toContain(
+        `${labels[field]} ${sentence}.`,
+      )
+    },
+  )
 
   it('e-mail: its spelling is never made longer, and its length is counted in characters', async () => {
     // İ lower-cased is two code points (i and a dot above): 254 typed were 255 checked, and
