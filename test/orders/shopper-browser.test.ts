@@ -81,7 +81,7 @@ describe.skipIf(!chromiumAvailable)("the shopper's pages, used in Chromium", () 
     })
   }
 
-  it('sends a quantity and a name as typed: 1000 is refused, not cut to 100; letters typed with their accents kept whole', async () => {
+  it('sends a quantity, a name and a ZIP as typed: 1000 is refused, not cut to 100; letters typed with their accents kept whole; 22201 - 1234 whole', async () => {
     const page = await browser.newPage()
     await page.goto(`${baseUrl}/`)
     const box = page.getByLabel('Quantity of Wool Blanket', { exact: true })
@@ -95,6 +95,11 @@ describe.skipIf(!chromiumAvailable)("the shopper's pages, used in Chromium", () 
     await field.fill('')
     await field.pressSequentially(name)
     expect(await field.inputValue()).toBe(name)
+    // ZIP+4 typed with spaces around the hyphen, which the server takes: a maxlength of 10 cut it.
+    const zip = page.getByLabel('ZIP code', { exact: true })
+    await zip.fill('')
+    await zip.pressSequentially('22201 - 1234')
+    expect(await zip.inputValue()).toBe('22201 - 1234')
     await page.getByRole('button', { name: 'Place order' }).click()
     await page.getByText('from 0 to 100').first().waitFor()
     await box.fill('2')
@@ -103,6 +108,7 @@ describe.skipIf(!chromiumAvailable)("the shopper's pages, used in Chromium", () 
     const number = page.url().split('/').pop()
     const order = (await t.app.inject({ url: `/api/orders/${number}` })).json()
     expect(order.customer.name).toBe(name.normalize('NFC'))
+    expect(order.customer.zip).toBe('22201-1234')
     await page.close()
   })
 
@@ -347,6 +353,50 @@ describe.skipIf(!chromiumAvailable)("the shopper's pages, used in Chromium", () 
         'document.documentElement.scrollWidth - document.documentElement.clientWidth',
       ),
     ).toBeLessThanOrEqual(0)
+    await page.close()
+  })
+  it("keeps a name's stacked combining marks to its own line: the heading above and the street below are drawn as without them", async () => {
+    // "Zalgo" text: 45 marks above (U+0300 to U+032C, cycling) and 45 below one letter, 51
+    // characters in all, which the server takes (up to 100). Unclipped they rose about 12 lines.
+    const above = Array.from({ length: 45 }, (_, i) => String.fromCodePoint(0x300 + (i % 20)))
+    const below = Array.from({ length: 45 }, (_, i) => String.fromCodePoint(0x316 + (i % 20)))
+    const zalgo = `Zoe Z${above.join('')}${below.join('')}`
+    const plain = await placeOrder('shopper-browser-plain', { name: 'Zoe Z' })
+    const stacked = await placeOrder('shopper-browser-zalgo', { name: zalgo })
+    const page = await browser.newPage({ viewport: { width: 800, height: 900 } })
+    /** The pixels of the heading over the address and of the street line under the name. */
+    const shots = async (orderNumber: string) => {
+      await page.goto(`${baseUrl}/orders/${orderNumber}`)
+      const heading = await page.getByRole('heading', { name: 'Shipping to' }).screenshot()
+      const box = (await page.locator('address').boundingBox()) as Box
+      // The address's last two lines (street, city): the name's marks below fell on them.
+      const street = await page.screenshot({
+        clip: {
+          x: box.x,
+          y: box.y + box.height / 3,
+          width: box.width,
+          height: (box.height * 2) / 3,
+        },
+      })
+      return { heading, street }
+    }
+    const without = await shots(plain)
+    const withMarks = await shots(stacked)
+    expect(await page.textContent('address')).toContain(zalgo.normalize('NFC'))
+    expect(withMarks.heading.equals(without.heading), 'the heading above').toBe(true)
+    expect(withMarks.street.equals(without.street), 'the lines below').toBe(true)
+    // A real name's stacked accents (Vietnamese: two marks on a capital) are not cut by the clip.
+    const accents = await placeOrder('shopper-browser-accents', { name: 'ẪỆỖ Nguyễn Thị Ậu' })
+    await page.goto(`${baseUrl}/orders/${accents}`)
+    const name = page.locator('address .typed-line').first()
+    // The line and 12 px above and below it: what ink the clip would cut is drawn there.
+    const line = (await name.boundingBox()) as Box
+    const around = { ...line, y: line.y - 12, height: line.height + 24 }
+    const clipped = await page.screenshot({ clip: around })
+    await name.evaluate((el) => el.setAttribute('style', 'overflow: visible'))
+    expect(clipped.equals(await page.screenshot({ clip: around })), 'accents drawn whole').toBe(
+      true,
+    )
     await page.close()
   })
 })
