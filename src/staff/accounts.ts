@@ -111,8 +111,8 @@ export type AddOutcome =
 
 /**
  * Adds an account (`email` trimmed, kept as typed; in ASCII, src/email.ts isEmailAddress; unique
- * in any case) with the password rule of passwords.ts. The password is hashed here and never
- * returned.
+ * in any case) with the password rule of passwords.ts (not built on that e-mail). The password
+ * is hashed here and never returned.
  */
 export async function addStaffMember(
   db: Db,
@@ -128,7 +128,7 @@ export async function addStaffMember(
   }
   if (!isRole(input.role))
     return { kind: 'invalid', field: 'role', message: 'Choose staff or admin.' }
-  const problem = passwordProblem(input.password)
+  const problem = await passwordProblem(input.password, { email })
   if (problem) return { kind: 'invalid', field: 'password', message: problem }
   const passwordHash = await hashPassword(input.password)
   const id = await insertStaff(db, { email, role: input.role, passwordHash })

@@ -94,8 +94,11 @@ async function readLine(stdin: Readable): Promise<string> {
   return text.split(/\r?\n/)[0] ?? ''
 }
 
-/** A new password (add, password): STAFF_PASSWORD, a prompt typed twice, or a piped line. */
-async function newPassword(env: Env, io: StaffIo): Promise<string> {
+/**
+ * A new password (add, password) for the account of `email`: STAFF_PASSWORD, a prompt typed
+ * twice, or a piped line; refused by the rule of passwords.ts.
+ */
+async function newPassword(env: Env, io: StaffIo, email: string): Promise<string> {
   // Empty is unset, as for the settings (config.ts): a .env loaded into the shell may hold
   // `STAFF_PASSWORD=`, and the command is then run in a terminal to type the password.
   let password = env.STAFF_PASSWORD || undefined
@@ -113,7 +116,7 @@ async function newPassword(env: Env, io: StaffIo): Promise<string> {
     throw new Refused(
       'No password was given: set STAFF_PASSWORD, run the command in a terminal to type it, or pipe it in as one line.',
     )
-  const problem = passwordProblem(password)
+  const problem = await passwordProblem(password, { email })
   if (problem) throw new Refused(problem)
   return password
 }
@@ -132,7 +135,7 @@ interface Run {
 }
 
 async function add({ db, env, io, out }: Run, email: string, role: Role) {
-  const password = await newPassword(env, io)
+  const password = await newPassword(env, io, email)
   const id = await insertStaff(db, { email, role, passwordHash: await hashPassword(password) })
   if (id === undefined) throw new Refused(await emailTaken(db, email))
   out(`Added ${email} as ${role}.`)
@@ -156,7 +159,7 @@ async function enable({ db, out }: Run, email: string) {
 }
 
 async function password({ db, env, io, out }: Run, email: string) {
-  const typed = await newPassword(env, io)
+  const typed = await newPassword(env, io, email)
   const account = await resetPassword(db, { email }, await hashPassword(typed))
   if (!account) throw new Refused(noAccount(email))
   const still = account.disabled ? ' The account is still disabled: `enable` it to sign in.' : ''

@@ -1,13 +1,17 @@
 import type { Kysely } from 'kysely'
+import { ConfigError } from '../config.ts'
 import type { Database } from '../db/schema.ts'
-import { hashPassword } from './passwords.ts'
+import { guessable, hashPassword } from './passwords.ts'
 import { insertStaff } from './queries.ts'
 
 /**
  * The first admin from ADMIN_EMAIL and ADMIN_PASSWORD: created when no admin exists, else
- * nothing happens (the password is not hashed, or changed, on later starts). Returns what it
- * did. Safe when several instances start together: the insert itself checks that no admin
- * exists and that the e-mail is free.
+ * nothing happens (the password is not hashed, checked or changed, on later starts). Returns
+ * what it did. Safe when several instances start together: the insert itself checks that no
+ * admin exists and that the e-mail is free. Throws a ConfigError (`Invalid configuration:
+ * ADMIN_PASSWORD is too easy to guess: it is a keyboard pattern`, the start stops) when the
+ * password is, with `email` as words it must not be built on (passwords.ts, guessable; loadConfig
+ * has checked its characters and length).
  */
 export async function ensureFirstAdmin(
   db: Kysely<Database>,
@@ -20,6 +24,9 @@ export async function ensureFirstAdmin(
     .where('role', '=', 'admin')
     .executeTakeFirst()
   if (admin) return 'admin-exists'
+  const why = await guessable(password, { email })
+  if (why)
+    throw new ConfigError(`Invalid configuration: ADMIN_PASSWORD is too easy to guess: ${why}`)
   const id = await insertStaff(
     db,
     { email, role: 'admin', passwordHash: await hashPassword(password) },

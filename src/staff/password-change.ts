@@ -59,8 +59,9 @@ export type MemberPasswordOutcome =
 
 /**
  * An admin sets member `id`'s password to `password`, typed by the admin (as when adding an
- * account): the rule of passwords.ts, then resetPassword. Refused for the admin's own account
- * (`actorId`), whose change goes through changeOwnPassword and its current-password check.
+ * account): the member found (else not-found), the rule of passwords.ts (not built on their
+ * e-mail), then resetPassword. Refused for the admin's own account (`actorId`), whose change
+ * goes through changeOwnPassword and its current-password check.
  */
 export async function setMemberPassword(
   db: Db,
@@ -69,7 +70,13 @@ export async function setMemberPassword(
   { actorId }: { actorId: number | undefined },
 ): Promise<MemberPasswordOutcome> {
   if (id === actorId) return { kind: 'self', message: ownPasswordElsewhere }
-  const problem = passwordProblem(password)
+  const member = await db
+    .selectFrom('staff')
+    .select('email')
+    .where('id', '=', id)
+    .executeTakeFirst()
+  if (!member) return { kind: 'not-found' }
+  const problem = await passwordProblem(password, { email: member.email })
   if (problem) return { kind: 'invalid', message: problem }
   const account = await resetPassword(db, { id }, await hashPassword(password))
   if (!account) return { kind: 'not-found' }
@@ -111,7 +118,7 @@ export async function changeOwnPassword(
   input: { current: string; password: string; again?: string },
   { address, renew }: { address: string; renew?: (trx: Db, staffId: number) => Promise<void> },
 ): Promise<OwnPasswordOutcome> {
-  const problem = passwordProblem(input.password)
+  const problem = await passwordProblem(input.password, { email: me.email })
   if (problem) return { kind: 'invalid', field: 'password', message: problem }
   if (input.again !== undefined && input.again !== input.password) {
     return { kind: 'invalid', field: 'again', message: passwordsDiffer }

@@ -1,5 +1,6 @@
 import { argon2, randomBytes, timingSafeEqual } from 'node:crypto'
 import { characterCount } from '../text.ts'
+import { guessableInWorker } from './password-check.ts'
 
 /**
  * argon2id with OWASP's first recommended configuration: 19 MiB of memory (m=19456 KiB), 2
@@ -138,61 +139,17 @@ export function dummyHash(): Promise<string> {
 export const minPasswordLength = 15
 /** Longest password accepted anywhere: argon2 takes any length, the form should not. */
 export const maxPasswordLength = 1024
-/** The rule as the pages' password fields show it (minlength, maxlength, the hint). */
-export const passwordRule = { minPasswordLength, maxPasswordLength }
 
 /** A new password typed twice, differently (`staff add` and `password` at a terminal, the form). */
 export const passwordsDiffer = 'The two passwords differ.'
 
-/** What a password too easy to guess is (ADMIN_PASSWORD's check says it too). */
+/** What a password too easy to guess is, as the pages' hints and the API's description say it. */
 export const guessableRule =
-  'not a few characters repeated, nor a run like 123456 or fedcba, even with a character or two added'
-/** A password refused as repetitive or sequential whatever its length. */
-export const guessablePassword = `That password is too easy to guess: ${guessableRule}.`
-
-/**
- * Whether `password` is "repetitive or sequential characters", which NIST SP 800-63B (rev. 3,
- * §5.1.1.2) names among the values a verifier refuses: all but at most two of its characters
- * follow from the one before as a repeat (of a unit of 1 to 4 code points: 15 spaces,
- * `abcabc…`) or a step up or down a run (`abcdefghijklmno`, `987654…`; digits and letters wrap
- * around, `…7890123`, `…xyzab…`). So a run or a repeat with a character or two added or changed
- * (`abcdefghijklmnop1`, `0123456789abcdef`, `aaaaaaaaaaaaaaab`) is refused as the run itself;
- * a real passphrase breaks the pattern at nearly every character. As typed, or in the NFKC form
- * that is hashed (`abcdeｆghijklmno` with a fullwidth ｆ is `abcdefghijklmno` once normalised).
- */
-export const guessable = (password: string): boolean =>
-  repetitiveOrSequential(password) || repetitiveOrSequential(normalised(password))
-
-/** Characters of a password that need not follow from the one before, at most. */
-const maxSurprises = 2
-
-function repetitiveOrSequential(password: string): boolean {
-  const points = Array.from(password, (c) => c.codePointAt(0) as number)
-  let surprises = 0
-  for (let i = 1; i < points.length; i++) {
-    if (follows(points, i)) continue
-    if (++surprises > maxSurprises) return false
-  }
-  return true
-}
-
-/** Cycles a run wraps around in: `9` then `0`, `z` then `a`, `Z` then `A`. */
-const wraps = [
-  [0x30, 0x39],
-  [0x61, 0x7a],
-  [0x41, 0x5a],
-] as const
-
-/** Whether the code point at `i` repeats one 1 to 4 before it, or steps by one from the last. */
-function follows(points: number[], i: number): boolean {
-  const now = points[i] as number
-  const last = points[i - 1] as number
-  for (let unit = 1; unit <= 4 && unit <= i; unit++) if (now === points[i - unit]) return true
-  if (Math.abs(now - last) === 1) return true
-  return wraps.some(
-    ([first, end]) => (last === end && now === first) || (last === first && now === end),
-  )
-}
+  'not a common password or close to one, nor a keyboard pattern (qwertyuiop), a run (abcdef) or a repeat, nor built on the account’s e-mail address'
+/** The start of every refusal of a password as too easy to guess. */
+export const guessablePassword = 'That password is too easy to guess'
+/** The rule as the pages' password fields show it (minlength, maxlength, the hint). */
+export const passwordRule = { minPasswordLength, maxPasswordLength, guessableRule }
 
 /**
  * Characters no one can type at the sign-in form, which a password must not hold: the controls
@@ -214,21 +171,38 @@ export const untypeableRule =
  * Why a new password is refused, or undefined when it is accepted: a control character
  * (`The password must not contain control characters …`, untypeable above), a length out of
  * `The password must be 15 to 1024 characters long.` (counted in code points: eight "🔑" are 8,
- * not 16), or `guessablePassword` (15 spaces, `abcdefghijklmno`, typed so or once normalised:
- * guessable). The one rule for `staff add` and `staff password`, ADMIN_PASSWORD's staff twin,
- * the back office's forms (add an account, reset a member's password, change one's own) and the
- * API's (`POST /api/admin/staff`, `PUT /api/admin/staff/{id}/password`,
- * `PUT /api/admin/me/password`). Signing in checks none of it: a password set before a rule
- * keeps working.
+ * not 16), or too easy to guess (`That password is too easy to guess: it is a keyboard
+ * pattern.`: zxcvbn's score below 4, fewer than 10^10 guesses, password-strength.ts), judged in
+ * the NFKC form that is hashed (`abcdeｆghijklmno` with a fullwidth ｆ is the run
+ * `abcdefghijklmno`) with `context.email`, the account's, as words it must not be built on. The
+ * one rule for `staff add` and `staff password`, ADMIN_PASSWORD's first admin, the back office's
+ * forms (add an account, reset a member's password, change one's own) and the API's (`POST
+ * /api/admin/staff`, `PUT /api/admin/staff/{id}/password`, `PUT /api/admin/me/password`).
+ * Signing in checks none of it: a password set before a rule keeps working. The first check in
+ * a process loads zxcvbn's dictionaries (about 1 s).
  */
-export function passwordProblem(password: string): string | undefined {
+export async function passwordProblem(
+  password: string,
+  context: { email?: string | undefined } = {},
+): Promise<string | undefined> {
   if (untypeable.test(password)) return `The password must not contain ${untypeableRule}.`
   const length = characterCount(password)
   if (length < minPasswordLength || length > maxPasswordLength) {
     return `The password must be ${minPasswordLength} to ${maxPasswordLength} characters long.`
   }
-  return guessable(password) ? guessablePassword : undefined
+  const why = await guessable(password, context)
+  return why && `${guessablePassword}: ${why}.`
 }
+
+/**
+ * Why `password` is too easy to guess (a clause: `it is a keyboard pattern`), or undefined: the
+ * last of passwordProblem's checks alone, for ADMIN_PASSWORD (whose characters and length
+ * config.ts has checked).
+ */
+export const guessable = (
+  password: string,
+  context: { email?: string | undefined } = {},
+): Promise<string | undefined> => guessableInWorker(normalised(password), context.email)
 
 /** Whether ADMIN_PASSWORD holds a character the password rule refuses (untypeable). */
 export const hasUntypeable = (password: string): boolean => untypeable.test(password)

@@ -1,6 +1,7 @@
 import { type Static, Type } from 'typebox'
 import { IdParam, noRow } from '../ids.ts'
 import { StringEnum } from '../validation.ts'
+import { guessableRule } from './passwords.ts'
 
 /**
  * The sign-in form. Every field optional and checked by the route, so a form missing one is
@@ -79,7 +80,7 @@ export const NewStaffToken = Type.Object({
 })
 
 /** What a new password's field says it takes (passwordProblem in passwords.ts). */
-const newPasswordRule = '15 to 1024 characters, no control character (tab, newline…)'
+const newPasswordRule = `15 to 1024 characters, no control character (tab, newline…), ${guessableRule}`
 
 /**
  * `POST /api/admin/staff`. Every field's rule (e-mail, role, the password's length) is checked

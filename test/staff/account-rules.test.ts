@@ -117,7 +117,7 @@ describe('a new password', () => {
   const withControl = ['correct horse\u0001battery staple', 'correct horse battery\u0007staple']
   const refused = /^The password must not contain control characters \(a tab, a newline,/
 
-  it('holds no control character (C0, DEL, C1) and no half of a surrogate pair', () => {
+  it('holds no control character (C0, DEL, C1) and no half of a surrogate pair', async () => {
     for (const pw of [
       ...withControl,
       'tab\tbetween two words here',
@@ -126,7 +126,7 @@ describe('a new password', () => {
       'a C1 control \u009b in the middle',
       'half a pair \ud83d of an emoji here',
     ]) {
-      expect(passwordProblem(pw), JSON.stringify(pw)).toMatch(refused)
+      expect(await passwordProblem(pw), JSON.stringify(pw)).toMatch(refused)
     }
     // Printing ASCII, space and Unicode, emoji with their joiners, a private-use character.
     for (const pw of [
@@ -135,13 +135,13 @@ describe('a new password', () => {
       '👩‍👩‍👧 family of three',
       'apple \uf8ff key on a mac',
     ]) {
-      expect(passwordProblem(pw), pw).toBeUndefined()
+      expect(await passwordProblem(pw), pw).toBeUndefined()
     }
   })
 
-  it('is judged guessable in the NFKC form that is hashed, not only as typed', () => {
+  it('is judged guessable in the NFKC form that is hashed, not only as typed', async () => {
     // A fullwidth ｆ: not a run as typed, `abcdefghijklmno` once normalised.
-    expect(passwordProblem('abcde\uff46ghijklmno')).toMatch(/too easy to guess/)
+    expect(await passwordProblem('abcde\uff46ghijklmno')).toMatch(/too easy to guess/)
   })
 
   it('is refused with the sentence on the API, the add and reset forms and one’s own change', async () => {

@@ -10,6 +10,7 @@ import { loadConfig } from '../../src/config.ts'
 import { connect } from '../../src/db/connect.ts'
 import { runStaff } from '../../src/staff/cli.ts'
 import { usage } from '../../src/staff/cli-args.ts'
+import { ensureFirstAdmin } from '../../src/staff/first-admin.ts'
 import { commandTestDatabase, testDatabase, usingPostgres } from '../helpers/context.ts'
 import { freePort } from '../helpers/server.ts'
 import { addStaff, password, postSignIn } from '../helpers/staff.ts'
@@ -452,6 +453,32 @@ describe('the first admin from ADMIN_EMAIL and ADMIN_PASSWORD', () => {
     } finally {
       await db.drop()
       if (dataDir) rmSync(`${dataDir}-first`, { recursive: true, force: true })
+    }
+  })
+
+  it('is refused, and the start stops, when ADMIN_PASSWORD is built on ADMIN_EMAIL', async () => {
+    const db = await testDatabase()
+    const app = await buildApp({
+      config: loadConfig({
+        NODE_ENV: 'test',
+        LOG_LEVEL: 'silent',
+        ...db.env,
+        ...(usingPostgres ? {} : { DATA_DIR: 'memory://' }),
+      }),
+      salesFold: false,
+    })
+    try {
+      // What the staff plugin runs at start with ADMIN_EMAIL and ADMIN_PASSWORD: its ConfigError
+      // is the start's one line (server.ts, "Could not start: Invalid configuration: …").
+      await expect(
+        ensureFirstAdmin(app.db, 'root@example.com', 'root@example.com2026'),
+      ).rejects.toThrow(
+        'Invalid configuration: ADMIN_PASSWORD is too easy to guess: it is built on the account’s e-mail address',
+      )
+      expect(await app.db.selectFrom('staff').select('email').execute()).toEqual([])
+    } finally {
+      await app.close()
+      await db.drop()
     }
   })
 
