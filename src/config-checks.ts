@@ -205,6 +205,12 @@ export const unresolvedReferenceCauses =
 const databaseUrlShape =
   'give one like postgres://user:password@db.example.com:5432/orders, with / ? # @ : in the user or password percent-encoded (/ as %2F, ? as %3F, # as %23, @ as %40, : as %3A)'
 
+/** Whether a postgres:// URL that databaseUrlProblem took has no database name in its path. */
+export const namesNoDatabase = (value: string): boolean => {
+  const path = new URL(value).pathname
+  return path === '' || path === '/'
+}
+
 /**
  * Why a postgres:// URL (DATABASE_URL, MIGRATION_DATABASE_URL) cannot be used, completing
  * "DATABASE_URL …", or undefined: a /, ? or # in the password not percent-encoded (an @ after

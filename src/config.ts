@@ -6,6 +6,7 @@ import {
   heapProblem,
   hostProblem,
   logFileProblem,
+  namesNoDatabase,
   trustProxyProblem,
   unresolvedReference,
   unresolvedReferenceCauses,
@@ -68,6 +69,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   for (const name of ['DATABASE_URL', 'MIGRATION_DATABASE_URL'] as const) {
     const problem = config[name] && databaseUrlProblem(config[name])
     if (problem) throw new ConfigError(`Invalid configuration: ${name} ${problem}`)
+    // pg takes PGDATABASE, then the user's name: the migrations went into the server's own
+    // `postgres` database, silently.
+    if (config[name] && namesNoDatabase(config[name]) && !env.PGDATABASE)
+      throw new ConfigError(
+        `Invalid configuration: ${name} names no database: add its name after the host and port (postgres://user@db.example.com:5432/orders). Without one PostgreSQL takes the database named after the user (for postgres, the server's own), and the tables would be made there`,
+      )
   }
   // Blanks would name a folder or file of blanks in the working folder (a new database each
   // start from another folder; for LOG_FILE, pino read them as file descriptor 0).

@@ -124,6 +124,17 @@ describe('DATABASE_URL and MIGRATION_DATABASE_URL that cannot be read', () => {
   const partner = { DATABASE_URL: 'postgres://u@db.example.com/orders' }
 
   it.each([
+    ['DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/'],
+    ['DATABASE_URL', 'postgres://postgres@127.0.0.1:5432'],
+    ['MIGRATION_DATABASE_URL', 'postgres://owner@db.example.com?sslmode=require'],
+  ] as const)('%s=%s names no database: refused, unless PGDATABASE names it', (name, url) => {
+    expect(() => loadConfig({ ...partner, [name]: url })).toThrow(
+      `Invalid configuration: ${name} names no database: add its name after the host and port (postgres://user@db.example.com:5432/orders).`,
+    )
+    expect(loadConfig({ ...partner, [name]: url, PGDATABASE: 'orders' })[name]).toBe(url)
+  })
+
+  it.each([
     'postgres://admin:p%40ss@127.0.0.1:4400/orders?application_name=ada@example',
     'postgres://admin@127.0.0.1:4400/orders?application_name=a@b&sslmode=disable',
     'postgres://127.0.0.1/orders%40shop',

@@ -143,6 +143,21 @@ export function commandFailure(err: unknown, config?: Config): string {
   if (code === 'ECONNREFUSED' && failedUrl) {
     return `No PostgreSQL server answers at ${address(failedUrl)}: start it, or correct ${setting}.`
   }
+  // The host's name, mistyped most often: getaddrinfo's words name neither the setting nor why.
+  if (failedUrl && (code === 'ENOTFOUND' || code === 'EAI_AGAIN')) {
+    const { hostname } = new URL(failedUrl)
+    return code === 'ENOTFOUND'
+      ? `The host ${hostname} in ${setting} was not found (DNS: ${code}): correct the host in ${setting}.`
+      : `The host ${hostname} in ${setting} could not be looked up: the DNS did not answer (${code}). Check this machine's DNS, or correct the host in ${setting}.`
+  }
+  // Something at that address took the connection and closed it without a PostgreSQL error (a
+  // server out of connections still says so): another kind of server, or a proxy or firewall.
+  if (
+    failedUrl &&
+    (code === 'ECONNRESET' || String(message) === 'Connection terminated unexpectedly')
+  ) {
+    return `Whatever answers at ${address(failedUrl)} closed the connection without a word of PostgreSQL's: check that the host and port in ${setting} are a PostgreSQL server's, and that no proxy or firewall between ends the connection.`
+  }
   // pg's pool and client, at DATABASE_CONNECT_TIMEOUT_MS: a server that took the connection and
   // never answered (a hung server, a proxy or firewall holding the port).
   if (failedUrl && type === 'Error' && connectTimeout.test(String(message))) {

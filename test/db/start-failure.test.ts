@@ -199,3 +199,38 @@ describe('npm start and npm run migrate, a server that never answers', () => {
     }
   }, 60_000)
 })
+
+// Needs no database: a name no DNS resolves (RFC 2606's .invalid), a server that closes at once.
+describe('npm start, a database host not found or closing the connection', () => {
+  it('a host name that does not resolve: one sentence naming the setting and the host', async () => {
+    const run = await failedStart(
+      { DATABASE_URL: 'postgres://owner:secret@db.invalid:5432/orders', PORT: '0' },
+      startFlags(),
+    )
+    expect(run.code, run.output).toBe(1)
+    expect(run.lines).toHaveLength(1)
+    // ENOTFOUND from a DNS that answers; EAI_AGAIN where none does (a sandbox).
+    expect(run.lines[0]).toMatch(
+      /^Could not start: The host db\.invalid in DATABASE_URL (was not found \(DNS: ENOTFOUND\): correct the host in DATABASE_URL\.|could not be looked up)/,
+    )
+    expect(run.output).not.toContain('secret')
+  }, 120_000)
+
+  it('a server that closes the connection at once: names the address and the setting', async () => {
+    const server = net.createServer((socket) => socket.destroy())
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const { port } = server.address() as net.AddressInfo
+    try {
+      const run = await failedStart(
+        { DATABASE_URL: `postgres://owner:secret@127.0.0.1:${port}/orders`, PORT: '0' },
+        startFlags(),
+      )
+      expect(run.code, run.output).toBe(1)
+      expect(run.lines).toEqual([
+        `Could not start: Whatever answers at 127.0.0.1:${port} closed the connection without a word of PostgreSQL's: check that the host and port in DATABASE_URL are a PostgreSQL server's, and that no proxy or firewall between ends the connection.`,
+      ])
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
+    }
+  }, 120_000)
+})
