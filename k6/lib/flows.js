@@ -44,10 +44,17 @@ export function shopperFlow(think = 0) {
   const form = parseOrderForm(page.status === 200 ? bodyText(page) : '')
   const pageOk = check(page, {
     'GET / is 200': (r) => r.status === 200,
-    'GET / lists products': () => form.skus.length > 0,
+    // Each product has its hidden price, sold out or not: a page without one lists none.
+    'GET / lists products': () => Object.keys(form.prices).length > 0,
     'GET / has an idempotencyKey': () => form.idempotencyKey !== null,
   })
-  if (!pageOk || form.idempotencyKey === null || form.skus.length === 0) return
+  if (!pageOk || form.idempotencyKey === null) return
+  if (form.skus.length === 0) {
+    // Every product sold out (each quantity box disabled): nothing left to order, as the API
+    // journey finds it. Not a service error.
+    ordersOutOfStock.add(1, { flow })
+    return
+  }
 
   if (think > 0) sleep(think)
 

@@ -43,7 +43,7 @@ export interface Override {
  * The `--set name=value` and `--set-from-env name=VARIABLE` flags, in the order given, as one
  * record of name → Override, the latter's values read from `env`. Secrets travel by
  * --set-from-env so they never appear in argv, which npm echoes when it runs a script. Throws
- * DeployError for a malformed flag, an unset or empty variable, and a parameter given twice (by
+ * DeployError for a malformed flag, unset or empty variables (all of them named at once), and a parameter given twice (by
  * either flag): which value should win is not for the command to guess, and a later flag
  * silently replaced the earlier one.
  */
@@ -53,6 +53,8 @@ export function parseCommandLineOverrides(
 ): Record<string, Override> {
   const overrides: Record<string, Override> = {}
   const givenBy = new Map<string, string>()
+  /** The --set-from-env pairs whose variable is unset or empty. */
+  const unset: string[] = []
   for (const { flag, pair } of flags) {
     const at = pair.indexOf('=')
     const name = pair.slice(0, at)
@@ -71,14 +73,22 @@ export function parseCommandLineOverrides(
       }
       const variable = pair.slice(at + 1)
       const value = env[variable]
-      if (!value) {
-        throw new DeployError(
-          `--set-from-env ${pair}: environment variable ${variable} is not set or empty`,
-        )
-      }
-      overrides[name] = { value, variable }
+      if (value) overrides[name] = { value, variable }
+      else unset.push(pair)
     }
     givenBy.set(name, flag)
+  }
+  // All at once: one run per forgotten secret was one too many.
+  if (unset.length === 1) {
+    const [pair = ''] = unset
+    throw new DeployError(
+      `--set-from-env ${pair}: environment variable ${pair.slice(pair.indexOf('=') + 1)} is not set or empty`,
+    )
+  }
+  if (unset.length > 1) {
+    throw new DeployError(
+      `--set-from-env ${unset.join(', ')}: environment variables ${unset.map((pair) => pair.slice(pair.indexOf('=') + 1)).join(', ')} are not set or empty`,
+    )
   }
   return overrides
 }

@@ -251,7 +251,15 @@ describe('deploy command input checks (no Azure calls)', () => {
       TEST_METRICS_TOKEN: 'abcde',
     }
     const result = await runCli(
-      [...baseArgs, '--set', 'postgresVersion=15', '--set', 'autoscaleMaxInstances=31'],
+      [
+        ...baseArgs,
+        '--set',
+        'postgresVersion=15',
+        '--set',
+        'autoscaleMaxInstances=31',
+        '--set',
+        'dockerImage=',
+      ],
       arm,
       { env, credential },
     )
@@ -260,6 +268,7 @@ describe('deploy command input checks (no Azure calls)', () => {
     expect(result.err).toEqual([
       [
         'Parameter value(s) the template refuses:',
+        '  dockerImage is 0 characters long (""); the template requires at least 1',
         '  autoscaleMaxInstances is 31; the template allows at most 30',
         '  postgresVersion ("15") is not one the template allows: "16", "17"',
         '  metricsToken is 5 characters long; the template requires at least 16',
@@ -317,13 +326,19 @@ describe('deploy command input checks (no Azure calls)', () => {
     ])
   })
 
-  it('names the environment variable a secret was supposed to come from', async () => {
+  it('names the environment variables secrets were supposed to come from, all in one run', async () => {
     const result = await runCli(baseArgs, undefined, {
       env: { AZURE_SUBSCRIPTION_ID: subscriptionId },
     })
 
     expect(result.code).toBe(2)
     expect(result.err).toEqual([
+      '--set-from-env postgresAdminPassword=TEST_PG_PASSWORD, metricsToken=TEST_METRICS_TOKEN: environment variables TEST_PG_PASSWORD, TEST_METRICS_TOKEN are not set or empty',
+    ])
+    const one = await runCli(baseArgs, undefined, {
+      env: { AZURE_SUBSCRIPTION_ID: subscriptionId, TEST_METRICS_TOKEN: 'x'.repeat(32) },
+    })
+    expect(one.err).toEqual([
       '--set-from-env postgresAdminPassword=TEST_PG_PASSWORD: environment variable TEST_PG_PASSWORD is not set or empty',
     ])
   })
