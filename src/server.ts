@@ -88,6 +88,9 @@ async function runWorker(config: Config, stopTracing: StopTracing | undefined) {
       await stopTracing?.().catch((err: unknown) =>
         app.log.warn({ err }, 'tracing: the last spans could not be exported at the stop'),
       )
+      // The last word: after "draining" an operator otherwise saw nothing and could not tell a
+      // clean stop from a hang (the cluster's primary says "all workers stopped").
+      if (!err) app.log.info('stopped: every request answered, the database closed')
     },
   )
   // The primary asks over IPC (a terminal's Ctrl-C may already have signalled us directly).

@@ -136,6 +136,7 @@ describe('graceful shutdown', () => {
       expect(acks.filter((a) => !logged.has(a.requestId))).toEqual([])
     }
     expect(fileLines.some((l) => l.msg === 'closing gracefully')).toBe(true)
+    expect(fileLines.at(-1)?.msg).toBe('stopped: every request answered, the database closed')
     // The start names the database in use, without credentials.
     const using = fileLines.find((l) => String(l.msg).startsWith('using '))?.msg
     if (db.env.DATABASE_URL) {
