@@ -1,4 +1,7 @@
 import { domainToASCII } from 'node:url'
+import { AjvCompiler } from '@fastify/ajv-compiler'
+import { Type } from 'typebox'
+import { ajvOptions } from './ajv-options.ts'
 import { characterCount, isPrintable } from './text.ts'
 
 /**
@@ -55,8 +58,22 @@ export type EmailFault =
   | { kind: 'numeric-tld'; tld: string }
   /** `length`: the characters of the first label of the domain over maxDomainLabel. */
   | { kind: 'label-too-long'; length: number }
+  /** `char`: the first character before the @ the format takes only in quotes (`(`, `,`, `"`). */
+  | { kind: 'local-character'; char: string }
+  /** A dot first or last before the @, or two in a row (`.x@…`, `x..y@…`). */
+  | { kind: 'local-dots' }
+  /** A domain of one label (`x@y`): the format wants a dot in it. */
+  | { kind: 'domain-no-dot' }
+  /** A dot first or last in the domain, or two in a row (`x@.example.com`, `x@example..com`). */
+  | { kind: 'domain-dots' }
+  /** `label`: the first label with a character other than a letter, digit or inner hyphen. */
+  | { kind: 'domain-label'; label: string }
 
 const nonAscii = /[^\u0020-\u007e]/
+/** What the email format takes before the @ (RFC 5322 §3.2.3 dot-atom), and in a domain label. */
+const atext = "letters, digits, dots and ! # $ % & ' * + - / = ? ^ _ ` { | } ~"
+const notAtext = /[^a-z0-9!#$%&'*+/=?^_`{|}~.-]/i
+const hostLabel = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/i
 
 /**
  * The character of `typed` at UTF-16 index `index` (before `at`), as `а (U+0430)`: a Cyrillic а
@@ -85,17 +102,39 @@ export function isEmailShape(email: string): boolean {
   )
 }
 const emailShape = new RegExp(shapePattern)
-const newEmail = new RegExp(emailPattern)
 
 /**
- * Whether `email` may be a new staff account's (the API, the form, `npm run staff -- add`,
- * ADMIN_EMAIL): the shoppers' rule, isEmailShape in printing ASCII only, before the @ and after
- * it (an internationalised domain in its `xn--` form), as the order's schema (format email)
- * takes an address. So no new account can look like another: `ａdmin@…` (fullwidth a) and
- * `аdmin@…` (Cyrillic а) are drawn as `admin@…`. emailMessage and emailSentence say why not.
+ * The schema of a new e-mail address, the one rule for the order's customer.email
+ * (src/orders/customer.ts), a new staff account's and ADMIN_EMAIL's: ajv-formats' `email`
+ * format (its "full" mode, which @fastify/ajv-compiler adds: dot-separated atoms of letters,
+ * digits and ``!#$%&'*+/=?^_`{|}~-`` before the @, so no quotes, brackets, commas or leading,
+ * trailing or doubled dots; a domain of two or more labels of letters, digits and inner
+ * hyphens), at most 254 characters, and emailPattern (64 before the @, labels of at most 63,
+ * no numeric top-level domain). The format takes ASCII only, so no address can look like
+ * another: `ａdmin@…` (fullwidth a) and `аdmin@…` (Cyrillic а) are drawn as `admin@…`.
  */
-export const isEmailAddress = (email: string): boolean =>
-  isEmailShape(email) && newEmail.test(email) && !nonAscii.test(email)
+export const EmailAddress = Type.String({
+  format: 'email',
+  maxLength: maxEmailLength,
+  pattern: emailPattern,
+  errorMessage: emailRule,
+})
+
+// Compiled as Fastify compiles the order's schema (src/app.ts: the same compiler and options),
+// so the two cannot disagree about an address.
+const newEmail = AjvCompiler()({}, ajvOptions)({
+  schema: EmailAddress,
+  method: 'POST',
+  url: '/api/orders',
+  httpPart: 'body',
+})
+
+/**
+ * Whether `email` may be a new address (a new staff account's by the API, the form or
+ * `npm run staff -- add`, ADMIN_EMAIL): exactly what the order's schema takes as
+ * customer.email (EmailAddress), the shoppers' rule. emailMessage and emailSentence say why not.
+ */
+export const isEmailAddress = (email: string): boolean => newEmail(email) === true
 
 /**
  * What is wrong with `typed` (as validated: trimmed, the domain's ASCII letters lower-cased),
@@ -103,7 +142,10 @@ export const isEmailAddress = (email: string): boolean =>
  * schema counts), more than one @, whitespace, a control character, a non-ASCII local part, one over 64 octets, a
  * domain not in ASCII (an internationalised domain: the schema takes its ASCII form, `xn--…`,
  * RFC 5890, given here by `domainToASCII`), a domain whose last label is all digits
- * (`example.123`, `10.0.0.1`: emailPattern), else not the shape name@example.com.
+ * (`example.123`, `10.0.0.1`: emailPattern), what the format (EmailAddress) refuses: a
+ * character before the @ that only quotes allow (`(x)@…`, `"q"@…`), a dot first, last or doubled
+ * there, a domain without a dot (`x@y`), a dot first, last or doubled in it, a label with another
+ * character or an edge hyphen (`x@-.com`); else not the shape name@example.com.
  */
 export function emailFault(typed: string): EmailFault {
   // In characters, as the schemas' maxLength counts (an emoji is one, not two UTF-16 units).
@@ -125,15 +167,30 @@ export function emailFault(typed: string): EmailFault {
     if (label !== undefined) return { kind: 'label-too-long', length: label.length }
     const tld = domain.slice(domain.lastIndexOf('.') + 1)
     if (/^[0-9]+$/.test(tld)) return { kind: 'numeric-tld', tld }
+    const local = typed.slice(0, at)
+    const odd = notAtext.exec(local)
+    if (odd) return { kind: 'local-character', char: odd[0] }
+    if (local.split('.').includes('')) return { kind: 'local-dots' }
+    if (domain !== '') return domainFault(domain)
   }
   return { kind: 'shape' }
+}
+
+/** What the email format refuses in `domain` (ASCII, not empty), else the address's shape. */
+function domainFault(domain: string): EmailFault {
+  const labels = domain.split('.')
+  if (labels.length === 1 && hostLabel.test(domain)) return { kind: 'domain-no-dot' }
+  if (labels.includes('')) return { kind: 'domain-dots' }
+  const label = labels.find((part) => !hostLabel.test(part))
+  return label === undefined ? { kind: 'shape' } : { kind: 'domain-label', label }
 }
 
 /**
  * A form's message by its e-mail field for `typed` (trimmed; the order form's and the staff
  * account form's), saying what is wrong with it (emailFault):
  * nothing typed, too long, two @, a space, a control character, too much or not ASCII before the @, a domain not in
- * ASCII (its xn-- form suggested), one ending in a number, or not an address at all.
+ * ASCII (its xn-- form suggested), one ending in a number, a character or dot the format
+ * refuses before the @ or in the domain (named), or not an address at all.
  */
 export function emailMessage(typed: string): string {
   if (typed === '') return 'Enter an e-mail address.'
@@ -157,6 +214,16 @@ export function emailMessage(typed: string): string {
       return `Enter an e-mail address whose domain has at most ${maxDomainLabel} characters between dots: one part of it has ${fault.length}.`
     case 'numeric-tld':
       return `Enter an e-mail address whose domain ends in a name, like name@example.com: .${fault.tld} is a number, not a top-level domain.`
+    case 'local-character':
+      return `Enter an e-mail address with only ${atext} before the @: ${fault.char} is not one.`
+    case 'local-dots':
+      return 'Enter an e-mail address whose part before the @ neither starts nor ends with a dot, nor has two in a row.'
+    case 'domain-no-dot':
+      return 'Enter an e-mail address whose domain has a dot, like name@example.com.'
+    case 'domain-dots':
+      return 'Enter an e-mail address whose domain neither starts nor ends with a dot, nor has two in a row, like name@example.com.'
+    case 'domain-label':
+      return `Enter an e-mail address whose domain has only letters, digits and hyphens between its dots, a hyphen never first or last: ${fault.label} is not.`
     case 'shape':
       return 'Enter an e-mail address like name@example.com.'
   }
@@ -184,6 +251,16 @@ export function emailSentence(typed: string): string {
       return `must have at most ${maxDomainLabel} characters between the dots of its domain: one part of it has ${fault.length}`
     case 'numeric-tld':
       return `must have a domain that ends in a name, like name@example.com: .${fault.tld} is a number, not a top-level domain`
+    case 'local-character':
+      return `must have only ${atext} before the @: ${fault.char} is not one`
+    case 'local-dots':
+      return 'must not start or end with a dot before the @, nor have two dots in a row there'
+    case 'domain-no-dot':
+      return 'must have a dot in its domain, like name@example.com'
+    case 'domain-dots':
+      return 'must have a domain that neither starts nor ends with a dot, nor has two in a row, like name@example.com'
+    case 'domain-label':
+      return `must have only letters, digits and hyphens between the dots of its domain, a hyphen never first or last: ${fault.label} is not`
     case 'shape':
       return 'must be an e-mail address like name@example.com'
   }

@@ -57,13 +57,27 @@ export function unstorableStrings(value: unknown, at = ''): FastifySchemaValidat
   return errors
 }
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * The route's page form shows its own refused fields (`attachValidation`; the order page's
+     * Ship form): a body string that cannot be stored is its refusal too (refuseUnstorableInput).
+     */
+    formShowsRefusals?: boolean
+  }
+}
+
 /**
  * A preValidation hook: refuses a request whose path parameters, query or body hold a string
  * that cannot be stored as sent (see `unstorable`), with the error Fastify's own validation
  * makes (400, `validation`, `validationContext`), so the error handler answers it like any
  * refused field: the message names the field, problem details point at it. Before the schema,
  * so that every route gets it whatever its schema says (src/staff/access.ts attaches it to every
- * back-office route).
+ * back-office route). A route whose form shows its refusals (`config.formShowsRefusals`, with
+ * `attachValidation`) gets a body's such string as `request.validationError` instead, as if its
+ * schema had refused it, so the form comes back with its sentence and what was typed (a bare
+ * error page lost both); a schema that refuses the body too replaces it there, so the route
+ * also asks unstorableStrings itself.
  */
 export async function refuseUnstorableInput(request: FastifyRequest): Promise<void> {
   for (const [context, value] of [
@@ -72,7 +86,11 @@ export async function refuseUnstorableInput(request: FastifyRequest): Promise<vo
     ['body', request.body],
   ] as const) {
     const errors = unstorableStrings(value)
-    if (errors.length > 0) throw validationFailure(errors, context)
+    if (errors.length === 0) continue
+    const failure = validationFailure(errors, context)
+    const { attachValidation, config } = request.routeOptions
+    if (context !== 'body' || !attachValidation || !config.formShowsRefusals) throw failure
+    request.validationError = failure
   }
 }
 

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { unstorableStrings } from '../input-guards.ts'
 import { changeOrderStatus } from '../lifecycle/change-order-status.ts'
 import { findAdminOrder } from '../lifecycle/queries.ts'
 import { AdminOrderParams, normaliseTransitionBody, targets } from '../lifecycle/schemas.ts'
@@ -216,7 +217,7 @@ const adminOrderPages: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: { hide: true, params: AdminOrderParams, body: TransitionForm },
       attachValidation: true,
-      config: { access: 'staff' },
+      config: { access: 'staff', formShowsRefusals: true },
       preValidation: (request, _reply, done) => {
         normaliseTransitionBody(request.body)
         done()
@@ -225,10 +226,11 @@ const adminOrderPages: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const typed = request.params.orderNumber
       const body = request.body
-      const values = {
-        carrier: typeof body?.carrier === 'string' ? body.carrier : '',
-        trackingNumber: typeof body?.trackingNumber === 'string' ? body.trackingNumber : '',
-      }
+      // As typed, but what a page cannot hold: a NUL dropped (its message says there was one),
+      // half a surrogate pair as U+FFFD (what an HTML page's UTF-8 would make of it anyway).
+      const shown = (typed: unknown) =>
+        typeof typed === 'string' ? typed.replaceAll('\u0000', '').toWellFormed() : ''
+      const values = { carrier: shown(body?.carrier), trackingNumber: shown(body?.trackingNumber) }
       /**
        * The page again with `message`; `errors`: the typed fields' mistakes, marked there, unless
        * the order's status no longer allows `to` (renderOrder says that instead).
@@ -239,8 +241,9 @@ const adminOrderPages: FastifyPluginAsyncTypebox = async (app) => {
         errors?: Record<string, string>,
         to?: OrderStatus,
       ) => renderOrder(request, reply, typed, { status, message, values, errors, to })
+      // A NUL in the carrier: the form's refusal like the schema's (input-guards.ts), first.
       const errors = fieldErrors(
-        request.validationError?.validation,
+        [...unstorableStrings(body), ...(request.validationError?.validation ?? [])],
         body as Record<string, unknown> | undefined,
       )
       if (!errors) return refuse(400, damagedForm)

@@ -12,6 +12,16 @@ import {
 import { mailSettings } from './settings.ts'
 import { checkSmtpServer } from './transport.ts'
 
+// At most this many stuck e-mails remembered (an id is ~20 bytes): past it, the oldest goes,
+// and at worst warns once more when refused again.
+const maxRemembered = 10_000
+
+/** Adds `id` to `ids`, dropping the oldest past maxRemembered. */
+function remember(ids: Set<string>, id: string): void {
+  ids.add(id)
+  if (ids.size > maxRemembered) ids.delete(ids.values().next().value as string)
+}
+
 /** What a test (or buildApp's caller) may change about the mail sender; the rest is config. */
 export type MailerTuning = Partial<
   Pick<
@@ -66,7 +76,11 @@ export default fp(
     // One warn per outage of the setting or the server, not one per attempt (a backlog retried
     // for 24 hours would flood the log): the first failure that is not about one recipient, or a
     // failed check at start, says why at warn; later ones log at info until an e-mail is sent
-    // again, which says so at info.
+    // again, which says so at info. An e-mail whose recipient was refused before (at RCPT TO,
+    // retried: `550 5.7.1 Unable to relay` for one address) is not news when refused again: other
+    // e-mails go out between its retries, and each retry warned as a new outage (3 warnings and
+    // 3 "sent again" in 6 minutes for one stuck address). Its ids, until sent or given up.
+    const refusedBefore = new Set<string>()
     let failing = false
     let closing = false
     const smtpFailing = (reason: string, at: 'check' | 'send') => {
@@ -88,11 +102,15 @@ export default fp(
         onSuccess: outage.succeeded,
         onAttempt: (email, failure, recorded) => {
           if (failure === null) {
+            refusedBefore.delete(email.id)
             if (failing) app.log.info({ smtpServer }, 'e-mails are sent again')
             failing = false
             return
           }
-          if (!failure.permanent) smtpFailing(failure.reason, 'send')
+          const news = !(failure.atRecipient && refusedBefore.has(email.id))
+          if (!failure.permanent && news) smtpFailing(failure.reason, 'send')
+          if (failure.atRecipient && recorded !== 'failed') remember(refusedBefore, email.id)
+          else refusedBefore.delete(email.id)
           const fields = {
             emailId: email.id,
             eventId: email.eventId,

@@ -60,11 +60,16 @@ export interface MailSenderOptions {
   onAttempt?: (email: ClaimedEmail, failure: SendFailure | null, recorded: MailRecorded) => void
 }
 
-/** A failed attempt: `error` as stored (last_error), `reason` for the log, `permanent`. */
+/**
+ * A failed attempt: `error` as stored (last_error), `reason` for the log, `permanent`
+ * (recipientRefused), and `atRecipient`: the server took the session and the sender and refused
+ * this e-mail's recipient at `RCPT TO` (any reply, retried or not), so other e-mails may go out.
+ */
 export interface SendFailure {
   error: string
   reason: string
   permanent: boolean
+  atRecipient: boolean
 }
 
 export interface MailSender {
@@ -154,6 +159,9 @@ export function startMailSender(
         error: redactAddresses(String((err as { message?: string }).message ?? err)).slice(0, 500),
         reason: failureReason(err),
         permanent: recipientRefused(err),
+        atRecipient:
+          (err as { code?: unknown }).code === 'EENVELOPE' &&
+          (err as { command?: unknown }).command === 'RCPT TO',
       }
     }
     if (failure !== null && abandon.signal.aborted) {

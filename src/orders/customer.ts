@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import { type Static, Type } from 'typebox'
 import { arrayLiteral } from '../db/arrays.ts'
-import { emailPattern, emailRule, maxEmailLength } from '../email.ts'
+import { EmailAddress } from '../email.ts'
 import { normaliseText, Text } from '../text.ts'
 import { normaliseStateCode, StateCode } from '../us-states.ts'
 
@@ -48,12 +48,7 @@ export const customerFields = [
     column: 'email',
     pgType: 'text',
     label: 'E-mail',
-    schema: Type.String({
-      format: 'email',
-      maxLength: maxEmailLength,
-      pattern: emailPattern,
-      errorMessage: emailRule,
-    }),
+    schema: EmailAddress,
     normalise: normaliseEmail,
   },
   {

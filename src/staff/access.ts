@@ -31,6 +31,8 @@ export interface AdminRoute {
   access: Access | undefined
   /** Its schema: the inputs it declares (test/staff/admin-inputs.test.ts walks them). */
   schema: FastifySchema | undefined
+  /** Its page form shows a refused body field itself (input-guards.ts, formShowsRefusals). */
+  formShowsRefusals: boolean
 }
 
 declare module 'fastify' {
@@ -218,7 +220,8 @@ export default fp(
       if (!isAdminRoute(route.url)) return
       const access = route.config?.access
       const methods = Array.isArray(route.method) ? route.method : [route.method]
-      adminRoutes.push({ methods, url: route.url, access, schema: route.schema })
+      const formShowsRefusals = route.config?.formShowsRefusals === true
+      adminRoutes.push({ methods, url: route.url, access, schema: route.schema, formShowsRefusals })
       if (access === undefined || (access === 'public' && route.url !== signInPath)) {
         app.log.error(
           { route: route.url },

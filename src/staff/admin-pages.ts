@@ -237,7 +237,10 @@ const staffAdminPages: FastifyPluginAsyncTypebox<{ production: boolean }> = asyn
       return renderMember(request, reply, id, 409, { message: outcome.message })
     }
     if (outcome.kind === 'stale') {
-      const message = `This form was already sent: nothing was made now. The first submit made token ${outcome.newest}, shown once on the page that answered it; if you did not copy it, revoke it and create another.`
+      // All the form tells is that the account's newest token is no longer the one the page
+      // showed: this form sent before (a double click) or a token made elsewhere since (another
+      // tab, the API, `npm run staff -- token`) look the same, so the message names both.
+      const message = `This form was already sent, or a token was made for this account since the page was shown (from another tab, the API or npm run staff -- token): nothing was made now. The newest token is now token ${outcome.newest}; if your earlier submit made it, its value was shown once on the page that answered it (if you did not copy it, revoke it and create another). To make one more, use Create token on this page.`
       return renderMember(request, reply, id, 409, { message })
     }
     const tokenId = outcome.summary.id

@@ -29,6 +29,7 @@ interface DeliveryRow {
   last_error: string | null
   delivered_at: Date | string | null
   created_at: Date | string
+  waits_for: string | number | null
 }
 
 const toDelivery = (r: DeliveryRow): Delivery => ({
@@ -46,11 +47,22 @@ const toDelivery = (r: DeliveryRow): Delivery => ({
   lastError: r.last_error,
   deliveredAt: isoOrNull(r.delivered_at),
   createdAt: iso(r.created_at),
+  waitsFor: r.waits_for === null ? null : String(r.waits_for),
 })
 
+// waits_for: the claim's first ordering rule (leases.ts, claimStatement), turned round to name
+// the earliest pending delivery of an earlier event of the order to the endpoint, by the index
+// webhook_deliveries_order_pending. (Its other rule, an earlier event not yet fanned out, lasts
+// a dispatcher pass: not shown.)
 const deliveryColumns = sql`
   d.id, d.event_id, o.public_id::text as public_id, o.event_type, ord.order_number, d.status, d.attempts, d.next_attempt_at,
-  d.last_attempt_at, d.last_response_status, d.last_error, d.delivered_at, d.created_at`
+  d.last_attempt_at, d.last_response_status, d.last_error, d.delivered_at, d.created_at,
+  case when d.status = 'pending' and d.order_id is not null then (
+    select p.id::text from webhook_deliveries p
+    where p.endpoint_id = d.endpoint_id and p.order_id = d.order_id
+      and p.status = 'pending' and p.event_id < d.event_id
+    order by p.event_id limit 1
+  ) end as waits_for`
 
 /**
  * The endpoint's latest deliveries, newest first (index webhook_deliveries_recent), or, given

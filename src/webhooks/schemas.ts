@@ -132,6 +132,11 @@ export const Delivery = Type.Object({
     'when its latest 2xx came; null while none has; kept when it is sent again (redeliver), so a pending or failed delivery with a deliveredAt was delivered before, at that time',
   ),
   createdAt: time('when the delivery was made from its event'),
+  waitsFor: Type.Union([Type.String({ pattern: '^[0-9]+$' }), Type.Null()], {
+    description:
+      "while pending: the delivery of an earlier event of the same order to this endpoint that is still pending (the earliest, when several), which this one waits for, however due it is: an order's events reach an endpoint in the order they happened; null when it waits for none",
+    examples: ['41'],
+  }),
 })
 export type Delivery = Static<typeof Delivery>
 

@@ -245,6 +245,39 @@ describe('the order page', () => {
     expect(missing.body).toContain('id="trackingNumber-error">Tracking number is needed to ship.<')
   })
 
+  it('a NUL in the carrier comes back in the form with its sentence, what was typed kept', async () => {
+    const n = await placeOrder(t.app, [{ sku: 'MUG-001', quantity: 1 }])
+    await press(n, { _csrf: csrf, to: 'packed', version: '1' })
+    const input = (html: string, id: string) =>
+      new RegExp(`<input id="${id}"[^>]*>`).exec(html)?.[0] ?? ''
+    const res = await press(n, {
+      _csrf: csrf,
+      to: 'shipped',
+      version: '2',
+      carrier: 'UPS\u0000',
+      trackingNumber: '1Z999AA10123456784',
+    })
+    expect(res.statusCode).toBe(400)
+    expect(res.body).toContain(
+      '<p class="field-error" id="carrier-error">Carrier must not contain a NUL character (U+0000).</p>',
+    )
+    expect(input(res.body, 'carrier')).toContain('aria-invalid="true"')
+    expect(input(res.body, 'carrier')).toContain('value="UPS"')
+    expect(input(res.body, 'trackingNumber')).toContain('value="1Z999AA10123456784"')
+    expect(res.body).not.toContain('\u0000')
+    // With another field refused by the schema too: both are said.
+    const both = await press(n, {
+      _csrf: csrf,
+      to: 'shipped',
+      version: '2',
+      carrier: 'UPS\u0000',
+      trackingNumber: ' ',
+    })
+    expect(both.body).toContain('id="carrier-error">Carrier must not contain a NUL character')
+    expect(both.body).toContain('id="trackingNumber-error">Tracking number must not be blank.<')
+    expect(both.body).toContain('The order was not changed:')
+  })
+
   it('says a carrier that fits as typed is too long only in NFC, with both counts', async () => {
     const n = await placeOrder(t.app, [{ sku: 'MUG-001', quantity: 1 }])
     await press(n, { _csrf: csrf, to: 'packed', version: '1' })

@@ -1,12 +1,16 @@
+import { randomUUID } from 'node:crypto'
 import { SMTPServer } from 'smtp-server'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { buildTestApp, type TestApp } from '../helpers/context.ts'
+import { buildTestApp, customer, type TestApp } from '../helpers/context.ts'
 import { placeOrder } from '../helpers/lifecycle.ts'
 
 // A mail setting that cannot work starts as "e-mails on": the start checks the SMTP server
 // (without waiting for it) and warns in one line naming host:port and the reason, never the
 // credentials; a send that fails for the setting or the server warns once per outage.
 let refuseSender = false
+// A recipient the relay refuses (`550 5.7.1 Unable to relay`) while it takes every other one.
+let refusedRecipient = ''
+let delivered = 0
 const logins: string[] = []
 const server = new SMTPServer({
   disabledCommands: ['STARTTLS'],
@@ -28,9 +32,18 @@ const server = new SMTPServer({
     }
     callback()
   },
+  onRcptTo(address, _session, callback) {
+    if (address.address === refusedRecipient) {
+      return callback(Object.assign(new Error('5.7.1 Unable to relay'), { responseCode: 550 }))
+    }
+    callback()
+  },
   onData(stream, _session, callback) {
     stream.resume()
-    stream.on('end', () => callback())
+    stream.on('end', () => {
+      delivered++
+      callback()
+    })
   },
 })
 const listening = new Promise<number>((resolve) =>
@@ -41,6 +54,7 @@ afterEach(async () => {
   await t?.close()
   t = undefined
   refuseSender = false
+  refusedRecipient = ''
 })
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())))
 
@@ -115,5 +129,39 @@ describe('the mail setting checked', () => {
     refuseSender = true
     await placeOrder(t.app, [{ sku: 'MUG-001', quantity: 1 }])
     await expect.poll(() => warnings(t).length, { timeout: 15_000 }).toBe(2)
+  })
+
+  it('one recipient refused while others go out: one warning, not one per retry between sends', async () => {
+    const { t } = await start('right')
+    refusedRecipient = 'stuck@example.com'
+    const order = async (email: string) => {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/orders',
+        headers: { 'idempotency-key': randomUUID() },
+        payload: { items: [{ sku: 'MUG-001', quantity: 1 }], customer: { ...customer, email } },
+      })
+      expect(res.statusCode).toBe(201)
+      return res.json().orderNumber as string
+    }
+    const stuck = await order(refusedRecipient)
+    const retries = () =>
+      t.lines().filter((l) => l.orderNumber === stuck && /attempt failed/.test(String(l.msg)))
+        .length
+    const sent = () => t.lines().filter((l) => l.msg === 'e-mails are sent again').length
+    // Another order's e-mail goes out between each of the stuck one's retries.
+    for (let n = 1; n <= 4; n++) {
+      await expect.poll(retries, { timeout: 15_000 }).toBeGreaterThanOrEqual(n)
+      const before = delivered
+      await order('ada@example.com')
+      await expect.poll(() => delivered, { timeout: 15_000 }).toBeGreaterThan(before)
+    }
+    await expect.poll(retries, { timeout: 15_000 }).toBeGreaterThanOrEqual(5)
+    expect(warnings(t)).toEqual([
+      expect.objectContaining({
+        msg: expect.stringMatching(/^e-mails are failing: .*\(550 5\.7\.1 Unable to relay\)/),
+      }),
+    ])
+    expect(sent()).toBe(1)
   })
 })

@@ -3,6 +3,7 @@
 // plain 404 for an order number too long to be one.
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { escapeHtml } from '../../src/text.ts'
 import { buildTestApp, customer, type TestApp } from '../helpers/context.ts'
 
 let t: TestApp
@@ -190,7 +191,22 @@ describe("the form's e-mail messages", () => {
     ['', 'Enter your e-mail address.', `must be an e-mail address ${like}`],
     ['   ', 'Enter your e-mail address.', `must be an e-mail address ${like}`],
     ['ada@', `Enter an e-mail address ${like}.`, `must be an e-mail address ${like}`],
-    ['ada@example', `Enter an e-mail address ${like}.`, `must be an e-mail address ${like}`],
+    [
+      'ada@example',
+      `Enter an e-mail address whose domain has a dot, ${like}.`,
+      `must have a dot in its domain, ${like}`,
+    ],
+    // What the email format takes only in quotes, or not at all: named.
+    [
+      '(ada)@example.com',
+      "Enter an e-mail address with only letters, digits, dots and ! # $ % & ' * + - / = ? ^ _ ` { | } ~ before the @: ( is not one.",
+      "must have only letters, digits, dots and ! # $ % & ' * + - / = ? ^ _ ` { | } ~ before the @: ( is not one",
+    ],
+    [
+      'ada@example..com',
+      `Enter an e-mail address whose domain neither starts nor ends with a dot, nor has two in a row, ${like}.`,
+      `must have a domain that neither starts nor ends with a dot, nor has two in a row, ${like}`,
+    ],
     ['ada.example.com', `Enter an e-mail address ${like}.`, `must be an e-mail address ${like}`],
     ['a@@b', `Enter an e-mail address with one @, ${like}.`, `must have one @, ${like}`],
     [
@@ -239,7 +255,9 @@ describe("the form's e-mail messages", () => {
         idempotencyKey: randomUUID(),
       })
       expect(res.statusCode, email).toBe(400)
-      expect(res.body, email).toContain(`<p class="field-error" id="email-error">${message}</p>`)
+      expect(res.body, email).toContain(
+        `<p class="field-error" id="email-error">${escapeHtml(message)}</p>`,
+      )
       const api = await t.app.inject({
         method: 'POST',
         url: '/api/orders',

@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config.ts'
+import { parseStaffArgs } from '../../src/staff/cli-args.ts'
 import { hashPassword, passwordProblem } from '../../src/staff/passwords.ts'
 import { insertStaff } from '../../src/staff/queries.ts'
-import { buildTestApp, type TestApp } from '../helpers/context.ts'
+import { escapeHtml } from '../../src/text.ts'
+import { buildTestApp, customer, type TestApp } from '../helpers/context.ts'
 import {
   addStaff,
   addToken,
@@ -110,6 +112,82 @@ describe('a new staff account’s e-mail', () => {
     expect(await signInStatus(app(), cyrillic, newPassword)).toBe(303)
     // The real admin's address is not the old account's.
     expect(await signInStatus(app(), 'admin@rv.test', newPassword)).toBe(400)
+  })
+})
+
+describe('a new staff account’s e-mail, against the order’s', () => {
+  // What the order's customer.email refuses (ajv-formats' email format) but the staff rule once
+  // took (a reviewer's list): no domain dot, empty or hyphen labels, dots at the ends, and
+  // characters an address needs quotes for.
+  const chars = "letters, digits, dots and ! # $ % & ' * + - / = ? ^ _ ` { | } ~"
+  const noDot = 'whose domain has a dot, like name@example.com'
+  const domainDots =
+    'whose domain neither starts nor ends with a dot, nor has two in a row, like name@example.com'
+  const only = (c: string) => `with only ${chars} before the @: ${c} is not one`
+  // Each with the form's sentence after "Enter an e-mail address ".
+  const refused: [string, string][] = [
+    ['x@y', noDot],
+    ['x@example..com', domainDots],
+    ['x@.example.com', domainDots],
+    [
+      '.x@example.com',
+      'whose part before the @ neither starts nor ends with a dot, nor has two in a row',
+    ],
+    [
+      'x@-.com',
+      'whose domain has only letters, digits and hyphens between its dots, a hyphen never first or last: - is not',
+    ],
+    ['(x)@example.com', only('(')],
+    ['a,b@example.com', only(',')],
+    ['a;b@example.com', only(';')],
+    ['[x]@example.com', only('[')],
+    ['"q"@example.com', only('"')],
+    ['<b>x</b>@example.com', only('<')],
+  ]
+  const order = (email: string) =>
+    app().inject({
+      method: 'POST',
+      url: '/api/orders',
+      headers: { 'idempotency-key': `rules-${email}` },
+      payload: { items: [{ sku: 'MUG-001', quantity: 1 }], customer: { ...customer, email } },
+    })
+
+  it('is refused where the order refuses it, saying why: API, page, `add` and ADMIN_EMAIL', async () => {
+    for (const [email, why] of refused) {
+      const message = `Enter an e-mail address ${why}.`
+      const shop = await order(email)
+      expect(shop.statusCode, email).toBe(400)
+      expect(shop.json().message, email).toMatch(/^customer\.email must /)
+      const res = await api('POST', '/api/admin/staff', { email, role: 'staff', password })
+      expect(res.statusCode, email).toBe(400)
+      expect(res.json().errors, email).toEqual([{ pointer: '/email', detail: message }])
+      const page = await post('/admin/staff', form({ email, role: 'staff', password }))
+      expect(page.statusCode, email).toBe(400)
+      expect(page.body, email).toContain(escapeHtml(message))
+      expect(() => parseStaffArgs(['add', email, '--role', 'staff']), email).toThrow(message)
+      // The API's sentence for the same fault, as the order's customer.email gets it.
+      const sentence = shop.json().message.replace(/^customer\.email /, '')
+      expect(() => loadConfig({ ADMIN_EMAIL: email, ADMIN_PASSWORD: password }), email).toThrow(
+        `Invalid configuration: ADMIN_EMAIL ${sentence}`,
+      )
+    }
+    expect(await emailsLike('example.com')).toEqual([])
+  })
+
+  it('is taken where the order takes it', async () => {
+    for (const email of ["o'neil+tag@Shape.test", 'a.b-c_d@mail.shape-test.co']) {
+      const res = await api('POST', '/api/admin/staff', { email, role: 'staff', password })
+      expect(res.statusCode, email).toBe(201)
+      expect(() => parseStaffArgs(['add', email, '--role', 'staff'])).not.toThrow()
+    }
+  })
+
+  it('an account added with such an e-mail before the rule is still found by it', async () => {
+    const email = '(x)@example.com'
+    const id = await addStaff(app(), email)
+    expect(parseStaffArgs(['disable', email])).toEqual({ command: 'disable', email, role: 'staff' })
+    expect((await post(`/admin/staff/${id}/disable`, '')).statusCode).toBe(303)
+    expect(await signInStatus(app(), email, password)).toBe(400)
   })
 })
 

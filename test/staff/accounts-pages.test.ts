@@ -365,6 +365,23 @@ describe('/admin/staff', () => {
     expect(await tokens()).toEqual(after)
   })
 
+  it('a second tab’s "Create token" after the first’s: 409 saying what is known, not that it was sent', async () => {
+    const newestOf = (body: string) => /name="newest" value="(\d+)"/.exec(body)?.[1] as string
+    const tabA = newestOf((await get(`/admin/staff/${clerkId}`)).body)
+    const tabB = newestOf((await get(`/admin/staff/${clerkId}`)).body)
+    expect((await post(`/admin/staff/${clerkId}/tokens`, { newest: tabA })).statusCode).toBe(303)
+    const b = await post(`/admin/staff/${clerkId}/tokens`, { newest: tabB })
+    expect(b.statusCode).toBe(409)
+    const [made] = await tokenIds(clerkId)
+    // Tab B was never sent before: the page must not say that it was, nor that it made the token.
+    expect(b.body).not.toContain('The first submit made')
+    expect(b.body).toContain(
+      `This form was already sent, or a token was made for this account since the page was shown (from another tab, the API or npm run staff -- token): nothing was made now. The newest token is now token ${made};`,
+    )
+    // The refusal's own form makes one more.
+    expect(newestOf(b.body)).toBe(String(made))
+  })
+
   it('is linked from the back-office home for admins only', async () => {
     expect((await get('/admin')).body).toContain('href="/admin/staff"')
     const clerk = await signIn(app(), 'clerk@example.com')

@@ -46,6 +46,31 @@ export async function insertDelivery(
 }
 
 /**
+ * A later event of the order `orderNumber` (`order.packed`) and its delivery to `endpoint`,
+ * pending, never tried and due since a minute ago: what the dispatcher leaves while the order's
+ * earlier delivery to that endpoint is still pending. Answers the delivery's id.
+ */
+export async function insertLaterDelivery(
+  db: Kysely<Database>,
+  endpoint: number,
+  orderNumber: string,
+): Promise<string> {
+  const { rows } = await sql<{ id: string }>`
+    with event as (
+      insert into outbox (event_type, order_id, payload)
+      select 'order.packed', id, '{}'::jsonb from orders where order_number = ${orderNumber}
+      returning id, order_id
+    )
+    insert into webhook_deliveries (endpoint_id, event_id, order_id, status, attempts, next_attempt_at)
+    select ${endpoint}, event.id, event.order_id, 'pending', 0, now() - interval '1 minute'
+    from event
+    returning id
+  `.execute(db)
+  if (rows[0] === undefined) throw new Error('no delivery inserted')
+  return String(rows[0].id)
+}
+
+/**
  * The delivery as if its last attempt and its last redelivery were 31 s ago: redelivering is
  * refused for 30 s after either (deliveries.ts, redeliver), which a test need not wait out.
  */

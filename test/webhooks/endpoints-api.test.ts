@@ -2,7 +2,7 @@ import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildTestApp, type TestApp } from '../helpers/context.ts'
 import { addStaff, addToken } from '../helpers/staff.ts'
-import { insertDelivery } from './endpoint-helpers.ts'
+import { insertDelivery, insertLaterDelivery } from './endpoint-helpers.ts'
 
 const secretPattern = /^whsec_[A-Za-z0-9+/]{43}=$/
 const events = ['order.placed', 'order.shipped']
@@ -393,7 +393,14 @@ describe('the webhook endpoints API, production policy (WEBHOOKS_ALLOW_LOCAL=fal
       lastError: 'HTTP 503',
       // Tried next: only while pending (the row keeps its last lease time; no one tries it).
       nextAttemptAt: null,
+      waitsFor: null,
     })
+    // A later event of the pending one's order waits for it, however due it is.
+    const later = await insertLaterDelivery(t.app.db, created.id, pending.orderNumber)
+    const waiting = (await call('GET', `/api/admin/webhooks/${created.id}/deliveries`)).json()
+    expect(waiting[0]).toMatchObject({ id: later, status: 'pending', waitsFor: pending.id })
+    expect(waiting[1]).toMatchObject({ id: pending.id, waitsFor: null })
+    await sql`delete from webhook_deliveries where id = ${later}`.execute(t.app.db)
     expect(list.json()[0].nextAttemptAt).toMatch(/^\d{4}-\d{2}-\d{2}T.*Z$/)
     const delivered = await insertDelivery(t.app.db, created.id, {
       status: 'delivered',

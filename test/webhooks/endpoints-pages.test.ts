@@ -2,7 +2,7 @@ import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildTestApp, rowCount, type TestApp } from '../helpers/context.ts'
 import { addStaff, cookieHeader, csrfOf, form, formHeaders, signIn } from '../helpers/staff.ts'
-import { insertDelivery } from './endpoint-helpers.ts'
+import { insertDelivery, insertLaterDelivery } from './endpoint-helpers.ts'
 
 let t: TestApp
 let boss: { cookie: string; csrf: string }
@@ -414,6 +414,32 @@ describe('/admin/webhooks/:id', () => {
     expect(res.body).toContain('Disabled by the dispatcher')
     expect(res.body).toContain('every delivery failed since 2026-11-25T00:00:00Z')
     expect((await page('/admin/webhooks')).body).toContain('disabled by the dispatcher')
+  })
+
+  it('says what a pending delivery waits for: the order’s earlier event, still pending', async () => {
+    const { id } = await register('https://93.184.215.14/in-order')
+    const placed = await insertDelivery(t.app.db, Number(id), {
+      status: 'pending',
+      attempts: 4,
+      lastResponseStatus: 500,
+      lastError: 'HTTP 500',
+    })
+    const packed = await insertLaterDelivery(t.app.db, Number(id), placed.orderNumber)
+    const res = await page(`/admin/webhooks/${id}`)
+    const row = (delivery: string) =>
+      new RegExp(`<tr id="delivery-${delivery}"[\\s\\S]*?</tr>`).exec(res.body)?.[0] ?? ''
+    expect(row(packed)).toContain(
+      `waits for the order's earlier event, <a href="#delivery-${placed.id}">delivery ${placed.id}</a>`,
+    )
+    expect(row(packed)).not.toContain('Send now')
+    // The earlier one waits for its own next try, which a button brings forward.
+    expect(row(placed.id)).not.toContain('waits for')
+    expect(row(placed.id)).toContain('Send now')
+    // Delivered: the later one waits for nothing.
+    await sql`update webhook_deliveries set status = 'delivered' where id = ${placed.id}`.execute(
+      t.app.db,
+    )
+    expect((await page(`/admin/webhooks/${id}`)).body).not.toContain('waits for the order')
   })
 
   it('shows recent deliveries newest first, and redelivers a failed one', async () => {
