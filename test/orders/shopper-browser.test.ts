@@ -369,13 +369,14 @@ describe.skipIf(!chromiumAvailable)("the shopper's pages, used in Chromium", () 
       await page.goto(`${baseUrl}/orders/${orderNumber}`)
       const heading = await page.getByRole('heading', { name: 'Shipping to' }).screenshot()
       const box = (await page.locator('address').boundingBox()) as Box
-      // The address's last two lines (street, city): the name's marks below fell on them.
+      // The address's last two lines (street, city), below the leading the name's clip may
+      // reach (a quarter em, 4 px): the name's marks below fell on their letters.
       const street = await page.screenshot({
         clip: {
           x: box.x,
-          y: box.y + box.height / 3,
+          y: box.y + box.height / 3 + 4,
           width: box.width,
-          height: (box.height * 2) / 3,
+          height: (box.height * 2) / 3 - 4,
         },
       })
       return { heading, street }
@@ -385,8 +386,24 @@ describe.skipIf(!chromiumAvailable)("the shopper's pages, used in Chromium", () 
     expect(await page.textContent('address')).toContain(zalgo.normalize('NFC'))
     expect(withMarks.heading.equals(without.heading), 'the heading above').toBe(true)
     expect(withMarks.street.equals(without.street), 'the lines below').toBe(true)
-    // A real name's stacked accents (Vietnamese: two marks on a capital) are not cut by the clip.
-    const accents = await placeOrder('shopper-browser-accents', { name: 'ẪỆỖ Nguyễn Thị Ậu' })
+    // A real name's stacked marks are not cut by the clip: Vietnamese (two marks on a capital),
+    // Arabic (a fatha over a shadda, in ٱللَّٰهِ).
+    for (const [key, real] of [
+      ['shopper-browser-accents', 'ẪỆỖ Nguyễn Thị Ậu'],
+      ['shopper-browser-arabic', 'مُحَمَّدٌ بْنُ عَبْدِ ٱللَّٰهِ'],
+    ]) {
+      await accentsDrawnWhole(await placeOrder(key as string, { name: real }))
+    }
+    await page.close()
+  })
+
+  /** The first typed line of `orderNumber`'s confirmation is drawn as it is without the clip. */
+  async function accentsDrawnWhole(accents: string) {
+    // Twice the pixels, as at 200% zoom: a mark cut by a pixel row shows.
+    const page = await browser.newPage({
+      viewport: { width: 320, height: 900 },
+      deviceScaleFactor: 2,
+    })
     await page.goto(`${baseUrl}/orders/${accents}`)
     const name = page.locator('address .typed-line').first()
     // The line and 12 px above and below it: what ink the clip would cut is drawn there.
@@ -397,6 +414,34 @@ describe.skipIf(!chromiumAvailable)("the shopper's pages, used in Chromium", () 
     expect(clipped.equals(await page.screenshot({ clip: around })), 'accents drawn whole').toBe(
       true,
     )
+    await page.close()
+  }
+
+  it("wraps a long word of a typed line in the back office's order page and list at 320 px, not clipping it", async () => {
+    const long = 'Wolfeschlegelsteinhausenbergerdorffwelchevoralternwarengewissenhaft'
+    const orderNumber = await placeOrder('shopper-browser-long-admin', { name: long })
+    await addStaff(t.app, 'shopper-browser-long@example.com')
+    const page = await browser.newPage({ viewport: { width: 320, height: 800 } })
+    await page.goto(`${baseUrl}/admin/login`)
+    await page.getByLabel('E-mail').fill('shopper-browser-long@example.com')
+    await page.getByLabel('Password').fill(password)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.waitForURL(`${baseUrl}/admin`)
+    for (const path of [`/admin/orders/${orderNumber}`, '/admin/orders']) {
+      await page.goto(`${baseUrl}${path}`)
+      // How much wider each typed line's text is than its box: what the clip would hide.
+      const hidden = await page.evaluate<number[]>(
+        `[...document.querySelectorAll('.typed-line')].map((el) => {
+          const range = document.createRange()
+          range.selectNodeContents(el)
+          const style = getComputedStyle(el)
+          const content = el.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight)
+          return Math.round(range.getBoundingClientRect().width - content)
+        })`,
+      )
+      expect(hidden.length, path).toBeGreaterThan(0)
+      expect(Math.max(...hidden), path).toBeLessThanOrEqual(0)
+    }
     await page.close()
   })
 })
