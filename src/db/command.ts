@@ -145,7 +145,9 @@ export function commandFailure(err: unknown, config?: Config): string {
   }
   // The host's name, mistyped most often: getaddrinfo's words name neither the setting nor why.
   if (failedUrl && (code === 'ENOTFOUND' || code === 'EAI_AGAIN')) {
-    const { hostname } = new URL(failedUrl)
+    // The name looked up, from the error: `?host=` in the URL overrides the URL's own host.
+    const looked = (error as { hostname?: unknown }).hostname
+    const hostname = typeof looked === 'string' ? looked : new URL(failedUrl).hostname
     return code === 'ENOTFOUND'
       ? `The host ${hostname} in ${setting} was not found (DNS: ${code}): correct the host in ${setting}.`
       : `The host ${hostname} in ${setting} could not be looked up: the DNS did not answer (${code}). Check this machine's DNS, or correct the host in ${setting}.`

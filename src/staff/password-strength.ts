@@ -67,7 +67,10 @@ export function emailWords(email: string): string[] {
   const domain = at < 0 ? '' : email.slice(at + 1)
   const pieces = local.split(/[._+-]/).filter((piece) => piece.length >= 3)
   const label = domain.split('.')[0] ?? ''
-  return [email, local, ...pieces, domain, label].filter((word) => word.length >= 3)
+  // The pieces run together too (`adminboss` of admin.boss@…): zxcvbn matches each word whole,
+  // and `adminbossexample2026` passed as three unknown words.
+  const joined = local.split(/[._+-]/).join('')
+  return [email, local, joined, ...pieces, domain, label].filter((word) => word.length >= 3)
 }
 
 /** Why zxcvbn found the password guessable, by its warning key; the last is for none. */
@@ -76,7 +79,7 @@ const reasons: Record<string, string> = {
   keyPattern: 'it is a keyboard pattern',
   simpleRepeat: 'it repeats a character',
   extendedRepeat: 'it repeats a few characters',
-  sequences: 'it is a run of characters like abcdef or 987654',
+  sequences: 'it is a sequence: a run like abcdef or 987654, or words in their usual order (days, months, numbers)',
   recentYears: 'it is built on a recent year',
   dates: 'it is built on a date',
   topTen: 'it is one of the most common passwords',

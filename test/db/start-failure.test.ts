@@ -214,6 +214,12 @@ describe('npm start, a database host not found or closing the connection', () =>
       /^Could not start: The host db\.invalid in DATABASE_URL (was not found \(DNS: ENOTFOUND\): correct the host in DATABASE_URL\.|could not be looked up)/,
     )
     expect(run.output).not.toContain('secret')
+    // `?host=` overrides the URL's host: the name looked up is the one told.
+    const overridden = await failedStart(
+      { DATABASE_URL: 'postgres://owner@127.0.0.1:5432/orders?host=db.invalid', PORT: '0' },
+      startFlags(),
+    )
+    expect(overridden.lines[0]).toMatch(/^Could not start: The host db\.invalid in DATABASE_URL /)
   }, 120_000)
 
   it('a server that closes the connection at once: names the address and the setting', async () => {

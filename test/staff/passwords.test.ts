@@ -114,6 +114,15 @@ describe('staff passwords', () => {
         'That password is too easy to guess: it is built on the account’s e-mail address.',
       )
     }
+    // Its pieces run together, with a word or the domain after them (a review found both taken).
+    for (const [pw, of] of [
+      ['adminbossexample2026', 'admin.boss@example.com'],
+      ['gracehopperrocks!!', 'grace.hopper@navy-example.org'],
+    ] as const) {
+      expect(await passwordProblem(pw, { email: of }), pw).toBe(
+        'That password is too easy to guess: it is built on the account’s e-mail address.',
+      )
+    }
     // The same without the e-mail: only a name and digits, yet more guesses.
     expect(await passwordProblem('adalovelace12345')).not.toMatch(/e-mail/)
     expect(await passwordProblem('orderservice2026', { email }), 'service').toBe(
