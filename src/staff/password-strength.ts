@@ -79,7 +79,8 @@ const reasons: Record<string, string> = {
   keyPattern: 'it is a keyboard pattern',
   simpleRepeat: 'it repeats a character',
   extendedRepeat: 'it repeats a few characters',
-  sequences: 'it is a sequence: a run like abcdef or 987654, or words in their usual order (days, months, numbers)',
+  sequences:
+    'it is a sequence: a run like abcdef or 987654, or words in their usual order (days, months, numbers)',
   recentYears: 'it is built on a recent year',
   dates: 'it is built on a date',
   topTen: 'it is one of the most common passwords',
