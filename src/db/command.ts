@@ -152,6 +152,16 @@ export function commandFailure(err: unknown, config?: Config): string {
       ? `The host ${hostname} in ${setting} was not found (DNS: ${code}): correct the host in ${setting}.`
       : `The host ${hostname} in ${setting} could not be looked up: the DNS did not answer (${code}). Check this machine's DNS, or correct the host in ${setting}.`
   }
+  // A socket folder (`?host=/run/postgresql`) with no server's socket in it: connect's words
+  // name the file, not the setting.
+  if (
+    failedUrl &&
+    code === 'ENOENT' &&
+    typeof (error as { address?: unknown }).address === 'string'
+  ) {
+    const socket = (error as { address: string }).address
+    return `No PostgreSQL server listens on the socket ${socket} (ENOENT): start it, or correct the socket folder (host) in ${setting}.`
+  }
   // Something at that address took the connection and closed it without a PostgreSQL error (a
   // server out of connections still says so): another kind of server, or a proxy or firewall.
   if (

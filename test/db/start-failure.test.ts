@@ -222,6 +222,17 @@ describe('npm start, a database host not found or closing the connection', () =>
     expect(overridden.lines[0]).toMatch(/^Could not start: The host db\.invalid in DATABASE_URL /)
   }, 120_000)
 
+  it('a socket folder with no server in it: names the socket and the setting', async () => {
+    const run = await failedStart(
+      { DATABASE_URL: 'postgres://owner@localhost/orders?host=/nonexistent', PORT: '0' },
+      startFlags(),
+    )
+    expect(run.code, run.output).toBe(1)
+    expect(run.lines).toEqual([
+      'Could not start: No PostgreSQL server listens on the socket /nonexistent/.s.PGSQL.5432 (ENOENT): start it, or correct the socket folder (host) in DATABASE_URL.',
+    ])
+  }, 120_000)
+
   it('a server that closes the connection at once: names the address and the setting', async () => {
     const server = net.createServer((socket) => socket.destroy())
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
