@@ -205,11 +205,12 @@ export const unresolvedReferenceCauses =
 const databaseUrlShape =
   'give one like postgres://user:password@db.example.com:5432/orders, with / ? # @ : in the user or password percent-encoded (/ as %2F, ? as %3F, # as %23, @ as %40, : as %3A)'
 
-/** Whether a postgres:// URL that databaseUrlProblem took has no database name in its path. */
-export const namesNoDatabase = (value: string): boolean => {
-  const path = new URL(value).pathname
-  return path === '' || path === '/'
-}
+/**
+ * Whether a postgres:// URL that databaseUrlProblem took has no database name in its path, or
+ * one of blanks only (`/%20`: a name no one means, whose createdb line would be blank).
+ */
+export const namesNoDatabase = (value: string): boolean =>
+  decodeURIComponent(new URL(value).pathname.slice(1)).trim() === ''
 
 /**
  * Why a postgres:// URL (DATABASE_URL, MIGRATION_DATABASE_URL) cannot be used, completing

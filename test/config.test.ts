@@ -126,6 +126,7 @@ describe('DATABASE_URL and MIGRATION_DATABASE_URL that cannot be read', () => {
   it.each([
     ['DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/'],
     ['DATABASE_URL', 'postgres://postgres@127.0.0.1:5432'],
+    ['DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/%20%09'],
     ['MIGRATION_DATABASE_URL', 'postgres://owner@db.example.com?sslmode=require'],
   ] as const)('%s=%s names no database: refused, unless PGDATABASE names it', (name, url) => {
     expect(() => loadConfig({ ...partner, [name]: url })).toThrow(
