@@ -31,7 +31,7 @@ import {
   shown,
   typedValues,
 } from './form-values.ts'
-import { ownOrder, ownOrderCookie } from './own-order.ts'
+import { formAlreadyPlaced, ownOrder, ownOrderCookie, replayForm } from './own-order.ts'
 import type { FoundOrder } from './queries.ts'
 import { orderRateLimit } from './rate-limit.ts'
 import {
@@ -135,11 +135,11 @@ const pageRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
         normaliseOrderForm(request.body)
         done()
       },
-      // Over the rate limit: the form again,
-      // with what was typed and the reason; any other error goes on to the app's handler.
-      // The database not answering: the form again too, 503 with Retry-After, and the same key,
-      // so trying again places the order once; the catalogue last read, or none (the quantities
-      // then ride along hidden, order-form.eta).
+      // Over the rate limit: the form again, with what was typed and the reason, unless it is the
+      // same form as an order placed (its answer lost): that order, as a replay. The database not
+      // answering: the form again, 503 with Retry-After and the same key, so trying again places
+      // the order once; the catalogue last read, or none (quantities ride along hidden).
+      // Any other error goes on to the app's handler.
       errorHandler: async (err: { statusCode?: number; message: string }, request, reply) => {
         const down = isDatabaseUnavailable(err)
         if (err.statusCode !== 429 && !down) throw err
@@ -147,6 +147,10 @@ const pageRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
         const idempotencyKey = validKey.test(values.idempotencyKey ?? '')
           ? values.idempotencyKey
           : undefined
+        if (!down && !request.validationError) {
+          const placed = await formAlreadyPlaced(app.db, request.body)
+          if (placed) return replayForm(request, reply, placed.orderNumber)
+        }
         if (!down) return renderForm(reply, 429, { values, notice: err.message, idempotencyKey })
         request.log.warn({ err }, 'database unavailable')
         reply.header('retry-after', '5')
@@ -214,9 +218,7 @@ const pageRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
       switch (result.kind) {
         case 'placed':
         case 'replayed':
-          // The key in a cookie: the confirmation is shown even past the lookup limit (own-order.ts).
-          reply.header('set-cookie', ownOrderCookie(idempotencyKey, request))
-          return reply.redirect(`/orders/${result.order.orderNumber}`, 303)
+          return replayForm(request, reply, result.order.orderNumber)
         case 'key-reused':
           // The first answer may never have reached the browser (a second submit aborts it): the
           // cookie again, so the link to that order works past the lookup limit too.
