@@ -66,6 +66,8 @@ function dayStart(text: string): Date | undefined {
 const badDay = (field: string) =>
   `${field} must be a day written as YYYY-MM-DD, like 2026-11-29, from ${firstDay} to ${lastDay}.`
 
+const searchRule = 'Search for an order number, like 7K3QX-M2ZPA, or an e-mail address.'
+
 /** A blank form field is a filter not set (a GET form sends every field). */
 const given = (value: string | undefined) => {
   const trimmed = value?.trim()
@@ -164,7 +166,7 @@ export function parseListQuery(query: ListQuery): ParsedQuery {
       return {
         ok: false,
         parameter: 'q',
-        message: 'Search for an order number, like 7K3QX-M2ZPA, or an e-mail address.',
+        message: searchRule,
       }
     }
     Object.assign(filters, found)
@@ -179,6 +181,46 @@ export function parseListQuery(query: ListQuery): ParsedQuery {
     return { ok: false, parameter: 'before', message: damagedLink }
   }
   return { ok: true, filters, after: after.value, before: before.value }
+}
+
+/** The list page's fields by the words its sentences call them. */
+const fieldWords: Record<(typeof listParameters)[number], string> = {
+  q: 'The search',
+  status: 'Status',
+  state: 'State',
+  from: 'From',
+  to: 'To',
+  cursor: 'The page link',
+  before: 'The page link',
+}
+
+/**
+ * The list page's answer to a query its schema refused (ListQuerystring: a parameter given twice
+ * with two values, or longer than any value it takes): the query to fill the form with, those
+ * parameters left out, and one sentence a person reads, as parseListQuery's refusals are
+ * (`Status was given twice: choose one.`; an over-long value gets its parameter's own sentence,
+ * `Search for an order number, like 7K3QX-M2ZPA, or an e-mail address.`).
+ */
+export function refusedListQuery(query: Readonly<Record<string, unknown>>): {
+  query: ListQuery
+  message: string
+} {
+  const kept: ListQuery = {}
+  let twice: string | undefined
+  for (const name of listParameters) {
+    const value = query[name]
+    if (typeof value === 'string') kept[name] = value
+    else if (value !== undefined) twice ??= `${fieldWords[name]} was given twice: choose one.`
+  }
+  if (twice) return { query: kept, message: twice }
+  const parsed = parseListQuery(kept)
+  // What reads as a filter yet is over-long can only be an e-mail past 254 characters (RFC 5321).
+  const refused = parsed.ok ? 'q' : parsed.parameter
+  delete kept[refused]
+  return {
+    query: kept,
+    message: parsed.ok ? `${searchRule.slice(0, -1)} of at most 254 characters.` : parsed.message,
+  }
 }
 
 /** The filters as typed, for links to the next page and the CSV (no cursor, blanks left out). */

@@ -16,7 +16,13 @@ import { parseOrderNumber, unknownOrder } from '../orders/order-number.ts'
 import { sendError } from '../plugins/errors.ts'
 import { ExportsBusy, exportOrderCsv } from './csv.ts'
 import { encodeCursor, type ListKey } from './cursor.ts'
-import { canonicalListQuery, dropBlankRepeats, filterParams, parseListQuery } from './filters.ts'
+import {
+  canonicalListQuery,
+  dropBlankRepeats,
+  filterParams,
+  parseListQuery,
+  refusedListQuery,
+} from './filters.ts'
 import { listOrders, listOrdersBefore } from './queries.ts'
 import { ExportQuerystring, PageListQuerystring, TransitionForm } from './schemas.ts'
 import { damagedForm, fieldErrors, notChanged } from './transition-fields.ts'
@@ -47,8 +53,14 @@ const adminOrderPages: FastifyPluginAsyncTypebox = async (app) => {
       schema: { hide: true, querystring: PageListQuerystring },
       config: { access: 'staff' },
       preValidation: dropBlankRepeats,
+      // A parameter twice or over-long (a hand-edited link): the page with the form, not an error page.
+      attachValidation: true,
     },
     async (request, reply) => {
+      if (request.validationError) {
+        const { query, message } = refusedListQuery(request.query)
+        return reply.code(400).view('admin-orders.eta', { query, statuses, message })
+      }
       const query = canonicalListQuery(request.query)
       const parsed = parseListQuery(query)
       const params = filterParams(query)

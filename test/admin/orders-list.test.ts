@@ -367,6 +367,48 @@ describe('GET /api/admin/orders: filters', () => {
 })
 
 describe('/admin/orders, the page', () => {
+  it('answers a parameter given twice or over-long with the page, its form and a sentence, not an error page', async () => {
+    const cases: [string, string, Record<string, string>][] = [
+      [
+        'status=placed&status=shipped&state=TX',
+        'Status was given twice: choose one.',
+        { state: 'TX' },
+      ],
+      [
+        'state=tx&state=ca&q=7K3QX-M2ZPA',
+        'State was given twice: choose one.',
+        { q: '7K3QX-M2ZPA' },
+      ],
+      [
+        `q=${'a'.repeat(255)}%40example.com&status=placed`,
+        'Search for an order number, like 7K3QX-M2ZPA, or an e-mail address of at most 254 characters.',
+        { q: '', status: 'placed' },
+      ],
+      [`from=${'2'.repeat(21)}`, 'From must be a day', { from: '' }],
+      [`cursor=${'A'.repeat(600)}`, 'This page link is damaged', {}],
+    ]
+    for (const [query, sentence, kept] of cases) {
+      const res = await t.app.inject({
+        url: `/admin/orders?${query}`,
+        headers: { cookie, accept: 'text/html' },
+      })
+      expect(res.statusCode, query).toBe(400)
+      expect(res.body, query).toContain('<h1 id="orders-title">Orders</h1>')
+      expect(res.body, query).not.toContain('error-page')
+      expect(res.body, query).toMatch(new RegExp(`role="alert">${sentence}`))
+      // What the form keeps: the parameters that were not refused, as given.
+      for (const [name, value] of Object.entries(kept)) {
+        if (name === 'q')
+          expect(res.body, query).toContain(
+            `name="q" type="search" maxlength="254" value="${value}"`,
+          )
+        else if (name === 'from')
+          expect(res.body, query).toContain(`name="from" type="date" value="${value}"`)
+        else expect(res.body, query).toMatch(new RegExp(`<option value="${value}" selected>`))
+      }
+    }
+  })
+
   it('lists 50 orders with links, filters kept in the next page and the CSV links', async () => {
     const res = await t.app.inject({
       url: '/admin/orders?status=placed&state=',
