@@ -111,12 +111,14 @@ export type AddOutcome =
 
 /**
  * Adds an account (`email` trimmed, kept as typed; in ASCII, src/email.ts isEmailAddress; unique
- * in any case) with the password rule of passwords.ts (not built on that e-mail). The password
+ * in any case) with the password rule of passwords.ts (not built on that e-mail or on `shop`,
+ * the shop's words: shopWords). The password
  * is hashed here and never returned.
  */
 export async function addStaffMember(
   db: Db,
   input: { email: string; role: string; password: string },
+  shop: readonly string[],
 ): Promise<AddOutcome> {
   const email = input.email.trim()
   if (!isPrintable(email)) {
@@ -128,7 +130,7 @@ export async function addStaffMember(
   }
   if (!isRole(input.role))
     return { kind: 'invalid', field: 'role', message: 'Choose staff or admin.' }
-  const problem = await passwordProblem(input.password, { email })
+  const problem = await passwordProblem(input.password, { email, shop })
   if (problem) return { kind: 'invalid', field: 'password', message: problem }
   const passwordHash = await hashPassword(input.password)
   const id = await insertStaff(db, { email, role: input.role, passwordHash })

@@ -150,7 +150,11 @@ const staffAdminPages: FastifyPluginAsyncTypebox<{ production: boolean }> = asyn
     },
     async (request, reply) => {
       const { email = '', role = '', password = '' } = request.body
-      const outcome: AddOutcome = await addStaffMember(app.db, { email, role, password })
+      const outcome: AddOutcome = await addStaffMember(
+        app.db,
+        { email, role, password },
+        app.shopWords,
+      )
       if (outcome.kind === 'added') {
         const memberId = outcome.member.id
         request.log.info({ staffId: request.staff?.id, memberId }, 'staff account added')
@@ -213,6 +217,7 @@ const staffAdminPages: FastifyPluginAsyncTypebox<{ production: boolean }> = asyn
     const id = Number(request.params.id)
     const outcome = await setMemberPassword(app.db, id, request.body.password ?? '', {
       actorId: request.staff?.id,
+      shop: app.shopWords,
     })
     if (outcome.kind === 'not-found') return sendError(request, reply, 404, unknownMember(id))
     if (outcome.kind !== 'set') {

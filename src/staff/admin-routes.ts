@@ -70,7 +70,7 @@ const staffAdminRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: admin,
     },
     async (request, reply) => {
-      const outcome = await addStaffMember(app.db, request.body)
+      const outcome = await addStaffMember(app.db, request.body, app.shopWords)
       if (outcome.kind === 'invalid') {
         return refuseValue(request, reply, { pointer: `/${outcome.field}` }, outcome.message)
       }
@@ -166,6 +166,7 @@ const staffAdminRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const id = Number(request.params.id)
       const outcome = await setMemberPassword(app.db, id, request.body.password, {
         actorId: request.staff?.id,
+        shop: app.shopWords,
       })
       if (outcome.kind === 'invalid') {
         return refuseValue(request, reply, { pointer: '/password' }, outcome.message)

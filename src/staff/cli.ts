@@ -9,7 +9,7 @@ import { echoSafe } from '../text.ts'
 import { changeStaff, disableStaff, emailTaken } from './accounts.ts'
 import { HelpAsked, help, parseStaffArgs, UsageError, usage } from './cli-args.ts'
 import { resetPassword } from './password-change.ts'
-import { hashPassword, passwordProblem, passwordsDiffer } from './passwords.ts'
+import { hashPassword, passwordProblem, passwordsDiffer, shopWords } from './passwords.ts'
 import { findStaffByEmail, insertStaff, type Role } from './queries.ts'
 import { createToken, revokeToken, tokensOf } from './tokens.ts'
 
@@ -98,7 +98,7 @@ async function readLine(stdin: Readable): Promise<string> {
  * A new password (add, password) for the account of `email`: STAFF_PASSWORD, a prompt typed
  * twice, or a piped line; refused by the rule of passwords.ts.
  */
-async function newPassword(env: Env, io: StaffIo, email: string): Promise<string> {
+async function newPassword({ env, io, shop }: Run, email: string): Promise<string> {
   // Empty is unset, as for the settings (config.ts): a .env loaded into the shell may hold
   // `STAFF_PASSWORD=`, and the command is then run in a terminal to type the password.
   let password = env.STAFF_PASSWORD || undefined
@@ -116,7 +116,7 @@ async function newPassword(env: Env, io: StaffIo, email: string): Promise<string
     throw new Refused(
       'No password was given: set STAFF_PASSWORD, run the command in a terminal to type it, or pipe it in as one line.',
     )
-  const problem = await passwordProblem(password, { email })
+  const problem = await passwordProblem(password, { email, shop })
   if (problem) throw new Refused(problem)
   return password
 }
@@ -128,14 +128,17 @@ interface Run {
   db: Kysely<Database>
   env: Env
   io: StaffIo
+  /** The shop's words a password must not be built on (shopWords). */
+  shop: readonly string[]
   /** Writes one line to standard output. */
   out: (line: string) => void
   /** Writes one line to standard error. */
   err: (line: string) => void
 }
 
-async function add({ db, env, io, out }: Run, email: string, role: Role) {
-  const password = await newPassword(env, io, email)
+async function add(run: Run, email: string, role: Role) {
+  const { db, out } = run
+  const password = await newPassword(run, email)
   const id = await insertStaff(db, { email, role, passwordHash: await hashPassword(password) })
   if (id === undefined) throw new Refused(await emailTaken(db, email))
   out(`Added ${email} as ${role}.`)
@@ -158,8 +161,9 @@ async function enable({ db, out }: Run, email: string) {
   out(`Enabled ${outcome.email}: they can sign in again; tokens revoked before stay revoked.`)
 }
 
-async function password({ db, env, io, out }: Run, email: string) {
-  const typed = await newPassword(env, io, email)
+async function password(run: Run, email: string) {
+  const { db, out } = run
+  const typed = await newPassword(run, email)
   const account = await resetPassword(db, { email }, await hashPassword(typed))
   if (!account) throw new Refused(noAccount(email))
   const still = account.disabled ? ' The account is still disabled: `enable` it to sign in.' : ''
@@ -221,6 +225,7 @@ async function main(argv: string[], config: Config, env: Env, io: StaffIo) {
     db,
     env,
     io,
+    shop: shopWords(config),
     out: (line) => io.stdout.write(`${line}\n`),
     err: (line) => io.stderr.write(`${line}\n`),
   }

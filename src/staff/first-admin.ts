@@ -10,13 +10,14 @@ import { insertStaff } from './queries.ts'
  * what it did. Safe when several instances start together: the insert itself checks that no
  * admin exists and that the e-mail is free. Throws a ConfigError (`Invalid configuration:
  * ADMIN_PASSWORD is too easy to guess: it is a keyboard pattern`, the start stops) when the
- * password is, with `email` as words it must not be built on (passwords.ts, guessable; loadConfig
+ * password is, with `email` and `shop` (the shop's words, shopWords) as words it must not be built on (passwords.ts, guessable; loadConfig
  * has checked its characters and length).
  */
 export async function ensureFirstAdmin(
   db: Kysely<Database>,
   email: string,
   password: string,
+  shop: readonly string[],
 ): Promise<'created' | 'admin-exists' | 'email-taken'> {
   const admin = await db
     .selectFrom('staff')
@@ -24,7 +25,7 @@ export async function ensureFirstAdmin(
     .where('role', '=', 'admin')
     .executeTakeFirst()
   if (admin) return 'admin-exists'
-  const why = await guessable(password, { email })
+  const why = await guessable(password, { email, shop })
   if (why)
     throw new ConfigError(`Invalid configuration: ADMIN_PASSWORD is too easy to guess: ${why}`)
   const id = await insertStaff(

@@ -65,6 +65,7 @@ const ownPassword: FastifyPluginAsyncTypebox<{ production: boolean }> = async (
         { current, password, again },
         {
           address: request.ip,
+          shop: app.shopWords,
           // A new session id and CSRF secret, committed with the password (session fixation).
           renew: (trx, staffId) => startSession(trx, reply, staffId, production),
         },
@@ -100,7 +101,12 @@ const ownPassword: FastifyPluginAsyncTypebox<{ production: boolean }> = async (
       const me = request.staff as StaffMember
       const { currentPassword: current, newPassword: password } = request.body
       const address = request.ip
-      const outcome = await changeOwnPassword(app.db, me, { current, password }, { address })
+      const outcome = await changeOwnPassword(
+        app.db,
+        me,
+        { current, password },
+        { address, shop: app.shopWords },
+      )
       if (outcome.kind === 'throttled') {
         retryAfter(reply, outcome.retryAfterSeconds)
         return sendError(request, reply, 429, outcome.message)

@@ -67,7 +67,7 @@ export async function setMemberPassword(
   db: Db,
   id: number,
   password: string,
-  { actorId }: { actorId: number | undefined },
+  { actorId, shop }: { actorId: number | undefined; shop: readonly string[] },
 ): Promise<MemberPasswordOutcome> {
   if (id === actorId) return { kind: 'self', message: ownPasswordElsewhere }
   const member = await db
@@ -76,7 +76,7 @@ export async function setMemberPassword(
     .where('id', '=', id)
     .executeTakeFirst()
   if (!member) return { kind: 'not-found' }
-  const problem = await passwordProblem(password, { email: member.email })
+  const problem = await passwordProblem(password, { email: member.email, shop })
   if (problem) return { kind: 'invalid', message: problem }
   const account = await resetPassword(db, { id }, await hashPassword(password))
   if (!account) return { kind: 'not-found' }
@@ -116,9 +116,18 @@ export async function changeOwnPassword(
   db: Db,
   me: StaffMember,
   input: { current: string; password: string; again?: string },
-  { address, renew }: { address: string; renew?: (trx: Db, staffId: number) => Promise<void> },
+  {
+    address,
+    renew,
+    shop,
+  }: {
+    address: string
+    renew?: (trx: Db, staffId: number) => Promise<void>
+    /** The shop's words a password must not be built on (shopWords). */
+    shop: readonly string[]
+  },
 ): Promise<OwnPasswordOutcome> {
-  const problem = await passwordProblem(input.password, { email: me.email })
+  const problem = await passwordProblem(input.password, { email: me.email, shop })
   if (problem) return { kind: 'invalid', field: 'password', message: problem }
   if (input.again !== undefined && input.again !== input.password) {
     return { kind: 'invalid', field: 'again', message: passwordsDiffer }

@@ -91,32 +91,42 @@ const reasons: Record<string, string> = {
   namesByThemselves: 'it is built on names',
   commonNames: 'it is built on common names',
   userInputs: 'it is built on the account’s e-mail address',
-  serviceWords: 'it is built on the service’s name',
+  serviceWords: 'it is built on the shop’s or the service’s name',
   pwned: 'it is a common password',
   '': 'it is made of common words and patterns: add a few more words, uncommon ones',
+}
+
+/** The words a password must not be built on, beside zxcvbn's dictionaries. */
+export interface PasswordContext {
+  /** The account's e-mail address (emailWords). */
+  email?: string | undefined
+  /** The shop's own words: its name, domain and host (shopWords in passwords.ts). */
+  shop?: readonly string[] | undefined
 }
 
 /**
  * Why zxcvbn finds `password` too easy to guess (a clause: "it is a keyboard pattern"), or
  * undefined when its score is minScore: its first checkedLength code points are estimated, with
- * the service's words and `context.email`'s (emailWords) as words an attacker tries first. A
- * password built on one of those is said to be so, whichever pattern zxcvbn found the longest.
+ * the service's words, the shop's (`context.shop`) and `context.email`'s (emailWords) as words an
+ * attacker tries first. A password built on one of those is said to be so, whichever pattern
+ * zxcvbn found the longest.
  */
 export function guessableBecause(
   password: string,
-  context: { email?: string | undefined } = {},
+  context: PasswordContext = {},
 ): string | undefined {
-  const inputs = [...serviceWords, ...(context.email ? emailWords(context.email) : [])]
+  const own = [...serviceWords, ...(context.shop ?? [])]
+  const inputs = [...own, ...(context.email ? emailWords(context.email) : [])]
   const checked = Array.from(password).slice(0, checkedLength).join('')
   const result: ZxcvbnResult = zxcvbn.check(checked, inputs)
   if (result.score >= minScore) return undefined
   const ownWord = result.sequence.find((match) => match.dictionaryName === 'userInputs')
   if (ownWord) {
-    return reasons[serviceWords.includes(ownWord.matchedWord) ? 'serviceWords' : 'userInputs']
+    return reasons[own.includes(ownWord.matchedWord) ? 'serviceWords' : 'userInputs']
   }
   return reasons[result.feedback.warning ?? ''] ?? reasons['']
 }
 
 /** The worker's task (piscina calls the default export): guessableBecause of one password. */
-export default ({ password, email }: { password: string; email?: string | undefined }) =>
-  guessableBecause(password, { email })
+export default ({ password, ...context }: { password: string } & PasswordContext) =>
+  guessableBecause(password, context)

@@ -1,6 +1,9 @@
 import { argon2, randomBytes, timingSafeEqual } from 'node:crypto'
+import type { Config } from '../config.ts'
+import { shopName } from '../mail/settings.ts'
 import { characterCount } from '../text.ts'
 import { guessableInWorker } from './password-check.ts'
+import type { PasswordContext } from './password-strength.ts'
 
 /**
  * argon2id with OWASP's first recommended configuration: 19 MiB of memory (m=19456 KiB), 2
@@ -174,7 +177,8 @@ export const untypeableRule =
  * not 16), or too easy to guess (`That password is too easy to guess: it is a keyboard
  * pattern.`: zxcvbn's score below 4, fewer than 10^10 guesses, password-strength.ts), judged in
  * the NFKC form that is hashed (`abcdeｆghijklmno` with a fullwidth ｆ is the run
- * `abcdefghijklmno`) with `context.email`, the account's, as words it must not be built on. The
+ * `abcdefghijklmno`) with `context.email`, the account's, and `context.shop` (shopWords) as words
+ * it must not be built on. The
  * one rule for `staff add` and `staff password`, ADMIN_PASSWORD's first admin, the back office's
  * forms (add an account, reset a member's password, change one's own) and the API's (`POST
  * /api/admin/staff`, `PUT /api/admin/staff/{id}/password`, `PUT /api/admin/me/password`).
@@ -183,7 +187,7 @@ export const untypeableRule =
  */
 export async function passwordProblem(
   password: string,
-  context: { email?: string | undefined } = {},
+  context: PasswordContext = {},
 ): Promise<string | undefined> {
   if (untypeable.test(password)) return `The password must not contain ${untypeableRule}.`
   const length = characterCount(password)
@@ -201,8 +205,38 @@ export async function passwordProblem(
  */
 export const guessable = (
   password: string,
-  context: { email?: string | undefined } = {},
-): Promise<string | undefined> => guessableInWorker(normalised(password), context.email)
+  context: PasswordContext = {},
+): Promise<string | undefined> => guessableInWorker(normalised(password), context)
+
+/**
+ * The shop's own words, which its staff are tempted to build a password on (NIST SP 800-63B
+ * §3.1.1.2's "context-specific words"): the name the pages show (`Trailhead Goods`), MAIL_FROM's
+ * display name and its address's domain, and PUBLIC_BASE_URL's host (`shop.acme.example`), each
+ * also in its pieces of 3 letters or more (`acme`) and run together (`trailheadgoods`). In
+ * lower case: zxcvbn matches its inputs in any case.
+ */
+export function shopWords(config: Pick<Config, 'MAIL_FROM' | 'PUBLIC_BASE_URL'>): string[] {
+  const names = [shopName]
+  const from = config.MAIL_FROM
+  if (from) {
+    const angle = from.lastIndexOf('<')
+    const name = angle < 0 ? '' : from.slice(0, angle).trim().replace(/^"|"$/g, '')
+    const address = angle < 0 ? from : from.slice(angle + 1, -1)
+    names.push(name, address.slice(address.lastIndexOf('@') + 1))
+  }
+  if (config.PUBLIC_BASE_URL) names.push(new URL(config.PUBLIC_BASE_URL).hostname)
+  const words = new Set<string>()
+  for (const text of names) {
+    const pieces = text
+      .toLowerCase()
+      .split(/[^\p{L}\p{N}]+/u)
+      .filter((p) => p.length >= 3)
+    for (const word of [text.toLowerCase().trim(), pieces.join(''), ...pieces]) {
+      if (word.length >= 3) words.add(word)
+    }
+  }
+  return [...words]
+}
 
 /** Whether ADMIN_PASSWORD holds a character the password rule refuses (untypeable). */
 export const hasUntypeable = (password: string): boolean => untypeable.test(password)

@@ -2,7 +2,14 @@ import fp from 'fastify-plugin'
 import type { Config } from '../config.ts'
 import access from './access.ts'
 import { ensureFirstAdmin } from './first-admin.ts'
-import { dummyHash } from './passwords.ts'
+import { dummyHash, shopWords } from './passwords.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The shop's words a new staff password must not be built on (shopWords, passwords.ts). */
+    shopWords: readonly string[]
+  }
+}
 
 /**
  * Staff sign-in, the foundation of the back office: the access guard of every route under
@@ -12,10 +19,16 @@ import { dummyHash } from './passwords.ts'
 export default fp(
   async (app, { config }: { config: Config }) => {
     await app.register(access, { config })
+    app.decorate('shopWords', shopWords(config))
     // Computed now, so the first unknown e-mail costs what a wrong password costs.
     await dummyHash()
     if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
-      const outcome = await ensureFirstAdmin(app.db, config.ADMIN_EMAIL, config.ADMIN_PASSWORD)
+      const outcome = await ensureFirstAdmin(
+        app.db,
+        config.ADMIN_EMAIL,
+        config.ADMIN_PASSWORD,
+        app.shopWords,
+      )
       if (outcome === 'created') app.log.info('first admin created from ADMIN_EMAIL')
       if (outcome === 'email-taken') {
         app.log.warn(

@@ -471,7 +471,7 @@ describe('the first admin from ADMIN_EMAIL and ADMIN_PASSWORD', () => {
       // What the staff plugin runs at start with ADMIN_EMAIL and ADMIN_PASSWORD: its ConfigError
       // is the start's one line (server.ts, "Could not start: Invalid configuration: …").
       await expect(
-        ensureFirstAdmin(app.db, 'root@example.com', 'root@example.com2026'),
+        ensureFirstAdmin(app.db, 'root@example.com', 'root@example.com2026', []),
       ).rejects.toThrow(
         'Invalid configuration: ADMIN_PASSWORD is too easy to guess: it is built on the account’s e-mail address',
       )

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { hashPassword, passwordProblem, verifyPassword } from '../../src/staff/passwords.ts'
+import {
+  hashPassword,
+  passwordProblem,
+  shopWords,
+  verifyPassword,
+} from '../../src/staff/passwords.ts'
 import { typedFormHash } from '../helpers/staff.ts'
 
 const composed = 'caf\u00e9 password long' // é as one code point (NFC)
@@ -126,9 +131,32 @@ describe('staff passwords', () => {
     // The same without the e-mail: only a name and digits, yet more guesses.
     expect(await passwordProblem('adalovelace12345')).not.toMatch(/e-mail/)
     expect(await passwordProblem('orderservice2026', { email }), 'service').toBe(
-      'That password is too easy to guess: it is built on the service’s name.',
+      'That password is too easy to guess: it is built on the shop’s or the service’s name.',
     )
     expect(await passwordProblem('correct horse battery staple', { email })).toBeUndefined()
+  })
+
+  it('refuses a password built on the shop’s name, its MAIL_FROM or its PUBLIC_BASE_URL host', async () => {
+    const shop = shopWords({
+      MAIL_FROM: '"Acme Outfitters, Inc." <orders@acme-outfitters.example>',
+      PUBLIC_BASE_URL: 'https://shop.summitgear.example',
+    })
+    for (const pw of [
+      'AcmeOutfitters2026!',
+      'acmeoutfitters#1!',
+      'summitgear2026!!x',
+      'TrailheadGoods2026',
+      'trailhead goods rocks',
+    ]) {
+      expect(await passwordProblem(pw, { shop }), pw).toBe(
+        'That password is too easy to guess: it is built on the shop’s or the service’s name.',
+      )
+      // Without the shop's words zxcvbn takes each for unknown words: what this rule adds.
+      expect(await passwordProblem(pw), pw).toBeUndefined()
+    }
+    // With neither setting, the name the pages show.
+    expect(shopWords({})).toEqual(['trailhead goods', 'trailheadgoods', 'trailhead', 'goods'])
+    expect(await passwordProblem('correct horse battery staple', { shop })).toBeUndefined()
   })
 
   it('estimates the first 32 characters only, so a long password costs what 32 do', async () => {
