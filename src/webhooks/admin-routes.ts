@@ -10,6 +10,7 @@ import { deliveryPage, nextLink } from './delivery-pages.ts'
 import type { WebhookAdminOptions } from './plugin.ts'
 import { deleteEndpoint, deliveryId, endpointId, findEndpoint, listEndpoints } from './queries.ts'
 import {
+  DeliveriesPage,
   DeliveriesQuery,
   Delivery,
   DeliveryParams,
@@ -222,7 +223,7 @@ const webhookAdminRoutes: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async
         params: EndpointParams,
         querystring: DeliveriesQuery,
         response: {
-          200: Type.Array(Delivery, { maxItems: recentDeliveryCount }),
+          200: DeliveriesPage(recentDeliveryCount),
           400: ErrorResponse,
           404: ErrorResponse,
         },

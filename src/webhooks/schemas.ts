@@ -140,6 +140,18 @@ export const Delivery = Type.Object({
 })
 export type Delivery = Static<typeof Delivery>
 
+/** A page of an endpoint's deliveries (a plain list), and the header that leads to the next. */
+export const DeliveriesPage = (maxItems: number) => ({
+  ...Type.Array(Delivery, { maxItems }),
+  headers: {
+    link: {
+      type: 'string',
+      description:
+        'Only while older deliveries remain: `</api/admin/webhooks/{id}/deliveries?…&cursor=…>; rel="next"` (RFC 8288), the next page, `limit` kept',
+    },
+  },
+})
+
 /** `:id` of an endpoint: digits (path parameters are strings; no coercion in this service). */
 export const EndpointParams = Type.Object({
   id: IdParam({ what: 'webhook endpoint', column: 'int4' }),

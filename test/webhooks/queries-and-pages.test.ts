@@ -79,6 +79,22 @@ describe('the webhook endpoints API: query parameters and pages of deliveries', 
     expect(all.headers.link).toBeUndefined()
   })
 
+  it('declares the Link header of a page of deliveries in /openapi.json, as the answer sends it', async () => {
+    for (let i = 0; i < 2; i++) {
+      await insertDelivery(t.app.db, endpoint, { status: 'delivered', attempts: 1 })
+    }
+    const page = await call('GET', `/api/admin/webhooks/${endpoint}/deliveries?limit=1`)
+    expect(page.headers.link).toMatch(
+      /^<\/api\/admin\/webhooks\/\d+\/deliveries\?[^>]+>; rel="next"$/,
+    )
+    const doc = (await t.app.inject({ url: '/openapi.json' })).json()
+    const ok = doc.paths['/api/admin/webhooks/{id}/deliveries'].get.responses['200']
+    // A client generated from the document reads the next page's address from it.
+    expect(ok.headers?.link?.schema).toEqual({ type: 'string' })
+    expect(ok.headers.link.description).toContain('rel="next"')
+    expect(ok.content['application/json'].schema.type).toBe('array')
+  })
+
   it('refuses a limit out of 1 to 50 and a cursor it did not make', async () => {
     for (const limit of ['0', '51', 'abc', '1.5', '-1']) {
       const res = await call('GET', `/api/admin/webhooks/${endpoint}/deliveries?limit=${limit}`)
