@@ -15,7 +15,8 @@ import { shuttingDown } from './shutdown.ts'
 
 const requestLine = new RequestLog()
 
-const isApi = (request: FastifyRequest) => request.url.startsWith('/api/')
+/** Under /api: `/api/…`, and `/api` itself (`/api?x`), whose 404 was the shop's HTML page. */
+const isApi = (request: FastifyRequest) => /^\/api(?:[/?#]|$)/.test(request.url)
 
 /** Endpoints only programs read (probes, scrapers, tooling): their errors stay JSON. */
 const forPrograms = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json'])
@@ -180,6 +181,21 @@ export default fp(
     })
     const bodyLimitKiB = Math.floor((app.initialConfig.bodyLimit ?? 1024 * 1024) / 1024)
 
+    /** No route takes this method at this path: 405 with Allow when others do, else 404. */
+    function routeless(request: FastifyRequest, reply: FastifyReply) {
+      // An absolute-form target (`http://host/path`, RFC 9112 §3.2.2) is routed by its path.
+      const path = pathOf(request.url)
+      const allowed = new Set<string>()
+      for (const { pattern, methods } of routes.values()) {
+        if (pattern.test(path)) for (const m of methods) allowed.add(m)
+      }
+      if (allowed.size > 0 && !allowed.has(request.method)) {
+        reply.header('allow', [...allowed].sort().join(', '))
+        return sendError(request, reply, 405, `${request.method} is not allowed on ${path}.`)
+      }
+      return sendError(request, reply, 404, `There is nothing at ${request.method} ${path}.`)
+    }
+
     app.setErrorHandler((err: FastifyError, request, reply) => {
       if (clientGone(err, request)) {
         // Nobody is left to read an answer, and with no answer Fastify writes no line: this one
@@ -197,6 +213,14 @@ export default fp(
         reply.hijack()
         request.raw.destroy()
         return
+      }
+      // A request no route takes is told so whatever its body: Fastify reads a body before the
+      // 404 handler, so `PUT /api/orders` was 405 with `{}` but 400 with `{` (and QUERY without
+      // a Content-Type 400 in Fastify's words), as if mending the body would have served it.
+      if (request.is404 && err.statusCode !== undefined && err.statusCode < 500) {
+        // Set for a 415 of a Content-Encoding refused (RFC 9110 §15.5.16), not for this answer.
+        reply.removeHeader('accept-encoding')
+        return routeless(request, reply)
       }
       if (isDatabaseUnavailable(err)) {
         request.log.warn({ err }, 'database unavailable')
@@ -250,19 +274,7 @@ export default fp(
       return sendError(request, reply, status, err.message)
     })
 
-    app.setNotFoundHandler((request, reply) => {
-      // An absolute-form target (`http://host/path`, RFC 9112 §3.2.2) is routed by its path.
-      const path = pathOf(request.url)
-      const allowed = new Set<string>()
-      for (const { pattern, methods } of routes.values()) {
-        if (pattern.test(path)) for (const m of methods) allowed.add(m)
-      }
-      if (allowed.size > 0 && !allowed.has(request.method)) {
-        reply.header('allow', [...allowed].sort().join(', '))
-        return sendError(request, reply, 405, `${request.method} is not allowed on ${path}.`)
-      }
-      return sendError(request, reply, 404, `There is nothing at ${request.method} ${path}.`)
-    })
+    app.setNotFoundHandler(routeless)
   },
   { name: 'errors' },
 )

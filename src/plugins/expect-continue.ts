@@ -6,6 +6,11 @@ import fp from 'fastify-plugin'
  * told to send it all and got 413 only after. Here a request whose Content-Length is already
  * over the body limit gets no 100: Fastify answers it 413 as any other, and the body is never
  * sent. Any other goes on as before (100, then the request).
+ *
+ * Any other expectation (`Expect: bogus`, or an empty `Expect:`) Node answered itself with a bare
+ * 417: no body, no Content-Type, not even on `GET /`. The RFC leaves that a MAY; the service has
+ * no other expectation to meet or to refuse, so the request is served as if the field were not
+ * there, with the answer its route gives (and the document describes).
  */
 export default fp(
   async (app) => {
@@ -13,6 +18,10 @@ export default fp(
     // With a listener, Node no longer writes the 100 itself, nor emits 'request' for these.
     app.server.on('checkContinue', (request, response) => {
       if (!(Number(request.headers['content-length']) > limit)) response.writeContinue()
+      app.server.emit('request', request, response)
+    })
+    // With a listener, Node no longer answers 417 itself, nor emits 'request' for these.
+    app.server.on('checkExpectation', (request, response) => {
       app.server.emit('request', request, response)
     })
   },

@@ -99,5 +99,16 @@ describe('an error off /api: the page, unless JSON is preferred', () => {
     }
     const html = await send('GET', '/api/nowhere', browser)
     expect(html.headers['content-type']).toBe('application/problem+json; charset=utf-8')
+    // /api itself too (it was the shop's HTML 404 page); /apis is another path, off /api.
+    for (const url of ['/api', '/api?x=1']) {
+      for (const method of ['GET', 'DELETE'] as const) {
+        const root = await send(method, url, browser)
+        expect(root.statusCode, url).toBe(404)
+        expect(root.headers['content-type'], url).toBe('application/problem+json; charset=utf-8')
+      }
+    }
+    expect((await send('GET', '/apis', browser)).headers['content-type']).toBe(
+      'text/html; charset=utf-8',
+    )
   })
 })

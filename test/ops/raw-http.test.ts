@@ -61,6 +61,27 @@ describe('Expect: 100-continue', () => {
   })
 })
 
+// Another expectation than 100-continue: Node answered it a bare 417 (no body, no Content-Type),
+// before any route. The service meets or refuses no other, so the request is served as sent.
+describe('Expect: something else', () => {
+  it('is served as if not sent: the order placed, the page and the problem as usual', async () => {
+    const body = JSON.stringify({ items: [{ sku: 'MUG-001', quantity: 1 }], customer })
+    const placed = await whole(
+      `POST /api/orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nIdempotency-Key: expect-other-1\r\nExpect: bogus\r\nConnection: close\r\n\r\n${body}`,
+    )
+    expect(placed).toMatch(/^HTTP\/1\.1 201 /)
+    expect(placed).toContain('"status":"placed"')
+    const page = await whole('GET / HTTP/1.1\r\nHost: x\r\nExpect:\r\nConnection: close\r\n\r\n')
+    expect(page).toMatch(/^HTTP\/1\.1 200 /)
+    expect(page).toMatch(/content-type: text\/html/i)
+    const missing = await whole(
+      'GET /api/orders/ZZZZZ-ZZZZZ HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nConnection: close\r\n\r\n',
+    )
+    expect(missing).toMatch(/^HTTP\/1\.1 404 /)
+    expect(missing).toMatch(/content-type: application\/problem\+json/i)
+  })
+})
+
 // RFC 9110 §5.3: Content-Type is no list; Node kept the first of two lines and dropped the
 // other, so a body declared both JSON and text was read as JSON.
 describe('Content-Type given twice', () => {
