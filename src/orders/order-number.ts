@@ -48,13 +48,22 @@ export const orderNumberPattern = `^[0-9A-Za-z]{5}[${dashes}]?[0-9A-Za-z]{5}$`
 const orderNumberShape = new RegExp(orderNumberPattern)
 
 /**
- * The canonical number `typed` names (trimmed, then normalizeOrderNumber), or undefined when it
- * has not an order number's shape (orderNumberPattern: ten characters, at most one dash between
- * the fifth and sixth), so that no statement is run for it. The one reading of a typed number for
- * every route and list that takes one: `V-5-1-B-W-E-M-S-G-A` is no number anywhere.
+ * Punctuation a number or its link picks up from the sentence around it when copied or
+ * linkified ("your order 7K3QX-M2ZPA.", `<…/orders/7K3QX-M2ZPA>`, "(7K3QX-M2ZPA)"): never part
+ * of a number, so dropped at either end, as blanks are (a shopper's review found `…/7K3QX-M2ZPA.`
+ * answered "We could not find order 7K3QX-M2ZPA..").
+ */
+const wrapping = /^[\s("'<[{\u201C\u2018\u00AB]+|[\s.,;:!?)"'>\]}\u201D\u2019\u00BB]+$/gu
+
+/**
+ * The canonical number `typed` names (trimmed of blanks and of the punctuation around it, then
+ * normalizeOrderNumber), or undefined when it has not an order number's shape
+ * (orderNumberPattern: ten characters, at most one dash between the fifth and sixth), so that no
+ * statement is run for it. The one reading of a typed number for every route and list that takes
+ * one: `V-5-1-B-W-E-M-S-G-A` is no number anywhere.
  */
 export function parseOrderNumber(typed: string): string | undefined {
-  const trimmed = typed.trim()
+  const trimmed = typed.replace(wrapping, '')
   return orderNumberShape.test(trimmed) ? normalizeOrderNumber(trimmed) : undefined
 }
 

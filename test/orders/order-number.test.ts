@@ -43,6 +43,25 @@ describe('parseOrderNumber', () => {
     expect(parseOrderNumber('iL3Qx-m2zpO')).toBe('113QX-M2ZP0')
   })
 
+  // Copied or linkified with the sentence's punctuation ("your order 7K3QX-M2ZPA.", a link in
+  // <…>): a shopper's review found `/orders/7K3QX-M2ZPA.` answered 404 "…7K3QX-M2ZPA..".
+  it('reads a number without the punctuation around it', () => {
+    for (const typed of [
+      '7K3QX-M2ZPA.',
+      '7k3qx-m2zpa,',
+      '(7K3QX-M2ZPA)',
+      '<7K3QX-M2ZPA>',
+      '\u201c7K3QX-M2ZPA\u201d.',
+      "'7K3QX-M2ZPA'",
+      '7K3QX-M2ZPA!?;:',
+      ' 7K3QX-M2ZPA . ',
+    ]) {
+      expect(parseOrderNumber(typed), typed).toBe('7K3QX-M2ZPA')
+    }
+    expect(parseOrderNumber('7K3QX-M2ZPA.1')).toBeUndefined()
+    expect(parseOrderNumber('7K3QX.-M2ZPA')).toBeUndefined()
+  })
+
   it('takes no other character for the dash, and a dash nowhere else', () => {
     for (const typed of [
       '7K3QX_M2ZPA',

@@ -81,6 +81,11 @@ describe('POST /orders', () => {
       headers: html,
     })
     expect([pasted.statusCode, pasted.headers.location]).toEqual([301, location])
+    // Copied with the sentence's full stop, or linkified with it: the order, not a 404.
+    for (const end of ['.', ')', '%3E']) {
+      const stop = await t.app.inject({ url: `${location}${end}`, headers: html })
+      expect([stop.statusCode, stop.headers.location], end).toEqual([301, location])
+    }
     expect(page.body).toContain('Rolltop Backpack')
     expect(page.body).toContain('$129.00')
     expect(page.body).toContain('$258.00')

@@ -355,6 +355,31 @@ describe.skipIf(!chromiumAvailable)("the shopper's pages, used in Chromium", () 
     ).toBeLessThanOrEqual(0)
     await page.close()
   })
+  it("never breaks a product's code across lines: BAG-004 stays whole on a phone", async () => {
+    const placed = await t.app.inject({
+      method: 'POST',
+      url: '/api/orders',
+      headers: { 'idempotency-key': 'shopper-browser-sku' },
+      payload: {
+        items: ['BAG-004', 'BLK-007', 'MUG-001', 'PRS-012'].map((sku) => ({ sku, quantity: 1 })),
+        customer,
+      },
+    })
+    expect(placed.statusCode).toBe(201)
+    for (const width of [320, 360, 375, 414]) {
+      const page = await browser.newPage({ viewport: { width, height: 800 } })
+      await page.goto(`${baseUrl}/orders/${placed.json().orderNumber}`)
+      // An inline element has a box per line it is drawn on.
+      const lines = await page.$$eval('.sku', (codes) =>
+        codes.map((code) => `${code.textContent}: ${code.getClientRects().length}`),
+      )
+      expect(lines, `${width} px`).toEqual(
+        ['BAG-004', 'BLK-007', 'MUG-001', 'PRS-012'].map((sku) => `${sku}: 1`),
+      )
+      await page.close()
+    }
+  })
+
   it("keeps a name's stacked combining marks to its own line: the heading above and the street below are drawn as without them", async () => {
     // "Zalgo" text: 45 marks above (U+0300 to U+032C, cycling) and 45 below one letter, 51
     // characters in all, which the server takes (up to 100). Unclipped they rose about 12 lines.
