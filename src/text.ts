@@ -149,9 +149,13 @@ export function characterCount(value: string): number {
 export const longerAsStored = (rule: string, typed: number, stored: number): string =>
   `${rule} as stored: the ${typed} characters typed become ${stored} in Unicode's standard form (NFC), which writes a few characters as two or three`
 
-/** A typed value as it is validated and stored: trimmed, in NFC. */
+/**
+ * A typed value as it is validated and stored: each tab a space, trimmed, in NFC. A tab is a
+ * space that came with a paste (a spreadsheet's cells, `Ada⇥Lovelace`, which Chromium keeps in a
+ * one-line field): refused as a control character, the shopper saw nothing to mend.
+ */
 export function normaliseText(value: string): string {
-  return value.trim().normalize('NFC')
+  return value.replaceAll('\t', ' ').trim().normalize('NFC')
 }
 
 /**

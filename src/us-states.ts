@@ -60,7 +60,8 @@ export const stateCodes: readonly string[] = Object.keys(usStates)
 /** A state as its USPS code, the schema the orders and the insights routes share. */
 export const StateCode = Type.String({
   enum: stateCodes as string[],
-  errorMessage: 'must be a US state as its 2-letter code, like CA or NY',
+  // "a US state" read as wrong for PR, which is one's code: the shop ships to these 51 only.
+  errorMessage: 'must be one of the 50 states or DC, as its 2-letter code like CA or NY',
 })
 
 /** A state code as typed (`tx`, ` TX `) in its canonical form (`TX`); valid or not is the caller's. */

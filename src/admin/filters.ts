@@ -142,7 +142,7 @@ export function parseListQuery(query: ListQuery): ParsedQuery {
       return {
         ok: false,
         parameter: 'state',
-        message: 'State must be a US state as its 2-letter code, like CA.',
+        message: 'State must be one of the 50 states or DC, as its 2-letter code like CA.',
       }
     }
     filters.state = code

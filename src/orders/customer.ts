@@ -19,10 +19,16 @@ export function normaliseEmail(value: string): string {
 const asciiUpper = /[A-Z]+/g
 const lower = (letters: string) => letters.toLowerCase()
 
-/** `78701 1234`, `787011234` and `78701 - 1234` -> `78701-1234`; anything else only trimmed. */
+/**
+ * `78701 1234`, `787011234`, `78701 - 1234` and `78701–1234` (a word processor's dash: U+2010 to
+ * U+2015, U+2212) -> `78701-1234`; fullwidth digits (`７８７０１`, an East Asian keyboard's) are
+ * the ASCII ones (NFKC). Anything else only trimmed, so its message shows it as typed.
+ */
 export function normaliseZip(value: string): string {
   const zip = value.trim()
-  const plus4 = /^(\d{5})[\s-]*(\d{4})$/.exec(zip)
+  const ascii = zip.normalize('NFKC')
+  if (/^\d{5}$/.test(ascii)) return ascii
+  const plus4 = /^(\d{5})[\s\-\u2010-\u2015\u2212]*(\d{4})$/.exec(ascii)
   return plus4 ? `${plus4[1]}-${plus4[2]}` : zip
 }
 

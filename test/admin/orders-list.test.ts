@@ -239,7 +239,7 @@ describe('GET /api/admin/orders: filters', () => {
   it('refuses what is not a filter with 400 and a sentence', async () => {
     for (const [query, message] of [
       [{ status: 'lost' }, /Status must be one of/],
-      [{ state: 'XX' }, /State must be a US state/],
+      [{ state: 'XX' }, /State must be one of the 50 states or DC/],
       [{ from: '2026-02-30' }, /YYYY-MM-DD/],
       [{ to: '29/11/2026' }, /YYYY-MM-DD/],
       [{ from: '2026-03-02', to: '2026-03-01' }, /comes after/],

@@ -287,7 +287,7 @@ describe('GET /api/states/:state/top-products', () => {
   it('answers 400 for a state that does not exist', async () => {
     const res = await t.app.inject('/api/states/XX/top-products')
     expect(res.statusCode).toBe(400)
-    expect(res.json().message).toContain('state must be a US state')
+    expect(res.json().message).toContain('state must be one of the 50 states or DC')
   })
 })
 

@@ -298,7 +298,7 @@ describe("the form's state message", () => {
       idempotencyKey: randomUUID(),
     })
     expect(edited.body).toContain(
-      'id="state-error">State must be a US state as its 2-letter code, like CA or NY.</p>',
+      'id="state-error">State must be one of the 50 states or DC, as its 2-letter code like CA or NY.</p>',
     )
   })
 })

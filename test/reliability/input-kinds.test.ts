@@ -61,7 +61,6 @@ describe('kind 3: one Unicode rule for every free-text field, on both routes', (
   // Inside a value: the value is refused for what it holds.
   const hiddenInside = {
     'C0 control (BEL)': 'Ada\u0007Lovelace',
-    'tab inside': 'Ada\tLovelace',
     DEL: 'Ada\u007fLovelace',
     'C1 control (CSI)': 'Ada\u009bLovelace',
     'C1 control (NEL)': 'Ada\u0085Lovelace',
@@ -432,7 +431,7 @@ describe('kind 9: codes and identifiers in their usual spellings', () => {
       const res = await postApi(apiBody({ state }))
       expect(res.statusCode, state).toBe(400)
       expect(res.json().message).toBe(
-        'customer.state must be a US state as its 2-letter code, like CA or NY',
+        'customer.state must be one of the 50 states or DC, as its 2-letter code like CA or NY',
       )
     }
   })
@@ -455,15 +454,41 @@ describe('kind 9: codes and identifiers in their usual spellings', () => {
     }
   })
 
+  it('reads a tab in a name, street or city as a space (pasted from a spreadsheet)', async () => {
+    const fields = { name: 'Ada\tLovelace', address: '1\tMain St', city: '\tAustin\t' }
+    const api = (await apiOrder(await postApi(apiBody(fields)))).customer
+    expect([api.name, api.address, api.city]).toEqual(['Ada Lovelace', '1 Main St', 'Austin'])
+    const form = (await formOrder(await postForm(fields))).customer
+    expect([form.name, form.address, form.city]).toEqual(['Ada Lovelace', '1 Main St', 'Austin'])
+    // Other control characters are still refused, by name.
+    expect((await postApi(apiBody({ name: 'Ada\nLovelace' }))).statusCode).toBe(400)
+  })
+
   it('writes ZIP+4 one way, and the e-mail domain in lower case', async () => {
     for (const [zip, want] of [
       ['78701 1234', '78701-1234'],
       ['787011234', '78701-1234'],
       ['78701 - 1234', '78701-1234'],
+      // A word processor's dashes, and an East Asian keyboard's fullwidth digits and hyphen.
+      ['78701\u20131234', '78701-1234'],
+      ['78701 \u2014 1234', '78701-1234'],
+      ['78701\u22121234', '78701-1234'],
+      ['\uff17\uff18\uff17\uff10\uff11', '78701'],
+      ['\uff17\uff18\uff17\uff10\uff11\uff0d\uff11\uff12\uff13\uff14', '78701-1234'],
     ]) {
       expect((await apiOrder(await postApi(apiBody({ zip })))).customer.zip, zip).toBe(want)
     }
-    for (const zip of ['7870', '78701-123', 'ABCDE']) {
+    expect((await formOrder(await postForm({ zip: '78701\u20131234' }))).customer.zip).toBe(
+      '78701-1234',
+    )
+    // Other digits are not ZIP digits (Arabic-Indic ٧٨٧٠١), nor is a dash with nothing after it.
+    for (const zip of [
+      '7870',
+      '78701-123',
+      'ABCDE',
+      '\u0667\u0668\u0667\u0660\u0661',
+      '78701\u2013',
+    ]) {
       expect((await postApi(apiBody({ zip }))).statusCode, zip).toBe(400)
     }
     const email = 'Ada.Lovelace@Example.COM'
