@@ -100,9 +100,12 @@ const apiMessages = {
   token: 'Sign in with a staff API token.',
 } as const
 
-/** The `_csrf` field of a form (or JSON) body. */
-const csrfField = (body: unknown) =>
-  body && typeof body === 'object' ? (body as Record<string, unknown>)._csrf : undefined
+/** A string field of a form (or JSON) body: `_csrf`, the sign-in form's `next`. */
+function formField(body: unknown, name: string): string | undefined {
+  const value =
+    body && typeof body === 'object' ? (body as Record<string, unknown>)[name] : undefined
+  return typeof value === 'string' ? value : undefined
+}
 
 /**
  * The guard of every route under /admin and /api/admin, attached to each as it is registered
@@ -203,10 +206,18 @@ export default fp(
         (request.routeOptions.url === signInPath
           ? readCookie(request.headers.cookie, cookieNames(production).login)
           : undefined)
-      if (expected && sameSecret(expected, csrfField(request.body))) return
+      if (expected && sameSecret(expected, formField(request.body, '_csrf'))) return
+      const signingIn = request.routeOptions.url === signInPath
+      // A second tab's sign-in form (a token of ours, stale) after the first tab signed in, which
+      // renewed the form's token: this browser is signed in, so on to where the form led (as GET
+      // does), not a 403.
+      // Nobody is signed in by it, so a cross-site post gains nothing (login CSRF).
+      const stale = signingIn && looksLikeSecret(formField(request.body, '_csrf'))
+      if (stale && (await currentSession(app.db, request, production))) {
+        return reply.redirect(safeNext(formField(request.body, 'next')) ?? backOfficeHome.href, 303)
+      }
       // Over plain HTTP in production the cookie never arrives: reloading would not help.
-      const insecure =
-        request.routeOptions.url === signInPath && insecureSignIn(production, request)
+      const insecure = signingIn && insecureSignIn(production, request)
       return sendError(
         request,
         reply,

@@ -446,6 +446,30 @@ describe('CSRF', () => {
     expect((await post({ cookie }, { _csrf: other.csrf })).statusCode).toBe(403)
     expect((await post({ cookie }, { _csrf: csrf })).statusCode).toBe(303)
   })
+
+  it("sends a second tab's sign-in form on to its next page once the first tab has signed in", async () => {
+    // Both tabs show the sign-in form, with the one token of this browser's cookie.
+    const { cookie, csrf } = await signInPage(app())
+    const signInFrom = (jar: string, next: string) =>
+      app().inject({
+        method: 'POST',
+        url: '/admin/login',
+        headers: { cookie: jar, ...formHeaders },
+        payload: form({ email: 'clerk@example.com', password, next, _csrf: csrf }),
+      })
+    const first = await signInFrom(cookie, '/admin')
+    expect(first.statusCode).toBe(303)
+    // Signing in renewed the form's token: the second tab's is stale, the browser signed in.
+    const jar = cookieHeader(first.headers['set-cookie'], cookie)
+    const second = await signInFrom(jar, '/admin/orders?status=placed')
+    expect(second.statusCode).toBe(303)
+    expect(second.headers.location).toBe('/admin/orders?status=placed')
+    expect(second.headers['set-cookie']).toBeUndefined()
+    // Not signed in, a stale token is still refused; and `next` is only ever a back-office path.
+    const fresh = await signInPage(app())
+    expect((await signInFrom(fresh.cookie, '/admin')).statusCode).toBe(403)
+    expect((await signInFrom(jar, 'https://evil.example/')).headers.location).toBe('/admin')
+  })
 })
 
 describe('API tokens', () => {
