@@ -148,7 +148,7 @@ describe('GET /api/admin/insights/:state', () => {
   it('answers 400 for a state that does not exist', async () => {
     const res = await t.app.inject('/api/insights/ZZ')
     expect(res.statusCode).toBe(400)
-    expect(res.json().message).toContain('must be a US state')
+    expect(res.json().message).toContain('must be one of the 50 states or DC')
   })
 })
 
