@@ -41,7 +41,7 @@ docker-build:
 docker-run:
 	docker run --rm -p 3000:3000 $(if $(DATABASE_URL),-e DATABASE_URL) $(IMAGE)
 
-# make deploy RG=rg-orders-prod ARGS='--what-if --set-from-env postgresAdminPassword=POSTGRES_ADMIN_PASSWORD --set-from-env metricsToken=METRICS_TOKEN'
+# make deploy RG=rg-orders-prod ARGS='--what-if --set dockerImage=ghcr.io/acme/order-service:sha-3f2c1ab --set-from-env postgresAdminPassword=POSTGRES_ADMIN_PASSWORD --set-from-env metricsToken=METRICS_TOKEN'
 deploy:
 	@test -n "$(RG)" || { echo 'make deploy needs RG, the resource group: make deploy RG=rg-orders-prod ARGS=...' >&2; exit 2; }
 	npm run deploy -- --resource-group $(RG) --parameters arm/azuredeploy.parameters.json $(ARGS)

@@ -32,6 +32,7 @@ export const databaseIndependent = [
   'test/deploy/deploy.test.ts',
   'test/deploy/deploy-live.test.ts',
   'test/deploy/doc-links.test.ts',
+  'test/deploy/image-placeholder.test.ts',
   'test/deploy/layout.test.ts',
   'test/deploy/outputs-file.test.ts',
   'test/deploy/parameter-combinations.test.ts',

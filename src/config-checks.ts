@@ -247,3 +247,26 @@ export function databaseUrlProblem(value: string): string | undefined {
   }
   return undefined
 }
+
+// The query parameters pg reads from a postgres:// URL (pg-connection-string, then pg's
+// ConnectionParameters), TLS ones included (src/db/tls.ts says which of them it refuses).
+const databaseUrlParameters = new Set([
+  ...['host', 'port', 'user', 'password', 'database', 'options', 'client_encoding', 'binary'],
+  ...['application_name', 'fallback_application_name', 'replication', 'query_timeout'],
+  ...['statement_timeout', 'lock_timeout', 'idle_in_transaction_session_timeout'],
+  ...['ssl', 'sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'sslnegotiation', 'uselibpqcompat'],
+])
+
+/**
+ * The first query parameter of a postgres:// URL that pg does not read, as "DATABASE_URL …"
+ * completes it, or undefined. pg passes over any other silently: a misspelt `sslmod=verify-full`
+ * connected without TLS, and libpq's `connect_timeout`, `channel_binding` or
+ * `target_session_attrs` did nothing. Names the parameter, never its value.
+ */
+export function databaseUrlParameterProblem(value: string): string | undefined {
+  const unknown = [...new URL(value).searchParams.keys()].find((k) => !databaseUrlParameters.has(k))
+  if (unknown === undefined) return undefined
+  const timeout =
+    unknown === 'connect_timeout' ? ' (the connect timeout is DATABASE_CONNECT_TIMEOUT_MS)' : ''
+  return `has the parameter ${JSON.stringify(unknown)}, which the PostgreSQL client does not read and would pass over${timeout}: remove it, or correct its name (TLS is sslmode=verify-full)`
+}

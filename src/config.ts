@@ -2,6 +2,7 @@ import type { Ajv } from 'ajv'
 import envSchema from 'env-schema'
 import type { FastifySchemaValidationError } from 'fastify/types/schema.js'
 import {
+  databaseUrlParameterProblem,
   databaseUrlProblem,
   heapProblem,
   hostProblem,
@@ -69,6 +70,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   for (const name of ['DATABASE_URL', 'MIGRATION_DATABASE_URL'] as const) {
     const problem = config[name] && databaseUrlProblem(config[name])
     if (problem) throw new ConfigError(`Invalid configuration: ${name} ${problem}`)
+    const parameter = config[name] && databaseUrlParameterProblem(config[name])
+    if (parameter) throw new ConfigError(`Invalid configuration: ${name} ${parameter}`)
     // pg takes PGDATABASE, then the user's name: the migrations went into the server's own
     // `postgres` database, silently.
     if (config[name] && namesNoDatabase(config[name]) && !env.PGDATABASE)

@@ -136,6 +136,43 @@ describe('DATABASE_URL and MIGRATION_DATABASE_URL that cannot be read', () => {
   })
 
   it.each([
+    ['DATABASE_URL', 'postgres://u@db.example.com/orders?sslmod=verify-full', 'sslmod', ''],
+    [
+      'MIGRATION_DATABASE_URL',
+      'postgres://o:secret@db.example.com/orders?sslmode=verify-full&ssl_mode=x',
+      'ssl_mode',
+      '',
+    ],
+    [
+      'DATABASE_URL',
+      'postgres://u@db.example.com/orders?connect_timeout=10',
+      'connect_timeout',
+      ' (the connect timeout is DATABASE_CONNECT_TIMEOUT_MS)',
+    ],
+    [
+      'DATABASE_URL',
+      'postgres://u@db.example.com/orders?channel_binding=require',
+      'channel_binding',
+      '',
+    ],
+  ] as const)(
+    '%s=%s: a parameter pg would pass over silently is refused by name',
+    (name, url, parameter, hint) => {
+      expect(() => loadConfig({ ...partner, [name]: url })).toThrow(
+        new ConfigError(
+          `Invalid configuration: ${name} has the parameter "${parameter}", which the PostgreSQL client does not read and would pass over${hint}: remove it, or correct its name (TLS is sslmode=verify-full)`,
+        ),
+      )
+    },
+  )
+
+  it('takes the parameters pg reads', () => {
+    const url =
+      'postgres://u@db.example.com/orders?sslmode=disable&application_name=shop&options=-c%20work_mem%3D8MB&client_encoding=UTF8&statement_timeout=5000'
+    expect(loadConfig({ DATABASE_URL: url }).DATABASE_URL).toBe(url)
+  })
+
+  it.each([
     'postgres://admin:p%40ss@127.0.0.1:4400/orders?application_name=ada@example',
     'postgres://admin@127.0.0.1:4400/orders?application_name=a@b&sslmode=disable',
     'postgres://127.0.0.1/orders%40shop',

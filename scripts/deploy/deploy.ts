@@ -11,6 +11,7 @@ import { checkParameterCombinations } from './combinations.ts'
 import { checkConnectionBudget } from './connection-budget.ts'
 import { checkParameterConstraints } from './constraints.ts'
 import { DeployError } from './errors.ts'
+import { checkImageParameters } from './image.ts'
 import { checkKeyVaultParameters } from './key-vault.ts'
 import { keepLiveSizes } from './live-sizes.ts'
 import { checkOutputsFile, formatOutputs, writeOutputsFile } from './outputs.ts'
@@ -80,6 +81,7 @@ export async function prepareDeployment(
   // The vault's own naming rule first: it says more than the template's lengths do.
   checkKeyVaultParameters(asked, fromEnv)
   checkParameterConstraints(template, asked, fromEnv)
+  checkImageParameters(asked)
   checkParameterCombinations(template, asked, fromEnv)
   checkConnectionBudget(template, asked, log)
   checkAppSettingParameters(template, asked, fromEnv)

@@ -1,4 +1,7 @@
-import { readFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Ajv } from 'ajv'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
@@ -204,6 +207,24 @@ describe('.env.example', () => {
         expect(lines[i - 1] ?? '', line).toMatch(/^# (?![A-Z][A-Z0-9_]*=)\S/)
       }
     }
+  })
+
+  it('tells how to write a value the shell would misread, as `set -a; . ./.env` loads it', () => {
+    // Unquoted, MAIL_FROM=Shop <orders@example.com> stopped the shell at that line (a syntax
+    // error) and npm start ran without it and every setting below it.
+    const example = /\b(MAIL_FROM)='([^']*)'/.exec(text)
+    expect(example, '.env.example shows a single-quoted value').not.toBeNull()
+    const [line, name, value] = example as unknown as [string, string, string]
+    expect(value).toMatch(/ <.*>$/)
+    const dir = mkdtempSync(join(tmpdir(), 'env-'))
+    const load = (body: string) => {
+      writeFileSync(join(dir, '.env'), `${body}\nAFTER=1\n`)
+      const script = `set -a; . ./.env; set +a; printf '%s|%s' "$${name}" "$AFTER"`
+      return spawnSync('bash', ['-c', script], { cwd: dir, encoding: 'utf8' }).stdout
+    }
+    expect(load(line)).toBe(`${value}|1`)
+    expect(load(`${name}=${value}`)).toBe('|')
+    rmSync(dir, { recursive: true })
   })
 
   it('fails when a setting is added to the schema or to the file alone', () => {

@@ -6,6 +6,7 @@ import { CredentialUnavailableError, type TokenCredential } from '@azure/identit
 import { describe, expect, it } from 'vitest'
 import {
   baseArgs,
+  baseArgsWithoutImage,
   deploymentPath,
   fakeArmPerTest,
   groupPath,
@@ -33,8 +34,6 @@ describe('deploy command against a fake ARM endpoint', () => {
         // 5 × 2 slots + 1 dispatcher processes: 3 connections each fit B1ms (connection-budget.test.ts).
         '--set',
         'databasePoolSize=3',
-        '--set',
-        'dockerImage=ghcr.io/acme/os:abc',
       ],
       arm,
     )
@@ -252,7 +251,7 @@ describe('deploy command input checks (no Azure calls)', () => {
     }
     const result = await runCli(
       [
-        ...baseArgs,
+        ...baseArgsWithoutImage,
         '--set',
         'postgresVersion=15',
         '--set',

@@ -319,7 +319,8 @@ export async function runCli(
   return { code, out, err, credentialsCreated }
 }
 
-export const baseArgs = [
+/** The command's arguments but an image: the parameters file's dockerImage is a placeholder. */
+export const baseArgsWithoutImage = [
   '--resource-group',
   resourceGroup,
   '--parameters',
@@ -331,6 +332,8 @@ export const baseArgs = [
   '--set-from-env',
   'metricsToken=TEST_METRICS_TOKEN',
 ]
+export const image = 'ghcr.io/acme/os:abc'
+export const baseArgs = [...baseArgsWithoutImage, '--set', `dockerImage=${image}`]
 export const password = 'p@ss:w/rd#1'
 export const metricsToken = 'scrape-token-0123456789abcdef'
 
