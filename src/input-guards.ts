@@ -64,6 +64,11 @@ declare module 'fastify' {
      * Ship form): a body string that cannot be stored is its refusal too (refuseUnstorableInput).
      */
     formShowsRefusals?: boolean
+    /**
+     * The route's page shows its own refused query parameters the same way (the sign-in page's
+     * `next`): a query string that cannot be stored is its refusal too.
+     */
+    queryShowsRefusals?: boolean
   }
 }
 
@@ -77,7 +82,8 @@ declare module 'fastify' {
  * `attachValidation`) gets a body's such string as `request.validationError` instead, as if its
  * schema had refused it, so the form comes back with its sentence and what was typed (a bare
  * error page lost both); a schema that refuses the body too replaces it there, so the route
- * also asks unstorableStrings itself.
+ * also asks unstorableStrings itself. A query likewise, for a route whose page shows its refused
+ * query (`config.queryShowsRefusals`, with `attachValidation`: src/admin/refused-input.ts).
  */
 export async function refuseUnstorableInput(request: FastifyRequest): Promise<void> {
   for (const [context, value] of [
@@ -89,7 +95,10 @@ export async function refuseUnstorableInput(request: FastifyRequest): Promise<vo
     if (errors.length === 0) continue
     const failure = validationFailure(errors, context)
     const { attachValidation, config } = request.routeOptions
-    if (context !== 'body' || !attachValidation || !config.formShowsRefusals) throw failure
+    const shown =
+      (context === 'body' && config.formShowsRefusals) ||
+      (context === 'querystring' && config.queryShowsRefusals)
+    if (!attachValidation || !shown) throw failure
     request.validationError = failure
   }
 }

@@ -4,6 +4,7 @@ import { parseOrderNumber } from '../orders/order-number.ts'
 import { normaliseStateCode, usStates } from '../us-states.ts'
 import { damagedLink, decodeCursor, type ListKey } from './cursor.ts'
 import { blankRepeatsDropped, readCursor } from './page-query.ts'
+import { givenTwiceSentence } from './refused-input.ts'
 
 /**
  * What the order list is filtered by, each one optional, all of them together (AND):
@@ -210,7 +211,7 @@ export function refusedListQuery(query: Readonly<Record<string, unknown>>): {
   for (const name of listParameters) {
     const value = query[name]
     if (typeof value === 'string') kept[name] = value
-    else if (value !== undefined) twice ??= `${fieldWords[name]} was given twice: choose one.`
+    else if (value !== undefined) twice ??= givenTwiceSentence(fieldWords[name])
   }
   if (twice) return { query: kept, message: twice }
   const parsed = parseListQuery(kept)

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { pageQueryWords, type RefusedInput, showRefusedInput } from '../admin/refused-input.ts'
 import { formatCents } from '../money.ts'
 import { sendError } from '../plugins/errors.ts'
 import { tooMuchStock, unknownProduct } from './admin-routes.ts'
@@ -18,7 +19,8 @@ import {
 /** A refused form: which product's which field, the message, and what was typed. */
 interface FormError {
   sku: string
-  field: 'units' | 'price'
+  /** Which of the row's fields the message is by; `form` for the row's alert alone. */
+  field: 'units' | 'price' | 'form'
   message: string
   value: string
 }
@@ -34,10 +36,17 @@ function shownVersion(version: string | undefined): number[] | undefined | 'dama
   return /^[1-9][0-9]{0,8}$/.test(version) ? [Number(version)] : 'damaged'
 }
 
-const pageOptions = {
-  schema: { hide: true, params: SkuParams, body: ProductForm },
-  config: { access: 'staff' as const },
+/** How the products forms' sentences name their fields (src/admin/refused-input.ts). */
+const fieldWords = {
+  units: 'Units to add',
+  price: 'The price',
+  onSale: 'On sale',
+  version: 'The form’s product version',
 }
+
+/** The field a refused form's message goes by: the one typed in, else the row's alert. */
+const shownField = (field: string): FormError['field'] =>
+  field === 'units' || field === 'price' ? field : 'form'
 
 /**
  * The back office's products page (issue 15): every product with stock, price and whether on
@@ -62,12 +71,44 @@ const adminProductPages: FastifyPluginAsyncTypebox = async (app) => {
     })
   }
 
+  /**
+   * The forms' options: a field given twice, over-long or holding a NUL is the page again with
+   * the sentence by the field (or in the alert) and what was typed kept, 400 (refused-input.ts).
+   */
+  const pageOptions = {
+    schema: { hide: true, params: SkuParams, body: ProductForm },
+    attachValidation: true,
+    preHandler: showRefusedInput(fieldWords, (request, reply, refused: RefusedInput) => {
+      const sku = canonicalSku((request.params as { sku: string }).sku)
+      const field = shownField(refused.field)
+      const typed = field === 'form' ? undefined : refused.kept[field]
+      return renderPage(request, reply, 400, {
+        error: {
+          sku,
+          field,
+          message: refused.message,
+          value: typeof typed === 'string' ? typed : '',
+        },
+      })
+    }),
+    config: { access: 'staff' as const, formShowsRefusals: true },
+  }
+
   const back = (reply: FastifyReply, sku: string) =>
     reply.redirect(`/admin/products?updated=${encodeURIComponent(sku)}`, 303)
 
   app.get(
     '/admin/products',
-    { schema: { hide: true, querystring: ProductsPageQuery }, config: { access: 'staff' } },
+    {
+      schema: { hide: true, querystring: ProductsPageQuery },
+      // `?updated=` given twice or holding a NUL (a hand-edited link): the page without its note,
+      // 400, saying why (refused-input.ts).
+      attachValidation: true,
+      preHandler: showRefusedInput(pageQueryWords, (request, reply, { message }) =>
+        renderPage(request, reply, 400, { error: { sku: '', field: 'form', message, value: '' } }),
+      ),
+      config: { access: 'staff', queryShowsRefusals: true },
+    },
     (request, reply) => renderPage(request, reply, 200, { updated: request.query.updated }),
   )
 

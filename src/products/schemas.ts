@@ -114,15 +114,19 @@ export function parseUnits(text: string | undefined): number | undefined {
 }
 
 /**
- * A price typed in dollars on the form (`18`, `18.5`, `$1,234.56`) as integer cents, 1 to
- * maxPriceCents; undefined for anything else (no exponent, no sign, at most two decimals).
+ * A price as a person types it in dollars (the back office's one rule for a typed price), as
+ * integer cents from 1 to maxPriceCents: an optional `$`, whole dollars (plain digits, or grouped
+ * by thousands commas in the right places), and at most two decimals: `18`, `18.5`, `5.` ($5.00),
+ * `.5` ($0.50), `$1,234.56`. Undefined for anything else: no sign, no exponent, no third decimal,
+ * not `.` alone, and 0 or above the most is refused like a typo.
  */
 export function parsePriceCents(text: string | undefined): number | undefined {
-  const m = new RegExp(`^\\$?(${groupedDigits}|[0-9]{1,9})(?:\\.([0-9]{1,2}))?$`).exec(
-    (text ?? '').trim(),
-  )
+  const m = new RegExp(
+    `^\\$?(?:(${groupedDigits}|[0-9]{1,9})(?:\\.([0-9]{0,2}))?|\\.([0-9]{1,2}))$`,
+  ).exec((text ?? '').trim())
   if (!m) return undefined
-  const cents = Number(m[1]?.replaceAll(',', '')) * 100 + Number((m[2] ?? '').padEnd(2, '0'))
+  const dollars = Number(m[1]?.replaceAll(',', '') ?? 0)
+  const cents = dollars * 100 + Number((m[2] ?? m[3] ?? '').padEnd(2, '0'))
   return cents >= 1 && cents <= maxPriceCents ? cents : undefined
 }
 

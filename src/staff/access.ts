@@ -33,6 +33,8 @@ export interface AdminRoute {
   schema: FastifySchema | undefined
   /** Its page form shows a refused body field itself (input-guards.ts, formShowsRefusals). */
   formShowsRefusals: boolean
+  /** Its page shows a refused query parameter itself (input-guards.ts, queryShowsRefusals). */
+  queryShowsRefusals: boolean
 }
 
 declare module 'fastify' {
@@ -231,8 +233,15 @@ export default fp(
       if (!isAdminRoute(route.url)) return
       const access = route.config?.access
       const methods = Array.isArray(route.method) ? route.method : [route.method]
-      const formShowsRefusals = route.config?.formShowsRefusals === true
-      adminRoutes.push({ methods, url: route.url, access, schema: route.schema, formShowsRefusals })
+      const { formShowsRefusals = false, queryShowsRefusals = false } = route.config ?? {}
+      adminRoutes.push({
+        methods,
+        url: route.url,
+        access,
+        schema: route.schema,
+        formShowsRefusals,
+        queryShowsRefusals,
+      })
       if (access === undefined || (access === 'public' && route.url !== signInPath)) {
         app.log.error(
           { route: route.url },

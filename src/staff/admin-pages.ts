@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { pageQueryWords, showRefusedInput } from '../admin/refused-input.ts'
 import { sendError } from '../plugins/errors.ts'
 import {
   type AddOutcome,
@@ -115,24 +116,13 @@ const staffAdminPages: FastifyPluginAsyncTypebox<{ production: boolean }> = asyn
     return back(reply, id, done)
   }
 
-  /**
-   * A form's fields the schema refused (`role=admin&role=admin`, a field too long): `render`, its
-   * page (the list's, a member's) with the reason, 400, as for any other damaged form there. A
-   * path's id refused (`/admin/staff/x1/role`) is the error page as on every id route: there is
-   * no page to show. A preHandler, after the id's own check (ids.ts).
-   */
-  const refusedFields =
-    (render: (request: FastifyRequest, reply: FastifyReply, message: string) => unknown) =>
-    async (request: FastifyRequest, reply: FastifyReply) => {
-      const refused = request.validationError
-      if (!refused) return
-      if (refused.validationContext !== 'body') throw refused
-      return render(
-        request,
-        reply,
-        `This form is damaged (${refused.message}): reload the page and try again.`,
-      )
-    }
+  /** How the staff forms' sentences name their fields (src/admin/refused-input.ts). */
+  const fieldWords = {
+    email: 'The e-mail address',
+    role: 'The role',
+    password: 'The password',
+    newest: 'The form’s newest token',
+  }
 
   app.get('/admin/staff', { schema: { hide: true }, config: admin }, (request, reply) =>
     renderList(request, reply, 200),
@@ -142,11 +132,19 @@ const staffAdminPages: FastifyPluginAsyncTypebox<{ production: boolean }> = asyn
     '/admin/staff',
     {
       schema: { hide: true, body: StaffForm },
+      // A field given twice, over-long or holding a NUL: the form again with the sentence by the
+      // field and the e-mail and role kept (never the password), 400 (refused-input.ts).
       attachValidation: true,
-      preHandler: refusedFields((request, reply, message) =>
-        renderList(request, reply, 400, { error: { field: 'form', message } }),
-      ),
-      config: admin,
+      preHandler: showRefusedInput(fieldWords, (request, reply, { field, message, kept }) => {
+        const text = (value: unknown) => (typeof value === 'string' ? value : undefined)
+        const shown = field === 'email' || field === 'role' || field === 'password'
+        return renderList(request, reply, 400, {
+          email: text(kept.email),
+          role: text(kept.role),
+          error: { field: shown ? field : 'form', message },
+        })
+      }),
+      config: { ...admin, formShowsRefusals: true },
     },
     async (request, reply) => {
       const { email = '', role = '', password = '' } = request.body
@@ -172,7 +170,17 @@ const staffAdminPages: FastifyPluginAsyncTypebox<{ production: boolean }> = asyn
 
   app.get(
     '/admin/staff/:id',
-    { schema: { hide: true, params: StaffIdParams, querystring: StaffPageQuery }, config: admin },
+    {
+      schema: { hide: true, params: StaffIdParams, querystring: StaffPageQuery },
+      // `?done=` given twice or holding a NUL: the page without its note, 400, saying why.
+      attachValidation: true,
+      preHandler: showRefusedInput(pageQueryWords, (request, reply, { message }) =>
+        renderMember(request, reply, Number((request.params as { id: string }).id), 400, {
+          message,
+        }),
+      ),
+      config: { ...admin, queryShowsRefusals: true },
+    },
     async (request, reply) => {
       const id = Number(request.params.id)
       const reveal = await takeReveal(request, reply, tokenReveal, production, (tokenId, token) =>
@@ -185,14 +193,19 @@ const staffAdminPages: FastifyPluginAsyncTypebox<{ production: boolean }> = asyn
     },
   )
 
+  /**
+   * A member's forms: a field given twice, over-long or holding a NUL is the member's page with
+   * the sentence, 400 (refused-input.ts). A path's id refused (`/admin/staff/x1/role`) is the
+   * error page as on every id route: there is no page to show.
+   */
   const memberForm = {
     schema: { hide: true, params: StaffIdParams, body: StaffForm },
     attachValidation: true,
-    preHandler: refusedFields((request, reply, message) => {
+    preHandler: showRefusedInput(fieldWords, (request, reply, { message }) => {
       const id = Number((request.params as { id: string }).id)
       return renderMember(request, reply, id, 400, { message })
     }),
-    config: admin,
+    config: { ...admin, formShowsRefusals: true },
   }
 
   app.post('/admin/staff/:id/disable', memberForm, (request, reply) =>

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
+import { pageQueryWords, showRefusedInput } from '../admin/refused-input.ts'
 import { ErrorResponse } from '../orders/schemas.ts'
 import { refuseValue, sendError } from '../plugins/errors.ts'
 import { changeOwnPassword } from './password-change.ts'
@@ -49,13 +50,36 @@ const ownPassword: FastifyPluginAsyncTypebox<{ production: boolean }> = async (
 
   app.get(
     page,
-    { schema: { hide: true, querystring: StaffPageQuery }, config: staff },
+    {
+      schema: { hide: true, querystring: StaffPageQuery },
+      // `?done=` given twice or holding a NUL: the form without its note, 400, saying why.
+      attachValidation: true,
+      preHandler: showRefusedInput(pageQueryWords, (request, reply, { message }) =>
+        render(request, reply, 400, { error: { field: 'form', message } }),
+      ),
+      config: { ...staff, queryShowsRefusals: true },
+    },
     (request, reply) => render(request, reply, 200, { done: request.query.done === 'changed' }),
   )
 
   app.post(
     page,
-    { schema: { hide: true, body: OwnPasswordForm }, config: staff },
+    {
+      schema: { hide: true, body: OwnPasswordForm },
+      // A field given twice, over-long or holding a NUL: the form again with the sentence by it
+      // (400), no password checked and no attempt counted. Passwords are never shown again.
+      attachValidation: true,
+      preHandler: showRefusedInput(
+        {
+          current: 'The current password',
+          password: 'The new password',
+          again: 'The new password again',
+        },
+        (request, reply, { field, message }) =>
+          render(request, reply, 400, { error: { field, message } }),
+      ),
+      config: { ...staff, formShowsRefusals: true },
+    },
     async (request, reply) => {
       const me = request.staff as StaffMember
       const { current = '', password = '', again = '' } = request.body

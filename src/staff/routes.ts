@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { pageQueryWords, type RefusedInput, showRefusedInput } from '../admin/refused-input.ts'
 import type { Config } from '../config.ts'
 import { cookie, readCookie } from '../cookies.ts'
 import { localPartFits, maxEmailLength, maxLocalPart } from '../email.ts'
@@ -25,6 +26,13 @@ import { signInNote } from './sign-in-notes.ts'
 const refused = 'That e-mail and password do not match a staff account.'
 const throttled = 'Too many sign-in attempts. Please wait 15 minutes and try again.'
 const emailTooLong = `That is longer than an e-mail address can be (at most ${maxEmailLength} characters, ${maxLocalPart} before the @). Check it and try again.`
+
+/** How the sign-in page's sentences name its fields and parameters (refused-input.ts). */
+const signInWords = {
+  ...pageQueryWords,
+  email: 'The e-mail address',
+  password: 'The password',
+}
 
 /**
  * Whether `email` is within an address's limits (src/email.ts) as accounts are stored (in NFC:
@@ -76,9 +84,29 @@ const staffRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, {
     return reply.code(status).view('admin-login.eta', { ...page, csrf, insecure })
   }
 
+  /**
+   * A sign-in form or address refused as sent (a field given twice, over-long, holding a NUL):
+   * the form again, 400, with the sentence and what can be kept (never the password), and no
+   * attempt counted, as no password was checked.
+   */
+  const refusedSignIn = showRefusedInput(signInWords, (request, reply, refused: RefusedInput) => {
+    const { email, next } = refused.kept
+    return renderSignIn(request, reply, 400, {
+      message: refused.message,
+      email: typeof email === 'string' ? email.trim() : undefined,
+      next: safeNext(typeof next === 'string' ? next : undefined),
+      ...(refused.field === 'email' && { field: 'email' as const }),
+    })
+  })
+  const refusalsShown = {
+    attachValidation: true,
+    preHandler: refusedSignIn,
+    config: { access: 'public' as const, formShowsRefusals: true, queryShowsRefusals: true },
+  }
+
   app.get(
     signInPath,
-    { schema: { hide: true, querystring: SignInQuery }, config: { access: 'public' } },
+    { schema: { hide: true, querystring: SignInQuery }, ...refusalsShown },
     async (request, reply) => {
       const next = safeNext(request.query.next)
       if (await currentSession(app.db, request, production)) {
@@ -90,7 +118,7 @@ const staffRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, {
 
   app.post(
     signInPath,
-    { schema: { hide: true, body: SignInForm }, config: { access: 'public' } },
+    { schema: { hide: true, body: SignInForm }, ...refusalsShown },
     async (request, reply) => {
       const email = (request.body.email ?? '').trim()
       const next = safeNext(request.body.next)

@@ -1,10 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { blankRepeatsDropped } from '../admin/page-query.ts'
 import { eventTypes } from '../outbox/events.ts'
 import { sendError } from '../plugins/errors.ts'
 import { keepForReveal, takeReveal } from '../staff/secret-reveal.ts'
-import { adminOnly, unknownDelivery, unknownEndpoint } from './admin-routes.ts'
+import { unknownDelivery, unknownEndpoint } from './admin-routes.ts'
 import {
   recentDeliveries,
   recentDeliveryCount,
@@ -13,7 +12,7 @@ import {
   tooSoon,
 } from './deliveries.ts'
 import { deliveryPage, encodeDeliveryCursor } from './delivery-pages.ts'
-import { checkForm, type FormErrors, type Typed, typedOf } from './endpoint-form.ts'
+import { checkForm, endpointForms, type FormErrors, type Typed, typedOf } from './endpoint-form.ts'
 import { noticeOf } from './page-notices.ts'
 import type { WebhookAdminOptions } from './plugin.ts'
 import {
@@ -24,25 +23,12 @@ import {
   listEndpoints,
   signsWith,
 } from './queries.ts'
-import {
-  DeliveryParams,
-  type Endpoint,
-  EndpointForm,
-  EndpointParams,
-  WebhookPageQuery,
-  WebhooksPageQuery,
-} from './schemas.ts'
+import { DeliveryParams, type Endpoint, EndpointForm } from './schemas.ts'
 import { endOverlapOr404, rotateOr404 } from './secret-routes.ts'
 import { newSigningSecret, signingSecretReveal } from './secrets.ts'
 import { changeEndpoint, registerEndpoint, urlTaken } from './unique-url.ts'
 
 const endpointPath = (id: number) => `/admin/webhooks/${id}`
-
-const formOptions = { schema: { hide: true, body: EndpointForm }, config: adminOnly }
-const endpointFormOptions = {
-  schema: { hide: true, params: EndpointParams, body: EndpointForm },
-  config: adminOnly,
-}
 
 /**
  * The back office's webhook pages (issue 16), admins only, server-rendered without client
@@ -130,12 +116,18 @@ const webhookAdminPages: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async 
     await sendError(request, reply, 404, unknownEndpoint(digits))
     return undefined
   }
+  // A form refused as sent: its page again, 400, with the sentence (endpoint-form.ts).
+  const { formOptions, endpointFormOptions, listPage, endpointPage } = endpointForms(
+    (request, reply, page) => renderList(request, reply, 400, page),
+    async (request, reply, page) => {
+      const { id } = request.params as { id: string }
+      const found = await endpointOr404(request, reply, id)
+      return found ? renderEndpoint(request, reply, 400, found, page) : reply
+    },
+  )
 
-  app.get(
-    '/admin/webhooks',
-    { schema: { hide: true, querystring: WebhooksPageQuery }, config: adminOnly },
-    (request, reply) =>
-      renderList(request, reply, 200, { deleted: request.query.deleted !== undefined }),
+  app.get('/admin/webhooks', listPage, (request, reply) =>
+    renderList(request, reply, 200, { deleted: request.query.deleted !== undefined }),
   )
 
   app.post('/admin/webhooks', formOptions, async (request, reply) => {
@@ -165,40 +157,31 @@ const webhookAdminPages: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async 
     return reply.redirect(`${endpointPath(endpoint.id)}?registered=1`, 303)
   })
 
-  app.get(
-    '/admin/webhooks/:id',
-    {
-      schema: { hide: true, params: EndpointParams, querystring: WebhookPageQuery },
-      config: adminOnly,
-      // "Older deliveries" by the page parameters' rule (src/admin/page-query.ts).
-      preValidation: blankRepeatsDropped(['cursor']),
-    },
-    async (request, reply) => {
-      const endpoint = await endpointOr404(request, reply, request.params.id)
-      if (!endpoint) return reply
-      // Only this endpoint's current secret: not one another endpoint's or a rotation replaced.
-      const reveal = await takeReveal(request, reply, signingSecretReveal, production, (id, s) =>
-        id === endpoint.id ? signsWith(app.db, id, s) : Promise.resolve(false),
-      )
-      const { redelivered } = request.query
-      const redeliveredNow =
-        redelivered === undefined
-          ? undefined
-          : await redeliveredStatus(app.db, endpoint.id, redelivered)
-      const notice = noticeOf(request.query, reveal !== undefined, endpoint, redeliveredNow)
-      const deliveries = deliveryPage({ cursor: request.query.cursor }, endpoint.id)
-      if (!deliveries.ok) {
-        // "Start again from the first page": this endpoint's page, its latest deliveries.
-        const back = { href: endpointPath(endpoint.id), label: 'Back to the latest deliveries' }
-        return sendError(request, reply, 400, deliveries.message, { back })
-      }
-      return renderEndpoint(request, reply, 200, endpoint, {
-        notice,
-        secret: reveal?.secret,
-        before: deliveries.before,
-      })
-    },
-  )
+  app.get('/admin/webhooks/:id', endpointPage, async (request, reply) => {
+    const endpoint = await endpointOr404(request, reply, request.params.id)
+    if (!endpoint) return reply
+    // Only this endpoint's current secret: not one another endpoint's or a rotation replaced.
+    const reveal = await takeReveal(request, reply, signingSecretReveal, production, (id, s) =>
+      id === endpoint.id ? signsWith(app.db, id, s) : Promise.resolve(false),
+    )
+    const { redelivered } = request.query
+    const redeliveredNow =
+      redelivered === undefined
+        ? undefined
+        : await redeliveredStatus(app.db, endpoint.id, redelivered)
+    const notice = noticeOf(request.query, reveal !== undefined, endpoint, redeliveredNow)
+    const deliveries = deliveryPage({ cursor: request.query.cursor }, endpoint.id)
+    if (!deliveries.ok) {
+      // "Start again from the first page": this endpoint's page, its latest deliveries.
+      const back = { href: endpointPath(endpoint.id), label: 'Back to the latest deliveries' }
+      return sendError(request, reply, 400, deliveries.message, { back })
+    }
+    return renderEndpoint(request, reply, 200, endpoint, {
+      notice,
+      secret: reveal?.secret,
+      before: deliveries.before,
+    })
+  })
 
   app.post('/admin/webhooks/:id', endpointFormOptions, async (request, reply) => {
     const endpoint = await endpointOr404(request, reply, request.params.id)
@@ -267,7 +250,7 @@ const webhookAdminPages: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async 
 
   app.post(
     '/admin/webhooks/:id/deliveries/:deliveryId/redeliver',
-    { schema: { hide: true, params: DeliveryParams, body: EndpointForm }, config: adminOnly },
+    { ...endpointFormOptions, schema: { hide: true, params: DeliveryParams, body: EndpointForm } },
     async (request, reply) => {
       const endpoint = await endpointOr404(request, reply, request.params.id)
       if (!endpoint) return reply

@@ -1,3 +1,6 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { blankRepeatsDropped } from '../admin/page-query.ts'
+import { pageQueryWords, type RefusedInput, showRefusedInput } from '../admin/refused-input.ts'
 import { eventTypes } from '../outbox/events.ts'
 import {
   characterCount,
@@ -7,8 +10,14 @@ import {
   longerAsStored,
   normaliseText,
 } from '../text.ts'
-import { registrableUrl } from './admin-routes.ts'
-import { type EndpointForm, maxDescription } from './schemas.ts'
+import { adminOnly, registrableUrl } from './admin-routes.ts'
+import {
+  EndpointForm,
+  EndpointParams,
+  maxDescription,
+  WebhookPageQuery,
+  WebhooksPageQuery,
+} from './schemas.ts'
 
 /**
  * The endpoint form of the back-office pages (admin-pages.ts): what was typed, and its fields
@@ -24,8 +33,37 @@ export interface Typed {
   descriptionTyped?: number
 }
 
-/** A refused form: the sentence shown by each field refused, all at once (as the order form). */
-export type FormErrors = Partial<Record<'url' | 'description' | 'eventTypes' | 'confirm', string>>
+/**
+ * A refused form: the sentence shown by each field refused, all at once (as the order form);
+ * `form`: a sentence about no field the page shows (a hidden or hand-made one), in the alert.
+ */
+export type FormErrors = Partial<
+  Record<'url' | 'description' | 'eventTypes' | 'confirm' | 'form', string>
+>
+
+/** How the endpoint forms' sentences name their fields (src/admin/refused-input.ts). */
+export const endpointFieldWords = {
+  url: 'The URL',
+  description: 'The description',
+  eventTypes: 'The event types',
+  enabled: 'Enabled',
+  confirm: 'The confirmation box',
+}
+
+/**
+ * A form refused as sent (a field given twice, over-long, holding a NUL: refused-input.ts) as
+ * the pages show it: the sentence by its field, and what else was typed when it is the endpoint
+ * form's (else the page shows the endpoint as it is).
+ */
+export function refusedForm({ field, message, kept }: RefusedInput): {
+  typed?: Typed
+  errors: FormErrors
+} {
+  if (field === 'url' || field === 'description' || field === 'eventTypes') {
+    return { typed: typedOf(kept as EndpointForm), errors: { [field]: message } }
+  }
+  return { errors: field === 'confirm' ? { confirm: message } : { form: message } }
+}
 
 const asList = (v: string | string[] | undefined) => (v === undefined ? [] : [v].flat())
 
@@ -84,4 +122,49 @@ export async function checkForm(
   const events = eventsProblem(typed)
   if (events) errors.eventTypes = events
   return Object.keys(errors).length > 0 ? { ok: false, errors } : { ok: true, url }
+}
+
+type RefusedPage = (
+  request: FastifyRequest,
+  reply: FastifyReply,
+  page: ReturnType<typeof refusedForm>,
+) => unknown
+
+/**
+ * The route options of the list page (`onList`) and an endpoint's page (`onEndpoint`), and of
+ * their forms: a form or address refused as sent (a field or parameter given twice, over-long,
+ * holding a NUL: refused-input.ts) is its page again, 400, with refusedForm's sentence and what
+ * was typed.
+ */
+export function endpointForms(onList: RefusedPage, onEndpoint: RefusedPage) {
+  const refusals = { attachValidation: true, config: { ...adminOnly, formShowsRefusals: true } }
+  const query = { attachValidation: true, config: { ...adminOnly, queryShowsRefusals: true } }
+  const shown = (render: RefusedPage) =>
+    showRefusedInput({ ...pageQueryWords, ...endpointFieldWords }, (request, reply, refused) =>
+      render(request, reply, refusedForm(refused)),
+    )
+  return {
+    listPage: {
+      schema: { hide: true, querystring: WebhooksPageQuery },
+      ...query,
+      preHandler: shown(onList),
+    },
+    endpointPage: {
+      schema: { hide: true, params: EndpointParams, querystring: WebhookPageQuery },
+      ...query,
+      // "Older deliveries" by the page parameters' rule (src/admin/page-query.ts).
+      preValidation: blankRepeatsDropped(['cursor']),
+      preHandler: shown(onEndpoint),
+    },
+    formOptions: {
+      schema: { hide: true, body: EndpointForm },
+      ...refusals,
+      preHandler: shown(onList),
+    },
+    endpointFormOptions: {
+      schema: { hide: true, params: EndpointParams, body: EndpointForm },
+      ...refusals,
+      preHandler: shown(onEndpoint),
+    },
+  }
 }

@@ -30,6 +30,29 @@ export const defaultRetryPolicy: RetryPolicy = {
   disableAfterMs: 3 * 24 * 3_600_000,
 }
 
+const units = [
+  ['day', 86_400_000],
+  ['hour', 3_600_000],
+  ['minute', 60_000],
+  ['second', 1000],
+] as const
+
+/** `3 days`, `5 seconds`: a span in milliseconds, in the largest whole unit that fits (rounded). */
+function spanText(ms: number): string {
+  const [unit, size] = units.find(([, size]) => ms >= size) ?? units[3]
+  const n = Math.max(1, Math.round(ms / size))
+  return `${n} ${unit}${n === 1 ? '' : 's'}`
+}
+
+/**
+ * Why the dispatcher disabled an endpoint, as `disabled_reason` stores it and the API's
+ * `disabledReason` gives it: `every delivery failed for 3 days, with no 2xx; re-enable it once it
+ * answers`. No time in it: since when it has failed is the endpoint's `failing_since` (the API's
+ * `failingSince`), which the pages show as they show every time (src/time.ts).
+ */
+export const disabledReason = (policy: RetryPolicy) =>
+  `every delivery failed for ${spanText(policy.disableAfterMs)}, with no 2xx; re-enable it once it answers`
+
 /**
  * The wait a failed attempt's receiver asked for (its 429's or 503's `Retry-After`, deliver.ts),
  * bounded, in milliseconds; undefined when it asked for none (the backoff alone then). The bound
@@ -61,8 +84,8 @@ export type Recorded = 'delivered' | 'retry' | 'failed' | 'stale'
  * make the dispatcher hammer the receiver); a wait that ends after the retry window's end gives the
  * delivery up now (`failed`, its last error saying why: askedWaitMs), since no try the receiver
  * accepts is left in the window. The endpoint's failing_since is set if it was not, and the
- * endpoint disabled (enabled = false, disabled_reason) once it has been failing for
- * `disableAfterMs`. The endpoint row is only written when one of those changes.
+ * endpoint disabled (enabled = false, disabled_reason: disabledReason; failing_since kept, as
+ * when it began) once it has been failing for `disableAfterMs`. The endpoint row is only written when one of those changes.
  *
  * A redelivered row (set back to pending by an admin) whose window has passed gets one attempt:
  * its failure marks it failed again.
@@ -113,9 +136,7 @@ export async function recordAttempt(
       set failing_since = coalesce(failing_since, now()),
           enabled = failing_since is null or failing_since > now() - ${disableAfter},
           disabled_reason = case when failing_since <= now() - ${disableAfter}
-            then 'every delivery failed since ' || to_char(failing_since at time zone 'UTC',
-                 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || ', with no 2xx since; re-enable it once it answers'
-            end,
+            then ${disabledReason(policy)}::text end,
           updated_at = case when failing_since <= now() - ${disableAfter} then now() else updated_at end
       where id = (select endpoint_id from d)
         and (failing_since is null or (enabled and failing_since <= now() - ${disableAfter}))

@@ -167,7 +167,10 @@ export interface EndpointToWatch {
   url: string
   /** The dispatcher's reason when it disabled the endpoint; null when it is only failing. */
   disabledReason: string | null
-  /** ISO 8601: since when every delivery has failed; null once disabled by the dispatcher. */
+  /**
+   * ISO 8601: since when every delivery has failed (for one the dispatcher disabled too, as the
+   * page shows it beside the reason); null when a 2xx came since.
+   */
   failingSince: string | null
 }
 
@@ -194,6 +197,6 @@ export async function endpointsToWatch(db: Db): Promise<EndpointToWatch[]> {
     id: r.id,
     url: r.url,
     disabledReason: r.enabled ? null : r.disabled_reason,
-    failingSince: r.enabled ? isoOrNull(r.failing_since) : null,
+    failingSince: isoOrNull(r.failing_since),
   }))
 }

@@ -74,9 +74,11 @@ export const Endpoint = Type.Object({
   enabled: Type.Boolean(),
   disabledReason: Type.Union([Type.String(), Type.Null()], {
     description:
-      'why the dispatcher disabled it (every delivery failing for days); null when an admin disabled it or it is enabled',
+      'why the dispatcher disabled it, in words and without a time ("every delivery failed for 3 days, with no 2xx; re-enable it once it answers"): since when is `failingSince`; null when an admin disabled it or it is enabled',
   }),
-  failingSince: maybeTime('start of the current run of failed attempts; null after any 2xx'),
+  failingSince: maybeTime(
+    'start of the current run of failed attempts, kept while the dispatcher has it disabled; null after any 2xx, and once an admin enables it',
+  ),
   createdAt: time('when it was registered'),
   updatedAt: time('when it was last changed'),
   previousSecretUntil: maybeTime(

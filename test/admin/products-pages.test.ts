@@ -167,6 +167,40 @@ describe('/admin/products', () => {
     expect(row((await page()).body, 'NTB-009')).toContain('$13.50')
   })
 
+  it('takes a dollar amount as people type it: .5 is $0.50, 5. is $5.00, $5, 5.00, 1,234.50', async () => {
+    for (const [typed, shown] of [
+      ['.5', '$0.50'],
+      ['5.', '$5.00'],
+      ['$5', '$5.00'],
+      ['5.00', '$5.00'],
+      ['1,234.50', '$1,234.50'],
+      ['$.05', '$0.05'],
+    ]) {
+      const res = await post('/admin/products/GLV-013/price', { price: typed as string })
+      expect(res.statusCode, typed).toBe(303)
+      expect(row((await page()).body, 'GLV-013'), typed).toContain(`price-cell">${shown}<`)
+    }
+    // Still refused, with the same sentence: 3 decimals, a sign, zero, above the most, `.` alone.
+    for (const price of [
+      '.505',
+      '5.125',
+      '-.5',
+      '-5',
+      '.0',
+      '0.',
+      '.',
+      '$',
+      '100000.01',
+      '1,0.5',
+    ]) {
+      const bad = await post('/admin/products/GLV-013/price', { price })
+      expect(bad.statusCode, price).toBe(400)
+      expect(row(bad.body, 'GLV-013'), price).toContain(
+        'The price must be an amount in dollars from $0.01 to $100,000, like 18.50.',
+      )
+    }
+  })
+
   it('refuses a price set from a page shown before another change of the product, and says so', async () => {
     const shown = row((await page()).body, 'LMP-006')
     const version =

@@ -203,7 +203,9 @@ describe('what a refused value is told', () => {
     })
     expect(res.statusCode, res.body).toBe(400)
     expect(res.body).not.toMatch(raw)
-    expect(res.json().message).toBe('eventTypes must be text or a list of text')
+    // The form's page again, naming the field (src/admin/refused-input.ts).
+    expect(res.headers['content-type']).toMatch(/^text\/html/)
+    expect(res.body).toContain('The event types must be text or a list of text.')
   })
 
   it('tells a damaged order-page form to reload, whatever is wrong with its hidden fields', async () => {

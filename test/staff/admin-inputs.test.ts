@@ -61,6 +61,7 @@ function stringInputs(
 let app: App
 let drop: () => Promise<void>
 let token: string
+let bossId: number
 let session: { cookie: string; csrf: string }
 
 beforeAll(async () => {
@@ -69,7 +70,7 @@ beforeAll(async () => {
   const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', ...db.env })
   app = await buildApp({ config, salesFold: false, webhookDispatcher: false, mailer: false })
   await app.ready()
-  const bossId = await addStaff(app, 'boss@example.com', 'admin')
+  bossId = await addStaff(app, 'boss@example.com', 'admin')
   token = await addToken(app, bossId)
   session = await signIn(app, 'boss@example.com')
 })
@@ -80,15 +81,24 @@ afterAll(async () => {
 
 /**
  * Sends `bad` in one input of a route, as an admin would (signed-out for the sign-in form).
- * `existing`: the other parameters name an order that exists (a form that shows its refusals
- * shows them on its order's page), else nothing that exists.
+ * `existing`: the values of the other parameters that name something that exists (a form that
+ * shows its refusals shows them on its order's, member's or endpoint's page), by parameter (`:id`
+ * under /admin/staff or /admin/webhooks: `staffId`, `endpointId`); else nothing that exists.
  */
-async function send(method: HTTPMethods, url: string, input: Input, bad: string, existing = '') {
+async function send(
+  method: HTTPMethods,
+  url: string,
+  input: Input,
+  bad: string,
+  existing: Record<string, string> = {},
+) {
   const api = url.startsWith('/api/')
+  const kind = (name: string) =>
+    name !== 'id' ? name : url.startsWith('/admin/staff/') ? 'staffId' : 'endpointId'
   const path = url.replace(/:(\w+)/g, (_, name) =>
     // Other parameters name nothing that exists (a token id of 1 would be the caller's own).
     encodeURIComponent(
-      input.location === 'params' && input.name === name ? bad : existing || '999999',
+      input.location === 'params' && input.name === name ? bad : (existing[kind(name)] ?? '999999'),
     ),
   )
   const query =
@@ -129,8 +139,11 @@ const cases = () =>
             method: method as HTTPMethods,
             url: route.url,
             input,
-            // Its body's refusal is its own page with the form (the order page's status form).
-            inForm: route.formShowsRefusals && input.location === 'body',
+            // Its body's (or query's) refusal is its own page with the form (the order page's
+            // status form, the products, staff, webhook and password forms, sign-in).
+            inForm:
+              (route.formShowsRefusals && input.location === 'body') ||
+              (route.queryShowsRefusals && input.location === 'querystring'),
           }),
         ),
       ),
@@ -173,12 +186,25 @@ describe('a string no database can store, in any input of any admin route', () =
     it(`answers ${what} in each with 400 naming the field`, async () => {
       const wrong: string[] = []
       const order = await placeOrder(app, [{ sku: 'MUG-001', quantity: 1 }])
+      const endpoint = await app.inject({
+        method: 'POST',
+        url: '/api/admin/webhooks',
+        headers: { authorization: `Bearer ${token}` },
+        payload: { url: 'https://93.184.215.14/inputs', eventTypes: ['order.placed'] },
+      })
+      const existing = {
+        orderNumber: order,
+        sku: 'MUG-001',
+        staffId: String(bossId),
+        endpointId: String(endpoint.json().id),
+      }
       for (const { method, url, input, inForm } of cases()) {
         if (!where(url, input)) continue
-        const res = await send(method, url, input, bad as string, inForm ? order : '')
+        const res = await send(method, url, input, bad as string, inForm ? existing : {})
         const message = res.headers['content-type']?.includes('json') ? res.json().message : ''
-        // A form showing its refusals: the order's page again, 400 (the field's sentence when the
-        // form is otherwise whole: test/admin/order-page.test.ts; here it lacks its other fields).
+        // A form showing its refusals: its page again, 400 (the field's sentence when the form is
+        // otherwise whole: test/admin/order-page.test.ts, form-refusals.test.ts; here it lacks
+        // its other fields).
         const shown = inForm && /^text\/html/.test(res.headers['content-type'] ?? '')
         if (res.statusCode !== 400 || !(shown || String(message).includes(input.name))) {
           wrong.push(
@@ -186,6 +212,12 @@ describe('a string no database can store, in any input of any admin route', () =
           )
         }
       }
+      // The endpoint made here is not one the tests below expect.
+      await app.inject({
+        method: 'DELETE',
+        url: `/api/admin/webhooks/${existing.endpointId}`,
+        headers: { authorization: `Bearer ${token}` },
+      })
       expect(wrong).toEqual([])
     })
   }

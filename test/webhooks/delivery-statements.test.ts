@@ -330,8 +330,10 @@ describe('recordAttempt', () => {
     expect((await row(d.id)).status).toBe('failed')
     const ep = await endpointRow(endpoint.id)
     expect(ep.enabled).toBe(false)
-    expect(ep.disabled_reason).toMatch(
-      /^every delivery failed since \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ, with no 2xx since/,
+    // A plain reason; since when it failed stays in failing_since (the API's failingSince).
+    expect(ep.disabled_reason).toBe(
+      'every delivery failed for 3 days, with no 2xx; re-enable it once it answers',
     )
+    expect(ep.failing_since).not.toBeNull()
   })
 })

@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { defaultRetryPolicy, disabledReason } from '../../src/webhooks/outcomes.ts'
 import { buildTestApp, type TestApp } from '../helpers/context.ts'
 import { addStaff, addToken } from '../helpers/staff.ts'
 import { insertDelivery, insertLaterDelivery } from './endpoint-helpers.ts'
@@ -349,14 +350,16 @@ describe('the webhook endpoints API, production policy (WEBHOOKS_ALLOW_LOCAL=fal
         eventTypes: events,
       })
     ).json()
-    await sql`update webhook_endpoints set enabled = false, failing_since = now() - interval '4 days',
-      disabled_reason = 'every delivery failed since 2026-11-25T00:00:00Z' where id = ${created.id}`.execute(
+    await sql`update webhook_endpoints set enabled = false, failing_since = '2026-11-25T00:00:00Z',
+      disabled_reason = ${disabledReason(defaultRetryPolicy)} where id = ${created.id}`.execute(
       t.app.db,
     )
     const disabled = (await call('GET', `/api/admin/webhooks/${created.id}`)).json()
+    // The reason in words, since when in failingSince (the endpoint keeps it while disabled).
     expect(disabled).toMatchObject({
       enabled: false,
-      disabledReason: expect.stringContaining('failed'),
+      disabledReason: 'every delivery failed for 3 days, with no 2xx; re-enable it once it answers',
+      failingSince: '2026-11-25T00:00:00.000Z',
     })
     const enabled = await call('PATCH', `/api/admin/webhooks/${created.id}`, { enabled: true })
     expect(enabled.json()).toMatchObject({

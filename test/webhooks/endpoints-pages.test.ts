@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { defaultRetryPolicy, disabledReason } from '../../src/webhooks/outcomes.ts'
 import { buildTestApp, rowCount, type TestApp } from '../helpers/context.ts'
 import { addStaff, cookieHeader, csrfOf, form, formHeaders, signIn } from '../helpers/staff.ts'
 import { insertDelivery, insertLaterDelivery } from './endpoint-helpers.ts'
@@ -407,13 +408,22 @@ describe('/admin/webhooks/:id', () => {
 
   it('shows an endpoint the dispatcher disabled, and its reason', async () => {
     const { id } = await register('https://93.184.215.14/dead')
-    await sql`update webhook_endpoints set enabled = false, failing_since = now() - interval '4 days',
-      disabled_reason = 'every delivery failed since 2026-11-25T00:00:00Z, with no 2xx since'
+    await sql`update webhook_endpoints set enabled = false,
+      failing_since = '2026-11-25T00:00:00Z',
+      disabled_reason = ${disabledReason(defaultRetryPolicy)}
       where id = ${Number(id)}`.execute(t.app.db)
     const res = await page(`/admin/webhooks/${id}`)
-    expect(res.body).toContain('Disabled by the dispatcher')
-    expect(res.body).toContain('every delivery failed since 2026-11-25T00:00:00Z')
-    expect((await page('/admin/webhooks')).body).toContain('disabled by the dispatcher')
+    // The reason, then since when, as every time on these pages (src/time.ts): no raw ISO text.
+    const since = '<time datetime="2026-11-25T00:00:00.000Z">2026-11-25 00:00 UTC</time>'
+    expect(res.body).toContain(
+      `<strong>Disabled by the dispatcher</strong>: every delivery failed for 3 days, with no 2xx; re-enable it once it answers. Failing since ${since}.`,
+    )
+    expect(res.body).not.toContain('2026-11-25T00:00:00Z')
+    const list = (await page('/admin/webhooks')).body
+    expect(list).toContain(
+      '<strong>disabled by the dispatcher</strong>: every delivery failed for 3 days, with no 2xx; re-enable it once it answers; failing since <time',
+    )
+    expect(list).toContain(since)
   })
 
   it('says what a pending delivery waits for: the order’s earlier event, still pending', async () => {

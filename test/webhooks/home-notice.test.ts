@@ -70,7 +70,7 @@ describe('the back office home page', () => {
       `<a href="/admin/webhooks/${dead.id}">http://127.0.0.1:9/dead?a=1&amp;b=&lt;2&gt;</a>`,
     )
     expect(disabled).toMatch(
-      /<strong>disabled by the dispatcher<\/strong> \(every delivery failed since \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ, with no 2xx since; re-enable it once it answers\)\. Nothing is sent to it until it is enabled again/,
+      /<strong>disabled by the dispatcher<\/strong> \(every delivery failed for 3 days, with no 2xx; re-enable it once it answers; failing since <time datetime="\d{4}-[^"]+Z">\d{4}-\d\d-\d\d \d\d:\d\d UTC<\/time>\)\. Nothing is sent to it until it is enabled again/,
     )
     expect(stillFailing).toContain(`<a href="/admin/webhooks/${failing.id}">`)
     expect(stillFailing).toMatch(

@@ -1,0 +1,239 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildTestApp, rowCount, type TestApp } from '../helpers/context.ts'
+import { addStaff, formHeaders, signIn, signInPage } from '../helpers/staff.ts'
+
+/**
+ * Every staff form (and the sign-in page's address) answers a field given twice or holding a
+ * NUL with its own page: the form, what else was typed, 400 and one sentence naming the field
+ * (src/admin/refused-input.ts), as the order list does for its filters, never the error page.
+ * Bodies are written by hand: URLSearchParams cannot repeat a field from an object.
+ */
+
+let t: TestApp
+let boss: { cookie: string; csrf: string }
+
+beforeAll(async () => {
+  t = await buildTestApp()
+  await addStaff(t.app, 'boss@example.com', 'admin')
+  boss = await signIn(t.app, 'boss@example.com')
+})
+afterAll(() => t?.close())
+
+/** Posts a urlencoded `body` (as written) with the session's `_csrf`, as a browser would. */
+const post = (url: string, body: string) =>
+  t.app.inject({
+    method: 'POST',
+    url,
+    headers: { ...formHeaders, cookie: boss.cookie },
+    payload: `_csrf=${encodeURIComponent(boss.csrf)}&${body}`,
+  })
+
+/** The answer is the page with a form, 400, not the error page. */
+function expectPage(
+  res: { statusCode: number; body: string; headers: Record<string, unknown> },
+  action: string,
+) {
+  expect(res.statusCode).toBe(400)
+  expect(res.headers['content-type']).toMatch(/^text\/html/)
+  expect(res.body).not.toContain('Bad Request</h1>')
+  expect(res.body).toContain(`action="${action}"`)
+}
+
+const staffCount = async () => (await t.app.db.selectFrom('staff').select('id').execute()).length
+
+const priceOf = async (sku: string) =>
+  await t.app.db
+    .selectFrom('products')
+    .select(['price_cents', 'stock', 'on_sale'])
+    .where('sku', '=', sku)
+    .executeTakeFirstOrThrow()
+
+describe('the products forms', () => {
+  it('a price given twice: the page, the sentence by the price field, nothing changed', async () => {
+    const before = await priceOf('CAP-003')
+    const res = await post('/admin/products/cap-003/price', 'price=1&price=2')
+    expectPage(res, '/admin/products/CAP-003/price')
+    expect(res.body).toContain(
+      '<p class="field-error" id="price-CAP-003-error">The price was given twice: choose one.</p>',
+    )
+    expect(res.body).toContain('CAP-003: The price was given twice: choose one.')
+    expect(await priceOf('CAP-003')).toEqual(before)
+  })
+
+  it('units with a NUL, an on-sale given twice, a version given twice: the page and the field named', async () => {
+    const before = await priceOf('CAP-003')
+    const units = await post('/admin/products/CAP-003/restock', 'units=5%00')
+    expectPage(units, '/admin/products/CAP-003/restock')
+    expect(units.body).toContain(
+      'id="units-CAP-003-error">Units to add must not contain a NUL character (U+0000).</p>',
+    )
+    const sale = await post('/admin/products/CAP-003/sale', 'onSale=true&onSale=false')
+    expectPage(sale, '/admin/products/CAP-003/sale')
+    expect(sale.body).toContain('CAP-003: On sale was given twice: choose one.')
+    // What was typed in the price field is kept when another field is the one refused.
+    const version = await post('/admin/products/CAP-003/price', 'price=7.50&version=1&version=2')
+    expectPage(version, '/admin/products/CAP-003/price')
+    expect(version.body).toContain(
+      'CAP-003: The form’s product version was given twice: choose one.',
+    )
+    expect(await priceOf('CAP-003')).toEqual(before)
+  })
+})
+
+describe('the sign-in page', () => {
+  it('?next given twice or with a NUL: the sign-in form, 400, the sentence', async () => {
+    const twice = await t.app.inject({ url: '/admin/login?next=/admin&next=/x' })
+    expectPage(twice, '/admin/login')
+    expect(twice.body).toContain('The page to go on to (next) was given twice: choose one.')
+    expect(twice.body).toContain('name="_csrf"')
+    const nul = await t.app.inject({ url: '/admin/login?next=/admin%00&ended=idle' })
+    expectPage(nul, '/admin/login')
+    expect(nul.body).toContain(
+      'The page to go on to (next) must not contain a NUL character (U+0000).',
+    )
+  })
+
+  it('a posted field given twice or with a NUL: the form again with the e-mail and next kept', async () => {
+    const send = async (body: string) => {
+      const { cookie, csrf } = await signInPage(t.app)
+      return t.app.inject({
+        method: 'POST',
+        url: '/admin/login',
+        headers: { ...formHeaders, cookie },
+        payload: `_csrf=${encodeURIComponent(csrf)}&${body}`,
+      })
+    }
+    const twice = await send('email=a%40example.com&email=b%40example.com&password=x')
+    expectPage(twice, '/admin/login')
+    expect(twice.body).toContain('The e-mail address was given twice: choose one.')
+    expect(twice.body).toContain('id="email-error"')
+    const nul = await send('email=boss%40example.com&password=x%00&next=%2Fadmin%2Forders')
+    expectPage(nul, '/admin/login')
+    expect(nul.body).toContain('The password must not contain a NUL character (U+0000).')
+    expect(nul.body).toContain('value="boss@example.com"')
+    expect(nul.body).toContain('name="next" value="/admin/orders"')
+  })
+})
+
+describe('the password change', () => {
+  it('a field given twice or with a NUL: the form, 400, the sentence by the field', async () => {
+    const twice = await post('/admin/password', 'current=a&current=b&password=x&again=x')
+    expectPage(twice, '/admin/password')
+    expect(twice.body).toContain(
+      'id="current-error">The current password was given twice: choose one.</p>',
+    )
+    const nul = await post('/admin/password', 'current=a&password=x%00&again=x')
+    expectPage(nul, '/admin/password')
+    expect(nul.body).toContain(
+      'id="password-error">The new password must not contain a NUL character (U+0000).</p>',
+    )
+  })
+})
+
+describe('the staff forms', () => {
+  it('adding a member: an e-mail given twice keeps the role; a NUL is named', async () => {
+    const before = await staffCount()
+    const twice = await post(
+      '/admin/staff',
+      'email=a%40example.com&email=b%40example.com&role=admin&password=x',
+    )
+    expectPage(twice, '/admin/staff')
+    expect(twice.body).toContain('The e-mail address was given twice: choose one.')
+    expect(twice.body).toContain('<option value="admin" selected>')
+    const nul = await post('/admin/staff', 'email=a%00%40example.com&role=staff&password=x')
+    expectPage(nul, '/admin/staff')
+    expect(nul.body).toContain('The e-mail address must not contain a NUL character (U+0000).')
+    expect(await staffCount()).toBe(before)
+  })
+
+  it("a member's form: the member's page with the sentence", async () => {
+    const clerkId = await addStaff(t.app, 'clerk@example.com', 'staff')
+    const twice = await post(`/admin/staff/${clerkId}/role`, 'role=admin&role=staff')
+    expectPage(twice, `/admin/staff/${clerkId}/role`)
+    expect(twice.body).toContain('The role was given twice: choose one.')
+    const nul = await post(`/admin/staff/${clerkId}/password`, 'password=x%00')
+    expectPage(nul, `/admin/staff/${clerkId}/password`)
+    expect(nul.body).toContain('The password must not contain a NUL character (U+0000).')
+  })
+})
+
+describe('the webhook forms', () => {
+  it('registering: a URL given twice keeps the description and events; a NUL is named', async () => {
+    const twice = await post(
+      '/admin/webhooks',
+      'url=https%3A%2F%2F93.184.215.14%2Fa&url=https%3A%2F%2F93.184.215.14%2Fb&description=Warehouse&eventTypes=order.shipped',
+    )
+    expectPage(twice, '/admin/webhooks')
+    expect(twice.body).toContain('The URL was given twice: choose one.')
+    expect(twice.body).toContain('value="Warehouse"')
+    expect(twice.body).toMatch(/value="order\.shipped"[^>]*checked/)
+    const nul = await post(
+      '/admin/webhooks',
+      'url=https%3A%2F%2F93.184.215.14%2Fa%00&eventTypes=order.shipped',
+    )
+    expectPage(nul, '/admin/webhooks')
+    expect(nul.body).toContain('The URL must not contain a NUL character (U+0000).')
+    expect(await rowCount(t.app, 'webhook_endpoints')).toBe(0)
+  })
+
+  it("an endpoint's forms: its page with the sentence", async () => {
+    const made = await post(
+      '/admin/webhooks',
+      'url=https%3A%2F%2F93.184.215.14%2Fok&eventTypes=order.placed',
+    )
+    expect(made.statusCode).toBe(303)
+    const id = /\/admin\/webhooks\/(\d+)/.exec(made.headers.location as string)?.[1]
+    const change = await post(
+      `/admin/webhooks/${id}`,
+      'url=https%3A%2F%2Fa%00&eventTypes=order.placed',
+    )
+    expectPage(change, `/admin/webhooks/${id}`)
+    expect(change.body).toContain('The URL must not contain a NUL character (U+0000).')
+    const enabled = await post(`/admin/webhooks/${id}/enabled`, 'enabled=true&enabled=false')
+    expectPage(enabled, `/admin/webhooks/${id}/enabled`)
+    expect(enabled.body).toContain('Enabled was given twice: choose one.')
+    const deleted = await post(`/admin/webhooks/${id}/delete`, 'confirm=yes&confirm=yes')
+    expectPage(deleted, `/admin/webhooks/${id}/delete`)
+    expect(deleted.body).toContain('The confirmation box was given twice: choose one.')
+    expect(await rowCount(t.app, 'webhook_endpoints')).toBe(1)
+  })
+})
+
+describe("the pages' own notes (`?done=`, `?updated=`, …, what a 303 adds)", () => {
+  it('given twice or with a NUL: the page, 400, saying which', async () => {
+    const made = await post(
+      '/admin/webhooks',
+      'url=https%3A%2F%2F93.184.215.14%2Fnotes&eventTypes=order.placed',
+    )
+    const endpoint = /\/admin\/webhooks\/(\d+)/.exec(made.headers.location as string)?.[1]
+    const clerkId = await addStaff(t.app, 'notes@example.com', 'staff')
+    for (const [url, sentence] of [
+      [
+        '/admin/products?updated=MUG-001&updated=TEE-002',
+        'The note on what was updated (updated) was given twice: choose one.',
+      ],
+      [
+        '/admin/password?done=changed%00',
+        'The note on what was done (done) must not contain a NUL character (U+0000).',
+      ],
+      [
+        `/admin/staff/${clerkId}?done=role&done=added`,
+        'The note on what was done (done) was given twice: choose one.',
+      ],
+      [
+        '/admin/webhooks?deleted=1&deleted=2',
+        'The note on what was deleted (deleted) was given twice: choose one.',
+      ],
+      [
+        `/admin/webhooks/${endpoint}?updated=1&updated=1`,
+        'The note on what was updated (updated) was given twice: choose one.',
+      ],
+    ] as const) {
+      const res = await t.app.inject({ url, headers: { accept: 'text/html', cookie: boss.cookie } })
+      expect(res.statusCode, url).toBe(400)
+      expect(res.body, url).not.toContain('Bad Request</h1>')
+      expect(res.body, url).toContain(sentence)
+      expect(res.body, url).toContain('<form method="post"')
+    }
+  })
+})
