@@ -1,12 +1,28 @@
 /** What the order form says by a field the schema refused. */
 import type { FastifySchemaValidationError } from 'fastify/types/schema.js'
 import { emailMessage, emailRule } from '../email.ts'
+import { prefersJson } from '../plugins/accept.ts'
+import { FormTextError } from '../plugins/form-text.ts'
 import type { AdminProduct } from '../products/schemas.ts'
 import { describe } from '../validation.ts'
 import { zipStateMismatch } from '../zip-prefixes.ts'
-import { damagedForm, type FormLine, labels, quantityLabel, shown } from './form-values.ts'
+import {
+  damagedForm,
+  type FormLine,
+  type FormState,
+  labels,
+  quantityLabel,
+  shown,
+  typedValues,
+} from './form-values.ts'
 import { linesProblem, orderLimits } from './limits.ts'
-import { formQuantityKey, formQuantityMessage, formStrayQuantityKey } from './schemas.ts'
+import {
+  formPriceKey,
+  formQuantityKey,
+  formQuantityMessage,
+  formStrayQuantityKey,
+  validKey,
+} from './schemas.ts'
 
 /**
  * The message by `field` for the schema's `error`, `body` the form as posted: the form's key
@@ -86,4 +102,37 @@ export function linesMessages(
     for (const line of lines)
       if (line.sku === problem.sku) errors[line.field] = overLimit(line.field)
   }
+}
+
+/**
+ * The order form to show again (400) when the body parser refused it because a field's bytes are
+ * not text in its charset (FormTextError, e.g. `name=%FF`), as any other invalid field is shown:
+ * what the other fields hold kept, the unreadable one emptied with a message by it (a hidden
+ * field, or a field's name, damages the form). Undefined for any other error, and for a client
+ * that prefers JSON (a program), which gets the app's 400 answer. `products` gives the catalogue
+ * that names a quantity.
+ */
+export async function unreadableForm(
+  err: unknown,
+  accept: string | undefined,
+  products: () => Promise<readonly AdminProduct[]>,
+): Promise<FormState | undefined> {
+  if (!(err instanceof FormTextError) || prefersJson(accept)) return undefined
+  const values = typedValues(err.fields)
+  const errors: Record<string, string> = {}
+  for (const field of err.unreadable) {
+    if (field === 'idempotencyKey' || formPriceKey.test(field)) errors.idempotencyKey = damagedForm
+    else if (Object.hasOwn(labels, field) || formQuantityKey.test(field)) {
+      // The database down: the quantity named by its SKU, the form shown all the same.
+      const label = labels[field] ?? quantityLabel(await products().catch(() => []), field)
+      errors[field] = `${label} could not be read as text; please type it again.`
+    }
+  }
+  const key = errors.idempotencyKey ? undefined : values.idempotencyKey
+  // A field's name, or a field the form does not have, that is not text: no field to mark.
+  const notice =
+    err.unreadableName || Object.keys(errors).length === 0
+      ? 'Part of this form could not be read as text; please check it and send it again.'
+      : undefined
+  return { values, errors, notice, idempotencyKey: key && validKey.test(key) ? key : undefined }
 }

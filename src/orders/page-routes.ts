@@ -14,7 +14,7 @@ import { fieldName, markTypedLengths } from '../validation.ts'
 import { formCustomer } from './customer.ts'
 import { errorSummary } from './error-summary.ts'
 import { formCatalogue, keepShownPrices } from './form-catalogue.ts'
-import { checkZipState, fieldMessage, linesMessages } from './form-messages.ts'
+import { checkZipState, fieldMessage, linesMessages, unreadableForm } from './form-messages.ts'
 import { normaliseOrderForm } from './form-normalise.ts'
 import { refuseCrossSiteForms } from './form-origin.ts'
 import { orderFormValidatorCompiler } from './form-validator.ts'
@@ -135,12 +135,13 @@ const pageRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
         normaliseOrderForm(request.body)
         done()
       },
-      // Over the rate limit: the form again, with what was typed and the reason, unless it is the
-      // same form as an order placed (its answer lost): that order, as a replay. The database not
-      // answering: the form again, 503 with Retry-After and the same key, so trying again places
-      // the order once; the catalogue last read, or none (quantities ride along hidden).
-      // Any other error goes on to the app's handler.
+      // A field not text (`name=%FF`): the form again, 400, a message by it. Rate limit: the form
+      // with the reason, unless it is the same as an order placed (its answer lost): that order,
+      // a replay. Database down: the form, 503, Retry-After, the same key (placing it again orders
+      // once), the catalogue last read or none (quantities hidden). Others: the app's handler.
       errorHandler: async (err: { statusCode?: number; message: string }, request, reply) => {
+        const unreadable = await unreadableForm(err, request.headers.accept, formProducts)
+        if (unreadable) return renderForm(reply, 400, unreadable)
         const down = isDatabaseUnavailable(err)
         if (err.statusCode !== 429 && !down) throw err
         const values = typedValues(request.body)

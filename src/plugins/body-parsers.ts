@@ -4,6 +4,7 @@ import { errorCodes, type FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { givenTwice, quotedKey } from '../validation.ts'
 import { BodyError, formsOnly, jsonOnly, unsupportedMediaType } from './body-rules.ts'
+import { forEachPair, formTextError, percentDecode } from './form-text.ts'
 import { maxJsonDepth, refusePrototypeKeys, scanJson } from './json-keys.ts'
 import { withExactIntegers } from './json-numbers.ts'
 
@@ -60,36 +61,6 @@ function formDecoder(charset: string | undefined): TextDecoder {
   return decoder
 }
 
-/** The value of an ASCII hex digit's byte, or -1 for any other byte (or none). */
-function hexValue(byte: number | undefined): number {
-  if (byte === undefined) return -1
-  if (byte >= 0x30 && byte <= 0x39) return byte - 0x30
-  const lower = byte | 0x20
-  return lower >= 0x61 && lower <= 0x66 ? lower - 0x57 : -1
-}
-
-/**
- * The bytes a form component stands for: `+` is a space and `%XX` the byte XX; a `%` not followed
- * by two hex digits stays as it is (the WHATWG URL Standard's percent-decode).
- */
-function percentDecode(bytes: Uint8Array): Uint8Array {
-  const out = new Uint8Array(bytes.length)
-  let n = 0
-  for (let i = 0; i < bytes.length; i++) {
-    const byte = bytes[i] as number
-    if (byte === 0x2b) out[n++] = 0x20
-    else if (byte === 0x25) {
-      const high = hexValue(bytes[i + 1])
-      const low = hexValue(bytes[i + 2])
-      if (high >= 0 && low >= 0) {
-        out[n++] = high * 16 + low
-        i += 2
-      } else out[n++] = byte
-    } else out[n++] = byte
-  }
-  return out.subarray(0, n)
-}
-
 /**
  * A parsed form: it inherits nothing (an empty prototype without one, as node:querystring's), so
  * `__proto__` or `toString` is just a field, and asking it for a name it lacks is undefined. Not
@@ -105,10 +76,23 @@ FormFields.prototype = Object.create(null)
  * see FormFields: a field named `__proto__` is just a field), each name and value decoded from the
  * request's declared charset (the WHATWG URL Standard's urlencoded parser, except that a byte
  * sequence the charset does not define is refused instead of becoming U+FFFD).
- * @throws BodyError 415 for a charset it cannot decode, 400 naming the first field whose bytes
- *   are not text in that charset.
+ * @throws BodyError 415 for a charset it cannot decode; FormTextError (a 400 BodyError) naming
+ *   the first field whose bytes are not text in that charset, with the fields that are.
  */
 export function parseForm(body: Buffer, charset: string | undefined): Record<string, unknown> {
+  try {
+    return readForm(body, charset)
+  } catch (err) {
+    // Read again, each field on its own, only once refused: a page can show the form again.
+    if (err instanceof BodyError && err.code === 'BODY_INVALID_TEXT') {
+      throw formTextError(err, body, formDecoder(charset))
+    }
+    throw err
+  }
+}
+
+/** parseForm's one pass, stopping at the first field that is not text (a BodyError). */
+function readForm(body: Buffer, charset: string | undefined): Record<string, unknown> {
   const fields = new FormFields()
   // Nothing to decode: an empty form is one whatever charset it declares.
   if (body.length === 0) return fields
@@ -146,19 +130,10 @@ export function parseForm(body: Buffer, charset: string | undefined): Record<str
     }
     return fields
   }
-  let start = 0
-  while (start <= body.length) {
-    let end = body.indexOf(0x26, start)
-    if (end === -1) end = body.length
-    const pair = body.subarray(start, end)
-    start = end + 1
-    if (pair.length === 0) continue
-    const eq = pair.indexOf(0x3d)
-    const rawName = eq === -1 ? pair : pair.subarray(0, eq)
-    const rawValue = eq === -1 ? pair.subarray(pair.length) : pair.subarray(eq + 1)
+  forEachPair(body, (rawName, rawValue) => {
     const name = decodeText(decoder, rawName, undefined)
-    add(name, decodeText(decoder, rawValue, name))
-  }
+    add(name, decodeText(decoder, rawValue ?? rawName.subarray(rawName.length), name))
+  })
   return fields
 }
 
@@ -187,7 +162,7 @@ function decodeText(decoder: TextDecoder, raw: Uint8Array, field: string | undef
  * client never sends one, and removing it would act on a body other than the one sent.
  * A number written as a non-integer that JSON.parse would round to an integer
  * (`1.00000000000000001`) is read as a non-integer, for the schema to refuse (json-numbers.ts).
- * An empty body is undefined, as if none were sent.
+ * An empty body, or one of JSON's whitespace only, is undefined, as if none were sent.
  * @throws BodyError 415 for a declared charset other than UTF-8; 400 for bytes that are not
  *   UTF-8, objects and arrays nested deeper than `maxJsonDepth`, text that is not JSON, a
  *   prototype key or a name given twice in one object (each with its own sentence).
@@ -228,6 +203,9 @@ export function parseJson(body: Buffer, charset: string | undefined): unknown {
     value = JSON.parse(text, reviver)
   } catch (err) {
     if (err instanceof BodyError) throw err
+    // Only JSON's whitespace (RFC 8259: space, tab, LF, CR) is no value, as an empty body: looked
+    // at here, once JSON.parse has refused it, so a valid body is not scanned for it.
+    if (/^[ \t\n\r]*$/.test(text)) return undefined
     throw new BodyError(400, 'BODY_INVALID_JSON', 'The body is not valid JSON.')
   }
   // JSON.parse keeps a repeated name's last value: an order with "items" twice was placed for

@@ -124,6 +124,54 @@ describe('an empty body', () => {
   })
 })
 
+// A body of JSON's whitespace only was "not valid JSON" where an empty one says it is empty (a
+// review): it holds no value either, so it is answered as an empty body, on every route.
+describe('a JSON body of whitespace only, as an empty one', () => {
+  const blanks = [' ', '\n', '\r\n', ' \t\r\n  ', '\uFEFF ']
+  it('is 400 "empty" in problem details on a route that needs a body', async () => {
+    for (const payload of blanks) {
+      for (const type of ['application/json', 'application/json; charset=utf-8']) {
+        const before = await rowCount(t.app, 'orders')
+        const key = randomUUID()
+        const res = await t.app.inject({
+          method: 'POST',
+          url: '/api/orders',
+          headers: { 'idempotency-key': key, 'content-type': type },
+          payload,
+        })
+        const what = `${JSON.stringify(payload)} as ${type}`
+        expect(res.statusCode, what).toBe(400)
+        expect(res.headers['content-type'], what).toMatch(/^application\/problem\+json/)
+        expect(res.json(), what).toMatchObject({
+          status: 400,
+          title: 'Bad Request',
+          detail: 'The body is empty; this request needs one.',
+        })
+        expect(await rowCount(t.app, 'orders'), what).toBe(before)
+      }
+    }
+  })
+
+  it('is no body on a route that takes none', async () => {
+    const created = await t.app.inject({
+      method: 'POST',
+      url: '/api/admin/webhooks',
+      headers: auth,
+      payload: { url: 'http://127.0.0.1:9/in', eventTypes: ['order.placed'] },
+    })
+    const webhook = created.json().id
+    for (const payload of blanks) {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: `/api/admin/webhooks/${webhook}/rotate-secret`,
+        headers: { ...auth, 'content-type': 'application/json' },
+        payload,
+      })
+      expect(res.statusCode, JSON.stringify(payload)).toBe(200)
+    }
+  })
+})
+
 // The JSON API reads JSON only: no page posts to /api (the order form posts to /orders, the
 // back office's forms to /admin/…), and a form's values are flat strings where the schemas want
 // numbers, booleans, lists and objects (an order's `items`), so no form could ever be valid.

@@ -90,7 +90,7 @@ describe('POST /orders', () => {
     expect(page.body).toContain('$129.00')
     expect(page.body).toContain('$258.00')
     expect(page.body).toContain('12 Analytical Way')
-    expect(page.body).toContain('Austin, TX 78701')
+    expect(page.body).toContain('Austin, TX <span class="zip">78701</span>')
     expect(page.body).toContain('Most popular in Texas')
     expect(page.headers['cache-control']).toBe('no-store')
   })

@@ -380,6 +380,55 @@ describe.skipIf(!chromiumAvailable)("the shopper's pages, used in Chromium", () 
     }
   })
 
+  it('never breaks a ZIP+4, the order number or a price on a phone', async () => {
+    // A city long enough that its line ends somewhere in `78701-1234` at some width from 300 to
+    // 430 px. The order number broke after its hyphen below 341 px; Chromium keeps `78701-1234`
+    // whole (no break between a hyphen and a digit, UAX #14 LB25), which not every browser
+    // does (a reviewer's phone broke it at 375 px): each is in an element that says nowrap.
+    const city = 'Lake Jackson Village of the Hills'
+    const orderNumber = await placeOrder('shopper-browser-zip4', { city, zip: '78701-1234' })
+    const page = await browser.newPage({ viewport: { width: 375, height: 800 } })
+    await page.goto(`${baseUrl}/orders/${orderNumber}`)
+    const found = new Set<string>()
+    const wrapped: string[] = []
+    for (let width = 300; width <= 430; width += 1) {
+      await page.setViewportSize({ width, height: 800 })
+      // Each value: the lines it is drawn on (a Range over its characters has a box per line),
+      // and its element's white-space.
+      const values = await page.evaluate<Record<string, string>>(`(() => {
+        const texts = (selector) => [...document.querySelectorAll(selector)].flatMap((el) => {
+          const walk = document.createTreeWalker(el, NodeFilter.SHOW_TEXT)
+          const all = []
+          while (walk.nextNode()) all.push(walk.currentNode)
+          return all
+        })
+        const out = {}
+        const look = (what, node, text) => {
+          const at = node.textContent.indexOf(text)
+          if (at < 0) return
+          const range = document.createRange()
+          range.setStart(node, at)
+          range.setEnd(node, at + text.length)
+          const lines = new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size
+          out[what] = lines + ' ' + getComputedStyle(node.parentElement).whiteSpace
+        }
+        for (const n of texts('address')) look('ZIP', n, '78701-1234')
+        for (const n of texts('h1')) look('order number', n, ${JSON.stringify(orderNumber)})
+        for (const [i, n] of texts('table.lines td.num').entries()) if (n.textContent.includes('$')) look('price ' + i, n, n.textContent.trim())
+        return out
+      })()`)
+      for (const [what, shown] of Object.entries(values)) {
+        found.add(what)
+        if (shown !== '1 nowrap') wrapped.push(`${what} at ${width} px: ${shown}`)
+      }
+    }
+    expect([...found].filter((what) => !what.startsWith('price '))).toEqual(['ZIP', 'order number'])
+    // Two unit prices, two amounts and the total.
+    expect(found.size).toBe(2 + 5)
+    expect(wrapped).toEqual([])
+    await page.close()
+  })
+
   it("keeps a name's stacked combining marks to its own line: the heading above and the street below are drawn as without them", async () => {
     // "Zalgo" text: 45 marks above (U+0300 to U+032C, cycling) and 45 below one letter, 51
     // characters in all, which the server takes (up to 100). Unclipped they rose about 12 lines.

@@ -137,10 +137,10 @@ describe('a refused form', () => {
     // lead to a second order unseen (a review); its cookie again, as the first answer may be lost.
     const location = first.headers.location as string
     expect(reused.body).toMatch(
-      /<div class="error-summary" id="error-summary" tabindex="-1" autofocus>[\s\S]*This form already placed order <a href="([^"]+)">/,
+      /<div class="error-summary" id="error-summary" tabindex="-1" autofocus>[\s\S]*This form already placed order <a href="([^"]+)" class="order-number">/,
     )
     expect(reused.body).toContain(
-      `This form already placed order <a href="${location}">${location.slice('/orders/'.length)}</a>, which stands as it was placed: what you changed since was not added to it.`,
+      `This form already placed order <a href="${location}" class="order-number">${location.slice('/orders/'.length)}</a>, which stands as it was placed: what you changed since was not added to it.`,
     )
     expect(String(reused.headers['set-cookie'])).toContain(`order_key=${key}`)
   })
