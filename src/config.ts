@@ -45,8 +45,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   for (const [name, schema] of Object.entries(ConfigSchema.properties)) {
     const value = data[name]
     const { type } = schema as { type?: unknown }
+    // A fraction may leave out its leading 0 (`.5`), as it may in a number anywhere else.
     const digits =
-      type === 'integer' ? /^[0-9]+$/ : type === 'number' ? /^[0-9]+(\.[0-9]+)?$/ : null
+      type === 'integer' ? /^[0-9]+$/ : type === 'number' ? /^([0-9]+|[0-9]*\.[0-9]+)$/ : null
     if (value !== undefined && digits && !digits.test(value)) {
       throw new ConfigError(`Invalid configuration: ${name} ${settingMessage(name)}`)
     }

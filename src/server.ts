@@ -3,6 +3,7 @@ import closeWithGrace from 'close-with-grace'
 import type { App } from './app.ts'
 import { type Config, ConfigError, loadConfig } from './config.ts'
 import { hostLookupProblem } from './config-checks.ts'
+import { bindProblem, listenProblem } from './listen-check.ts'
 import { type StopTracing, startTracing } from './tracing/start.ts'
 
 let config: Config
@@ -17,6 +18,13 @@ try {
 const hostProblem = await hostLookupProblem(config.HOST)
 if (hostProblem) {
   console.error(`Invalid configuration: HOST ${hostProblem}`)
+  process.exit(1)
+}
+// So is a PORT (or HOST) that cannot be bound. By the process that binds it: this one alone, or
+// the primary of several workers, whose port they listen on (a worker does not check again).
+const portProblem = cluster.isPrimary ? await bindProblem(config) : undefined
+if (portProblem) {
+  console.error(portProblem)
   process.exit(1)
 }
 
@@ -127,22 +135,6 @@ function portClosedEverywhere(): Promise<void> {
     setTimeout(resolve, 1000).unref()
     process.send?.('stopped accepting')
   })
-}
-
-/**
- * The usual reasons a listen fails, as one line naming the setting to change (undefined for
- * others, logged whole): the port taken or below 1024 without the right, the address not one
- * of this machine's.
- */
-function listenProblem(err: unknown, { HOST, PORT }: Config): string | undefined {
-  const code = (err as { code?: unknown }).code
-  if (code === 'EADDRINUSE')
-    return `Could not start: PORT ${PORT} is in use on ${HOST} (EADDRINUSE): stop what listens there or give another PORT`
-  if (code === 'EACCES')
-    return `Could not start: PORT ${PORT} on ${HOST} needs privileges this process lacks (EACCES): give a PORT of 1024 or more`
-  if (code === 'EADDRNOTAVAIL')
-    return `Could not start: HOST ${HOST} is not an address of this machine (EADDRNOTAVAIL): give one of its addresses, 0.0.0.0 for all or 127.0.0.1 for this machine only`
-  return undefined
 }
 
 /**

@@ -11,8 +11,9 @@ import { checkParameterCombinations } from './combinations.ts'
 import { checkConnectionBudget } from './connection-budget.ts'
 import { checkParameterConstraints } from './constraints.ts'
 import { DeployError } from './errors.ts'
-import { checkImageParameters } from './image.ts'
+import { checkImageParameters, type ImageParameter, imageParameters } from './image.ts'
 import { checkKeyVaultParameters } from './key-vault.ts'
+import { keepLiveImages } from './live-images.ts'
 import { keepLiveSizes } from './live-sizes.ts'
 import { checkOutputsFile, formatOutputs, writeOutputsFile } from './outputs.ts'
 import {
@@ -25,6 +26,8 @@ import { ensureResourceGroup } from './resource-group.ts'
 import { loadTemplate, type Template } from './template.ts'
 import { validateTemplate } from './validate.ts'
 import { formatWhatIf } from './what-if.ts'
+
+const imageNames = Object.keys(imageParameters) as ImageParameter[]
 
 export interface DeployOptions {
   resourceGroup: string
@@ -81,7 +84,11 @@ export async function prepareDeployment(
   // The vault's own naming rule first: it says more than the template's lengths do.
   checkKeyVaultParameters(asked, fromEnv)
   checkParameterConstraints(template, asked, fromEnv)
-  checkImageParameters(asked)
+  // The file's image is checked only if it is deployed: live-images.ts keeps production's.
+  checkImageParameters(
+    asked,
+    imageNames.filter((name) => name in options.overrides),
+  )
   checkParameterCombinations(template, asked, fromEnv)
   checkConnectionBudget(template, asked, log)
   checkAppSettingParameters(template, asked, fromEnv)
@@ -110,13 +117,10 @@ export async function deploy(
     { name: resourceGroup, location: options.location, create: !options.whatIf },
     log,
   )
-  const parameters = await keepLiveSizes(
-    resources,
-    { subscriptionId: deps.subscriptionId, resourceGroup },
-    template,
-    asked,
-    log,
-  )
+  const target = { subscriptionId: deps.subscriptionId, resourceGroup }
+  const sized = await keepLiveSizes(resources, target, template, asked, log)
+  const given = new Set(Object.keys(options.overrides))
+  const parameters = await keepLiveImages(resources, target, template, sized, given, log)
   const properties: DeploymentProperties = { mode: 'Incremental', template, parameters }
 
   log(`Validating deployment ${deploymentName}...`)

@@ -78,7 +78,8 @@ export async function keepLiveSizes(
     const apiVersion = apiVersionOf(template, size.type)
     if (typeof name !== 'string' || typeof requested !== 'number' || !apiVersion) continue
     const id = `subscriptions/${target.subscriptionId}/resourceGroups/${target.resourceGroup}/providers/${size.type}/${name}`
-    const resource = await readResource(resources, id, apiVersion, `${size.what} ${name}`, size)
+    const label = `${size.what} ${name}`
+    const resource = await readResource(resources, id, apiVersion, label, size.size)
     const live = resource ? size.read(resource) : undefined
     if (typeof live !== 'number') continue
     const value = size.keep(live, requested)
@@ -89,12 +90,17 @@ export async function keepLiveSizes(
   return kept
 }
 
-async function readResource(
+/**
+ * The resource as a GET by id answers it (`id` without a leading slash), undefined when it does
+ * not exist (404). Any other failure throws DeployError (exit 1) naming `label` and what the
+ * deployment must keep of it (`keeps`): deploying blind would reset that.
+ */
+export async function readResource(
   resources: ResourceManagementClient,
   id: string,
   apiVersion: string,
   label: string,
-  size: LiveSize,
+  keeps: string,
 ): Promise<Record<string, unknown> | undefined> {
   try {
     return (await resources.resources.getById(id, apiVersion)) as Record<string, unknown>
@@ -104,14 +110,14 @@ async function readResource(
     const code = isRestError(err) && err.code ? `${err.code}: ` : ''
     const message = (err instanceof Error ? err.message : String(err)).split('\n')[0]
     throw new DeployError(
-      `Could not read ${label}${status}, whose ${size.size} a deployment must keep: ${code}${message}`,
+      `Could not read ${label}${status}, whose ${keeps} a deployment must keep: ${code}${message}`,
       1,
     )
   }
 }
 
 /** The apiVersion the template writes the resource type with: read with the same. */
-function apiVersionOf(template: Template, type: string): string | undefined {
+export function apiVersionOf(template: Template, type: string): string | undefined {
   const resources = Array.isArray(template.resources) ? template.resources : []
   const resource = resources.find((r) => isRecord(r) && r.type === type)
   return isRecord(resource) && typeof resource.apiVersion === 'string'

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 import { sql } from 'kysely'
-import { type Config, loadConfig } from '../config.ts'
+import { type Config, ConfigError, loadConfig } from '../config.ts'
 import { commandDatabase, commandFailure } from './command.ts'
 import { prepareEmbeddedDatabase } from './embedded.ts'
 import { prepareSchema, userOf } from './prepare-schema.ts'
@@ -8,7 +8,8 @@ import { prepareSchema, userOf } from './prepare-schema.ts'
 // `npm run migrate`: applies pending migrations as prepare-schema.ts says: through
 // MIGRATION_DATABASE_URL (the owner) when set, granting DATABASE_URL's role its privileges;
 // else through DATABASE_URL (or the embedded database). Whatever stops it (a bad setting, an
-// embedded folder in use by another process, a failed migration) is one line on stderr and
+// embedded folder in use by another process, a failed migration) is one line on stderr
+// (`Invalid configuration: …` for a setting, `Migration failed: …` for the rest) and
 // exit code 1, as `npm run staff` does, never an uncaught stack. It takes no arguments but
 // --help (-h: the usage on stdout, exit 0, the database untouched); anything else is exit 2.
 
@@ -62,7 +63,10 @@ else if (verdict !== 'run') {
     config = loadConfig()
     await migrate(config)
   } catch (err) {
-    console.error(`Migration failed: ${commandFailure(err, config)}`)
+    // A setting refused is one line of its own (`Invalid configuration: …`), as at the
+    // service's start: under "Migration failed: " the line said the failure twice.
+    if (err instanceof ConfigError) console.error(err.message)
+    else console.error(`Migration failed: ${commandFailure(err, config)}`)
     process.exitCode = 1
   }
 }

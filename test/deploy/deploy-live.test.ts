@@ -1,11 +1,18 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import {
   baseArgs,
+  baseArgsWithoutImage,
   deploymentPath,
   type FakeArm,
   fakeArmPerTest,
   groupPath,
+  parametersFile,
   runCli,
+  slotConfigId,
+  webConfigId,
 } from './fake-arm.ts'
 
 // What a re-deployment must not undo: sizes Azure changed after the deployment that created
@@ -104,5 +111,106 @@ describe('a re-deployment keeps what autoscale and Azure changed', () => {
     expect(result.code).toBe(0)
     expect(sentParameters(arm).postgresStorageSizeGB).toEqual({ value: 256 })
     expect(result.out.join('\n')).not.toContain('GB of storage')
+  })
+})
+
+describe('a re-deployment keeps the images the web app and its slot run', () => {
+  const fakeArm = fakeArmPerTest()
+  const production = 'ghcr.io/acme/os:sha-live'
+  const staging = 'ghcr.io/acme/os:sha-previous'
+
+  it("deploys production's image and the slot's, not the parameters file's, saying so", async () => {
+    const arm = await fakeArm({ running: { production, staging } })
+    const result = await runCli(baseArgsWithoutImage, arm)
+
+    expect(result.err).toEqual([])
+    expect(result.code).toBe(0)
+    // The file's placeholder stands for any stale image a laptop's copy may hold.
+    expect(sentParameters(arm).dockerImage).toEqual({ value: production })
+    // The slot keeps the release a swap rolls back to, not "empty: dockerImage".
+    expect(sentParameters(arm).stagingDockerImage).toEqual({ value: staging })
+    expect(result.out).toContain(
+      `dockerImage: ${production} (kept from production: web app orders-web-prod runs it; --set dockerImage=… deploys another).`,
+    )
+    expect(result.out).toContain(
+      `stagingDockerImage: ${staging} (kept from the staging slot: staging slot orders-web-prod/staging runs it; --set stagingDockerImage=… deploys another).`,
+    )
+    const routes = arm.routes().map((route) => route.toLowerCase())
+    expect(routes.indexOf(`get ${webConfigId}`.toLowerCase())).toBeGreaterThan(-1)
+    expect(routes.indexOf(`get ${webConfigId}`.toLowerCase())).toBeLessThan(
+      routes.indexOf(`post ${deploymentPath}/validate`.toLowerCase()),
+    )
+  })
+
+  it('what-if asks with the same images', async () => {
+    const arm = await fakeArm({ running: { production, staging } })
+    const result = await runCli([...baseArgsWithoutImage, '--what-if'], arm)
+
+    expect(result.code).toBe(0)
+    const sent = sentParameters(arm, `${deploymentPath}/whatIf`)
+    expect(sent.dockerImage).toEqual({ value: production })
+    expect(sent.stagingDockerImage).toEqual({ value: staging })
+  })
+
+  it('deploys an image given on the command line', async () => {
+    const arm = await fakeArm({ running: { production, staging } })
+    const result = await runCli(
+      [...baseArgs, '--set', 'stagingDockerImage=ghcr.io/acme/os:sha-next'],
+      arm,
+    )
+
+    expect(result.code).toBe(0)
+    expect(sentParameters(arm).dockerImage).toEqual({ value: 'ghcr.io/acme/os:abc' })
+    expect(sentParameters(arm).stagingDockerImage).toEqual({ value: 'ghcr.io/acme/os:sha-next' })
+    expect(result.out).toContain('dockerImage: ghcr.io/acme/os:abc (given on the command line).')
+    expect(result.out).toContain(
+      'stagingDockerImage: ghcr.io/acme/os:sha-next (given on the command line).',
+    )
+  })
+
+  it("deploys the parameters file's real image on a first deployment", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'deploy-live-'))
+    const file = JSON.parse(await readFile(parametersFile, 'utf8'))
+    file.parameters.dockerImage.value = 'ghcr.io/acme/os:sha-first'
+    await writeFile(join(dir, 'parameters.json'), JSON.stringify(file))
+    const args = baseArgsWithoutImage.map((arg) =>
+      arg === parametersFile ? join(dir, 'parameters.json') : arg,
+    )
+    const arm = await fakeArm()
+    const result = await runCli(args, arm)
+    await rm(dir, { recursive: true, force: true })
+
+    expect(result.err).toEqual([])
+    expect(result.code).toBe(0)
+    expect(sentParameters(arm).dockerImage).toEqual({ value: 'ghcr.io/acme/os:sha-first' })
+    expect(result.out).toContain(
+      'dockerImage: ghcr.io/acme/os:sha-first (from the parameters file: production does not exist yet).',
+    )
+  })
+
+  it('stops before deploying when the web app cannot be read, rather than replacing its image', async () => {
+    const arm = await fakeArm({ existing: { [webConfigId]: 403 } })
+    const result = await runCli(baseArgsWithoutImage, arm)
+
+    expect(result.code).toBe(1)
+    expect(result.err).toHaveLength(1)
+    expect(result.err[0]).toMatch(
+      /^Could not read web app orders-web-prod \(HTTP 403\), whose image a deployment must keep: AuthorizationFailed/,
+    )
+    expect(arm.routes().filter((route) => route.startsWith('PUT'))).toEqual([])
+  })
+
+  it('stops when the slot runs no container image, asking for one', async () => {
+    const arm = await fakeArm({
+      running: { production },
+      existing: { [slotConfigId]: { properties: { linuxFxVersion: 'NODE|24-lts' } } },
+    })
+    const result = await runCli(baseArgsWithoutImage, arm)
+
+    expect(result.code).toBe(2)
+    expect(result.err).toEqual([
+      'staging slot orders-web-prod/staging runs no container image (linuxFxVersion "NODE|24-lts"), so there is none to keep: pass the image to run with --set stagingDockerImage=ghcr.io/<owner>/<repo>:sha-<commit>.',
+    ])
+    expect(arm.routes().filter((route) => route.startsWith('PUT'))).toEqual([])
   })
 })

@@ -42,6 +42,9 @@ describe('deploy command against a fake ARM endpoint', () => {
     expect(result.code).toBe(0)
     expect(result.out).toEqual([
       'Resource group rg-orders exists (westeurope).',
+      // Which images go where, and why (deploy-live.test.ts): no web app there yet here.
+      'dockerImage: ghcr.io/acme/os:abc (given on the command line).',
+      "stagingDockerImage: empty, the same as dockerImage (from the template's default: the staging slot does not exist yet).",
       'Validating deployment deploy-test...',
       'Template is valid.',
       'Deploying deploy-test to resource group rg-orders...',
@@ -60,6 +63,8 @@ describe('deploy command against a fake ARM endpoint', () => {
       // The sizes a deployment keeps (deploy-live.test.ts): nothing there yet here.
       `GET ${livePath}/Microsoft.Web/serverfarms/orders-plan-prod`,
       `GET ${livePath}/Microsoft.DBforPostgreSQL/flexibleServers/orders-pg-prod`,
+      // The images a deployment keeps: dockerImage is given, the slot's is read.
+      `GET ${livePath}/Microsoft.Web/sites/orders-web-prod/slots/staging/config/web`,
       `POST ${deploymentPath}/validate`,
       `PUT ${deploymentPath}`,
       `GET ${deploymentPath}/operationStatuses/op-1`,
@@ -174,6 +179,8 @@ describe('deploy command against a fake ARM endpoint', () => {
     expect(result.code).toBe(0)
     expect(result.out).toEqual([
       'Resource group rg-orders exists (westeurope).',
+      'dockerImage: ghcr.io/acme/os:abc (given on the command line).',
+      "stagingDockerImage: empty, the same as dockerImage (from the template's default: the staging slot does not exist yet).",
       'Validating deployment deploy-test...',
       'Template is valid.',
       'What-if: 1 Modify, 1 Create, 1 NoChange',

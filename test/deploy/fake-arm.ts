@@ -28,7 +28,24 @@ export interface Scenario {
    * HTTP status to answer with instead (e.g. 403).
    */
   existing?: Record<string, unknown>
+  /**
+   * The images the web app orders-web-prod and its staging slot run (their linuxFxVersion,
+   * without `DOCKER|`), answered on their config/web; an app not given does not exist (404).
+   */
+  running?: { production?: string; staging?: string }
 }
+
+export const webAppId = `${groupPath}/providers/Microsoft.Web/sites/orders-web-prod`
+/** Where `az webapp config show` (and the deploy command) read the image an app runs. */
+export const webConfigId = `${webAppId}/config/web`
+export const slotConfigId = `${webAppId}/slots/staging/config/web`
+
+/** A config/web as ARM answers it for an app running `image`. */
+export const webConfig = (image: string) => ({
+  id: webConfigId,
+  name: 'web',
+  properties: { linuxFxVersion: `DOCKER|${image}` },
+})
 
 interface RecordedRequest {
   method: string
@@ -48,8 +65,13 @@ export async function startFakeArm(scenario: Scenario = {}) {
     resourceGroupExists = true,
     templateValid = true,
     deploymentSucceeds = true,
-    existing = {},
+    running = {},
   } = scenario
+  const existing: Record<string, unknown> = {
+    ...(running.production ? { [webConfigId]: webConfig(running.production) } : {}),
+    ...(running.staging ? { [slotConfigId]: webConfig(running.staging) } : {}),
+    ...scenario.existing,
+  }
   const requests: RecordedRequest[] = []
   let deploymentPolls = 0
   let whatIfPolls = 0

@@ -154,7 +154,7 @@ describe('the commands on DATA_DIR=memory://', () => {
       timeout: 60_000,
     })
     expect(run.stdout).toBe('')
-    expect(run.stderr).toBe(`Migration failed: ${refusal}\n`)
+    expect(run.stderr).toBe(`${refusal}\n`)
     expect(run.status).toBe(1)
   })
 })
