@@ -6,14 +6,17 @@ import { type Kysely, sql } from 'kysely'
  * the back office's pages showed as a raw ISO instant; it now writes a plain reason
  * (src/webhooks/outcomes.ts, disabledReason) and the pages show `failing_since`, which a
  * disabled endpoint keeps, as they show every time. The reasons already written are rewritten
- * to the new text for the dispatcher's policy (3 days). Down writes the old text back from
- * `failing_since`.
+ * to the new text for the dispatcher's policy (3 days), where `failing_since` still holds the
+ * time: one a late 2xx cleared keeps its old text, the only place its time is left. Down writes
+ * the old text back from `failing_since`.
  */
 const plain = 'every delivery failed for 3 days, with no 2xx; re-enable it once it answers'
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`update webhook_endpoints set disabled_reason = ${plain}
-    where disabled_reason like 'every delivery failed since %'`.execute(db)
+    where disabled_reason like 'every delivery failed since %' and failing_since is not null`.execute(
+    db,
+  )
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {

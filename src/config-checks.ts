@@ -264,7 +264,13 @@ const databaseUrlParameters = new Set([
  * `target_session_attrs` did nothing. Names the parameter, never its value.
  */
 export function databaseUrlParameterProblem(value: string): string | undefined {
-  const unknown = [...new URL(value).searchParams.keys()].find((k) => !databaseUrlParameters.has(k))
+  const names = [...new URL(value).searchParams.keys()]
+  // The service reads a TLS parameter's first value (src/db/tls.ts), pg another's last: `sslmode=disable&
+  // sslmode=require` connected without TLS. One value each, as the forms ask.
+  const twice = names.find((k, i) => names.indexOf(k) !== i)
+  if (twice !== undefined)
+    return `has the parameter ${JSON.stringify(twice)} more than once, and only one of its values would be read: keep one`
+  const unknown = names.find((k) => !databaseUrlParameters.has(k))
   if (unknown === undefined) return undefined
   const timeout =
     unknown === 'connect_timeout' ? ' (the connect timeout is DATABASE_CONNECT_TIMEOUT_MS)' : ''

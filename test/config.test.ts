@@ -182,6 +182,21 @@ describe('DATABASE_URL and MIGRATION_DATABASE_URL that cannot be read', () => {
     },
   )
 
+  it.each([
+    [
+      'DATABASE_URL',
+      'postgres://u@db.example.com/orders?sslmode=disable&sslmode=require',
+      'sslmode',
+    ],
+    ['MIGRATION_DATABASE_URL', 'postgres://o@db.example.com/orders?ssl=0&ssl=1', 'ssl'],
+  ] as const)('%s=%s: a parameter given twice is refused by name', (name, url, parameter) => {
+    expect(() => loadConfig({ ...partner, [name]: url })).toThrow(
+      new ConfigError(
+        `Invalid configuration: ${name} has the parameter "${parameter}" more than once, and only one of its values would be read: keep one`,
+      ),
+    )
+  })
+
   it('takes the parameters pg reads', () => {
     const url =
       'postgres://u@db.example.com/orders?sslmode=disable&application_name=shop&options=-c%20work_mem%3D8MB&client_encoding=UTF8&statement_timeout=5000'

@@ -1,3 +1,4 @@
+import { unstorable } from '../input-guards.ts'
 import { statuses } from '../lifecycle/transitions.ts'
 import { normaliseEmail } from '../orders/customer.ts'
 import { parseOrderNumber } from '../orders/order-number.ts'
@@ -197,7 +198,8 @@ const fieldWords: Record<(typeof listParameters)[number], string> = {
 
 /**
  * The list page's answer to a query its schema refused (ListQuerystring: a parameter given twice
- * with two values, or longer than any value it takes): the query to fill the form with, those
+ * with two values, or longer than any value it takes) or that no database can store (a NUL:
+ * input-guards.ts): the query to fill the form with, those
  * parameters left out, and one sentence a person reads, as parseListQuery's refusals are
  * (`Status was given twice: choose one.`; an over-long value gets its parameter's own sentence,
  * `Search for an order number, like 7K3QX-M2ZPA, or an e-mail address.`).
@@ -210,7 +212,9 @@ export function refusedListQuery(query: Readonly<Record<string, unknown>>): {
   let twice: string | undefined
   for (const name of listParameters) {
     const value = query[name]
-    if (typeof value === 'string') kept[name] = value
+    const cannotStore = typeof value === 'string' ? unstorable(value) : undefined
+    if (cannotStore) twice ??= `${fieldWords[name]} ${cannotStore}.`
+    else if (typeof value === 'string') kept[name] = value
     else if (value !== undefined) twice ??= givenTwiceSentence(fieldWords[name])
   }
   if (twice) return { query: kept, message: twice }

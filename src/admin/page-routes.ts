@@ -51,7 +51,7 @@ const adminOrderPages: FastifyPluginAsyncTypebox = async (app) => {
     '/admin/orders',
     {
       schema: { hide: true, querystring: PageListQuerystring },
-      config: { access: 'staff' },
+      config: { access: 'staff', queryShowsRefusals: true },
       preValidation: dropBlankRepeats,
       // A parameter twice or over-long (a hand-edited link): the page with the form, not an error page.
       attachValidation: true,

@@ -124,8 +124,18 @@ const staffAdminPages: FastifyPluginAsyncTypebox<{ production: boolean }> = asyn
     newest: 'The form’s newest token',
   }
 
-  app.get('/admin/staff', { schema: { hide: true }, config: admin }, (request, reply) =>
-    renderList(request, reply, 200),
+  app.get(
+    '/admin/staff',
+    {
+      schema: { hide: true },
+      // `?done=` holding a NUL: the list without its note, 400, saying why (refused-input.ts).
+      attachValidation: true,
+      preHandler: showRefusedInput(pageQueryWords, (request, reply, { message }) =>
+        renderList(request, reply, 400, { error: { field: 'form', message } }),
+      ),
+      config: { ...admin, queryShowsRefusals: true },
+    },
+    (request, reply) => renderList(request, reply, 200),
   )
 
   app.post(

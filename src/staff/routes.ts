@@ -89,15 +89,22 @@ const staffRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, {
    * the form again, 400, with the sentence and what can be kept (never the password), and no
    * attempt counted, as no password was checked.
    */
-  const refusedSignIn = showRefusedInput(signInWords, (request, reply, refused: RefusedInput) => {
-    const { email, next } = refused.kept
-    return renderSignIn(request, reply, 400, {
-      message: refused.message,
-      email: typeof email === 'string' ? email.trim() : undefined,
-      next: safeNext(typeof next === 'string' ? next : undefined),
-      ...(refused.field === 'email' && { field: 'email' as const }),
-    })
-  })
+  const refusedSignIn = showRefusedInput(
+    signInWords,
+    async (request, reply, refused: RefusedInput) => {
+      const { email, next } = refused.kept
+      // Signed in already: the page goes on to the admin home, as it does for any `next`.
+      if (request.method === 'GET' && (await currentSession(app.db, request, production))) {
+        return reply.redirect('/admin', 303)
+      }
+      return renderSignIn(request, reply, 400, {
+        message: refused.message,
+        email: typeof email === 'string' ? email.trim() : undefined,
+        next: safeNext(typeof next === 'string' ? next : undefined),
+        ...(refused.field === 'email' && { field: 'email' as const }),
+      })
+    },
+  )
   const refusalsShown = {
     attachValidation: true,
     preHandler: refusedSignIn,

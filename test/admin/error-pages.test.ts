@@ -35,7 +35,7 @@ describe('error pages under /admin', () => {
   it("lead back into the back office (the section's list page), never to the shop", async () => {
     const cases: [string, Promise<{ statusCode: number; body: string }>, number, string][] = [
       ['CSV with a bad filter', get('/admin/orders.csv?status=bogus'), 400, '/admin/orders'],
-      ['a NUL in the query', get('/admin/orders?status=%00'), 400, '/admin/orders'],
+      ['a NUL in the CSV query', get('/admin/orders.csv?status=%00'), 400, '/admin/orders'],
       ['unknown order', get('/admin/orders/ZZZZZ-ZZZZZ'), 404, '/admin/orders'],
       ['unknown staff member', get('/admin/staff/999999'), 404, '/admin/staff'],
       ['unknown webhook', get('/admin/webhooks/999999'), 404, '/admin/webhooks'],

@@ -93,6 +93,15 @@ describe('the sign-in page', () => {
     )
   })
 
+  it('signed in already, ?next given twice goes on to the admin home, as any next does', async () => {
+    const res = await t.app.inject({
+      url: '/admin/login?next=/admin/products&next=/admin/orders',
+      headers: { cookie: boss.cookie },
+    })
+    expect(res.statusCode).toBe(303)
+    expect(res.headers.location).toBe('/admin')
+  })
+
   it('a posted field given twice or with a NUL: the form again with the e-mail and next kept', async () => {
     const send = async (body: string) => {
       const { cookie, csrf } = await signInPage(t.app)
@@ -235,5 +244,30 @@ describe("the pages' own notes (`?done=`, `?updated=`, …, what a 303 adds)", (
       expect(res.body, url).toContain(sentence)
       expect(res.body, url).toContain('<form method="post"')
     }
+  })
+})
+
+describe('the order list and the staff list, a NUL in their query', () => {
+  it('answers with the page, 400, naming the parameter, not the error page', async () => {
+    const orders = await t.app.inject({
+      url: '/admin/orders?status=placed%00&state=TX',
+      headers: { cookie: boss.cookie },
+    })
+    expect(orders.statusCode).toBe(400)
+    expect(orders.headers['content-type']).toMatch(/^text\/html/)
+    expect(orders.body).not.toContain('Bad Request</h1>')
+    expect(orders.body).toContain('Status must not contain a NUL character (U+0000).')
+    // The other filter is kept in the form.
+    expect(orders.body).toMatch(/<option value="TX" selected|value="TX"/)
+    const staff = await t.app.inject({
+      url: '/admin/staff?done=%00',
+      headers: { cookie: boss.cookie },
+    })
+    expect(staff.statusCode).toBe(400)
+    expect(staff.headers['content-type']).toMatch(/^text\/html/)
+    expect(staff.body).not.toContain('Bad Request</h1>')
+    expect(staff.body).toContain(
+      'The note on what was done (done) must not contain a NUL character (U+0000).',
+    )
   })
 })

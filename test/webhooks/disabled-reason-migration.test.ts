@@ -39,11 +39,15 @@ const reasons = async () =>
       .execute()
   ).map((r) => r.disabled_reason)
 
-it('rewrites the old reasons to the plain one, leaves others, and down restores them', async () => {
+it('rewrites the old reasons to the plain one where failing_since keeps the time, leaves others, and down restores them', async () => {
   const old =
     'every delivery failed since 2026-11-25T00:00:00Z, with no 2xx since; re-enable it once it answers'
   const dead = await register('https://93.184.215.14/dead')
   const off = await register('https://93.184.215.14/off')
+  // Disabled, then a late 2xx cleared failing_since: the text holds its only time.
+  const cleared = await register('https://93.184.215.14/cleared')
+  await sql`update webhook_endpoints set enabled = false, disabled_reason = ${old}
+    where id = ${cleared}`.execute(t.app.db)
   await sql`update webhook_endpoints set enabled = false, failing_since = '2026-11-25T00:00:00Z',
     disabled_reason = ${old} where id = ${dead}`.execute(t.app.db)
   await sql`update webhook_endpoints set enabled = false where id = ${off}`.execute(t.app.db)
@@ -51,7 +55,7 @@ it('rewrites the old reasons to the plain one, leaves others, and down restores 
   const db = t.app.db as unknown as Kysely<unknown>
   await up(db)
   const plain = disabledReason(defaultRetryPolicy)
-  expect(await reasons()).toEqual([plain, null])
+  expect(await reasons()).toEqual([plain, null, old])
   await down(db)
-  expect(await reasons()).toEqual([old, null])
+  expect(await reasons()).toEqual([old, null, old])
 })
