@@ -1,10 +1,12 @@
 import type { FastifyRequest } from 'fastify'
 import type { FastifySchemaValidationError } from 'fastify/types/schema.js'
+import type { FormTextError } from './plugins/form-text.ts'
 import { formatSchemaErrors } from './validation.ts'
 
-// Checks of a request's inputs that its schema cannot make: strings PostgreSQL cannot store, and
-// headers given more than once. Each refuses with the error Fastify's own validation throws, so
-// the error handler answers it like any refused field (src/validation.ts words it).
+// Checks of a request's inputs that its schema cannot make: strings PostgreSQL cannot store, a
+// staff form's fields that are not text, and headers given more than once. Each refuses with
+// the error Fastify's own validation throws, so the error handler answers it like any refused
+// field (src/validation.ts words it).
 
 /**
  * Why PostgreSQL cannot store `text` as sent, or undefined when it can: its `text` holds no
@@ -92,6 +94,8 @@ export async function refuseUnstorableInput(request: FastifyRequest): Promise<vo
     ['body', request.body],
   ] as const) {
     const errors = unstorableStrings(value)
+    // A form's field that was not text (readableFields) is refused as if never sent.
+    if (context === 'body') errors.unshift(...unreadableFields(request))
     if (errors.length === 0) continue
     const failure = validationFailure(errors, context)
     const { attachValidation, config } = request.routeOptions
@@ -135,4 +139,54 @@ export function refuseRepeatedHeaders(...names: string[]) {
     }
     done()
   }
+}
+
+/** The forms taken with fields that are not text (readableFields), by request. */
+const unreadableForms = new WeakMap<FastifyRequest, FormTextError>()
+
+/**
+ * What the form parser goes on with when a form's bytes are not text (`units=%FF`: the
+ * FormTextError `refusal`) on a route whose page shows its refusals (`config.formShowsRefusals`,
+ * with `attachValidation`): the fields that are text (refusal.fields), so that the CSRF check and
+ * the route's page still see the form, and the page comes back, 400, with the field marked and
+ * the rest kept, as the shopper's order form does (src/orders/form-messages.ts, unreadableForm).
+ * Undefined for any other route, which answers the refusal as the BodyError it is.
+ */
+export function readableFields(
+  request: FastifyRequest,
+  refusal: FormTextError,
+): Record<string, unknown> | undefined {
+  const { attachValidation, config } = request.routeOptions
+  if (!attachValidation || !config.formShowsRefusals) return undefined
+  unreadableForms.set(request, refusal)
+  return refusal.fields
+}
+
+/**
+ * The body fields of a form taken by readableFields that were not text, as validation errors
+ * (keyword `text`, each pointing at its field; a field name that was not text points at the
+ * form), empty for any other request. refuseUnstorableInput refuses the body for them; a page
+ * that shows a refusal puts them first (src/admin/refused-input.ts), as the schema, refusing
+ * another field, replaces that refusal and the field would come back emptied without a word.
+ */
+export function unreadableFields(request: FastifyRequest): FastifySchemaValidationError[] {
+  const refusal = unreadableForms.get(request)
+  if (!refusal) return []
+  const error = (instancePath: string, message: string): FastifySchemaValidationError => ({
+    keyword: 'text',
+    instancePath,
+    schemaPath: '#',
+    params: {},
+    message,
+  })
+  const errors = [...refusal.unreadable].map((name) =>
+    error(
+      `/${pointerSegment(name)}`,
+      'could not be read as text: check it and send the form again',
+    ),
+  )
+  if (refusal.unreadableName) {
+    errors.push(error('', 'has a part that could not be read as text: check it and send it again'))
+  }
+  return errors
 }

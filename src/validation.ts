@@ -158,7 +158,9 @@ function plainSentence(error: FastifySchemaValidationError): string {
       return `must be ${takes({ type: params.type as string })}`
     case 'anyOf':
       return `must be ${takes(parent)}`
+    // A string no database stores, a form field that is not text (src/input-guards.ts).
     case 'storable':
+    case 'text':
       return error.message ?? 'is invalid'
     default:
       return 'is invalid'

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { unstorableStrings } from '../input-guards.ts'
+import { unreadableFields, unstorableStrings } from '../input-guards.ts'
 import { changeOrderStatus } from '../lifecycle/change-order-status.ts'
 import { findAdminOrder } from '../lifecycle/queries.ts'
 import { AdminOrderParams, normaliseTransitionBody, targets } from '../lifecycle/schemas.ts'
@@ -253,9 +253,10 @@ const adminOrderPages: FastifyPluginAsyncTypebox = async (app) => {
         errors?: Record<string, string>,
         to?: OrderStatus,
       ) => renderOrder(request, reply, typed, { status, message, values, errors, to })
-      // A NUL in the carrier: the form's refusal like the schema's (input-guards.ts), first.
+      // Not text or a NUL in the carrier: refused like the schema's refusal (input-guards.ts), first.
+      const refused = [...unreadableFields(request), ...unstorableStrings(body)]
       const errors = fieldErrors(
-        [...unstorableStrings(body), ...(request.validationError?.validation ?? [])],
+        [...refused, ...(request.validationError?.validation ?? [])],
         body as Record<string, unknown> | undefined,
       )
       if (!errors) return refuse(400, damagedForm)

@@ -1,11 +1,12 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { FastifySchemaValidationError } from 'fastify/types/schema.js'
-import { unstorable } from '../input-guards.ts'
-import { describe, fieldName, significant } from '../validation.ts'
+import { unreadableFields, unstorable } from '../input-guards.ts'
+import { describe, fieldName, formatSchemaErrors, significant } from '../validation.ts'
 
 /**
  * The back office's pages answer a form field or query parameter their schema refused (given
- * twice, over-long) or that no database can store (a NUL: input-guards.ts) with the page itself:
+ * twice, over-long), that no database can store (a NUL: input-guards.ts) or whose bytes are not
+ * text (`%FF`: input-guards.ts, readableFields) with the page itself:
  * the form again with what else was typed, 400, and one sentence naming the field, as the order
  * list does for its filters (filters.ts, refusedListQuery). Never the bare error page, which lost
  * both the form and what was typed. One rule for every staff form (products, staff accounts,
@@ -66,6 +67,24 @@ export function refusedInput(failure: Failure, input: unknown, words: FieldWords
 }
 
 /**
+ * `failure` (the request's validation error) with the body's fields that were not text first
+ * (input-guards.ts, unreadableFields): when the schema refused another field too, its failure
+ * replaced theirs, and those fields, emptied, would come back without their sentence.
+ */
+function bodyFirst(request: FastifyRequest, failure: Failure | undefined): Failure | undefined {
+  const unreadable = unreadableFields(request)
+  if (unreadable.length === 0 || failure?.validation?.[0]?.keyword === 'text') return failure
+  // A refused path parameter is still the error page: there is no page to show.
+  if (failure?.validationContext === 'params') return failure
+  const others = failure?.validationContext === 'body' ? (failure.validation ?? []) : []
+  const validation = [...unreadable, ...others]
+  return Object.assign(formatSchemaErrors(validation, 'body'), {
+    validation,
+    validationContext: 'body',
+  })
+}
+
+/**
  * A preHandler for a page route with `attachValidation` and `config.formShowsRefusals` (and
  * `queryShowsRefusals` for its query): a refused body or query is answered by `render` (the page
  * with its form and the RefusedInput, 400); a refused path parameter is the error page still,
@@ -76,7 +95,7 @@ export function showRefusedInput(
   render: (request: FastifyRequest, reply: FastifyReply, refused: RefusedInput) => unknown,
 ) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
-    const failure = request.validationError as Failure | undefined
+    const failure = bodyFirst(request, request.validationError as Failure | undefined)
     if (!failure) return
     const context = failure.validationContext
     if (context !== 'body' && context !== 'querystring') throw failure

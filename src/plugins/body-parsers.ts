@@ -2,9 +2,10 @@ import { isAscii } from 'node:buffer'
 import { MIMEType, TextDecoder } from 'node:util'
 import { errorCodes, type FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { readableFields } from '../input-guards.ts'
 import { givenTwice, quotedKey } from '../validation.ts'
 import { BodyError, formsOnly, jsonOnly, unsupportedMediaType } from './body-rules.ts'
-import { forEachPair, formTextError, percentDecode } from './form-text.ts'
+import { FormTextError, forEachPair, formTextError, percentDecode } from './form-text.ts'
 import { maxJsonDepth, refusePrototypeKeys, scanJson } from './json-keys.ts'
 import { withExactIntegers } from './json-numbers.ts'
 
@@ -262,7 +263,10 @@ export default fp(
         try {
           done(null, parseForm(body as Buffer, declaredCharset(request)))
         } catch (err) {
-          done(err as Error, undefined)
+          // A staff page's form with a field that is not text: its page again, field marked.
+          const readable = err instanceof FormTextError ? readableFields(request, err) : undefined
+          if (readable) done(null, readable)
+          else done(err as Error, undefined)
         }
       },
     )

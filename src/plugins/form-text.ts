@@ -1,5 +1,6 @@
 /** Percent-decoding a form's components, and a form read again when one is not text. */
 import type { TextDecoder } from 'node:util'
+import { givenTwice } from '../validation.ts'
 import { BodyError } from './body-rules.ts'
 
 /** The value of an ASCII hex digit's byte, or -1 for any other byte (or none). */
@@ -54,12 +55,16 @@ export function forEachPair(
 /**
  * The 400 BODY_INVALID_TEXT of a form whose field (a name or a value) is not text in its charset,
  * with what the form holds besides, so a page can show it again with what was typed kept
- * (the order form does: src/orders/form-messages.ts). Any other route answers it as the
- * BodyError it is, its message naming the first such field.
+ * (the order form does: src/orders/form-messages.ts; so does every staff form that shows its
+ * refusals: src/input-guards.ts, readableFields). Any other route answers it as the BodyError it
+ * is, its message naming the first such field.
  */
 export class FormTextError extends BodyError {
-  /** Each field's first value that is text; a field whose value is not text is '' here. */
-  readonly fields: Record<string, string>
+  /**
+   * The fields as parseForm reads them (a field given twice a `givenTwice` list), a value that
+   * is not text being '' here.
+   */
+  readonly fields: Record<string, string | string[]>
   /** The names whose value (one of them, when given twice) is not text. */
   readonly unreadable: ReadonlySet<string>
   /** Whether a field's name is not text: that field is left out of `fields`. */
@@ -67,7 +72,7 @@ export class FormTextError extends BodyError {
 
   constructor(
     message: string,
-    fields: Record<string, string>,
+    fields: Record<string, string | string[]>,
     unreadable: ReadonlySet<string>,
     unreadableName: boolean,
   ) {
@@ -89,7 +94,7 @@ export function formTextError(
   decoder: TextDecoder,
 ): FormTextError {
   // Inheriting nothing: a field named `__proto__` is a field, as in parseForm's.
-  const fields: Record<string, string> = Object.create(null)
+  const fields: Record<string, string | string[]> = Object.create(null)
   const unreadable = new Set<string>()
   let unreadableName = false
   const decode = (raw: Uint8Array) => {
@@ -107,7 +112,12 @@ export function formTextError(
     }
     const value = rawValue === undefined ? '' : decode(rawValue)
     if (value === undefined) unreadable.add(name)
-    if (!Object.hasOwn(fields, name)) fields[name] = value ?? ''
+    // Repeats kept as parseForm keeps them: a staff page's checkboxes come back as ticked, and
+    // its schema still says a field given twice (src/input-guards.ts, readableFields).
+    const seen = fields[name]
+    if (seen === undefined) fields[name] = value ?? ''
+    else if (Array.isArray(seen)) seen.push(value ?? '')
+    else fields[name] = givenTwice([seen, value ?? ''])
   })
   return new FormTextError(refusal.message, fields, unreadable, unreadableName)
 }

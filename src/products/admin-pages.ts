@@ -18,11 +18,15 @@ import {
 
 /** A refused form: which product's which field, the message, and what was typed. */
 interface FormError {
-  sku: string
+  /** The form's product; none for a refusal of the page's address. */
+  sku?: string
   /** Which of the row's fields the message is by; `form` for the row's alert alone. */
   field: 'units' | 'price' | 'form'
   message: string
+  /** What was typed in the form's own field (`input`, else `field`), shown there again. */
   value: string
+  /** The field typed in on the form sent (the restock form's units), when `field` is another. */
+  input?: 'units' | 'price'
 }
 
 const damaged = 'This form is damaged: reload the page and try again.'
@@ -62,6 +66,12 @@ const adminProductPages: FastifyPluginAsyncTypebox = async (app) => {
     page: { updated?: string; error?: FormError },
   ) {
     const products = await listAllProducts(app.db)
+    // A form's product that does not exist is what to say first, whatever else the form got
+    // wrong (a field given twice, a price unreadable): 404, as the same form sent right gets.
+    const sku = page.error?.sku
+    if (sku !== undefined && !products.some((p) => p.sku === sku)) {
+      return sendError(request, reply, 404, unknownProduct(sku))
+    }
     const updated = products.find((p) => p.sku === page.updated)
     return reply.code(status).view('admin-products.eta', {
       products,
@@ -72,27 +82,29 @@ const adminProductPages: FastifyPluginAsyncTypebox = async (app) => {
   }
 
   /**
-   * The forms' options: a field given twice, over-long or holding a NUL is the page again with
-   * the sentence by the field (or in the alert) and what was typed kept, 400 (refused-input.ts).
+   * The options of the form typing in `input` (none: the sale button): a field given twice,
+   * over-long, holding a NUL or not text is the page again with the sentence by the field (or in
+   * the alert) and what was typed in `input` kept, whichever field was refused, 400
+   * (refused-input.ts).
    */
-  const pageOptions = {
+  const pageOptions = (input?: 'units' | 'price') => ({
     schema: { hide: true, params: SkuParams, body: ProductForm },
     attachValidation: true,
     preHandler: showRefusedInput(fieldWords, (request, reply, refused: RefusedInput) => {
       const sku = canonicalSku((request.params as { sku: string }).sku)
-      const field = shownField(refused.field)
-      const typed = field === 'form' ? undefined : refused.kept[field]
+      const typed = input && refused.kept[input]
       return renderPage(request, reply, 400, {
         error: {
           sku,
-          field,
+          field: shownField(refused.field),
           message: refused.message,
           value: typeof typed === 'string' ? typed : '',
+          input,
         },
       })
     }),
     config: { access: 'staff' as const, formShowsRefusals: true },
-  }
+  })
 
   const back = (reply: FastifyReply, sku: string) =>
     reply.redirect(`/admin/products?updated=${encodeURIComponent(sku)}`, 303)
@@ -105,7 +117,7 @@ const adminProductPages: FastifyPluginAsyncTypebox = async (app) => {
       // 400, saying why (refused-input.ts).
       attachValidation: true,
       preHandler: showRefusedInput(pageQueryWords, (request, reply, { message }) =>
-        renderPage(request, reply, 400, { error: { sku: '', field: 'form', message, value: '' } }),
+        renderPage(request, reply, 400, { error: { field: 'form', message, value: '' } }),
       ),
       config: { access: 'staff', queryShowsRefusals: true },
     },
@@ -118,7 +130,7 @@ const adminProductPages: FastifyPluginAsyncTypebox = async (app) => {
    * click, a browser's retry) finds it moved on and adds nothing: 409 with the page as it is
    * now, saying so. A form without one (a page shown before versions) adds as before.
    */
-  app.post('/admin/products/:sku/restock', pageOptions, async (request, reply) => {
+  app.post('/admin/products/:sku/restock', pageOptions('units'), async (request, reply) => {
     const sku = canonicalSku(request.params.sku)
     const typed = request.body.units ?? ''
     const units = parseUnits(typed)
@@ -153,7 +165,7 @@ const adminProductPages: FastifyPluginAsyncTypebox = async (app) => {
    * of the product (someone else's price, a restock) is refused (409, the page as it is now),
    * not laid over it unseen.
    */
-  app.post('/admin/products/:sku/price', pageOptions, async (request, reply) => {
+  app.post('/admin/products/:sku/price', pageOptions('price'), async (request, reply) => {
     const sku = canonicalSku(request.params.sku)
     const typed = request.body.price ?? ''
     const priceCents = parsePriceCents(typed)
@@ -177,7 +189,7 @@ const adminProductPages: FastifyPluginAsyncTypebox = async (app) => {
     return back(reply, sku)
   })
 
-  app.post('/admin/products/:sku/sale', pageOptions, async (request, reply) => {
+  app.post('/admin/products/:sku/sale', pageOptions(), async (request, reply) => {
     const sku = canonicalSku(request.params.sku)
     const { onSale } = request.body
     if (onSale !== 'true' && onSale !== 'false') {

@@ -117,7 +117,7 @@ const webhookAdminPages: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async 
     return undefined
   }
   // A form refused as sent: its page again, 400, with the sentence (endpoint-form.ts).
-  const { formOptions, endpointFormOptions, listPage, endpointPage } = endpointForms(
+  const { formOptions, endpointFormOptions, buttonOptions, listPage, endpointPage } = endpointForms(
     (request, reply, page) => renderList(request, reply, 400, page),
     async (request, reply, page) => {
       const { id } = request.params as { id: string }
@@ -203,10 +203,13 @@ const webhookAdminPages: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async 
     return reply.redirect(`${endpointPath(endpoint.id)}?updated=1`, 303)
   })
 
-  app.post('/admin/webhooks/:id/enabled', endpointFormOptions, async (request, reply) => {
+  app.post('/admin/webhooks/:id/enabled', buttonOptions('enabled'), async (request, reply) => {
     const { enabled } = request.body
     if (enabled !== 'true' && enabled !== 'false') {
-      return sendError(request, reply, 400, 'enabled must be true or false.')
+      const endpoint = await endpointOr404(request, reply, request.params.id)
+      if (!endpoint) return reply
+      const errors = { enabled: 'This form is damaged: reload the page and try again.' }
+      return renderEndpoint(request, reply, 400, endpoint, { errors })
     }
     const id = endpointId(request.params.id)
     const change = id && (await changeEndpoint(app.db, id, { enabled: enabled === 'true' }))
@@ -216,7 +219,7 @@ const webhookAdminPages: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async 
     return reply.redirect(`${endpointPath(id)}?updated=1`, 303)
   })
 
-  app.post('/admin/webhooks/:id/rotate-secret', endpointFormOptions, async (request, reply) => {
+  app.post('/admin/webhooks/:id/rotate-secret', buttonOptions('rotate'), async (request, reply) => {
     const endpoint = await rotateOr404(app.db, request, reply, overlapHours)
     if (!endpoint) return reply
     keepForReveal(reply, signingSecretReveal, endpoint, production)
@@ -226,7 +229,7 @@ const webhookAdminPages: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async 
   // A previous secret that leaked: stop signing with it now (secret-rotation.ts).
   app.post(
     '/admin/webhooks/:id/end-secret-overlap',
-    endpointFormOptions,
+    buttonOptions('page'),
     async (request, reply) => {
       const endpoint = await endOverlapOr404(app.db, request, reply)
       if (!endpoint) return reply
@@ -234,7 +237,7 @@ const webhookAdminPages: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async 
     },
   )
 
-  app.post('/admin/webhooks/:id/delete', endpointFormOptions, async (request, reply) => {
+  app.post('/admin/webhooks/:id/delete', buttonOptions('delete'), async (request, reply) => {
     const endpoint = await endpointOr404(request, reply, request.params.id)
     if (!endpoint) return reply
     if (request.body.confirm !== 'yes') {
@@ -250,7 +253,10 @@ const webhookAdminPages: FastifyPluginAsyncTypebox<WebhookAdminOptions> = async 
 
   app.post(
     '/admin/webhooks/:id/deliveries/:deliveryId/redeliver',
-    { ...endpointFormOptions, schema: { hide: true, params: DeliveryParams, body: EndpointForm } },
+    {
+      ...buttonOptions('page'),
+      schema: { hide: true, params: DeliveryParams, body: EndpointForm },
+    },
     async (request, reply) => {
       const endpoint = await endpointOr404(request, reply, request.params.id)
       if (!endpoint) return reply

@@ -38,8 +38,14 @@ export interface Typed {
  * `form`: a sentence about no field the page shows (a hidden or hand-made one), in the alert.
  */
 export type FormErrors = Partial<
-  Record<'url' | 'description' | 'eventTypes' | 'confirm' | 'form', string>
+  Record<'url' | 'description' | 'eventTypes' | 'confirm' | 'form' | EndpointButton, string>
 >
+
+/**
+ * A button of an endpoint's page other than Save changes, whose form's refusal is shown by it:
+ * Enable/Disable, Rotate secret, Delete endpoint.
+ */
+export type EndpointButton = 'enabled' | 'rotate' | 'delete'
 
 /** How the endpoint forms' sentences name their fields (src/admin/refused-input.ts). */
 export const endpointFieldWords = {
@@ -51,18 +57,24 @@ export const endpointFieldWords = {
 }
 
 /**
- * A form refused as sent (a field given twice, over-long, holding a NUL: refused-input.ts) as
- * the pages show it: the sentence by its field, and what else was typed when it is the endpoint
- * form's (else the page shows the endpoint as it is).
+ * A form refused as sent (a field given twice, over-long, holding a NUL or not text:
+ * refused-input.ts) as the pages show it. The endpoint form's (`sent` undefined): the sentence by
+ * its field, and what else was typed. A button's form (`sent`: the button, or `page` for one
+ * with no place of its own, as Redeliver in a row of deliveries): the sentence by that button
+ * (Delete's ticked box by the box), or in the page's alert, the endpoint shown as it is; never
+ * in the endpoint form, which was not sent.
  */
-export function refusedForm({ field, message, kept }: RefusedInput): {
-  typed?: Typed
-  errors: FormErrors
-} {
+export function refusedForm(
+  { field, message, kept }: RefusedInput,
+  sent?: EndpointButton | 'page',
+): { typed?: Typed; errors: FormErrors; message?: string } {
+  if (sent === 'page') return { errors: {}, message }
+  if (sent === 'delete' && field === 'confirm') return { errors: { confirm: message } }
+  if (sent) return { errors: { [sent]: message } }
   if (field === 'url' || field === 'description' || field === 'eventTypes') {
     return { typed: typedOf(kept as EndpointForm), errors: { [field]: message } }
   }
-  return { errors: field === 'confirm' ? { confirm: message } : { form: message } }
+  return { errors: { form: message } }
 }
 
 const asList = (v: string | string[] | undefined) => (v === undefined ? [] : [v].flat())
@@ -133,15 +145,15 @@ type RefusedPage = (
 /**
  * The route options of the list page (`onList`) and an endpoint's page (`onEndpoint`), and of
  * their forms: a form or address refused as sent (a field or parameter given twice, over-long,
- * holding a NUL: refused-input.ts) is its page again, 400, with refusedForm's sentence and what
- * was typed.
+ * holding a NUL or not text: refused-input.ts) is its page again, 400, with refusedForm's
+ * sentence and what was typed.
  */
 export function endpointForms(onList: RefusedPage, onEndpoint: RefusedPage) {
   const refusals = { attachValidation: true, config: { ...adminOnly, formShowsRefusals: true } }
   const query = { attachValidation: true, config: { ...adminOnly, queryShowsRefusals: true } }
-  const shown = (render: RefusedPage) =>
+  const shown = (render: RefusedPage, sent?: EndpointButton | 'page') =>
     showRefusedInput({ ...pageQueryWords, ...endpointFieldWords }, (request, reply, refused) =>
-      render(request, reply, refusedForm(refused)),
+      render(request, reply, refusedForm(refused, sent)),
     )
   return {
     listPage: {
@@ -166,5 +178,11 @@ export function endpointForms(onList: RefusedPage, onEndpoint: RefusedPage) {
       ...refusals,
       preHandler: shown(onEndpoint),
     },
+    /** A button's form on an endpoint's page: a refusal is shown by `button` (refusedForm). */
+    buttonOptions: (button: EndpointButton | 'page') => ({
+      schema: { hide: true, params: EndpointParams, body: EndpointForm },
+      ...refusals,
+      preHandler: shown(onEndpoint, button),
+    }),
   }
 }

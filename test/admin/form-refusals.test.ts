@@ -80,6 +80,41 @@ describe('the products forms', () => {
   })
 })
 
+describe('the products forms, what was typed and the product', () => {
+  it('a version given twice keeps the units (and the price) typed in the form sent', async () => {
+    const restock = await post('/admin/products/CAP-003/restock', 'units=25&version=1&version=2')
+    expectPage(restock, '/admin/products/CAP-003/restock')
+    expect(restock.body).toContain(
+      'CAP-003: The form’s product version was given twice: choose one.',
+    )
+    expect(restock.body).toMatch(/<input id="units-CAP-003" name="units"[^>]* value="25"/)
+    // Only in the field it was typed in, of the form's own product.
+    expect(restock.body).toMatch(/<input id="price-CAP-003" name="price"[^>]* value=""/)
+    expect(restock.body).toMatch(/<input id="units-MUG-001" name="units"[^>]* value=""/)
+    const price = await post('/admin/products/CAP-003/price', 'price=7.50&version=1&version=2')
+    expect(price.body).toMatch(/<input id="price-CAP-003" name="price"[^>]* value="7.50"/)
+    // A price field given twice sent to the restock form: the units typed stay with the units.
+    const other = await post('/admin/products/CAP-003/restock', 'units=9&price=1&price=2')
+    expect(other.body).toMatch(/<input id="units-CAP-003" name="units"[^>]* value="9"/)
+    expect(other.body).toMatch(/<input id="price-CAP-003" name="price"[^>]* value=""/)
+  })
+
+  it('a form for a product that does not exist is 404, whatever else is wrong with it', async () => {
+    for (const [url, body] of [
+      ['/admin/products/NOPE-1/price', 'price=1&price=2'],
+      ['/admin/products/nope-1/restock', 'units=5&version=1&version=2'],
+      ['/admin/products/NOPE-1/price', 'price=a%00'],
+      ['/admin/products/NOPE-1/price', 'price=abc'],
+      ['/admin/products/NOPE-1/restock', 'units=0'],
+      ['/admin/products/NOPE-1/sale', 'onSale=true&onSale=false'],
+    ] as const) {
+      const res = await post(url, body)
+      expect(res.statusCode, `${url} ${body}`).toBe(404)
+      expect(res.body, `${url} ${body}`).toContain('There is no product NOPE-1.')
+    }
+  })
+})
+
 describe('the sign-in page', () => {
   it('?next given twice or with a NUL: the sign-in form, 400, the sentence', async () => {
     const twice = await t.app.inject({ url: '/admin/login?next=/admin&next=/x' })
@@ -205,6 +240,50 @@ describe('the webhook forms', () => {
     expectPage(deleted, `/admin/webhooks/${id}/delete`)
     expect(deleted.body).toContain('The confirmation box was given twice: choose one.')
     expect(await rowCount(t.app, 'webhook_endpoints')).toBe(1)
+  })
+})
+
+describe("an endpoint's buttons", () => {
+  /** The endpoint page's Change section: the edit form and its alert. */
+  const editSection = (body: string) => /id="edit-title"[\s\S]*?<\/section>/.exec(body)?.[0] ?? ''
+
+  it('a refused Enable, Rotate or Delete: the sentence by the button pressed, not the edit form', async () => {
+    const made = await post(
+      '/admin/webhooks',
+      'url=https%3A%2F%2F93.184.215.14%2Fbuttons&eventTypes=order.placed',
+    )
+    const id = /\/admin\/webhooks\/(\d+)/.exec(made.headers.location as string)?.[1]
+    const twice = 'Enabled was given twice: choose one.'
+    const enabled = await post(`/admin/webhooks/${id}/enabled`, 'enabled=true&enabled=false')
+    expectPage(enabled, `/admin/webhooks/${id}/enabled`)
+    expect(enabled.body).toMatch(
+      new RegExp(
+        `<button type="submit" class="button" aria-describedby="enabled-error">Disable</button></p>\\s*<p class="field-error" id="enabled-error" role="alert">${twice}</p>`,
+      ),
+    )
+    expect(editSection(enabled.body)).not.toContain('class="alert"')
+    const damaged = await post(`/admin/webhooks/${id}/enabled`, 'enabled=maybe')
+    expectPage(damaged, `/admin/webhooks/${id}/enabled`)
+    expect(damaged.body).toContain(
+      'id="enabled-error" role="alert">This form is damaged: reload the page and try again.</p>',
+    )
+    const rotate = await post(`/admin/webhooks/${id}/rotate-secret`, 'enabled=a&enabled=b')
+    expect(rotate.statusCode).toBe(400)
+    expect(rotate.body).toContain('aria-describedby="rotate-error">Rotate secret</button>')
+    expect(rotate.body).toContain(`id="rotate-error" role="alert">${twice}</p>`)
+    const deleted = await post(`/admin/webhooks/${id}/delete`, 'confirm=yes&enabled=a&enabled=b')
+    expectPage(deleted, `/admin/webhooks/${id}/delete`)
+    expect(deleted.body).toContain('aria-describedby="delete-error">Delete endpoint</button>')
+    expect(deleted.body).toContain(`id="delete-error" role="alert">${twice}</p>`)
+    for (const res of [rotate, deleted]) expect(editSection(res.body)).not.toContain(twice)
+    // The box of Delete's form refused: by the box, as when it is not ticked.
+    const box = await post(`/admin/webhooks/${id}/delete`, 'confirm=yes&confirm=yes')
+    expect(box.body).toMatch(/name="confirm" value="yes" required aria-invalid="true"/)
+    // A button with no place of its own (in a row of deliveries): the page's alert.
+    const overlap = await post(`/admin/webhooks/${id}/end-secret-overlap`, 'enabled=a&enabled=b')
+    expect(overlap.body).toContain(`<p class="alert" role="alert">${twice}</p>`)
+    expect(editSection(overlap.body)).not.toContain(twice)
+    expect(await rowCount(t.app, 'webhook_endpoints')).toBeGreaterThan(0)
   })
 })
 
