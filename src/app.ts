@@ -8,6 +8,7 @@ import insightsRoutes from './insights/routes.ts'
 import lifecycle from './lifecycle/plugin.ts'
 import mailer, { type MailerTuning } from './mail/plugin.ts'
 import orderApiRoutes from './orders/api-routes.ts'
+import confirmationRoute from './orders/confirmation-route.ts'
 import pageRoutes from './orders/page-routes.ts'
 import orders from './orders/plugin.ts'
 import { eventDocs } from './outbox/openapi.ts'
@@ -140,6 +141,7 @@ export async function buildApp({
   await app.register(orderApiRoutes)
   await app.register(insightsRoutes)
   await app.register(pageRoutes, { config })
+  await app.register(confirmationRoute, { config })
   await app.register(staffRoutes, { config })
   await app.register(lifecycle)
   await app.register(adminOrders)

@@ -74,7 +74,9 @@ export async function prepareDeployment(
 ): Promise<PreparedDeployment> {
   const template = await loadTemplate(options.templateFile)
   const fileValues = options.parametersFile ? await loadParameterFile(options.parametersFile) : {}
-  const asked = resolveParameters(template, fileValues, options.overrides)
+  // An image may be left out: a deployment keeps the one its app runs (live-images.ts), and
+  // only a first deployment, with no app to read, needs one.
+  const asked = resolveParameters(template, fileValues, options.overrides, imageNames)
   // Parameter name → the environment variable its value came from: such values are not echoed.
   const fromEnv = Object.fromEntries(
     Object.entries(options.overrides).flatMap(([name, { variable }]) =>

@@ -21,11 +21,12 @@ const configPaths: Record<ImageParameter, { path: string; label: (app: string) =
  * deployment, unless `given` (the names set on the command line) holds the parameter. The
  * parameters file's image is stale as soon as CD releases another: a run from a laptop, say to
  * change a scale limit, would roll production (and the dispatch app, which runs dockerImage) back
- * to it, and the slot would lose the release a swap rolls back to. An app not there yet (404: the
- * first deployment) gets the value asked for, which must then not be the placeholder. Logs one
- * line per parameter: the image and why (given, kept, first deployment).
+ * to it, and the slot would lose the release a swap rolls back to. So the file may leave an image
+ * out. An app not there yet (404: the first deployment) gets the value asked for, which must then
+ * be given and not be the placeholder. Logs one line per parameter: the image and why (given,
+ * kept, first deployment).
  * Throws DeployError: exit 1 when an app cannot be read (deploying blind would replace its image),
- * exit 2 when it runs no container image or the first deployment has the placeholder.
+ * exit 2 when it runs no container image, or the first deployment has no image or the placeholder.
  */
 export async function keepLiveImages(
   resources: ResourceManagementClient,
@@ -41,6 +42,8 @@ export async function keepLiveImages(
   for (const name of Object.keys(imageParameters) as ImageParameter[]) {
     if (!(name in template.parameters)) continue
     const asked = parameters[name]?.value ?? template.parameters[name]?.defaultValue
+    // Neither in the file (a value or a Key Vault reference) nor defaulted by the template.
+    const notGiven = !(name in parameters) && !('defaultValue' in (template.parameters[name] ?? {}))
     if (given.has(name)) {
       log(`${name}: ${describe(asked)} (given on the command line).`)
       continue
@@ -52,6 +55,13 @@ export async function keepLiveImages(
         ? await readResource(resources, id, apiVersion, label(app), 'image')
         : undefined
     if (!config) {
+      // Left out of the file and without a default in the template (dockerImage): only a
+      // deployment with an app to keep the image of may do without one.
+      if (notGiven) {
+        throw new DeployError(
+          `A first deployment needs ${name}: ${imageParameters[name]} does not exist yet, so there is no image to keep. Pass --set ${name}=ghcr.io/<owner>/<repo>:sha-<commit> (or give ${name} in the parameters file).`,
+        )
+      }
       checkImageParameters(parameters, [name])
       const from = name in parameters ? 'the parameters file' : "the template's default"
       log(
@@ -67,8 +77,10 @@ export async function keepLiveImages(
       )
     }
     kept[name] = { value: image }
+    // Said when the file has none: the run deploys an image nobody wrote into it.
+    const unset = notGiven ? `, and no ${name} was given` : ''
     log(
-      `${name}: ${image} (kept from ${imageParameters[name]}: ${label(String(app))} runs it; --set ${name}=… deploys another).`,
+      `${name}: ${image} (kept from ${imageParameters[name]}: ${label(String(app))} runs it${unset}; --set ${name}=… deploys another).`,
     )
   }
   return kept

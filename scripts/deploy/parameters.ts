@@ -95,12 +95,15 @@ export function parseCommandLineOverrides(
 
 /**
  * Merges file values with command-line overrides and checks them against the
- * template here, so a typo or a forgotten secret fails before any Azure call.
+ * template here, so a typo or a forgotten secret fails before any Azure call. The parameters
+ * named in `resolvedLater` may be missing here: a later step gives them a value or refuses
+ * (the images, which live-images.ts reads from the apps that run them).
  */
 export function resolveParameters(
   template: Template,
   fileValues: ParameterValues,
   overrides: Readonly<Record<string, Override>>,
+  resolvedLater: readonly string[] = [],
 ): ParameterValues {
   const declared = template.parameters
   const values: ParameterValues = { ...fileValues }
@@ -116,7 +119,8 @@ export function resolveParameters(
     throw new DeployError(`Unknown template parameter(s): ${[...new Set(unknown)].join(', ')}`)
   }
   const missing = Object.entries(declared).filter(
-    ([name, definition]) => !('defaultValue' in definition) && !(name in values),
+    ([name, definition]) =>
+      !('defaultValue' in definition) && !(name in values) && !resolvedLater.includes(name),
   )
   if (missing.length > 0) {
     const names = missing.map(([name]) => name).join(', ')

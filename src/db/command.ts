@@ -5,6 +5,7 @@ import { serializeError } from '../plugins/logging.ts'
 import { connect } from './connect.ts'
 import { DataDirError, EmbeddedDatabaseInUse } from './embedded.ts'
 import { databasePassword } from './entra.ts'
+import { SearchPathError } from './migrate.ts'
 import { fromMigrationUrl } from './prepare-schema.ts'
 import { PendingMigrationsError, ServiceRoleMissingError } from './privileges.ts'
 import { DatabaseCertificateError, DatabaseTlsSettingError, explainConnectionError } from './tls.ts'
@@ -59,6 +60,7 @@ const explained = [
   DatabaseTlsSettingError,
   ServiceRoleMissingError,
   PendingMigrationsError,
+  SearchPathError,
 ]
 
 /** `createdb`'s options for the server and user of a postgres:// URL ('' for its defaults). */

@@ -1,7 +1,6 @@
 /** What the order form says by a field the schema refused. */
 import type { FastifySchemaValidationError } from 'fastify/types/schema.js'
 import { emailMessage, emailRule } from '../email.ts'
-import { prefersJson } from '../plugins/accept.ts'
 import { FormTextError } from '../plugins/form-text.ts'
 import type { AdminProduct } from '../products/schemas.ts'
 import { describe } from '../validation.ts'
@@ -108,16 +107,15 @@ export function linesMessages(
  * The order form to show again (400) when the body parser refused it because a field's bytes are
  * not text in its charset (FormTextError, e.g. `name=%FF`), as any other invalid field is shown:
  * what the other fields hold kept, the unreadable one emptied with a message by it (a hidden
- * field, or a field's name, damages the form). Undefined for any other error, and for a client
- * that prefers JSON (a program), which gets the app's 400 answer. `products` gives the catalogue
- * that names a quantity.
+ * field, or a field's name, damages the form). Undefined for any other error. A client that
+ * prefers JSON (a program) is answered before this, with problem details (form-problems.ts).
+ * `products` gives the catalogue that names a quantity.
  */
 export async function unreadableForm(
   err: unknown,
-  accept: string | undefined,
   products: () => Promise<readonly AdminProduct[]>,
 ): Promise<FormState | undefined> {
-  if (!(err instanceof FormTextError) || prefersJson(accept)) return undefined
+  if (!(err instanceof FormTextError)) return undefined
   const values = typedValues(err.fields)
   const errors: Record<string, string> = {}
   for (const field of err.unreadable) {

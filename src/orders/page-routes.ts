@@ -5,11 +5,8 @@ import type { Config } from '../config.ts'
 import { isDatabaseUnavailable } from '../db/errors.ts'
 import { keptForHistory } from '../plugins/cache-control.ts'
 import { KeyedPage } from '../plugins/compression.ts'
-import { sendError } from '../plugins/errors.ts'
 import { listAllProducts } from '../products/queries.ts'
-import { localTime } from '../state-time-zones.ts'
 import { ttlCache } from '../ttl-cache.ts'
-import { usStates } from '../us-states.ts'
 import { fieldName, markTypedLengths } from '../validation.ts'
 import { formCustomer } from './customer.ts'
 import { errorSummary } from './error-summary.ts'
@@ -17,6 +14,7 @@ import { formCatalogue, keepShownPrices } from './form-catalogue.ts'
 import { checkZipState, fieldMessage, linesMessages, unreadableForm } from './form-messages.ts'
 import { normaliseOrderForm } from './form-normalise.ts'
 import { refuseCrossSiteForms } from './form-origin.ts'
+import { formProblem, noteFormless } from './form-problems.ts'
 import { orderFormValidatorCompiler } from './form-validator.ts'
 import {
   changesSinceShown,
@@ -31,15 +29,13 @@ import {
   shown,
   typedValues,
 } from './form-values.ts'
-import { formAlreadyPlaced, ownOrder, ownOrderCookie, replayForm } from './own-order.ts'
-import type { FoundOrder } from './queries.ts'
+import { formAlreadyPlaced, ownOrderCookie, replayForm } from './own-order.ts'
 import { orderRateLimit } from './rate-limit.ts'
 import {
   formPriceKey,
   formQuantityKey,
   formStrayQuantityKey,
   OrderForm,
-  OrderNumberParams,
   validKey,
 } from './schemas.ts'
 
@@ -52,8 +48,8 @@ const unavailable =
   'Sorry, the shop could not take your order just now. Please try again in a few seconds: everything is as you filled it in, and placing it again orders it once.'
 
 /**
- * The shopper's pages; with `config.SMTP_URL` set, the confirmation says e-mails will follow, or
- * that they could not be sent once one of the order's was given up.
+ * The shopper's order form: the page, and what POST /orders answers (the form again, or the way
+ * to the order's confirmation page, confirmation-route.ts).
  */
 const pageRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
   const forms = formCatalogue(app.db)
@@ -131,16 +127,19 @@ const pageRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
       // No body (none sent, or an empty one of another type) is an empty form: Fastify validates
       // no body it does not have, and every required field should say so.
       preValidation: (request, _reply, done) => {
+        noteFormless(request)
         request.body ??= {} as typeof request.body
         normaliseOrderForm(request.body)
         done()
       },
-      // A field not text (`name=%FF`): the form again, 400, a message by it. Rate limit: the form
-      // with the reason, unless it is the same as an order placed (its answer lost): that order,
-      // a replay. Database down: the form, 503, Retry-After, the same key (placing it again orders
-      // once), the catalogue last read or none (quantities hidden). Others: the app's handler.
+      // A field not text (`name=%FF`): the form again, 400, a message by it (to a program,
+      // problem details naming it). Rate limit: the form with the reason, unless it is the same
+      // as an order placed (its answer lost): that order, a replay. Database down: the form, 503,
+      // Retry-After, the same key (placing it again orders once), the catalogue last read or none
+      // (quantities hidden). Others: the app's handler.
       errorHandler: async (err: { statusCode?: number; message: string }, request, reply) => {
-        const unreadable = await unreadableForm(err, request.headers.accept, formProducts)
+        if (formProblem(request, reply, err)) return reply
+        const unreadable = await unreadableForm(err, formProducts)
         if (unreadable) return renderForm(reply, 400, unreadable)
         const down = isDatabaseUnavailable(err)
         if (err.statusCode !== 429 && !down) throw err
@@ -166,6 +165,11 @@ const pageRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
       },
     },
     async (request, reply) => {
+      // No form at all, from a program: the form page would not tell it what to send.
+      if (formProblem(request, reply)) {
+        app.orderMetrics.orderRejected('validation')
+        return reply
+      }
       // Down with no catalogue read yet: this throws, and errorHandler shows the form (503).
       const products = await formProducts()
       const invalid = request.validationError?.validation
@@ -251,48 +255,6 @@ const pageRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { 
           })
         }
       }
-    },
-  )
-
-  app.get(
-    '/orders/:orderNumber',
-    // Too long to be an order number (the API's 400): to a shopper, an order not found.
-    { schema: { hide: true, params: OrderNumberParams }, attachValidation: true },
-    async (request, reply) => {
-      // Past LOOKUP_MISS_MAX misses a minute, 429 before the database (orders/lookup-misses.ts),
-      // unless this browser's order form placed the order (own-order.ts).
-      let order: FoundOrder | undefined
-      const valid = !request.validationError
-      if (app.lookupMisses.limited(request)) {
-        order = valid ? await ownOrder(app.db, request, request.params.orderNumber) : undefined
-        // undefined too when the window ended during the read: then looked up as any other.
-        const refused = order ? undefined : app.lookupMisses.refuse(request, reply)
-        if (refused) return refused
-      }
-      if (valid) order ??= await app.orders.find(request.params.orderNumber)
-      if (!order) {
-        app.lookupMisses.miss(request)
-        const typed = request.params.orderNumber.trim()
-        return sendError(request, reply, 404, `We could not find order ${typed}.`)
-      }
-      // Typed loosely (lower case, no dash, I/L/O for 1/0): the page has one address. Only once
-      // found, so a redirect says no more about a number than the page itself would.
-      if (request.params.orderNumber !== order.orderNumber) {
-        return reply.redirect(`/orders/${order.orderNumber}`, 301)
-      }
-      // The page shows a shopper's address: no-store (plugins/cache-control.ts).
-      const topProducts = await app.topProducts(order.customer.state)
-      const emailsOn = Boolean(config.SMTP_URL) && order.status !== 'cancelled'
-      return reply.view('confirmation.eta', {
-        order,
-        topProducts,
-        stateName: usStates[order.customer.state] ?? order.customer.state,
-        // When it was placed where the parcel goes; the <time> element keeps the UTC instant.
-        placedAt: localTime(order.createdAt, order.customer.state),
-        emailsOn,
-        // Given up (recipient refused, a day of retries): say so rather than promise more.
-        emailFailed: emailsOn && order.emailFailed === true,
-      })
     },
   )
 }

@@ -221,6 +221,16 @@ export function parseJson(body: Buffer, charset: string | undefined): unknown {
   return value
 }
 
+/** Whether `body` holds no JSON value: none, or JSON's whitespace only (after a BOM). */
+function onlyJsonWhitespace(body: Buffer): boolean {
+  const bom = body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf
+  for (let i = bom ? 3 : 0; i < body.length; i++) {
+    const byte = body[i]
+    if (byte !== 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d) return false
+  }
+  return true
+}
+
 /** A name as a message quotes it: JSON-quoted, its first 40 characters. */
 const quoteName = (name: string) =>
   JSON.stringify(name.length > 40 ? `${name.slice(0, 40)}…` : name)
@@ -238,8 +248,10 @@ export default fp(
     // which reached the routes and was refused 400 "body must be object" instead of 415.
     app.removeAllContentTypeParsers()
     app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
-      // An empty body is no body, whatever its type and route.
-      if (formsOnly(request) && (body as Buffer).length > 0) {
+      // An empty body is no body, whatever its type and route; so is one of JSON's whitespace
+      // only, as parseJson reads it under /api (a page's route that needs a form says it is
+      // missing, as for an empty body, rather than 415 for a type that brought no value).
+      if (formsOnly(request) && !onlyJsonWhitespace(body as Buffer)) {
         const refusal = new BodyError(415, 'BODY_FORM_ONLY', unsupportedMediaType(request))
         return done(refusal, undefined)
       }

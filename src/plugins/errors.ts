@@ -33,6 +33,32 @@ function backTo(request: FastifyRequest): { href: string; label: string } {
   return { href: '/', label: 'Back to the shop' }
 }
 
+/** The status, and the headers of every answer that errors raised before the hooks lack. */
+function answering(request: FastifyRequest, reply: FastifyReply, statusCode: number): void {
+  reply.code(statusCode)
+  if (!reply.hasHeader('x-request-id')) {
+    reply.headers(securityHeaders())
+    reply.header('x-request-id', request.id)
+  }
+}
+
+/**
+ * An error as RFC 9457 problem details (problems.ts), whatever the path: every error under /api,
+ * and what POST /orders tells a program its form page could not (orders/form-problems.ts).
+ */
+export function sendProblem(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  statusCode: number,
+  message: string,
+  extra: ProblemExtra = {},
+) {
+  answering(request, reply, statusCode)
+  const errors = extra.errors?.map(safeEntry)
+  const body = problem(statusCode, echoSafe(message), errors ? { ...extra, errors } : extra)
+  return reply.type('application/problem+json; charset=utf-8').send(body)
+}
+
 /**
  * An error for programs or browsers: under /api, RFC 9457 problem details
  * (`application/problem+json`, problems.ts: `type`, `title`, `status`, `detail`, `errors` with
@@ -49,21 +75,11 @@ export function sendError(
   message: string,
   extra: ProblemExtra & { back?: { href: string; label: string } } = {},
 ) {
+  if (isApi(request)) return sendProblem(request, reply, statusCode, message, extra)
   // Messages quote what clients sent (order numbers, SKUs, state codes, field names): the
   // characters the text rule refuses are shown as \u{202E}, never raw (src/text.ts).
   message = echoSafe(message)
-  if (extra.errors) extra = { ...extra, errors: extra.errors.map(safeEntry) }
-  reply.code(statusCode)
-  // Errors raised before the hooks that set these (the router's, an early hook's) get them here.
-  if (!reply.hasHeader('x-request-id')) {
-    reply.headers(securityHeaders())
-    reply.header('x-request-id', request.id)
-  }
-  if (isApi(request)) {
-    return reply
-      .type('application/problem+json; charset=utf-8')
-      .send(problem(statusCode, message, extra))
-  }
+  answering(request, reply, statusCode)
   if (isForPrograms(request) || prefersJson(request.headers.accept)) {
     return reply.send({ statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message })
   }

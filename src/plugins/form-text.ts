@@ -69,17 +69,21 @@ export class FormTextError extends BodyError {
   readonly unreadable: ReadonlySet<string>
   /** Whether a field's name is not text: that field is left out of `fields`. */
   readonly unreadableName: boolean
+  /** The character set the form was read in (`UTF-8`, `WINDOWS-1252`…), for messages. */
+  readonly encoding: string
 
   constructor(
     message: string,
     fields: Record<string, string | string[]>,
     unreadable: ReadonlySet<string>,
     unreadableName: boolean,
+    encoding: string,
   ) {
     super(400, 'BODY_INVALID_TEXT', message)
     this.fields = fields
     this.unreadable = unreadable
     this.unreadableName = unreadableName
+    this.encoding = encoding
   }
 }
 
@@ -119,5 +123,6 @@ export function formTextError(
     else if (Array.isArray(seen)) seen.push(value ?? '')
     else fields[name] = givenTwice([seen, value ?? ''])
   })
-  return new FormTextError(refusal.message, fields, unreadable, unreadableName)
+  const encoding = decoder.encoding.toUpperCase()
+  return new FormTextError(refusal.message, fields, unreadable, unreadableName, encoding)
 }

@@ -172,7 +172,7 @@ export function problem(status: number, detail: string, extra: ProblemExtra = {}
 }
 
 /** `a/b` -> `a~1b`, `a~b` -> `a~0b`: a key as a JSON Pointer segment (RFC 6901). */
-const segment = (key: string) => key.replaceAll('~', '~0').replaceAll('/', '~1')
+export const pointerSegment = (key: string) => key.replaceAll('~', '~0').replaceAll('/', '~1')
 
 // As many as the message names (validation.ts); a huge body must not make a huge answer.
 const maxErrors = 10
@@ -195,7 +195,8 @@ export function validationErrors(
         : e.keyword === 'additionalProperties'
           ? params.additionalProperty
           : undefined
-    const pointer = child === undefined ? e.instancePath : `${e.instancePath}/${segment(child)}`
+    const pointer =
+      child === undefined ? e.instancePath : `${e.instancePath}/${pointerSegment(child)}`
     const detail = describe(e, context)
     let entry: ProblemError
     if (context === 'body' || context === undefined) entry = { pointer, detail }

@@ -188,6 +188,57 @@ describe('a re-deployment keeps the images the web app and its slot run', () => 
     )
   })
 
+  /** The command's arguments with a parameters file that has no dockerImage at all. */
+  async function withoutImageInFile(): Promise<{ args: string[]; done: () => Promise<void> }> {
+    const dir = await mkdtemp(join(tmpdir(), 'deploy-live-'))
+    const file = JSON.parse(await readFile(parametersFile, 'utf8'))
+    delete file.parameters.dockerImage
+    await writeFile(join(dir, 'parameters.json'), JSON.stringify(file))
+    const args = baseArgsWithoutImage.map((arg) =>
+      arg === parametersFile ? join(dir, 'parameters.json') : arg,
+    )
+    return { args, done: () => rm(dir, { recursive: true, force: true }) }
+  }
+
+  it('takes a parameters file without dockerImage once production exists, keeping its image', async () => {
+    const { args, done } = await withoutImageInFile()
+    try {
+      for (const whatIf of [false, true]) {
+        const arm = await fakeArm({ running: { production, staging } })
+        const result = await runCli(whatIf ? [...args, '--what-if'] : args, arm)
+
+        expect(result.err).toEqual([])
+        expect(result.code).toBe(0)
+        const path = whatIf ? `${deploymentPath}/whatIf` : deploymentPath
+        expect(sentParameters(arm, path).dockerImage).toEqual({ value: production })
+        expect(result.out).toContain(
+          `dockerImage: ${production} (kept from production: web app orders-web-prod runs it, and no dockerImage was given; --set dockerImage=… deploys another).`,
+        )
+      }
+    } finally {
+      await done()
+    }
+  })
+
+  it('refuses a parameters file without dockerImage on a first deployment, in one line', async () => {
+    const { args, done } = await withoutImageInFile()
+    try {
+      const arm = await fakeArm()
+      const result = await runCli(args, arm)
+
+      expect(result.code).toBe(2)
+      expect(result.err).toEqual([
+        'A first deployment needs dockerImage: production does not exist yet, so there is no image to keep. Pass --set dockerImage=ghcr.io/<owner>/<repo>:sha-<commit> (or give dockerImage in the parameters file).',
+      ])
+      // Known only once the web app was found missing; nothing validated nor deployed.
+      expect(
+        arm.routes().filter((route) => !route.startsWith('GET') && !route.startsWith('HEAD')),
+      ).toEqual([])
+    } finally {
+      await done()
+    }
+  })
+
   it('stops before deploying when the web app cannot be read, rather than replacing its image', async () => {
     const arm = await fakeArm({ existing: { [webConfigId]: 403 } })
     const result = await runCli(baseArgsWithoutImage, arm)

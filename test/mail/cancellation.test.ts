@@ -155,7 +155,9 @@ describe('migration 0017', () => {
   it('widens the kind check without validating old rows; down deletes cancellations and narrows it', async () => {
     const { db, close } = await unmigratedDatabase()
     try {
-      expect((await migrator(db).migrateTo('0016_order_email_any_case')).error).toBeUndefined()
+      expect(
+        (await (await migrator(db)).migrateTo('0016_order_email_any_case')).error,
+      ).toBeUndefined()
       const insert = (kind: string, eventId: number) =>
         sql`insert into order_emails (event_id, order_id, kind, to_address)
             values (${eventId}, 1, ${kind}, 'ada@example.com')`.execute(db)
@@ -174,7 +176,9 @@ describe('migration 0017', () => {
       await insert('cancellation', 2)
       await expect(insert('refund', 3)).rejects.toThrow(/order_emails_kind_check/)
 
-      expect((await migrator(db).migrateTo('0016_order_email_any_case')).error).toBeUndefined()
+      expect(
+        (await (await migrator(db)).migrateTo('0016_order_email_any_case')).error,
+      ).toBeUndefined()
       const left = await sql<{ kind: string }>`select kind from order_emails`.execute(db)
       expect(left.rows).toEqual([{ kind: 'confirmation' }])
       expect(await check()).toEqual([

@@ -152,6 +152,30 @@ describe('a JSON body of whitespace only, as an empty one', () => {
     }
   })
 
+  it("is answered as an empty JSON body on every page's route, which takes forms only", async () => {
+    const routes = registeredRoutes(t.app).filter(
+      (r) => withBody.has(r.method) && !r.url.startsWith('/api/'),
+    )
+    expect(routes.map((r) => `${r.method} ${r.url}`)).toContain('POST /orders')
+    for (const { method, url } of routes) {
+      const send = (payload: string) =>
+        t.app.inject({
+          method,
+          url: concrete(url),
+          headers: { cookie: auth.cookie, accept: 'text/html', 'content-type': 'application/json' },
+          payload,
+        })
+      const empty = await send('')
+      for (const payload of blanks) {
+        const res = await send(payload)
+        const what = `${method} ${url} with ${JSON.stringify(payload)}: ${res.body.slice(0, 200)}`
+        expect(res.statusCode, what).not.toBe(415)
+        expect(res.statusCode, what).toBe(empty.statusCode)
+        expect(res.headers['content-type'], what).toBe(empty.headers['content-type'])
+      }
+    }
+  })
+
   it('is no body on a route that takes none', async () => {
     const created = await t.app.inject({
       method: 'POST',

@@ -212,6 +212,9 @@ describe('POST /orders', () => {
         payload: '',
       },
       { headers: { 'content-type': 'application/json; charset=bogus' }, payload: '' },
+      // JSON's whitespace holds no value: no body, as it is under /api (it was 415 here).
+      { headers: { 'content-type': 'application/json' }, payload: '  \n' },
+      { headers: { 'content-type': 'application/json; charset=utf-8' }, payload: '\t\r\n' },
     ]
     for (const { headers, payload } of bodies as { headers?: object; payload?: string }[]) {
       const res = await t.app.inject({
@@ -231,6 +234,50 @@ describe('POST /orders', () => {
       }
     }
     expect(await countOrders()).toBe(before)
+  })
+})
+
+// A program (Accept ranks application/json first) gets the form page for a form it got wrong,
+// as a browser does; without any form there is no field to mark: problem details say what to send.
+describe('POST /orders without a form, from a program', () => {
+  it('is 400 problem details saying what to send, for no body, an empty one or JSON whitespace', async () => {
+    const before = await countOrders()
+    const bodies = [
+      {},
+      { headers: { 'content-type': 'application/json' }, payload: '' },
+      { headers: { 'content-type': 'application/json' }, payload: '  \n' },
+      { headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: '' },
+    ]
+    for (const { headers, payload } of bodies as { headers?: object; payload?: string }[]) {
+      const what = JSON.stringify({ headers, payload })
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/orders',
+        headers: { accept: 'application/json', ...headers },
+        payload,
+      })
+      expect(res.statusCode, what).toBe(400)
+      expect(res.headers['content-type'], what).toBe('application/problem+json; charset=utf-8')
+      expect(res.json(), what).toMatchObject({
+        type: 'tag:order-service.example,2026:problems/bad-request',
+        status: 400,
+        detail:
+          "The body is empty; this request needs one: send the order form's fields as application/x-www-form-urlencoded, or JSON to POST /api/orders.",
+      })
+    }
+    expect(await countOrders()).toBe(before)
+  })
+
+  it('still gets the form for a form with fields missing, as a browser does', async () => {
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/orders',
+      headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'name=Ada',
+    })
+    expect(res.statusCode).toBe(400)
+    expect(res.headers['content-type']).toMatch(/^text\/html/)
+    expect(res.body).toContain('value="Ada"')
   })
 })
 

@@ -178,11 +178,37 @@ describe('what is not text in the declared charset is refused, never stored', ()
     }
   })
 
-  it('as JSON for a program', async () => {
-    const { body } = formBody({ name: 'Bad%C3%28x' })
+  it('as problem details naming the field for a program, as the API refuses a body', async () => {
+    const { body, key } = formBody({ name: 'Bad%C3%28x' })
     const res = await post('/orders', form, body, { accept: 'application/json' })
     expect(res.statusCode).toBe(400)
-    expect(res.json()).toMatchObject({ statusCode: 400, error: 'Bad Request' })
+    expect(res.headers['content-type']).toBe('application/problem+json; charset=utf-8')
+    const detail =
+      'The field "name" is not valid UTF-8 text, so it cannot be read. Please check it and send the form again.'
+    expect(res.json()).toEqual({
+      type: 'tag:order-service.example,2026:problems/validation',
+      title: 'The request is invalid',
+      status: 400,
+      detail,
+      errors: [{ pointer: '/name', detail: 'The field "name" is not valid UTF-8 text.' }],
+      statusCode: 400,
+      error: 'Bad Request',
+      message: detail,
+    })
+    expect(await storedName(key)).toBeUndefined()
+  })
+
+  it('names every field that is not text to a program, a field name too, in its charset', async () => {
+    const { body } = formBody({ city: '%FF', 'a/b': '%FF', '%FF': '1' })
+    const res = await post('/orders', `${form}; charset=shift_jis`, body, {
+      accept: 'application/json',
+    })
+    expect(res.statusCode).toBe(400)
+    expect(res.json().errors).toEqual([
+      { pointer: '/city', detail: 'The field "city" is not valid SHIFT_JIS text.' },
+      { pointer: '/a~1b', detail: 'The field "a/b" is not valid SHIFT_JIS text.' },
+      { pointer: '', detail: 'A field name is not valid SHIFT_JIS text.' },
+    ])
   })
 })
 

@@ -351,10 +351,11 @@ function expectHumaneJson(res: {
   headers: Record<string, unknown>
   raw?: { req: { url?: string } }
 }) {
-  // /api errors are problem details (RFC 9457), which keep statusCode, error and message.
+  // /api errors are problem details (RFC 9457), which keep statusCode, error and message; so is
+  // what POST /orders tells a program of a form that is not text (orders/form-problems.ts).
   const api = String(res.raw?.req.url ?? '').startsWith('/api/')
   expect(String(res.headers['content-type'])).toMatch(
-    api ? /^application\/problem\+json/ : /^application\/json/,
+    api ? /^application\/problem\+json/ : /^application\/(problem\+)?json/,
   )
   const body = JSON.parse(res.body)
   expect(body.statusCode).toBe(res.statusCode)

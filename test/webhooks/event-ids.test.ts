@@ -149,7 +149,7 @@ describe('migration 0015', () => {
   it('gives the events written before it ids of their own', async () => {
     const { db, close } = await unmigratedDatabase()
     try {
-      const before = await migrator(db).migrateTo('0014_products_fillfactor')
+      const before = await (await migrator(db)).migrateTo('0014_products_fillfactor')
       expect(before.error).toBeUndefined()
       await sql`
         insert into outbox (event_type, order_id, payload)

@@ -283,7 +283,7 @@ describe('migration 0018', () => {
       ).rejects.toThrow(/webhook_endpoints_previous_secret_whole/)
       await rotateSecret(db, id, newSigningSecret(), 24)
 
-      const down = await migrator(db).migrateTo('0017_order_email_cancellation')
+      const down = await (await migrator(db)).migrateTo('0017_order_email_cancellation')
       expect(down.error).toBeUndefined()
       // Later migrations go down first; 0018 last.
       expect(down.results?.map((r) => [r.migrationName, r.direction]).at(-1)).toEqual([
